@@ -1,0 +1,98 @@
+# hailong: build, demo, test, bench. Plain make, out-of-tree build/.
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := libevent libevent_pthreads libsmpp34 hiredis sqlite3 yaml-0.1 jansson libutf8proc libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null | sed 's/-I/-isystem /g')
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+           -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla -Werror \
+           -MMD -MP -Iengine -Igateway -Isim $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm
+
+ifeq ($(SANITIZE),1)
+  BUILD  := build-san
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+BIN := $(BUILD)/bin
+OBJ := $(BUILD)/obj
+
+ENGINE_SRC  := $(wildcard engine/*.c)
+# gateway/ files shared with sim/ and the CLI (everything but the mains)
+GW_MAINS    := gateway/hailongd.c gateway/hailong.c
+GW_SRC      := $(filter-out $(GW_MAINS),$(wildcard gateway/*.c))
+SIM_SRC     := $(filter-out sim/main.c,$(wildcard sim/*.c))
+TEST_SRC    := $(wildcard tests/test_*.c)
+
+ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(OBJ)/%.o)
+GW_OBJ      := $(GW_SRC:%.c=$(OBJ)/%.o)
+SIM_OBJ     := $(SIM_SRC:%.c=$(OBJ)/%.o)
+TEST_BINS   := $(TEST_SRC:tests/%.c=$(BIN)/tests/%)
+
+LIBENGINE   := $(BUILD)/libengine.a
+LIBGW       := $(BUILD)/libgateway.a
+LIBSIM      := $(BUILD)/libsim.a
+
+.PHONY: all deps demo test test-unit test-e2e bench clean format compdb
+all: $(BIN)/hailongd $(BIN)/hailong $(BIN)/hailong-sim $(TEST_BINS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBENGINE): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBGW): $(GW_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBSIM): $(SIM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^ $(if $(SIM_OBJ),,)
+
+$(BIN)/hailongd: $(OBJ)/gateway/hailongd.o $(LIBGW) $(LIBENGINE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/hailong: $(OBJ)/gateway/hailong.o $(LIBGW) $(LIBENGINE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/hailong-sim: $(OBJ)/sim/main.o $(LIBSIM) $(LIBGW) $(LIBENGINE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/tests/%: $(OBJ)/tests/%.o $(LIBSIM) $(LIBGW) $(LIBENGINE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Installs the Debian packages that are missing (needs root, as the README says).
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-tests.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench.sh
+
+clean:
+	rm -rf build build-san
+
+format:
+	clang-format -i engine/*.[ch] gateway/*.[ch] sim/*.[ch] tests/*.c
+
+compdb:
+	$(MAKE) clean && bear -- $(MAKE) all
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

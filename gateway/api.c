@@ -1,0 +1,276 @@
+/* api: POST /v1/triggers, /healthz, /readyz and /metrics. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "log.h"
+
+#define API_MAX_BODY (1024 * 1024)
+#define API_MAX_BATCH 1000
+
+struct api {
+	struct evhttp *http;
+	const struct config *cfg;
+	struct gw *gw;
+};
+
+static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+	char *txt = json_dumps(body, JSON_COMPACT);
+	struct evbuffer *out = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	if (out && txt) {
+		evbuffer_add(out, txt, strlen(txt));
+		evbuffer_add(out, "\n", 1);
+	}
+	const char *reason = code == 200 ? "OK" : code == 202 ? "Accepted" : code == 400 ? "Bad Request"
+	                     : code == 401 ? "Unauthorized" : code == 403 ? "Forbidden" : code == 404 ? "Not Found"
+	                     : code == 405 ? "Method Not Allowed" : code == 413 ? "Payload Too Large"
+	                     : code == 503 ? "Service Unavailable" : "Error";
+	evhttp_send_reply(req, code, reason, out);
+	if (out)
+		evbuffer_free(out);
+	free(txt);
+	json_decref(body);
+}
+
+static void api_error(struct evhttp_request *req, int code, const char *field, const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "error", msg);
+	if (field)
+		json_object_set_new(o, "field", json_string(field));
+	api_reply_json(req, code, o);
+}
+
+/* The token of "Authorization: Bearer TOKEN", or -1 (with why). */
+static int api_auth(struct api *a, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return -1;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	return config_token_find(a->cfg, tok);
+}
+
+static const char *api_str(json_t *o, const char *k, int *bad)
+{
+	json_t *v = json_object_get(o, k);
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_string(v)) {
+		*bad = 1;
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* One trigger object -> (HTTP status, JSON answer). */
+static int api_one(struct api *a, int token, json_t *item, json_t **answer)
+{
+	char err[256], id[33];
+	const char *field = NULL;
+	if (!json_is_object(item)) {
+		*answer = json_pack("{s:s}", "error", "a trigger must be a JSON object");
+		return 400;
+	}
+	static const char *const fields[] = {"campaign", "msisdn", "transaction_id", "agency", "procedure",
+	                                     "completed_at"};
+	const char *key;
+	json_t *val;
+	json_object_foreach(item, key, val)
+	{
+		int known = 0;
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+			known |= strcmp(key, fields[i]) == 0;
+		if (!known) {
+			snprintf(err, sizeof err, "%s: unknown field", key);
+			*answer = json_pack("{s:s,s:s}", "error", err, "field", key);
+			return 400;
+		}
+	}
+	struct gw_trigger t;
+	const char *bad = NULL;
+	int b = 0;
+	t.campaign = api_str(item, "campaign", &b);
+	if (b && !bad)
+		bad = "campaign";
+	t.msisdn = api_str(item, "msisdn", &b);
+	if (b && !bad)
+		bad = "msisdn";
+	t.transaction_id = api_str(item, "transaction_id", &b);
+	if (b && !bad)
+		bad = "transaction_id";
+	t.agency = api_str(item, "agency", &b);
+	if (b && !bad)
+		bad = "agency";
+	t.procedure = api_str(item, "procedure", &b);
+	if (b && !bad)
+		bad = "procedure";
+	t.completed_at = api_str(item, "completed_at", &b);
+	if (b && !bad)
+		bad = "completed_at";
+	if (bad) {
+		snprintf(err, sizeof err, "%s: must be a string", bad);
+		*answer = json_pack("{s:s,s:s}", "error", err, "field", bad);
+		return 400;
+	}
+	if (t.agency && !config_token_allows(a->cfg, token, t.agency)) {
+		snprintf(err, sizeof err, "agency: this token may not trigger for '%s'", t.agency);
+		*answer = json_pack("{s:s,s:s}", "error", err, "field", "agency");
+		return 403;
+	}
+	int code = gw_trigger(a->gw, &t, id, &field, err, sizeof err);
+	if (code == 200 || code == 202) {
+		*answer = json_pack("{s:s,s:s}", "survey_id", id, "status", code == 202 ? "queued" : "duplicate");
+	} else {
+		*answer = json_pack("{s:s}", "error", code == 503 ? "cannot store the trigger now; retry" : err);
+		if (field)
+			json_object_set_new(*answer, "field", json_string(field));
+		if (code == 503)
+			log_warn("trigger msg=\"not durable\" err=\"%s\"", err);
+	}
+	return code;
+}
+
+static void api_triggers(struct api *a, struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		api_error(req, 405, NULL, "use POST");
+		return;
+	}
+	int token = api_auth(a, req);
+	if (token < 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+		api_error(req, 401, NULL, "missing or unknown bearer token");
+		return;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	if (len > API_MAX_BODY) {
+		api_error(req, 413, NULL, "body too large");
+		return;
+	}
+	json_error_t je;
+	json_t *body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &je);
+	if (!body) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "body: not JSON (line %d column %d: %s)", je.line, je.column, je.text);
+		api_error(req, 400, "body", msg);
+		return;
+	}
+	json_t *answer = NULL;
+	if (json_is_array(body)) {
+		size_t n = json_array_size(body);
+		if (n == 0 || n > API_MAX_BATCH) {
+			json_decref(body);
+			api_error(req, 400, "body", "a batch holds 1 to 1000 triggers");
+			return;
+		}
+		/* a batch: 200 with one result per item, each with its own status */
+		json_t *results = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *one = NULL;
+			int code = api_one(a, token, json_array_get(body, i), &one);
+			json_object_set_new(one, "index", json_integer((json_int_t)i));
+			json_object_set_new(one, "code", json_integer(code));
+			json_array_append_new(results, one);
+		}
+		json_decref(body);
+		api_reply_json(req, 200, json_pack("{s:o}", "results", results));
+		return;
+	}
+	int code = api_one(a, token, body, &answer);
+	json_decref(body);
+	api_reply_json(req, code, answer);
+}
+
+static void api_text(struct evhttp_request *req, int code, const char *ctype, const char *txt)
+{
+	struct evbuffer *out = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	if (out)
+		evbuffer_add(out, txt, strlen(txt));
+	evhttp_send_reply(req, code, code == 200 ? "OK" : "Service Unavailable", out);
+	if (out)
+		evbuffer_free(out);
+}
+
+static void api_cb(struct evhttp_request *req, void *arg)
+{
+	struct api *a = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evhttp_uri *u = evhttp_uri_parse(uri);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
+	if (!path) {
+		api_error(req, 400, NULL, "bad request line");
+	} else if (strcmp(path, "/v1/triggers") == 0) {
+		api_triggers(a, req);
+	} else if (strcmp(path, "/healthz") == 0) {
+		api_text(req, 200, "text/plain", "ok\n");
+	} else if (strcmp(path, "/readyz") == 0) {
+		char why[128], line[160];
+		int ok = gw_ready(a->gw, why, sizeof why);
+		snprintf(line, sizeof line, "%s\n", ok ? "ready" : why);
+		api_text(req, ok ? 200 : 503, "text/plain", line);
+	} else if (strcmp(path, "/metrics") == 0) {
+		char *m = gw_metrics(a->gw);
+		api_text(req, 200, "text/plain; version=0.0.4", m ? m : "");
+		free(m);
+	} else {
+		api_error(req, 404, NULL, "no such resource");
+	}
+	if (u)
+		evhttp_uri_free(u);
+}
+
+struct api *api_new(struct event_base *base, const struct config *cfg, struct gw *g, char *err,
+                    size_t errlen)
+{
+	struct api *a = calloc(1, sizeof *a);
+	char host[256];
+	if (!a)
+		return NULL;
+	a->cfg = cfg;
+	a->gw = g;
+	const char *colon = strrchr(cfg->http_listen, ':');
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	if (!colon || port <= 0 || port > 65535 || (size_t)(colon - cfg->http_listen) >= sizeof host) {
+		snprintf(err, errlen, "%s: http.listen: expected host:port, got '%s'", cfg->file, cfg->http_listen);
+		goto fail;
+	}
+	memcpy(host, cfg->http_listen, (size_t)(colon - cfg->http_listen));
+	host[colon - cfg->http_listen] = '\0';
+	a->http = evhttp_new(base);
+	if (!a->http)
+		goto fail;
+	evhttp_set_max_body_size(a->http, API_MAX_BODY);
+	evhttp_set_timeout(a->http, 30);
+	evhttp_set_gencb(a->http, api_cb, a);
+	if (!evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) {
+		snprintf(err, errlen, "http: cannot listen on %s: %s", cfg->http_listen, strerror(errno));
+		goto fail;
+	}
+	return a;
+fail:
+	api_free(a);
+	return NULL;
+}
+
+void api_free(struct api *a)
+{
+	if (!a)
+		return;
+	if (a->http)
+		evhttp_free(a->http);
+	free(a);
+}

@@ -1,0 +1,62 @@
+/* archive: the SQLite archive of finished surveys (SPEC §7) and the reports read from it. */
+#ifndef HL_ARCHIVE_H
+#define HL_ARCHIVE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "campaign.h"
+
+struct archive;
+
+struct archive_answer {
+	const char *question_id;
+	int has_value;           /* scale/choice/yesno: value; multi: one row per value (see docs) */
+	int value;
+	const char *text;        /* free text, or NULL */
+	int64_t answered_at;     /* unix seconds */
+};
+
+struct archive_survey {
+	const char *survey_id;
+	const char *campaign_id;
+	const char *campaign_version;
+	const char *transaction_id;
+	const char *agency;
+	const char *procedure;   /* may be NULL */
+	const char *msisdn_hash; /* hex keyed hash, never the number */
+	const char *channel;     /* "sms" | "ussd" */
+	const char *status;      /* completed | expired | abandoned | opted_out | failed | suppressed */
+	const char *reason;      /* why failed/suppressed, or NULL */
+	int64_t triggered_at, finished_at;  /* unix seconds; stored as ISO 8601 UTC text */
+	int64_t completed_at;    /* the trigger's completed_at (0 = absent) */
+	int nanswers;
+	const struct archive_answer *answers;
+};
+
+/* Open (creating the schema if needed; WAL mode). Returns NULL with err filled. */
+struct archive *archive_open(const char *path, char *err, size_t errlen);
+void archive_close(struct archive *a);
+
+/* Record the questions of a campaign version (id, position, group, type,
+ * satisfied values, value range) so reports need only the database. Idempotent. */
+int archive_put_campaign(struct archive *a, const struct campaign *c, char *err, size_t errlen);
+
+/* Store n surveys in one transaction. A survey_id (or campaign_id +
+ * transaction_id) already stored is left as it is, so replaying is harmless.
+ * Returns the number newly inserted, or -EIO with err filled. */
+int archive_put(struct archive *a, const struct archive_survey *s, int n, char *err, size_t errlen);
+
+/* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
+int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);
+
+enum archive_format { ARCHIVE_FMT_TABLE = 0, ARCHIVE_FMT_CSV, ARCHIVE_FMT_JSON };
+
+/* The satisfaction report of one campaign (SPEC §10 as far as built): per
+ * question the number of answers, share satisfied, mean score; per group and
+ * overall (pooled and mean of group shares, the method named). Returns 0 or
+ * -ENOENT (no such campaign) / -EIO with err filled. */
+int archive_report(struct archive *a, const char *campaign_id, enum archive_format fmt,
+                   FILE *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,66 @@
+/* config: the gateway's YAML configuration (SPEC §4). */
+#ifndef HL_CONFIG_H
+#define HL_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_SMSC 8
+#define CONFIG_MAX_ROUTES 32
+#define CONFIG_MAX_TOKENS 32
+#define CONFIG_MAX_AGENCIES 32
+
+struct config_smsc {
+	char *name;
+	char *host;
+	int port;
+	char *system_id;        /* at most 15 characters */
+	char *password;         /* at most 8 characters */
+	char *system_type;      /* "" allowed */
+	int bind_trx;           /* 1 = transceiver, 0 = transmitter+receiver */
+	char *source_addr;
+	int source_ton, source_npi;   /* default: 5/0 alphanumeric, 3/0 short code... see docs; -1 = derive */
+	int window;             /* outstanding requests, default 10 */
+	int tps;                /* submit_sm per second, default 50 */
+	char *routes[CONFIG_MAX_ROUTES]; /* MSISDN prefixes; none = default route */
+	int nroutes;
+	int enquire_link_s;     /* default 30 */
+	int response_timeout_s; /* default 30 */
+};
+
+struct config_token {
+	char *name;
+	unsigned char sha256[32]; /* of the token (token: hashed at load; token_sha256: given) */
+	char *agencies[CONFIG_MAX_AGENCIES]; /* "*" = all */
+	int nagencies;
+};
+
+struct config {
+	char *file;
+	struct config_smsc smsc[CONFIG_MAX_SMSC];
+	int nsmsc;
+	char *redis_url;        /* redis://host:port/db, unix:/path, or "embedded" */
+	char *sqlite_path;
+	char *http_listen;      /* host:port */
+	struct config_token tokens[CONFIG_MAX_TOKENS];
+	int ntokens;
+	char *campaigns_dir;
+	char *timezone;         /* default Asia/Ho_Chi_Minh */
+	char *hash_key;         /* hex or text; NULL = generated once and kept (see docs) */
+	char *log_level;        /* debug | info | warn | error, default info */
+};
+
+/* Read and validate. On failure returns -EINVAL (or -errno for I/O) and fills
+ * err with "file:line: what is wrong" lines. Relative paths in the file are
+ * kept as written (relative to the working directory). */
+int config_load(const char *path, struct config **out, char *err, size_t errlen);
+/* Same from memory; `file` names it in errors. */
+int config_parse(const char *file, const char *yaml, size_t len,
+                 struct config **out, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* Index of the token whose SHA-256 matches `token` (constant-time compare), or -1. */
+int config_token_find(const struct config *c, const char *token);
+/* 1 if token i may trigger for `agency`. */
+int config_token_allows(const struct config *c, int i, const char *agency);
+
+#endif

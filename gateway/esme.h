@@ -1,0 +1,81 @@
+/* esme: one SMPP client session (bind, window, enquire_link, reconnect, TPS,
+ * submit with segmentation, MO reassembly, receipts) on a libevent loop. */
+#ifndef HL_ESME_H
+#define HL_ESME_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "smpp_pdu.h"
+#include "text.h"
+
+struct esme;
+
+/* One outgoing message. The esme copies what it needs. */
+struct esme_msg {
+	uint64_t tag;               /* caller's id, returned in on_sent */
+	const char *dst;            /* canonical MSISDN "849..." */
+	const char *text;           /* UTF-8 */
+	enum text_encoding enc;
+	int ussd_op;                /* -1 = none, else ussd_service_op TLV value */
+};
+
+/* Delivery receipt states (message_state values of SMPP 3.4). */
+enum esme_dlr { ESME_DLR_ENROUTE = 1, ESME_DLR_DELIVERED, ESME_DLR_EXPIRED, ESME_DLR_DELETED,
+	ESME_DLR_UNDELIVERABLE, ESME_DLR_ACCEPTED, ESME_DLR_UNKNOWN, ESME_DLR_REJECTED };
+
+struct esme_cbs {
+	/* An MO (deliver_sm or data_sm that is not a receipt), reassembled when it
+	 * came in parts, decoded to UTF-8 (NFC not applied). The callee answers it
+	 * exactly once with esme_answer(e, token, status): later (after storing its
+	 * effect) or from inside the callback. `sm` is valid only during the call. */
+	void (*on_mo)(void *arg, struct esme *e, uint64_t token, const char *from,
+	              const char *text, const struct smpp_sm *sm);
+	/* A delivery receipt for a message id we were given in a submit_sm_resp
+	 * (matched in hex or decimal by the caller through esme_msgid_eq). Answered
+	 * by the esme itself. */
+	void (*on_receipt)(void *arg, struct esme *e, const char *msgid, enum esme_dlr state);
+	/* The final outcome of esme_submit: status 0 with the message id of the
+	 * first part when every part was accepted; else the permanent SMPP status
+	 * (or the temporary one after its retries ran out). */
+	void (*on_sent)(void *arg, struct esme *e, uint64_t tag, uint32_t status, const char *msgid);
+	/* Capacity freed (bound, window and TPS allow esme_submit again). */
+	void (*on_ready)(void *arg, struct esme *e);
+	/* Bound (1) or lost the bind (0). */
+	void (*on_state)(void *arg, struct esme *e, int bound);
+};
+
+/* Borrows base, cfg and cbs (they outlive the esme). Starts connecting at once. */
+struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
+                      const struct esme_cbs *cbs, void *arg);
+/* Unbinds (waiting up to timeout_ms for in-flight responses) and then calls
+ * done(arg). Without a connection calls done at once. */
+void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void *arg);
+void esme_free(struct esme *e);
+
+int esme_bound(const struct esme *e);
+/* How many messages esme_submit would take now (0 when unbound, window full or
+ * over TPS). */
+int esme_capacity(const struct esme *e);
+/* Queue a message: split into parts, submitted within the window and TPS.
+ * Returns 0, -EAGAIN (no capacity), or -EINVAL/-EILSEQ/-EMSGSIZE (text). */
+int esme_submit(struct esme *e, const struct esme_msg *m);
+/* Answer an MO given in on_mo with this status (0, or SMPP_ESME_RX_T_APPN to
+ * have the SMSC deliver it again). A token from a lost connection is ignored. */
+void esme_answer(struct esme *e, uint64_t token, uint32_t status);
+const char *esme_name(const struct esme *e);
+
+/* 1 if two message ids name the same message: equal strings, or equal numbers
+ * when one is read in hex and the other in decimal. */
+int esme_msgid_eq(const char *a, const char *b);
+
+/* on_sent status when the last try of a part got no response in time (not an
+ * SMPP status; outside the vendor range 0x400-0x4FF). */
+#define ESME_STATUS_TIMEOUT 0xFFFFFFFFu
+/* Retry policy for temporary errors and timeouts: tries per part (default 5)
+ * and the first delay (default 1000 ms, doubled per try, capped at 30 s). */
+void esme_set_retry(struct esme *e, int max_tries, int backoff_ms);
+
+#endif

@@ -1,0 +1,123 @@
+/* hailongd: the gateway daemon (config, HTTP API, SMSC sessions, Redis, SQLite). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "api.h"
+#include "config.h"
+#include "gw.h"
+#include "log.h"
+
+struct daemon {
+	struct event_base *base;
+	struct gw *gw;
+	struct api *api;
+	int stopping;
+};
+
+static void daemon_done(void *arg)
+{
+	struct daemon *d = arg;
+	event_base_loopexit(d->base, NULL);
+}
+
+static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct daemon *d = arg;
+	if (d->stopping) {
+		log_warn("signal=%d msg=\"second signal, stopping now\"", (int)sig);
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->stopping = 1;
+	log_info("signal=%d msg=\"shutting down\"", (int)sig);
+	api_free(d->api); /* no new triggers */
+	d->api = NULL;
+	gw_shutdown(d->gw, daemon_done, d);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
+	           "  -c, --config FILE   the gateway configuration (YAML)\n"
+	           "      --check         validate the configuration and the campaigns, then exit\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int check = 0;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--check") == 0) {
+			check = 1;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "hailongd: unknown argument '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return 2;
+	}
+	char err[8192];
+	struct config *cfg = NULL;
+	if (config_load(path, &cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (cfg->log_level && log_set_level(cfg->log_level) < 0)
+		log_warn("config msg=\"unknown log level, using info\"");
+	log_hook_libevent();
+	signal(SIGPIPE, SIG_IGN);
+
+	struct daemon d = {0};
+	int rc = 1;
+	d.base = event_base_new();
+	if (!d.base) {
+		fprintf(stderr, "hailongd: cannot create the event loop\n");
+		goto done;
+	}
+	d.gw = gw_new(d.base, cfg, err, sizeof err);
+	if (!d.gw) {
+		fprintf(stderr, "%s\n", err);
+		goto done;
+	}
+	if (check) {
+		printf("%s: ok\n", path);
+		rc = 0;
+		goto done;
+	}
+	d.api = api_new(d.base, cfg, d.gw, err, sizeof err);
+	if (!d.api) {
+		fprintf(stderr, "%s\n", err);
+		goto done;
+	}
+	struct event *sigterm = evsignal_new(d.base, SIGTERM, daemon_signal_cb, &d);
+	struct event *sigint = evsignal_new(d.base, SIGINT, daemon_signal_cb, &d);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	log_info("started config=%s http=%s smsc=%d", path, cfg->http_listen, cfg->nsmsc);
+	event_base_dispatch(d.base);
+	event_free(sigterm);
+	event_free(sigint);
+	log_info("stopped");
+	rc = 0;
+done:
+	api_free(d.api);
+	gw_free(d.gw);
+	if (d.base)
+		event_base_free(d.base);
+	config_free(cfg);
+	return rc;
+}

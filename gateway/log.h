@@ -1,0 +1,19 @@
+/* log: one line per event, key=value fields, to stderr; also takes libevent's messages. */
+#ifndef HL_LOG_H
+#define HL_LOG_H
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Set the threshold ("debug", "info", "warn", "error"); returns -EINVAL for others. */
+int log_set_level(const char *name);
+void log_set_level_value(enum log_level l);
+/* Route libevent's own messages through this module. */
+void log_hook_libevent(void);
+
+void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,365 @@
+/* record: the survey hash in Redis and the archive record, written and read back. */
+#define _XOPEN_SOURCE 700 /* strptime */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "record.h"
+
+int record_strv_add(struct record_strv *sv, const char *s)
+{
+	if (sv->n == sv->cap) {
+		int cap = sv->cap ? sv->cap * 2 : 16;
+		char **v = realloc(sv->v, sizeof(char *) * (size_t)cap);
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	char *d = strdup(s ? s : "");
+	if (!d)
+		return -ENOMEM;
+	sv->v[sv->n++] = d;
+	return 0;
+}
+
+int record_strv_addf(struct record_strv *sv, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return -EINVAL;
+	return record_strv_add(sv, buf);
+}
+
+void record_strv_free(struct record_strv *sv)
+{
+	for (int i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	memset(sv, 0, sizeof *sv);
+}
+
+static int record_kv(struct record_strv *o, const char *k, const char *v)
+{
+	int rc = record_strv_add(o, k);
+	return rc ? rc : record_strv_add(o, v);
+}
+
+static int record_kvi(struct record_strv *o, const char *k, int64_t v)
+{
+	char b[24];
+	snprintf(b, sizeof b, "%" PRId64, v);
+	return record_kv(o, k, b);
+}
+
+int record_meta_fields(const struct record_meta *m, struct record_strv *o)
+{
+	int rc = 0;
+	rc |= record_kv(o, "campaign", m->campaign);
+	rc |= record_kv(o, "cver", m->cver);
+	rc |= record_kv(o, "msisdn", m->msisdn);
+	rc |= record_kv(o, "agency", m->agency);
+	rc |= record_kv(o, "procedure", m->procedure);
+	rc |= record_kv(o, "txid", m->txid);
+	rc |= record_kv(o, "channel", m->channel);
+	rc |= record_kvi(o, "triggered_at", m->triggered_at);
+	rc |= record_kvi(o, "completed_at", m->completed_at);
+	rc |= record_kv(o, "status", "queued");
+	rc |= record_kv(o, "ver", "0");
+	return rc ? -ENOMEM : 0;
+}
+
+/* An answer is stored as "state;at;v1,v2;text" under "a:{question id}". */
+int record_state_fields(const struct campaign *c, const struct survey *s, struct record_strv *o)
+{
+	int rc = 0;
+	rc |= record_kv(o, "status", survey_status_name(s->status));
+	rc |= record_kvi(o, "q", s->q);
+	rc |= record_kvi(o, "invalid", s->invalid);
+	rc |= record_kvi(o, "reminded", s->reminded);
+	rc |= record_kvi(o, "started_at", s->started_at);
+	rc |= record_kvi(o, "last_at", s->last_at);
+	for (int i = 0; i < c->nquestions && !rc; i++) {
+		const struct survey_answer *a = &s->answers[i];
+		if (a->state == 0)
+			continue;
+		char head[256];
+		int n = snprintf(head, sizeof head, "%d;%" PRId64 ";", a->state, a->at);
+		for (int k = 0; k < a->nvalues && n < (int)sizeof head - 16; k++)
+			n += snprintf(head + n, sizeof head - (size_t)n, "%s%d", k ? "," : "", a->values[k]);
+		size_t tl = a->text ? strlen(a->text) : 0;
+		char *val = malloc((size_t)n + tl + 2);
+		char key[160];
+		if (!val)
+			return -ENOMEM;
+		memcpy(val, head, (size_t)n);
+		val[n] = ';';
+		if (tl)
+			memcpy(val + n + 1, a->text, tl);
+		val[n + 1 + tl] = '\0';
+		snprintf(key, sizeof key, "a:%s", c->questions[i].id);
+		rc |= record_kv(o, key, val);
+		free(val);
+	}
+	return rc ? -ENOMEM : 0;
+}
+
+static const redisReply *record_field(const redisReply *r, const char *name)
+{
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i];
+		if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+			return r->element[i + 1];
+	}
+	return NULL;
+}
+
+static int record_copy(const redisReply *r, const char *name, char *out, size_t cap, int required)
+{
+	const redisReply *v = record_field(r, name);
+	if (!v || v->type != REDIS_REPLY_STRING) {
+		out[0] = '\0';
+		return required ? -EINVAL : 0;
+	}
+	if (v->len >= cap)
+		return -EINVAL;
+	memcpy(out, v->str, v->len + 1);
+	return 0;
+}
+
+static int64_t record_int(const redisReply *r, const char *name)
+{
+	const redisReply *v = record_field(r, name);
+	if (!v || v->type != REDIS_REPLY_STRING)
+		return 0;
+	return strtoll(v->str, NULL, 10);
+}
+
+int record_meta_parse(const redisReply *r, struct record_meta *m)
+{
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		return -ENOENT;
+	char id[RECORD_ID_MAX];
+	memcpy(id, m->id, sizeof id);
+	memset(m, 0, sizeof *m);
+	memcpy(m->id, id, sizeof id);
+	int rc = 0;
+	rc |= record_copy(r, "campaign", m->campaign, sizeof m->campaign, 1);
+	rc |= record_copy(r, "cver", m->cver, sizeof m->cver, 1);
+	rc |= record_copy(r, "msisdn", m->msisdn, sizeof m->msisdn, 1);
+	rc |= record_copy(r, "agency", m->agency, sizeof m->agency, 1);
+	rc |= record_copy(r, "procedure", m->procedure, sizeof m->procedure, 0);
+	rc |= record_copy(r, "txid", m->txid, sizeof m->txid, 1);
+	rc |= record_copy(r, "channel", m->channel, sizeof m->channel, 1);
+	rc |= record_copy(r, "ver", m->ver, sizeof m->ver, 1);
+	m->triggered_at = record_int(r, "triggered_at");
+	m->completed_at = record_int(r, "completed_at");
+	return rc ? -EINVAL : 0;
+}
+
+int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s)
+{
+	char st[16];
+	if (record_copy(r, "status", st, sizeof st, 1) < 0)
+		return -EINVAL;
+	int status = survey_status_parse(st);
+	if (status < 0)
+		return -EINVAL;
+	s->status = (enum survey_status)status;
+	s->q = (int)record_int(r, "q");
+	s->invalid = (int)record_int(r, "invalid");
+	s->reminded = (int)record_int(r, "reminded");
+	s->started_at = record_int(r, "started_at");
+	s->last_at = record_int(r, "last_at");
+	if (s->q < 0 || s->q > c->nquestions)
+		return -EINVAL;
+	for (int i = 0; i < c->nquestions; i++) {
+		char key[160];
+		snprintf(key, sizeof key, "a:%s", c->questions[i].id);
+		const redisReply *v = record_field(r, key);
+		if (!v || v->type != REDIS_REPLY_STRING)
+			continue;
+		struct survey_answer *a = &s->answers[i];
+		char *p = v->str, *end;
+		a->state = (int)strtol(p, &end, 10);
+		if (*end != ';' || a->state < 1 || a->state > 2)
+			return -EINVAL;
+		a->at = strtoll(end + 1, &end, 10);
+		if (*end != ';')
+			return -EINVAL;
+		p = end + 1;
+		while (*p && *p != ';') {
+			if (a->nvalues >= CAMPAIGN_MAX_OPTIONS)
+				return -EINVAL;
+			a->values[a->nvalues++] = (int)strtol(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+			p = *end == ',' ? end + 1 : end;
+		}
+		if (*p != ';')
+			return -EINVAL;
+		if (p[1]) {
+			a->text = strdup(p + 1);
+			if (!a->text)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void record_iso8601(int64_t t, char out[21])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int record_parse_time(const char *s, int64_t *out)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	int64_t off = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+		int hh, mm;
+		char tail;
+		if (sscanf(p + 1, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 14 || mm > 59)
+			return -EINVAL;
+		off = sign * (hh * 3600 + mm * 60);
+		p += 6;
+	}
+	if (*p)
+		return -EINVAL;
+	*out = (int64_t)timegm(&tm) - off;
+	return 0;
+}
+
+char *record_archive_json(const struct record_meta *m, const struct campaign *c,
+                          const struct survey *s, const char *msisdn_hash, const char *reason)
+{
+	json_t *o = json_object();
+	json_t *ans = json_array();
+	if (!o || !ans)
+		goto fail;
+	json_object_set_new(o, "survey_id", json_string(m->id));
+	json_object_set_new(o, "campaign_id", json_string(m->campaign));
+	json_object_set_new(o, "campaign_version", json_string(m->cver));
+	json_object_set_new(o, "transaction_id", json_string(m->txid));
+	json_object_set_new(o, "agency", json_string(m->agency));
+	json_object_set_new(o, "procedure", m->procedure[0] ? json_string(m->procedure) : json_null());
+	json_object_set_new(o, "msisdn_hash", json_string(msisdn_hash));
+	json_object_set_new(o, "channel", json_string(m->channel));
+	json_object_set_new(o, "status", json_string(survey_status_name(s->status)));
+	json_object_set_new(o, "reason", reason ? json_string(reason) : json_null());
+	json_object_set_new(o, "triggered_at", json_integer(m->triggered_at));
+	json_object_set_new(o, "finished_at", json_integer(s->finished_at));
+	json_object_set_new(o, "completed_at", json_integer(m->completed_at));
+	for (int i = 0; c && i < c->nquestions; i++) {
+		const struct survey_answer *a = &s->answers[i];
+		if (a->state != 1)
+			continue; /* skipped items leave no row */
+		const struct campaign_question *q = &c->questions[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "q", json_string(q->id));
+		json_object_set_new(x, "at", json_integer(a->at));
+		if (q->type == Q_MULTI) {
+			/* multi: value NULL, text = the chosen values, sorted ("1 3") */
+			char buf[128];
+			size_t n = 0;
+			buf[0] = '\0';
+			for (int k = 0; k < a->nvalues && n < sizeof buf - 12; k++)
+				n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", k ? " " : "", a->values[k]);
+			json_object_set_new(x, "text", json_string(buf));
+		} else if (q->type == Q_TEXT) {
+			json_object_set_new(x, "text", json_string(a->text ? a->text : ""));
+		} else if (a->nvalues > 0) {
+			json_object_set_new(x, "value", json_integer(a->values[0]));
+		}
+		json_array_append_new(ans, x);
+	}
+	json_object_set_new(o, "answers", ans);
+	ans = NULL;
+	char *txt = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return txt;
+fail:
+	json_decref(ans);
+	json_decref(o);
+	return NULL;
+}
+
+static const char *record_jstr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int record_archive_parse(const char *json, json_t **holder, struct archive_survey *out)
+{
+	memset(out, 0, sizeof *out);
+	json_error_t je;
+	json_t *o = json_loads(json, 0, &je);
+	*holder = o;
+	if (!json_is_object(o))
+		return -EINVAL;
+	out->survey_id = record_jstr(o, "survey_id");
+	out->campaign_id = record_jstr(o, "campaign_id");
+	out->campaign_version = record_jstr(o, "campaign_version");
+	out->transaction_id = record_jstr(o, "transaction_id");
+	out->agency = record_jstr(o, "agency");
+	out->procedure = record_jstr(o, "procedure");
+	out->msisdn_hash = record_jstr(o, "msisdn_hash");
+	out->channel = record_jstr(o, "channel");
+	out->status = record_jstr(o, "status");
+	out->reason = record_jstr(o, "reason");
+	out->triggered_at = json_integer_value(json_object_get(o, "triggered_at"));
+	out->finished_at = json_integer_value(json_object_get(o, "finished_at"));
+	out->completed_at = json_integer_value(json_object_get(o, "completed_at"));
+	if (!out->survey_id || !out->campaign_id || !out->transaction_id || !out->status ||
+	    !out->msisdn_hash || !out->channel || !out->agency)
+		return -EINVAL;
+	json_t *ans = json_object_get(o, "answers");
+	size_t n = json_is_array(ans) ? json_array_size(ans) : 0;
+	struct archive_answer *a = n ? calloc(n, sizeof *a) : NULL;
+	if (n && !a)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(ans, i);
+		a[i].question_id = record_jstr(x, "q");
+		json_t *v = json_object_get(x, "value");
+		a[i].has_value = json_is_integer(v);
+		a[i].value = (int)json_integer_value(v);
+		a[i].text = record_jstr(x, "text");
+		a[i].answered_at = json_integer_value(json_object_get(x, "at"));
+		if (!a[i].question_id) {
+			free(a);
+			return -EINVAL;
+		}
+	}
+	out->nanswers = (int)n;
+	out->answers = a;
+	return 0;
+}

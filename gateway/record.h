@@ -1,0 +1,68 @@
+/* record: how a survey is written in Redis (a hash) and handed to the archive (JSON). */
+#ifndef HL_RECORD_H
+#define HL_RECORD_H
+
+#include <stdint.h>
+
+#include <hiredis.h>
+#include <jansson.h>
+
+#include "archive.h"
+#include "campaign.h"
+#include "phone.h"
+#include "survey.h"
+
+#define RECORD_ID_MAX 33
+#define RECORD_FIELD_MAX 129
+
+/* What a survey is about: fixed at trigger time. */
+struct record_meta {
+	char id[RECORD_ID_MAX];                 /* survey id (32 hex) */
+	char campaign[RECORD_FIELD_MAX];
+	char cver[17];                          /* campaign version it runs with */
+	char msisdn[PHONE_MAX];                 /* canonical; never leaves Redis */
+	char agency[RECORD_FIELD_MAX];
+	char procedure[RECORD_FIELD_MAX];       /* "" = none */
+	char txid[RECORD_FIELD_MAX];
+	char channel[8];                        /* "sms" | "ussd" */
+	int64_t triggered_at, completed_at;     /* unix s; completed_at 0 = absent */
+	char ver[24];                           /* optimistic-lock version, "" before */
+};
+
+/* A growable list of strings (hash field/value pairs, script arguments). */
+struct record_strv {
+	char **v;
+	int n, cap;
+};
+int record_strv_add(struct record_strv *sv, const char *s);          /* copies */
+int record_strv_addf(struct record_strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void record_strv_free(struct record_strv *sv);
+
+/* Fields for a new survey hash (meta and status queued, ver 0). */
+int record_meta_fields(const struct record_meta *m, struct record_strv *out);
+/* Fields for the survey's state (status, position, timers, answers). */
+int record_state_fields(const struct campaign *c, const struct survey *s, struct record_strv *out);
+
+/* Read meta from an HGETALL reply. Returns 0, or -ENOENT for an empty
+ * reply (no such survey), -EINVAL for a hash that lacks what it must have. */
+int record_meta_parse(const redisReply *r, struct record_meta *m);
+/* Read the state (answers matched by question id) from the same reply.
+ * The survey must be survey_init()ed; it takes ownership of answer texts. */
+int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s);
+
+/* The archive record of a finished survey (JSON text, malloc'd). msisdn_hash
+ * is the keyed hash; reason may be NULL. */
+char *record_archive_json(const struct record_meta *m, const struct campaign *c,
+                          const struct survey *s, const char *msisdn_hash, const char *reason);
+/* Parse one archive record into *out, whose strings point into *holder (keep
+ * it until archive_put returned, then json_decref) and whose answers array is
+ * malloc'd (free it). Returns 0 or -EINVAL. */
+int record_archive_parse(const char *json, json_t **holder, struct archive_survey *out);
+
+/* ISO 8601 UTC "2026-11-21T10:00:00Z" <-> unix seconds. */
+void record_iso8601(int64_t t, char out[21]);
+/* Accepts "YYYY-MM-DDThh:mm:ss" with "Z", "+hh:mm" or no zone (= UTC), and
+ * fractional seconds. Returns 0 or -EINVAL. */
+int record_parse_time(const char *s, int64_t *out);
+
+#endif

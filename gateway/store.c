@@ -1,0 +1,294 @@
+/* store: Redis access for hailongd; every multi-key survey step is one Lua script. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "store.h"
+
+/* The keys (all under "hl:"):
+ *   hl:tx:{campaign}:{transaction}  survey id, for idempotent triggers
+ *   hl:s:{id}                       the survey: a hash (see record.c)
+ *   hl:queue                        ids waiting for their first item
+ *   hl:starting                     ids taken from the queue, not yet started
+ *   hl:active:{msisdn}              the citizen's running survey
+ *   hl:wait:{msisdn}                the citizen's next surveys, in order
+ *   hl:due                          zset id -> unix second of the next timer
+ *   hl:outbox:{smsc}, hl:sending:{smsc}  messages to send / being sent (JSON)
+ *   hl:archive, hl:archiving        finished surveys (JSON) for SQLite */
+static const char *const store_lua[STORE_NSCRIPTS] = {
+	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
+	"local e = redis.call('GET', KEYS[1])\n"
+	"if e then return {0, e} end\n"
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
+	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
+	"return {1, ARGV[1]}\n",
+	/* CLAIM: KEYS active, wait, starting, survey; ARGV id.
+	 * 1 = the citizen is ours now; 0 = queued behind the running survey. */
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if (not cur) or cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
+	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n"
+	"redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+	"redis.call('HSET', KEYS[4], 'status', 'waiting')\n"
+	"redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
+	"return 0\n",
+	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting;
+	 * ARGV id, expected ver ('' = any), finished, due, archive json, nmsg,
+	 * msg..., field, value... Returns 1, or 0 when ver moved (retry). */
+	"local ver = redis.call('HGET', KEYS[1], 'ver')\n"
+	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n"
+	"local n = tonumber(ARGV[6])\n"
+	"for i = 1, n do redis.call('RPUSH', KEYS[7], ARGV[6 + i]) end\n"
+	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n"
+	"if ARGV[3] == '1' then\n"
+	"  redis.call('ZREM', KEYS[6], ARGV[1])\n"
+	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n"
+	"  if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end\n"
+	"  local nxt = redis.call('LPOP', KEYS[3])\n"
+	"  if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  return 1\n"
+	"end\n"
+	"if 7 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 7 + n)) end\n"
+	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n"
+	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n"
+	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n"
+	"return 1\n",
+	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases due timers (score
+	 * moved to now+lease) so one process handles each, and a crash retries. */
+	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
+	"for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], id) end\n"
+	"return ids\n",
+	/* ARCHIVE_TAKE: KEYS archive, archiving; ARGV max. Returns what is in
+	 * archiving (left by a crash) or moves up to max new records there. */
+	"local cur = redis.call('LRANGE', KEYS[2], 0, -1)\n"
+	"if #cur > 0 then return cur end\n"
+	"for i = 1, tonumber(ARGV[1]) do\n"
+	"  if not redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') then break end\n"
+	"end\n"
+	"return redis.call('LRANGE', KEYS[2], 0, -1)\n",
+	/* REQUEUE: KEYS from, to. Moves everything back to the head of `to`, in order. */
+	"local n = 0\n"
+	"while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end\n"
+	"return n\n",
+};
+
+struct store {
+	char *host;            /* NULL for a unix socket */
+	char *path;            /* unix socket path */
+	int port;
+	int db;
+	redisContext *c;       /* NULL until connected */
+	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
+};
+
+static void store_seterr(char *err, size_t errlen, const char *what, const char *detail)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+}
+
+struct store *store_new(const char *url, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	if (strncmp(url, "unix:", 5) == 0) {
+		s->path = strdup(url + 5);
+		if (!s->path || !*s->path)
+			goto fail;
+	} else if (strncmp(url, "redis://", 8) == 0) {
+		const char *h = url + 8, *colon = strchr(h, ':'), *slash = strchr(h, '/');
+		const char *hend = colon ? colon : slash ? slash : h + strlen(h);
+		s->host = strndup(h, (size_t)(hend - h));
+		s->port = 6379;
+		if (colon) {
+			char *end;
+			long p = strtol(colon + 1, &end, 10);
+			if (p <= 0 || p > 65535 || (*end && *end != '/'))
+				goto fail;
+			s->port = (int)p;
+		}
+		if (slash) {
+			char *end;
+			long d = strtol(slash + 1, &end, 10);
+			if (d < 0 || d > 15 || *end)
+				goto fail;
+			s->db = (int)d;
+		}
+		if (!s->host || !*s->host)
+			goto fail;
+	} else {
+		goto fail;
+	}
+	return s;
+fail:
+	store_seterr(err, errlen, "bad redis url (redis://host:port/db or unix:/path)", url);
+	store_free(s);
+	return NULL;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->c)
+		redisFree(s->c);
+	free(s->host);
+	free(s->path);
+	free(s);
+}
+
+static int store_connect(struct store *s, char *err, size_t errlen)
+{
+	if (s->c)
+		return 0;
+	struct timeval tv = {1, 0};
+	redisContext *c = s->path ? redisConnectUnixWithTimeout(s->path, tv)
+	                          : redisConnectWithTimeout(s->host, s->port, tv);
+	if (!c || c->err) {
+		store_seterr(err, errlen, "redis connect", c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return -EIO;
+	}
+	struct timeval ctv = {2, 0};
+	redisSetTimeout(c, ctv);
+	redisEnableKeepAlive(c);
+	if (s->db) {
+		redisReply *r = redisCommand(c, "SELECT %d", s->db);
+		int ok = r && r->type != REDIS_REPLY_ERROR;
+		if (r)
+			freeReplyObject(r);
+		if (!ok) {
+			store_seterr(err, errlen, "redis select", c->errstr);
+			redisFree(c);
+			return -EIO;
+		}
+	}
+	s->c = c;
+	for (int i = 0; i < STORE_NSCRIPTS; i++)
+		s->sha[i][0] = '\0';
+	return 0;
+}
+
+/* Checks a reply: NULL (I/O) drops the connection; an error reply is passed
+ * back as NULL with its text in err. */
+static redisReply *store_check(struct store *s, redisReply *r, char *err, size_t errlen)
+{
+	if (!r) {
+		store_seterr(err, errlen, "redis", s->c ? s->c->errstr : "not connected");
+		redisFree(s->c);
+		s->c = NULL;
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		store_seterr(err, errlen, "redis error", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, const char **argv,
+                          const size_t *lens)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store_connect(s, err, errlen) < 0)
+			return NULL;
+		redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
+		if (!r && attempt == 0) {
+			redisFree(s->c);
+			s->c = NULL;
+			continue; /* the connection was lost: one fresh try */
+		}
+		return store_check(s, r, err, errlen);
+	}
+	return NULL;
+}
+
+redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store_connect(s, err, errlen) < 0)
+			return NULL;
+		va_list ap;
+		va_start(ap, fmt);
+		redisReply *r = redisvCommand(s->c, fmt, ap);
+		va_end(ap);
+		if (!r && attempt == 0) {
+			redisFree(s->c);
+			s->c = NULL;
+			continue;
+		}
+		return store_check(s, r, err, errlen);
+	}
+	return NULL;
+}
+
+static int store_load_script(struct store *s, enum store_script w, char *err, size_t errlen)
+{
+	redisReply *r = store_cmd(s, err, errlen, "SCRIPT LOAD %s", store_lua[w]);
+	if (!r)
+		return -EIO;
+	int ok = r->type == REDIS_REPLY_STRING && r->len == 40;
+	if (ok)
+		memcpy(s->sha[w], r->str, 41);
+	freeReplyObject(r);
+	if (!ok) {
+		store_seterr(err, errlen, "redis script load", "unexpected reply");
+		return -EIO;
+	}
+	return 0;
+}
+
+redisReply *store_script(struct store *s, enum store_script w, int nkeys, const char **keys,
+                         int nargs, const char **args, char *err, size_t errlen)
+{
+	int argc = 3 + nkeys + nargs;
+	const char **argv = malloc(sizeof(char *) * (size_t)argc);
+	size_t *lens = malloc(sizeof(size_t) * (size_t)argc);
+	char nk[16];
+	redisReply *r = NULL;
+	if (!argv || !lens) {
+		store_seterr(err, errlen, "out of memory", NULL);
+		goto done;
+	}
+	snprintf(nk, sizeof nk, "%d", nkeys);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store_connect(s, err, errlen) < 0)
+			goto done;
+		if (!s->sha[w][0] && store_load_script(s, w, err, errlen) < 0)
+			goto done;
+		argv[0] = "EVALSHA";
+		argv[1] = s->sha[w];
+		argv[2] = nk;
+		for (int i = 0; i < nkeys; i++)
+			argv[3 + i] = keys[i];
+		for (int i = 0; i < nargs; i++)
+			argv[3 + nkeys + i] = args[i];
+		for (int i = 0; i < argc; i++)
+			lens[i] = strlen(argv[i]);
+		r = store_cmdargv(s, err, errlen, argc, argv, lens);
+		if (r || !err || strstr(err, "NOSCRIPT") == NULL)
+			goto done;
+		s->sha[w][0] = '\0'; /* flushed or a new server: load again */
+	}
+done:
+	free(argv);
+	free(lens);
+	return r;
+}
+
+int store_ping(struct store *s)
+{
+	char err[128];
+	redisReply *r = store_cmd(s, err, sizeof err, "PING");
+	int ok = r && r->type == REDIS_REPLY_STATUS;
+	if (r)
+		freeReplyObject(r);
+	return ok;
+}

@@ -1,0 +1,34 @@
+/* store: the Redis connection (hiredis, synchronous with short timeouts) and
+ * the Lua scripts that keep every survey step atomic. */
+#ifndef HL_STORE_H
+#define HL_STORE_H
+
+#include <stddef.h>
+
+#include <hiredis.h>
+
+struct store;
+
+/* url: redis://host:port/db, or unix:/path/to.sock (db 0). Connects lazily:
+ * a Redis that is down now is not an error here. Returns NULL on a bad url. */
+struct store *store_new(const char *url, char *err, size_t errlen);
+void store_free(struct store *s);
+
+/* One command. Returns the reply (caller frees with freeReplyObject) or NULL
+ * when Redis cannot be reached or answered an error; err says which. A lost
+ * connection is re-made once per call. */
+redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...);
+redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc,
+                          const char **argv, const size_t *lens);
+
+/* Run a registered script by SHA (loading it on NOSCRIPT). keys and args are
+ * NUL-terminated strings. */
+enum store_script { STORE_TRIGGER = 0, STORE_CLAIM, STORE_COMMIT, STORE_DUE_CLAIM,
+	STORE_ARCHIVE_TAKE, STORE_REQUEUE, STORE_NSCRIPTS };
+redisReply *store_script(struct store *s, enum store_script which, int nkeys, const char **keys,
+                         int nargs, const char **args, char *err, size_t errlen);
+
+/* 1 when a PING succeeds now. */
+int store_ping(struct store *s);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hailong needs, only those that are missing.
+set -euo pipefail
+pkgs=(gcc make pkg-config libevent-dev libsmpp34-dev libhiredis-dev libsqlite3-dev
+      libyaml-dev libjansson-dev libutf8proc-dev libsodium-dev libcmocka-dev
+      redis-server curl python3 nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# A node/npm that is already on PATH (not from Debian) is good enough.
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: need root to install packages (or install them yourself)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
