@@ -41,7 +41,7 @@ enum {
 	SMPP_ESME_RINVTLVLEN = 0xC2, SMPP_ESME_RINVOPTPARAMVAL = 0xC4,
 	SMPP_ESME_RX_T_APPN = 0x64, SMPP_ESME_RUNKNOWNERR = 0xFF,
 	/* field-specific statuses the decoders also answer with */
-	SMPP_ESME_RINVSERTYP = 0x15, SMPP_ESME_RINVSYSTYP = 0x53,
+	SMPP_ESME_RINVMSGID = 0x0C, SMPP_ESME_RINVSERTYP = 0x15, SMPP_ESME_RINVSYSTYP = 0x53,
 	SMPP_ESME_RINVSCHED = 0x61, SMPP_ESME_RINVEXPIRY = 0x62,
 };
 
@@ -105,7 +105,10 @@ struct smpp_sm {
 /* Decode a request body. `pdu`/`len` is one whole framed PDU. Returns
  * SMPP_ESME_ROK (0) or the SMPP status to answer with (RINVCMDLEN for a
  * truncated body or a C-string without NUL, RINVTLVLEN for a bad TLV length
- * or too many TLVs...). Unknown TLVs are skipped. Never reads past len. */
+ * or too many TLVs...). Unknown TLVs are skipped. Never reads past len.
+ * A C-octet field whose NUL lies within the PDU but beyond the field's maximum
+ * gets the field's own status (RINVSRCADR, RINVDSTADR, RINVSERTYP, RINVSCHED,
+ * RINVEXPIRY, RINVSYSID, RINVPASWD, RINVSYSTYP); a wrong command id RINVCMDID. */
 uint32_t smpp_decode_bind(const uint8_t *pdu, size_t len, struct smpp_bind *out);
 uint32_t smpp_decode_sm(const uint8_t *pdu, size_t len, struct smpp_sm *out);
 /* message_id from a submit_sm_resp / data_sm_resp body (may be absent: ""). */
@@ -140,7 +143,9 @@ int smpp_build_bind_resp(uint8_t *buf, size_t cap, uint32_t cmd_resp, uint32_t s
  * whose has_* is set (message_payload, sar_*, receipted_message_id,
  * message_state, ussd_service_op, its_session_info, user_message_reference). */
 int smpp_build_sm(uint8_t *buf, size_t cap, uint32_t cmd, uint32_t seq, const struct smpp_sm *sm);
-/* submit_sm_resp / data_sm_resp with message_id; deliver_sm_resp (message_id ""). */
+/* submit_sm_resp / data_sm_resp with message_id; deliver_sm_resp (message_id ""
+ * or NULL). A submit_sm_resp with a non-zero status carries no body. Sequence 0
+ * (echoing a hostile request) is accepted here and in the other _resp builders. */
 int smpp_build_sm_resp(uint8_t *buf, size_t cap, uint32_t cmd_resp, uint32_t status,
                        uint32_t seq, const char *message_id);
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test: the cmocka unit programs (plain and under ASan+UBSan), then
+# the end-to-end tests. Ends with "N passed, N failed"; exits 1 on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0 failed=0
+failures=()
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+run_unit() { # $1 = program, $2 = label
+  local out="$log_dir/$2.log"
+  "$1" >"$out" 2>&1
+  local rc=$?
+  local p f
+  p=$(grep -aoE '^\[  PASSED  \] [0-9]+' "$out" | awk '{s+=$4} END {print s+0}')
+  f=$(grep -aoE '^\[  FAILED  \] [0-9]+ test' "$out" | awk '{s+=$4} END {print s+0}')
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer report
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$f" -ne 0 ]; then failures+=("$2 (see $out)"); echo "FAIL $2"; grep -a -E 'FAILED|ERROR|error|Sanitizer' "$out" | head -20; else echo "ok   $2 ($p)"; fi
+}
+
+echo "== unit tests"
+for t in build/bin/tests/test_*; do run_unit "$t" "$(basename "$t")"; done
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+if make --no-print-directory -s SANITIZE=1 $(for t in build/bin/tests/test_*; do echo "build-san/bin/tests/$(basename "$t")"; done) >"$log_dir/build-san.log" 2>&1; then
+  for t in build-san/bin/tests/test_*; do
+    ASAN_OPTIONS=detect_leaks=1 run_unit "$t" "san-$(basename "$t")"
+  done
+else
+  failed=$((failed + 1)); failures+=("sanitizer build (see $log_dir/build-san.log)"); echo "FAIL sanitizer build"
+fi
+
+echo "== end-to-end tests"
+for t in tests/e2e/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  start=$(date +%s)
+  if timeout 300 "$t" >"$log_dir/$name.log" 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name ($(( $(date +%s) - start ))s)"
+  else
+    failed=$((failed + 1)); failures+=("$name (see $log_dir/$name.log)")
+    echo "FAIL $name"; tail -30 "$log_dir/$name.log"
+  fi
+done
+
+if ((${#failures[@]})); then printf 'failed: %s\n' "${failures[@]}"; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
