@@ -11,7 +11,8 @@ struct archive;
 
 struct archive_answer {
 	const char *question_id;
-	int has_value;           /* scale/choice/yesno: value; multi: one row per value (see docs) */
+	int has_value;           /* scale/choice/yesno: value; multi: one entry per chosen value,
+	                          * stored as one row (value NULL, text "1 3"; docs/archive.md) */
 	int value;
 	const char *text;        /* free text, or NULL */
 	int64_t answered_at;     /* unix seconds */
@@ -44,7 +45,8 @@ int archive_put_campaign(struct archive *a, const struct campaign *c, char *err,
 
 /* Store n surveys in one transaction. A survey_id (or campaign_id +
  * transaction_id) already stored is left as it is, so replaying is harmless.
- * Returns the number newly inserted, or -EIO with err filled. */
+ * Returns the number newly inserted, -EINVAL (missing ids, bad status or
+ * channel: nothing stored) or -EIO, with err filled. */
 int archive_put(struct archive *a, const struct archive_survey *s, int n, char *err, size_t errlen);
 
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages hailong needs, only those that are missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 pkgs=(gcc make pkg-config libevent-dev libsmpp34-dev libhiredis-dev libsqlite3-dev
       libyaml-dev libjansson-dev libutf8proc-dev libsodium-dev libcmocka-dev
       redis-server curl python3 nodejs npm)
@@ -22,4 +23,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The independent SMPP peer of the tests (npm smpp, pinned by tests/peer/package-lock.json).
+if [ ! -d tests/peer/node_modules/smpp ]; then
+  (cd tests/peer && npm ci --no-audit --no-fund --silent)
 fi

@@ -1,0 +1,237 @@
+"""harness: starts a private redis-server, hailong-sim and hailongd on loopback
+for the demo, the end-to-end tests and the benchmark, and stops them all."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(ROOT, os.environ.get("HAILONG_BIN", "build/bin"))
+TOKEN = "e2e-token"
+HASH_KEY = "e2e-hash-key"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, timeout, what, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    raise TimeoutError("timed out waiting for " + what)
+
+
+class Stack:
+    """A private set of processes in one directory. Use as a context manager."""
+
+    def __init__(self, workdir=None, keep=False, campaigns=None, smsc_port=None):
+        self.dir = workdir or tempfile.mkdtemp(prefix="hailong-e2e-")
+        os.makedirs(self.dir, exist_ok=True)
+        self.keep = keep or workdir is not None
+        self.procs = {}
+        self.logs = {}
+        self.campaigns = campaigns or os.path.join(ROOT, "config", "campaigns")
+        self.redis_port = free_port()
+        self.smsc_port = smsc_port or free_port()
+        self.http_port = free_port()
+        self.control_port = free_port()
+        self.db = os.path.join(self.dir, "hailong.db")
+        self.ledger = os.path.join(self.dir, "ledger.jsonl")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_all()
+        if not self.keep and exc[0] is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def _spawn(self, name, argv, env=None):
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        self.logs[name] = log
+        p = subprocess.Popen(argv, stdout=log if name != "sim" else subprocess.PIPE,
+                             stderr=log, cwd=ROOT, env=env, start_new_session=True)
+        self.procs[name] = p
+        return p
+
+    def log_text(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    # ---- redis ----
+    def start_redis(self):
+        rdir = os.path.join(self.dir, "redis")
+        os.makedirs(rdir, exist_ok=True)
+        self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                              "--dir", rdir, "--save", "", "--appendonly", "yes",
+                              "--appendfsync", "everysec", "--protected-mode", "yes",
+                              "--daemonize", "no", "--logfile", ""])
+        wait_for(lambda: self.redis("PING") == "PONG", 10, "redis-server")
+
+    def redis(self, *args):
+        """One command through redis-cli; returns its raw output, stripped."""
+        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis_port), "--raw"] +
+                           [str(a) for a in args], capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    # ---- the simulator ----
+    def start_sim(self, citizens, seed=1, think="20-200", extra=()):
+        argv = [os.path.join(BIN, "hailong-sim"), "--listen", "127.0.0.1:%d" % self.smsc_port,
+                "--system-id", "hailong", "--password", "secret",
+                "--campaign", os.path.join(self.campaigns, "default.yaml"),
+                "--citizens", str(citizens), "--ledger", self.ledger, "--seed", str(seed),
+                "--think-ms", think, "--control", "127.0.0.1:%d" % self.control_port] + list(extra)
+        self._spawn("sim", argv)
+        wait_for(lambda: self._port_open(self.smsc_port), 10, "hailong-sim to listen")
+
+    def stop_sim(self):
+        """SIGTERM the simulator; returns its statistics (last JSON line on stdout)."""
+        p = self.procs.pop("sim", None)
+        if not p:
+            return None
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=20)
+        lines = [l for l in out.decode("utf-8", "replace").splitlines() if l.startswith("{")]
+        return json.loads(lines[-1]) if lines else None
+
+    # ---- the gateway ----
+    def write_config(self, window=10, tps=500, extra_smsc=""):
+        cfg = f"""# written by tests/e2e/harness.py
+smpp:
+  - name: sim
+    host: 127.0.0.1
+    port: {self.smsc_port}
+    system_id: hailong
+    password: secret
+    bind: transceiver
+    source_addr: "8088"
+    window: {window}
+    tps: {tps}
+{extra_smsc}redis:
+  url: redis://127.0.0.1:{self.redis_port}/0
+storage:
+  sqlite: {self.db}
+http:
+  listen: 127.0.0.1:{self.http_port}
+  tokens:
+    - name: e2e
+      token: "{TOKEN}"
+      agencies: ["*"]
+    - name: only-police
+      token: "police-token"
+      agencies: ["ca-vinhphuc"]
+campaigns: {self.campaigns}
+timezone: Asia/Ho_Chi_Minh
+privacy:
+  hash_key: "{HASH_KEY}"
+"""
+        path = os.path.join(self.dir, "hailongd.yaml")
+        with open(path, "w") as f:
+            f.write(cfg)
+        return path
+
+    def start_gateway(self, config=None, wait_ready=True):
+        config = config or self.write_config()
+        self._spawn("hailongd", [os.path.join(BIN, "hailongd"), "-c", config])
+        wait_for(lambda: self._port_open(self.http_port) or self._dead("hailongd"), 10, "hailongd http")
+        if self._dead("hailongd"):
+            raise RuntimeError("hailongd exited:\n" + self.log_text("hailongd"))
+        if wait_ready:
+            wait_for(lambda: self.http("GET", "/readyz")[0] == 200, 15, "hailongd ready")
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=20):
+        p = self.procs.pop(name, None)
+        if not p:
+            return None
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        return p.returncode
+
+    def stop_all(self):
+        for name in ["hailongd", "sim", "redis"] + list(self.procs):
+            if name in self.procs:
+                try:
+                    self.stop(name, timeout=10)
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    pass
+        for log in self.logs.values():
+            log.close()
+        self.logs = {}
+
+    def _dead(self, name):
+        p = self.procs.get(name)
+        return p is not None and p.poll() is not None
+
+    @staticmethod
+    def _port_open(port):
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    # ---- HTTP ----
+    def http(self, method, path, body=None, token=TOKEN, raw=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.http_port, path), data=data,
+                                     method=method)
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def trigger(self, msisdn, txid, campaign="default", agency="ca-vinhphuc", **kw):
+        body = {"campaign": campaign, "msisdn": msisdn, "transaction_id": txid, "agency": agency}
+        body.update(kw)
+        code, text = self.http("POST", "/v1/triggers", body)
+        try:
+            return code, json.loads(text)
+        except ValueError:
+            return code, text
+
+    def metrics(self):
+        code, text = self.http("GET", "/metrics")
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                out[k] = float(v)
+        return out
+
+    def finished(self):
+        m = self.metrics()
+        return int(sum(v for k, v in m.items() if k.startswith("hailong_surveys_finished_total")))
+
+
+def citizen(i):
+    """The phone number of virtual citizen i (1-based), as the simulator numbers them."""
+    return "8491%07d" % i
+
+
+def local_citizen(i):
+    return "091%07d" % i

@@ -1,0 +1,430 @@
+/* test_archive: the SQLite archive (schema, idempotent puts, counts) and its satisfaction report. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "archive.h"
+#include "campaign.h"
+
+#define GA "Tiếp cận dịch vụ hành chính công"
+#define GB "Công chức trực tiếp giải quyết công việc"
+
+static const char yaml[] =
+	"id: ca-test\n"
+	"name: Kiểm thử\n"
+	"channel: sms\n"
+	"expire_after: 24h\n"
+	"scales:\n"
+	"  likert5:\n"
+	"    satisfied: [5, 4]\n"
+	"    options:\n"
+	"      - {value: 5, label: Rất hài lòng,       keys: [\"1\"]}\n"
+	"      - {value: 4, label: Hài lòng,           keys: [\"2\"]}\n"
+	"      - {value: 3, label: Bình thường,        keys: [\"3\"]}\n"
+	"      - {value: 2, label: Không hài lòng,     keys: [\"4\"]}\n"
+	"      - {value: 1, label: Rất không hài lòng, keys: [\"5\"]}\n"
+	"questions:\n"
+	"  - {id: access, group: " GA ", type: scale, scale: likert5, text: \"Câu {n}: tiếp cận?\"}\n"
+	"  - {id: staff, group: " GB ", type: scale, scale: likert5, text: \"Câu {n}: công chức?\"}\n"
+	"  - {id: guide, group: " GB ", type: scale, scale: likert5, text: \"Câu {n}: hướng dẫn?\"}\n"
+	"  - id: improve\n"
+	"    type: multi\n"
+	"    text: \"Câu {n}: cần cải thiện?\"\n"
+	"    options:\n"
+	"      - {value: 1, label: Thời gian, keys: [\"1\"]}\n"
+	"      - {value: 2, label: Thái độ, keys: [\"2\"]}\n"
+	"      - {value: 3, label: Cơ sở vật chất, keys: [\"3\"]}\n"
+	"  - {id: comment, type: text, optional: true, text: \"Góp ý?\"}\n"
+	"messages: {thanks: \"Cảm ơn\"}\n";
+
+struct fx {
+	char path[64];
+	struct archive *a;
+	struct campaign *c;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	char err[1024] = "";
+	int fd;
+
+	assert_non_null(f);
+	snprintf(f->path, sizeof f->path, "/tmp/test_archive_XXXXXX");
+	fd = mkstemp(f->path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(f->path); /* let SQLite create it */
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	if (campaign_parse("test.yaml", yaml, strlen(yaml), &f->c, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_int_equal(archive_put_campaign(f->a, f->c, err, sizeof err), 0);
+	assert_int_equal(archive_put_campaign(f->a, f->c, err, sizeof err), 0); /* idempotent */
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[80];
+
+	archive_close(f->a);
+	campaign_free(f->c);
+	unlink(f->path);
+	snprintf(p, sizeof p, "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+#define T0 1795255200 /* 2026-11-21T10:00:00Z */
+#define V(q, v) { q, 1, v, NULL, T0 + 60 }
+#define TXT(q, t) { q, 0, 0, t, T0 + 90 }
+
+/* s1..s4 completed; access 5 4 3 5 (3/4), staff 4 2 5 1 (2/4), guide 5 5 - 4 (3/3). */
+static const struct archive_answer ans1[] = {
+	V("access", 5), V("staff", 4), V("guide", 5), V("improve", 3), V("improve", 1),
+	TXT("comment", "Tốt"),
+};
+static const struct archive_answer ans2[] = {
+	V("access", 4), V("staff", 2), V("guide", 5), V("improve", 2), TXT("comment", ""),
+};
+static const struct archive_answer ans3[] = {
+	V("access", 3), V("staff", 5), TXT("comment", "Cần nhanh hơn"),
+};
+static const struct archive_answer ans4[] = {
+	V("access", 5), V("staff", 1), V("guide", 4),
+};
+
+#define SURVEY(id, tx, hash, st, ans, nans) \
+	{ id, "ca-test", NULL, tx, "pc-vinhphuc", "passport", hash, "sms", st, NULL, \
+	  T0, T0 + 300, T0 - 3600, nans, ans }
+
+static void fill(struct fx *f, struct archive_survey *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		s[i].campaign_version = f->c->version;
+}
+
+static int put_basic(struct fx *f)
+{
+	struct archive_survey s[] = {
+		SURVEY("s1", "t1", "h1", "completed", ans1, 6),
+		SURVEY("s2", "t2", "h2", "completed", ans2, 5),
+		SURVEY("s3", "t3", "h3", "completed", ans3, 3),
+		SURVEY("s4", "t4", "h4", "completed", ans4, 3),
+		SURVEY("s5", "t5", "h5", "expired", NULL, 0),
+		SURVEY("s6", "t6", "h1", "opted_out", NULL, 0),
+	};
+	char err[256] = "";
+	int rc;
+
+	fill(f, s, 6);
+	rc = archive_put(f->a, s, 6, err, sizeof err);
+	if (rc < 0)
+		fail_msg("archive_put: %s", err);
+	return rc;
+}
+
+static char *report(struct fx *f, const char *campaign, enum archive_format fmt, int *rc)
+{
+	char *buf = NULL, err[256] = "";
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	*rc = archive_report(f->a, campaign, fmt, out, err, sizeof err);
+	fclose(out);
+	return buf;
+}
+
+static void test_put_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct archive_survey again[] = {
+		SURVEY("s1", "t1", "h1", "completed", ans1, 6),
+		SURVEY("s1-new-id", "t2", "h2", "expired", ans2, 5), /* same campaign + transaction */
+	};
+	char err[256];
+
+	assert_int_equal(put_basic(f), 6);
+	assert_int_equal(put_basic(f), 0);
+	fill(f, again, 2);
+	assert_int_equal(archive_put(f->a, again, 2, err, sizeof err), 0);
+	assert_int_equal(archive_count(f->a, "ca-test", NULL), 6);
+	assert_int_equal(archive_count(f->a, NULL, NULL), 6);
+	assert_int_equal(archive_count(f->a, "ca-test", "completed"), 4);
+	assert_int_equal(archive_count(f->a, NULL, "expired"), 1);
+	assert_int_equal(archive_count(f->a, "ca-test", "failed"), 0);
+	assert_int_equal(archive_count(f->a, "other", NULL), 0);
+}
+
+static void test_put_rejects_bad_input(void **state)
+{
+	struct fx *f = *state;
+	struct archive_survey bad[] = {
+		SURVEY("b1", "tb1", "h9", "completed", NULL, 0),
+		SURVEY("b2", "tb2", "h9", "done", NULL, 0),
+	};
+	char err[256] = "";
+
+	fill(f, bad, 2);
+	assert_int_equal(archive_put(f->a, bad, 2, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "b2"));
+	assert_int_equal(archive_count(f->a, NULL, NULL), 0); /* nothing of the batch stored */
+	bad[1].status = "failed";
+	bad[1].channel = "fax";
+	assert_int_equal(archive_put(f->a, bad, 2, err, sizeof err), -EINVAL);
+	assert_int_equal(archive_count(f->a, NULL, NULL), 0);
+}
+
+/* Look at the rows themselves: times, multi answers, no doubled answers. */
+static void test_rows(void **state)
+{
+	struct fx *f = *state;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int uv = -1;
+
+	put_basic(f);
+	put_basic(f);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT triggered_at, finished_at, completed_at, msisdn_hash,"
+		" (SELECT COUNT(*) FROM answers),"
+		" (SELECT quote(value) || '|' || text FROM answers WHERE survey_id = 's1' AND question_id = 'improve'),"
+		" (SELECT quote(value) || '|' || text FROM answers WHERE survey_id = 's2' AND question_id = 'improve'),"
+		" (SELECT answered_at FROM answers WHERE survey_id = 's1' AND question_id = 'access'),"
+		" (SELECT satisfied || '|' || min_value || '|' || max_value || '|' || grp FROM campaign_questions"
+		"  WHERE question_id = 'access'),"
+		" (SELECT COUNT(*) FROM campaign_questions)"
+		" FROM surveys WHERE survey_id = 's1'", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(s, 0), "2026-11-21T10:00:00Z");
+	assert_string_equal(sqlite3_column_text(s, 1), "2026-11-21T10:05:00Z");
+	assert_string_equal(sqlite3_column_text(s, 2), "2026-11-21T09:00:00Z");
+	assert_string_equal(sqlite3_column_text(s, 3), "h1");
+	assert_int_equal(sqlite3_column_int(s, 4), 5 + 5 + 3 + 3); /* improve of s1 is one row */
+	assert_string_equal(sqlite3_column_text(s, 5), "NULL|1 3");
+	assert_string_equal(sqlite3_column_text(s, 6), "NULL|2"); /* multi known from the campaign */
+	assert_string_equal(sqlite3_column_text(s, 7), "2026-11-21T10:01:00Z");
+	assert_string_equal(sqlite3_column_text(s, 8), "5,4|1|5|" GA);
+	assert_int_equal(sqlite3_column_int(s, 9), 5);
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	uv = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	assert_int_equal(uv, 1);
+	sqlite3_close(db);
+}
+
+static void test_report_json(void **state)
+{
+	struct fx *f = *state;
+	json_error_t je;
+	json_t *j, *q, *g, *o;
+	char *out;
+	int rc;
+
+	put_basic(f);
+	out = report(f, "ca-test", ARCHIVE_FMT_JSON, &rc);
+	assert_int_equal(rc, 0);
+	j = json_loads(out, 0, &je);
+	if (!j)
+		fail_msg("bad JSON (%s): %s", je.text, out);
+	assert_string_equal(json_string_value(json_object_get(j, "version")), f->c->version);
+	assert_int_equal(json_integer_value(json_object_get(j, "surveys")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_status"), "completed")), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_status"), "opted_out")), 1);
+	o = json_object_get(j, "response_rate");
+	assert_float_equal(json_real_value(json_object_get(o, "by_survey_pct")), 66.6667, 1e-4);
+	assert_float_equal(json_real_value(json_object_get(o, "by_citizen_pct")), 80.0, 1e-9); /* 4 of 5 */
+
+	q = json_array_get(json_object_get(j, "questions"), 0);
+	assert_string_equal(json_string_value(json_object_get(q, "id")), "access");
+	assert_string_equal(json_string_value(json_object_get(q, "group")), GA);
+	assert_int_equal(json_integer_value(json_object_get(q, "answers")), 4);
+	assert_int_equal(json_integer_value(json_object_get(q, "satisfied")), 3);
+	assert_float_equal(json_real_value(json_object_get(q, "share_pct")), 75.0, 1e-9);
+	assert_float_equal(json_real_value(json_object_get(q, "mean")), 4.25, 1e-9);
+	/* Wilson, z = 1.96, x = 3, n = 4: (0.75 + 0.4802) / 1.9604 -/+ 1.96 * sqrt(0.046875 + 0.060025) / 1.9604 */
+	assert_float_equal(json_real_value(json_object_get(q, "ci_low_pct")), 30.06, 0.005);
+	assert_float_equal(json_real_value(json_object_get(q, "ci_high_pct")), 95.44, 0.005);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "5")), 2);
+
+	q = json_array_get(json_object_get(j, "questions"), 1); /* staff: 2 of 4 */
+	assert_float_equal(json_real_value(json_object_get(q, "share_pct")), 50.0, 1e-9);
+	assert_float_equal(json_real_value(json_object_get(q, "mean")), 3.0, 1e-9);
+	assert_float_equal(json_real_value(json_object_get(q, "ci_low_pct")), 15.00, 0.005);
+	assert_float_equal(json_real_value(json_object_get(q, "ci_high_pct")), 85.00, 0.005);
+
+	q = json_array_get(json_object_get(j, "questions"), 2); /* guide: 3 of 3 */
+	assert_int_equal(json_integer_value(json_object_get(q, "answers")), 3);
+	assert_float_equal(json_real_value(json_object_get(q, "ci_low_pct")), 43.85, 0.005);
+	assert_float_equal(json_real_value(json_object_get(q, "ci_high_pct")), 100.0, 1e-9);
+
+	q = json_array_get(json_object_get(j, "questions"), 3); /* improve: multi */
+	assert_string_equal(json_string_value(json_object_get(q, "type")), "multi");
+	assert_int_equal(json_integer_value(json_object_get(q, "answers")), 2);
+	assert_null(json_object_get(q, "share_pct"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "1")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "2")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "3")), 1);
+
+	q = json_array_get(json_object_get(j, "questions"), 4); /* comment: 2 non-empty */
+	assert_int_equal(json_integer_value(json_object_get(q, "comments")), 2);
+
+	assert_int_equal(json_array_size(json_object_get(j, "groups")), 2);
+	g = json_array_get(json_object_get(j, "groups"), 1); /* staff + guide: 5 of 7 */
+	assert_string_equal(json_string_value(json_object_get(g, "group")), GB);
+	assert_int_equal(json_integer_value(json_object_get(g, "respondents")), 4);
+	assert_int_equal(json_integer_value(json_object_get(g, "ratings")), 7);
+	assert_float_equal(json_real_value(json_object_get(g, "share_pct")), 71.43, 0.005);
+	assert_float_equal(json_real_value(json_object_get(g, "ci_low_pct")), 35.89, 0.005);
+	assert_float_equal(json_real_value(json_object_get(g, "ci_high_pct")), 91.78, 0.005);
+	assert_true(json_is_true(json_object_get(g, "few_responses")));
+
+	o = json_object_get(j, "overall");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "pooled"), "ratings")), 11);
+	assert_float_equal(json_real_value(json_object_get(json_object_get(o, "pooled"), "share_pct")), 72.73, 0.005);
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(o, "pooled"), "method")), "pooled"));
+	/* (75 + 71.4286) / 2 */
+	assert_float_equal(json_real_value(json_object_get(json_object_get(o, "mean_of_groups"), "share_pct")), 73.21, 0.005);
+	json_decref(j);
+	free(out);
+}
+
+static void test_report_table_csv(void **state)
+{
+	struct fx *f = *state;
+	char *out, *line;
+	int rc;
+
+	put_basic(f);
+	out = report(f, "ca-test", ARCHIVE_FMT_TABLE, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "Response rate: 66.67% by survey (4/6), 80.00% by citizen (4/5)"));
+	line = strstr(out, "\naccess ");
+	assert_non_null(line);
+	line = strndup(line + 1, strcspn(line + 1, "\n"));
+	assert_non_null(strstr(line, " 75.00% "));
+	assert_non_null(strstr(line, " 30.06-95.44% "));
+	assert_non_null(strstr(line, " 4.25 "));
+	assert_null(strstr(line, " 1:")); /* nobody answered 1 */
+	assert_non_null(strstr(line, "3:1 4:1 5:2"));
+	free(line);
+	assert_non_null(strstr(out, "! fewer than 30 responses"));
+	assert_non_null(strstr(out, "Overall (pooled: satisfied answers / all rated answers): 72.73% (8/11)"));
+	assert_non_null(strstr(out, "Overall (mean of group shares (each group weighs the same)): 73.21% over 2 groups"));
+	free(out);
+
+	out = report(f, "ca-test", ARCHIVE_FMT_CSV, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "section,id,group,type,value,label,n,respondents,satisfied,share_pct,"
+	                            "ci_low_pct,ci_high_pct,mean,flag\n"));
+	assert_non_null(strstr(out, "\nquestion,access," GA ",scale,,,4,,3,75.0000,30.0642,95.4413,4.2500,\n"));
+	assert_non_null(strstr(out, "\nvalue,access," GA ",scale,5,Rất hài lòng,2,,,,,,,satisfied\n"));
+	assert_non_null(strstr(out, "\nquestion,comment,,text,,,2,,,,,,,\n"));
+	/* 4 2 5 1 and 5 5 4: 26 / 7 = 3.7143 */
+	assert_non_null(strstr(out, "\ngroup,," GB ",,,,7,4,5,71.4286,35.8934,91.7781,3.7143,fewer_than_30\n"));
+	assert_non_null(strstr(out, "\nstatus,completed,,,,,4,,,66.6667,,,,\n"));
+	assert_non_null(strstr(out, "\noverall,mean_of_groups,,,,mean of group shares (each group weighs the same),2,,,73.2143,,,,\n"));
+	free(out);
+}
+
+/* 30 respondents in the access group: no flag there; the other group keeps it. */
+static void test_report_flag_threshold(void **state)
+{
+	struct fx *f = *state;
+	static const struct archive_answer five[] = { V("access", 5) }, three[] = { V("access", 3) };
+	struct archive_survey s[30];
+	char ids[30][2][16], err[256];
+	json_t *j, *g;
+	char *out;
+	int rc;
+
+	for (int i = 0; i < 30; i++) {
+		snprintf(ids[i][0], sizeof ids[i][0], "n%d", i);
+		snprintf(ids[i][1], sizeof ids[i][1], "tx%d", i);
+		s[i] = (struct archive_survey)SURVEY(ids[i][0], ids[i][1], "h", "completed",
+		                                     i < 24 ? five : three, 1);
+	}
+	fill(f, s, 30);
+	assert_int_equal(archive_put(f->a, s, 30, err, sizeof err), 30);
+	out = report(f, "ca-test", ARCHIVE_FMT_JSON, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(j = json_loads(out, 0, NULL));
+	g = json_array_get(json_object_get(j, "groups"), 0);
+	assert_int_equal(json_integer_value(json_object_get(g, "respondents")), 30);
+	assert_false(json_is_true(json_object_get(g, "few_responses")));
+	assert_float_equal(json_real_value(json_object_get(g, "share_pct")), 80.0, 1e-9);
+	assert_float_equal(json_real_value(json_object_get(g, "ci_low_pct")), 62.69, 0.005);
+	assert_float_equal(json_real_value(json_object_get(g, "ci_high_pct")), 90.49, 0.005);
+	g = json_array_get(json_object_get(j, "groups"), 1);
+	assert_int_equal(json_integer_value(json_object_get(g, "respondents")), 0);
+	assert_true(json_is_true(json_object_get(g, "few_responses")));
+	json_decref(j);
+	free(out);
+}
+
+static void test_report_unknown_campaign(void **state)
+{
+	struct fx *f = *state;
+	char *out;
+	int rc;
+
+	put_basic(f);
+	out = report(f, "no-such-campaign", ARCHIVE_FMT_TABLE, &rc);
+	assert_int_equal(rc, -ENOENT);
+	assert_string_equal(out, "");
+	free(out);
+}
+
+/* A campaign recorded but not yet surveyed reports zeros, not an error. */
+static void test_report_empty_campaign(void **state)
+{
+	struct fx *f = *state;
+	char *out;
+	int rc;
+
+	out = report(f, "ca-test", ARCHIVE_FMT_TABLE, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "Surveys: 0"));
+	free(out);
+	out = report(f, "ca-test", ARCHIVE_FMT_JSON, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\"share_pct\": null"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_rejects_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_unknown_campaign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_empty_campaign, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
