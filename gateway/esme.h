@@ -39,7 +39,9 @@ struct esme_cbs {
 	void (*on_receipt)(void *arg, struct esme *e, const char *msgid, enum esme_dlr state);
 	/* The final outcome of esme_submit: status 0 with the message id of the
 	 * first part when every part was accepted; else the permanent SMPP status
-	 * (or the temporary one after its retries ran out). */
+	 * (or the temporary one after its retries ran out, ESME_STATUS_TIMEOUT
+	 * when the last try got no response) with msgid "". Fires once per message;
+	 * a dropped connection does not fire it (the parts are sent again). */
 	void (*on_sent)(void *arg, struct esme *e, uint64_t tag, uint32_t status, const char *msgid);
 	/* Capacity freed (bound, window and TPS allow esme_submit again). */
 	void (*on_ready)(void *arg, struct esme *e);
@@ -51,13 +53,18 @@ struct esme_cbs {
 struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
                       const struct esme_cbs *cbs, void *arg);
 /* Unbinds (waiting up to timeout_ms for in-flight responses) and then calls
- * done(arg). Without a connection calls done at once. */
+ * done(arg). Without a connection calls done at once (from the next loop
+ * iteration when called inside on_state). Messages without on_sent by then
+ * are unconfirmed: send them again after a restart. */
 void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void *arg);
 void esme_free(struct esme *e);
 
 int esme_bound(const struct esme *e);
 /* How many messages esme_submit would take now (0 when unbound, window full or
- * over TPS). */
+ * over TPS). Counted in parts, as if each message had one: min(free window
+ * slots, whole TPS tokens) minus the parts still queued (retries included). A
+ * long message is taken when this is >= 1; its extra parts then wait in the
+ * queue and keep the capacity at 0 until they are sent. */
 int esme_capacity(const struct esme *e);
 /* Queue a message: split into parts, submitted within the window and TPS.
  * Returns 0, -EAGAIN (no capacity), or -EINVAL/-EILSEQ/-EMSGSIZE (text). */

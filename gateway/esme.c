@@ -1,0 +1,1674 @@
+/* esme: one SMPP 3.4 client session (SPEC §8) on a libevent loop: bind, window,
+ * response timers, enquire_link, reconnect with backoff, TPS, segmentation,
+ * receipts and MO reassembly. No libsmpp34 here: smpp_pdu does the bytes.
+ *
+ * Life of an outgoing message: esme_submit splits it into parts (struct
+ * esme_part, each holding its packed submit_sm); parts wait in e->queue, are
+ * sent when the window and the token bucket allow, sit in a window slot until
+ * their response (matched by sequence_number from the header) or their timer.
+ * A temporary error or a timeout puts the part back in the queue with a
+ * backoff; the message is reported once through on_sent. When the connection
+ * drops, parts in flight go back to the queue untouched and are sent again
+ * after the next bind (at-least-once).
+ *
+ * Callbacks (on_sent, on_mo, ...) may call esme_submit/esme_answer/
+ * esme_capacity/esme_shutdown; only `done` (given to esme_shutdown) may call
+ * esme_free. */
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "esme.h"
+#include "log.h"
+
+#define ESME_MAX_TRIES 5          /* default tries per part for temporary errors */
+#define ESME_RETRY_BASE_MS 1000   /* first retry delay, doubled per try */
+#define ESME_RETRY_MAX_MS 30000
+#define ESME_BACKOFF_MIN_MS 1000  /* reconnect: 1 s doubling to 60 s, + jitter */
+#define ESME_BACKOFF_MAX_MS 60000
+#define ESME_SLOW_MS 10000        /* a temporary error halves the TPS for 10 s */
+#define ESME_SLOW_MAX_LEVEL 6
+#define ESME_MO_TTL_MS 60000      /* incomplete concatenated MO sets */
+#define ESME_MO_HANDED_TTL_MS 600000 /* sets handed to on_mo and never answered */
+#define ESME_MO_MAX_SETS 256      /* more incomplete sets: answer RX_T_APPN */
+#define ESME_MO_SWEEP_MS 5000
+#define ESME_UNBIND_WAIT_MS 5000  /* at most this long for unbind_resp */
+#define ESME_FLUSH_WAIT_MS 1000   /* at most this long to flush before a close */
+#define ESME_MAX_WINDOW 1024
+#define ESME_PART_PDU 512         /* a submit_sm of one part fits easily */
+
+enum esme_state {
+	ES_IDLE,        /* no connection; the reconnect timer may be pending */
+	ES_CONNECTING,  /* TCP connect under way */
+	ES_BINDING,     /* bind sent, waiting for its response */
+	ES_BOUND,       /* bound: submits flow */
+	ES_UNBINDING,   /* shutdown: unbind sent, waiting for unbind_resp */
+	ES_CLOSING,     /* flushing the last bytes (unbind_resp, generic_nack), then close */
+	ES_DONE,        /* shut down */
+};
+
+enum part_state { PART_QUEUED, PART_INFLIGHT, PART_DONE };
+
+struct esme_out;
+
+/* One submit_sm of a message. */
+struct esme_part {
+	TAILQ_ENTRY(esme_part) link; /* in e->queue while PART_QUEUED */
+	struct esme_out *msg;        /* the message it belongs to */
+	int idx;                     /* 0-based part number */
+	enum part_state state;
+	int tries;                   /* temporary failures (and timeouts) so far */
+	int64_t not_before;          /* monotonic ms: retry backoff */
+	size_t len;                  /* bytes of pdu */
+	uint8_t pdu[ESME_PART_PDU];  /* packed submit_sm; sequence_number patched per send */
+};
+
+/* One message given to esme_submit. */
+struct esme_out {
+	TAILQ_ENTRY(esme_out) link;  /* in e->msgs */
+	uint64_t tag;                /* caller's id */
+	int nparts;
+	int nok;                     /* parts accepted */
+	int inflight;                /* parts in a window slot */
+	int finished;                /* on_sent called: remaining responses are ignored */
+	char first_id[66];           /* message_id of part 0 */
+	struct esme_part part[];     /* nparts */
+};
+
+/* One outstanding submit_sm. */
+struct esme_slot {
+	uint32_t seq;                /* 0 = free */
+	struct esme_part *part;
+	struct event *timer;         /* response timer */
+	struct esme *e;
+};
+
+/* One concatenated MO being reassembled. */
+struct esme_mo {
+	TAILQ_ENTRY(esme_mo) link;
+	char src[21];                /* source address */
+	uint32_t ref;                /* reference; bit 16 set for sar_* refs */
+	int total, have;
+	uint8_t dc;                  /* data_coding of the first part seen */
+	int64_t first;               /* monotonic ms of the first part (or of the handing) */
+	int handed;                  /* complete and given to on_mo, not answered yet */
+	uint64_t token;              /* when handed */
+	int last_seq;                /* the part that completed the set (1-based) */
+	struct {
+		uint8_t *data;       /* NULL = missing */
+		size_t len;
+	} part[];                    /* total */
+};
+
+TAILQ_HEAD(part_q, esme_part);
+TAILQ_HEAD(out_q, esme_out);
+TAILQ_HEAD(mo_q, esme_mo);
+
+struct esme {
+	struct event_base *base;     /* borrowed */
+	const struct config_smsc *cfg; /* borrowed */
+	const struct esme_cbs *cbs;  /* borrowed */
+	void *arg;
+	const char *name;            /* cfg->name or "smsc" */
+	enum esme_state state;
+	int bound;                   /* on_state(1) was reported */
+	int shutting;                /* esme_shutdown called */
+	uint32_t gen;                /* connection generation (MO tokens carry it) */
+	struct bufferevent *bev;
+	uint32_t next_seq;           /* 1..0x7FFFFFFF */
+	uint32_t bind_seq, el_seq, unbind_seq; /* 0 = none outstanding */
+	int backoff_attempt;         /* reconnects since the last successful bind */
+	uint64_t rng;                /* xorshift state for jitter */
+	uint8_t concat_ref;          /* 8-bit UDH reference counter */
+	int max_tries, retry_base_ms;
+
+	int window;
+	struct esme_slot *slots;     /* window entries */
+	int inflight;                /* used slots */
+	struct part_q queue;         /* parts waiting to be sent */
+	int queued;                  /* parts in queue */
+	struct out_q msgs;           /* every live message */
+
+	double tokens;               /* token bucket */
+	int64_t tok_last;            /* ms of the last refill */
+	int slow_level;              /* TPS divided by 2^slow_level ... */
+	int64_t slow_until;          /* ... until then */
+
+	int64_t last_rx;             /* ms of the last PDU received */
+	const char *close_why;       /* ES_CLOSING: why (static string, for the log) */
+	int in_state_cb;             /* inside on_state: esme_shutdown defers `done` */
+	struct mo_q mos;             /* concatenated MOs */
+	int nmos;
+
+	struct event *reconnect_ev, *bind_ev, *el_ev, *el_resp_ev, *tps_ev, *retry_ev,
+	    *shut_ev, *unbind_ev, *flush_ev, *mo_ev, *ready_ev, *done_ev;
+	void (*done)(void *arg);
+	void *done_arg;
+};
+
+/* ---------- small helpers ---------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void arm(struct event *ev, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(ev, &tv);
+}
+
+static uint64_t rnd(struct esme *e)
+{
+	uint64_t x = e->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	e->rng = x;
+	return x;
+}
+
+/* ms plus 0-20 % jitter, so that many gateways do not reconnect in step. */
+static int64_t jitter(struct esme *e, int64_t ms)
+{
+	return ms + (int64_t)(rnd(e) % (uint64_t)(ms / 5 + 1));
+}
+
+/* "84912345678" -> "84912***678"; short or odd addresses keep less. For logs. */
+static void mask_addr(const char *in, char out[32])
+{
+	size_t n = strlen(in);
+	if (n >= 9)
+		snprintf(out, 32, "%.5s***%s", in, in + n - 3);
+	else if (n >= 5)
+		snprintf(out, 32, "%.2s***%s", in, in + n - 2);
+	else
+		snprintf(out, 32, "***");
+}
+
+/* The response timer; 30 s when the config leaves it at 0. */
+static int64_t resp_ms(const struct esme *e)
+{
+	return (int64_t)(e->cfg->response_timeout_s > 0 ? e->cfg->response_timeout_s : 30) * 1000;
+}
+
+static uint32_t take_seq(struct esme *e)
+{
+	uint32_t s = e->next_seq;
+	e->next_seq = s >= 0x7FFFFFFFu ? 1 : s + 1;
+	return s;
+}
+
+static int send_bytes(struct esme *e, const void *buf, size_t len)
+{
+	if (!e->bev)
+		return -ENOTCONN;
+	return bufferevent_write(e->bev, buf, len) == 0 ? 0 : -ENOMEM;
+}
+
+static void send_header(struct esme *e, uint32_t cmd, uint32_t status, uint32_t seq)
+{
+	uint8_t b[SMPP_HEADER_LEN];
+	wr32(b, SMPP_HEADER_LEN);
+	wr32(b + 4, cmd);
+	wr32(b + 8, status);
+	wr32(b + 12, seq);
+	send_bytes(e, b, sizeof b);
+}
+
+/* deliver_sm_resp / data_sm_resp (message_id ""), any status. */
+static void send_sm_resp(struct esme *e, uint32_t cmd_resp, uint32_t status, uint32_t seq)
+{
+	uint8_t b[64];
+	int n = smpp_build_sm_resp(b, sizeof b, cmd_resp, status, seq, "");
+	if (n > 0)
+		send_bytes(e, b, (size_t)n);
+	else
+		send_header(e, cmd_resp, status, seq);
+}
+
+static void conn_lost(struct esme *e, const char *why);
+static void pump(struct esme *e);
+static void send_unbind(struct esme *e);
+
+static void schedule_ready(struct esme *e)
+{
+	if (e->cbs->on_ready && !e->shutting && e->state == ES_BOUND &&
+	    !event_pending(e->ready_ev, EV_TIMEOUT, NULL))
+		event_active(e->ready_ev, EV_TIMEOUT, 1);
+}
+
+/* ---------- token bucket ---------- */
+
+static double tps_rate(const struct esme *e, int64_t now)
+{
+	if (e->cfg->tps <= 0)
+		return 0; /* unlimited */
+	double r = e->cfg->tps;
+	if (now < e->slow_until) {
+		r /= (double)(1 << e->slow_level);
+		if (r < 1)
+			r = 1;
+	}
+	return r;
+}
+
+static double tokens_at(const struct esme *e, int64_t now)
+{
+	double r = tps_rate(e, now);
+	double t = e->tokens + (double)(now - e->tok_last) * r / 1000.0;
+	double cap = r < 1 ? 1 : r;
+	return t > cap ? cap : t;
+}
+
+static void refill(struct esme *e, int64_t now)
+{
+	if (e->cfg->tps <= 0)
+		return;
+	e->tokens = tokens_at(e, now);
+	e->tok_last = now;
+	if (now >= e->slow_until)
+		e->slow_level = 0;
+}
+
+/* A temporary error: halve the rate (again) for the next 10 s. */
+static void slow_down(struct esme *e, int64_t now)
+{
+	refill(e, now);
+	if (e->slow_level < ESME_SLOW_MAX_LEVEL)
+		e->slow_level++;
+	e->slow_until = now + ESME_SLOW_MS;
+	double r = tps_rate(e, now), cap = r < 1 ? 1 : r;
+	if (e->tokens > cap)
+		e->tokens = cap;
+	log_info("[%s] event=slow_down tps=%.1f for_ms=%d", e->name, r, ESME_SLOW_MS);
+}
+
+/* ---------- messages and the window ---------- */
+
+static void msg_free_if_idle(struct esme *e, struct esme_out *m)
+{
+	if (m->inflight > 0)
+		return;
+	TAILQ_REMOVE(&e->msgs, m, link);
+	free(m);
+}
+
+/* Report the outcome once; drop the parts still queued. May free m. */
+static void msg_finish(struct esme *e, struct esme_out *m, uint32_t status)
+{
+	uint64_t tag = m->tag;
+	char id[66];
+	snprintf(id, sizeof id, "%s", status == 0 ? m->first_id : "");
+	m->finished = 1;
+	for (int i = 0; i < m->nparts; i++) {
+		if (m->part[i].state == PART_QUEUED) {
+			TAILQ_REMOVE(&e->queue, &m->part[i], link);
+			e->queued--;
+			m->part[i].state = PART_DONE;
+		}
+	}
+	int nparts = m->nparts;
+	msg_free_if_idle(e, m);
+	if (status == 0)
+		log_info("[%s] event=sent tag=%llu parts=%d msgid=%s", e->name, (unsigned long long)tag,
+		         nparts, id);
+	else
+		log_warn("[%s] event=send_failed tag=%llu parts=%d status=%s", e->name,
+		         (unsigned long long)tag, nparts, smpp_status_name(status));
+	if (e->cbs->on_sent)
+		e->cbs->on_sent(e->arg, e, tag, status, id);
+}
+
+static struct esme_slot *slot_find(struct esme *e, uint32_t seq)
+{
+	if (seq == 0)
+		return NULL;
+	for (int i = 0; i < e->window; i++)
+		if (e->slots[i].seq == seq)
+			return &e->slots[i];
+	return NULL;
+}
+
+static struct esme_slot *slot_free_one(struct esme *e)
+{
+	for (int i = 0; i < e->window; i++)
+		if (e->slots[i].seq == 0)
+			return &e->slots[i];
+	return NULL;
+}
+
+static void slot_release(struct esme *e, struct esme_slot *s)
+{
+	evtimer_del(s->timer);
+	s->seq = 0;
+	s->part = NULL;
+	e->inflight--;
+}
+
+static int64_t retry_delay(struct esme *e, int tries)
+{
+	int64_t d = e->retry_base_ms;
+	for (int i = 1; i < tries && d < ESME_RETRY_MAX_MS; i++)
+		d *= 2;
+	if (d > ESME_RETRY_MAX_MS)
+		d = ESME_RETRY_MAX_MS;
+	return jitter(e, d);
+}
+
+/* The outcome of one part: a submit_sm_resp, a generic_nack, or a timeout
+ * (timed_out = 1, status unused). */
+static void part_result(struct esme *e, struct esme_slot *s, uint32_t status, const char *msgid,
+                        int timed_out)
+{
+	struct esme_part *p = s->part;
+	struct esme_out *m = p->msg;
+	uint32_t seq = s->seq;
+	slot_release(e, s);
+	m->inflight--;
+	if (m->finished) {
+		p->state = PART_DONE;
+		msg_free_if_idle(e, m);
+	} else if (!timed_out && status == 0) {
+		p->state = PART_DONE;
+		if (p->idx == 0)
+			snprintf(m->first_id, sizeof m->first_id, "%s", msgid ? msgid : "");
+		m->nok++;
+		log_debug("[%s] event=part_accepted tag=%llu part=%d/%d seq=%u msgid=%s", e->name,
+		          (unsigned long long)m->tag, p->idx + 1, m->nparts, seq, msgid ? msgid : "");
+		if (m->nok == m->nparts)
+			msg_finish(e, m, 0);
+	} else if (timed_out || smpp_status_temporary(status)) {
+		int64_t now = now_ms();
+		p->tries++;
+		slow_down(e, now);
+		if (p->tries >= e->max_tries) {
+			msg_finish(e, m, timed_out ? ESME_STATUS_TIMEOUT : status);
+		} else {
+			int64_t d = retry_delay(e, p->tries);
+			p->not_before = now + d;
+			p->state = PART_QUEUED;
+			TAILQ_INSERT_HEAD(&e->queue, p, link);
+			e->queued++;
+			log_warn("[%s] event=submit_retry tag=%llu part=%d/%d seq=%u status=%s try=%d "
+			         "delay_ms=%lld",
+			         e->name, (unsigned long long)m->tag, p->idx + 1, m->nparts, seq,
+			         timed_out ? "timeout" : smpp_status_name(status), p->tries,
+			         (long long)d);
+		}
+	} else {
+		p->state = PART_DONE;
+		msg_finish(e, m, status);
+	}
+	if (e->shutting && e->state == ES_BOUND && e->inflight == 0)
+		send_unbind(e);
+	pump(e);
+	schedule_ready(e);
+}
+
+static void slot_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme_slot *s = arg;
+	struct esme *e = s->e;
+	log_warn("[%s] event=response_timeout cmd=submit_sm seq=%u", e->name, s->seq);
+	part_result(e, s, 0, NULL, 1);
+}
+
+static void send_part(struct esme *e, struct esme_slot *s, struct esme_part *p, int64_t now)
+{
+	(void)now;
+	uint32_t seq = take_seq(e);
+	wr32(p->pdu + 12, seq);
+	TAILQ_REMOVE(&e->queue, p, link);
+	e->queued--;
+	p->state = PART_INFLIGHT;
+	p->msg->inflight++;
+	s->seq = seq;
+	s->part = p;
+	e->inflight++;
+	if (e->cfg->tps > 0)
+		e->tokens -= 1;
+	arm(s->timer, resp_ms(e));
+	send_bytes(e, p->pdu, p->len);
+	log_debug("[%s] event=submit_sm tag=%llu part=%d/%d seq=%u try=%d", e->name,
+	          (unsigned long long)p->msg->tag, p->idx + 1, p->msg->nparts, seq, p->tries + 1);
+}
+
+/* Send queued parts while the window and the token bucket allow; arm the
+ * timers that resume sending. */
+static void pump(struct esme *e)
+{
+	if (e->state != ES_BOUND || e->shutting)
+		return;
+	int64_t now = now_ms();
+	refill(e, now);
+	int64_t next_retry = INT64_MAX;
+	for (;;) {
+		struct esme_slot *s = slot_free_one(e);
+		if (!s)
+			break;
+		struct esme_part *p, *pick = NULL;
+		TAILQ_FOREACH(p, &e->queue, link) {
+			if (p->not_before <= now) {
+				pick = p;
+				break;
+			}
+			if (p->not_before < next_retry)
+				next_retry = p->not_before;
+		}
+		if (!pick)
+			break;
+		if (e->cfg->tps > 0 && e->tokens < 1)
+			break;
+		send_part(e, s, pick, now);
+		next_retry = INT64_MAX;
+	}
+	/* earliest retry among what is left */
+	struct esme_part *p;
+	next_retry = INT64_MAX;
+	TAILQ_FOREACH(p, &e->queue, link)
+		if (p->not_before > now && p->not_before < next_retry)
+			next_retry = p->not_before;
+	if (next_retry != INT64_MAX)
+		arm(e->retry_ev, next_retry - now);
+	if (e->cfg->tps > 0 && e->tokens < 1 && !event_pending(e->tps_ev, EV_TIMEOUT, NULL)) {
+		double r = tps_rate(e, now);
+		arm(e->tps_ev, (int64_t)((1 - e->tokens) * 1000.0 / r) + 1);
+	}
+}
+
+static void tps_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	pump(e);
+	schedule_ready(e);
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+static void ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	if (e->cbs->on_ready && esme_capacity(e) > 0)
+		e->cbs->on_ready(e->arg, e);
+}
+
+/* ---------- connection ---------- */
+
+static void reconnect_schedule(struct esme *e)
+{
+	int64_t d = ESME_BACKOFF_MIN_MS;
+	for (int i = 0; i < e->backoff_attempt && d < ESME_BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > ESME_BACKOFF_MAX_MS)
+		d = ESME_BACKOFF_MAX_MS;
+	d = jitter(e, d);
+	e->backoff_attempt++;
+	e->state = ES_IDLE;
+	arm(e->reconnect_ev, d);
+	log_info("[%s] event=reconnect_scheduled delay_ms=%lld attempt=%d", e->name, (long long)d,
+	         e->backoff_attempt);
+}
+
+static void finish_shutdown(struct esme *e)
+{
+	e->state = ES_DONE;
+	event_del(e->reconnect_ev);
+	event_del(e->shut_ev);
+	event_del(e->unbind_ev);
+	log_info("[%s] event=shutdown_done unconfirmed_parts=%d", e->name, e->queued + e->inflight);
+	event_active(e->done_ev, EV_TIMEOUT, 1);
+}
+
+static void close_bev(struct esme *e)
+{
+	if (e->bev) {
+		bufferevent_free(e->bev);
+		e->bev = NULL;
+	}
+	evtimer_del(e->bind_ev);
+	evtimer_del(e->el_ev);
+	evtimer_del(e->el_resp_ev);
+	evtimer_del(e->flush_ev);
+	evtimer_del(e->unbind_ev);
+	e->bind_seq = e->el_seq = e->unbind_seq = 0;
+}
+
+/* The connection is gone (error, EOF, dead link, refused bind, closed by us):
+ * put parts in flight back in the queue and reconnect (or finish a shutdown). */
+static void conn_lost(struct esme *e, const char *why)
+{
+	int was_bound = e->bound;
+	close_bev(e);
+	int requeued = 0;
+	for (int i = 0; i < e->window; i++) {
+		struct esme_slot *s = &e->slots[i];
+		if (s->seq == 0)
+			continue;
+		struct esme_part *p = s->part;
+		slot_release(e, s);
+		p->msg->inflight--;
+		if (p->msg->finished) {
+			p->state = PART_DONE;
+			msg_free_if_idle(e, p->msg);
+			continue;
+		}
+		p->state = PART_QUEUED;
+		p->not_before = 0;
+		TAILQ_INSERT_HEAD(&e->queue, p, link);
+		e->queued++;
+		requeued++;
+	}
+	/* a set handed to on_mo on this connection will never be answered: let the
+	 * SMSC's redelivery of its last part complete it again */
+	struct esme_mo *mo;
+	TAILQ_FOREACH(mo, &e->mos, link) {
+		if (mo->handed) {
+			mo->handed = 0;
+			free(mo->part[mo->last_seq - 1].data);
+			mo->part[mo->last_seq - 1].data = NULL;
+			mo->have--;
+			mo->first = now_ms();
+		}
+	}
+	e->bound = 0;
+	log_warn("[%s] event=disconnected reason=%s requeued_parts=%d", e->name, why, requeued);
+	if (e->shutting)
+		finish_shutdown(e);
+	else
+		reconnect_schedule(e);
+	if (was_bound && e->cbs->on_state) {
+		e->in_state_cb++;
+		e->cbs->on_state(e->arg, e, 0);
+		e->in_state_cb--;
+	}
+}
+
+/* Close once the output buffer is flushed (after unbind_resp or generic_nack). */
+static void close_after_flush(struct esme *e, const char *why)
+{
+	if (!e->bev) {
+		return;
+	}
+	e->state = ES_CLOSING;
+	e->close_why = why;
+	bufferevent_disable(e->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(e->bev)) == 0) {
+		conn_lost(e, why);
+		return;
+	}
+	arm(e->flush_ev, ESME_FLUSH_WAIT_MS);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	log_warn("[%s] event=flush_timeout", e->name);
+	conn_lost(e, e->close_why ? e->close_why : "closed");
+}
+
+static void send_bind(struct esme *e)
+{
+	uint8_t b[256];
+	uint32_t cmd = SMPP_BIND_TRANSCEIVER;
+	if (!e->cfg->bind_trx)
+		log_warn("[%s] event=bind_mode_unsupported wanted=transmitter+receiver using=transceiver",
+		         e->name);
+	e->bind_seq = take_seq(e);
+	int n = smpp_build_bind(b, sizeof b, cmd, e->bind_seq, e->cfg->system_id ? e->cfg->system_id : "",
+	                        e->cfg->password ? e->cfg->password : "",
+	                        e->cfg->system_type ? e->cfg->system_type : "");
+	if (n < 0) {
+		log_error("[%s] event=bind_build_failed err=%d (system_id/password/system_type too long?)",
+		          e->name, n);
+		conn_lost(e, "bind_build_failed");
+		return;
+	}
+	send_bytes(e, b, (size_t)n);
+	e->state = ES_BINDING;
+	arm(e->bind_ev, resp_ms(e));
+	log_info("[%s] event=bind_sent cmd=%s system_id=%s seq=%u", e->name, smpp_cmd_name(cmd),
+	         e->cfg->system_id ? e->cfg->system_id : "", e->bind_seq);
+}
+
+static void bind_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	log_warn("[%s] event=%s_timeout", e->name, e->state == ES_CONNECTING ? "connect" : "bind");
+	conn_lost(e, e->state == ES_CONNECTING ? "connect_timeout" : "bind_timeout");
+}
+
+static void el_timer_arm(struct esme *e, int64_t ms)
+{
+	if (e->cfg->enquire_link_s > 0)
+		arm(e->el_ev, ms);
+}
+
+static void bind_result(struct esme *e, uint32_t status)
+{
+	evtimer_del(e->bind_ev);
+	e->bind_seq = 0;
+	if (status != 0) {
+		log_warn("[%s] event=bind_refused status=%s", e->name, smpp_status_name(status));
+		conn_lost(e, "bind_refused");
+		return;
+	}
+	int64_t now = now_ms();
+	e->state = ES_BOUND;
+	e->bound = 1;
+	e->backoff_attempt = 0;
+	e->last_rx = now;
+	e->tok_last = now;
+	e->tokens = e->cfg->tps > 0 ? tps_rate(e, now) : 0;
+	el_timer_arm(e, (int64_t)e->cfg->enquire_link_s * 1000);
+	log_info("[%s] event=bound host=%s port=%d queued_parts=%d", e->name, e->cfg->host,
+	         e->cfg->port, e->queued);
+	if (e->shutting) {
+		send_unbind(e);
+		return;
+	}
+	pump(e);
+	if (e->cbs->on_state)
+		e->cbs->on_state(e->arg, e, 1);
+	schedule_ready(e);
+}
+
+static void el_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	if (e->state != ES_BOUND && e->state != ES_UNBINDING)
+		return;
+	int64_t el_ms = (int64_t)e->cfg->enquire_link_s * 1000;
+	int64_t idle = now_ms() - e->last_rx;
+	if (idle >= el_ms && e->el_seq == 0) {
+		e->el_seq = take_seq(e);
+		send_header(e, SMPP_ENQUIRE_LINK, 0, e->el_seq);
+		arm(e->el_resp_ev, resp_ms(e));
+		log_debug("[%s] event=enquire_link seq=%u", e->name, e->el_seq);
+		el_timer_arm(e, el_ms);
+	} else {
+		el_timer_arm(e, idle >= el_ms ? el_ms : el_ms - idle);
+	}
+}
+
+static void el_resp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	log_warn("[%s] event=enquire_link_timeout seq=%u", e->name, e->el_seq);
+	conn_lost(e, "link_dead");
+}
+
+static void send_unbind(struct esme *e)
+{
+	evtimer_del(e->shut_ev);
+	e->unbind_seq = take_seq(e);
+	send_header(e, SMPP_UNBIND, 0, e->unbind_seq);
+	e->state = ES_UNBINDING;
+	int64_t w = resp_ms(e);
+	arm(e->unbind_ev, w > ESME_UNBIND_WAIT_MS ? ESME_UNBIND_WAIT_MS : w);
+	log_info("[%s] event=unbind_sent seq=%u inflight=%d", e->name, e->unbind_seq, e->inflight);
+}
+
+static void unbind_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_lost(arg, "unbind_timeout");
+}
+
+static void shut_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	if (e->state == ES_BOUND) {
+		log_warn("[%s] event=shutdown_wait_timeout inflight=%d", e->name, e->inflight);
+		send_unbind(e);
+	}
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	void (*f)(void *) = e->done;
+	e->done = NULL;
+	if (f)
+		f(e->done_arg); /* may free e: nothing after this */
+}
+
+/* ---------- receipts ---------- */
+
+/* Case-insensitive search of `needle` in s (NUL-terminated). */
+static const char *find_ci(const char *s, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *s; s++)
+		if (strncasecmp(s, needle, n) == 0)
+			return s;
+	return NULL;
+}
+
+/* "id:" at the start or after a blank (so "xid:" does not count). */
+static const char *find_key(const char *s, const char *key)
+{
+	const char *p = s;
+	while ((p = find_ci(p, key)) != NULL) {
+		if (p == s || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r')
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+/* Copy the token after key (spaces skipped) into out. Returns 1 if found. */
+static int receipt_field(const char *s, const char *key, char *out, size_t cap)
+{
+	const char *p = find_key(s, key);
+	if (!p)
+		return 0;
+	p += strlen(key);
+	while (*p == ' ')
+		p++;
+	size_t n = 0;
+	while (p[n] && p[n] != ' ' && p[n] != '\t' && p[n] != '\r' && p[n] != '\n' && n + 1 < cap) {
+		out[n] = p[n];
+		n++;
+	}
+	out[n] = '\0';
+	return 1;
+}
+
+static enum esme_dlr stat_from_text(const char *st)
+{
+	static const struct {
+		const char *name;
+		enum esme_dlr v;
+	} map[] = {
+	    {"DELIVRD", ESME_DLR_DELIVERED}, {"DELIVERED", ESME_DLR_DELIVERED},
+	    {"EXPIRED", ESME_DLR_EXPIRED},   {"DELETED", ESME_DLR_DELETED},
+	    {"UNDELIV", ESME_DLR_UNDELIVERABLE}, {"UNDELIVERABLE", ESME_DLR_UNDELIVERABLE},
+	    {"ACCEPTD", ESME_DLR_ACCEPTED},  {"ACCEPTED", ESME_DLR_ACCEPTED},
+	    {"UNKNOWN", ESME_DLR_UNKNOWN},   {"REJECTD", ESME_DLR_REJECTED},
+	    {"REJECTED", ESME_DLR_REJECTED}, {"ENROUTE", ESME_DLR_ENROUTE},
+	    {"ACKED", ESME_DLR_ENROUTE},     {"BUFFRED", ESME_DLR_ENROUTE},
+	    {"BUFFERED", ESME_DLR_ENROUTE},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcasecmp(st, map[i].name) == 0)
+			return map[i].v;
+	return ESME_DLR_UNKNOWN;
+}
+
+/* text: the decoded short message (may be NULL). Cuts at "text:" so the
+ * original text quoted in the receipt cannot fake its fields. */
+static int text_is_receipt(char *text)
+{
+	if (!text)
+		return 0;
+	char *t = (char *)find_key(text, "text:");
+	if (t)
+		*t = '\0';
+	return find_key(text, "id:") && find_key(text, "stat:");
+}
+
+static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm,
+                           const char *text)
+{
+	char id[66] = "", st[32] = "";
+	enum esme_dlr state = ESME_DLR_UNKNOWN;
+	if (sm->has_receipted_id && sm->receipted_id[0])
+		snprintf(id, sizeof id, "%s", sm->receipted_id);
+	else if (text)
+		receipt_field(text, "id:", id, sizeof id);
+	if (sm->has_message_state)
+		state = sm->message_state >= 1 && sm->message_state <= 8 ? (enum esme_dlr)sm->message_state
+		                                                           : ESME_DLR_UNKNOWN;
+	else if (text && receipt_field(text, "stat:", st, sizeof st))
+		state = stat_from_text(st);
+	send_sm_resp(e, h->id | 0x80000000u, 0, h->seq);
+	if (!id[0]) {
+		log_warn("[%s] event=receipt_unparsed seq=%u esm_class=0x%02x", e->name, h->seq,
+		         sm->esm_class);
+		return;
+	}
+	log_info("[%s] event=receipt msgid=%s state=%d", e->name, id, (int)state);
+	if (e->cbs->on_receipt)
+		e->cbs->on_receipt(e->arg, e, id, state);
+}
+
+/* ---------- MO ---------- */
+
+static uint64_t mo_token(struct esme *e, uint32_t cmd, uint32_t seq)
+{
+	return (uint64_t)(e->gen & 0x7FFFFFFFu) << 33 | (uint64_t)(cmd == SMPP_DATA_SM) << 32 | seq;
+}
+
+static void mo_free(struct esme *e, struct esme_mo *mo)
+{
+	TAILQ_REMOVE(&e->mos, mo, link);
+	e->nmos--;
+	for (int i = 0; i < mo->total; i++)
+		free(mo->part[i].data);
+	free(mo);
+}
+
+static void mo_sweep(struct esme *e)
+{
+	int64_t now = now_ms();
+	struct esme_mo *mo, *next;
+	for (mo = TAILQ_FIRST(&e->mos); mo; mo = next) {
+		next = TAILQ_NEXT(mo, link);
+		int64_t ttl = mo->handed ? ESME_MO_HANDED_TTL_MS : ESME_MO_TTL_MS;
+		if (now - mo->first >= ttl) {
+			char m[32];
+			mask_addr(mo->src, m);
+			log_warn("[%s] event=mo_parts_expired from=%s ref=%u have=%d total=%d handed=%d",
+			         e->name, m, mo->ref & 0xFFFF, mo->have, mo->total, mo->handed);
+			mo_free(e, mo);
+		}
+	}
+	if (e->nmos > 0 && !evtimer_pending(e->mo_ev, NULL))
+		arm(e->mo_ev, ESME_MO_SWEEP_MS);
+}
+
+static void mo_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	mo_sweep(arg);
+}
+
+/* Decode and hand an MO (single, or the bytes of a completed set). */
+static void mo_deliver(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm,
+                       uint8_t dc, const uint8_t *bytes, size_t n, uint64_t token, int parts)
+{
+	size_t cap = n * 3 + 4;
+	char *text = malloc(cap);
+	if (!text) {
+		send_sm_resp(e, h->id | 0x80000000u, SMPP_ESME_RX_T_APPN, h->seq);
+		return;
+	}
+	int r = text_decode(dc, bytes, n, text, cap);
+	if (r < 0)
+		text[0] = '\0';
+	char m[32];
+	mask_addr(sm->src_addr, m);
+	log_info("[%s] event=mo from=%s parts=%d dc=%u chars_bytes=%d ussd_op=%d token=%llu", e->name,
+	         m, parts, dc, r, sm->has_ussd_op ? sm->ussd_op : -1, (unsigned long long)token);
+	if (e->cbs->on_mo)
+		e->cbs->on_mo(e->arg, e, token, sm->src_addr, text, sm);
+	else
+		send_sm_resp(e, h->id | 0x80000000u, 0, h->seq);
+	free(text);
+}
+
+static void handle_mo(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm)
+{
+	uint32_t resp = h->id | 0x80000000u;
+	const uint8_t *bytes;
+	size_t n;
+	uint32_t ref = 0;
+	int total = 1, seqn = 1;
+	if (sm->payload && sm->payload_len > 0) {
+		bytes = sm->payload;
+		n = sm->payload_len;
+	} else {
+		struct smpp_ud ud;
+		if (smpp_user_data(sm, &ud) < 0) {
+			log_warn("[%s] event=mo_bad_udh seq=%u", e->name, h->seq);
+			send_sm_resp(e, resp, SMPP_ESME_RINVMSGLEN, h->seq);
+			return;
+		}
+		bytes = ud.text;
+		n = ud.text_len;
+		if (ud.total > 1) {
+			ref = ud.ref;
+			total = ud.total;
+			seqn = ud.seq;
+		}
+	}
+	if (total == 1 && sm->has_sar && sm->sar_total > 1) {
+		ref = 0x10000u | sm->sar_ref;
+		total = sm->sar_total;
+		seqn = sm->sar_seq;
+	}
+	if (total > 1 && (seqn < 1 || seqn > total)) {
+		log_warn("[%s] event=mo_bad_segment seq=%u part=%d total=%d (taken as a whole message)",
+		         e->name, h->seq, seqn, total);
+		total = 1;
+	}
+	uint64_t token = mo_token(e, h->id, h->seq);
+	if (total == 1) {
+		mo_deliver(e, h, sm, sm->data_coding, bytes, n, token, 1);
+		return;
+	}
+
+	mo_sweep(e);
+	struct esme_mo *mo;
+	TAILQ_FOREACH(mo, &e->mos, link)
+		if (mo->ref == ref && mo->total == total && strcmp(mo->src, sm->src_addr) == 0)
+			break;
+	if (mo && mo->handed) {
+		/* the set is complete and waiting for esme_answer: come back later */
+		send_sm_resp(e, resp, SMPP_ESME_RX_T_APPN, h->seq);
+		return;
+	}
+	if (!mo) {
+		if (e->nmos >= ESME_MO_MAX_SETS) {
+			log_warn("[%s] event=mo_sets_full n=%d", e->name, e->nmos);
+			send_sm_resp(e, resp, SMPP_ESME_RX_T_APPN, h->seq);
+			return;
+		}
+		mo = calloc(1, sizeof *mo + (size_t)total * sizeof mo->part[0]);
+		if (!mo) {
+			send_sm_resp(e, resp, SMPP_ESME_RX_T_APPN, h->seq);
+			return;
+		}
+		snprintf(mo->src, sizeof mo->src, "%s", sm->src_addr);
+		mo->ref = ref;
+		mo->total = total;
+		mo->dc = sm->data_coding;
+		mo->first = now_ms();
+		TAILQ_INSERT_TAIL(&e->mos, mo, link);
+		e->nmos++;
+		if (!evtimer_pending(e->mo_ev, NULL))
+			arm(e->mo_ev, ESME_MO_SWEEP_MS);
+	}
+	uint8_t *copy = malloc(n ? n : 1);
+	if (!copy) {
+		send_sm_resp(e, resp, SMPP_ESME_RX_T_APPN, h->seq);
+		return;
+	}
+	if (n)
+		memcpy(copy, bytes, n);
+	if (mo->part[seqn - 1].data)
+		free(mo->part[seqn - 1].data); /* a repeated part replaces the first copy */
+	else
+		mo->have++;
+	mo->part[seqn - 1].data = copy;
+	mo->part[seqn - 1].len = n;
+	if (mo->have < mo->total) {
+		log_debug("[%s] event=mo_part ref=%u part=%d/%d have=%d", e->name, ref & 0xFFFF, seqn,
+		          total, mo->have);
+		send_sm_resp(e, resp, 0, h->seq);
+		return;
+	}
+	size_t all = 0;
+	for (int i = 0; i < mo->total; i++)
+		all += mo->part[i].len;
+	uint8_t *joined = malloc(all ? all : 1);
+	if (!joined) {
+		/* forget this part so its redelivery completes the set */
+		free(mo->part[seqn - 1].data);
+		mo->part[seqn - 1].data = NULL;
+		mo->have--;
+		send_sm_resp(e, resp, SMPP_ESME_RX_T_APPN, h->seq);
+		return;
+	}
+	size_t off = 0;
+	for (int i = 0; i < mo->total; i++) {
+		memcpy(joined + off, mo->part[i].data, mo->part[i].len);
+		off += mo->part[i].len;
+	}
+	mo->handed = 1;
+	mo->token = token;
+	mo->last_seq = seqn;
+	mo->first = now_ms();
+	mo_deliver(e, h, sm, mo->dc, joined, all, token, total);
+	free(joined);
+}
+
+static void handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	uint32_t resp = h->id | 0x80000000u;
+	if (e->state != ES_BOUND && e->state != ES_UNBINDING) {
+		send_header(e, resp, SMPP_ESME_RINVBNDSTS, h->seq);
+		return;
+	}
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	uint32_t st = smpp_decode_sm(pdu, len, &sm);
+	if (st != 0) {
+		log_warn("[%s] event=decode_failed cmd=%s seq=%u status=%s", e->name, smpp_cmd_name(h->id),
+		         h->seq, smpp_status_name(st));
+		send_header(e, resp, st, h->seq);
+		return;
+	}
+	/* the text, decoded, to look for a receipt */
+	const uint8_t *raw = sm.payload && sm.payload_len ? sm.payload : sm.short_message;
+	size_t rawn = sm.payload && sm.payload_len ? sm.payload_len : sm.sm_length;
+	char *text = NULL;
+	if (!(sm.esm_class & 0x40)) {
+		size_t cap = rawn * 3 + 4;
+		text = malloc(cap);
+		if (text && text_decode(sm.data_coding, raw, rawn, text, cap) < 0)
+			text[0] = '\0';
+	}
+	int receipt = (sm.esm_class & 0x3C) || (sm.has_receipted_id && sm.has_message_state);
+	if (!receipt && text) {
+		char *probe = strdup(text);
+		receipt = probe && text_is_receipt(probe);
+		free(probe);
+	}
+	if (receipt) {
+		if (text) {
+			char *t = (char *)find_key(text, "text:");
+			if (t)
+				*t = '\0';
+		}
+		handle_receipt(e, h, &sm, text);
+		free(text);
+		return;
+	}
+	free(text);
+	if (e->shutting) {
+		send_sm_resp(e, resp, SMPP_ESME_RX_T_APPN, h->seq);
+		return;
+	}
+	handle_mo(e, h, &sm);
+}
+
+/* ---------- incoming PDUs ---------- */
+
+static void handle_resp(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	if (h->seq != 0 && h->seq == e->bind_seq &&
+	    (h->id == SMPP_BIND_TRANSCEIVER_RESP || h->id == SMPP_BIND_TRANSMITTER_RESP ||
+	     h->id == SMPP_BIND_RECEIVER_RESP || h->id == SMPP_GENERIC_NACK)) {
+		uint32_t st = h->status;
+		if (h->id == SMPP_GENERIC_NACK && st == 0)
+			st = SMPP_ESME_RBINDFAIL;
+		bind_result(e, st);
+		return;
+	}
+	if (h->seq != 0 && h->seq == e->el_seq &&
+	    (h->id == SMPP_ENQUIRE_LINK_RESP || h->id == SMPP_GENERIC_NACK)) {
+		e->el_seq = 0;
+		evtimer_del(e->el_resp_ev);
+		return;
+	}
+	if (h->seq != 0 && h->seq == e->unbind_seq &&
+	    (h->id == SMPP_UNBIND_RESP || h->id == SMPP_GENERIC_NACK)) {
+		log_info("[%s] event=unbind_resp status=%s", e->name, smpp_status_name(h->status));
+		e->unbind_seq = 0;
+		conn_lost(e, "unbound");
+		return;
+	}
+	struct esme_slot *s = NULL;
+	if (h->id == SMPP_SUBMIT_SM_RESP || h->id == SMPP_GENERIC_NACK)
+		s = slot_find(e, h->seq);
+	if (!s) {
+		log_warn("[%s] event=unmatched_response cmd=%s seq=%u status=%s", e->name,
+		         smpp_cmd_name(h->id), h->seq, smpp_status_name(h->status));
+		return;
+	}
+	uint32_t st = h->status;
+	char id[66] = "";
+	if (h->id == SMPP_GENERIC_NACK) {
+		if (st == 0)
+			st = SMPP_ESME_RSYSERR; /* a nack that says "OK": retry */
+		log_warn("[%s] event=generic_nack seq=%u status=%s", e->name, h->seq,
+		         smpp_status_name(st));
+	} else if (st == 0 && smpp_decode_resp_msgid(pdu, len, id) != 0) {
+		id[0] = '\0';
+		log_warn("[%s] event=resp_msgid_undecodable seq=%u", e->name, h->seq);
+	}
+	part_result(e, s, st, id, 0);
+}
+
+static void handle_pdu(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	if (h->id & 0x80000000u) {
+		handle_resp(e, h, pdu, len);
+		return;
+	}
+	switch (h->id) {
+	case SMPP_DELIVER_SM:
+	case SMPP_DATA_SM:
+		handle_sm(e, h, pdu, len);
+		break;
+	case SMPP_ENQUIRE_LINK:
+		send_header(e, SMPP_ENQUIRE_LINK_RESP, 0, h->seq);
+		break;
+	case SMPP_UNBIND:
+		log_info("[%s] event=unbind_by_smsc seq=%u", e->name, h->seq);
+		send_header(e, SMPP_UNBIND_RESP, 0, h->seq);
+		close_after_flush(e, "unbind_by_smsc");
+		break;
+	case 0x00000102u: /* alert_notification: no response exists */
+	case 0x0000000Bu: /* outbind: no response exists */
+		log_info("[%s] event=ignored cmd=%s seq=%u", e->name, smpp_cmd_name(h->id), h->seq);
+		break;
+	default:
+		log_warn("[%s] event=invalid_command cmd=0x%08x seq=%u", e->name, h->id, h->seq);
+		send_header(e, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDID, h->seq);
+		break;
+	}
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct esme *e = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint32_t gen = e->gen;
+	static uint8_t pdu[SMPP_MAX_PDU + 1]; /* event-loop thread only */
+	for (;;) {
+		if (e->bev != bev || e->gen != gen)
+			return; /* closed while handling the last PDU */
+		if (e->state == ES_CLOSING) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		size_t avail = evbuffer_get_length(in);
+		uint8_t hb[SMPP_HEADER_LEN];
+		size_t hn = avail < sizeof hb ? avail : sizeof hb;
+		if (hn == 0)
+			return;
+		evbuffer_copyout(in, hb, hn);
+		struct smpp_hdr h;
+		int r = smpp_frame(hb, hn, &h);
+		if (r == 0 && hn >= 4) {
+			uint32_t l = rd32(hb);
+			if (l < SMPP_HEADER_LEN || l > SMPP_MAX_PDU)
+				r = -EPROTO;
+			else if (avail >= l) {
+				const uint8_t *whole = evbuffer_pullup(in, (ev_ssize_t)l);
+				if (!whole) {
+					conn_lost(e, "out_of_memory");
+					return;
+				}
+				r = smpp_frame(whole, l, &h);
+			}
+		}
+		if (r < 0) {
+			uint32_t seq = hn >= 16 ? rd32(hb + 12) : 0;
+			log_warn("[%s] event=framing_error command_length=%u", e->name,
+			         hn >= 4 ? rd32(hb) : 0);
+			send_header(e, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, seq);
+			close_after_flush(e, "framing_error");
+			return;
+		}
+		if (r == 0)
+			return;
+		evbuffer_remove(in, pdu, (size_t)r);
+		pdu[r] = '\0';
+		e->last_rx = now_ms();
+		handle_pdu(e, &h, pdu, (size_t)r);
+	}
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct esme *e = arg;
+	if (e->state == ES_CLOSING && e->bev == bev &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_lost(e, e->close_why ? e->close_why : "closed");
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct esme *e = arg;
+	if (e->bev != bev)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		log_info("[%s] event=connected host=%s port=%d", e->name, e->cfg->host, e->cfg->port);
+		send_bind(e);
+		return;
+	}
+	int err = EVUTIL_SOCKET_ERROR();
+	if (what & BEV_EVENT_EOF)
+		conn_lost(e, e->state == ES_CLOSING && e->close_why ? e->close_why : "eof");
+	else if (what & BEV_EVENT_ERROR) {
+		log_warn("[%s] event=socket_error state=%d err=\"%s\"", e->name, (int)e->state,
+		         evutil_socket_error_to_string(err));
+		conn_lost(e, e->state == ES_CONNECTING ? "connect_failed" : "socket_error");
+	} else
+		conn_lost(e, "timeout");
+}
+
+static void conn_start(struct esme *e)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%d", e->cfg->port);
+	struct addrinfo hints, *ai = NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	e->gen++;
+	/* blocking only for host names; numeric addresses resolve at once */
+	int rc = getaddrinfo(e->cfg->host ? e->cfg->host : "127.0.0.1", port, &hints, &ai);
+	if (rc != 0 || !ai) {
+		log_warn("[%s] event=resolve_failed host=%s err=\"%s\"", e->name,
+		         e->cfg->host ? e->cfg->host : "", gai_strerror(rc));
+		if (ai)
+			freeaddrinfo(ai);
+		reconnect_schedule(e);
+		return;
+	}
+	e->bev = bufferevent_socket_new(e->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!e->bev) {
+		freeaddrinfo(ai);
+		reconnect_schedule(e);
+		return;
+	}
+	bufferevent_setcb(e->bev, read_cb, write_cb, event_cb, e);
+	bufferevent_enable(e->bev, EV_READ | EV_WRITE);
+	e->state = ES_CONNECTING;
+	arm(e->bind_ev, resp_ms(e));
+	log_info("[%s] event=connecting host=%s port=%d", e->name, e->cfg->host, e->cfg->port);
+	if (bufferevent_socket_connect(e->bev, ai->ai_addr, (int)ai->ai_addrlen) < 0) {
+		freeaddrinfo(ai);
+		conn_lost(e, "connect_failed");
+		return;
+	}
+	freeaddrinfo(ai);
+}
+
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct esme *e = arg;
+	if (e->state == ES_IDLE && !e->shutting)
+		conn_start(e);
+}
+
+/* ---------- public ---------- */
+
+struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
+                      const struct esme_cbs *cbs, void *arg)
+{
+	struct esme *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->base = base;
+	e->cfg = cfg;
+	e->cbs = cbs;
+	e->arg = arg;
+	e->name = cfg->name ? cfg->name : "smsc";
+	e->next_seq = 1;
+	e->max_tries = ESME_MAX_TRIES;
+	e->retry_base_ms = ESME_RETRY_BASE_MS;
+	e->rng = (uint64_t)(uintptr_t)e ^ (uint64_t)now_ms() * 0x9E3779B97F4A7C15ull;
+	if (!e->rng)
+		e->rng = 88172645463325252ull;
+	e->concat_ref = (uint8_t)rnd(e);
+	e->window = cfg->window > 0 ? cfg->window : 10;
+	if (e->window > ESME_MAX_WINDOW)
+		e->window = ESME_MAX_WINDOW;
+	TAILQ_INIT(&e->queue);
+	TAILQ_INIT(&e->msgs);
+	TAILQ_INIT(&e->mos);
+	e->slots = calloc((size_t)e->window, sizeof *e->slots);
+	if (!e->slots)
+		goto fail;
+	for (int i = 0; i < e->window; i++) {
+		e->slots[i].e = e;
+		e->slots[i].timer = evtimer_new(base, slot_timeout_cb, &e->slots[i]);
+		if (!e->slots[i].timer)
+			goto fail;
+	}
+	struct {
+		struct event **ev;
+		event_callback_fn cb;
+	} evs[] = {
+	    {&e->reconnect_ev, reconnect_cb}, {&e->bind_ev, bind_timeout_cb},
+	    {&e->el_ev, el_cb},               {&e->el_resp_ev, el_resp_cb},
+	    {&e->tps_ev, tps_cb},             {&e->retry_ev, retry_cb},
+	    {&e->shut_ev, shut_timeout_cb},   {&e->unbind_ev, unbind_timeout_cb},
+	    {&e->flush_ev, flush_cb},         {&e->mo_ev, mo_sweep_cb},
+	    {&e->ready_ev, ready_cb},         {&e->done_ev, done_cb},
+	};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+		*evs[i].ev = evtimer_new(base, evs[i].cb, e);
+		if (!*evs[i].ev)
+			goto fail;
+	}
+	e->state = ES_IDLE;
+	conn_start(e);
+	return e;
+fail:
+	esme_free(e);
+	return NULL;
+}
+
+void esme_free(struct esme *e)
+{
+	if (!e)
+		return;
+	if (e->bev)
+		bufferevent_free(e->bev);
+	struct event *evs[] = {e->reconnect_ev, e->bind_ev, e->el_ev,   e->el_resp_ev,
+	                       e->tps_ev,       e->retry_ev, e->shut_ev, e->unbind_ev,
+	                       e->flush_ev,     e->mo_ev,   e->ready_ev, e->done_ev};
+	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (e->slots) {
+		for (int i = 0; i < e->window; i++)
+			if (e->slots[i].timer)
+				event_free(e->slots[i].timer);
+		free(e->slots);
+	}
+	struct esme_out *m;
+	while ((m = TAILQ_FIRST(&e->msgs)) != NULL) {
+		TAILQ_REMOVE(&e->msgs, m, link);
+		free(m);
+	}
+	struct esme_mo *mo;
+	while ((mo = TAILQ_FIRST(&e->mos)) != NULL)
+		mo_free(e, mo);
+	free(e);
+}
+
+void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void *arg)
+{
+	e->done = done;
+	e->done_arg = arg;
+	if (e->shutting)
+		return;
+	e->shutting = 1;
+	log_info("[%s] event=shutdown state=%d inflight=%d queued=%d", e->name, (int)e->state,
+	         e->inflight, e->queued);
+	switch (e->state) {
+	case ES_BOUND:
+		if (e->inflight == 0)
+			send_unbind(e);
+		else
+			arm(e->shut_ev, timeout_ms > 0 ? timeout_ms : 0);
+		return;
+	case ES_UNBINDING:
+	case ES_CLOSING:
+		return; /* conn_lost will finish */
+	default: {
+		int was_bound = e->bound;
+		close_bev(e);
+		e->bound = 0;
+		e->state = ES_DONE;
+		event_del(e->reconnect_ev);
+		if (was_bound && e->cbs->on_state)
+			e->cbs->on_state(e->arg, e, 0);
+		if (e->in_state_cb) {
+			/* our caller still uses e after on_state returns: done may free it */
+			event_active(e->done_ev, EV_TIMEOUT, 1);
+			return;
+		}
+		e->done = NULL;
+		if (done)
+			done(arg);
+		return;
+	}
+	}
+}
+
+int esme_bound(const struct esme *e)
+{
+	return e->state == ES_BOUND;
+}
+
+/* Capacity counts parts, read as single-part messages: min(free window slots,
+ * whole tokens) minus the parts already queued (retries waiting included). A
+ * long message is accepted when the capacity is >= 1; its extra parts then wait
+ * in the queue and hold the capacity at 0 until they are sent. */
+int esme_capacity(const struct esme *e)
+{
+	if (e->state != ES_BOUND || e->shutting)
+		return 0;
+	int c = e->window - e->inflight - e->queued;
+	if (e->cfg->tps > 0) {
+		double t = tokens_at(e, now_ms());
+		int tk = (int)t - e->queued;
+		if (tk < c)
+			c = tk;
+	}
+	return c > 0 ? c : 0;
+}
+
+/* source ton/npi from cfg, or derived from source_addr when cfg says -1. */
+static void source_ton_npi(const struct config_smsc *cfg, uint8_t *ton, uint8_t *npi)
+{
+	const char *s = cfg->source_addr ? cfg->source_addr : "";
+	size_t n = strlen(s);
+	int digits = n > 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			digits = 0;
+	int dton, dnpi;
+	if (digits && n <= 8) {
+		dton = 3;
+		dnpi = 0;
+	} else if (digits) {
+		dton = 1;
+		dnpi = 1;
+	} else {
+		dton = 5;
+		dnpi = 0;
+	}
+	*ton = (uint8_t)(cfg->source_ton >= 0 ? cfg->source_ton : dton);
+	*npi = (uint8_t)(cfg->source_npi >= 0 ? cfg->source_npi : dnpi);
+}
+
+int esme_submit(struct esme *e, const struct esme_msg *m)
+{
+	if (!m || !m->dst || !m->text)
+		return -EINVAL;
+	if (esme_capacity(e) <= 0)
+		return -EAGAIN;
+	struct text_parts *tp = malloc(sizeof *tp);
+	if (!tp)
+		return -ENOMEM;
+	int rc = text_split(m->text, m->enc, tp);
+	if (rc < 0) {
+		free(tp);
+		return rc;
+	}
+	if (tp->nparts < 1 || tp->nparts > TEXT_MAX_PARTS) {
+		free(tp);
+		return -EINVAL;
+	}
+	struct esme_out *o = calloc(1, sizeof *o + (size_t)tp->nparts * sizeof o->part[0]);
+	struct smpp_sm *sm = calloc(1, sizeof *sm);
+	if (!o || !sm) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	o->tag = m->tag;
+	o->nparts = tp->nparts;
+	uint8_t ref = 0;
+	if (tp->nparts > 1)
+		ref = e->concat_ref++;
+	sm->cmd = SMPP_SUBMIT_SM;
+	source_ton_npi(e->cfg, &sm->src_ton, &sm->src_npi);
+	snprintf(sm->src_addr, sizeof sm->src_addr, "%s", e->cfg->source_addr ? e->cfg->source_addr : "");
+	sm->dst_ton = 1;
+	sm->dst_npi = 1;
+	if (strlen(m->dst) >= sizeof sm->dst_addr) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	snprintf(sm->dst_addr, sizeof sm->dst_addr, "%s", m->dst);
+	sm->registered_delivery = 1;
+	sm->data_coding = (uint8_t)tp->coding;
+	if (m->ussd_op >= 0) {
+		sm->has_ussd_op = 1;
+		sm->ussd_op = (uint8_t)m->ussd_op;
+	}
+	for (int i = 0; i < tp->nparts; i++) {
+		struct esme_part *p = &o->part[i];
+		size_t off = 0;
+		sm->esm_class = 0;
+		if (tp->nparts > 1) {
+			sm->esm_class = 0x40;
+			uint8_t udh[6] = {0x05, 0x00, 0x03, ref, (uint8_t)tp->nparts, (uint8_t)(i + 1)};
+			memcpy(sm->short_message, udh, sizeof udh);
+			off = sizeof udh;
+		}
+		if (tp->part[i].len + off > sizeof sm->short_message) {
+			rc = -EMSGSIZE;
+			goto fail;
+		}
+		memcpy(sm->short_message + off, tp->part[i].data, tp->part[i].len);
+		sm->sm_length = off + tp->part[i].len;
+		int n = smpp_build_sm(p->pdu, sizeof p->pdu, SMPP_SUBMIT_SM, 1, sm);
+		if (n < 0) {
+			rc = n == -ENOSPC ? -EMSGSIZE : -EINVAL;
+			goto fail;
+		}
+		p->len = (size_t)n;
+		p->msg = o;
+		p->idx = i;
+		p->state = PART_QUEUED;
+	}
+	TAILQ_INSERT_TAIL(&e->msgs, o, link);
+	for (int i = 0; i < o->nparts; i++) {
+		TAILQ_INSERT_TAIL(&e->queue, &o->part[i], link);
+		e->queued++;
+	}
+	char mk[32];
+	mask_addr(m->dst, mk);
+	log_info("[%s] event=submit tag=%llu to=%s parts=%d dc=%d units=%d ussd_op=%d", e->name,
+	         (unsigned long long)m->tag, mk, tp->nparts, (int)tp->coding, tp->units, m->ussd_op);
+	free(sm);
+	free(tp);
+	pump(e);
+	return 0;
+fail:
+	free(o);
+	free(sm);
+	free(tp);
+	return rc;
+}
+
+void esme_answer(struct esme *e, uint64_t token, uint32_t status)
+{
+	uint32_t gen = (uint32_t)(token >> 33);
+	uint32_t cmd = (token >> 32) & 1 ? SMPP_DATA_SM_RESP : SMPP_DELIVER_SM_RESP;
+	uint32_t seq = (uint32_t)token;
+	struct esme_mo *mo;
+	TAILQ_FOREACH(mo, &e->mos, link) {
+		if (mo->handed && mo->token == token) {
+			if (status == 0) {
+				mo_free(e, mo);
+			} else {
+				/* keep the set: the SMSC delivers the last part again */
+				mo->handed = 0;
+				free(mo->part[mo->last_seq - 1].data);
+				mo->part[mo->last_seq - 1].data = NULL;
+				mo->have--;
+				mo->first = now_ms();
+			}
+			break;
+		}
+	}
+	if (gen != (e->gen & 0x7FFFFFFFu) || !e->bev ||
+	    (e->state != ES_BOUND && e->state != ES_UNBINDING)) {
+		log_warn("[%s] event=answer_dropped seq=%u status=%s (connection gone)", e->name, seq,
+		         smpp_status_name(status));
+		return;
+	}
+	send_sm_resp(e, cmd, status, seq);
+	log_debug("[%s] event=mo_answered seq=%u status=%s", e->name, seq, smpp_status_name(status));
+}
+
+const char *esme_name(const struct esme *e)
+{
+	return e->name;
+}
+
+void esme_set_retry(struct esme *e, int max_tries, int backoff_ms)
+{
+	if (max_tries > 0)
+		e->max_tries = max_tries;
+	if (backoff_ms > 0)
+		e->retry_base_ms = backoff_ms;
+}
+
+/* Parse all of s as a number in base 10 or 16; 0 on empty, bad digit or overflow. */
+static int parse_u64(const char *s, int base, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return 0;
+		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return 0;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	*out = v;
+	return 1;
+}
+
+/* Empty ids never match: a receipt without an id names no message. */
+int esme_msgid_eq(const char *a, const char *b)
+{
+	if (!a || !b || !*a || !*b)
+		return 0;
+	if (strcmp(a, b) == 0)
+		return 1;
+	uint64_t ad = 0, ah = 0, bd = 0, bh = 0;
+	int has_ad = parse_u64(a, 10, &ad), has_ah = parse_u64(a, 16, &ah);
+	int has_bd = parse_u64(b, 10, &bd), has_bh = parse_u64(b, 16, &bh);
+	return (has_ad && has_bd && ad == bd) || (has_ah && has_bh && ah == bh) ||
+	       (has_ah && has_bd && ah == bd) || (has_ad && has_bh && ad == bh);
+}
