@@ -1,0 +1,561 @@
+/* citizens: virtual citizens that read questions, think, answer as configured, and keep the ledger. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <utf8proc.h>
+
+#include "campaign.h"
+#include "citizens.h"
+#include "text.h"
+
+/* One citizen's memory of the survey it is in. Allocated on its first message. */
+struct citizen {
+	uint64_t rng;                                  /* PRNG state (splitmix64) */
+	int completed;                                 /* thanks received for this survey */
+	int last_q;                                    /* last question recognised, -1 */
+	uint8_t invalid_sent[CAMPAIGN_MAX_QUESTIONS];  /* an unintelligible reply was sent */
+	uint8_t answered[CAMPAIGN_MAX_QUESTIONS];      /* a real answer was decided */
+	char *reply[CAMPAIGN_MAX_QUESTIONS];           /* its text, sent again on a re-prompt */
+};
+
+struct citizens {
+	const struct campaign *c;                 /* borrowed */
+	struct citizens_opts o;
+	FILE *ledger;                             /* borrowed, may be NULL */
+	struct citizen **pop;                     /* [count + 1], entries lazily allocated */
+	char *qfold[CAMPAIGN_MAX_QUESTIONS];      /* text_fold of each rendered question */
+	char *invalid_fold;                       /* folded messages (text before any '{'), or NULL */
+	char *reminder_fold;
+	char *thanks_fold;
+	uint64_t completed;                       /* thanks received */
+	uint64_t answers;                         /* answer lines written */
+};
+
+/* Realistic comments. Some are longer than 70 characters so they need 2 or 3
+ * UCS-2 parts (67 characters per part of a long message). */
+static const char *const citizens_comments[] = {
+	"Cán bộ nhiệt tình",
+	"Cán bộ nhiệt tình, hướng dẫn rõ ràng, dễ hiểu.",
+	"Thời gian chờ đến lượt còn hơi lâu.",
+	"Cần thêm ghế ngồi chờ và nước uống cho người dân.",
+	"Thủ tục nhanh gọn, tôi rất hài lòng.",
+	"Nhân viên trả kết quả đúng hẹn, cảm ơn các anh chị.",
+	"Thủ tục nhanh gọn, tôi rất hài lòng với cách phục vụ của cán bộ tiếp nhận hồ sơ tại bộ phận một cửa.",
+	"Nên có thêm hướng dẫn nộp hồ sơ trực tuyến trên cổng dịch vụ công, nhiều người lớn tuổi chưa biết cách làm.",
+	"Tôi phải đi lại ba lần mới hoàn thành hồ sơ vì mỗi lần cán bộ chỉ yêu cầu bổ sung một loại giấy tờ. "
+	"Đề nghị niêm yết đầy đủ thành phần hồ sơ để người dân chuẩn bị một lần.",
+	"Bãi gửi xe chật, trời mưa không có mái che. Đề nghị bố trí thêm chỗ để xe cho người dân đến làm thủ tục.",
+};
+#define CITIZENS_NCOMMENTS (sizeof citizens_comments / sizeof citizens_comments[0])
+
+/* Replies no parser should understand; checked against each question's options. */
+static const char *const citizens_gibberish[] = {"???", "xyz", "hmm", "zzz", "?!", "qq"};
+#define CITIZENS_NGIBBERISH (sizeof citizens_gibberish / sizeof citizens_gibberish[0])
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *s)
+{
+	return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int rng_below(uint64_t *s, int n)
+{
+	return n <= 1 ? 0 : (int)(rng_next(s) % (uint64_t)n);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void citizens_opts_default(struct citizens_opts *o)
+{
+	static const int values[] = {5, 4, 3, 2, 1};
+	static const double weights[] = {40, 35, 15, 7, 3};
+	memset(o, 0, sizeof *o);
+	o->seed = 1;
+	o->think_min_ms = 20;
+	o->think_max_ms = 200;
+	o->invalid_share = 0;
+	o->comment_share = 0.3;
+	o->mode = CITIZENS_KEYS;
+	o->ndist = 5;
+	for (int i = 0; i < 5; i++) {
+		o->dist_value[i] = values[i];
+		o->dist_weight[i] = weights[i];
+	}
+}
+
+int citizens_parse_distribution(const char *s, struct citizens_opts *o)
+{
+	int n = 0;
+	double sum = 0;
+	const char *p = s;
+	if (!s || !*s)
+		return -EINVAL;
+	for (int guard = 0; guard <= CITIZENS_DIST_MAX; guard++) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || *end != ':' || v < -1000000 || v > 1000000)
+			return -EINVAL;
+		p = end + 1;
+		double w = strtod(p, &end);
+		if (end == p || errno || !isfinite(w) || w < 0)
+			return -EINVAL;
+		for (int i = 0; i < n; i++)
+			if (o->dist_value[i] == (int)v)
+				return -EINVAL;
+		if (n == CITIZENS_DIST_MAX)
+			return -EINVAL;
+		o->dist_value[n] = (int)v;
+		o->dist_weight[n] = w;
+		n++;
+		sum += w;
+		p = end;
+		if (*p == '\0')
+			break;
+		if (*p != ',')
+			return -EINVAL;
+		p++;
+	}
+	if (*p != '\0' || sum <= 0)
+		return -EINVAL;
+	o->ndist = n;
+	return 0;
+}
+
+/* text_fold of the part of a message before its first placeholder, NULL when empty. */
+static char *fold_prefix(const char *text)
+{
+	if (!text)
+		return NULL;
+	size_t n = strcspn(text, "{");
+	char *head = strndup(text, n);
+	if (!head)
+		return NULL;
+	char *f = text_fold(head);
+	free(head);
+	if (f && !*f) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+struct citizens *citizens_new(const struct campaign *c, const struct citizens_opts *o,
+                              FILE *ledger, char *err, size_t errlen)
+{
+	if (o->count < 0 || o->count > CITIZENS_MAX || o->think_min_ms < 0 ||
+	    o->think_max_ms < o->think_min_ms) {
+		snprintf(err, errlen, "bad citizens options");
+		return NULL;
+	}
+	struct citizens *p = calloc(1, sizeof *p);
+	if (!p)
+		goto nomem;
+	p->c = c;
+	p->o = *o;
+	p->ledger = ledger;
+	p->pop = calloc((size_t)o->count + 1, sizeof *p->pop);
+	if (!p->pop)
+		goto nomem;
+	for (int i = 0; i < c->nquestions && i < CAMPAIGN_MAX_QUESTIONS; i++) {
+		char *r = campaign_render_question(c, i);
+		if (!r)
+			goto nomem;
+		p->qfold[i] = text_fold(r);
+		free(r);
+		if (!p->qfold[i]) {
+			snprintf(err, errlen, "question %d: text is not valid UTF-8", i + 1);
+			citizens_free(p);
+			return NULL;
+		}
+	}
+	p->invalid_fold = fold_prefix(c->msg.invalid);
+	p->reminder_fold = fold_prefix(c->msg.reminder);
+	p->thanks_fold = fold_prefix(c->msg.thanks);
+	return p;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	citizens_free(p);
+	return NULL;
+}
+
+static void citizen_reset(struct citizen *z)
+{
+	for (int i = 0; i < CAMPAIGN_MAX_QUESTIONS; i++) {
+		free(z->reply[i]);
+		z->reply[i] = NULL;
+	}
+	memset(z->invalid_sent, 0, sizeof z->invalid_sent);
+	memset(z->answered, 0, sizeof z->answered);
+	z->completed = 0;
+	z->last_q = -1;
+}
+
+void citizens_free(struct citizens *p)
+{
+	if (!p)
+		return;
+	if (p->pop) {
+		for (int i = 0; i <= p->o.count; i++) {
+			if (p->pop[i]) {
+				citizen_reset(p->pop[i]);
+				free(p->pop[i]);
+			}
+		}
+		free(p->pop);
+	}
+	for (int i = 0; i < CAMPAIGN_MAX_QUESTIONS; i++)
+		free(p->qfold[i]);
+	free(p->invalid_fold);
+	free(p->reminder_fold);
+	free(p->thanks_fold);
+	free(p);
+}
+
+int citizens_index(const struct citizens *p, const char *msisdn)
+{
+	if (msisdn[0] == '+')
+		msisdn++;
+	if (strlen(msisdn) != 11 || strncmp(msisdn, CITIZENS_PREFIX, 4) != 0)
+		return 0;
+	int idx = 0;
+	for (int i = 4; i < 11; i++) {
+		if (msisdn[i] < '0' || msisdn[i] > '9')
+			return 0;
+		idx = idx * 10 + (msisdn[i] - '0');
+	}
+	return idx >= 1 && idx <= p->o.count ? idx : 0;
+}
+
+void citizens_msisdn(int index, char out[16])
+{
+	snprintf(out, 16, CITIZENS_PREFIX "%07d", index % 10000000);
+}
+
+static struct citizen *citizen_get(struct citizens *p, int index)
+{
+	struct citizen *z = p->pop[index];
+	if (z)
+		return z;
+	z = calloc(1, sizeof *z);
+	if (!z)
+		return NULL;
+	uint64_t s = p->o.seed ^ ((uint64_t)index * 0xD1B54A32D192ED03ull);
+	z->rng = rng_next(&s);
+	z->last_q = -1;
+	p->pop[index] = z;
+	return z;
+}
+
+struct citizens_recog citizens_recognise(const struct citizens *p, const char *text)
+{
+	struct citizens_recog r = {CITIZENS_MSG_OTHER, -1};
+	char *f = text_fold(text);
+	if (!f)
+		return r;
+	size_t bestlen = 0;
+	for (int i = 0; i < p->c->nquestions && i < CAMPAIGN_MAX_QUESTIONS; i++) {
+		const char *q = p->qfold[i];
+		size_t n = q ? strlen(q) : 0;
+		if (n > bestlen && strstr(f, q)) {
+			bestlen = n;
+			r.question = i;
+		}
+	}
+	if (r.question >= 0) {
+		r.kind = CITIZENS_MSG_QUESTION;
+		if (p->invalid_fold && strstr(f, p->invalid_fold))
+			r.kind = CITIZENS_MSG_REPROMPT;
+		else if (p->reminder_fold && strstr(f, p->reminder_fold))
+			r.kind = CITIZENS_MSG_REMINDER;
+	} else if (p->thanks_fold && strstr(f, p->thanks_fold)) {
+		r.kind = CITIZENS_MSG_THANKS;
+	} else if (p->reminder_fold && strstr(f, p->reminder_fold)) {
+		r.kind = CITIZENS_MSG_REMINDER;
+	}
+	free(f);
+	return r;
+}
+
+static void upper_utf8(const char *in, char *out, size_t cap)
+{
+	const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)in;
+	size_t n = strlen(in), o = 0;
+	for (size_t i = 0; i < n;) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &cp);
+		if (k <= 0)
+			break;
+		i += (size_t)k;
+		utf8proc_uint8_t b[4];
+		utf8proc_ssize_t m = utf8proc_encode_char(utf8proc_toupper(cp), b);
+		if (o + (size_t)m + 1 > cap)
+			break;
+		memcpy(out + o, b, (size_t)m);
+		o += (size_t)m;
+	}
+	out[o] = '\0';
+}
+
+/* The reply text for one option, as the answer mode says. */
+static void option_text(struct citizens *p, struct citizen *z, const struct campaign_option *op,
+                        char *out, size_t cap)
+{
+	enum citizens_mode mode = p->o.mode;
+	if (mode == CITIZENS_MIXED)
+		mode = rng_unit(&z->rng) < 0.5 ? CITIZENS_KEYS : CITIZENS_LABELS;
+	if ((mode == CITIZENS_KEYS && op->nkeys > 0) || !op->label) {
+		copy_str(out, cap, op->nkeys > 0 ? op->keys[0] : "");
+		return;
+	}
+	double r = rng_unit(&z->rng);
+	if (r < 0.6) {
+		copy_str(out, cap, op->label);
+	} else if (r < 0.85) {
+		char *u = text_unaccent(op->label);
+		copy_str(out, cap, u ? u : op->label);
+		free(u);
+	} else {
+		upper_utf8(op->label, out, cap);
+	}
+}
+
+/* Index of the option chosen: the distribution for scale questions (by
+ * value), uniform for the others or when no option value is weighted. */
+static int choose_option(struct citizens *p, struct citizen *z, const struct campaign_question *q)
+{
+	double w[CAMPAIGN_MAX_OPTIONS], sum = 0;
+	for (int i = 0; i < q->nopts; i++) {
+		w[i] = 0;
+		for (int d = 0; q->type == Q_SCALE && d < p->o.ndist; d++)
+			if (p->o.dist_value[d] == q->opts[i].value)
+				w[i] = p->o.dist_weight[d];
+		sum += w[i];
+	}
+	if (sum <= 0)
+		return rng_below(&z->rng, q->nopts);
+	double r = rng_unit(&z->rng) * sum;
+	int last = 0;
+	for (int i = 0; i < q->nopts; i++) {
+		if (w[i] <= 0)
+			continue;
+		if (r < w[i])
+			return i;
+		r -= w[i];
+		last = i;
+	}
+	return last;
+}
+
+static char *ledger_line(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* A real answer to question qi: fills out->text and out->ledger. */
+static int real_answer(struct citizens *p, struct citizen *z, int index, int qi,
+                       struct citizens_reply *out)
+{
+	const struct campaign_question *q = &p->c->questions[qi];
+	char msisdn[16];
+	citizens_msisdn(index, msisdn);
+	json_t *o = json_object();
+	if (!o)
+		return -ENOMEM;
+	json_object_set_new(o, "msisdn", json_string(msisdn));
+	json_object_set_new(o, "question", json_string(q->id));
+	if (q->type == Q_TEXT || q->nopts == 0) {
+		if (!q->optional || rng_unit(&z->rng) < p->o.comment_share) {
+			const char *cm = citizens_comments[rng_below(&z->rng, (int)CITIZENS_NCOMMENTS)];
+			copy_str(out->text, sizeof out->text, cm);
+			json_object_set_new(o, "value", json_null());
+			json_object_set_new(o, "text", json_string(cm));
+		} else {
+			copy_str(out->text, sizeof out->text, "0");
+			json_object_set_new(o, "skip", json_true());
+			json_object_set_new(o, "value", json_null());
+			json_object_set_new(o, "text", json_null());
+		}
+	} else if (q->type == Q_MULTI) {
+		int k = 1 + rng_below(&z->rng, 2);
+		int a = rng_below(&z->rng, q->nopts), b = -1;
+		if (k == 2 && q->nopts > 1) {
+			b = rng_below(&z->rng, q->nopts - 1);
+			if (b >= a)
+				b++;
+		}
+		const struct campaign_option *oa = &q->opts[a];
+		const char *ka = oa->nkeys ? oa->keys[0] : oa->label;
+		json_t *vals = json_array();
+		if (b < 0) {
+			copy_str(out->text, sizeof out->text, ka);
+			json_array_append_new(vals, json_integer(oa->value));
+		} else {
+			const struct campaign_option *ob = &q->opts[b];
+			const char *kb = ob->nkeys ? ob->keys[0] : ob->label;
+			snprintf(out->text, sizeof out->text, "%s %s", ka, kb);
+			int lo = oa->value < ob->value ? oa->value : ob->value;
+			int hi = oa->value < ob->value ? ob->value : oa->value;
+			json_array_append_new(vals, json_integer(lo));
+			json_array_append_new(vals, json_integer(hi));
+		}
+		json_object_set_new(o, "value", json_null());
+		json_object_set_new(o, "values", vals);
+		json_object_set_new(o, "text", json_null());
+	} else {
+		const struct campaign_option *op = &q->opts[choose_option(p, z, q)];
+		option_text(p, z, op, out->text, sizeof out->text);
+		json_object_set_new(o, "value", json_integer(op->value));
+		json_object_set_new(o, "text", json_null());
+	}
+	json_object_set_new(o, "reply", json_string(out->text));
+	out->ledger = ledger_line(o);
+	if (!out->ledger)
+		return -ENOMEM;
+	return 0;
+}
+
+/* An unintelligible reply that matches none of the question's options. */
+static int gibberish(struct citizens *p, struct citizen *z, int qi, char *out, size_t cap)
+{
+	const struct campaign_question *q = &p->c->questions[qi];
+	int start = rng_below(&z->rng, (int)CITIZENS_NGIBBERISH);
+	for (int n = 0; n < (int)CITIZENS_NGIBBERISH; n++) {
+		const char *g = citizens_gibberish[(start + n) % (int)CITIZENS_NGIBBERISH];
+		char *f = text_fold(g);
+		int clash = 0;
+		for (int i = 0; f && i < q->nopts && !clash; i++) {
+			const struct campaign_option *op = &q->opts[i];
+			if (op->label_fold && strcmp(op->label_fold, f) == 0)
+				clash = 1;
+			for (int k = 0; k < op->nkeys && !clash; k++) {
+				/* the whole reply, or one of its letters (multi: "13" is 1 and 3) */
+				const char *key = op->keys[k];
+				if (strcmp(key, f) == 0 || (key[0] && !key[1] && strchr(f, key[0])))
+					clash = 1;
+			}
+		}
+		free(f);
+		if (!clash) {
+			copy_str(out, cap, g);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int ledger_put(struct citizens *p, const char *line)
+{
+	if (!p->ledger)
+		return 0;
+	if (fputs(line, p->ledger) < 0 || fputc('\n', p->ledger) == EOF || fflush(p->ledger) != 0)
+		return -EIO;
+	return 0;
+}
+
+int citizens_ledger_write(struct citizens *p, const char *line)
+{
+	p->answers++;
+	return ledger_put(p, line);
+}
+
+int citizens_receive(struct citizens *p, int index, const char *from, const char *text,
+                     struct citizens_reply *out)
+{
+	memset(out, 0, sizeof *out);
+	if (index < 1 || index > p->o.count)
+		return 0;
+	struct citizen *z = citizen_get(p, index);
+	if (!z)
+		return -ENOMEM;
+	out->index = index;
+	copy_str(out->to, sizeof out->to, from);
+
+	struct citizens_recog r = citizens_recognise(p, text);
+	if (r.kind == CITIZENS_MSG_THANKS) {
+		if (z->completed)
+			return 0;
+		z->completed = 1;
+		p->completed++;
+		char msisdn[16];
+		citizens_msisdn(index, msisdn);
+		json_t *o = json_object();
+		if (o) {
+			json_object_set_new(o, "msisdn", json_string(msisdn));
+			json_object_set_new(o, "event", json_string("completed"));
+		}
+		char *line = ledger_line(o);
+		if (!line)
+			return -ENOMEM;
+		int rc = ledger_put(p, line);
+		free(line);
+		return rc < 0 ? rc : 0;
+	}
+	int qi = r.question;
+	if (r.kind == CITIZENS_MSG_REMINDER && qi < 0) {
+		if (z->completed)
+			return 0;
+		qi = z->last_q;
+	}
+	if (r.kind == CITIZENS_MSG_OTHER || qi < 0)
+		return 0;
+	/* A new survey: after the thanks, or a question earlier than the last one. */
+	if (z->completed || (r.kind == CITIZENS_MSG_QUESTION && qi < z->last_q))
+		citizen_reset(z);
+	z->last_q = qi;
+
+	int span = p->o.think_max_ms - p->o.think_min_ms;
+	out->delay_ms = p->o.think_min_ms + rng_below(&z->rng, span + 1);
+
+	if (z->answered[qi]) {
+		/* The same question without a re-prompt or reminder is a duplicate:
+		 * answering it again would answer the next question. */
+		if (r.kind == CITIZENS_MSG_QUESTION)
+			return 0;
+		copy_str(out->text, sizeof out->text, z->reply[qi]);
+		return 1;
+	}
+	const struct campaign_question *q = &p->c->questions[qi];
+	if (r.kind == CITIZENS_MSG_QUESTION && !z->invalid_sent[qi] && q->type != Q_TEXT &&
+	    p->o.invalid_share > 0 && rng_unit(&z->rng) < p->o.invalid_share &&
+	    gibberish(p, z, qi, out->text, sizeof out->text) == 0) {
+		z->invalid_sent[qi] = 1;
+		return 1;
+	}
+	int rc = real_answer(p, z, index, qi, out);
+	if (rc < 0)
+		return rc;
+	z->answered[qi] = 1;
+	z->reply[qi] = strdup(out->text);
+	if (!z->reply[qi]) {
+		free(out->ledger);
+		out->ledger = NULL;
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+uint64_t citizens_completed(const struct citizens *p)
+{
+	return p->completed;
+}
+
+uint64_t citizens_answers(const struct citizens *p)
+{
+	return p->answers;
+}

@@ -1,0 +1,95 @@
+/* citizens: the virtual citizens of hailong-sim: who they are, how they answer, and the ledger. */
+#ifndef HL_SIM_CITIZENS_H
+#define HL_SIM_CITIZENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct campaign;
+
+#define CITIZENS_MAX 9999999   /* numbers are 8491 + a 7-digit index */
+#define CITIZENS_PREFIX "8491"
+#define CITIZENS_DIST_MAX 16
+#define CITIZENS_REPLY_MAX 512
+
+enum citizens_mode { CITIZENS_KEYS = 0, CITIZENS_LABELS, CITIZENS_MIXED };
+
+/* How the population behaves (filled from the command line). */
+struct citizens_opts {
+	int count;                  /* citizens 1..count */
+	uint64_t seed;              /* with the citizen's index, seeds its PRNG */
+	int think_min_ms;           /* think time drawn uniformly in [min, max] */
+	int think_max_ms;
+	double invalid_share;       /* chance of one unintelligible reply first, per question */
+	double comment_share;       /* chance of a comment on an optional text question */
+	enum citizens_mode mode;    /* reply with keys, labels or a mix */
+	int ndist;                  /* answer distribution over scale values */
+	int dist_value[CITIZENS_DIST_MAX];
+	double dist_weight[CITIZENS_DIST_MAX];
+};
+
+/* Defaults: seed 1, think 20-200 ms, invalid 0, comment 0.3, keys,
+ * distribution 5:40,4:35,3:15,2:7,1:3. count is 0 (the caller sets it). */
+void citizens_opts_default(struct citizens_opts *o);
+
+/* What a message means to a citizen (see citizens_recognise). */
+enum citizens_kind {
+	CITIZENS_MSG_OTHER = 0,   /* intro, help, a message from nobody we know */
+	CITIZENS_MSG_QUESTION,    /* a question of the campaign */
+	CITIZENS_MSG_REPROMPT,    /* the `invalid` text followed by a question */
+	CITIZENS_MSG_REMINDER,    /* the `reminder` text (question may be -1) */
+	CITIZENS_MSG_THANKS,      /* the `thanks` text: the survey is over */
+};
+
+struct citizens_recog {
+	enum citizens_kind kind;
+	int question;             /* 0-based index, or -1 */
+};
+
+/* A reply a citizen decided to send. */
+struct citizens_reply {
+	int index;                      /* the citizen, 1-based */
+	int delay_ms;                   /* think time before it is sent */
+	char to[21];                    /* the address the question came from */
+	char text[CITIZENS_REPLY_MAX];  /* UTF-8 */
+	char *ledger;                   /* malloc'd JSON line (no newline) to write with
+	                                 * citizens_ledger_write once the gateway took
+	                                 * the reply; NULL for an unintelligible or a
+	                                 * repeated reply. The caller owns it. */
+};
+
+struct citizens;
+
+/* Borrows c (it must outlive the population) and ledger (may be NULL: no
+ * ledger). Returns NULL and fills err on failure. */
+struct citizens *citizens_new(const struct campaign *c, const struct citizens_opts *o,
+                              FILE *ledger, char *err, size_t errlen);
+void citizens_free(struct citizens *p);
+
+/* 1-based index of one of our numbers ("84910000001" -> 1), 0 for anyone else. */
+int citizens_index(const struct citizens *p, const char *msisdn);
+/* The number of citizen `index`. */
+void citizens_msisdn(int index, char out[16]);
+
+/* Which question (or end message) a text received by a citizen is: the
+ * longest rendered question whose folded text (no case, marks, punctuation)
+ * it contains. Pure: the same text always gives the same answer. */
+struct citizens_recog citizens_recognise(const struct citizens *p, const char *text);
+
+/* Citizen `index` reads a whole (reassembled) message sent from `from`.
+ * Returns 1 and fills *out when it will answer, 0 when it does not, -ENOMEM.
+ * The thanks message writes the "completed" ledger line at once. */
+int citizens_receive(struct citizens *p, int index, const char *from, const char *text,
+                     struct citizens_reply *out);
+
+/* Append one JSON line to the ledger and flush it. 0 or -EIO. */
+int citizens_ledger_write(struct citizens *p, const char *line);
+
+uint64_t citizens_completed(const struct citizens *p);  /* thanks received */
+uint64_t citizens_answers(const struct citizens *p);    /* answer lines written */
+
+/* Parse "5:40,4:35,3:15,2:7,1:3" into o->dist_*. 0 or -EINVAL. */
+int citizens_parse_distribution(const char *s, struct citizens_opts *o);
+
+#endif

@@ -1,0 +1,32 @@
+/* simargs: the command line of hailong-sim, parsed without side effects so it can be tested. */
+#ifndef HL_SIM_SIMARGS_H
+#define HL_SIM_SIMARGS_H
+
+#include <stddef.h>
+
+#include "citizens.h"
+
+struct simargs {
+	const char *listen;        /* host:port of the SMPP server */
+	const char *system_id;
+	const char *password;
+	const char *campaign;      /* campaign YAML file */
+	const char *ledger;        /* JSON-lines file of what the citizens answered */
+	const char *control;       /* host:port of the control API, or NULL */
+	const char *log_level;     /* "info" by default */
+	int receipts;              /* 1 unless --receipts off */
+	struct citizens_opts cit;  /* --citizens, --seed, --think-ms, shares, mode, distribution */
+};
+
+/* Parse argv (argv[0] is skipped); strings point into argv. Returns 0, 1 for
+ * --help (usage printed by the caller), or -EINVAL with a message in err. */
+int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t errlen);
+
+/* Usage text. */
+const char *simargs_usage(void);
+
+/* Split "127.0.0.1:2775" or "[::1]:2775" into host and port (0..65535).
+ * 0 or -EINVAL. */
+int simargs_hostport(const char *s, char *host, size_t hostcap, int *port);
+
+#endif

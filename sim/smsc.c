@@ -1,0 +1,1098 @@
+/* smsc: SMPP server sessions, submit_sm intake and reassembly, MO and receipt delivery with resends. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+
+#include "citizens.h"
+#include "inbox.h"
+#include "log.h"
+#include "simargs.h"
+#include "smpp_pdu.h"
+#include "smsc.h"
+#include "text.h"
+
+#define SMSC_ASM_MAX 4096           /* reassemblies in progress */
+#define SMSC_ASM_TTL_S 600          /* an incomplete message is dropped after this */
+#define SMSC_INPUT_CAP (256 * 1024) /* read high watermark per session */
+#define SMSC_SYSTEM_ID "hailong-sim"
+#define SMSC_OUT_MAX 200000         /* deliver_sm owed at once (receipts pile up without a receiver) */
+
+/* A deliver_sm the SMSC owes an ESME: WAIT (timer armed: first send or
+ * resend delay), READY (queued for a session with room), INFLIGHT (sent,
+ * response timer armed). */
+enum out_state { OUT_WAIT = 0, OUT_READY, OUT_INFLIGHT };
+
+struct mo;
+struct sess;
+
+struct outmsg {
+	struct smsc *s;
+	struct mo *mo;            /* the MO this part belongs to; NULL for a receipt */
+	struct smpp_sm sm;        /* the deliver_sm */
+	enum out_state state;
+	int attempts;             /* sends so far */
+	struct sess *sess;        /* session it is in flight on */
+	uint32_t seq;             /* its sequence_number there */
+	struct event *timer;      /* resend delay, or response timer in flight */
+	TAILQ_ENTRY(outmsg) q;    /* the ready or inflight queue */
+	TAILQ_ENTRY(outmsg) all;  /* every outmsg, for smsc_free */
+};
+TAILQ_HEAD(outq, outmsg);
+
+/* One mobile-originated message: waits for the think time, then is split
+ * into parts; the ledger line is written when every part was accepted. */
+struct mo {
+	struct smsc *s;
+	char from[21], to[21];
+	char *text;               /* owned until the split */
+	char *ledger;             /* owned; written when every part was taken */
+	int parts_left;           /* parts not yet accepted or given up */
+	int failed;               /* a part was given up: no ledger line */
+	struct event *think;      /* fires when the citizen sends */
+	LIST_ENTRY(mo) link;
+};
+
+/* An ESME connection. */
+struct sess {
+	struct smsc *s;
+	struct bufferevent *bev;
+	uint32_t bound;           /* the bind command id, 0 = not bound */
+	uint32_t seq;             /* last sequence number we used */
+	int inflight;             /* our deliver_sm awaiting a response */
+	int closing;              /* no more reads; freed by the reaper */
+	char peer[64];
+	struct event *reaper;     /* frees the session outside its callbacks */
+	TAILQ_ENTRY(sess) link;
+};
+
+/* A concatenated message being reassembled, keyed on (destination, ref). */
+struct asm_entry {
+	char dst[21], src[21];
+	uint16_t ref;
+	uint8_t total, have;
+	time_t first;             /* when its first part came */
+	char **part;              /* [total] decoded texts, owned */
+	TAILQ_ENTRY(asm_entry) link;
+};
+
+struct smsc {
+	struct event_base *base;          /* borrowed */
+	struct smsc_opts o;
+	char system_id[16], password[9];
+	struct citizens *pop;             /* borrowed, may be NULL */
+	struct evconnlistener *lst;
+	int port;
+	TAILQ_HEAD(, sess) sessions;
+	struct outq ready, inflight, all;
+	int nout;                         /* outmsgs in `all` */
+	LIST_HEAD(, mo) mos;
+	TAILQ_HEAD(, asm_entry) asms;     /* oldest first */
+	int nasm;
+	struct inbox *inbox;
+	struct sim_faults faults;
+	struct smsc_stats st;
+	uint64_t next_id;                 /* next message id */
+	uint32_t submits;                 /* submit_sm counted for the faults */
+	uint8_t mo_ref;                   /* concatenation reference of the next long MO */
+	char last_src[21];                /* source address of the last submit_sm */
+	int stopping;
+	struct event *stop_timer;
+};
+
+static void pump(struct smsc *s);
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static struct timeval ms_tv(int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	return tv;
+}
+
+/* "84912345678" -> "84912***678" (SMPP addresses are at most 20 characters). */
+static const char *mask(const char *msisdn, char out[24])
+{
+	size_t n = strlen(msisdn);
+	if (n < 9)
+		copy_str(out, 24, msisdn);
+	else
+		snprintf(out, 24, "%.5s***%s", msisdn, msisdn + n - 3);
+	return out;
+}
+
+/* ---- sessions: writing ---- */
+
+static uint32_t sess_next_seq(struct sess *ss)
+{
+	ss->seq = ss->seq >= 0x7FFFFFFFu ? 1 : ss->seq + 1;
+	return ss->seq;
+}
+
+static void sess_write(struct sess *ss, const uint8_t *buf, int n)
+{
+	if (n > 0)
+		bufferevent_write(ss->bev, buf, (size_t)n);
+	else
+		log_error("[smsc] cannot build a PDU peer=%s rc=%d", ss->peer, n);
+}
+
+static void reply_header(struct sess *ss, uint32_t cmd, uint32_t status, uint32_t seq)
+{
+	uint8_t b[SMPP_HEADER_LEN + 1];
+	sess_write(ss, b, smpp_build_header(b, sizeof b, cmd, status, seq));
+}
+
+static void reply_sm(struct sess *ss, uint32_t cmd, uint32_t status, uint32_t seq, const char *id)
+{
+	uint8_t b[128];
+	sess_write(ss, b, smpp_build_sm_resp(b, sizeof b, cmd, status, seq, id));
+}
+
+static void sess_close(struct sess *ss)
+{
+	if (ss->closing)
+		return;
+	ss->closing = 1;
+	bufferevent_disable(ss->bev, EV_READ);
+	/* Freed once the output is flushed (write callback), at the latest in 2 s. */
+	struct timeval tv = ms_tv(evbuffer_get_length(bufferevent_get_output(ss->bev)) ? 2000 : 0);
+	evtimer_add(ss->reaper, &tv);
+}
+
+/* ---- outbound deliver_sm ---- */
+
+static void out_detach(struct outmsg *om)
+{
+	struct smsc *s = om->s;
+	if (om->state == OUT_READY) {
+		TAILQ_REMOVE(&s->ready, om, q);
+	} else if (om->state == OUT_INFLIGHT) {
+		TAILQ_REMOVE(&s->inflight, om, q);
+		om->sess->inflight--;
+	}
+	om->state = OUT_WAIT;
+	om->sess = NULL;
+	evtimer_del(om->timer);
+}
+
+static void out_free(struct outmsg *om)
+{
+	if (!om)
+		return;
+	out_detach(om);
+	TAILQ_REMOVE(&om->s->all, om, all);
+	om->s->nout--;
+	event_free(om->timer);
+	free(om);
+}
+
+static void mo_free(struct mo *mo)
+{
+	if (!mo)
+		return;
+	LIST_REMOVE(mo, link);
+	if (mo->think)
+		event_free(mo->think);
+	free(mo->text);
+	free(mo->ledger);
+	free(mo);
+}
+
+/* One part of an MO is over (accepted or given up). */
+static void mo_part_done(struct mo *mo)
+{
+	if (--mo->parts_left > 0)
+		return;
+	struct smsc *s = mo->s;
+	if (!mo->failed && mo->ledger && s->pop && citizens_ledger_write(s->pop, mo->ledger) < 0)
+		log_error("[sim] cannot write the ledger");
+	mo_free(mo);
+}
+
+static void out_give_up(struct outmsg *om, const char *why)
+{
+	char m[24];
+	om->s->st.errors++;
+	log_warn("[smsc] deliver_sm given up to=%s attempts=%d reason=%s", mask(om->sm.dst_addr, m),
+	         om->attempts, why);
+	struct mo *mo = om->mo;
+	out_free(om);
+	if (mo) {
+		mo->failed = 1;
+		mo_part_done(mo);
+	}
+}
+
+static void out_resend_later(struct outmsg *om, const char *why)
+{
+	out_detach(om);
+	if (om->attempts >= om->s->o.max_attempts) {
+		out_give_up(om, why);
+		return;
+	}
+	struct timeval tv = ms_tv(om->s->o.retry_ms);
+	evtimer_add(om->timer, &tv);
+}
+
+static void out_ready(struct outmsg *om)
+{
+	om->state = OUT_READY;
+	TAILQ_INSERT_TAIL(&om->s->ready, om, q);
+}
+
+static void out_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct outmsg *om = arg;
+	struct smsc *s = om->s;
+	if (om->state == OUT_INFLIGHT) {
+		log_warn("[smsc] no deliver_sm_resp peer=%s seq=%u: resending", om->sess->peer, om->seq);
+		out_resend_later(om, "timeout");
+		return;
+	}
+	out_ready(om);
+	pump(s);
+}
+
+static struct outmsg *out_new(struct smsc *s, struct mo *mo)
+{
+	if (s->nout >= SMSC_OUT_MAX) {
+		log_warn("[smsc] %d deliver_sm waiting (is a receiver bound?): dropping one", s->nout);
+		return NULL;
+	}
+	struct outmsg *om = calloc(1, sizeof *om);
+	if (!om)
+		return NULL;
+	om->timer = evtimer_new(s->base, out_timer_cb, om);
+	if (!om->timer) {
+		free(om);
+		return NULL;
+	}
+	om->s = s;
+	om->mo = mo;
+	TAILQ_INSERT_TAIL(&s->all, om, all);
+	s->nout++;
+	return om;
+}
+
+static void out_send(struct sess *ss, struct outmsg *om)
+{
+	struct smsc *s = ss->s;
+	uint8_t buf[SMPP_MAX_PDU + 1];
+	uint32_t seq = sess_next_seq(ss);
+	int n = smpp_build_sm(buf, sizeof buf, SMPP_DELIVER_SM, seq, &om->sm);
+	if (n < 0) {
+		out_give_up(om, "build");
+		return;
+	}
+	bufferevent_write(ss->bev, buf, (size_t)n);
+	om->state = OUT_INFLIGHT;
+	om->sess = ss;
+	om->seq = seq;
+	TAILQ_INSERT_TAIL(&s->inflight, om, q);
+	ss->inflight++;
+	if (om->attempts > 0)
+		s->st.resent++;
+	om->attempts++;
+	s->st.deliver_sm++;
+	if (om->mo)
+		s->st.mo++;
+	else
+		s->st.receipts++;
+	struct timeval tv = ms_tv(s->o.resp_timeout_ms);
+	evtimer_add(om->timer, &tv);
+}
+
+/* The bound receiver or transceiver with the fewest deliver_sm in flight. */
+static struct sess *pick_session(struct smsc *s)
+{
+	struct sess *best = NULL, *ss;
+	TAILQ_FOREACH(ss, &s->sessions, link) {
+		if (ss->closing || ss->inflight >= s->o.window)
+			continue;
+		if (ss->bound != SMPP_BIND_RECEIVER && ss->bound != SMPP_BIND_TRANSCEIVER)
+			continue;
+		if (!best || ss->inflight < best->inflight)
+			best = ss;
+	}
+	return best;
+}
+
+/* Send what is ready while some session has room. */
+static void pump(struct smsc *s)
+{
+	for (int guard = 0; guard < 100000 && !s->stopping; guard++) {
+		struct outmsg *om = TAILQ_FIRST(&s->ready);
+		if (!om)
+			return;
+		struct sess *ss = pick_session(s);
+		if (!ss)
+			return;
+		TAILQ_REMOVE(&s->ready, om, q);
+		om->state = OUT_WAIT;
+		out_send(ss, om);
+	}
+}
+
+/* A deliver_sm_resp or generic_nack for one of ours. */
+static void on_deliver_resp(struct sess *ss, uint32_t seq, uint32_t status)
+{
+	struct smsc *s = ss->s;
+	struct outmsg *om;
+	TAILQ_FOREACH(om, &s->inflight, q) {
+		if (om->sess == ss && om->seq == seq)
+			break;
+	}
+	if (!om) {
+		log_debug("[smsc] response for nothing in flight peer=%s seq=%u", ss->peer, seq);
+		return;
+	}
+	if (status == SMPP_ESME_ROK) {
+		struct mo *mo = om->mo;
+		out_free(om);
+		if (mo)
+			mo_part_done(mo);
+	} else if (smpp_status_temporary(status)) {
+		log_info("[smsc] deliver_sm refused peer=%s status=%s: again in %d ms", ss->peer,
+		         smpp_status_name(status), s->o.retry_ms);
+		out_resend_later(om, smpp_status_name(status));
+	} else {
+		out_give_up(om, smpp_status_name(status));
+	}
+	pump(s);
+}
+
+/* ---- MO ---- */
+
+static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct mo *mo = arg;
+	struct smsc *s = mo->s;
+	struct text_parts *tp = malloc(sizeof *tp);
+	int rc = tp ? text_split(mo->text, TEXT_ENC_AUTO, tp) : -ENOMEM;
+	char m[24];
+	if (rc < 0) {
+		log_warn("[smsc] mo cannot be encoded from=%s rc=%d", mask(mo->from, m), rc);
+		s->st.errors++;
+		free(tp);
+		mo_free(mo);
+		return;
+	}
+	uint8_t ref = s->mo_ref++;
+	log_info("[smsc] mo from=%s to=%s parts=%d dc=%d", mask(mo->from, m), mo->to, tp->nparts,
+	         (int)tp->coding);
+	mo->parts_left = tp->nparts;
+	for (int i = 0; i < tp->nparts; i++) {
+		struct outmsg *om = out_new(s, mo);
+		if (!om) {
+			s->st.errors++;
+			mo->failed = 1;
+			mo->parts_left--;
+			continue;
+		}
+		struct smpp_sm *d = &om->sm;
+		d->src_ton = 1;
+		d->src_npi = 1;
+		copy_str(d->src_addr, sizeof d->src_addr, mo->from);
+		copy_str(d->dst_addr, sizeof d->dst_addr, mo->to);
+		d->data_coding = (uint8_t)tp->coding;
+		size_t off = 0;
+		if (tp->nparts > 1) {
+			const uint8_t udh[6] = {5, 0, 3, ref, (uint8_t)tp->nparts, (uint8_t)(i + 1)};
+			memcpy(d->short_message, udh, sizeof udh);
+			off = sizeof udh;
+			d->esm_class = 0x40;
+		}
+		memcpy(d->short_message + off, tp->part[i].data, tp->part[i].len);
+		d->sm_length = off + tp->part[i].len;
+		out_ready(om);
+	}
+	free(tp);
+	free(mo->text);
+	mo->text = NULL;
+	if (mo->parts_left <= 0) {
+		mo_free(mo);
+		return;
+	}
+	pump(s);
+}
+
+int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *text,
+                 int delay_ms, char *ledger)
+{
+	if (!to)
+		to = s->last_src[0] ? s->last_src : "8088";
+	if (strlen(from) > 20 || strlen(to) > 20 || !*from || !*to) {
+		free(ledger);
+		return -EINVAL;
+	}
+	struct mo *mo = calloc(1, sizeof *mo);
+	if (!mo) {
+		free(ledger);
+		return -ENOMEM;
+	}
+	mo->s = s;
+	mo->ledger = ledger;
+	LIST_INSERT_HEAD(&s->mos, mo, link);
+	copy_str(mo->from, sizeof mo->from, from);
+	copy_str(mo->to, sizeof mo->to, to);
+	mo->text = strdup(text);
+	mo->think = evtimer_new(s->base, mo_think_cb, mo);
+	if (!mo->text || !mo->think) {
+		mo_free(mo);
+		return -ENOMEM;
+	}
+	struct timeval tv = ms_tv(delay_ms < 0 ? 0 : delay_ms);
+	evtimer_add(mo->think, &tv);
+	return 0;
+}
+
+/* ---- submit_sm intake ---- */
+
+/* A whole message reached `dst`: the inbox keeps it, a citizen reads it. */
+static void deliver(struct smsc *s, const char *src, const char *dst, const char *text)
+{
+	char m[24];
+	s->st.messages++;
+	if (inbox_add(s->inbox, dst, text) < 0)
+		log_warn("[smsc] inbox full, not kept to=%s", mask(dst, m));
+	int idx = s->pop ? citizens_index(s->pop, dst) : 0;
+	log_debug("[smsc] message to=%s citizen=%d chars=%zu", mask(dst, m), idx, strlen(text));
+	if (!idx)
+		return;
+	struct citizens_reply r;
+	int rc = citizens_receive(s->pop, idx, src, text, &r);
+	if (rc < 0) {
+		s->st.errors++;
+		return;
+	}
+	if (rc == 0)
+		return;
+	char from[16];
+	citizens_msisdn(idx, from);
+	if (smsc_send_mo(s, from, r.to, r.text, r.delay_ms, r.ledger) < 0)
+		s->st.errors++;
+}
+
+static void asm_drop(struct smsc *s, struct asm_entry *e)
+{
+	TAILQ_REMOVE(&s->asms, e, link);
+	s->nasm--;
+	for (int i = 0; i < e->total; i++)
+		free(e->part[i]);
+	free(e->part);
+	free(e);
+}
+
+/* One part of a concatenated message; delivers the whole when complete. */
+static void asm_add(struct smsc *s, const struct smpp_sm *sm, uint16_t ref, uint8_t total,
+                    uint8_t seq, const char *text)
+{
+	time_t now = time(NULL);
+	for (int guard = s->nasm + 1; guard > 0; guard--) {
+		struct asm_entry *old = TAILQ_FIRST(&s->asms);
+		if (!old || (now - old->first < SMSC_ASM_TTL_S && s->nasm < SMSC_ASM_MAX))
+			break;
+		log_warn("[smsc] incomplete message dropped ref=%u have=%u/%u", old->ref, old->have,
+		         old->total);
+		s->st.errors++;
+		asm_drop(s, old);
+	}
+	struct asm_entry *e;
+	TAILQ_FOREACH(e, &s->asms, link) {
+		if (e->ref == ref && strcmp(e->dst, sm->dst_addr) == 0)
+			break;
+	}
+	if (e && e->total != total) {
+		asm_drop(s, e);
+		e = NULL;
+	}
+	if (!e) {
+		e = calloc(1, sizeof *e);
+		if (!e || !(e->part = calloc(total, sizeof *e->part))) {
+			free(e);
+			s->st.errors++;
+			return;
+		}
+		copy_str(e->dst, sizeof e->dst, sm->dst_addr);
+		copy_str(e->src, sizeof e->src, sm->src_addr);
+		e->ref = ref;
+		e->total = total;
+		e->first = now;
+		TAILQ_INSERT_TAIL(&s->asms, e, link);
+		s->nasm++;
+	}
+	char *copy = strdup(text);
+	if (!copy) {
+		s->st.errors++;
+		return;
+	}
+	if (e->part[seq - 1])
+		free(e->part[seq - 1]);
+	else
+		e->have++;
+	e->part[seq - 1] = copy;
+	if (e->have < e->total)
+		return;
+	size_t n = 1;
+	for (int i = 0; i < e->total; i++)
+		n += strlen(e->part[i]);
+	char *whole = malloc(n), *p = whole;
+	if (whole) {
+		for (int i = 0; i < e->total; i++) {
+			size_t k = strlen(e->part[i]);
+			memcpy(p, e->part[i], k);
+			p += k;
+		}
+		*p = '\0';
+		char src[21], dst[21];
+		copy_str(src, sizeof src, e->src);
+		copy_str(dst, sizeof dst, e->dst);
+		asm_drop(s, e);
+		deliver(s, src, dst, whole);
+		free(whole);
+	} else {
+		s->st.errors++;
+		asm_drop(s, e);
+	}
+}
+
+/* Up to 20 characters of text that read the same in ASCII and GSM 03.38. */
+static void receipt_snippet(const char *text, char out[21])
+{
+	static const char ok[] = " !\"#%&'()*+,-./:;<=>?";
+	char *u = text_unaccent(text);
+	const char *t = u ? u : "";
+	int k = 0;
+	for (size_t i = 0; t[i] && k < 20; i++) {
+		char ch = t[i];
+		int alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+		out[k++] = alnum || (ch && strchr(ok, ch)) ? ch : ' ';
+	}
+	out[k] = '\0';
+	free(u);
+}
+
+static void make_receipt(struct smsc *s, const struct smpp_sm *sub, const char *id, const char *text)
+{
+	struct outmsg *om = out_new(s, NULL);
+	if (!om) {
+		s->st.errors++;
+		return;
+	}
+	struct smpp_sm *d = &om->sm;
+	d->src_ton = sub->dst_ton;
+	d->src_npi = sub->dst_npi;
+	copy_str(d->src_addr, sizeof d->src_addr, sub->dst_addr);
+	d->dst_ton = sub->src_ton;
+	d->dst_npi = sub->src_npi;
+	copy_str(d->dst_addr, sizeof d->dst_addr, sub->src_addr);
+	d->esm_class = 0x04;
+	d->data_coding = 0;
+	char date[64], snip[21];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	snprintf(date, sizeof date, "%02d%02d%02d%02d%02d", tm.tm_year % 100, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min);
+	receipt_snippet(text, snip);
+	int n = snprintf((char *)d->short_message, sizeof d->short_message,
+	                 "id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:%s",
+	                 id, date, date, snip);
+	d->sm_length = n < 0 ? 0 : (size_t)n < sizeof d->short_message ? (size_t)n : sizeof d->short_message - 1;
+	d->has_receipted_id = 1;
+	copy_str(d->receipted_id, sizeof d->receipted_id, id);
+	d->has_message_state = 1;
+	d->message_state = 2; /* DELIVERED */
+	out_ready(om);
+}
+
+static uint32_t fault_status(struct smsc *s)
+{
+	s->submits++;
+	if (s->faults.throttle_every && s->submits % s->faults.throttle_every == 0)
+		return SMPP_ESME_RTHROTTLED;
+	if (s->faults.qfull_every && s->submits % s->faults.qfull_every == 0)
+		return SMPP_ESME_RMSGQFUL;
+	return SMPP_ESME_ROK;
+}
+
+static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	struct smsc *s = ss->s;
+	uint32_t resp = h->id == SMPP_DATA_SM ? SMPP_DATA_SM_RESP : SMPP_SUBMIT_SM_RESP;
+	s->st.submit_sm++;
+	if (ss->bound != SMPP_BIND_TRANSMITTER && ss->bound != SMPP_BIND_TRANSCEIVER) {
+		s->st.errors++;
+		reply_sm(ss, resp, SMPP_ESME_RINVBNDSTS, h->seq, "");
+		return;
+	}
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	uint32_t st = smpp_decode_sm(pdu, len, &sm);
+	const uint8_t *data = NULL;
+	size_t dlen = 0;
+	uint16_t ref = 0;
+	uint8_t total = 0, seq = 0;
+	if (st == SMPP_ESME_ROK) {
+		struct smpp_ud ud;
+		memset(&ud, 0, sizeof ud);
+		if (sm.payload && sm.payload_len) {
+			data = sm.payload;
+			dlen = sm.payload_len;
+		} else if (smpp_user_data(&sm, &ud) < 0) {
+			st = SMPP_ESME_RINVMSGLEN;
+		} else {
+			data = ud.text;
+			dlen = ud.text_len;
+			ref = ud.ref;
+			total = ud.total;
+			seq = ud.seq;
+		}
+		if (st == SMPP_ESME_ROK && total <= 1 && sm.has_sar && sm.sar_total > 1) {
+			ref = sm.sar_ref;
+			total = sm.sar_total;
+			seq = sm.sar_seq;
+		}
+		if (st == SMPP_ESME_ROK && total > 1 && (seq < 1 || seq > total))
+			st = SMPP_ESME_RINVOPTPARAMVAL;
+		if (st == SMPP_ESME_ROK && sm.dst_addr[0] == '\0')
+			st = SMPP_ESME_RINVDSTADR;
+	}
+	if (st != SMPP_ESME_ROK)
+		s->st.errors++; /* a request that does not decode */
+	else
+		st = fault_status(s); /* injected faults are not errors */
+	if (st != SMPP_ESME_ROK) {
+		log_info("[smsc] %s refused peer=%s seq=%u status=%s", smpp_cmd_name(h->id), ss->peer,
+		         h->seq, smpp_status_name(st));
+		reply_sm(ss, resp, st, h->seq, "");
+		return;
+	}
+	char id[24];
+	snprintf(id, sizeof id, "%" PRIX64, s->next_id++);
+	reply_sm(ss, resp, SMPP_ESME_ROK, h->seq, id);
+	copy_str(s->last_src, sizeof s->last_src, sm.src_addr);
+
+	char text[8192];
+	if (text_decode(sm.data_coding, data, dlen, text, sizeof text) < 0)
+		text[0] = '\0';
+	if (s->o.receipts && (sm.registered_delivery & 0x03) == 1)
+		make_receipt(s, &sm, id, text);
+	if (total > 1) {
+		s->st.parts++;
+		asm_add(s, &sm, ref, total, seq, text);
+	} else {
+		deliver(s, sm.src_addr, sm.dst_addr, text);
+	}
+	pump(s);
+}
+
+/* ---- sessions: reading ---- */
+
+static void on_bind(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	struct smsc *s = ss->s;
+	struct smpp_bind b;
+	memset(&b, 0, sizeof b);
+	uint32_t st = smpp_decode_bind(pdu, len, &b);
+	if (st == SMPP_ESME_ROK && ss->bound)
+		st = SMPP_ESME_RALYBND;
+	if (st == SMPP_ESME_ROK && s->stopping)
+		st = SMPP_ESME_RBINDFAIL;
+	if (st == SMPP_ESME_ROK && strcmp(b.system_id, s->system_id) != 0)
+		st = SMPP_ESME_RINVSYSID;
+	if (st == SMPP_ESME_ROK && strcmp(b.password, s->password) != 0)
+		st = SMPP_ESME_RINVPASWD;
+	uint8_t buf[64];
+	sess_write(ss, buf, smpp_build_bind_resp(buf, sizeof buf, h->id | 0x80000000u, st, h->seq,
+	                                         SMSC_SYSTEM_ID));
+	if (st != SMPP_ESME_ROK) {
+		s->st.bind_refused++;
+		log_warn("[smsc] %s refused peer=%s system_id=%s status=%s", smpp_cmd_name(h->id),
+		         ss->peer, b.system_id, smpp_status_name(st));
+		return;
+	}
+	ss->bound = h->id;
+	s->st.binds++;
+	log_info("[smsc] %s peer=%s system_id=%s version=0x%02x", smpp_cmd_name(h->id), ss->peer,
+	         b.system_id, b.interface_version);
+	pump(s);
+}
+
+static void sess_handle(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	switch (h->id) {
+	case SMPP_BIND_RECEIVER:
+	case SMPP_BIND_TRANSMITTER:
+	case SMPP_BIND_TRANSCEIVER:
+		on_bind(ss, h, pdu, len);
+		break;
+	case SMPP_SUBMIT_SM:
+	case SMPP_DATA_SM:
+		on_submit(ss, h, pdu, len);
+		break;
+	case SMPP_DELIVER_SM: /* an ESME does not send these */
+		ss->s->st.errors++;
+		reply_sm(ss, SMPP_DELIVER_SM_RESP, SMPP_ESME_RINVBNDSTS, h->seq, "");
+		break;
+	case SMPP_ENQUIRE_LINK:
+		reply_header(ss, SMPP_ENQUIRE_LINK_RESP, SMPP_ESME_ROK, h->seq);
+		break;
+	case SMPP_UNBIND:
+		reply_header(ss, SMPP_UNBIND_RESP, SMPP_ESME_ROK, h->seq);
+		log_info("[smsc] unbind peer=%s", ss->peer);
+		sess_close(ss);
+		break;
+	case SMPP_UNBIND_RESP:
+		sess_close(ss);
+		break;
+	case SMPP_DELIVER_SM_RESP:
+		on_deliver_resp(ss, h->seq, h->status);
+		break;
+	case SMPP_GENERIC_NACK:
+		on_deliver_resp(ss, h->seq, h->status ? h->status : SMPP_ESME_RSYSERR);
+		break;
+	case SMPP_ENQUIRE_LINK_RESP:
+		break;
+	default:
+		if (h->id & 0x80000000u) {
+			log_debug("[smsc] unexpected %s peer=%s", smpp_cmd_name(h->id), ss->peer);
+			break;
+		}
+		ss->s->st.errors++;
+		log_info("[smsc] unknown command 0x%08x peer=%s", h->id, ss->peer);
+		reply_header(ss, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDID, h->seq);
+		break;
+	}
+}
+
+static void sess_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct sess *ss = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t pdu[SMPP_MAX_PDU + 1];
+	for (size_t guard = evbuffer_get_length(in) / SMPP_HEADER_LEN + 1; guard > 0 && !ss->closing;
+	     guard--) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail < SMPP_HEADER_LEN)
+			return;
+		size_t take = avail < SMPP_MAX_PDU ? avail : SMPP_MAX_PDU;
+		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)take);
+		struct smpp_hdr h;
+		int n = p ? smpp_frame(p, take, &h) : -EPROTO;
+		if (n == 0)
+			return;
+		if (n < 0) {
+			uint32_t seq = p ? ((uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 |
+			                    (uint32_t)p[14] << 8 | p[15])
+			                 : 0;
+			ss->s->st.errors++;
+			log_warn("[smsc] framing error peer=%s: closing", ss->peer);
+			reply_header(ss, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, seq);
+			sess_close(ss);
+			return;
+		}
+		memcpy(pdu, p, (size_t)n);
+		pdu[n] = 0;
+		evbuffer_drain(in, (size_t)n);
+		sess_handle(ss, &h, pdu, (size_t)n);
+	}
+}
+
+static void sess_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct sess *ss = arg;
+	if (ss->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		struct timeval tv = {0, 0};
+		evtimer_add(ss->reaper, &tv);
+	}
+}
+
+static void sess_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sess *ss = arg;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	log_info("[smsc] connection closed peer=%s%s", ss->peer,
+	         (what & BEV_EVENT_ERROR) ? " (error)" : "");
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	ss->closing = 1;
+	struct timeval tv = {0, 0};
+	evtimer_add(ss->reaper, &tv);
+}
+
+/* Frees a session; its deliver_sm in flight are sent again elsewhere. */
+static void sess_reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct sess *ss = arg;
+	struct smsc *s = ss->s;
+	struct outmsg *om, *next;
+	for (om = TAILQ_FIRST(&s->inflight); om; om = next) {
+		next = TAILQ_NEXT(om, q);
+		if (om->sess == ss)
+			out_resend_later(om, "disconnected");
+	}
+	TAILQ_REMOVE(&s->sessions, ss, link);
+	bufferevent_free(ss->bev);
+	event_free(ss->reaper);
+	free(ss);
+	if (s->stopping && TAILQ_EMPTY(&s->sessions))
+		event_base_loopexit(s->base, NULL);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+                      int alen, void *arg)
+{
+	(void)l;
+	(void)alen;
+	struct smsc *s = arg;
+	struct sess *ss = calloc(1, sizeof *ss);
+	if (!ss || s->stopping) {
+		free(ss);
+		evutil_closesocket(fd);
+		return;
+	}
+	ss->s = s;
+	ss->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	ss->reaper = evtimer_new(s->base, sess_reaper_cb, ss);
+	if (!ss->bev || !ss->reaper) {
+		if (ss->bev)
+			bufferevent_free(ss->bev);
+		else
+			evutil_closesocket(fd);
+		if (ss->reaper)
+			event_free(ss->reaper);
+		free(ss);
+		return;
+	}
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)addr;
+		evutil_inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		port = ntohs(a->sin_port);
+	} else if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)addr;
+		evutil_inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		port = ntohs(a->sin6_port);
+	}
+	snprintf(ss->peer, sizeof ss->peer, "%s:%d", ip, port);
+	bufferevent_setcb(ss->bev, sess_read_cb, sess_write_cb, sess_event_cb, ss);
+	bufferevent_setwatermark(ss->bev, EV_READ, 0, SMSC_INPUT_CAP);
+	bufferevent_enable(ss->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&s->sessions, ss, link);
+	s->st.sessions++;
+	log_info("[smsc] connection peer=%s", ss->peer);
+}
+
+/* ---- the server ---- */
+
+struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct citizens *pop)
+{
+	struct smsc *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->base = base;
+	s->o = *o;
+	if (s->o.window <= 0)
+		s->o.window = 10;
+	if (s->o.retry_ms <= 0)
+		s->o.retry_ms = 1000;
+	if (s->o.resp_timeout_ms <= 0)
+		s->o.resp_timeout_ms = 30000;
+	if (s->o.max_attempts <= 0)
+		s->o.max_attempts = 3600;
+	copy_str(s->system_id, sizeof s->system_id, o->system_id);
+	copy_str(s->password, sizeof s->password, o->password);
+	s->o.system_id = s->system_id;
+	s->o.password = s->password;
+	s->pop = pop;
+	TAILQ_INIT(&s->sessions);
+	TAILQ_INIT(&s->ready);
+	TAILQ_INIT(&s->inflight);
+	TAILQ_INIT(&s->all);
+	LIST_INIT(&s->mos);
+	TAILQ_INIT(&s->asms);
+	/* Message ids start from the clock so a restarted simulator never reuses one. */
+	s->next_id = (uint64_t)time(NULL) << 20;
+	s->inbox = inbox_new();
+	if (!s->inbox) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void smsc_free(struct smsc *s)
+{
+	if (!s)
+		return;
+	if (s->lst)
+		evconnlistener_free(s->lst);
+	for (int guard = 0; guard < 10000000 && !TAILQ_EMPTY(&s->all); guard++)
+		out_free(TAILQ_FIRST(&s->all));
+	for (int guard = 0; guard < 10000000 && !LIST_EMPTY(&s->mos); guard++)
+		mo_free(LIST_FIRST(&s->mos));
+	for (int guard = 0; guard < 10000000 && !TAILQ_EMPTY(&s->asms); guard++)
+		asm_drop(s, TAILQ_FIRST(&s->asms));
+	for (int guard = 0; guard < 10000000 && !TAILQ_EMPTY(&s->sessions); guard++) {
+		struct sess *ss = TAILQ_FIRST(&s->sessions);
+		TAILQ_REMOVE(&s->sessions, ss, link);
+		bufferevent_free(ss->bev);
+		event_free(ss->reaper);
+		free(ss);
+	}
+	if (s->stop_timer)
+		event_free(s->stop_timer);
+	inbox_free(s->inbox);
+	free(s);
+}
+
+int smsc_listen(struct smsc *s, const char *hostport, char *err, size_t errlen)
+{
+	char host[64];
+	int port;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	memset(&sa, 0, sizeof sa);
+	if (simargs_hostport(hostport, host, sizeof host, &port) < 0) {
+		snprintf(err, errlen, "bad address '%s' (want HOST:PORT)", hostport);
+		return -EINVAL;
+	}
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&sa;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		salen = sizeof *a4;
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		salen = sizeof *a6;
+	} else {
+		snprintf(err, errlen, "bad address '%s' (want a numeric IP)", hostport);
+		return -EINVAL;
+	}
+	s->lst = evconnlistener_new_bind(s->base, accept_cb, s,
+	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
+	                                 (struct sockaddr *)&sa, (int)salen);
+	if (!s->lst) {
+		int e = errno ? errno : EADDRINUSE;
+		snprintf(err, errlen, "cannot listen on %s: %s", hostport, strerror(e));
+		return -e;
+	}
+	struct sockaddr_storage got;
+	socklen_t gl = sizeof got;
+	if (getsockname(evconnlistener_get_fd(s->lst), (struct sockaddr *)&got, &gl) == 0)
+		s->port = got.ss_family == AF_INET6
+		              ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+		              : ntohs(((struct sockaddr_in *)&got)->sin_port);
+	return 0;
+}
+
+int smsc_port(const struct smsc *s)
+{
+	return s->port;
+}
+
+static void stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smsc *s = arg;
+	log_warn("[smsc] sessions still open at shutdown: leaving anyway");
+	event_base_loopexit(s->base, NULL);
+}
+
+void smsc_shutdown(struct smsc *s, int timeout_ms)
+{
+	if (s->stopping) {
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	s->stopping = 1;
+	if (s->lst)
+		evconnlistener_disable(s->lst);
+	struct sess *ss;
+	TAILQ_FOREACH(ss, &s->sessions, link) {
+		if (ss->closing)
+			continue;
+		if (ss->bound)
+			reply_header(ss, SMPP_UNBIND, SMPP_ESME_ROK, sess_next_seq(ss));
+		else
+			sess_close(ss);
+	}
+	if (TAILQ_EMPTY(&s->sessions)) {
+		event_base_loopexit(s->base, NULL);
+		return;
+	}
+	s->stop_timer = evtimer_new(s->base, stop_timer_cb, s);
+	struct timeval tv = ms_tv(timeout_ms);
+	if (s->stop_timer)
+		evtimer_add(s->stop_timer, &tv);
+	else
+		event_base_loopexit(s->base, NULL);
+}
+
+struct sim_faults *smsc_faults(struct smsc *s)
+{
+	return &s->faults;
+}
+
+void smsc_stats(const struct smsc *s, struct smsc_stats *out)
+{
+	*out = s->st;
+	out->completed = s->pop ? citizens_completed(s->pop) : 0;
+	out->answers = s->pop ? citizens_answers(s->pop) : 0;
+}
+
+char *smsc_stats_json(const struct smsc *s)
+{
+	struct smsc_stats st;
+	smsc_stats(s, &st);
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	const struct {
+		const char *k;
+		uint64_t v;
+	} f[] = {
+	    {"sessions", st.sessions},   {"binds", st.binds},         {"bind_refused", st.bind_refused},
+	    {"submit_sm", st.submit_sm}, {"parts", st.parts},         {"messages", st.messages},
+	    {"deliver_sm", st.deliver_sm}, {"mo", st.mo},             {"receipts", st.receipts},
+	    {"resent", st.resent},       {"completed", st.completed}, {"answers", st.answers},
+	    {"errors", st.errors},
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+		json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));
+	char *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return out;
+}
+
+int smsc_inbox(const struct smsc *s, const char *msisdn, const char **out, int max)
+{
+	return inbox_list(s->inbox, msisdn, out, max);
+}

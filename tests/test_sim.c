@@ -1,0 +1,1144 @@
+/* Tests for sim/: argument parsing, citizens (recognition, answers, ledger) and a client scenario against the SMSC on 127.0.0.1. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <jansson.h>
+
+#include "campaign.h"
+#include "citizens.h"
+#include "log.h"
+#include "reply.h"
+#include "simargs.h"
+#include "smpp_pdu.h"
+#include "smsc.h"
+#include "text.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char test_yaml[] =
+	"id: test-sim\n"
+	"name: Khảo sát thử\n"
+	"channel: sms\n"
+	"encoding: auto\n"
+	"reminder_after: 2h\n"
+	"expire_after: 24h\n"
+	"max_invalid: 2\n"
+	"scales:\n"
+	"  likert5:\n"
+	"    satisfied: [5, 4]\n"
+	"    options:\n"
+	"      - {value: 5, label: Rất hài lòng,       keys: [\"1\", \"a\"]}\n"
+	"      - {value: 4, label: Hài lòng,           keys: [\"2\", \"b\"]}\n"
+	"      - {value: 3, label: Bình thường,        keys: [\"3\", \"c\"]}\n"
+	"      - {value: 2, label: Không hài lòng,     keys: [\"4\", \"d\"]}\n"
+	"      - {value: 1, label: Rất không hài lòng, keys: [\"5\", \"e\"]}\n"
+	"questions:\n"
+	"  - id: access\n"
+	"    type: scale\n"
+	"    scale: likert5\n"
+	"    text: \"Câu {n}/{total}: Ông/Bà đánh giá thế nào về việc tiếp cận dịch vụ (nơi tiếp đón, hướng dẫn, trang thiết bị)?\"\n"
+	"  - id: officer\n"
+	"    type: scale\n"
+	"    scale: likert5\n"
+	"    text: \"Câu {n}/{total}: Ông/Bà đánh giá thế nào về thái độ của công chức giải quyết hồ sơ?\"\n"
+	"  - id: channel\n"
+	"    type: choice\n"
+	"    options:\n"
+	"      - {value: 1, label: Trực tiếp, keys: [\"1\"]}\n"
+	"      - {value: 2, label: Bưu điện, keys: [\"2\"]}\n"
+	"      - {value: 3, label: Trực tuyến, keys: [\"3\"]}\n"
+	"    text: \"Câu {n}/{total}: Ông/Bà nộp hồ sơ bằng cách nào?\"\n"
+	"  - id: again\n"
+	"    type: yesno\n"
+	"    text: \"Câu {n}/{total}: Ông/Bà có giới thiệu dịch vụ cho người khác không?\"\n"
+	"  - id: improve\n"
+	"    type: multi\n"
+	"    options:\n"
+	"      - {value: 1, label: Rút ngắn thời gian, keys: [\"1\"]}\n"
+	"      - {value: 2, label: Thái độ cán bộ, keys: [\"2\"]}\n"
+	"      - {value: 3, label: Cơ sở vật chất, keys: [\"3\"]}\n"
+	"    text: \"Câu {n}/{total}: Cần cải thiện điều gì? (có thể chọn nhiều)\"\n"
+	"  - id: comment\n"
+	"    type: text\n"
+	"    optional: true\n"
+	"    text: \"Câu {n}/{total}: Ông/Bà có góp ý gì thêm? Trả lời nội dung góp ý, hoặc 0 để bỏ qua.\"\n"
+	"messages:\n"
+	"  intro: \"Cảm ơn Ông/Bà đã sử dụng dịch vụ hành chính công. Xin mời trả lời khảo sát.\"\n"
+	"  invalid: \"Xin lỗi, câu trả lời chưa hợp lệ.\"\n"
+	"  reminder: \"Ông/Bà chưa hoàn thành khảo sát.\"\n"
+	"  thanks: \"Xin trân trọng cảm ơn Ông/Bà đã tham gia đánh giá.\"\n";
+
+enum { Q_ACCESS = 0, Q_OFFICER, Q_CHANNEL, Q_AGAIN, Q_IMPROVE, Q_COMMENT, NQ };
+
+static struct campaign *load_test_campaign(void)
+{
+	struct campaign *c = NULL;
+	char err[2048] = "";
+	int rc = campaign_parse("test.yaml", test_yaml, strlen(test_yaml), &c, err, sizeof err);
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(c->nquestions, NQ);
+	return c;
+}
+
+static struct citizens *make_pop(const struct campaign *c, int count, uint64_t seed, FILE *ledger,
+                                 void (*tweak)(struct citizens_opts *))
+{
+	struct citizens_opts o;
+	citizens_opts_default(&o);
+	o.count = count;
+	o.seed = seed;
+	if (tweak)
+		tweak(&o);
+	char err[256];
+	struct citizens *p = citizens_new(c, &o, ledger, err, sizeof err);
+	assert_non_null(p);
+	return p;
+}
+
+/* The text of the whole ledger file. */
+static char *slurp(FILE *f)
+{
+	fflush(f);
+	long n = ftell(f);
+	assert_true(n >= 0);
+	char *s = calloc(1, (size_t)n + 1);
+	assert_non_null(s);
+	rewind(f);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	fseek(f, 0, SEEK_END);
+	return s;
+}
+
+/* ---- arguments ---- */
+
+static int parse_argv(const char *const *args, int n, struct simargs *a, char *err, size_t errlen)
+{
+	char *argv[40];
+	assert_true(n < 39);
+	argv[0] = (char *)"hailong-sim";
+	for (int i = 0; i < n; i++)
+		argv[i + 1] = (char *)args[i];
+	return simargs_parse(n + 1, argv, a, err, errlen);
+}
+
+static void test_args_ok(void **state)
+{
+	(void)state;
+	const char *args[] = {"--listen", "127.0.0.1:2775", "--system-id", "hailong", "--password",
+	                      "secret", "--campaign", "c.yaml", "--citizens", "200", "--ledger",
+	                      "l.jsonl", "--seed", "7", "--think-ms", "5-50", "--invalid-share",
+	                      "0.1", "--comment-share=0.5", "--answer-mode", "mixed",
+	                      "--distribution", "5:1,1:1", "--receipts", "off", "--control",
+	                      "127.0.0.1:8089", "--log-level", "warn"};
+	struct simargs a;
+	char err[256] = "";
+	assert_int_equal(parse_argv(args, (int)N(args), &a, err, sizeof err), 0);
+	assert_string_equal(a.listen, "127.0.0.1:2775");
+	assert_string_equal(a.system_id, "hailong");
+	assert_string_equal(a.password, "secret");
+	assert_int_equal(a.cit.count, 200);
+	assert_int_equal(a.cit.seed, 7);
+	assert_int_equal(a.cit.think_min_ms, 5);
+	assert_int_equal(a.cit.think_max_ms, 50);
+	assert_true(a.cit.invalid_share > 0.09 && a.cit.invalid_share < 0.11);
+	assert_true(a.cit.comment_share > 0.49 && a.cit.comment_share < 0.51);
+	assert_int_equal(a.cit.mode, CITIZENS_MIXED);
+	assert_int_equal(a.cit.ndist, 2);
+	assert_int_equal(a.receipts, 0);
+	assert_string_equal(a.control, "127.0.0.1:8089");
+	assert_string_equal(a.log_level, "warn");
+
+	/* defaults */
+	const char *min[] = {"--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
+	                     "--campaign", "c", "--citizens", "1", "--ledger", "l"};
+	assert_int_equal(parse_argv(min, (int)N(min), &a, err, sizeof err), 0);
+	assert_int_equal(a.cit.seed, 1);
+	assert_int_equal(a.cit.think_min_ms, 20);
+	assert_int_equal(a.cit.think_max_ms, 200);
+	assert_int_equal(a.cit.mode, CITIZENS_KEYS);
+	assert_int_equal(a.cit.ndist, 5);
+	assert_int_equal(a.receipts, 1);
+	assert_null(a.control);
+	const char *help[] = {"--help"};
+	assert_int_equal(parse_argv(help, 1, &a, err, sizeof err), 1);
+}
+
+static void test_args_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *extra[2];   /* appended to a valid command line */
+		const char *drop;       /* option removed from it */
+		const char *want;       /* in the error message */
+	} cases[] = {
+		{{"--citizens", "-1"}, NULL, "--citizens"},
+		{{"--citizens", "10000000"}, NULL, "--citizens"},
+		{{"--citizens", "12x"}, NULL, "--citizens"},
+		{{"--think-ms", "200-20"}, NULL, "--think-ms"},
+		{{"--think-ms", "a-b"}, NULL, "--think-ms"},
+		{{"--invalid-share", "1.5"}, NULL, "--invalid-share"},
+		{{"--comment-share", "-0.1"}, NULL, "--comment-share"},
+		{{"--answer-mode", "words"}, NULL, "--answer-mode"},
+		{{"--distribution", "5:40,4"}, NULL, "--distribution"},
+		{{"--distribution", "5:0,4:0"}, NULL, "--distribution"},
+		{{"--distribution", "5:1,5:2"}, NULL, "--distribution"},
+		{{"--receipts", "yes"}, NULL, "--receipts"},
+		{{"--seed", "-3"}, NULL, "--seed"},
+		{{"--control", "localhost"}, NULL, "--control"},
+		{{"--log-level", "loud"}, NULL, "--log-level"},
+		{{"--system-id", "a-very-long-system-id"}, NULL, "--system-id"},
+		{{"--password", "toolongpw"}, NULL, "--password"},
+		{{"--bogus", "1"}, NULL, "unknown option"},
+		{{"stray", NULL}, NULL, "unexpected argument"},
+		{{"--seed", NULL}, NULL, "needs a value"},
+		{{NULL, NULL}, "--ledger", "--ledger is required"},
+		{{NULL, NULL}, "--citizens", "--citizens is required"},
+		{{NULL, NULL}, "--campaign", "--campaign is required"},
+		{{"--listen", "127.0.0.1"}, "--listen", "--listen"},
+		{{"--listen", "127.0.0.1:70000"}, "--listen", "--listen"},
+	};
+	static const char *const base[] = {"--listen", "127.0.0.1:2775", "--system-id", "hailong",
+	                                   "--password", "secret", "--campaign", "c.yaml",
+	                                   "--citizens", "10", "--ledger", "l.jsonl"};
+	for (size_t i = 0; i < N(cases); i++) {
+		const char *args[20];
+		int n = 0;
+		for (size_t k = 0; k < N(base); k += 2) {
+			if (cases[i].drop && strcmp(base[k], cases[i].drop) == 0)
+				continue;
+			args[n++] = base[k];
+			args[n++] = base[k + 1];
+		}
+		for (int k = 0; k < 2 && cases[i].extra[k]; k++)
+			args[n++] = cases[i].extra[k];
+		struct simargs a;
+		char err[256] = "";
+		int rc = parse_argv(args, n, &a, err, sizeof err);
+		if (rc != -EINVAL || !strstr(err, cases[i].want))
+			fail_msg("case %zu: rc=%d err='%s' want '%s'", i, rc, err, cases[i].want);
+	}
+}
+
+static void test_hostport(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		const char *host;
+		int port;
+	} cases[] = {
+		{"127.0.0.1:2775", 0, "127.0.0.1", 2775},
+		{"127.0.0.1:0", 0, "127.0.0.1", 0},
+		{"[::1]:8080", 0, "::1", 8080},
+		{"::1:8080", -EINVAL, NULL, 0},
+		{":80", -EINVAL, NULL, 0},
+		{"127.0.0.1:", -EINVAL, NULL, 0},
+		{"127.0.0.1:-1", -EINVAL, NULL, 0},
+		{"127.0.0.1:65536", -EINVAL, NULL, 0},
+		{"host", -EINVAL, NULL, 0},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		char host[64];
+		int port = -1;
+		int rc = simargs_hostport(cases[i].in, host, sizeof host, &port);
+		assert_int_equal(rc, cases[i].rc);
+		if (rc == 0) {
+			assert_string_equal(host, cases[i].host);
+			assert_int_equal(port, cases[i].port);
+		}
+	}
+}
+
+/* ---- citizens ---- */
+
+static void test_msisdn_index(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 50, 1, NULL, NULL);
+	char m[16];
+	citizens_msisdn(1, m);
+	assert_string_equal(m, "84910000001");
+	citizens_msisdn(1234567, m);
+	assert_string_equal(m, "84911234567");
+	assert_int_equal(citizens_index(p, "84910000001"), 1);
+	assert_int_equal(citizens_index(p, "+84910000050"), 50);
+	assert_int_equal(citizens_index(p, "84910000051"), 0); /* beyond --citizens */
+	assert_int_equal(citizens_index(p, "84910000000"), 0);
+	assert_int_equal(citizens_index(p, "84920000001"), 0);
+	assert_int_equal(citizens_index(p, "8491000001"), 0);
+	assert_int_equal(citizens_index(p, "8491000000a"), 0);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+static void test_recognise(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 1, 1, NULL, NULL);
+	for (int i = 0; i < c->nquestions; i++) {
+		char *q = campaign_render_question(c, i);
+		assert_non_null(q);
+		struct citizens_recog r = citizens_recognise(p, q);
+		assert_int_equal(r.kind, CITIZENS_MSG_QUESTION);
+		assert_int_equal(r.question, i);
+		/* the same text without diacritics (encoding: unaccented) */
+		char *u = text_unaccent(q);
+		r = citizens_recognise(p, u);
+		assert_int_equal(r.kind, CITIZENS_MSG_QUESTION);
+		assert_int_equal(r.question, i);
+		/* re-prompt and reminder */
+		char buf[2048];
+		snprintf(buf, sizeof buf, "%s\n%s", c->msg.invalid, q);
+		r = citizens_recognise(p, buf);
+		assert_int_equal(r.kind, CITIZENS_MSG_REPROMPT);
+		assert_int_equal(r.question, i);
+		snprintf(buf, sizeof buf, "%s %s", c->msg.reminder, q);
+		r = citizens_recognise(p, buf);
+		assert_int_equal(r.kind, CITIZENS_MSG_REMINDER);
+		assert_int_equal(r.question, i);
+		free(u);
+		free(q);
+	}
+	char buf[2048];
+	char *q1 = campaign_render_question(c, 0);
+	snprintf(buf, sizeof buf, "%s\n%s", c->msg.intro, q1);
+	struct citizens_recog r = citizens_recognise(p, buf);
+	assert_int_equal(r.kind, CITIZENS_MSG_QUESTION);
+	assert_int_equal(r.question, 0);
+	free(q1);
+	r = citizens_recognise(p, c->msg.thanks);
+	assert_int_equal(r.kind, CITIZENS_MSG_THANKS);
+	r = citizens_recognise(p, c->msg.intro);
+	assert_int_equal(r.kind, CITIZENS_MSG_OTHER);
+	r = citizens_recognise(p, c->msg.reminder);
+	assert_int_equal(r.kind, CITIZENS_MSG_REMINDER);
+	assert_int_equal(r.question, -1);
+	r = citizens_recognise(p, "Khuyến mãi 50% cước gọi");
+	assert_int_equal(r.kind, CITIZENS_MSG_OTHER);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+/* The default campaign of config/, when the tests run from the top of the tree. */
+static void test_recognise_default_campaign(void **state)
+{
+	(void)state;
+	struct campaign *c = NULL;
+	char err[2048];
+	if (campaign_load("config/campaigns/default.yaml", &c, err, sizeof err) != 0) {
+		fprintf(stderr, "skipped: %s\n", err);
+		skip();
+	}
+	struct citizens *p = make_pop(c, 1, 1, NULL, NULL);
+	for (int i = 0; i < c->nquestions; i++) {
+		char *q = campaign_render_question(c, i);
+		struct citizens_recog r = citizens_recognise(p, q);
+		assert_int_equal(r.kind, CITIZENS_MSG_QUESTION);
+		assert_int_equal(r.question, i);
+		free(q);
+	}
+	assert_int_equal(citizens_recognise(p, c->msg.thanks).kind, CITIZENS_MSG_THANKS);
+	assert_int_equal(citizens_recognise(p, c->msg.intro).kind, CITIZENS_MSG_OTHER);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+/* Feed the whole survey to citizen idx; collects replies and delays into out. */
+static void run_survey(struct citizens *p, const struct campaign *c, int idx, char *out, size_t cap)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (int i = 0; i < c->nquestions; i++) {
+		char *q = campaign_render_question(c, i);
+		struct citizens_reply r;
+		for (int round = 0; round < 3; round++) {
+			int rc = citizens_receive(p, idx, "8088", q, &r);
+			assert_int_equal(rc, 1);
+			off += (size_t)snprintf(out + off, cap - off, "%d:%s|%s;", r.delay_ms, r.text,
+			                        r.ledger ? r.ledger : "-");
+			assert_true(off < cap);
+			int real = r.ledger != NULL;
+			free(r.ledger);
+			if (real)
+				break;
+			/* an unintelligible reply: the gateway re-prompts */
+			char buf[2048];
+			snprintf(buf, sizeof buf, "%s\n%s", c->msg.invalid, q);
+			free(q);
+			q = strdup(buf);
+		}
+		free(q);
+	}
+}
+
+static void tweak_mixed(struct citizens_opts *o)
+{
+	o->mode = CITIZENS_MIXED;
+	o->invalid_share = 0.3;
+	o->comment_share = 0.5;
+}
+
+static void test_determinism(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *a = make_pop(c, 100, 42, NULL, tweak_mixed);
+	struct citizens *b = make_pop(c, 100, 42, NULL, tweak_mixed);
+	struct citizens *d = make_pop(c, 100, 43, NULL, tweak_mixed);
+	char ra[8192], rb[8192], rd[8192];
+	int differ = 0;
+	for (int idx = 1; idx <= 100; idx++) {
+		run_survey(a, c, idx, ra, sizeof ra);
+		run_survey(b, c, idx, rb, sizeof rb);
+		run_survey(d, c, idx, rd, sizeof rd);
+		assert_string_equal(ra, rb);
+		differ += strcmp(ra, rd) != 0;
+	}
+	assert_true(differ > 90);
+	citizens_free(a);
+	citizens_free(b);
+	citizens_free(d);
+	campaign_free(c);
+}
+
+static void tweak_think(struct citizens_opts *o)
+{
+	o->think_min_ms = 30;
+	o->think_max_ms = 40;
+}
+
+static void test_answer_distribution(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 4000, 9, NULL, tweak_think);
+	char *q = campaign_render_question(c, Q_ACCESS);
+	int count[6] = {0};
+	for (int idx = 1; idx <= 4000; idx++) {
+		struct citizens_reply r;
+		assert_int_equal(citizens_receive(p, idx, "8088", q, &r), 1);
+		assert_true(r.delay_ms >= 30 && r.delay_ms <= 40);
+		json_error_t je;
+		json_t *o = json_loads(r.ledger, 0, &je);
+		assert_non_null(o);
+		int v = (int)json_integer_value(json_object_get(o, "value"));
+		assert_true(v >= 1 && v <= 5);
+		/* keys mode: the option's first key; key "1" is value 5 */
+		char want[16];
+		snprintf(want, sizeof want, "%d", 6 - v);
+		assert_string_equal(r.text, want);
+		count[v]++;
+		json_decref(o);
+		free(r.ledger);
+	}
+	/* 40/35/15/7/3 percent, within a few points */
+	static const int pct[6] = {0, 3, 7, 15, 35, 40};
+	for (int v = 1; v <= 5; v++) {
+		int got = count[v] * 100 / 4000;
+		if (got < pct[v] - 3 || got > pct[v] + 3)
+			fail_msg("value %d: %d%% of answers, want about %d%%", v, got, pct[v]);
+	}
+	free(q);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+static void tweak_labels(struct citizens_opts *o)
+{
+	o->mode = CITIZENS_LABELS;
+	citizens_parse_distribution("3:1", o);
+}
+
+static void test_labels_mode(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 300, 5, NULL, tweak_labels);
+	char *q = campaign_render_question(c, Q_OFFICER);
+	int variants[3] = {0}; /* as written, unaccented, upper case */
+	for (int idx = 1; idx <= 300; idx++) {
+		struct citizens_reply r;
+		assert_int_equal(citizens_receive(p, idx, "8088", q, &r), 1);
+		assert_non_null(strstr(r.ledger, "\"value\":3,"));
+		char *f = text_fold(r.text);
+		assert_string_equal(f, "binh thuong");
+		free(f);
+		if (strcmp(r.text, "Bình thường") == 0)
+			variants[0]++;
+		else if (strcmp(r.text, "Binh thuong") == 0)
+			variants[1]++;
+		else if (strcmp(r.text, "BÌNH THƯỜNG") == 0)
+			variants[2]++;
+		else
+			fail_msg("unexpected reply '%s'", r.text);
+		free(r.ledger);
+	}
+	assert_true(variants[0] > 0 && variants[1] > 0 && variants[2] > 0);
+	free(q);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+static void test_multi_and_choice(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 500, 3, NULL, NULL);
+	char *qm = campaign_render_question(c, Q_IMPROVE);
+	char *qc = campaign_render_question(c, Q_CHANNEL);
+	int two = 0, one = 0, seen[4] = {0};
+	for (int idx = 1; idx <= 500; idx++) {
+		struct citizens_reply r;
+		assert_int_equal(citizens_receive(p, idx, "8088", qm, &r), 1);
+		json_t *o = json_loads(r.ledger, 0, NULL);
+		json_t *vals = json_object_get(o, "values");
+		assert_true(json_is_null(json_object_get(o, "value")));
+		assert_true(json_is_array(vals));
+		size_t n = json_array_size(vals);
+		if (n == 1) {
+			one++;
+			char want[8];
+			snprintf(want, sizeof want, "%d", (int)json_integer_value(json_array_get(vals, 0)));
+			assert_string_equal(r.text, want);
+		} else {
+			assert_int_equal(n, 2);
+			two++;
+			int a = (int)json_integer_value(json_array_get(vals, 0));
+			int b = (int)json_integer_value(json_array_get(vals, 1));
+			assert_true(a < b); /* distinct, sorted */
+			char w1[8], w2[8];
+			snprintf(w1, sizeof w1, "%d %d", a, b);
+			snprintf(w2, sizeof w2, "%d %d", b, a);
+			assert_true(strcmp(r.text, w1) == 0 || strcmp(r.text, w2) == 0);
+		}
+		json_decref(o);
+		free(r.ledger);
+		/* choice: uniform over its options */
+		assert_int_equal(citizens_receive(p, idx, "8088", qc, &r), 1);
+		int v = r.text[0] - '0';
+		assert_true(v >= 1 && v <= 3);
+		seen[v]++;
+		free(r.ledger);
+	}
+	assert_true(one > 150 && two > 150);
+	for (int v = 1; v <= 3; v++)
+		assert_true(seen[v] > 100);
+	free(qm);
+	free(qc);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+static void tweak_always_invalid(struct citizens_opts *o)
+{
+	o->invalid_share = 1.0;
+	o->comment_share = 0.0;
+}
+
+static void test_ledger_format(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	struct citizens *p = make_pop(c, 3, 11, f, tweak_always_invalid);
+	char *q = campaign_render_question(c, Q_ACCESS);
+	struct citizens_reply r;
+
+	/* an unintelligible reply first: no ledger line */
+	assert_int_equal(citizens_receive(p, 2, "8088", q, &r), 1);
+	assert_null(r.ledger);
+	char *g = text_fold(r.text);
+	assert_non_null(g);
+	assert_true(strcmp(g, "1") && strcmp(g, "rat hai long"));
+	free(g);
+	/* the re-prompt: now the real answer, with its ledger line */
+	char buf[2048];
+	snprintf(buf, sizeof buf, "%s\n%s", c->msg.invalid, q);
+	assert_int_equal(citizens_receive(p, 2, "8088", buf, &r), 1);
+	assert_non_null(r.ledger);
+	char want[256];
+	json_t *o = json_loads(r.ledger, 0, NULL);
+	int v = (int)json_integer_value(json_object_get(o, "value"));
+	json_decref(o);
+	snprintf(want, sizeof want,
+	         "{\"msisdn\":\"84910000002\",\"question\":\"access\",\"value\":%d,\"text\":null,\"reply\":\"%d\"}",
+	         v, 6 - v);
+	assert_string_equal(r.ledger, want);
+	assert_int_equal(citizens_ledger_write(p, r.ledger), 0);
+	char first[CITIZENS_REPLY_MAX];
+	snprintf(first, sizeof first, "%s", r.text);
+	free(r.ledger);
+	/* a plain duplicate of an answered question is ignored; a re-prompt repeats the answer */
+	assert_int_equal(citizens_receive(p, 2, "8088", q, &r), 0);
+	assert_int_equal(citizens_receive(p, 2, "8088", buf, &r), 1);
+	assert_null(r.ledger);
+	assert_string_equal(r.text, first);
+	/* the reminder alone repeats the answer to the last question */
+	assert_int_equal(citizens_receive(p, 2, "8088", c->msg.reminder, &r), 1);
+	assert_string_equal(r.text, first);
+
+	/* optional comment skipped (comment share 0): never an invalid reply for text */
+	char *qt = campaign_render_question(c, Q_COMMENT);
+	assert_int_equal(citizens_receive(p, 2, "8088", qt, &r), 1);
+	assert_string_equal(r.text, "0");
+	assert_string_equal(r.ledger, "{\"msisdn\":\"84910000002\",\"question\":\"comment\",\"skip\":true,"
+	                              "\"value\":null,\"text\":null,\"reply\":\"0\"}");
+	assert_int_equal(citizens_ledger_write(p, r.ledger), 0);
+	free(r.ledger);
+
+	/* thanks: the completed line, once */
+	assert_int_equal(citizens_receive(p, 2, "8088", c->msg.thanks, &r), 0);
+	assert_int_equal(citizens_receive(p, 2, "8088", c->msg.thanks, &r), 0);
+	assert_int_equal(citizens_completed(p), 1);
+	assert_int_equal(citizens_answers(p), 2);
+	/* not one of ours */
+	assert_int_equal(citizens_receive(p, 4, "8088", q, &r), 0);
+
+	char *all = slurp(f);
+	char expect[1024];
+	snprintf(expect, sizeof expect,
+	         "%s\n{\"msisdn\":\"84910000002\",\"question\":\"comment\",\"skip\":true,\"value\":null,"
+	         "\"text\":null,\"reply\":\"0\"}\n{\"msisdn\":\"84910000002\",\"event\":\"completed\"}\n",
+	         want);
+	assert_string_equal(all, expect);
+	free(all);
+	free(qt);
+	free(q);
+	citizens_free(p);
+	fclose(f);
+	campaign_free(c);
+}
+
+static void tweak_comments(struct citizens_opts *o)
+{
+	o->comment_share = 1.0;
+}
+
+static void test_comments(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 200, 17, NULL, tweak_comments);
+	char *q = campaign_render_question(c, Q_COMMENT);
+	int long_ones = 0;
+	for (int idx = 1; idx <= 200; idx++) {
+		struct citizens_reply r;
+		assert_int_equal(citizens_receive(p, idx, "8088", q, &r), 1);
+		json_t *o = json_loads(r.ledger, 0, NULL);
+		assert_true(json_is_null(json_object_get(o, "value")));
+		assert_string_equal(json_string_value(json_object_get(o, "text")), r.text);
+		assert_null(json_object_get(o, "skip"));
+		json_decref(o);
+		int units = text_ucs2_units(r.text);
+		assert_true(units > 0);
+		assert_true(text_gsm7_septets(r.text) < 0); /* Vietnamese: sent as UCS-2 */
+		if (units > 70)
+			long_ones++;
+		free(r.ledger);
+	}
+	assert_true(long_ones > 20);
+	free(q);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+static void tweak_everything(struct citizens_opts *o)
+{
+	o->mode = CITIZENS_MIXED;
+	o->invalid_share = 1.0;
+	o->comment_share = 0.5;
+}
+
+/* What the citizens send parses, with the gateway's own parser, to what the
+ * ledger says they meant; their unintelligible replies do not parse. */
+static void check_answers_parse(const struct campaign *c)
+{
+	struct citizens *p = make_pop(c, 300, 21, NULL, tweak_everything);
+	for (int idx = 1; idx <= 300; idx++) {
+		for (int i = 0; i < c->nquestions; i++) {
+			const struct campaign_question *q = &c->questions[i];
+			char *text = campaign_render_question(c, i);
+			struct citizens_reply r;
+			struct reply rp;
+			assert_int_equal(citizens_receive(p, idx, "8088", text, &r), 1);
+			if (!r.ledger) {
+				assert_int_equal(reply_parse(q, r.text, &rp), 0);
+				if (rp.kind != REPLY_INVALID)
+					fail_msg("'%s' to %s is understood (kind %d)", r.text, q->id, rp.kind);
+				reply_clear(&rp);
+				char buf[2048];
+				snprintf(buf, sizeof buf, "%s\n%s", c->msg.invalid, text);
+				assert_int_equal(citizens_receive(p, idx, "8088", buf, &r), 1);
+				assert_non_null(r.ledger);
+			}
+			assert_int_equal(reply_parse(q, r.text, &rp), 0);
+			json_t *o = json_loads(r.ledger, 0, NULL);
+			assert_non_null(o);
+			if (json_is_true(json_object_get(o, "skip"))) {
+				assert_int_equal(rp.kind, REPLY_SKIP);
+			} else if (json_is_string(json_object_get(o, "text"))) {
+				assert_int_equal(rp.kind, REPLY_ANSWER);
+				assert_string_equal(rp.text, json_string_value(json_object_get(o, "text")));
+			} else {
+				if (rp.kind != REPLY_ANSWER)
+					fail_msg("'%s' to %s not understood", r.text, q->id);
+				json_t *vals = json_object_get(o, "values");
+				if (vals) {
+					assert_int_equal(rp.nvalues, (int)json_array_size(vals));
+					for (int k = 0; k < rp.nvalues; k++)
+						assert_int_equal(rp.values[k],
+						                 json_integer_value(json_array_get(vals, (size_t)k)));
+				} else {
+					assert_int_equal(rp.nvalues, 1);
+					assert_int_equal(rp.values[0], json_integer_value(json_object_get(o, "value")));
+				}
+			}
+			json_decref(o);
+			reply_clear(&rp);
+			free(r.ledger);
+			free(text);
+		}
+	}
+	citizens_free(p);
+}
+
+static void test_answers_parse(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	check_answers_parse(c);
+	campaign_free(c);
+	char err[2048];
+	if (campaign_load("config/campaigns/default.yaml", &c, err, sizeof err) == 0) {
+		check_answers_parse(c);
+		campaign_free(c);
+	}
+}
+
+/* ---- the SMSC, driven by a client on 127.0.0.1 ---- */
+
+struct server {
+	struct event_base *base;
+	struct smsc *smsc;
+	pthread_t th;
+};
+
+static void *server_main(void *arg)
+{
+	struct server *sv = arg;
+	event_base_dispatch(sv->base);
+	return NULL;
+}
+
+struct cli {
+	int fd;
+	uint32_t seq;
+};
+
+static void cli_connect(struct cli *c, int port)
+{
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(c->fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+	c->seq = 0;
+	struct timeval tv = {5, 0};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+static void cli_send(struct cli *c, const uint8_t *b, int n)
+{
+	assert_true(n >= SMPP_HEADER_LEN);
+	assert_int_equal(write(c->fd, b, (size_t)n), n);
+}
+
+static int read_full(int fd, uint8_t *b, size_t n)
+{
+	size_t got = 0;
+	for (int guard = 0; guard < 1000 && got < n; guard++) {
+		ssize_t k = read(fd, b + got, n - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return got == n ? 0 : -1;
+}
+
+/* Next PDU (blocking, 5 s timeout per read): its length, or -1 on EOF/timeout. */
+static int cli_read(struct cli *c, uint8_t *buf, size_t cap, struct smpp_hdr *h, int timeout_ms)
+{
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (read_full(c->fd, buf, SMPP_HEADER_LEN) < 0)
+		return -1;
+	uint32_t len = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	assert_true(len >= SMPP_HEADER_LEN && len < cap);
+	if (read_full(c->fd, buf + SMPP_HEADER_LEN, len - SMPP_HEADER_LEN) < 0)
+		return -1;
+	assert_int_equal(smpp_frame(buf, len, h), (int)len);
+	return (int)len;
+}
+
+static void cli_ack(struct cli *c, uint32_t seq, uint32_t status)
+{
+	uint8_t b[64];
+	cli_send(c, b, smpp_build_sm_resp(b, sizeof b, SMPP_DELIVER_SM_RESP, status, seq, ""));
+}
+
+/* What came back for one message sent to a citizen. */
+struct outcome {
+	int resps;            /* submit_sm_resp OK */
+	int receipts;
+	int mo_parts;         /* MO deliver_sm accepted */
+	int appn_sent;        /* MO deliver_sm refused with RX_T_APPN */
+	int redelivered;      /* the refused part came again, identical */
+	char mo[2048];        /* the reassembled MO text */
+	uint8_t mo_dc, mo_esm;
+	uint8_t refused[256]; /* body of the refused part */
+	size_t refused_len;
+};
+
+enum cat { CAT_UDH8, CAT_UDH16, CAT_SAR };
+
+/* Send `text` to `to` as UCS-2 parts concatenated as `cat` asks, then read until
+ * the responses, receipts and (if want_mo) the whole MO are in. */
+static void send_and_collect(struct cli *c, const char *to, const char *text, enum cat cat,
+                             int receipt, int want_mo, int refuse_first, uint16_t ref,
+                             struct outcome *out)
+{
+	memset(out, 0, sizeof *out);
+	struct text_parts tp;
+	assert_int_equal(text_split(text, TEXT_ENC_UCS2, &tp), 0);
+	for (int i = 0; i < tp.nparts; i++) {
+		struct smpp_sm sm;
+		memset(&sm, 0, sizeof sm);
+		snprintf(sm.src_addr, sizeof sm.src_addr, "8088");
+		sm.src_ton = 3;
+		snprintf(sm.dst_addr, sizeof sm.dst_addr, "%s", to);
+		sm.dst_ton = 1;
+		sm.dst_npi = 1;
+		sm.data_coding = 8;
+		sm.registered_delivery = receipt ? 1 : 0;
+		size_t off = 0;
+		if (tp.nparts > 1 && cat == CAT_UDH8) {
+			const uint8_t udh[] = {5, 0, 3, (uint8_t)ref, (uint8_t)tp.nparts, (uint8_t)(i + 1)};
+			memcpy(sm.short_message, udh, sizeof udh);
+			off = sizeof udh;
+			sm.esm_class = 0x40;
+		} else if (tp.nparts > 1 && cat == CAT_UDH16) {
+			const uint8_t udh[] = {6, 8, 4, (uint8_t)(ref >> 8), (uint8_t)ref,
+			                       (uint8_t)tp.nparts, (uint8_t)(i + 1)};
+			memcpy(sm.short_message, udh, sizeof udh);
+			off = sizeof udh;
+			sm.esm_class = 0x40;
+		} else if (tp.nparts > 1) {
+			sm.has_sar = 1;
+			sm.sar_ref = ref;
+			sm.sar_total = (uint8_t)tp.nparts;
+			sm.sar_seq = (uint8_t)(i + 1);
+		}
+		memcpy(sm.short_message + off, tp.part[i].data, tp.part[i].len);
+		sm.sm_length = off + tp.part[i].len;
+		uint8_t b[SMPP_MAX_PDU];
+		cli_send(c, b, smpp_build_sm(b, sizeof b, SMPP_SUBMIT_SM, ++c->seq, &sm));
+	}
+	char parts[8][1024];
+	int mo_total = 0, mo_have = 0;
+	memset(parts, 0, sizeof parts);
+	for (int it = 0; it < 64; it++) {
+		int done = out->resps == tp.nparts && out->receipts == (receipt ? tp.nparts : 0) &&
+		           (!want_mo || (mo_total > 0 && mo_have == mo_total));
+		if (done)
+			break;
+		uint8_t buf[SMPP_MAX_PDU + 1];
+		struct smpp_hdr h;
+		int n = cli_read(c, buf, sizeof buf, &h, 5000);
+		assert_true(n > 0);
+		if (h.id == SMPP_SUBMIT_SM_RESP) {
+			assert_int_equal(h.status, SMPP_ESME_ROK);
+			char id[66];
+			assert_int_equal(smpp_decode_resp_msgid(buf, (size_t)n, id), 0);
+			assert_true(strlen(id) > 0 && strspn(id, "0123456789ABCDEF") == strlen(id));
+			out->resps++;
+			continue;
+		}
+		assert_int_equal(h.id, SMPP_DELIVER_SM);
+		struct smpp_sm sm;
+		memset(&sm, 0, sizeof sm);
+		assert_int_equal(smpp_decode_sm(buf, (size_t)n, &sm), 0);
+		if (sm.esm_class & 0x04) {
+			assert_true(sm.has_receipted_id && sm.has_message_state);
+			assert_int_equal(sm.message_state, 2);
+			char rtext[256];
+			snprintf(rtext, sizeof rtext, "%.*s", (int)sm.sm_length, (const char *)sm.short_message);
+			char idpart[160];
+			snprintf(idpart, sizeof idpart, "id:%s sub:001 dlvrd:001 submit date:", sm.receipted_id);
+			assert_true(strncmp(rtext, idpart, strlen(idpart)) == 0);
+			assert_non_null(strstr(rtext, " stat:DELIVRD err:000 text:"));
+			assert_string_equal(sm.src_addr, to);
+			assert_string_equal(sm.dst_addr, "8088");
+			cli_ack(c, h.seq, SMPP_ESME_ROK);
+			out->receipts++;
+			continue;
+		}
+		assert_string_equal(sm.src_addr, to);
+		assert_string_equal(sm.dst_addr, "8088");
+		if (refuse_first && !out->appn_sent) {
+			out->appn_sent = 1;
+			memcpy(out->refused, sm.short_message, sm.sm_length);
+			out->refused_len = sm.sm_length;
+			cli_ack(c, h.seq, SMPP_ESME_RX_T_APPN);
+			continue;
+		}
+		if (out->appn_sent && !out->redelivered && sm.sm_length == out->refused_len &&
+		    memcmp(sm.short_message, out->refused, sm.sm_length) == 0)
+			out->redelivered = 1;
+		struct smpp_ud ud;
+		assert_int_equal(smpp_user_data(&sm, &ud), 0);
+		int seq = ud.total > 1 ? ud.seq : 1;
+		mo_total = ud.total > 1 ? ud.total : 1;
+		assert_true(seq >= 1 && seq <= 8);
+		out->mo_dc = sm.data_coding;
+		out->mo_esm = sm.esm_class;
+		if (!parts[seq - 1][0])
+			mo_have++;
+		assert_true(text_decode(sm.data_coding, ud.text, ud.text_len, parts[seq - 1],
+		                        sizeof parts[0]) >= 0);
+		out->mo_parts++;
+		cli_ack(c, h.seq, SMPP_ESME_ROK);
+	}
+	assert_int_equal(out->resps, tp.nparts);
+	size_t off = 0;
+	for (int i = 0; i < mo_total; i++) {
+		size_t k = strlen(parts[i]);
+		assert_true(off + k < sizeof out->mo);
+		memcpy(out->mo + off, parts[i], k + 1);
+		off += k;
+	}
+}
+
+static void tweak_scenario(struct citizens_opts *o)
+{
+	o->think_min_ms = 1;
+	o->think_max_ms = 5;
+	o->comment_share = 1.0;
+}
+
+static uint32_t bind_status(struct cli *c, uint32_t cmd, const char *sid, const char *pw)
+{
+	uint8_t b[256];
+	uint32_t seq = ++c->seq;
+	cli_send(c, b, smpp_build_bind(b, sizeof b, cmd, seq, sid, pw, ""));
+	struct smpp_hdr h;
+	assert_true(cli_read(c, b, sizeof b, &h, 5000) > 0);
+	assert_int_equal(h.id, cmd | 0x80000000u);
+	assert_int_equal(h.seq, seq);
+	return h.status;
+}
+
+static void test_smsc_scenario(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	FILE *ledger = tmpfile();
+	assert_non_null(ledger);
+	struct citizens *pop = make_pop(c, 10, 5, ledger, tweak_scenario);
+	struct server sv;
+	sv.base = event_base_new();
+	assert_non_null(sv.base);
+	struct smsc_opts so = {.system_id = "hailong", .password = "secret", .receipts = 1,
+	                       .retry_ms = 50};
+	sv.smsc = smsc_new(sv.base, &so, pop);
+	assert_non_null(sv.smsc);
+	char err[256];
+	assert_int_equal(smsc_listen(sv.smsc, "127.0.0.1:0", err, sizeof err), 0);
+	int port = smsc_port(sv.smsc);
+	assert_true(port > 0);
+	assert_int_equal(pthread_create(&sv.th, NULL, server_main, &sv), 0);
+
+	struct cli cl;
+	cli_connect(&cl, port);
+	uint8_t b[SMPP_MAX_PDU + 1];
+	struct smpp_hdr h;
+	/* submit_sm before any bind */
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	snprintf(sm.src_addr, sizeof sm.src_addr, "8088");
+	snprintf(sm.dst_addr, sizeof sm.dst_addr, "84910000001");
+	sm.sm_length = 2;
+	memcpy(sm.short_message, "hi", 2);
+	cli_send(&cl, b, smpp_build_sm(b, sizeof b, SMPP_SUBMIT_SM, ++cl.seq, &sm));
+	assert_true(cli_read(&cl, b, sizeof b, &h, 5000) > 0);
+	assert_int_equal(h.id, SMPP_SUBMIT_SM_RESP);
+	assert_int_equal(h.status, SMPP_ESME_RINVBNDSTS);
+	/* credentials */
+	assert_int_equal(bind_status(&cl, SMPP_BIND_TRANSCEIVER, "hailong", "wrong"),
+	                 SMPP_ESME_RINVPASWD);
+	assert_int_equal(bind_status(&cl, SMPP_BIND_TRANSCEIVER, "other", "secret"),
+	                 SMPP_ESME_RINVSYSID);
+	assert_int_equal(bind_status(&cl, SMPP_BIND_TRANSCEIVER, "hailong", "secret"), SMPP_ESME_ROK);
+	assert_int_equal(bind_status(&cl, SMPP_BIND_TRANSCEIVER, "hailong", "secret"),
+	                 SMPP_ESME_RALYBND);
+	/* enquire_link and an unknown command */
+	cli_send(&cl, b, smpp_build_header(b, sizeof b, SMPP_ENQUIRE_LINK, 0, 77));
+	assert_true(cli_read(&cl, b, sizeof b, &h, 5000) > 0);
+	assert_int_equal(h.id, SMPP_ENQUIRE_LINK_RESP);
+	assert_int_equal(h.seq, 77);
+	cli_send(&cl, b, smpp_build_header(b, sizeof b, 0x00000077u, 0, 78));
+	assert_true(cli_read(&cl, b, sizeof b, &h, 5000) > 0);
+	assert_int_equal(h.id, SMPP_GENERIC_NACK);
+	assert_int_equal(h.status, SMPP_ESME_RINVCMDID);
+	assert_int_equal(h.seq, 78);
+
+	/* the survey: every question to citizen 1, concatenated three ways */
+	static const enum cat cats[NQ] = {CAT_UDH8, CAT_UDH16, CAT_SAR, CAT_UDH8, CAT_SAR, CAT_UDH8};
+	char replies[NQ][2048];
+	for (int i = 0; i < NQ; i++) {
+		char *q = campaign_render_question(c, i);
+		struct outcome o;
+		send_and_collect(&cl, "84910000001", q, cats[i], i == 0, 1, i == 0,
+		                 (uint16_t)(0x1200 + i), &o);
+		if (i == 0) {
+			assert_true(o.receipts >= 2); /* one per part */
+			assert_true(o.appn_sent && o.redelivered);
+		}
+		if (i == Q_COMMENT && text_ucs2_units(o.mo) > 70) {
+			assert_int_equal(o.mo_dc, 8);
+			assert_true(o.mo_esm & 0x40);
+			assert_true(o.mo_parts >= 2);
+		} else if (text_gsm7_septets(o.mo) >= 0) {
+			assert_int_equal(o.mo_dc, 0);
+		}
+		snprintf(replies[i], sizeof replies[i], "%s", o.mo);
+		free(q);
+	}
+	struct outcome o;
+	send_and_collect(&cl, "84910000001", c->msg.thanks, CAT_UDH8, 0, 0, 0, 0x30, &o);
+	/* someone who is not a citizen: accepted and receipted, nobody answers */
+	send_and_collect(&cl, "84987654321", "Xin chào", CAT_UDH8, 1, 0, 0, 0x31, &o);
+	assert_int_equal(o.receipts, 1);
+	assert_true(cli_read(&cl, b, sizeof b, &h, 300) < 0);
+	/* a framing error: generic_nack, then the connection closes */
+	const uint8_t bad[16] = {0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 99};
+	cli_send(&cl, bad, sizeof bad);
+	assert_true(cli_read(&cl, b, sizeof b, &h, 5000) > 0);
+	assert_int_equal(h.id, SMPP_GENERIC_NACK);
+	assert_int_equal(h.status, SMPP_ESME_RINVCMDLEN);
+	assert_true(cli_read(&cl, b, sizeof b, &h, 5000) < 0);
+	close(cl.fd);
+
+	/* a second client: shutdown unbinds it */
+	cli_connect(&cl, port);
+	assert_int_equal(bind_status(&cl, SMPP_BIND_RECEIVER, "hailong", "secret"), SMPP_ESME_ROK);
+	/* stop from this thread: the loop was made thread-safe in main() */
+	event_base_loopexit(sv.base, NULL);
+	pthread_join(sv.th, NULL);
+	smsc_shutdown(sv.smsc, 1000);
+	assert_int_equal(pthread_create(&sv.th, NULL, server_main, &sv), 0);
+	assert_true(cli_read(&cl, b, sizeof b, &h, 5000) > 0);
+	assert_int_equal(h.id, SMPP_UNBIND);
+	cli_send(&cl, b, smpp_build_header(b, sizeof b, SMPP_UNBIND_RESP, 0, h.seq));
+	pthread_join(sv.th, NULL); /* the loop ends once every session is closed */
+	close(cl.fd);
+
+	/* what the citizen received and answered */
+	const char *texts[16];
+	assert_int_equal(smsc_inbox(sv.smsc, "84910000001", texts, 16), NQ + 1);
+	char *q0 = campaign_render_question(c, 0);
+	assert_string_equal(texts[0], q0);
+	free(q0);
+	assert_string_equal(texts[NQ], c->msg.thanks);
+	assert_int_equal(smsc_inbox(sv.smsc, "84987654321", texts, 16), 1);
+	assert_string_equal(texts[0], "Xin chào");
+
+	char *all = slurp(ledger);
+	int lines = 0;
+	char *next = NULL;
+	for (char *line = all; *line && lines < 64; line = next) {
+		char *nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		next = nl + 1;
+		json_t *e = json_loads(line, 0, NULL);
+		assert_non_null(e);
+		assert_string_equal(json_string_value(json_object_get(e, "msisdn")), "84910000001");
+		if (lines < NQ) {
+			const char *qid = json_string_value(json_object_get(e, "question"));
+			assert_string_equal(qid, c->questions[lines].id);
+			assert_string_equal(json_string_value(json_object_get(e, "reply")), replies[lines]);
+			if (lines == Q_COMMENT)
+				assert_string_equal(json_string_value(json_object_get(e, "text")), replies[lines]);
+		} else {
+			assert_string_equal(json_string_value(json_object_get(e, "event")), "completed");
+		}
+		json_decref(e);
+		lines++;
+	}
+	assert_int_equal(lines, NQ + 1);
+	free(all);
+
+	struct smsc_stats st;
+	smsc_stats(sv.smsc, &st);
+	assert_int_equal(st.binds, 2);
+	assert_int_equal(st.bind_refused, 3);
+	assert_int_equal(st.completed, 1);
+	assert_int_equal(st.answers, NQ);
+	assert_true(st.resent >= 1);
+	assert_true(st.parts >= 6);
+	assert_int_equal(st.messages, NQ + 2);
+	assert_int_equal(st.deliver_sm, st.mo + st.receipts);
+	char *js = smsc_stats_json(sv.smsc);
+	assert_non_null(strstr(js, "\"binds\":2,"));
+	free(js);
+
+	smsc_free(sv.smsc);
+	event_base_free(sv.base);
+	citizens_free(pop);
+	fclose(ledger);
+	campaign_free(c);
+}
+
+int main(void)
+{
+	log_set_level("error");
+	evthread_use_pthreads();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_args_ok),
+		cmocka_unit_test(test_args_errors),
+		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_msisdn_index),
+		cmocka_unit_test(test_recognise),
+		cmocka_unit_test(test_recognise_default_campaign),
+		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_answer_distribution),
+		cmocka_unit_test(test_labels_mode),
+		cmocka_unit_test(test_multi_and_choice),
+		cmocka_unit_test(test_ledger_format),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_answers_parse),
+		cmocka_unit_test(test_smsc_scenario),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
