@@ -15,7 +15,7 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, os.environ.get("HAILONG_BIN", "build/bin"))
 TOKEN = "e2e-token"
-HASH_KEY = "e2e-hash-key"
+HASH_KEY = "e2e-hash-key-not-for-production"
 
 
 def free_port():

@@ -1,0 +1,759 @@
+/* config: read and validate the gateway's YAML configuration (SPEC §4, docs/config.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "yamldoc.h"
+
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+struct cctx {
+	const struct ydoc *d;
+	struct yerr *e;
+	struct config *c;
+	int nomem;      /* an allocation failed somewhere */
+};
+
+static const char *const config_top_keys[] = {"smpp", "redis", "storage", "http", "campaigns",
+                                              "timezone", "privacy", "log_level", NULL};
+static const char *const config_smsc_keys[] = {
+	"name", "host", "port", "system_id", "password", "system_type", "bind", "source_addr",
+	"source_ton", "source_npi", "window", "tps", "routes", "enquire_link_s",
+	"response_timeout_s", NULL};
+static const char *const config_redis_keys[] = {"url", NULL};
+static const char *const config_storage_keys[] = {"sqlite", NULL};
+static const char *const config_http_keys[] = {"listen", "tokens", NULL};
+static const char *const config_token_keys[] = {"name", "token", "token_sha256", "agencies", NULL};
+static const char *const config_privacy_keys[] = {"hash_key", NULL};
+
+void config_free(struct config *c)
+{
+	int i, j;
+
+	if (!c)
+		return;
+	free(c->file);
+	for (i = 0; i < c->nsmsc; i++) {
+		struct config_smsc *s = &c->smsc[i];
+
+		free(s->name);
+		free(s->host);
+		free(s->system_id);
+		free(s->password);
+		free(s->system_type);
+		free(s->source_addr);
+		for (j = 0; j < s->nroutes; j++)
+			free(s->routes[j]);
+	}
+	free(c->redis_url);
+	free(c->sqlite_path);
+	free(c->http_listen);
+	for (i = 0; i < c->ntokens; i++) {
+		free(c->tokens[i].name);
+		for (j = 0; j < c->tokens[i].nagencies; j++)
+			free(c->tokens[i].agencies[j]);
+	}
+	sodium_memzero(c->tokens, sizeof c->tokens);
+	free(c->campaigns_dir);
+	free(c->timezone);
+	if (c->hash_key) {
+		sodium_memzero(c->hash_key, strlen(c->hash_key));
+		free(c->hash_key);
+	}
+	free(c->log_level);
+	free(c);
+}
+
+/* ---- readers --------------------------------------------------------- */
+
+/* A string of at most `max` bytes (0 = no limit); empty allowed when allow_empty. */
+static int read_str(struct cctx *p, int node, const char *what, size_t max, int allow_empty,
+                    char **out)
+{
+	char *s = NULL;
+	int rc = ydoc_str(p->d, node, what, &s, p->e);
+
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			p->nomem = 1;
+		return rc;
+	}
+	if (!allow_empty && !s[0]) {
+		yerr_add(p->e, ydoc_line(p->d, node), "%s: must not be empty", what);
+		free(s);
+		return -EINVAL;
+	}
+	if (max && strlen(s) > max) {
+		yerr_add(p->e, ydoc_line(p->d, node), "%s: '%.64s' is too long (%zu characters, at most %zu)",
+		         what, s, strlen(s), max);
+		free(s);
+		return -EINVAL;
+	}
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+/* Replace *out with a copy of a default. */
+static void set_default(struct cctx *p, char **out, const char *def)
+{
+	if (*out)
+		return;
+	*out = strdup(def);
+	if (!*out)
+		p->nomem = 1;
+}
+
+static int read_int(struct cctx *p, int map, const char *key, const char *what, long min,
+                    long max, int *out)
+{
+	int node = ydoc_get(p->d, map, key);
+	long v;
+
+	if (!node)
+		return 0;
+	if (ydoc_int(p->d, node, what, min, max, &v, p->e) < 0)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static void missing(struct cctx *p, int map, const char *what, const char *key)
+{
+	if (what)
+		yerr_add(p->e, ydoc_line(p->d, map), "%s: missing required key '%s'", what, key);
+	else
+		yerr_add(p->e, ydoc_line(p->d, map), "missing required key '%s'", key);
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* A decimal port 1..65535 in s[0..n). */
+static int valid_port(const char *s, size_t n)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/* A host name, IPv4 address, "*" or a bracketed IPv6 address in s[0..n). */
+static int valid_host(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 253)
+		return 0;
+	if (s[0] == '[') {
+		if (n < 3 || s[n - 1] != ']')
+			return 0;
+		for (i = 1; i < n - 1; i++)
+			if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+			      (s[i] >= 'A' && s[i] <= 'F') || s[i] == ':' || s[i] == '.'))
+				return 0;
+		return 1;
+	}
+	if (n == 1 && s[0] == '*')
+		return 1;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '.' || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* A bare IPv6 address ("::1"), allowed where no port follows. */
+static int valid_ipv6_bare(const char *s)
+{
+	int colons = 0;
+
+	for (; *s; s++) {
+		if (*s == ':')
+			colons++;
+		else if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+		           (*s >= 'A' && *s <= 'F') || *s == '.'))
+			return 0;
+	}
+	return colons >= 2;
+}
+
+/* "host:port" with host as in valid_host. */
+static int valid_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+
+	if (!colon)
+		return 0;
+	return valid_host(s, (size_t)(colon - s)) && valid_port(colon + 1, strlen(colon + 1));
+}
+
+/* redis://host[:port][/db], unix:/path, or "embedded". */
+static int valid_redis_url(const char *s)
+{
+	const char *h, *end, *colon, *slash;
+
+	if (strcmp(s, "embedded") == 0)
+		return 1;
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] != '\0';
+	if (strncmp(s, "redis://", 8) != 0)
+		return 0;
+	h = s + 8;
+	slash = strchr(h, '/');
+	end = slash ? slash : h + strlen(h);
+	colon = NULL;
+	if (h < end && h[0] == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		if (!rb)
+			return 0;
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return 0;
+			colon = rb + 1;
+		}
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+	}
+	if (!valid_host(h, (size_t)((colon ? colon : end) - h)))
+		return 0;
+	if (colon && !valid_port(colon + 1, (size_t)(end - colon - 1)))
+		return 0;
+	if (slash) {
+		size_t n = strlen(slash + 1);
+
+		if (n == 0 || n > 3 || !all_digits(slash + 1) || strtol(slash + 1, NULL, 10) > 255)
+			return 0;
+	}
+	return 1;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* ---- sections -------------------------------------------------------- */
+
+static void parse_smsc(struct cctx *p, int node, int idx)
+{
+	static const char *const binds[] = {"transceiver", "transmitter+receiver", NULL};
+	struct config *c = p->c;
+	struct config_smsc *s;
+	char w[96], ww[160];
+	int n, i, j, k, routes;
+	const char *name = ydoc_scalar(p->d, ydoc_get(p->d, node, "name"));
+
+	if (name && name[0] && strlen(name) <= 32)
+		snprintf(w, sizeof w, "smpp %s", name);
+	else
+		snprintf(w, sizeof w, "smpp %d", idx + 1);
+	if (ydoc_check_map(p->d, node, w, config_smsc_keys, p->e) < 0 &&
+	    ydoc_kind(p->d, node) != YDOC_MAP)
+		return;
+	s = &c->smsc[c->nsmsc++];
+	s->port = 0;
+	s->bind_trx = 1;
+	s->source_ton = -1;
+	s->source_npi = -1;
+	s->window = 10;
+	s->tps = 50;
+	s->enquire_link_s = 30;
+	s->response_timeout_s = 30;
+
+	if (!(n = ydoc_get(p->d, node, "name"))) {
+		missing(p, node, w, "name");
+	} else {
+		snprintf(ww, sizeof ww, "%s: name", w);
+		if (read_str(p, n, ww, 32, 0, &s->name) == 0) {
+			for (i = 0; i < c->nsmsc - 1; i++)
+				if (c->smsc[i].name && strcmp(c->smsc[i].name, s->name) == 0)
+					yerr_add(p->e, ydoc_line(p->d, n),
+					         "%s: the name '%s' is already used by another smsc", ww,
+					         s->name);
+		}
+	}
+	if (!(n = ydoc_get(p->d, node, "host"))) {
+		missing(p, node, w, "host");
+	} else {
+		snprintf(ww, sizeof ww, "%s: host", w);
+		if (read_str(p, n, ww, 253, 0, &s->host) == 0 && !valid_host(s->host, strlen(s->host)) &&
+		    !valid_ipv6_bare(s->host))
+			yerr_add(p->e, ydoc_line(p->d, n), "%s: '%.64s' is not a host name or address",
+			         ww, s->host);
+	}
+	snprintf(ww, sizeof ww, "%s: port", w);
+	if (!ydoc_get(p->d, node, "port"))
+		missing(p, node, w, "port");
+	else
+		read_int(p, node, "port", ww, 1, 65535, &s->port);
+	if (!(n = ydoc_get(p->d, node, "system_id"))) {
+		missing(p, node, w, "system_id");
+	} else {
+		snprintf(ww, sizeof ww, "%s: system_id", w);
+		read_str(p, n, ww, 15, 0, &s->system_id);
+	}
+	snprintf(ww, sizeof ww, "%s: password", w);
+	if ((n = ydoc_get(p->d, node, "password")) != 0)
+		read_str(p, n, ww, 8, 1, &s->password);
+	set_default(p, &s->password, "");
+	snprintf(ww, sizeof ww, "%s: system_type", w);
+	if ((n = ydoc_get(p->d, node, "system_type")) != 0 && !ydoc_is_null(p->d, n))
+		read_str(p, n, ww, 12, 1, &s->system_type);
+	set_default(p, &s->system_type, "");
+	if ((n = ydoc_get(p->d, node, "bind")) != 0) {
+		const char *b = ydoc_scalar(p->d, n);
+
+		for (i = 0; b && binds[i]; i++)
+			if (strcmp(b, binds[i]) == 0)
+				break;
+		if (!b || !binds[i])
+			yerr_add(p->e, ydoc_line(p->d, n),
+			         "%s: bind: unknown value '%.64s' (expected transceiver or "
+			         "transmitter+receiver)",
+			         w, b ? b : "?");
+		else
+			s->bind_trx = i == 0;
+	}
+	if (!(n = ydoc_get(p->d, node, "source_addr"))) {
+		missing(p, node, w, "source_addr");
+	} else {
+		snprintf(ww, sizeof ww, "%s: source_addr", w);
+		read_str(p, n, ww, 20, 0, &s->source_addr);
+	}
+	snprintf(ww, sizeof ww, "%s: source_ton", w);
+	read_int(p, node, "source_ton", ww, 0, 6, &s->source_ton);
+	snprintf(ww, sizeof ww, "%s: source_npi", w);
+	read_int(p, node, "source_npi", ww, 0, 18, &s->source_npi);
+	snprintf(ww, sizeof ww, "%s: window", w);
+	read_int(p, node, "window", ww, 1, 1000, &s->window);
+	snprintf(ww, sizeof ww, "%s: tps", w);
+	read_int(p, node, "tps", ww, 1, 100000, &s->tps);
+	snprintf(ww, sizeof ww, "%s: enquire_link_s", w);
+	read_int(p, node, "enquire_link_s", ww, 1, 3600, &s->enquire_link_s);
+	snprintf(ww, sizeof ww, "%s: response_timeout_s", w);
+	read_int(p, node, "response_timeout_s", ww, 1, 600, &s->response_timeout_s);
+
+	routes = ydoc_get(p->d, node, "routes");
+	snprintf(ww, sizeof ww, "%s: routes", w);
+	if (!routes || ydoc_is_null(p->d, routes))
+		return;
+	if (ydoc_kind(p->d, routes) != YDOC_SEQ) {
+		yerr_add(p->e, ydoc_line(p->d, routes), "%s: expected a list of number prefixes", ww);
+		return;
+	}
+	n = ydoc_seq_len(p->d, routes);
+	if (n > CONFIG_MAX_ROUTES) {
+		yerr_add(p->e, ydoc_line(p->d, routes), "%s: too many routes (%d, at most %d)", ww, n,
+		         CONFIG_MAX_ROUTES);
+		n = CONFIG_MAX_ROUTES;
+	}
+	for (i = 0; i < n; i++) {
+		int item = ydoc_seq_item(p->d, routes, i);
+		char *r = NULL;
+
+		if (read_str(p, item, ww, 15, 0, &r) < 0)
+			continue;
+		if (!all_digits(r)) {
+			yerr_add(p->e, ydoc_line(p->d, item),
+			         "%s: '%.64s' is not a prefix of digits (such as \"8491\")", ww, r);
+			free(r);
+			continue;
+		}
+		for (j = 0; j < c->nsmsc; j++) {
+			for (k = 0; k < c->smsc[j].nroutes; k++) {
+				if (strcmp(c->smsc[j].routes[k], r) == 0) {
+					yerr_add(p->e, ydoc_line(p->d, item),
+					         "%s: prefix %s is already routed to smsc %s", ww, r,
+					         c->smsc[j].name ? c->smsc[j].name : "?");
+					break;
+				}
+			}
+		}
+		s->routes[s->nroutes++] = r;
+	}
+}
+
+static void parse_token(struct cctx *p, int node, int idx)
+{
+	struct config *c = p->c;
+	struct config_token *t;
+	char w[96], ww[160];
+	int n, tok, sha, i, ag;
+	const char *name = ydoc_scalar(p->d, ydoc_get(p->d, node, "name"));
+
+	if (name && name[0] && strlen(name) <= 64)
+		snprintf(w, sizeof w, "http: token %s", name);
+	else
+		snprintf(w, sizeof w, "http: token %d", idx + 1);
+	if (ydoc_check_map(p->d, node, w, config_token_keys, p->e) < 0 &&
+	    ydoc_kind(p->d, node) != YDOC_MAP)
+		return;
+	t = &c->tokens[c->ntokens++];
+	if (!(n = ydoc_get(p->d, node, "name"))) {
+		missing(p, node, w, "name");
+	} else {
+		snprintf(ww, sizeof ww, "%s: name", w);
+		if (read_str(p, n, ww, 64, 0, &t->name) == 0)
+			for (i = 0; i < c->ntokens - 1; i++)
+				if (c->tokens[i].name && strcmp(c->tokens[i].name, t->name) == 0)
+					yerr_add(p->e, ydoc_line(p->d, n),
+					         "%s: the name '%s' is already used by another token", ww,
+					         t->name);
+	}
+	tok = ydoc_get(p->d, node, "token");
+	sha = ydoc_get(p->d, node, "token_sha256");
+	if (tok && sha) {
+		yerr_add(p->e, ydoc_line(p->d, sha), "%s: give token or token_sha256, not both", w);
+	} else if (!tok && !sha) {
+		yerr_add(p->e, ydoc_line(p->d, node), "%s: needs token or token_sha256", w);
+	} else if (tok) {
+		char *secret = NULL;
+
+		snprintf(ww, sizeof ww, "%s: token", w);
+		if (read_str(p, tok, ww, 512, 0, &secret) == 0) {
+			if (strlen(secret) < 8)
+				yerr_add(p->e, ydoc_line(p->d, tok),
+				         "%s: too short (at least 8 characters)", ww);
+			crypto_hash_sha256(t->sha256, (const unsigned char *)secret, strlen(secret));
+			sodium_memzero(secret, strlen(secret));
+			free(secret);
+		}
+	} else {
+		const char *h = ydoc_scalar(p->d, sha);
+		int ok = h && strlen(h) == 64;
+
+		for (i = 0; ok && i < 64; i++)
+			if (hexval(h[i]) < 0)
+				ok = 0;
+		if (!ok)
+			yerr_add(p->e, ydoc_line(p->d, sha),
+			         "%s: token_sha256: expected 64 hexadecimal digits (sha256sum of the "
+			         "token)",
+			         w);
+		for (i = 0; ok && i < 32; i++)
+			t->sha256[i] = (unsigned char)(hexval(h[2 * i]) * 16 + hexval(h[2 * i + 1]));
+	}
+
+	ag = ydoc_get(p->d, node, "agencies");
+	snprintf(ww, sizeof ww, "%s: agencies", w);
+	if (!ag) {
+		yerr_add(p->e, ydoc_line(p->d, node),
+		         "%s: missing required key 'agencies' (a list of agency codes, or [\"*\"] for all)",
+		         w);
+		return;
+	}
+	if (ydoc_kind(p->d, ag) == YDOC_SCALAR) {
+		char *a = NULL;
+
+		if (read_str(p, ag, ww, 128, 0, &a) == 0)
+			t->agencies[t->nagencies++] = a;
+		return;
+	}
+	if (ydoc_kind(p->d, ag) != YDOC_SEQ || ydoc_seq_len(p->d, ag) == 0) {
+		yerr_add(p->e, ydoc_line(p->d, ag),
+		         "%s: expected a non-empty list of agency codes (or [\"*\"])", ww);
+		return;
+	}
+	n = ydoc_seq_len(p->d, ag);
+	if (n > CONFIG_MAX_AGENCIES) {
+		yerr_add(p->e, ydoc_line(p->d, ag), "%s: too many agencies (%d, at most %d)", ww, n,
+		         CONFIG_MAX_AGENCIES);
+		n = CONFIG_MAX_AGENCIES;
+	}
+	for (i = 0; i < n; i++) {
+		char *a = NULL;
+
+		if (read_str(p, ydoc_seq_item(p->d, ag, i), ww, 128, 0, &a) == 0)
+			t->agencies[t->nagencies++] = a;
+	}
+}
+
+/* A section's node; a section written with nothing under it ("privacy:") is absent. */
+static int section(const struct cctx *p, int root, const char *key)
+{
+	int n = ydoc_get(p->d, root, key);
+
+	return ydoc_is_null(p->d, n) ? 0 : n;
+}
+
+static void parse_sections(struct cctx *p, int root)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+	struct config *c = p->c;
+	int n, sec, i, cnt;
+
+	/* smpp: a list of binds, or one mapping */
+	if (!(sec = ydoc_get(p->d, root, "smpp"))) {
+		missing(p, root, NULL, "smpp");
+	} else if (ydoc_kind(p->d, sec) == YDOC_MAP) {
+		parse_smsc(p, sec, 0);
+	} else if (ydoc_kind(p->d, sec) != YDOC_SEQ || ydoc_seq_len(p->d, sec) == 0) {
+		yerr_add(p->e, ydoc_line(p->d, sec), "smpp: expected a list of at least one SMSC");
+	} else {
+		cnt = ydoc_seq_len(p->d, sec);
+		if (cnt > CONFIG_MAX_SMSC) {
+			yerr_add(p->e, ydoc_line(p->d, sec), "smpp: too many SMSCs (%d, at most %d)", cnt,
+			         CONFIG_MAX_SMSC);
+			cnt = CONFIG_MAX_SMSC;
+		}
+		for (i = 0; i < cnt; i++)
+			parse_smsc(p, ydoc_seq_item(p->d, sec, i), i);
+	}
+
+	if ((sec = section(p, root, "redis")) != 0 &&
+	    ydoc_check_map(p->d, sec, "redis", config_redis_keys, p->e) == 0 &&
+	    (n = ydoc_get(p->d, sec, "url")) != 0 &&
+	    read_str(p, n, "redis: url", 1024, 0, &c->redis_url) == 0 &&
+	    !valid_redis_url(c->redis_url))
+		yerr_add(p->e, ydoc_line(p->d, n),
+		         "redis: url: '%.64s' is not redis://host:port/db, unix:/path or embedded",
+		         c->redis_url);
+	set_default(p, &c->redis_url, "redis://127.0.0.1:6379/0");
+
+	if ((sec = section(p, root, "storage")) != 0 &&
+	    ydoc_check_map(p->d, sec, "storage", config_storage_keys, p->e) == 0 &&
+	    (n = ydoc_get(p->d, sec, "sqlite")) != 0)
+		read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path);
+	set_default(p, &c->sqlite_path, "var/hailong.db");
+
+	if ((sec = section(p, root, "http")) != 0 &&
+	    ydoc_check_map(p->d, sec, "http", config_http_keys, p->e) == 0) {
+		if ((n = ydoc_get(p->d, sec, "listen")) != 0 &&
+		    read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0 &&
+		    !valid_listen(c->http_listen))
+			yerr_add(p->e, ydoc_line(p->d, n),
+			         "http: listen: '%.64s' is not host:port (port 1..65535)", c->http_listen);
+		if ((n = ydoc_get(p->d, sec, "tokens")) != 0 && !ydoc_is_null(p->d, n)) {
+			if (ydoc_kind(p->d, n) != YDOC_SEQ) {
+				yerr_add(p->e, ydoc_line(p->d, n), "http: tokens: expected a list");
+			} else {
+				cnt = ydoc_seq_len(p->d, n);
+				if (cnt > CONFIG_MAX_TOKENS) {
+					yerr_add(p->e, ydoc_line(p->d, n),
+					         "http: tokens: too many tokens (%d, at most %d)", cnt,
+					         CONFIG_MAX_TOKENS);
+					cnt = CONFIG_MAX_TOKENS;
+				}
+				for (i = 0; i < cnt; i++)
+					parse_token(p, ydoc_seq_item(p->d, n, i), i);
+			}
+		}
+	}
+	set_default(p, &c->http_listen, "127.0.0.1:8080");
+
+	if ((n = ydoc_get(p->d, root, "campaigns")) != 0)
+		read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir);
+	set_default(p, &c->campaigns_dir, "config/campaigns");
+
+	if ((n = ydoc_get(p->d, root, "timezone")) != 0 &&
+	    read_str(p, n, "timezone", 64, 0, &c->timezone) == 0) {
+		const char *s = c->timezone;
+		int ok = s[0] != '/' && !strstr(s, "..");
+
+		for (; ok && *s; s++)
+			if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+			      (*s >= '0' && *s <= '9') || *s == '/' || *s == '_' || *s == '-' || *s == '+'))
+				ok = 0;
+		if (!ok)
+			yerr_add(p->e, ydoc_line(p->d, n),
+			         "timezone: '%.64s' is not a zone name such as Asia/Ho_Chi_Minh",
+			         c->timezone);
+	}
+	set_default(p, &c->timezone, "Asia/Ho_Chi_Minh");
+
+	if ((sec = section(p, root, "privacy")) != 0 &&
+	    ydoc_check_map(p->d, sec, "privacy", config_privacy_keys, p->e) == 0 &&
+	    (n = ydoc_get(p->d, sec, "hash_key")) != 0 && !ydoc_is_null(p->d, n) &&
+	    read_str(p, n, "privacy: hash_key", 1024, 0, &c->hash_key) == 0 &&
+	    strlen(c->hash_key) < 16)
+		yerr_add(p->e, ydoc_line(p->d, n), "privacy: hash_key: too short (at least 16 characters)");
+
+	if ((n = ydoc_get(p->d, root, "log_level")) != 0) {
+		const char *s = ydoc_scalar(p->d, n);
+
+		for (i = 0; s && levels[i]; i++)
+			if (strcmp(s, levels[i]) == 0)
+				break;
+		if (!s || !levels[i])
+			yerr_add(p->e, ydoc_line(p->d, n),
+			         "log_level: unknown value '%.64s' (expected debug, info, warn or error)",
+			         s ? s : "?");
+		else
+			read_str(p, n, "log_level", 8, 0, &c->log_level);
+	}
+	set_default(p, &c->log_level, "info");
+}
+
+int config_parse(const char *file, const char *yaml, size_t len, struct config **out, char *err,
+                 size_t errlen)
+{
+	struct yerr e;
+	struct cctx p;
+	struct config *c = NULL;
+	struct ydoc *d = NULL;
+	int root, rc = -EINVAL;
+
+	*out = NULL;
+	yerr_init(&e, file, err, errlen);
+	memset(&p, 0, sizeof p);
+	p.e = &e;
+	if (sodium_init() < 0) {
+		yerr_add(&e, 0, "libsodium failed to initialise");
+		goto fail;
+	}
+	if (len > CONFIG_MAX_FILE) {
+		yerr_add(&e, 0, "too large (%zu bytes, at most %d)", len, CONFIG_MAX_FILE);
+		goto fail;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c || !(c->file = strdup(file ? file : "<input>"))) {
+		yerr_add(&e, 0, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	p.c = c;
+	d = ydoc_load(yaml, yaml ? len : 0, &e);
+	if (!d)
+		goto fail;
+	p.d = d;
+	root = ydoc_root(d);
+	if (ydoc_kind(d, root) != YDOC_MAP) {
+		yerr_add(&e, ydoc_line(d, root), "the configuration must be a mapping of keys (smpp:, redis:, http: ...)");
+		goto fail;
+	}
+	ydoc_check_map(d, root, "config", config_top_keys, &e);
+	parse_sections(&p, root);
+	if (p.nomem) {
+		yerr_add(&e, 0, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (e.count > 0)
+		goto fail;
+	ydoc_free(d);
+	*out = c;
+	return 0;
+fail:
+	if (e.count == 0)
+		yerr_add(&e, 0, "invalid configuration");
+	ydoc_free(d);
+	config_free(c);
+	return rc;
+}
+
+int config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t have = 0;
+	int fd = -1, rc;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	if (st.st_size > CONFIG_MAX_FILE) {
+		rc = -EFBIG;
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	while (have < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	close(fd);
+	rc = config_parse(path, buf, have, out, err, errlen);
+	sodium_memzero(buf, have);
+	free(buf);
+	return rc;
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+int config_token_find(const struct config *c, const char *token)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int i, found = -1;
+
+	if (!c || !token || !*token)
+		return -1;
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	/* Compare against every token, without stopping early, in constant time. */
+	for (i = 0; i < c->ntokens; i++)
+		if (sodium_memcmp(h, c->tokens[i].sha256, sizeof h) == 0 && found < 0)
+			found = i;
+	return found;
+}
+
+int config_token_allows(const struct config *c, int i, const char *agency)
+{
+	int j;
+
+	if (!c || i < 0 || i >= c->ntokens || !agency)
+		return 0;
+	for (j = 0; j < c->tokens[i].nagencies; j++) {
+		const char *a = c->tokens[i].agencies[j];
+
+		if (strcmp(a, "*") == 0 || strcmp(a, agency) == 0)
+			return 1;
+	}
+	return 0;
+}
