@@ -6,7 +6,14 @@
 #include "reply.h"
 #include "text.h"
 
-static const char *const reply_stop_words[] = {"huy", "stop", "tu choi", "tuchoi", "unsubscribe"};
+/* Opt-out. Never "dung": unaccented it is "đúng" (right, yes) as often as
+ * "dừng" (stop); see reply_accented_stop for "dừng" written with its marks. */
+static const char *const reply_stop_words[] = {
+	"huy", "huy bo", "huy khao sat", "stop", "tu choi", "tuchoi", "unsubscribe",
+	"ngung", "ngung khao sat", "khong tham gia",
+};
+/* "dừng", "dừng lại"... once folded: a stop only when the ư is written. */
+static const char *const reply_dung_words[] = {"dung", "dung lai", "dung khao sat", "dung lai khao sat"};
 static const char *const reply_help_words[] = {"giup", "help", "tro giup", "huong dan"};
 static const char *const reply_repeat_words[] = {"lai", "nhac lai", "repeat"};
 static const char *const reply_skip_words[] = {"0", "k", "ko", "khong", "bo qua", "boqua", "skip",
@@ -33,6 +40,32 @@ enum reply_kind reply_keyword(const char *folded)
 	if (reply_in(folded, reply_repeat_words, NELEM(reply_repeat_words)))
 		return REPLY_REPEAT;
 	return REPLY_ANSWER;
+}
+
+/* "Dừng" (stop) written with its marks: the folded text is one of
+ * reply_dung_words and the NFC text has ừ/Ừ (U+1EEB/U+1EEA) and no đ/Đ. "Đúng",
+ * "đung", "dung" stay answers. Returns 1 for a stop, 0 otherwise (also on ENOMEM:
+ * the reply is then matched as an answer, never mistaken for a stop). */
+static int reply_accented_stop(const char *utf8, const char *folded)
+{
+	if (!reply_in(folded, reply_dung_words, NELEM(reply_dung_words)))
+		return 0;
+	char *nfc = text_nfc(utf8);
+	if (!nfc)
+		return 0;
+	int stop = (strstr(nfc, "\xe1\xbb\xab") || strstr(nfc, "\xe1\xbb\xaa")) &&
+	           !strstr(nfc, "\xc4\x91") && !strstr(nfc, "\xc4\x90");
+	free(nfc);
+	return stop;
+}
+
+/* The keyword the reply is (folded, and as written for "dừng"). */
+static enum reply_kind reply_keyword_of(const char *utf8, const char *folded)
+{
+	enum reply_kind kw = reply_keyword(folded);
+	if (kw == REPLY_ANSWER && reply_accented_stop(utf8, folded))
+		kw = REPLY_STOP;
+	return kw;
 }
 
 /* Levenshtein distance of two short ASCII strings, capped at cap+1. */
@@ -188,7 +221,7 @@ int reply_parse(const struct campaign_question *q, const char *utf8, struct repl
 	char *folded = text_fold(utf8 ? utf8 : "");
 	if (!folded)
 		return 0; /* not UTF-8: not understood */
-	enum reply_kind kw = reply_keyword(folded);
+	enum reply_kind kw = reply_keyword_of(utf8 ? utf8 : "", folded);
 	if (kw != REPLY_ANSWER) {
 		out->kind = kw;
 		goto done;
@@ -238,4 +271,80 @@ void reply_clear(struct reply *r)
 	free(r->text);
 	r->text = NULL;
 	r->nvalues = 0;
+}
+
+int reply_single_option(const struct campaign_question *q)
+{
+	return (q->type == Q_SCALE || q->type == Q_CHOICE || q->type == Q_YESNO) && q->nopts > 0;
+}
+
+/* 1 when every key of every option of qs[0..n-1] is one character. */
+static int reply_one_char_keys(const struct campaign_question *qs, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int o = 0; o < qs[i].nopts; o++)
+			for (int k = 0; k < qs[i].opts[o].nkeys; k++) {
+				const char *key = qs[i].opts[o].keys[k];
+				if (!key[0] || key[1])
+					return 0;
+			}
+	return 1;
+}
+
+int reply_parse_many(const struct campaign_question *qs, int n, const char *utf8,
+                     int values[CAMPAIGN_MAX_QUESTIONS])
+{
+	if (n < 2 || n > CAMPAIGN_MAX_QUESTIONS || !utf8)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!reply_single_option(&qs[i]))
+			return 0;
+	char *folded = text_fold(utf8);
+	if (!folded)
+		return 0; /* not UTF-8: reply_parse says invalid */
+	int got = 0;
+	if (reply_keyword_of(utf8, folded) != REPLY_ANSWER || folded[0] == '\0')
+		goto done;
+	const char *body = reply_strip_filler(folded);
+	/* A single answer to the current item comes first ("rat hai long" is
+	 * one answer even if "rat", "hai" and "long" were keys). */
+	if (reply_match_exact(&qs[0], body) >= 0 || reply_match_exact(&qs[0], folded) >= 0)
+		goto done;
+	if (!strchr(body, ' ')) {
+		/* "12113": one character per item, every key one character */
+		if (strlen(body) != (size_t)n || !reply_one_char_keys(qs, n))
+			goto done;
+		for (int i = 0; i < n; i++) {
+			char one[2] = {body[i], '\0'};
+			int o = reply_match_exact(&qs[i], one);
+			if (o < 0)
+				goto done;
+			values[i] = qs[i].opts[o].value;
+		}
+		got = n;
+		goto done;
+	}
+	/* "1 2 1 1 3", "1,2,1,1,3", "a b a a c": one token per item */
+	const char *p = body;
+	int i = 0;
+	while (*p) {
+		size_t len = strcspn(p, " ");
+		char tok[64];
+		if (i >= n || len >= sizeof tok)
+			goto done;
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		int o = reply_match_exact(&qs[i], tok);
+		if (o < 0)
+			goto done;
+		values[i] = qs[i].opts[o].value;
+		i++;
+		p += len;
+		p += strspn(p, " ");
+	}
+	if (i == n)
+		got = n;
+done:
+	free(folded);
+	return got;
 }

@@ -87,15 +87,75 @@ static int survey_emit(struct survey_out *o, char *msg)
 	return 0;
 }
 
-/* Send the current item, optionally preceded by a message (intro, invalid, help). */
-static int survey_send_item(const struct campaign *c, struct survey *s, const char *before,
+static const char *const survey_msg_names[SURVEY_MSG_KINDS] = {
+	"first", "item", "invalid", "reminder", "help", "thanks", "stopped", "expired",
+};
+
+const char *survey_msg_kind_name(enum survey_msg_kind k)
+{
+	if ((unsigned)k < SURVEY_MSG_KINDS)
+		return survey_msg_names[k];
+	return "unknown";
+}
+
+/* The one place that knows how messages are put together: survey_start,
+ * survey_feed, survey_tick and `hailong campaign check` all come here. */
+int survey_compose(const struct campaign *c, enum survey_msg_kind kind, int q, char **out)
+{
+	const char *before = NULL, *end = NULL;
+
+	*out = NULL;
+	switch (kind) {
+	case SURVEY_MSG_FIRST:
+		before = c->msg.intro;
+		q = 0;
+		break;
+	case SURVEY_MSG_ITEM:
+		break;
+	case SURVEY_MSG_INVALID:
+		before = c->msg.invalid;
+		break;
+	case SURVEY_MSG_REMINDER:
+		before = c->msg.reminder;
+		break;
+	case SURVEY_MSG_HELP:
+		before = c->msg.help;
+		break;
+	case SURVEY_MSG_THANKS:
+		end = c->msg.thanks;
+		goto final;
+	case SURVEY_MSG_STOPPED:
+		end = c->msg.stopped;
+		goto final;
+	case SURVEY_MSG_EXPIRED:
+		end = c->msg.expired;
+		goto final;
+	default:
+		return -EINVAL;
+	}
+	if (q < 0 || q >= c->nquestions)
+		return -EINVAL;
+	char *item = campaign_render_question(c, q);
+	if (!item)
+		return -ENOMEM;
+	*out = survey_join(before, item);
+	free(item);
+	return *out ? 0 : -ENOMEM;
+final:
+	if (!end || !*end)
+		return 0;
+	*out = strdup(end);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Send the current item as `kind` asks (alone, or after intro, invalid, reminder, help). */
+static int survey_send_item(const struct campaign *c, struct survey *s, enum survey_msg_kind kind,
                             int64_t now, struct survey_out *o)
 {
-	char *q = campaign_render_question(c, s->q);
-	if (!q)
-		return -ENOMEM;
-	char *m = survey_join(before, q);
-	free(q);
+	char *m;
+	int rc = survey_compose(c, kind, s->q, &m);
+	if (rc < 0)
+		return rc;
 	s->last_at = now;
 	return survey_emit(o, m);
 }
@@ -111,31 +171,35 @@ static int64_t survey_next_due(const struct campaign *c, const struct survey *s)
 	return expire;
 }
 
+/* End the survey with status st, sending message `kind` (thanks, stopped,
+ * expired) or nothing when kind is SURVEY_NO_MSG. */
+#define SURVEY_NO_MSG (-1)
 static int survey_finish(const struct campaign *c, struct survey *s, enum survey_status st,
-                         const char *msg, int64_t now, struct survey_out *o)
+                         int kind, int64_t now, struct survey_out *o)
 {
 	s->status = st;
 	s->finished_at = now;
 	o->finished = 1;
 	o->due = 0;
-	(void)c;
-	if (msg && *msg) {
-		char *m = strdup(msg);
-		return survey_emit(o, m);
-	}
-	return 0;
+	if (kind == SURVEY_NO_MSG)
+		return 0;
+	char *m;
+	int rc = survey_compose(c, (enum survey_msg_kind)kind, -1, &m);
+	if (rc < 0 || !m)
+		return rc;
+	return survey_emit(o, m);
 }
 
 int survey_start(const struct campaign *c, struct survey *s, int64_t now, struct survey_out *o)
 {
 	memset(o, 0, sizeof *o);
 	if (c->nquestions == 0)
-		return survey_finish(c, s, SURVEY_FAILED, NULL, now, o);
+		return survey_finish(c, s, SURVEY_FAILED, SURVEY_NO_MSG, now, o);
 	s->status = SURVEY_ACTIVE;
 	s->q = 0;
 	s->invalid = 0;
 	s->started_at = now;
-	int rc = survey_send_item(c, s, c->msg.intro, now, o);
+	int rc = survey_send_item(c, s, SURVEY_MSG_FIRST, now, o);
 	o->due = survey_next_due(c, s);
 	return rc;
 }
@@ -151,34 +215,79 @@ static int survey_advance(const struct campaign *c, struct survey *s)
 	return q < c->nquestions;
 }
 
+/* After an answer to s->q: the next item, or thanks at the end. */
+static int survey_next(const struct campaign *c, struct survey *s, int64_t now, struct survey_out *o)
+{
+	if (survey_advance(c, s))
+		return survey_send_item(c, s, SURVEY_MSG_ITEM, now, o);
+	return survey_finish(c, s, SURVEY_COMPLETED, SURVEY_MSG_THANKS, now, o);
+}
+
+/* Several answers in one message for the run of unanswered one-option items
+ * from s->q. Returns 1 when it took the reply (and stepped), 0 when the reply
+ * is something else, or -ENOMEM. */
+static int survey_feed_many(const struct campaign *c, struct survey *s, const char *text,
+                            int64_t now, struct survey_out *o)
+{
+	int run = 0;
+	while (s->q + run < c->nquestions && s->answers[s->q + run].state == 0 &&
+	       reply_single_option(&c->questions[s->q + run]))
+		run++;
+	if (run < 2)
+		return 0;
+	int values[CAMPAIGN_MAX_QUESTIONS];
+	int n = reply_parse_many(&c->questions[s->q], run, text, values);
+	if (n <= 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct survey_answer *a = &s->answers[s->q + i];
+		a->state = 1;
+		a->nvalues = 1;
+		memset(a->values, 0, sizeof a->values);
+		a->values[0] = values[i];
+		free(a->text);
+		a->text = NULL;
+		a->at = now;
+	}
+	s->q += n - 1; /* the last item answered; survey_next moves past it */
+	int rc = survey_next(c, s, now, o);
+	return rc < 0 ? rc : 1;
+}
+
 int survey_feed(const struct campaign *c, struct survey *s, const char *text, int64_t now,
                 struct survey_out *o)
 {
 	memset(o, 0, sizeof *o);
 	if (s->status != SURVEY_ACTIVE || s->q >= c->nquestions)
 		return 0;
+	int rc = survey_feed_many(c, s, text, now, o);
+	if (rc != 0) {
+		if (rc > 0 && !o->finished)
+			o->due = survey_next_due(c, s);
+		return rc < 0 ? rc : 0;
+	}
 	const struct campaign_question *q = &c->questions[s->q];
 	struct reply r;
-	int rc = reply_parse(q, text, &r);
+	rc = reply_parse(q, text, &r);
 	if (rc < 0)
 		return rc;
 	switch (r.kind) {
 	case REPLY_STOP:
-		rc = survey_finish(c, s, SURVEY_OPTED_OUT, c->msg.stopped, now, o);
+		rc = survey_finish(c, s, SURVEY_OPTED_OUT, SURVEY_MSG_STOPPED, now, o);
 		break;
 	case REPLY_HELP:
-		rc = survey_send_item(c, s, c->msg.help, now, o);
+		rc = survey_send_item(c, s, SURVEY_MSG_HELP, now, o);
 		break;
 	case REPLY_REPEAT:
-		rc = survey_send_item(c, s, NULL, now, o);
+		rc = survey_send_item(c, s, SURVEY_MSG_ITEM, now, o);
 		break;
 	case REPLY_INVALID:
 		if (s->invalid >= c->max_invalid) {
-			rc = survey_finish(c, s, SURVEY_ABANDONED, NULL, now, o);
+			rc = survey_finish(c, s, SURVEY_ABANDONED, SURVEY_NO_MSG, now, o);
 			break;
 		}
 		s->invalid++;
-		rc = survey_send_item(c, s, c->msg.invalid, now, o);
+		rc = survey_send_item(c, s, SURVEY_MSG_INVALID, now, o);
 		break;
 	case REPLY_SKIP:
 	case REPLY_ANSWER: {
@@ -190,10 +299,7 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		a->text = r.text;
 		r.text = NULL;
 		a->at = now;
-		if (survey_advance(c, s))
-			rc = survey_send_item(c, s, NULL, now, o);
-		else
-			rc = survey_finish(c, s, SURVEY_COMPLETED, c->msg.thanks, now, o);
+		rc = survey_next(c, s, now, o);
 		break;
 	}
 	}
@@ -209,12 +315,114 @@ int survey_tick(const struct campaign *c, struct survey *s, int64_t now, struct 
 	if (s->status != SURVEY_ACTIVE)
 		return 0;
 	if (now >= s->started_at + c->expire_after)
-		return survey_finish(c, s, SURVEY_EXPIRED, c->msg.expired, now, o);
+		return survey_finish(c, s, SURVEY_EXPIRED, SURVEY_MSG_EXPIRED, now, o);
 	int rc = 0;
 	if (c->reminder_after > 0 && !s->reminded && now >= s->last_at + c->reminder_after) {
 		s->reminded = 1;
-		rc = survey_send_item(c, s, c->msg.reminder, now, o);
+		rc = survey_send_item(c, s, SURVEY_MSG_REMINDER, now, o);
 	}
 	o->due = survey_next_due(c, s);
 	return rc;
+}
+
+/* ---- the preview of `hailong campaign check` ---- */
+
+/* Fill v with `text` as text_split sends it under enc. Returns 0 or -ENOMEM;
+ * a text that cannot be sent is an ordinary outcome (v->rc). */
+static int survey_variant_fill(struct survey_variant *v, const char *text, enum text_encoding enc)
+{
+	struct text_parts *tp = malloc(sizeof *tp);
+	if (!tp)
+		return -ENOMEM;
+	memset(v, 0, sizeof *v);
+	v->enc = enc;
+	v->rc = text_split(text, enc, tp);
+	if (v->rc == 0) {
+		v->coding = tp->coding;
+		v->units = tp->units;
+		v->nparts = tp->nparts;
+	}
+	free(tp);
+	/* What goes out: the plain-Latin form when `unaccented` folded it to
+	 * GSM (text_split falls back to the NFC text in UCS-2 otherwise). */
+	if (enc == TEXT_ENC_UNACCENTED && (v->rc != 0 || v->coding == TEXT_CODING_GSM7))
+		v->text = text_unaccent(text);
+	else
+		v->text = text_nfc(text);
+	if (!v->text)
+		v->text = strdup(text); /* bad UTF-8: shown as is, v->rc says why */
+	return v->text ? 0 : -ENOMEM;
+}
+
+int survey_preview(const struct campaign *c, struct survey_preview *p)
+{
+	enum text_encoding enc[2] = {c->encoding, c->encoding};
+	int rc = 0;
+
+	memset(p, 0, sizeof *p);
+	p->nvariants = 1;
+	if (c->encoding == TEXT_ENC_AUTO) {
+		enc[1] = TEXT_ENC_UNACCENTED;
+		p->nvariants = 2;
+	} else if (c->encoding == TEXT_ENC_UNACCENTED) {
+		enc[1] = TEXT_ENC_AUTO;
+		p->nvariants = 2;
+	}
+	static const enum survey_msg_kind per_item[] = {SURVEY_MSG_ITEM, SURVEY_MSG_INVALID,
+	                                                SURVEY_MSG_REMINDER, SURVEY_MSG_HELP};
+	static const enum survey_msg_kind ends[] = {SURVEY_MSG_THANKS, SURVEY_MSG_STOPPED,
+	                                            SURVEY_MSG_EXPIRED};
+	struct survey_plan {
+		enum survey_msg_kind kind;
+		int q;
+	} plan[SURVEY_PREVIEW_MAX];
+	int nplan = 0;
+	if (c->nquestions > 0)
+		plan[nplan++] = (struct survey_plan){SURVEY_MSG_FIRST, 0};
+	for (size_t k = 0; k < sizeof per_item / sizeof per_item[0]; k++)
+		for (int q = 0; q < c->nquestions && q < CAMPAIGN_MAX_QUESTIONS; q++)
+			plan[nplan++] = (struct survey_plan){per_item[k], q};
+	for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++)
+		plan[nplan++] = (struct survey_plan){ends[k], -1};
+
+	for (int i = 0; i < nplan; i++) {
+		char *text;
+		rc = survey_compose(c, plan[i].kind, plan[i].q, &text);
+		if (rc < 0)
+			goto fail;
+		if (!text)
+			continue; /* not sent by this campaign */
+		struct survey_preview_msg *m = &p->msg[p->nmsg++];
+		m->kind = plan[i].kind;
+		m->q = plan[i].q;
+		for (int v = 0; v < p->nvariants && rc == 0; v++)
+			rc = survey_variant_fill(&m->v[v], text, enc[v]);
+		free(text);
+		if (rc < 0)
+			goto fail;
+	}
+	/* A completed survey: first, items 2..n, thanks. */
+	for (int v = 0; v < p->nvariants; v++) {
+		int cost = 0;
+		for (int i = 0; i < p->nmsg && cost >= 0; i++) {
+			const struct survey_preview_msg *m = &p->msg[i];
+			int on_path = m->kind == SURVEY_MSG_FIRST || m->kind == SURVEY_MSG_THANKS ||
+			              (m->kind == SURVEY_MSG_ITEM && m->q > 0);
+			if (on_path)
+				cost = m->v[v].rc == 0 ? cost + m->v[v].nparts : -1;
+		}
+		p->cost[v] = cost;
+	}
+	return 0;
+fail:
+	survey_preview_clear(p);
+	return rc;
+}
+
+void survey_preview_clear(struct survey_preview *p)
+{
+	for (int i = 0; i < p->nmsg; i++)
+		for (int v = 0; v < 2; v++)
+			free(p->msg[i].v[v].text);
+	memset(p, 0, sizeof *p);
 }

@@ -55,12 +55,73 @@ void survey_out_clear(struct survey_out *o);
 /* Send the first item (intro + question 1). Returns 0 or -ENOMEM. */
 int survey_start(const struct campaign *c, struct survey *s, int64_t now, struct survey_out *o);
 /* A reply from the citizen. Returns 0 or -ENOMEM; a reply to a finished
- * survey changes nothing. */
+ * survey changes nothing. One message may answer several items at once
+ * ("1 2 1 1 3", see reply_parse_many): the run of one-option items from the
+ * current one; the next item (or thanks) follows. */
 int survey_feed(const struct campaign *c, struct survey *s, const char *reply, int64_t now,
                 struct survey_out *o);
 /* Time passes: the reminder once after reminder_after of silence, expiry
  * after expire_after since the start. Returns 0 or -ENOMEM. */
 int survey_tick(const struct campaign *c, struct survey *s, int64_t now, struct survey_out *o);
+
+/* The messages a citizen can receive. */
+enum survey_msg_kind {
+	SURVEY_MSG_FIRST = 0, /* intro + "\n" + item 1 (item 1 alone without intro) */
+	SURVEY_MSG_ITEM,      /* an item alone: the next item, or a repeat (LAI) */
+	SURVEY_MSG_INVALID,   /* invalid + "\n" + item: the re-prompt */
+	SURVEY_MSG_REMINDER,  /* reminder + "\n" + item */
+	SURVEY_MSG_HELP,      /* help + "\n" + item */
+	SURVEY_MSG_THANKS,
+	SURVEY_MSG_STOPPED,
+	SURVEY_MSG_EXPIRED,
+};
+#define SURVEY_MSG_KINDS 8
+
+/* "first", "item", "invalid", "reminder", "help", "thanks", "stopped", "expired". */
+const char *survey_msg_kind_name(enum survey_msg_kind k);
+
+/* The text of one message exactly as survey_start/feed/tick send it; `q` is
+ * the 0-based item for FIRST..HELP (ignored for FIRST and the end messages).
+ * Returns 0 and a malloc'd *out, or *out = NULL when the campaign sends no
+ * such message (an empty end message); -EINVAL for a bad q, -ENOMEM. */
+int survey_compose(const struct campaign *c, enum survey_msg_kind kind, int q, char **out);
+
+/* One message as it goes out under one encoding. */
+struct survey_variant {
+	enum text_encoding enc;  /* what text_split was asked for */
+	char *text;              /* the text sent: NFC, or plain Latin (text_unaccent) when
+	                          * `unaccented` folded it; malloc'd */
+	enum text_coding coding; /* TEXT_CODING_GSM7 or TEXT_CODING_UCS2 */
+	int units;               /* septets (GSM 03.38) or UTF-16 code units (UCS-2) */
+	int nparts;              /* SMS parts; 0 when rc < 0 */
+	int rc;                  /* 0, or text_split's error (-EMSGSIZE: more than
+	                          * TEXT_MAX_PARTS parts; -EILSEQ: not GSM under gsm7) */
+};
+
+#define SURVEY_PREVIEW_MAX (4 * CAMPAIGN_MAX_QUESTIONS + 4)
+
+struct survey_preview_msg {
+	enum survey_msg_kind kind;
+	int q;                      /* 0-based item, -1 for thanks, stopped, expired */
+	struct survey_variant v[2]; /* [0] as the campaign sends it, [1] the alternative */
+};
+
+/* Every message a citizen can receive from a campaign, for `hailong campaign
+ * check`: first, each item, then invalid/reminder/help + each item, thanks,
+ * stopped, expired. Auto and unaccented campaigns get a second variant (auto:
+ * unaccented; unaccented: as written, auto) so the operator can choose. */
+struct survey_preview {
+	int nvariants;              /* 1, or 2 for auto and unaccented campaigns */
+	int nmsg;
+	struct survey_preview_msg msg[SURVEY_PREVIEW_MAX];
+	int cost[2];                /* SMS parts of a completed survey per variant:
+	                             * first + items 2..n + thanks; -1 when one of them
+	                             * cannot be sent */
+};
+
+/* Fills *p (the caller's). Returns 0 or -ENOMEM; free with survey_preview_clear. */
+int survey_preview(const struct campaign *c, struct survey_preview *p);
+void survey_preview_clear(struct survey_preview *p);
 
 const char *survey_status_name(enum survey_status st);
 /* -1 for an unknown name. */

@@ -1,11 +1,16 @@
-/* hailong: the operator command line (reports now; `campaign check` and `trigger` slot into the command table). */
+/* hailong: the operator command line: `report`, `campaign check` (and `trigger` slots into the command table). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "archive.h"
+#include "campaign.h"
+#include "survey.h"
+#include "text.h"
 
 #define EXIT_USAGE 2
 
@@ -21,10 +26,14 @@ struct command {
 
 static int cmd_report(const struct command *cmd, int argc, char **argv);
 static int cmd_help(const struct command *cmd, int argc, char **argv);
+static int cmd_campaign_check(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json]",
 	  "print the satisfaction report of a campaign from the archive", cmd_report },
+	{ "campaign check", "[--format text|json] FILE...",
+	  "validate campaign files and show every message a citizen can receive: text, encoding, "
+	  "length, SMS parts, and the cost of a completed survey", cmd_campaign_check },
 	{ "help", "[COMMAND]", "show this help, or the help of one command", cmd_help },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -146,6 +155,361 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;
+}
+
+/* ---- campaign check ---- */
+
+#define CHECK_ERR_MAX 16384
+
+/* "as written" or "unaccented": what a variant does to the text. */
+static const char *check_variant_name(enum text_encoding enc, int json)
+{
+	if (enc == TEXT_ENC_UNACCENTED)
+		return "unaccented";
+	return json ? "as_written" : "as written";
+}
+
+static const char *check_encoding_name(enum text_encoding enc)
+{
+	static const char *const names[] = {"auto", "gsm7", "ucs2", "unaccented"};
+	return (unsigned)enc < sizeof names / sizeof names[0] ? names[enc] : "?";
+}
+
+static const char *check_coding_name(enum text_coding c, int json)
+{
+	if (c == TEXT_CODING_UCS2)
+		return json ? "ucs2" : "UCS-2";
+	return json ? "gsm7" : "GSM 03.38";
+}
+
+static const char *check_unit_name(enum text_coding c)
+{
+	return c == TEXT_CODING_UCS2 ? "chars" : "septets";
+}
+
+/* What a message is, for people: "first (intro + item 1: access)". */
+static void check_describe(const struct campaign *c, const struct survey_preview_msg *m, char *buf,
+                           size_t n)
+{
+	const char *qid = m->q >= 0 && m->q < c->nquestions ? c->questions[m->q].id : "";
+
+	switch (m->kind) {
+	case SURVEY_MSG_FIRST:
+		snprintf(buf, n, "first: %sitem 1 (%s)", c->msg.intro ? "intro + " : "", qid);
+		break;
+	case SURVEY_MSG_ITEM:
+		snprintf(buf, n, "item %d (%s)", m->q + 1, qid);
+		break;
+	case SURVEY_MSG_INVALID:
+	case SURVEY_MSG_REMINDER:
+	case SURVEY_MSG_HELP:
+		snprintf(buf, n, "%s + item %d (%s)", survey_msg_kind_name(m->kind), m->q + 1, qid);
+		break;
+	default:
+		snprintf(buf, n, "%s", survey_msg_kind_name(m->kind));
+		break;
+	}
+}
+
+static void check_text_variant(const struct survey_variant *v, const char *label, FILE *out)
+{
+	if (v->rc == -EMSGSIZE)
+		fprintf(out, "    %-22s too long: more than %d SMS parts\n", label, TEXT_MAX_PARTS);
+	else if (v->rc < 0)
+		fprintf(out, "    %-22s cannot be encoded: %s\n", label, strerror(-v->rc));
+	else
+		fprintf(out, "    %-22s %-9s %5d %-7s %2d part%s\n", label, check_coding_name(v->coding, 0),
+		        v->units, check_unit_name(v->coding), v->nparts, v->nparts == 1 ? "" : "s");
+}
+
+/* Each line of the text, indented, so the operator reads it as the phone shows it. */
+static void check_text_body(const char *text, FILE *out)
+{
+	const char *p = text;
+	do {
+		size_t len = strcspn(p, "\n");
+		fprintf(out, "      | %.*s\n", (int)len, p);
+		p += len;
+	} while (*p++ == '\n');
+}
+
+/* Prints one campaign's preview as text. Returns 1 when a message that is
+ * sent cannot be (the file is bad), else 0. */
+static int check_print_text(const char *file, const struct campaign *c,
+                            const struct survey_preview *p, FILE *out)
+{
+	char what[160], label[64];
+	int bad = 0;
+	enum text_encoding enc0 = c->encoding, enc1 = c->encoding;
+
+	if (p->nmsg > 0)
+		enc0 = p->msg[0].v[0].enc, enc1 = p->msg[0].v[1].enc;
+	fprintf(out, "%s: campaign %s, %d item%s, channel %s, encoding %s\n", file, c->id,
+	        c->nquestions, c->nquestions == 1 ? "" : "s", c->channel == CAMPAIGN_USSD ? "ussd" : "sms",
+	        check_encoding_name(c->encoding));
+	if (p->nvariants == 2)
+		fprintf(out, "  (sent: %s; shown beside it: %s, to choose `encoding:`)\n",
+		        check_variant_name(enc0, 0), check_variant_name(enc1, 0));
+	for (int i = 0; i < p->nmsg; i++) {
+		const struct survey_preview_msg *m = &p->msg[i];
+
+		check_describe(c, m, what, sizeof what);
+		fprintf(out, "\n  %s\n", what);
+		for (int v = 0; v < p->nvariants; v++) {
+			snprintf(label, sizeof label, "%s%s", check_variant_name(m->v[v].enc, 0),
+			         p->nvariants == 2 && v == 0 ? " (sent)" : "");
+			check_text_variant(&m->v[v], label, out);
+		}
+		check_text_body(m->v[0].text, out);
+		if (p->nvariants == 2 && strcmp(m->v[0].text, m->v[1].text) != 0) {
+			fprintf(out, "    %s:\n", check_variant_name(m->v[1].enc, 0));
+			check_text_body(m->v[1].text, out);
+		}
+		if (m->v[0].rc < 0)
+			bad = 1;
+	}
+	fputc('\n', out);
+	for (int i = 0; i < p->nmsg; i++) {
+		const struct survey_preview_msg *m = &p->msg[i];
+
+		check_describe(c, m, what, sizeof what);
+		if (m->v[0].rc < 0)
+			fprintf(out, "%s: ERROR: %s: %s\n", file, what,
+			        m->v[0].rc == -EMSGSIZE ? "too long: more than 16 SMS parts"
+			                                : "cannot be encoded");
+		else if (m->kind == SURVEY_MSG_ITEM && m->v[0].nparts > 1) {
+			fprintf(out, "%s: WARNING: %s takes %d SMS parts (%s, %d %s)", file, what,
+			        m->v[0].nparts, check_coding_name(m->v[0].coding, 0), m->v[0].units,
+			        check_unit_name(m->v[0].coding));
+			if (p->nvariants == 2 && m->v[1].rc == 0)
+				fprintf(out, "; %s: %d", check_variant_name(m->v[1].enc, 0), m->v[1].nparts);
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "%s: cost of a completed survey (first message, items 2..%d, thanks):", file,
+	        c->nquestions);
+	for (int v = 0; v < p->nvariants; v++) {
+		const char *name = check_variant_name(v == 0 ? enc0 : enc1, 0);
+		if (p->cost[v] < 0)
+			fprintf(out, "%s %s: cannot be sent", v ? "," : "", name);
+		else
+			fprintf(out, "%s %d SMS parts %s%s", v ? "," : "", p->cost[v], name,
+			        p->nvariants == 2 && v == 0 ? " (sent)" : "");
+	}
+	fputc('\n', out);
+	return bad;
+}
+
+static json_t *check_json_variant(const struct survey_variant *v)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "text", json_string(v->text));
+	if (v->rc == 0) {
+		json_object_set_new(o, "encoding", json_string(check_coding_name(v->coding, 1)));
+		json_object_set_new(o, "length", json_integer(v->units));
+		json_object_set_new(o, "unit", json_string(check_unit_name(v->coding)));
+		json_object_set_new(o, "parts", json_integer(v->nparts));
+	} else {
+		json_object_set_new(o, "parts", json_null());
+		json_object_set_new(o, "error", json_string(v->rc == -EMSGSIZE ? "too long: more than 16 SMS parts"
+		                                                               : "cannot be encoded"));
+	}
+	return o;
+}
+
+/* The JSON object of one campaign's preview; *bad set as check_print_text returns. */
+static json_t *check_json(const char *file, const struct campaign *c, const struct survey_preview *p,
+                          int *bad)
+{
+	json_t *o = json_object(), *msgs = json_array(), *warn = json_array(), *errs = json_array();
+	json_t *cost = json_object();
+	char what[160];
+
+	*bad = 0;
+	if (!o || !msgs || !warn || !errs || !cost) {
+		json_decref(o);
+		json_decref(msgs);
+		json_decref(warn);
+		json_decref(errs);
+		json_decref(cost);
+		return NULL;
+	}
+	json_object_set_new(o, "file", json_string(file));
+	json_object_set_new(o, "ok", json_true()); /* set again below, in place */
+	json_object_set_new(o, "campaign", json_string(c->id));
+	json_object_set_new(o, "items", json_integer(c->nquestions));
+	json_object_set_new(o, "channel", json_string(c->channel == CAMPAIGN_USSD ? "ussd" : "sms"));
+	json_object_set_new(o, "encoding", json_string(check_encoding_name(c->encoding)));
+	json_object_set_new(o, "sent", json_string(check_variant_name(p->nmsg ? p->msg[0].v[0].enc : c->encoding, 1)));
+	for (int i = 0; i < p->nmsg; i++) {
+		const struct survey_preview_msg *m = &p->msg[i];
+		json_t *jm = json_object(), *vs = json_object();
+
+		check_describe(c, m, what, sizeof what);
+		json_object_set_new(jm, "kind", json_string(survey_msg_kind_name(m->kind)));
+		json_object_set_new(jm, "item", m->q >= 0 ? json_integer(m->q + 1) : json_null());
+		json_object_set_new(jm, "question", m->q >= 0 ? json_string(c->questions[m->q].id) : json_null());
+		for (int v = 0; v < p->nvariants; v++)
+			json_object_set_new(vs, check_variant_name(m->v[v].enc, 1), check_json_variant(&m->v[v]));
+		json_object_set_new(jm, "variants", vs);
+		json_array_append_new(msgs, jm);
+		if (m->v[0].rc < 0) {
+			*bad = 1;
+			json_array_append_new(errs, json_sprintf("%s: %s", what, m->v[0].rc == -EMSGSIZE
+			                                         ? "too long: more than 16 SMS parts" : "cannot be encoded"));
+		} else if (m->kind == SURVEY_MSG_ITEM && m->v[0].nparts > 1) {
+			json_array_append_new(warn, json_sprintf("%s takes %d SMS parts", what, m->v[0].nparts));
+		}
+	}
+	for (int v = 0; v < p->nvariants; v++)
+		json_object_set_new(cost, check_variant_name(p->msg[0].v[v].enc, 1),
+		                    p->cost[v] >= 0 ? json_integer(p->cost[v]) : json_null());
+	json_object_set_new(o, "messages", msgs);
+	json_object_set_new(o, "cost", cost);
+	json_object_set_new(o, "warnings", warn);
+	json_object_set_new(o, "errors", errs);
+	json_object_set_new(o, "ok", json_boolean(!*bad));
+	return o;
+}
+
+/* "file:line: message" lines of a failed load, as a JSON array of strings. */
+static json_t *check_json_errors(const char *err)
+{
+	json_t *a = json_array();
+	const char *p = err;
+
+	while (a && *p) {
+		size_t len = strcspn(p, "\n");
+		if (len)
+			json_array_append_new(a, json_stringn(p, len));
+		p += len;
+		p += strspn(p, "\n");
+	}
+	return a;
+}
+
+static int cmd_campaign_check(const struct command *cmd, int argc, char **argv)
+{
+	const char *format = "text";
+	const char **files = NULL;
+	int nfiles = 0, anybad = 0, json = 0, rc = EXIT_FAILURE;
+	char *err = NULL;
+	json_t *jfiles = NULL;
+	struct survey_preview *p = NULL;
+
+	files = calloc((size_t)argc + 1, sizeof *files);
+	err = malloc(CHECK_ERR_MAX);
+	p = malloc(sizeof *p);
+	jfiles = json_array();
+	if (!files || !err || !p || !jfiles) {
+		fprintf(stderr, "hailong campaign check: out of memory\n");
+		goto out;
+	}
+	for (int i = 0; i < argc; i++) {
+		int m;
+
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				files[nfiles++] = argv[i];
+			break;
+		}
+		if ((m = opt_value("--format", argc, argv, &i, &format)) < 0) {
+			fprintf(stderr, "hailong campaign check: --format needs a value\n");
+			usage_of(cmd, stderr);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (m == 1)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "hailong campaign check: unknown argument '%s'\n", argv[i]);
+			usage_of(cmd, stderr);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		files[nfiles++] = argv[i];
+	}
+	if (strcmp(format, "json") == 0) {
+		json = 1;
+	} else if (strcmp(format, "text") != 0) {
+		fprintf(stderr, "hailong campaign check: unknown format '%s' (text or json)\n", format);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (nfiles == 0) {
+		fprintf(stderr, "hailong campaign check: no campaign file given\n");
+		usage_of(cmd, stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (int f = 0; f < nfiles; f++) {
+		struct campaign *c = NULL;
+		json_t *jf = NULL;
+		int bad = 0;
+
+		err[0] = '\0';
+		if (campaign_load(files[f], &c, err, CHECK_ERR_MAX) < 0) {
+			anybad = 1;
+			if (json) {
+				jf = json_pack("{s:s,s:b,s:o}", "file", files[f], "ok", 0, "errors",
+				               check_json_errors(err));
+				if (jf)
+					json_array_append_new(jfiles, jf);
+			} else {
+				fprintf(stderr, "%s%s", err, err[0] && err[strlen(err) - 1] != '\n' ? "\n" : "");
+				if (f + 1 < nfiles)
+					fputc('\n', stdout);
+			}
+			continue;
+		}
+		if (survey_preview(c, p) < 0) {
+			fprintf(stderr, "hailong campaign check: out of memory\n");
+			campaign_free(c);
+			goto out;
+		}
+		if (json) {
+			jf = check_json(files[f], c, p, &bad);
+			if (!jf) {
+				fprintf(stderr, "hailong campaign check: out of memory\n");
+				survey_preview_clear(p);
+				campaign_free(c);
+				goto out;
+			}
+			json_array_append_new(jfiles, jf);
+		} else {
+			bad = check_print_text(files[f], c, p, stdout);
+			if (f + 1 < nfiles)
+				fputc('\n', stdout);
+		}
+		if (bad)
+			anybad = 1;
+		survey_preview_clear(p);
+		campaign_free(c);
+	}
+	if (json) {
+		json_t *doc = json_pack("{s:b,s:O}", "ok", !anybad, "files", jfiles);
+		if (!doc || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
+			json_decref(doc);
+			fprintf(stderr, "hailong campaign check: cannot write JSON\n");
+			goto out;
+		}
+		json_decref(doc);
+		fputc('\n', stdout);
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "hailong campaign check: cannot write: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = anybad ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+	json_decref(jfiles);
+	free(p);
+	free(err);
+	free(files);
+	return rc;
 }
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)

@@ -247,8 +247,7 @@ static void test_default_campaign(void **state)
 	                          "5-Rất không hài lòng"));
 	free(s);
 	s = campaign_render_question(c, 5);
-	assert_string_equal(s, "Câu 6/6: Ông/Bà có góp ý gì thêm? Trả lời nội dung góp ý, hoặc 0 "
-	                       "để bỏ qua.");
+	assert_string_equal(s, "Câu 6/6: Ông/Bà có góp ý gì thêm? Nhắn nội dung, hoặc 0 để bỏ qua.");
 	free(s);
 
 	/* the version is a hash of the bytes: same file, same version */

@@ -69,6 +69,13 @@ static void feed(struct survey *s, const char *reply, int64_t t, struct survey_o
 	assert_int_equal(survey_feed(camp, s, reply, t, o), 0);
 }
 
+static void feed_c(const struct campaign *c, struct survey *s, const char *reply, int64_t t,
+                   struct survey_out *o)
+{
+	survey_out_clear(o);
+	assert_int_equal(survey_feed(c, s, reply, t, o), 0);
+}
+
 static void test_complete_path(void **state)
 {
 	(void)state;
@@ -189,6 +196,163 @@ static void test_reminder_and_expiry(void **state)
 	survey_clear(&s);
 }
 
+static void test_several_answers(void **state)
+{
+	(void)state;
+	struct survey s;
+	struct survey_out o = {0};
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	feed(&s, "xyz", T0 + 1, &o); /* one re-prompt first: the count resets after */
+	feed(&s, "1 3", T0 + 2, &o);  /* items a and b; the optional comment is asked next */
+	expect_msg(&o, "Câu 3/3: Góp ý?", NULL);
+	assert_false(o.finished);
+	assert_int_equal(s.q, 2);
+	assert_int_equal(s.invalid, 0);
+	assert_int_equal(s.answers[0].state, 1);
+	assert_int_equal(s.answers[0].values[0], 3);
+	assert_int_equal(s.answers[1].state, 1);
+	assert_int_equal(s.answers[1].nvalues, 1);
+	assert_int_equal(s.answers[1].values[0], 1);
+	assert_int_equal(s.answers[1].at, T0 + 2);
+	assert_int_equal(o.due, T0 + 2 + 7200);
+	feed(&s, "0", T0 + 3, &o);
+	assert_true(o.finished);
+	assert_int_equal(s.status, SURVEY_COMPLETED);
+	survey_out_clear(&o);
+	survey_clear(&s);
+
+	/* written together, when every key is one character */
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	feed(&s, "21", T0 + 1, &o);
+	expect_msg(&o, "Câu 3/3", NULL);
+	assert_int_equal(s.answers[0].values[0], 2);
+	assert_int_equal(s.answers[1].values[0], 3);
+	survey_out_clear(&o);
+	survey_clear(&s);
+
+	/* on the last option item, "1 3" is a single reply: not understood */
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	feed(&s, "1", T0 + 1, &o);
+	feed(&s, "1 3", T0 + 2, &o);
+	expect_msg(&o, "Chưa hiểu.\nCâu 2/3", NULL);
+	assert_int_equal(s.answers[1].state, 0);
+	/* three answers for two items: not understood either */
+	survey_out_clear(&o);
+	survey_clear(&s);
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	feed(&s, "1 1 1", T0 + 1, &o);
+	expect_msg(&o, "Chưa hiểu.\nCâu 1/3", NULL);
+	assert_int_equal(s.answers[0].state, 0);
+	feed(&s, "huy", T0 + 2, &o);
+	assert_int_equal(s.status, SURVEY_OPTED_OUT);
+	survey_out_clear(&o);
+	survey_clear(&s);
+}
+
+/* Five scale items then an optional comment: "1 2 1 1 3" answers all five. */
+static void test_several_answers_five(void **state)
+{
+	(void)state;
+	static const char y[] =
+		"id: five\n"
+		"scales:\n"
+		"  s:\n"
+		"    satisfied: [5]\n"
+		"    options:\n"
+		"      - {value: 5, label: Rất hài lòng, keys: [\"1\"]}\n"
+		"      - {value: 4, label: Hài lòng, keys: [\"2\"]}\n"
+		"      - {value: 3, label: Bình thường, keys: [\"3\"]}\n"
+		"questions:\n"
+		"  - {id: q1, type: scale, scale: s, text: Q1}\n"
+		"  - {id: q2, type: scale, scale: s, text: Q2}\n"
+		"  - {id: q3, type: scale, scale: s, text: Q3}\n"
+		"  - {id: q4, type: scale, scale: s, text: Q4}\n"
+		"  - {id: q5, type: scale, scale: s, text: Q5}\n"
+		"messages: {thanks: Xong}\n";
+	struct campaign *c;
+	char err[1024];
+	assert_int_equal(campaign_parse("five.yaml", y, sizeof y - 1, &c, err, sizeof err), 0);
+	static const char *const ways[] = {"1 2 1 1 3", "12113", "1, 2, 1, 1, 3"};
+	for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
+		struct survey s;
+		struct survey_out o = {0};
+		survey_init(&s);
+		survey_start(c, &s, T0, &o);
+		survey_out_clear(&o);
+		assert_int_equal(survey_feed(c, &s, ways[w], T0 + 5, &o), 0);
+		expect_msg(&o, "Xong", NULL);
+		assert_true(o.finished);
+		assert_int_equal(o.due, 0);
+		assert_int_equal(s.status, SURVEY_COMPLETED);
+		static const int want[] = {5, 4, 5, 5, 3};
+		for (int i = 0; i < 5; i++) {
+			assert_int_equal(s.answers[i].state, 1);
+			assert_int_equal(s.answers[i].values[0], want[i]);
+		}
+		survey_out_clear(&o);
+		survey_clear(&s);
+	}
+	/* from item 3: the three left */
+	struct survey s;
+	struct survey_out o = {0};
+	survey_init(&s);
+	survey_start(c, &s, T0, &o);
+	feed_c(c, &s, "1", T0 + 1, &o);
+	feed_c(c, &s, "Hài lòng", T0 + 2, &o);
+	feed_c(c, &s, "3 3 1", T0 + 3, &o);
+	assert_int_equal(s.status, SURVEY_COMPLETED);
+	assert_int_equal(s.answers[2].values[0], 3);
+	assert_int_equal(s.answers[4].values[0], 5);
+	survey_out_clear(&o);
+	survey_clear(&s);
+	campaign_free(c);
+}
+
+/* survey_compose gives exactly what the steps send. */
+static void test_compose(void **state)
+{
+	(void)state;
+	char *m;
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_FIRST, 0, &m), 0);
+	assert_string_equal(m, "Xin chào.\nCâu 1/3: A?\n1-Tốt 2-Vừa 3-Kém");
+	free(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_ITEM, 2, &m), 0);
+	assert_string_equal(m, "Câu 3/3: Góp ý?");
+	free(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_INVALID, 1, &m), 0);
+	assert_string_equal(m, "Chưa hiểu.\nCâu 2/3: B?\n1-Tốt 2-Vừa 3-Kém");
+	free(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_REMINDER, 2, &m), 0);
+	assert_string_equal(m, "Nhắc.\nCâu 3/3: Góp ý?");
+	free(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_HELP, 0, &m), 0);
+	assert_string_equal(m, "Trả lời 1-3.\nCâu 1/3: A?\n1-Tốt 2-Vừa 3-Kém");
+	free(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_EXPIRED, -1, &m), 0);
+	assert_string_equal(m, "Hết hạn.");
+	free(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_ITEM, 3, &m), -EINVAL);
+	assert_null(m);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_HELP, -1, &m), -EINVAL);
+	assert_string_equal(survey_msg_kind_name(SURVEY_MSG_REMINDER), "reminder");
+	assert_string_equal(survey_msg_kind_name((enum survey_msg_kind)99), "unknown");
+
+	/* and the step sends the same bytes */
+	struct survey s;
+	struct survey_out o = {0};
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	assert_int_equal(survey_compose(camp, SURVEY_MSG_FIRST, 0, &m), 0);
+	assert_string_equal(o.msg[0], m);
+	free(m);
+	survey_out_clear(&o);
+	survey_clear(&s);
+}
+
 static void test_status_names(void **state)
 {
 	(void)state;
@@ -207,6 +371,9 @@ int main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_skip_optional),
 		cmocka_unit_test(test_reminder_and_expiry),
+		cmocka_unit_test(test_several_answers),
+		cmocka_unit_test(test_several_answers_five),
+		cmocka_unit_test(test_compose),
 		cmocka_unit_test(test_status_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
