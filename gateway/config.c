@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phone.h"
+#include "smpp_pdu.h"
 #include "yamldoc.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
@@ -22,11 +24,14 @@ struct cctx {
 };
 
 static const char *const config_top_keys[] = {"smpp", "redis", "storage", "http", "campaigns",
-                                              "timezone", "privacy", "log_level", NULL};
+                                              "timezone", "privacy", "log_level", "sms_triggers",
+                                              NULL};
 static const char *const config_smsc_keys[] = {
 	"name", "host", "port", "system_id", "password", "system_type", "bind", "source_addr",
 	"source_ton", "source_npi", "window", "tps", "routes", "enquire_link_s",
-	"response_timeout_s", NULL};
+	"response_timeout_s", "retry", "long_messages", NULL};
+static const char *const config_retry_keys[] = {"tries", "delay", NULL};
+static const char *const config_trigger_keys[] = {"number", "agency", "campaign", NULL};
 static const char *const config_redis_keys[] = {"url", NULL};
 static const char *const config_storage_keys[] = {"sqlite", NULL};
 static const char *const config_http_keys[] = {"listen", "tokens", NULL};
@@ -68,6 +73,11 @@ void config_free(struct config *c)
 		free(c->hash_key);
 	}
 	free(c->log_level);
+	for (i = 0; i < c->nsms_triggers; i++) {
+		free(c->sms_triggers[i].number);
+		free(c->sms_triggers[i].agency);
+		free(c->sms_triggers[i].campaign);
+	}
 	free(c);
 }
 
@@ -263,6 +273,198 @@ static int hexval(char ch)
 
 /* ---- sections -------------------------------------------------------- */
 
+/* A delay: "500ms", or a duration as ydoc_parse_duration reads it ("30s",
+ * "3m", "1m30s"), or a bare number of seconds. 1 ms .. 1 day. */
+static int parse_delay_ms(const char *s, int *out)
+{
+	int64_t v = 0;
+	size_t n = strlen(s);
+
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
+		size_t i;
+
+		if (n > 11)
+			return -EINVAL;
+		for (i = 0; i < n - 2; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -EINVAL;
+			v = v * 10 + (s[i] - '0');
+		}
+	} else if (all_digits(s)) {
+		if (n > 6)
+			return -EINVAL;
+		v = strtol(s, NULL, 10) * 1000;
+	} else {
+		if (ydoc_parse_duration(s, &v) < 0 || v > 86400)
+			return -EINVAL;
+		v *= 1000;
+	}
+	if (v < 1 || v > 86400000)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+/* A key of `retry:`: default, timeout, an ESME_* name, or a number (0x458, 88). */
+static int retry_key(const char *k, unsigned int *out)
+{
+	uint32_t v;
+
+	if (strcmp(k, "default") == 0) {
+		*out = CONFIG_RETRY_DEFAULT;
+		return 0;
+	}
+	if (strcmp(k, "timeout") == 0) {
+		*out = CONFIG_RETRY_TIMEOUT;
+		return 0;
+	}
+	if (smpp_status_from_name(k, &v) == 0) {
+		*out = v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* retry: {KEY: {tries: N, delay: D}, ...} */
+static void parse_retry(struct cctx *p, int node, const char *w, struct config_smsc *s)
+{
+	char ww[200];
+	int i, j, cnt;
+
+	snprintf(ww, sizeof ww, "%s: retry", w);
+	if (ydoc_kind(p->d, node) != YDOC_MAP) {
+		yerr_add(p->e, ydoc_line(p->d, node),
+		         "%s: expected a mapping such as {ESME_RTHROTTLED: {tries: 20, delay: 30s}}", ww);
+		return;
+	}
+	cnt = ydoc_map_len(p->d, node);
+	if (cnt > CONFIG_MAX_RETRY) {
+		yerr_add(p->e, ydoc_line(p->d, node), "%s: too many entries (%d, at most %d)", ww, cnt,
+		         CONFIG_MAX_RETRY);
+		cnt = CONFIG_MAX_RETRY;
+	}
+	for (i = 0; i < cnt; i++) {
+		int kn = ydoc_map_key(p->d, node, i), vn = ydoc_map_value(p->d, node, i);
+		const char *k = ydoc_scalar(p->d, kn);
+		char wk[280];
+		struct config_retry r = {0, 0, 1000};
+		int tn, dn;
+
+		if (!k || retry_key(k, &r.status) < 0) {
+			yerr_add(p->e, ydoc_line(p->d, kn),
+			         "%s: unknown status '%.64s' (expected default, timeout, an ESME_* name "
+			         "or a number such as 0x458)",
+			         ww, k ? k : "?");
+			continue;
+		}
+		snprintf(wk, sizeof wk, "%s: %s", ww, k);
+		if (r.status == 0) {
+			yerr_add(p->e, ydoc_line(p->d, kn), "%s: ESME_ROK is not an error", wk);
+			continue;
+		}
+		for (j = 0; j < s->nretry; j++)
+			if (s->retry[j].status == r.status)
+				yerr_add(p->e, ydoc_line(p->d, kn), "%s: status 0x%X is listed twice", wk,
+				         r.status);
+		if (ydoc_check_map(p->d, vn, wk, config_retry_keys, p->e) < 0)
+			continue;
+		if (!(tn = ydoc_get(p->d, vn, "tries"))) {
+			missing(p, vn, wk, "tries");
+			continue;
+		}
+		char wt[300];
+		snprintf(wt, sizeof wt, "%s: tries", wk);
+		if (read_int(p, vn, "tries", wt, 1, 1000, &r.tries) < 0)
+			continue;
+		if ((dn = ydoc_get(p->d, vn, "delay")) != 0) {
+			const char *d = ydoc_scalar(p->d, dn);
+
+			if (!d || parse_delay_ms(d, &r.delay_ms) < 0) {
+				yerr_add(p->e, ydoc_line(p->d, dn),
+				         "%s: delay: bad delay '%.64s' (expected 500ms, 30s, 3m ... up to 1d)",
+				         wk, d ? d : "?");
+				continue;
+			}
+		}
+		s->retry[s->nretry++] = r;
+	}
+}
+
+/* sms_triggers: [{number, agency, campaign}, ...] */
+static void parse_sms_triggers(struct cctx *p, int node)
+{
+	struct config *c = p->c;
+	int i, j, cnt;
+
+	if (ydoc_kind(p->d, node) != YDOC_SEQ) {
+		yerr_add(p->e, ydoc_line(p->d, node),
+		         "sms_triggers: expected a list of {number, agency, campaign}");
+		return;
+	}
+	cnt = ydoc_seq_len(p->d, node);
+	if (cnt > CONFIG_MAX_SMS_TRIGGERS) {
+		yerr_add(p->e, ydoc_line(p->d, node), "sms_triggers: too many entries (%d, at most %d)",
+		         cnt, CONFIG_MAX_SMS_TRIGGERS);
+		cnt = CONFIG_MAX_SMS_TRIGGERS;
+	}
+	for (i = 0; i < cnt; i++) {
+		int item = ydoc_seq_item(p->d, node, i), n;
+		struct config_sms_trigger *t;
+		char w[64], ww[96];
+		static const char *const fields[] = {"agency", "campaign"};
+
+		snprintf(w, sizeof w, "sms_triggers %d", i + 1);
+		if (ydoc_check_map(p->d, item, w, config_trigger_keys, p->e) < 0 &&
+		    ydoc_kind(p->d, item) != YDOC_MAP)
+			continue;
+		t = &c->sms_triggers[c->nsms_triggers++];
+		if (!(n = ydoc_get(p->d, item, "number"))) {
+			missing(p, item, w, "number");
+		} else {
+			char *raw = NULL, canon[PHONE_MAX], why[128];
+
+			snprintf(ww, sizeof ww, "%s: number", w);
+			if (read_str(p, n, ww, 32, 0, &raw) == 0) {
+				if (phone_normalize(raw, canon, why, sizeof why) < 0) {
+					yerr_add(p->e, ydoc_line(p->d, n), "%s: '%.32s' is not a mobile number (%s)",
+					         ww, raw, why);
+				} else {
+					for (j = 0; j < c->nsms_triggers - 1; j++)
+						if (c->sms_triggers[j].number &&
+						    strcmp(c->sms_triggers[j].number, canon) == 0)
+							yerr_add(p->e, ydoc_line(p->d, n),
+							         "%s: %s is already listed (sms_triggers %d)", ww,
+							         canon, j + 1);
+					t->number = strdup(canon);
+					if (!t->number)
+						p->nomem = 1;
+				}
+				free(raw);
+			}
+		}
+		for (j = 0; j < 2; j++) {
+			char **dst = j == 0 ? &t->agency : &t->campaign;
+			const char *v;
+
+			snprintf(ww, sizeof ww, "%s: %s", w, fields[j]);
+			if (!(n = ydoc_get(p->d, item, fields[j]))) {
+				missing(p, item, w, fields[j]);
+				continue;
+			}
+			if (read_str(p, n, ww, j == 0 ? 128 : 64, 0, dst) < 0)
+				continue;
+			for (v = *dst; *v; v++)
+				if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
+				      (*v >= '0' && *v <= '9') || *v == '-' || *v == '_' || *v == '.')) {
+					yerr_add(p->e, ydoc_line(p->d, n),
+					         "%s: '%.64s' may hold only letters, digits, '-', '_' and '.'", ww,
+					         *dst);
+					break;
+				}
+		}
+	}
+}
+
 static void parse_smsc(struct cctx *p, int node, int idx)
 {
 	static const char *const binds[] = {"transceiver", "transmitter+receiver", NULL};
@@ -361,6 +563,23 @@ static void parse_smsc(struct cctx *p, int node, int idx)
 	read_int(p, node, "enquire_link_s", ww, 1, 3600, &s->enquire_link_s);
 	snprintf(ww, sizeof ww, "%s: response_timeout_s", w);
 	read_int(p, node, "response_timeout_s", ww, 1, 600, &s->response_timeout_s);
+
+	if ((n = ydoc_get(p->d, node, "long_messages")) != 0) {
+		static const char *const longs[] = {"udh", "sar", "payload", NULL};
+		const char *b = ydoc_scalar(p->d, n);
+
+		for (i = 0; b && longs[i]; i++)
+			if (strcmp(b, longs[i]) == 0)
+				break;
+		if (!b || !longs[i])
+			yerr_add(p->e, ydoc_line(p->d, n),
+			         "%s: long_messages: unknown value '%.64s' (expected udh, sar or payload)", w,
+			         b ? b : "?");
+		else
+			s->long_messages = (enum config_long)i;
+	}
+	if ((n = ydoc_get(p->d, node, "retry")) != 0 && !ydoc_is_null(p->d, n))
+		parse_retry(p, n, w, s);
 
 	routes = ydoc_get(p->d, node, "routes");
 	snprintf(ww, sizeof ww, "%s: routes", w);
@@ -611,6 +830,9 @@ static void parse_sections(struct cctx *p, int root)
 			read_str(p, n, "log_level", 8, 0, &c->log_level);
 	}
 	set_default(p, &c->log_level, "info");
+
+	if ((sec = section(p, root, "sms_triggers")) != 0)
+		parse_sms_triggers(p, sec);
 }
 
 int config_parse(const char *file, const char *yaml, size_t len, struct config **out, char *err,
@@ -741,6 +963,18 @@ int config_token_find(const struct config *c, const char *token)
 		if (sodium_memcmp(h, c->tokens[i].sha256, sizeof h) == 0 && found < 0)
 			found = i;
 	return found;
+}
+
+const struct config_sms_trigger *config_sms_trigger_find(const struct config *c, const char *number)
+{
+	int i;
+
+	if (!c || !number)
+		return NULL;
+	for (i = 0; i < c->nsms_triggers; i++)
+		if (c->sms_triggers[i].number && strcmp(c->sms_triggers[i].number, number) == 0)
+			return &c->sms_triggers[i];
+	return NULL;
 }
 
 int config_token_allows(const struct config *c, int i, const char *agency)

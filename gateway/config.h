@@ -8,6 +8,26 @@
 #define CONFIG_MAX_ROUTES 32
 #define CONFIG_MAX_TOKENS 32
 #define CONFIG_MAX_AGENCIES 32
+#define CONFIG_MAX_RETRY 16
+#define CONFIG_MAX_SMS_TRIGGERS 256
+
+/* Status value of the `timeout` key of `retry:` (no response in time); not an
+ * SMPP status. Equal to ESME_STATUS_TIMEOUT. */
+#define CONFIG_RETRY_TIMEOUT 0xFFFFFFFFu
+/* Status value of the `default` key of `retry:`. */
+#define CONFIG_RETRY_DEFAULT 0xFFFFFFFEu
+
+/* How one error status is retried: `tries` submit_sm in all (1 = never
+ * retried, i.e. permanent), the first wait `delay_ms`, doubled per try up to
+ * max(delay_ms, 30 s). */
+struct config_retry {
+	unsigned int status;    /* SMPP command_status, or CONFIG_RETRY_TIMEOUT / _DEFAULT */
+	int tries;              /* 1..1000 */
+	int delay_ms;           /* 1..86400000 */
+};
+
+/* How a message longer than one SMS is sent. */
+enum config_long { CONFIG_LONG_UDH = 0, CONFIG_LONG_SAR, CONFIG_LONG_PAYLOAD };
 
 struct config_smsc {
 	char *name;
@@ -25,6 +45,16 @@ struct config_smsc {
 	int nroutes;
 	int enquire_link_s;     /* default 30 */
 	int response_timeout_s; /* default 30 */
+	struct config_retry retry[CONFIG_MAX_RETRY]; /* `retry:` as written; see docs/config.md */
+	int nretry;
+	enum config_long long_messages; /* default CONFIG_LONG_UDH */
+};
+
+/* An agency number whose SMS starts a survey (whitelist for SMS triggers). */
+struct config_sms_trigger {
+	char *number;           /* canonical 84... */
+	char *agency;
+	char *campaign;
 };
 
 struct config_token {
@@ -47,6 +77,8 @@ struct config {
 	char *timezone;         /* default Asia/Ho_Chi_Minh */
 	char *hash_key;         /* hex or text; NULL = generated once and kept (see docs) */
 	char *log_level;        /* debug | info | warn | error, default info */
+	struct config_sms_trigger sms_triggers[CONFIG_MAX_SMS_TRIGGERS];
+	int nsms_triggers;
 };
 
 /* Read and validate. On failure returns -EINVAL (or -errno for I/O) and fills
@@ -62,5 +94,7 @@ void config_free(struct config *c);
 int config_token_find(const struct config *c, const char *token);
 /* 1 if token i may trigger for `agency`. */
 int config_token_allows(const struct config *c, int i, const char *agency);
+/* The sms_triggers entry for a canonical number ("849..."), or NULL. */
+const struct config_sms_trigger *config_sms_trigger_find(const struct config *c, const char *number);
 
 #endif

@@ -35,7 +35,15 @@
 
 #define ESME_MAX_TRIES 5          /* default tries per part for temporary errors */
 #define ESME_RETRY_BASE_MS 1000   /* first retry delay, doubled per try */
-#define ESME_RETRY_MAX_MS 30000
+#define ESME_RETRY_MAX_MS 30000   /* the doubling stops here (or at the configured delay) */
+#define ESME_THROTTLED_TRIES 20   /* built-in: ESME_RTHROTTLED 20 tries from 1 s (Jasmin: 20 x 30 s) */
+#define ESME_QFUL_TRIES 3         /* built-in: ESME_RMSGQFUL 3 tries, 60 s apart (Jasmin: 2 x 180 s) */
+#define ESME_QFUL_DELAY_MS 60000
+#define ESME_IDMAP 2048
+/* An MO token: connection generation (30 bits) << 33 | data_sm << 32 | sequence
+ * number; bit 63 set when it came on the receiver link of a TX+RX pair. */
+#define ESME_GEN_MASK 0x3FFFFFFFu
+#define ESME_TOKEN_RX (1ull << 63)           /* recent submit_sm_resp ids kept to normalise receipt ids */
 #define ESME_BACKOFF_MIN_MS 1000  /* reconnect: 1 s doubling to 60 s, + jitter */
 #define ESME_BACKOFF_MAX_MS 60000
 #define ESME_SLOW_MS 10000        /* a temporary error halves the TPS for 10 s */
@@ -47,7 +55,7 @@
 #define ESME_UNBIND_WAIT_MS 5000  /* at most this long for unbind_resp */
 #define ESME_FLUSH_WAIT_MS 1000   /* at most this long to flush before a close */
 #define ESME_MAX_WINDOW 1024
-#define ESME_PART_PDU 512         /* a submit_sm of one part fits easily */
+#define ESME_PART_PDU 1280        /* a submit_sm, message_payload of 1024 octets included */
 
 enum esme_state {
 	ES_IDLE,        /* no connection; the reconnect timer may be pending */
@@ -58,6 +66,9 @@ enum esme_state {
 	ES_CLOSING,     /* flushing the last bytes (unbind_resp, generic_nack), then close */
 	ES_DONE,        /* shut down */
 };
+
+/* What one connection binds as. */
+enum esme_mode { EM_TRX, EM_TX, EM_RX };
 
 enum part_state { PART_QUEUED, PART_INFLIGHT, PART_DONE };
 
@@ -71,6 +82,7 @@ struct esme_part {
 	enum part_state state;
 	int tries;                   /* temporary failures (and timeouts) so far */
 	int64_t not_before;          /* monotonic ms: retry backoff */
+	char id[66];                 /* message_id from its submit_sm_resp */
 	size_t len;                  /* bytes of pdu */
 	uint8_t pdu[ESME_PART_PDU];  /* packed submit_sm; sequence_number patched per send */
 };
@@ -116,6 +128,12 @@ TAILQ_HEAD(part_q, esme_part);
 TAILQ_HEAD(out_q, esme_out);
 TAILQ_HEAD(mo_q, esme_mo);
 
+/* A message id the SMSC gave (for any part) and its message's id. */
+struct esme_id {
+	char id[66];
+	char msg[66];
+};
+
 struct esme {
 	struct event_base *base;     /* borrowed */
 	const struct config_smsc *cfg; /* borrowed */
@@ -131,8 +149,9 @@ struct esme {
 	uint32_t bind_seq, el_seq, unbind_seq; /* 0 = none outstanding */
 	int backoff_attempt;         /* reconnects since the last successful bind */
 	uint64_t rng;                /* xorshift state for jitter */
-	uint8_t concat_ref;          /* 8-bit UDH reference counter */
-	int max_tries, retry_base_ms;
+	uint8_t concat_ref;          /* 8-bit UDH (and sar high byte) reference counter */
+	int max_tries, retry_base_ms; /* esme_set_retry's values ... */
+	int retry_set;               /* ... when it was called */
 
 	int window;
 	struct esme_slot *slots;     /* window entries */
@@ -151,6 +170,14 @@ struct esme {
 	int in_state_cb;             /* inside on_state: esme_shutdown defers `done` */
 	struct mo_q mos;             /* concatenated MOs */
 	int nmos;
+	struct esme_id *idmap;       /* ESME_IDMAP recent ids (ring), owned; NULL on an rx link */
+	int idmap_next, idmap_n;
+	struct esme *parent;         /* rx link: the esme that owns it (transmitter); else NULL */
+	struct esme *rx;             /* transmitter+receiver: the receiver link, owned */
+	enum esme_mode mode;
+	int rx_pending;              /* shutdown: waiting for the receiver link to finish */
+	int self_done;               /* shutdown: this link finished, rx_pending holds `done` */
+	char name_buf[48];           /* "name/rx" */
 
 	struct event *reconnect_ev, *bind_ev, *el_ev, *el_resp_ev, *tps_ev, *retry_ev,
 	    *shut_ev, *unbind_ev, *flush_ev, *mo_ev, *ready_ev, *done_ev;
@@ -314,6 +341,39 @@ static void slow_down(struct esme *e, int64_t now)
 	log_info("[%s] event=slow_down tps=%.1f for_ms=%d", e->name, r, ESME_SLOW_MS);
 }
 
+/* ---------- recent message ids ---------- */
+
+/* Remember that the SMSC called a part `id`; its message is `msg` (the id of
+ * part 1, the one on_sent reported). Oldest entries are overwritten. */
+static void idmap_put(struct esme *e, const char *id, const char *msg)
+{
+	if (!e->idmap || !id[0])
+		return;
+	struct esme_id *x = &e->idmap[e->idmap_next];
+	snprintf(x->id, sizeof x->id, "%s", id);
+	snprintf(x->msg, sizeof x->msg, "%s", msg);
+	e->idmap_next = (e->idmap_next + 1) % ESME_IDMAP;
+	if (e->idmap_n < ESME_IDMAP)
+		e->idmap_n++;
+}
+
+/* The message id (as on_sent gave it) of a receipt's id, written in hex or
+ * decimal; an exact match wins over a numeric one; newest first. NULL when
+ * the id is not among the recent ones. */
+static const char *idmap_find(const struct esme *e, const char *id)
+{
+	if (!e->idmap || !id[0])
+		return NULL;
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 1; k <= e->idmap_n; k++) {
+			const struct esme_id *x =
+			    &e->idmap[(e->idmap_next - k + ESME_IDMAP) % ESME_IDMAP];
+			if (pass == 0 ? strcmp(x->id, id) == 0 : esme_msgid_eq(x->id, id))
+				return x->msg;
+		}
+	return NULL;
+}
+
 /* ---------- messages and the window ---------- */
 
 static void msg_free_if_idle(struct esme *e, struct esme_out *m)
@@ -331,6 +391,11 @@ static void msg_finish(struct esme *e, struct esme_out *m, uint32_t status)
 	char id[66];
 	snprintf(id, sizeof id, "%s", status == 0 ? m->first_id : "");
 	m->finished = 1;
+	if (status == 0) {
+		struct esme *root = e->parent ? e->parent : e;
+		for (int i = 0; i < m->nparts; i++)
+			idmap_put(root, m->part[i].id, m->first_id);
+	}
 	for (int i = 0; i < m->nparts; i++) {
 		if (m->part[i].state == PART_QUEUED) {
 			TAILQ_REMOVE(&e->queue, &m->part[i], link);
@@ -376,13 +441,66 @@ static void slot_release(struct esme *e, struct esme_slot *s)
 	e->inflight--;
 }
 
-static int64_t retry_delay(struct esme *e, int tries)
+/* How a failed try is retried: `tries` in all (0 = permanent: no retry). */
+struct retry_rule {
+	int tries;
+	int delay_ms;
+};
+
+/* The retry rule for a status (or a timeout). Order: the smsc's `retry:` entry
+ * for that exact status (any status, vendor codes included, becomes temporary
+ * this way); esme_set_retry's values for the standard temporaries; built-in
+ * rules for ESME_RTHROTTLED and ESME_RMSGQFUL; `retry: default` (else 5 tries
+ * from 1 s) for the other standard temporaries and for timeouts. Everything
+ * else is permanent. */
+static struct retry_rule retry_rule(const struct esme *e, uint32_t status, int timed_out)
 {
-	int64_t d = e->retry_base_ms;
-	for (int i = 1; i < tries && d < ESME_RETRY_MAX_MS; i++)
+	const struct config_smsc *c = e->cfg;
+	uint32_t key = timed_out ? CONFIG_RETRY_TIMEOUT : status;
+	struct retry_rule r = {0, 0};
+	for (int i = 0; i < c->nretry; i++)
+		if (c->retry[i].status == key) {
+			r.tries = c->retry[i].tries;
+			r.delay_ms = c->retry[i].delay_ms;
+			return r;
+		}
+	if (!timed_out && !smpp_status_temporary(status))
+		return r;
+	if (e->retry_set) {
+		r.tries = e->max_tries;
+		r.delay_ms = e->retry_base_ms;
+		return r;
+	}
+	if (!timed_out && status == SMPP_ESME_RTHROTTLED) {
+		r.tries = ESME_THROTTLED_TRIES;
+		r.delay_ms = ESME_RETRY_BASE_MS;
+		return r;
+	}
+	if (!timed_out && status == SMPP_ESME_RMSGQFUL) {
+		r.tries = ESME_QFUL_TRIES;
+		r.delay_ms = ESME_QFUL_DELAY_MS;
+		return r;
+	}
+	r.tries = ESME_MAX_TRIES;
+	r.delay_ms = ESME_RETRY_BASE_MS;
+	for (int i = 0; i < c->nretry; i++)
+		if (c->retry[i].status == CONFIG_RETRY_DEFAULT) {
+			r.tries = c->retry[i].tries;
+			r.delay_ms = c->retry[i].delay_ms;
+		}
+	return r;
+}
+
+/* The wait before try tries+1: delay doubled per try, capped at
+ * max(delay, 30 s), plus 0-20 % jitter. */
+static int64_t retry_delay(struct esme *e, const struct retry_rule *r, int tries)
+{
+	int64_t d = r->delay_ms > 0 ? r->delay_ms : ESME_RETRY_BASE_MS;
+	int64_t cap = d > ESME_RETRY_MAX_MS ? d : ESME_RETRY_MAX_MS;
+	for (int i = 1; i < tries && d < cap; i++)
 		d *= 2;
-	if (d > ESME_RETRY_MAX_MS)
-		d = ESME_RETRY_MAX_MS;
+	if (d > cap)
+		d = cap;
 	return jitter(e, d);
 }
 
@@ -401,6 +519,7 @@ static void part_result(struct esme *e, struct esme_slot *s, uint32_t status, co
 		msg_free_if_idle(e, m);
 	} else if (!timed_out && status == 0) {
 		p->state = PART_DONE;
+		snprintf(p->id, sizeof p->id, "%s", msgid ? msgid : "");
 		if (p->idx == 0)
 			snprintf(m->first_id, sizeof m->first_id, "%s", msgid ? msgid : "");
 		m->nok++;
@@ -408,27 +527,27 @@ static void part_result(struct esme *e, struct esme_slot *s, uint32_t status, co
 		          (unsigned long long)m->tag, p->idx + 1, m->nparts, seq, msgid ? msgid : "");
 		if (m->nok == m->nparts)
 			msg_finish(e, m, 0);
-	} else if (timed_out || smpp_status_temporary(status)) {
+	} else {
+		struct retry_rule rule = retry_rule(e, status, timed_out);
 		int64_t now = now_ms();
 		p->tries++;
-		slow_down(e, now);
-		if (p->tries >= e->max_tries) {
+		if (rule.tries > 1)
+			slow_down(e, now);
+		if (p->tries >= rule.tries) {
+			p->state = PART_DONE;
 			msg_finish(e, m, timed_out ? ESME_STATUS_TIMEOUT : status);
 		} else {
-			int64_t d = retry_delay(e, p->tries);
+			int64_t d = retry_delay(e, &rule, p->tries);
 			p->not_before = now + d;
 			p->state = PART_QUEUED;
 			TAILQ_INSERT_HEAD(&e->queue, p, link);
 			e->queued++;
-			log_warn("[%s] event=submit_retry tag=%llu part=%d/%d seq=%u status=%s try=%d "
+			log_warn("[%s] event=submit_retry tag=%llu part=%d/%d seq=%u status=%s try=%d/%d "
 			         "delay_ms=%lld",
 			         e->name, (unsigned long long)m->tag, p->idx + 1, m->nparts, seq,
-			         timed_out ? "timeout" : smpp_status_name(status), p->tries,
+			         timed_out ? "timeout" : smpp_status_name(status), p->tries, rule.tries,
 			         (long long)d);
 		}
-	} else {
-		p->state = PART_DONE;
-		msg_finish(e, m, status);
 	}
 	if (e->shutting && e->state == ES_BOUND && e->inflight == 0)
 		send_unbind(e);
@@ -653,10 +772,9 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 static void send_bind(struct esme *e)
 {
 	uint8_t b[256];
-	uint32_t cmd = SMPP_BIND_TRANSCEIVER;
-	if (!e->cfg->bind_trx)
-		log_warn("[%s] event=bind_mode_unsupported wanted=transmitter+receiver using=transceiver",
-		         e->name);
+	uint32_t cmd = e->mode == EM_TX   ? SMPP_BIND_TRANSMITTER
+	               : e->mode == EM_RX ? SMPP_BIND_RECEIVER
+	                                  : SMPP_BIND_TRANSCEIVER;
 	e->bind_seq = take_seq(e);
 	int n = smpp_build_bind(b, sizeof b, cmd, e->bind_seq, e->cfg->system_id ? e->cfg->system_id : "",
 	                        e->cfg->password ? e->cfg->password : "",
@@ -776,15 +894,36 @@ static void shut_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void done_cb(evutil_socket_t fd, short what, void *arg)
+/* This link finished its shutdown: call `done`, unless the receiver link of
+ * a transmitter+receiver pair still runs (then rx_done_cb calls it). */
+static void own_done(struct esme *e)
 {
-	(void)fd;
-	(void)what;
-	struct esme *e = arg;
+	if (e->rx_pending) {
+		e->self_done = 1;
+		return;
+	}
 	void (*f)(void *) = e->done;
 	e->done = NULL;
 	if (f)
 		f(e->done_arg); /* may free e: nothing after this */
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	own_done(arg); /* may free e: nothing after this */
+}
+
+/* The receiver link finished its shutdown (`done` of esme_shutdown(e->rx)). */
+static void rx_done_cb(void *arg)
+{
+	struct esme *e = arg;
+	e->rx_pending = 0;
+	if (e->self_done) {
+		e->self_done = 0;
+		own_done(e); /* may free e: nothing after this */
+	}
 }
 
 /* ---------- receipts ---------- */
@@ -882,7 +1021,15 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 		         sm->esm_class);
 		return;
 	}
-	log_info("[%s] event=receipt msgid=%s state=%d", e->name, id, (int)state);
+	const char *known = idmap_find(e->parent ? e->parent : e, id);
+	if (known && strcmp(known, id) != 0) {
+		log_info("[%s] event=receipt msgid=%s receipt_id=%s state=%d", e->name, known, id,
+		         (int)state);
+		snprintf(id, sizeof id, "%s", known);
+	} else {
+		log_info("[%s] event=receipt msgid=%s state=%d%s", e->name, id, (int)state,
+		         known ? "" : " (not a recent id)");
+	}
 	if (e->cbs->on_receipt)
 		e->cbs->on_receipt(e->arg, e, id, state);
 }
@@ -891,7 +1038,7 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 
 static uint64_t mo_token(struct esme *e, uint32_t cmd, uint32_t seq)
 {
-	return (uint64_t)(e->gen & 0x7FFFFFFFu) << 33 | (uint64_t)(cmd == SMPP_DATA_SM) << 32 | seq;
+	return (uint64_t)(e->gen & ESME_GEN_MASK) << 33 | (uint64_t)(cmd == SMPP_DATA_SM) << 32 | seq;
 }
 
 static void mo_free(struct esme *e, struct esme_mo *mo)
@@ -960,10 +1107,8 @@ static void handle_mo(struct esme *e, const struct smpp_hdr *h, const struct smp
 	size_t n;
 	uint32_t ref = 0;
 	int total = 1, seqn = 1;
-	if (sm->payload && sm->payload_len > 0) {
-		bytes = sm->payload;
-		n = sm->payload_len;
-	} else {
+	{
+		/* short_message, or message_payload (a UDH may come inside it too) */
 		struct smpp_ud ud;
 		if (smpp_user_data(sm, &ud) < 0) {
 			log_warn("[%s] event=mo_bad_udh seq=%u", e->name, h->seq);
@@ -1073,7 +1218,7 @@ static void handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *p
 {
 	uint32_t resp = h->id | 0x80000000u;
 	if (e->state != ES_BOUND && e->state != ES_UNBINDING) {
-		send_header(e, resp, SMPP_ESME_RINVBNDSTS, h->seq);
+		send_sm_resp(e, resp, SMPP_ESME_RINVBNDSTS, h->seq);
 		return;
 	}
 	struct smpp_sm sm;
@@ -1082,7 +1227,7 @@ static void handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *p
 	if (st != 0) {
 		log_warn("[%s] event=decode_failed cmd=%s seq=%u status=%s", e->name, smpp_cmd_name(h->id),
 		         h->seq, smpp_status_name(st));
-		send_header(e, resp, st, h->seq);
+		send_sm_resp(e, resp, st, h->seq);
 		return;
 	}
 	/* the text, decoded, to look for a receipt */
@@ -1327,8 +1472,32 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---------- public ---------- */
 
-struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
-                      const struct esme_cbs *cbs, void *arg)
+/* The receiver link of a TX+RX pair hands what it receives to the
+ * transmitter's callbacks, as if the pair were one esme. */
+static void rx_on_mo(void *arg, struct esme *rx, uint64_t token, const char *from,
+                     const char *text, const struct smpp_sm *sm)
+{
+	(void)rx;
+	struct esme *e = arg;
+	if (e->cbs->on_mo)
+		e->cbs->on_mo(e->arg, e, token | ESME_TOKEN_RX, from, text, sm);
+	else
+		esme_answer(e, token | ESME_TOKEN_RX, 0);
+}
+
+static void rx_on_receipt(void *arg, struct esme *rx, const char *msgid, enum esme_dlr state)
+{
+	(void)rx;
+	struct esme *e = arg;
+	if (e->cbs->on_receipt)
+		e->cbs->on_receipt(e->arg, e, msgid, state);
+}
+
+static const struct esme_cbs rx_cbs = {.on_mo = rx_on_mo, .on_receipt = rx_on_receipt};
+
+static struct esme *esme_create(struct event_base *base, const struct config_smsc *cfg,
+                                const struct esme_cbs *cbs, void *arg, enum esme_mode mode,
+                                struct esme *parent)
 {
 	struct esme *e = calloc(1, sizeof *e);
 	if (!e)
@@ -1337,7 +1506,17 @@ struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
 	e->cfg = cfg;
 	e->cbs = cbs;
 	e->arg = arg;
+	e->mode = mode;
+	e->parent = parent;
 	e->name = cfg->name ? cfg->name : "smsc";
+	if (mode == EM_RX) {
+		snprintf(e->name_buf, sizeof e->name_buf, "%.40s/rx", e->name);
+		e->name = e->name_buf;
+	} else {
+		e->idmap = calloc(ESME_IDMAP, sizeof *e->idmap);
+		if (!e->idmap)
+			goto fail;
+	}
 	e->next_seq = 1;
 	e->max_tries = ESME_MAX_TRIES;
 	e->retry_base_ms = ESME_RETRY_BASE_MS;
@@ -1377,6 +1556,11 @@ struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
 			goto fail;
 	}
 	e->state = ES_IDLE;
+	if (mode == EM_TX) {
+		e->rx = esme_create(base, cfg, &rx_cbs, e, EM_RX, e);
+		if (!e->rx)
+			goto fail;
+	}
 	conn_start(e);
 	return e;
 fail:
@@ -1384,10 +1568,18 @@ fail:
 	return NULL;
 }
 
+struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
+                      const struct esme_cbs *cbs, void *arg)
+{
+	return esme_create(base, cfg, cbs, arg, cfg->bind_trx ? EM_TRX : EM_TX, NULL);
+}
+
 void esme_free(struct esme *e)
 {
 	if (!e)
 		return;
+	esme_free(e->rx);
+	free(e->idmap);
 	if (e->bev)
 		bufferevent_free(e->bev);
 	struct event *evs[] = {e->reconnect_ev, e->bind_ev, e->el_ev,   e->el_resp_ev,
@@ -1420,6 +1612,10 @@ void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void
 	if (e->shutting)
 		return;
 	e->shutting = 1;
+	if (e->rx) {
+		e->rx_pending = 1;
+		esme_shutdown(e->rx, timeout_ms, rx_done_cb, e);
+	}
 	log_info("[%s] event=shutdown state=%d inflight=%d queued=%d", e->name, (int)e->state,
 	         e->inflight, e->queued);
 	switch (e->state) {
@@ -1445,9 +1641,7 @@ void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void
 			event_active(e->done_ev, EV_TIMEOUT, 1);
 			return;
 		}
-		e->done = NULL;
-		if (done)
-			done(arg);
+		own_done(e); /* may free e */
 		return;
 	}
 	}
@@ -1518,6 +1712,7 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 		free(tp);
 		return -EINVAL;
 	}
+	/* long_messages: payload needs one part only; calloc the most */
 	struct esme_out *o = calloc(1, sizeof *o + (size_t)tp->nparts * sizeof o->part[0]);
 	struct smpp_sm *sm = calloc(1, sizeof *sm);
 	if (!o || !sm) {
@@ -1525,10 +1720,15 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 		goto fail;
 	}
 	o->tag = m->tag;
-	o->nparts = tp->nparts;
-	uint8_t ref = 0;
-	if (tp->nparts > 1)
+	enum config_long how = e->cfg->long_messages;
+	int nparts = tp->nparts > 1 && how == CONFIG_LONG_PAYLOAD ? 1 : tp->nparts;
+	o->nparts = nparts;
+	uint16_t ref = 0;
+	if (tp->nparts > 1) {
 		ref = e->concat_ref++;
+		if (how == CONFIG_LONG_SAR)
+			ref = (uint16_t)(ref << 8 | (rnd(e) & 0xFF)); /* 16 bits for sar_msg_ref_num */
+	}
 	sm->cmd = SMPP_SUBMIT_SM;
 	source_ton_npi(e->cfg, &sm->src_ton, &sm->src_npi);
 	snprintf(sm->src_addr, sizeof sm->src_addr, "%s", e->cfg->source_addr ? e->cfg->source_addr : "");
@@ -1545,13 +1745,50 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 		sm->has_ussd_op = 1;
 		sm->ussd_op = (uint8_t)m->ussd_op;
 	}
-	for (int i = 0; i < tp->nparts; i++) {
+	if (nparts == 1 && tp->nparts > 1) {
+		/* long_messages: payload: the whole text in message_payload, no UDH */
+		size_t all = 0;
+		for (int i = 0; i < tp->nparts; i++)
+			all += tp->part[i].len;
+		uint8_t *joined = malloc(all);
+		if (!joined) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		all = 0;
+		for (int i = 0; i < tp->nparts; i++) {
+			memcpy(joined + all, tp->part[i].data, tp->part[i].len);
+			all += tp->part[i].len;
+		}
+		sm->payload = joined;
+		sm->payload_len = all;
+		sm->sm_length = 0;
+		int n = all > 1024 ? -EMSGSIZE
+		                   : smpp_build_sm(o->part[0].pdu, sizeof o->part[0].pdu, SMPP_SUBMIT_SM,
+		                                   1, sm);
+		free(joined);
+		sm->payload = NULL;
+		if (n < 0) {
+			rc = n == -ENOSPC || n == -EMSGSIZE ? -EMSGSIZE : -EINVAL;
+			goto fail;
+		}
+		o->part[0].len = (size_t)n;
+		o->part[0].msg = o;
+		o->part[0].state = PART_QUEUED;
+	}
+	for (int i = 0; i < nparts && !(nparts == 1 && tp->nparts > 1); i++) {
 		struct esme_part *p = &o->part[i];
 		size_t off = 0;
 		sm->esm_class = 0;
-		if (tp->nparts > 1) {
+		if (tp->nparts > 1 && how == CONFIG_LONG_SAR) {
+			sm->has_sar = 1;
+			sm->sar_ref = ref;
+			sm->sar_total = (uint8_t)tp->nparts;
+			sm->sar_seq = (uint8_t)(i + 1);
+		} else if (tp->nparts > 1) {
 			sm->esm_class = 0x40;
-			uint8_t udh[6] = {0x05, 0x00, 0x03, ref, (uint8_t)tp->nparts, (uint8_t)(i + 1)};
+			uint8_t udh[6] = {0x05, 0x00, 0x03, (uint8_t)ref, (uint8_t)tp->nparts,
+			                  (uint8_t)(i + 1)};
 			memcpy(sm->short_message, udh, sizeof udh);
 			off = sizeof udh;
 		}
@@ -1593,7 +1830,12 @@ fail:
 
 void esme_answer(struct esme *e, uint64_t token, uint32_t status)
 {
-	uint32_t gen = (uint32_t)(token >> 33);
+	if (token & ESME_TOKEN_RX) {
+		if (e->rx)
+			esme_answer(e->rx, token & ~ESME_TOKEN_RX, status);
+		return;
+	}
+	uint32_t gen = (uint32_t)(token >> 33) & ESME_GEN_MASK;
 	uint32_t cmd = (token >> 32) & 1 ? SMPP_DATA_SM_RESP : SMPP_DELIVER_SM_RESP;
 	uint32_t seq = (uint32_t)token;
 	struct esme_mo *mo;
@@ -1612,7 +1854,7 @@ void esme_answer(struct esme *e, uint64_t token, uint32_t status)
 			break;
 		}
 	}
-	if (gen != (e->gen & 0x7FFFFFFFu) || !e->bev ||
+	if (gen != (e->gen & ESME_GEN_MASK) || !e->bev ||
 	    (e->state != ES_BOUND && e->state != ES_UNBINDING)) {
 		log_warn("[%s] event=answer_dropped seq=%u status=%s (connection gone)", e->name, seq,
 		         smpp_status_name(status));
@@ -1629,6 +1871,7 @@ const char *esme_name(const struct esme *e)
 
 void esme_set_retry(struct esme *e, int max_tries, int backoff_ms)
 {
+	e->retry_set = 1;
 	if (max_tries > 0)
 		e->max_tries = max_tries;
 	if (backoff_ms > 0)

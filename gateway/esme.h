@@ -33,9 +33,11 @@ struct esme_cbs {
 	 * effect) or from inside the callback. `sm` is valid only during the call. */
 	void (*on_mo)(void *arg, struct esme *e, uint64_t token, const char *from,
 	              const char *text, const struct smpp_sm *sm);
-	/* A delivery receipt for a message id we were given in a submit_sm_resp
-	 * (matched in hex or decimal by the caller through esme_msgid_eq). Answered
-	 * by the esme itself. */
+	/* A delivery receipt. msgid is the message's id as on_sent gave it (part
+	 * 1's) when the receipt names one of the last 2048 ids this esme got in
+	 * submit_sm_resp, for any part, in hex or decimal; else the receipt's id
+	 * as it came (compare with esme_msgid_eq). A long message gets one
+	 * receipt per part. Answered by the esme itself. */
 	void (*on_receipt)(void *arg, struct esme *e, const char *msgid, enum esme_dlr state);
 	/* The final outcome of esme_submit: status 0 with the message id of the
 	 * first part when every part was accepted; else the permanent SMPP status
@@ -49,7 +51,9 @@ struct esme_cbs {
 	void (*on_state)(void *arg, struct esme *e, int bound);
 };
 
-/* Borrows base, cfg and cbs (they outlive the esme). Starts connecting at once. */
+/* Borrows base, cfg and cbs (they outlive the esme). Starts connecting at once.
+ * cfg->bind_trx = 0 opens two connections (bind_transmitter + bind_receiver)
+ * that the caller sees as one esme; cfg->retry and cfg->long_messages apply. */
 struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
                       const struct esme_cbs *cbs, void *arg);
 /* Unbinds (waiting up to timeout_ms for in-flight responses) and then calls
@@ -81,8 +85,9 @@ int esme_msgid_eq(const char *a, const char *b);
 /* on_sent status when the last try of a part got no response in time (not an
  * SMPP status; outside the vendor range 0x400-0x4FF). */
 #define ESME_STATUS_TIMEOUT 0xFFFFFFFFu
-/* Retry policy for temporary errors and timeouts: tries per part (default 5)
- * and the first delay (default 1000 ms, doubled per try, capped at 30 s). */
+/* Tests: one retry policy (tries per part, first delay doubled per try up to
+ * 30 s) for every standard temporary error and timeout, replacing the
+ * built-in rules; entries of cfg->retry still win (docs/config.md). */
 void esme_set_retry(struct esme *e, int max_tries, int backoff_ms);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <smpp34.h>
 #include <smpp34_structs.h>
@@ -678,6 +679,43 @@ const char *smpp_cmd_name(uint32_t cmd)
 			return names[i].name;
 	snprintf(unknown, sizeof(unknown), "0x%08X", (unsigned)cmd);
 	return unknown;
+}
+
+int smpp_status_from_name(const char *name, uint32_t *out)
+{
+	uint64_t v = 0;
+	int base = 10;
+	const char *s = name;
+
+	if (name == NULL || *name == '\0')
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcasecmp(status_names[i].name, name) == 0) {
+			*out = status_names[i].v;
+			return 0;
+		}
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (*s == '\0')
+			return -EINVAL;
+	}
+	for (; *s; s++) {
+		int d;
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return -EINVAL;
+		v = v * (uint64_t)base + (uint64_t)d;
+		if (v > 0x7FFFFFFFu)
+			return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 int smpp_status_temporary(uint32_t status)

@@ -270,7 +270,95 @@ static const struct {
 	{SMSC "privacy: {hash_key: short}\n", "h.yaml:7: privacy: hash_key: too short"},
 	{SMSC "storage: {sqlite: \"\"}\n", "h.yaml:7: storage: sqlite: must not be empty"},
 	{SMSC "campaigns: [a]\n", "h.yaml:7: campaigns: expected a text, found a list"},
+	{SMSC "    long_messages: split\n", "h.yaml:7: smpp main: long_messages: unknown value 'split'"},
+	{SMSC "    retry: [1]\n", "h.yaml:7: smpp main: retry: expected a mapping"},
+	{SMSC "    retry:\n      ESME_RFOO: {tries: 2}\n",
+	 "h.yaml:8: smpp main: retry: unknown status 'ESME_RFOO'"},
+	{SMSC "    retry:\n      ESME_ROK: {tries: 2}\n", "h.yaml:8: smpp main: retry: ESME_ROK: ESME_ROK is not an error"},
+	{SMSC "    retry:\n      0x58: {tries: 2}\n      ESME_RTHROTTLED: {tries: 3}\n",
+	 "h.yaml:9: smpp main: retry: ESME_RTHROTTLED: status 0x58 is listed twice"},
+	{SMSC "    retry:\n      default: {delay: 1s}\n",
+	 "h.yaml:8: smpp main: retry: default: missing required key 'tries'"},
+	{SMSC "    retry:\n      default: {tries: 0}\n",
+	 "h.yaml:8: smpp main: retry: default: tries: 0 is out of range (1..1000)"},
+	{SMSC "    retry:\n      0x458: {tries: 2, delay: soon}\n",
+	 "h.yaml:8: smpp main: retry: 0x458: delay: bad delay 'soon'"},
+	{SMSC "    retry:\n      0x458: {tries: 2, delay: 2d}\n",
+	 "h.yaml:8: smpp main: retry: 0x458: delay: bad delay '2d'"},
+	{SMSC "    retry:\n      0x458: {tries: 2, wait: 1s}\n",
+	 "h.yaml:8: smpp main: retry: 0x458: unknown key 'wait'"},
+	{SMSC "sms_triggers: {number: x}\n", "h.yaml:7: sms_triggers: expected a list"},
+	{SMSC "sms_triggers:\n  - {number: \"12345\", agency: a, campaign: default}\n",
+	 "h.yaml:8: sms_triggers 1: number: '12345' is not a mobile number"},
+	{SMSC "sms_triggers:\n  - {number: \"0912345678\", campaign: default}\n",
+	 "h.yaml:8: sms_triggers 1: missing required key 'agency'"},
+	{SMSC "sms_triggers:\n  - {number: \"0912345678\", agency: a}\n",
+	 "h.yaml:8: sms_triggers 1: missing required key 'campaign'"},
+	{SMSC "sms_triggers:\n  - {number: \"0912345678\", agency: \"a b\", campaign: default}\n",
+	 "h.yaml:8: sms_triggers 1: agency: 'a b' may hold only letters"},
+	{SMSC "sms_triggers:\n  - {number: \"0912345678\", agency: a, campaign: default, x: 1}\n",
+	 "h.yaml:8: sms_triggers 1: unknown key 'x'"},
+	{SMSC "sms_triggers:\n  - {number: \"0912345678\", agency: a, campaign: c}\n"
+	      "  - {number: \"+84 912 345 678\", agency: b, campaign: c}\n",
+	 "h.yaml:9: sms_triggers 2: number: 84912345678 is already listed (sms_triggers 1)"},
 };
+
+/* retry:, long_messages:, several smpp entries, sms_triggers: */
+static void test_smpp_extras(void **state)
+{
+	struct config *c = NULL;
+	char err[ERRLEN];
+	(void)state;
+	const char *y = SMSC
+	    "    bind: transmitter+receiver\n"
+	    "    long_messages: sar\n"
+	    "    retry:\n"
+	    "      ESME_RTHROTTLED: {tries: 20, delay: 30s}\n"
+	    "      ESME_RMSGQFUL: {tries: 2, delay: 3m}\n"
+	    "      0x458: {tries: 3, delay: 500ms}\n"
+	    "      default: {tries: 5, delay: 1}\n"
+	    "      timeout: {tries: 2}\n"
+	    "  - {name: second, host: 10.0.0.2, port: 2776, system_id: s, source_addr: \"8088\","
+	    " routes: [\"8498\"], long_messages: payload}\n"
+	    "  - {name: third, host: smsc.example.vn, port: 2777, system_id: s, source_addr: HAILONG}\n"
+	    "sms_triggers:\n"
+	    "  - number: \"0912 345 678\"\n"
+	    "    agency: ca-vinhphuc\n"
+	    "    campaign: default\n"
+	    "  - {number: \"+84987654321\", agency: tp-vinhyen, campaign: one-stop_2026}\n";
+
+	if (parse(y, &c, err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->nsmsc, 3);
+	const struct config_smsc *s = &c->smsc[0];
+	assert_int_equal(s->bind_trx, 0);
+	assert_int_equal(s->long_messages, CONFIG_LONG_SAR);
+	assert_int_equal(s->nretry, 5);
+	assert_int_equal(s->retry[0].status, 0x58);
+	assert_int_equal(s->retry[0].tries, 20);
+	assert_int_equal(s->retry[0].delay_ms, 30000);
+	assert_int_equal(s->retry[1].status, 0x14);
+	assert_int_equal(s->retry[1].delay_ms, 180000);
+	assert_int_equal(s->retry[2].status, 0x458);
+	assert_int_equal(s->retry[2].delay_ms, 500);
+	assert_int_equal(s->retry[3].status, CONFIG_RETRY_DEFAULT);
+	assert_int_equal(s->retry[3].delay_ms, 1000);
+	assert_int_equal(s->retry[4].status, CONFIG_RETRY_TIMEOUT);
+	assert_int_equal(s->retry[4].tries, 2);
+	assert_int_equal(s->retry[4].delay_ms, 1000);
+	assert_int_equal(c->smsc[1].long_messages, CONFIG_LONG_PAYLOAD);
+	assert_int_equal(c->smsc[1].nroutes, 1);
+	assert_int_equal(c->smsc[2].long_messages, CONFIG_LONG_UDH);
+	assert_int_equal(c->smsc[2].nretry, 0);
+	assert_int_equal(c->nsms_triggers, 2);
+	assert_string_equal(c->sms_triggers[0].number, "84912345678");
+	assert_string_equal(c->sms_triggers[0].agency, "ca-vinhphuc");
+	assert_string_equal(c->sms_triggers[0].campaign, "default");
+	assert_string_equal(c->sms_triggers[1].number, "84987654321");
+	assert_ptr_equal(config_sms_trigger_find(c, "84987654321"), &c->sms_triggers[1]);
+	assert_null(config_sms_trigger_find(c, "84900000000"));
+	config_free(c);
+}
 
 static void test_errors(void **state)
 {
@@ -412,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_collects_all),
 		cmocka_unit_test(test_redis_urls),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_smpp_extras),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,8 @@
 
 struct got {            /* a PDU the fake received (responses and requests) */
 	uint32_t id, status, seq;
+	uint8_t raw[48];    /* its first bytes, for byte-exact checks */
+	size_t len;         /* its whole length */
 };
 
 struct fake {
@@ -58,6 +60,12 @@ struct fake {
 	int ngot;
 	int nel;                     /* enquire_link received */
 	int nunbind;
+	int multi;                   /* keep earlier connections open (transmitter+receiver) */
+	struct bufferevent *conns[4];/* multi: every open connection ... */
+	uint32_t conn_bind[4];       /* ... and what it bound as */
+	int nconns;
+	int no_resp_body;            /* answer submit_sm OK without a message_id body */
+	int resp_body_on_error;      /* error submit_sm_resp carry a 1-byte body (an empty id) */
 };
 
 struct delayed {
@@ -79,9 +87,16 @@ static void fake_answer_submit(struct fake *f, uint32_t seq, uint32_t status)
 	uint8_t b[128];
 	char id[16];
 	f->outstanding--;
-	if (status == 0) {
+	if (status == 0 && f->no_resp_body) {
+		fake_send(f, b, smpp_build_header(b, sizeof b, SMPP_SUBMIT_SM_RESP, 0, seq));
+	} else if (status == 0) {
 		snprintf(id, sizeof id, "%X", f->next_id++);
 		fake_send(f, b, smpp_build_sm_resp(b, sizeof b, SMPP_SUBMIT_SM_RESP, 0, seq, id));
+	} else if (f->resp_body_on_error) {
+		int n = smpp_build_header(b, sizeof b, SMPP_SUBMIT_SM_RESP, status, seq);
+		b[3] = 17;
+		b[16] = 0;
+		fake_send(f, b, n + 1);
 	} else {
 		/* like real SMSCs: header only for an error */
 		fake_send(f, b, smpp_build_header(b, sizeof b, SMPP_SUBMIT_SM_RESP, status, seq));
@@ -99,9 +114,21 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 	free(d);
 }
 
+static void fake_forget(struct fake *f, struct bufferevent *bev)
+{
+	for (int i = 0; i < f->nconns; i++)
+		if (f->conns[i] == bev) {
+			f->conns[i] = f->conns[f->nconns - 1];
+			f->conn_bind[i] = f->conn_bind[f->nconns - 1];
+			f->nconns--;
+			break;
+		}
+}
+
 static void fake_drop(struct fake *f)
 {
 	if (f->bev) {
+		fake_forget(f, f->bev);
 		bufferevent_free(f->bev);
 		f->bev = NULL;
 	}
@@ -121,6 +148,9 @@ static void fake_pdu(struct fake *f, const struct smpp_hdr *h, const uint8_t *pd
 		assert_int_equal(smpp_decode_bind(pdu, len, &bd), 0);
 		f->nbind++;
 		f->bind_cmd = h->id;
+		for (int i = 0; i < f->nconns; i++)
+			if (f->conns[i] == f->bev)
+				f->conn_bind[i] = h->id;
 		f->bind_version = bd.interface_version;
 		snprintf(f->bind_system_id, sizeof f->bind_system_id, "%s", bd.system_id);
 		if (f->nbind <= f->refuse_binds)
@@ -182,8 +212,11 @@ static void fake_pdu(struct fake *f, const struct smpp_hdr *h, const uint8_t *pd
 		fake_send(f, b, smpp_build_header(b, sizeof b, SMPP_UNBIND_RESP, 0, h->seq));
 		break;
 	default:
-		if (f->ngot < MAXREC)
-			f->got[f->ngot++] = (struct got){h->id, h->status, h->seq};
+		if (f->ngot < MAXREC) {
+			struct got *g = &f->got[f->ngot++];
+			*g = (struct got){.id = h->id, .status = h->status, .seq = h->seq, .len = len};
+			memcpy(g->raw, pdu, len < sizeof g->raw ? len : sizeof g->raw);
+		}
 		break;
 	}
 }
@@ -192,6 +225,8 @@ static void fake_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct fake *f = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	if (f->multi)
+		f->bev = bev; /* answer on the connection the request came on */
 	while (f->bev == bev) {
 		size_t avail = evbuffer_get_length(in);
 		uint8_t *p = evbuffer_pullup(in, -1);
@@ -212,8 +247,12 @@ static void fake_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct fake *f = arg;
 	(void)what;
-	if (f->bev == bev)
+	if (f->bev == bev) {
 		fake_drop(f);
+	} else if (f->multi) {
+		fake_forget(f, bev);
+		bufferevent_free(bev);
+	}
 }
 
 static void fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -223,9 +262,14 @@ static void fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct 
 	(void)sa;
 	(void)salen;
 	struct fake *f = arg;
-	fake_drop(f);
+	if (!f->multi)
+		fake_drop(f);
 	f->nconn++;
 	f->bev = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (f->nconns < 4) {
+		f->conn_bind[f->nconns] = 0;
+		f->conns[f->nconns++] = f->bev;
+	}
 	bufferevent_setcb(f->bev, fake_read_cb, NULL, fake_event_cb, f);
 	bufferevent_enable(f->bev, EV_READ | EV_WRITE);
 }
@@ -252,6 +296,10 @@ static void fake_start(struct fake *f, struct event_base *base)
 static void fake_stop(struct fake *f)
 {
 	fake_drop(f);
+	while (f->nconns > 0) {
+		f->bev = f->conns[0];
+		fake_drop(f);
+	}
 	evconnlistener_free(f->lis);
 }
 
@@ -1148,6 +1196,403 @@ static void test_shutdown_from_on_state_then_free(void **state)
 	ctx_fini(&c);
 }
 
+/* ---- PDU bytes in, PDU bytes out ------------------------------------------ */
+
+/* "00 00 00 11 80..." (spaces ignored) to bytes; returns the count. */
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	int hi = -1;
+	for (; *h; h++) {
+		int v;
+		if (*h >= '0' && *h <= '9')
+			v = *h - '0';
+		else if (*h >= 'a' && *h <= 'f')
+			v = *h - 'a' + 10;
+		else if (*h >= 'A' && *h <= 'F')
+			v = *h - 'A' + 10;
+		else
+			continue;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			assert_true(n < cap);
+			out[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	assert_int_equal(hi, -1);
+	return n;
+}
+
+/* Send a request: header (command_length computed) + body in hex. */
+static void send_req(struct fake *f, uint32_t cmd, uint32_t seq, const char *body_hex)
+{
+	uint8_t b[SMPP_MAX_PDU];
+	size_t n = unhex(body_hex, b + 16, sizeof b - 16);
+	smpp_build_header(b, sizeof b, cmd, 0, seq);
+	b[0] = (uint8_t)((n + 16) >> 24);
+	b[1] = (uint8_t)((n + 16) >> 16);
+	b[2] = (uint8_t)((n + 16) >> 8);
+	b[3] = (uint8_t)(n + 16);
+	fake_send(f, b, (int)(n + 16));
+}
+
+static void send_hex(struct fake *f, const char *hex)
+{
+	uint8_t b[SMPP_MAX_PDU];
+	size_t n = unhex(hex, b, sizeof b);
+	if (f->bev)
+		bufferevent_write(f->bev, b, n);
+}
+
+/* The bytes the ESME answered to seq with id must be exactly `hex`. */
+static void expect_out(struct ctx *c, uint32_t id, uint32_t seq, const char *hex)
+{
+	uint8_t want[48];
+	size_t n = unhex(hex, want, sizeof want);
+	int64_t end = mono_ms() + 2000;
+	const struct got *g = NULL;
+	while (!g && mono_ms() < end) {
+		for (int i = 0; i < c->f.ngot; i++)
+			if (c->f.got[i].id == id && c->f.got[i].seq == seq)
+				g = &c->f.got[i];
+		if (!g)
+			spin(c->base, 10);
+	}
+	if (!g)
+		fail_msg("no answer 0x%08x to seq %u", id, seq);
+	assert_int_equal(g->len, n);
+	assert_memory_equal(g->raw, want, n);
+}
+
+/* A deliver_sm body from 84912345678 to 8088, data_coding 0, text "5". */
+#define DELIVER_5 "00 0101 3834393132333435363738 00 0000 38303838 00" \
+                  " 00 00 00 00 00 00 00 00 00 01 35"
+
+static void test_bytes_valid_deliver(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	send_req(&c.f, SMPP_DELIVER_SM, 0x3E9, DELIVER_5);
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	assert_string_equal(c.r.mo_text[0], "5");
+	assert_string_equal(c.r.mo_from[0], "84912345678");
+	spin(c.base, 30);
+	assert_int_equal(c.f.ngot, 0); /* not answered before the effect is stored */
+	esme_answer(c.e, c.r.mo_token[0], 0);
+	expect_out(&c, SMPP_DELIVER_SM_RESP, 0x3E9, "00000011 80000005 00000000 000003E9 00");
+	/* the SMSC delivers it again (its resp was lost): answered again, by the callee */
+	send_req(&c.f, SMPP_DELIVER_SM, 0x3EA, DELIVER_5);
+	assert_true(wait_int(c.base, &c.r.nmo, 2, 2000));
+	esme_answer(c.e, c.r.mo_token[1], SMPP_ESME_RX_T_APPN);
+	expect_out(&c, SMPP_DELIVER_SM_RESP, 0x3EA, "00000011 80000005 00000064 000003EA 00");
+	ctx_fini(&c);
+}
+
+/* Bad request bodies: the matching _resp with an error status, the bind kept. */
+static void test_bytes_bad_deliver_table(void **state)
+{
+	(void)state;
+	char many[1024];
+	size_t n = 0;
+	n += (size_t)snprintf(many + n, sizeof many - n, "%s", DELIVER_5);
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(many + n, sizeof many - n, " 1400 0000");
+	assert_true(n < sizeof many - 1);
+	static const struct {
+		const char *what, *body;
+		uint32_t status;
+		int fill_many;
+	} t[] = {
+	    {"cut in destination_addr", "00 0101 3834393132333435363738 00 0000 3830", 0x02, 0},
+	    {"cut after esm_class", "00 0101 3834393132333435363738 00 0000 38303838 00 00", 0x02, 0},
+	    {"sm_length past the end", "00 0101 3834393132333435363738 00 0000 38303838 00"
+	                               " 00 00 00 00 00 00 00 00 00 05 35", 0x01, 0},
+	    {"source_addr of 21 characters",
+	     "00 0101 313233343536373839303132333435363738393031 00 0000 38303838 00"
+	     " 00 00 00 00 00 00 00 00 00 01 35", 0x0A, 0},
+	    {"40 empty TLVs", NULL, 0xC2, 1},
+	    {"message_state of 2 octets", DELIVER_5 " 0427 0002 0002", 0xC2, 0},
+	    {"sar_total_segments of 2 octets", DELIVER_5 " 020E 0002 0002", 0xC2, 0},
+	    {"sar_msg_ref_num of 1 octet", DELIVER_5 " 020C 0001 01", 0xC2, 0},
+	    {"its_session_info of 1 octet", DELIVER_5 " 1383 0001 00", 0xC2, 0},
+	    {"user_message_reference of 4", DELIVER_5 " 0204 0004 00000001", 0xC2, 0},
+	    {"ussd_service_op of 0", DELIVER_5 " 0501 0000", 0xC2, 0},
+	    {"TLV length past the end", DELIVER_5 " 0424 0010 41", 0xC2, 0},
+	    {"TLV header cut", DELIVER_5 " 04", 0xC2, 0},
+	};
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	for (size_t i = 0; i < N(t); i++) {
+		uint32_t seq = (uint32_t)(2000 + i);
+		char want[80];
+		send_req(&c.f, SMPP_DELIVER_SM, seq, t[i].fill_many ? many : t[i].body);
+		snprintf(want, sizeof want, "00000011 80000005 %08X %08X 00", t[i].status, seq);
+		expect_out(&c, SMPP_DELIVER_SM_RESP, seq, want);
+	}
+	assert_int_equal(c.r.nmo, 0);
+	assert_true(esme_bound(c.e));
+	assert_int_equal(c.f.nconn, 1);
+	/* the same check for data_sm: data_sm_resp with an empty message_id */
+	send_req(&c.f, SMPP_DATA_SM, 2100, "00 0101 3834393132333435363738 00 0000 38303838 00"
+	                                   " 00 00 00 0427 0002 0002");
+	expect_out(&c, SMPP_DATA_SM_RESP, 2100, "00000011 80000103 000000C2 00000834 00");
+	ctx_fini(&c);
+}
+
+static void test_bytes_framing_and_commands(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	send_hex(&c.f, "00000010 00000015 00000000 00000031");          /* enquire_link */
+	expect_out(&c, SMPP_ENQUIRE_LINK_RESP, 0x31, "00000010 80000015 00000000 00000031");
+	send_hex(&c.f, "00000010 00000099 00000000 0000004D");          /* unknown command */
+	expect_out(&c, SMPP_GENERIC_NACK, 0x4D, "00000010 80000000 00000003 0000004D");
+	send_hex(&c.f, "00000010 00000102 00000000 0000004E");          /* alert_notification */
+	spin(c.base, 50);
+	assert_int_equal(count_got(&c.f, SMPP_GENERIC_NACK, 0x4E, NULL), 0);
+	/* oversized: command_length 64 KiB; nack, close, reconnect */
+	send_hex(&c.f, "00010000 00000005 00000000 00000009 00000000");
+	expect_out(&c, SMPP_GENERIC_NACK, 9, "00000010 80000000 00000002 00000009");
+	assert_true(wait_int(c.base, &c.r.ndown, 1, 2000));
+	assert_true(wait_int(c.base, &c.r.nup, 2, 3000));
+	assert_int_equal(c.f.nconn, 2);
+	ctx_fini(&c);
+}
+
+/* Responses the ESME must read from the header alone. */
+static void test_bytes_error_responses(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	/* a vendor code is permanent: one try */
+	c.f.script[0] = 0x458;
+	/* an error with a body (1 octet) is still retried */
+	c.f.script[1] = SMPP_ESME_RTHROTTLED;
+	c.f.nscript = 2;
+	c.f.resp_body_on_error = 1;
+	ctx_start(&c);
+	esme_set_retry(c.e, 5, 50);
+	assert_int_equal(submit_text(&c, 1, "vendor"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 1, 2000));
+	assert_int_equal(c.r.sent_status[0], 0x458);
+	assert_string_equal(c.r.sent_id[0], "");
+	assert_int_equal(c.f.nsubmit, 1);
+	assert_int_equal(submit_text(&c, 2, "throttled"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 2, 2000));
+	assert_int_equal(c.r.sent_status[1], 0);
+	assert_int_equal(c.f.nsubmit, 3);
+	/* status 0 without a body: accepted, no id */
+	c.f.no_resp_body = 1;
+	assert_int_equal(submit_text(&c, 3, "no body"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 3, 2000));
+	assert_int_equal(c.r.sent_status[2], 0);
+	assert_string_equal(c.r.sent_id[2], "");
+	/* a response nobody asked for is ignored */
+	send_hex(&c.f, "00000011 80000004 00000000 00007777 00");
+	send_hex(&c.f, "00000010 80000000 00000058 00007778");
+	spin(c.base, 50);
+	assert_int_equal(c.r.nsent, 3);
+	assert_true(esme_bound(c.e));
+	ctx_fini(&c);
+}
+
+/* retry: per status, vendor codes made temporary, default for the rest. */
+static void test_retry_per_status(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	c.cfg.retry[0] = (struct config_retry){0x458, 3, 50};
+	c.cfg.retry[1] = (struct config_retry){SMPP_ESME_RMSGQFUL, 2, 150};
+	c.cfg.retry[2] = (struct config_retry){SMPP_ESME_RINVDSTADR, 1, 10};
+	c.cfg.nretry = 3;
+	for (int i = 0; i < 3; i++)
+		c.f.script[i] = 0x458;          /* message 1: 3 tries, all refused */
+	c.f.script[3] = SMPP_ESME_RMSGQFUL; /* message 2: through on its 2nd try */
+	c.f.script[5] = SMPP_ESME_RMSGQFUL; /* message 3: 2 tries, both full */
+	c.f.script[6] = SMPP_ESME_RMSGQFUL;
+	c.f.nscript = 7;
+	ctx_start(&c);
+	assert_int_equal(submit_text(&c, 1, "a"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 1, 3000));
+	assert_int_equal(c.r.sent_status[0], 0x458);
+	assert_int_equal(c.f.nsubmit, 3);
+	int64_t t0 = mono_ms();
+	assert_int_equal(submit_text(&c, 2, "b"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 2, 3000));
+	assert_true(mono_ms() - t0 >= 150);
+	assert_int_equal(c.r.sent_status[1], 0);
+	assert_int_equal(c.f.nsubmit, 5);
+	assert_int_equal(submit_text(&c, 3, "c"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 3, 3000));
+	assert_int_equal(c.r.sent_status[2], SMPP_ESME_RMSGQFUL);
+	assert_int_equal(c.f.nsubmit, 7);
+	ctx_fini(&c);
+}
+
+/* Receipts name the message as submit_sm_resp did, whatever base they use. */
+static void test_receipt_id_normalised(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(submit_text(&c, 1, "short"), 0); /* id 1A */
+	char text[140 * 3 + 1];
+	for (int i = 0; i < 140; i++)
+		memcpy(text + i * 3, "\xe1\xba\xbf", 3);
+	text[420] = '\0';
+	assert_int_equal(submit_text(&c, 2, text), 0);    /* ids 1B, 1C, 1D */
+	assert_true(wait_int(c.base, &c.r.nsent, 2, 2000));
+	assert_string_equal(c.r.sent_id[1], "1B");
+	const char *r1 = "id:26 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+	                 "stat:DELIVRD err:000 text:short";
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)r1, strlen(r1), 0);
+	sm.esm_class = 0x04;
+	fake_deliver(&c.f, 810, &sm);
+	/* part 3 of the long message, by TLVs, in decimal (0x1D = 29) */
+	sm = mo_part("84912345678", 0, (const uint8_t *)"", 0, 0);
+	sm.esm_class = 0x04;
+	sm.has_receipted_id = 1;
+	snprintf(sm.receipted_id, sizeof sm.receipted_id, "29");
+	sm.has_message_state = 1;
+	sm.message_state = 3;
+	fake_deliver(&c.f, 811, &sm);
+	/* an id we never gave: passed on as it came */
+	const char *r3 = "id:999999 stat:REJECTD";
+	sm = mo_part("84912345678", 0, (const uint8_t *)r3, strlen(r3), 0);
+	fake_deliver(&c.f, 812, &sm);
+	assert_true(wait_int(c.base, &c.r.nrcpt, 3, 2000));
+	assert_string_equal(c.r.rcpt_id[0], "1A");
+	assert_int_equal(c.r.rcpt_state[0], ESME_DLR_DELIVERED);
+	assert_string_equal(c.r.rcpt_id[1], "1B");
+	assert_int_equal(c.r.rcpt_state[1], ESME_DLR_EXPIRED);
+	assert_string_equal(c.r.rcpt_id[2], "999999");
+	assert_int_equal(c.r.rcpt_state[2], ESME_DLR_REJECTED);
+	expect_out(&c, SMPP_DELIVER_SM_RESP, 811, "00000011 80000005 00000000 0000032B 00");
+	ctx_fini(&c);
+}
+
+static void test_long_messages_sar_and_payload(void **state)
+{
+	(void)state;
+	char text[150 * 3 + 1];
+	for (int i = 0; i < 150; i++)
+		memcpy(text + i * 3, "\xe1\xba\xbf", 3);
+	text[450] = '\0';
+	struct ctx c;
+	ctx_init(&c);
+	c.cfg.long_messages = CONFIG_LONG_SAR;
+	ctx_start(&c);
+	assert_int_equal(submit_text(&c, 1, text), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 1, 2000));
+	assert_int_equal(c.f.nsubmit, 3);
+	for (int i = 0; i < 3; i++) {
+		struct smpp_sm *sm = &c.f.subs[i];
+		assert_int_equal(sm->esm_class, 0);         /* no UDH */
+		assert_true(sm->has_sar);
+		assert_int_equal(sm->sar_ref, c.f.subs[0].sar_ref);
+		assert_int_equal(sm->sar_total, 3);
+		assert_int_equal(sm->sar_seq, i + 1);
+		assert_int_equal(sm->short_message[0], 0x1E);
+		assert_int_equal(sm->data_coding, 8);
+	}
+	assert_int_equal(c.f.subs[2].sm_length, 2 * 150 - 2 * 134);
+	ctx_fini(&c);
+
+	ctx_init(&c);
+	c.cfg.long_messages = CONFIG_LONG_PAYLOAD;
+	ctx_start(&c);
+	assert_int_equal(submit_text(&c, 2, text), 0);
+	assert_int_equal(submit_text(&c, 3, "short stays short"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 2, 2000));
+	assert_int_equal(c.f.nsubmit, 2);
+	assert_int_equal(c.f.subs[0].sm_length, 0);
+	assert_int_equal(c.f.subs[0].payload_len, 300);
+	assert_int_equal(c.f.subs[0].esm_class, 0);
+	assert_false(c.f.subs[0].has_sar);
+	assert_int_equal(c.f.subs[1].sm_length, 17);
+	assert_int_equal(c.f.subs[1].payload_len, 0);
+	ctx_fini(&c);
+}
+
+/* A long MO whose parts carry their UDH inside message_payload. */
+static void test_mo_udh_in_payload(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	c.r.mo_answer_now = 1;
+	const char *texts[2] = {"Rat ", "tot"};
+	for (int i = 0; i < 2; i++) {
+		uint8_t ud[32] = {0x05, 0x00, 0x03, 0x42, 2, (uint8_t)(i + 1)};
+		size_t n = strlen(texts[i]);
+		memcpy(ud + 6, texts[i], n);
+		struct smpp_sm sm = mo_part("84913000111", 0, (const uint8_t *)"", 0, 1);
+		sm.payload = ud;
+		sm.payload_len = 6 + n;
+		fake_deliver(&c.f, (uint32_t)(1300 + i), &sm);
+	}
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	assert_string_equal(c.r.mo_text[0], "Rat tot");
+	expect_out(&c, SMPP_DELIVER_SM_RESP, 1300, "00000011 80000005 00000000 00000514 00");
+	expect_out(&c, SMPP_DELIVER_SM_RESP, 1301, "00000011 80000005 00000000 00000515 00");
+	ctx_fini(&c);
+}
+
+/* bind: transmitter+receiver: two connections; MOs come on the receiver and
+ * are answered there through the transmitter's esme. */
+static void test_bind_tx_rx(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	c.cfg.bind_trx = 0;
+	c.f.multi = 1;
+	ctx_start(&c);
+	assert_true(wait_int(c.base, &c.f.nbind, 2, 2000));
+	spin(c.base, 50);
+	assert_int_equal(c.f.nconns, 2);
+	int rx = -1, tx = -1;
+	for (int i = 0; i < 2; i++) {
+		if (c.f.conn_bind[i] == SMPP_BIND_RECEIVER)
+			rx = i;
+		if (c.f.conn_bind[i] == SMPP_BIND_TRANSMITTER)
+			tx = i;
+	}
+	assert_true(rx >= 0 && tx >= 0);
+	assert_int_equal(c.r.nup, 1); /* reported once, for the transmitter */
+	assert_int_equal(submit_text(&c, 5, "over tx"), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 1, 2000));
+	assert_int_equal(c.r.sent_status[0], 0);
+	/* an MO and a receipt on the receiver */
+	c.f.bev = c.f.conns[rx];
+	send_req(&c.f, SMPP_DELIVER_SM, 77, DELIVER_5);
+	const char *r = "id:26 stat:DELIVRD";
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)r, strlen(r), 0);
+	sm.esm_class = 0x04;
+	fake_deliver(&c.f, 78, &sm);
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	assert_true(wait_int(c.base, &c.r.nrcpt, 1, 2000));
+	assert_string_equal(c.r.rcpt_id[0], "1A"); /* normalised with the transmitter's ids */
+	esme_answer(c.e, c.r.mo_token[0], 0);
+	expect_out(&c, SMPP_DELIVER_SM_RESP, 77, "00000011 80000005 00000000 0000004D 00");
+	/* shutdown unbinds both */
+	esme_shutdown(c.e, 1000, on_done, &c.r);
+	assert_true(wait_int(c.base, &c.r.ndone, 1, 3000));
+	assert_int_equal(c.f.nunbind, 2);
+	ctx_fini(&c);
+}
+
 static void test_msgid_eq(void **state)
 {
 	(void)state;
@@ -1204,6 +1649,15 @@ int main(void)
 	    cmocka_unit_test(test_shutdown_unbinds),
 	    cmocka_unit_test(test_shutdown_unconnected),
 	    cmocka_unit_test(test_shutdown_from_on_state_then_free),
+	    cmocka_unit_test(test_bytes_valid_deliver),
+	    cmocka_unit_test(test_bytes_bad_deliver_table),
+	    cmocka_unit_test(test_bytes_framing_and_commands),
+	    cmocka_unit_test(test_bytes_error_responses),
+	    cmocka_unit_test(test_retry_per_status),
+	    cmocka_unit_test(test_receipt_id_normalised),
+	    cmocka_unit_test(test_long_messages_sar_and_payload),
+	    cmocka_unit_test(test_mo_udh_in_payload),
+	    cmocka_unit_test(test_bind_tx_rx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -831,6 +831,31 @@ static void test_names(void **state)
 	assert_false(smpp_status_temporary(0x401));
 }
 
+static void test_status_from_name(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rc;
+		uint32_t v;
+	} t[] = {
+	    {"ESME_RTHROTTLED", 0, 0x58}, {"esme_rmsgqful", 0, 0x14}, {"0x458", 0, 0x458},
+	    {"0X4ff", 0, 0x4FF},          {"88", 0, 88},              {"ESME_RX_T_APPN", 0, 0x64},
+	    {"", -EINVAL, 0},             {"0x", -EINVAL, 0},         {"ESME_NOPE", -EINVAL, 0},
+	    {"0x80000000", -EINVAL, 0},   {"12a", -EINVAL, 0},        {"-1", -EINVAL, 0},
+	    {"99999999999999999999", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		uint32_t v = 0;
+		int rc = smpp_status_from_name(t[i].in, &v);
+		if (rc != t[i].rc || (rc == 0 && v != t[i].v))
+			fail_msg("'%s': rc=%d v=0x%X", t[i].in, rc, v);
+	}
+	assert_true(smpp_status_temporary(SMPP_ESME_RTHROTTLED));
+	assert_false(smpp_status_temporary(0x458));
+	assert_string_equal(smpp_status_name(0x458), "vendor 0x458");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -846,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_status_from_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
