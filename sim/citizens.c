@@ -9,6 +9,7 @@
 
 #include "campaign.h"
 #include "citizens.h"
+#include "reply.h"
 #include "text.h"
 
 /* One citizen's memory of the survey it is in. Allocated on its first message. */
@@ -19,6 +20,14 @@ struct citizen {
 	uint8_t invalid_sent[CAMPAIGN_MAX_QUESTIONS];  /* an unintelligible reply was sent */
 	uint8_t answered[CAMPAIGN_MAX_QUESTIONS];      /* a real answer was decided */
 	char *reply[CAMPAIGN_MAX_QUESTIONS];           /* its text, sent again on a re-prompt */
+	int64_t mark_us;                               /* when its last reply was sent, 0 = none */
+	int drawn;                                     /* the per-survey draws below are made */
+	int silent;                                    /* answers nothing in this survey */
+	int stopped;                                   /* sent HUY in this survey */
+	int optout_q;                                  /* question it sends HUY to, -1 */
+	int multi_from, multi_to;                      /* questions [from, to) answered at once, -1 */
+	char *plan[CAMPAIGN_MAX_QUESTIONS];            /* the planned answers of that message */
+	char *plan_ledger[CAMPAIGN_MAX_QUESTIONS];     /* and their ledger lines */
 };
 
 struct citizens {
@@ -32,6 +41,8 @@ struct citizens {
 	char *thanks_fold;
 	uint64_t completed;                       /* thanks received */
 	uint64_t answers;                         /* answer lines written */
+	uint64_t opted_out;                       /* HUY sent */
+	uint64_t no_reply;                        /* surveys left unanswered */
 };
 
 /* Realistic comments. Some are longer than 70 characters so they need 2 or 3
@@ -89,6 +100,7 @@ void citizens_opts_default(struct citizens_opts *o)
 	o->invalid_share = 0;
 	o->comment_share = 0.3;
 	o->mode = CITIZENS_KEYS;
+	o->time_factor = 1.0;
 	o->ndist = 5;
 	for (int i = 0; i < 5; i++) {
 		o->dist_value[i] = values[i];
@@ -197,7 +209,16 @@ static void citizen_reset(struct citizen *z)
 	for (int i = 0; i < CAMPAIGN_MAX_QUESTIONS; i++) {
 		free(z->reply[i]);
 		z->reply[i] = NULL;
+		free(z->plan[i]);
+		z->plan[i] = NULL;
+		free(z->plan_ledger[i]);
+		z->plan_ledger[i] = NULL;
 	}
+	z->drawn = 0;
+	z->silent = 0;
+	z->stopped = 0;
+	z->optout_q = -1;
+	z->multi_from = z->multi_to = -1;
 	memset(z->invalid_sent, 0, sizeof z->invalid_sent);
 	memset(z->answered, 0, sizeof z->answered);
 	z->completed = 0;
@@ -256,6 +277,8 @@ static struct citizen *citizen_get(struct citizens *p, int index)
 	uint64_t s = p->o.seed ^ ((uint64_t)index * 0xD1B54A32D192ED03ull);
 	z->rng = rng_next(&s);
 	z->last_q = -1;
+	z->optout_q = -1;
+	z->multi_from = z->multi_to = -1;
 	p->pop[index] = z;
 	return z;
 }
@@ -367,9 +390,59 @@ static char *ledger_line(json_t *o)
 	return s;
 }
 
-/* A real answer to question qi: fills out->text and out->ledger. */
-static int real_answer(struct citizens *p, struct citizen *z, int index, int qi,
-                       struct citizens_reply *out)
+/* 1 when the engine's parser reads `text` as exactly `value` for q. */
+static int parses_as(const struct campaign_question *q, const char *text, int value)
+{
+	struct reply r;
+	if (reply_parse(q, text, &r) < 0)
+		return 0;
+	int ok = r.kind == REPLY_ANSWER && r.nvalues == 1 && r.values[0] == value;
+	reply_clear(&r);
+	return ok;
+}
+
+/* A typo'd variant of an answer the parser still reads as `value` (so the
+ * ledger stays what the gateway archives); leaves `text` alone when no
+ * variant tried does. Keys get punctuation and spaces, labels a swapped,
+ * dropped or doubled ASCII letter. */
+static void add_typo(struct citizen *z, const struct campaign_question *q, int value, char *text,
+                     size_t cap)
+{
+	char v[CITIZENS_REPLY_MAX];
+	size_t n = strlen(text);
+	for (int attempt = 0; attempt < 6; attempt++) {
+		if (n <= 2) {
+			static const char *const pre[] = {"", " ", "", "(", "", "'"};
+			static const char *const post[] = {".", " ", "!", ")", ",", ""};
+			int f = rng_below(&z->rng, 6);
+			snprintf(v, sizeof v, "%s%s%s", pre[f], text, post[f]);
+		} else {
+			int i = rng_below(&z->rng, (int)n - 1), kind = rng_below(&z->rng, 3);
+			unsigned char a = (unsigned char)text[i], b = (unsigned char)text[i + 1];
+			int letters = a < 0x80 && b < 0x80 && a > ' ' && b > ' ';
+			if (!letters || n + 2 > sizeof v)
+				continue;
+			memcpy(v, text, n + 1);
+			if (kind == 0) {
+				v[i] = (char)b;
+				v[i + 1] = (char)a;
+			} else if (kind == 1) {
+				memmove(v + i, v + i + 1, n - (size_t)i);
+			} else {
+				memmove(v + i + 1, v + i, n - (size_t)i + 1);
+			}
+		}
+		if (strcmp(v, text) != 0 && parses_as(q, v, value)) {
+			copy_str(text, cap, v);
+			return;
+		}
+	}
+}
+
+/* A real answer to question qi: fills out->text and out->ledger. With
+ * keys_only the option's key is used whatever the answer mode. */
+static int real_answer_x(struct citizens *p, struct citizen *z, int index, int qi,
+                         struct citizens_reply *out, int keys_only)
 {
 	const struct campaign_question *q = &p->c->questions[qi];
 	char msisdn[16];
@@ -419,7 +492,12 @@ static int real_answer(struct citizens *p, struct citizen *z, int index, int qi,
 		json_object_set_new(o, "text", json_null());
 	} else {
 		const struct campaign_option *op = &q->opts[choose_option(p, z, q)];
-		option_text(p, z, op, out->text, sizeof out->text);
+		if (keys_only && op->nkeys > 0)
+			copy_str(out->text, sizeof out->text, op->keys[0]);
+		else
+			option_text(p, z, op, out->text, sizeof out->text);
+		if (!keys_only && p->o.typo_share > 0 && rng_unit(&z->rng) < p->o.typo_share)
+			add_typo(z, q, op->value, out->text, sizeof out->text);
 		json_object_set_new(o, "value", json_integer(op->value));
 		json_object_set_new(o, "text", json_null());
 	}
@@ -428,6 +506,12 @@ static int real_answer(struct citizens *p, struct citizen *z, int index, int qi,
 	if (!out->ledger)
 		return -ENOMEM;
 	return 0;
+}
+
+static int real_answer(struct citizens *p, struct citizen *z, int index, int qi,
+                       struct citizens_reply *out)
+{
+	return real_answer_x(p, z, index, qi, out, 0);
 }
 
 /* An unintelligible reply that matches none of the question's options. */
@@ -470,8 +554,97 @@ static int ledger_put(struct citizens *p, const char *line)
 
 int citizens_ledger_write(struct citizens *p, const char *line)
 {
-	p->answers++;
+	if (!strstr(line, "\"event\":"))
+		p->answers++; /* events (opted_out, several_answers) are not answers */
 	return ledger_put(p, line);
+}
+
+/* An event line {"msisdn":..., "event":..., "question":...} (question may be NULL). */
+static char *event_line(int index, const char *event, const char *question, const char *reply)
+{
+	char msisdn[16];
+	citizens_msisdn(index, msisdn);
+	json_t *o = json_object();
+	if (o) {
+		json_object_set_new(o, "msisdn", json_string(msisdn));
+		json_object_set_new(o, "event", json_string(event));
+		if (question)
+			json_object_set_new(o, "question", json_string(question));
+		if (reply)
+			json_object_set_new(o, "reply", json_string(reply));
+	}
+	return ledger_line(o);
+}
+
+static int put_event(struct citizens *p, int index, const char *event, const char *question)
+{
+	char *line = event_line(index, event, question, NULL);
+	if (!line)
+		return -ENOMEM;
+	int rc = ledger_put(p, line);
+	free(line);
+	return rc;
+}
+
+/* The answers of a several-answers message were taken for questions
+ * [multi_from, upto): write their planned ledger lines. */
+static int multi_settle(struct citizens *p, struct citizen *z, int upto)
+{
+	int rc = 0;
+	for (int q = z->multi_from; q >= 0 && q < upto && q < z->multi_to; q++) {
+		if (!z->plan_ledger[q])
+			continue;
+		p->answers++;
+		if (ledger_put(p, z->plan_ledger[q]) < 0)
+			rc = -EIO;
+		z->answered[q] = 1;
+		free(z->reply[q]);
+		z->reply[q] = z->plan[q];
+		z->plan[q] = NULL;
+	}
+	z->multi_from = z->multi_to = -1;
+	return rc;
+}
+
+/* Plans one answer per option question from qi on and joins their keys:
+ * "1 2 1 1 3". Returns how many (0 when fewer than two questions qualify). */
+static int multi_plan(struct citizens *p, struct citizen *z, int index, int qi,
+                      struct citizens_reply *out)
+{
+	int k = qi;
+	size_t len = 0;
+	out->text[0] = '\0';
+	for (; k < p->c->nquestions && k < CAMPAIGN_MAX_QUESTIONS; k++) {
+		const struct campaign_question *q = &p->c->questions[k];
+		if (q->type == Q_TEXT || q->type == Q_MULTI || q->nopts == 0)
+			break;
+		struct citizens_reply one;
+		memset(&one, 0, sizeof one);
+		if (real_answer_x(p, z, index, k, &one, 1) < 0)
+			break;
+		size_t n = strlen(one.text);
+		if (len + n + 2 >= sizeof out->text) {
+			free(one.ledger);
+			break;
+		}
+		if (len)
+			out->text[len++] = ' ';
+		memcpy(out->text + len, one.text, n + 1);
+		len += n;
+		z->plan[k] = strdup(one.text);
+		z->plan_ledger[k] = one.ledger;
+	}
+	if (k - qi < 2) {
+		for (int q = qi; q < k; q++) {
+			free(z->plan[q]);
+			free(z->plan_ledger[q]);
+			z->plan[q] = z->plan_ledger[q] = NULL;
+		}
+		return 0;
+	}
+	z->multi_from = qi;
+	z->multi_to = k;
+	return k - qi;
 }
 
 int citizens_receive(struct citizens *p, int index, const char *from, const char *text,
@@ -490,21 +663,11 @@ int citizens_receive(struct citizens *p, int index, const char *from, const char
 	if (r.kind == CITIZENS_MSG_THANKS) {
 		if (z->completed)
 			return 0;
+		if (z->multi_from >= 0 && multi_settle(p, z, z->multi_to) < 0)
+			return -EIO;
 		z->completed = 1;
 		p->completed++;
-		char msisdn[16];
-		citizens_msisdn(index, msisdn);
-		json_t *o = json_object();
-		if (o) {
-			json_object_set_new(o, "msisdn", json_string(msisdn));
-			json_object_set_new(o, "event", json_string("completed"));
-		}
-		char *line = ledger_line(o);
-		if (!line)
-			return -ENOMEM;
-		int rc = ledger_put(p, line);
-		free(line);
-		return rc < 0 ? rc : 0;
+		return put_event(p, index, "completed", NULL);
 	}
 	int qi = r.question;
 	if (r.kind == CITIZENS_MSG_REMINDER && qi < 0) {
@@ -517,10 +680,54 @@ int citizens_receive(struct citizens *p, int index, const char *from, const char
 	/* A new survey: after the thanks, or a question earlier than the last one. */
 	if (z->completed || (r.kind == CITIZENS_MSG_QUESTION && qi < z->last_q))
 		citizen_reset(z);
+	const struct campaign_question *q = &p->c->questions[qi];
+	if (!z->drawn) {
+		/* once per survey: does this citizen answer at all, and will it opt out? */
+		z->drawn = 1;
+		if (p->o.no_reply_share > 0 && rng_unit(&z->rng) < p->o.no_reply_share) {
+			z->silent = 1;
+			p->no_reply++;
+			z->last_q = qi;
+			return put_event(p, index, "no_reply", q->id);
+		}
+		if (p->o.optout_share > 0 && rng_unit(&z->rng) < p->o.optout_share)
+			z->optout_q = qi + rng_below(&z->rng, p->c->nquestions - qi);
+	}
+	if (z->silent || z->stopped) {
+		z->last_q = qi > z->last_q ? qi : z->last_q;
+		return 0;
+	}
+	/* A several-answers message was sent: what came back says how much of it
+	 * the gateway took. A later question: all before it; a re-prompt or a
+	 * reminder of the first: none (it is answered on its own below). */
+	if (z->multi_from >= 0) {
+		if (r.kind == CITIZENS_MSG_QUESTION && qi > z->multi_from) {
+			if (multi_settle(p, z, qi) < 0)
+				return -EIO;
+		} else if (r.kind != CITIZENS_MSG_QUESTION && qi == z->multi_from) {
+			z->answered[qi] = 0;
+			z->multi_from = z->multi_to = -1;
+		} else {
+			return 0; /* a duplicate of the question it answered at once */
+		}
+	}
 	z->last_q = qi;
 
 	int span = p->o.think_max_ms - p->o.think_min_ms;
-	out->delay_ms = p->o.think_min_ms + rng_below(&z->rng, span + 1);
+	double think;
+	if (p->o.think_dist == CITIZENS_THINK_EXP) {
+		double u = rng_unit(&z->rng);
+		think = p->o.think_min_ms - log(1.0 - u) * ((double)span / 2.0);
+		if (think > 5.0 * p->o.think_max_ms)
+			think = 5.0 * p->o.think_max_ms;
+	} else {
+		think = p->o.think_min_ms + rng_below(&z->rng, span + 1);
+	}
+	double tf = p->o.time_factor > 0 ? p->o.time_factor : 1.0;
+	think *= tf;
+	out->delay_ms = think > 86400000.0 ? 86400000 : (int)think;
+	if (p->o.ucs2_share > 0 && rng_unit(&z->rng) < p->o.ucs2_share)
+		out->ucs2 = 1;
 
 	if (z->answered[qi]) {
 		/* The same question without a re-prompt or reminder is a duplicate:
@@ -530,17 +737,50 @@ int citizens_receive(struct citizens *p, int index, const char *from, const char
 		copy_str(out->text, sizeof out->text, z->reply[qi]);
 		return 1;
 	}
-	const struct campaign_question *q = &p->c->questions[qi];
+	if (qi == z->optout_q) {
+		static const char *const stops[] = {"HUY", "Huy", "huy", "STOP"};
+		copy_str(out->text, sizeof out->text, stops[rng_below(&z->rng, 4)]);
+		out->ledger = event_line(index, "opted_out", q->id, out->text);
+		if (!out->ledger)
+			return -ENOMEM;
+		z->stopped = 1;
+		p->opted_out++;
+		return 1;
+	}
+	if (r.kind == CITIZENS_MSG_QUESTION && p->o.late_share > 0 &&
+	    rng_unit(&z->rng) < p->o.late_share) {
+		/* it reads the question but answers only when reminded */
+		return put_event(p, index, "late", q->id);
+	}
+	if (r.kind == CITIZENS_MSG_QUESTION && qi == 0 && p->o.multi_share > 0 &&
+	    rng_unit(&z->rng) < p->o.multi_share && multi_plan(p, z, index, qi, out) > 0) {
+		out->ledger = event_line(index, "several_answers", q->id, out->text);
+		if (!out->ledger)
+			return -ENOMEM;
+		for (int k = z->multi_from; k < z->multi_to; k++)
+			z->answered[k] = 1; /* until the gateway says which it took */
+		return 1;
+	}
 	if (r.kind == CITIZENS_MSG_QUESTION && !z->invalid_sent[qi] && q->type != Q_TEXT &&
 	    p->o.invalid_share > 0 && rng_unit(&z->rng) < p->o.invalid_share &&
 	    gibberish(p, z, qi, out->text, sizeof out->text) == 0) {
 		z->invalid_sent[qi] = 1;
 		return 1;
 	}
-	int rc = real_answer(p, z, index, qi, out);
+	int rc;
+	if (z->plan[qi] && z->plan_ledger[qi]) {
+		/* a re-prompt after the several-answers message: the planned answer */
+		copy_str(out->text, sizeof out->text, z->plan[qi]);
+		out->ledger = z->plan_ledger[qi];
+		z->plan_ledger[qi] = NULL;
+		rc = 0;
+	} else {
+		rc = real_answer(p, z, index, qi, out);
+	}
 	if (rc < 0)
 		return rc;
 	z->answered[qi] = 1;
+	free(z->reply[qi]);
 	z->reply[qi] = strdup(out->text);
 	if (!z->reply[qi]) {
 		free(out->ledger);
@@ -548,6 +788,36 @@ int citizens_receive(struct citizens *p, int index, const char *from, const char
 		return -ENOMEM;
 	}
 	return 1;
+}
+
+uint64_t citizens_opted_out(const struct citizens *p)
+{
+	return p->opted_out;
+}
+
+uint64_t citizens_no_reply(const struct citizens *p)
+{
+	return p->no_reply;
+}
+
+const struct campaign *citizens_campaign(const struct citizens *p)
+{
+	return p->c;
+}
+
+void citizens_mark_sent(struct citizens *p, int index, int64_t us)
+{
+	if (index >= 1 && index <= p->o.count && p->pop[index])
+		p->pop[index]->mark_us = us;
+}
+
+int64_t citizens_take_mark(struct citizens *p, int index)
+{
+	if (index < 1 || index > p->o.count || !p->pop[index])
+		return 0;
+	int64_t t = p->pop[index]->mark_us;
+	p->pop[index]->mark_us = 0;
+	return t;
 }
 
 uint64_t citizens_completed(const struct citizens *p)

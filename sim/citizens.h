@@ -14,6 +14,7 @@ struct campaign;
 #define CITIZENS_REPLY_MAX 512
 
 enum citizens_mode { CITIZENS_KEYS = 0, CITIZENS_LABELS, CITIZENS_MIXED };
+enum citizens_think { CITIZENS_THINK_UNIFORM = 0, CITIZENS_THINK_EXP };
 
 /* How the population behaves (filled from the command line). */
 struct citizens_opts {
@@ -24,6 +25,15 @@ struct citizens_opts {
 	double invalid_share;       /* chance of one unintelligible reply first, per question */
 	double comment_share;       /* chance of a comment on an optional text question */
 	enum citizens_mode mode;    /* reply with keys, labels or a mix */
+	enum citizens_think think_dist;  /* uniform in [min, max], or min + exponential
+	                                  * with mean (max - min) / 2, capped at 5 x max */
+	double time_factor;         /* every think time is multiplied by this (default 1) */
+	double no_reply_share;      /* chance a citizen never answers a survey */
+	double late_share;          /* chance it answers a question only after the reminder */
+	double optout_share;        /* chance it sends HUY at a random question of a survey */
+	double multi_share;         /* chance it answers every option question at once ("1 2 1 1 3") */
+	double typo_share;          /* chance an answer carries a typo the parser still understands */
+	double ucs2_share;          /* chance a reply is sent in UCS-2 even when it fits GSM */
 	int ndist;                  /* answer distribution over scale values */
 	int dist_value[CITIZENS_DIST_MAX];
 	double dist_weight[CITIZENS_DIST_MAX];
@@ -53,6 +63,7 @@ struct citizens_reply {
 	int delay_ms;                   /* think time before it is sent */
 	char to[21];                    /* the address the question came from */
 	char text[CITIZENS_REPLY_MAX];  /* UTF-8 */
+	int ucs2;                       /* send in UCS-2 even when GSM 03.38 would do */
 	char *ledger;                   /* malloc'd JSON line (no newline) to write with
 	                                 * citizens_ledger_write once the gateway took
 	                                 * the reply; NULL for an unintelligible or a
@@ -87,6 +98,16 @@ int citizens_receive(struct citizens *p, int index, const char *from, const char
 int citizens_ledger_write(struct citizens *p, const char *line);
 
 uint64_t citizens_completed(const struct citizens *p);  /* thanks received */
+uint64_t citizens_opted_out(const struct citizens *p);  /* HUY sent */
+uint64_t citizens_no_reply(const struct citizens *p);   /* surveys left unanswered on purpose */
+
+/* When citizen `index` last sent a reply (monotonic microseconds), for the
+ * reply -> next question latency. take returns it and clears it (0 = none). */
+/* The campaign the citizens answer (borrowed). */
+const struct campaign *citizens_campaign(const struct citizens *p);
+
+void citizens_mark_sent(struct citizens *p, int index, int64_t us);
+int64_t citizens_take_mark(struct citizens *p, int index);
 uint64_t citizens_answers(const struct citizens *p);    /* answer lines written */
 
 /* Parse "5:40,4:35,3:15,2:7,1:3" into o->dist_*. 0 or -EINVAL. */

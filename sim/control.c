@@ -1,7 +1,9 @@
 /* control: the control API over libevent's evhttp: stats, MO injection, inboxes and faults as JSON. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -9,7 +11,10 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "campaign.h"
+#include "citizens.h"
 #include "control.h"
+#include "faults.h"
 #include "log.h"
 #include "simargs.h"
 #include "smsc.h"
@@ -91,52 +96,103 @@ static void on_mo(struct simctl *c, struct evhttp_request *req)
 	send_json(req, 202, "Accepted", strdup("{\"queued\":true}"));
 }
 
-static void on_inbox(struct simctl *c, struct evhttp_request *req, const char *msisdn)
+/* GET /inbox/N: the texts as an array. GET /inbox/N?since=K: an object
+ * {"next": T, "texts": [...]} with the texts numbered K and later, T being
+ * the `since` of the next poll (what the interactive phone uses). */
+static void on_inbox(struct simctl *c, struct evhttp_request *req, const char *msisdn,
+                     const char *query)
 {
 	const char *texts[SIMCTL_INBOX_MAX];
-	int n = smsc_inbox(c->s, msisdn, texts, SIMCTL_INBOX_MAX);
+	struct evkeyvalq q;
+	TAILQ_INIT(&q);
+	const char *since = NULL;
+	if (query && evhttp_parse_query_str(query, &q) == 0)
+		since = evhttp_find_header(&q, "since");
+	unsigned long from = 0, total = 0;
+	if (since) {
+		char *end;
+		errno = 0;
+		from = strtoul(since, &end, 10);
+		if (end == since || *end || errno || since[0] == '-') {
+			evhttp_clear_headers(&q);
+			send_error(req, 400, "Bad Request", "since is a text number >= 0");
+			return;
+		}
+	}
+	int n = since ? smsc_inbox_since(c->s, msisdn, from, texts, SIMCTL_INBOX_MAX, &total)
+	              : smsc_inbox(c->s, msisdn, texts, SIMCTL_INBOX_MAX);
 	json_t *a = json_array();
 	for (int i = 0; a && i < n; i++)
 		json_array_append_new(a, json_string(texts[i]));
-	char *body = a ? json_dumps(a, JSON_COMPACT) : NULL;
-	json_decref(a);
+	json_t *o = since ? json_pack("{s:I,s:o}", "next", (json_int_t)total, "texts", a) : a;
+	char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	evhttp_clear_headers(&q);
 	send_json(req, 200, "OK", body);
 }
 
-static char *faults_json(struct sim_faults *f)
-{
-	json_t *o = json_pack("{s:I,s:I}", "throttle_every", (json_int_t)f->throttle_every,
-	                      "qfull_every", (json_int_t)f->qfull_every);
-	char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
-	return body;
-}
 
 static void on_faults_post(struct simctl *c, struct evhttp_request *req)
 {
 	json_t *o = read_body(req);
 	if (!o)
 		return;
+	/* all or nothing: the faults change only when every value is good */
 	struct sim_faults f = *smsc_faults(c->s);
-	static const char *const keys[] = {"throttle_every", "qfull_every"};
-	uint32_t *fields[] = {&f.throttle_every, &f.qfull_every};
-	for (int i = 0; i < 2; i++) {
-		json_t *v = json_object_get(o, keys[i]);
-		if (!v)
+	const char *k;
+	json_t *v;
+	char err[256];
+	if (json_is_true(json_object_get(o, "reset")))
+		sim_faults_default(&f);
+	json_object_foreach(o, k, v) {
+		char val[64];
+		if (strcmp(k, "reset") == 0)
 			continue;
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > 1000000000) {
+		if (json_is_integer(v))
+			snprintf(val, sizeof val, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(val, sizeof val, "%.17g", json_real_value(v));
+		else if (json_is_string(v))
+			snprintf(val, sizeof val, "%s", json_string_value(v));
+		else
+			snprintf(val, sizeof val, "?");
+		if (sim_faults_set(&f, k, val, err, sizeof err) < 0) {
 			json_decref(o);
-			send_error(req, 400, "Bad Request", "fault values are integers >= 0");
+			send_error(req, 400, "Bad Request", err);
 			return;
 		}
-		*fields[i] = (uint32_t)json_integer_value(v);
 	}
 	json_decref(o);
 	*smsc_faults(c->s) = f;
-	log_info("[control] faults throttle_every=%u qfull_every=%u", f.throttle_every,
-	         f.qfull_every);
-	send_json(req, 200, "OK", faults_json(smsc_faults(c->s)));
+	smsc_faults_changed(c->s);
+	char *body = sim_faults_json(smsc_faults(c->s));
+	log_info("[control] faults %s", body ? body : "?");
+	send_json(req, 200, "OK", body);
+}
+
+/* GET /campaign: the questions as the gateway renders them, and the end
+ * messages, so an ESME under test can send what the citizens recognise. */
+static void on_campaign(struct simctl *c, struct evhttp_request *req)
+{
+	struct citizens *pop = smsc_citizens(c->s);
+	const struct campaign *cp = pop ? citizens_campaign(pop) : NULL;
+	if (!cp) {
+		send_error(req, 404, "Not Found", "no campaign loaded");
+		return;
+	}
+	json_t *qs = json_array();
+	for (int i = 0; i < cp->nquestions; i++) {
+		char *r = campaign_render_question(cp, i);
+		json_array_append_new(qs, json_pack("{s:s,s:s}", "id", cp->questions[i].id, "text",
+		                                    r ? r : ""));
+		free(r);
+	}
+	json_t *o = json_pack("{s:s,s:o,s:s,s:s}", "id", cp->id, "questions", qs, "thanks",
+	                      cp->msg.thanks ? cp->msg.thanks : "", "reminder",
+	                      cp->msg.reminder ? cp->msg.reminder : "");
+	char *body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	send_json(req, 200, "OK", body);
 }
 
 static void simctl_cb(struct evhttp_request *req, void *arg)
@@ -154,6 +210,18 @@ static void simctl_cb(struct evhttp_request *req, void *arg)
 			send_error(req, 405, "Method Not Allowed", "use GET");
 		else
 			send_json(req, 200, "OK", smsc_stats_json(c->s));
+	} else if (strcmp(path, "/campaign") == 0) {
+		if (m != EVHTTP_REQ_GET)
+			send_error(req, 405, "Method Not Allowed", "use GET");
+		else
+			on_campaign(c, req);
+	} else if (strcmp(path, "/stats/reset") == 0) {
+		if (m != EVHTTP_REQ_POST) {
+			send_error(req, 405, "Method Not Allowed", "use POST");
+		} else {
+			smsc_latency_reset(c->s);
+			send_json(req, 200, "OK", smsc_stats_json(c->s));
+		}
 	} else if (strcmp(path, "/mo") == 0) {
 		if (m != EVHTTP_REQ_POST)
 			send_error(req, 405, "Method Not Allowed", "use POST");
@@ -163,10 +231,10 @@ static void simctl_cb(struct evhttp_request *req, void *arg)
 		if (m != EVHTTP_REQ_GET)
 			send_error(req, 405, "Method Not Allowed", "use GET");
 		else
-			on_inbox(c, req, path + 7);
+			on_inbox(c, req, path + 7, evhttp_uri_get_query(uri));
 	} else if (strcmp(path, "/faults") == 0) {
 		if (m == EVHTTP_REQ_GET)
-			send_json(req, 200, "OK", faults_json(smsc_faults(c->s)));
+			send_json(req, 200, "OK", sim_faults_json(smsc_faults(c->s)));
 		else if (m == EVHTTP_REQ_POST)
 			on_faults_post(c, req);
 		else

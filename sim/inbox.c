@@ -13,6 +13,7 @@ struct inbox_number {
 	char *text[INBOX_PER_NUMBER];   /* ring, owned */
 	unsigned head;                  /* index of the oldest */
 	unsigned n;                     /* texts held */
+	unsigned long total;            /* texts ever received */
 	struct inbox_number *next;      /* bucket chain */
 };
 
@@ -79,6 +80,7 @@ int inbox_add(struct inbox *ib, const char *msisdn, const char *text)
 	char *copy = strdup(text);
 	if (!copy)
 		return -ENOMEM;
+	e->total++;
 	if (e->n == INBOX_PER_NUMBER) {
 		free(e->text[e->head]);
 		e->text[e->head] = copy;
@@ -88,6 +90,21 @@ int inbox_add(struct inbox *ib, const char *msisdn, const char *text)
 		e->n++;
 	}
 	return 0;
+}
+
+int inbox_list_since(const struct inbox *ib, const char *msisdn, unsigned long since,
+                     const char **out, int max, unsigned long *total)
+{
+	const struct inbox_number *e = inbox_find(ib, msisdn);
+	*total = e ? e->total : 0;
+	if (!e)
+		return 0;
+	unsigned long first = e->total - e->n; /* number of the oldest text held */
+	int k = 0;
+	for (unsigned i = 0; i < e->n && k < max; i++)
+		if (first + i >= since)
+			out[k++] = e->text[(e->head + i) % INBOX_PER_NUMBER];
+	return k;
 }
 
 int inbox_list(const struct inbox *ib, const char *msisdn, const char **out, int max)

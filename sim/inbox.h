@@ -17,4 +17,10 @@ int inbox_add(struct inbox *ib, const char *msisdn, const char *text);
  * until the next inbox_add). Returns how many. */
 int inbox_list(const struct inbox *ib, const char *msisdn, const char **out, int max);
 
+/* Like inbox_list, but only the texts numbered `since` and later (texts are
+ * numbered 0, 1, ... per number in the order received); *total is how many
+ * that number ever received (the `since` of the next call). */
+int inbox_list_since(const struct inbox *ib, const char *msisdn, unsigned long since,
+                     const char **out, int max, unsigned long *total);
+
 #endif

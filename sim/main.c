@@ -10,6 +10,7 @@
 #include "campaign.h"
 #include "citizens.h"
 #include "control.h"
+#include "load.h"
 #include "log.h"
 #include "simargs.h"
 #include "smsc.h"
@@ -25,6 +26,12 @@ static void sim_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "load") == 0)
+		return simload_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "phone") == 0)
+		return simphone_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "archive-gen") == 0)
+		return simarchive_main(argc - 1, argv + 1);
 	struct simargs a;
 	char err[4096];
 	int rc = simargs_parse(argc, argv, &a, err, sizeof err);
@@ -60,8 +67,11 @@ int main(int argc, char **argv)
 	}
 	pop = citizens_new(c, &a.cit, ledger, err, sizeof err);
 	base = event_base_new();
-	struct smsc_opts so = {.system_id = a.system_id, .password = a.password,
-	                       .receipts = a.receipts};
+	struct smsc_opts so = a.so;
+	so.system_id = a.system_id;
+	so.password = a.password;
+	so.accounts = a.accounts;
+	so.naccounts = a.naccounts;
 	s = (pop && base) ? smsc_new(base, &so, pop) : NULL;
 	if (!s) {
 		fprintf(stderr, "hailong-sim: %s\n", pop ? "out of memory" : err);

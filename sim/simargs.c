@@ -13,7 +13,50 @@ const char *simargs_usage(void)
 	       "                   --citizens N --ledger FILE [--seed N] [--think-ms MIN-MAX]\n"
 	       "                   [--invalid-share F] [--comment-share F]\n"
 	       "                   [--answer-mode keys|labels|mixed] [--distribution \"5:40,4:35,...\"]\n"
-	       "                   [--receipts on|off] [--control HOST:PORT] [--log-level LEVEL]\n";
+	       "                   [--receipts on|off] [--control HOST:PORT] [--log-level LEVEL]\n"
+	       "                   [--account ID:PW]... [--fault NAME=VALUE]...\n"
+	       "                   [--receipt-outcomes \"DELIVRD:90,UNDELIV:10\"] [--receipt-delay-ms MIN-MAX]\n"
+	       "                   [--receipt-form both|text|tlv] [--profile ideal|realistic|hostile]\n"
+	       "                   [--time-factor F] [--think-dist uniform|exp] [--no-reply-share F]\n"
+	       "                   [--late-share F] [--optout-share F] [--multi-share F]\n"
+	       "                   [--typo-share F] [--ucs2-share F]\n"
+	       "       hailong-sim load --api URL --token T --control HOST:PORT ... (docs/simulator.md)\n"
+	       "       hailong-sim phone NUMBER [--control HOST:PORT]\n"
+	       "       hailong-sim archive-gen --db FILE --campaign FILE --surveys N\n";
+}
+
+int simargs_profile(const char *name, struct citizens_opts *o)
+{
+	if (strcmp(name, "ideal") == 0) {
+		o->mode = CITIZENS_KEYS;
+		o->invalid_share = o->no_reply_share = o->late_share = o->optout_share = 0;
+		o->multi_share = o->typo_share = o->ucs2_share = 0;
+	} else if (strcmp(name, "realistic") == 0) {
+		o->mode = CITIZENS_MIXED;
+		o->think_dist = CITIZENS_THINK_EXP;
+		o->invalid_share = 0.05;
+		o->comment_share = 0.3;
+		o->no_reply_share = 0.08;
+		o->late_share = 0.05;
+		o->optout_share = 0.02;
+		o->multi_share = 0.05;
+		o->typo_share = 0.1;
+		o->ucs2_share = 0.3;
+	} else if (strcmp(name, "hostile") == 0) {
+		o->mode = CITIZENS_MIXED;
+		o->think_dist = CITIZENS_THINK_EXP;
+		o->invalid_share = 0.3;
+		o->comment_share = 0.6;
+		o->no_reply_share = 0.1;
+		o->late_share = 0.1;
+		o->optout_share = 0.1;
+		o->multi_share = 0.2;
+		o->typo_share = 0.3;
+		o->ucs2_share = 0.5;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int simargs_hostport(const char *s, char *host, size_t hostcap, int *port)
@@ -94,6 +137,7 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 	out->cit.count = -1;
 	out->receipts = 1;
 	out->log_level = "info";
+	sim_faults_default(&out->so.faults);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -166,6 +210,60 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 				bad = 1;
 		} else if (strcmp(name, "--distribution") == 0) {
 			bad = citizens_parse_distribution(v, &out->cit) < 0;
+		} else if (strcmp(name, "--account") == 0) {
+			const char *colon = strchr(v, ':');
+			size_t il = colon ? (size_t)(colon - v) : 0;
+			bad = !colon || il == 0 || il > 15 || strlen(colon + 1) > 8 ||
+			      out->naccounts >= SMSC_ACCOUNTS_MAX;
+			if (!bad) {
+				struct smsc_account *ac = &out->accounts[out->naccounts++];
+				memcpy(ac->system_id, v, il);
+				ac->system_id[il] = '\0';
+				snprintf(ac->password, sizeof ac->password, "%s", colon + 1);
+			}
+		} else if (strcmp(name, "--fault") == 0) {
+			if (sim_faults_set_arg(&out->so.faults, v, err, errlen) < 0)
+				return -EINVAL;
+		} else if (strcmp(name, "--receipt-outcomes") == 0) {
+			bad = smsc_parse_outcomes(v, &out->so) < 0;
+		} else if (strcmp(name, "--receipt-delay-ms") == 0) {
+			bad = parse_think(v, &out->so.receipt_min_ms, &out->so.receipt_max_ms) < 0;
+		} else if (strcmp(name, "--receipt-form") == 0) {
+			if (strcmp(v, "both") == 0)
+				out->so.receipt_form = SMSC_RECEIPT_BOTH;
+			else if (strcmp(v, "text") == 0)
+				out->so.receipt_form = SMSC_RECEIPT_TEXT;
+			else if (strcmp(v, "tlv") == 0)
+				out->so.receipt_form = SMSC_RECEIPT_TLV;
+			else
+				bad = 1;
+		} else if (strcmp(name, "--profile") == 0) {
+			bad = simargs_profile(v, &out->cit) < 0;
+		} else if (strcmp(name, "--time-factor") == 0) {
+			char *end;
+			errno = 0;
+			double f = strtod(v, &end);
+			bad = end == v || *end || errno || !isfinite(f) || f <= 0 || f > 1000;
+			out->cit.time_factor = f;
+		} else if (strcmp(name, "--think-dist") == 0) {
+			if (strcmp(v, "uniform") == 0)
+				out->cit.think_dist = CITIZENS_THINK_UNIFORM;
+			else if (strcmp(v, "exp") == 0)
+				out->cit.think_dist = CITIZENS_THINK_EXP;
+			else
+				bad = 1;
+		} else if (strcmp(name, "--no-reply-share") == 0) {
+			bad = parse_share(v, &out->cit.no_reply_share) < 0;
+		} else if (strcmp(name, "--late-share") == 0) {
+			bad = parse_share(v, &out->cit.late_share) < 0;
+		} else if (strcmp(name, "--optout-share") == 0) {
+			bad = parse_share(v, &out->cit.optout_share) < 0;
+		} else if (strcmp(name, "--multi-share") == 0) {
+			bad = parse_share(v, &out->cit.multi_share) < 0;
+		} else if (strcmp(name, "--typo-share") == 0) {
+			bad = parse_share(v, &out->cit.typo_share) < 0;
+		} else if (strcmp(name, "--ucs2-share") == 0) {
+			bad = parse_share(v, &out->cit.ucs2_share) < 0;
 		} else if (strcmp(name, "--receipts") == 0) {
 			if (strcmp(v, "on") == 0)
 				out->receipts = 1;
@@ -181,6 +279,11 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 			snprintf(err, errlen, "bad value for %s: '%s'", name, v);
 			return -EINVAL;
 		}
+	}
+	/* --account can stand for --system-id/--password */
+	if (out->naccounts > 0 && !out->system_id && !out->password) {
+		out->system_id = out->accounts[0].system_id;
+		out->password = out->accounts[0].password;
 	}
 	static const char *const required[] = {"--listen", "--system-id", "--password",
 	                                       "--campaign", "--ledger"};
@@ -205,5 +308,9 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 		snprintf(err, errlen, "bad value for --control: '%s' (want HOST:PORT)", out->control);
 		return -EINVAL;
 	}
+	out->so.accounts = out->accounts;
+	out->so.naccounts = out->naccounts;
+	out->so.seed = out->cit.seed;
+	out->so.receipts = out->receipts;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "citizens.h"
+#include "smsc.h"
 
 struct simargs {
 	const char *listen;        /* host:port of the SMPP server */
@@ -15,12 +16,19 @@ struct simargs {
 	const char *control;       /* host:port of the control API, or NULL */
 	const char *log_level;     /* "info" by default */
 	int receipts;              /* 1 unless --receipts off */
+	struct smsc_opts so;       /* receipts (--receipt-*), faults (--fault), accounts (--account);
+	                            * so.accounts points at accounts[] below */
+	struct smsc_account accounts[SMSC_ACCOUNTS_MAX];
+	int naccounts;
 	struct citizens_opts cit;  /* --citizens, --seed, --think-ms, shares, mode, distribution */
 };
 
 /* Parse argv (argv[0] is skipped); strings point into argv. Returns 0, 1 for
  * --help (usage printed by the caller), or -EINVAL with a message in err. */
 int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t errlen);
+
+/* Apply a behaviour profile (ideal, realistic, hostile) to o. 0 or -EINVAL. */
+int simargs_profile(const char *name, struct citizens_opts *o);
 
 /* Usage text. */
 const char *simargs_usage(void);

@@ -29,6 +29,7 @@
 #define SMSC_INPUT_CAP (256 * 1024) /* read high watermark per session */
 #define SMSC_SYSTEM_ID "hailong-sim"
 #define SMSC_OUT_MAX 200000         /* deliver_sm owed at once (receipts pile up without a receiver) */
+#define SMSC_LAT_MAX 4000000        /* latency samples kept (the first ones) */
 
 /* A deliver_sm the SMSC owes an ESME: WAIT (timer armed: first send or
  * resend delay), READY (queued for a session with room), INFLIGHT (sent,
@@ -61,6 +62,8 @@ struct mo {
 	char *ledger;             /* owned; written when every part was taken */
 	int parts_left;           /* parts not yet accepted or given up */
 	int failed;               /* a part was given up: no ledger line */
+	int enc;                  /* enum text_encoding of the parts */
+	int citizen;              /* index of the citizen who sends it, 0 = none */
 	struct event *think;      /* fires when the citizen sends */
 	LIST_ENTRY(mo) link;
 };
@@ -75,7 +78,18 @@ struct sess {
 	int closing;              /* no more reads; freed by the reaper */
 	char peer[64];
 	struct event *reaper;     /* frees the session outside its callbacks */
+	LIST_HEAD(, delayed) delayed;  /* responses held back by the resp_delay_ms fault */
+	char system_id[16];       /* the account it bound with */
 	TAILQ_ENTRY(sess) link;
+};
+
+/* A response written later (fault resp_delay_ms). */
+struct delayed {
+	struct sess *ss;
+	struct event *ev;
+	size_t len;
+	uint8_t b[128];
+	LIST_ENTRY(delayed) link;
 };
 
 /* A concatenated message being reassembled, keyed on (destination, ref). */
@@ -91,7 +105,12 @@ struct asm_entry {
 struct smsc {
 	struct event_base *base;          /* borrowed */
 	struct smsc_opts o;
-	char system_id[16], password[9];
+	struct smsc_account acct[SMSC_ACCOUNTS_MAX + 1];  /* who may bind */
+	int nacct;
+	uint64_t rng;                     /* PRNG of faults and receipt outcomes */
+	struct event *disc_timer;         /* fault disconnect_every_s */
+	float *lat;                       /* latency samples in ms */
+	size_t nlat, caplat;
 	struct citizens *pop;             /* borrowed, may be NULL */
 	struct evconnlistener *lst;
 	int port;
@@ -117,6 +136,29 @@ static void pump(struct smsc *s);
 static void copy_str(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static uint64_t rng_next(uint64_t *st)
+{
+	uint64_t z = (*st += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* 1 with probability p (p <= 0: never, no draw, so faults off cost no randomness). */
+static int chance(struct smsc *s, double p)
+{
+	if (p <= 0)
+		return 0;
+	return (double)(rng_next(&s->rng) >> 11) * (1.0 / 9007199254740992.0) < p;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static struct timeval ms_tv(int ms)
@@ -162,6 +204,56 @@ static void reply_sm(struct sess *ss, uint32_t cmd, uint32_t status, uint32_t se
 {
 	uint8_t b[128];
 	sess_write(ss, b, smpp_build_sm_resp(b, sizeof b, cmd, status, seq, id));
+}
+
+static void delayed_free(struct delayed *d)
+{
+	LIST_REMOVE(d, link);
+	event_free(d->ev);
+	free(d);
+}
+
+static void delayed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct delayed *d = arg;
+	if (!d->ss->closing)
+		bufferevent_write(d->ss->bev, d->b, d->len);
+	delayed_free(d);
+}
+
+/* A submit_sm_resp/data_sm_resp, or none, or later, as the faults say. */
+static void reply_submit(struct sess *ss, uint32_t cmd, uint32_t status, uint32_t seq,
+                         const char *id)
+{
+	struct smsc *s = ss->s;
+	if (chance(s, s->faults.drop_resp_share)) {
+		s->st.faults++;
+		log_info("[smsc] fault: no response peer=%s seq=%u", ss->peer, seq);
+		return;
+	}
+	uint8_t b[128];
+	int n = smpp_build_sm_resp(b, sizeof b, cmd, status, seq, id);
+	if (n <= 0 || !s->faults.resp_delay_ms) {
+		sess_write(ss, b, n);
+		return;
+	}
+	struct delayed *d = calloc(1, sizeof *d);
+	if (d)
+		d->ev = evtimer_new(s->base, delayed_cb, d);
+	if (!d || !d->ev) {
+		free(d);
+		sess_write(ss, b, n);
+		return;
+	}
+	s->st.faults++;
+	d->ss = ss;
+	d->len = (size_t)n;
+	memcpy(d->b, b, (size_t)n);
+	LIST_INSERT_HEAD(&ss->delayed, d, link);
+	struct timeval tv = ms_tv((int)s->faults.resp_delay_ms);
+	evtimer_add(d->ev, &tv);
 }
 
 static void sess_close(struct sess *ss)
@@ -292,6 +384,47 @@ static struct outmsg *out_new(struct smsc *s, struct mo *mo)
 	return om;
 }
 
+/* One of three PDUs a strict ESME must refuse without falling over: a
+ * deliver_sm whose body is cut short, an unknown command id, a deliver_sm
+ * with a TLV that runs past the end. */
+static void send_malformed(struct sess *ss)
+{
+	struct smsc *s = ss->s;
+	uint32_t seq = sess_next_seq(ss);
+	uint8_t b[64];
+	size_t n = 0;
+	int kind = (int)(s->st.malformed % 3);
+	uint32_t cmd = kind == 1 ? 0x00000777u : SMPP_DELIVER_SM;
+	memset(b, 0, sizeof b);
+	b[4] = (uint8_t)(cmd >> 24);
+	b[5] = (uint8_t)(cmd >> 16);
+	b[6] = (uint8_t)(cmd >> 8);
+	b[7] = (uint8_t)cmd;
+	b[12] = (uint8_t)(seq >> 24);
+	b[13] = (uint8_t)(seq >> 16);
+	b[14] = (uint8_t)(seq >> 8);
+	b[15] = (uint8_t)seq;
+	n = 16;
+	if (kind == 0) {
+		memcpy(b + n, "abc", 3); /* service_type without its NUL */
+		n += 3;
+	} else if (kind == 2) {
+		/* service_type "", addresses "1" and "2", 12 zero octets up to
+		 * sm_length = 0, then a TLV claiming 200 octets */
+		static const uint8_t body[] = {0, 1, 1, '1', 0, 1, 1, '2', 0, 0, 0, 0, 0, 0, 0, 0,
+		                               0, 0, 0x04, 0x24, 0x00, 0xC8, 'x'};
+		memcpy(b + n, body, sizeof body);
+		n += sizeof body;
+	}
+	b[0] = 0;
+	b[1] = 0;
+	b[2] = (uint8_t)(n >> 8);
+	b[3] = (uint8_t)n;
+	bufferevent_write(ss->bev, b, n);
+	s->st.malformed++;
+	log_info("[smsc] fault: malformed PDU kind=%d peer=%s seq=%u", kind, ss->peer, seq);
+}
+
 static void out_send(struct sess *ss, struct outmsg *om)
 {
 	struct smsc *s = ss->s;
@@ -302,7 +435,23 @@ static void out_send(struct sess *ss, struct outmsg *om)
 		out_give_up(om, "build");
 		return;
 	}
+	if (chance(s, s->faults.malformed_share))
+		send_malformed(ss);
 	bufferevent_write(ss->bev, buf, (size_t)n);
+	if (om->mo && chance(s, s->faults.dup_deliver_share)) {
+		/* the same deliver_sm again under another sequence number: its
+		 * response matches nothing in flight and is ignored */
+		uint32_t dseq = sess_next_seq(ss);
+		buf[12] = (uint8_t)(dseq >> 24);
+		buf[13] = (uint8_t)(dseq >> 16);
+		buf[14] = (uint8_t)(dseq >> 8);
+		buf[15] = (uint8_t)dseq;
+		bufferevent_write(ss->bev, buf, (size_t)n);
+		s->st.duplicates++;
+		s->st.deliver_sm++;
+	}
+	if (om->mo && om->mo->citizen && s->pop)
+		citizens_mark_sent(s->pop, om->mo->citizen, now_us());
 	om->state = OUT_INFLIGHT;
 	om->sess = ss;
 	om->seq = seq;
@@ -388,7 +537,7 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 	struct mo *mo = arg;
 	struct smsc *s = mo->s;
 	struct text_parts *tp = malloc(sizeof *tp);
-	int rc = tp ? text_split(mo->text, TEXT_ENC_AUTO, tp) : -ENOMEM;
+	int rc = tp ? text_split(mo->text, (enum text_encoding)mo->enc, tp) : -ENOMEM;
 	char m[24];
 	if (rc < 0) {
 		log_warn("[smsc] mo cannot be encoded from=%s rc=%d", mask(mo->from, m), rc);
@@ -439,6 +588,12 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *text,
                  int delay_ms, char *ledger)
 {
+	return smsc_send_mo_enc(s, from, to, text, delay_ms, ledger, 0);
+}
+
+int smsc_send_mo_enc(struct smsc *s, const char *from, const char *to, const char *text,
+                     int delay_ms, char *ledger, int ucs2)
+{
 	if (!to)
 		to = s->last_src[0] ? s->last_src : "8088";
 	if (strlen(from) > 20 || strlen(to) > 20 || !*from || !*to) {
@@ -452,6 +607,8 @@ int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *t
 	}
 	mo->s = s;
 	mo->ledger = ledger;
+	mo->enc = ucs2 ? TEXT_ENC_UCS2 : TEXT_ENC_AUTO;
+	mo->citizen = s->pop ? citizens_index(s->pop, from) : 0;
 	LIST_INSERT_HEAD(&s->mos, mo, link);
 	copy_str(mo->from, sizeof mo->from, from);
 	copy_str(mo->to, sizeof mo->to, to);
@@ -489,7 +646,7 @@ static void deliver(struct smsc *s, const char *src, const char *dst, const char
 		return;
 	char from[16];
 	citizens_msisdn(idx, from);
-	if (smsc_send_mo(s, from, r.to, r.text, r.delay_ms, r.ledger) < 0)
+	if (smsc_send_mo_enc(s, from, r.to, r.text, r.delay_ms, r.ledger, r.ucs2) < 0)
 		s->st.errors++;
 }
 
@@ -592,13 +749,36 @@ static void receipt_snippet(const char *text, char out[21])
 	free(u);
 }
 
+/* The outcome of one receipt, drawn by weight (DELIVRD when none is configured). */
+static const struct smsc_outcome *receipt_outcome(struct smsc *s)
+{
+	static const struct smsc_outcome delivered = {"DELIVRD", 2, 1};
+	double sum = 0;
+	for (int i = 0; i < s->o.noutcomes; i++)
+		sum += s->o.outcomes[i].weight;
+	if (sum <= 0)
+		return &delivered;
+	double r = (double)(rng_next(&s->rng) >> 11) * (1.0 / 9007199254740992.0) * sum;
+	for (int i = 0; i < s->o.noutcomes; i++) {
+		if (r < s->o.outcomes[i].weight)
+			return &s->o.outcomes[i];
+		r -= s->o.outcomes[i].weight;
+	}
+	return &s->o.outcomes[s->o.noutcomes - 1];
+}
+
 static void make_receipt(struct smsc *s, const struct smpp_sm *sub, const char *id, const char *text)
 {
+	if (chance(s, s->faults.receipt_loss_share)) {
+		s->st.receipts_lost++;
+		return;
+	}
 	struct outmsg *om = out_new(s, NULL);
 	if (!om) {
 		s->st.errors++;
 		return;
 	}
+	const struct smsc_outcome *oc = receipt_outcome(s);
 	struct smpp_sm *d = &om->sm;
 	d->src_ton = sub->dst_ton;
 	d->src_npi = sub->dst_npi;
@@ -615,15 +795,29 @@ static void make_receipt(struct smsc *s, const struct smpp_sm *sub, const char *
 	snprintf(date, sizeof date, "%02d%02d%02d%02d%02d", tm.tm_year % 100, tm.tm_mon + 1,
 	         tm.tm_mday, tm.tm_hour, tm.tm_min);
 	receipt_snippet(text, snip);
-	int n = snprintf((char *)d->short_message, sizeof d->short_message,
-	                 "id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:%s",
-	                 id, date, date, snip);
-	d->sm_length = n < 0 ? 0 : (size_t)n < sizeof d->short_message ? (size_t)n : sizeof d->short_message - 1;
-	d->has_receipted_id = 1;
-	copy_str(d->receipted_id, sizeof d->receipted_id, id);
-	d->has_message_state = 1;
-	d->message_state = 2; /* DELIVERED */
-	out_ready(om);
+	if (s->o.receipt_form != SMSC_RECEIPT_TLV) {
+		int delivered = oc->state == 2;
+		int n = snprintf((char *)d->short_message, sizeof d->short_message,
+		                 "id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:%s",
+		                 id, delivered ? "001" : "000", date, date, oc->stat,
+		                 delivered ? "000" : "001", snip);
+		d->sm_length = n < 0 ? 0 : (size_t)n < sizeof d->short_message ? (size_t)n : sizeof d->short_message - 1;
+	}
+	if (s->o.receipt_form != SMSC_RECEIPT_TEXT) {
+		d->has_receipted_id = 1;
+		copy_str(d->receipted_id, sizeof d->receipted_id, id);
+		d->has_message_state = 1;
+		d->message_state = oc->state;
+	}
+	int lo = s->o.receipt_min_ms, hi = s->o.receipt_max_ms;
+	int delay = lo + (hi > lo ? (int)(rng_next(&s->rng) % (uint64_t)(hi - lo + 1)) : 0) +
+	            (int)s->faults.receipt_late_ms;
+	if (delay <= 0) {
+		out_ready(om);
+		return;
+	}
+	struct timeval tv = ms_tv(delay);
+	evtimer_add(om->timer, &tv); /* OUT_WAIT: the timer makes it ready */
 }
 
 static uint32_t fault_status(struct smsc *s)
@@ -633,7 +827,28 @@ static uint32_t fault_status(struct smsc *s)
 		return SMPP_ESME_RTHROTTLED;
 	if (s->faults.qfull_every && s->submits % s->faults.qfull_every == 0)
 		return SMPP_ESME_RMSGQFUL;
+	if (chance(s, s->faults.throttle_share))
+		return SMPP_ESME_RTHROTTLED;
+	if (chance(s, s->faults.qfull_share))
+		return SMPP_ESME_RMSGQFUL;
+	if (chance(s, s->faults.vendor_share))
+		return s->faults.vendor_status ? s->faults.vendor_status : 0x400;
 	return SMPP_ESME_ROK;
+}
+
+static void lat_add(struct smsc *s, double ms)
+{
+	if (s->nlat == s->caplat) {
+		if (s->caplat >= SMSC_LAT_MAX)
+			return;
+		size_t cap = s->caplat ? s->caplat * 2 : 4096;
+		float *n = realloc(s->lat, cap * sizeof *n);
+		if (!n)
+			return;
+		s->lat = n;
+		s->caplat = cap;
+	}
+	s->lat[s->nlat++] = (float)ms;
 }
 
 static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
@@ -678,19 +893,34 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 		if (st == SMPP_ESME_ROK && sm.dst_addr[0] == '\0')
 			st = SMPP_ESME_RINVDSTADR;
 	}
-	if (st != SMPP_ESME_ROK)
+	if (st != SMPP_ESME_ROK) {
 		s->st.errors++; /* a request that does not decode */
-	else
+	} else if (chance(s, s->faults.nack_share)) {
+		s->st.faults++;
+		log_info("[smsc] fault: generic_nack ESME_RTHROTTLED peer=%s seq=%u", ss->peer, h->seq);
+		reply_header(ss, SMPP_GENERIC_NACK, SMPP_ESME_RTHROTTLED, h->seq);
+		return;
+	} else {
 		st = fault_status(s); /* injected faults are not errors */
+		if (st != SMPP_ESME_ROK)
+			s->st.faults++;
+	}
 	if (st != SMPP_ESME_ROK) {
 		log_info("[smsc] %s refused peer=%s seq=%u status=%s", smpp_cmd_name(h->id), ss->peer,
 		         h->seq, smpp_status_name(st));
 		reply_sm(ss, resp, st, h->seq, "");
 		return;
 	}
+	if (s->pop) {
+		/* the latency of a step: the citizen's reply sent -> this question */
+		int idx = citizens_index(s->pop, sm.dst_addr);
+		int64_t t = idx ? citizens_take_mark(s->pop, idx) : 0;
+		if (t > 0)
+			lat_add(s, (double)(now_us() - t) / 1000.0);
+	}
 	char id[24];
 	snprintf(id, sizeof id, "%" PRIX64, s->next_id++);
-	reply_sm(ss, resp, SMPP_ESME_ROK, h->seq, id);
+	reply_submit(ss, resp, SMPP_ESME_ROK, h->seq, id);
 	copy_str(s->last_src, sizeof s->last_src, sm.src_addr);
 
 	char text[8192];
@@ -719,10 +949,20 @@ static void on_bind(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pd
 		st = SMPP_ESME_RALYBND;
 	if (st == SMPP_ESME_ROK && s->stopping)
 		st = SMPP_ESME_RBINDFAIL;
-	if (st == SMPP_ESME_ROK && strcmp(b.system_id, s->system_id) != 0)
-		st = SMPP_ESME_RINVSYSID;
-	if (st == SMPP_ESME_ROK && strcmp(b.password, s->password) != 0)
-		st = SMPP_ESME_RINVPASWD;
+	if (st == SMPP_ESME_ROK && s->faults.bind_refuse) {
+		st = s->faults.bind_refuse;
+		s->st.faults++;
+	}
+	if (st == SMPP_ESME_ROK) {
+		const struct smsc_account *a = NULL;
+		for (int i = 0; i < s->nacct && !a; i++)
+			if (strcmp(b.system_id, s->acct[i].system_id) == 0)
+				a = &s->acct[i];
+		if (!a)
+			st = SMPP_ESME_RINVSYSID;
+		else if (strcmp(b.password, a->password) != 0)
+			st = SMPP_ESME_RINVPASWD;
+	}
 	uint8_t buf[64];
 	sess_write(ss, buf, smpp_build_bind_resp(buf, sizeof buf, h->id | 0x80000000u, st, h->seq,
 	                                         SMSC_SYSTEM_ID));
@@ -733,6 +973,7 @@ static void on_bind(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pd
 		return;
 	}
 	ss->bound = h->id;
+	copy_str(ss->system_id, sizeof ss->system_id, b.system_id);
 	s->st.binds++;
 	log_info("[smsc] %s peer=%s system_id=%s version=0x%02x", smpp_cmd_name(h->id), ss->peer,
 	         b.system_id, b.interface_version);
@@ -855,6 +1096,8 @@ static void sess_reaper_cb(evutil_socket_t fd, short what, void *arg)
 			out_resend_later(om, "disconnected");
 	}
 	TAILQ_REMOVE(&s->sessions, ss, link);
+	for (int guard = 0; guard < 1000000 && !LIST_EMPTY(&ss->delayed); guard++)
+		delayed_free(LIST_FIRST(&ss->delayed));
 	bufferevent_free(ss->bev);
 	event_free(ss->reaper);
 	free(ss);
@@ -875,6 +1118,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	ss->s = s;
+	LIST_INIT(&ss->delayed);
 	ss->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ss->reaper = evtimer_new(s->base, sess_reaper_cb, ss);
 	if (!ss->bev || !ss->reaper) {
@@ -909,6 +1153,34 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 /* ---- the server ---- */
 
+/* Fault disconnect_every_s: every ESME connection is closed, as a flaky link would. */
+static void disc_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smsc *s = arg;
+	struct sess *ss;
+	TAILQ_FOREACH(ss, &s->sessions, link) {
+		if (ss->closing)
+			continue;
+		log_info("[smsc] fault: disconnecting peer=%s", ss->peer);
+		s->st.disconnects++;
+		bufferevent_disable(ss->bev, EV_READ | EV_WRITE);
+		ss->closing = 1;
+		struct timeval tv = {0, 0};
+		evtimer_add(ss->reaper, &tv);
+	}
+}
+
+void smsc_faults_changed(struct smsc *s)
+{
+	evtimer_del(s->disc_timer);
+	if (s->faults.disconnect_every_s && !s->stopping) {
+		struct timeval tv = {(time_t)s->faults.disconnect_every_s, 0};
+		evtimer_add(s->disc_timer, &tv);
+	}
+}
+
 struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct citizens *pop)
 {
 	struct smsc *s = calloc(1, sizeof *s);
@@ -924,10 +1196,27 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 		s->o.resp_timeout_ms = 30000;
 	if (s->o.max_attempts <= 0)
 		s->o.max_attempts = 3600;
-	copy_str(s->system_id, sizeof s->system_id, o->system_id);
-	copy_str(s->password, sizeof s->password, o->password);
-	s->o.system_id = s->system_id;
-	s->o.password = s->password;
+	if (o->system_id) {
+		copy_str(s->acct[0].system_id, sizeof s->acct[0].system_id, o->system_id);
+		copy_str(s->acct[0].password, sizeof s->acct[0].password, o->password);
+		s->nacct = 1;
+	}
+	for (int i = 0; i < o->naccounts && s->nacct <= SMSC_ACCOUNTS_MAX; i++)
+		s->acct[s->nacct++] = o->accounts[i];
+	s->o.system_id = s->acct[0].system_id;
+	s->o.password = s->acct[0].password;
+	s->o.accounts = NULL;
+	s->o.naccounts = 0;
+	if (s->o.noutcomes < 0 || s->o.noutcomes > SMSC_OUTCOMES_MAX)
+		s->o.noutcomes = 0;
+	if (s->o.receipt_min_ms < 0)
+		s->o.receipt_min_ms = 0;
+	if (s->o.receipt_max_ms < s->o.receipt_min_ms)
+		s->o.receipt_max_ms = s->o.receipt_min_ms;
+	s->rng = o->seed ^ 0x5EEDF00Dull;
+	s->faults = o->faults;
+	if (!sim_faults_any(&s->faults))
+		sim_faults_default(&s->faults);
 	s->pop = pop;
 	TAILQ_INIT(&s->sessions);
 	TAILQ_INIT(&s->ready);
@@ -938,10 +1227,15 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 	/* Message ids start from the clock so a restarted simulator never reuses one. */
 	s->next_id = (uint64_t)time(NULL) << 20;
 	s->inbox = inbox_new();
-	if (!s->inbox) {
+	s->disc_timer = event_new(base, -1, EV_PERSIST, disc_timer_cb, s);
+	if (!s->inbox || !s->disc_timer) {
+		inbox_free(s->inbox);
+		if (s->disc_timer)
+			event_free(s->disc_timer);
 		free(s);
 		return NULL;
 	}
+	smsc_faults_changed(s);
 	return s;
 }
 
@@ -960,12 +1254,17 @@ void smsc_free(struct smsc *s)
 	for (int guard = 0; guard < 10000000 && !TAILQ_EMPTY(&s->sessions); guard++) {
 		struct sess *ss = TAILQ_FIRST(&s->sessions);
 		TAILQ_REMOVE(&s->sessions, ss, link);
+		for (int g = 0; g < 1000000 && !LIST_EMPTY(&ss->delayed); g++)
+			delayed_free(LIST_FIRST(&ss->delayed));
 		bufferevent_free(ss->bev);
 		event_free(ss->reaper);
 		free(ss);
 	}
 	if (s->stop_timer)
 		event_free(s->stop_timer);
+	if (s->disc_timer)
+		event_free(s->disc_timer);
+	free(s->lat);
 	inbox_free(s->inbox);
 	free(s);
 }
@@ -1033,6 +1332,7 @@ void smsc_shutdown(struct smsc *s, int timeout_ms)
 		return;
 	}
 	s->stopping = 1;
+	evtimer_del(s->disc_timer);
 	if (s->lst)
 		evconnlistener_disable(s->lst);
 	struct sess *ss;
@@ -1065,6 +1365,8 @@ void smsc_stats(const struct smsc *s, struct smsc_stats *out)
 {
 	*out = s->st;
 	out->completed = s->pop ? citizens_completed(s->pop) : 0;
+	out->opted_out = s->pop ? citizens_opted_out(s->pop) : 0;
+	out->no_reply = s->pop ? citizens_no_reply(s->pop) : 0;
 	out->answers = s->pop ? citizens_answers(s->pop) : 0;
 }
 
@@ -1083,16 +1385,110 @@ char *smsc_stats_json(const struct smsc *s)
 	    {"submit_sm", st.submit_sm}, {"parts", st.parts},         {"messages", st.messages},
 	    {"deliver_sm", st.deliver_sm}, {"mo", st.mo},             {"receipts", st.receipts},
 	    {"resent", st.resent},       {"completed", st.completed}, {"answers", st.answers},
-	    {"errors", st.errors},
+	    {"errors", st.errors},       {"faults", st.faults},       {"duplicates", st.duplicates},
+	    {"malformed", st.malformed}, {"receipts_lost", st.receipts_lost},
+	    {"disconnects", st.disconnects}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));
-	char *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct smsc_latency l;
+	smsc_latency(s, &l);
+	json_object_set_new(o, "latency_ms",
+	                    json_pack("{s:I,s:f,s:f,s:f,s:f}", "n", (json_int_t)l.n, "p50", l.p50,
+	                              "p95", l.p95, "p99", l.p99, "max", l.max));
+	char *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	return out;
+}
+
+static int float_cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+void smsc_latency(const struct smsc *s, struct smsc_latency *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!s->nlat)
+		return;
+	float *v = malloc(s->nlat * sizeof *v);
+	if (!v)
+		return;
+	memcpy(v, s->lat, s->nlat * sizeof *v);
+	qsort(v, s->nlat, sizeof *v, float_cmp);
+	size_t n = s->nlat;
+	/* nearest rank */
+	out->n = n;
+	out->p50 = v[(size_t)(0.50 * (double)(n - 1) + 0.5)];
+	out->p95 = v[(size_t)(0.95 * (double)(n - 1) + 0.5)];
+	out->p99 = v[(size_t)(0.99 * (double)(n - 1) + 0.5)];
+	out->max = v[n - 1];
+	free(v);
+}
+
+void smsc_latency_reset(struct smsc *s)
+{
+	s->nlat = 0;
+}
+
+int smsc_parse_outcomes(const char *spec, struct smsc_opts *o)
+{
+	static const struct {
+		const char *stat;
+		uint8_t state;
+	} known[] = {{"ENROUTE", 1}, {"DELIVRD", 2}, {"EXPIRED", 3}, {"DELETED", 4},
+	             {"UNDELIV", 5}, {"ACCEPTD", 6}, {"UNKNOWN", 7}, {"REJECTD", 8}};
+	int n = 0;
+	double sum = 0;
+	const char *p = spec;
+	if (!p || !*p)
+		return -EINVAL;
+	for (int guard = 0; guard <= SMSC_OUTCOMES_MAX; guard++) {
+		size_t k = strcspn(p, ":");
+		if (p[k] != ':' || n == SMSC_OUTCOMES_MAX)
+			return -EINVAL;
+		int found = -1;
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			if (strlen(known[i].stat) == k && strncmp(known[i].stat, p, k) == 0)
+				found = (int)i;
+		if (found < 0)
+			return -EINVAL;
+		char *end;
+		errno = 0;
+		double w = strtod(p + k + 1, &end);
+		if (end == p + k + 1 || errno || !(w >= 0) || w > 1e9)
+			return -EINVAL;
+		copy_str(o->outcomes[n].stat, sizeof o->outcomes[n].stat, known[found].stat);
+		o->outcomes[n].state = known[found].state;
+		o->outcomes[n].weight = w;
+		n++;
+		sum += w;
+		p = end;
+		if (*p == '\0')
+			break;
+		if (*p != ',')
+			return -EINVAL;
+		p++;
+	}
+	if (*p != '\0' || sum <= 0)
+		return -EINVAL;
+	o->noutcomes = n;
+	return 0;
 }
 
 int smsc_inbox(const struct smsc *s, const char *msisdn, const char **out, int max)
 {
 	return inbox_list(s->inbox, msisdn, out, max);
+}
+
+int smsc_inbox_since(const struct smsc *s, const char *msisdn, unsigned long since,
+                     const char **out, int max, unsigned long *total)
+{
+	return inbox_list_since(s->inbox, msisdn, since, out, max, total);
+}
+
+struct citizens *smsc_citizens(struct smsc *s)
+{
+	return s->pop;
 }

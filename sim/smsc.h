@@ -5,19 +5,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "faults.h"
+
 struct event_base;
 struct citizens;
 
-/* Faults the SMSC injects, consulted in the submit_sm path. All 0 = none.
- * Set from the control API (POST /faults). */
-struct sim_faults {
-	uint32_t throttle_every;   /* answer every Nth submit_sm with ESME_RTHROTTLED */
-	uint32_t qfull_every;      /* answer every Nth submit_sm with ESME_RMSGQFUL */
+#define SMSC_ACCOUNTS_MAX 16
+#define SMSC_OUTCOMES_MAX 8
+
+/* One system_id/password an ESME may bind with. */
+struct smsc_account {
+	char system_id[16];
+	char password[9];
 };
 
+/* One receipt outcome and its weight ("UNDELIV:5"). */
+struct smsc_outcome {
+	char stat[8];              /* DELIVRD, UNDELIV, EXPIRED, REJECTD, DELETED, UNKNOWN, ACCEPTD */
+	uint8_t state;             /* message_state TLV value */
+	double weight;
+};
+
+enum smsc_receipt_form { SMSC_RECEIPT_BOTH = 0, SMSC_RECEIPT_TEXT, SMSC_RECEIPT_TLV };
+
 struct smsc_opts {
-	const char *system_id;     /* credentials an ESME must bind with */
-	const char *password;
+	const char *system_id;     /* credentials an ESME must bind with (may be NULL when */
+	const char *password;      /* accounts are given) */
+	const struct smsc_account *accounts;  /* more accounts (copied), naccounts of them */
+	int naccounts;
+	uint64_t seed;             /* seeds the PRNG of faults and receipt outcomes */
+	int receipt_min_ms;        /* receipts are sent after a delay in [min, max] */
+	int receipt_max_ms;
+	enum smsc_receipt_form receipt_form;  /* stat in the text, the TLVs, or both */
+	int noutcomes;             /* receipt outcomes; 0 = always DELIVRD */
+	struct smsc_outcome outcomes[SMSC_OUTCOMES_MAX];
+	struct sim_faults faults;  /* faults on from the start */
 	int receipts;              /* send delivery receipts when registered_delivery asks */
 	int window;                /* deliver_sm outstanding per session (default 10) */
 	int retry_ms;              /* delay before a deliver_sm is sent again (default 1000) */
@@ -40,6 +62,20 @@ struct smsc_stats {
 	uint64_t completed;        /* surveys the citizens saw completed (thanks) */
 	uint64_t answers;          /* answers the gateway took (ledger lines) */
 	uint64_t errors;           /* requests answered with an error, framing errors, MOs given up */
+	uint64_t faults;           /* faults injected (refused, dropped, delayed, nacked responses...) */
+	uint64_t duplicates;       /* deliver_sm sent twice on purpose */
+	uint64_t malformed;        /* malformed PDUs sent on purpose */
+	uint64_t receipts_lost;    /* receipts not sent on purpose */
+	uint64_t disconnects;      /* connections closed on purpose */
+	uint64_t opted_out;        /* citizens who sent HUY */
+	uint64_t no_reply;         /* citizens who chose not to answer a survey */
+};
+
+/* Latency from a citizen's reply (last deliver_sm part sent) to the next
+ * submit_sm to that citizen, in milliseconds. */
+struct smsc_latency {
+	uint64_t n;
+	double p50, p95, p99, max;
 };
 
 struct smsc;
@@ -59,15 +95,31 @@ int smsc_port(const struct smsc *s);
 int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *text,
                  int delay_ms, char *ledger);
 
+/* The same, sent in UCS-2 when ucs2 is set even if it fits GSM 03.38. */
+int smsc_send_mo_enc(struct smsc *s, const char *from, const char *to, const char *text,
+                     int delay_ms, char *ledger, int ucs2);
+
 /* Unbind every session and leave the event loop when all are closed or
  * after timeout_ms. */
 void smsc_shutdown(struct smsc *s, int timeout_ms);
 
+/* The faults in force; after changing them call smsc_faults_changed. */
 struct sim_faults *smsc_faults(struct smsc *s);
+void smsc_faults_changed(struct smsc *s);
+/* Parse "DELIVRD:90,UNDELIV:5,EXPIRED:5" into o->outcomes. 0 or -EINVAL. */
+int smsc_parse_outcomes(const char *spec, struct smsc_opts *o);
+void smsc_latency(const struct smsc *s, struct smsc_latency *out);
+/* Forget the latency samples (a load run starts a fresh measure). */
+void smsc_latency_reset(struct smsc *s);
 void smsc_stats(const struct smsc *s, struct smsc_stats *out);
 /* The stats as one JSON object, malloc'd. */
 char *smsc_stats_json(const struct smsc *s);
+/* The population (borrowed; may be NULL). */
+struct citizens *smsc_citizens(struct smsc *s);
 /* Texts received by msisdn, oldest first (see inbox_list). */
 int smsc_inbox(const struct smsc *s, const char *msisdn, const char **out, int max);
+/* The same from text number `since` on (see inbox_list_since). */
+int smsc_inbox_since(const struct smsc *s, const char *msisdn, unsigned long since,
+                     const char **out, int max, unsigned long *total);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "campaign.h"
 #include "citizens.h"
+#include "faults.h"
 #include "log.h"
 #include "reply.h"
 #include "simargs.h"
@@ -1120,6 +1121,277 @@ static void test_smsc_scenario(void **state)
 	campaign_free(c);
 }
 
+
+/* ---- faults, new flags, behaviours ---- */
+
+static void test_faults_table(void **state)
+{
+	(void)state;
+	struct sim_faults f;
+	char err[256];
+	sim_faults_default(&f);
+	assert_false(sim_faults_any(&f));
+	assert_int_equal(f.vendor_status, 0x400);
+	assert_int_equal(sim_faults_set_arg(&f, "throttle_share=0.25", err, sizeof err), 0);
+	assert_true(f.throttle_share > 0.24 && f.throttle_share < 0.26);
+	assert_int_equal(sim_faults_set_arg(&f, "vendor_status=0x401", err, sizeof err), 0);
+	assert_int_equal(f.vendor_status, 0x401);
+	assert_int_equal(sim_faults_set(&f, "bind_refuse", "13", err, sizeof err), 0);
+	assert_int_equal(f.bind_refuse, 13);
+	assert_int_equal(sim_faults_set(&f, "disconnect_every_s", "5", err, sizeof err), 0);
+	assert_true(sim_faults_any(&f));
+	static const char *const bad[] = {"throttle_share=1.5", "nack_share=-0.1", "resp_delay_ms=x",
+	                                  "nope=1", "=1", "throttle_share", "resp_delay_ms=-1",
+	                                  "disconnect_every_s=999999"};
+	for (size_t i = 0; i < N(bad); i++)
+		assert_int_equal(sim_faults_set_arg(&f, bad[i], err, sizeof err), -EINVAL);
+	char *js = sim_faults_json(&f);
+	assert_non_null(strstr(js, "\"throttle_share\":0.25"));
+	assert_non_null(strstr(js, "\"vendor_status\":1025"));
+	free(js);
+}
+
+static void test_args_more(void **state)
+{
+	(void)state;
+	const char *args[] = {"--listen", "127.0.0.1:0", "--account", "hailong:secret", "--account",
+	                      "partner:pw2", "--campaign", "c", "--citizens", "5", "--ledger", "l",
+	                      "--fault", "nack_share=0.1", "--receipt-outcomes", "DELIVRD:9,UNDELIV:1",
+	                      "--receipt-delay-ms", "10-20", "--receipt-form", "tlv", "--profile",
+	                      "realistic", "--optout-share", "0.5", "--time-factor", "0.1",
+	                      "--think-dist", "exp", "--ucs2-share", "1"};
+	struct simargs a;
+	char err[256] = "";
+	assert_int_equal(parse_argv(args, (int)N(args), &a, err, sizeof err), 0);
+	assert_string_equal(a.system_id, "hailong");
+	assert_string_equal(a.password, "secret");
+	assert_int_equal(a.naccounts, 2);
+	assert_string_equal(a.accounts[1].system_id, "partner");
+	assert_true(a.so.faults.nack_share > 0.09);
+	assert_int_equal(a.so.noutcomes, 2);
+	assert_int_equal(a.so.outcomes[1].state, 5);
+	assert_int_equal(a.so.receipt_min_ms, 10);
+	assert_int_equal(a.so.receipt_form, SMSC_RECEIPT_TLV);
+	assert_int_equal(a.cit.mode, CITIZENS_MIXED); /* from the profile */
+	assert_true(a.cit.optout_share > 0.49);      /* the flag after it wins */
+	assert_int_equal(a.cit.think_dist, CITIZENS_THINK_EXP);
+	static const char *const bad[][2] = {{"--account", "nocolon"}, {"--fault", "x=1"},
+	                                     {"--receipt-outcomes", "SENT:1"},
+	                                     {"--receipt-outcomes", "DELIVRD:0"},
+	                                     {"--receipt-form", "pdf"}, {"--profile", "angry"},
+	                                     {"--time-factor", "0"}, {"--multi-share", "2"}};
+	for (size_t i = 0; i < N(bad); i++) {
+		const char *b[] = {"--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
+		                   "--campaign", "c", "--citizens", "1", "--ledger", "l", bad[i][0], bad[i][1]};
+		assert_int_equal(parse_argv(b, (int)N(b), &a, err, sizeof err), -EINVAL);
+	}
+}
+
+static void tweak_optout(struct citizens_opts *o)
+{
+	o->optout_share = 1.0;
+	o->ucs2_share = 1.0;
+}
+
+/* Opt-out: HUY at some question, an opted_out ledger line, then silence. */
+static void test_optout(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	FILE *ledger = tmpfile();
+	struct citizens *p = make_pop(c, 3, 5, ledger, tweak_optout);
+	int stopped_at = -1;
+	for (int i = 0; i < NQ; i++) {
+		char *q = campaign_render_question(c, i);
+		struct citizens_reply r;
+		int rc = citizens_receive(p, 1, "8088", q, &r);
+		free(q);
+		if (stopped_at >= 0) {
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, 1);
+		assert_int_equal(r.ucs2, 1);
+		if (strstr(r.ledger, "\"event\":\"opted_out\"")) {
+			stopped_at = i;
+			assert_true(strcmp(r.text, "HUY") == 0 || strcmp(r.text, "Huy") == 0 ||
+			            strcmp(r.text, "huy") == 0 || strcmp(r.text, "STOP") == 0);
+		}
+		free(r.ledger);
+	}
+	assert_true(stopped_at >= 0);
+	assert_int_equal(citizens_opted_out(p), 1);
+	citizens_free(p);
+	fclose(ledger);
+	campaign_free(c);
+}
+
+static void tweak_multi(struct citizens_opts *o)
+{
+	o->multi_share = 1.0;
+	o->comment_share = 0;
+}
+
+/* Several answers in one message: settled by what the gateway sends next. */
+static void test_several_answers(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	FILE *ledger = tmpfile();
+	struct citizens *p = make_pop(c, 3, 9, ledger, tweak_multi);
+	char *q0 = campaign_render_question(c, 0), *q3 = campaign_render_question(c, Q_IMPROVE);
+	struct citizens_reply r;
+	/* citizen 1: the gateway took all four (access, officer, channel, again) */
+	assert_int_equal(citizens_receive(p, 1, "8088", q0, &r), 1);
+	assert_non_null(strstr(r.ledger, "several_answers"));
+	int spaces = 0;
+	for (const char *t = r.text; *t; t++)
+		spaces += *t == ' ';
+	assert_int_equal(spaces, 3);
+	citizens_ledger_write(p, r.ledger);
+	free(r.ledger);
+	assert_int_equal(citizens_receive(p, 1, "8088", q0, &r), 0); /* a duplicate */
+	assert_int_equal(citizens_receive(p, 1, "8088", q3, &r), 1); /* the 5th question */
+	free(r.ledger);
+	assert_int_equal(citizens_answers(p), 4);
+	/* citizen 2: the gateway re-prompts question 1: the planned answer alone */
+	assert_int_equal(citizens_receive(p, 2, "8088", q0, &r), 1);
+	char first[16];
+	snprintf(first, sizeof first, "%.*s", (int)strcspn(r.text, " "), r.text);
+	free(r.ledger);
+	char buf[2048];
+	snprintf(buf, sizeof buf, "%s %s", c->msg.invalid, q0);
+	assert_int_equal(citizens_receive(p, 2, "8088", buf, &r), 1);
+	assert_string_equal(r.text, first);
+	assert_non_null(strstr(r.ledger, "\"question\":\"access\""));
+	free(r.ledger);
+	free(q0);
+	free(q3);
+	citizens_free(p);
+	fclose(ledger);
+	campaign_free(c);
+}
+
+static void tweak_typo(struct citizens_opts *o)
+{
+	o->typo_share = 1.0;
+	o->mode = CITIZENS_MIXED;
+}
+
+/* Typos: every one still parses as the value the ledger says. */
+static void test_typos(void **state)
+{
+	(void)state;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = make_pop(c, 200, 3, NULL, tweak_typo);
+	int changed = 0;
+	for (int idx = 1; idx <= 200; idx++) {
+		for (int qi = 0; qi < Q_IMPROVE; qi++) {
+			char *q = campaign_render_question(c, qi);
+			struct citizens_reply r;
+			assert_int_equal(citizens_receive(p, idx, "8088", q, &r), 1);
+			json_t *e = json_loads(r.ledger, 0, NULL);
+			int want = (int)json_integer_value(json_object_get(e, "value"));
+			struct reply rp;
+			assert_int_equal(reply_parse(&c->questions[qi], r.text, &rp), 0);
+			assert_int_equal(rp.kind, REPLY_ANSWER);
+			assert_int_equal(rp.values[0], want);
+			reply_clear(&rp);
+			const struct campaign_question *cq = &c->questions[qi];
+			int plain = 0;
+			for (int o = 0; o < cq->nopts; o++)
+				plain |= (cq->opts[o].nkeys && strcmp(r.text, cq->opts[o].keys[0]) == 0) ||
+				         (cq->opts[o].label && strcmp(r.text, cq->opts[o].label) == 0);
+			changed += !plain;
+			json_decref(e);
+			free(r.ledger);
+			free(q);
+		}
+	}
+	assert_true(changed > 300);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+static void test_outcomes(void **state)
+{
+	(void)state;
+	struct smsc_opts o;
+	memset(&o, 0, sizeof o);
+	assert_int_equal(smsc_parse_outcomes("DELIVRD:90,UNDELIV:5,EXPIRED:3,REJECTD:2", &o), 0);
+	assert_int_equal(o.noutcomes, 4);
+	assert_string_equal(o.outcomes[3].stat, "REJECTD");
+	assert_int_equal(o.outcomes[3].state, 8);
+	assert_int_equal(smsc_parse_outcomes("DELIVRD", &o), -EINVAL);
+	assert_int_equal(smsc_parse_outcomes("DELIVRD:1,", &o), -EINVAL);
+	assert_int_equal(smsc_parse_outcomes("delivrd:1", &o), -EINVAL);
+}
+
+/* Faults over a socket: a refused bind, then generic_nack, a vendor status
+ * and a dropped response, switched while the session runs. */
+static void test_smsc_faults(void **state)
+{
+	(void)state;
+	struct server sv;
+	sv.base = event_base_new();
+	struct smsc_account acct = {"partner", "pw2"};
+	struct smsc_opts so = {.system_id = "hailong", .password = "secret", .accounts = &acct,
+	                       .naccounts = 1, .seed = 3};
+	sim_faults_default(&so.faults);
+	so.faults.bind_refuse = SMPP_ESME_RBINDFAIL;
+	sv.smsc = smsc_new(sv.base, &so, NULL);
+	char err[256];
+	assert_int_equal(smsc_listen(sv.smsc, "127.0.0.1:0", err, sizeof err), 0);
+	assert_int_equal(pthread_create(&sv.th, NULL, server_main, &sv), 0);
+	struct cli cl;
+	cli_connect(&cl, smsc_port(sv.smsc));
+	assert_int_equal(bind_status(&cl, SMPP_BIND_TRANSCEIVER, "partner", "pw2"), SMPP_ESME_RBINDFAIL);
+	smsc_faults(sv.smsc)->bind_refuse = 0; /* a plain store, read by the server thread later */
+	assert_int_equal(bind_status(&cl, SMPP_BIND_TRANSCEIVER, "partner", "pw2"), SMPP_ESME_ROK);
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	snprintf(sm.src_addr, sizeof sm.src_addr, "8088");
+	snprintf(sm.dst_addr, sizeof sm.dst_addr, "84987654321");
+	sm.sm_length = 2;
+	memcpy(sm.short_message, "hi", 2);
+	uint8_t b[SMPP_MAX_PDU + 1];
+	struct smpp_hdr h;
+	static const struct {
+		double nack, vendor, drop;
+		uint32_t want_id, want_status;
+	} steps[] = {
+		{1, 0, 0, SMPP_GENERIC_NACK, SMPP_ESME_RTHROTTLED},
+		{0, 1, 0, SMPP_SUBMIT_SM_RESP, 0x400},
+		{0, 0, 1, 0, 0},
+		{0, 0, 0, SMPP_SUBMIT_SM_RESP, SMPP_ESME_ROK},
+	};
+	for (size_t i = 0; i < N(steps); i++) {
+		struct sim_faults *f = smsc_faults(sv.smsc);
+		f->nack_share = steps[i].nack;
+		f->vendor_share = steps[i].vendor;
+		f->drop_resp_share = steps[i].drop;
+		uint32_t seq = ++cl.seq;
+		cli_send(&cl, b, smpp_build_sm(b, sizeof b, SMPP_SUBMIT_SM, seq, &sm));
+		int n = cli_read(&cl, b, sizeof b, &h, steps[i].want_id ? 5000 : 300);
+		if (!steps[i].want_id) {
+			assert_true(n < 0); /* never answered */
+			continue;
+		}
+		assert_true(n > 0);
+		assert_int_equal(h.id, steps[i].want_id);
+		assert_int_equal(h.status, steps[i].want_status);
+		assert_int_equal(h.seq, seq);
+	}
+	close(cl.fd);
+	event_base_loopexit(sv.base, NULL);
+	pthread_join(sv.th, NULL);
+	struct smsc_stats st;
+	smsc_stats(sv.smsc, &st);
+	assert_int_equal(st.faults, 4); /* the refused bind, the nack, the vendor status, the drop */
+	smsc_free(sv.smsc);
+	event_base_free(sv.base);
+}
+
 int main(void)
 {
 	log_set_level("error");
@@ -1139,6 +1411,13 @@ int main(void)
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_answers_parse),
 		cmocka_unit_test(test_smsc_scenario),
+		cmocka_unit_test(test_faults_table),
+		cmocka_unit_test(test_args_more),
+		cmocka_unit_test(test_optout),
+		cmocka_unit_test(test_several_answers),
+		cmocka_unit_test(test_typos),
+		cmocka_unit_test(test_outcomes),
+		cmocka_unit_test(test_smsc_faults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,3 +235,37 @@ def citizen(i):
 
 def local_citizen(i):
     return "091%07d" % i
+
+
+# ---- helpers for tests that drive citizens themselves (added for the lifecycle tests) ----
+def sim_get(st, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (st.control_port, path), timeout=10) as r:
+        return json.loads(r.read().decode())
+
+
+def sim_post(st, path, body):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (st.control_port, path),
+                                 data=json.dumps(body).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, r.read().decode()
+
+
+def inbox(st, msisdn):
+    """The texts the simulator delivered to msisdn (canonical 84...), oldest first."""
+    return sim_get(st, "/inbox/" + msisdn)
+
+
+def mo(st, msisdn, text):
+    """An MO from msisdn, through the simulator's control API."""
+    return sim_post(st, "/mo", {"from": msisdn, "text": text})
+
+
+def campaign_version(path):
+    """The campaign version hailong computes: FNV-1a 64 of the file's bytes, 16 hex digits."""
+    h = 0xcbf29ce484222325
+    with open(path, "rb") as f:
+        for b in f.read():
+            h ^= b
+            h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""bench: measures hailong on this machine and prints one JSON object as its last line.
+
+1. saturation: `hailong-sim load --rate 0` (as fast as hailongd takes triggers) with
+   citizens who answer at once -> survey steps per second (one step = a citizen's
+   answer taken and the next message sent);
+2. latency at half that rate: reply (deliver_sm sent) -> next question (submit_sm
+   received), p50/p95/p99/max;
+3. Redis memory per active survey: INFO memory before and after N surveys that wait
+   for an answer (numbers no citizen answers);
+4. archive rows per second: `hailong-sim archive-gen` writes surveys + answers through
+   gateway/archive.c (the gateway's own code path), timed around archive_put;
+5. report over one million archived surveys: the same generator into a temporary
+   database, then `build/bin/hailong report` timed;
+6. the simulator alone: tests/peer/esme.js (node-smpp) drives the citizens directly.
+
+Every loop is bounded in count and time; everything binds to 127.0.0.1.
+--short runs a small version of each step (tests/e2e/test_bench_short.py)."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
+import harness  # noqa: E402
+
+SIM = os.path.join(harness.BIN, "hailong-sim")
+CAMPAIGN = os.path.join(harness.ROOT, "config", "campaigns", "default.yaml")
+PEER = os.path.join(harness.ROOT, "tests", "peer")
+
+
+def say(msg):
+    print("bench: " + msg, flush=True)
+
+
+def load(st, citizens, first, count, rate, duration, drain, conns=8):
+    argv = [SIM, "load", "--api", "http://127.0.0.1:%d" % st.http_port, "--token", harness.TOKEN,
+            "--control", "127.0.0.1:%d" % st.control_port, "--citizens", str(citizens),
+            "--first", str(first), "--count", str(count), "--rate", "%g" % rate,
+            "--duration", "%g" % duration, "--drain", "%g" % drain, "--connections", str(conns)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + drain + 60)
+    if r.returncode != 0:
+        raise RuntimeError("hailong-sim load failed: " + r.stderr)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def redis_used(st):
+    for line in st.redis("INFO", "memory").splitlines():
+        if line.startswith("used_memory:"):
+            return int(line.split(":")[1])
+    raise RuntimeError("no used_memory in INFO")
+
+
+def settle(st, what, cond, timeout):
+    harness.wait_for(cond, timeout, what, step=0.2)
+
+
+def gateway_part(a, out):
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(a.citizens, think="0", extra=["--log-level", "warn"])
+        # the SMPP bind's TPS limit is set far above what one machine does
+        st.start_gateway(config=st.write_config(window=100, tps=100000))
+
+        say(f"saturation: {a.sat_count} triggers as fast as hailongd takes them")
+        sat = load(st, a.citizens, 1, a.sat_count, 0, a.duration, a.duration * 2)
+        say("saturation: " + json.dumps(sat))
+        steps = sat["steps_per_s"]
+        out["saturation"] = sat
+        out["steps_per_s"] = round(steps, 1)
+
+        steps_per_survey = max(1.0, sat["steps"] / max(1, sat["surveys_completed"]))
+        rate = max(1.0, steps / 2 / steps_per_survey)
+        count = max(10, int(rate * a.half_s))
+        say(f"half rate: {rate:.1f} triggers/s ({steps / 2:.0f} steps/s) for {a.half_s}s")
+        half = load(st, a.citizens, 1, count, rate, a.half_s + 5, a.duration)
+        say("half rate: " + json.dumps(half))
+        out["half_rate"] = half
+        lat = half["latency_ms"]
+        out["latency_p50_ms"] = lat.get("p50")
+        out["latency_p95_ms"] = lat.get("p95")
+        out["latency_p99_ms"] = lat.get("p99")
+        out["latency_max_ms"] = lat.get("max")
+
+        # Redis memory: surveys for numbers no citizen answers stay active
+        settle(st, "an idle gateway", lambda: st.redis("LLEN", "hl:queue") == "0"
+               and st.redis("LLEN", "hl:archive") == "0", 30)
+        time.sleep(1)
+        before = redis_used(st)
+        n = a.active
+        say(f"redis: {n} active surveys")
+        load(st, n, a.citizens + 1, n, 0, a.duration, 0)
+        settle(st, "the active surveys started", lambda: st.redis("LLEN", "hl:queue") == "0", 60)
+        time.sleep(1)
+        after = redis_used(st)
+        out["redis_active_surveys"] = n
+        out["redis_bytes_per_survey"] = round((after - before) / n)
+        say(f"redis: used_memory {before} -> {after}: {out['redis_bytes_per_survey']} bytes per survey")
+        out["sim_stats"] = st.stop_sim()
+
+
+def archive_part(a, out):
+    tmp = tempfile.mkdtemp(prefix="hailong-bench-")
+    try:
+        db = os.path.join(tmp, "archive.db")
+        say(f"archive: {a.archive_n} surveys through archive_put")
+        r = subprocess.run([SIM, "archive-gen", "--db", db, "--campaign", CAMPAIGN, "--surveys",
+                            str(a.archive_n)], capture_output=True, text=True, timeout=600, check=True)
+        g = json.loads(r.stdout.strip().splitlines()[-1])
+        say("archive: " + json.dumps(g))
+        out["archive"] = g
+        out["archive_rows_per_s"] = g["rows_per_s"]
+        os.unlink(db)
+
+        db = os.path.join(tmp, "report.db")
+        say(f"report: generating {a.report_n} archived surveys")
+        r = subprocess.run([SIM, "archive-gen", "--db", db, "--campaign", CAMPAIGN, "--surveys",
+                            str(a.report_n), "--batch", "5000"], capture_output=True, text=True,
+                           timeout=1800, check=True)
+        say("report: generated " + r.stdout.strip())
+        t = time.time()
+        r = subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", db, "--campaign",
+                            "default", "--format", "json"], capture_output=True, text=True, timeout=1800)
+        el = time.time() - t
+        if r.returncode != 0:
+            raise RuntimeError("hailong report failed: " + r.stderr)
+        out["report_surveys"] = a.report_n
+        out["report_1m_s" if a.report_n == 1000000 else "report_s"] = round(el, 3)
+        if a.report_n != 1000000:
+            out["report_1m_s"] = round(el * 1000000 / a.report_n, 3)  # scaled (short run only)
+        say(f"report: {el:.2f}s over {a.report_n} surveys")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sim_part(a, out):
+    if not os.path.isdir(os.path.join(PEER, "node_modules", "smpp")) or not shutil.which("node"):
+        say("sim alone: skipped (no node or node_modules)")
+        return
+    with harness.Stack() as st:
+        st.start_sim(a.sim_citizens, think="0", extra=["--log-level", "warn", "--receipts", "off"])
+        say(f"sim alone: node-smpp ESME, {a.sim_citizens} citizens, {a.sim_s}s")
+        r = subprocess.run(["node", os.path.join(PEER, "esme.js"), "bench", str(st.smsc_port),
+                            str(st.control_port), str(a.sim_citizens), str(a.sim_s)],
+                           capture_output=True, text=True, timeout=a.sim_s + 60)
+        if r.returncode != 0:
+            raise RuntimeError("esme.js bench failed: " + r.stderr)
+        b = json.loads(r.stdout.strip().splitlines()[-1])
+        stats = st.stop_sim()
+        say("sim alone: " + json.dumps(b))
+        out["sim_alone"] = {"steps_per_s": round(b["steps_per_s"], 1), "esme": b,
+                            "sim_latency_ms": stats.get("latency_ms") if stats else None}
+        out["sim_steps_per_s"] = round(b["steps_per_s"], 1)
+
+
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--short", action="store_true", help="a few seconds, for make test")
+    a = ap.parse_args()
+    if a.short:
+        a.citizens, a.sat_count, a.duration, a.half_s, a.active = 200, 200, 20, 2, 100
+        a.archive_n, a.report_n, a.sim_citizens, a.sim_s = 2000, 5000, 50, 1
+    else:
+        a.citizens = int(os.environ.get("BENCH_CITIZENS", "3000"))
+        a.sat_count = int(os.environ.get("BENCH_TRIGGERS", "3000"))
+        a.duration, a.half_s, a.active = 60, 10, int(os.environ.get("BENCH_ACTIVE", "5000"))
+        a.archive_n = int(os.environ.get("BENCH_ARCHIVE", "200000"))
+        a.report_n = int(os.environ.get("BENCH_REPORT", "1000000"))
+        a.sim_citizens, a.sim_s = 500, 10
+    out = {"machine": machine(), "short": a.short}
+    t0 = time.time()
+    gateway_part(a, out)
+    sim_part(a, out)
+    archive_part(a, out)
+    out["bench_s"] = round(time.time() - t0, 1)
+    if out.get("sim_steps_per_s") and out.get("steps_per_s"):
+        out["sim_over_gateway"] = round(out["sim_steps_per_s"] / out["steps_per_s"], 1)
+    print(json.dumps(out, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()
