@@ -21,20 +21,39 @@
 #include "log.h"
 #include "phone.h"
 #include "record.h"
+#include "reply.h"
+#include "schedule.h"
 #include "store.h"
 #include "survey.h"
+#include "text.h"
 
 #define GW_TX_TTL (400 * 86400)     /* how long a transaction id stays idempotent */
-#define GW_MAX_CAMPAIGNS 64
+#define GW_MAX_CAMPAIGNS 64       /* campaign files in the folder */
+#define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
+#define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */
 #define GW_PUMP_BATCH 200
 #define GW_ARCHIVE_BATCH 500
 #define GW_DUE_LEASE 60
+#define GW_INST_TTL 15            /* liveness lease of one gateway on the shared Redis */
+#define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
+#define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
+
+/* The answer to a reply from a number that has no survey running (built in:
+ * it belongs to no campaign; docs/design.md). */
+static const char gw_no_survey_text[] =
+	"Số này chỉ dùng để khảo sát sự hài lòng về dịch vụ hành chính công. "
+	"Hiện Ông/Bà không có khảo sát nào đang diễn ra. Xin cảm ơn.";
+/* The confirmation of HUY/STOP sent by a number without a survey, when no
+ * campaign named "default" gives its own `stopped` message. */
+static const char gw_stopped_text[] =
+	"Ông/Bà đã dừng khảo sát và sẽ không nhận thêm tin nhắn. Xin cảm ơn.";
 
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
 	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MT_SENT, GW_MT_FAILED,
 	GW_DLR_DELIVERED, GW_DLR_FAILED, GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
+	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
 };
 static const char *const gw_counter_names[GW_NCOUNTERS] = {
@@ -44,6 +63,9 @@ static const char *const gw_counter_names[GW_NCOUNTERS] = {
 	"hailong_mt_sent_total", "hailong_mt_failed_total",
 	"hailong_receipts_total{state=\"delivered\"}", "hailong_receipts_total{state=\"failed\"}",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
+	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
+	"hailong_campaign_reloads_total{result=\"ok\"}", "hailong_campaign_reloads_total{result=\"refused\"}",
+	"hailong_sms_triggers_total",
 };
 
 /* A message handed to an esme, until its outcome is known. */
@@ -51,21 +73,37 @@ struct gw_inflight {
 	uint64_t tag;
 	int smsc;              /* index in g->esme */
 	char *json;            /* the outbox entry, to remove from hl:sending */
+	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
+	int q;                 /* the item it asks (-1 = an end message) */
+	int first;             /* the survey's first item */
 	struct gw_inflight *next;
+};
+
+/* One loaded campaign version. The current version of an id takes new
+ * surveys; a replaced one stays until retire_at for the surveys that started
+ * with it (they run at most expire_after). */
+struct gw_camp {
+	struct campaign *c;    /* owned */
+	int current;           /* 1 = the version new surveys use */
+	int64_t retire_at;     /* not current: freed after this (unix s) */
 };
 
 struct gw {
 	struct event_base *base;
 	const struct config *cfg;
-	struct campaign *campaigns[GW_MAX_CAMPAIGNS];
-	int ncampaigns;
+	struct gw_camp camps[GW_MAX_VERSIONS];
+	int ncamps;
+	char inst[17];                        /* this gateway's instance id (random hex) */
+	char k_starting[48], k_archiving[48], k_lease[40];
+	int registered;                       /* the lease was written once */
+	uint64_t renewals;                    /* lease renewals: the lease's value changes each time */
 	struct store *store;
 	struct archive *archive;
 	struct esme *esme[CONFIG_MAX_SMSC];
 	int nesme;
 	int bound[CONFIG_MAX_SMSC];
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
-	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive;
+	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
 	uint64_t next_tag;
 	uint64_t counters[GW_NCOUNTERS];
@@ -82,7 +120,22 @@ static int64_t gw_now(void)
 
 /* ---- campaigns ---- */
 
-static int gw_load_campaigns(struct gw *g, char *err, size_t errlen)
+/* The current version of a campaign id, or -1. */
+static int gw_camp_current(const struct gw *g, const char *id)
+{
+	for (int i = 0; i < g->ncamps; i++)
+		if (g->camps[i].current && strcmp(g->camps[i].c->id, id) == 0)
+			return i;
+	return -1;
+}
+
+/* Reads the campaigns folder. At start (initial) any broken file is an error
+ * and nothing is kept. On reload a broken file is refused with its errors
+ * logged and the version loaded before from that file stays current; a good
+ * file with a new version becomes current and the old version is retired
+ * (kept while surveys that started with it may still run). Returns the number
+ * of refused files on reload, or 0 / negative errno at start. */
+static int gw_load_campaigns(struct gw *g, int initial, char *err, size_t errlen)
 {
 	DIR *d = opendir(g->cfg->campaigns_dir);
 	if (!d) {
@@ -91,7 +144,7 @@ static int gw_load_campaigns(struct gw *g, char *err, size_t errlen)
 	}
 	struct dirent *de;
 	char *names[GW_MAX_CAMPAIGNS];
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, refused = 0;
 	while ((de = readdir(d)) != NULL) {
 		size_t l = strlen(de->d_name);
 		if (de->d_name[0] == '.' || l < 5)
@@ -106,6 +159,11 @@ static int gw_load_campaigns(struct gw *g, char *err, size_t errlen)
 		names[n++] = strdup(de->d_name);
 	}
 	closedir(d);
+	if (rc < 0 && initial) {
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		return rc;
+	}
 	/* sorted, so that a duplicate id is reported the same way every time */
 	for (int i = 1; i < n; i++)
 		for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
@@ -113,46 +171,161 @@ static int gw_load_campaigns(struct gw *g, char *err, size_t errlen)
 			names[j] = names[j - 1];
 			names[j - 1] = t;
 		}
+	struct campaign *fresh[GW_MAX_CAMPAIGNS];
+	char *broken[GW_MAX_CAMPAIGNS]; /* paths of refused files */
+	int nfresh = 0, nbroken = 0;
+	rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
-		char path[4096];
+		char path[4096], e[8192];
+		if (!names[i])
+			continue;
 		snprintf(path, sizeof path, "%s/%s", g->cfg->campaigns_dir, names[i]);
 		struct campaign *c = NULL;
-		rc = campaign_load(path, &c, err, errlen);
-		if (rc < 0)
-			break;
-		for (int k = 0; k < g->ncampaigns; k++) {
-			if (strcmp(g->campaigns[k]->id, c->id) == 0) {
-				snprintf(err, errlen, "%s:1: campaign id '%s' is also used by %s", path, c->id,
-				         g->campaigns[k]->file);
+		int lr = campaign_load(path, &c, e, sizeof e);
+		for (int k = 0; lr == 0 && k < nfresh; k++) {
+			if (strcmp(fresh[k]->id, c->id) == 0) {
+				snprintf(e, sizeof e, "%s:1: campaign id '%s' is also used by %s", path, c->id, fresh[k]->file);
 				campaign_free(c);
-				rc = -EINVAL;
-				break;
+				c = NULL;
+				lr = -EINVAL;
 			}
 		}
-		if (rc == 0)
-			g->campaigns[g->ncampaigns++] = c;
+		if (lr == 0) {
+			fresh[nfresh++] = c;
+			continue;
+		}
+		if (initial) {
+			snprintf(err, errlen, "%s", e);
+			rc = lr;
+			break;
+		}
+		refused++;
+		broken[nbroken++] = strdup(path);
+		/* one log line per error line */
+		for (char *line = e, *nl; line && *line; line = nl) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = '\0';
+			log_error("reload file=%s msg=\"campaign refused, the version loaded before stays\" err=\"%s\"",
+			          path, line);
+		}
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);
-	if (rc == 0 && g->ncampaigns == 0) {
+	if (rc == 0 && initial && nfresh == 0) {
 		snprintf(err, errlen, "%s: no campaign files (*.yaml) in %s", g->cfg->file, g->cfg->campaigns_dir);
 		rc = -ENOENT;
 	}
-	return rc;
+	if (rc < 0) {
+		for (int i = 0; i < nfresh; i++)
+			campaign_free(fresh[i]);
+		return rc;
+	}
+	int64_t now = (int64_t)time(NULL);
+	/* current versions whose file is gone (not merely broken) are retired */
+	for (int i = 0; i < g->ncamps; i++) {
+		struct gw_camp *gc = &g->camps[i];
+		if (!gc->current)
+			continue;
+		int keep = 0;
+		for (int k = 0; k < nfresh && !keep; k++)
+			keep = strcmp(fresh[k]->id, gc->c->id) == 0;
+		for (int k = 0; k < nbroken && !keep; k++)
+			keep = strcmp(broken[k], gc->c->file) == 0;
+		if (!keep) {
+			gc->current = 0;
+			gc->retire_at = now + gc->c->expire_after + GW_RETIRE_MARGIN;
+			log_info("reload campaign=%s version=%s msg=\"file removed: no new surveys\"", gc->c->id,
+			         gc->c->version);
+		}
+	}
+	for (int k = 0; k < nfresh; k++) {
+		struct campaign *c = fresh[k];
+		int cur = gw_camp_current(g, c->id);
+		if (cur >= 0 && strcmp(g->camps[cur].c->version, c->version) == 0) {
+			campaign_free(c); /* unchanged */
+			continue;
+		}
+		/* a version seen before (edited back) is made current again */
+		int old = -1;
+		for (int i = 0; i < g->ncamps && old < 0; i++)
+			if (strcmp(g->camps[i].c->id, c->id) == 0 && strcmp(g->camps[i].c->version, c->version) == 0)
+				old = i;
+		if (old < 0 && g->ncamps == GW_MAX_VERSIONS) {
+			log_error("reload campaign=%s msg=\"too many versions in memory, refused\"", c->id);
+			campaign_free(c);
+			refused++;
+			continue;
+		}
+		if (cur >= 0) {
+			g->camps[cur].current = 0;
+			g->camps[cur].retire_at = now + g->camps[cur].c->expire_after + GW_RETIRE_MARGIN;
+		}
+		if (old >= 0) {
+			campaign_free(c);
+			g->camps[old].current = 1;
+			c = g->camps[old].c;
+		} else {
+			g->camps[g->ncamps].c = c;
+			g->camps[g->ncamps].current = 1;
+			g->camps[g->ncamps].retire_at = 0;
+			g->ncamps++;
+		}
+		if (g->archive) {
+			char e[512];
+			if (archive_put_campaign(g->archive, c, e, sizeof e) < 0)
+				log_error("reload campaign=%s msg=\"cannot record its questions in the archive\" err=\"%s\"",
+				          c->id, e);
+		}
+		if (!initial)
+			log_info("reload campaign=%s version=%s file=%s msg=\"loaded\"", c->id, c->version, c->file);
+	}
+	for (int i = 0; i < nbroken; i++)
+		free(broken[i]);
+	return initial ? 0 : refused;
 }
 
+/* Frees replaced versions whose surveys have all run out. */
+static void gw_retire_campaigns(struct gw *g, int64_t now)
+{
+	for (int i = 0; i < g->ncamps;) {
+		struct gw_camp *gc = &g->camps[i];
+		if (!gc->current && gc->retire_at <= now) {
+			log_info("campaign=%s version=%s msg=\"old version released\"", gc->c->id, gc->c->version);
+			campaign_free(gc->c);
+			g->camps[i] = g->camps[--g->ncamps];
+			continue;
+		}
+		i++;
+	}
+}
+
+int gw_reload(struct gw *g)
+{
+	char err[256];
+	int refused = gw_load_campaigns(g, 0, err, sizeof err);
+	if (refused < 0) {
+		log_error("reload msg=\"campaigns folder not readable, nothing changed\" err=\"%s\"", err);
+		g->counters[GW_RELOAD_ERR]++;
+		return refused;
+	}
+	g->counters[refused ? GW_RELOAD_ERR : GW_RELOADS]++;
+	int ncur = 0;
+	for (int i = 0; i < g->ncamps; i++)
+		ncur += g->camps[i].current;
+	log_info("reload campaigns=%d versions_in_memory=%d refused=%d", ncur, g->ncamps, refused);
+	return refused;
+}
+
+/* The version `ver` of campaign `id`; with ver NULL (or a version no longer
+ * in memory) the current one. NULL when there is none. */
 static const struct campaign *gw_campaign(const struct gw *g, const char *id, const char *ver)
 {
-	const struct campaign *any = NULL;
-	for (int i = 0; i < g->ncampaigns; i++) {
-		const struct campaign *c = g->campaigns[i];
-		if (strcmp(c->id, id) != 0)
-			continue;
-		if (!ver || strcmp(c->version, ver) == 0)
-			return c;
-		any = c;
-	}
-	return any; /* a running survey of an edited campaign continues with the new text */
+	for (int i = 0; ver && i < g->ncamps; i++)
+		if (strcmp(g->camps[i].c->id, id) == 0 && strcmp(g->camps[i].c->version, ver) == 0)
+			return g->camps[i].c;
+	int cur = gw_camp_current(g, id);
+	return cur >= 0 ? g->camps[cur].c : NULL;
 }
 
 /* ---- the phone-number hash of the archive ---- */
@@ -234,33 +407,59 @@ static void gw_key(char *out, size_t cap, const char *prefix, const char *id)
 	snprintf(out, cap, "%s%s", prefix, id);
 }
 
-static char *gw_outbox_entry(const struct record_meta *m, const struct campaign *c, const char *text)
+/* An outbox entry: the survey it belongs to ("" = none), the number, the
+ * text and its encoding; first = the survey's first item (a permanent
+ * failure to send it fails the survey). */
+static char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
+                             int first, int q)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:i}", "s", m->id, "to", m->msisdn, "text", text,
-	                      "enc", (int)c->encoding);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i}", "s", survey, "to", to, "text", text, "enc", (int)enc);
 	if (!o)
 		return NULL;
+	if (first)
+		json_object_set_new(o, "first", json_true());
+	if (q >= 0)
+		json_object_set_new(o, "q", json_integer(q));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
 }
 
-/* Write one step atomically: state, messages to send, timers, and on a final
- * status the archive record and the citizen's next survey. Returns 1, 0 when
- * the survey moved on meanwhile (retry), or -EIO. */
-static int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
-                     const struct survey *s, const struct survey_out *o, const char *expect_ver,
-                     const char *reason)
+static void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
 {
-	char k_s[64], k_act[48], k_wait[48], k_out[96];
+	snprintf(out, cap, "hl:sending:%s:%s", g->cfg->smsc[smsc].name, g->inst);
+}
+
+/* Write one step atomically: state, messages to send (held in hl:held:{smsc}
+ * while the campaign's quiet hours last), timers, and on a final status the
+ * archive record, the opt-out and the citizen's next survey. `first` marks the
+ * messages as the survey's first item. The step may be adjusted here: when
+ * messages are held, last_at moves to the moment they go out, so the
+ * reminder counts from then. Returns 1, 0 when the survey moved on meanwhile
+ * (retry), or -EIO. */
+static int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
+                     struct survey *s, struct survey_out *o, const char *expect_ver,
+                     const char *reason, int first)
+{
+	int smsc = gw_route(g, m->msisdn);
+	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96];
 	gw_key(k_s, sizeof k_s, "hl:s:", m->id);
 	gw_key(k_act, sizeof k_act, "hl:active:", m->msisdn);
 	gw_key(k_wait, sizeof k_wait, "hl:wait:", m->msisdn);
-	gw_key(k_out, sizeof k_out, "hl:outbox:", g->cfg->smsc[gw_route(g, m->msisdn)].name);
-	const char *keys[] = {k_s, k_act, k_wait, "hl:queue", "hl:archive", "hl:due", k_out, "hl:starting"};
+	gw_key(k_out, sizeof k_out, "hl:outbox:", g->cfg->smsc[smsc].name);
+	gw_key(k_held, sizeof k_held, "hl:held:", g->cfg->smsc[smsc].name);
+	const char *keys[] = {k_s, k_act, k_wait, "hl:queue", "hl:archive", "hl:due", k_out, g->k_starting,
+	                      k_held, "hl:heldseq", "hl:optout"};
 	struct record_strv a = {0};
 	char *arch = NULL;
 	int rc = -ENOMEM;
+	int64_t now = gw_now();
+	int64_t hold = (c && o->nmsg) ? schedule_quiet_until(c, now) : 0;
+	if (hold && !o->finished && s->status == SURVEY_ACTIVE) {
+		if (s->last_at < hold)
+			s->last_at = hold;
+		o->due = schedule_next_due(c, s);
+	}
 	if (o->finished) {
 		char h[65];
 		gw_msisdn_hash(g, m->msisdn, h);
@@ -270,19 +469,26 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 	}
 	if (record_strv_add(&a, m->id) || record_strv_add(&a, expect_ver ? expect_ver : "") ||
 	    record_strv_add(&a, o->finished ? "1" : "0") || record_strv_addf(&a, "%" PRId64, o->due) ||
-	    record_strv_add(&a, arch ? arch : "") || record_strv_addf(&a, "%d", o->nmsg))
+	    record_strv_add(&a, arch ? arch : "") ||
+	    record_strv_add(&a, s->status == SURVEY_OPTED_OUT ? m->msisdn : "") ||
+	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%d", o->nmsg))
 		goto done;
 	for (int i = 0; i < o->nmsg; i++) {
-		char *e = gw_outbox_entry(m, c, o->msg[i]);
+		char *e = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO, o->msg[i], first,
+		                          o->finished ? -1 : s->q);
 		int r2 = e ? record_strv_add(&a, e) : -ENOMEM;
 		free(e);
 		if (r2)
 			goto done;
 	}
-	if (!o->finished && c && record_state_fields(c, s, &a))
+	if (!o->finished && c &&
+	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cver") || record_strv_add(&a, m->cver)))
+		goto done;
+	/* "sent" is 0 until the first item is handed to the SMSC (MARK) */
+	if (!o->finished && first && (record_strv_add(&a, "sent") || record_strv_add(&a, "0")))
 		goto done;
 	char err[256];
-	redisReply *r = store_script(g->store, STORE_COMMIT, 8, keys, a.n, (const char **)a.v, err, sizeof err);
+	redisReply *r = store_script(g->store, STORE_COMMIT, 11, keys, a.n, (const char **)a.v, err, sizeof err);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("commit survey=%s err=\"%s\"", m->id, err);
@@ -294,8 +500,14 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 	if (rc && o->finished) {
 		g->finished[s->status]++;
 		event_active(g->ev_archive, 0, 0);
+		char mask[PHONE_MAX];
+		phone_mask(m->msisdn, mask);
+		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", m->id,
+		         m->campaign, mask, survey_status_name(s->status), reason ? reason : "");
 	}
-	if (rc && o->nmsg)
+	if (rc && hold)
+		g->counters[GW_HELD] += (uint64_t)o->nmsg;
+	else if (rc && o->nmsg)
 		event_active(g->ev_outbox, 0, 0);
 done:
 	free(arch);
@@ -303,13 +515,42 @@ done:
 	return rc;
 }
 
+/* An integer field of a survey hash; -1 when absent or unreadable. */
+static long long gw_hash_int(struct gw *g, const char *id, const char *field)
+{
+	char err[256];
+	redisReply *r = store_cmd(g->store, err, sizeof err, "HGET hl:s:%s %s", id, field);
+	long long v = -1;
+	if (r && r->type == REDIS_REPLY_STRING)
+		v = strtoll(r->str, NULL, 10);
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+/* Archive a survey that ends before (or instead of) its first item:
+ * suppressed or failed, with why. Returns gw_commit's result. */
+static int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
+                           struct survey *s, enum survey_status st, const char *reason)
+{
+	struct survey_out o;
+	memset(&o, 0, sizeof o);
+	s->status = st;
+	s->finished_at = gw_now();
+	o.finished = 1;
+	return gw_commit(g, m, c, s, &o, m->ver, reason, 0);
+}
+
 /* Load a survey: meta, its campaign and its state. Returns 0, -ENOENT (gone),
- * -EIO (Redis) or -EINVAL (a record we cannot read). */
+ * -EIO (Redis), -ESRCH (meta read, but no version of its campaign is loaded:
+ * *c is NULL) or -EINVAL (a record we cannot read). */
 static int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
                    struct survey *s)
 {
 	char key[64], err[256];
 	gw_key(key, sizeof key, "hl:s:", id);
+	survey_init(s);
+	*c = NULL;
 	redisReply *r = store_cmd(g->store, err, sizeof err, "HGETALL %s", key);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
@@ -318,13 +559,50 @@ static int gw_load(struct gw *g, const char *id, struct record_meta *m, const st
 	}
 	memset(m, 0, sizeof *m);
 	snprintf(m->id, sizeof m->id, "%s", id);
-	survey_init(s);
 	int rc = record_meta_parse(r, m);
 	if (rc == 0) {
 		*c = gw_campaign(g, m->campaign, m->cver);
-		rc = *c ? record_state_parse(r, *c, s) : -EINVAL;
+		rc = *c ? record_state_parse(r, *c, s) : -ESRCH;
 	}
 	freeReplyObject(r);
+	return rc;
+}
+
+/* A message to a number outside any survey (answers to a reply without a
+ * survey, to an SMS trigger): at most once per GW_NOTICE_TTL per `marker`
+ * key when one is given; optout = record the number as opted out. */
+static int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
+{
+	char k_out[96], mk[96], err[256];
+	int smsc = gw_route(g, msisdn);
+	gw_key(k_out, sizeof k_out, "hl:outbox:", g->cfg->smsc[smsc].name);
+	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1);
+	if (!e)
+		return -ENOMEM;
+	int rc;
+	if (marker) {
+		snprintf(mk, sizeof mk, "%s%s", marker, msisdn);
+		char ttl[16];
+		snprintf(ttl, sizeof ttl, "%d", GW_NOTICE_TTL);
+		const char *keys[] = {mk, k_out, "hl:optout"};
+		const char *args[] = {ttl, e, optout ? msisdn : ""};
+		redisReply *r = store_script(g->store, STORE_NOTICE, 3, keys, 3, args, err, sizeof err);
+		rc = r ? (r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0) : -EIO;
+		if (r)
+			freeReplyObject(r);
+	} else {
+		redisReply *r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", k_out, e);
+		rc = r ? 1 : -EIO;
+		if (r)
+			freeReplyObject(r);
+	}
+	free(e);
+	if (rc < 0)
+		g->counters[GW_REDIS_ERR]++;
+	if (rc == 1) {
+		g->counters[GW_NOTICES]++;
+		event_active(g->ev_outbox, 0, 0);
+	}
 	return rc;
 }
 
@@ -432,7 +710,159 @@ done:
 	return code;
 }
 
+/* ---- SMS triggers ---- */
+
+int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out)
+{
+	memset(out, 0, sizeof *out);
+	char *tok[5];
+	int n = 0;
+	const char *p = text;
+	int rc = 0;
+	while (*p && n < 5) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		const char *b = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		tok[n] = strndup(b, (size_t)(p - b));
+		if (!tok[n]) {
+			rc = -ENOMEM;
+			goto done;
+		}
+		n++;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (n == 0 || strcasecmp(tok[0], GW_SMS_KEYWORD) != 0) {
+		rc = -ENOENT; /* not a trigger: an ordinary reply */
+		goto done;
+	}
+	if (n < 3 || n > 4 || *p) {
+		snprintf(out->error, sizeof out->error, "cu phap: " GW_SMS_KEYWORD " <so dien thoai> <ma ho so> [thu tuc]");
+		rc = -EINVAL;
+		goto done;
+	}
+	char why[128];
+	if (phone_normalize(tok[1], out->msisdn, why, sizeof why) < 0) {
+		snprintf(out->error, sizeof out->error, "so dien thoai %.20s khong hop le", tok[1]);
+		rc = -EINVAL;
+		goto done;
+	}
+	if (strlen(tok[2]) >= sizeof out->transaction_id || (n == 4 && strlen(tok[3]) >= sizeof out->procedure)) {
+		snprintf(out->error, sizeof out->error, "ma ho so hoac thu tuc qua dai");
+		rc = -EINVAL;
+		goto done;
+	}
+	snprintf(out->transaction_id, sizeof out->transaction_id, "%s", tok[2]);
+	if (n == 4)
+		snprintf(out->procedure, sizeof out->procedure, "%s", tok[3]);
+done:
+	for (int i = 0; i < n; i++)
+		free(tok[i]);
+	return rc;
+}
+
+/* 1 when two numbers are the same subscriber: digits compared after the
+ * country code 84 or the trunk 0. */
+static int gw_same_number(const char *a, const char *b)
+{
+	char da[32], db[32];
+	const char *in[2] = {a, b};
+	char *out[2] = {da, db};
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		for (const char *p = in[k]; *p && n < sizeof da - 1; p++)
+			if (*p >= '0' && *p <= '9')
+				out[k][n++] = *p;
+		out[k][n] = '\0';
+	}
+	const char *pa = da, *pb = db;
+	if (strncmp(pa, "84", 2) == 0 && strlen(pa) > 9)
+		pa += 2;
+	else if (*pa == '0')
+		pa++;
+	if (strncmp(pb, "84", 2) == 0 && strlen(pb) > 9)
+		pb += 2;
+	else if (*pb == '0')
+		pb++;
+	return *pa && strcmp(pa, pb) == 0;
+}
+
+/* An MO from a whitelisted agency number that starts with the keyword is a
+ * trigger (config `sms_triggers`: number, agency, campaign). Returns 1 when it
+ * was handled (and *status is the deliver_sm answer), 0 when it is not a
+ * trigger. Without the config field (CONFIG_SMS_TRIGGERS_MAX undefined in
+ * config.h) SMS triggers are off. */
+static int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status)
+{
+#ifdef CONFIG_SMS_TRIGGERS_MAX
+	const struct config_sms_trigger *w = NULL;
+	for (int i = 0; i < g->cfg->nsms_triggers && !w; i++)
+		if (gw_same_number(from, g->cfg->sms_triggers[i].number))
+			w = &g->cfg->sms_triggers[i];
+	if (!w)
+		return 0;
+	struct gw_sms_trigger t;
+	int rc = gw_sms_trigger_parse(text, &t);
+	if (rc == -ENOENT)
+		return 0;
+	char answer[400], id[33], err[256];
+	*status = SMPP_ESME_ROK;
+	g->counters[GW_SMS_TRIG]++;
+	if (rc == -ENOMEM) {
+		*status = SMPP_ESME_RX_T_APPN;
+		return 1;
+	}
+	if (rc < 0) {
+		snprintf(answer, sizeof answer, "Loi: %s", t.error);
+	} else {
+		struct gw_trigger tr = {.campaign = w->campaign, .msisdn = t.msisdn, .transaction_id = t.transaction_id,
+		                        .agency = w->agency, .procedure = t.procedure[0] ? t.procedure : NULL};
+		const char *field = NULL;
+		int code = gw_trigger(g, &tr, id, &field, err, sizeof err);
+		char mask[PHONE_MAX];
+		phone_mask(t.msisdn, mask);
+		if (code == 503) {
+			*status = SMPP_ESME_RX_T_APPN; /* the SMSC delivers it again */
+			return 1;
+		}
+		if (code == 202)
+			snprintf(answer, sizeof answer, "Da nhan: ho so %s, khao sat gui toi %s.", t.transaction_id, mask);
+		else if (code == 200)
+			snprintf(answer, sizeof answer, "Ho so %s da duoc nhan truoc do.", t.transaction_id);
+		else
+			snprintf(answer, sizeof answer, "Loi: %s", err);
+		log_info("sms trigger from=%s agency=%s campaign=%s tx=%s code=%d", w->number, w->agency, w->campaign,
+		         t.transaction_id, code);
+	}
+	char sender[PHONE_MAX], why[128];
+	if (phone_normalize(from, sender, why, sizeof why) < 0)
+		snprintf(sender, sizeof sender, "%s", from);
+	if (gw_notice(g, sender, answer, NULL, 0) < 0)
+		log_warn("sms trigger msg=\"answer not queued\"");
+	return 1;
+#else
+	(void)g;
+	(void)from;
+	(void)text;
+	(void)status;
+	(void)gw_same_number;
+	return 0;
+#endif
+}
+
 /* ---- starting surveys ---- */
+
+static void gw_drop_starting(struct gw *g, const char *id)
+{
+	char err[256];
+	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 0 %s", g->k_starting, id);
+	if (r)
+		freeReplyObject(r);
+}
 
 static void gw_start_one(struct gw *g, const char *id)
 {
@@ -440,24 +870,73 @@ static void gw_start_one(struct gw *g, const char *id)
 	const struct campaign *c = NULL;
 	struct survey s;
 	int rc = gw_load(g, id, &m, &c, &s);
-	char err[256];
-	if (rc == -EIO)
-		return; /* stays in hl:starting; requeued at the next start */
-	if (rc < 0) {
-		log_error("start survey=%s msg=\"unreadable survey record, dropped\" rc=%d", id, rc);
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM hl:starting 0 %s", id);
-		if (r)
-			freeReplyObject(r);
+	char err[256], mask[PHONE_MAX];
+	if (rc == -EIO) {
+		survey_clear(&s);
+		return; /* stays in our hl:starting; put back in line by REAP */
+	}
+	if (rc == -ENOENT) {
+		gw_drop_starting(g, id);
 		survey_clear(&s);
 		return;
 	}
-	char k_act[48], k_wait[48], k_s[64];
+	if (rc == -ESRCH) {
+		log_error("start survey=%s campaign=%s msg=\"campaign no longer loaded\"", id, m.campaign);
+		gw_finish_early(g, &m, NULL, &s, SURVEY_FAILED, "campaign not loaded");
+		survey_clear(&s);
+		return;
+	}
+	if (rc < 0) {
+		log_error("start survey=%s msg=\"unreadable survey record, dropped\" rc=%d", id, rc);
+		gw_drop_starting(g, id);
+		survey_clear(&s);
+		return;
+	}
+	phone_mask(m.msisdn, mask);
+	/* a survey that has not sent anything yet takes the current version */
+	const struct campaign *cur = gw_campaign(g, m.campaign, NULL);
+	if (cur && cur != c) {
+		survey_clear(&s);
+		survey_init(&s);
+		c = cur;
+	}
+	snprintf(m.cver, sizeof m.cver, "%s", c->version);
+	int64_t now = gw_now();
+	if (!schedule_in_window(c, m.triggered_at)) {
+		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OUTSIDE_WINDOW));
+		survey_clear(&s);
+		return;
+	}
+	int64_t quiet = schedule_quiet_until(c, now);
+	if (quiet) {
+		char at[24];
+		snprintf(at, sizeof at, "%" PRId64, quiet);
+		const char *keys[] = {"hl:due", g->k_starting};
+		const char *args[] = {m.id, at};
+		redisReply *r = store_script(g->store, STORE_DEFER, 2, keys, 2, args, err, sizeof err);
+		if (r) {
+			freeReplyObject(r);
+			g->counters[GW_DEFERRED]++;
+			log_info("start survey=%s msisdn=%s msg=\"quiet hours: start held\" until=%" PRId64, m.id, mask,
+			         quiet);
+		} else {
+			g->counters[GW_REDIS_ERR]++;
+		}
+		survey_clear(&s);
+		return;
+	}
+	char k_act[48], k_wait[48], k_s[64], k_last[48];
 	gw_key(k_act, sizeof k_act, "hl:active:", m.msisdn);
 	gw_key(k_wait, sizeof k_wait, "hl:wait:", m.msisdn);
 	gw_key(k_s, sizeof k_s, "hl:s:", m.id);
-	const char *keys[] = {k_act, k_wait, "hl:starting", k_s};
-	const char *args[] = {m.id};
-	redisReply *r = store_script(g->store, STORE_CLAIM, 4, keys, 1, args, err, sizeof err);
+	gw_key(k_last, sizeof k_last, "hl:last:", m.msisdn);
+	char snow[24], sre[24], sttl[24];
+	snprintf(snow, sizeof snow, "%" PRId64, now);
+	snprintf(sre, sizeof sre, "%" PRId64, c->resurvey_after);
+	snprintf(sttl, sizeof sttl, "%d", GW_LAST_TTL);
+	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, "hl:optout", k_last};
+	const char *args[] = {m.id, m.msisdn, snow, sre, sttl};
+	redisReply *r = store_script(g->store, STORE_CLAIM, 6, keys, 5, args, err, sizeof err);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		survey_clear(&s);
@@ -467,13 +946,15 @@ static void gw_start_one(struct gw *g, const char *id)
 	freeReplyObject(r);
 	if (claimed == 1) {
 		struct survey_out o;
-		if (survey_start(c, &s, gw_now(), &o) == 0 && gw_commit(g, &m, c, &s, &o, m.ver, NULL) == 1) {
+		if (survey_start(c, &s, now, &o) == 0 && gw_commit(g, &m, c, &s, &o, m.ver, NULL, 1) == 1) {
 			g->counters[GW_STARTED]++;
-			char mask[PHONE_MAX];
-			phone_mask(m.msisdn, mask);
 			log_debug("survey started survey=%s campaign=%s msisdn=%s", m.id, m.campaign, mask);
 		}
 		survey_out_clear(&o);
+	} else if (claimed == 2) {
+		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
+	} else if (claimed == 3) {
+		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY));
 	}
 	survey_clear(&s);
 }
@@ -485,7 +966,7 @@ static void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 	struct gw *g = arg;
 	char err[256];
 	for (int i = 0; i < GW_PUMP_BATCH && !g->shutting_down; i++) {
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:queue hl:starting LEFT RIGHT");
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:queue %s LEFT RIGHT", g->k_starting);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
 			return;
@@ -504,6 +985,22 @@ static void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- replies ---- */
 
+/* A reply from a number with no survey running: HUY/STOP records the opt-out
+ * and is confirmed; anything else gets the built-in answer. Either at most
+ * once per day. The reply is never kept for a later survey. */
+static void gw_no_survey(struct gw *g, const char *msisdn, const char *text)
+{
+	char *f = text_fold(text);
+	int stop = f && reply_keyword(f) == REPLY_STOP;
+	free(f);
+	const char *msg = gw_no_survey_text;
+	if (stop) {
+		const struct campaign *d = gw_campaign(g, "default", NULL);
+		msg = d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
+	}
+	gw_notice(g, msisdn, msg, stop ? "hl:orphan:stop:" : "hl:orphan:", stop);
+}
+
 static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
                      const struct smpp_sm *sm)
 {
@@ -511,13 +1008,17 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 	struct gw *g = arg;
 	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
 	g->counters[GW_MO]++;
+	uint32_t status = SMPP_ESME_RX_T_APPN;
+	if (gw_sms_trigger(g, from, text, &status)) {
+		esme_answer(e, token, status);
+		return;
+	}
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] mo from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
 		esme_answer(e, token, SMPP_ESME_ROK);
 		return;
 	}
 	phone_mask(msisdn, mask);
-	uint32_t status = SMPP_ESME_RX_T_APPN;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		redisReply *r = store_cmd(g->store, err, sizeof err, "GET hl:active:%s", msisdn);
 		if (!r) {
@@ -528,6 +1029,7 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			freeReplyObject(r);
 			g->counters[GW_MO_ORPHAN]++;
 			log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
+			gw_no_survey(g, msisdn, text);
 			status = SMPP_ESME_ROK;
 			break;
 		}
@@ -546,10 +1048,20 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */
 		}
+		if (s.status != SURVEY_ACTIVE || gw_hash_int(g, id, "sent") == 0) {
+			/* claimed, but its first item was not handed to the SMSC yet: this
+			 * reply (a late redelivery, or a message typed before the trigger)
+			 * cannot answer it */
+			log_info("[%s] mo msisdn=%s survey=%s msg=\"reply before the first item was sent, ignored\"",
+			         esme_name(e), mask, id);
+			survey_clear(&s);
+			status = SMPP_ESME_ROK;
+			break;
+		}
 		struct survey_out o;
 		rc = survey_feed(c, &s, text, gw_now(), &o);
 		if (rc == 0)
-			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL);
+			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
 		survey_out_clear(&o);
 		survey_clear(&s);
 		if (rc == 1) {
@@ -578,6 +1090,24 @@ static void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 	snprintf(now, sizeof now, "%" PRId64, t);
 	snprintf(lease, sizeof lease, "%d", GW_DUE_LEASE);
 	snprintf(max, sizeof max, "%d", GW_PUMP_BATCH);
+	/* held messages whose quiet hours ended go out */
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		char k_held[96], k_out[96];
+		gw_key(k_held, sizeof k_held, "hl:held:", g->cfg->smsc[i].name);
+		gw_key(k_out, sizeof k_out, "hl:outbox:", g->cfg->smsc[i].name);
+		const char *hk[] = {k_held, k_out};
+		const char *ha[] = {now, max};
+		redisReply *h = store_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, err, sizeof err);
+		if (!h) {
+			g->counters[GW_REDIS_ERR]++;
+			return;
+		}
+		if (h->type == REDIS_REPLY_INTEGER && h->integer > 0) {
+			log_info("[%s] quiet hours over released=%lld", g->cfg->smsc[i].name, h->integer);
+			event_active(g->ev_outbox, 0, 0);
+		}
+		freeReplyObject(h);
+	}
 	const char *keys[] = {"hl:due"};
 	const char *args[] = {now, lease, max};
 	redisReply *r = store_script(g->store, STORE_DUE_CLAIM, 1, keys, 3, args, err, sizeof err);
@@ -591,10 +1121,18 @@ static void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 		const struct campaign *c = NULL;
 		struct survey s;
 		int rc = gw_load(g, id, &m, &c, &s);
-		if (rc == 0) {
+		if (rc == 0 && s.status == SURVEY_QUEUED) {
+			/* a start held by quiet hours: back in the queue */
+			const char *wk[] = {"hl:due", "hl:queue"};
+			const char *wa[] = {id};
+			redisReply *w = store_script(g->store, STORE_WAKE, 2, wk, 1, wa, err, sizeof err);
+			if (w)
+				freeReplyObject(w);
+			event_active(g->ev_queue, 0, 0);
+		} else if (rc == 0) {
 			struct survey_out o;
 			if (survey_tick(c, &s, t, &o) == 0)
-				gw_commit(g, &m, c, &s, &o, m.ver, NULL);
+				gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
 			survey_out_clear(&o);
 		} else if (rc == -ENOENT) {
 			redisReply *z = store_cmd(g->store, err, sizeof err, "ZREM hl:due %s", id);
@@ -613,12 +1151,13 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	char err[256];
+	char err[256], k_send[160];
 	for (int i = 0; i < g->nesme; i++) {
 		const char *name = g->cfg->smsc[i].name;
+		gw_sending_key(g, i, k_send, sizeof k_send);
 		while (esme_capacity(g->esme[i]) > 0) {
-			redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:outbox:%s hl:sending:%s LEFT RIGHT",
-			                          name, name);
+			redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:outbox:%s %s LEFT RIGHT", name,
+			                          k_send);
 			if (!r) {
 				g->counters[GW_REDIS_ERR]++;
 				return;
@@ -631,6 +1170,9 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			json_t *o = json_loads(r->str, 0, &je);
 			const char *to = json_string_value(json_object_get(o, "to"));
 			const char *text = json_string_value(json_object_get(o, "text"));
+			const char *sid = json_string_value(json_object_get(o, "s"));
+			int first = json_is_true(json_object_get(o, "first"));
+			json_t *jq = json_object_get(o, "q");
 			json_int_t enc = json_integer_value(json_object_get(o, "enc"));
 			struct gw_inflight *f = calloc(1, sizeof *f);
 			int rc = -EINVAL;
@@ -639,16 +1181,39 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 				                       .enc = (enum text_encoding)enc, .ussd_op = -1};
 				f->tag = msg.tag;
 				f->smsc = i;
+				f->q = json_is_integer(jq) ? (int)json_integer_value(jq) : -1;
+				f->first = first;
+				if (sid && f->q >= 0)
+					snprintf(f->survey, sizeof f->survey, "%s", sid);
 				rc = esme_submit(g->esme[i], &msg);
 			}
 			if (rc == 0) {
 				f->next = g->inflight;
 				g->inflight = f;
+				if (f->first && f->survey[0]) {
+					/* from now on a reply may answer the first item */
+					char k_s[64], at[24];
+					gw_key(k_s, sizeof k_s, "hl:s:", f->survey);
+					snprintf(at, sizeof at, "%" PRId64, gw_now());
+					const char *mk[] = {k_s};
+					const char *ma[] = {"sent", at};
+					redisReply *x = store_script(g->store, STORE_MARK, 1, mk, 2, ma, err, sizeof err);
+					if (x)
+						freeReplyObject(x);
+				}
 			} else {
-				log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-				redisReply *x = store_cmd(g->store, err, sizeof err, "LREM hl:sending:%s 1 %s", name, r->str);
-				if (x)
-					freeReplyObject(x);
+				if (rc == -EAGAIN) {
+					/* no room after all: back to the head of the outbox */
+					redisReply *x = store_cmd(g->store, err, sizeof err, "LMOVE %s hl:outbox:%s RIGHT LEFT",
+					                          k_send, name);
+					if (x)
+						freeReplyObject(x);
+				} else {
+					log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
+					redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, r->str);
+					if (x)
+						freeReplyObject(x);
+				}
 				if (f)
 					free(f->json);
 				free(f);
@@ -658,6 +1223,29 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			if (rc == -EAGAIN)
 				break;
 		}
+	}
+}
+
+/* An item of a survey could not be delivered (a permanent SMPP status, or a
+ * temporary one after its retries): the citizen cannot answer it, so the
+ * survey is archived as failed with the status as the reason and the answers
+ * given so far, if it still waits for that item (and, for the first item,
+ * nothing was answered). */
+static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct record_meta m;
+		const struct campaign *c = NULL;
+		struct survey s;
+		int rc = gw_load(g, id, &m, &c, &s);
+		int untouched = rc == 0 && s.status == SURVEY_ACTIVE && s.q == q;
+		for (int i = 0; first && untouched && c && i < c->nquestions; i++)
+			untouched = s.answers[i].state == 0;
+		if (untouched)
+			rc = gw_finish_early(g, &m, c, &s, SURVEY_FAILED, reason);
+		survey_clear(&s);
+		if (!untouched || rc != 0)
+			return;
 	}
 }
 
@@ -671,17 +1259,21 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	if (!f)
 		return;
 	*pp = f->next;
-	char err[256];
-	const char *name = g->cfg->smsc[f->smsc].name;
-	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM hl:sending:%s 1 %s", name, f->json);
+	char err[256], k_send[160];
+	gw_sending_key(g, f->smsc, k_send, sizeof k_send);
+	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, f->json);
 	if (r)
 		freeReplyObject(r);
 	if (status == SMPP_ESME_ROK) {
 		g->counters[GW_MT_SENT]++;
 		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");
 	} else {
+		const char *why = status == ESME_STATUS_TIMEOUT ? "timeout" : smpp_status_name(status);
 		g->counters[GW_MT_FAILED]++;
-		log_warn("[%s] send failed status=%s", esme_name(e), smpp_status_name(status));
+		log_warn("[%s] send failed status=%s survey=%s item=%d first=%d", esme_name(e), why, f->survey, f->q,
+		         f->first);
+		if (f->survey[0])
+			gw_item_failed(g, f->survey, f->q, f->first, why);
 	}
 	free(f->json);
 	free(f);
@@ -732,7 +1324,7 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 	struct gw *g = arg;
 	char max[16], err[256];
 	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
-	const char *keys[] = {"hl:archive", "hl:archiving"};
+	const char *keys[] = {"hl:archive", g->k_archiving};
 	const char *args[] = {max};
 	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
 	if (!r) {
@@ -763,7 +1355,7 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 	int put = archive_put(g->archive, s, good, err, sizeof err);
 	if (put >= 0) {
 		g->counters[GW_ARCHIVED] += (uint64_t)put;
-		redisReply *x = store_cmd(g->store, err, sizeof err, "DEL hl:archiving");
+		redisReply *x = store_cmd(g->store, err, sizeof err, "DEL %s", g->k_archiving);
 		if (x)
 			freeReplyObject(x);
 		else
@@ -784,7 +1376,118 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life cycle ---- */
 
-/* After a crash: what was being started or sent goes back in line. */
+/* Put the lists of instance `inst` back in line (its starting ids to the
+ * queue, its sending messages to the outboxes, its archiving records to the
+ * archive) if its lease ran out, or always with force (our own stop).
+ * Returns the entries moved, -1 when that instance is alive, -EIO. */
+static long long gw_reap(struct gw *g, const char *inst, int force)
+{
+	char lease[48], starting[48], archiving[48], err[256];
+	char pairs[CONFIG_MAX_SMSC][2][160];
+	const char *keys[6 + 2 * CONFIG_MAX_SMSC];
+	snprintf(lease, sizeof lease, "hl:inst:%s", inst);
+	snprintf(starting, sizeof starting, "hl:starting:%s", inst);
+	snprintf(archiving, sizeof archiving, "hl:archiving:%s", inst);
+	int nk = 0;
+	keys[nk++] = lease;
+	keys[nk++] = "hl:instances";
+	keys[nk++] = starting;
+	keys[nk++] = "hl:queue";
+	keys[nk++] = archiving;
+	keys[nk++] = "hl:archive";
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		snprintf(pairs[i][0], sizeof pairs[i][0], "hl:sending:%s:%s", g->cfg->smsc[i].name, inst);
+		snprintf(pairs[i][1], sizeof pairs[i][1], "hl:outbox:%s", g->cfg->smsc[i].name);
+		keys[nk++] = pairs[i][0];
+		keys[nk++] = pairs[i][1];
+	}
+	const char *args[] = {inst, force ? "1" : "0"};
+	redisReply *r = store_script(g->store, STORE_REAP, nk, keys, 2, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return -EIO;
+	}
+	long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	if (n > 0)
+		log_info("recover instance=%s requeued=%lld%s", inst, n, force ? " (own stop)" : " (lease expired)");
+	return n;
+}
+
+/* Keeps this gateway's lease alive and puts back in line what gateways whose
+ * lease ran out (crashed, killed) left in their lists. Several hailongd may
+ * share one Redis: a live peer's lists are never touched. */
+static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char err[256];
+	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 " EX %d", g->k_lease, (int)getpid(),
+	                          ++g->renewals, GW_INST_TTL);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	freeReplyObject(r);
+	r = store_cmd(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
+	if (r)
+		freeReplyObject(r);
+	g->registered = 1;
+	r = store_cmd(g->store, err, sizeof err, "SMEMBERS hl:instances");
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const char *other = r->element[i]->str;
+		if (strcmp(other, g->inst) == 0 || strlen(other) > 32)
+			continue;
+		if (gw_reap(g, other, 0) > 0) {
+			event_active(g->ev_queue, 0, 0);
+			event_active(g->ev_outbox, 0, 0);
+			event_active(g->ev_archive, 0, 0);
+		}
+	}
+	if (r)
+		freeReplyObject(r);
+	gw_retire_campaigns(g, gw_now());
+}
+
+/* At start, our instance id may still hold a lease: either our own
+ * predecessor crashed less than GW_INST_TTL ago (take its lists back now), or
+ * another hailongd with the same host and http.listen is running (its lease
+ * value changes as it renews: refuse to start). Returns 0 or -EEXIST. */
+static int gw_take_over(struct gw *g, char *err, size_t errlen)
+{
+	char e[256], first[64] = "";
+	redisReply *r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		if (r)
+			freeReplyObject(r);
+		return 0; /* no lease (or no Redis yet: the lease cb catches up) */
+	}
+	snprintf(first, sizeof first, "%s", r->str);
+	freeReplyObject(r);
+	log_info("recover instance=%s msg=\"lease found: waiting to see whether it is alive\"", g->inst);
+	for (int i = 0; i < 18; i++) { /* 4.5 s: more than two renewals of a live one */
+		struct timespec ts = {0, 250000000};
+		nanosleep(&ts, NULL);
+		r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
+		int changed = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, first) != 0;
+		int gone = r && r->type != REDIS_REPLY_STRING;
+		if (r)
+			freeReplyObject(r);
+		if (changed) {
+			snprintf(err, errlen, "another hailongd with http.listen %s runs on this host with the same Redis",
+			         g->cfg->http_listen);
+			return -EEXIST;
+		}
+		if (gone)
+			break;
+	}
+	gw_reap(g, g->inst, 1);
+	return 0;
+}
+
+/* At start: the lists of the single-process layout (before per-instance
+ * lists) go back in line; then the lease. */
 static void gw_recover(struct gw *g)
 {
 	char err[256], from[96], to[96];
@@ -792,25 +1495,25 @@ static void gw_recover(struct gw *g)
 	keys[0] = "hl:starting";
 	keys[1] = "hl:queue";
 	redisReply *r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
-	if (r) {
-		if (r->integer > 0)
-			log_info("recover requeued=%lld what=starting", r->integer);
+	if (r)
 		freeReplyObject(r);
-	} else {
+	else
 		log_warn("recover err=\"%s\" msg=\"will retry when redis is back\"", err);
-	}
+	keys[0] = "hl:archiving";
+	keys[1] = "hl:archive";
+	r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
+	if (r)
+		freeReplyObject(r);
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
 		snprintf(from, sizeof from, "hl:sending:%s", g->cfg->smsc[i].name);
 		snprintf(to, sizeof to, "hl:outbox:%s", g->cfg->smsc[i].name);
 		keys[0] = from;
 		keys[1] = to;
 		r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
-		if (r) {
-			if (r->integer > 0)
-				log_info("[%s] recover requeued=%lld what=sending", g->cfg->smsc[i].name, r->integer);
+		if (r)
 			freeReplyObject(r);
-		}
 	}
+	gw_lease_cb(-1, 0, g);
 }
 
 struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
@@ -826,25 +1529,37 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;
 	}
-	if (gw_load_campaigns(g, err, errlen) < 0)
+	/* the instance id is stable for one host and HTTP address, so a gateway
+	 * restarted after a crash takes its own unfinished lists back at once */
+	char host[256] = "", ident[600];
+	unsigned char hid[8];
+	gethostname(host, sizeof host - 1);
+	snprintf(ident, sizeof ident, "%s|%s", host, cfg->http_listen);
+	crypto_generichash(hid, sizeof hid, (const unsigned char *)ident, strlen(ident), NULL, 0);
+	sodium_bin2hex(g->inst, sizeof g->inst, hid, sizeof hid);
+	snprintf(g->k_starting, sizeof g->k_starting, "hl:starting:%s", g->inst);
+	snprintf(g->k_archiving, sizeof g->k_archiving, "hl:archiving:%s", g->inst);
+	snprintf(g->k_lease, sizeof g->k_lease, "hl:inst:%s", g->inst);
+	if (gw_load_campaigns(g, 1, err, errlen) < 0)
 		goto fail;
 	if (gw_hash_key(g, err, errlen) < 0)
 		goto fail;
 	g->archive = archive_open(cfg->sqlite_path, err, errlen);
 	if (!g->archive)
 		goto fail;
-	for (int i = 0; i < g->ncampaigns; i++)
-		if (archive_put_campaign(g->archive, g->campaigns[i], err, errlen) < 0)
+	for (int i = 0; i < g->ncamps; i++)
+		if (archive_put_campaign(g->archive, g->camps[i].c, err, errlen) < 0)
 			goto fail;
 	g->store = store_new(cfg->redis_url, err, errlen);
 	if (!g->store)
 		goto fail;
-	struct timeval tick = {0, 100000}, sec = {1, 0}, arch = {0, 200000};
+	struct timeval tick = {0, 100000}, sec = {1, 0}, arch = {0, 200000}, lease = {2, 0};
 	g->ev_queue = event_new(base, -1, EV_PERSIST, gw_queue_cb, g);
 	g->ev_outbox = event_new(base, -1, EV_PERSIST, gw_outbox_cb, g);
 	g->ev_due = event_new(base, -1, EV_PERSIST, gw_due_cb, g);
 	g->ev_archive = event_new(base, -1, EV_PERSIST, gw_archive_cb, g);
-	if (!g->ev_queue || !g->ev_outbox || !g->ev_due || !g->ev_archive) {
+	g->ev_lease = event_new(base, -1, EV_PERSIST, gw_lease_cb, g);
+	if (!g->ev_queue || !g->ev_outbox || !g->ev_due || !g->ev_archive || !g->ev_lease) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -852,6 +1567,9 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	event_add(g->ev_outbox, &tick);
 	event_add(g->ev_due, &sec);
 	event_add(g->ev_archive, &arch);
+	event_add(g->ev_lease, &lease);
+	if (gw_take_over(g, err, errlen) < 0)
+		goto fail;
 	gw_recover(g);
 	for (int i = 0; i < cfg->nsmsc; i++) {
 		g->esme[i] = esme_new(base, &cfg->smsc[i], &gw_esme_cbs, g);
@@ -870,12 +1588,38 @@ fail:
 	return NULL;
 }
 
+int gw_check(const struct config *cfg, char *err, size_t errlen)
+{
+	struct gw *g = calloc(1, sizeof *g);
+	int rc = -EINVAL;
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	g->cfg = cfg;
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		goto done;
+	}
+	if ((rc = gw_load_campaigns(g, 1, err, errlen)) < 0 || (rc = gw_hash_key(g, err, errlen)) < 0)
+		goto done;
+	g->store = store_new(cfg->redis_url, err, errlen);
+	rc = g->store ? 0 : -EINVAL;
+done:
+	gw_free(g); /* never registered: touches nothing in Redis */
+	return rc;
+}
+
 void gw_free(struct gw *g)
 {
 	if (!g)
 		return;
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
+	/* what we hold and did not finish (unconfirmed messages, surveys being
+	 * started, records not yet in SQLite) goes back in line for whoever runs next */
+	if (g->registered && g->store)
+		gw_reap(g, g->inst, 1);
 	while (g->inflight) {
 		struct gw_inflight *f = g->inflight;
 		g->inflight = f->next;
@@ -890,10 +1634,12 @@ void gw_free(struct gw *g)
 		event_free(g->ev_due);
 	if (g->ev_archive)
 		event_free(g->ev_archive);
+	if (g->ev_lease)
+		event_free(g->ev_lease);
 	store_free(g->store);
 	archive_close(g->archive);
-	for (int i = 0; i < g->ncampaigns; i++)
-		campaign_free(g->campaigns[i]);
+	for (int i = 0; i < g->ncamps; i++)
+		campaign_free(g->camps[i].c);
 	free(g);
 }
 

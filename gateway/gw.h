@@ -17,6 +17,10 @@ struct gw;
  * a broken campaign). */
 struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen);
 void gw_free(struct gw *g);
+/* hailongd --check: load the campaigns and the hash key, check the Redis url,
+ * without connecting anything or touching a running gateway's state.
+ * Returns 0 or a negative errno with err filled. */
+int gw_check(const struct config *cfg, char *err, size_t errlen);
 
 /* Unbind every SMSC (bounded), flush the archive, then call done(arg). */
 void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg);
@@ -36,6 +40,26 @@ struct gw_trigger {
  * err say which and why), 404 unknown campaign, 503 not durable now. */
 int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33],
                const char **field, char *err, size_t errlen);
+
+/* SIGHUP: read the campaigns folder again. A changed file becomes the
+ * version new surveys use; surveys already running keep the version they
+ * started with (kept in memory while they may run); a broken file is refused
+ * with its errors logged and the version loaded before stays. Returns the
+ * number of refused files, or a negative errno when the folder is unreadable. */
+int gw_reload(struct gw *g);
+
+/* An SMS trigger from a whitelisted agency number:
+ * "KS <citizen number> <transaction id> [procedure]" (keyword in any case). */
+#define GW_SMS_KEYWORD "KS"
+struct gw_sms_trigger {
+	char msisdn[16];            /* canonical 84... */
+	char transaction_id[129];
+	char procedure[129];        /* "" = none */
+	char error[160];            /* why it was refused (unaccented, for an SMS answer) */
+};
+/* Returns 0 (filled), -ENOENT (not a trigger: does not start with the
+ * keyword), -EINVAL (a trigger with a mistake: error says which), -ENOMEM. */
+int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out);
 
 /* /readyz: 1 when Redis answers and at least one SMSC is bound. */
 int gw_ready(struct gw *g, char *why, size_t whylen);

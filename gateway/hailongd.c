@@ -41,11 +41,24 @@ static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	gw_shutdown(d->gw, daemon_done, d);
 }
 
+/* SIGHUP: the campaigns folder is read again (gw_reload). */
+static void daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct daemon *d = arg;
+	if (d->stopping)
+		return;
+	log_info("signal=SIGHUP msg=\"reloading campaigns\"");
+	gw_reload(d->gw);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
 	           "  -c, --config FILE   the gateway configuration (YAML)\n"
-	           "      --check         validate the configuration and the campaigns, then exit\n");
+	           "      --check         validate the configuration and the campaigns, then exit\n"
+	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the campaigns folder\n");
 }
 
 int main(int argc, char **argv)
@@ -88,14 +101,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hailongd: cannot create the event loop\n");
 		goto done;
 	}
+	if (check) {
+		if (gw_check(cfg, err, sizeof err) < 0) {
+			fprintf(stderr, "%s\n", err);
+			goto done;
+		}
+		printf("%s: ok\n", path);
+		rc = 0;
+		goto done;
+	}
 	d.gw = gw_new(d.base, cfg, err, sizeof err);
 	if (!d.gw) {
 		fprintf(stderr, "%s\n", err);
-		goto done;
-	}
-	if (check) {
-		printf("%s: ok\n", path);
-		rc = 0;
 		goto done;
 	}
 	d.api = api_new(d.base, cfg, d.gw, err, sizeof err);
@@ -105,12 +122,15 @@ int main(int argc, char **argv)
 	}
 	struct event *sigterm = evsignal_new(d.base, SIGTERM, daemon_signal_cb, &d);
 	struct event *sigint = evsignal_new(d.base, SIGINT, daemon_signal_cb, &d);
+	struct event *sighup = evsignal_new(d.base, SIGHUP, daemon_reload_cb, &d);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
+	event_add(sighup, NULL);
 	log_info("started config=%s http=%s smsc=%d", path, cfg->http_listen, cfg->nsmsc);
 	event_base_dispatch(d.base);
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sighup);
 	log_info("stopped");
 	rc = 0;
 done:

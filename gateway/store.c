@@ -12,12 +12,21 @@
  *   hl:tx:{campaign}:{transaction}  survey id, for idempotent triggers
  *   hl:s:{id}                       the survey: a hash (see record.c)
  *   hl:queue                        ids waiting for their first item
- *   hl:starting                     ids taken from the queue, not yet started
+ *   hl:starting:{inst}              ids one gateway took from the queue, not yet started
  *   hl:active:{msisdn}              the citizen's running survey
  *   hl:wait:{msisdn}                the citizen's next surveys, in order
- *   hl:due                          zset id -> unix second of the next timer
- *   hl:outbox:{smsc}, hl:sending:{smsc}  messages to send / being sent (JSON)
- *   hl:archive, hl:archiving        finished surveys (JSON) for SQLite */
+ *   hl:last:{msisdn}                unix second the citizen was last surveyed (resurvey_after)
+ *   hl:optout                       set of citizens who opted out: never surveyed again
+ *   hl:orphan:{msisdn}              a reply without a survey was answered today (TTL 1 day)
+ *   hl:due                          zset id -> unix second of the next timer (or deferred start)
+ *   hl:outbox:{smsc}                messages to send (JSON)
+ *   hl:sending:{smsc}:{inst}        messages one gateway handed to its SMSC session
+ *   hl:held:{smsc}                  zset "seq|JSON" -> unix second: messages held by quiet hours
+ *   hl:heldseq                      counter that keeps held messages in order
+ *   hl:archive, hl:archiving:{inst} finished surveys (JSON) for SQLite
+ *   hl:inst:{inst}, hl:instances    a gateway's liveness lease (TTL), the set of gateways
+ * The per-instance lists let several hailongd share one Redis: only the
+ * lists of a gateway whose lease ran out are put back in line (REAP). */
 static const char *const store_lua[STORE_NSCRIPTS] = {
 	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
 	"local e = redis.call('GET', KEYS[1])\n"
@@ -26,33 +35,53 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
 	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
 	"return {1, ARGV[1]}\n",
-	/* CLAIM: KEYS active, wait, starting, survey; ARGV id.
-	 * 1 = the citizen is ours now; 0 = queued behind the running survey. */
+	/* CLAIM: KEYS active, wait, starting, survey, optout, last; ARGV id,
+	 * msisdn, now, resurvey_after (s, 0 = none), last_ttl.
+	 * 1 = the citizen is ours now (hl:last set); 0 = queued behind the running
+	 * survey; -1 = the survey is gone; 2 = opted out; 3 = surveyed too recently. */
 	"local cur = redis.call('GET', KEYS[1])\n"
-	"if (not cur) or cur == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1]) return 1 end\n"
+	"if cur == ARGV[1] then return 1 end\n"
 	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n"
-	"redis.call('RPUSH', KEYS[2], ARGV[1])\n"
-	"redis.call('HSET', KEYS[4], 'status', 'waiting')\n"
-	"redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
-	"return 0\n",
-	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting;
-	 * ARGV id, expected ver ('' = any), finished, due, archive json, nmsg,
+	"if cur then\n"
+	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+	"  redis.call('HSET', KEYS[4], 'status', 'waiting')\n"
+	"  redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
+	"  return 0\n"
+	"end\n"
+	"if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 1 then return 2 end\n"
+	"local last = tonumber(redis.call('GET', KEYS[6]))\n"
+	"if tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then return 3 end\n"
+	"redis.call('SET', KEYS[1], ARGV[1])\n"
+	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n"
+	"return 1\n",
+	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
+	 * held, heldseq, optout; ARGV id, expected ver ('' = any), finished, due,
+	 * archive json, opt-out msisdn ('' = none), hold until (0 = send now), nmsg,
 	 * msg..., field, value... Returns 1, or 0 when ver moved (retry). */
 	"local ver = redis.call('HGET', KEYS[1], 'ver')\n"
 	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n"
-	"local n = tonumber(ARGV[6])\n"
-	"for i = 1, n do redis.call('RPUSH', KEYS[7], ARGV[6 + i]) end\n"
+	"local n = tonumber(ARGV[8])\n"
+	"local hold = tonumber(ARGV[7])\n"
+	"for i = 1, n do\n"
+	"  if hold > 0 then\n"
+	"    local seq = redis.call('INCR', KEYS[10])\n"
+	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[8 + i])\n"
+	"  else redis.call('RPUSH', KEYS[7], ARGV[8 + i]) end\n"
+	"end\n"
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n"
+	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n"
 	"if ARGV[3] == '1' then\n"
 	"  redis.call('ZREM', KEYS[6], ARGV[1])\n"
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n"
-	"  if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end\n"
-	"  local nxt = redis.call('LPOP', KEYS[3])\n"
-	"  if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n"
+	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n"
+	"    redis.call('DEL', KEYS[2])\n"
+	"    local nxt = redis.call('LPOP', KEYS[3])\n"
+	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n"
+	"  end\n"
 	"  redis.call('DEL', KEYS[1])\n"
 	"  return 1\n"
 	"end\n"
-	"if 7 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 7 + n)) end\n"
+	"if 9 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 9 + n)) end\n"
 	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n"
 	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n"
 	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n"
@@ -63,7 +92,7 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], id) end\n"
 	"return ids\n",
 	/* ARCHIVE_TAKE: KEYS archive, archiving; ARGV max. Returns what is in
-	 * archiving (left by a crash) or moves up to max new records there. */
+	 * archiving (left by a failed write) or moves up to max new records there. */
 	"local cur = redis.call('LRANGE', KEYS[2], 0, -1)\n"
 	"if #cur > 0 then return cur end\n"
 	"for i = 1, tonumber(ARGV[1]) do\n"
@@ -74,6 +103,51 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"local n = 0\n"
 	"while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end\n"
 	"return n\n",
+	/* DEFER: KEYS due, starting; ARGV id, at. A start held by quiet hours:
+	 * the id waits in the due zset (a queued survey there is put back in the
+	 * queue when due, see WAKE). */
+	"redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+	"redis.call('LREM', KEYS[2], 0, ARGV[1])\n"
+	"return 1\n",
+	/* WAKE: KEYS due, queue; ARGV id. Back in the queue, once. */
+	"if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) return 1 end\n"
+	"return 0\n",
+	/* HELD_RELEASE: KEYS held, outbox; ARGV now, max. Held messages whose
+	 * quiet hours are over go to the outbox, in the order they were held. */
+	"local ms = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+	"for _, m in ipairs(ms) do\n"
+	"  redis.call('RPUSH', KEYS[2], string.sub(m, 22))\n"
+	"  redis.call('ZREM', KEYS[1], m)\n"
+	"end\n"
+	"return #ms\n",
+	/* REAP: KEYS lease, instances, starting, queue, archiving, archive,
+	 * then (sending, outbox) per SMSC; ARGV inst, force. When the instance's
+	 * lease is gone (or force = '1': our own clean stop), its lists go back in
+	 * line and it leaves the set. Returns the number of entries moved, -1 when
+	 * the instance is alive. */
+	"if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end\n"
+	"local n = 0\n"
+	"local function back(from, to)\n"
+	"  while redis.call('LMOVE', from, to, 'RIGHT', 'LEFT') do n = n + 1 end\n"
+	"end\n"
+	"back(KEYS[3], KEYS[4])\n"
+	"back(KEYS[5], KEYS[6])\n"
+	"for i = 7, #KEYS, 2 do back(KEYS[i], KEYS[i + 1]) end\n"
+	"redis.call('SREM', KEYS[2], ARGV[1])\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"return n\n",
+	/* MARK: KEYS survey; ARGV field, value. Sets a field of a survey that
+	 * still exists (never re-creates a finished one). */
+	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+	"return 1\n",
+	/* NOTICE: KEYS marker, outbox, optout; ARGV ttl, message, opt-out msisdn
+	 * ('' = none). A message to a number without a survey, at most once per
+	 * ttl (the marker); an opt-out is recorded every time. 1 = queued. */
+	"if ARGV[3] ~= '' then redis.call('SADD', KEYS[3], ARGV[3]) end\n"
+	"if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
+	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
+	"return 1\n",
 };
 
 struct store {
