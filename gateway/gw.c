@@ -794,11 +794,9 @@ static int gw_same_number(const char *a, const char *b)
 /* An MO from a whitelisted agency number that starts with the keyword is a
  * trigger (config `sms_triggers`: number, agency, campaign). Returns 1 when it
  * was handled (and *status is the deliver_sm answer), 0 when it is not a
- * trigger. Without the config field (CONFIG_SMS_TRIGGERS_MAX undefined in
- * config.h) SMS triggers are off. */
+ * trigger. */
 static int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status)
 {
-#ifdef CONFIG_SMS_TRIGGERS_MAX
 	const struct config_sms_trigger *w = NULL;
 	for (int i = 0; i < g->cfg->nsms_triggers && !w; i++)
 		if (gw_same_number(from, g->cfg->sms_triggers[i].number))
@@ -844,14 +842,6 @@ static int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint
 	if (gw_notice(g, sender, answer, NULL, 0) < 0)
 		log_warn("sms trigger msg=\"answer not queued\"");
 	return 1;
-#else
-	(void)g;
-	(void)from;
-	(void)text;
-	(void)status;
-	(void)gw_same_number;
-	return 0;
-#endif
 }
 
 /* ---- starting surveys ---- */

@@ -9,6 +9,7 @@
 
 #include "archive.h"
 #include "campaign.h"
+#include "cli_trigger.h"
 #include "survey.h"
 #include "text.h"
 
@@ -27,6 +28,7 @@ struct command {
 static int cmd_report(const struct command *cmd, int argc, char **argv);
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 static int cmd_campaign_check(const struct command *cmd, int argc, char **argv);
+static int cmd_trigger(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json]",
@@ -34,6 +36,8 @@ static const struct command commands[] = {
 	{ "campaign check", "[--format text|json] FILE...",
 	  "validate campaign files and show every message a citizen can receive: text, encoding, "
 	  "length, SMS parts, and the cost of a completed survey", cmd_campaign_check },
+	{ "trigger", "--csv FILE --url http://HOST:PORT --token T [--batch N]",
+	  "post triggers from a CSV file to the HTTP API, with a per-row report", cmd_trigger },
 	{ "help", "[COMMAND]", "show this help, or the help of one command", cmd_help },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -510,6 +514,12 @@ out:
 	free(err);
 	free(files);
 	return rc;
+}
+
+static int cmd_trigger(const struct command *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cli_trigger_main(argc, argv);
 }
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)
