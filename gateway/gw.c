@@ -51,7 +51,7 @@ static const char gw_stopped_text[] =
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
-	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MT_SENT, GW_MT_FAILED,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MT_SENT, GW_MT_FAILED,
 	GW_DLR_DELIVERED, GW_DLR_FAILED, GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
@@ -60,6 +60,7 @@ static const char *const gw_counter_names[GW_NCOUNTERS] = {
 	"hailong_triggers_total{result=\"accepted\"}", "hailong_triggers_total{result=\"duplicate\"}",
 	"hailong_triggers_total{result=\"invalid\"}", "hailong_triggers_total{result=\"unavailable\"}",
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
+	"hailong_mo_before_item_total",
 	"hailong_mt_sent_total", "hailong_mt_failed_total",
 	"hailong_receipts_total{state=\"delivered\"}", "hailong_receipts_total{state=\"failed\"}",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
@@ -483,9 +484,6 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 	}
 	if (!o->finished && c &&
 	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cver") || record_strv_add(&a, m->cver)))
-		goto done;
-	/* "sent" is 0 until the first item is handed to the SMSC (MARK) */
-	if (!o->finished && first && (record_strv_add(&a, "sent") || record_strv_add(&a, "0")))
 		goto done;
 	char err[256];
 	redisReply *r = store_script(g->store, STORE_COMMIT, 11, keys, a.n, (const char **)a.v, err, sizeof err);
@@ -1038,12 +1036,14 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */
 		}
-		if (s.status != SURVEY_ACTIVE || gw_hash_int(g, id, "sent") == 0) {
-			/* claimed, but its first item was not handed to the SMSC yet: this
-			 * reply (a late redelivery, or a message typed before the trigger)
-			 * cannot answer it */
-			log_info("[%s] mo msisdn=%s survey=%s msg=\"reply before the first item was sent, ignored\"",
-			         esme_name(e), mask, id);
+		if (s.status != SURVEY_ACTIVE || gw_hash_int(g, id, "sq") < s.q) {
+			/* the item it would answer has not been accepted by the SMSC yet,
+			 * so the citizen cannot have read it: this reply is a duplicate
+			 * deliver_sm of the previous answer, or a message typed before
+			 * the trigger, and answers nothing */
+			g->counters[GW_MO_EARLY]++;
+			log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply before the item reached the SMSC, ignored\"",
+			         esme_name(e), mask, id, s.q);
 			survey_clear(&s);
 			status = SMPP_ESME_ROK;
 			break;
@@ -1146,8 +1146,10 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 		const char *name = g->cfg->smsc[i].name;
 		gw_sending_key(g, i, k_send, sizeof k_send);
 		while (esme_capacity(g->esme[i]) > 0) {
-			redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:outbox:%s %s LEFT RIGHT", name,
-			                          k_send);
+			char k_out[96];
+			snprintf(k_out, sizeof k_out, "hl:outbox:%s", name);
+			const char *tk[] = {k_out, k_send};
+			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 0, NULL, err, sizeof err);
 			if (!r) {
 				g->counters[GW_REDIS_ERR]++;
 				return;
@@ -1180,17 +1182,6 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			if (rc == 0) {
 				f->next = g->inflight;
 				g->inflight = f;
-				if (f->first && f->survey[0]) {
-					/* from now on a reply may answer the first item */
-					char k_s[64], at[24];
-					gw_key(k_s, sizeof k_s, "hl:s:", f->survey);
-					snprintf(at, sizeof at, "%" PRId64, gw_now());
-					const char *mk[] = {k_s};
-					const char *ma[] = {"sent", at};
-					redisReply *x = store_script(g->store, STORE_MARK, 1, mk, 2, ma, err, sizeof err);
-					if (x)
-						freeReplyObject(x);
-				}
 			} else {
 				if (rc == -EAGAIN) {
 					/* no room after all: back to the head of the outbox */

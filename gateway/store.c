@@ -136,11 +136,6 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('SREM', KEYS[2], ARGV[1])\n"
 	"redis.call('DEL', KEYS[1])\n"
 	"return n\n",
-	/* MARK: KEYS survey; ARGV field, value. Sets a field of a survey that
-	 * still exists (never re-creates a finished one). */
-	"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
-	"return 1\n",
 	/* NOTICE: KEYS marker, outbox, optout; ARGV ttl, message, opt-out msisdn
 	 * ('' = none). A message to a number without a survey, at most once per
 	 * ttl (the marker); an opt-out is recorded every time. 1 = queued. */
@@ -148,6 +143,22 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
 	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
 	"return 1\n",
+	/* TAKE: KEYS outbox, sending. Moves the next message to send into the
+	 * sending list and, when it is an item of a survey, raises the survey's
+	 * "sq" (the last item handed to the SMSC) in the same step: a reply can
+	 * only answer an item that left, so a duplicate deliver_sm of the previous
+	 * answer is never taken for the next item. */
+	"local m = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
+	"if not m then return false end\n"
+	"local ok, o = pcall(cjson.decode, m)\n"
+	"if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
+	"  local k = 'hl:s:' .. o.s\n"
+	"  if redis.call('EXISTS', k) == 1 then\n"
+	"    local cur = tonumber(redis.call('HGET', k, 'sq') or '')\n"
+	"    if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
+	"  end\n"
+	"end\n"
+	"return m\n",
 };
 
 struct store {

@@ -115,10 +115,10 @@ def main():
             code, body = st.trigger(harness.local_citizen(i), "MIX-%03d" % i)
             check(code == 202, f"trigger {i}: {code} {body}")
             if i == N // 3:
-                # at run time: delayed responses, malformed PDUs. Not dup_deliver_share:
-                # hailongd takes a duplicated deliver_sm as the next answer (reported)
+                # at run time: delayed responses, malformed PDUs, duplicated deliver_sm
+                # (a duplicate of an answer must not become the answer to the next item)
                 f = control(st, "POST", "/faults", {"resp_delay_ms": 20, "malformed_share": 0.05,
-                                                     "vendor_status": "0x401"})
+                                                     "vendor_status": "0x401", "dup_deliver_share": 0.1})
                 check(f["resp_delay_ms"] == 20 and f["vendor_status"] == 0x401, f"faults {f}")
         try:
             control(st, "POST", "/faults", {"no_such_fault": 1})
@@ -133,6 +133,7 @@ def main():
         control(st, "POST", "/faults", {"reset": True})
         phone_session(st)
         time.sleep(0.3)
+        metrics = st.metrics()
         stats = st.stop_sim()
         check(st.stop("hailongd") == 0, "hailongd exit status")
 
@@ -170,7 +171,9 @@ def main():
         allev = [x for v in events.values() for x in v]
         check(allev.count("opted_out") >= 1 and allev.count("several_answers") >= 1, f"mix not exercised: {allev}")
         check(stats["faults"] > 0 and stats["receipts_lost"] > 0 and
-              stats["malformed"] > 0, f"faults not exercised: {stats}")
+              stats["malformed"] > 0 and stats["duplicates"] > 0, f"faults not exercised: {stats}")
+        check(metrics.get("hailong_mo_before_item_total", 0) > 0,
+              f"no duplicate deliver_sm was recognised: {metrics}")
         print(f"ok: {N} surveys with a population mix and faults match the ledger; statuses={statuses}; "
               f"events: opted_out={allev.count('opted_out')} several={allev.count('several_answers')}; sim={stats}")
 
