@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 #include <utf8proc.h>
 
-#define ARCHIVE_SCHEMA_VERSION 1
+#define ARCHIVE_SCHEMA_VERSION 2
 #define ARCHIVE_MAX_MULTI 64      /* chosen values of one multi answer */
 #define ARCHIVE_MIN_RESPONSES 30  /* a group with fewer is flagged */
 #define ARCHIVE_Z 1.959963984540054 /* 95% two-sided normal quantile */
@@ -155,6 +155,21 @@ static const char schema_sql[] =
 	" PRIMARY KEY (campaign_id, campaign_version, question_id, value)"
 	") WITHOUT ROWID;";
 
+/* Schema 2: the final state of every message sent (delivery receipts). */
+static const char schema_v2_sql[] =
+	"CREATE TABLE IF NOT EXISTS deliveries ("
+	" smsc TEXT NOT NULL,"
+	" message_id TEXT NOT NULL,"
+	" survey_id TEXT,"
+	" item INTEGER,"          /* question index, NULL for other messages */
+	" submitted_at TEXT,"
+	" state TEXT NOT NULL CHECK (state IN ('delivered', 'expired', 'deleted', 'undeliverable',"
+	"  'accepted', 'unknown', 'rejected')),"
+	" state_at TEXT,"
+	" PRIMARY KEY (smsc, message_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS deliveries_survey ON deliveries(survey_id);";
+
 static const char *const status_names[] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed",
 };
@@ -256,7 +271,7 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 	}
 	if (exec(a, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err, errlen) < 0)
 		goto fail;
-	if (version == 0) {
+	if (version < ARCHIVE_SCHEMA_VERSION) {
 		if (exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
 			goto fail;
 		/* Another process may have created it while we waited for the lock. */
@@ -269,8 +284,13 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		version = sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 		s = NULL;
-		if (version == 0 && (exec(a, schema_sql, err, errlen) < 0 ||
-		                     exec(a, "PRAGMA user_version = 1", err, errlen) < 0)) {
+		if (version == 0 && exec(a, schema_sql, err, errlen) < 0) {
+			exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
+		/* each step up to the current version; idempotent, so a race is harmless */
+		if (version < 2 && (exec(a, schema_v2_sql, err, errlen) < 0 ||
+		                    exec(a, "PRAGMA user_version = 2", err, errlen) < 0)) {
 			exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
@@ -1430,4 +1450,61 @@ fail:
 	json_decref(j);
 	report_free(&r);
 	return rc;
+}
+
+int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, int n, char *err,
+                           size_t errlen)
+{
+	static const char *const states[] = {"delivered", "expired", "deleted", "undeliverable",
+	                                     "accepted", "unknown", "rejected"};
+	char t1[32], t2[32];
+	sqlite3_stmt *s = NULL;
+	int inserted = 0;
+
+	for (int i = 0; i < n; i++) {
+		int ok = 0;
+		for (size_t k = 0; k < sizeof states / sizeof states[0]; k++)
+			ok |= d[i].state && strcmp(d[i].state, states[k]) == 0;
+		if (!d[i].smsc || !d[i].message_id || !ok) {
+			seterr(err, errlen, "delivery %d: smsc, message_id and a known state are required", i);
+			return -EINVAL;
+		}
+	}
+	if (exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -EIO;
+	if (sqlite3_prepare_v2(a->db,
+	                       "INSERT OR IGNORE INTO deliveries (smsc, message_id, survey_id, item, submitted_at,"
+	                       " state, state_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                       -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, d[i].smsc, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, d[i].message_id, -1, SQLITE_STATIC);
+		if (d[i].survey_id)
+			sqlite3_bind_text(s, 3, d[i].survey_id, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 3);
+		if (d[i].item >= 0)
+			sqlite3_bind_int(s, 4, d[i].item);
+		else
+			sqlite3_bind_null(s, 4);
+		sqlite3_bind_text(s, 5, iso_time(d[i].submitted_at, t1, sizeof t1), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, d[i].state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 7, iso_time(d[i].state_at, t2, sizeof t2), -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		inserted += sqlite3_changes(a->db);
+	}
+	sqlite3_finalize(s);
+	if (exec(a, "COMMIT", err, errlen) < 0) {
+		exec(a, "ROLLBACK", NULL, 0);
+		return -EIO;
+	}
+	return inserted;
+fail:
+	seterr(err, errlen, "deliveries: %s", sqlite3_errmsg(a->db));
+	sqlite3_finalize(s);
+	exec(a, "ROLLBACK", NULL, 0);
+	return -EIO;
 }

@@ -49,6 +49,23 @@ int archive_put_campaign(struct archive *a, const struct campaign *c, char *err,
  * channel: nothing stored) or -EIO, with err filled. */
 int archive_put(struct archive *a, const struct archive_survey *s, int n, char *err, size_t errlen);
 
+/* The final state of one message sent (from its delivery receipt). */
+struct archive_delivery {
+	const char *smsc;
+	const char *message_id;  /* as the SMSC gave it in submit_sm_resp */
+	const char *survey_id;   /* NULL for messages outside a survey */
+	int item;                /* question index, -1 for other messages */
+	int64_t submitted_at;    /* unix seconds */
+	const char *state;       /* delivered | expired | deleted | undeliverable | accepted | unknown | rejected */
+	int64_t state_at;
+};
+
+/* Store delivery states in one transaction; a message already recorded keeps
+ * its first state. Returns the number inserted, -EINVAL (bad record, nothing
+ * written) or -EIO. */
+int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, int n, char *err,
+                           size_t errlen);
+
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);
 

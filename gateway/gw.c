@@ -52,7 +52,7 @@ static const char gw_stopped_text[] =
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
 	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MT_SENT, GW_MT_FAILED,
-	GW_DLR_DELIVERED, GW_DLR_FAILED, GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
+	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
 };
@@ -62,7 +62,6 @@ static const char *const gw_counter_names[GW_NCOUNTERS] = {
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
 	"hailong_mo_before_item_total",
 	"hailong_mt_sent_total", "hailong_mt_failed_total",
-	"hailong_receipts_total{state=\"delivered\"}", "hailong_receipts_total{state=\"failed\"}",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
 	"hailong_campaign_reloads_total{result=\"ok\"}", "hailong_campaign_reloads_total{result=\"refused\"}",
@@ -96,6 +95,8 @@ struct gw {
 	int ncamps;
 	char inst[17];                        /* this gateway's instance id (random hex) */
 	char k_starting[48], k_archiving[48], k_lease[40];
+	char k_dtaking[64];     /* our deliveries being archived */
+	uint64_t receipts[ESME_DLR_REJECTED + 1]; /* first final receipt per message, by state */
 	int registered;                       /* the lease was written once */
 	uint64_t renewals;                    /* lease renewals: the lease's value changes each time */
 	struct store *store;
@@ -1248,6 +1249,20 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	if (status == SMPP_ESME_ROK) {
 		g->counters[GW_MT_SENT]++;
 		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");
+		if (msgid && *msgid) {
+			/* remembered until its receipt comes (or for three days) */
+			json_t *o = json_pack("{s:s,s:i,s:I}", "s", f->survey, "q", f->q, "t", (json_int_t)gw_now());
+			char *v = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			redisReply *x = v ? store_cmd(g->store, err, sizeof err, "SET hl:msg:%s:%s %s EX 259200",
+			                              g->cfg->smsc[f->smsc].name, msgid, v)
+			                  : NULL;
+			if (x)
+				freeReplyObject(x);
+			else
+				g->counters[GW_REDIS_ERR]++;
+			free(v);
+			json_decref(o);
+		}
 	} else {
 		const char *why = status == ESME_STATUS_TIMEOUT ? "timeout" : smpp_status_name(status);
 		g->counters[GW_MT_FAILED]++;
@@ -1260,15 +1275,42 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	free(f);
 }
 
+/* Names of the delivery states, as the archive writes them. */
+static const char *const gw_dlr_names[ESME_DLR_REJECTED + 1] = {
+	[ESME_DLR_ENROUTE] = "enroute", [ESME_DLR_DELIVERED] = "delivered", [ESME_DLR_EXPIRED] = "expired",
+	[ESME_DLR_DELETED] = "deleted", [ESME_DLR_UNDELIVERABLE] = "undeliverable",
+	[ESME_DLR_ACCEPTED] = "accepted", [ESME_DLR_UNKNOWN] = "unknown", [ESME_DLR_REJECTED] = "rejected",
+};
+
+static int gw_esme_index(const struct gw *g, const struct esme *e)
+{
+	for (int i = 0; i < g->nesme; i++)
+		if (g->esme[i] == e)
+			return i;
+	return -1;
+}
+
+/* A final receipt: the message's state goes to the archive (deliveries), once
+ * per message, and is counted. ENROUTE is not final and changes nothing. */
 static void gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
 {
 	struct gw *g = arg;
-	(void)e;
-	(void)msgid;
-	if (state == ESME_DLR_DELIVERED || state == ESME_DLR_ACCEPTED)
-		g->counters[GW_DLR_DELIVERED]++;
-	else if (state != ESME_DLR_ENROUTE)
-		g->counters[GW_DLR_FAILED]++;
+	int i = gw_esme_index(g, e);
+	if (i < 0 || state <= ESME_DLR_ENROUTE || state > ESME_DLR_REJECTED || !msgid || !*msgid)
+		return;
+	char key[192], now[24], err[256];
+	snprintf(key, sizeof key, "hl:msg:%s:%s", g->cfg->smsc[i].name, msgid);
+	snprintf(now, sizeof now, "%" PRId64, gw_now());
+	const char *keys[] = {key, "hl:deliveries"};
+	const char *args[] = {g->cfg->smsc[i].name, msgid, gw_dlr_names[state], now};
+	redisReply *r = store_script(g->store, STORE_DLR, 2, keys, 4, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+		g->receipts[state]++;
+	freeReplyObject(r);
 }
 
 static void gw_on_ready(void *arg, struct esme *e)
@@ -1297,6 +1339,59 @@ static const struct esme_cbs gw_esme_cbs = {
 };
 
 /* ---- archiving ---- */
+
+/* Delivery records (hl:deliveries) to the archive, like surveys: taken into
+ * our own list, written, then dropped. */
+static void gw_archive_deliveries(struct gw *g)
+{
+	char max[16], err[256];
+	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
+	const char *keys[] = {"hl:deliveries", g->k_dtaking};
+	const char *args[] = {max};
+	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	struct archive_delivery *d = n ? calloc(n, sizeof *d) : NULL;
+	json_t **held = n ? calloc(n, sizeof *held) : NULL;
+	int good = 0;
+	for (size_t i = 0; d && held && i < n; i++) {
+		json_error_t je;
+		json_t *o = json_loads(r->element[i]->str, 0, &je);
+		struct archive_delivery *x = &d[good];
+		x->smsc = json_string_value(json_object_get(o, "smsc"));
+		x->message_id = json_string_value(json_object_get(o, "m"));
+		x->state = json_string_value(json_object_get(o, "st"));
+		x->survey_id = json_string_value(json_object_get(o, "s"));
+		if (x->survey_id && !*x->survey_id)
+			x->survey_id = NULL;
+		json_t *q = json_object_get(o, "q");
+		x->item = json_is_integer(q) ? (int)json_integer_value(q) : -1;
+		x->submitted_at = json_integer_value(json_object_get(o, "t"));
+		x->state_at = json_integer_value(json_object_get(o, "at"));
+		if (!x->smsc || !x->message_id || !x->state) {
+			log_error("archive msg=\"unreadable delivery record dropped\"");
+			json_decref(o);
+			continue;
+		}
+		held[good++] = o;
+	}
+	int put = n ? archive_put_deliveries(g->archive, d, good, err, sizeof err) : 0;
+	if (put >= 0 && n) {
+		redisReply *x = store_cmd(g->store, err, sizeof err, "DEL %s", g->k_dtaking);
+		if (x)
+			freeReplyObject(x);
+	} else if (put < 0) {
+		log_error("archive msg=\"cannot write deliveries, will retry\" err=\"%s\"", err);
+	}
+	for (int i = 0; i < good; i++)
+		json_decref(held[i]);
+	free(d);
+	free(held);
+	freeReplyObject(r);
+}
 
 static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1353,6 +1448,7 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 	freeReplyObject(r);
 	if (put >= 0 && (size_t)good == (size_t)GW_ARCHIVE_BATCH)
 		event_active(g->ev_archive, 0, 0);
+	gw_archive_deliveries(g);
 }
 
 /* ---- life cycle ---- */
@@ -1365,7 +1461,7 @@ static long long gw_reap(struct gw *g, const char *inst, int force)
 {
 	char lease[48], starting[48], archiving[48], err[256];
 	char pairs[CONFIG_MAX_SMSC][2][160];
-	const char *keys[6 + 2 * CONFIG_MAX_SMSC];
+	const char *keys[8 + 2 * CONFIG_MAX_SMSC];
 	snprintf(lease, sizeof lease, "hl:inst:%s", inst);
 	snprintf(starting, sizeof starting, "hl:starting:%s", inst);
 	snprintf(archiving, sizeof archiving, "hl:archiving:%s", inst);
@@ -1376,6 +1472,10 @@ static long long gw_reap(struct gw *g, const char *inst, int force)
 	keys[nk++] = "hl:queue";
 	keys[nk++] = archiving;
 	keys[nk++] = "hl:archive";
+	char dtaking[64];
+	snprintf(dtaking, sizeof dtaking, "hl:deliveries:taking:%s", inst);
+	keys[nk++] = dtaking;
+	keys[nk++] = "hl:deliveries";
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
 		snprintf(pairs[i][0], sizeof pairs[i][0], "hl:sending:%s:%s", g->cfg->smsc[i].name, inst);
 		snprintf(pairs[i][1], sizeof pairs[i][1], "hl:outbox:%s", g->cfg->smsc[i].name);
@@ -1520,6 +1620,7 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	sodium_bin2hex(g->inst, sizeof g->inst, hid, sizeof hid);
 	snprintf(g->k_starting, sizeof g->k_starting, "hl:starting:%s", g->inst);
 	snprintf(g->k_archiving, sizeof g->k_archiving, "hl:archiving:%s", g->inst);
+	snprintf(g->k_dtaking, sizeof g->k_dtaking, "hl:deliveries:taking:%s", g->inst);
 	snprintf(g->k_lease, sizeof g->k_lease, "hl:inst:%s", g->inst);
 	if (gw_load_campaigns(g, 1, err, errlen) < 0)
 		goto fail;
@@ -1685,6 +1786,9 @@ char *gw_metrics(struct gw *g)
 	for (int st = SURVEY_COMPLETED; st <= SURVEY_SUPPRESSED; st++)
 		gw_put(b, cap, &n, "hailong_surveys_finished_total{status=\"%s\"} %" PRIu64 "\n",
 		       survey_status_name((enum survey_status)st), g->finished[st]);
+	for (int st = ESME_DLR_DELIVERED; st <= ESME_DLR_REJECTED; st++)
+		gw_put(b, cap, &n, "hailong_receipts_total{state=\"%s\"} %" PRIu64 "\n", gw_dlr_names[st],
+		       g->receipts[st]);
 	for (int i = 0; i < g->nesme; i++)
 		gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
 		       esme_bound(g->esme[i]));

@@ -159,6 +159,21 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  end\n"
 	"end\n"
 	"return m\n",
+	/* DLR: KEYS message, deliveries; ARGV smsc, message id, state, now. The
+	 * first final receipt of a sent message (its record is taken, so a second
+	 * receipt, e.g. one per part of a long message, finds nothing) becomes a
+	 * delivery record for the archive. 1 = recorded, 0 = unknown or already. */
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if not v then return 0 end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"local ok, o = pcall(cjson.decode, v)\n"
+	"if not ok or type(o) ~= 'table' then o = {} end\n"
+	"o.smsc = ARGV[1]\n"
+	"o.m = ARGV[2]\n"
+	"o.st = ARGV[3]\n"
+	"o.at = tonumber(ARGV[4])\n"
+	"redis.call('RPUSH', KEYS[2], cjson.encode(o))\n"
+	"return 1\n",
 };
 
 struct store {

@@ -230,8 +230,76 @@ static void test_rows(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	uv = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	assert_int_equal(uv, 1);
+	assert_int_equal(uv, 2);
 	sqlite3_close(db);
+}
+
+static int64_t scalar(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_deliveries(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	const struct archive_delivery d[] = {
+		{"main", "1A2B", "s1", 0, T0, "delivered", T0 + 5},
+		{"main", "1A2C", "s1", 1, T0 + 10, "undeliverable", T0 + 20},
+		{"main", "1A2D", NULL, -1, T0 + 30, "expired", T0 + 90},
+	};
+	assert_int_equal(archive_put_deliveries(f->a, d, 3, err, sizeof err), 3);
+	/* the same message again (a second receipt): the first state stays */
+	const struct archive_delivery again = {"main", "1A2B", "s1", 0, T0, "rejected", T0 + 50};
+	assert_int_equal(archive_put_deliveries(f->a, &again, 1, err, sizeof err), 0);
+	/* the same id on another SMSC is another message */
+	const struct archive_delivery other = {"backup", "1A2B", "s2", 0, T0, "delivered", T0 + 5};
+	assert_int_equal(archive_put_deliveries(f->a, &other, 1, err, sizeof err), 1);
+	const struct archive_delivery bad = {"main", "1A2E", "s1", 2, T0, "lost", T0};
+	assert_int_equal(archive_put_deliveries(f->a, &bad, 1, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "state"));
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM deliveries"), 4);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM deliveries WHERE message_id = '1A2B' AND smsc = 'main'"
+	                                 " AND state = 'delivered' AND state_at = '2026-11-21T10:00:05Z'"), 1);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM deliveries WHERE survey_id IS NULL AND item IS NULL"), 1);
+}
+
+/* A database of schema 1 (no deliveries table) is brought up to date when opened. */
+static void test_migration_v1(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	sqlite3 *db;
+
+	archive_close(f->a);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE deliveries; PRAGMA user_version = 1;", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 2);
+	const struct archive_delivery d = {"main", "77", "s1", 0, T0, "delivered", T0 + 5};
+	assert_int_equal(archive_put_deliveries(f->a, &d, 1, err, sizeof err), 1);
+	/* a newer schema than this program knows is refused, not damaged */
+	archive_close(f->a);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->a = archive_open(f->path, err, sizeof err);
+	assert_null(f->a);
+	assert_non_null(strstr(err, "newer"));
 }
 
 static void test_report_json(void **state)
@@ -419,6 +487,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_rejects_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),

@@ -172,6 +172,10 @@ def main():
         check(allev.count("opted_out") >= 1 and allev.count("several_answers") >= 1, f"mix not exercised: {allev}")
         check(stats["faults"] > 0 and stats["receipts_lost"] > 0 and
               stats["malformed"] > 0 and stats["duplicates"] > 0, f"faults not exercised: {stats}")
+        with sqlite3.connect(st.db) as c:
+            dstates = dict(c.execute("select state, count(*) from deliveries group by state").fetchall())
+        check(dstates.get("delivered", 0) > 0 and dstates.get("undeliverable", 0) > 0,
+              f"receipt outcomes DELIVRD:90,UNDELIV:10 not recorded: {dstates}")
         check(metrics.get("hailong_mo_before_item_total", 0) > 0,
               f"no duplicate deliver_sm was recognised: {metrics}")
         print(f"ok: {N} surveys with a population mix and faults match the ledger; statuses={statuses}; "
