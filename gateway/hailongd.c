@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "embedded.h"
 #include "gw.h"
 #include "log.h"
 
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct daemon d = {0};
+	struct embedded *redis = NULL;
 	int rc = 1;
 	d.base = event_base_new();
 	if (!d.base) {
@@ -109,6 +111,26 @@ int main(int argc, char **argv)
 		printf("%s: ok\n", path);
 		rc = 0;
 		goto done;
+	}
+	if (strcmp(cfg->redis_url, "embedded") == 0) {
+		/* a private redis-server beside the archive: DIR(sqlite)/redis/ */
+		char dir[4096];
+		const char *slash = strrchr(cfg->sqlite_path, '/');
+		if (slash)
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - cfg->sqlite_path), cfg->sqlite_path);
+		else
+			snprintf(dir, sizeof dir, ".");
+		redis = embedded_start(dir[0] ? dir : "/", err, sizeof err);
+		if (!redis) {
+			fprintf(stderr, "%s: %s\n", path, err);
+			goto done;
+		}
+		char *url = strdup(embedded_url(redis));
+		if (!url)
+			goto done;
+		free(cfg->redis_url);
+		cfg->redis_url = url;
+		log_info("redis embedded url=%s", url);
 	}
 	d.gw = gw_new(d.base, cfg, err, sizeof err);
 	if (!d.gw) {
@@ -136,6 +158,7 @@ int main(int argc, char **argv)
 done:
 	api_free(d.api);
 	gw_free(d.gw);
+	embedded_stop(redis); /* after the gateway: its last writes are in */
 	if (d.base)
 		event_base_free(d.base);
 	config_free(cfg);

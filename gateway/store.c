@@ -257,7 +257,8 @@ static int store_connect(struct store *s, char *err, size_t errlen)
 	}
 	struct timeval ctv = {2, 0};
 	redisSetTimeout(c, ctv);
-	redisEnableKeepAlive(c);
+	if (s->host)
+		redisEnableKeepAlive(c); /* TCP only: on a unix socket it fails and marks the context broken */
 	if (s->db) {
 		redisReply *r = redisCommand(c, "SELECT %d", s->db);
 		int ok = r && r->type != REDIS_REPLY_ERROR;
