@@ -45,6 +45,23 @@ for t in tests/e2e/test_*; do
   fi
 done
 
+echo "== end-to-end tests with the binaries under AddressSanitizer + UndefinedBehaviorSanitizer"
+if make --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
+     >"$log_dir/build-san-bin.log" 2>&1; then
+  for t in tests/e2e/test_survey_e2e.py tests/e2e/test_lifecycle_e2e.py tests/e2e/test_sim_behaviour.py; do
+    name="san-$(basename "$t")"
+    start=$(date +%s)
+    if HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 E2E_CITIZENS=60 timeout 300 "$t" >"$log_dir/$name.log" 2>&1; then
+      passed=$((passed + 1)); echo "ok   $name ($(( $(date +%s) - start ))s)"
+    else
+      failed=$((failed + 1)); failures+=("$name (see $log_dir/$name.log)")
+      echo "FAIL $name"; tail -30 "$log_dir/$name.log"
+    fi
+  done
+else
+  failed=$((failed + 1)); failures+=("sanitizer build of the binaries (see $log_dir/build-san-bin.log)"); echo "FAIL sanitizer binaries"
+fi
+
 if ((${#failures[@]})); then printf 'failed: %s\n' "${failures[@]}"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
