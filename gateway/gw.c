@@ -51,7 +51,7 @@ static const char gw_stopped_text[] =
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
-	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MT_SENT, GW_MT_FAILED,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
@@ -61,7 +61,7 @@ static const char *const gw_counter_names[GW_NCOUNTERS] = {
 	"hailong_triggers_total{result=\"invalid\"}", "hailong_triggers_total{result=\"unavailable\"}",
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
 	"hailong_mo_before_item_total",
-	"hailong_mt_sent_total", "hailong_mt_failed_total",
+	"hailong_mt_sent_total", "hailong_mt_failed_total", "hailong_mt_stale_dropped_total",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
 	"hailong_campaign_reloads_total{result=\"ok\"}", "hailong_campaign_reloads_total{result=\"refused\"}",
@@ -107,6 +107,7 @@ struct gw {
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
+	struct gw_inflight *removals; /* sent, but their hl:sending entry could not be removed yet */
 	uint64_t next_tag;
 	uint64_t counters[GW_NCOUNTERS];
 	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
@@ -515,16 +516,18 @@ done:
 }
 
 /* An integer field of a survey hash; -1 when absent or unreadable. */
-static long long gw_hash_int(struct gw *g, const char *id, const char *field)
+/* An integer field of a survey: 0 and *v (-1 when absent), or -EIO. */
+static int gw_hash_int(struct gw *g, const char *id, const char *field, long long *v)
 {
 	char err[256];
 	redisReply *r = store_cmd(g->store, err, sizeof err, "HGET hl:s:%s %s", id, field);
-	long long v = -1;
-	if (r && r->type == REDIS_REPLY_STRING)
-		v = strtoll(r->str, NULL, 10);
-	if (r)
-		freeReplyObject(r);
-	return v;
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return -EIO;
+	}
+	*v = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : -1;
+	freeReplyObject(r);
+	return 0;
 }
 
 /* Archive a survey that ends before (or instead of) its first item:
@@ -1037,7 +1040,12 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */
 		}
-		if (s.status != SURVEY_ACTIVE || gw_hash_int(g, id, "sq") < s.q) {
+		long long sq = -1;
+		if (gw_hash_int(g, id, "sq", &sq) < 0) {
+			survey_clear(&s);
+			break; /* cannot tell now: the SMSC delivers it again */
+		}
+		if (s.status != SURVEY_ACTIVE || sq < s.q) {
 			/* the item it would answer has not been accepted by the SMSC yet,
 			 * so the citizen cannot have read it: this reply is a duplicate
 			 * deliver_sm of the previous answer, or a message typed before
@@ -1155,12 +1163,22 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 				g->counters[GW_REDIS_ERR]++;
 				return;
 			}
-			if (r->type != REDIS_REPLY_STRING) {
+			if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+			    r->element[1]->type != REDIS_REPLY_STRING) {
 				freeReplyObject(r);
 				break;
 			}
+			const char *entry = r->element[1]->str;
+			if (r->element[0]->integer == 0) {
+				/* an item its survey has moved past: a copy re-sent after a
+				 * crash would only confuse the citizen */
+				g->counters[GW_MT_STALE]++;
+				log_info("[%s] outbox msg=\"stale item not sent again\"", name);
+				freeReplyObject(r);
+				continue;
+			}
 			json_error_t je;
-			json_t *o = json_loads(r->str, 0, &je);
+			json_t *o = json_loads(entry, 0, &je);
 			const char *to = json_string_value(json_object_get(o, "to"));
 			const char *text = json_string_value(json_object_get(o, "text"));
 			const char *sid = json_string_value(json_object_get(o, "s"));
@@ -1169,7 +1187,7 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			json_int_t enc = json_integer_value(json_object_get(o, "enc"));
 			struct gw_inflight *f = calloc(1, sizeof *f);
 			int rc = -EINVAL;
-			if (f && to && text && (f->json = strdup(r->str)) != NULL) {
+			if (f && to && text && (f->json = strdup(entry)) != NULL) {
 				struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
 				                       .enc = (enum text_encoding)enc, .ussd_op = -1};
 				f->tag = msg.tag;
@@ -1192,7 +1210,7 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 						freeReplyObject(x);
 				} else {
 					log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-					redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, r->str);
+					redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, entry);
 					if (x)
 						freeReplyObject(x);
 				}
@@ -1244,8 +1262,20 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	char err[256], k_send[160];
 	gw_sending_key(g, f->smsc, k_send, sizeof k_send);
 	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, f->json);
-	if (r)
+	if (r) {
 		freeReplyObject(r);
+	} else {
+		/* done with, but still listed: remove it when Redis is back, so
+		 * that it is never taken for a message to send again */
+		struct gw_inflight *d = calloc(1, sizeof *d);
+		if (d && (d->json = strdup(f->json)) != NULL) {
+			d->smsc = f->smsc;
+			d->next = g->removals;
+			g->removals = d;
+		} else {
+			free(d);
+		}
+	}
 	if (status == SMPP_ESME_ROK) {
 		g->counters[GW_MT_SENT]++;
 		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");
@@ -1498,6 +1528,57 @@ static long long gw_reap(struct gw *g, const char *inst, int force)
 /* Keeps this gateway's lease alive and puts back in line what gateways whose
  * lease ran out (crashed, killed) left in their lists. Several hailongd may
  * share one Redis: a live peer's lists are never touched. */
+/* Our sending lists should hold exactly the messages the SMPP sessions have
+ * in hand. One that is there but in no session (a hand-over that failed half
+ * way: the outbox entry moved, then Redis went away before it could be put
+ * back) would wait for the next restart; it goes back to the outbox now. */
+static void gw_sweep_sending(struct gw *g)
+{
+	char k_send[160], k_out[96], err[256];
+	/* first the removals that failed while Redis was away */
+	for (struct gw_inflight **pp = &g->removals; *pp;) {
+		struct gw_inflight *d = *pp;
+		gw_sending_key(g, d->smsc, k_send, sizeof k_send);
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json);
+		if (!r)
+			return; /* still away: try again at the next tick */
+		freeReplyObject(r);
+		*pp = d->next;
+		free(d->json);
+		free(d);
+	}
+	for (int i = 0; i < g->nesme; i++) {
+		gw_sending_key(g, i, k_send, sizeof k_send);
+		snprintf(k_out, sizeof k_out, "hl:outbox:%s", g->cfg->smsc[i].name);
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LRANGE %s 0 -1", k_send);
+		if (!r)
+			return;
+		for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+			const char *v = r->element[k]->str;
+			/* as many copies in the list as in flight: the surplus is lost */
+			int listed = 0, held = 0;
+			for (size_t j = 0; j < r->elements; j++)
+				listed += strcmp(r->element[j]->str, v) == 0;
+			for (struct gw_inflight *f = g->inflight; f; f = f->next)
+				held += f->smsc == i && strcmp(f->json, v) == 0;
+			int first = 1;
+			for (size_t j = 0; j < k; j++)
+				first &= strcmp(r->element[j]->str, v) != 0;
+			for (int n = held; first && n < listed; n++) {
+				const char *keys[] = {k_send, k_out};
+				const char *args[] = {v};
+				redisReply *x = store_script(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err);
+				if (x) {
+					log_warn("[%s] sending entry held by no session: back to the outbox", g->cfg->smsc[i].name);
+					freeReplyObject(x);
+				}
+			}
+		}
+		freeReplyObject(r);
+		event_active(g->ev_outbox, 0, 0);
+	}
+}
+
 static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -1529,6 +1610,18 @@ static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	if (r)
 		freeReplyObject(r);
 	gw_retire_campaigns(g, gw_now());
+	gw_sweep_sending(g);
+	/* starts run to the end inside one callback, so anything still in our
+	 * starting list now was left by a failure half-way: back in the queue */
+	const char *sk[] = {g->k_starting, "hl:queue"};
+	r = store_script(g->store, STORE_REQUEUE, 2, sk, 0, NULL, err, sizeof err);
+	if (r) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+			log_warn("recover requeued=%lld what=starting msg=\"left by a failure half-way\"", r->integer);
+			event_active(g->ev_queue, 0, 0);
+		}
+		freeReplyObject(r);
+	}
 }
 
 /* At start, our instance id may still hold a lease: either our own
@@ -1702,6 +1795,12 @@ void gw_free(struct gw *g)
 	 * started, records not yet in SQLite) goes back in line for whoever runs next */
 	if (g->registered && g->store)
 		gw_reap(g, g->inst, 1);
+	while (g->removals) {
+		struct gw_inflight *d = g->removals;
+		g->removals = d->next;
+		free(d->json);
+		free(d);
+	}
 	while (g->inflight) {
 		struct gw_inflight *f = g->inflight;
 		g->inflight = f->next;

@@ -144,21 +144,26 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
 	"return 1\n",
 	/* TAKE: KEYS outbox, sending. Moves the next message to send into the
-	 * sending list and, when it is an item of a survey, raises the survey's
-	 * "sq" (the last item handed to the SMSC) in the same step: a reply can
-	 * only answer an item that left, so a duplicate deliver_sm of the previous
-	 * answer is never taken for the next item. */
+	 * sending list and returns {1, entry}; when it is an item of a survey it
+	 * raises the survey's "sq" (the last item handed to the SMSC) in the same
+	 * step, so a reply can only answer an item that left and a duplicate
+	 * deliver_sm of the previous answer is never taken for the next item. An
+	 * item the survey has moved past (or a finished survey's item: a copy
+	 * re-sent after a crash) is not sent again: {0, entry}, dropped. */
 	"local m = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
 	"if not m then return false end\n"
 	"local ok, o = pcall(cjson.decode, m)\n"
 	"if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
 	"  local k = 'hl:s:' .. o.s\n"
-	"  if redis.call('EXISTS', k) == 1 then\n"
-	"    local cur = tonumber(redis.call('HGET', k, 'sq') or '')\n"
-	"    if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
+	"  local q = tonumber(redis.call('HGET', k, 'q') or '')\n"
+	"  if q ~= o.q then\n"
+	"    redis.call('LREM', KEYS[2], -1, m)\n"
+	"    return {0, m}\n"
 	"  end\n"
+	"  local cur = tonumber(redis.call('HGET', k, 'sq') or '')\n"
+	"  if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
 	"end\n"
-	"return m\n",
+	"return {1, m}\n",
 	/* DLR: KEYS message, deliveries; ARGV smsc, message id, state, now. The
 	 * first final receipt of a sent message (its record is taken, so a second
 	 * receipt, e.g. one per part of a long message, finds nothing) becomes a
@@ -174,6 +179,14 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"o.at = tonumber(ARGV[4])\n"
 	"redis.call('RPUSH', KEYS[2], cjson.encode(o))\n"
 	"return 1\n",
+	/* GIVEBACK: KEYS sending, outbox; ARGV entry. An entry of our sending
+	 * list that no SMPP session holds (its hand-over failed half-way, e.g.
+	 * Redis went away between two steps) goes back to the head of the outbox. */
+	"if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then\n"
+	"  redis.call('LPUSH', KEYS[2], ARGV[1])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n",
 };
 
 struct store {

@@ -32,31 +32,30 @@ else
   failed=$((failed + 1)); failures+=("sanitizer build (see $log_dir/build-san.log)"); echo "FAIL sanitizer build"
 fi
 
-echo "== end-to-end tests"
-for t in tests/e2e/test_*; do
-  [ -x "$t" ] || continue
-  name=$(basename "$t")
+run_e2e() { # $1 = label, then the command (environment first, if any)
+  local name=$1 start out
+  shift
+  out="$log_dir/$name.log"
   start=$(date +%s)
-  if timeout 300 "$t" >"$log_dir/$name.log" 2>&1; then
+  if env "$@" >"$out" 2>&1; then
     passed=$((passed + 1)); echo "ok   $name ($(( $(date +%s) - start ))s)"
   else
-    failed=$((failed + 1)); failures+=("$name (see $log_dir/$name.log)")
-    echo "FAIL $name"; tail -30 "$log_dir/$name.log"
+    failed=$((failed + 1)); failures+=("$name (see $out)")
+    echo "FAIL $name"; tail -30 "$out"
   fi
+}
+
+echo "== end-to-end tests"
+for t in tests/e2e/test_*; do
+  [ -x "$t" ] && run_e2e "$(basename "$t")" timeout 300 "$t"
 done
 
 echo "== end-to-end tests with the binaries under AddressSanitizer + UndefinedBehaviorSanitizer"
 if make --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
      >"$log_dir/build-san-bin.log" 2>&1; then
   for t in tests/e2e/test_survey_e2e.py tests/e2e/test_lifecycle_e2e.py tests/e2e/test_sim_behaviour.py; do
-    name="san-$(basename "$t")"
-    start=$(date +%s)
-    if HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 E2E_CITIZENS=60 timeout 300 "$t" >"$log_dir/$name.log" 2>&1; then
-      passed=$((passed + 1)); echo "ok   $name ($(( $(date +%s) - start ))s)"
-    else
-      failed=$((failed + 1)); failures+=("$name (see $log_dir/$name.log)")
-      echo "FAIL $name"; tail -30 "$log_dir/$name.log"
-    fi
+    run_e2e "san-$(basename "$t")" HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 E2E_CITIZENS=60 \
+      timeout 300 "$t"
   done
 else
   failed=$((failed + 1)); failures+=("sanitizer build of the binaries (see $log_dir/build-san-bin.log)"); echo "FAIL sanitizer binaries"
