@@ -2,13 +2,10 @@
 #include "campaign.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "reply.h"
 #include "yamldoc.h"
@@ -965,57 +962,18 @@ fail:
 
 int campaign_load(const char *path, struct campaign **out, char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t have = 0;
-	int fd = -1, rc;
+	char *buf;
+	size_t len;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto io_fail;
+	rc = ydoc_read_file(path, CAMPAIGN_MAX_FILE, &buf, &len);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+		return rc;
 	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto io_fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto io_fail;
-	}
-	if (st.st_size > CAMPAIGN_MAX_FILE) {
-		rc = -EFBIG;
-		goto io_fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto io_fail;
-	}
-	while (have < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto io_fail;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	buf[have] = '\0';
-	close(fd);
-	rc = campaign_parse(path, buf, have, out, err, errlen);
-	free(buf);
-	return rc;
-io_fail:
-	if (err && errlen)
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
-	if (fd >= 0)
-		close(fd);
+	rc = campaign_parse(path, buf, len, out, err, errlen);
 	free(buf);
 	return rc;
 }

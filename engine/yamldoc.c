@@ -2,12 +2,15 @@
 #include "yamldoc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 struct ydoc {
@@ -711,4 +714,57 @@ int ydoc_timerange(const struct ydoc *d, int node, const char *what, int *start_
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int ydoc_read_file(const char *path, size_t max, char **out, size_t *outlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t have = 0;
+	int fd, rc;
+
+	*out = NULL;
+	*outlen = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	if ((size_t)st.st_size > max) {
+		rc = -EFBIG;
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	while (have < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+	}
+	buf[have] = '\0';
+	close(fd);
+	*out = buf;
+	*outlen = have;
+	return 0;
+fail:
+	close(fd);
+	free(buf);
+	return rc;
 }

@@ -31,6 +31,11 @@ enum ydoc_kind { YDOC_NONE = 0, YDOC_SCALAR, YDOC_SEQ, YDOC_MAP };
  * an empty text is reported to `e` with its line and NULL is returned; NULL
  * is also returned on ENOMEM (reported as such). Owned by the caller. */
 struct ydoc *ydoc_load(const char *text, size_t len, struct yerr *e);
+/* Read a whole regular file of at most max bytes into a malloc'd,
+ * NUL-terminated buffer (*buf, *len). Returns 0 or a negative errno
+ * (-EINVAL: not a regular file, -EFBIG: larger than max). */
+int ydoc_read_file(const char *path, size_t max, char **buf, size_t *len);
+
 void ydoc_free(struct ydoc *d);
 
 int ydoc_root(const struct ydoc *d);

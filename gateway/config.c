@@ -2,13 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "phone.h"
 #include "smpp_pdu.h"
@@ -894,58 +891,19 @@ fail:
 
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t have = 0;
-	int fd = -1, rc;
+	char *buf;
+	size_t len;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
+	rc = ydoc_read_file(path, CONFIG_MAX_FILE, &buf, &len);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+		return rc;
 	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto fail;
-	}
-	if (st.st_size > CONFIG_MAX_FILE) {
-		rc = -EFBIG;
-		goto fail;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	while (have < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		have += (size_t)n;
-	}
-	buf[have] = '\0';
-	close(fd);
-	rc = config_parse(path, buf, have, out, err, errlen);
-	sodium_memzero(buf, have);
-	free(buf);
-	return rc;
-fail:
-	if (err && errlen)
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
-	if (fd >= 0)
-		close(fd);
+	rc = config_parse(path, buf, len, out, err, errlen);
+	sodium_memzero(buf, len); /* it held passwords and tokens */
 	free(buf);
 	return rc;
 }
