@@ -516,20 +516,6 @@ done:
 }
 
 /* An integer field of a survey hash; -1 when absent or unreadable. */
-/* An integer field of a survey: 0 and *v (-1 when absent), or -EIO. */
-static int gw_hash_int(struct gw *g, const char *id, const char *field, long long *v)
-{
-	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "HGET hl:s:%s %s", id, field);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
-		return -EIO;
-	}
-	*v = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : -1;
-	freeReplyObject(r);
-	return 0;
-}
-
 /* Archive a survey that ends before (or instead of) its first item:
  * suppressed or failed, with why. Returns gw_commit's result. */
 static int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
@@ -1040,12 +1026,7 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */
 		}
-		long long sq = -1;
-		if (gw_hash_int(g, id, "sq", &sq) < 0) {
-			survey_clear(&s);
-			break; /* cannot tell now: the SMSC delivers it again */
-		}
-		if (s.status != SURVEY_ACTIVE || sq < s.q) {
+		if (s.status != SURVEY_ACTIVE || m.sq < s.q) {
 			/* the item it would answer has not been accepted by the SMSC yet,
 			 * so the citizen cannot have read it: this reply is a duplicate
 			 * deliver_sm of the previous answer, or a message typed before

@@ -164,6 +164,8 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 	rc |= record_copy(r, "ver", m->ver, sizeof m->ver, 1);
 	m->triggered_at = record_int(r, "triggered_at");
 	m->completed_at = record_int(r, "completed_at");
+	const redisReply *sq = record_field(r, "sq");
+	m->sq = sq && sq->type == REDIS_REPLY_STRING ? strtoll(sq->str, NULL, 10) : -1;
 	return rc ? -EINVAL : 0;
 }
 

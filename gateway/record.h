@@ -27,6 +27,7 @@ struct record_meta {
 	char channel[8];                        /* "sms" | "ussd" */
 	int64_t triggered_at, completed_at;     /* unix s; completed_at 0 = absent */
 	char ver[24];                           /* optimistic-lock version, "" before */
+	long long sq;                           /* last item handed to the SMSC, -1 = none yet */
 };
 
 /* A growable list of strings (hash field/value pairs, script arguments). */
