@@ -132,6 +132,8 @@ TAILQ_HEAD(mo_q, esme_mo);
 struct esme_id {
 	char id[66];
 	char msg[66];
+	uint64_t dec, hex;          /* id read as a decimal and as a hex number */
+	uint8_t has_dec, has_hex;   /* whether it reads as one */
 };
 
 struct esme {
@@ -343,6 +345,8 @@ static void slow_down(struct esme *e, int64_t now)
 
 /* ---------- recent message ids ---------- */
 
+static int parse_u64(const char *s, int base, uint64_t *out);
+
 /* Remember that the SMSC called a part `id`; its message is `msg` (the id of
  * part 1, the one on_sent reported). Oldest entries are overwritten. */
 static void idmap_put(struct esme *e, const char *id, const char *msg)
@@ -352,6 +356,8 @@ static void idmap_put(struct esme *e, const char *id, const char *msg)
 	struct esme_id *x = &e->idmap[e->idmap_next];
 	snprintf(x->id, sizeof x->id, "%s", id);
 	snprintf(x->msg, sizeof x->msg, "%s", msg);
+	x->has_dec = (uint8_t)parse_u64(x->id, 10, &x->dec);
+	x->has_hex = (uint8_t)parse_u64(x->id, 16, &x->hex);
 	e->idmap_next = (e->idmap_next + 1) % ESME_IDMAP;
 	if (e->idmap_n < ESME_IDMAP)
 		e->idmap_n++;
@@ -364,14 +370,20 @@ static const char *idmap_find(const struct esme *e, const char *id)
 {
 	if (!e->idmap || !id[0])
 		return NULL;
-	for (int pass = 0; pass < 2; pass++)
-		for (int k = 1; k <= e->idmap_n; k++) {
-			const struct esme_id *x =
-			    &e->idmap[(e->idmap_next - k + ESME_IDMAP) % ESME_IDMAP];
-			if (pass == 0 ? strcmp(x->id, id) == 0 : esme_msgid_eq(x->id, id))
-				return x->msg;
-		}
-	return NULL;
+	/* the receipt's id is read once; the ring holds its entries' numbers
+	 * (a receipt per part of a busy bind: this runs often) */
+	uint64_t dec = 0, hex = 0;
+	int has_dec = parse_u64(id, 10, &dec), has_hex = parse_u64(id, 16, &hex);
+	const char *numeric = NULL;
+	for (int k = 1; k <= e->idmap_n; k++) {
+		const struct esme_id *x = &e->idmap[(e->idmap_next - k + ESME_IDMAP) % ESME_IDMAP];
+		if (strcmp(x->id, id) == 0)
+			return x->msg;
+		if (!numeric && ((has_dec && x->has_dec && dec == x->dec) || (has_hex && x->has_hex && hex == x->hex) ||
+		                 (has_hex && x->has_dec && hex == x->dec) || (has_dec && x->has_hex && dec == x->hex)))
+			numeric = x->msg;
+	}
+	return numeric;
 }
 
 /* ---------- messages and the window ---------- */

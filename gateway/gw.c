@@ -97,6 +97,7 @@ struct gw {
 	char k_starting[48], k_archiving[48], k_lease[40];
 	char k_dtaking[64];     /* our deliveries being archived */
 	uint64_t receipts[ESME_DLR_REJECTED + 1]; /* first final receipt per message, by state */
+	uint64_t dlr_seen[4096];  /* hashes of messages whose receipt was handled (direct-mapped) */
 	int registered;                       /* the lease was written once */
 	uint64_t renewals;                    /* lease renewals: the lease's value changes each time */
 	struct store *store;
@@ -532,19 +533,13 @@ static int gw_finish_early(struct gw *g, const struct record_meta *m, const stru
 /* Load a survey: meta, its campaign and its state. Returns 0, -ENOENT (gone),
  * -EIO (Redis), -ESRCH (meta read, but no version of its campaign is loaded:
  * *c is NULL) or -EINVAL (a record we cannot read). */
-static int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
-                   struct survey *s)
+/* Read a survey from an HGETALL reply: meta, its campaign and its state.
+ * Returns 0, -ENOENT (gone) or -EINVAL / -ESRCH (a record we cannot read). */
+static int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
+                           const struct campaign **c, struct survey *s)
 {
-	char key[64], err[256];
-	gw_key(key, sizeof key, "hl:s:", id);
 	survey_init(s);
 	*c = NULL;
-	redisReply *r = store_cmd(g->store, err, sizeof err, "HGETALL %s", key);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
-		log_warn("load survey=%s err=\"%s\"", id, err);
-		return -EIO;
-	}
 	memset(m, 0, sizeof *m);
 	snprintf(m->id, sizeof m->id, "%s", id);
 	int rc = record_meta_parse(r, m);
@@ -552,6 +547,24 @@ static int gw_load(struct gw *g, const char *id, struct record_meta *m, const st
 		*c = gw_campaign(g, m->campaign, m->cver);
 		rc = *c ? record_state_parse(r, *c, s) : -ESRCH;
 	}
+	return rc;
+}
+
+/* Load a survey: as gw_parse_survey, or -EIO (Redis). */
+static int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
+                   struct survey *s)
+{
+	char key[64], err[256];
+	gw_key(key, sizeof key, "hl:s:", id);
+	redisReply *r = store_cmd(g->store, err, sizeof err, "HGETALL %s", key);
+	if (!r) {
+		survey_init(s);
+		*c = NULL;
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("load survey=%s err=\"%s\"", id, err);
+		return -EIO;
+	}
+	int rc = gw_parse_survey(g, id, r, m, c, s);
 	freeReplyObject(r);
 	return rc;
 }
@@ -998,12 +1011,16 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 	}
 	phone_mask(msisdn, mask);
 	for (int attempt = 0; attempt < 5; attempt++) {
-		redisReply *r = store_cmd(g->store, err, sizeof err, "GET hl:active:%s", msisdn);
+		/* the citizen's running survey and its record, in one round trip */
+		char k_act[48];
+		gw_key(k_act, sizeof k_act, "hl:active:", msisdn);
+		const char *ak[] = {k_act};
+		redisReply *r = store_script(g->store, STORE_ACTIVE, 1, ak, 0, NULL, err, sizeof err);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
 			break;
 		}
-		if (r->type != REDIS_REPLY_STRING) {
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
 			freeReplyObject(r);
 			g->counters[GW_MO_ORPHAN]++;
 			log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
@@ -1012,16 +1029,12 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			break;
 		}
 		char id[RECORD_ID_MAX];
-		snprintf(id, sizeof id, "%s", r->str);
-		freeReplyObject(r);
+		snprintf(id, sizeof id, "%s", r->element[0]->str);
 		struct record_meta m;
 		const struct campaign *c = NULL;
 		struct survey s;
-		int rc = gw_load(g, id, &m, &c, &s);
-		if (rc == -EIO) {
-			survey_clear(&s);
-			break;
-		}
+		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
+		freeReplyObject(r);
 		if (rc < 0) {
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */
@@ -1311,6 +1324,16 @@ static void gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esm
 		return;
 	char key[192], now[24], err[256];
 	snprintf(key, sizeof key, "hl:msg:%s:%s", g->cfg->smsc[i].name, msgid);
+	/* a long message gets a receipt per part, all under its id: after the
+	 * first, the others need no round trip (a collision in this small cache
+	 * only costs one, the script itself records a message once) */
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h |= 1;
+	uint64_t *slot = &g->dlr_seen[h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])];
+	if (*slot == h)
+		return;
 	snprintf(now, sizeof now, "%" PRId64, gw_now());
 	const char *keys[] = {key, "hl:deliveries"};
 	const char *args[] = {g->cfg->smsc[i].name, msgid, gw_dlr_names[state], now};
@@ -1319,8 +1342,10 @@ static void gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esm
 		g->counters[GW_REDIS_ERR]++;
 		return;
 	}
-	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 		g->receipts[state]++;
+		*slot = h; /* recorded: the receipts of its other parts need nothing */
+	}
 	freeReplyObject(r);
 }
 

@@ -187,6 +187,12 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
+	/* ACTIVE: KEYS active. The citizen's running survey: {id, its hash as
+	 * HGETALL gives it} (the hash is empty when the survey just finished), or
+	 * nil when there is none. */
+	"local id = redis.call('GET', KEYS[1])\n"
+	"if not id then return false end\n"
+	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
 };
 
 struct store {
