@@ -178,9 +178,18 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 		}
 		/* a batch: 200 with one result per item, each with its own status */
 		json_t *results = json_array();
+		int unavailable = 0;
 		for (size_t i = 0; i < n; i++) {
 			json_t *one = NULL;
-			int code = api_one(a, token, json_array_get(body, i), &one);
+			int code;
+			if (unavailable) {
+				/* Redis is away: the rest would each wait for it; answer now */
+				code = 503;
+				one = json_pack("{s:s}", "error", "cannot store the trigger now; retry");
+			} else {
+				code = api_one(a, token, json_array_get(body, i), &one);
+				unavailable = code == 503;
+			}
 			json_object_set_new(one, "index", json_integer((json_int_t)i));
 			json_object_set_new(one, "code", json_integer(code));
 			json_array_append_new(results, one);

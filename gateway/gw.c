@@ -530,6 +530,20 @@ static int gw_finish_early(struct gw *g, const struct record_meta *m, const stru
 	return gw_commit(g, m, c, s, &o, m->ver, reason, 0);
 }
 
+/* A running survey that cannot go on: its campaign version is no longer
+ * loaded (-ESRCH) or its state cannot be read (-EINVAL). Left alone it would
+ * hold the citizen and come back on every reply and timer; it is archived
+ * `failed` with what could be read, and the citizen is released. */
+static void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
+                           int rc, const char *msisdn)
+{
+	const char *why = rc == -ESRCH ? "campaign not loaded" : "unreadable state";
+	if (!m->msisdn[0] && msisdn)
+		snprintf(m->msisdn, sizeof m->msisdn, "%s", msisdn);
+	log_error("survey=%s campaign=%s msg=\"%s: archived as failed\"", m->id, m->campaign, why);
+	gw_finish_early(g, m, rc == -ESRCH ? NULL : c, s, SURVEY_FAILED, why);
+}
+
 /* Load a survey: meta, its campaign and its state. Returns 0, -ENOENT (gone),
  * -EIO (Redis), -ESRCH (meta read, but no version of its campaign is loaded:
  * *c is NULL) or -EINVAL (a record we cannot read). */
@@ -883,6 +897,14 @@ static void gw_start_one(struct gw *g, const char *id)
 		survey_clear(&s);
 		return;
 	}
+	if (s.status != SURVEY_QUEUED && s.status != SURVEY_WAITING) {
+		/* started already (a copy of its id put back in line by a peer that
+		 * thought us dead): starting it again would resend item 1 */
+		log_warn("start survey=%s status=%s msg=\"already started, not again\"", id, survey_status_name(s.status));
+		gw_drop_starting(g, id);
+		survey_clear(&s);
+		return;
+	}
 	phone_mask(m.msisdn, mask);
 	/* a survey that has not sent anything yet takes the current version */
 	const struct campaign *cur = gw_campaign(g, m.campaign, NULL);
@@ -925,9 +947,9 @@ static void gw_start_one(struct gw *g, const char *id)
 	snprintf(snow, sizeof snow, "%" PRId64, now);
 	snprintf(sre, sizeof sre, "%" PRId64, c->resurvey_after);
 	snprintf(sttl, sizeof sttl, "%d", GW_LAST_TTL);
-	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, "hl:optout", k_last};
+	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, "hl:optout", k_last, "hl:queue"};
 	const char *args[] = {m.id, m.msisdn, snow, sre, sttl};
-	redisReply *r = store_script(g->store, STORE_CLAIM, 6, keys, 5, args, err, sizeof err);
+	redisReply *r = store_script(g->store, STORE_CLAIM, 7, keys, 5, args, err, sizeof err);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		survey_clear(&s);
@@ -979,7 +1001,9 @@ static void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 /* A reply from a number with no survey running: HUY/STOP records the opt-out
  * and is confirmed; anything else gets the built-in answer. Either at most
  * once per day. The reply is never kept for a later survey. */
-static void gw_no_survey(struct gw *g, const char *msisdn, const char *text)
+/* Returns gw_notice's result: < 0 when Redis could not take it (an opt-out
+ * would be lost: the caller has the SMSC deliver the reply again). */
+static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 {
 	char *f = text_fold(text);
 	int stop = f && reply_keyword(f) == REPLY_STOP;
@@ -989,7 +1013,7 @@ static void gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 		const struct campaign *d = gw_campaign(g, "default", NULL);
 		msg = d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
 	}
-	gw_notice(g, msisdn, msg, stop ? "hl:orphan:stop:" : "hl:orphan:", stop);
+	return gw_notice(g, msisdn, msg, stop ? "hl:orphan:stop:" : "hl:orphan:", stop);
 }
 
 static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
@@ -1024,8 +1048,7 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 			freeReplyObject(r);
 			g->counters[GW_MO_ORPHAN]++;
 			log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
-			gw_no_survey(g, msisdn, text);
-			status = SMPP_ESME_ROK;
+			status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
 			break;
 		}
 		char id[RECORD_ID_MAX];
@@ -1035,9 +1058,15 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 		struct survey s;
 		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
 		freeReplyObject(r);
-		if (rc < 0) {
+		if (rc == -ENOENT) {
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */
+		}
+		if (rc < 0) {
+			gw_fail_broken(g, &m, c, &s, rc, msisdn);
+			survey_clear(&s);
+			status = SMPP_ESME_ROK;
+			break;
 		}
 		if (s.status != SURVEY_ACTIVE || m.sq < s.q) {
 			/* the item it would answer has not been accepted by the SMSC yet,
@@ -1131,6 +1160,8 @@ static void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 			redisReply *z = store_cmd(g->store, err, sizeof err, "ZREM hl:due %s", id);
 			if (z)
 				freeReplyObject(z);
+		} else if (rc == -ESRCH || rc == -EINVAL) {
+			gw_fail_broken(g, &m, c, &s, rc, NULL);
 		}
 		survey_clear(&s);
 	}

@@ -245,10 +245,14 @@ int record_parse_time(const char *s, int64_t *out)
 	if (*p == 'Z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
+		/* exactly "+hh:mm" */
 		int sign = *p == '-' ? -1 : 1;
-		int hh, mm;
-		char tail;
-		if (sscanf(p + 1, "%2d:%2d%c", &hh, &mm, &tail) != 2 || hh > 14 || mm > 59)
+		const char *z = p + 1;
+		for (int k = 0; k < 5; k++)
+			if (k == 2 ? z[k] != ':' : (z[k] < '0' || z[k] > '9'))
+				return -EINVAL;
+		int hh = (z[0] - '0') * 10 + (z[1] - '0'), mm = (z[3] - '0') * 10 + (z[4] - '0');
+		if (hh > 14 || mm > 59)
 			return -EINVAL;
 		off = sign * (hh * 3600 + mm * 60);
 		p += 6;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "store.h"
 
@@ -30,12 +31,13 @@
 static const char *const store_lua[STORE_NSCRIPTS] = {
 	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
 	"local e = redis.call('GET', KEYS[1])\n"
-	"if e then return {0, e} end\n"
+	/* our own id: this very call ran before and its answer was lost on the way */
+	"if e then return {e == ARGV[1] and 1 or 0, e} end\n"
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
 	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
 	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
 	"return {1, ARGV[1]}\n",
-	/* CLAIM: KEYS active, wait, starting, survey, optout, last; ARGV id,
+	/* CLAIM: KEYS active, wait, starting, survey, optout, last, queue; ARGV id,
 	 * msisdn, now, resurvey_after (s, 0 = none), last_ttl.
 	 * 1 = the citizen is ours now (hl:last set); 0 = queued behind the running
 	 * survey; -1 = the survey is gone; 2 = opted out; 3 = surveyed too recently. */
@@ -48,9 +50,15 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
 	"  return 0\n"
 	"end\n"
-	"if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 1 then return 2 end\n"
+	"local refuse = 0\n"
+	"if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 1 then refuse = 2 end\n"
 	"local last = tonumber(redis.call('GET', KEYS[6]))\n"
-	"if tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then return 3 end\n"
+	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n"
+	"if refuse > 0 then\n"
+	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */
+	"  if nxt then redis.call('RPUSH', KEYS[7], nxt) end\n"
+	"  return refuse\n"
+	"end\n"
 	"redis.call('SET', KEYS[1], ARGV[1])\n"
 	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n"
 	"return 1\n",
@@ -201,6 +209,7 @@ struct store {
 	int port;
 	int db;
 	redisContext *c;       /* NULL until connected */
+	struct timespec retry_at; /* after a failed connect, no new try before this (monotonic) */
 	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
 };
 
@@ -265,6 +274,16 @@ static int store_connect(struct store *s, char *err, size_t errlen)
 {
 	if (s->c)
 		return 0;
+	/* an unreachable Redis costs a connect timeout per try: while it is
+	 * away, callers fail at once for a moment instead of each waiting, so
+	 * the event loop keeps answering the SMSC and the API */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < s->retry_at.tv_sec ||
+	    (now.tv_sec == s->retry_at.tv_sec && now.tv_nsec < s->retry_at.tv_nsec)) {
+		store_seterr(err, errlen, "redis", "unreachable (retrying shortly)");
+		return -EIO;
+	}
 	struct timeval tv = {1, 0};
 	redisContext *c = s->path ? redisConnectUnixWithTimeout(s->path, tv)
 	                          : redisConnectWithTimeout(s->host, s->port, tv);
@@ -272,6 +291,12 @@ static int store_connect(struct store *s, char *err, size_t errlen)
 		store_seterr(err, errlen, "redis connect", c ? c->errstr : "out of memory");
 		if (c)
 			redisFree(c);
+		s->retry_at = now;
+		s->retry_at.tv_nsec += 250000000L; /* 250 ms */
+		if (s->retry_at.tv_nsec >= 1000000000L) {
+			s->retry_at.tv_sec++;
+			s->retry_at.tv_nsec -= 1000000000L;
+		}
 		return -EIO;
 	}
 	struct timeval ctv = {2, 0};
