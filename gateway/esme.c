@@ -1003,6 +1003,9 @@ static enum esme_dlr stat_from_text(const char *st)
 
 /* text: the decoded short message (may be NULL). Cuts at "text:" so the
  * original text quoted in the receipt cannot fake its fields. */
+/* A receipt in text form without the esm_class bits or TLVs that say so: it
+ * must start with "id:" and have "stat:" before any "text:", so that a
+ * citizen's reply that merely contains "id:" and "stat:" stays a reply. */
 static int text_is_receipt(char *text)
 {
 	if (!text)
@@ -1010,7 +1013,12 @@ static int text_is_receipt(char *text)
 	char *t = (char *)find_key(text, "text:");
 	if (t)
 		*t = '\0';
-	return find_key(text, "id:") && find_key(text, "stat:");
+	const char *p = text;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (strncasecmp(p, "id:", 3) != 0)
+		return 0;
+	return find_key(text, "stat:") != NULL;
 }
 
 static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm,

@@ -1438,6 +1438,24 @@ static void test_retry_per_status(void **state)
 	ctx_fini(&c);
 }
 
+/* A citizen's reply that contains "id:" and "stat:" is still a reply, not a
+ * receipt: without esm_class bits or TLVs, a text receipt must start with "id:". */
+static void test_reply_looks_like_receipt(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	const char *t = "Toi co id: 123, stat: hai long";
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)t, strlen(t), 0);
+	fake_deliver(&c.f, 900, &sm);
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	assert_string_equal(c.r.mo_text[0], t);
+	assert_int_equal(c.r.nrcpt, 0);
+	esme_answer(c.e, c.r.mo_token[0], 0);
+	ctx_fini(&c);
+}
+
 /* Receipts name the message as submit_sm_resp did, whatever base they use. */
 static void test_receipt_id_normalised(void **state)
 {
@@ -1655,6 +1673,7 @@ int main(void)
 	    cmocka_unit_test(test_bytes_error_responses),
 	    cmocka_unit_test(test_retry_per_status),
 	    cmocka_unit_test(test_receipt_id_normalised),
+	    cmocka_unit_test(test_reply_looks_like_receipt),
 	    cmocka_unit_test(test_long_messages_sar_and_payload),
 	    cmocka_unit_test(test_mo_udh_in_payload),
 	    cmocka_unit_test(test_bind_tx_rx),
