@@ -594,43 +594,35 @@ int smpp_build_sm(uint8_t *buf, size_t cap, uint32_t cmd, uint32_t seq, const st
 	rc = sm_build_tlvs(&tlvs, sm);
 	if (rc != 0)
 		goto out;
+	/* submit_sm_t and deliver_sm_t are two types with the same fields:
+	 * one filling for both */
+#define SM_FILL(x)                                                                   \
+	do {                                                                         \
+		memset(&(x), 0, sizeof(x));                                          \
+		(x).command_id = cmd;                                                \
+		(x).sequence_number = seq;                                           \
+		set_str((x).service_type, sizeof((x).service_type), sm->service_type); \
+		(x).source_addr_ton = sm->src_ton;                                   \
+		(x).source_addr_npi = sm->src_npi;                                   \
+		set_str((x).source_addr, sizeof((x).source_addr), sm->src_addr);     \
+		(x).dest_addr_ton = sm->dst_ton;                                     \
+		(x).dest_addr_npi = sm->dst_npi;                                     \
+		set_str((x).destination_addr, sizeof((x).destination_addr), sm->dst_addr); \
+		(x).esm_class = sm->esm_class;                                       \
+		(x).registered_delivery = sm->registered_delivery;                   \
+		(x).data_coding = sm->data_coding;                                   \
+		(x).sm_length = (uint8_t)sm->sm_length;                              \
+		memcpy((x).short_message, sm->short_message, sm->sm_length);         \
+		(x).tlv = tlvs;                                                      \
+	} while (0)
 	if (cmd == SMPP_SUBMIT_SM) {
-		memset(&s, 0, sizeof(s));
-		s.command_id = cmd;
-		s.sequence_number = seq;
-		set_str(s.service_type, sizeof(s.service_type), sm->service_type);
-		s.source_addr_ton = sm->src_ton;
-		s.source_addr_npi = sm->src_npi;
-		set_str(s.source_addr, sizeof(s.source_addr), sm->src_addr);
-		s.dest_addr_ton = sm->dst_ton;
-		s.dest_addr_npi = sm->dst_npi;
-		set_str(s.destination_addr, sizeof(s.destination_addr), sm->dst_addr);
-		s.esm_class = sm->esm_class;
-		s.registered_delivery = sm->registered_delivery;
-		s.data_coding = sm->data_coding;
-		s.sm_length = (uint8_t)sm->sm_length;
-		memcpy(s.short_message, sm->short_message, sm->sm_length);
-		s.tlv = tlvs;
+		SM_FILL(s);
 		rc = pack(&s, buf, cap);
 	} else {
-		memset(&d, 0, sizeof(d));
-		d.command_id = cmd;
-		d.sequence_number = seq;
-		set_str(d.service_type, sizeof(d.service_type), sm->service_type);
-		d.source_addr_ton = sm->src_ton;
-		d.source_addr_npi = sm->src_npi;
-		set_str(d.source_addr, sizeof(d.source_addr), sm->src_addr);
-		d.dest_addr_ton = sm->dst_ton;
-		d.dest_addr_npi = sm->dst_npi;
-		set_str(d.destination_addr, sizeof(d.destination_addr), sm->dst_addr);
-		d.esm_class = sm->esm_class;
-		d.registered_delivery = sm->registered_delivery;
-		d.data_coding = sm->data_coding;
-		d.sm_length = (uint8_t)sm->sm_length;
-		memcpy(d.short_message, sm->short_message, sm->sm_length);
-		d.tlv = tlvs;
+		SM_FILL(d);
 		rc = pack(&d, buf, cap);
 	}
+#undef SM_FILL
 out:
 	destroy_tlv(tlvs);
 	return rc;
