@@ -1035,10 +1035,10 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 		                                                           : ESME_DLR_UNKNOWN;
 	else if (text && receipt_field(text, "stat:", st, sizeof st))
 		state = stat_from_text(st);
-	send_sm_resp(e, h->id | 0x80000000u, 0, h->seq);
 	if (!id[0]) {
 		log_warn("[%s] event=receipt_unparsed seq=%u esm_class=0x%02x", e->name, h->seq,
 		         sm->esm_class);
+		send_sm_resp(e, h->id | 0x80000000u, 0, h->seq);
 		return;
 	}
 	const char *known = idmap_find(e->parent ? e->parent : e, id);
@@ -1050,8 +1050,9 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 		log_info("[%s] event=receipt msgid=%s state=%d%s", e->name, id, (int)state,
 		         known ? "" : " (not a recent id)");
 	}
-	if (e->cbs->on_receipt)
-		e->cbs->on_receipt(e->arg, e, id, state);
+	/* answered after the gateway stored it, like an MO */
+	uint32_t status = e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, id, state) : 0;
+	send_sm_resp(e, h->id | 0x80000000u, status, h->seq);
 }
 
 /* ---------- MO ---------- */
@@ -1505,12 +1506,11 @@ static void rx_on_mo(void *arg, struct esme *rx, uint64_t token, const char *fro
 		esme_answer(e, token | ESME_TOKEN_RX, 0);
 }
 
-static void rx_on_receipt(void *arg, struct esme *rx, const char *msgid, enum esme_dlr state)
+static uint32_t rx_on_receipt(void *arg, struct esme *rx, const char *msgid, enum esme_dlr state)
 {
 	(void)rx;
 	struct esme *e = arg;
-	if (e->cbs->on_receipt)
-		e->cbs->on_receipt(e->arg, e, msgid, state);
+	return e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, msgid, state) : 0;
 }
 
 static const struct esme_cbs rx_cbs = {.on_mo = rx_on_mo, .on_receipt = rx_on_receipt};

@@ -37,8 +37,10 @@ struct esme_cbs {
 	 * 1's) when the receipt names one of the last 2048 ids this esme got in
 	 * submit_sm_resp, for any part, in hex or decimal; else the receipt's id
 	 * as it came (compare with esme_msgid_eq). A long message gets one
-	 * receipt per part. Answered by the esme itself. */
-	void (*on_receipt)(void *arg, struct esme *e, const char *msgid, enum esme_dlr state);
+	 * receipt per part. Answered by the esme with the status this returns (0, or
+	 * SMPP_ESME_RX_T_APPN when its effect could not be stored: the SMSC sends
+	 * the receipt again). */
+	uint32_t (*on_receipt)(void *arg, struct esme *e, const char *msgid, enum esme_dlr state);
 	/* The final outcome of esme_submit: status 0 with the message id of the
 	 * first part when every part was accepted; else the permanent SMPP status
 	 * (or the temporary one after its retries ran out, ESME_STATUS_TIMEOUT

@@ -79,6 +79,12 @@ struct gw_inflight {
 	struct gw_inflight *next;
 };
 
+/* A record for Redis that could not be written while it was away. */
+struct gw_unkept {
+	char *key, *val;
+	struct gw_unkept *next;
+};
+
 /* One loaded campaign version. The current version of an id takes new
  * surveys; a replaced one stays until retire_at for the surveys that started
  * with it (they run at most expire_after). */
@@ -109,6 +115,7 @@ struct gw {
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
 	struct gw_inflight *removals; /* sent, but their hl:sending entry could not be removed yet */
+	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */
 	uint64_t next_tag;
 	uint64_t counters[GW_NCOUNTERS];
 	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
@@ -1283,6 +1290,35 @@ static void gw_item_failed(struct gw *g, const char *id, int q, int first, const
 	}
 }
 
+static void gw_unkept_add(struct gw *g, const char *key, const char *val)
+{
+	struct gw_unkept *k = calloc(1, sizeof *k);
+	if (!k || !(k->key = strdup(key)) || !(k->val = strdup(val))) {
+		if (k)
+			free(k->key);
+		free(k);
+		return;
+	}
+	k->next = g->unkept;
+	g->unkept = k;
+}
+
+static void gw_unkept_free(struct gw_unkept *k)
+{
+	free(k->key);
+	free(k->val);
+	free(k);
+}
+
+/* 1 when a record for this key still waits to be written. */
+static int gw_unkept_has(const struct gw *g, const char *key)
+{
+	for (const struct gw_unkept *k = g->unkept; k; k = k->next)
+		if (strcmp(k->key, key) == 0)
+			return 1;
+	return 0;
+}
+
 static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status, const char *msgid)
 {
 	struct gw *g = arg;
@@ -1320,10 +1356,16 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 			redisReply *x = v ? store_cmd(g->store, err, sizeof err, "SET hl:msg:%s:%s %s EX 259200",
 			                              g->cfg->smsc[f->smsc].name, msgid, v)
 			                  : NULL;
-			if (x)
+			if (x) {
 				freeReplyObject(x);
-			else
+			} else if (v) {
+				/* kept in memory until Redis is back (gw_sweep_sending), so
+				 * that its receipt still finds the survey */
+				char key[192];
+				snprintf(key, sizeof key, "hl:msg:%s:%s", g->cfg->smsc[f->smsc].name, msgid);
+				gw_unkept_add(g, key, v);
 				g->counters[GW_REDIS_ERR]++;
+			}
 			free(v);
 			json_decref(o);
 		}
@@ -1356,12 +1398,12 @@ static int gw_esme_index(const struct gw *g, const struct esme *e)
 
 /* A final receipt: the message's state goes to the archive (deliveries), once
  * per message, and is counted. ENROUTE is not final and changes nothing. */
-static void gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
+static uint32_t gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
 {
 	struct gw *g = arg;
 	int i = gw_esme_index(g, e);
 	if (i < 0 || state <= ESME_DLR_ENROUTE || state > ESME_DLR_REJECTED || !msgid || !*msgid)
-		return;
+		return SMPP_ESME_ROK;
 	char key[192], now[24], err[256];
 	snprintf(key, sizeof key, "hl:msg:%s:%s", g->cfg->smsc[i].name, msgid);
 	/* a long message gets a receipt per part, all under its id: after the
@@ -1373,20 +1415,24 @@ static void gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esm
 	h |= 1;
 	uint64_t *slot = &g->dlr_seen[h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])];
 	if (*slot == h)
-		return;
+		return SMPP_ESME_ROK;
 	snprintf(now, sizeof now, "%" PRId64, gw_now());
 	const char *keys[] = {key, "hl:deliveries"};
 	const char *args[] = {g->cfg->smsc[i].name, msgid, gw_dlr_names[state], now};
 	redisReply *r = store_script(g->store, STORE_DLR, 2, keys, 4, args, err, sizeof err);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
-		return;
+		return SMPP_ESME_RX_T_APPN; /* not stored: the SMSC sends it again */
 	}
+	uint32_t status = SMPP_ESME_ROK;
 	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 		g->receipts[state]++;
 		*slot = h; /* recorded: the receipts of its other parts need nothing */
+	} else if (gw_unkept_has(g, key)) {
+		status = SMPP_ESME_RX_T_APPN; /* its record is not in Redis yet: again later */
 	}
 	freeReplyObject(r);
+	return status;
 }
 
 static void gw_on_ready(void *arg, struct esme *e)
@@ -1474,6 +1520,7 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
+	gw_archive_deliveries(g); /* on their own: they go on after the last survey */
 	char max[16], err[256];
 	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
 	const char *keys[] = {"hl:archive", g->k_archiving};
@@ -1524,7 +1571,6 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 	freeReplyObject(r);
 	if (put >= 0 && (size_t)good == (size_t)GW_ARCHIVE_BATCH)
 		event_active(g->ev_archive, 0, 0);
-	gw_archive_deliveries(g);
 }
 
 /* ---- life cycle ---- */
@@ -1581,7 +1627,16 @@ static long long gw_reap(struct gw *g, const char *inst, int force)
 static void gw_sweep_sending(struct gw *g)
 {
 	char k_send[160], k_out[96], err[256];
-	/* first the removals that failed while Redis was away */
+	/* first what could not be written while Redis was away */
+	for (struct gw_unkept **kp = &g->unkept; *kp;) {
+		struct gw_unkept *k = *kp;
+		redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
+		if (!r)
+			return;
+		freeReplyObject(r);
+		*kp = k->next;
+		gw_unkept_free(k);
+	}
 	for (struct gw_inflight **pp = &g->removals; *pp;) {
 		struct gw_inflight *d = *pp;
 		gw_sending_key(g, d->smsc, k_send, sizeof k_send);
@@ -1841,6 +1896,11 @@ void gw_free(struct gw *g)
 	 * started, records not yet in SQLite) goes back in line for whoever runs next */
 	if (g->registered && g->store)
 		gw_reap(g, g->inst, 1);
+	while (g->unkept) {
+		struct gw_unkept *k = g->unkept;
+		g->unkept = k->next;
+		gw_unkept_free(k);
+	}
 	while (g->removals) {
 		struct gw_inflight *d = g->removals;
 		g->removals = d->next;

@@ -359,13 +359,14 @@ static void on_mo(void *arg, struct esme *e, uint64_t token, const char *from, c
 		esme_answer(e, token, 0);
 }
 
-static void on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
+static uint32_t on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
 {
 	(void)e;
 	struct rec *r = arg;
 	assert_true(r->nrcpt < MAXREC);
 	snprintf(r->rcpt_id[r->nrcpt], sizeof r->rcpt_id[0], "%s", msgid);
 	r->rcpt_state[r->nrcpt++] = state;
+	return 0;
 }
 
 static void submit_more(struct rec *r, struct esme *e);

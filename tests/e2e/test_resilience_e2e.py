@@ -84,7 +84,7 @@ def test_kill9():
 def test_redis_outage():
     with harness.Stack() as st:
         st.start_redis()
-        st.start_sim(N, seed=5, think="100-500")
+        st.start_sim(N, seed=5, think="100-500", extra=["--receipt-delay-ms", "500-2500"])
         st.start_gateway()
         for i in range(1, N + 1):
             code, body = st.trigger(harness.local_citizen(i), "R-%d" % i)
@@ -100,10 +100,25 @@ def test_redis_outage():
         st.start_redis()  # same port, same AOF directory
         harness.wait_for(lambda: archived(st) >= N, 90, f"{N} surveys after redis came back", step=0.3)
         time.sleep(0.5)
+        def receipts_in():
+            sent = st.metrics().get("hailong_mt_sent_total", 0)
+            with sqlite3.connect(st.db, timeout=5) as c:
+                return c.execute("select count(*) from deliveries").fetchone()[0] >= sent * 0.99
+        try:  # the last receipts come up to 2.5 s late, and again after a refusal
+            harness.wait_for(receipts_in, 30, "the receipts", step=0.5)
+        except TimeoutError:
+            pass  # checked below, with the figures
         m = st.metrics()
         st.stop_sim()
         st.stop("hailongd")
         compare(st, "R-", N)
+        # receipts that came while Redis was away were refused (ESME_RX_T_APPN)
+        # and sent again by the SMSC: every message accepted has its final state
+        sent = int(m.get("hailong_mt_sent_total", 0))
+        with sqlite3.connect(st.db) as c:
+            recorded = c.execute("select count(*) from deliveries").fetchone()[0]
+        print(f"deliveries: {recorded} recorded for {sent} messages accepted")
+        check(recorded >= sent * 0.99, f"receipts lost in the outage: {recorded} recorded for {sent} messages")
         check(m.get("hailong_mo_retry_later_total", 0) > 0 or m.get("hailong_redis_errors_total", 0) > 0,
               f"no sign of the outage in the metrics: {m}")
         print(f"ok redis outage: {N} surveys complete; retried MOs={m.get('hailong_mo_retry_later_total')}")
