@@ -1031,7 +1031,7 @@ static struct qline question_line(const struct rquestion *q)
 }
 
 static const char method_pooled[] = "pooled: satisfied answers / all rated answers";
-static const char method_mean[] = "mean of group shares (each group weighs the same)";
+static const char method_mean[] = "mean of group shares: each group weighs the same";
 
 /* -- table -- */
 

@@ -399,7 +399,7 @@ static void test_report_table_csv(void **state)
 	free(line);
 	assert_non_null(strstr(out, "! fewer than 30 responses"));
 	assert_non_null(strstr(out, "Overall (pooled: satisfied answers / all rated answers): 72.73% (8/11)"));
-	assert_non_null(strstr(out, "Overall (mean of group shares (each group weighs the same)): 73.21% over 2 groups"));
+	assert_non_null(strstr(out, "Overall (mean of group shares: each group weighs the same): 73.21% over 2 groups"));
 	free(out);
 
 	out = report(f, "ca-test", ARCHIVE_FMT_CSV, &rc);
@@ -412,7 +412,7 @@ static void test_report_table_csv(void **state)
 	/* 4 2 5 1 and 5 5 4: 26 / 7 = 3.7143 */
 	assert_non_null(strstr(out, "\ngroup,," GB ",,,,7,4,5,71.4286,35.8934,91.7781,3.7143,fewer_than_30\n"));
 	assert_non_null(strstr(out, "\nstatus,completed,,,,,4,,,66.6667,,,,\n"));
-	assert_non_null(strstr(out, "\noverall,mean_of_groups,,,,mean of group shares (each group weighs the same),2,,,73.2143,,,,\n"));
+	assert_non_null(strstr(out, "\noverall,mean_of_groups,,,,mean of group shares: each group weighs the same,2,,,73.2143,,,,\n"));
 	free(out);
 }
 
