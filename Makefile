@@ -40,7 +40,7 @@ LIBENGINE   := $(BUILD)/libengine.a
 LIBGW       := $(BUILD)/libgateway.a
 LIBSIM      := $(BUILD)/libsim.a
 
-.PHONY: all deps demo test test-unit test-e2e bench clean format compdb
+.PHONY: all deps demo test test-unit test-e2e bench fuzz fuzz-build clean format compdb
 all: $(BIN)/hailongd $(BIN)/hailong $(BIN)/hailong-sim $(TEST_BINS)
 
 $(OBJ)/%.o: %.c
@@ -86,8 +86,27 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_*.c with the code they drive,
+# built with ASan+UBSan. `make fuzz` runs each for FUZZ_SECONDS (default 300);
+# make test runs each for a few seconds.
+FUZZ_DIR     := build-fuzz
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wno-unused-command-line-argument \
+                -Iengine -Igateway $(PKG_CFLAGS)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE_SRC) gateway/smpp_pdu.c gateway/record.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz.sh
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 format:
 	clang-format -i engine/*.[ch] gateway/*.[ch] sim/*.[ch] tests/*.c

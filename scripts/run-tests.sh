@@ -61,6 +61,16 @@ else
   failed=$((failed + 1)); failures+=("sanitizer build of the binaries (see $log_dir/build-san-bin.log)"); echo "FAIL sanitizer binaries"
 fi
 
+echo "== fuzzing, a few seconds per target (make fuzz runs them for longer)"
+if make --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1; then
+  for f in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$f" .c); name=${name#fuzz_}
+    run_e2e "fuzz-$name" FUZZ_SECONDS="${FUZZ_SECONDS:-5}" scripts/fuzz.sh "$name"
+  done
+else
+  failed=$((failed + 1)); failures+=("fuzz build (see $log_dir/build-fuzz.log)"); echo "FAIL fuzz build"
+fi
+
 if ((${#failures[@]})); then printf 'failed: %s\n' "${failures[@]}"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
