@@ -51,22 +51,24 @@ static const char gw_stopped_text[] =
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
-	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_LEASE_LOST, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
 };
-static const char *const gw_counter_names[GW_NCOUNTERS] = {
+static const char *const gw_counter_names[] = {
 	"hailong_triggers_total{result=\"accepted\"}", "hailong_triggers_total{result=\"duplicate\"}",
 	"hailong_triggers_total{result=\"invalid\"}", "hailong_triggers_total{result=\"unavailable\"}",
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
-	"hailong_mo_before_item_total",
+	"hailong_mo_before_item_total", "hailong_lease_lost_total",
 	"hailong_mt_sent_total", "hailong_mt_failed_total", "hailong_mt_stale_dropped_total",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
 	"hailong_campaign_reloads_total{result=\"ok\"}", "hailong_campaign_reloads_total{result=\"refused\"}",
 	"hailong_sms_triggers_total",
 };
+_Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
+               "one metric name per counter");
 
 /* A message handed to an esme, until its outcome is known. */
 struct gw_inflight {
@@ -1686,11 +1688,20 @@ static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct gw *g = arg;
 	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 " EX %d", g->k_lease, (int)getpid(),
-	                          ++g->renewals, GW_INST_TTL);
+	/* GET: the old value, to see whether the lease ran out meanwhile */
+	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 " EX %d GET", g->k_lease,
+	                          (int)getpid(), ++g->renewals, GW_INST_TTL);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		return;
+	}
+	if (g->registered && r->type == REDIS_REPLY_NIL) {
+		/* Redis was away longer than the lease: a peer may have put what we
+		 * had in hand back in line, and a message may go out twice (at least
+		 * once); items its survey moved past are still never re-sent */
+		g->counters[GW_LEASE_LOST]++;
+		log_warn("lease instance=%s msg=\"ran out while redis was away; peers may have taken over our work\"",
+		         g->inst);
 	}
 	freeReplyObject(r);
 	r = store_cmd(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
