@@ -113,6 +113,7 @@ struct gw {
 	struct esme *esme[CONFIG_MAX_SMSC];
 	int nesme;
 	int bound[CONFIG_MAX_SMSC];
+	struct timespec send_after[CONFIG_MAX_SMSC]; /* no items before this after a (re)bind (monotonic) */
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
@@ -1197,6 +1198,11 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < g->nesme; i++) {
 		const char *name = g->cfg->smsc[i].name;
 		gw_sending_key(g, i, k_send, sizeof k_send);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < g->send_after[i].tv_sec ||
+		    (now.tv_sec == g->send_after[i].tv_sec && now.tv_nsec < g->send_after[i].tv_nsec))
+			continue; /* just (re)bound: the 100 ms tick comes back */
 		while (esme_capacity(g->esme[i]) > 0) {
 			char k_out[96];
 			snprintf(k_out, sizeof k_out, "hl:outbox:%s", name);
@@ -1444,12 +1450,27 @@ static void gw_on_ready(void *arg, struct esme *e)
 	event_active(g->ev_outbox, 0, 0);
 }
 
+/* After a (re)bind the SMSC first delivers again the replies we could not
+ * answer before the link went (a crash, a drop): they must meet the item they
+ * answered, not the next one. So no message leaves for GW_REBIND_GRACE_MS
+ * after a bind; a redelivered answer then finds the next item not sent yet
+ * and changes nothing (see gw_on_mo), and the citizen's real reply still can. */
+#define GW_REBIND_GRACE_MS 1500
+
 static void gw_on_state(void *arg, struct esme *e, int bound)
 {
 	struct gw *g = arg;
-	for (int i = 0; i < g->nesme; i++)
-		if (g->esme[i] == e)
-			g->bound[i] = bound;
+	for (int i = 0; i < g->nesme; i++) {
+		if (g->esme[i] != e)
+			continue;
+		g->bound[i] = bound;
+		if (bound) {
+			clock_gettime(CLOCK_MONOTONIC, &g->send_after[i]);
+			g->send_after[i].tv_nsec += (long)GW_REBIND_GRACE_MS % 1000 * 1000000L;
+			g->send_after[i].tv_sec += GW_REBIND_GRACE_MS / 1000 + g->send_after[i].tv_nsec / 1000000000L;
+			g->send_after[i].tv_nsec %= 1000000000L;
+		}
+	}
 	if (bound)
 		event_active(g->ev_outbox, 0, 0);
 }
