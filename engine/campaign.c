@@ -967,12 +967,9 @@ int campaign_load(const char *path, struct campaign **out, char *err, size_t err
 	int rc;
 
 	*out = NULL;
-	rc = ydoc_read_file(path, CAMPAIGN_MAX_FILE, &buf, &len);
-	if (rc < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+	rc = ydoc_read_file(path, CAMPAIGN_MAX_FILE, &buf, &len, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
 	rc = campaign_parse(path, buf, len, out, err, errlen);
 	free(buf);
 	return rc;

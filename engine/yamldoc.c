@@ -716,7 +716,17 @@ int ydoc_timerange(const struct ydoc *d, int node, const char *what, int *start_
 	return 0;
 }
 
-int ydoc_read_file(const char *path, size_t max, char **out, size_t *outlen)
+static int ydoc_read_fd(const char *path, size_t max, char **out, size_t *outlen);
+
+int ydoc_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	int rc = ydoc_read_fd(path, max, out, outlen);
+	if (rc < 0 && err && errlen)
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+	return rc;
+}
+
+static int ydoc_read_fd(const char *path, size_t max, char **out, size_t *outlen)
 {
 	struct stat st;
 	char *buf = NULL;

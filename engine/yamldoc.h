@@ -33,8 +33,9 @@ enum ydoc_kind { YDOC_NONE = 0, YDOC_SCALAR, YDOC_SEQ, YDOC_MAP };
 struct ydoc *ydoc_load(const char *text, size_t len, struct yerr *e);
 /* Read a whole regular file of at most max bytes into a malloc'd,
  * NUL-terminated buffer (*buf, *len). Returns 0 or a negative errno
- * (-EINVAL: not a regular file, -EFBIG: larger than max). */
-int ydoc_read_file(const char *path, size_t max, char **buf, size_t *len);
+ * (-EINVAL: not a regular file, -EFBIG: larger than max), with
+ * "path: cannot read: reason" in err. */
+int ydoc_read_file(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
 
 void ydoc_free(struct ydoc *d);
 

@@ -896,12 +896,9 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	int rc;
 
 	*out = NULL;
-	rc = ydoc_read_file(path, CONFIG_MAX_FILE, &buf, &len);
-	if (rc < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+	rc = ydoc_read_file(path, CONFIG_MAX_FILE, &buf, &len, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
 	rc = config_parse(path, buf, len, out, err, errlen);
 	sodium_memzero(buf, len); /* it held passwords and tokens */
 	free(buf);
