@@ -124,9 +124,11 @@ def main():
         v2 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
         write(os.path.join(tmp, "broken.yaml"), "id: broken\nquestions: [\n")
         write(os.path.join(tmp, "win.yaml"), "id: win\nexpire_after: soon\n")  # broken edit: old version stays
+        reloads = st.log_text("hailongd").count("reload campaigns=")
         st.procs["hailongd"].send_signal(signal.SIGHUP)
-        wait_for(lambda: "broken.yaml" in st.log_text("hailongd") and "held" in st.log_text("hailongd"), 5,
-                 "reload logged")
+        # the summary line is written last, once every file was read
+        wait_for(lambda: st.log_text("hailongd").count("reload campaigns=") > reloads, 5, "reload logged")
+        check("broken.yaml" in st.log_text("hailongd"), "broken broken.yaml not logged")
         check("win.yaml" in st.log_text("hailongd"), "broken win.yaml not logged")
         mo(st, n["K"], "1")
         got("K", "HELD  cau 2")  # v1 text: the running survey kept its version
@@ -144,8 +146,9 @@ def main():
         got("K", "HELD v2 cau 3")
         # J: quiet hours removed by a reload, and its start comes due
         write(os.path.join(tmp, "quiet.yaml"), campaign("quiet", "reminder_after: 0\nexpire_after: 60s\n", tag="v2"))
+        reloads = st.log_text("hailongd").count("reload campaigns=")
         st.procs["hailongd"].send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        wait_for(lambda: st.log_text("hailongd").count("reload campaigns=") > reloads, 5, "second reload logged")
         st.redis("ZADD", "hl:due", "XX", "0", ids["J"])
         got("J", "QUIET v2 cau 1")  # not started yet: takes the current version
         ids["F2"] = trig("F", "win", "W-F2")  # win.yaml broken on disk: the loaded version still serves
