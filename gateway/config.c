@@ -29,7 +29,7 @@ static const char *const config_smsc_keys[] = {
 	"response_timeout_s", "retry", "long_messages", NULL};
 static const char *const config_retry_keys[] = {"tries", "delay", NULL};
 static const char *const config_trigger_keys[] = {"number", "agency", "campaign", NULL};
-static const char *const config_redis_keys[] = {"url", NULL};
+static const char *const config_redis_keys[] = {"url", "lease", NULL};
 static const char *const config_storage_keys[] = {"sqlite", NULL};
 static const char *const config_http_keys[] = {"listen", "tokens", NULL};
 static const char *const config_token_keys[] = {"name", "token", "token_sha256", "agencies", NULL};
@@ -754,6 +754,16 @@ static void parse_sections(struct cctx *p, int root)
 		         "redis: url: '%.64s' is not redis://host:port/db, unix:/path or embedded",
 		         c->redis_url);
 	set_default(p, &c->redis_url, "redis://127.0.0.1:6379/0");
+	c->lease_s = 15;
+	if (sec && (n = ydoc_get(p->d, sec, "lease")) != 0) {
+		const char *v = ydoc_scalar(p->d, n);
+		int64_t d = 0;
+		if (!v || ydoc_parse_duration(v, &d) < 0 || d < 5 || d > 600)
+			yerr_add(p->e, ydoc_line(p->d, n), "redis: lease: '%.32s' is not a duration of 5s..10m",
+			         v ? v : "");
+		else
+			c->lease_s = (int)d;
+	}
 
 	if ((sec = section(p, root, "storage")) != 0 &&
 	    ydoc_check_map(p->d, sec, "storage", config_storage_keys, p->e) == 0 &&

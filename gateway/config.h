@@ -69,6 +69,7 @@ struct config {
 	struct config_smsc smsc[CONFIG_MAX_SMSC];
 	int nsmsc;
 	char *redis_url;        /* redis://host:port/db, unix:/path, or "embedded" */
+	int lease_s;            /* a gateway's liveness lease on the shared Redis (s) */
 	char *sqlite_path;
 	char *http_listen;      /* host:port */
 	struct config_token tokens[CONFIG_MAX_TOKENS];

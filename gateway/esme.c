@@ -1159,6 +1159,14 @@ static void handle_mo(struct esme *e, const struct smpp_hdr *h, const struct smp
 		mo_deliver(e, h, sm, sm->data_coding, bytes, n, token, 1);
 		return;
 	}
+	if (e->cbs->on_mo_part) {
+		char m[32];
+		mask_addr(sm->src_addr, m);
+		log_debug("[%s] event=mo_part from=%s ref=%u part=%d/%d token=%llu", e->name, m, ref & 0xFFFF,
+		          seqn, total, (unsigned long long)token);
+		e->cbs->on_mo_part(e->arg, e, token, sm, ref, total, seqn, bytes, n);
+		return;
+	}
 
 	mo_sweep(e);
 	struct esme_mo *mo;
@@ -1513,7 +1521,18 @@ static uint32_t rx_on_receipt(void *arg, struct esme *rx, const char *msgid, enu
 	return e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, msgid, state) : 0;
 }
 
+static void rx_on_mo_part(void *arg, struct esme *rx, uint64_t token, const struct smpp_sm *sm,
+                          uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n)
+{
+	(void)rx;
+	struct esme *e = arg;
+	e->cbs->on_mo_part(e->arg, e, token | ESME_TOKEN_RX, sm, ref, total, seq, bytes, n);
+}
+
 static const struct esme_cbs rx_cbs = {.on_mo = rx_on_mo, .on_receipt = rx_on_receipt};
+/* the same, when the owner keeps the parts of concatenated MOs itself */
+static const struct esme_cbs rx_cbs_parts = {.on_mo = rx_on_mo, .on_mo_part = rx_on_mo_part,
+                                             .on_receipt = rx_on_receipt};
 
 static struct esme *esme_create(struct event_base *base, const struct config_smsc *cfg,
                                 const struct esme_cbs *cbs, void *arg, enum esme_mode mode,
@@ -1577,7 +1596,7 @@ static struct esme *esme_create(struct event_base *base, const struct config_sms
 	}
 	e->state = ES_IDLE;
 	if (mode == EM_TX) {
-		e->rx = esme_create(base, cfg, &rx_cbs, e, EM_RX, e);
+		e->rx = esme_create(base, cfg, cbs->on_mo_part ? &rx_cbs_parts : &rx_cbs, e, EM_RX, e);
 		if (!e->rx)
 			goto fail;
 	}

@@ -33,6 +33,13 @@ struct esme_cbs {
 	 * effect) or from inside the callback. `sm` is valid only during the call. */
 	void (*on_mo)(void *arg, struct esme *e, uint64_t token, const char *from,
 	              const char *text, const struct smpp_sm *sm);
+	/* Optional: each part of a concatenated MO (UDH 8/16-bit reference, or
+	 * sar_* TLVs: ref has bit 16 set) as it came, not decoded, instead of the
+	 * reassembly in memory. The callee keeps the parts where every process
+	 * (and a restart) sees them and answers each part exactly once with
+	 * esme_answer, like on_mo. seq is 1..total. */
+	void (*on_mo_part)(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
+	                   uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n);
 	/* A delivery receipt. msgid is the message's id as on_sent gave it (part
 	 * 1's) when the receipt names one of the last 2048 ids this esme got in
 	 * submit_sm_resp, for any part, in hex or decimal; else the receipt's id

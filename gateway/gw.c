@@ -34,7 +34,6 @@
 #define GW_PUMP_BATCH 200
 #define GW_ARCHIVE_BATCH 500
 #define GW_DUE_LEASE 60
-#define GW_INST_TTL 15            /* liveness lease of one gateway on the shared Redis */
 #define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
 #define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
 
@@ -51,7 +50,7 @@ static const char gw_stopped_text[] =
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
-	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_LEASE_LOST, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
@@ -60,7 +59,7 @@ static const char *const gw_counter_names[] = {
 	"hailong_triggers_total{result=\"accepted\"}", "hailong_triggers_total{result=\"duplicate\"}",
 	"hailong_triggers_total{result=\"invalid\"}", "hailong_triggers_total{result=\"unavailable\"}",
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
-	"hailong_mo_before_item_total", "hailong_lease_lost_total",
+	"hailong_mo_before_item_total", "hailong_lease_lost_total", "hailong_lease_taken_over_total",
 	"hailong_mt_sent_total", "hailong_mt_failed_total", "hailong_mt_stale_dropped_total",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
@@ -101,13 +100,14 @@ struct gw {
 	const struct config *cfg;
 	struct gw_camp camps[GW_MAX_VERSIONS];
 	int ncamps;
-	char inst[17];                        /* this gateway's instance id (random hex) */
+	char inst[17];                        /* this gateway's instance id (hash of host and http.listen) */
 	char k_starting[48], k_archiving[48], k_lease[40];
 	char k_dtaking[64];     /* our deliveries being archived */
 	uint64_t receipts[ESME_DLR_REJECTED + 1]; /* first final receipt per message, by state */
 	uint64_t dlr_seen[4096];  /* hashes of messages whose receipt was handled (direct-mapped) */
 	int registered;                       /* the lease was written once */
 	uint64_t renewals;                    /* lease renewals: the lease's value changes each time */
+	struct timespec redis_since;          /* leases renewed without a miss since (monotonic; 0 = missed) */
 	struct store *store;
 	struct archive *archive;
 	struct esme *esme[CONFIG_MAX_SMSC];
@@ -1035,22 +1035,19 @@ static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 	return gw_notice(g, msisdn, msg, stop ? "hl:orphan:stop:" : "hl:orphan:", stop);
 }
 
-static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
-                     const struct smpp_sm *sm)
+/* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
+ * message from a number without one. Returns the status to answer it with:
+ * 0 once its effect is stored, ESME_RX_T_APPN when it could not be. */
+static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 {
-	(void)sm;
-	struct gw *g = arg;
 	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
 	g->counters[GW_MO]++;
 	uint32_t status = SMPP_ESME_RX_T_APPN;
-	if (gw_sms_trigger(g, from, text, &status)) {
-		esme_answer(e, token, status);
-		return;
-	}
+	if (gw_sms_trigger(g, from, text, &status))
+		return status;
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] mo from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
-		esme_answer(e, token, SMPP_ESME_ROK);
-		return;
+		return SMPP_ESME_ROK;
 	}
 	phone_mask(msisdn, mask);
 	for (int attempt = 0; attempt < 5; attempt++) {
@@ -1115,6 +1112,90 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
 	if (status != SMPP_ESME_ROK) {
 		g->counters[GW_MO_RETRY]++;
 		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", esme_name(e), mask);
+	}
+	return status;
+}
+
+static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
+                     const struct smpp_sm *sm)
+{
+	(void)sm;
+	esme_answer(e, token, gw_mo(arg, e, from, text));
+}
+
+/* One part of a concatenated MO. The parts are kept in Redis, not in this
+ * process: when several gateways are bound to one SMSC, the parts of one
+ * message may reach different gateways, and a part already answered must
+ * survive a crash. Each part is answered once stored; the part that
+ * completes the set is answered once the reply it makes is stored. */
+#define GW_MOPART_TTL 600
+static void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
+                          uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n)
+{
+	struct gw *g = arg;
+	char key[128], sseq[12], stotal[12], sdc[8], sttl[12], err[256];
+	char *hex = malloc(2 * n + 1);
+	if (!hex) {
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	sodium_bin2hex(hex, 2 * n + 1, bytes, n);
+	snprintf(key, sizeof key, "hl:mo:%.21s:%.21s:%u:%d", sm->src_addr, sm->dst_addr, ref, total);
+	snprintf(sseq, sizeof sseq, "%d", seq);
+	snprintf(stotal, sizeof stotal, "%d", total);
+	snprintf(sdc, sizeof sdc, "%u", sm->data_coding);
+	snprintf(sttl, sizeof sttl, "%d", GW_MOPART_TTL);
+	const char *keys[] = {key};
+	const char *args[] = {sseq, stotal, sdc, hex, sttl};
+	redisReply *r = store_script(g->store, STORE_MOPART, 1, keys, 5, args, err, sizeof err);
+	free(hex);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		g->counters[GW_MO_RETRY]++;
+		log_warn("[%s] mo part=%d/%d msg=\"cannot store now, SMSC will retry\" err=\"%s\"", esme_name(e), seq,
+		         total, err);
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)total + 1) {
+		log_debug("[%s] mo part=%d/%d have=%lld", esme_name(e), seq, total,
+		          r->type == REDIS_REPLY_INTEGER ? r->integer : -1);
+		freeReplyObject(r);
+		esme_answer(e, token, SMPP_ESME_ROK);
+		return;
+	}
+	/* complete: join the parts' bytes, then decode once (a GSM escape or a
+	 * UTF-16 pair may straddle two parts) */
+	size_t all = 0;
+	for (size_t i = 1; i < r->elements; i++)
+		all += r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->len / 2 : 0;
+	uint8_t *joined = malloc(all + 1);
+	char *text = malloc(all * 3 + 4);
+	uint32_t status = SMPP_ESME_RX_T_APPN;
+	if (joined && text) {
+		size_t off = 0;
+		for (size_t i = 1; i < r->elements; i++) {
+			size_t got = 0;
+			if (r->element[i]->type == REDIS_REPLY_STRING &&
+			    sodium_hex2bin(joined + off, all - off, r->element[i]->str, r->element[i]->len, NULL, &got,
+			                   NULL) == 0)
+				off += got;
+		}
+		int dc = r->element[0]->type == REDIS_REPLY_STRING ? atoi(r->element[0]->str) : sm->data_coding;
+		if (text_decode(dc, joined, off, text, all * 3 + 4) < 0)
+			text[0] = '\0';
+		char m[PHONE_MAX];
+		phone_mask(sm->src_addr, m);
+		log_info("[%s] mo from=%s parts=%d msg=\"concatenated message complete\"", esme_name(e), m, total);
+		status = gw_mo(g, e, sm->src_addr, text);
+	}
+	free(joined);
+	free(text);
+	freeReplyObject(r);
+	if (status == SMPP_ESME_ROK) {
+		r = store_cmd(g->store, err, sizeof err, "DEL %s", key);
+		if (r)
+			freeReplyObject(r); /* else it runs out with its ttl */
 	}
 	esme_answer(e, token, status);
 }
@@ -1477,6 +1558,7 @@ static void gw_on_state(void *arg, struct esme *e, int bound)
 
 static const struct esme_cbs gw_esme_cbs = {
 	.on_mo = gw_on_mo,
+	.on_mo_part = gw_on_mo_part,
 	.on_receipt = gw_on_receipt,
 	.on_sent = gw_on_sent,
 	.on_ready = gw_on_ready,
@@ -1703,6 +1785,42 @@ static void gw_sweep_sending(struct gw *g)
 	}
 }
 
+/* Our lease ran out while Redis was away. A peer cut off from Redis for less
+ * time than us waits before it reaps (below), so usually nobody took our
+ * lists; but when only we were cut off, a peer may have put the messages our
+ * sessions still hold back in the outboxes. Take back what is still there; a
+ * message a peer has taken meanwhile may go out twice (counted). */
+static void gw_reclaim(struct gw *g)
+{
+	char k_send[160], k_out[96], err[256];
+	long kept = 0, taken = 0;
+	for (struct gw_inflight *f = g->inflight; f; f = f->next) {
+		gw_sending_key(g, f->smsc, k_send, sizeof k_send);
+		snprintf(k_out, sizeof k_out, "hl:outbox:%s", g->cfg->smsc[f->smsc].name);
+		const char *keys[] = {k_send, k_out};
+		const char *args[] = {f->json};
+		redisReply *r = store_script(g->store, STORE_RECLAIM, 2, keys, 1, args, err, sizeof err);
+		if (!r)
+			return;
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+			kept++;
+		else
+			taken++;
+		freeReplyObject(r);
+	}
+	g->counters[GW_LEASE_TAKEN] += (uint64_t)taken;
+	if (taken)
+		log_warn("lease instance=%s in_hand=%ld taken_by_peers=%ld msg=\"a peer took over messages our "
+		         "sessions still hold: they may go out twice\"", g->inst, kept + taken, taken);
+}
+
+static double gw_mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -1711,25 +1829,33 @@ static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	char err[256];
 	/* GET: the old value, to see whether the lease ran out meanwhile */
 	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 " EX %d GET", g->k_lease,
-	                          (int)getpid(), ++g->renewals, GW_INST_TTL);
+	                          (int)getpid(), ++g->renewals, g->cfg->lease_s);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
+		g->redis_since.tv_sec = 0;
+		g->redis_since.tv_nsec = 0;
 		return;
 	}
+	if (g->redis_since.tv_sec == 0 && g->redis_since.tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &g->redis_since);
 	if (g->registered && r->type == REDIS_REPLY_NIL) {
-		/* Redis was away longer than the lease: a peer may have put what we
-		 * had in hand back in line, and a message may go out twice (at least
-		 * once); items its survey moved past are still never re-sent */
+		/* Redis was away longer than the lease */
 		g->counters[GW_LEASE_LOST]++;
-		log_warn("lease instance=%s msg=\"ran out while redis was away; peers may have taken over our work\"",
-		         g->inst);
+		log_warn("lease instance=%s msg=\"ran out while redis was away\"", g->inst);
+		gw_reclaim(g);
 	}
 	freeReplyObject(r);
 	r = store_cmd(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
 	if (r)
 		freeReplyObject(r);
 	g->registered = 1;
-	r = store_cmd(g->store, err, sizeof err, "SMEMBERS hl:instances");
+	/* A peer's lease is judged only after ours has been renewed without a
+	 * miss for a whole lease: when Redis itself was away (restarted, or
+	 * unreachable for everyone), every lease ran out together, and the live
+	 * peers must have had the time to renew theirs before they look dead. */
+	double since = (double)g->redis_since.tv_sec + g->redis_since.tv_nsec / 1e9;
+	int judge = gw_mono() - since >= g->cfg->lease_s;
+	r = judge ? store_cmd(g->store, err, sizeof err, "SMEMBERS hl:instances") : NULL;
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const char *other = r->element[i]->str;
 		if (strcmp(other, g->inst) == 0 || strlen(other) > 32)
@@ -1758,7 +1884,7 @@ static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* At start, our instance id may still hold a lease: either our own
- * predecessor crashed less than GW_INST_TTL ago (take its lists back now), or
+ * predecessor crashed less than redis.lease ago (take its lists back now), or
  * another hailongd with the same host and http.listen is running (its lease
  * value changes as it renews: refuse to start). Returns 0 or -EEXIST. */
 static int gw_take_over(struct gw *g, char *err, size_t errlen)

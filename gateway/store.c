@@ -26,6 +26,8 @@
  *   hl:heldseq                      counter that keeps held messages in order
  *   hl:archive, hl:archiving:{inst} finished surveys (JSON) for SQLite
  *   hl:inst:{inst}, hl:instances    a gateway's liveness lease (TTL), the set of gateways
+ *   hl:mo:{from}:{to}:{ref}:{total} the parts of a concatenated MO so far (TTL 10 min)
+ *   hl:msg:{smsc}:{id}              a sent message, until its receipt (TTL 3 days)
  * The per-instance lists let several hailongd share one Redis: only the
  * lists of a gateway whose lease ran out are put back in line (REAP). */
 static const char *const store_lua[STORE_NSCRIPTS] = {
@@ -201,6 +203,30 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"local id = redis.call('GET', KEYS[1])\n"
 	"if not id then return false end\n"
 	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
+	/* RECLAIM: KEYS sending, outbox; ARGV entry. After our lease ran out, a
+	 * peer may have put a message our session still holds back in the outbox:
+	 * take it back if it is still there. 1 = ours (listed in sending), 0 = a
+	 * peer has taken it meanwhile. */
+	"if redis.call('LPOS', KEYS[1], ARGV[1]) then return 1 end\n"
+	"if redis.call('LREM', KEYS[2], 1, ARGV[1]) == 1 then\n"
+	"  redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n",
+	/* MOPART: KEYS set; ARGV part (1-based), total, data_coding, hex bytes,
+	 * ttl. Keeps one part of a concatenated MO (the set lives ttl seconds from
+	 * its first part, whichever gateway receives the others); a part that
+	 * came again replaces its copy. When every part is there: {dc of part 1,
+	 * hex of part 1, ..., hex of part total}, the set kept until the reply it
+	 * makes is stored (the caller deletes it then); else the parts held. */
+	"redis.call('HSET', KEYS[1], 'p' .. ARGV[1], ARGV[4], 'd' .. ARGV[1], ARGV[3])\n"
+	"if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end\n"
+	"local total = tonumber(ARGV[2])\n"
+	"local have = redis.call('HLEN', KEYS[1]) / 2\n"
+	"if have < total then return have end\n"
+	"local out = {redis.call('HGET', KEYS[1], 'd1') or ARGV[3]}\n"
+	"for i = 1, total do out[#out + 1] = redis.call('HGET', KEYS[1], 'p' .. i) end\n"
+	"return out\n",
 };
 
 struct store {

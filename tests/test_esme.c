@@ -324,6 +324,10 @@ struct rec {
 	char mo_from[MAXREC][24];
 	char mo_text[MAXREC][512];
 	int mo_answer_now;           /* answer from inside on_mo */
+	int nparts;                  /* on_mo_part calls */
+	uint32_t part_ref[MAXREC];
+	int part_total[MAXREC], part_seq[MAXREC];
+	char part_bytes[MAXREC][64];
 	int nrcpt;
 	char rcpt_id[MAXREC][66];
 	enum esme_dlr rcpt_state[MAXREC];
@@ -357,6 +361,21 @@ static void on_mo(void *arg, struct esme *e, uint64_t token, const char *from, c
 	r->nmo++;
 	if (r->mo_answer_now)
 		esme_answer(e, token, 0);
+}
+
+static void on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm, uint32_t ref,
+                       int total, int seq, const uint8_t *bytes, size_t n)
+{
+	(void)sm;
+	struct rec *r = arg;
+	assert_true(r->nparts < MAXREC && n < sizeof r->part_bytes[0]);
+	r->part_ref[r->nparts] = ref;
+	r->part_total[r->nparts] = total;
+	r->part_seq[r->nparts] = seq;
+	memcpy(r->part_bytes[r->nparts], bytes, n);
+	r->part_bytes[r->nparts][n] = '\0';
+	r->nparts++;
+	esme_answer(e, token, seq == 2 ? SMPP_ESME_RX_T_APPN : 0);
 }
 
 static uint32_t on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
@@ -483,7 +502,8 @@ static void ctx_init(struct ctx *c)
 	    .enquire_link_s = 30,
 	    .response_timeout_s = 2,
 	};
-	c->cbs = (struct esme_cbs){on_mo, on_receipt, on_sent, on_ready, on_state};
+	c->cbs = (struct esme_cbs){.on_mo = on_mo, .on_receipt = on_receipt, .on_sent = on_sent,
+	                           .on_ready = on_ready, .on_state = on_state};
 }
 
 static void ctx_start(struct ctx *c)
@@ -868,6 +888,46 @@ static void test_mo_three_parts(void **state)
 	assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 502, &st), 1);
 	assert_int_equal(st, 0);
 	ctx_fini(&c);
+}
+
+/* With on_mo_part, the parts are handed one by one (the gateway keeps them in
+ * Redis) and each is answered with the status the callee gives. */
+static void test_mo_parts_handed(void **state)
+{
+	(void)state;
+	for (int trx = 1; trx >= 0; trx--) {
+		struct ctx c;
+		ctx_init(&c);
+		c.cfg.bind_trx = trx;
+		c.cbs.on_mo_part = on_mo_part;
+		ctx_start(&c);
+		uint8_t ud[16] = {0x05, 0x00, 0x03, 0x42, 3, 2, 'b', 'c'};
+		struct smpp_sm sm = mo_part("84987654321", 0, ud, 8, 1);
+		fake_deliver(&c.f, 800, &sm);
+		struct smpp_sm sar = mo_part("84987654321", 0, (const uint8_t *)"xyz", 3, 0);
+		sar.has_sar = 1;
+		sar.sar_ref = 0x0102;
+		sar.sar_total = 2;
+		sar.sar_seq = 1;
+		fake_deliver(&c.f, 801, &sar);
+		assert_true(wait_int(c.base, &c.r.nparts, 2, 2000));
+		spin(c.base, 50);
+		assert_int_equal(c.r.nmo, 0);
+		assert_int_equal(c.r.part_ref[0], 0x42);
+		assert_int_equal(c.r.part_total[0], 3);
+		assert_int_equal(c.r.part_seq[0], 2);
+		assert_string_equal(c.r.part_bytes[0], "bc"); /* the UDH is not part of the text */
+		assert_int_equal(c.r.part_ref[1], 0x10102);   /* sar references: bit 16 */
+		assert_int_equal(c.r.part_seq[1], 1);
+		assert_string_equal(c.r.part_bytes[1], "xyz");
+		uint32_t st = 0;
+		assert_true(wait_int(c.base, &c.f.ngot, 2, 1000));
+		assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 800, &st), 1);
+		assert_int_equal(st, SMPP_ESME_RX_T_APPN);
+		assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 801, &st), 1);
+		assert_int_equal(st, 0);
+		ctx_fini(&c);
+	}
 }
 
 static void test_mo_sar_ucs2_and_retry_later(void **state)
@@ -1653,6 +1713,7 @@ int main(void)
 	    cmocka_unit_test(test_tps_limit),
 	    cmocka_unit_test(test_mo_three_parts),
 	    cmocka_unit_test(test_mo_sar_ucs2_and_retry_later),
+	    cmocka_unit_test(test_mo_parts_handed),
 	    cmocka_unit_test(test_mo_single_answered_in_callback),
 	    cmocka_unit_test(test_mo_16bit_ref),
 	    cmocka_unit_test(test_mo_data_sm_payload),

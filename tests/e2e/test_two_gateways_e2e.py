@@ -2,7 +2,9 @@
 """Two hailongd on one Redis (and one archive), both bound to the simulator:
 every survey starts once, gets exactly one reminder and one expiry message,
 is archived once; replies are taken by whichever gateway receives them; when
-one gateway is killed, the other finishes its work after its lease runs out."""
+one gateway is killed, the other finishes its work after its lease runs out;
+when Redis itself is away for longer than the lease, neither takes the
+other's messages in hand for those of a dead peer (no SMS goes out twice)."""
 import os
 import re
 import shutil
@@ -32,9 +34,13 @@ def write_campaigns():
     return tmp, text
 
 
-def second_config(st, cfg):
+def second_config(st, cfg, lease=None):
     port2 = harness.free_port()
     text = open(cfg).read().replace("listen: 127.0.0.1:%d" % st.http_port, "listen: 127.0.0.1:%d" % port2)
+    if lease:
+        text = text.replace("/0\n", "/0\n  lease: %s\n" % lease, 1)
+        first = open(cfg).read().replace("/0\n", "/0\n  lease: %s\n" % lease, 1)
+        open(cfg, "w").write(first)
     path = cfg.replace(".yaml", "-2.yaml")
     open(path, "w").write(text)
     return path, port2
@@ -93,5 +99,87 @@ def main():
         shutil.rmtree(camps, ignore_errors=True)
 
 
+def texts_of(st, i):
+    box = harness.inbox(st, harness.citizen(i))
+    texts = box if isinstance(box, list) else box.get("messages", [])
+    return [t if isinstance(t, str) else t.get("text", "") for t in texts]
+
+
+def redis_outage():
+    """Redis stops for longer than the lease (5 s here) while both gateways
+    hold first items the SMSC has not answered yet (responses 3 s late). When
+    it is back, every lease has run out at once: a gateway must give its peer
+    the time to renew before judging it dead, or it puts the peer's messages
+    in hand back in the outbox and they go out twice. The citizens do not
+    reply, so a copy would still be current and would be sent."""
+    n = 30
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(n, seed=9, extra=["--no-reply-share", "1.0"])
+        cfg = st.write_config()
+        cfg2, port2 = second_config(st, cfg, lease="5s")
+        st.start_gateway(cfg)
+        st._spawn("hailongd2", [os.path.join(harness.BIN, "hailongd"), "-c", cfg2])
+        harness.wait_for(lambda: st._port_open(port2), 10, "the second hailongd")
+        time.sleep(2.0)  # both bound, past the grace after a bind
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 3000})
+        for i in range(1, n + 1):
+            code, body = st.trigger(harness.local_citizen(i), "OUT-%d" % i)
+            check(code == 202, f"trigger {i}: {code} {body}")
+        harness.wait_for(lambda: sum(int(st.redis("LLEN", k) or 0)
+                                     for k in st.redis("KEYS", "hl:sending:*").split()) >= 4, 10,
+                         "first items in hand on both gateways")
+        st.stop("redis")
+        time.sleep(8.0)  # longer than the lease
+        st.start_redis()
+        harness.sim_post(st, "/faults", {"reset": True})
+        harness.wait_for(lambda: all(texts_of(st, i) for i in range(1, n + 1)), 30, "every first item")
+        time.sleep(5 + 4)  # the lease, and two renewals: a peer judged dead would be reaped by now
+        twice = [(i, len(texts_of(st, i))) for i in range(1, n + 1) if len(texts_of(st, i)) != 1]
+        m1 = st.metrics()
+        st.stop("hailongd2")
+        st.stop_sim()
+        check(not twice, f"citizens who got the first item more or less than once: {twice[:5]}")
+        check(int(st.redis("LLEN", "hl:queue") or 0) == 0, "triggers left in the queue")
+        print(f"ok: redis away 8 s (lease 5 s) with first items in hand: each sent once; "
+              f"leases lost and renewed: {int(m1.get('hailong_lease_lost_total', 0))} (first gateway)")
+
+
+def parts_across_gateways():
+    """Two gateways bound to one SMSC: the parts of one long comment reach
+    either gateway (the simulator deals its MOs out over the binds). The
+    parts are kept in Redis, so every comment is archived whole."""
+    import test_resilience_e2e as res
+    n = 30
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(n, seed=12, think="20-150", extra=["--comment-share", "1.0", "--ucs2-share", "0.5"])
+        cfg = st.write_config()
+        cfg2, port2 = second_config(st, cfg)
+        st.start_gateway(cfg)
+        st._spawn("hailongd2", [os.path.join(harness.BIN, "hailongd"), "-c", cfg2])
+        harness.wait_for(lambda: st._port_open(port2), 10, "the second hailongd")
+        for i in range(1, n + 1):
+            code, body = st.trigger(harness.local_citizen(i), "PART-%d" % i)
+            check(code == 202, f"trigger {i}: {code} {body}")
+        harness.wait_for(lambda: count(st, "select count(*) from surveys where status='completed'") == n, 60,
+                         f"{n} completed surveys", step=0.3)
+        st.stop("hailongd2")
+        st.stop_sim()
+        st.stop("hailongd")
+        res.compare(st, "PART-", n)
+        with sqlite3.connect(st.db) as c:
+            longest = c.execute("select max(length(text)) from answers").fetchone()[0] or 0
+        check(longest > 70, f"no comment needed several parts (longest {longest} characters)")
+        logs = st.log_text("hailongd") + st.log_text("hailongd2")
+        split = len(re.findall(r"concatenated message complete", st.log_text("hailongd"))), \
+            len(re.findall(r"concatenated message complete", st.log_text("hailongd2")))
+        check("mo_parts_expired" not in logs, "parts expired")
+        print(f"ok: {n} surveys with long comments over two gateways archived whole "
+              f"(sets completed per gateway: {split[0]}, {split[1]}; longest {longest} characters)")
+
+
 if __name__ == "__main__":
     main()
+    redis_outage()
+    parts_across_gateways()
