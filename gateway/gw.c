@@ -34,6 +34,7 @@
 #define GW_PUMP_BATCH 200
 #define GW_ARCHIVE_BATCH 500
 #define GW_DUE_LEASE 60
+#define GW_TAKE_MAX 32            /* messages taken from an outbox in one round trip */
 #define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
 #define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
 
@@ -114,6 +115,7 @@ struct gw {
 	int nesme;
 	int bound[CONFIG_MAX_SMSC];
 	struct timespec send_after[CONFIG_MAX_SMSC]; /* no items before this after a (re)bind (monotonic) */
+	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
@@ -1270,6 +1272,43 @@ static void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- sending ---- */
 
+/* Hands one outbox entry (taken into our sending list) to SMSC i's session.
+ * 0, -EAGAIN (no room: the caller puts it back), or another error (the entry
+ * cannot be sent: the caller drops it). */
+static int gw_submit_entry(struct gw *g, int i, const char *entry)
+{
+	json_error_t je;
+	json_t *o = json_loads(entry, 0, &je);
+	const char *to = json_string_value(json_object_get(o, "to"));
+	const char *text = json_string_value(json_object_get(o, "text"));
+	const char *sid = json_string_value(json_object_get(o, "s"));
+	int first = json_is_true(json_object_get(o, "first"));
+	json_t *jq = json_object_get(o, "q");
+	json_int_t enc = json_integer_value(json_object_get(o, "enc"));
+	struct gw_inflight *f = calloc(1, sizeof *f);
+	int rc = -EINVAL;
+	if (f && to && text && (f->json = strdup(entry)) != NULL) {
+		struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
+		                       .enc = (enum text_encoding)enc, .ussd_op = -1};
+		f->tag = msg.tag;
+		f->smsc = i;
+		f->q = json_is_integer(jq) ? (int)json_integer_value(jq) : -1;
+		f->first = first;
+		if (sid && f->q >= 0)
+			snprintf(f->survey, sizeof f->survey, "%s", sid);
+		rc = esme_submit(g->esme[i], &msg);
+	}
+	if (rc == 0) {
+		f->next = g->inflight;
+		g->inflight = f;
+	} else if (f) {
+		free(f->json);
+		free(f);
+	}
+	json_decref(o);
+	return rc;
+}
+
 static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -1284,74 +1323,68 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 		if (now.tv_sec < g->send_after[i].tv_sec ||
 		    (now.tv_sec == g->send_after[i].tv_sec && now.tv_nsec < g->send_after[i].tv_nsec))
 			continue; /* just (re)bound: the 100 ms tick comes back */
-		while (esme_capacity(g->esme[i]) > 0) {
-			char k_out[96];
-			snprintf(k_out, sizeof k_out, "hl:outbox:%s", name);
+		char k_out[96];
+		snprintf(k_out, sizeof k_out, "hl:outbox:%s", name);
+		int more = 1;
+		while (more && esme_capacity(g->esme[i]) > 0) {
+			/* as many messages as the bind takes now, in one round trip:
+			 * capacity counts parts, so divided by the parts a message had
+			 * lately */
+			int cap = esme_capacity(g->esme[i]);
+			int want = (int)(cap / g->parts_avg[i]);
+			want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
+			char smax[12];
+			snprintf(smax, sizeof smax, "%d", want);
 			const char *tk[] = {k_out, k_send};
-			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 0, NULL, err, sizeof err);
+			const char *ta[] = {smax};
+			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 1, ta, err, sizeof err);
 			if (!r) {
 				g->counters[GW_REDIS_ERR]++;
 				return;
 			}
-			if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-			    r->element[1]->type != REDIS_REPLY_STRING) {
-				freeReplyObject(r);
-				break;
-			}
-			const char *entry = r->element[1]->str;
-			if (r->element[0]->integer == 0) {
-				/* an item its survey has moved past: a copy re-sent after a
-				 * crash would only confuse the citizen */
-				g->counters[GW_MT_STALE]++;
-				log_info("[%s] outbox msg=\"stale item not sent again\"", name);
-				freeReplyObject(r);
-				continue;
-			}
-			json_error_t je;
-			json_t *o = json_loads(entry, 0, &je);
-			const char *to = json_string_value(json_object_get(o, "to"));
-			const char *text = json_string_value(json_object_get(o, "text"));
-			const char *sid = json_string_value(json_object_get(o, "s"));
-			int first = json_is_true(json_object_get(o, "first"));
-			json_t *jq = json_object_get(o, "q");
-			json_int_t enc = json_integer_value(json_object_get(o, "enc"));
-			struct gw_inflight *f = calloc(1, sizeof *f);
-			int rc = -EINVAL;
-			if (f && to && text && (f->json = strdup(entry)) != NULL) {
-				struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
-				                       .enc = (enum text_encoding)enc, .ussd_op = -1};
-				f->tag = msg.tag;
-				f->smsc = i;
-				f->q = json_is_integer(jq) ? (int)json_integer_value(jq) : -1;
-				f->first = first;
-				if (sid && f->q >= 0)
-					snprintf(f->survey, sizeof f->survey, "%s", sid);
-				rc = esme_submit(g->esme[i], &msg);
-			}
-			if (rc == 0) {
-				f->next = g->inflight;
-				g->inflight = f;
-			} else {
-				if (rc == -EAGAIN) {
-					/* no room after all: back to the head of the outbox */
-					redisReply *x = store_cmd(g->store, err, sizeof err, "LMOVE %s hl:outbox:%s RIGHT LEFT",
-					                          k_send, name);
+			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+			more = n == (size_t)want;
+			for (size_t k = 0; k < n; k++) {
+				redisReply *flag = r->element[2 * k], *ent = r->element[2 * k + 1];
+				if (ent->type != REDIS_REPLY_STRING)
+					continue;
+				if (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) {
+					/* an item its survey has moved past: a copy re-sent
+					 * after a crash would only confuse the citizen */
+					g->counters[GW_MT_STALE]++;
+					log_info("[%s] outbox msg=\"stale item not sent again\"", name);
+					continue;
+				}
+				int before = esme_capacity(g->esme[i]);
+				int rc = gw_submit_entry(g, i, ent->str);
+				if (rc == 0) {
+					int used = before - esme_capacity(g->esme[i]);
+					g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
+					continue;
+				}
+				if (rc != -EAGAIN) {
+					log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
+					redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, ent->str);
 					if (x)
 						freeReplyObject(x);
-				} else {
-					log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-					redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, entry);
+					continue;
+				}
+				/* no room after all: this one and the rest back to the head
+				 * of the outbox, in their order (the tail of our list) */
+				int back = 0;
+				for (size_t j = k; j < n; j++)
+					back += !(r->element[2 * j]->type == REDIS_REPLY_INTEGER &&
+					          r->element[2 * j]->integer == 0);
+				for (int j = 0; j < back; j++) {
+					redisReply *x = store_cmd(g->store, err, sizeof err, "LMOVE %s %s RIGHT LEFT", k_send,
+					                          k_out);
 					if (x)
 						freeReplyObject(x);
 				}
-				if (f)
-					free(f->json);
-				free(f);
-			}
-			json_decref(o);
-			freeReplyObject(r);
-			if (rc == -EAGAIN)
+				more = 0;
 				break;
+			}
+			freeReplyObject(r);
 		}
 	}
 }
@@ -1418,12 +1451,23 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	if (!f)
 		return;
 	*pp = f->next;
-	char err[256], k_send[160];
+	char err[256], k_send[160], k_msg[192] = "";
+	char *v = NULL;
 	gw_sending_key(g, f->smsc, k_send, sizeof k_send);
-	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, f->json);
+	if (status == SMPP_ESME_ROK && msgid && *msgid) {
+		/* remembered until its receipt comes (or for three days) */
+		snprintf(k_msg, sizeof k_msg, "hl:msg:%s:%s", g->cfg->smsc[f->smsc].name, msgid);
+		json_t *o = json_pack("{s:s,s:i,s:I}", "s", f->survey, "q", f->q, "t", (json_int_t)gw_now());
+		v = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	const char *keys[] = {k_send, k_msg[0] ? k_msg : "hl:msg:none"};
+	const char *args[] = {f->json, v ? v : "", "259200"};
+	redisReply *r = store_script(g->store, STORE_SENT, 2, keys, 3, args, err, sizeof err);
 	if (r) {
 		freeReplyObject(r);
 	} else {
+		g->counters[GW_REDIS_ERR]++;
 		/* done with, but still listed: remove it when Redis is back, so
 		 * that it is never taken for a message to send again */
 		struct gw_inflight *d = calloc(1, sizeof *d);
@@ -1434,30 +1478,15 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 		} else {
 			free(d);
 		}
+		/* the record kept in memory until Redis is back (gw_sweep_sending),
+		 * so that its receipt still finds the survey */
+		if (v)
+			gw_unkept_add(g, k_msg, v);
 	}
+	free(v);
 	if (status == SMPP_ESME_ROK) {
 		g->counters[GW_MT_SENT]++;
 		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");
-		if (msgid && *msgid) {
-			/* remembered until its receipt comes (or for three days) */
-			json_t *o = json_pack("{s:s,s:i,s:I}", "s", f->survey, "q", f->q, "t", (json_int_t)gw_now());
-			char *v = o ? json_dumps(o, JSON_COMPACT) : NULL;
-			redisReply *x = v ? store_cmd(g->store, err, sizeof err, "SET hl:msg:%s:%s %s EX 259200",
-			                              g->cfg->smsc[f->smsc].name, msgid, v)
-			                  : NULL;
-			if (x) {
-				freeReplyObject(x);
-			} else if (v) {
-				/* kept in memory until Redis is back (gw_sweep_sending), so
-				 * that its receipt still finds the survey */
-				char key[192];
-				snprintf(key, sizeof key, "hl:msg:%s:%s", g->cfg->smsc[f->smsc].name, msgid);
-				gw_unkept_add(g, key, v);
-				g->counters[GW_REDIS_ERR]++;
-			}
-			free(v);
-			json_decref(o);
-		}
 	} else {
 		const char *why = status == ESME_STATUS_TIMEOUT ? "timeout" : smpp_status_name(status);
 		g->counters[GW_MT_FAILED]++;
@@ -1958,6 +1987,8 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	}
 	g->base = base;
 	g->cfg = cfg;
+	for (int i = 0; i < CONFIG_MAX_SMSC; i++)
+		g->parts_avg[i] = 1.0;
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;

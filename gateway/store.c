@@ -153,27 +153,35 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
 	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
 	"return 1\n",
-	/* TAKE: KEYS outbox, sending. Moves the next message to send into the
-	 * sending list and returns {1, entry}; when it is an item of a survey it
-	 * raises the survey's "sq" (the last item handed to the SMSC) in the same
-	 * step, so a reply can only answer an item that left and a duplicate
-	 * deliver_sm of the previous answer is never taken for the next item. An
-	 * item the survey has moved past (or a finished survey's item: a copy
-	 * re-sent after a crash) is not sent again: {0, entry}, dropped. */
-	"local m = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
-	"if not m then return false end\n"
-	"local ok, o = pcall(cjson.decode, m)\n"
-	"if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
-	"  local k = 'hl:s:' .. o.s\n"
-	"  local q = tonumber(redis.call('HGET', k, 'q') or '')\n"
-	"  if q ~= o.q then\n"
-	"    redis.call('LREM', KEYS[2], -1, m)\n"
-	"    return {0, m}\n"
+	/* TAKE: KEYS outbox, sending; ARGV max. Moves up to max messages to send
+	 * into the sending list and returns {1, entry, 1, entry, ...} in order;
+	 * for an item of a survey it raises the survey's "sq" (the last item
+	 * handed to the SMSC) in the same step, so a reply can only answer an
+	 * item that left and a duplicate deliver_sm of the previous answer is
+	 * never taken for the next item. An item the survey has moved past (or a
+	 * finished survey's item: a copy re-sent after a crash) is not sent
+	 * again: {0, entry}, dropped from the sending list. Empty: {}. */
+	"local out = {}\n"
+	"for i = 1, tonumber(ARGV[1]) do\n"
+	"  local m = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
+	"  if not m then break end\n"
+	"  local keep = 1\n"
+	"  local ok, o = pcall(cjson.decode, m)\n"
+	"  if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
+	"    local k = 'hl:s:' .. o.s\n"
+	"    local q = tonumber(redis.call('HGET', k, 'q') or '')\n"
+	"    if q ~= o.q then\n"
+	"      redis.call('LREM', KEYS[2], -1, m)\n"
+	"      keep = 0\n"
+	"    else\n"
+	"      local cur = tonumber(redis.call('HGET', k, 'sq') or '')\n"
+	"      if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
+	"    end\n"
 	"  end\n"
-	"  local cur = tonumber(redis.call('HGET', k, 'sq') or '')\n"
-	"  if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
+	"  out[#out + 1] = keep\n"
+	"  out[#out + 1] = m\n"
 	"end\n"
-	"return {1, m}\n",
+	"return out\n",
 	/* DLR: KEYS message, deliveries; ARGV smsc, message id, state, now. The
 	 * first final receipt of a sent message (its record is taken, so a second
 	 * receipt, e.g. one per part of a long message, finds nothing) becomes a
@@ -227,6 +235,12 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"local out = {redis.call('HGET', KEYS[1], 'd1') or ARGV[3]}\n"
 	"for i = 1, total do out[#out + 1] = redis.call('HGET', KEYS[1], 'p' .. i) end\n"
 	"return out\n",
+	/* SENT: KEYS sending, message; ARGV entry, record ('' = none), ttl. The
+	 * SMSC answered a message: off our sending list, and (accepted with an
+	 * id) remembered until its receipt, in one round trip. */
+	"redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+	"if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end\n"
+	"return 1\n",
 };
 
 struct store {

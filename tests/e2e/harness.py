@@ -80,7 +80,8 @@ class Stack:
         rdir = os.path.join(self.dir, "redis")
         os.makedirs(rdir, exist_ok=True)
         self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                              "--dir", rdir, "--save", "", "--appendonly", "yes",
+                              "--dir", rdir, "--unixsocket", os.path.join(rdir, "redis.sock"),
+                              "--unixsocketperm", "700", "--save", "", "--appendonly", "yes",
                               "--appendfsync", "everysec", "--protected-mode", "yes",
                               "--daemonize", "no", "--logfile", ""])
         wait_for(lambda: self.redis("PING") == "PONG", 10, "redis-server")
@@ -112,7 +113,9 @@ class Stack:
         return json.loads(lines[-1]) if lines else None
 
     # ---- the gateway ----
-    def write_config(self, window=10, tps=500, extra_smsc=""):
+    def write_config(self, window=10, tps=500, extra_smsc="", unix=False):
+        url = ("unix:" + os.path.join(self.dir, "redis", "redis.sock") if unix
+               else "redis://127.0.0.1:%d/0" % self.redis_port)
         cfg = f"""# written by tests/e2e/harness.py
 smpp:
   - name: sim
@@ -125,7 +128,7 @@ smpp:
     window: {window}
     tps: {tps}
 {extra_smsc}redis:
-  url: redis://127.0.0.1:{self.redis_port}/0
+  url: {url}
 storage:
   sqlite: {self.db}
 http:
