@@ -51,7 +51,7 @@ static const char gw_stopped_text[] =
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
-	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MO_PARTS_EXPIRED, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
@@ -60,7 +60,8 @@ static const char *const gw_counter_names[] = {
 	"hailong_triggers_total{result=\"accepted\"}", "hailong_triggers_total{result=\"duplicate\"}",
 	"hailong_triggers_total{result=\"invalid\"}", "hailong_triggers_total{result=\"unavailable\"}",
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
-	"hailong_mo_before_item_total", "hailong_lease_lost_total", "hailong_lease_taken_over_total",
+	"hailong_mo_before_item_total", "hailong_mo_parts_expired_total", "hailong_lease_lost_total",
+	"hailong_lease_taken_over_total",
 	"hailong_mt_sent_total", "hailong_mt_failed_total", "hailong_mt_stale_dropped_total",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
@@ -108,7 +109,10 @@ struct gw {
 	uint64_t dlr_seen[4096];  /* hashes of messages whose receipt was handled (direct-mapped) */
 	int registered;                       /* the lease was written once */
 	uint64_t renewals;                    /* lease renewals: the lease's value changes each time */
-	struct timespec redis_since;          /* leases renewed without a miss since (monotonic; 0 = missed) */
+	double redis_since;                   /* leases renewed without a gap since (monotonic s; 0 = not yet) */
+	double last_renew;                    /* last lease renewal (monotonic s) */
+	unsigned long lease_conn;             /* store_connects() at the last renewal */
+	int reclaim_pending;                  /* the lease ran out: take back what peers left */
 	struct store *store;
 	struct archive *archive;
 	struct esme *esme[CONFIG_MAX_SMSC];
@@ -438,7 +442,13 @@ static void gw_key(char *out, size_t cap, const char *prefix, const char *id)
 static char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
                              int first, int q)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:i}", "s", survey, "to", to, "text", text, "enc", (int)enc);
+	/* "u": each message is one of a kind, so a copy of it (a peer's REAP
+	 * put back what our session still holds) is recognised as such */
+	unsigned char rnd[6];
+	char u[13];
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(u, sizeof u, rnd, sizeof rnd);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "s", survey, "to", to, "text", text, "enc", (int)enc, "u", u);
 	if (!o)
 		return NULL;
 	if (first)
@@ -1129,77 +1139,143 @@ static void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from
  * process: when several gateways are bound to one SMSC, the parts of one
  * message may reach different gateways, and a part already answered must
  * survive a crash. Each part is answered once stored; the part that
- * completes the set is answered once the reply it makes is stored. */
-#define GW_MOPART_TTL 600
+ * completes the set is answered once the reply it makes is stored. A set
+ * with no new part for GW_MOPART_AGE is dropped (logged, counted). */
+#define GW_MOPART_TTL 7200  /* a set's key (safety net behind the sweep) */
+#define GW_MOPART_AGE 3600  /* an incomplete set is dropped after this without a part */
+#define GW_MOPART_DONE 600  /* a handled set is kept to recognise redelivered parts */
+#define GW_MOPART_BUSY 60   /* a completed set is one caller's for at most this */
+
+/* Decodes the parts {dc1, hex1, ..., dcN, hexN}: runs of parts with one
+ * data_coding are joined before decoding (a GSM escape or a UTF-16 pair may
+ * straddle two parts). Returns a malloc'd UTF-8 string or NULL. */
+static char *gw_mo_join(const redisReply *r)
+{
+	size_t all = 0;
+	for (size_t i = 1; i < r->elements; i += 2)
+		all += r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->len / 2 : 0;
+	uint8_t *bytes = malloc(all + 1);
+	size_t cap = all * 3 + 4, used = 0;
+	char *text = malloc(cap);
+	if (!bytes || !text) {
+		free(bytes);
+		free(text);
+		return NULL;
+	}
+	text[0] = '\0';
+	size_t i = 0;
+	while (i + 1 < r->elements) {
+		const char *dc = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "0";
+		size_t n = 0;
+		for (; i + 1 < r->elements; i += 2) {
+			const redisReply *d = r->element[i], *p = r->element[i + 1];
+			if (d->type != REDIS_REPLY_STRING || strcmp(d->str, dc) != 0)
+				break;
+			size_t got = 0;
+			if (p->type == REDIS_REPLY_STRING &&
+			    sodium_hex2bin(bytes + n, all - n, p->str, p->len, NULL, &got, NULL) == 0)
+				n += got;
+		}
+		int w = text_decode(atoi(dc), bytes, n, text + used, cap - used);
+		if (w > 0)
+			used += (size_t)w;
+		text[used] = '\0';
+		if (i + 1 < r->elements && r->element[i]->type != REDIS_REPLY_STRING)
+			i += 2; /* a part without its coding: skipped */
+	}
+	free(bytes);
+	return text;
+}
+
 static void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
                           uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n)
 {
 	struct gw *g = arg;
-	char key[128], sseq[12], stotal[12], sdc[8], sttl[12], err[256];
+	char key[256], hsrc[2 * sizeof sm->src_addr + 1], hdst[2 * sizeof sm->dst_addr + 1];
+	char sseq[12], stotal[12], sdc[8], sttl[12], snow[24], sbusy[12], err[256];
 	char *hex = malloc(2 * n + 1);
 	if (!hex) {
 		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
 		return;
 	}
 	sodium_bin2hex(hex, 2 * n + 1, bytes, n);
-	snprintf(key, sizeof key, "hl:mo:%.21s:%.21s:%u:%d", sm->src_addr, sm->dst_addr, ref, total);
+	/* the addresses in hex: whatever the network sends, one key per set */
+	sodium_bin2hex(hsrc, sizeof hsrc, (const unsigned char *)sm->src_addr, strlen(sm->src_addr));
+	sodium_bin2hex(hdst, sizeof hdst, (const unsigned char *)sm->dst_addr, strlen(sm->dst_addr));
+	snprintf(key, sizeof key, "hl:mo:%s:%s:%s:%u:%d", esme_name(e), hsrc, hdst, ref, total);
 	snprintf(sseq, sizeof sseq, "%d", seq);
 	snprintf(stotal, sizeof stotal, "%d", total);
 	snprintf(sdc, sizeof sdc, "%u", sm->data_coding);
 	snprintf(sttl, sizeof sttl, "%d", GW_MOPART_TTL);
-	const char *keys[] = {key};
-	const char *args[] = {sseq, stotal, sdc, hex, sttl};
-	redisReply *r = store_script(g->store, STORE_MOPART, 1, keys, 5, args, err, sizeof err);
+	snprintf(snow, sizeof snow, "%" PRId64, gw_now());
+	snprintf(sbusy, sizeof sbusy, "%d", GW_MOPART_BUSY);
+	const char *keys[] = {key, "hl:mosets"};
+	const char *args[] = {sseq, stotal, sdc, hex, sttl, snow, sbusy};
+	redisReply *r = store_script(g->store, STORE_MOPART, 2, keys, 7, args, err, sizeof err);
 	free(hex);
+	char m[PHONE_MAX];
+	phone_mask(sm->src_addr, m);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		g->counters[GW_MO_RETRY]++;
-		log_warn("[%s] mo part=%d/%d msg=\"cannot store now, SMSC will retry\" err=\"%s\"", esme_name(e), seq,
-		         total, err);
+		log_warn("[%s] mo from=%s part=%d/%d msg=\"cannot store now, SMSC will retry\" err=\"%s\"",
+		         esme_name(e), m, seq, total, err);
 		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
 		return;
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)total + 1) {
-		log_debug("[%s] mo part=%d/%d have=%lld", esme_name(e), seq, total,
-		          r->type == REDIS_REPLY_INTEGER ? r->integer : -1);
+	if (r->type == REDIS_REPLY_INTEGER) {
+		uint32_t st = SMPP_ESME_ROK;
+		if (r->integer == -1) {
+			st = SMPP_ESME_RX_T_APPN; /* its set is being handled right now */
+			log_info("[%s] mo from=%s part=%d/%d msg=\"its message is being handled, SMSC will retry\"",
+			         esme_name(e), m, seq, total);
+		} else if (r->integer == -2) {
+			log_info("[%s] mo from=%s part=%d/%d msg=\"part of a message already taken, ignored\"",
+			         esme_name(e), m, seq, total);
+		} else {
+			log_debug("[%s] mo from=%s part=%d/%d have=%lld", esme_name(e), m, seq, total, r->integer);
+		}
 		freeReplyObject(r);
-		esme_answer(e, token, SMPP_ESME_ROK);
+		esme_answer(e, token, st);
 		return;
 	}
-	/* complete: join the parts' bytes, then decode once (a GSM escape or a
-	 * UTF-16 pair may straddle two parts) */
-	size_t all = 0;
-	for (size_t i = 1; i < r->elements; i++)
-		all += r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->len / 2 : 0;
-	uint8_t *joined = malloc(all + 1);
-	char *text = malloc(all * 3 + 4);
 	uint32_t status = SMPP_ESME_RX_T_APPN;
-	if (joined && text) {
-		size_t off = 0;
-		for (size_t i = 1; i < r->elements; i++) {
-			size_t got = 0;
-			if (r->element[i]->type == REDIS_REPLY_STRING &&
-			    sodium_hex2bin(joined + off, all - off, r->element[i]->str, r->element[i]->len, NULL, &got,
-			                   NULL) == 0)
-				off += got;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 * (size_t)total) {
+		char *text = gw_mo_join(r);
+		if (text) {
+			log_info("[%s] mo from=%s parts=%d msg=\"concatenated message complete\"", esme_name(e), m, total);
+			status = gw_mo(g, e, sm->src_addr, text);
+			free(text);
 		}
-		int dc = r->element[0]->type == REDIS_REPLY_STRING ? atoi(r->element[0]->str) : sm->data_coding;
-		if (text_decode(dc, joined, off, text, all * 3 + 4) < 0)
-			text[0] = '\0';
-		char m[PHONE_MAX];
-		phone_mask(sm->src_addr, m);
-		log_info("[%s] mo from=%s parts=%d msg=\"concatenated message complete\"", esme_name(e), m, total);
-		status = gw_mo(g, e, sm->src_addr, text);
 	}
-	free(joined);
-	free(text);
 	freeReplyObject(r);
-	if (status == SMPP_ESME_ROK) {
-		r = store_cmd(g->store, err, sizeof err, "DEL %s", key);
-		if (r)
-			freeReplyObject(r); /* else it runs out with its ttl */
-	}
+	char sdone[12];
+	snprintf(sdone, sizeof sdone, "%d", GW_MOPART_DONE);
+	const char *eargs[] = {status == SMPP_ESME_ROK ? "1" : "0", sttl, sdone};
+	r = store_script(g->store, STORE_MOEND, 2, keys, 3, eargs, err, sizeof err);
+	if (r)
+		freeReplyObject(r); /* else: done stays busy until GW_MOPART_BUSY, then redone */
 	esme_answer(e, token, status);
+}
+
+/* Drops the concatenated MOs that never completed (a part lost by the SMSC). */
+static void gw_mo_sweep(struct gw *g)
+{
+	char before[24], err[256];
+	snprintf(before, sizeof before, "%" PRId64, gw_now() - GW_MOPART_AGE);
+	const char *keys[] = {"hl:mosets"};
+	const char *args[] = {before, "100"};
+	redisReply *r = store_script(g->store, STORE_MOSWEEP, 1, keys, 2, args, err, sizeof err);
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		g->counters[GW_MO_PARTS_EXPIRED]++;
+		/* the key names the set; its addresses are hex, not shown */
+		const char *k = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+		const char *tail = strrchr(k, ':');
+		log_warn("mo_parts_expired parts=%lld total=%s msg=\"a long reply never completed within %d s, "
+		         "dropped\"", r->element[i + 1]->integer, tail ? tail + 1 : "?", GW_MOPART_AGE);
+	}
+	if (r)
+		freeReplyObject(r);
 }
 
 /* ---- timers ---- */
@@ -1309,12 +1385,31 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 	return rc;
 }
 
+/* 1 when this entry is one our sessions hold (in flight) or sent and still
+ * to be removed from our list. */
+static int gw_in_hand(const struct gw *g, int smsc, const char *entry)
+{
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->smsc == smsc && strcmp(f->json, entry) == 0)
+			return 1;
+	for (const struct gw_inflight *f = g->removals; f; f = f->next)
+		if (f->smsc == smsc && strcmp(f->json, entry) == 0)
+			return 1;
+	return 0;
+}
+
+static void gw_lease_cb(evutil_socket_t fd, short what, void *arg);
+
 static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
 	char err[256], k_send[160];
+	/* Redis came back since our last lease renewal: renew (and see whether
+	 * the lease ran out, then take back our work) before sending anything */
+	if (g->registered && store_connects(g->store) != g->lease_conn)
+		gw_lease_cb(-1, 0, g);
 	for (int i = 0; i < g->nesme; i++) {
 		const char *name = g->cfg->smsc[i].name;
 		gw_sending_key(g, i, k_send, sizeof k_send);
@@ -1353,6 +1448,13 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 					 * after a crash would only confuse the citizen */
 					g->counters[GW_MT_STALE]++;
 					log_info("[%s] outbox msg=\"stale item not sent again\"", name);
+					continue;
+				}
+				if (gw_in_hand(g, i, ent->str)) {
+					/* our own message, back in the outbox by a peer's REAP
+					 * (our lease ran out): it is in flight or sent already */
+					log_warn("[%s] outbox msg=\"a message this gateway holds came back: not sent twice\"",
+					         name);
 					continue;
 				}
 				int before = esme_capacity(g->esme[i]);
@@ -1819,7 +1921,7 @@ static void gw_sweep_sending(struct gw *g)
  * lists; but when only we were cut off, a peer may have put the messages our
  * sessions still hold back in the outboxes. Take back what is still there; a
  * message a peer has taken meanwhile may go out twice (counted). */
-static void gw_reclaim(struct gw *g)
+static int gw_reclaim(struct gw *g)
 {
 	char k_send[160], k_out[96], err[256];
 	long kept = 0, taken = 0;
@@ -1830,17 +1932,27 @@ static void gw_reclaim(struct gw *g)
 		const char *args[] = {f->json};
 		redisReply *r = store_script(g->store, STORE_RECLAIM, 2, keys, 1, args, err, sizeof err);
 		if (!r)
-			return;
+			return -EIO;
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
 			kept++;
 		else
 			taken++;
 		freeReplyObject(r);
 	}
+	/* sent already, their removal from our list still pending: a copy a
+	 * peer put back in the outbox must not go out again */
+	for (struct gw_inflight *d = g->removals; d; d = d->next) {
+		snprintf(k_out, sizeof k_out, "hl:outbox:%s", g->cfg->smsc[d->smsc].name);
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_out, d->json);
+		if (!r)
+			return -EIO;
+		freeReplyObject(r);
+	}
 	g->counters[GW_LEASE_TAKEN] += (uint64_t)taken;
 	if (taken)
 		log_warn("lease instance=%s in_hand=%ld taken_by_peers=%ld msg=\"a peer took over messages our "
 		         "sessions still hold: they may go out twice\"", g->inst, kept + taken, taken);
+	return 0;
 }
 
 static double gw_mono(void)
@@ -1861,29 +1973,34 @@ static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	                          (int)getpid(), ++g->renewals, g->cfg->lease_s);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
-		g->redis_since.tv_sec = 0;
-		g->redis_since.tv_nsec = 0;
 		return;
 	}
-	if (g->redis_since.tv_sec == 0 && g->redis_since.tv_nsec == 0)
-		clock_gettime(CLOCK_MONOTONIC, &g->redis_since);
-	if (g->registered && r->type == REDIS_REPLY_NIL) {
-		/* Redis was away longer than the lease */
-		g->counters[GW_LEASE_LOST]++;
-		log_warn("lease instance=%s msg=\"ran out while redis was away\"", g->inst);
-		gw_reclaim(g);
-	}
+	double now = gw_mono();
+	int lost = g->registered && r->type == REDIS_REPLY_NIL;
 	freeReplyObject(r);
+	/* A peer's lease is judged only after ours has been renewed without a
+	 * gap for a whole lease: when Redis itself was away (restarted, or
+	 * unreachable for everyone), or this process stood still, every lease
+	 * may have run out together, and the live peers must have had the time
+	 * to renew theirs before they look dead. A single failed renewal is no
+	 * gap; a lease found gone, or no renewal for nearly a lease, is. */
+	if (g->redis_since == 0 || lost || now - g->last_renew >= g->cfg->lease_s - 2)
+		g->redis_since = now;
+	g->last_renew = now;
+	g->lease_conn = store_connects(g->store);
+	if (lost) {
+		g->counters[GW_LEASE_LOST]++;
+		log_warn("lease instance=%s msg=\"ran out while redis was away; peers judged again after %d s\"",
+		         g->inst, g->cfg->lease_s);
+		g->reclaim_pending = 1;
+	}
+	if (g->reclaim_pending && gw_reclaim(g) == 0)
+		g->reclaim_pending = 0;
 	r = store_cmd(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
 	if (r)
 		freeReplyObject(r);
 	g->registered = 1;
-	/* A peer's lease is judged only after ours has been renewed without a
-	 * miss for a whole lease: when Redis itself was away (restarted, or
-	 * unreachable for everyone), every lease ran out together, and the live
-	 * peers must have had the time to renew theirs before they look dead. */
-	double since = (double)g->redis_since.tv_sec + g->redis_since.tv_nsec / 1e9;
-	int judge = gw_mono() - since >= g->cfg->lease_s;
+	int judge = now - g->redis_since >= g->cfg->lease_s;
 	r = judge ? store_cmd(g->store, err, sizeof err, "SMEMBERS hl:instances") : NULL;
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
 		const char *other = r->element[i]->str;
@@ -1898,6 +2015,7 @@ static void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	if (r)
 		freeReplyObject(r);
 	gw_retire_campaigns(g, gw_now());
+	gw_mo_sweep(g);
 	gw_sweep_sending(g);
 	/* starts run to the end inside one callback, so anything still in our
 	 * starting list now was left by a failure half-way: back in the queue */

@@ -26,7 +26,8 @@
  *   hl:heldseq                      counter that keeps held messages in order
  *   hl:archive, hl:archiving:{inst} finished surveys (JSON) for SQLite
  *   hl:inst:{inst}, hl:instances    a gateway's liveness lease (TTL), the set of gateways
- *   hl:mo:{from}:{to}:{ref}:{total} the parts of a concatenated MO so far (TTL 10 min)
+ *   hl:mo:{smsc}:{from}:{to}:{ref}:{total}  the parts of a concatenated MO (addresses
+ *                                   in hex); hl:mosets: zset set -> last part (MOSWEEP)
  *   hl:msg:{smsc}:{id}              a sent message, until its receipt (TTL 3 days)
  * The per-instance lists let several hailongd share one Redis: only the
  * lists of a gateway whose lease ran out are put back in line (REAP). */
@@ -221,19 +222,70 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
-	/* MOPART: KEYS set; ARGV part (1-based), total, data_coding, hex bytes,
-	 * ttl. Keeps one part of a concatenated MO (the set lives ttl seconds from
-	 * its first part, whichever gateway receives the others); a part that
-	 * came again replaces its copy. When every part is there: {dc of part 1,
-	 * hex of part 1, ..., hex of part total}, the set kept until the reply it
-	 * makes is stored (the caller deletes it then); else the parts held. */
+	/* MOPART: KEYS set, index; ARGV part (1-based), total, data_coding, hex
+	 * bytes, ttl, now, busy_for. Keeps one part of a concatenated MO (whichever
+	 * gateway receives the others; a part that came again replaces its copy)
+	 * and notes the set's last activity in the index (for MOSWEEP). Returns:
+	 * the number of parts held (>= 1) while incomplete; when this part
+	 * completes the set, {dc1, hex1, ..., dcN, hexN}, and the set is busy
+	 * (being handled by this caller, who ends it with MOEND) for busy_for
+	 * seconds; -1 when another caller is handling it now (come back later);
+	 * -2 when the set was handled already and this part is a copy of one of
+	 * its parts (a redelivery: nothing to do). A part that differs from a
+	 * handled set's starts a new message (the sender reused the reference). */
+	"local st = redis.call('HGET', KEYS[1], 'state')\n"
+	"local now = tonumber(ARGV[6])\n"
+	"if st == 'done' then\n"
+	"  if redis.call('HGET', KEYS[1], 'p' .. ARGV[1]) == ARGV[4] then return -2 end\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"  st = false\n"
+	"end\n"
+	"if st == 'busy' and now - tonumber(redis.call('HGET', KEYS[1], 'at') or '0') < tonumber(ARGV[7]) then\n"
+	"  return -1\n"
+	"end\n"
 	"redis.call('HSET', KEYS[1], 'p' .. ARGV[1], ARGV[4], 'd' .. ARGV[1], ARGV[3])\n"
-	"if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[5]) end\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
+	"redis.call('ZADD', KEYS[2], now, KEYS[1])\n"
 	"local total = tonumber(ARGV[2])\n"
-	"local have = redis.call('HLEN', KEYS[1]) / 2\n"
+	"local have = 0\n"
+	"for i = 1, total do have = have + redis.call('HEXISTS', KEYS[1], 'p' .. i) end\n"
 	"if have < total then return have end\n"
-	"local out = {redis.call('HGET', KEYS[1], 'd1') or ARGV[3]}\n"
-	"for i = 1, total do out[#out + 1] = redis.call('HGET', KEYS[1], 'p' .. i) end\n"
+	"redis.call('HSET', KEYS[1], 'state', 'busy', 'at', now)\n"
+	"local out = {}\n"
+	"for i = 1, total do\n"
+	"  out[#out + 1] = redis.call('HGET', KEYS[1], 'd' .. i)\n"
+	"  out[#out + 1] = redis.call('HGET', KEYS[1], 'p' .. i)\n"
+	"end\n"
+	"return out\n",
+	/* MOEND: KEYS set, index; ARGV ok ('1' = the reply it made is stored),
+	 * ttl, done_ttl. Ends the handling MOPART gave: done (kept done_ttl
+	 * seconds to recognise redelivered parts), or back to waiting for the
+	 * part to come again. */
+	"if redis.call('HGET', KEYS[1], 'state') ~= 'busy' then return 0 end\n"
+	"if ARGV[1] == '1' then\n"
+	"  redis.call('HSET', KEYS[1], 'state', 'done')\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+	"  redis.call('ZREM', KEYS[2], KEYS[1])\n"
+	"else\n"
+	"  redis.call('HDEL', KEYS[1], 'state', 'at')\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	"end\n"
+	"return 1\n",
+	/* MOSWEEP: KEYS index; ARGV before, max. Sets with no part since
+	 * `before` that never completed: deleted; returns {key, parts held, ...}. */
+	"local out = {}\n"
+	"for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do\n"
+	"  redis.call('ZREM', KEYS[1], k)\n"
+	"  if redis.call('HGET', k, 'state') ~= 'done' and redis.call('EXISTS', k) == 1 then\n"
+	"    local have = 0\n"
+	"    for _, f in ipairs(redis.call('HKEYS', k)) do\n"
+	"      if string.sub(f, 1, 1) == 'p' then have = have + 1 end\n"
+	"    end\n"
+	"    redis.call('DEL', k)\n"
+	"    out[#out + 1] = k\n"
+	"    out[#out + 1] = have\n"
+	"  end\n"
+	"end\n"
 	"return out\n",
 	/* SENT: KEYS sending, message; ARGV entry, record ('' = none), ttl. The
 	 * SMSC answered a message: off our sending list, and (accepted with an
@@ -251,6 +303,7 @@ struct store {
 	redisContext *c;       /* NULL until connected */
 	struct timespec retry_at; /* after a failed connect, no new try before this (monotonic) */
 	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
+	unsigned long connects; /* connections made so far */
 };
 
 static void store_seterr(char *err, size_t errlen, const char *what, const char *detail)
@@ -355,9 +408,15 @@ static int store_connect(struct store *s, char *err, size_t errlen)
 		}
 	}
 	s->c = c;
+	s->connects++;
 	for (int i = 0; i < STORE_NSCRIPTS; i++)
 		s->sha[i][0] = '\0';
 	return 0;
+}
+
+unsigned long store_connects(const struct store *s)
+{
+	return s->connects;
 }
 
 /* Checks a reply: NULL (I/O) drops the connection; an error reply is passed

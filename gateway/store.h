@@ -26,9 +26,12 @@ redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc,
 enum store_script { STORE_TRIGGER = 0, STORE_CLAIM, STORE_COMMIT, STORE_DUE_CLAIM,
 	STORE_ARCHIVE_TAKE, STORE_REQUEUE, STORE_DEFER, STORE_WAKE, STORE_HELD_RELEASE, STORE_REAP,
 	STORE_NOTICE, STORE_TAKE, STORE_DLR, STORE_GIVEBACK, STORE_ACTIVE, STORE_RECLAIM, STORE_MOPART,
-	STORE_SENT, STORE_NSCRIPTS };
+	STORE_MOEND, STORE_MOSWEEP, STORE_SENT, STORE_NSCRIPTS };
 redisReply *store_script(struct store *s, enum store_script which, int nkeys, const char **keys,
                          int nargs, const char **args, char *err, size_t errlen);
+
+/* How many connections were made so far (a change means Redis was away). */
+unsigned long store_connects(const struct store *s);
 
 /* 1 when a PING succeeds now. */
 int store_ping(struct store *s);

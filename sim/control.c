@@ -77,17 +77,36 @@ static void on_mo(struct simctl *c, struct evhttp_request *req)
 		return;
 	json_t *from = json_object_get(o, "from"), *text = json_object_get(o, "text");
 	json_t *to = json_object_get(o, "to"), *delay = json_object_get(o, "delay_ms");
+	json_t *ref = json_object_get(o, "ref"), *parts = json_object_get(o, "parts");
+	json_t *ucs2 = json_object_get(o, "ucs2");
 	if (!json_is_string(from) || !json_is_string(text) || (to && !json_is_string(to)) ||
-	    (delay && !json_is_integer(delay))) {
+	    (delay && !json_is_integer(delay)) || (ucs2 && !json_is_boolean(ucs2)) ||
+	    (ref && (!json_is_integer(ref) || json_integer_value(ref) < 0 || json_integer_value(ref) > 255)) ||
+	    (parts && !json_is_array(parts))) {
 		json_decref(o);
-		send_error(req, 400, "Bad Request", "want {\"from\": \"...\", \"text\": \"...\"}");
+		send_error(req, 400, "Bad Request",
+		           "want {\"from\": \"...\", \"text\": \"...\"} (optional: to, delay_ms, ucs2: true|false, "
+		           "ref: 0..255, parts: [1, 3])");
 		return;
+	}
+	uint32_t only = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(parts, i, v) {
+		json_int_t k = json_integer_value(v);
+		if (!json_is_integer(v) || k < 1 || k > 32) {
+			json_decref(o);
+			send_error(req, 400, "Bad Request", "parts: numbers 1..32 (the parts to send)");
+			return;
+		}
+		only |= 1u << (k - 1);
 	}
 	int d = delay ? (int)json_integer_value(delay) : 0;
 	if (d < 0 || d > 3600000)
 		d = 0;
-	int rc = smsc_send_mo(c->s, json_string_value(from), to ? json_string_value(to) : NULL,
-	                      json_string_value(text), d, NULL);
+	int rc = smsc_send_mo_parts(c->s, json_string_value(from), to ? json_string_value(to) : NULL,
+	                            json_string_value(text), d, json_is_true(ucs2), ref ? (int)json_integer_value(ref) : -1,
+	                            only);
 	json_decref(o);
 	if (rc < 0) {
 		send_error(req, 400, "Bad Request", "from/to must be 1-20 characters");

@@ -64,6 +64,8 @@ struct mo {
 	int failed;               /* a part was given up: no ledger line */
 	int enc;                  /* enum text_encoding of the parts */
 	int citizen;              /* index of the citizen who sends it, 0 = none */
+	int ref;                  /* concatenation reference, -1 = the next one */
+	uint32_t only;            /* parts sent (bit i = part i+1), 0 = all */
 	struct event *think;      /* fires when the citizen sends */
 	LIST_ENTRY(mo) link;
 };
@@ -546,11 +548,15 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 		mo_free(mo);
 		return;
 	}
-	uint8_t ref = s->mo_ref++;
+	uint8_t ref = mo->ref >= 0 ? (uint8_t)mo->ref : s->mo_ref++;
 	log_info("[smsc] mo from=%s to=%s parts=%d dc=%d", mask(mo->from, m), mo->to, tp->nparts,
 	         (int)tp->coding);
-	mo->parts_left = tp->nparts;
+	mo->parts_left = 0;
+	for (int i = 0; i < tp->nparts; i++)
+		mo->parts_left += !mo->only || (i < 32 && (mo->only >> i & 1));
 	for (int i = 0; i < tp->nparts; i++) {
+		if (mo->only && (i >= 32 || !(mo->only >> i & 1)))
+			continue; /* a part the tester wants lost */
 		struct outmsg *om = out_new(s, mo);
 		if (!om) {
 			s->st.errors++;
@@ -585,6 +591,18 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 	pump(s);
 }
 
+int smsc_send_mo_parts(struct smsc *s, const char *from, const char *to, const char *text, int delay_ms,
+                       int ucs2, int ref, uint32_t only)
+{
+	int rc = smsc_send_mo_enc(s, from, to, text, delay_ms, NULL, ucs2);
+	if (rc == 0) {
+		struct mo *mo = LIST_FIRST(&s->mos); /* the one just queued */
+		mo->ref = ref;
+		mo->only = only;
+	}
+	return rc;
+}
+
 int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *text,
                  int delay_ms, char *ledger)
 {
@@ -609,6 +627,7 @@ int smsc_send_mo_enc(struct smsc *s, const char *from, const char *to, const cha
 	mo->ledger = ledger;
 	mo->enc = ucs2 ? TEXT_ENC_UCS2 : TEXT_ENC_AUTO;
 	mo->citizen = s->pop ? citizens_index(s->pop, from) : 0;
+	mo->ref = -1;
 	LIST_INSERT_HEAD(&s->mos, mo, link);
 	copy_str(mo->from, sizeof mo->from, from);
 	copy_str(mo->to, sizeof mo->to, to);

@@ -99,6 +99,13 @@ int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *t
 int smsc_send_mo_enc(struct smsc *s, const char *from, const char *to, const char *text,
                      int delay_ms, char *ledger, int ucs2);
 
+/* The same for a tester: ref (0..255, -1 = the next one) as the
+ * concatenation reference of a long text, and only the parts whose bit is set
+ * in `only` (bit 0 = part 1; 0 = all), to rehearse a lost part or a reference
+ * a phone reuses. */
+int smsc_send_mo_parts(struct smsc *s, const char *from, const char *to, const char *text, int delay_ms,
+                       int ucs2, int ref, uint32_t only);
+
 /* Unbind every session and leave the event loop when all are closed or
  * after timeout_ms. */
 void smsc_shutdown(struct smsc *s, int timeout_ms);
