@@ -356,7 +356,7 @@ int ydoc_key_line(const struct ydoc *d, int map, const char *key)
 	return 0;
 }
 
-static const char *kind_name(enum ydoc_kind k)
+const char *ydoc_kind_name(enum ydoc_kind k)
 {
 	switch (k) {
 	case YDOC_SCALAR:
@@ -378,7 +378,7 @@ static const char *scalar_checked(const struct ydoc *d, int node, const char *wh
 
 	if (!n || n->type != YAML_SCALAR_NODE) {
 		yerr_add(e, ydoc_line(d, node), "%s: expected %s, found %s", what, expected,
-		         kind_name(ydoc_kind(d, node)));
+		         ydoc_kind_name(ydoc_kind(d, node)));
 		return NULL;
 	}
 	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
@@ -395,7 +395,7 @@ int ydoc_check_map(const struct ydoc *d, int node, const char *what,
 
 	if (ydoc_kind(d, node) != YDOC_MAP) {
 		yerr_add(e, ydoc_line(d, node), "%s: expected a mapping, found %s", what,
-		         kind_name(ydoc_kind(d, node)));
+		         ydoc_kind_name(ydoc_kind(d, node)));
 		return -EINVAL;
 	}
 	n = ydoc_map_len(d, node);
@@ -406,7 +406,7 @@ int ydoc_check_map(const struct ydoc *d, int node, const char *what,
 
 		if (!k) {
 			yerr_add(e, ydoc_line(d, key), "%s: a key must be a plain word, found %s",
-			         what, kind_name(ydoc_kind(d, key)));
+			         what, ydoc_kind_name(ydoc_kind(d, key)));
 			rc = -EINVAL;
 			continue;
 		}

@@ -47,6 +47,8 @@ int ydoc_line(const struct ydoc *d, int node);
 /* Scalar text (NUL-terminated, valid while the document lives), or NULL when
  * the node is not a scalar. */
 const char *ydoc_scalar(const struct ydoc *d, int node);
+/* "a scalar", "a list", "a mapping" or "nothing", for messages. */
+const char *ydoc_kind_name(enum ydoc_kind k);
 /* 1 when the scalar was written plain (unquoted) and is empty, "~" or "null". */
 int ydoc_is_null(const struct ydoc *d, int node);
 

@@ -11,6 +11,10 @@
 #include "citizens.h"
 #include "reply.h"
 #include "text.h"
+#include "yamldoc.h"
+
+_Static_assert(CITIZENS_QDIST_MAX >= CAMPAIGN_MAX_QUESTIONS, "a distribution per question");
+_Static_assert(CITIZENS_DIST_MAX >= CAMPAIGN_MAX_OPTIONS, "a weight per option");
 
 /* One citizen's memory of the survey it is in. Allocated on its first message. */
 struct citizen {
@@ -43,6 +47,8 @@ struct citizens {
 	uint64_t answers;                         /* answer lines written */
 	uint64_t opted_out;                       /* HUY sent */
 	uint64_t no_reply;                        /* surveys left unanswered */
+	uint8_t qweighted[CAMPAIGN_MAX_QUESTIONS];  /* answered by qweight, not the defaults */
+	double qweight[CAMPAIGN_MAX_QUESTIONS][CAMPAIGN_MAX_OPTIONS];  /* by option index */
 };
 
 /* Realistic comments. Some are longer than 70 characters so they need 2 or 3
@@ -165,6 +171,115 @@ static char *fold_prefix(const char *text)
 	return f;
 }
 
+/* The name of a question type, for error messages. */
+static const char *qtype_name(enum question_type t)
+{
+	switch (t) {
+	case Q_SCALE:
+		return "scale";
+	case Q_CHOICE:
+		return "choice";
+	case Q_YESNO:
+		return "yesno";
+	case Q_MULTI:
+		return "multi";
+	default:
+		return "text";
+	}
+}
+
+/* The option values of q as "5, 4, 3" (for an error message). */
+static void option_values(const struct campaign_question *q, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; i < q->nopts && len < cap; i++) {
+		int n = snprintf(out + len, cap - len, "%s%d", i ? ", " : "", q->opts[i].value);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/* Checks o->qdist against the campaign and turns it into weights by option
+ * index. Every mistake is reported as "file:line: message"; -EINVAL if any. */
+static int resolve_qdist(struct citizens *p, char *err, size_t errlen)
+{
+	const struct campaign *c = p->c;
+	struct yerr e;
+	yerr_init(&e, p->o.qdist_file, err, errlen);
+	if (p->o.nqdist < 0 || p->o.nqdist > CITIZENS_QDIST_MAX) {
+		yerr_add(&e, 0, "questions: at most %d", CITIZENS_QDIST_MAX);
+		return -EINVAL;
+	}
+	for (int k = 0; k < p->o.nqdist; k++) {
+		const struct citizens_qdist *d = &p->o.qdist[k];
+		int qi = campaign_question_index(c, d->question);
+		if (qi < 0 || qi >= CAMPAIGN_MAX_QUESTIONS) {
+			char ids[256];
+			size_t len = 0;
+			ids[0] = '\0';
+			for (int i = 0; i < c->nquestions && len < sizeof ids; i++) {
+				int n = snprintf(ids + len, sizeof ids - len, "%s%s", i ? ", " : "",
+				                 c->questions[i].id);
+				if (n < 0)
+					break;
+				len += (size_t)n;
+			}
+			yerr_add(&e, d->line, "questions: '%s' is not a question of campaign '%s' (%s)",
+			         d->question, c->id ? c->id : "", ids);
+			continue;
+		}
+		const struct campaign_question *q = &c->questions[qi];
+		if (q->type != Q_SCALE && q->type != Q_CHOICE && q->type != Q_YESNO) {
+			yerr_add(&e, d->line,
+			         "questions.%s: a %s question cannot be given weights (only scale, "
+			         "choice and yesno questions)",
+			         d->question, qtype_name(q->type));
+			continue;
+		}
+		double w[CAMPAIGN_MAX_OPTIONS] = {0}, sum = 0;
+		int bad = 0;
+		for (int v = 0; v < d->n && v < CITIZENS_DIST_MAX; v++) {
+			int found = -1;
+			for (int i = 0; i < q->nopts; i++)
+				if (q->opts[i].value == d->value[v])
+					found = i;
+			if (found < 0) {
+				char vals[128];
+				option_values(q, vals, sizeof vals);
+				yerr_add(&e, d->value_line[v] ? d->value_line[v] : d->line,
+				         "questions.%s: %d is not a value of that question (%s)", d->question,
+				         d->value[v], vals);
+				bad = 1;
+				continue;
+			}
+			if (!(d->weight[v] >= 0) || !isfinite(d->weight[v])) {
+				yerr_add(&e, d->value_line[v] ? d->value_line[v] : d->line,
+				         "questions.%s: the weight of %d must be a number >= 0", d->question,
+				         d->value[v]);
+				bad = 1;
+				continue;
+			}
+			w[found] = d->weight[v];
+			sum += d->weight[v];
+		}
+		if (bad)
+			continue;
+		if (!(sum > 0)) {
+			yerr_add(&e, d->line, "questions.%s: every weight is 0", d->question);
+			continue;
+		}
+		if (p->qweighted[qi]) {
+			yerr_add(&e, d->line, "questions.%s: given twice", d->question);
+			continue;
+		}
+		p->qweighted[qi] = 1;
+		memcpy(p->qweight[qi], w, sizeof w);
+	}
+	return e.count ? -EINVAL : 0;
+}
+
 struct citizens *citizens_new(const struct campaign *c, const struct citizens_opts *o,
                               FILE *ledger, char *err, size_t errlen)
 {
@@ -197,6 +312,10 @@ struct citizens *citizens_new(const struct campaign *c, const struct citizens_op
 	p->invalid_fold = fold_prefix(c->msg.invalid);
 	p->reminder_fold = fold_prefix(c->msg.reminder);
 	p->thanks_fold = fold_prefix(c->msg.thanks);
+	if (resolve_qdist(p, err, errlen) < 0) {
+		citizens_free(p);
+		return NULL;
+	}
 	return p;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -356,16 +475,22 @@ static void option_text(struct citizens *p, struct citizen *z, const struct camp
 	}
 }
 
-/* Index of the option chosen: the distribution for scale questions (by
+/* Index of the option chosen for question qi: its own weights when the
+ * population file gives them; else the distribution for scale questions (by
  * value), uniform for the others or when no option value is weighted. */
-static int choose_option(struct citizens *p, struct citizen *z, const struct campaign_question *q)
+static int choose_option(struct citizens *p, struct citizen *z, int qi)
 {
+	const struct campaign_question *q = &p->c->questions[qi];
 	double w[CAMPAIGN_MAX_OPTIONS], sum = 0;
 	for (int i = 0; i < q->nopts; i++) {
 		w[i] = 0;
-		for (int d = 0; q->type == Q_SCALE && d < p->o.ndist; d++)
-			if (p->o.dist_value[d] == q->opts[i].value)
-				w[i] = p->o.dist_weight[d];
+		if (p->qweighted[qi]) {
+			w[i] = p->qweight[qi][i];
+		} else {
+			for (int d = 0; q->type == Q_SCALE && d < p->o.ndist; d++)
+				if (p->o.dist_value[d] == q->opts[i].value)
+					w[i] = p->o.dist_weight[d];
+		}
 		sum += w[i];
 	}
 	if (sum <= 0)
@@ -491,7 +616,7 @@ static int real_answer_x(struct citizens *p, struct citizen *z, int index, int q
 		json_object_set_new(o, "values", vals);
 		json_object_set_new(o, "text", json_null());
 	} else {
-		const struct campaign_option *op = &q->opts[choose_option(p, z, q)];
+		const struct campaign_option *op = &q->opts[choose_option(p, z, qi)];
 		if (keys_only && op->nkeys > 0)
 			copy_str(out->text, sizeof out->text, op->keys[0]);
 		else

@@ -10,11 +10,25 @@ struct campaign;
 
 #define CITIZENS_MAX 9999999   /* numbers are 8491 + a 7-digit index */
 #define CITIZENS_PREFIX "8491"
-#define CITIZENS_DIST_MAX 16
+#define CITIZENS_DIST_MAX  16 /* weighted values in one distribution (a question's options) */
 #define CITIZENS_REPLY_MAX 512
+#define CITIZENS_QDIST_MAX 32 /* questions with their own distribution (a campaign's questions) */
+#define CITIZENS_QID_MAX   64 /* longest question id (as the campaign allows) */
 
 enum citizens_mode { CITIZENS_KEYS = 0, CITIZENS_LABELS, CITIZENS_MIXED };
 enum citizens_think { CITIZENS_THINK_UNIFORM = 0, CITIZENS_THINK_EXP };
+
+/* The answer weights of one question, by option value, as a population file
+ * (--population, `questions:`) gives them. Not checked against the campaign
+ * yet: citizens_new does that, naming `line` and `value_line` in its errors. */
+struct citizens_qdist {
+	char question[CITIZENS_QID_MAX + 1]; /* the question id as written */
+	int line;                            /* file line of the id (0 = unknown) */
+	int n;                               /* values weighted */
+	int value[CITIZENS_DIST_MAX];        /* option values */
+	double weight[CITIZENS_DIST_MAX];    /* >= 0, not all 0 */
+	int value_line[CITIZENS_DIST_MAX];   /* file line of each value */
+};
 
 /* How the population behaves (filled from the command line). */
 struct citizens_opts {
@@ -37,6 +51,9 @@ struct citizens_opts {
 	int ndist;                  /* answer distribution over scale values */
 	int dist_value[CITIZENS_DIST_MAX];
 	double dist_weight[CITIZENS_DIST_MAX];
+	const char *qdist_file;     /* the file qdist[] comes from, for errors (borrowed, or NULL) */
+	int nqdist;                 /* questions answered by their own weights, not by the above */
+	struct citizens_qdist qdist[CITIZENS_QDIST_MAX];
 };
 
 /* Defaults: seed 1, think 20-200 ms, invalid 0, comment 0.3, keys,
@@ -73,7 +90,9 @@ struct citizens_reply {
 struct citizens;
 
 /* Borrows c (it must outlive the population) and ledger (may be NULL: no
- * ledger). Returns NULL and fills err on failure. */
+ * ledger). Returns NULL and fills err on failure. Each o->qdist entry must
+ * name a scale, choice or yesno question of c and only values of its
+ * options; otherwise err holds one "file:line: message" per mistake. */
 struct citizens *citizens_new(const struct campaign *c, const struct citizens_opts *o,
                               FILE *ledger, char *err, size_t errlen);
 void citizens_free(struct citizens *p);

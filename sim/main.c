@@ -39,6 +39,11 @@ int main(int argc, char **argv)
 		fputs(simargs_usage(), stdout);
 		return 0;
 	}
+	if (rc == -EBADMSG) {
+		/* a population file that does not read: like a campaign, file:line and 1 */
+		fprintf(stderr, "hailong-sim: %s\n", err);
+		return 1;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "hailong-sim: %s\n%s", err, simargs_usage());
 		return 2;
@@ -91,9 +96,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hailong-sim: cannot install signal handlers\n");
 		goto out;
 	}
-	log_info("[sim] listening smpp=%s port=%d control=%s citizens=%d campaign=%s seed=%llu",
+	log_info("[sim] listening smpp=%s port=%d control=%s citizens=%d campaign=%s seed=%llu "
+	         "population=%s questions_weighted=%d",
 	         a.listen, smsc_port(s), a.control ? a.control : "-", a.cit.count, c->id,
-	         (unsigned long long)a.cit.seed);
+	         (unsigned long long)a.cit.seed, a.population ? a.population : "-", a.cit.nqdist);
 	if (event_base_dispatch(base) < 0) {
 		fprintf(stderr, "hailong-sim: event loop failed\n");
 		goto out;

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "simargs.h"
+#include "yamldoc.h"
+
+#define SIMARGS_POPULATION_MAX (1 << 20) /* bytes of a population file */
 
 const char *simargs_usage(void)
 {
@@ -19,7 +22,7 @@ const char *simargs_usage(void)
 	       "                   [--receipt-form both|text|tlv] [--profile ideal|realistic|hostile]\n"
 	       "                   [--time-factor F] [--think-dist uniform|exp] [--no-reply-share F]\n"
 	       "                   [--late-share F] [--optout-share F] [--multi-share F]\n"
-	       "                   [--typo-share F] [--ucs2-share F]\n"
+	       "                   [--typo-share F] [--ucs2-share F] [--population FILE]\n"
 	       "       hailong-sim load --api URL --token T --control HOST:PORT ... (docs/simulator.md)\n"
 	       "       hailong-sim phone NUMBER [--control HOST:PORT]\n"
 	       "       hailong-sim archive-gen --db FILE --campaign FILE --surveys N\n";
@@ -128,6 +131,297 @@ static int parse_think(const char *s, int *min, int *max)
 	*min = (int)a;
 	*max = (int)b;
 	return 0;
+}
+
+/* ---- population files (--population) ---- */
+
+static const char *pop_kind(const struct ydoc *d, int node)
+{
+	return ydoc_kind_name(ydoc_kind(d, node));
+}
+
+/* A plain decimal number in [min, max]; `range` words the bounds for the message. */
+static int pop_number(const struct ydoc *d, int node, const char *what, double min, double max,
+                      const char *range, double *out, struct yerr *e)
+{
+	const char *s = ydoc_scalar(d, node);
+	if (!s) {
+		yerr_add(e, ydoc_line(d, node), "%s: expected a number, found %s", what,
+		         pop_kind(d, node));
+		return -EINVAL;
+	}
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v)) {
+		yerr_add(e, ydoc_line(d, node), "%s: expected a number, found '%.64s'", what, s);
+		return -EINVAL;
+	}
+	if (v < min || v > max) {
+		yerr_add(e, ydoc_line(d, node), "%s: %.64s is out of range (%s)", what, s, range);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One more value:weight pair of a distribution (the checks come after). */
+static int pop_weight_add(struct citizens_qdist *qd, long v, double w, int line, const char *what,
+                          struct yerr *e)
+{
+	if (qd->n == CITIZENS_DIST_MAX) {
+		yerr_add(e, line, "%s: more than %d values", what, CITIZENS_DIST_MAX);
+		return -EINVAL;
+	}
+	qd->value[qd->n] = (int)v;
+	qd->weight[qd->n] = w;
+	qd->value_line[qd->n] = line;
+	qd->n++;
+	return 0;
+}
+
+/* "5:40,4:35" into qd; every pair is on the scalar's line. */
+static int pop_weights_text(const char *s, int line, const char *what, struct citizens_qdist *qd,
+                            struct yerr *e)
+{
+	const char *p = s;
+	for (;;) {
+		char *end;
+		while (*p == ' ')
+			p++;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v < -1000000 || v > 1000000)
+			goto syntax;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p != ':')
+			goto syntax;
+		p++;
+		errno = 0;
+		double w = strtod(p, &end);
+		if (end == p || errno || !isfinite(w))
+			goto syntax;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (pop_weight_add(qd, v, w, line, what, e) < 0)
+			return -EINVAL;
+		if (*p == '\0')
+			return 0;
+		if (*p != ',')
+			goto syntax;
+		p++;
+	}
+syntax:
+	yerr_add(e, line,
+	         "%s: expected VALUE:WEIGHT pairs separated by commas "
+	         "(\"5:40,4:35\"), found '%.64s'",
+	         what, s);
+	return -EINVAL;
+}
+
+/* A distribution, "5:40,4:35" or a mapping {5: 40, 4: 35}, into qd: option
+ * values (whole numbers, each once) and weights (>= 0, not all 0). */
+static int pop_weights(const struct ydoc *d, int node, const char *what, struct citizens_qdist *qd,
+                       struct yerr *e)
+{
+	int before = e->count;
+	qd->n = 0;
+	if (ydoc_kind(d, node) == YDOC_SCALAR) {
+		if (pop_weights_text(ydoc_scalar(d, node), ydoc_line(d, node), what, qd, e) < 0)
+			return -EINVAL;
+	} else if (ydoc_kind(d, node) == YDOC_MAP) {
+		for (int i = 0; i < ydoc_map_len(d, node); i++) {
+			int k = ydoc_map_key(d, node, i);
+			long v;
+			double w;
+			int kv = ydoc_map_value(d, node, i);
+			int bad = ydoc_int(d, k, what, -1000000, 1000000, &v, e) < 0;
+			bad |= pop_number(d, kv, what, -INFINITY, INFINITY, "", &w, e) < 0;
+			if (!bad && pop_weight_add(qd, v, w, ydoc_line(d, k), what, e) < 0)
+				return -EINVAL;
+		}
+	} else {
+		yerr_add(e, ydoc_line(d, node),
+		         "%s: expected \"VALUE:WEIGHT,...\" or a mapping {VALUE: WEIGHT}, "
+		         "found %s",
+		         what, pop_kind(d, node));
+		return -EINVAL;
+	}
+	if (e->count > before)
+		return -EINVAL;
+	double sum = 0;
+	for (int i = 0; i < qd->n; i++) {
+		if (qd->weight[i] < 0)
+			yerr_add(e, qd->value_line[i], "%s: the weight of %d is negative (%g)",
+			         what, qd->value[i], qd->weight[i]);
+		for (int j = 0; j < i; j++) {
+			if (qd->value[j] == qd->value[i]) {
+				yerr_add(e, qd->value_line[i], "%s: value %d is given twice", what,
+				         qd->value[i]);
+				break;
+			}
+		}
+		sum += qd->weight[i];
+	}
+	if (e->count == before && !(sum > 0))
+		yerr_add(e, ydoc_line(d, node), "%s: %s", what,
+		         qd->n ? "every weight is 0" : "no values given");
+	return e->count > before ? -EINVAL : 0;
+}
+
+static void pop_shares(const struct ydoc *d, int node, struct citizens_opts *o, struct yerr *e)
+{
+	static const char *const names[] = {"no_reply", "invalid", "late",    "optout", "multi",
+	                                    "typo",     "ucs2",    "comment", NULL};
+	double *const fields[] = {&o->no_reply_share, &o->invalid_share, &o->late_share,
+	                          &o->optout_share,   &o->multi_share,   &o->typo_share,
+	                          &o->ucs2_share,     &o->comment_share};
+	if (ydoc_check_map(d, node, "shares", names, e) < 0 && ydoc_kind(d, node) != YDOC_MAP)
+		return;
+	for (int i = 0; names[i]; i++) {
+		int v = ydoc_get(d, node, names[i]);
+		char what[32];
+		snprintf(what, sizeof what, "shares.%s", names[i]);
+		if (v)
+			pop_number(d, v, what, 0, 1, "0..1", fields[i], e);
+	}
+}
+
+static void pop_questions(const struct ydoc *d, int node, struct citizens_opts *o, struct yerr *e)
+{
+	o->nqdist = 0;
+	if (ydoc_check_map(d, node, "questions", NULL, e) < 0 && ydoc_kind(d, node) != YDOC_MAP)
+		return;
+	int n = ydoc_map_len(d, node);
+	if (n > CITIZENS_QDIST_MAX) {
+		yerr_add(e, ydoc_line(d, node), "questions: %d given, at most %d", n,
+		         CITIZENS_QDIST_MAX);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int k = ydoc_map_key(d, node, i);
+		const char *id = ydoc_scalar(d, k);
+		if (!id)
+			continue; /* reported by ydoc_check_map */
+		if (!*id || strlen(id) > CITIZENS_QID_MAX) {
+			yerr_add(e, ydoc_line(d, k), "questions: '%.64s' is not a question id", id);
+			continue;
+		}
+		struct citizens_qdist *qd = &o->qdist[o->nqdist];
+		memset(qd, 0, sizeof *qd);
+		snprintf(qd->question, sizeof qd->question, "%s", id);
+		qd->line = ydoc_line(d, k);
+		char what[CITIZENS_QID_MAX + 16];
+		snprintf(what, sizeof what, "questions.%s", id);
+		if (pop_weights(d, ydoc_map_value(d, node, i), what, qd, e) == 0)
+			o->nqdist++;
+	}
+}
+
+int simargs_population_parse(const char *file, const char *text, size_t len,
+                             struct citizens_opts *o, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"profile",      "shares",      "answer_mode",
+	                                   "distribution", "questions",   "think_ms",
+	                                   "think_dist",   "time_factor", NULL};
+	struct yerr e;
+	yerr_init(&e, file, err, errlen);
+	struct citizens_opts *t = malloc(sizeof *t);
+	if (!t) {
+		yerr_add(&e, 0, "out of memory");
+		return -ENOMEM;
+	}
+	*t = *o;
+	struct ydoc *d = ydoc_load(text, len, &e);
+	int root = ydoc_root(d), v;
+	if (!d)
+		goto out;
+	if (ydoc_check_map(d, root, "population", keys, &e) < 0 && ydoc_kind(d, root) != YDOC_MAP)
+		goto out;
+	/* the profile first: the file's other keys override it, wherever they are */
+	if ((v = ydoc_get(d, root, "profile"))) {
+		const char *s = ydoc_scalar(d, v);
+		if (!s || simargs_profile(s, t) < 0)
+			yerr_add(&e, ydoc_line(d, v),
+			         "profile: expected ideal, realistic or hostile, found '%.64s'",
+			         s ? s : pop_kind(d, v));
+	}
+	if ((v = ydoc_get(d, root, "shares")))
+		pop_shares(d, v, t, &e);
+	if ((v = ydoc_get(d, root, "answer_mode"))) {
+		const char *s = ydoc_scalar(d, v);
+		if (s && strcmp(s, "keys") == 0)
+			t->mode = CITIZENS_KEYS;
+		else if (s && strcmp(s, "labels") == 0)
+			t->mode = CITIZENS_LABELS;
+		else if (s && strcmp(s, "mixed") == 0)
+			t->mode = CITIZENS_MIXED;
+		else
+			yerr_add(&e, ydoc_line(d, v),
+			         "answer_mode: expected keys, labels or mixed, found '%.64s'",
+			         s ? s : pop_kind(d, v));
+	}
+	if ((v = ydoc_get(d, root, "distribution"))) {
+		struct citizens_qdist qd;
+		memset(&qd, 0, sizeof qd);
+		if (pop_weights(d, v, "distribution", &qd, &e) == 0) {
+			t->ndist = qd.n;
+			memcpy(t->dist_value, qd.value, sizeof qd.value);
+			memcpy(t->dist_weight, qd.weight, sizeof qd.weight);
+		}
+	}
+	if ((v = ydoc_get(d, root, "questions")))
+		pop_questions(d, v, t, &e);
+	if ((v = ydoc_get(d, root, "think_ms"))) {
+		const char *s = ydoc_scalar(d, v);
+		if (!s || parse_think(s, &t->think_min_ms, &t->think_max_ms) < 0)
+			yerr_add(&e, ydoc_line(d, v),
+			         "think_ms: expected MIN-MAX or N milliseconds (at most "
+			         "3600000), found '%.64s'",
+			         s ? s : pop_kind(d, v));
+	}
+	if ((v = ydoc_get(d, root, "think_dist"))) {
+		const char *s = ydoc_scalar(d, v);
+		if (s && strcmp(s, "uniform") == 0)
+			t->think_dist = CITIZENS_THINK_UNIFORM;
+		else if (s && strcmp(s, "exp") == 0)
+			t->think_dist = CITIZENS_THINK_EXP;
+		else
+			yerr_add(&e, ydoc_line(d, v),
+			         "think_dist: expected uniform or exp, found '%.64s'",
+			         s ? s : pop_kind(d, v));
+	}
+	if ((v = ydoc_get(d, root, "time_factor"))) {
+		double f;
+		int rc = pop_number(d, v, "time_factor", 0, 1000, "above 0, at most 1000", &f, &e);
+		if (rc == 0 && f > 0)
+			t->time_factor = f;
+		else if (rc == 0)
+			yerr_add(&e, ydoc_line(d, v), "time_factor: must be above 0");
+	}
+out:
+	ydoc_free(d);
+	if (e.count == 0) {
+		t->qdist_file = file;
+		*o = *t;
+	}
+	free(t);
+	return e.count ? -EINVAL : 0;
+}
+
+int simargs_population(const char *path, struct citizens_opts *o, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = ydoc_read_file(path, SIMARGS_POPULATION_MAX, &text, &len, err, errlen);
+	if (rc < 0)
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	rc = simargs_population_parse(path, text, len, o, err, errlen);
+	free(text);
+	return rc;
 }
 
 int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t errlen)
@@ -239,6 +533,10 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 				bad = 1;
 		} else if (strcmp(name, "--profile") == 0) {
 			bad = simargs_profile(v, &out->cit) < 0;
+		} else if (strcmp(name, "--population") == 0) {
+			out->population = v;
+			if (simargs_population(v, &out->cit, err, errlen) < 0)
+				return -EBADMSG;
 		} else if (strcmp(name, "--time-factor") == 0) {
 			char *end;
 			errno = 0;

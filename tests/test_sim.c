@@ -1392,6 +1392,309 @@ static void test_smsc_faults(void **state)
 	event_base_free(sv.base);
 }
 
+/* ---- population files (--population) ---- */
+
+static const char pop_good[] =
+	"# a population\n"                                   /* 1 */
+	"profile: hostile\n"                                 /* 2 */
+	"shares: {no_reply: 0.1, invalid: 0.05, late: 0.05,\n"
+	"         optout: 0.01, multi: 0.1, typo: 0.05,\n"
+	"         ucs2: 0.2, comment: 0.4}\n"                 /* 5 */
+	"answer_mode: labels\n"                              /* 6 */
+	"distribution: \"5:50,1:50\"\n"                      /* 7 */
+	"think_ms: 10-30\n"                                  /* 8 */
+	"think_dist: exp\n"                                  /* 9 */
+	"time_factor: 0.5\n"                                 /* 10 */
+	"questions:\n"                                       /* 11 */
+	"  officer: \"5:10,4:20,3:30,2:30,1:10\"\n"          /* 12 */
+	"  channel: {1: 70, 2: 30}\n"                        /* 13 */
+	"  again:\n"                                         /* 14 */
+	"    1: 0.9\n"                                       /* 15 */
+	"    2: 0.1\n";                                      /* 16 */
+
+static void test_population_parse(void **state)
+{
+	(void)state;
+	struct citizens_opts o;
+	citizens_opts_default(&o);
+	char err[1024] = "";
+	int rc = simargs_population_parse("pop.yaml", pop_good, strlen(pop_good), &o, err,
+	                                  sizeof err);
+	if (rc != 0)
+		fail_msg("%s", err);
+	assert_string_equal(o.qdist_file, "pop.yaml");
+	assert_int_equal(o.mode, CITIZENS_LABELS);
+	assert_true(o.no_reply_share > 0.099 && o.no_reply_share < 0.101);
+	assert_true(o.invalid_share > 0.049 && o.invalid_share < 0.051); /* not hostile's 0.3 */
+	assert_true(o.optout_share > 0.009 && o.optout_share < 0.011);
+	assert_true(o.multi_share > 0.099 && o.multi_share < 0.101);
+	assert_true(o.typo_share > 0.049 && o.typo_share < 0.051);
+	assert_true(o.ucs2_share > 0.199 && o.ucs2_share < 0.201);
+	assert_true(o.comment_share > 0.399 && o.comment_share < 0.401);
+	assert_int_equal(o.think_min_ms, 10);
+	assert_int_equal(o.think_max_ms, 30);
+	assert_int_equal(o.think_dist, CITIZENS_THINK_EXP);
+	assert_true(o.time_factor > 0.49 && o.time_factor < 0.51);
+	assert_int_equal(o.ndist, 2);
+	assert_int_equal(o.dist_value[1], 1);
+	assert_int_equal(o.nqdist, 3);
+	assert_string_equal(o.qdist[0].question, "officer");
+	assert_int_equal(o.qdist[0].line, 12);
+	assert_int_equal(o.qdist[0].n, 5);
+	assert_int_equal(o.qdist[0].value[2], 3);
+	assert_true(o.qdist[0].weight[2] == 30);
+	assert_string_equal(o.qdist[1].question, "channel");
+	assert_int_equal(o.qdist[1].n, 2);
+	assert_int_equal(o.qdist[1].value[0], 1);
+	assert_true(o.qdist[1].weight[0] == 70);
+	assert_int_equal(o.qdist[2].value_line[1], 16);
+	assert_true(o.qdist[2].weight[1] > 0.09 && o.qdist[2].weight[1] < 0.11);
+
+	/* it checks out against the campaign */
+	struct campaign *c = load_test_campaign();
+	o.count = 3;
+	struct citizens *p = citizens_new(c, &o, NULL, err, sizeof err);
+	if (!p)
+		fail_msg("%s", err);
+	citizens_free(p);
+
+	/* the profile alone, keys from an earlier file kept unless given again */
+	static const char only_profile[] = "profile: realistic\n";
+	assert_int_equal(simargs_population_parse("p2.yaml", only_profile, strlen(only_profile), &o,
+	                                          err, sizeof err),
+	                 0);
+	assert_true(o.invalid_share > 0.049 && o.invalid_share < 0.051);
+	assert_true(o.no_reply_share > 0.079 && o.no_reply_share < 0.081);
+	assert_int_equal(o.mode, CITIZENS_MIXED);
+	assert_int_equal(o.nqdist, 3);
+	/* a failed file changes nothing */
+	struct citizens_opts before = o;
+	static const char broken[] = "answer_mode: keys\nquestions: {officer: \"5:-1\"}\n";
+	assert_int_equal(
+	        simargs_population_parse("p3.yaml", broken, strlen(broken), &o, err, sizeof err),
+	        -EINVAL);
+	assert_memory_equal(&before, &o, sizeof o);
+	campaign_free(c);
+}
+
+static void test_population_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *yaml;
+		const char *want; /* the whole "file:line: ..." start of one error */
+	} cases[] = {
+	        {"colour: red\n", "pop.yaml:1: population: unknown key 'colour'"},
+	        {"answer_mode: keys\nshares: {invalid: 0.1, bogus: 1}\n",
+	         "pop.yaml:2: shares: unknown key 'bogus'"},
+	        {"shares:\n  late: 1.5\n", "pop.yaml:2: shares.late: 1.5 is out of range"},
+	        {"shares: {typo: lots}\n", "pop.yaml:1: shares.typo: expected a number"},
+	        {"shares: [1]\n", "pop.yaml:1: shares: expected a mapping"},
+	        {"profile: angry\n", "pop.yaml:1: profile: expected ideal, realistic or hostile"},
+	        {"\nanswer_mode: words\n",
+	         "pop.yaml:2: answer_mode: expected keys, labels or mixed"},
+	        {"distribution: \"5:40,4\"\n", "pop.yaml:1: distribution: expected VALUE:WEIGHT"},
+	        {"distribution: \"5:0,4:0\"\n", "pop.yaml:1: distribution: every weight is 0"},
+	        {"distribution: \"5:1,5:2\"\n", "pop.yaml:1: distribution: value 5 is given twice"},
+	        {"questions:\n  officer: \"5:10,4:-20\"\n",
+	         "pop.yaml:2: questions.officer: the weight of 4 is negative"},
+	        {"questions:\n  officer:\n    5: 1\n    4: -2\n",
+	         "pop.yaml:4: questions.officer: the weight of 4 is negative"},
+	        {"questions:\n  channel: {1: 0, 2: 0}\n",
+	         "pop.yaml:2: questions.channel: every weight is 0"},
+	        {"questions:\n  channel: {}\n", "pop.yaml:2: questions.channel: no values given"},
+	        {"questions:\n  channel:\n    one: 1\n",
+	         "pop.yaml:3: questions.channel: expected a whole number"},
+	        {"questions:\n  channel:\n    1: many\n",
+	         "pop.yaml:3: questions.channel: expected a number"},
+	        {"questions:\n  channel: [1, 2]\n",
+	         "pop.yaml:2: questions.channel: expected \"VALUE:WEIGHT,...\""},
+	        {"questions:\n  channel: \"1:1\"\n  channel: \"2:1\"\n",
+	         "pop.yaml:3: questions: duplicate key 'channel'"},
+	        {"questions: \"1:1\"\n", "pop.yaml:1: questions: expected a mapping"},
+	        {"think_ms: 30-10\n", "pop.yaml:1: think_ms: expected MIN-MAX"},
+	        {"think_dist: normal\n", "pop.yaml:1: think_dist: expected uniform or exp"},
+	        {"time_factor: 0\n", "pop.yaml:1: time_factor: must be above 0"},
+	        {"- 1\n", "pop.yaml:1: population: expected a mapping"},
+	        {"questions: {channel: \"1:1\"\n", "pop.yaml:2: YAML syntax error"},
+	        {"", "pop.yaml:1: the file is empty"},
+	        {"a: 1\n---\nb: 2\n", "pop.yaml:2: only one YAML document"},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct citizens_opts o;
+		citizens_opts_default(&o);
+		char err[1024] = "";
+		int rc = simargs_population_parse("pop.yaml", cases[i].yaml, strlen(cases[i].yaml),
+		                                  &o, err, sizeof err);
+		if (rc != -EINVAL || !strstr(err, cases[i].want))
+			fail_msg("case %zu: rc=%d err='%s' want '%s'", i, rc, err, cases[i].want);
+	}
+
+	/* well-formed, but not this campaign: citizens_new says where */
+	static const struct {
+		const char *yaml;
+		const char *want;
+	} camp[] = {
+	        {"questions:\n  access: \"5:1\"\n  nope: \"1:1\"\n",
+	         "pop.yaml:3: questions: 'nope' is not a question of campaign 'test-sim'"},
+	        {"questions:\n  officer: \"5:1,9:1\"\n",
+	         "pop.yaml:2: questions.officer: 9 is not a value"},
+	        {"questions:\n  channel:\n    1: 5\n    4: 5\n",
+	         "pop.yaml:4: questions.channel: 4 is not a value of that question (1, 2, 3)"},
+	        {"\nquestions:\n  again: {0: 1}\n",
+	         "pop.yaml:3: questions.again: 0 is not a value"},
+	        {"questions:\n  improve: \"1:1\"\n",
+	         "pop.yaml:2: questions.improve: a multi question"},
+	        {"questions:\n  comment: \"1:1\"\n",
+	         "pop.yaml:2: questions.comment: a text question"},
+	};
+	struct campaign *c = load_test_campaign();
+	for (size_t i = 0; i < N(camp); i++) {
+		struct citizens_opts o;
+		citizens_opts_default(&o);
+		o.count = 2;
+		char err[1024] = "";
+		int rc = simargs_population_parse("pop.yaml", camp[i].yaml, strlen(camp[i].yaml),
+		                                  &o, err, sizeof err);
+		if (rc != 0)
+			fail_msg("case %zu parses: %s", i, err);
+		struct citizens *p = citizens_new(c, &o, NULL, err, sizeof err);
+		if (p || !strstr(err, camp[i].want))
+			fail_msg("case %zu: err='%s' want '%s'", i, err, camp[i].want);
+	}
+	campaign_free(c);
+}
+
+/* config/population.example.yaml fits config/campaigns/default.yaml, when the
+ * tests run from the top of the tree. */
+static void test_population_example(void **state)
+{
+	(void)state;
+	struct campaign *c = NULL;
+	char err[2048];
+	if (campaign_load("config/campaigns/default.yaml", &c, err, sizeof err) != 0) {
+		fprintf(stderr, "skipped: %s\n", err);
+		skip();
+	}
+	struct citizens_opts o;
+	citizens_opts_default(&o);
+	o.count = 1;
+	if (simargs_population("config/population.example.yaml", &o, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(o.nqdist, 2);
+	struct citizens *p = citizens_new(c, &o, NULL, err, sizeof err);
+	if (!p)
+		fail_msg("%s", err);
+	citizens_free(p);
+	campaign_free(c);
+}
+
+/* --population applies where it stands: flags before it are overridden by
+ * the file, flags after it override the file. */
+static void test_population_flags(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/hailong-test-pop-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char text[] = "shares: {invalid: 0.3, typo: 0.2}\nanswer_mode: labels\n"
+	                           "questions: {officer: {1: 100}}\n";
+	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	const char *args[] = {
+	        "--listen",      "127.0.0.1:0", "--system-id",     "x",   "--password",   "",
+	        "--campaign",    "c",           "--citizens",      "1",   "--ledger",     "l",
+	        "--profile",     "hostile",     "--invalid-share", "0.1", "--population", path,
+	        "--answer-mode", "keys",        "--ucs2-share",    "0"};
+	struct simargs a;
+	char err[1024] = "";
+	int rc = parse_argv(args, (int)N(args), &a, err, sizeof err);
+	if (rc != 0)
+		fail_msg("%s", err);
+	assert_string_equal(a.population, path);
+	assert_true(a.cit.invalid_share > 0.29 && a.cit.invalid_share < 0.31); /* the file won */
+	assert_true(a.cit.typo_share > 0.19 && a.cit.typo_share < 0.21);       /* over the profile */
+	assert_true(a.cit.optout_share > 0.09 && a.cit.optout_share < 0.11);   /* the profile's */
+	assert_int_equal(a.cit.mode, CITIZENS_KEYS);                           /* the flag after won */
+	assert_true(a.cit.ucs2_share == 0);
+	assert_int_equal(a.cit.nqdist, 1);
+	assert_string_equal(a.cit.qdist_file, path);
+
+	/* a file that does not read: -EBADMSG, err names the file and line */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("answer_mode: keys\nshares: {invalid: 7}\n", f);
+	fclose(f);
+	rc = parse_argv(args, (int)N(args), &a, err, sizeof err);
+	assert_int_equal(rc, -EBADMSG);
+	char want[128];
+	snprintf(want, sizeof want, "%s:2: shares.invalid", path);
+	assert_non_null(strstr(err, want));
+	unlink(path);
+	rc = parse_argv(args, (int)N(args), &a, err, sizeof err);
+	assert_int_equal(rc, -EBADMSG);
+	assert_non_null(strstr(err, "cannot read"));
+}
+
+/* Per-question weights, statistically: 2000 citizens answer four questions;
+ * the listed ones follow their weights, the others the defaults. */
+static void test_population_distribution(void **state)
+{
+	(void)state;
+	enum { NC = 2000 };
+	static const char text[] = "questions:\n"
+	                           "  officer: \"5:10,4:20,3:30,2:30,1:10\"\n"
+	                           "  channel: {1: 70, 2: 30}\n";
+	struct citizens_opts o;
+	citizens_opts_default(&o);
+	char err[1024] = "";
+	assert_int_equal(
+	        simargs_population_parse("pop.yaml", text, strlen(text), &o, err, sizeof err), 0);
+	o.count = NC;
+	o.seed = 2024;
+	struct campaign *c = load_test_campaign();
+	struct citizens *p = citizens_new(c, &o, NULL, err, sizeof err);
+	if (!p)
+		fail_msg("%s", err);
+	static const int qs[] = {Q_ACCESS, Q_OFFICER, Q_CHANNEL, Q_AGAIN};
+	int count[4][6] = {{0}}, total[4] = {0};
+	for (int idx = 1; idx <= NC; idx++) {
+		for (size_t k = 0; k < N(qs); k++) {
+			char *q = campaign_render_question(c, qs[k]);
+			struct citizens_reply r;
+			assert_int_equal(citizens_receive(p, idx, "8088", q, &r), 1);
+			free(q);
+			assert_non_null(r.ledger);
+			json_t *j = json_loads(r.ledger, 0, NULL);
+			assert_non_null(j);
+			int v = (int)json_integer_value(json_object_get(j, "value"));
+			assert_true(v >= 1 && v <= 5);
+			count[k][v]++;
+			total[k]++;
+			json_decref(j);
+			free(r.ledger);
+		}
+	}
+	static const double want[4][6] = {
+	        {0, 3, 7, 15, 35, 40},   /* access: the default distribution */
+	        {0, 10, 30, 30, 20, 10}, /* officer: its own */
+	        {0, 70, 30, 0, 0, 0},    /* channel: its own (3 never) */
+	        {0, 50, 50, 0, 0, 0},    /* again: unlisted yesno, uniform */
+	};
+	for (size_t k = 0; k < N(qs); k++) {
+		assert_int_equal(total[k], NC);
+		for (int v = 1; v <= 5; v++) {
+			double got = 100.0 * count[k][v] / total[k];
+			if (got < want[k][v] - 4 || got > want[k][v] + 4 ||
+			    (want[k][v] == 0 && count[k][v]))
+				fail_msg("question %zu value %d: %.1f%% of %d answers, want %.0f%%",
+				         k, v, got, total[k], want[k][v]);
+		}
+	}
+	citizens_free(p);
+	campaign_free(c);
+}
+
 int main(void)
 {
 	log_set_level("error");
@@ -1418,6 +1721,11 @@ int main(void)
 		cmocka_unit_test(test_typos),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_smsc_faults),
+		cmocka_unit_test(test_population_parse),
+		cmocka_unit_test(test_population_errors),
+		cmocka_unit_test(test_population_example),
+		cmocka_unit_test(test_population_flags),
+		cmocka_unit_test(test_population_distribution),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

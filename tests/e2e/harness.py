@@ -272,3 +272,39 @@ def campaign_version(path):
             h ^= b
             h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
     return "%016x" % h
+
+
+def compare_with_ledger(st, prefix, n):
+    """The archive equals the simulator's ledger: the n surveys whose
+    transaction id is prefix + citizen index are archived completed, each with
+    exactly the answers that citizen gave. Returns the ledger's answers."""
+    import sqlite3
+
+    def check(cond, msg):
+        if not cond:
+            raise AssertionError(msg)
+    ledger, completed = {}, set()
+    with open(st.ledger, encoding="utf-8") as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("event") == "completed":
+                completed.add(e["msisdn"])
+            elif "question" in e and not e.get("skip") and e.get("reply") != "0":
+                ledger.setdefault(e["msisdn"], {})[e["question"]] = e
+    with sqlite3.connect(st.db) as c:
+        rows = c.execute("select survey_id, transaction_id, status from surveys where transaction_id like ?",
+                         (prefix + "%",)).fetchall()
+        check(len(rows) == n, f"{len(rows)} surveys archived, want {n}")
+        for sid, txid, status in rows:
+            check(status == "completed", f"{txid}: {status}")
+            m = citizen(int(txid[len(prefix):]))
+            got = {q: (v, t) for q, v, t in c.execute(
+                "select question_id, value, text from answers where survey_id=?", (sid,))}
+            want = ledger.get(m, {})
+            check(set(got) == set(want), f"{txid}: archived {sorted(got)} != ledger {sorted(want)}")
+            for q, e in want.items():
+                exp = e["value"] if e.get("value") is not None else e.get("text")
+                val = got[q][0] if e.get("value") is not None else got[q][1]
+                check(val == exp, f"{txid} {q}: archived {got[q]} != ledger {e}")
+    check(len(completed) >= n, f"the simulator saw {len(completed)} thanks, want {n}")
+    return ledger

@@ -4,7 +4,6 @@ of 100 surveys and started again; Redis stopped for a few seconds and started
 again (triggers get 503 meanwhile, replies are refused with ESME_RX_T_APPN and
 delivered again). Every survey still completes once and the archive equals the
 simulator's ledger."""
-import json
 import os
 import signal
 import sqlite3
@@ -30,33 +29,6 @@ def archived(st):
         return 0
 
 
-def compare(st, prefix, n):
-    ledger, completed = {}, set()
-    with open(st.ledger, encoding="utf-8") as f:
-        for line in f:
-            e = json.loads(line)
-            if e.get("event") == "completed":
-                completed.add(e["msisdn"])
-            elif "question" in e and not e.get("skip") and e.get("reply") != "0":
-                ledger.setdefault(e["msisdn"], {})[e["question"]] = e
-    with sqlite3.connect(st.db) as c:
-        rows = c.execute("select survey_id, transaction_id, status from surveys where transaction_id like ?",
-                         (prefix + "%",)).fetchall()
-        check(len(rows) == n, f"{len(rows)} surveys archived, want {n}")
-        for sid, txid, status in rows:
-            check(status == "completed", f"{txid}: {status}")
-            m = harness.citizen(int(txid[len(prefix):]))
-            got = {q: (v, t) for q, v, t in c.execute(
-                "select question_id, value, text from answers where survey_id=?", (sid,))}
-            want = ledger.get(m, {})
-            check(set(got) == set(want), f"{txid}: archived {sorted(got)} != ledger {sorted(want)}")
-            for q, e in want.items():
-                exp = e["value"] if e.get("value") is not None else e.get("text")
-                val = got[q][0] if e.get("value") is not None else got[q][1]
-                check(val == exp, f"{txid} {q}: archived {got[q]} != ledger {e}")
-    check(len(completed) >= n, f"the simulator saw {len(completed)} thanks, want {n}")
-
-
 def test_kill9():
     with harness.Stack() as st:
         st.start_redis()
@@ -77,7 +49,7 @@ def test_kill9():
         time.sleep(0.5)
         st.stop_sim()
         st.stop("hailongd")
-        compare(st, "K-", N)
+        harness.compare_with_ledger(st, "K-", N)
         print(f"ok kill -9: {before}/{N} archived before the kill, all {N} after the restart")
 
 
@@ -111,7 +83,7 @@ def test_redis_outage():
         m = st.metrics()
         st.stop_sim()
         st.stop("hailongd")
-        compare(st, "R-", N)
+        harness.compare_with_ledger(st, "R-", N)
         # receipts that came while Redis was away were refused (ESME_RX_T_APPN)
         # and sent again by the SMSC: every message accepted has its final state
         sent = int(m.get("hailong_mt_sent_total", 0))

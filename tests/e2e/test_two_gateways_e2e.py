@@ -149,7 +149,6 @@ def parts_across_gateways():
     """Two gateways bound to one SMSC: the parts of one long comment reach
     either gateway (the simulator deals its MOs out over the binds). The
     parts are kept in Redis, so every comment is archived whole."""
-    import test_resilience_e2e as res
     n = 30
     with harness.Stack() as st:
         st.start_redis()
@@ -167,7 +166,7 @@ def parts_across_gateways():
         st.stop("hailongd2")
         st.stop_sim()
         st.stop("hailongd")
-        res.compare(st, "PART-", n)
+        harness.compare_with_ledger(st, "PART-", n)
         with sqlite3.connect(st.db) as c:
             longest = c.execute("select max(length(text)) from answers").fetchone()[0] or 0
         check(longest > 70, f"no comment needed several parts (longest {longest} characters)")
