@@ -74,6 +74,7 @@ _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNT
 /* A message handed to an esme, until its outcome is known. */
 struct gw_inflight {
 	uint64_t tag;
+	uint64_t hash;         /* of json (gw_in_hand compares these first) */
 	int smsc;              /* index in g->esme */
 	char *json;            /* the outbox entry, to remove from hl:sending */
 	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
@@ -458,6 +459,14 @@ static char *gw_outbox_entry(const char *survey, const char *to, enum text_encod
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+static uint64_t gw_hash64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
 }
 
 static void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
@@ -1367,6 +1376,7 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 		struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
 		                       .enc = (enum text_encoding)enc, .ussd_op = -1};
 		f->tag = msg.tag;
+		f->hash = gw_hash64(entry);
 		f->smsc = i;
 		f->q = json_is_integer(jq) ? (int)json_integer_value(jq) : -1;
 		f->first = first;
@@ -1389,11 +1399,12 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
  * to be removed from our list. */
 static int gw_in_hand(const struct gw *g, int smsc, const char *entry)
 {
+	uint64_t h = gw_hash64(entry);
 	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
-		if (f->smsc == smsc && strcmp(f->json, entry) == 0)
+		if (f->hash == h && f->smsc == smsc && strcmp(f->json, entry) == 0)
 			return 1;
 	for (const struct gw_inflight *f = g->removals; f; f = f->next)
-		if (f->smsc == smsc && strcmp(f->json, entry) == 0)
+		if (f->hash == h && f->smsc == smsc && strcmp(f->json, entry) == 0)
 			return 1;
 	return 0;
 }
@@ -1575,6 +1586,7 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 		struct gw_inflight *d = calloc(1, sizeof *d);
 		if (d && (d->json = strdup(f->json)) != NULL) {
 			d->smsc = f->smsc;
+			d->hash = f->hash;
 			d->next = g->removals;
 			g->removals = d;
 		} else {
