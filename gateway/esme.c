@@ -40,6 +40,8 @@
 #define ESME_QFUL_TRIES 3         /* built-in: ESME_RMSGQFUL 3 tries, 60 s apart (Jasmin: 2 x 180 s) */
 #define ESME_QFUL_DELAY_MS 60000
 #define ESME_IDMAP 2048
+#define ESME_HELD_MAX 512         /* receipts held for messages still being submitted */
+#define ESME_HELD_MS 5000         /* at most this long */
 /* An MO token: connection generation (30 bits) << 33 | data_sm << 32 | sequence
  * number; bit 63 set when it came on the receiver link of a TX+RX pair. */
 #define ESME_GEN_MASK 0x3FFFFFFFu
@@ -128,12 +130,40 @@ TAILQ_HEAD(part_q, esme_part);
 TAILQ_HEAD(out_q, esme_out);
 TAILQ_HEAD(mo_q, esme_mo);
 
+/* A receipt that came while its message was still being submitted (a fast
+ * SMSC reports part 1 delivered before it answered part 2): held unanswered
+ * until the message's on_sent, so that the gateway has recorded the message
+ * the receipt names. */
+struct esme_held {
+	TAILQ_ENTRY(esme_held) link;
+	struct esme *conn;           /* the link it came on (this esme or its rx link) */
+	uint32_t gen;                /* conn->gen then: a lost link drops it (the SMSC sends it again) */
+	uint32_t cmd, seq;           /* to answer it */
+	char id[66];
+	enum esme_dlr state;
+	int64_t at;                  /* monotonic ms it came */
+};
+TAILQ_HEAD(held_q, esme_held);
+
 /* A message id the SMSC gave (for any part) and its message's id. */
 struct esme_id {
 	char id[66];
 	char msg[66];
 	uint64_t dec, hex;          /* id read as a decimal and as a hex number */
 	uint8_t has_dec, has_hex;   /* whether it reads as one */
+	uint8_t used;
+	int16_t next[3];            /* chains of the index: by text, decimal, hex value (-1 = end) */
+};
+
+/* The ring of recent ids with an index, so that a receipt finds its message
+ * in a few steps whatever the ring's size: buckets by the id's text, by its
+ * decimal and by its hex value, newest first in each chain. */
+#define ESME_IDX_BUCKETS 4096
+enum { IDX_TEXT, IDX_DEC, IDX_HEX };
+struct esme_idmap {
+	struct esme_id ring[ESME_IDMAP];
+	int16_t head[3][ESME_IDX_BUCKETS];
+	int next, n;
 };
 
 struct esme {
@@ -172,8 +202,10 @@ struct esme {
 	int in_state_cb;             /* inside on_state: esme_shutdown defers `done` */
 	struct mo_q mos;             /* concatenated MOs */
 	int nmos;
-	struct esme_id *idmap;       /* ESME_IDMAP recent ids (ring), owned; NULL on an rx link */
-	int idmap_next, idmap_n;
+	struct esme_idmap *idmap;    /* recent ids, owned; NULL on an rx link */
+	struct held_q held;          /* receipts waiting for their message's on_sent (owner link) */
+	int nheld;
+	struct event *held_ev;
 	struct esme *parent;         /* rx link: the esme that owns it (transmitter); else NULL */
 	struct esme *rx;             /* transmitter+receiver: the receiver link, owned */
 	enum esme_mode mode;
@@ -347,20 +379,92 @@ static void slow_down(struct esme *e, int64_t now)
 
 static int parse_u64(const char *s, int base, uint64_t *out);
 
+static uint32_t idx_text(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % ESME_IDX_BUCKETS;
+}
+
+static uint32_t idx_num(uint64_t v)
+{
+	return (uint32_t)((v ^ v >> 29) * 0x9E3779B97F4A7C15ull >> 40) % ESME_IDX_BUCKETS;
+}
+
+/* The bucket of ring entry x in index k, or -1 when it is not in it. */
+static int idx_bucket(const struct esme_id *x, int k)
+{
+	if (k == IDX_TEXT)
+		return (int)idx_text(x->id);
+	if (k == IDX_DEC)
+		return x->has_dec ? (int)idx_num(x->dec) : -1;
+	return x->has_hex ? (int)idx_num(x->hex) : -1;
+}
+
+static void idx_unlink(struct esme_idmap *m, int pos)
+{
+	struct esme_id *x = &m->ring[pos];
+	for (int k = 0; k < 3; k++) {
+		int b = idx_bucket(x, k);
+		if (b < 0)
+			continue;
+		int16_t *pp = &m->head[k][b];
+		while (*pp >= 0 && *pp != pos)
+			pp = &m->ring[*pp].next[k];
+		if (*pp == pos)
+			*pp = x->next[k];
+	}
+	x->used = 0;
+}
+
 /* Remember that the SMSC called a part `id`; its message is `msg` (the id of
  * part 1, the one on_sent reported). Oldest entries are overwritten. */
 static void idmap_put(struct esme *e, const char *id, const char *msg)
 {
 	if (!e->idmap || !id[0])
 		return;
-	struct esme_id *x = &e->idmap[e->idmap_next];
+	struct esme_idmap *m = e->idmap;
+	int pos = m->next;
+	struct esme_id *x = &m->ring[pos];
+	if (x->used)
+		idx_unlink(m, pos);
 	snprintf(x->id, sizeof x->id, "%s", id);
 	snprintf(x->msg, sizeof x->msg, "%s", msg);
 	x->has_dec = (uint8_t)parse_u64(x->id, 10, &x->dec);
 	x->has_hex = (uint8_t)parse_u64(x->id, 16, &x->hex);
-	e->idmap_next = (e->idmap_next + 1) % ESME_IDMAP;
-	if (e->idmap_n < ESME_IDMAP)
-		e->idmap_n++;
+	x->used = 1;
+	for (int k = 0; k < 3; k++) {
+		int b = idx_bucket(x, k);
+		x->next[k] = -1;
+		if (b >= 0) {
+			x->next[k] = m->head[k][b];
+			m->head[k][b] = (int16_t)pos;
+		}
+	}
+	m->next = (pos + 1) % ESME_IDMAP;
+	if (m->n < ESME_IDMAP)
+		m->n++;
+}
+
+/* How many puts ago ring entry pos was written (0 = the newest). */
+static int idmap_age(const struct esme_idmap *m, int pos)
+{
+	return (m->next - 1 - pos + ESME_IDMAP) % ESME_IDMAP;
+}
+
+/* The newest entry of chain k from bucket of v whose number (decimal or hex,
+ * as `field` says) equals v; its age in *age. */
+static const struct esme_id *idmap_num(const struct esme_idmap *m, int k, uint64_t v, int *age)
+{
+	for (int pos = m->head[k][idx_num(v)]; pos >= 0; pos = m->ring[pos].next[k]) {
+		const struct esme_id *x = &m->ring[pos];
+		if (k == IDX_DEC ? x->dec == v : x->hex == v) {
+			*age = idmap_age(m, pos);
+			return x; /* chains are newest first */
+		}
+	}
+	return NULL;
 }
 
 /* The message id (as on_sent gave it) of a receipt's id, written in hex or
@@ -370,20 +474,29 @@ static const char *idmap_find(const struct esme *e, const char *id)
 {
 	if (!e->idmap || !id[0])
 		return NULL;
-	/* the receipt's id is read once; the ring holds its entries' numbers
-	 * (a receipt per part of a busy bind: this runs often) */
+	const struct esme_idmap *m = e->idmap;
+	for (int pos = m->head[IDX_TEXT][idx_text(id)]; pos >= 0; pos = m->ring[pos].next[IDX_TEXT])
+		if (strcmp(m->ring[pos].id, id) == 0)
+			return m->ring[pos].msg;
+	/* the same number written the other way: a decimal id against the hex
+	 * one the SMSC gave (or the reverse), or leading zeros */
 	uint64_t dec = 0, hex = 0;
 	int has_dec = parse_u64(id, 10, &dec), has_hex = parse_u64(id, 16, &hex);
-	const char *numeric = NULL;
-	for (int k = 1; k <= e->idmap_n; k++) {
-		const struct esme_id *x = &e->idmap[(e->idmap_next - k + ESME_IDMAP) % ESME_IDMAP];
-		if (strcmp(x->id, id) == 0)
-			return x->msg;
-		if (!numeric && ((has_dec && x->has_dec && dec == x->dec) || (has_hex && x->has_hex && hex == x->hex) ||
-		                 (has_hex && x->has_dec && hex == x->dec) || (has_dec && x->has_hex && dec == x->hex)))
-			numeric = x->msg;
+	const struct esme_id *best = NULL;
+	int best_age = ESME_IDMAP;
+	for (int k = IDX_DEC; k <= IDX_HEX; k++) {
+		for (int w = 0; w < 2; w++) {
+			if (!(w == 0 ? has_dec : has_hex))
+				continue;
+			int age;
+			const struct esme_id *x = idmap_num(m, k, w == 0 ? dec : hex, &age);
+			if (x && age < best_age) {
+				best = x;
+				best_age = age;
+			}
+		}
 	}
-	return numeric;
+	return best ? best->msg : NULL;
 }
 
 /* ---------- messages and the window ---------- */
@@ -425,6 +538,8 @@ static void msg_finish(struct esme *e, struct esme_out *m, uint32_t status)
 		         (unsigned long long)tag, nparts, smpp_status_name(status));
 	if (e->cbs->on_sent)
 		e->cbs->on_sent(e->arg, e, tag, status, id);
+	if (e->nheld > 0)
+		event_active(e->held_ev, EV_TIMEOUT, 0); /* their message may be known now */
 }
 
 static struct esme_slot *slot_find(struct esme *e, uint32_t seq)
@@ -1021,6 +1136,10 @@ static int text_is_receipt(char *text)
 	return find_key(text, "stat:") != NULL;
 }
 
+static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const char *rid, const char *known,
+                            enum esme_dlr state);
+static int held_wanted(const struct esme *root);
+
 static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm,
                            const char *text)
 {
@@ -1041,7 +1160,37 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 		send_sm_resp(e, h->id | 0x80000000u, 0, h->seq);
 		return;
 	}
-	const char *known = idmap_find(e->parent ? e->parent : e, id);
+	struct esme *root = e->parent ? e->parent : e;
+	const char *known = idmap_find(root, id);
+	if (!known && held_wanted(root)) {
+		struct esme_held *hd = calloc(1, sizeof *hd);
+		if (hd) {
+			hd->conn = e;
+			hd->gen = e->gen;
+			hd->cmd = h->id | 0x80000000u;
+			hd->seq = h->seq;
+			snprintf(hd->id, sizeof hd->id, "%s", id);
+			hd->state = state;
+			hd->at = now_ms();
+			TAILQ_INSERT_TAIL(&root->held, hd, link);
+			root->nheld++;
+			log_debug("[%s] event=receipt_held id=%s msg=\"its message is still being submitted\"", e->name,
+			          id);
+			if (!evtimer_pending(root->held_ev, NULL))
+				arm(root->held_ev, 500);
+			return;
+		}
+	}
+	receipt_deliver(e, h->id | 0x80000000u, h->seq, id, known, state);
+}
+
+/* The receipt, with the message id it names (known: from the ring, or NULL),
+ * to the gateway; answered with what on_receipt says. */
+static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const char *rid, const char *known,
+                            enum esme_dlr state)
+{
+	char id[66];
+	snprintf(id, sizeof id, "%s", rid);
 	if (known && strcmp(known, id) != 0) {
 		log_info("[%s] event=receipt msgid=%s receipt_id=%s state=%d", e->name, known, id,
 		         (int)state);
@@ -1050,9 +1199,59 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 		log_info("[%s] event=receipt msgid=%s state=%d%s", e->name, id, (int)state,
 		         known ? "" : " (not a recent id)");
 	}
-	/* answered after the gateway stored it, like an MO */
+	/* answered after the gateway stored it, like an MO (the owner's
+	 * callbacks: an rx link forwards to them) */
 	uint32_t status = e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, id, state) : 0;
-	send_sm_resp(e, h->id | 0x80000000u, status, h->seq);
+	send_sm_resp(e, cmd, status, seq);
+}
+
+/* 1 when a receipt whose id is not known yet may be for a message still
+ * being submitted: some message has a part out and no on_sent yet. */
+static int held_wanted(const struct esme *root)
+{
+	if (!root->idmap || root->nheld >= ESME_HELD_MAX)
+		return 0;
+	const struct esme_out *m;
+	TAILQ_FOREACH(m, &root->msgs, link)
+		if (!m->finished && m->nparts > 0)
+			return 1;
+	return 0;
+}
+
+/* Held receipts: those whose message is now known go to the gateway; those
+ * that can no longer be matched (no message left in submission, or too old)
+ * go as they came; those whose link went are dropped (the SMSC sends them
+ * again). Runs from its own event, never inside a callback. */
+static void held_run(struct esme *root)
+{
+	int64_t now = now_ms();
+	int none_left = !held_wanted(root) || root->nheld >= ESME_HELD_MAX;
+	struct esme_held *hd, *next;
+	for (hd = TAILQ_FIRST(&root->held); hd; hd = next) {
+		next = TAILQ_NEXT(hd, link);
+		struct esme *c = hd->conn;
+		int gone = c->gen != hd->gen || !c->bev || (c->state != ES_BOUND && c->state != ES_UNBINDING);
+		const char *known = gone ? NULL : idmap_find(root, hd->id);
+		if (!gone && !known && !none_left && now - hd->at < ESME_HELD_MS)
+			continue;
+		TAILQ_REMOVE(&root->held, hd, link);
+		root->nheld--;
+		if (gone)
+			log_info("[%s] event=receipt_dropped id=%s (connection gone: the SMSC sends it again)", c->name,
+			         hd->id);
+		else
+			receipt_deliver(c, hd->cmd, hd->seq, hd->id, known, hd->state);
+		free(hd);
+	}
+	if (root->nheld > 0 && !evtimer_pending(root->held_ev, NULL))
+		arm(root->held_ev, 500);
+}
+
+static void held_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	held_run(arg);
 }
 
 /* ---------- MO ---------- */
@@ -1552,7 +1751,9 @@ static struct esme *esme_create(struct event_base *base, const struct config_sms
 		snprintf(e->name_buf, sizeof e->name_buf, "%.40s/rx", e->name);
 		e->name = e->name_buf;
 	} else {
-		e->idmap = calloc(ESME_IDMAP, sizeof *e->idmap);
+		e->idmap = calloc(1, sizeof *e->idmap);
+		if (e->idmap)
+			memset(e->idmap->head, 0xFF, sizeof e->idmap->head); /* every chain empty (-1) */
 		if (!e->idmap)
 			goto fail;
 	}
@@ -1569,6 +1770,7 @@ static struct esme *esme_create(struct event_base *base, const struct config_sms
 	TAILQ_INIT(&e->queue);
 	TAILQ_INIT(&e->msgs);
 	TAILQ_INIT(&e->mos);
+	TAILQ_INIT(&e->held);
 	e->slots = calloc((size_t)e->window, sizeof *e->slots);
 	if (!e->slots)
 		goto fail;
@@ -1586,7 +1788,7 @@ static struct esme *esme_create(struct event_base *base, const struct config_sms
 	    {&e->el_ev, el_cb},               {&e->el_resp_ev, el_resp_cb},
 	    {&e->tps_ev, tps_cb},             {&e->retry_ev, retry_cb},
 	    {&e->shut_ev, shut_timeout_cb},   {&e->unbind_ev, unbind_timeout_cb},
-	    {&e->flush_ev, flush_cb},         {&e->mo_ev, mo_sweep_cb},
+	    {&e->flush_ev, flush_cb},         {&e->mo_ev, mo_sweep_cb},         {&e->held_ev, held_cb},
 	    {&e->ready_ev, ready_cb},         {&e->done_ev, done_cb},
 	};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
@@ -1623,7 +1825,7 @@ void esme_free(struct esme *e)
 		bufferevent_free(e->bev);
 	struct event *evs[] = {e->reconnect_ev, e->bind_ev, e->el_ev,   e->el_resp_ev,
 	                       e->tps_ev,       e->retry_ev, e->shut_ev, e->unbind_ev,
-	                       e->flush_ev,     e->mo_ev,   e->ready_ev, e->done_ev};
+	                       e->flush_ev,     e->mo_ev,   e->ready_ev, e->done_ev, e->held_ev};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -1641,6 +1843,11 @@ void esme_free(struct esme *e)
 	struct esme_mo *mo;
 	while ((mo = TAILQ_FIRST(&e->mos)) != NULL)
 		mo_free(e, mo);
+	struct esme_held *hd;
+	while ((hd = TAILQ_FIRST(&e->held)) != NULL) {
+		TAILQ_REMOVE(&e->held, hd, link);
+		free(hd);
+	}
 	free(e);
 }
 

@@ -329,6 +329,7 @@ struct rec {
 	int part_total[MAXREC], part_seq[MAXREC];
 	char part_bytes[MAXREC][64];
 	int nrcpt;
+	int rcpt_nsent[MAXREC];      /* on_sent calls made when the receipt came */
 	char rcpt_id[MAXREC][66];
 	enum esme_dlr rcpt_state[MAXREC];
 	int nready, nup, ndown;
@@ -383,6 +384,7 @@ static uint32_t on_receipt(void *arg, struct esme *e, const char *msgid, enum es
 	(void)e;
 	struct rec *r = arg;
 	assert_true(r->nrcpt < MAXREC);
+	r->rcpt_nsent[r->nrcpt] = r->nsent;
 	snprintf(r->rcpt_id[r->nrcpt], sizeof r->rcpt_id[0], "%s", msgid);
 	r->rcpt_state[r->nrcpt++] = state;
 	return 0;
@@ -1074,6 +1076,52 @@ static void test_receipt_text(void **state)
 	ctx_fini(&c);
 }
 
+/* A fast SMSC reports a message delivered before it answered its submit_sm
+ * (or the last of its parts): the receipt is held, unanswered, until on_sent
+ * gave the gateway the message id; then it comes with that id. */
+static void test_receipt_before_response(void **state)
+{
+	(void)state;
+	for (int trx = 1; trx >= 0; trx--) {
+		struct ctx c;
+		ctx_init(&c);
+		c.cfg.bind_trx = trx;
+		c.f.delay_ms = 300;
+		c.f.multi = !trx;
+		ctx_start(&c);
+		assert_int_equal(submit_text(&c, 31, "early receipt"), 0);
+		assert_true(wait_int(c.base, &c.f.nsubmit, 1, 1000));
+		/* the fake numbers its ids from 0x1A: the receipt names "1A" in decimal */
+		struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)"x", 1, 0);
+		sm.esm_class = 0x04;
+		sm.has_receipted_id = 1;
+		snprintf(sm.receipted_id, sizeof sm.receipted_id, "26");
+		sm.has_message_state = 1;
+		sm.message_state = 2;
+		sm.short_message[0] = 0;
+		sm.sm_length = 0;
+		fake_deliver(&c.f, 900, &sm);
+		spin(c.base, 100);
+		assert_int_equal(c.r.nrcpt, 0); /* held */
+		assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 900, NULL), 0);
+		assert_true(wait_int(c.base, &c.r.nrcpt, 1, 2000));
+		assert_int_equal(c.r.rcpt_nsent[0], 1); /* after on_sent */
+		assert_string_equal(c.r.sent_id[0], "1A");
+		assert_string_equal(c.r.rcpt_id[0], "1A"); /* the id on_sent gave */
+		assert_int_equal(c.r.rcpt_state[0], ESME_DLR_DELIVERED);
+		uint32_t st = 1;
+		assert_true(wait_int(c.base, &c.f.ngot, 1, 1000));
+		assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 900, &st), 1);
+		assert_int_equal(st, 0);
+		/* with no message in submission, an unknown id is not held */
+		snprintf(sm.receipted_id, sizeof sm.receipted_id, "FFFF");
+		fake_deliver(&c.f, 901, &sm);
+		assert_true(wait_int(c.base, &c.r.nrcpt, 2, 1000));
+		assert_string_equal(c.r.rcpt_id[1], "FFFF");
+		ctx_fini(&c);
+	}
+}
+
 static void test_receipt_tlv(void **state)
 {
 	(void)state;
@@ -1714,6 +1762,7 @@ int main(void)
 	    cmocka_unit_test(test_mo_three_parts),
 	    cmocka_unit_test(test_mo_sar_ucs2_and_retry_later),
 	    cmocka_unit_test(test_mo_parts_handed),
+	    cmocka_unit_test(test_receipt_before_response),
 	    cmocka_unit_test(test_mo_single_answered_in_callback),
 	    cmocka_unit_test(test_mo_16bit_ref),
 	    cmocka_unit_test(test_mo_data_sm_payload),
