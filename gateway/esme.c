@@ -104,6 +104,7 @@ struct esme_out {
 /* One outstanding submit_sm. */
 struct esme_slot {
 	uint32_t seq;                /* 0 = free */
+	uint64_t sent_no;            /* e->submits when it was written */
 	struct esme_part *part;
 	struct event *timer;         /* response timer */
 	struct esme *e;
@@ -142,6 +143,7 @@ struct esme_held {
 	char id[66];
 	enum esme_dlr state;
 	int64_t at;                  /* monotonic ms it came */
+	uint64_t wm;                 /* the owner's submits when it came */
 };
 TAILQ_HEAD(held_q, esme_held);
 
@@ -204,6 +206,7 @@ struct esme {
 	int nmos;
 	struct esme_idmap *idmap;    /* recent ids, owned; NULL on an rx link */
 	struct held_q held;          /* receipts waiting for their message's on_sent (owner link) */
+	uint64_t submits;            /* submit_sm written so far */
 	int nheld;
 	struct event *held_ev;
 	struct esme *parent;         /* rx link: the esme that owns it (transmitter); else NULL */
@@ -640,6 +643,8 @@ static void part_result(struct esme *e, struct esme_slot *s, uint32_t status, co
 	struct esme_out *m = p->msg;
 	uint32_t seq = s->seq;
 	slot_release(e, s);
+	if (e->nheld > 0)
+		event_active(e->held_ev, EV_TIMEOUT, 0); /* a receipt may wait for this answer */
 	m->inflight--;
 	if (m->finished) {
 		p->state = PART_DONE;
@@ -702,6 +707,7 @@ static void send_part(struct esme *e, struct esme_slot *s, struct esme_part *p, 
 	p->state = PART_INFLIGHT;
 	p->msg->inflight++;
 	s->seq = seq;
+	s->sent_no = ++e->submits;
 	s->part = p;
 	e->inflight++;
 	if (e->cfg->tps > 0)
@@ -1138,7 +1144,7 @@ static int text_is_receipt(char *text)
 
 static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const char *rid, const char *known,
                             enum esme_dlr state);
-static int held_wanted(const struct esme *root);
+static int held_blocked(const struct esme *root, const struct esme_held *hd);
 
 static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm,
                            const char *text)
@@ -1162,14 +1168,16 @@ static void handle_receipt(struct esme *e, const struct smpp_hdr *h, const struc
 	}
 	struct esme *root = e->parent ? e->parent : e;
 	const char *known = idmap_find(root, id);
-	if (!known && held_wanted(root)) {
+	struct esme_held probe = {.wm = root->submits};
+	snprintf(probe.id, sizeof probe.id, "%s", id);
+	if (!known && root->idmap && root->nheld < ESME_HELD_MAX && held_blocked(root, &probe)) {
 		struct esme_held *hd = calloc(1, sizeof *hd);
 		if (hd) {
+			*hd = probe;
 			hd->conn = e;
 			hd->gen = e->gen;
 			hd->cmd = h->id | 0x80000000u;
 			hd->seq = h->seq;
-			snprintf(hd->id, sizeof hd->id, "%s", id);
 			hd->state = state;
 			hd->at = now_ms();
 			TAILQ_INSERT_TAIL(&root->held, hd, link);
@@ -1205,16 +1213,24 @@ static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const ch
 	send_sm_resp(e, cmd, status, seq);
 }
 
-/* 1 when a receipt whose id is not known yet may be for a message still
- * being submitted: some message has a part out and no on_sent yet. */
-static int held_wanted(const struct esme *root)
+/* 1 when a receipt whose id is not known (yet) may be for a message still
+ * being submitted: a submit_sm written before the receipt came is still
+ * unanswered (its id may be the receipt's), or a message not reported yet
+ * has a part the SMSC accepted under that id. Receipts for anything else
+ * (an id older than the ring, a peer's message) are not held. */
+static int held_blocked(const struct esme *root, const struct esme_held *hd)
 {
-	if (!root->idmap || root->nheld >= ESME_HELD_MAX)
-		return 0;
-	const struct esme_out *m;
-	TAILQ_FOREACH(m, &root->msgs, link)
-		if (!m->finished && m->nparts > 0)
+	for (int i = 0; i < root->window; i++)
+		if (root->slots[i].seq != 0 && root->slots[i].sent_no <= hd->wm)
 			return 1;
+	const struct esme_out *m;
+	TAILQ_FOREACH(m, &root->msgs, link) {
+		if (m->finished)
+			continue;
+		for (int i = 0; i < m->nparts; i++)
+			if (m->part[i].id[0] && esme_msgid_eq(m->part[i].id, hd->id))
+				return 1;
+	}
 	return 0;
 }
 
@@ -1225,14 +1241,13 @@ static int held_wanted(const struct esme *root)
 static void held_run(struct esme *root)
 {
 	int64_t now = now_ms();
-	int none_left = !held_wanted(root) || root->nheld >= ESME_HELD_MAX;
 	struct esme_held *hd, *next;
 	for (hd = TAILQ_FIRST(&root->held); hd; hd = next) {
 		next = TAILQ_NEXT(hd, link);
 		struct esme *c = hd->conn;
 		int gone = c->gen != hd->gen || !c->bev || (c->state != ES_BOUND && c->state != ES_UNBINDING);
 		const char *known = gone ? NULL : idmap_find(root, hd->id);
-		if (!gone && !known && !none_left && now - hd->at < ESME_HELD_MS)
+		if (!gone && !known && held_blocked(root, hd) && now - hd->at < ESME_HELD_MS)
 			continue;
 		TAILQ_REMOVE(&root->held, hd, link);
 		root->nheld--;

@@ -1357,6 +1357,8 @@ static void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- sending ---- */
 
+static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
+
 /* Hands one outbox entry (taken into our sending list) to SMSC i's session.
  * 0, -EAGAIN (no room: the caller puts it back), or another error (the entry
  * cannot be sent: the caller drops it). */
@@ -1384,6 +1386,8 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
 		rc = esme_submit(g->esme[i], &msg);
 	}
+	if (!f || (to && text && !f->json))
+		rc = -ENOMEM; /* this process, not the message: try again */
 	if (rc == 0) {
 		f->next = g->inflight;
 		g->inflight = f;
@@ -1391,6 +1395,8 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 		free(f->json);
 		free(f);
 	}
+	if (rc != 0 && rc != -EAGAIN && rc != -ENOMEM && sid && json_is_integer(jq) && json_integer_value(jq) >= 0)
+		gw_item_failed(g, sid, (int)json_integer_value(jq), first, "text cannot be sent");
 	json_decref(o);
 	return rc;
 }
@@ -1448,10 +1454,14 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 				g->counters[GW_REDIS_ERR]++;
 				return;
 			}
-			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 3 : 0;
 			more = n == (size_t)want;
-			for (size_t k = 0; k < n; k++) {
-				redisReply *flag = r->element[2 * k], *ent = r->element[2 * k + 1];
+			/* TAKE itself may have re-made the connection: the lease first
+			 * (was it lost? then what peers left is ours to take back) */
+			int renew = g->registered && store_connects(g->store) != g->lease_conn;
+			size_t k = 0;
+			for (; k < n && !renew; k++) {
+				redisReply *flag = r->element[3 * k], *ent = r->element[3 * k + 1];
 				if (ent->type != REDIS_REPLY_STRING)
 					continue;
 				if (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) {
@@ -1463,7 +1473,8 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 				}
 				if (gw_in_hand(g, i, ent->str)) {
 					/* our own message, back in the outbox by a peer's REAP
-					 * (our lease ran out): it is in flight or sent already */
+					 * (our lease ran out): it is in flight or sent already,
+					 * and its one copy is in our list again */
 					log_warn("[%s] outbox msg=\"a message this gateway holds came back: not sent twice\"",
 					         name);
 					continue;
@@ -1475,29 +1486,45 @@ static void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 					g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
 					continue;
 				}
-				if (rc != -EAGAIN) {
-					log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-					redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, ent->str);
-					if (x)
-						freeReplyObject(x);
-					continue;
+				if (rc == -EAGAIN || rc == -ENOMEM)
+					break; /* no room (or memory) after all: this one and the rest go back */
+				log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
+				redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, ent->str);
+				if (x)
+					freeReplyObject(x);
+			}
+			if (k < n) {
+				/* back to the head of the outbox, in order, with their
+				 * survey's "sq" as it was: they did not leave */
+				struct record_strv a = {0};
+				int bad = 0;
+				for (size_t j = k; j < n; j++) {
+					redisReply *flag = r->element[3 * j], *ent = r->element[3 * j + 1];
+					redisReply *prev = r->element[3 * j + 2];
+					if (ent->type != REDIS_REPLY_STRING ||
+					    (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) || gw_in_hand(g, i, ent->str))
+						continue;
+					bad |= record_strv_add(&a, ent->str) ||
+					       record_strv_add(&a, prev->type == REDIS_REPLY_STRING ? prev->str : "");
 				}
-				/* no room after all: this one and the rest back to the head
-				 * of the outbox, in their order (the tail of our list) */
-				int back = 0;
-				for (size_t j = k; j < n; j++)
-					back += !(r->element[2 * j]->type == REDIS_REPLY_INTEGER &&
-					          r->element[2 * j]->integer == 0);
-				for (int j = 0; j < back; j++) {
-					redisReply *x = store_cmd(g->store, err, sizeof err, "LMOVE %s %s RIGHT LEFT", k_send,
-					                          k_out);
-					if (x)
-						freeReplyObject(x);
-				}
-				more = 0;
-				break;
+				const char *pk[] = {k_send, k_out};
+				redisReply *x = !bad && a.n ? store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v,
+				                                           err, sizeof err)
+				                            : NULL;
+				if (x)
+					freeReplyObject(x);
+				else if (a.n)
+					log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", name,
+					         err);
+				record_strv_free(&a);
+				more = renew;
 			}
 			freeReplyObject(r);
+			if (renew) {
+				gw_lease_cb(-1, 0, g);
+				if (store_connects(g->store) != g->lease_conn)
+					return; /* Redis is away again */
+			}
 		}
 	}
 }

@@ -155,18 +155,19 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
 	"return 1\n",
 	/* TAKE: KEYS outbox, sending; ARGV max. Moves up to max messages to send
-	 * into the sending list and returns {1, entry, 1, entry, ...} in order;
-	 * for an item of a survey it raises the survey's "sq" (the last item
-	 * handed to the SMSC) in the same step, so a reply can only answer an
-	 * item that left and a duplicate deliver_sm of the previous answer is
-	 * never taken for the next item. An item the survey has moved past (or a
+	 * into the sending list and returns {keep, entry, sq before, ...} in
+	 * order; for an item of a survey it raises the survey's "sq" (the last
+	 * item handed to the SMSC) in the same step, so a reply can only answer
+	 * an item that left and a duplicate deliver_sm of the previous answer is
+	 * never taken for the next item (PUTBACK lowers it again for an item that
+	 * did not leave after all). An item the survey has moved past (or a
 	 * finished survey's item: a copy re-sent after a crash) is not sent
-	 * again: {0, entry}, dropped from the sending list. Empty: {}. */
+	 * again: keep 0, dropped from the sending list. Empty: {}. */
 	"local out = {}\n"
 	"for i = 1, tonumber(ARGV[1]) do\n"
 	"  local m = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
 	"  if not m then break end\n"
-	"  local keep = 1\n"
+	"  local keep, prev = 1, ''\n"
 	"  local ok, o = pcall(cjson.decode, m)\n"
 	"  if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
 	"    local k = 'hl:s:' .. o.s\n"
@@ -175,14 +176,37 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"      redis.call('LREM', KEYS[2], -1, m)\n"
 	"      keep = 0\n"
 	"    else\n"
-	"      local cur = tonumber(redis.call('HGET', k, 'sq') or '')\n"
+	"      prev = redis.call('HGET', k, 'sq') or ''\n"
+	"      local cur = tonumber(prev)\n"
 	"      if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
 	"    end\n"
 	"  end\n"
 	"  out[#out + 1] = keep\n"
 	"  out[#out + 1] = m\n"
+	"  out[#out + 1] = prev\n"
 	"end\n"
 	"return out\n",
+	/* PUTBACK: KEYS sending, outbox; ARGV (entry, sq before)... in the order
+	 * TAKE gave them. Messages taken that did not leave: back to the head of
+	 * the outbox in their order, and an item's "sq" back to what it was (if
+	 * nothing raised it further meanwhile). An entry no longer in our list
+	 * is left alone (this may run twice). Returns the entries moved. */
+	"local n = 0\n"
+	"for i = #ARGV - 1, 1, -2 do\n"
+	"  local m = ARGV[i]\n"
+	"  if redis.call('LREM', KEYS[1], -1, m) == 1 then\n"
+	"    redis.call('LPUSH', KEYS[2], m)\n"
+	"    n = n + 1\n"
+	"    local ok, o = pcall(cjson.decode, m)\n"
+	"    if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
+	"      local k = 'hl:s:' .. o.s\n"
+	"      if tonumber(redis.call('HGET', k, 'sq') or '') == o.q and redis.call('EXISTS', k) == 1 then\n"
+	"        if ARGV[i + 1] == '' then redis.call('HDEL', k, 'sq') else redis.call('HSET', k, 'sq', ARGV[i + 1]) end\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"return n\n",
 	/* DLR: KEYS message, deliveries; ARGV smsc, message id, state, now. The
 	 * first final receipt of a sent message (its record is taken, so a second
 	 * receipt, e.g. one per part of a long message, finds nothing) becomes a
