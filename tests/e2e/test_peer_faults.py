@@ -104,7 +104,9 @@ def main():
         # the 3rd submit_sm may be a first try, or the retry of the one the
         # generic_nack refused: try=1/3 or 2/3 (the config's 3 tries either way)
         if not re.search(r"status=ESME_RMSGQFUL try=[12]/3", log):
-            raise AssertionError("no retry of ESME_RMSGQFUL under the config's 3 tries in the gateway's log")
+            raise AssertionError("no retry of ESME_RMSGQFUL under the config's 3 tries in the gateway's log:\n" +
+                                 "\n".join(l for l in log.splitlines() if "MSGQFUL" in l or "retry" in l
+                                            or "send_failed" in l))
         for want in ["ESME_RTHROTTLED", "event=disconnected",
                      "cmd=bind_receiver", "cmd=bind_transmitter"]:
             if want not in log:

@@ -26,6 +26,7 @@ const timeoutS = parseInt(args[1], 10);
 const citizens = args.slice(2);
 let nsubmit = 0;
 let dropped = false;
+let qfullAt = 0; // when submit_sm #3 was refused: the drop comes well after it
 const unacked = new Set(); // MOs sent and not answered yet: delivered again after a rebind
 const waiting = []; // MOs made while no session was bound
 const pending = new Map(); // "dst:ref" -> parts[]
@@ -195,10 +196,13 @@ const server = smpp.createServer({}, (s) => {
     }
     if (faults && nsubmit === 3) {
       log('submit_sm #3: ESME_RMSGQFUL');
+      qfullAt = Date.now();
       s.send(pdu.response({ command_status: smpp.ESME_RMSGQFUL }));
       return;
     }
-    if (faults && nsubmit >= 9 && !dropped && unacked.size === 0) {
+    // (not in the same burst: a reset connection discards the answers the
+    // ESME has not read yet, the ESME_RMSGQFUL one among them)
+    if (faults && nsubmit >= 9 && !dropped && unacked.size === 0 && qfullAt && Date.now() - qfullAt > 1000) {
       dropped = true;
       log('submit_sm #' + nsubmit + ': dropping the connection without an answer');
       const rx = session;
