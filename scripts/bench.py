@@ -88,6 +88,15 @@ def gateway_part(a, out):
         steps = sat["steps_per_s"]
         out["saturation"] = sat
         out["steps_per_s"] = round(steps, 1)
+        # every message accepted gets its delivery state from a receipt
+        try:
+            settle(st, "the last receipts", lambda: st.metrics().get('hailong_receipts_total{state="delivered"}', 0)
+                   >= st.metrics().get("hailong_mt_sent_total", 1), 10)
+        except TimeoutError:
+            pass  # the figures below tell
+        m = st.metrics()
+        out["messages_sent"] = int(m.get("hailong_mt_sent_total", 0))
+        out["receipts_recorded"] = int(sum(v for k, v in m.items() if k.startswith("hailong_receipts_total")))
 
         steps_per_survey = max(1.0, sat["steps"] / max(1, sat["surveys_completed"]))
         rate = max(1.0, steps / 2 / steps_per_survey)
