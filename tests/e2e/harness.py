@@ -274,6 +274,24 @@ def campaign_version(path):
     return "%016x" % h
 
 
+def ledger_completed(st):
+    """How many citizens the simulator's ledger shows as thanked (completed)."""
+    n = 0
+    try:
+        with open(st.ledger, encoding="utf-8") as f:
+            for line in f:
+                n += '"event":"completed"' in line.replace(" ", "")
+    except OSError:
+        pass
+    return n
+
+
+def wait_thanked(st, n, timeout=15):
+    """Waits until the simulator has delivered n thanks messages (the last
+    ones leave just after their surveys are archived)."""
+    wait_for(lambda: ledger_completed(st) >= n, timeout, f"{n} thanks delivered", step=0.1)
+
+
 def compare_with_ledger(st, prefix, n):
     """The archive equals the simulator's ledger: the n surveys whose
     transaction id is prefix + citizen index are archived completed, each with

@@ -78,7 +78,7 @@ def main():
             check(code == 202, f"trigger {i}: {code} {body}")
         harness.wait_for(lambda: archived(st) >= N, 25, f"{N} completed surveys", step=0.3)
         elapsed = time.time() - t0
-        time.sleep(0.5)
+        harness.wait_thanked(st, N)
         st.stop_sim()
         check(st.stop("hailongd") == 0, "hailongd exit status")
 

@@ -46,7 +46,7 @@ def test_kill9():
         time.sleep(1.0)  # the simulator notices, citizens keep answering into the void
         st.start_gateway(cfg)
         harness.wait_for(lambda: archived(st) >= N, 90, f"{N} surveys after the restart", step=0.3)
-        time.sleep(0.5)
+        harness.wait_thanked(st, N)
         st.stop_sim()
         st.stop("hailongd")
         harness.compare_with_ledger(st, "K-", N)
@@ -71,7 +71,7 @@ def test_redis_outage():
         check(st.procs["hailongd"].poll() is None, "hailongd died with redis")
         st.start_redis()  # same port, same AOF directory
         harness.wait_for(lambda: archived(st) >= N, 90, f"{N} surveys after redis came back", step=0.3)
-        time.sleep(0.5)
+        harness.wait_thanked(st, N)
         def receipts_in():
             sent = st.metrics().get("hailong_mt_sent_total", 0)
             with sqlite3.connect(st.db, timeout=5) as c:

@@ -100,7 +100,7 @@ def main():
                 return 0
         harness.wait_for(lambda: archived() >= N, 120, f"{N} archived surveys", step=0.3)
         elapsed = time.time() - t0
-        time.sleep(0.5)
+        harness.wait_thanked(st, N)
         stats = st.stop_sim()
         m = st.metrics()
         check(st.stop("hailongd") == 0, "hailongd exit status")
