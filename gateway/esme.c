@@ -380,7 +380,6 @@ static void slow_down(struct esme *e, int64_t now)
 
 /* ---------- recent message ids ---------- */
 
-static int parse_u64(const char *s, int base, uint64_t *out);
 
 static uint32_t idx_text(const char *s)
 {
@@ -434,8 +433,8 @@ static void idmap_put(struct esme *e, const char *id, const char *msg)
 		idx_unlink(m, pos);
 	snprintf(x->id, sizeof x->id, "%s", id);
 	snprintf(x->msg, sizeof x->msg, "%s", msg);
-	x->has_dec = (uint8_t)parse_u64(x->id, 10, &x->dec);
-	x->has_hex = (uint8_t)parse_u64(x->id, 16, &x->hex);
+	x->has_dec = (uint8_t)smpp_parse_u64(x->id, 10, &x->dec);
+	x->has_hex = (uint8_t)smpp_parse_u64(x->id, 16, &x->hex);
 	x->used = 1;
 	for (int k = 0; k < 3; k++) {
 		int b = idx_bucket(x, k);
@@ -484,7 +483,7 @@ static const char *idmap_find(const struct esme *e, const char *id)
 	/* the same number written the other way: a decimal id against the hex
 	 * one the SMSC gave (or the reverse), or leading zeros */
 	uint64_t dec = 0, hex = 0;
-	int has_dec = parse_u64(id, 10, &dec), has_hex = parse_u64(id, 16, &hex);
+	int has_dec = smpp_parse_u64(id, 10, &dec), has_hex = smpp_parse_u64(id, 16, &hex);
 	const struct esme_id *best = NULL;
 	int best_age = ESME_IDMAP;
 	for (int k = IDX_DEC; k <= IDX_HEX; k++) {
@@ -2139,29 +2138,6 @@ void esme_set_retry(struct esme *e, int max_tries, int backoff_ms)
 		e->retry_base_ms = backoff_ms;
 }
 
-/* Parse all of s as a number in base 10 or 16; 0 on empty, bad digit or overflow. */
-static int parse_u64(const char *s, int base, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		int d;
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
-			return 0;
-		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-			return 0;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	*out = v;
-	return 1;
-}
 
 /* Empty ids never match: a receipt without an id names no message. */
 int esme_msgid_eq(const char *a, const char *b)
@@ -2171,8 +2147,8 @@ int esme_msgid_eq(const char *a, const char *b)
 	if (strcmp(a, b) == 0)
 		return 1;
 	uint64_t ad = 0, ah = 0, bd = 0, bh = 0;
-	int has_ad = parse_u64(a, 10, &ad), has_ah = parse_u64(a, 16, &ah);
-	int has_bd = parse_u64(b, 10, &bd), has_bh = parse_u64(b, 16, &bh);
+	int has_ad = smpp_parse_u64(a, 10, &ad), has_ah = smpp_parse_u64(a, 16, &ah);
+	int has_bd = smpp_parse_u64(b, 10, &bd), has_bh = smpp_parse_u64(b, 16, &bh);
 	return (has_ad && has_bd && ad == bd) || (has_ah && has_bh && ah == bh) ||
 	       (has_ah && has_bd && ah == bd) || (has_ad && has_bh && ad == bh);
 }

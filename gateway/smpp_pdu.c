@@ -689,9 +689,18 @@ int smpp_status_from_name(const char *name, uint32_t *out)
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
-		if (*s == '\0')
-			return -EINVAL;
 	}
+	if (!smpp_parse_u64(s, base, &v) || v > 0x7FFFFFFFu)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int smpp_parse_u64(const char *s, int base, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return 0;
 	for (; *s; s++) {
 		int d;
 		if (*s >= '0' && *s <= '9')
@@ -701,13 +710,13 @@ int smpp_status_from_name(const char *name, uint32_t *out)
 		else if (base == 16 && *s >= 'A' && *s <= 'F')
 			d = *s - 'A' + 10;
 		else
-			return -EINVAL;
+			return 0;
+		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return 0;
 		v = v * (uint64_t)base + (uint64_t)d;
-		if (v > 0x7FFFFFFFu)
-			return -EINVAL;
 	}
-	*out = (uint32_t)v;
-	return 0;
+	*out = v;
+	return 1;
 }
 
 int smpp_status_temporary(uint32_t status)

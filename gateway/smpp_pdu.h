@@ -155,6 +155,9 @@ const char *smpp_cmd_name(uint32_t cmd);
 /* The status named `name`: an ESME_* name from SMPP 3.4 (any case), or a
  * number in hex ("0x458") or decimal ("88"), at most 0x7FFFFFFF. 0 or -EINVAL. */
 int smpp_status_from_name(const char *name, uint32_t *out);
+/* All of s as a number in base 10 or 16 (no prefix): 1 and *out, or 0 on an
+ * empty string, a bad digit or overflow. */
+int smpp_parse_u64(const char *s, int base, uint64_t *out);
 /* 1 for the temporary errors that are retried (RTHROTTLED, RMSGQFUL, RSYSERR, RX_T_APPN). */
 int smpp_status_temporary(uint32_t status);
 
