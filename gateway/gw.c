@@ -1668,10 +1668,7 @@ static uint32_t gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum
 	/* a long message gets a receipt per part, all under its id: after the
 	 * first, the others need no round trip (a collision in this small cache
 	 * only costs one, the script itself records a message once) */
-	uint64_t h = 1469598103934665603ull;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	h |= 1;
+	uint64_t h = gw_hash64(key) | 1;
 	uint64_t *slot = &g->dlr_seen[h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])];
 	if (*slot == h)
 		return SMPP_ESME_ROK;
@@ -1737,19 +1734,29 @@ static const struct esme_cbs gw_esme_cbs = {
 
 /* ---- archiving ---- */
 
+/* The next batch for the archive: what our list `taking` still holds (left
+ * by a failed write) or up to GW_ARCHIVE_BATCH records moved there from
+ * `from`. NULL when Redis cannot be reached. */
+static redisReply *gw_archive_take(struct gw *g, const char *from, const char *taking)
+{
+	char max[16], err[256];
+	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
+	const char *keys[] = {from, taking};
+	const char *args[] = {max};
+	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
+	if (!r)
+		g->counters[GW_REDIS_ERR]++;
+	return r;
+}
+
 /* Delivery records (hl:deliveries) to the archive, like surveys: taken into
  * our own list, written, then dropped. */
 static void gw_archive_deliveries(struct gw *g)
 {
-	char max[16], err[256];
-	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
-	const char *keys[] = {"hl:deliveries", g->k_dtaking};
-	const char *args[] = {max};
-	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
+	char err[256];
+	redisReply *r = gw_archive_take(g, "hl:deliveries", g->k_dtaking);
+	if (!r)
 		return;
-	}
 	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
 	struct archive_delivery *d = n ? calloc(n, sizeof *d) : NULL;
 	json_t **held = n ? calloc(n, sizeof *held) : NULL;
@@ -1796,15 +1803,10 @@ static void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct gw *g = arg;
 	gw_archive_deliveries(g); /* on their own: they go on after the last survey */
-	char max[16], err[256];
-	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
-	const char *keys[] = {"hl:archive", g->k_archiving};
-	const char *args[] = {max};
-	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
+	char err[256];
+	redisReply *r = gw_archive_take(g, "hl:archive", g->k_archiving);
+	if (!r)
 		return;
-	}
 	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
 	if (n == 0) {
 		freeReplyObject(r);
