@@ -90,8 +90,9 @@ def gateway_part(a, out):
         out["steps_per_s"] = round(steps, 1)
         # every message accepted gets its delivery state from a receipt
         try:
-            settle(st, "the last receipts", lambda: st.metrics().get('hailong_receipts_total{state="delivered"}', 0)
-                   >= st.metrics().get("hailong_mt_sent_total", 1), 10)
+            def receipts_in(m):
+                return m.get('hailong_receipts_total{state="delivered"}', 0) >= m.get("hailong_mt_sent_total", 1)
+            settle(st, "the last receipts", lambda: receipts_in(st.metrics()), 10)
         except TimeoutError:
             pass  # the figures below tell
         m = st.metrics()

@@ -274,6 +274,18 @@ def campaign_version(path):
     return "%016x" % h
 
 
+def completed_surveys(st, like="%"):
+    """Surveys archived as completed (transaction id LIKE like); 0 while the
+    archive cannot be read yet."""
+    import sqlite3
+    try:
+        with sqlite3.connect(st.db, timeout=5) as c:
+            return c.execute("select count(*) from surveys where status='completed' and transaction_id like ?",
+                             (like,)).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def ledger_completed(st):
     """How many citizens the simulator's ledger shows as thanked (completed)."""
     n = 0

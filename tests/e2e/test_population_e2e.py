@@ -32,14 +32,6 @@ def check(cond, msg):
         raise AssertionError(msg)
 
 
-def archived(st):
-    try:
-        with sqlite3.connect(st.db, timeout=5) as c:
-            return c.execute("select count(*) from surveys where status='completed'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def bad_files(st):
     """Mistakes are reported with file:line and exit status 1, before listening."""
     cases = [
@@ -76,7 +68,7 @@ def main():
         for i in range(1, N + 1):
             code, body = st.trigger(harness.local_citizen(i), "P-%d" % i)
             check(code == 202, f"trigger {i}: {code} {body}")
-        harness.wait_for(lambda: archived(st) >= N, 25, f"{N} completed surveys", step=0.3)
+        harness.wait_for(lambda: harness.completed_surveys(st) >= N, 25, f"{N} completed surveys", step=0.3)
         elapsed = time.time() - t0
         harness.wait_thanked(st, N)
         st.stop_sim()

@@ -21,14 +21,6 @@ def check(cond, msg):
         raise AssertionError(msg)
 
 
-def archived(st):
-    try:
-        with sqlite3.connect(st.db, timeout=5) as c:
-            return c.execute("select count(*) from surveys where status='completed'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def test_kill9():
     with harness.Stack() as st:
         st.start_redis()
@@ -39,13 +31,13 @@ def test_kill9():
             code, body = st.trigger(harness.local_citizen(i), "K-%d" % i)
             check(code == 202, f"trigger {i}: {code} {body}")
         time.sleep(1.0)
-        before = archived(st)
+        before = harness.completed_surveys(st)
         check(before < N, "everything finished before the kill: the test proves nothing")
         os.killpg(st.procs["hailongd"].pid, signal.SIGKILL)
         st.procs.pop("hailongd").wait()
         time.sleep(1.0)  # the simulator notices, citizens keep answering into the void
         st.start_gateway(cfg)
-        harness.wait_for(lambda: archived(st) >= N, 90, f"{N} surveys after the restart", step=0.3)
+        harness.wait_for(lambda: harness.completed_surveys(st) >= N, 90, f"{N} surveys after the restart", step=0.3)
         harness.wait_thanked(st, N)
         st.stop_sim()
         st.stop("hailongd")
@@ -70,7 +62,7 @@ def test_redis_outage():
         time.sleep(3.0)
         check(st.procs["hailongd"].poll() is None, "hailongd died with redis")
         st.start_redis()  # same port, same AOF directory
-        harness.wait_for(lambda: archived(st) >= N, 90, f"{N} surveys after redis came back", step=0.3)
+        harness.wait_for(lambda: harness.completed_surveys(st) >= N, 90, f"{N} surveys after redis came back", step=0.3)
         harness.wait_thanked(st, N)
         def receipts_in():
             sent = st.metrics().get("hailong_mt_sent_total", 0)

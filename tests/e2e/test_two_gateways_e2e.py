@@ -35,15 +35,27 @@ def write_campaigns():
 
 
 def second_config(st, cfg, lease=None):
-    port2 = harness.free_port()
-    text = open(cfg).read().replace("listen: 127.0.0.1:%d" % st.http_port, "listen: 127.0.0.1:%d" % port2)
+    """The config of a second hailongd: another http.listen; with `lease`,
+    both configs get redis.lease."""
+    text = open(cfg).read()
     if lease:
         text = text.replace("/0\n", "/0\n  lease: %s\n" % lease, 1)
-        first = open(cfg).read().replace("/0\n", "/0\n  lease: %s\n" % lease, 1)
-        open(cfg, "w").write(first)
+        open(cfg, "w").write(text)
+    port2 = harness.free_port()
     path = cfg.replace(".yaml", "-2.yaml")
-    open(path, "w").write(text)
+    open(path, "w").write(text.replace("listen: 127.0.0.1:%d" % st.http_port, "listen: 127.0.0.1:%d" % port2))
     return path, port2
+
+
+def start_two(st, lease=None):
+    """hailongd and a second one on another HTTP port, both bound to the
+    simulator and sharing its Redis."""
+    cfg = st.write_config()
+    cfg2, port2 = second_config(st, cfg, lease=lease)
+    st.start_gateway(cfg)
+    st._spawn("hailongd2", [os.path.join(harness.BIN, "hailongd"), "-c", cfg2])
+    harness.wait_for(lambda: st._port_open(port2), 10, "the second hailongd")
+    return port2
 
 
 def count(st, sql):
@@ -60,11 +72,7 @@ def main():
         with harness.Stack(campaigns=camps) as st:
             st.start_redis()
             st.start_sim(N, seed=4, extra=["--no-reply-share", "1.0"])
-            cfg = st.write_config()
-            cfg2, port2 = second_config(st, cfg)
-            st.start_gateway(cfg)
-            st._spawn("hailongd2", [os.path.join(harness.BIN, "hailongd"), "-c", cfg2])
-            harness.wait_for(lambda: st._port_open(port2), 10, "the second hailongd")
+            start_two(st)
             for i in range(1, N + 1):
                 code, body = st.trigger(harness.local_citizen(i), "TWO-%d" % i)
                 check(code == 202, f"trigger {i}: {code} {body}")
@@ -72,9 +80,7 @@ def main():
                              f"{N} expired surveys", step=0.3)
             time.sleep(1.0)
             for i in range(1, N + 1):
-                box = harness.inbox(st, harness.citizen(i))
-                texts = box if isinstance(box, list) else box.get("messages", [])
-                texts = [t if isinstance(t, str) else t.get("text", "") for t in texts]
+                texts = texts_of(st, i)
                 n_intro = sum(intro in t for t in texts)
                 n_rem = sum(reminder in t for t in texts)
                 n_exp = sum(expired in t for t in texts)
@@ -116,11 +122,7 @@ def redis_outage():
     with harness.Stack() as st:
         st.start_redis()
         st.start_sim(n, seed=9, extra=["--no-reply-share", "1.0"])
-        cfg = st.write_config()
-        cfg2, port2 = second_config(st, cfg, lease="5s")
-        st.start_gateway(cfg)
-        st._spawn("hailongd2", [os.path.join(harness.BIN, "hailongd"), "-c", cfg2])
-        harness.wait_for(lambda: st._port_open(port2), 10, "the second hailongd")
+        start_two(st, lease="5s")
         time.sleep(2.0)  # both bound, past the grace after a bind
         harness.sim_post(st, "/faults", {"resp_delay_ms": 3000})
         for i in range(1, n + 1):
@@ -153,11 +155,7 @@ def parts_across_gateways():
     with harness.Stack() as st:
         st.start_redis()
         st.start_sim(n, seed=12, think="20-150", extra=["--comment-share", "1.0", "--ucs2-share", "0.5"])
-        cfg = st.write_config()
-        cfg2, port2 = second_config(st, cfg)
-        st.start_gateway(cfg)
-        st._spawn("hailongd2", [os.path.join(harness.BIN, "hailongd"), "-c", cfg2])
-        harness.wait_for(lambda: st._port_open(port2), 10, "the second hailongd")
+        start_two(st)
         for i in range(1, n + 1):
             code, body = st.trigger(harness.local_citizen(i), "PART-%d" % i)
             check(code == 202, f"trigger {i}: {code} {body}")
