@@ -8,6 +8,7 @@ import os
 import sqlite3
 import sys
 import time
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -60,6 +61,16 @@ def main():
         st.start_redis()
         st.start_sim(0)
         st.start_gateway()
+        # the control API refuses what it cannot do, saying what it wants
+        for bad in ({"ref": 300}, {"parts": [0]}, {"parts": "1"}, {"ucs2": "yes"}):
+            body = {"from": harness.citizen(101), "text": LONG_A}
+            body.update(bad)
+            try:
+                harness.sim_post(st, "/mo", body)
+                raise AssertionError(f"sim /mo accepted {bad}")
+            except urllib.error.HTTPError as e:
+                check(e.code == 400, f"sim /mo {bad}: {e.code}")
+                check(b"parts" in e.read(), f"sim /mo {bad}: the error does not say what it wants")
         a, b, c = harness.citizen(101), harness.citizen(102), harness.citizen(103)
         for m, tx in ((a, "P-A"), (b, "P-B"), (c, "P-C")):
             code, body = st.trigger("0" + m[2:], tx)
