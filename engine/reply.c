@@ -1,10 +1,14 @@
-/* reply: matches a citizen's reply against the options of one survey item. */
+/* reply: reads a citizen's reply to one survey item, word by word, so that a negation can never be lost. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reply.h"
 #include "text.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- keywords: whole replies (unchanged by the word reader) ---- */
 
 /* Opt-out. Never "dung": unaccented it is "đúng" (right, yes) as often as
  * "dừng" (stop); see reply_accented_stop for "dừng" written with its marks. */
@@ -18,10 +22,33 @@ static const char *const reply_help_words[] = {"giup", "help", "tro giup", "huon
 static const char *const reply_repeat_words[] = {"lai", "nhac lai", "repeat"};
 static const char *const reply_skip_words[] = {"0", "k", "ko", "khong", "bo qua", "boqua", "skip",
                                                "khong co", "khong gop y", "ko co"};
-/* Filler words a citizen writes before the answer: "so 1", "chon 2", "tra loi: 3". */
-static const char *const reply_fillers[] = {"tra loi", "dap an", "chon", "so", "y kien", "toi chon", "ans"};
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+/* ---- the words a reply is read with (all folded) ---- */
+
+/* "không" and the ways it is texted: a negation decides the polarity. */
+static const char *const reply_neg_words[] = {
+	"khong", "ko", "k", "kg", "khg", "kh", "kog", "kong", "khog", "khom", "khum", "hok", "hog",
+	"hong", "hk", "hem", "hum", "k0", "chang", "cha", "chua", "dech",
+};
+/* "rất" and the other words of intensity ("lắm", "quá", "cực kỳ"...). */
+static const char *const reply_int_words[] = {"rat", "lam", "qua", "cuc", "zat"};
+static const char *const reply_int_pairs[] = {"cuc ky", "cuc ki", "vo cung", "het suc", "hoan toan"};
+/* Politeness and filler: "dạ", "tôi", "em chọn", "ý kiến của tôi là", "cảm ơn". */
+static const char *const reply_fillers[] = {
+	"da", "toi", "tui", "em", "minh", "chau", "con", "xin", "chon", "thay", "la", "cua", "so",
+	"muc", "nha", "nhe", "nhen", "nhi", "ah", "ak", "thanks", "tks", "thank", "you", "ans", "kq",
+};
+static const char *const reply_filler_pairs[] = {
+	"tra loi", "y kien", "dap an", "danh gia", "cam on", "cam thay", "lua chon", "phuong an",
+	"ket qua", "xin cam", "camon nhe",
+};
+/* Words that are filler unless the item is a yes/no one (where they say yes). */
+static const char *const reply_soft_yes[] = {"ok", "oke", "okie", "okay", "oki", "vang", "u", "uh",
+                                             "um", "uhm", "uk", "roi"};
+/* Yes/no items: more ways of saying yes and no than their keys. */
+static const char *const reply_yes_words[] = {"co", "c", "yes", "y", "ok", "oke", "okie", "okay",
+                                              "oki", "vang", "u", "uh", "um", "uhm", "uk", "roi"};
+static const char *const reply_no_words[] = {"sai", "no", "n"};
 
 static int reply_in(const char *s, const char *const *list, size_t n)
 {
@@ -44,31 +71,107 @@ enum reply_kind reply_keyword(const char *folded)
 
 /* "Dừng" (stop) written with its marks: the folded text is one of
  * reply_dung_words and the NFC text has ừ/Ừ (U+1EEB/U+1EEA) and no đ/Đ. "Đúng",
- * "đung", "dung" stay answers. Returns 1 for a stop, 0 otherwise (also on ENOMEM:
- * the reply is then matched as an answer, never mistaken for a stop). */
-static int reply_accented_stop(const char *utf8, const char *folded)
+ * "đung", "dung" stay answers. */
+static int reply_accented_stop(const char *nfc, const char *folded)
 {
-	if (!reply_in(folded, reply_dung_words, NELEM(reply_dung_words)))
+	if (!nfc || !reply_in(folded, reply_dung_words, NELEM(reply_dung_words)))
 		return 0;
-	char *nfc = text_nfc(utf8);
-	if (!nfc)
-		return 0;
-	int stop = (strstr(nfc, "\xe1\xbb\xab") || strstr(nfc, "\xe1\xbb\xaa")) &&
-	           !strstr(nfc, "\xc4\x91") && !strstr(nfc, "\xc4\x90");
-	free(nfc);
-	return stop;
+	return (strstr(nfc, "\xe1\xbb\xab") || strstr(nfc, "\xe1\xbb\xaa")) && !strstr(nfc, "\xc4\x91") &&
+	       !strstr(nfc, "\xc4\x90");
 }
 
 /* The keyword the reply is (folded, and as written for "dừng"). */
-static enum reply_kind reply_keyword_of(const char *utf8, const char *folded)
+static enum reply_kind reply_keyword_of(const struct reply_text *t)
 {
-	enum reply_kind kw = reply_keyword(folded);
-	if (kw == REPLY_ANSWER && reply_accented_stop(utf8, folded))
+	enum reply_kind kw = reply_keyword(t->fold);
+	if (kw == REPLY_ANSWER && reply_accented_stop(t->nfc, t->fold))
 		kw = REPLY_STOP;
 	return kw;
 }
 
-/* Levenshtein distance of two short ASCII strings, capped at cap+1. */
+/* ---- the prepared reply ---- */
+
+/* Splits `s` at spaces into at most `cap` words of fewer than REPLY_WORD_MAX
+ * bytes. Returns the count, or -1 when there are more or longer words. */
+static int reply_split(const char *s, char (*w)[REPLY_WORD_MAX], int cap)
+{
+	int n = 0;
+	while (*s) {
+		size_t len = strcspn(s, " ,");
+		if (n >= cap || len >= REPLY_WORD_MAX)
+			return -1;
+		memcpy(w[n], s, len);
+		w[n][len] = '\0';
+		n++;
+		s += len;
+		s += strspn(s, " ,");
+	}
+	return n;
+}
+
+/* For each word of text_lower's `s`, whether punctuation follows it. */
+static void reply_pauses(const char *s, struct reply_word *words, int n)
+{
+	for (int i = 0; i < n && *s; i++) {
+		s += strcspn(s, " ,");
+		words[i].pause = *s == ',';
+		s += strspn(s, " ,");
+	}
+}
+
+int reply_text_init(struct reply_text *t, const char *utf8)
+{
+	memset(t, 0, sizeof *t);
+	t->nwords = -1;
+	if (!utf8)
+		utf8 = "";
+	t->fold = text_fold(utf8);
+	if (!t->fold)
+		return 0; /* not UTF-8: read as not understood */
+	t->nfc = text_nfc(utf8);
+	char *lower = text_lower(utf8);
+	if (!t->nfc || !lower) {
+		free(lower);
+		reply_text_clear(t);
+		return -ENOMEM;
+	}
+	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
+	char lw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
+	int n = reply_split(t->fold, fw, REPLY_MAX_WORDS);
+	int m = reply_split(lower, lw, REPLY_MAX_WORDS);
+	if (n < 0) {
+		free(lower);
+		return 0; /* too long to be an option: nwords stays -1 */
+	}
+	if (m == n)
+		reply_pauses(lower, t->words, n);
+	free(lower);
+	for (int i = 0; i < n; i++) {
+		struct reply_word *w = &t->words[i];
+		memcpy(w->w, fw[i], sizeof w->w);
+		if (m == n) {
+			/* the word as written differs from its folded form by marks
+			 * (or a full-width form, which maps to the same ASCII) */
+			w->marked = strcmp(fw[i], lw[i]) != 0;
+			w->dbar = strncmp(lw[i], "\xc4\x91", 2) == 0;
+		}
+	}
+	t->nwords = n;
+	return 0;
+}
+
+void reply_text_clear(struct reply_text *t)
+{
+	free(t->fold);
+	free(t->nfc);
+	t->fold = t->nfc = NULL;
+	t->nwords = -1;
+}
+
+/* ---- distances ---- */
+
+/* Edit distance of two short ASCII strings, a swap of two neighbours
+ * counting one edit (optimal string alignment), capped at cap+1. */
 static int reply_distance(const char *a, const char *b, int cap)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -76,78 +179,630 @@ static int reply_distance(const char *a, const char *b, int cap)
 		return cap + 1;
 	if ((la > lb ? la - lb : lb - la) > (size_t)cap)
 		return cap + 1;
-	int prev[65], cur[65];
+	int d[65][65];
 	for (size_t j = 0; j <= lb; j++)
-		prev[j] = (int)j;
+		d[0][j] = (int)j;
 	for (size_t i = 1; i <= la; i++) {
-		cur[0] = (int)i;
-		int rowmin = cur[0];
+		d[i][0] = (int)i;
+		int rowmin = d[i][0];
 		for (size_t j = 1; j <= lb; j++) {
-			int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			int del = prev[j] + 1, ins = cur[j - 1] + 1;
+			int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
 			int m = sub < del ? sub : del;
-			cur[j] = m < ins ? m : ins;
-			if (cur[j] < rowmin)
-				rowmin = cur[j];
+			m = m < ins ? m : ins;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < m)
+				m = d[i - 2][j - 2] + 1;
+			d[i][j] = m;
+			if (m < rowmin)
+				rowmin = m;
 		}
 		if (rowmin > cap)
 			return cap + 1;
-		memcpy(prev, cur, sizeof(int) * (lb + 1));
 	}
-	return prev[lb];
+	return d[la][lb];
 }
 
-/* The option whose key or label equals the token (exactly), or -1. */
-static int reply_match_exact(const struct campaign_question *q, const char *tok)
+/* ---- words of one item ---- */
+
+#define REPLY_TOKS 96
+
+enum reply_class {
+	RC_WORD = 0, /* a content word, to be matched against labels */
+	RC_NEG,      /* a negation */
+	RC_INT,      /* intensity */
+	RC_FILLER,   /* politeness, filler: dropped */
+	RC_KEY,      /* an option's key (and nothing else) */
+	RC_CONTENT,  /* in a signature: where the content words stand */
+};
+
+struct reply_tok {
+	char w[REPLY_WORD_MAX];
+	unsigned char marked, dbar, pause;
+	enum reply_class cls;
+	int key;                    /* option index whose key this word is, or -1 */
+};
+
+/* What the item's labels are made of, so that a reply's words can be read. */
+struct reply_vocab {
+	const struct campaign_question *q;
+	char words[128][REPLY_WORD_MAX]; /* every word of every label, folded */
+	int nwords;
+	char initials[CAMPAIGN_MAX_OPTIONS][REPLY_WORD_MAX]; /* "hl" for "hai long", or "" */
+	int yes_opt, no_opt;        /* yes/no items with the usual labels: their options, else -1 */
+};
+
+static int reply_label_word(const struct reply_vocab *v, const char *w)
 {
-	for (int i = 0; i < q->nopts; i++) {
-		const struct campaign_option *o = &q->opts[i];
-		for (int k = 0; k < o->nkeys; k++)
-			if (strcmp(o->keys[k], tok) == 0)
+	for (int i = 0; i < v->nwords; i++)
+		if (strcmp(v->words[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+static int reply_key_of(const struct campaign_question *q, const char *w)
+{
+	for (int i = 0; i < q->nopts; i++)
+		for (int k = 0; k < q->opts[i].nkeys; k++)
+			if (strcmp(q->opts[i].keys[k], w) == 0)
 				return i;
-		if (o->label_fold && strcmp(o->label_fold, tok) == 0)
-			return i;
-	}
 	return -1;
 }
 
-/* A label with small typos: the single option within one edit per 6 letters. */
-static int reply_match_fuzzy(const struct campaign_question *q, const char *tok)
+/* A negation, written in full, abbreviated, or with one typo in "khong". */
+static int reply_is_neg(const char *w)
 {
-	int best = -1, bestd = 1000, ties = 0;
-	size_t len = strlen(tok);
-	if (len < 5)
-		return -1;
-	int cap = (int)(len / 6);
-	if (cap < 1)
-		cap = 1;
+	if (reply_in(w, reply_neg_words, NELEM(reply_neg_words)))
+		return 1;
+	return strlen(w) >= 4 && reply_distance(w, "khong", 1) <= 1;
+}
+
+static int reply_is_int(const char *w)
+{
+	if (reply_in(w, reply_int_words, NELEM(reply_int_words)))
+		return 1;
+	return strlen(w) == 4 && reply_distance(w, "rat", 1) <= 1 && w[0] == 'r';
+}
+
+/* Class of a word of a label (labels are written in full: no filler there). */
+static enum reply_class reply_label_class(const char *w)
+{
+	if (reply_is_neg(w))
+		return RC_NEG;
+	if (reply_is_int(w))
+		return RC_INT;
+	return RC_WORD;
+}
+
+/* A label's signature: its markers and where its content stands, in order
+ * (consecutive repeats merged: "rất không hài lòng" is INT NEG CONTENT), and
+ * its content words. Label words go through the same pairs ("hoan toan"). */
+struct reply_sig {
+	enum reply_class m[8];
+	int nm;
+	char w[12][REPLY_WORD_MAX];
+	int nw;
+	int overflow;
+};
+
+static void sig_mark(struct reply_sig *s, enum reply_class c)
+{
+	if (s->nm > 0 && s->m[s->nm - 1] == c)
+		return;
+	if (s->nm >= (int)NELEM(s->m)) {
+		s->overflow = 1;
+		return;
+	}
+	s->m[s->nm++] = c;
+}
+
+static void sig_word(struct reply_sig *s, const char *w)
+{
+	sig_mark(s, RC_CONTENT);
+	if (s->nw >= (int)NELEM(s->w)) {
+		s->overflow = 1;
+		return;
+	}
+	memcpy(s->w[s->nw++], w, REPLY_WORD_MAX);
+}
+
+static int reply_pair_at(const char (*w)[REPLY_WORD_MAX], int n, int i, const char *const *pairs,
+                         size_t npairs)
+{
+	if (i + 1 >= n)
+		return 0;
+	char two[2 * REPLY_WORD_MAX + 1];
+	size_t a = strlen(w[i]), b = strlen(w[i + 1]);
+	memcpy(two, w[i], a);
+	two[a] = ' ';
+	memcpy(two + a + 1, w[i + 1], b + 1);
+	return reply_in(two, pairs, npairs);
+}
+
+static void reply_label_sig(const char *label_fold, struct reply_sig *s)
+{
+	char w[24][REPLY_WORD_MAX];
+	memset(s, 0, sizeof *s);
+	int n = reply_split(label_fold ? label_fold : "", w, 24);
+	if (n < 0) {
+		s->overflow = 1;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (reply_pair_at((const char(*)[REPLY_WORD_MAX])w, n, i, reply_int_pairs, NELEM(reply_int_pairs))) {
+			sig_mark(s, RC_INT);
+			i++;
+			continue;
+		}
+		enum reply_class c = reply_label_class(w[i]);
+		if (c == RC_WORD)
+			sig_word(s, w[i]);
+		else
+			sig_mark(s, c);
+	}
+}
+
+static void reply_vocab_init(struct reply_vocab *v, const struct campaign_question *q)
+{
+	memset(v, 0, sizeof *v);
+	v->q = q;
+	v->yes_opt = v->no_opt = -1;
 	for (int i = 0; i < q->nopts; i++) {
 		const char *lf = q->opts[i].label_fold;
-		if (!lf)
+		char w[24][REPLY_WORD_MAX];
+		int n = reply_split(lf ? lf : "", w, 24);
+		for (int k = 0; k < n && v->nwords < (int)NELEM(v->words); k++)
+			memcpy(v->words[v->nwords++], w[k], REPLY_WORD_MAX);
+		/* initials of two or more content words: "hl" (hài lòng), "bt" (bình thường) */
+		struct reply_sig s;
+		reply_label_sig(lf, &s);
+		if (!s.overflow && s.nw >= 2 && s.nw < REPLY_WORD_MAX) {
+			for (int k = 0; k < s.nw; k++)
+				v->initials[i][k] = s.w[k][0];
+			v->initials[i][s.nw] = '\0';
+		}
+		if (q->type == Q_YESNO && lf && strcmp(lf, "co") == 0)
+			v->yes_opt = i;
+		if (q->type == Q_YESNO && lf && strcmp(lf, "khong") == 0)
+			v->no_opt = i;
+	}
+	/* initials shared by two different word lists say nothing */
+	for (int i = 0; i < q->nopts; i++)
+		for (int j = i + 1; j < q->nopts; j++)
+			if (v->initials[i][0] && strcmp(v->initials[i], v->initials[j]) == 0) {
+				struct reply_sig a, b;
+				reply_label_sig(q->opts[i].label_fold, &a);
+				reply_label_sig(q->opts[j].label_fold, &b);
+				int same = a.nw == b.nw;
+				for (int k = 0; same && k < a.nw; k++)
+					same = strcmp(a.w[k], b.w[k]) == 0;
+				if (!same)
+					v->initials[i][0] = v->initials[j][0] = '\0';
+			}
+	if (v->yes_opt < 0 || v->no_opt < 0)
+		v->yes_opt = v->no_opt = -1;
+}
+
+/* The content words the initials `w` stand for, or NULL. */
+static const char *reply_initials(const struct reply_vocab *v, const char *w, int *opt)
+{
+	for (int i = 0; i < v->q->nopts; i++)
+		if (v->initials[i][0] && strcmp(v->initials[i], w) == 0) {
+			*opt = i;
+			return v->initials[i];
+		}
+	return NULL;
+}
+
+/* A word the segmenter may cut a joined word into. */
+static int reply_known(const struct reply_vocab *v, const char *w)
+{
+	int o;
+	return reply_label_word(v, w) || reply_in(w, reply_neg_words, NELEM(reply_neg_words)) ||
+	       reply_in(w, reply_int_words, NELEM(reply_int_words)) ||
+	       (strlen(w) >= 2 && reply_in(w, reply_fillers, NELEM(reply_fillers))) ||
+	       reply_initials(v, w, &o) != NULL;
+}
+
+/* Cuts a joined word ("rathailong", "kohl") into the fewest known words.
+ * Returns the number of pieces (ends in cut[], each the end offset), or 0. */
+static int reply_segment(const struct reply_vocab *v, const char *w, int cut[REPLY_WORD_MAX])
+{
+	int n = (int)strlen(w);
+	int best[REPLY_WORD_MAX + 1], from[REPLY_WORD_MAX + 1];
+	if (n < 4 || n >= REPLY_WORD_MAX)
+		return 0;
+	best[0] = 0;
+	for (int e = 1; e <= n; e++) {
+		best[e] = 1000;
+		for (int s = 0; s < e; s++) {
+			if (best[s] >= 1000)
+				continue;
+			char piece[REPLY_WORD_MAX];
+			memcpy(piece, w + s, (size_t)(e - s));
+			piece[e - s] = '\0';
+			if (reply_known(v, piece) && best[s] + 1 < best[e]) {
+				best[e] = best[s] + 1;
+				from[e] = s;
+			}
+		}
+	}
+	if (best[n] >= 1000 || best[n] < 2)
+		return 0;
+	int k = best[n];
+	for (int e = n, i = k - 1; e > 0; e = from[e], i--)
+		cut[i] = e;
+	return k;
+}
+
+static int tok_push(struct reply_tok *t, int *n, const char *w, size_t len, unsigned char marked,
+                    unsigned char dbar)
+{
+	if (*n >= REPLY_TOKS || len >= REPLY_WORD_MAX)
+		return -1;
+	struct reply_tok *k = &t[(*n)++];
+	memset(k, 0, sizeof *k);
+	memcpy(k->w, w, len);
+	k->w[len] = '\0';
+	k->marked = marked;
+	k->dbar = dbar;
+	k->key = -1;
+	return 0;
+}
+
+static int reply_is_digits(const char *w)
+{
+	return *w && strspn(w, "0123456789") == strlen(w);
+}
+
+/* The reply's words, ready to classify: digits cut from letters ("2hailong"),
+ * joined words cut ("rathailong"), initials written out ("hl"). Returns the
+ * count, or -1 when they do not fit. */
+static int reply_expand(const struct reply_vocab *v, const struct reply_text *t, struct reply_tok *out)
+{
+	int n = 0;
+	for (int i = 0; i < t->nwords; i++) {
+		if (i > 0 && n > 0)
+			out[n - 1].pause = t->words[i - 1].pause;
+		const struct reply_word *rw = &t->words[i];
+		const char *w = rw->w;
+		char part[3][REPLY_WORD_MAX];
+		int np = 0;
+		/* "2hailong", "so1", "1hl": a run of digits and a run of letters */
+		size_t d = strspn(w, "0123456789");
+		if (reply_key_of(v->q, w) < 0 && d > 0 && w[d] && strcspn(w + d, "0123456789") == strlen(w + d)) {
+			memcpy(part[0], w, d);
+			part[0][d] = '\0';
+			memcpy(part[1], w + d, strlen(w + d) + 1);
+			np = 2;
+		} else if (reply_key_of(v->q, w) < 0 && !d && w[strcspn(w, "0123456789")] &&
+		           strspn(w + strcspn(w, "0123456789"), "0123456789") == strlen(w + strcspn(w, "0123456789"))) {
+			size_t l = strcspn(w, "0123456789");
+			memcpy(part[0], w, l);
+			part[0][l] = '\0';
+			memcpy(part[1], w + l, strlen(w + l) + 1);
+			np = 2;
+		} else {
+			memcpy(part[0], w, REPLY_WORD_MAX);
+			np = 1;
+		}
+		for (int p = 0; p < np; p++) {
+			const char *x = part[p];
+			int o, cut[REPLY_WORD_MAX], k;
+			const char *ini;
+			if (reply_key_of(v->q, x) >= 0 || reply_known(v, x) || reply_is_neg(x) || reply_is_int(x) ||
+			    reply_is_digits(x)) {
+				ini = reply_key_of(v->q, x) < 0 && !reply_label_word(v, x) ? reply_initials(v, x, &o) : NULL;
+				if (ini) {
+					/* initials: the label's content words of that option */
+					struct reply_sig s;
+					reply_label_sig(v->q->opts[o].label_fold, &s);
+					for (int j = 0; j < s.nw; j++)
+						if (tok_push(out, &n, s.w[j], strlen(s.w[j]), 0, 0) < 0)
+							return -1;
+					continue;
+				}
+				if (tok_push(out, &n, x, strlen(x), rw->marked, rw->dbar) < 0)
+					return -1;
+				continue;
+			}
+			k = reply_segment(v, x, cut);
+			if (k == 0) {
+				if (tok_push(out, &n, x, strlen(x), rw->marked, rw->dbar) < 0)
+					return -1;
+				continue;
+			}
+			for (int j = 0, s = 0; j < k; s = cut[j], j++) {
+				char piece[REPLY_WORD_MAX];
+				memcpy(piece, x + s, (size_t)(cut[j] - s));
+				piece[cut[j] - s] = '\0';
+				ini = !reply_label_word(v, piece) ? reply_initials(v, piece, &o) : NULL;
+				if (ini) {
+					struct reply_sig sg;
+					reply_label_sig(v->q->opts[o].label_fold, &sg);
+					for (int m = 0; m < sg.nw; m++)
+						if (tok_push(out, &n, sg.w[m], strlen(sg.w[m]), 0, 0) < 0)
+							return -1;
+				} else if (tok_push(out, &n, piece, strlen(piece), 0, 0) < 0) {
+					return -1;
+				}
+			}
+		}
+	}
+	return n;
+}
+
+/* Classifies the expanded words of a reply to a scale, choice or multi item.
+ * Words of the item's labels are never filler. "câu 2" (the item's number
+ * echoed back) is filler. A lone "a" ("ạ") or "e" ("em") is filler where it
+ * cannot be a key: "ạ" written with its mark, "a" after words of a label,
+ * "e" before other words. "0" before words is "không" (zero). */
+static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int n, int yesno)
+{
+	int words = 0;
+	for (int i = 0; i < n; i++) {
+		const char *w = t[i].w;
+		t[i].key = reply_key_of(v->q, w);
+		if (reply_label_word(v, w)) {
+			enum reply_class c = reply_label_class(w);
+			t[i].cls = c;
+			words += c != RC_KEY;
 			continue;
-		int d = reply_distance(tok, lf, cap);
-		if (d > cap)
+		}
+		if (i + 1 < n && strcmp(w, "cau") == 0 && reply_is_digits(t[i + 1].w)) {
+			t[i].cls = t[i + 1].cls = RC_FILLER;
+			t[i].key = t[i + 1].key = -1;
+			i++;
 			continue;
-		if (d < bestd) {
-			bestd = d;
+		}
+		char pair[2 * REPLY_WORD_MAX + 1] = "";
+		if (i + 1 < n) {
+			size_t a = strlen(w);
+			memcpy(pair, w, a);
+			pair[a] = ' ';
+			memcpy(pair + a + 1, t[i + 1].w, strlen(t[i + 1].w) + 1);
+		}
+		if (pair[0] && reply_in(pair, reply_int_pairs, NELEM(reply_int_pairs))) {
+			t[i].cls = t[i + 1].cls = RC_INT;
+			t[i].key = t[i + 1].key = -1;
+			i++;
+			words++;
+			continue;
+		}
+		if (pair[0] && reply_in(pair, reply_filler_pairs, NELEM(reply_filler_pairs))) {
+			t[i].cls = t[i + 1].cls = RC_FILLER;
+			t[i].key = t[i + 1].key = -1;
+			i++;
+			continue;
+		}
+		if (reply_is_neg(w)) {
+			t[i].cls = RC_NEG;
+			words++;
+		} else if (reply_is_int(w) && t[i].key < 0) {
+			t[i].cls = RC_INT;
+			words++;
+		} else if (t[i].key >= 0) {
+			t[i].cls = RC_KEY;
+		} else if (reply_in(w, reply_fillers, NELEM(reply_fillers)) ||
+		           (!yesno && reply_in(w, reply_soft_yes, NELEM(reply_soft_yes)))) {
+			t[i].cls = RC_FILLER;
+		} else {
+			t[i].cls = RC_WORD;
+			words += !reply_is_digits(w);
+		}
+	}
+	/* the lone letters that are keys and politeness at once */
+	for (int i = 0; i < n && n > 1; i++) {
+		if (t[i].w[1] || (t[i].cls != RC_KEY && t[i].cls != RC_WORD))
+			continue;
+		if (t[i].w[0] == 'a' && (t[i].marked || (i == n - 1 && words > 0)))
+			t[i].cls = RC_FILLER;
+		else if (t[i].w[0] == 'e' && i == 0 && !t[i].marked && t[1].cls == RC_FILLER)
+			t[i].cls = RC_FILLER;
+		if (t[i].cls == RC_FILLER)
+			t[i].key = -1;
+	}
+	/* "0 hài lòng": zero is read "không" */
+	for (int i = 0; i + 1 < n; i++)
+		if (strcmp(t[i].w, "0") == 0 && t[i].key < 0 && words > 0)
+			t[i].cls = RC_NEG;
+}
+
+/* How well the reply's content words match a label's: 0 exactly, 1 within
+ * typos (one per word of 3+ letters, one per 6 letters in all), -1 not. */
+static int reply_words_match(char (*rw)[REPLY_WORD_MAX], int nr, const struct reply_sig *ls)
+{
+	if (nr == ls->nw) {
+		int exact = 1, total = 0, len = 0;
+		for (int i = 0; i < nr; i++) {
+			len += (int)strlen(ls->w[i]);
+			if (strcmp(rw[i], ls->w[i]) == 0)
+				continue;
+			exact = 0;
+			if (strlen(rw[i]) < 3 || strlen(ls->w[i]) < 3 || reply_is_digits(rw[i]))
+				return -1;
+			int d = reply_distance(rw[i], ls->w[i], 1);
+			if (d > 1)
+				return -1;
+			total += d;
+		}
+		if (exact)
+			return 0;
+		int cap = len / 6 < 1 ? 1 : len / 6;
+		return total <= cap ? 1 : -1;
+	}
+	/* a word split or joined by a typo ("hailon"): the words joined, when
+	 * every word of the reply is 3+ letters (a stray short word is never absorbed) */
+	char a[256] = "", b[256] = "";
+	size_t la = 0, lb = 0;
+	for (int i = 0; i < nr; i++) {
+		size_t l = strlen(rw[i]);
+		if (l < 3 || reply_is_digits(rw[i]) || la + l >= sizeof a)
+			return -1;
+		memcpy(a + la, rw[i], l + 1);
+		la += l;
+	}
+	for (int i = 0; i < ls->nw; i++) {
+		size_t l = strlen(ls->w[i]);
+		if (lb + l >= sizeof b)
+			return -1;
+		memcpy(b + lb, ls->w[i], l + 1);
+		lb += l;
+	}
+	if (la < 5 || nr == 0)
+		return -1;
+	int cap = (int)lb / 6 < 1 ? 1 : (int)lb / 6;
+	return reply_distance(a, b, cap) <= cap ? 1 : -1;
+}
+
+/* The option whose label the reply's markers and content words name: markers
+ * (negation, intensity, in order) must be the label's exactly; only content
+ * words may carry typos, so a typo never crosses a polarity. -1: none, -2:
+ * more than one. */
+static int reply_label_vote(const struct campaign_question *q, const enum reply_class *m, int nm,
+                            char (*w)[REPLY_WORD_MAX], int nw)
+{
+	int best = -1, bestq = 2, ties = 0;
+	for (int i = 0; i < q->nopts; i++) {
+		struct reply_sig s;
+		reply_label_sig(q->opts[i].label_fold, &s);
+		if (s.overflow || s.nm != nm || memcmp(s.m, m, sizeof *m * (size_t)nm) != 0)
+			continue;
+		if (nw == 0 && s.nw == 0) {
+			if (best >= 0 && bestq == 0)
+				ties++;
+			else {
+				best = i;
+				bestq = 0;
+				ties = 0;
+			}
+			continue;
+		}
+		if (nw == 0 || s.nw == 0)
+			continue;
+		int qm = reply_words_match(w, nw, &s);
+		if (qm < 0)
+			continue;
+		if (qm < bestq) {
 			best = i;
+			bestq = qm;
 			ties = 0;
-		} else if (d == bestd) {
+		} else if (qm == bestq && best != i) {
 			ties++;
 		}
 	}
-	return ties ? -1 : best;
+	if (best < 0)
+		return -1;
+	return ties ? -2 : best;
 }
 
-/* Strip one leading filler word ("so 1" -> "1"). Returns a pointer into s. */
-static const char *reply_strip_filler(const char *s)
+/* Reads a reply to a scale or choice item: every key written and the label
+ * named by the rest must agree on one option. */
+static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, int n)
 {
-	for (size_t i = 0; i < NELEM(reply_fillers); i++) {
-		size_t n = strlen(reply_fillers[i]);
-		if (strncmp(s, reply_fillers[i], n) == 0 && s[n] == ' ' && s[n + 1])
-			return s + n + 1;
+	const struct campaign_question *q = v->q;
+	enum reply_class m[16];
+	int nm = 0, nw = 0, vote = -1;
+	char w[24][REPLY_WORD_MAX];
+	for (int i = 0; i < n; i++) {
+		switch (t[i].cls) {
+		case RC_FILLER:
+			break;
+		case RC_KEY:
+			if (vote >= 0)
+				return -1; /* two keys: "1 2", or "1 1 1" meant for several items */
+			vote = t[i].key;
+			break;
+		case RC_NEG:
+		case RC_INT:
+			/* "Không, hài lòng": a negation cut off by punctuation
+			 * from the words after it says nothing sure */
+			if (t[i].cls == RC_NEG && t[i].pause && i + 1 < n)
+				return -1;
+			if (nm > 0 && m[nm - 1] == t[i].cls)
+				break;
+			if (nm >= (int)NELEM(m))
+				return -1;
+			m[nm++] = t[i].cls;
+			break;
+		case RC_WORD:
+			if (reply_is_digits(t[i].w) || nw >= (int)NELEM(w))
+				return -1; /* a number that is no key: "6", "12" */
+			memcpy(w[nw++], t[i].w, REPLY_WORD_MAX);
+			if (nm > 0 && m[nm - 1] == RC_CONTENT)
+				break;
+			if (nm >= (int)NELEM(m))
+				return -1;
+			m[nm++] = RC_CONTENT;
+			break;
+		case RC_CONTENT:
+			break;
+		}
 	}
-	return s;
+	if (nm == 0 && nw == 0)
+		return vote;
+	/* "hài lòng lắm" is "rất hài lòng"; "không hài lòng lắm" (not very
+	 * satisfied) and a trailing "không" (a question) match no label */
+	int neg = 0;
+	for (int i = 0; i < nm; i++)
+		neg |= m[i] == RC_NEG;
+	if (!neg && nm >= 2 && m[nm - 1] == RC_INT && m[nm - 2] == RC_CONTENT) {
+		nm--;
+		if (m[0] != RC_INT) {
+			memmove(m + 1, m, sizeof *m * (size_t)nm);
+			m[0] = RC_INT;
+			nm++;
+		}
+	}
+	int lab = reply_label_vote(q, m, nm, w, nw);
+	if (lab < 0)
+		return -1;
+	if (vote >= 0 && vote != lab)
+		return -1; /* "1 hài lòng": the number and the words disagree */
+	return lab;
+}
+
+/* Yes/no items with the usual Có/Không labels: a negation, or a "no" word,
+ * says no; a "yes" word (có, ok, vâng, đúng) says yes; a negation before one
+ * "yes" word ("không có", "không đúng") says no. Anything else is unread. */
+static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, int n)
+{
+	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1;
+	for (int i = 0; i < n; i++) {
+		const char *w = t[i].w;
+		if (reply_is_neg(w)) {
+			if (!neg && !yes)
+				neg_first = 1;
+			neg = 1;
+			if (t[i].pause && i + 1 < n)
+				neg_first = 0; /* "không, có": not "không có" */
+		} else if (reply_in(w, reply_no_words, NELEM(reply_no_words))) {
+			no++;
+		} else if (reply_in(w, reply_yes_words, NELEM(reply_yes_words)) ||
+		           (strcmp(w, "dung") == 0 && t[i].dbar)) {
+			yes++;
+		} else if (t[i].key >= 0 && t[i].cls != RC_FILLER) {
+			if (vote >= 0 && vote != t[i].key)
+				return -1;
+			vote = t[i].key;
+		} else if (t[i].cls != RC_FILLER) {
+			return -1;
+		}
+	}
+	int said = -1;
+	if ((neg || no) && !yes && !(neg && no))
+		said = v->no_opt;
+	else if (yes == 1 && neg && neg_first && !no)
+		said = v->no_opt;
+	else if (yes && !neg && !no)
+		said = v->yes_opt;
+	else if (neg || no || yes)
+		return -1;
+	if (said < 0)
+		return vote;
+	if (vote >= 0 && vote != said)
+		return -1;
+	return said;
 }
 
 static void reply_add_value(struct reply *r, int v)
@@ -163,40 +818,92 @@ static void reply_add_value(struct reply *r, int v)
 	r->values[i] = v;
 }
 
-/* multi: "1 3", "1,3", "13" (when every key is one character). */
-static void reply_parse_multi(const struct campaign_question *q, const char *f, struct reply *r)
+/* multi: keys and labels in any order ("1 3", "13", "thái độ cán bộ và 1"):
+ * the words are covered left to right by labels (the longest first, markers
+ * exact, content words within typos) and keys; a word that fits nothing
+ * makes the reply unread. */
+static int reply_read_multi(const struct reply_vocab *v, struct reply_tok *t, int n, struct reply *r)
 {
-	char buf[256];
-	size_t n = strlen(f);
-	if (n >= sizeof buf)
-		return;
-	memcpy(buf, f, n + 1);
-	int whole = reply_match_exact(q, buf);
-	if (whole >= 0) {
-		reply_add_value(r, q->opts[whole].value);
-		r->kind = REPLY_ANSWER;
-		return;
-	}
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		int i = reply_match_exact(q, tok);
-		if (i >= 0) {
-			reply_add_value(r, q->opts[i].value);
+	const struct campaign_question *q = v->q;
+	int i = 0;
+	while (i < n) {
+		if (t[i].cls == RC_FILLER || strcmp(t[i].w, "va") == 0 || strcmp(t[i].w, "voi") == 0) {
+			i++;
+			continue;
+		}
+		int best = -1, bestlen = 0, ambiguous = 0;
+		for (int o = 0; o < q->nopts; o++) {
+			struct reply_sig s;
+			char lw[24][REPLY_WORD_MAX];
+			int ln = reply_split(q->opts[o].label_fold ? q->opts[o].label_fold : "", lw, 24);
+			reply_label_sig(q->opts[o].label_fold, &s);
+			if (ln <= 0 || i + ln > n || s.overflow)
+				continue;
+			/* the same words, markers written as markers, content within typos */
+			int ok = 1, nw = 0;
+			char w[24][REPLY_WORD_MAX];
+			enum reply_class m[16];
+			int nm = 0;
+			for (int k = 0; k < ln && ok; k++) {
+				enum reply_class lc = reply_label_class(lw[k]);
+				enum reply_class rc = t[i + k].cls == RC_NEG || t[i + k].cls == RC_INT ? t[i + k].cls : RC_WORD;
+				if (lc != rc)
+					ok = 0;
+				if (rc == RC_WORD)
+					memcpy(w[nw++], t[i + k].w, REPLY_WORD_MAX);
+				enum reply_class mc = rc == RC_WORD ? RC_CONTENT : rc;
+				if (ok && !(nm > 0 && m[nm - 1] == mc))
+					m[nm++] = mc;
+			}
+			if (!ok || nm != s.nm || memcmp(m, s.m, sizeof *m * (size_t)nm) != 0)
+				continue;
+			if (nw > 0 && reply_words_match(w, nw, &s) < 0)
+				continue;
+			if (ln > bestlen) {
+				best = o;
+				bestlen = ln;
+				ambiguous = 0;
+			} else if (ln == bestlen && best != o) {
+				ambiguous = 1;
+			}
+		}
+		if (best >= 0) {
+			if (ambiguous)
+				return -1;
+			reply_add_value(r, q->opts[best].value);
+			i += bestlen;
+			continue;
+		}
+		if (t[i].key >= 0) {
+			reply_add_value(r, q->opts[t[i].key].value);
+			i++;
 			continue;
 		}
 		/* a run of single-character keys written together: "13" */
-		for (const char *c = tok; *c; c++) {
+		for (const char *c = t[i].w; *c; c++) {
 			char one[2] = {*c, '\0'};
-			int j = reply_match_exact(q, one);
-			if (j < 0) {
-				r->nvalues = 0;
-				return;
-			}
+			int j = reply_key_of(q, one);
+			if (j < 0)
+				return -1;
 			reply_add_value(r, q->opts[j].value);
 		}
+		i++;
 	}
-	if (r->nvalues > 0)
-		r->kind = REPLY_ANSWER;
+	return r->nvalues > 0 ? 0 : -1;
+}
+
+/* The option whose key or label equals the whole folded reply, or -1. */
+static int reply_match_exact(const struct campaign_question *q, const char *f)
+{
+	for (int i = 0; i < q->nopts; i++) {
+		const struct campaign_option *o = &q->opts[i];
+		for (int k = 0; k < o->nkeys; k++)
+			if (strcmp(o->keys[k], f) == 0)
+				return i;
+		if (o->label_fold && strcmp(o->label_fold, f) == 0)
+			return i;
+	}
+	return -1;
 }
 
 static char *reply_trim_dup(const char *s)
@@ -214,56 +921,90 @@ static char *reply_trim_dup(const char *s)
 	return d;
 }
 
-int reply_parse(const struct campaign_question *q, const char *utf8, struct reply *out)
+/* An option item: the whole reply as a key or label first, then word by word. */
+static void reply_read_options(const struct campaign_question *q, const struct reply_text *t,
+                               struct reply *out)
 {
-	memset(out, 0, sizeof *out);
-	out->kind = REPLY_INVALID;
-	char *folded = text_fold(utf8 ? utf8 : "");
-	if (!folded)
-		return 0; /* not UTF-8: not understood */
-	enum reply_kind kw = reply_keyword_of(utf8 ? utf8 : "", folded);
-	if (kw != REPLY_ANSWER) {
-		out->kind = kw;
-		goto done;
+	/* the whole reply as a key or label, unless punctuation cuts it
+	 * ("Không, hài lòng" is not the label "Không hài lòng") */
+	int cut = 0;
+	for (int k = 0; k + 1 < t->nwords; k++)
+		cut |= t->words[k].pause;
+	int i = cut ? -1 : reply_match_exact(q, t->fold);
+	if (i >= 0 && q->type != Q_MULTI) {
+		reply_add_value(out, q->opts[i].value);
+		out->kind = REPLY_ANSWER;
+		return;
 	}
-	if (q->type == Q_TEXT) {
-		if (folded[0] == '\0')
-			goto done;
-		if (q->optional && reply_in(folded, reply_skip_words, NELEM(reply_skip_words))) {
-			out->kind = REPLY_SKIP;
-			goto done;
-		}
-		char *nfc = text_nfc(utf8);
-		if (!nfc)
-			goto done;
-		out->text = reply_trim_dup(nfc);
-		free(nfc);
-		if (!out->text) {
-			free(folded);
-			return -ENOMEM;
+	if (t->nwords <= 0)
+		return;
+	struct reply_vocab v;
+	struct reply_tok tok[REPLY_TOKS];
+	reply_vocab_init(&v, q);
+	int n = reply_expand(&v, t, tok);
+	if (n <= 0)
+		return;
+	int yesno = v.yes_opt >= 0;
+	reply_classify(&v, tok, n, yesno);
+	if (q->type == Q_MULTI) {
+		if (i >= 0) {
+			reply_add_value(out, q->opts[i].value);
+		} else if (reply_read_multi(&v, tok, n, out) < 0) {
+			out->nvalues = 0;
+			return;
 		}
 		out->kind = REPLY_ANSWER;
-		goto done;
+		return;
 	}
-	if (folded[0] == '\0')
-		goto done;
-	const char *tok = reply_strip_filler(folded);
-	if (q->type == Q_MULTI) {
-		reply_parse_multi(q, tok, out);
-		goto done;
-	}
-	int i = reply_match_exact(q, tok);
-	if (i < 0)
-		i = reply_match_fuzzy(q, tok);
+	i = yesno ? reply_read_yesno(&v, tok, n) : reply_read_single(&v, tok, n);
 	if (i >= 0) {
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;
-	} else if (q->optional && reply_in(folded, reply_skip_words, NELEM(reply_skip_words))) {
-		out->kind = REPLY_SKIP;
 	}
-done:
-	free(folded);
+}
+
+int reply_read(const struct campaign_question *q, const struct reply_text *t, struct reply *out)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = REPLY_INVALID;
+	if (!t->fold)
+		return 0; /* not UTF-8: not understood */
+	enum reply_kind kw = reply_keyword_of(t);
+	if (kw != REPLY_ANSWER) {
+		out->kind = kw;
+		return 0;
+	}
+	if (t->fold[0] == '\0')
+		return 0;
+	if (q->type == Q_TEXT) {
+		if (q->optional && reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words))) {
+			out->kind = REPLY_SKIP;
+			return 0;
+		}
+		out->text = reply_trim_dup(t->nfc);
+		if (!out->text)
+			return -ENOMEM;
+		out->kind = REPLY_ANSWER;
+		return 0;
+	}
+	reply_read_options(q, t, out);
+	if (out->kind == REPLY_INVALID && q->optional &&
+	    reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words)))
+		out->kind = REPLY_SKIP;
 	return 0;
+}
+
+int reply_parse(const struct campaign_question *q, const char *utf8, struct reply *out)
+{
+	struct reply_text t;
+	memset(out, 0, sizeof *out);
+	out->kind = REPLY_INVALID;
+	int rc = reply_text_init(&t, utf8);
+	if (rc < 0)
+		return rc;
+	rc = reply_read(q, &t, out);
+	reply_text_clear(&t);
+	return rc;
 }
 
 void reply_clear(struct reply *r)
@@ -291,60 +1032,77 @@ static int reply_one_char_keys(const struct campaign_question *qs, int n)
 	return 1;
 }
 
-int reply_parse_many(const struct campaign_question *qs, int n, const char *utf8,
-                     int values[CAMPAIGN_MAX_QUESTIONS])
+/* Politeness that may open ("dạ", "em chọn", "trả lời") or close ("ạ",
+ * written with its mark) several answers in one message. */
+static int reply_many_filler(const struct reply_word *w, const struct reply_word *next)
 {
-	if (n < 2 || n > CAMPAIGN_MAX_QUESTIONS || !utf8)
+	if (reply_in(w->w, reply_fillers, NELEM(reply_fillers)))
+		return 1;
+	if (next && ((strcmp(w->w, "tra") == 0 && strcmp(next->w, "loi") == 0) ||
+	             (strcmp(w->w, "dap") == 0 && strcmp(next->w, "an") == 0)))
+		return 2;
+	return 0;
+}
+
+int reply_read_many(const struct campaign_question *qs, int n, const struct reply_text *t,
+                    int values[CAMPAIGN_MAX_QUESTIONS])
+{
+	if (n < 2 || n > CAMPAIGN_MAX_QUESTIONS || !t->fold || t->nwords <= 0)
 		return 0;
 	for (int i = 0; i < n; i++)
 		if (!reply_single_option(&qs[i]))
 			return 0;
-	char *folded = text_fold(utf8);
-	if (!folded)
-		return 0; /* not UTF-8: reply_parse says invalid */
-	int got = 0;
-	if (reply_keyword_of(utf8, folded) != REPLY_ANSWER || folded[0] == '\0')
-		goto done;
-	const char *body = reply_strip_filler(folded);
+	if (reply_keyword_of(t) != REPLY_ANSWER)
+		return 0;
 	/* A single answer to the current item comes first ("rat hai long" is
 	 * one answer even if "rat", "hai" and "long" were keys). */
-	if (reply_match_exact(&qs[0], body) >= 0 || reply_match_exact(&qs[0], folded) >= 0)
-		goto done;
-	if (!strchr(body, ' ')) {
+	if (reply_match_exact(&qs[0], t->fold) >= 0)
+		return 0;
+	int from = 0, to = t->nwords;
+	while (from < to) {
+		int k = reply_many_filler(&t->words[from], from + 1 < to ? &t->words[from + 1] : NULL);
+		if (k == 0 || from + k >= to)
+			break;
+		from += k;
+	}
+	/* a closing "ạ" with its mark (unmarked "a" is a key: "a b c d e") */
+	while (to > from + 1 && strcmp(t->words[to - 1].w, "a") == 0 && t->words[to - 1].marked)
+		to--;
+	if (to - from == 1) {
 		/* "12113": one character per item, every key one character */
+		const char *body = t->words[from].w;
+		if (reply_match_exact(&qs[0], body) >= 0)
+			return 0;
 		if (strlen(body) != (size_t)n || !reply_one_char_keys(qs, n))
-			goto done;
+			return 0;
 		for (int i = 0; i < n; i++) {
 			char one[2] = {body[i], '\0'};
 			int o = reply_match_exact(&qs[i], one);
 			if (o < 0)
-				goto done;
+				return 0;
 			values[i] = qs[i].opts[o].value;
 		}
-		got = n;
-		goto done;
+		return n;
 	}
-	/* "1 2 1 1 3", "1,2,1,1,3", "a b a a c": one token per item */
-	const char *p = body;
-	int i = 0;
-	while (*p) {
-		size_t len = strcspn(p, " ");
-		char tok[64];
-		if (i >= n || len >= sizeof tok)
-			goto done;
-		memcpy(tok, p, len);
-		tok[len] = '\0';
-		int o = reply_match_exact(&qs[i], tok);
+	/* "1 2 1 1 3", "1,2,1,1,3", "a b a a c": one word per item */
+	if (to - from != n)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		int o = reply_match_exact(&qs[i], t->words[from + i].w);
 		if (o < 0)
-			goto done;
+			return 0;
 		values[i] = qs[i].opts[o].value;
-		i++;
-		p += len;
-		p += strspn(p, " ");
 	}
-	if (i == n)
-		got = n;
-done:
-	free(folded);
+	return n;
+}
+
+int reply_parse_many(const struct campaign_question *qs, int n, const char *utf8,
+                     int values[CAMPAIGN_MAX_QUESTIONS])
+{
+	struct reply_text t;
+	if (n < 2 || !utf8 || reply_text_init(&t, utf8) < 0)
+		return 0;
+	int got = reply_read_many(qs, n, &t, values);
+	reply_text_clear(&t);
 	return got;
 }

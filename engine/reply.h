@@ -20,10 +20,45 @@ struct reply {
 	char *text;                           /* text answers: NFC, trimmed; malloc'd */
 };
 
-/* Parse `utf8` as an answer to question q. Matching ignores case, spaces,
- * punctuation and diacritics; a label may carry one typo per 6 letters when
- * only one option is that close. Returns 0 (and fills *out; free with
- * reply_clear) or -ENOMEM. Invalid UTF-8 is an ordinary REPLY_INVALID. */
+#define REPLY_MAX_WORDS 40  /* a reply of more words is read as text only */
+#define REPLY_WORD_MAX 40   /* bytes of one folded word, NUL included */
+
+struct reply_word {
+	char w[REPLY_WORD_MAX];     /* folded: "ạ" -> "a", "Đúng" -> "dung" */
+	unsigned char marked;       /* written with a mark or a full-width form */
+	unsigned char dbar;         /* written with đ/Đ */
+	unsigned char pause;        /* punctuation follows it ("không, ...") */
+};
+
+/* A reply prepared once, at the edge, for every reading of it. */
+struct reply_text {
+	char *fold;                 /* text_fold of the whole reply; NULL: not UTF-8 */
+	char *nfc;                  /* NFC as written (text answers, "dừng") */
+	int nwords;                 /* words[] filled; -1 when too many or too long */
+	struct reply_word words[REPLY_MAX_WORDS];
+};
+
+/* Prepares `utf8` (NULL is ""). Returns 0 or -ENOMEM; bad UTF-8 is not an
+ * error (fold stays NULL and every reading says REPLY_INVALID). Release with
+ * reply_text_clear, also after a failure. */
+int reply_text_init(struct reply_text *t, const char *utf8);
+void reply_text_clear(struct reply_text *t);
+
+/* Reads a prepared reply as an answer to question q. Case, spaces,
+ * punctuation and diacritics do not matter. Option items are read word by
+ * word: SMS spellings of "không" (ko, k, kg, hok...) and "rất" (rat, lắm...)
+ * are negation and intensity markers that must equal the label's, in order,
+ * so that no typo tolerance or abbreviation can cross a polarity; content
+ * words may carry one typo (3+ letters, one per 6 letters in all);
+ * politeness and filler ("dạ", "ạ", "tôi", "em chọn", "cảm ơn") is dropped;
+ * joined words ("rathailong") and initials ("hl") are cut and written out;
+ * a key and a label together ("2-Hài lòng") must name the same option. Two
+ * options, or a word that fits none, make the reply REPLY_INVALID: a wrong
+ * value is worse than a re-prompt. Returns 0 (and fills *out; free with
+ * reply_clear) or -ENOMEM. docs/campaigns.md "How replies are read". */
+int reply_read(const struct campaign_question *q, const struct reply_text *t, struct reply *out);
+
+/* reply_read of `utf8`, prepared here. Returns 0 or -ENOMEM. */
 int reply_parse(const struct campaign_question *q, const char *utf8, struct reply *out);
 void reply_clear(struct reply *r);
 
@@ -45,6 +80,9 @@ int reply_single_option(const struct campaign_question *q);
  * values[0..n-1] (values[i] answers qs[i]) and returns n; returns 0 when the
  * message is not such a reply (parse it with reply_parse: bad UTF-8 and lack
  * of memory also answer 0, and reply_parse then reports them). */
+int reply_read_many(const struct campaign_question *qs, int n, const struct reply_text *t,
+                    int values[CAMPAIGN_MAX_QUESTIONS]);
+/* reply_read_many of `utf8`, prepared here. */
 int reply_parse_many(const struct campaign_question *qs, int n, const char *utf8,
                      int values[CAMPAIGN_MAX_QUESTIONS]);
 

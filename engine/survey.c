@@ -226,7 +226,7 @@ static int survey_next(const struct campaign *c, struct survey *s, int64_t now, 
 /* Several answers in one message for the run of unanswered one-option items
  * from s->q. Returns 1 when it took the reply (and stepped), 0 when the reply
  * is something else, or -ENOMEM. */
-static int survey_feed_many(const struct campaign *c, struct survey *s, const char *text,
+static int survey_feed_many(const struct campaign *c, struct survey *s, const struct reply_text *text,
                             int64_t now, struct survey_out *o)
 {
 	int run = 0;
@@ -236,7 +236,7 @@ static int survey_feed_many(const struct campaign *c, struct survey *s, const ch
 	if (run < 2)
 		return 0;
 	int values[CAMPAIGN_MAX_QUESTIONS];
-	int n = reply_parse_many(&c->questions[s->q], run, text, values);
+	int n = reply_read_many(&c->questions[s->q], run, text, values);
 	if (n <= 0)
 		return n;
 	for (int i = 0; i < n; i++) {
@@ -260,15 +260,24 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 	memset(o, 0, sizeof *o);
 	if (s->status != SURVEY_ACTIVE || s->q >= c->nquestions)
 		return 0;
-	int rc = survey_feed_many(c, s, text, now, o);
+	/* the reply is prepared (folded, cut into words) once for every reading */
+	struct reply_text t;
+	int rc = reply_text_init(&t, text);
+	if (rc < 0) {
+		reply_text_clear(&t);
+		return rc;
+	}
+	rc = survey_feed_many(c, s, &t, now, o);
 	if (rc != 0) {
+		reply_text_clear(&t);
 		if (rc > 0 && !o->finished)
 			o->due = survey_next_due(c, s);
 		return rc < 0 ? rc : 0;
 	}
 	const struct campaign_question *q = &c->questions[s->q];
 	struct reply r;
-	rc = reply_parse(q, text, &r);
+	rc = reply_read(q, &t, &r);
+	reply_text_clear(&t);
 	if (rc < 0)
 		return rc;
 	switch (r.kind) {

@@ -148,30 +148,31 @@ static bool is_alnum_cp(int32_t cp)
 	return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) || c == UTF8PROC_CATEGORY_ND;
 }
 
-char *text_fold(const char *utf8)
+/* Collapses runs of characters that are not letters or digits (marks count
+ * as part of a word) to one ' ' (or `pause` when the run holds more than
+ * white space), trimmed. Takes over `mapped` (frees it). */
+static char *collapse_words(char *mapped, char pause)
 {
-	char *mapped, *out;
-	const char *p;
+	const char *p = mapped;
 	size_t w = 0;
-	bool gap = false;
+	bool gap = false, punct = false;
 	int32_t cp;
 	int r;
-
-	if (map_utf8(utf8, FOLD_OPTS, plain_latin_cb, &mapped) < 0)
-		return NULL;
 	/* Collapsing only shrinks the string: strlen(mapped) + 1 is enough. */
-	out = malloc(strlen(mapped) + 1);
+	char *out = malloc(strlen(mapped) + 1);
+
 	if (out == NULL)
 		goto fail;
-	p = mapped;
 	while ((r = next_cp(&p, &cp)) > 0) {
-		if (!is_alnum_cp(cp)) {
+		utf8proc_category_t c = utf8proc_category(cp);
+		if (!is_alnum_cp(cp) && c != UTF8PROC_CATEGORY_MN && c != UTF8PROC_CATEGORY_MC) {
 			gap = true;
+			punct |= c != UTF8PROC_CATEGORY_ZS && cp != '\t' && cp != '\n' && cp != '\r';
 			continue;
 		}
 		if (gap && w > 0)
-			out[w++] = ' ';
-		gap = false;
+			out[w++] = punct ? pause : ' ';
+		gap = punct = false;
 		w += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out + w);
 	}
 	if (r < 0)
@@ -183,6 +184,34 @@ fail:
 	free(out);
 	free(mapped);
 	return NULL;
+}
+
+/* Full-width ASCII forms only (see plain_latin_cb): text_lower keeps đ and marks. */
+static utf8proc_int32_t fullwidth_cb(utf8proc_int32_t cp, void *data)
+{
+	(void)data;
+	if (cp >= 0xFF01 && cp <= 0xFF5E)
+		return cp - 0xFEE0;
+	return cp;
+}
+
+char *text_lower(const char *utf8)
+{
+	char *mapped;
+
+	if (map_utf8(utf8, UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE, fullwidth_cb,
+	             &mapped) < 0)
+		return NULL;
+	return collapse_words(mapped, ',');
+}
+
+char *text_fold(const char *utf8)
+{
+	char *mapped;
+
+	if (map_utf8(utf8, FOLD_OPTS, plain_latin_cb, &mapped) < 0)
+		return NULL;
+	return collapse_words(mapped, ' ');
 }
 
 int text_gsm7_septets(const char *utf8)

@@ -15,6 +15,13 @@ char *text_nfc(const char *utf8);
  * "  Rất HÀI LÒNG!! " -> "rat hai long"; "１" -> "1". malloc'd, or NULL on bad UTF-8. */
 char *text_fold(const char *utf8);
 
+/* text_fold's words with their marks kept: NFC, lower case, full-width forms
+ * mapped to ASCII, a run of white space collapsed to one ' ', a run with
+ * punctuation to one ',' (a pause), trimmed.
+ * "Dạ, HÀI LÒNG ạ!" -> "dạ,hài lòng ạ". Word for word like text_fold, so a
+ * reader can tell "ạ" from "a" and "đúng" from "dừng". malloc'd, or NULL. */
+char *text_lower(const char *utf8);
+
 /* Plain-Latin form of Vietnamese text for `encoding: unaccented`: NFC first,
  * tones and marks removed, đ->d, Đ->D, case and punctuation kept. malloc'd or NULL. */
 char *text_unaccent(const char *utf8);

@@ -171,7 +171,7 @@ static const struct rcase rcases[] = {
 	{0, "BINH THUONG", REPLY_ANSWER, 3, 0}, {0, "bình thường", REPLY_ANSWER, 3, 0},
 	{0, "không hài lòng!", REPLY_ANSWER, 2, 0}, {0, "Rất không hài lòng", REPLY_ANSWER, 1, 0},
 	{0, "RAT KHONG HAI LONG", REPLY_ANSWER, 1, 0}, {0, "Khong Hai Long", REPLY_ANSWER, 2, 0},
-	{0, "  hài   lòng  ", REPLY_ANSWER, 4, 0}, {0, "Hài lòng ạ", REPLY_INVALID, 0, 0},
+	{0, "  hài   lòng  ", REPLY_ANSWER, 4, 0}, {0, "Hài lòng ạ", REPLY_ANSWER, 4, 0},
 	/* more typos: one edit per 6 letters, and only one option that close */
 	{0, "rat hai lonh", REPLY_ANSWER, 5, 0}, {0, "binh thuongg", REPLY_ANSWER, 3, 0},
 	{0, "rat khong hai lon", REPLY_ANSWER, 1, 0}, {0, "hai lon", REPLY_ANSWER, 4, 0},
@@ -183,7 +183,7 @@ static const struct rcase rcases[] = {
 	/* "Đúng"/"dung" (right, yes) is never an opt-out; "dừng" (stop) with its marks is */
 	{0, "dung", REPLY_INVALID, 0, 0}, {0, "Đúng", REPLY_INVALID, 0, 0}, {0, "ĐÚNG", REPLY_INVALID, 0, 0},
 	{0, "đung", REPLY_INVALID, 0, 0}, {0, "Dung lai", REPLY_INVALID, 0, 0}, {2, "dung", REPLY_INVALID, 0, 0},
-	{2, "Đúng", REPLY_INVALID, 0, 0}, {3, "Đúng", REPLY_ANSWER, 0, 0}, {3, "dung", REPLY_ANSWER, 0, 0},
+	{2, "Đúng", REPLY_ANSWER, 1, 0}, {3, "Đúng", REPLY_ANSWER, 0, 0}, {3, "dung", REPLY_ANSWER, 0, 0},
 	{0, "dừng", REPLY_STOP, 0, 0}, {0, "DỪNG LẠI", REPLY_STOP, 0, 0}, {0, "Du\xcc\x9b\xcc\x80ng", REPLY_STOP, 0, 0},
 	{0, "đừng", REPLY_INVALID, 0, 0},
 	/* more keywords */
@@ -248,7 +248,7 @@ static void test_reply_multi3(void **state)
 {
 	(void)state;
 	static const char *const ins[] = {"1,2,3", "123", "3 2 1", "1 2 3 3", "chon 1, 2 va 3"};
-	static const int ok[] = {1, 1, 1, 1, 0};
+	static const int ok[] = {1, 1, 1, 1, 1};
 	for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++) {
 		struct reply r;
 		assert_int_equal(reply_parse(&camp->questions[1], ins[i], &r), 0);

@@ -1,0 +1,319 @@
+/* test_reading: replies written the way Vietnamese citizens text, in classes, with a pass rate per class and no misread at all. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "campaign.h"
+#include "reply.h"
+
+/* The default campaign's scale (1 = Rất hài lòng = 5 ... 5 = Rất không hài
+ * lòng = 1), a yes/no item, a choice and a multi, as operators write them. */
+static const char yaml[] =
+	"id: reading\n"
+	"scales:\n"
+	"  likert5:\n"
+	"    satisfied: [5, 4]\n"
+	"    options:\n"
+	"      - {value: 5, label: Rất hài lòng, keys: [\"1\", \"a\"]}\n"
+	"      - {value: 4, label: Hài lòng, keys: [\"2\", \"b\"]}\n"
+	"      - {value: 3, label: Bình thường, keys: [\"3\", \"c\"]}\n"
+	"      - {value: 2, label: Không hài lòng, keys: [\"4\", \"d\"]}\n"
+	"      - {value: 1, label: Rất không hài lòng, keys: [\"5\", \"e\"]}\n"
+	"questions:\n"
+	"  - {id: s, type: scale, scale: likert5, text: \"Câu {n}/{total}: Ông/Bà đánh giá thế nào?\"}\n"
+	"  - {id: yn, type: yesno, text: \"Hồ sơ được giải quyết đúng hạn?\"}\n"
+	"  - id: ch\n"
+	"    type: choice\n"
+	"    text: \"Ông/Bà nhận kết quả bằng cách nào?\"\n"
+	"    options:\n"
+	"      - {value: 10, label: Trực tiếp, keys: [\"1\"]}\n"
+	"      - {value: 20, label: Bưu điện, keys: [\"2\"]}\n"
+	"      - {value: 30, label: Trực tuyến, keys: [\"3\"]}\n"
+	"  - id: mu\n"
+	"    type: multi\n"
+	"    text: \"Cần cải thiện gì?\"\n"
+	"    options:\n"
+	"      - {value: 1, label: Rút ngắn thời gian, keys: [\"1\"]}\n"
+	"      - {value: 2, label: Thái độ cán bộ, keys: [\"2\"]}\n"
+	"      - {value: 3, label: Cơ sở vật chất, keys: [\"3\"]}\n"
+	"messages: {thanks: \"Cảm ơn\"}\n";
+
+enum cls { CORE, ABBREV, ECHO, FILLER, JOINED, TYPO, TRAP, NCLS };
+static const char *const cls_name[NCLS] = {"core", "abbreviation", "echo", "filler", "joined", "typo", "trap"};
+/* The least share of each class read right (the rest re-prompted). Core and
+ * trap are all-or-nothing: the core forms must stay, traps must never be guessed. */
+static const double cls_min[NCLS] = {1.0, 0.95, 0.95, 0.95, 0.9, 0.75, 1.0};
+
+enum { S = 0, YN, CH, MU };
+#define INV 0 /* want: re-prompt */
+
+/* Rows name v2 only for multi items: the table stays readable. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+struct rc {
+	enum cls c;
+	int q;
+	const char *in;
+	int v1, v2; /* want values (multi: a set of up to two); INV: re-prompt */
+};
+
+static const struct rc table[] = {
+	/* ---- core: digits, keys, labels with and without marks, NFD, full width ---- */
+	{CORE, S, "1", 5}, {CORE, S, "2", 4}, {CORE, S, "3", 3}, {CORE, S, "4", 2}, {CORE, S, "5", 1},
+	{CORE, S, "a", 5}, {CORE, S, "B", 4}, {CORE, S, "c", 3}, {CORE, S, "D", 2}, {CORE, S, "e", 1},
+	{CORE, S, " 1.", 5}, {CORE, S, "\xef\xbc\x91", 5}, {CORE, S, "\xef\xbc\x94", 2},
+	{CORE, S, "Rất hài lòng", 5}, {CORE, S, "rat hai long", 5}, {CORE, S, "RẤT HÀI LÒNG", 5},
+	{CORE, S, "Hài lòng", 4}, {CORE, S, "hai long", 4}, {CORE, S, "HAI LONG", 4},
+	{CORE, S, "Bình thường", 3}, {CORE, S, "binh thuong", 3}, {CORE, S, "BÌNH THƯỜNG", 3},
+	{CORE, S, "Không hài lòng", 2}, {CORE, S, "khong hai long", 2}, {CORE, S, "KHÔNG HÀI LÒNG", 2},
+	{CORE, S, "Rất không hài lòng", 1}, {CORE, S, "rat khong hai long", 1},
+	{CORE, S, "Ra\xcc\x82\xcc\x81t ha\xcc\x80i lo\xcc\x80ng", 5}, /* NFD */
+	{CORE, S, "Kho\xcc\x82ng ha\xcc\x80i lo\xcc\x80ng", 2},       /* NFD */
+	{CORE, S, "Hài lòng!", 4}, {CORE, S, "(3)", 3}, {CORE, S, "#2", 4}, {CORE, S, "\t4\r\n", 2},
+	{CORE, YN, "1", 1}, {CORE, YN, "2", 2}, {CORE, YN, "Có", 1}, {CORE, YN, "co", 1},
+	{CORE, YN, "Không", 2}, {CORE, YN, "khong", 2}, {CORE, YN, "yes", 1}, {CORE, YN, "no", 2},
+	{CORE, CH, "1", 10}, {CORE, CH, "Trực tiếp", 10}, {CORE, CH, "buu dien", 20}, {CORE, CH, "3", 30},
+	{CORE, MU, "1 3", 1, 3}, {CORE, MU, "13", 1, 3}, {CORE, MU, "2", 2}, {CORE, MU, "thai do can bo", 2},
+
+	/* ---- abbreviation: how "không", "rất" and "hài lòng" are texted ---- */
+	{ABBREV, S, "ko hai long", 2}, {ABBREV, S, "ko hài lòng", 2}, {ABBREV, S, "k hài lòng", 2},
+	{ABBREV, S, "k hai long", 2}, {ABBREV, S, "kg hai long", 2}, {ABBREV, S, "kg hài lòng", 2},
+	{ABBREV, S, "khg hai long", 2}, {ABBREV, S, "khg hài lòng", 2}, {ABBREV, S, "hok hai long", 2},
+	{ABBREV, S, "hok hài lòng", 2}, {ABBREV, S, "kô hài lòng", 2}, {ABBREV, S, "Kô hài lòng", 2},
+	{ABBREV, S, "hông hài lòng", 2}, {ABBREV, S, "hong hai long", 2}, {ABBREV, S, "khum hài lòng", 2},
+	{ABBREV, S, "k hl", 2}, {ABBREV, S, "ko hl", 2}, {ABBREV, S, "KO HL", 2}, {ABBREV, S, "kg HL", 2},
+	{ABBREV, S, "khong hl", 2}, {ABBREV, S, "Không HL", 2}, {ABBREV, S, "chẳng hài lòng", 2},
+	{ABBREV, S, "chưa hài lòng", 2}, {ABBREV, S, "chua hai long", 2}, {ABBREV, S, "chả hài lòng", 2},
+	{ABBREV, S, "K HÀI LÒNG", 2}, {ABBREV, S, "Ko hài lòng!", 2}, {ABBREV, S, "k hai lòng", 2},
+	{ABBREV, S, "hk hai long", 2}, {ABBREV, S, "0 hài lòng", 2}, {ABBREV, S, "kh hài lòng", 2},
+	{ABBREV, S, "ko ko hài lòng", 2}, {ABBREV, S, "hem hài lòng", 2},
+	{ABBREV, S, "rất k hài lòng", 1}, {ABBREV, S, "rat k hai long", 1}, {ABBREV, S, "rat ko hai long", 1},
+	{ABBREV, S, "rất ko hài lòng", 1}, {ABBREV, S, "rat kg hai long", 1}, {ABBREV, S, "rất kg hài lòng", 1},
+	{ABBREV, S, "rat khg hai long", 1}, {ABBREV, S, "rat hok hai long", 1}, {ABBREV, S, "rất kô hài lòng", 1},
+	{ABBREV, S, "rat ko hl", 1}, {ABBREV, S, "rất k hl", 1}, {ABBREV, S, "RAT KO HL", 1},
+	{ABBREV, S, "rât không hài lòng", 1}, {ABBREV, S, "hoàn toàn không hài lòng", 1},
+	{ABBREV, S, "rat hong hai long", 1}, {ABBREV, S, "Rất chẳng hài lòng", 1},
+	{ABBREV, S, "rat hl", 5}, {ABBREV, S, "rất hl", 5}, {ABBREV, S, "RAT HL", 5}, {ABBREV, S, "hài lòng lắm", 5},
+	{ABBREV, S, "hai long lam", 5}, {ABBREV, S, "rât hài lòng", 5}, {ABBREV, S, "hoàn toàn hài lòng", 5},
+	{ABBREV, S, "cực kỳ hài lòng", 5}, {ABBREV, S, "vô cùng hài lòng", 5}, {ABBREV, S, "hài lòng quá", 5},
+	{ABBREV, S, "rat hai long lam", 5}, {ABBREV, S, "hl lắm", 5}, {ABBREV, S, "rat rat hai long", 5},
+	{ABBREV, S, "hl", 4}, {ABBREV, S, "HL", 4}, {ABBREV, S, "Hl", 4}, {ABBREV, S, "bt", 3}, {ABBREV, S, "BT", 3},
+	{ABBREV, YN, "ko", 2}, {ABBREV, YN, "k", 2}, {ABBREV, YN, "kg", 2}, {ABBREV, YN, "hok", 2},
+	{ABBREV, YN, "hông", 2}, {ABBREV, YN, "khum", 2}, {ABBREV, YN, "kô", 2}, {ABBREV, YN, "chưa", 2},
+	{ABBREV, YN, "sai", 2}, {ABBREV, YN, "ok", 1}, {ABBREV, YN, "Ok", 1}, {ABBREV, YN, "oke", 1},
+	{ABBREV, YN, "vâng", 1}, {ABBREV, YN, "đúng", 1}, {ABBREV, YN, "ừ", 1}, {ABBREV, YN, "rồi", 1},
+	{ABBREV, YN, "y", 1}, {ABBREV, YN, "c", 1},
+
+	/* ---- echo: the legend copied back, number and label agreeing ---- */
+	{ECHO, S, "2-Hài lòng", 4}, {ECHO, S, "2 - Hài lòng", 4}, {ECHO, S, "2. Hài lòng", 4},
+	{ECHO, S, "2.Hài lòng", 4}, {ECHO, S, "2 hai long", 4}, {ECHO, S, "(2) Hài lòng", 4},
+	{ECHO, S, "2) hài lòng", 4}, {ECHO, S, "1-Rất hài lòng", 5}, {ECHO, S, "1 rat hai long", 5},
+	{ECHO, S, "1. Rất hài lòng", 5}, {ECHO, S, "3-Bình thường", 3}, {ECHO, S, "3 binh thuong", 3},
+	{ECHO, S, "3. bình thường", 3}, {ECHO, S, "4-Không hài lòng", 2}, {ECHO, S, "4 khong hai long", 2},
+	{ECHO, S, "4. Không hài lòng", 2}, {ECHO, S, "5-Rất không hài lòng", 1}, {ECHO, S, "5 rat khong hai long", 1},
+	{ECHO, S, "5. Rất không hài lòng", 1}, {ECHO, S, "a-Rất hài lòng", 5}, {ECHO, S, "b. Hài lòng", 4},
+	{ECHO, S, "Hài lòng (2)", 4}, {ECHO, S, "hai long 2", 4}, {ECHO, S, "Rất hài lòng - 1", 5},
+	{ECHO, S, "1 - Rất hài lòng", 5}, {ECHO, S, "2-hai long", 4}, {ECHO, S, "4 - ko hai long", 2},
+	{ECHO, S, "5 rat k hai long", 1}, {ECHO, S, "(1)", 5}, {ECHO, S, "(5)", 1}, {ECHO, S, "[3]", 3},
+	{ECHO, S, "1 = Rất hài lòng", 5}, {ECHO, S, "Câu 1: 2", 4}, {ECHO, S, "cau 3 1", 5},
+	{ECHO, S, "Câu 2: hài lòng", 4}, {ECHO, S, "c - Bình thường", 3}, {ECHO, S, "e. Rất không hài lòng", 1},
+	{ECHO, S, "4 KHONG HAI LONG", 2}, {ECHO, S, "2 HL", 4}, {ECHO, S, "1 rat hl", 5},
+	{ECHO, YN, "1 có", 1}, {ECHO, YN, "2 không", 2}, {ECHO, YN, "1-Có", 1}, {ECHO, YN, "2. Không", 2},
+	{ECHO, CH, "1-Trực tiếp", 10}, {ECHO, CH, "2. Bưu điện", 20}, {ECHO, CH, "3 truc tuyen", 30},
+	{ECHO, MU, "2 - Thái độ cán bộ", 2}, {ECHO, MU, "1. Rút ngắn thời gian 3. Cơ sở vật chất", 1, 3},
+
+	/* ---- filler: polite, talkative ---- */
+	{FILLER, S, "Tôi hài lòng", 4}, {FILLER, S, "tôi hài lòng", 4}, {FILLER, S, "Toi hai long", 4},
+	{FILLER, S, "dạ hài lòng ạ", 4}, {FILLER, S, "Dạ hài lòng", 4}, {FILLER, S, "hai long a", 4},
+	{FILLER, S, "hài lòng ạ", 4}, {FILLER, S, "Da 1", 5}, {FILLER, S, "Dạ 1", 5}, {FILLER, S, "Em chọn 1", 5},
+	{FILLER, S, "em chon 2", 4}, {FILLER, S, "E chon 3", 3}, {FILLER, S, "Tôi chọn 4", 2},
+	{FILLER, S, "toi chon 5", 1}, {FILLER, S, "Dạ, tôi rất hài lòng ạ", 5}, {FILLER, S, "Mình hài lòng", 4},
+	{FILLER, S, "Cháu hài lòng ạ", 4}, {FILLER, S, "Dạ em chọn 2 ạ", 4}, {FILLER, S, "Trả lời: 1", 5},
+	{FILLER, S, "tra loi 2", 4}, {FILLER, S, "Ý kiến: hài lòng", 4}, {FILLER, S, "Ý kiến của tôi là hài lòng", 4},
+	{FILLER, S, "Rất là hài lòng", 5}, {FILLER, S, "hài lòng, cảm ơn", 4}, {FILLER, S, "Hài lòng. Cảm ơn!", 4},
+	{FILLER, S, "cam on, 2", 4}, {FILLER, S, "1 cảm ơn", 5}, {FILLER, S, "Dạ rất hài lòng ạ", 5},
+	{FILLER, S, "Tôi không hài lòng", 2}, {FILLER, S, "Toi ko hai long", 2}, {FILLER, S, "em k hài lòng ạ", 2},
+	{FILLER, S, "Dạ không hài lòng", 2}, {FILLER, S, "Tôi thấy bình thường", 3}, {FILLER, S, "Thấy bình thường", 3},
+	{FILLER, S, "dạ bình thường ạ", 3}, {FILLER, S, "Tôi rất không hài lòng", 1}, {FILLER, S, "Đáp án 3", 3},
+	{FILLER, S, "Số 2", 4}, {FILLER, S, "Chọn số 1", 5}, {FILLER, S, "Tôi chọn số 5", 1}, {FILLER, S, "OK 2", 4},
+	{FILLER, S, "Ok, 1", 5}, {FILLER, S, "ừ hài lòng", 4}, {FILLER, S, "Dạ 5 ạ", 1},
+	{FILLER, S, "đánh giá: hài lòng", 4}, {FILLER, S, "Tôi đánh giá rất hài lòng", 5},
+	{FILLER, S, "rất hài lòng nhé", 5}, {FILLER, S, "hai long nha", 4}, {FILLER, S, "em thấy hài lòng", 4},
+	{FILLER, S, "Mình thấy ko hài lòng", 2}, {FILLER, S, "xin trả lời 2", 4}, {FILLER, S, "Tôi cảm thấy hài lòng", 4},
+	{FILLER, S, "Dạ vâng, hài lòng ạ", 4}, {FILLER, S, "Cảm ơn, tôi rất hài lòng", 5},
+	{FILLER, YN, "Có ạ", 1}, {FILLER, YN, "dạ có", 1}, {FILLER, YN, "Đúng ạ", 1}, {FILLER, YN, "dạ không", 2},
+	{FILLER, YN, "Không ạ", 2}, {FILLER, YN, "Dạ vâng", 1}, {FILLER, YN, "em chọn 1", 1},
+	{FILLER, CH, "Dạ trực tiếp ạ", 10}, {FILLER, CH, "Tôi chọn 2", 20},
+	{FILLER, MU, "Dạ 1 và 2 ạ", 1, 2}, {FILLER, MU, "1 và 3", 1, 3}, {FILLER, MU, "chọn 1, 3", 1, 3},
+
+	/* ---- joined: words run together or spaced oddly ---- */
+	{JOINED, S, "rathailong", 5}, {JOINED, S, "Rathailong", 5}, {JOINED, S, "RATHAILONG", 5},
+	{JOINED, S, "hailong", 4}, {JOINED, S, "Hailong", 4}, {JOINED, S, "HAILONG", 4},
+	{JOINED, S, "binhthuong", 3}, {JOINED, S, "BinhThuong", 3}, {JOINED, S, "khonghailong", 2},
+	{JOINED, S, "kohailong", 2}, {JOINED, S, "khailong", 2}, {JOINED, S, "kghailong", 2},
+	{JOINED, S, "rathl", 5}, {JOINED, S, "ratkhonghailong", 1}, {JOINED, S, "ratkohailong", 1},
+	{JOINED, S, "khonghl", 2}, {JOINED, S, "kohl", 2}, {JOINED, S, "Rất hàilòng", 5},
+	{JOINED, S, "khong hailong", 2}, {JOINED, S, "rat khonghailong", 1}, {JOINED, S, "2hailong", 4},
+	{JOINED, S, "1rathailong", 5}, {JOINED, S, "hai   long", 4}, {JOINED, S, "Hài-lòng", 4},
+	{JOINED, S, "hài.lòng", 4}, {JOINED, S, "rat_hai_long", 5}, {JOINED, S, "Rấthàilòng", 5},
+	{JOINED, S, "Khônghàilòng", 2}, {JOINED, S, "ratkhl", 1}, {JOINED, S, "hailonglam", 5},
+	{JOINED, S, "Bìnhthường", 3}, {JOINED, S, "ratkhonghl", 1},
+	{JOINED, CH, "tructiep", 10}, {JOINED, CH, "TrựcTuyến", 30}, {JOINED, MU, "thaidocanbo", 2},
+
+	/* ---- typo: a letter dropped, doubled, swapped; a wrong tone mark ---- */
+	{TYPO, S, "rat hai lon", 5}, {TYPO, S, "hai lon", 4}, {TYPO, S, "hai lng", 4}, {TYPO, S, "haii long", 4},
+	{TYPO, S, "hai longg", 4}, {TYPO, S, "hài lòngg", 4}, {TYPO, S, "ratt hai long", 5},
+	{TYPO, S, "binh thuog", 3}, {TYPO, S, "binh thuongg", 3}, {TYPO, S, "bình thươngf", 3},
+	{TYPO, S, "khong hai lonh", 2}, {TYPO, S, "ko hai lonh", 2}, {TYPO, S, "rat khong hai lon", 1},
+	{TYPO, S, "khongg hai long", 2}, {TYPO, S, "khomg hai long", 2}, {TYPO, S, "hài lỏng", 4},
+	{TYPO, S, "hải lòng", 4}, {TYPO, S, "rât hài long", 5}, {TYPO, S, "bình thuờng", 3},
+	{TYPO, S, "binh thương", 3}, {TYPO, S, "hai lonv", 4}, {TYPO, S, "hsi long", 4},
+	{TYPO, S, "khong hsi long", 2}, {TYPO, S, "hai loong", 4}, {TYPO, S, "rat hai loong", 5},
+	{TYPO, S, "khônh hài lòng", 2}, {TYPO, S, "bihn thuong", 3}, {TYPO, S, "kohng hai long", 2},
+	{TYPO, S, "rat hia long", 5}, {TYPO, S, "hailon", 4}, {TYPO, S, "binhthuog", 3},
+	{TYPO, S, "Hài lòn", 4}, {TYPO, S, "rất hài lònh", 5}, {TYPO, S, "kông hài lòng", 2},
+	{TYPO, CH, "truc tiep.", 10}, {TYPO, CH, "truc tiepp", 10}, {TYPO, MU, "thai do can bk", 2},
+
+	/* ---- trap: two options, none, or a reading that would be a guess ---- */
+	{TRAP, S, "1 2", INV}, {TRAP, S, "1 hoặc 2", INV}, {TRAP, S, "2 hoac 3", INV},
+	{TRAP, S, "hài lòng hoặc bình thường", INV}, {TRAP, S, "1 hài lòng", INV}, {TRAP, S, "2 rat hai long", INV},
+	{TRAP, S, "4 hai long", INV}, {TRAP, S, "5 khong hai long", INV}, {TRAP, S, "a hai long", INV},
+	{TRAP, S, "không rất hài lòng", INV}, {TRAP, S, "ko rat hai long", INV}, {TRAP, S, "không hài lòng lắm", INV},
+	{TRAP, S, "k hai long lam", INV}, {TRAP, S, "ko hl lam", INV}, {TRAP, S, "rất", INV}, {TRAP, S, "không", INV},
+	{TRAP, S, "ko", INV}, {TRAP, S, "k", INV}, {TRAP, S, "hài", INV}, {TRAP, S, "lòng", INV}, {TRAP, S, "tốt", INV},
+	{TRAP, S, "rất tốt", INV}, {TRAP, S, "không tốt", INV}, {TRAP, S, "bình thường hay hài lòng", INV},
+	{TRAP, S, "hài lòng nhưng chậm", INV}, {TRAP, S, "không biết", INV}, {TRAP, S, "ko biet", INV},
+	{TRAP, S, "k bik", INV}, {TRAP, S, "chưa biết", INV}, {TRAP, S, "không rõ", INV}, {TRAP, S, "tạm được", INV},
+	{TRAP, S, "tạm hài lòng", INV}, {TRAP, S, "khá hài lòng", INV}, {TRAP, S, "cũng được", INV},
+	{TRAP, S, "hơi hài lòng", INV}, {TRAP, S, "6", INV}, {TRAP, S, "0", INV}, {TRAP, S, "12", INV},
+	{TRAP, S, "55", INV}, {TRAP, S, "ok", INV}, {TRAP, S, "yes", INV}, {TRAP, S, "có", INV}, {TRAP, S, "ừ", INV},
+	{TRAP, S, "???", INV}, {TRAP, S, "hài lòng không", INV}, {TRAP, S, "hai long ko", INV},
+	{TRAP, S, "hài lòng, không hài lòng", INV}, {TRAP, S, "rất hài lòng, không", INV}, {TRAP, S, "1 2 3 4 5", INV},
+	{TRAP, S, "Câu 1", INV}, {TRAP, S, "hai", INV}, {TRAP, S, "một", INV}, {TRAP, S, "dung", INV},
+	{TRAP, S, "Đúng", INV}, {TRAP, S, "không có ý kiến", INV}, {TRAP, S, "k hài lòng về thái độ", INV},
+	{TRAP, S, "hài lòng 50%", INV}, {TRAP, S, "hai long hai long", INV}, {TRAP, S, "ko rat", INV},
+	{TRAP, S, "2a", INV}, {TRAP, S, "o hai long", INV}, {TRAP, S, "kk hai long", INV}, {TRAP, S, "ra hai long", INV},
+	{TRAP, S, "khong phai hai long", INV}, {TRAP, S, "rat hai kong", INV}, {TRAP, S, "e hai long", INV},
+	{TRAP, S, "không hài lòng không", INV}, {TRAP, S, "Không, hài lòng", INV}, {TRAP, S, "ko. hai long", INV},
+	{TRAP, S, "hài lòng, ko", INV}, {TRAP, S, "rất hài lòng không?", INV}, {TRAP, S, "k rat hl", INV},
+	{TRAP, S, "chưa hài lòng lắm", INV}, {TRAP, S, "hl k", INV}, {TRAP, S, "2 k", INV}, {TRAP, S, "ko hài", INV},
+	{TRAP, S, "không hề hài lòng", INV}, {TRAP, S, "5 sao", INV}, {TRAP, S, "hài lòng 100%", INV},
+	{TRAP, YN, "không, có", INV}, {TRAP, S, "dạ", INV}, {TRAP, S, "cảm ơn", INV},
+	{TRAP, YN, "dung", INV}, {TRAP, YN, "có không", INV}, {TRAP, YN, "không sai", INV}, {TRAP, YN, "có, không", INV},
+	{TRAP, YN, "1 2", INV}, {TRAP, YN, "ok ko", INV}, {TRAP, YN, "dạ", INV}, {TRAP, YN, "1 không", INV},
+	{TRAP, YN, "2 có", INV}, {TRAP, YN, "có sai", INV}, {TRAP, YN, "hai long", INV},
+	{TRAP, CH, "2 truc tiep", INV}, {TRAP, CH, "online", INV}, {TRAP, CH, "truc", INV},
+	{TRAP, MU, "1 9", INV}, {TRAP, MU, "tất cả", INV}, {TRAP, MU, "không", INV}, {TRAP, MU, "thai do", INV},
+};
+
+static struct campaign *camp;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[2048];
+	if (campaign_parse("reading.yaml", yaml, sizeof yaml - 1, &camp, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	campaign_free(camp);
+	return 0;
+}
+
+/* Every reply of the table: right, re-prompted, or misread (a value other
+ * than the one meant, or any value for a trap). Misreads must be zero; each
+ * class must be read right at least as often as cls_min says. */
+static void test_reading_table(void **state)
+{
+	(void)state;
+	int total[NCLS] = {0}, right[NCLS] = {0}, misread = 0;
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const struct rc *c = &table[i];
+		struct reply r;
+		assert_int_equal(reply_parse(&camp->questions[c->q], c->in, &r), 0);
+		int want_n = (c->v1 != INV) + (c->v2 != INV);
+		total[c->c]++;
+		if (want_n == 0) {
+			if (r.kind == REPLY_INVALID) {
+				right[c->c]++;
+			} else {
+				misread++;
+				printf("MISREAD [%s] '%s': kind %d, %d value(s) %d, want a re-prompt\n",
+				       cls_name[c->c], c->in, r.kind, r.nvalues, r.nvalues ? r.values[0] : 0);
+			}
+		} else if (r.kind == REPLY_ANSWER && r.nvalues == want_n && r.values[0] == c->v1 &&
+		           (want_n == 1 || r.values[1] == c->v2)) {
+			right[c->c]++;
+		} else if (r.kind == REPLY_INVALID) {
+			printf("re-prompt [%s] '%s' (want %d)\n", cls_name[c->c], c->in, c->v1);
+		} else {
+			misread++;
+			printf("MISREAD [%s] '%s': kind %d, %d value(s) %d, want %d\n", cls_name[c->c], c->in,
+			       r.kind, r.nvalues, r.nvalues ? r.values[0] : 0, c->v1);
+		}
+		reply_clear(&r);
+	}
+	int all = 0, ok = 1;
+	for (int k = 0; k < NCLS; k++) {
+		double rate = total[k] ? (double)right[k] / total[k] : 0;
+		printf("class %-13s %3d/%3d read right (%.1f%%, at least %.0f%%)\n", cls_name[k], right[k],
+		       total[k], 100.0 * rate, 100.0 * cls_min[k]);
+		if (total[k] == 0 || rate + 1e-9 < cls_min[k])
+			ok = 0;
+		all += total[k];
+	}
+	printf("reading table: %d replies, misreads = %d\n", all, misread);
+	assert_int_equal(misread, 0);
+	assert_true(ok);
+	assert_true(all >= 300);
+}
+
+/* The reading never depends on the case or the marks of a word the table has:
+ * each reply upper-cased and stripped of its marks reads the same or is
+ * re-prompted, never read as another value (a second table for free). */
+static void test_reading_variants_never_flip(void **state)
+{
+	(void)state;
+	int misread = 0;
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const struct rc *c = &table[i];
+		char *u = text_unaccent(c->in);
+		assert_non_null(u);
+		struct reply r;
+		assert_int_equal(reply_parse(&camp->questions[c->q], u, &r), 0);
+		if (r.kind == REPLY_ANSWER && c->v1 != INV && r.nvalues >= 1 && r.values[0] != c->v1) {
+			printf("MISREAD unaccented '%s': %d, want %d\n", u, r.values[0], c->v1);
+			misread++;
+		}
+		if (r.kind == REPLY_ANSWER && c->v1 == INV && c->c == TRAP && strcmp(u, c->in) != 0 &&
+		    c->q != YN) {
+			printf("MISREAD unaccented trap '%s'\n", u);
+			misread++;
+		}
+		reply_clear(&r);
+		free(u);
+	}
+	assert_int_equal(misread, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reading_table),
+		cmocka_unit_test(test_reading_variants_never_flip),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
