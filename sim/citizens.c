@@ -452,11 +452,142 @@ static void upper_utf8(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+static const char *pick(struct citizen *z, const char *const *list, int n)
+{
+	return list[rng_below(&z->rng, n)];
+}
+
+/* One word of a label the way it is texted: "không" as ko, k, kg, khg, hok,
+ * kô, hông, khum; "rất" as rat or rât; others as written or unaccented. */
+static void texted_word(struct citizen *z, const char *word, int plain, char *out, size_t cap)
+{
+	static const char *const khong[] = {"không", "ko", "k", "kg", "khg", "hok", "kô", "hông", "khum", "Ko", "K"};
+	static const char *const rat[] = {"rất", "rat", "rât", "Rất"};
+	char *f = text_fold(word);
+	char *u = text_unaccent(word);
+	if (f && strcmp(f, "khong") == 0)
+		copy_str(out, cap, pick(z, khong, 11));
+	else if (f && strcmp(f, "rat") == 0)
+		copy_str(out, cap, plain ? "rat" : pick(z, rat, 4));
+	else
+		copy_str(out, cap, plain && u ? u : word);
+	free(f);
+	free(u);
+}
+
+/* A label as a citizen texts it: word by word (texted_word), "hài lòng" now
+ * and then as "hl", "bình thường" as "bt", "Rất X" as "X lắm", or all the
+ * words joined ("rathailong"). The value meant never changes. */
+static void texted_label(struct citizen *z, const char *label, char *out, size_t cap)
+{
+	char words[16][64];
+	int n = 0;
+	const char *s = label;
+	while (*s && n < 16) {
+		size_t len = strcspn(s, " ");
+		if (len >= sizeof words[0])
+			len = sizeof words[0] - 1;
+		memcpy(words[n], s, len);
+		words[n][len] = '\0';
+		n++;
+		s += strcspn(s, " ");
+		s += strspn(s, " ");
+	}
+	int plain = rng_unit(&z->rng) < 0.4;
+	int style = rng_below(&z->rng, 10);
+	char *f = text_fold(label);
+	out[0] = '\0';
+	if (style == 0 && f) {
+		/* joined: "rathailong", "khonghailong" */
+		size_t o = 0;
+		for (const char *c = f; *c && o + 1 < cap; c++)
+			if (*c != ' ')
+				out[o++] = *c;
+		out[o] = '\0';
+		free(f);
+		return;
+	}
+	int lam = style == 1 && f && strncmp(f, "rat ", 4) == 0 && !strstr(f, "khong");
+	free(f);
+	size_t o = 0;
+	for (int i = lam ? 1 : 0; i < n; i++) {
+		char w[64];
+		char *a = text_fold(words[i]), *b = i + 1 < n ? text_fold(words[i + 1]) : NULL;
+		int pair_hl = a && b && strcmp(a, "hai") == 0 && strcmp(b, "long") == 0 && rng_unit(&z->rng) < 0.3;
+		int pair_bt = a && b && strcmp(a, "binh") == 0 && strcmp(b, "thuong") == 0 && rng_unit(&z->rng) < 0.3;
+		free(a);
+		free(b);
+		if (pair_hl || pair_bt) {
+			copy_str(w, sizeof w, pair_hl ? (rng_unit(&z->rng) < 0.5 ? "hl" : "HL") : "bt");
+			i++;
+		} else {
+			texted_word(z, words[i], plain, w, sizeof w);
+		}
+		int k = snprintf(out + o, cap - o, "%s%s", o ? " " : "", w);
+		if (k < 0 || (size_t)k >= cap - o)
+			break;
+		o += (size_t)k;
+	}
+	if (lam && o + 1 < cap)
+		snprintf(out + o, cap - o, " %s", plain ? "lam" : "lắm");
+}
+
+/* A reply written as people text: the label texted (texted_label), the
+ * legend echoed ("2-Hài lòng", "2. hai long"), politeness around it ("Dạ ...
+ * ạ", "Tôi ...", "... a", "Em chọn 2", "Da 2"), or the key alone. */
+static void written_text(struct citizen *z, const struct campaign_option *op, char *out, size_t cap)
+{
+	char lab[CITIZENS_REPLY_MAX];
+	const char *key = op->nkeys > 0 ? op->keys[0] : NULL;
+	texted_label(z, op->label, lab, sizeof lab);
+	int form = rng_below(&z->rng, 12);
+	if (!key && form >= 9)
+		form = 0;
+	switch (form) {
+	case 0: case 1: case 2:
+		copy_str(out, cap, lab);
+		break;
+	case 3:
+		snprintf(out, cap, "%s-%s", key ? key : "", lab);
+		break;
+	case 4:
+		snprintf(out, cap, "%s. %s", key ? key : "", lab);
+		break;
+	case 5:
+		snprintf(out, cap, "Dạ %s ạ", lab);
+		break;
+	case 6:
+		snprintf(out, cap, "%s %s", rng_unit(&z->rng) < 0.5 ? "Tôi" : "toi", lab);
+		break;
+	case 7:
+		snprintf(out, cap, "%s a", lab);
+		break;
+	case 8:
+		snprintf(out, cap, "%s, cảm ơn", lab);
+		break;
+	case 9:
+		snprintf(out, cap, "Em chọn %s", key);
+		break;
+	case 10:
+		snprintf(out, cap, "Da %s", key);
+		break;
+	default:
+		copy_str(out, cap, key);
+		break;
+	}
+	if (!key && (form == 3 || form == 4))
+		copy_str(out, cap, lab);
+}
+
 /* The reply text for one option, as the answer mode says. */
 static void option_text(struct citizens *p, struct citizen *z, const struct campaign_option *op,
                         char *out, size_t cap)
 {
 	enum citizens_mode mode = p->o.mode;
+	if (mode == CITIZENS_WRITTEN && op->label) {
+		written_text(z, op, out, cap);
+		return;
+	}
 	if (mode == CITIZENS_MIXED)
 		mode = rng_unit(&z->rng) < 0.5 ? CITIZENS_KEYS : CITIZENS_LABELS;
 	if ((mode == CITIZENS_KEYS && op->nkeys > 0) || !op->label) {

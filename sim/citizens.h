@@ -15,7 +15,10 @@ struct campaign;
 #define CITIZENS_QDIST_MAX 32 /* questions with their own distribution (a campaign's questions) */
 #define CITIZENS_QID_MAX   64 /* longest question id (as the campaign allows) */
 
-enum citizens_mode { CITIZENS_KEYS = 0, CITIZENS_LABELS, CITIZENS_MIXED };
+/* keys: "1"; labels: the label; mixed: half and half; written: the way
+ * people text (abbreviations of không/rất/hài lòng, the legend echoed,
+ * politeness, joined words), see citizens.c written_text. */
+enum citizens_mode { CITIZENS_KEYS = 0, CITIZENS_LABELS, CITIZENS_MIXED, CITIZENS_WRITTEN };
 enum citizens_think { CITIZENS_THINK_UNIFORM = 0, CITIZENS_THINK_EXP };
 
 /* The answer weights of one question, by option value, as a population file

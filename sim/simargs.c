@@ -15,7 +15,7 @@ const char *simargs_usage(void)
 	return "usage: hailong-sim --listen HOST:PORT --system-id ID --password PW --campaign FILE\n"
 	       "                   --citizens N --ledger FILE [--seed N] [--think-ms MIN-MAX]\n"
 	       "                   [--invalid-share F] [--comment-share F]\n"
-	       "                   [--answer-mode keys|labels|mixed] [--distribution \"5:40,4:35,...\"]\n"
+	       "                   [--answer-mode keys|labels|mixed|written] [--distribution \"5:40,4:35,...\"]\n"
 	       "                   [--receipts on|off] [--control HOST:PORT] [--log-level LEVEL]\n"
 	       "                   [--account ID:PW]... [--fault NAME=VALUE]...\n"
 	       "                   [--receipt-outcomes \"DELIVRD:90,UNDELIV:10\"] [--receipt-delay-ms MIN-MAX]\n"
@@ -359,9 +359,11 @@ int simargs_population_parse(const char *file, const char *text, size_t len,
 			t->mode = CITIZENS_LABELS;
 		else if (s && strcmp(s, "mixed") == 0)
 			t->mode = CITIZENS_MIXED;
+		else if (s && strcmp(s, "written") == 0)
+			t->mode = CITIZENS_WRITTEN;
 		else
 			yerr_add(&e, ydoc_line(d, v),
-			         "answer_mode: expected keys, labels or mixed, found '%.64s'",
+			         "answer_mode: expected keys, labels, mixed or written, found '%.64s'",
 			         s ? s : pop_kind(d, v));
 	}
 	if ((v = ydoc_get(d, root, "distribution"))) {
@@ -500,6 +502,8 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 				out->cit.mode = CITIZENS_LABELS;
 			else if (strcmp(v, "mixed") == 0)
 				out->cit.mode = CITIZENS_MIXED;
+			else if (strcmp(v, "written") == 0)
+				out->cit.mode = CITIZENS_WRITTEN;
 			else
 				bad = 1;
 		} else if (strcmp(name, "--distribution") == 0) {
