@@ -13,7 +13,10 @@
    gateway/archive.c (the gateway's own code path), timed around archive_put;
 5. report over one million archived surveys: the same generator into a temporary
    database, then `build/bin/hailong report` timed;
-6. the simulator alone: tests/peer/esme.js (node-smpp) drives the citizens directly.
+6. the simulator alone: tests/peer/esme.js (node-smpp) drives the citizens directly;
+7. reading bias: tests/e2e/test_reading_bias_e2e.py (citizens who answer as people
+   text, `--answer-mode written`): the largest gap, in points, between the share of a
+   value in the archive and in the simulator's ledger -> reading_bias_max_pts.
 
 Every loop is bounded in count and time; everything binds to 127.0.0.1.
 --short runs a small version of each step (tests/e2e/test_bench_short.py)."""
@@ -183,6 +186,21 @@ def sim_part(a, out):
         out["sim_steps_per_s"] = round(b["steps_per_s"], 1)
 
 
+def reading_part(a, out):
+    env = dict(os.environ, E2E_READING_CITIZENS=str(a.reading_n))
+    say(f"reading bias: {a.reading_n} citizens answering as people text")
+    r = subprocess.run([sys.executable, os.path.join(harness.ROOT, "tests", "e2e", "test_reading_bias_e2e.py")],
+                       capture_output=True, text=True, timeout=600, env=env)
+    for line in r.stdout.splitlines():
+        if line.startswith("reading_bias_max_pts="):
+            f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+            out["reading_bias_max_pts"] = float(f["reading_bias_max_pts"])
+            out["reading_abandoned"] = int(f["abandoned"])
+            say("reading bias: " + line)
+    if r.returncode != 0:
+        raise RuntimeError("reading bias test failed: " + r.stdout[-2000:] + r.stderr[-2000:])
+
+
 def machine():
     model = "?"
     try:
@@ -203,6 +221,7 @@ def main():
     if a.short:
         a.citizens, a.sat_count, a.duration, a.half_s, a.active = 200, 200, 20, 2, 100
         a.archive_n, a.report_n, a.sim_citizens, a.sim_s = 2000, 5000, 50, 1
+        a.reading_n = 200
     else:
         a.citizens = int(os.environ.get("BENCH_CITIZENS", "3000"))
         a.sat_count = int(os.environ.get("BENCH_TRIGGERS", "3000"))
@@ -210,12 +229,14 @@ def main():
         a.archive_n = int(os.environ.get("BENCH_ARCHIVE", "200000"))
         a.report_n = int(os.environ.get("BENCH_REPORT", "1000000"))
         a.sim_citizens, a.sim_s = 500, 10
+        a.reading_n = int(os.environ.get("BENCH_READING", "2000"))
     out = {"machine": machine(), "short": a.short}
     t0 = time.time()
     gateway_part(a, out)
     tcp_part(a, out)
     sim_part(a, out)
     archive_part(a, out)
+    reading_part(a, out)
     out["bench_s"] = round(time.time() - t0, 1)
     if out.get("sim_steps_per_s") and out.get("steps_per_s"):
         out["sim_over_gateway"] = round(out["sim_steps_per_s"] / out["steps_per_s"], 1)

@@ -19,7 +19,7 @@ def main():
     last = r.stdout.strip().splitlines()[-1]
     s = json.loads(last)
     for k in ["steps_per_s", "latency_p50_ms", "latency_p99_ms", "redis_bytes_per_survey",
-              "archive_rows_per_s", "report_1m_s"]:
+              "archive_rows_per_s", "report_1m_s", "reading_bias_max_pts"]:
         if not isinstance(s.get(k), (int, float)):
             raise AssertionError(f"{k} missing or not a number: {s.get(k)!r}")
     sat, half = s["saturation"], s["half_rate"]
@@ -34,6 +34,7 @@ def main():
         (s["archive_rows_per_s"] > 100, "archive rows/s"),
         (0 < s["report_1m_s"] < 3600, "report time"),
         (s["machine"]["nproc"] >= 1, "machine"),
+        (0 <= s["reading_bias_max_pts"] <= 2 and s["reading_abandoned"] == 0, "reading bias"),
     ]
     if "sim_steps_per_s" in s:
         checks.append((s["sim_steps_per_s"] > 10, "sim alone"))
