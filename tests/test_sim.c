@@ -1492,7 +1492,7 @@ static void test_population_errors(void **state)
 	        {"shares: [1]\n", "pop.yaml:1: shares: expected a mapping"},
 	        {"profile: angry\n", "pop.yaml:1: profile: expected ideal, realistic or hostile"},
 	        {"\nanswer_mode: words\n",
-	         "pop.yaml:2: answer_mode: expected keys, labels or mixed"},
+	         "pop.yaml:2: answer_mode: expected keys, labels, mixed or written"},
 	        {"distribution: \"5:40,4\"\n", "pop.yaml:1: distribution: expected VALUE:WEIGHT"},
 	        {"distribution: \"5:0,4:0\"\n", "pop.yaml:1: distribution: every weight is 0"},
 	        {"distribution: \"5:1,5:2\"\n", "pop.yaml:1: distribution: value 5 is given twice"},
