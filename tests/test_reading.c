@@ -309,11 +309,62 @@ static void test_reading_variants_never_flip(void **state)
 	assert_int_equal(misread, 0);
 }
 
+/* Random replies made of the words that decide polarity and intensity,
+ * content, filler and a few keys (never the keys of the two negative options):
+ * whatever the mix, a reply with a negation is never read as a satisfied
+ * value, one without is never read as a dissatisfied value, and intensity
+ * written after a negation ("không hài lòng lắm") is never read at all. */
+static void test_reading_polarity_property(void **state)
+{
+	(void)state;
+	static const char *const neg[] = {"không", "ko", "k", "kg", "khg", "hok", "hông", "kô", "khum", "chẳng", "chưa", "0"};
+	static const char *const other[] = {"rất", "rat", "lắm", "quá", "hài", "lòng", "hl", "hài lòng", "bình",
+	                                    "thường", "bt", "dạ", "ạ", "a", "tôi", "em", "chọn", "cảm ơn", "là",
+	                                    "hailong", "rathl", ",", "1", "2", "3", "tốt", "hoặc", "thấy"};
+	uint64_t x = 88172645463325252ull;
+	int read = 0, n = 20000;
+	for (int i = 0; i < n; i++) {
+		char buf[256] = "";
+		size_t o = 0;
+		int words = 1 + (int)((x >> 7) % 5), has_neg = 0, int_after_neg = 0;
+		for (int w = 0; w < words; w++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			const char *word;
+			if (x % 4 == 0) {
+				word = neg[(x >> 8) % (sizeof neg / sizeof neg[0])];
+				has_neg |= strcmp(word, "0") != 0 || w + 1 < words;
+			} else {
+				word = other[(x >> 8) % (sizeof other / sizeof other[0])];
+				if (has_neg && (!strcmp(word, "rất") || !strcmp(word, "rat") || !strcmp(word, "lắm") ||
+				                !strcmp(word, "quá") || !strcmp(word, "rathl")))
+					int_after_neg = 1;
+			}
+			int k = snprintf(buf + o, sizeof buf - o, "%s%s", o ? " " : "", word);
+			o += (size_t)k;
+		}
+		struct reply r;
+		assert_int_equal(reply_parse(&camp->questions[S], buf, &r), 0);
+		if (r.kind == REPLY_ANSWER) {
+			read++;
+			int v = r.values[0];
+			if (has_neg && v >= 3 && strcmp(buf, "0") != 0)
+				fail_msg("'%s' has a negation, read as %d", buf, v);
+			if (!has_neg && v <= 2)
+				fail_msg("'%s' has no negation, read as %d", buf, v);
+			if (int_after_neg)
+				fail_msg("'%s': intensity after a negation, read as %d", buf, v);
+		}
+		reply_clear(&r);
+	}
+	printf("polarity property: %d random replies, %d read, none flipped\n", n, read);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reading_table),
 		cmocka_unit_test(test_reading_variants_never_flip),
+		cmocka_unit_test(test_reading_polarity_property),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
