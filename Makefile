@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libevent libevent_pthreads libsmpp34 hiredis sqlite3 yaml-0.1 jansson libutf8proc libsodium
+PKGS    := libevent libevent_pthreads libsmpp34 hiredis sqlite3 yaml-0.1 jansson libutf8proc libsodium libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka 2>/dev/null | sed 's/-I/-isystem /g')
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -40,7 +40,7 @@ LIBENGINE   := $(BUILD)/libengine.a
 LIBGW       := $(BUILD)/libgateway.a
 LIBSIM      := $(BUILD)/libsim.a
 
-.PHONY: all deps demo test test-unit test-e2e bench fuzz fuzz-build clean format compdb
+.PHONY: all deps demo test test-unit test-e2e bench fuzz fuzz-build clean format compdb install
 all: $(BIN)/hailongd $(BIN)/hailong $(BIN)/hailong-sim $(TEST_BINS)
 
 $(OBJ)/%.o: %.c
@@ -104,6 +104,47 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, the example config
+# and default campaign in SYSCONFDIR/hailong (never over an existing one), the
+# systemd unit, the system user (sysusers.d) and the docs (docs/operations.md).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= /etc
+STATEDIR    ?= /var/lib/hailong
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(SYSCONFDIR)/sysusers.d
+DOCDIR      ?= $(PREFIX)/share/doc/hailong
+INSTALL_SED := -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+               -e 's|@STATEDIR@|$(STATEDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+install: all
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DOCDIR)
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/hailong $(DESTDIR)$(SYSCONFDIR)/hailong/campaigns
+	install -m 0755 $(BIN)/hailongd $(BIN)/hailong $(BIN)/hailong-sim $(DESTDIR)$(BINDIR)/
+	sed $(INSTALL_SED) config/systemd/hailongd.service.in >$(DESTDIR)$(UNITDIR)/hailongd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hailongd.service
+	install -m 0644 config/systemd/hailong.sysusers $(DESTDIR)$(SYSUSERSDIR)/hailong.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/hailong/hailongd.yaml ]; then \
+	  echo "install: $(SYSCONFDIR)/hailong/hailongd.yaml exists, kept (the example is hailongd.yaml.example)"; \
+	  sed -e 's|sqlite: var/hailong.db|sqlite: $(STATEDIR)/hailong.db|' \
+	      -e 's|campaigns: config/campaigns|campaigns: $(SYSCONFDIR)/hailong/campaigns|' \
+	      config/hailongd.yaml >$(DESTDIR)$(SYSCONFDIR)/hailong/hailongd.yaml.example; \
+	else \
+	  sed -e 's|sqlite: var/hailong.db|sqlite: $(STATEDIR)/hailong.db|' \
+	      -e 's|campaigns: config/campaigns|campaigns: $(SYSCONFDIR)/hailong/campaigns|' \
+	      config/hailongd.yaml >$(DESTDIR)$(SYSCONFDIR)/hailong/hailongd.yaml; \
+	  chmod 0640 $(DESTDIR)$(SYSCONFDIR)/hailong/hailongd.yaml; \
+	fi
+	@for f in config/campaigns/*.yaml; do \
+	  t=$(DESTDIR)$(SYSCONFDIR)/hailong/campaigns/$$(basename $$f); \
+	  if [ -e $$t ]; then echo "install: $$t exists, kept"; else install -m 0644 $$f $$t; fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+	  systemd-sysusers $(SYSUSERSDIR)/hailong.conf && chgrp hailong $(SYSCONFDIR)/hailong/hailongd.yaml; \
+	  echo "install: now edit $(SYSCONFDIR)/hailong/hailongd.yaml, then: systemctl daemon-reload && systemctl enable --now hailongd"; \
+	fi
 
 clean:
 	rm -rf build build-san build-fuzz

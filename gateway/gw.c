@@ -2301,6 +2301,11 @@ void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg)
 	gw_esme_done(g);
 }
 
+int gw_redis_ok(struct gw *g)
+{
+	return store_ping(g->store);
+}
+
 int gw_ready(struct gw *g, char *why, size_t whylen)
 {
 	if (!store_ping(g->store)) {

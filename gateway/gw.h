@@ -61,6 +61,8 @@ struct gw_sms_trigger {
  * keyword), -EINVAL (a trigger with a mistake: error says which), -ENOMEM. */
 int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out);
 
+/* 1 when Redis answers a PING now (systemd readiness). */
+int gw_redis_ok(struct gw *g);
 /* /readyz: 1 when Redis answers and at least one SMSC is bound. */
 int gw_ready(struct gw *g, char *why, size_t whylen);
 /* Prometheus text of the counters, malloc'd. */

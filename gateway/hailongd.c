@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "api.h"
 #include "config.h"
@@ -17,8 +18,32 @@ struct daemon {
 	struct event_base *base;
 	struct gw *gw;
 	struct api *api;
+	struct event *ready_timer;  /* polls until the service is ready (systemd) */
 	int stopping;
+	int ready;                  /* READY=1 was said */
 };
+
+/* Type=notify (hailongd.service): READY=1 once the campaigns are loaded
+ * (gw_new did) and Redis answers, so that units ordered after hailongd and
+ * `systemctl start` wait for a gateway that can take triggers. sd_notify is
+ * a no-op without $NOTIFY_SOCKET. */
+static void daemon_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	if (d->stopping || d->ready)
+		return;
+	if (!gw_redis_ok(d->gw)) {
+		sd_notify(0, "STATUS=waiting for Redis");
+		struct timeval tv = {0, 100000};
+		evtimer_add(d->ready_timer, &tv);
+		return;
+	}
+	d->ready = 1;
+	sd_notify(0, "READY=1\nSTATUS=campaigns loaded, Redis reachable");
+	log_info("ready msg=\"campaigns loaded, redis reachable\"");
+}
 
 static void daemon_done(void *arg)
 {
@@ -36,6 +61,7 @@ static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = 1;
+	sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
 	log_info("signal=%d msg=\"shutting down\"", (int)sig);
 	api_free(d->api); /* no new triggers */
 	d->api = NULL;
@@ -51,7 +77,10 @@ static void daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 	if (d->stopping)
 		return;
 	log_info("signal=SIGHUP msg=\"reloading campaigns\"");
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading campaigns");
 	gw_reload(d->gw);
+	if (d->ready)
+		sd_notify(0, "READY=1\nSTATUS=campaigns loaded, Redis reachable");
 }
 
 static void usage(FILE *f)
@@ -59,7 +88,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
 	           "  -c, --config FILE   the gateway configuration (YAML)\n"
 	           "      --check         validate the configuration and the campaigns, then exit\n"
-	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the campaigns folder\n");
+	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the campaigns folder\n"
+	           "systemd: Type=notify (READY=1 once the campaigns are loaded and Redis answers)\n");
 }
 
 int main(int argc, char **argv)
@@ -148,11 +178,16 @@ int main(int argc, char **argv)
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 	event_add(sighup, NULL);
+	d.ready_timer = evtimer_new(d.base, daemon_ready_cb, &d);
+	if (d.ready_timer)
+		event_active(d.ready_timer, EV_TIMEOUT, 0);
 	log_info("started config=%s http=%s smsc=%d", path, cfg->http_listen, cfg->nsmsc);
 	event_base_dispatch(d.base);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
+	if (d.ready_timer)
+		event_free(d.ready_timer);
 	log_info("stopped");
 	rc = 0;
 done:
