@@ -552,8 +552,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NCOMMANDS; i++) {
 		int used = match_words(&commands[i], argc - 1, argv + 1);
 
-		if (used > 0)
-			return commands[i].run(&commands[i], argc - 1 - used, argv + 1 + used);
+		if (used <= 0)
+			continue;
+		/* every command answers --help, wherever it stands */
+		for (int k = 1 + used; k < argc; k++)
+			if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+				usage_of(&commands[i], stdout);
+				printf("  %s\n", commands[i].summary);
+				return EXIT_SUCCESS;
+			}
+		return commands[i].run(&commands[i], argc - 1 - used, argv + 1 + used);
 	}
 	fprintf(stderr, "hailong: unknown command '%s'\n", argv[1]);
 	usage(stderr);

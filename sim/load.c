@@ -204,9 +204,19 @@ static int load_args(int argc, char **argv, struct load_opts *o, char *prefix, s
 	o->prefix = prefix;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0) {
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(load_usage, stdout);
 			return 1;
+		}
+		static const char *const known[] = {"--api", "--control", "--token", "--campaign", "--agency",
+		                                    "--procedure", "--tx-prefix", "--first", "--citizens",
+		                                    "--count", "--rate", "--duration", "--drain", "--connections"};
+		int is_known = 0;
+		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+			is_known |= strcmp(a, known[k]) == 0;
+		if (!is_known) {
+			fprintf(stderr, "hailong-sim load: unknown option '%s'\n%s", a, load_usage);
+			return -EINVAL;
 		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "hailong-sim load: %s needs a value\n", a);

@@ -71,7 +71,7 @@ int simphone_main(int argc, char **argv)
 	const char *number = NULL, *ctl = "127.0.0.1:8089", *to = NULL;
 	long interval = 300, linger = 0;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(phone_usage, stdout);
 			return 0;
 		}
@@ -82,6 +82,11 @@ int simphone_main(int argc, char **argv)
 			}
 			number = argv[i];
 			continue;
+		}
+		if (strcmp(argv[i], "--control") != 0 && strcmp(argv[i], "--to") != 0 &&
+		    strcmp(argv[i], "--interval-ms") != 0 && strcmp(argv[i], "--linger-ms") != 0) {
+			fprintf(stderr, "hailong-sim phone: unknown option '%s'\n%s", argv[i], phone_usage);
+			return 2;
 		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "hailong-sim phone: %s needs a value\n", argv[i]);
@@ -193,8 +198,25 @@ int simarchive_main(int argc, char **argv)
 	const char *db = NULL, *cfile = NULL;
 	long surveys = 0, batch = 2000;
 	unsigned long long seed = 1;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
+	static const char *const usage = "usage: hailong-sim archive-gen --db FILE --campaign FILE --surveys N "
+	                                 "[--batch 2000] [--seed 1]\n";
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+	for (int i = 1; i < argc; i += 2) {
+		const char *a = argv[i];
+		if (strcmp(a, "--db") != 0 && strcmp(a, "--campaign") != 0 && strcmp(a, "--surveys") != 0 &&
+		    strcmp(a, "--batch") != 0 && strcmp(a, "--seed") != 0) {
+			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n%s", a, usage);
+			return 2;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "hailong-sim archive-gen: %s needs a value\n%s", a, usage);
+			return 2;
+		}
+		const char *v = argv[i + 1];
 		char *end;
 		errno = 0;
 		if (strcmp(a, "--db") == 0)
@@ -208,14 +230,13 @@ int simarchive_main(int argc, char **argv)
 		else if (strcmp(a, "--seed") == 0)
 			seed = strtoull(v, &end, 10);
 		else {
-			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n", a);
+			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
 	}
 	if (!db || !cfile || surveys <= 0 || surveys > 100000000 || batch <= 0 || batch > 100000 ||
 	    argc % 2 == 0) {
-		fprintf(stderr, "usage: hailong-sim archive-gen --db FILE --campaign FILE --surveys N "
-		                "[--batch 2000] [--seed 1]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	char err[512];
