@@ -66,6 +66,14 @@ struct archive_delivery {
 int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, int n, char *err,
                            size_t errlen);
 
+/* Copies the archive at src_path to dst_path with SQLite's online backup in
+ * one read transaction (WAL: a running hailongd keeps writing); the copy is
+ * consistent as of one moment, checked (PRAGMA quick_check), in rollback
+ * journal mode, and appears at dst_path only when whole. Never writes over an
+ * existing file (-EEXIST). Returns the number of pages copied, or -errno
+ * with err filled. */
+int archive_backup(const char *src_path, const char *dst_path, char *err, size_t errlen);
+
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);
 

@@ -29,6 +29,7 @@ static int cmd_report(const struct command *cmd, int argc, char **argv);
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 static int cmd_campaign_check(const struct command *cmd, int argc, char **argv);
 static int cmd_trigger(const struct command *cmd, int argc, char **argv);
+static int cmd_archive_backup(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json]",
@@ -38,6 +39,9 @@ static const struct command commands[] = {
 	  "length, SMS parts, and the cost of a completed survey", cmd_campaign_check },
 	{ "trigger", "--csv FILE --url http://HOST:PORT --token T [--batch N]",
 	  "post triggers from a CSV file to the HTTP API, with a per-row report", cmd_trigger },
+	{ "archive backup", "--db PATH FILE",
+	  "copy the archive to FILE while hailongd runs (SQLite online backup; never over an existing file)",
+	  cmd_archive_backup },
 	{ "help", "[COMMAND]", "show this help, or the help of one command", cmd_help },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -520,6 +524,47 @@ static int cmd_trigger(const struct command *cmd, int argc, char **argv)
 {
 	(void)cmd;
 	return cli_trigger_main(argc, argv);
+}
+
+static int cmd_archive_backup(const struct command *cmd, int argc, char **argv)
+{
+	const char *db = NULL, *file = NULL;
+	char err[1024];
+
+	for (int i = 0; i < argc; i++) {
+		int m = opt_value("--db", argc, argv, &i, &db);
+
+		if (m < 0) {
+			fprintf(stderr, "hailong archive backup: --db needs a value\n");
+			usage_of(cmd, stderr);
+			return EXIT_USAGE;
+		}
+		if (m > 0)
+			continue;
+		if (argv[i][0] == '-' || file) {
+			fprintf(stderr, "hailong archive backup: unknown argument '%s'\n", argv[i]);
+			usage_of(cmd, stderr);
+			return EXIT_USAGE;
+		}
+		file = argv[i];
+	}
+	if (!db || !file || !db[0] || !file[0]) {
+		fprintf(stderr, "hailong archive backup: --db and FILE are required\n");
+		usage_of(cmd, stderr);
+		return EXIT_USAGE;
+	}
+	struct stat st;
+	if (stat(db, &st) != 0) {
+		fprintf(stderr, "hailong archive backup: %s: no such archive\n", db);
+		return EXIT_FAILURE;
+	}
+	int pages = archive_backup(db, file, err, sizeof err);
+	if (pages < 0) {
+		fprintf(stderr, "hailong archive backup: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	printf("%s: %d pages copied from %s, checked\n", file, pages, db);
+	return EXIT_SUCCESS;
 }
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)
