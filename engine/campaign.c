@@ -38,7 +38,7 @@ struct pctx {
 static const char *const campaign_top_keys[] = {
 	"id", "name", "channel", "encoding", "window", "quiet_hours", "reminder_after",
 	"expire_after", "max_invalid", "resurvey_after", "scales", "questions", "messages",
-	"legend", "utc_offset", NULL};
+	"legend", "utc_offset", "ussd", NULL};
 static const char *const campaign_window_keys[] = {"start", "end", NULL};
 static const char *const campaign_scale_keys[] = {"options", "satisfied", NULL};
 static const char *const campaign_option_keys[] = {"value", "label", "keys", NULL};
@@ -600,6 +600,7 @@ static void parse_question(struct pctx *p, int node, int idx)
 	    ydoc_kind(p->d, node) != YDOC_MAP)
 		return;
 	c->nquestions++;
+	q->line = ydoc_line(p->d, node);
 
 	if (!ydoc_get(p->d, node, "id")) {
 		yerr_add(p->e, ydoc_line(p->d, node), "%s: missing required key 'id'", w);
@@ -737,11 +738,14 @@ static void parse_questions(struct pctx *p, int node)
 
 /* ---- messages -------------------------------------------------------- */
 
-static void parse_message(struct pctx *p, int map, const char *key, char **out, const char *def)
+static void parse_message(struct pctx *p, int map, const char *key, char **out, int *line,
+                          const char *def)
 {
 	int node = ydoc_get(p->d, map, key);
 	char w[64];
 
+	if (node)
+		*line = ydoc_line(p->d, node);
 	snprintf(w, sizeof w, "messages: %s", key);
 	if (node && strcmp(key, "intro") == 0 && ydoc_is_null(p->d, node))
 		return; /* intro: null = no intro */
@@ -773,13 +777,13 @@ static void parse_messages(struct pctx *p, int root)
 	    ydoc_kind(p->d, node) != YDOC_MAP)
 		return;
 	if (ydoc_get(p->d, node, "intro"))
-		parse_message(p, node, "intro", &m->intro, NULL); /* no intro unless written */
-	parse_message(p, node, "thanks", &m->thanks, NULL);
-	parse_message(p, node, "invalid", &m->invalid, campaign_default_invalid);
-	parse_message(p, node, "reminder", &m->reminder, campaign_default_reminder);
-	parse_message(p, node, "stopped", &m->stopped, campaign_default_stopped);
-	parse_message(p, node, "help", &m->help, campaign_default_help);
-	parse_message(p, node, "expired", &m->expired, campaign_default_expired);
+		parse_message(p, node, "intro", &m->intro, &m->intro_line, NULL); /* no intro unless written */
+	parse_message(p, node, "thanks", &m->thanks, &m->thanks_line, NULL);
+	parse_message(p, node, "invalid", &m->invalid, &m->invalid_line, campaign_default_invalid);
+	parse_message(p, node, "reminder", &m->reminder, &m->reminder_line, campaign_default_reminder);
+	parse_message(p, node, "stopped", &m->stopped, &m->stopped_line, campaign_default_stopped);
+	parse_message(p, node, "help", &m->help, &m->help_line, campaign_default_help);
+	parse_message(p, node, "expired", &m->expired, &m->expired_line, campaign_default_expired);
 }
 
 /* ---- the campaign ---------------------------------------------------- */
@@ -871,12 +875,23 @@ static void parse_top(struct pctx *p, int root)
 		c->max_invalid = (int)l;
 	if ((node = ydoc_get(d, root, "resurvey_after")) != 0)
 		ydoc_duration(d, node, "resurvey_after", &c->resurvey_after, p->e);
+	if ((node = ydoc_get(d, root, "ussd")) != 0) {
+		static const char *const ussd_keys[] = {"invite_after", NULL};
+		int n2;
+		if (c->channel != CAMPAIGN_USSD)
+			yerr_add(p->e, ydoc_line(d, node), "ussd: only for a campaign with channel: ussd");
+		else if (ydoc_check_map(d, node, "ussd", ussd_keys, p->e) == 0 &&
+		         (n2 = ydoc_get(d, node, "invite_after")) != 0)
+			ydoc_duration(d, n2, "ussd: invite_after", &c->ussd_invite_after, p->e);
+	}
 
 	if (have_window) {
 		c->window_start = start_days * 86400 - c->tz_offset;
 		c->window_end = (end_days + 1) * 86400 - c->tz_offset;
 	}
 }
+
+static void check_ussd_screens(struct pctx *p);
 
 int campaign_parse(const char *file, const char *yaml, size_t len, struct campaign **out,
                    char *err, size_t errlen)
@@ -937,6 +952,8 @@ int campaign_parse(const char *file, const char *yaml, size_t len, struct campai
 	else
 		parse_questions(&p, node);
 	parse_messages(&p, root);
+	if (c->channel == CAMPAIGN_USSD && e.count == 0)
+		check_ussd_screens(&p);
 	if (!c->name && c->id) {
 		c->name = strdup(c->id);
 		if (!c->name)
@@ -1037,14 +1054,16 @@ char *campaign_render_question(const struct campaign *c, int idx)
 		}
 	}
 	if (c->legend && q->type != Q_TEXT && q->nopts > 0) {
+		int ussd = c->channel == CAMPAIGN_USSD;
+
 		sb_str(&b, "\n");
 		for (i = 0; i < q->nopts; i++) {
 			const struct campaign_option *o = &q->opts[i];
 
 			if (i > 0)
-				sb_str(&b, " ");
+				sb_str(&b, ussd ? "\n" : " ");
 			sb_str(&b, o->nkeys > 0 ? o->keys[0] : "?");
-			sb_str(&b, "-");
+			sb_str(&b, ussd ? ". " : "-");
 			sb_str(&b, o->label ? o->label : "");
 		}
 	}
@@ -1053,6 +1072,119 @@ char *campaign_render_question(const struct campaign *c, int idx)
 		return NULL;
 	}
 	return b.s;
+}
+
+char *campaign_join(const char *a, const char *b)
+{
+	size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
+	char *r = malloc(la + lb + 2);
+	size_t n = 0;
+
+	if (!r)
+		return NULL;
+	if (la) {
+		memcpy(r, a, la);
+		n = la;
+	}
+	if (la && lb)
+		r[n++] = '\n';
+	if (lb) {
+		memcpy(r + n, b, lb);
+		n += lb;
+	}
+	r[n] = '\0';
+	return r;
+}
+
+int campaign_ussd_fit(const char *text, enum text_encoding enc, int *units, int *cap)
+{
+	char *plain = NULL;
+	const char *t = text;
+	int n;
+
+	if (enc == TEXT_ENC_UNACCENTED) {
+		plain = text_unaccent(text);
+		if (!plain)
+			return -ENOMEM;
+		t = plain;
+	}
+	n = enc == TEXT_ENC_UCS2 ? -1 : text_gsm7_septets(t);
+	if (n >= 0) {
+		*units = n;
+		*cap = CAMPAIGN_USSD_GSM;
+	} else {
+		/* gsm7 campaigns never get here: check_gsm refused the text */
+		*units = text_ucs2_units(t);
+		*cap = CAMPAIGN_USSD_UCS2;
+	}
+	free(plain);
+	return *units >= 0 && *units <= *cap;
+}
+
+/* channel: ussd: every screen a citizen can get must fit one screen: the
+ * first (intro + item 1), each item alone and after `invalid` and `help`,
+ * and the final ones. Errors name the line of the item or message. */
+static void check_ussd_screens(struct pctx *p)
+{
+	struct campaign *c = p->c;
+	const char *hint = c->encoding == TEXT_ENC_UNACCENTED || c->encoding == TEXT_ENC_GSM7
+	                           ? "write it shorter or shorten the labels"
+	                           : "write it shorter, shorten the labels, or use encoding: unaccented";
+	struct {
+		const char *name;
+		const char *text;
+		int line;
+	} before[] = {{"alone", NULL, 0}, {"after messages: invalid", c->msg.invalid, c->msg.invalid_line},
+	              {"after messages: help", c->msg.help, c->msg.help_line}};
+	struct {
+		const char *name;
+		const char *text;
+		int line;
+	} ends[] = {{"thanks", c->msg.thanks, c->msg.thanks_line},
+	            {"stopped", c->msg.stopped, c->msg.stopped_line},
+	            {"expired", c->msg.expired, c->msg.expired_line}};
+	int units, cap, fit;
+
+	for (int q = 0; q < c->nquestions; q++) {
+		char *item = campaign_render_question(c, q);
+		if (!item) {
+			p->nomem = 1;
+			return;
+		}
+		for (size_t k = 0; k < sizeof before / sizeof before[0] + (q == 0); k++) {
+			int first = k == sizeof before / sizeof before[0];
+			const char *pre = first ? c->msg.intro : before[k].text;
+			char *screen = campaign_join(pre, item);
+			if (!screen || (fit = campaign_ussd_fit(screen, c->encoding, &units, &cap)) < 0) {
+				free(screen);
+				free(item);
+				p->nomem = 1;
+				return;
+			}
+			if (!fit && first)
+				yerr_add(p->e, c->msg.intro_line ? c->msg.intro_line : c->questions[q].line,
+				         "messages: intro: the first USSD screen (intro + item 1 '%s') is %d "
+				         "characters, a screen holds %d: %s", c->questions[q].id, units, cap, hint);
+			else if (!fit)
+				yerr_add(p->e, k > 0 && before[k].line ? before[k].line : c->questions[q].line,
+				         "questions: item %d '%s': its USSD screen %s is %d characters, a screen "
+				         "holds %d (%s): %s", q + 1, c->questions[q].id, before[k].name, units, cap,
+				         cap == CAMPAIGN_USSD_GSM ? "GSM 03.38" : "UCS-2", hint);
+			free(screen);
+		}
+		free(item);
+	}
+	for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++) {
+		if (!ends[k].text || !*ends[k].text)
+			continue;
+		if ((fit = campaign_ussd_fit(ends[k].text, c->encoding, &units, &cap)) < 0) {
+			p->nomem = 1;
+			return;
+		}
+		if (!fit)
+			yerr_add(p->e, ends[k].line, "messages: %s: %d characters, a USSD screen holds %d: %s",
+			         ends[k].name, units, cap, hint);
+	}
 }
 
 int campaign_question_index(const struct campaign *c, const char *id)

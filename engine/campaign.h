@@ -10,6 +10,10 @@
 #define CAMPAIGN_MAX_QUESTIONS 32
 #define CAMPAIGN_MAX_OPTIONS 16
 #define CAMPAIGN_MAX_KEYS 8
+/* One USSD screen is one submit_sm, never concatenated: 182 GSM 03.38
+ * characters (160 octets packed), 80 in UCS-2. */
+#define CAMPAIGN_USSD_GSM 182
+#define CAMPAIGN_USSD_UCS2 80
 
 enum campaign_channel { CAMPAIGN_SMS = 0, CAMPAIGN_USSD };
 
@@ -43,10 +47,13 @@ struct campaign_question {
 	int nopts;
 	int optional;                   /* a text question the citizen may skip */
 	char *text;                     /* as written, with {n} and {total} */
+	int line;                       /* line of the question in its file (errors) */
 };
 
 struct campaign_messages {
 	char *intro, *invalid, *reminder, *thanks, *stopped, *help, *expired;
+	/* lines in the file (0 = the built-in default), for errors */
+	int intro_line, invalid_line, reminder_line, thanks_line, stopped_line, help_line, expired_line;
 };
 
 struct campaign {
@@ -65,6 +72,8 @@ struct campaign {
 	int64_t resurvey_after;         /* seconds, 0 = none */
 	int legend;                     /* append "1-Label 2-Label..." to option questions (default 1) */
 	int tz_offset;                  /* seconds east of UTC for window/quiet hours (default +7h) */
+	int64_t ussd_invite_after;      /* channel ussd: one SMS inviting to dial the code this long
+	                                 * after a pushed session ended unanswered (0 = none) */
 	struct campaign_scale scales[8];
 	int nscales;
 	struct campaign_question questions[CAMPAIGN_MAX_QUESTIONS];
@@ -87,8 +96,20 @@ void campaign_free(struct campaign *c);
 
 /* The text of question `idx` (0-based) as the citizen receives it: {n} and
  * {total} substituted, followed by the legend of its options when the
- * campaign asks for one ("\n1-Rất hài lòng 2-Hài lòng ..."). malloc'd. */
+ * campaign asks for one: on one line for SMS ("\n1-Rất hài lòng 2-Hài lòng
+ * ..."), one option per line on a USSD screen ("\n1. Rất hài lòng\n2. Hài
+ * lòng..."). malloc'd. */
 char *campaign_render_question(const struct campaign *c, int idx);
+
+/* `a` + "\n" + `b`, either may be NULL or empty (then no newline). malloc'd.
+ * The one rule by which a message is put together from its parts. */
+char *campaign_join(const char *a, const char *b);
+
+/* What `text` costs on one USSD screen under encoding enc: the characters
+ * (GSM 03.38 septets, or UTF-16 units) in *units and the screen's capacity in
+ * *cap (CAMPAIGN_USSD_GSM or CAMPAIGN_USSD_UCS2). Returns 1 when it fits, 0
+ * when not, -ENOMEM. */
+int campaign_ussd_fit(const char *text, enum text_encoding enc, int *units, int *cap);
 
 /* Index of the question with this id, or -1. */
 int campaign_question_index(const struct campaign *c, const char *id);

@@ -54,27 +54,6 @@ void survey_out_clear(struct survey_out *o)
 }
 
 /* Join up to two texts with a newline (either may be NULL or empty). */
-static char *survey_join(const char *a, const char *b)
-{
-	size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
-	char *r = malloc(la + lb + 2);
-	if (!r)
-		return NULL;
-	size_t n = 0;
-	if (la) {
-		memcpy(r, a, la);
-		n = la;
-	}
-	if (la && lb)
-		r[n++] = '\n';
-	if (lb) {
-		memcpy(r + n, b, lb);
-		n += lb;
-	}
-	r[n] = '\0';
-	return r;
-}
-
 static int survey_emit(struct survey_out *o, char *msg)
 {
 	if (!msg)
@@ -138,7 +117,7 @@ int survey_compose(const struct campaign *c, enum survey_msg_kind kind, int q, c
 	char *item = campaign_render_question(c, q);
 	if (!item)
 		return -ENOMEM;
-	*out = survey_join(before, item);
+	*out = campaign_join(before, item);
 	free(item);
 	return *out ? 0 : -ENOMEM;
 final:

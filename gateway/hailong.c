@@ -219,9 +219,20 @@ static void check_describe(const struct campaign *c, const struct survey_preview
 	}
 }
 
-static void check_text_variant(const struct survey_variant *v, const char *label, FILE *out)
+/* USSD: one screen per message, 182 GSM characters or 80 in UCS-2. */
+static int check_screen_cap(const struct survey_variant *v)
 {
-	if (v->rc == -EMSGSIZE)
+	return v->coding == TEXT_CODING_UCS2 ? CAMPAIGN_USSD_UCS2 : CAMPAIGN_USSD_GSM;
+}
+
+static void check_text_variant(const struct campaign *c, const struct survey_variant *v,
+                               const char *label, FILE *out)
+{
+	if (c->channel == CAMPAIGN_USSD && v->rc == 0)
+		fprintf(out, "    %-22s %-9s %5d/%d %s on one USSD screen%s\n", label,
+		        check_coding_name(v->coding, 0), v->units, check_screen_cap(v),
+		        check_unit_name(v->coding), v->units > check_screen_cap(v) ? ": DOES NOT FIT" : "");
+	else if (v->rc == -EMSGSIZE)
 		fprintf(out, "    %-22s too long: more than %d SMS parts\n", label, TEXT_MAX_PARTS);
 	else if (v->rc < 0)
 		fprintf(out, "    %-22s cannot be encoded: %s\n", label, strerror(-v->rc));
@@ -266,7 +277,7 @@ static int check_print_text(const char *file, const struct campaign *c,
 		for (int v = 0; v < p->nvariants; v++) {
 			snprintf(label, sizeof label, "%s%s", check_variant_name(m->v[v].enc, 0),
 			         p->nvariants == 2 && v == 0 ? " (sent)" : "");
-			check_text_variant(&m->v[v], label, out);
+			check_text_variant(c, &m->v[v], label, out);
 		}
 		check_text_body(m->v[0].text, out);
 		if (p->nvariants == 2 && strcmp(m->v[0].text, m->v[1].text) != 0) {
@@ -308,12 +319,16 @@ static int check_print_text(const char *file, const struct campaign *c,
 	return bad;
 }
 
-static json_t *check_json_variant(const struct survey_variant *v)
+static json_t *check_json_variant(const struct campaign *c, const struct survey_variant *v)
 {
 	json_t *o = json_object();
 
 	if (!o)
 		return NULL;
+	if (c->channel == CAMPAIGN_USSD && v->rc == 0) {
+		json_object_set_new(o, "screen_capacity", json_integer(check_screen_cap(v)));
+		json_object_set_new(o, "fits_screen", json_boolean(v->units <= check_screen_cap(v)));
+	}
 	json_object_set_new(o, "text", json_string(v->text));
 	if (v->rc == 0) {
 		json_object_set_new(o, "encoding", json_string(check_coding_name(v->coding, 1)));
@@ -361,7 +376,7 @@ static json_t *check_json(const char *file, const struct campaign *c, const stru
 		json_object_set_new(jm, "item", m->q >= 0 ? json_integer(m->q + 1) : json_null());
 		json_object_set_new(jm, "question", m->q >= 0 ? json_string(c->questions[m->q].id) : json_null());
 		for (int v = 0; v < p->nvariants; v++)
-			json_object_set_new(vs, check_variant_name(m->v[v].enc, 1), check_json_variant(&m->v[v]));
+			json_object_set_new(vs, check_variant_name(m->v[v].enc, 1), check_json_variant(c, &m->v[v]));
 		json_object_set_new(jm, "variants", vs);
 		json_array_append_new(msgs, jm);
 		if (m->v[0].rc < 0) {

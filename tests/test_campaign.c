@@ -177,10 +177,77 @@ static void test_legend_off_and_options(void **state)
 	assert_string_equal(s, "Điều gì cần cải thiện? 1");
 	free(s);
 	c->legend = 1;
+	/* a USSD screen: one option per line */
+	s = campaign_render_question(c, 0);
+	assert_string_equal(s, "Điều gì cần cải thiện? 1\n1. Rút ngắn thời gian\n2. Thái độ cán bộ");
+	free(s);
+	c->channel = CAMPAIGN_SMS;
 	s = campaign_render_question(c, 0);
 	assert_string_equal(s, "Điều gì cần cải thiện? 1\n1-Rút ngắn thời gian 2-Thái độ cán bộ");
 	free(s);
 	campaign_free(c);
+}
+
+/* channel: ussd: every screen must fit one submit_sm (182 GSM characters, 80
+ * in UCS-2), refused with the line of the item or message at fault; the
+ * ussd block belongs to USSD campaigns only. */
+static void test_ussd_screens(void **state)
+{
+	(void)state;
+	static const char head[] =
+		"id: u\n"
+		"channel: ussd\n"
+		"encoding: %s\n"
+		"ussd: {invite_after: 10m}\n"
+		"scales:\n"
+		"  s:\n"
+		"    satisfied: [5, 4]\n"
+		"    options:\n"
+		"      - {value: 5, label: Rất hài lòng, keys: [\"1\"]}\n"
+		"      - {value: 4, label: Hài lòng, keys: [\"2\"]}\n"
+		"      - {value: 3, label: Bình thường, keys: [\"3\"]}\n"
+		"      - {value: 2, label: Không hài lòng, keys: [\"4\"]}\n"
+		"      - {value: 1, label: Rất không hài lòng, keys: [\"5\"]}\n"
+		"questions:\n"
+		"  - {id: access, type: scale, scale: s, text: \"Câu {n}/{total}: Tiếp cận dịch vụ?\"}\n"
+		"  - {id: officer, type: scale, scale: s,\n"
+		"     text: \"Câu {n}/{total}: Ông/Bà đánh giá thế nào về thái độ của cán bộ một cửa?\"}\n"
+		"messages:\n"
+		"  intro: \"Khảo sát hài lòng.\"\n"
+		"  invalid: \"Chưa hợp lệ.\"\n"
+		"  help: \"Chọn 1-5.\"\n"
+		"  thanks: \"Cảm ơn Ông/Bà.\"\n";
+	char yaml[4096], err[ERRLEN];
+	struct campaign *c = NULL;
+
+	/* unaccented: every screen fits 182 GSM characters */
+	snprintf(yaml, sizeof yaml, head, "unaccented");
+	if (parse(yaml, &c, err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->ussd_invite_after, 600);
+	int units, cap;
+	char *item = campaign_render_question(c, 1);
+	assert_int_equal(campaign_ussd_fit(item, c->encoding, &units, &cap), 1);
+	assert_int_equal(cap, CAMPAIGN_USSD_GSM);
+	assert_true(units > 80 && units <= 182);
+	free(item);
+	campaign_free(c);
+	c = NULL;
+	/* as written (UCS-2): item 2's screen is far over 80: the line of item 2 */
+	snprintf(yaml, sizeof yaml, head, "auto");
+	assert_int_equal(parse(yaml, &c, err), -EINVAL);
+	assert_non_null(strstr(err, "t.yaml:16: questions: item 2 'officer': its USSD screen alone is"));
+	assert_non_null(strstr(err, "a screen holds 80 (UCS-2)"));
+	assert_non_null(strstr(err, "encoding: unaccented"));
+	/* ... and with `invalid` before it, the line of messages: invalid */
+	assert_non_null(strstr(err, "t.yaml:20: questions: item 2 'officer': its USSD screen after messages: invalid"));
+	/* a ussd block on an SMS campaign */
+	assert_int_equal(parse("id: x\nussd: {invite_after: 1h}\nquestions:\n  - {id: a, type: text, text: A}\n"
+	                       "messages: {thanks: ok}\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":2: ussd: only for a campaign with channel: ussd"));
+	assert_int_equal(parse("id: x\nchannel: ussd\nussd: {invite: 1h}\nquestions:\n  - {id: a, type: text, text: A}\n"
+	                       "messages: {thanks: ok}\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, "unknown key 'invite'"));
 }
 
 static const char *find_default(void)
@@ -732,6 +799,7 @@ int main(void)
 		cmocka_unit_test(test_small_parses),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_legend_off_and_options),
+		cmocka_unit_test(test_ussd_screens),
 		cmocka_unit_test(test_default_campaign),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_collects_all_errors),

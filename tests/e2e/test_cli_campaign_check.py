@@ -168,6 +168,25 @@ def cases(d):
     # the shipped campaign passes
     rc, out, err = run("campaign", "check", os.path.join(ROOT, "config", "campaigns", "default.yaml"))
     check(rc == 0, f"default.yaml: exit {rc}: {err}")
+    # a USSD campaign: every screen with its length on one screen; JSON says whether it fits
+    ussd = os.path.join(ROOT, "config", "examples", "ussd.yaml")
+    rc, out, err = run("campaign", "check", ussd)
+    check(rc == 0, f"ussd example: exit {rc}: {err}")
+    check("channel ussd" in out and "/182 septets on one USSD screen" in out, out[:800])
+    rc, out, _ = run("campaign", "check", "--format", "json", ussd)
+    j = json.loads(out)
+    sent = [m["variants"]["unaccented"] for m in j["files"][0]["messages"] if m["kind"] in ("first", "item")]
+    check(sent and all(v["fits_screen"] and v["screen_capacity"] == 182 for v in sent), sent[:2])
+    # ... and the same campaign as written (UCS-2, 80 a screen): refused with the lines at fault
+    long_ussd = os.path.join(d, "ussd-long.yaml")
+    with open(ussd, encoding="utf-8") as f:
+        text = f.read().replace("encoding: unaccented", "encoding: auto")
+    with open(long_ussd, "w", encoding="utf-8") as f:
+        f.write(text)
+    rc, out, err = run("campaign", "check", long_ussd)
+    check(rc == 1, f"a USSD campaign whose screens do not fit: exit {rc}")
+    check(long_ussd + ":26: questions: item 1 'access': its USSD screen alone is" in out + err and
+          "a screen holds 80 (UCS-2)" in out + err and "encoding: unaccented" in out + err, out + err)
     # report is still there
     rc, _, err = run("report", "--db", os.path.join(d, "none.db"), "--campaign", "x")
     check(rc == 1 and "cannot open archive" in err, err)
