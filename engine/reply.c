@@ -762,6 +762,42 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 	return lab;
 }
 
+/* Words that open a reason ("vì chờ lâu"), and words that turn or question
+ * what came before ("nhưng", "hay", "hoặc", "nếu"): see reply_read_clause. */
+static const char *const reply_reason_words[] = {"vi", "do", "boi", "tai", "because"};
+static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "hay", "hoac", "neu", "or", "but"};
+
+/* A talkative reply: an answer, then a reason or a remark ("Không hài lòng vì
+ * phải chờ lâu", "Hài lòng, cán bộ nhiệt tình"). The first clause (up to a
+ * reason word, or up to the first punctuation) must read as one option on its
+ * own. After a reason word anything may follow but a turn ("nhưng"...); after
+ * punctuation only plain words: no negation, intensity, key or label word, so
+ * "hài lòng, không" (a question) or "hài lòng, 2" stay unread. */
+static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, int n)
+{
+	int cut = -1, reason = 0;
+	for (int i = 1; i < n && cut < 0; i++) {
+		if (reply_in(t[i].w, reply_reason_words, NELEM(reply_reason_words)) &&
+		    !reply_label_word(v, t[i].w)) {
+			cut = i;
+			reason = 1;
+		} else if (t[i - 1].pause) {
+			cut = i;
+		}
+	}
+	if (cut < 1 || cut >= n)
+		return -1;
+	for (int i = cut; i < n; i++) {
+		if (reply_in(t[i].w, reply_turn_words, NELEM(reply_turn_words)))
+			return -1;
+		if (!reason && (t[i].cls == RC_NEG || t[i].cls == RC_INT || t[i].key >= 0 ||
+		                reply_label_word(v, t[i].w) || reply_is_digits(t[i].w)))
+			return -1;
+	}
+	t[cut - 1].pause = 0; /* the clause read alone ends there */
+	return reply_read_single(v, t, cut);
+}
+
 /* Yes/no items with the usual Có/Không labels: a negation, or a "no" word,
  * says no; a "yes" word (có, ok, vâng, đúng) says yes; a negation before one
  * "yes" word ("không có", "không đúng") says no. Anything else is unread. */
@@ -957,6 +993,8 @@ static void reply_read_options(const struct campaign_question *q, const struct r
 		return;
 	}
 	i = yesno ? reply_read_yesno(&v, tok, n) : reply_read_single(&v, tok, n);
+	if (i < 0 && !yesno)
+		i = reply_read_clause(&v, tok, n);
 	if (i >= 0) {
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;

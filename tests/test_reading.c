@@ -148,6 +148,10 @@ static const struct rc table[] = {
 	{FILLER, S, "rất hài lòng nhé", 5}, {FILLER, S, "hai long nha", 4}, {FILLER, S, "em thấy hài lòng", 4},
 	{FILLER, S, "Mình thấy ko hài lòng", 2}, {FILLER, S, "xin trả lời 2", 4}, {FILLER, S, "Tôi cảm thấy hài lòng", 4},
 	{FILLER, S, "Dạ vâng, hài lòng ạ", 4}, {FILLER, S, "Cảm ơn, tôi rất hài lòng", 5},
+	{FILLER, S, "Không hài lòng vì phải chờ lâu", 2}, {FILLER, S, "ko hai long vi cho lau qua", 2},
+	{FILLER, S, "Rất hài lòng vì cán bộ nhiệt tình", 5}, {FILLER, S, "Hài lòng vì không phải chờ", 4},
+	{FILLER, S, "Hài lòng, cán bộ nhiệt tình", 4}, {FILLER, S, "Rất không hài lòng. Chờ cả buổi sáng", 1},
+	{FILLER, S, "Bình thường, hơi đông người", 3}, {FILLER, S, "4 vì thủ tục rườm rà", 2},
 	{FILLER, YN, "Có ạ", 1}, {FILLER, YN, "dạ có", 1}, {FILLER, YN, "Đúng ạ", 1}, {FILLER, YN, "dạ không", 2},
 	{FILLER, YN, "Không ạ", 2}, {FILLER, YN, "Dạ vâng", 1}, {FILLER, YN, "em chọn 1", 1},
 	{FILLER, CH, "Dạ trực tiếp ạ", 10}, {FILLER, CH, "Tôi chọn 2", 20},
@@ -205,7 +209,11 @@ static const struct rc table[] = {
 	{TRAP, S, "hài lòng, ko", INV}, {TRAP, S, "rất hài lòng không?", INV}, {TRAP, S, "k rat hl", INV},
 	{TRAP, S, "chưa hài lòng lắm", INV}, {TRAP, S, "hl k", INV}, {TRAP, S, "2 k", INV}, {TRAP, S, "ko hài", INV},
 	{TRAP, S, "không hề hài lòng", INV}, {TRAP, S, "5 sao", INV}, {TRAP, S, "hài lòng 100%", INV},
-	{TRAP, YN, "không, có", INV}, {TRAP, S, "dạ", INV}, {TRAP, S, "cảm ơn", INV},
+	{TRAP, YN, "không, có", INV}, {TRAP, S, "hài lòng nhưng chờ lâu", INV},
+	{TRAP, S, "hài lòng, nhưng chờ lâu", INV}, {TRAP, S, "hài lòng, chưa nhanh", INV},
+	{TRAP, S, "Hài lòng, rất chậm", INV}, {ECHO, S, "hài lòng, 2", 4}, {TRAP, S, "hài lòng, 1", INV}, {TRAP, S, "hài lòng, bình thường", INV},
+	{TRAP, S, "không hài lòng lắm vì chờ lâu", INV}, {TRAP, S, "hài lòng hay không", INV},
+	{TRAP, S, "vì chờ lâu", INV}, {TRAP, S, "hài lòng mà chậm", INV}, {TRAP, S, "dạ", INV}, {TRAP, S, "cảm ơn", INV},
 	{TRAP, YN, "dung", INV}, {TRAP, YN, "có không", INV}, {TRAP, YN, "không sai", INV}, {TRAP, YN, "có, không", INV},
 	{TRAP, YN, "1 2", INV}, {TRAP, YN, "ok ko", INV}, {TRAP, YN, "dạ", INV}, {TRAP, YN, "1 không", INV},
 	{TRAP, YN, "2 có", INV}, {TRAP, YN, "có sai", INV}, {TRAP, YN, "hai long", INV},
@@ -320,24 +328,28 @@ static void test_reading_polarity_property(void **state)
 	static const char *const neg[] = {"không", "ko", "k", "kg", "khg", "hok", "hông", "kô", "khum", "chẳng", "chưa", "0"};
 	static const char *const other[] = {"rất", "rat", "lắm", "quá", "hài", "lòng", "hl", "hài lòng", "bình",
 	                                    "thường", "bt", "dạ", "ạ", "a", "tôi", "em", "chọn", "cảm ơn", "là",
-	                                    "hailong", "rathl", ",", "1", "2", "3", "tốt", "hoặc", "thấy"};
+	                                    "hailong", "rathl", ",", "1", "2", "3", "tốt", "hoặc", "thấy",
+	                                    "vì", "nhưng", "chờ", "lâu"};
 	uint64_t x = 88172645463325252ull;
 	int read = 0, n = 20000;
 	for (int i = 0; i < n; i++) {
 		char buf[256] = "";
 		size_t o = 0;
-		int words = 1 + (int)((x >> 7) % 5), has_neg = 0, int_after_neg = 0;
+		int words = 1 + (int)((x >> 7) % 5), has_neg = 0, int_after_neg = 0, reason = 0;
 		for (int w = 0; w < words; w++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			const char *word;
+			/* what comes after "vì" is a reason: it does not count */
 			if (x % 4 == 0) {
 				word = neg[(x >> 8) % (sizeof neg / sizeof neg[0])];
-				has_neg |= strcmp(word, "0") != 0 || w + 1 < words;
+				has_neg |= !reason && (strcmp(word, "0") != 0 || w + 1 < words);
 			} else {
 				word = other[(x >> 8) % (sizeof other / sizeof other[0])];
-				if (has_neg && (!strcmp(word, "rất") || !strcmp(word, "rat") || !strcmp(word, "lắm") ||
-				                !strcmp(word, "quá") || !strcmp(word, "rathl")))
+				if (has_neg && !reason &&
+				    (!strcmp(word, "rất") || !strcmp(word, "rat") || !strcmp(word, "lắm") ||
+				     !strcmp(word, "quá") || !strcmp(word, "rathl")))
 					int_after_neg = 1;
+				reason |= w > 0 && !strcmp(word, "vì");
 			}
 			int k = snprintf(buf + o, sizeof buf - o, "%s%s", o ? " " : "", word);
 			o += (size_t)k;
