@@ -534,13 +534,21 @@ static void texted_label(struct citizen *z, const char *label, char *out, size_t
 
 /* A reply written as people text: the label texted (texted_label), the
  * legend echoed ("2-Hài lòng", "2. hai long"), politeness around it ("Dạ ...
- * ạ", "Tôi ...", "... a", "Em chọn 2", "Da 2"), or the key alone. */
+ * ạ", "Tôi ...", "... a", "Em chọn 2", "Da 2"), a reason after it ("... vì
+ * phải chờ lâu"), or the key alone. */
 static void written_text(struct citizen *z, const struct campaign_option *op, char *out, size_t cap)
 {
 	char lab[CITIZENS_REPLY_MAX];
 	const char *key = op->nkeys > 0 ? op->keys[0] : NULL;
 	texted_label(z, op->label, lab, sizeof lab);
-	int form = rng_below(&z->rng, 12);
+	static const char *const reasons[] = {"phải chờ lâu", "cán bộ hướng dẫn tận tình", "thủ tục nhanh",
+	                                      "đi lại nhiều lần", "cho lau qua"};
+	int form = rng_below(&z->rng, 13);
+	if (form == 12) {
+		/* an answer, then why: "Không hài lòng vì phải chờ lâu" */
+		snprintf(out, cap, "%s %s %s", lab, rng_unit(&z->rng) < 0.5 ? "vì" : "vi", pick(z, reasons, 5));
+		return;
+	}
 	if (!key && form >= 9)
 		form = 0;
 	switch (form) {
