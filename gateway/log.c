@@ -1,4 +1,4 @@
-/* log: one line per event to stderr, with a UTC timestamp and level. */
+/* log: one logfmt line per event to stderr (ts= level= peer= event= key=value...). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +28,115 @@ void log_set_level_value(enum log_level l)
 	log_threshold = l;
 }
 
+/* Appends to out[*n] within cap (always NUL-terminated, cut when full). */
+static void log_put(char *out, size_t cap, size_t *n, const char *s, size_t len)
+{
+	if (*n + 1 >= cap)
+		return;
+	if (len > cap - 1 - *n)
+		len = cap - 1 - *n;
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[*n] = '\0';
+}
+
+static int log_keychar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+	       c == '.' || c == '-';
+}
+
+/* Length of a key=value token at s (a quoted value runs to its closing
+ * quote, escapes kept), or 0 when s is not one. */
+static size_t log_kv_len(const char *s)
+{
+	size_t k = 0;
+	while (log_keychar(s[k]))
+		k++;
+	if (k == 0 || s[k] != '=')
+		return 0;
+	const char *v = s + k + 1;
+	if (*v == '"') {
+		const char *e = v + 1;
+		while (*e && *e != '"') {
+			if (*e == '\\' && e[1])
+				e++;
+			e++;
+		}
+		return (size_t)(e - s) + (*e == '"');
+	}
+	return k + 1 + strcspn(v, " ");
+}
+
+size_t log_logfmt(char *out, size_t cap, const char *ts, const char *level, const char *msg)
+{
+	size_t n = 0;
+	const char *p = msg;
+
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
+	log_put(out, cap, &n, "ts=", 3);
+	log_put(out, cap, &n, ts, strlen(ts));
+	log_put(out, cap, &n, " level=", 7);
+	log_put(out, cap, &n, level, strlen(level));
+	/* "[main] ...": the peer */
+	if (*p == '[' && strchr(p, ']')) {
+		const char *e = strchr(p, ']');
+		log_put(out, cap, &n, " peer=", 6);
+		for (const char *c = p + 1; c < e; c++)
+			if (log_keychar(*c))
+				log_put(out, cap, &n, c, 1);
+		p = e + 1;
+	}
+	p += strspn(p, " ");
+	/* leading words without '=' name the event: "lease instance=..." */
+	if (!log_kv_len(p) && *p) {
+		log_put(out, cap, &n, " event=", 7);
+		int first = 1;
+		while (*p && !log_kv_len(p)) {
+			size_t w = strcspn(p, " ");
+			if (!first)
+				log_put(out, cap, &n, "_", 1);
+			for (size_t i = 0; i < w; i++)
+				if (log_keychar(p[i]))
+					log_put(out, cap, &n, p + i, 1);
+			first = 0;
+			p += w;
+			p += strspn(p, " ");
+		}
+	}
+	/* key=value pairs as written; stray words after them go to note="..." */
+	char note[512];
+	size_t nn = 0;
+	note[0] = '\0';
+	while (*p) {
+		size_t kv = log_kv_len(p);
+		if (kv) {
+			log_put(out, cap, &n, " ", 1);
+			log_put(out, cap, &n, p, kv);
+			p += kv;
+		} else {
+			size_t w = strcspn(p, " ");
+			if (nn)
+				log_put(note, sizeof note, &nn, " ", 1);
+			for (size_t i = 0; i < w; i++) {
+				if (p[i] == '"' || p[i] == '\\')
+					log_put(note, sizeof note, &nn, "\\", 1);
+				log_put(note, sizeof note, &nn, p + i, 1);
+			}
+			p += w;
+		}
+		p += strspn(p, " ");
+	}
+	if (nn) {
+		log_put(out, cap, &n, " note=\"", 7);
+		log_put(out, cap, &n, note, nn);
+		log_put(out, cap, &n, "\"", 1);
+	}
+	return n;
+}
+
 void log_msg(enum log_level l, const char *fmt, ...)
 {
 	static const char *tag[] = {"debug", "info", "warn", "error"};
@@ -37,14 +146,14 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	char line[2048];
-	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
-	                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	                 tm.tm_sec, ts.tv_nsec / 1000000, tag[l]);
+	char when[64], msg[2048], line[2600];
+	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	log_logfmt(line, sizeof line, when, tag[l], msg);
 	fprintf(stderr, "%s\n", line);
 }
 
@@ -54,7 +163,15 @@ static void log_event_cb(int severity, const char *msg)
 	                   : severity == EVENT_LOG_MSG ? LOG_INFO
 	                   : severity == EVENT_LOG_WARN ? LOG_WARN
 	                                                : LOG_ERROR;
-	log_msg(l, "libevent msg=\"%s\"", msg);
+	char clean[512];
+	size_t k = 0;
+	for (const char *c = msg; *c && k + 2 < sizeof clean; c++) {
+		if (*c == '"' || *c == '\\')
+			clean[k++] = '\\';
+		clean[k++] = *c;
+	}
+	clean[k] = '\0';
+	log_msg(l, "libevent msg=\"%s\"", clean);
 }
 
 void log_hook_libevent(void)

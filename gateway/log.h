@@ -10,6 +10,15 @@ void log_set_level_value(enum log_level l);
 /* Route libevent's own messages through this module. */
 void log_hook_libevent(void);
 
+#include <stddef.h>
+
+/* One log line in logfmt from a message as the code writes it: "ts=TS
+ * level=LEVEL", then "[peer] " as peer=, leading words without '=' as
+ * event= ("lease instance=x" -> event=lease instance=x), key=value pairs as
+ * written (quoted values kept whole), and stray words gathered in note="...".
+ * Returns the length written to out (NUL-terminated, cut at cap). */
+size_t log_logfmt(char *out, size_t cap, const char *ts, const char *level, const char *msg);
+
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -1,0 +1,69 @@
+/* test_log: every log line comes out as logfmt, whatever shape the message was written in. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+
+static const struct {
+	const char *msg, *want;
+} cases[] = {
+	{"[main] event=bound host=127.0.0.1 port=2775 queued_parts=0",
+	 "ts=T level=info peer=main event=bound host=127.0.0.1 port=2775 queued_parts=0"},
+	{"lease instance=ab12 in_hand=3 taken_by_peers=0", "ts=T level=info event=lease instance=ab12 in_hand=3 taken_by_peers=0"},
+	{"[sim] mo msisdn=84912***678 msg=\"no survey running\"",
+	 "ts=T level=info peer=sim event=mo msisdn=84912***678 msg=\"no survey running\""},
+	{"[main] quiet hours over released=4", "ts=T level=info peer=main event=quiet_hours_over released=4"},
+	{"[main] send failed status=ESME_RINVDSTADR survey=s1 item=2",
+	 "ts=T level=info peer=main event=send_failed status=ESME_RINVDSTADR survey=s1 item=2"},
+	{"[main] event=answer_dropped seq=7 status=0x58 (connection gone)",
+	 "ts=T level=info peer=main event=answer_dropped seq=7 status=0x58 note=\"(connection gone)\""},
+	{"archive msg=\"cannot write, will retry\" err=\"disk I/O error\"",
+	 "ts=T level=info event=archive msg=\"cannot write, will retry\" err=\"disk I/O error\""},
+	{"msg=\"a quoted \\\"word\\\" inside\" n=1", "ts=T level=info msg=\"a quoted \\\"word\\\" inside\" n=1"},
+	{"stopped", "ts=T level=info event=stopped"},
+	{"", "ts=T level=info"},
+	{"[we ird] x=1", "ts=T level=info peer=weird x=1"},
+	{"reload campaigns=3 broken=1", "ts=T level=info event=reload campaigns=3 broken=1"},
+	{"a \"b\" c=1 d", "ts=T level=info event=a_b c=1 note=\"d\""},
+};
+
+static void test_logfmt_table(void **state)
+{
+	(void)state;
+	char out[512];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = log_logfmt(out, sizeof out, "T", "info", cases[i].msg);
+		assert_int_equal(n, strlen(out));
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu '%s':\n got  %s\n want %s", i, cases[i].msg, out, cases[i].want);
+	}
+}
+
+/* A line never overflows its buffer, whatever the message. */
+static void test_logfmt_cut(void **state)
+{
+	(void)state;
+	char big[4000], out[64];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	size_t n = log_logfmt(out, sizeof out, "2026-11-28T00:00:00.000Z", "warn", big);
+	assert_int_equal(n, strlen(out));
+	assert_true(n < sizeof out);
+	n = log_logfmt(out, 1, "T", "info", "x=1");
+	assert_int_equal(n, 0);
+	assert_string_equal(out, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_logfmt_table),
+		cmocka_unit_test(test_logfmt_cut),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
