@@ -455,6 +455,29 @@ static int reply_is_digits(const char *w)
 	return *w && strspn(w, "0123456789") == strlen(w);
 }
 
+/* Pushes one word, or the content words of the label whose initials it is
+ * ("hl" -> "hai", "long") unless it is a key (`key`) or a label's own word.
+ * `rw` (may be NULL) gives the marks of the word as written. */
+static int reply_push_word(const struct reply_vocab *v, struct reply_tok *out, int *n, const char *w,
+                           size_t len, int key, const struct reply_word *rw)
+{
+	char x[REPLY_WORD_MAX];
+	int o;
+	if (len >= sizeof x)
+		return -1;
+	memcpy(x, w, len);
+	x[len] = '\0';
+	if (!key && !reply_label_word(v, x) && reply_initials(v, x, &o)) {
+		struct reply_sig s;
+		reply_label_sig(v->q->opts[o].label_fold, &s);
+		for (int j = 0; j < s.nw; j++)
+			if (tok_push(out, n, s.w[j], strlen(s.w[j]), 0, 0) < 0)
+				return -1;
+		return 0;
+	}
+	return tok_push(out, n, x, len, rw ? rw->marked : 0, rw ? rw->dbar : 0);
+}
+
 /* The reply's words, ready to classify: digits cut from letters ("2hailong"),
  * joined words cut ("rathailong"), initials written out ("hl"). Returns the
  * count, or -1 when they do not fit. */
@@ -488,45 +511,20 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
 		}
 		for (int p = 0; p < np; p++) {
 			const char *x = part[p];
-			int o, cut[REPLY_WORD_MAX], k;
-			const char *ini;
-			if (reply_key_of(v->q, x) >= 0 || reply_known(v, x) || reply_is_neg(x) || reply_is_int(x) ||
-			    reply_is_digits(x)) {
-				ini = reply_key_of(v->q, x) < 0 && !reply_label_word(v, x) ? reply_initials(v, x, &o) : NULL;
-				if (ini) {
-					/* initials: the label's content words of that option */
-					struct reply_sig s;
-					reply_label_sig(v->q->opts[o].label_fold, &s);
-					for (int j = 0; j < s.nw; j++)
-						if (tok_push(out, &n, s.w[j], strlen(s.w[j]), 0, 0) < 0)
-							return -1;
-					continue;
-				}
-				if (tok_push(out, &n, x, strlen(x), rw->marked, rw->dbar) < 0)
-					return -1;
-				continue;
-			}
-			k = reply_segment(v, x, cut);
+			int cut[REPLY_WORD_MAX], k = 0;
+			if (reply_key_of(v->q, x) < 0 && !reply_known(v, x) && !reply_is_neg(x) &&
+			    !reply_is_int(x) && !reply_is_digits(x))
+				k = reply_segment(v, x, cut);
 			if (k == 0) {
-				if (tok_push(out, &n, x, strlen(x), rw->marked, rw->dbar) < 0)
+				/* a key keeps its letters ("hl" may be one) */
+				int key = reply_key_of(v->q, x) >= 0;
+				if (reply_push_word(v, out, &n, x, strlen(x), key, rw) < 0)
 					return -1;
 				continue;
 			}
-			for (int j = 0, s = 0; j < k; s = cut[j], j++) {
-				char piece[REPLY_WORD_MAX];
-				memcpy(piece, x + s, (size_t)(cut[j] - s));
-				piece[cut[j] - s] = '\0';
-				ini = !reply_label_word(v, piece) ? reply_initials(v, piece, &o) : NULL;
-				if (ini) {
-					struct reply_sig sg;
-					reply_label_sig(v->q->opts[o].label_fold, &sg);
-					for (int m = 0; m < sg.nw; m++)
-						if (tok_push(out, &n, sg.w[m], strlen(sg.w[m]), 0, 0) < 0)
-							return -1;
-				} else if (tok_push(out, &n, piece, strlen(piece), 0, 0) < 0) {
+			for (int j = 0, s = 0; j < k; s = cut[j], j++)
+				if (reply_push_word(v, out, &n, x + s, (size_t)(cut[j] - s), 0, NULL) < 0)
 					return -1;
-				}
-			}
 		}
 	}
 	return n;
