@@ -101,6 +101,17 @@ def main():
         harness.wait_for(lambda: archived() >= N, 120, f"{N} archived surveys", step=0.3)
         elapsed = time.time() - t0
         harness.wait_thanked(st, N)
+        # the simulator sends receipts as handsets do, up to seconds after the
+        # response: let the last ones come before it stops
+        sent_now = int(st.metrics().get("hailong_mt_sent_total", 0))
+
+        def delivered_now():
+            with sqlite3.connect(st.db, timeout=5) as c:
+                return c.execute("select count(*) from deliveries").fetchone()[0]
+        try:
+            harness.wait_for(lambda: delivered_now() >= sent_now, 15, "the last receipts", step=0.2)
+        except TimeoutError:
+            pass  # the figures are checked below
         stats = st.stop_sim()
         m = st.metrics()
         check(st.stop("hailongd") == 0, "hailongd exit status")
