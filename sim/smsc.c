@@ -147,6 +147,7 @@ struct smsc {
 	uint64_t next_id;                 /* next message id */
 	uint32_t submits;                 /* submit_sm counted for the faults */
 	uint8_t mo_ref;                   /* concatenation reference of the next long MO */
+	int turn;                         /* the ready queue pump serves next */
 	char last_src[21];                /* source address of the last submit_sm */
 	int stopping;
 	struct event *stop_timer;
@@ -652,22 +653,27 @@ static struct sess *pick_session(struct smsc *s, int acct)
 }
 
 /* Send what is ready while some session has room: the MO queue and each
- * account's receipt queue in turn, one deliver_sm at a time. */
+ * account's receipt queue in turn, one deliver_sm at a time, the turn
+ * kept from call to call (a slot freed by a response goes to the next queue,
+ * so that neither MOs nor receipts starve while the window is full). */
 static void pump(struct smsc *s)
 {
+	int nq = s->nacct + 1; /* queue 0 = MOs, k = account k-1's receipts */
 	for (int guard = 0; guard < 100000 && !s->stopping; guard++) {
 		int sent = 0;
-		for (int qi = -1; qi < s->nacct; qi++) {
-			struct outq *q = qi < 0 ? &s->ready : &s->rready[qi];
+		for (int i = 0; i < nq && !sent; i++) {
+			int k = (s->turn + i) % nq;
+			struct outq *q = k == 0 ? &s->ready : &s->rready[k - 1];
 			struct outmsg *om = TAILQ_FIRST(q);
 			if (!om)
 				continue;
-			struct sess *ss = pick_session(s, qi);
+			struct sess *ss = pick_session(s, k - 1);
 			if (!ss)
 				continue;
 			TAILQ_REMOVE(q, om, q);
 			om->state = OUT_WAIT;
 			out_send(ss, om);
+			s->turn = (k + 1) % nq;
 			sent = 1;
 		}
 		if (!sent)
