@@ -1165,7 +1165,8 @@ static void test_args_more(void **state)
 	const char *args[] = {"--listen", "127.0.0.1:0", "--account", "hailong:secret", "--account",
 	                      "partner:pw2", "--campaign", "c", "--citizens", "5", "--ledger", "l",
 	                      "--fault", "nack_share=0.1", "--receipt-outcomes", "DELIVRD:9,UNDELIV:1",
-	                      "--receipt-delay-ms", "10-20", "--receipt-form", "tlv", "--profile",
+	                      "--receipt-delay-ms", "10-20", "--receipt-delay-dist", "uniform",
+	                      "--receipt-form", "tlv", "--profile",
 	                      "realistic", "--optout-share", "0.5", "--time-factor", "0.1",
 	                      "--think-dist", "exp", "--ucs2-share", "1"};
 	struct simargs a;
@@ -1179,6 +1180,8 @@ static void test_args_more(void **state)
 	assert_int_equal(a.so.noutcomes, 2);
 	assert_int_equal(a.so.outcomes[1].state, 5);
 	assert_int_equal(a.so.receipt_min_ms, 10);
+	assert_int_equal(a.so.receipt_max_ms, 20);
+	assert_int_equal(a.so.receipt_dist, SMSC_DELAY_UNIFORM);
 	assert_int_equal(a.so.receipt_form, SMSC_RECEIPT_TLV);
 	assert_int_equal(a.cit.mode, CITIZENS_MIXED); /* from the profile */
 	assert_true(a.cit.optout_share > 0.49);      /* the flag after it wins */
@@ -1187,6 +1190,8 @@ static void test_args_more(void **state)
 	                                     {"--receipt-outcomes", "SENT:1"},
 	                                     {"--receipt-outcomes", "DELIVRD:0"},
 	                                     {"--receipt-form", "pdf"}, {"--profile", "angry"},
+	                                     {"--receipt-delay-dist", "normal"},
+	                                     {"--receipt-delay-ms", "500-100"},
 	                                     {"--time-factor", "0"}, {"--multi-share", "2"}};
 	for (size_t i = 0; i < N(bad); i++) {
 		const char *b[] = {"--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
@@ -1439,6 +1444,8 @@ static void test_receipt_delay_draw(void **state)
 	                "--campaign", "c", "--citizens", "1", "--ledger", "l"};
 	assert_int_equal(simargs_parse((int)N(argv), argv, &a, err, sizeof err), 0);
 	assert_int_equal(a.so.receipt_dist, SMSC_DELAY_LOGNORMAL);
+	assert_int_equal(a.so.receipt_min_ms, SMSC_RECEIPT_MIN_MS_DEFAULT);
+	assert_int_equal(a.so.receipt_max_ms, SMSC_RECEIPT_MAX_MS_DEFAULT);
 	uint64_t st = 7;
 	int in = 0, n = 2000;
 	double sum = 0;
