@@ -164,8 +164,9 @@ def main():
                     print(f"{txid} {q}: archived {(value, text)} != ledger {e}")
         check(mismatches == 0, f"{mismatches} differences between archive and ledger")
         # every message's final state, from its delivery receipt, once per
-        # message: also when the receipt came before the submit_sm_resp of
-        # the message's last part (the simulator is that fast)
+        # message (the simulator sends receipts seconds after the responses;
+        # a receipt before its response can be rehearsed with the fault
+        # early_receipt_share)
         sent = int(m.get("hailong_mt_sent_total", 0))
 
         def deliveries():
