@@ -32,6 +32,7 @@ static const struct fault_def {
 	{"malformed_share", FAULT_SHARE, offsetof(struct sim_faults, malformed_share), 0},
 	{"receipt_loss_share", FAULT_SHARE, offsetof(struct sim_faults, receipt_loss_share), 0},
 	{"receipt_late_ms", FAULT_COUNT, offsetof(struct sim_faults, receipt_late_ms), 3600000u},
+	{"early_receipt_share", FAULT_SHARE, offsetof(struct sim_faults, early_receipt_share), 0},
 };
 #define FAULT_NDEFS (sizeof fault_defs / sizeof fault_defs[0])
 

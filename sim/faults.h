@@ -25,6 +25,7 @@ struct sim_faults {
 	double malformed_share;      /* share of deliver_sm preceded by a malformed PDU */
 	double receipt_loss_share;   /* share of delivery receipts never sent */
 	uint32_t receipt_late_ms;    /* every receipt is sent this much later */
+	double early_receipt_share;  /* share of receipts sent before their submit_sm_resp */
 };
 
 /* Defaults: everything off, vendor_status 0x400. */

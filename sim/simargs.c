@@ -19,6 +19,7 @@ const char *simargs_usage(void)
 	       "                   [--receipts on|off] [--control HOST:PORT] [--log-level LEVEL]\n"
 	       "                   [--account ID:PW]... [--fault NAME=VALUE]...\n"
 	       "                   [--receipt-outcomes \"DELIVRD:90,UNDELIV:10\"] [--receipt-delay-ms MIN-MAX]\n"
+	       "                   [--receipt-delay-dist lognormal|uniform]\n"
 	       "                   [--receipt-form both|text|tlv] [--profile ideal|realistic|hostile]\n"
 	       "                   [--time-factor F] [--think-dist uniform|exp] [--no-reply-share F]\n"
 	       "                   [--late-share F] [--optout-share F] [--multi-share F]\n"
@@ -434,6 +435,9 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 	out->receipts = 1;
 	out->log_level = "info";
 	sim_faults_default(&out->so.faults);
+	out->so.receipt_min_ms = SMSC_RECEIPT_MIN_MS_DEFAULT;
+	out->so.receipt_max_ms = SMSC_RECEIPT_MAX_MS_DEFAULT;
+	out->so.receipt_dist = SMSC_DELAY_LOGNORMAL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -526,6 +530,13 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 			bad = smsc_parse_outcomes(v, &out->so) < 0;
 		} else if (strcmp(name, "--receipt-delay-ms") == 0) {
 			bad = parse_think(v, &out->so.receipt_min_ms, &out->so.receipt_max_ms) < 0;
+		} else if (strcmp(name, "--receipt-delay-dist") == 0) {
+			if (strcmp(v, "lognormal") == 0)
+				out->so.receipt_dist = SMSC_DELAY_LOGNORMAL;
+			else if (strcmp(v, "uniform") == 0)
+				out->so.receipt_dist = SMSC_DELAY_UNIFORM;
+			else
+				bad = 1;
 		} else if (strcmp(name, "--receipt-form") == 0) {
 			if (strcmp(v, "both") == 0)
 				out->so.receipt_form = SMSC_RECEIPT_BOTH;

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,13 @@
 
 /* A deliver_sm the SMSC owes an ESME: WAIT (timer armed: first send or
  * resend delay), READY (queued for a session with room), INFLIGHT (sent,
- * response timer armed). */
-enum out_state { OUT_WAIT = 0, OUT_READY, OUT_INFLIGHT };
+ * response timer armed). A receipt is first HELD until its message's
+ * submit_sm_resp has left for the ESME (on the submitting session's held
+ * list, by output byte mark), or RESP while that response is itself delayed
+ * (fault resp_delay_ms), or ORPHAN when the response never reached the ESME
+ * (lost on purpose, or its connection closed first): an orphan waits for the
+ * account's next response. */
+enum out_state { OUT_WAIT = 0, OUT_READY, OUT_INFLIGHT, OUT_HELD, OUT_RESP, OUT_ORPHAN };
 
 struct mo;
 struct sess;
@@ -42,6 +48,10 @@ struct sess;
 struct outmsg {
 	struct smsc *s;
 	struct mo *mo;            /* the MO this part belongs to; NULL for a receipt */
+	int acct;                 /* a receipt: the account (index) it goes to; -1 = any (MO) */
+	int delay_ms;             /* a receipt: sent this long after its response left */
+	uint64_t mark;            /* HELD: released when the session has written this many bytes */
+	struct delayed *dl;       /* RESP: the delayed response it waits for */
 	struct smpp_sm sm;        /* the deliver_sm */
 	enum out_state state;
 	int attempts;             /* sends so far */
@@ -82,6 +92,12 @@ struct sess {
 	struct event *reaper;     /* frees the session outside its callbacks */
 	LIST_HEAD(, delayed) delayed;  /* responses held back by the resp_delay_ms fault */
 	char system_id[16];       /* the account it bound with */
+	int acct;                 /* its index in smsc.acct */
+	uint64_t out_added;       /* bytes ever put into its output buffer */
+	uint64_t out_drained;     /* of those, bytes written to the socket */
+	struct evbuffer_cb_entry *out_cb;  /* counts them */
+	struct outq held;         /* receipts waiting for their response to leave */
+	struct event *release;    /* releases them outside the buffer callback */
 	TAILQ_ENTRY(sess) link;
 };
 
@@ -91,6 +107,7 @@ struct delayed {
 	struct event *ev;
 	size_t len;
 	uint8_t b[128];
+	struct outmsg *rcpt;      /* the receipt that waits for this response, or NULL */
 	LIST_ENTRY(delayed) link;
 };
 
@@ -117,7 +134,9 @@ struct smsc {
 	struct evconnlistener *lst;
 	int port;
 	TAILQ_HEAD(, sess) sessions;
-	struct outq ready, inflight, all;
+	struct outq ready, inflight, all; /* ready: MOs, to any receiver */
+	struct outq rready[SMSC_ACCOUNTS_MAX + 1];  /* receipts ready, per account */
+	struct outq orphans[SMSC_ACCOUNTS_MAX + 1]; /* receipts whose response was lost */
 	int nout;                         /* outmsgs in `all` */
 	LIST_HEAD(, mo) mos;
 	TAILQ_HEAD(, asm_entry) asms;     /* oldest first */
@@ -128,12 +147,21 @@ struct smsc {
 	uint64_t next_id;                 /* next message id */
 	uint32_t submits;                 /* submit_sm counted for the faults */
 	uint8_t mo_ref;                   /* concatenation reference of the next long MO */
+	int turn;                         /* the ready queue pump serves next */
 	char last_src[21];                /* source address of the last submit_sm */
 	int stopping;
 	struct event *stop_timer;
 };
 
 static void pump(struct smsc *s);
+static void rcpt_orphan(struct outmsg *om);
+static void sess_free(struct sess *ss);
+static void resp_written(struct sess *ss, struct outmsg *rcpt);
+
+/* A receipt sent before its response (fault early_receipt_share): the
+ * response follows at least this much later, so the receipt is on the wire
+ * first even when it goes over another connection (a receiver bind). */
+#define SMSC_EARLY_LEAD_MS 100
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -208,9 +236,17 @@ static void reply_sm(struct sess *ss, uint32_t cmd, uint32_t status, uint32_t se
 	sess_write(ss, b, smpp_build_sm_resp(b, sizeof b, cmd, status, seq, id));
 }
 
+/* A delayed response is dropped unwritten (its session is freed): the receipt
+ * waiting for it is an orphan. */
 static void delayed_free(struct delayed *d)
 {
 	LIST_REMOVE(d, link);
+	if (d->rcpt) {
+		struct outmsg *om = d->rcpt;
+		d->rcpt = NULL;
+		om->dl = NULL;
+		rcpt_orphan(om);
+	}
 	event_free(d->ev);
 	free(d);
 }
@@ -220,41 +256,64 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct delayed *d = arg;
-	if (!d->ss->closing)
-		bufferevent_write(d->ss->bev, d->b, d->len);
-	delayed_free(d);
+	struct sess *ss = d->ss;
+	if (!ss->closing) {
+		bufferevent_write(ss->bev, d->b, d->len);
+		struct outmsg *rcpt = d->rcpt;
+		d->rcpt = NULL;
+		if (rcpt)
+			rcpt->dl = NULL;
+		resp_written(ss, rcpt);
+	}
+	delayed_free(d); /* a receipt still attached becomes an orphan */
+	pump(ss->s);
 }
 
-/* A submit_sm_resp/data_sm_resp, or none, or later, as the faults say. */
+/* A submit_sm_resp/data_sm_resp, or none, or later, as the faults say. The
+ * message's receipt (rcpt, may be NULL) leaves only after this response was
+ * written to the ESME (early: the receipt went already, the response follows
+ * at least SMSC_EARLY_LEAD_MS later). */
 static void reply_submit(struct sess *ss, uint32_t cmd, uint32_t status, uint32_t seq,
-                         const char *id)
+                         const char *id, struct outmsg *rcpt, int early)
 {
 	struct smsc *s = ss->s;
 	if (chance(s, s->faults.drop_resp_share)) {
 		s->st.faults++;
 		log_info("[smsc] fault: no response peer=%s seq=%u", ss->peer, seq);
+		if (rcpt)
+			rcpt_orphan(rcpt);
 		return;
 	}
 	uint8_t b[128];
 	int n = smpp_build_sm_resp(b, sizeof b, cmd, status, seq, id);
-	if (n <= 0 || !s->faults.resp_delay_ms) {
+	int delay = (int)s->faults.resp_delay_ms;
+	if (early && delay < SMSC_EARLY_LEAD_MS)
+		delay = SMSC_EARLY_LEAD_MS;
+	struct delayed *d = NULL;
+	if (n > 0 && delay > 0) {
+		d = calloc(1, sizeof *d);
+		if (d && !(d->ev = evtimer_new(s->base, delayed_cb, d))) {
+			free(d);
+			d = NULL;
+		}
+	}
+	if (!d) {
 		sess_write(ss, b, n);
+		resp_written(ss, rcpt);
 		return;
 	}
-	struct delayed *d = calloc(1, sizeof *d);
-	if (d)
-		d->ev = evtimer_new(s->base, delayed_cb, d);
-	if (!d || !d->ev) {
-		free(d);
-		sess_write(ss, b, n);
-		return;
-	}
-	s->st.faults++;
+	if (s->faults.resp_delay_ms)
+		s->st.faults++;
 	d->ss = ss;
 	d->len = (size_t)n;
 	memcpy(d->b, b, (size_t)n);
+	if (rcpt) {
+		d->rcpt = rcpt;
+		rcpt->dl = d;
+		rcpt->state = OUT_RESP;
+	}
 	LIST_INSERT_HEAD(&ss->delayed, d, link);
-	struct timeval tv = ms_tv((int)s->faults.resp_delay_ms);
+	struct timeval tv = ms_tv(delay);
 	evtimer_add(d->ev, &tv);
 }
 
@@ -271,14 +330,28 @@ static void sess_close(struct sess *ss)
 
 /* ---- outbound deliver_sm ---- */
 
+/* The ready queue of an outmsg: MOs go to any receiver, receipts to their account's. */
+static struct outq *ready_q(struct smsc *s, struct outmsg *om)
+{
+	return om->acct < 0 ? &s->ready : &s->rready[om->acct];
+}
+
 static void out_detach(struct outmsg *om)
 {
 	struct smsc *s = om->s;
 	if (om->state == OUT_READY) {
-		TAILQ_REMOVE(&s->ready, om, q);
+		TAILQ_REMOVE(ready_q(s, om), om, q);
 	} else if (om->state == OUT_INFLIGHT) {
 		TAILQ_REMOVE(&s->inflight, om, q);
 		om->sess->inflight--;
+	} else if (om->state == OUT_HELD) {
+		TAILQ_REMOVE(&om->sess->held, om, q);
+	} else if (om->state == OUT_RESP) {
+		if (om->dl)
+			om->dl->rcpt = NULL;
+		om->dl = NULL;
+	} else if (om->state == OUT_ORPHAN) {
+		TAILQ_REMOVE(&s->orphans[om->acct], om, q);
 	}
 	om->state = OUT_WAIT;
 	om->sess = NULL;
@@ -347,7 +420,96 @@ static void out_resend_later(struct outmsg *om, const char *why)
 static void out_ready(struct outmsg *om)
 {
 	om->state = OUT_READY;
-	TAILQ_INSERT_TAIL(&om->s->ready, om, q);
+	TAILQ_INSERT_TAIL(ready_q(om->s, om), om, q);
+}
+
+/* ---- receipts after their response ---- */
+
+/* A receipt whose response has left: sent after its own delay. */
+static void rcpt_schedule(struct outmsg *om)
+{
+	om->state = OUT_WAIT;
+	if (om->delay_ms <= 0) {
+		out_ready(om);
+		return;
+	}
+	struct timeval tv = ms_tv(om->delay_ms);
+	evtimer_add(om->timer, &tv); /* OUT_WAIT: the timer makes it ready */
+}
+
+/* Held on ss until ss has written `mark` bytes (its response's last byte). */
+static void rcpt_hold(struct sess *ss, struct outmsg *om, uint64_t mark)
+{
+	om->state = OUT_HELD;
+	om->sess = ss;
+	om->mark = mark;
+	TAILQ_INSERT_TAIL(&ss->held, om, q);
+	if (mark <= ss->out_drained)
+		event_active(ss->release, EV_TIMEOUT, 0);
+}
+
+/* Its response never reached the ESME: the message was accepted all the same
+ * (the handset gets it), and its receipt waits for the account's next
+ * response, which is usually the one to the ESME's resubmission. */
+static void rcpt_orphan(struct outmsg *om)
+{
+	struct smsc *s = om->s;
+	om->state = OUT_ORPHAN;
+	om->sess = NULL;
+	TAILQ_INSERT_TAIL(&s->orphans[om->acct], om, q);
+	s->st.receipts_orphaned++;
+}
+
+/* A submit_sm_resp was put in ss's output: rcpt (may be NULL), and the
+ * orphans of ss's account, leave once it is written. */
+static void resp_written(struct sess *ss, struct outmsg *rcpt)
+{
+	struct smsc *s = ss->s;
+	struct outq *orph = &s->orphans[ss->acct];
+	for (int guard = 0; guard < SMSC_OUT_MAX && !TAILQ_EMPTY(orph); guard++) {
+		struct outmsg *om = TAILQ_FIRST(orph);
+		TAILQ_REMOVE(orph, om, q);
+		rcpt_hold(ss, om, ss->out_added);
+	}
+	if (rcpt)
+		rcpt_hold(ss, rcpt, ss->out_added);
+}
+
+/* Counts the bytes a session writes; wakes `release` when a held receipt's
+ * response has gone (never sends from inside the buffer's callback). */
+static void sess_outbuf_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	struct sess *ss = arg;
+	ss->out_added += info->n_added;
+	ss->out_drained += info->n_deleted;
+	struct outmsg *om = TAILQ_FIRST(&ss->held);
+	if (info->n_deleted && om && om->mark <= ss->out_drained)
+		event_active(ss->release, EV_TIMEOUT, 0);
+}
+
+/* Releases the receipts whose response ss has written. 1 if any. */
+static int sess_release(struct sess *ss)
+{
+	int any = 0;
+	for (int guard = 0; guard < SMSC_OUT_MAX; guard++) {
+		struct outmsg *om = TAILQ_FIRST(&ss->held);
+		if (!om || om->mark > ss->out_drained)
+			break;
+		TAILQ_REMOVE(&ss->held, om, q);
+		rcpt_schedule(om);
+		any = 1;
+	}
+	return any;
+}
+
+static void sess_release_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct sess *ss = arg;
+	if (sess_release(ss))
+		pump(ss->s);
 }
 
 static void out_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -381,6 +543,7 @@ static struct outmsg *out_new(struct smsc *s, struct mo *mo)
 	}
 	om->s = s;
 	om->mo = mo;
+	om->acct = -1;
 	TAILQ_INSERT_TAIL(&s->all, om, all);
 	s->nout++;
 	return om;
@@ -471,8 +634,9 @@ static void out_send(struct sess *ss, struct outmsg *om)
 	evtimer_add(om->timer, &tv);
 }
 
-/* The bound receiver or transceiver with the fewest deliver_sm in flight. */
-static struct sess *pick_session(struct smsc *s)
+/* The bound receiver or transceiver with the fewest deliver_sm in flight,
+ * of account acct (its index; -1 = any account). */
+static struct sess *pick_session(struct smsc *s, int acct)
 {
 	struct sess *best = NULL, *ss;
 	TAILQ_FOREACH(ss, &s->sessions, link) {
@@ -480,25 +644,40 @@ static struct sess *pick_session(struct smsc *s)
 			continue;
 		if (ss->bound != SMPP_BIND_RECEIVER && ss->bound != SMPP_BIND_TRANSCEIVER)
 			continue;
+		if (acct >= 0 && ss->acct != acct)
+			continue;
 		if (!best || ss->inflight < best->inflight)
 			best = ss;
 	}
 	return best;
 }
 
-/* Send what is ready while some session has room. */
+/* Send what is ready while some session has room: the MO queue and each
+ * account's receipt queue in turn, one deliver_sm at a time, the turn
+ * kept from call to call (a slot freed by a response goes to the next queue,
+ * so that neither MOs nor receipts starve while the window is full). */
 static void pump(struct smsc *s)
 {
+	int nq = s->nacct + 1; /* queue 0 = MOs, k = account k-1's receipts */
 	for (int guard = 0; guard < 100000 && !s->stopping; guard++) {
-		struct outmsg *om = TAILQ_FIRST(&s->ready);
-		if (!om)
+		int sent = 0;
+		for (int i = 0; i < nq && !sent; i++) {
+			int k = (s->turn + i) % nq;
+			struct outq *q = k == 0 ? &s->ready : &s->rready[k - 1];
+			struct outmsg *om = TAILQ_FIRST(q);
+			if (!om)
+				continue;
+			struct sess *ss = pick_session(s, k - 1);
+			if (!ss)
+				continue;
+			TAILQ_REMOVE(q, om, q);
+			om->state = OUT_WAIT;
+			out_send(ss, om);
+			s->turn = (k + 1) % nq;
+			sent = 1;
+		}
+		if (!sent)
 			return;
-		struct sess *ss = pick_session(s);
-		if (!ss)
-			return;
-		TAILQ_REMOVE(&s->ready, om, q);
-		om->state = OUT_WAIT;
-		out_send(ss, om);
 	}
 }
 
@@ -786,17 +965,55 @@ static const struct smsc_outcome *receipt_outcome(struct smsc *s)
 	return &s->o.outcomes[s->o.noutcomes - 1];
 }
 
-static void make_receipt(struct smsc *s, const struct smpp_sm *sub, const char *id, const char *text)
+/* A uniform draw in (0, 1]. */
+static double uniform01(struct smsc *s)
 {
+	return ((double)(rng_next(&s->rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+}
+
+int smsc_receipt_delay_ms(const struct smsc_opts *o, double u1, double u2)
+{
+	int lo = o->receipt_min_ms, hi = o->receipt_max_ms;
+	if (hi <= lo)
+		return lo;
+	if (o->receipt_dist == SMSC_DELAY_UNIFORM) {
+		int d = lo + (int)(u1 * (double)(hi - lo + 1));
+		return d > hi ? hi : d;
+	}
+	/* log-normal (Box-Muller), lo and hi its 1st and 99th percentiles (z = 2.326), clamped */
+	double a = lo > 0 ? lo : 1, mu = 0.5 * (log(a) + log(hi));
+	double sigma = (log(hi) - log(a)) / (2 * 2.326);
+	double z = sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2);
+	double d = exp(mu + sigma * z);
+	d = d < lo ? lo : d > hi ? hi : d;
+	return (int)(d + 0.5);
+}
+
+/* How long after its response a receipt leaves: --receipt-delay-ms drawn as
+ * --receipt-delay-dist says, plus the fault receipt_late_ms. */
+static int receipt_delay(struct smsc *s)
+{
+	double u1 = uniform01(s), u2 = uniform01(s);
+	return smsc_receipt_delay_ms(&s->o, u1, u2) + (int)s->faults.receipt_late_ms;
+}
+
+/* The receipt of a message accepted from session ss, not yet scheduled (the
+ * caller holds it until the response is written), or NULL: lost on purpose
+ * (fault receipt_loss_share) or out of memory. */
+static struct outmsg *make_receipt(struct sess *ss, const struct smpp_sm *sub, const char *id,
+                                   const char *text)
+{
+	struct smsc *s = ss->s;
 	if (chance(s, s->faults.receipt_loss_share)) {
 		s->st.receipts_lost++;
-		return;
+		return NULL;
 	}
 	struct outmsg *om = out_new(s, NULL);
 	if (!om) {
 		s->st.errors++;
-		return;
+		return NULL;
 	}
+	om->acct = ss->acct;
 	const struct smsc_outcome *oc = receipt_outcome(s);
 	struct smpp_sm *d = &om->sm;
 	d->src_ton = sub->dst_ton;
@@ -828,15 +1045,8 @@ static void make_receipt(struct smsc *s, const struct smpp_sm *sub, const char *
 		d->has_message_state = 1;
 		d->message_state = oc->state;
 	}
-	int lo = s->o.receipt_min_ms, hi = s->o.receipt_max_ms;
-	int delay = lo + (hi > lo ? (int)(rng_next(&s->rng) % (uint64_t)(hi - lo + 1)) : 0) +
-	            (int)s->faults.receipt_late_ms;
-	if (delay <= 0) {
-		out_ready(om);
-		return;
-	}
-	struct timeval tv = ms_tv(delay);
-	evtimer_add(om->timer, &tv); /* OUT_WAIT: the timer makes it ready */
+	om->delay_ms = receipt_delay(s);
+	return om;
 }
 
 static uint32_t fault_status(struct smsc *s)
@@ -939,14 +1149,26 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	}
 	char id[24];
 	snprintf(id, sizeof id, "%" PRIX64, s->next_id++);
-	reply_submit(ss, resp, SMPP_ESME_ROK, h->seq, id);
-	copy_str(s->last_src, sizeof s->last_src, sm.src_addr);
-
 	char text[8192];
 	if (text_decode(sm.data_coding, data, dlen, text, sizeof text) < 0)
 		text[0] = '\0';
+	struct outmsg *rcpt = NULL;
 	if (s->o.receipts && (sm.registered_delivery & 0x03) == 1)
-		make_receipt(s, &sm, id, text);
+		rcpt = make_receipt(ss, &sm, id, text);
+	int early = rcpt && chance(s, s->faults.early_receipt_share);
+	if (early) {
+		/* the race on purpose: the receipt goes first, the response after it */
+		s->st.faults++;
+		s->st.receipts_early++;
+		log_info("[smsc] fault: receipt before its response peer=%s id=%s", ss->peer, id);
+		rcpt->state = OUT_READY;
+		TAILQ_INSERT_HEAD(ready_q(s, rcpt), rcpt, q);
+		pump(s);
+		rcpt = NULL;
+	}
+	reply_submit(ss, resp, SMPP_ESME_ROK, h->seq, id, rcpt, early);
+	copy_str(s->last_src, sizeof s->last_src, sm.src_addr);
+
 	if (total > 1) {
 		s->st.parts++;
 		asm_add(s, &sm, ref, total, seq, text);
@@ -975,8 +1197,10 @@ static void on_bind(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pd
 	if (st == SMPP_ESME_ROK) {
 		const struct smsc_account *a = NULL;
 		for (int i = 0; i < s->nacct && !a; i++)
-			if (strcmp(b.system_id, s->acct[i].system_id) == 0)
+			if (strcmp(b.system_id, s->acct[i].system_id) == 0) {
 				a = &s->acct[i];
+				ss->acct = i;
+			}
 		if (!a)
 			st = SMPP_ESME_RINVSYSID;
 		else if (strcmp(b.password, a->password) != 0)
@@ -1115,13 +1339,36 @@ static void sess_reaper_cb(evutil_socket_t fd, short what, void *arg)
 			out_resend_later(om, "disconnected");
 	}
 	TAILQ_REMOVE(&s->sessions, ss, link);
+	/* receipts whose response was written go on; the others' responses
+	 * never reached the ESME: orphans */
+	sess_release(ss);
+	for (int guard = 0; guard < SMSC_OUT_MAX && !TAILQ_EMPTY(&ss->held); guard++) {
+		struct outmsg *h = TAILQ_FIRST(&ss->held);
+		TAILQ_REMOVE(&ss->held, h, q);
+		rcpt_orphan(h);
+	}
 	for (int guard = 0; guard < 1000000 && !LIST_EMPTY(&ss->delayed); guard++)
 		delayed_free(LIST_FIRST(&ss->delayed));
-	bufferevent_free(ss->bev);
-	event_free(ss->reaper);
-	free(ss);
+	sess_free(ss);
 	if (s->stopping && TAILQ_EMPTY(&s->sessions))
 		event_base_loopexit(s->base, NULL);
+	else
+		pump(s);
+}
+
+/* Frees a session's own resources (it is out of every list, owes nothing). */
+static void sess_free(struct sess *ss)
+{
+	if (ss->bev) {
+		if (ss->out_cb)
+			evbuffer_remove_cb_entry(bufferevent_get_output(ss->bev), ss->out_cb);
+		bufferevent_free(ss->bev);
+	}
+	if (ss->reaper)
+		event_free(ss->reaper);
+	if (ss->release)
+		event_free(ss->release);
+	free(ss);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
@@ -1138,16 +1385,16 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	}
 	ss->s = s;
 	LIST_INIT(&ss->delayed);
+	TAILQ_INIT(&ss->held);
 	ss->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ss->reaper = evtimer_new(s->base, sess_reaper_cb, ss);
-	if (!ss->bev || !ss->reaper) {
-		if (ss->bev)
-			bufferevent_free(ss->bev);
-		else
+	ss->release = evtimer_new(s->base, sess_release_cb, ss);
+	if (ss->bev)
+		ss->out_cb = evbuffer_add_cb(bufferevent_get_output(ss->bev), sess_outbuf_cb, ss);
+	if (!ss->bev || !ss->reaper || !ss->release || !ss->out_cb) {
+		if (!ss->bev)
 			evutil_closesocket(fd);
-		if (ss->reaper)
-			event_free(ss->reaper);
-		free(ss);
+		sess_free(ss);
 		return;
 	}
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -1241,6 +1488,10 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 	TAILQ_INIT(&s->ready);
 	TAILQ_INIT(&s->inflight);
 	TAILQ_INIT(&s->all);
+	for (int i = 0; i <= SMSC_ACCOUNTS_MAX; i++) {
+		TAILQ_INIT(&s->rready[i]);
+		TAILQ_INIT(&s->orphans[i]);
+	}
 	LIST_INIT(&s->mos);
 	TAILQ_INIT(&s->asms);
 	/* Message ids start from the clock so a restarted simulator never reuses one. */
@@ -1275,9 +1526,7 @@ void smsc_free(struct smsc *s)
 		TAILQ_REMOVE(&s->sessions, ss, link);
 		for (int g = 0; g < 1000000 && !LIST_EMPTY(&ss->delayed); g++)
 			delayed_free(LIST_FIRST(&ss->delayed));
-		bufferevent_free(ss->bev);
-		event_free(ss->reaper);
-		free(ss);
+		sess_free(ss);
 	}
 	if (s->stop_timer)
 		event_free(s->stop_timer);
@@ -1406,6 +1655,7 @@ char *smsc_stats_json(const struct smsc *s)
 	    {"resent", st.resent},       {"completed", st.completed}, {"answers", st.answers},
 	    {"errors", st.errors},       {"faults", st.faults},       {"duplicates", st.duplicates},
 	    {"malformed", st.malformed}, {"receipts_lost", st.receipts_lost},
+	    {"receipts_early", st.receipts_early}, {"receipts_orphaned", st.receipts_orphaned},
 	    {"disconnects", st.disconnects}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)

@@ -28,14 +28,24 @@ struct smsc_outcome {
 
 enum smsc_receipt_form { SMSC_RECEIPT_BOTH = 0, SMSC_RECEIPT_TEXT, SMSC_RECEIPT_TLV };
 
+/* How a receipt's delay is drawn in [receipt_min_ms, receipt_max_ms]:
+ * log-normal with those as its 1st and 99th percentiles (clamped), as
+ * handsets answer; or uniform. */
+enum smsc_delay_dist { SMSC_DELAY_LOGNORMAL = 0, SMSC_DELAY_UNIFORM };
+
+/* The command line's default receipt delay (a handset: median about 1.2 s). */
+#define SMSC_RECEIPT_MIN_MS_DEFAULT 250
+#define SMSC_RECEIPT_MAX_MS_DEFAULT 6000
+
 struct smsc_opts {
 	const char *system_id;     /* credentials an ESME must bind with (may be NULL when */
 	const char *password;      /* accounts are given) */
 	const struct smsc_account *accounts;  /* more accounts (copied), naccounts of them */
 	int naccounts;
 	uint64_t seed;             /* seeds the PRNG of faults and receipt outcomes */
-	int receipt_min_ms;        /* receipts are sent after a delay in [min, max] */
-	int receipt_max_ms;
+	int receipt_min_ms;        /* receipts are sent after a delay in [min, max], counted */
+	int receipt_max_ms;        /* from when the submit_sm_resp was written (0-0: at once) */
+	enum smsc_delay_dist receipt_dist;
 	enum smsc_receipt_form receipt_form;  /* stat in the text, the TLVs, or both */
 	int noutcomes;             /* receipt outcomes; 0 = always DELIVRD */
 	struct smsc_outcome outcomes[SMSC_OUTCOMES_MAX];
@@ -66,6 +76,8 @@ struct smsc_stats {
 	uint64_t duplicates;       /* deliver_sm sent twice on purpose */
 	uint64_t malformed;        /* malformed PDUs sent on purpose */
 	uint64_t receipts_lost;    /* receipts not sent on purpose */
+	uint64_t receipts_early;   /* receipts sent before their response on purpose */
+	uint64_t receipts_orphaned;/* receipts whose response never reached the ESME */
 	uint64_t disconnects;      /* connections closed on purpose */
 	uint64_t opted_out;        /* citizens who sent HUY */
 	uint64_t no_reply;         /* citizens who chose not to answer a survey */
@@ -113,6 +125,9 @@ void smsc_shutdown(struct smsc *s, int timeout_ms);
 /* The faults in force; after changing them call smsc_faults_changed. */
 struct sim_faults *smsc_faults(struct smsc *s);
 void smsc_faults_changed(struct smsc *s);
+/* A receipt's delay in ms as o asks (receipt_min_ms..receipt_max_ms,
+ * receipt_dist) from two uniform draws u1, u2 in (0, 1]. */
+int smsc_receipt_delay_ms(const struct smsc_opts *o, double u1, double u2);
 /* Parse "DELIVRD:90,UNDELIV:5,EXPIRED:5" into o->outcomes. 0 or -EINVAL. */
 int smsc_parse_outcomes(const char *spec, struct smsc_opts *o);
 void smsc_latency(const struct smsc *s, struct smsc_latency *out);

@@ -1140,6 +1140,13 @@ static void test_faults_table(void **state)
 	assert_int_equal(f.bind_refuse, 13);
 	assert_int_equal(sim_faults_set(&f, "disconnect_every_s", "5", err, sizeof err), 0);
 	assert_true(sim_faults_any(&f));
+	struct sim_faults g;
+	sim_faults_default(&g);
+	assert_true(g.early_receipt_share == 0); /* off by default */
+	assert_int_equal(sim_faults_set_arg(&g, "early_receipt_share=0.5", err, sizeof err), 0);
+	assert_true(g.early_receipt_share > 0.49 && g.early_receipt_share < 0.51);
+	assert_true(sim_faults_any(&g));
+	assert_int_equal(sim_faults_set_arg(&g, "early_receipt_share=2", err, sizeof err), -EINVAL);
 	static const char *const bad[] = {"throttle_share=1.5", "nack_share=-0.1", "resp_delay_ms=x",
 	                                  "nope=1", "=1", "throttle_share", "resp_delay_ms=-1",
 	                                  "disconnect_every_s=999999"};
@@ -1148,6 +1155,7 @@ static void test_faults_table(void **state)
 	char *js = sim_faults_json(&f);
 	assert_non_null(strstr(js, "\"throttle_share\":0.25"));
 	assert_non_null(strstr(js, "\"vendor_status\":1025"));
+	assert_non_null(strstr(js, "\"early_receipt_share\":0"));
 	free(js);
 }
 
@@ -1157,7 +1165,8 @@ static void test_args_more(void **state)
 	const char *args[] = {"--listen", "127.0.0.1:0", "--account", "hailong:secret", "--account",
 	                      "partner:pw2", "--campaign", "c", "--citizens", "5", "--ledger", "l",
 	                      "--fault", "nack_share=0.1", "--receipt-outcomes", "DELIVRD:9,UNDELIV:1",
-	                      "--receipt-delay-ms", "10-20", "--receipt-form", "tlv", "--profile",
+	                      "--receipt-delay-ms", "10-20", "--receipt-delay-dist", "uniform",
+	                      "--receipt-form", "tlv", "--profile",
 	                      "realistic", "--optout-share", "0.5", "--time-factor", "0.1",
 	                      "--think-dist", "exp", "--ucs2-share", "1"};
 	struct simargs a;
@@ -1171,6 +1180,8 @@ static void test_args_more(void **state)
 	assert_int_equal(a.so.noutcomes, 2);
 	assert_int_equal(a.so.outcomes[1].state, 5);
 	assert_int_equal(a.so.receipt_min_ms, 10);
+	assert_int_equal(a.so.receipt_max_ms, 20);
+	assert_int_equal(a.so.receipt_dist, SMSC_DELAY_UNIFORM);
 	assert_int_equal(a.so.receipt_form, SMSC_RECEIPT_TLV);
 	assert_int_equal(a.cit.mode, CITIZENS_MIXED); /* from the profile */
 	assert_true(a.cit.optout_share > 0.49);      /* the flag after it wins */
@@ -1179,6 +1190,8 @@ static void test_args_more(void **state)
 	                                     {"--receipt-outcomes", "SENT:1"},
 	                                     {"--receipt-outcomes", "DELIVRD:0"},
 	                                     {"--receipt-form", "pdf"}, {"--profile", "angry"},
+	                                     {"--receipt-delay-dist", "normal"},
+	                                     {"--receipt-delay-ms", "500-100"},
 	                                     {"--time-factor", "0"}, {"--multi-share", "2"}};
 	for (size_t i = 0; i < N(bad); i++) {
 		const char *b[] = {"--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
@@ -1390,6 +1403,252 @@ static void test_smsc_faults(void **state)
 	assert_int_equal(st.faults, 4); /* the refused bind, the nack, the vendor status, the drop */
 	smsc_free(sv.smsc);
 	event_base_free(sv.base);
+}
+
+/* ---- receipts after their response ---- */
+
+static void test_receipt_delay_draw(void **state)
+{
+	(void)state;
+	const double u_hi = 0.06687; /* exp(-2.326^2 / 2): |z| = 2.326 */
+	static const struct {
+		int lo, hi;
+		enum smsc_delay_dist dist;
+		double u1, u2;
+		int want_min, want_max;
+	} cases[] = {
+		{250, 6000, SMSC_DELAY_LOGNORMAL, 1.0, 0.0, 1220, 1230},   /* z = 0: the median sqrt(lo*hi) */
+		{250, 6000, SMSC_DELAY_LOGNORMAL, u_hi, 0.0, 5990, 6000},  /* z = +2.326: hi */
+		{250, 6000, SMSC_DELAY_LOGNORMAL, u_hi, 0.5, 250, 252},    /* z = -2.326: lo */
+		{250, 6000, SMSC_DELAY_LOGNORMAL, 1e-12, 0.0, 6000, 6000}, /* clamped to hi */
+		{250, 6000, SMSC_DELAY_LOGNORMAL, 1e-12, 0.5, 250, 250},   /* clamped to lo */
+		{100, 200, SMSC_DELAY_UNIFORM, 0.5, 0.0, 150, 151},
+		{100, 200, SMSC_DELAY_UNIFORM, 1.0, 0.0, 200, 200},
+		{0, 0, SMSC_DELAY_LOGNORMAL, 0.3, 0.3, 0, 0},              /* 0-0: at once */
+		{700, 700, SMSC_DELAY_LOGNORMAL, 0.3, 0.3, 700, 700},      /* fixed */
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		struct smsc_opts o;
+		memset(&o, 0, sizeof o);
+		o.receipt_min_ms = cases[i].lo;
+		o.receipt_max_ms = cases[i].hi;
+		o.receipt_dist = cases[i].dist;
+		int d = smsc_receipt_delay_ms(&o, cases[i].u1, cases[i].u2);
+		if (d < cases[i].want_min || d > cases[i].want_max)
+			fail_msg("case %zu: %d not in %d..%d", i, d, cases[i].want_min, cases[i].want_max);
+	}
+	/* the command line's default looks like handsets: 90 % between 300 ms and 5 s */
+	struct simargs a;
+	char err[256];
+	char *argv[] = {"hailong-sim", "--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
+	                "--campaign", "c", "--citizens", "1", "--ledger", "l"};
+	assert_int_equal(simargs_parse((int)N(argv), argv, &a, err, sizeof err), 0);
+	assert_int_equal(a.so.receipt_dist, SMSC_DELAY_LOGNORMAL);
+	assert_int_equal(a.so.receipt_min_ms, SMSC_RECEIPT_MIN_MS_DEFAULT);
+	assert_int_equal(a.so.receipt_max_ms, SMSC_RECEIPT_MAX_MS_DEFAULT);
+	uint64_t st = 7;
+	int in = 0, n = 2000;
+	double sum = 0;
+	for (int i = 0; i < n; i++) {
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		double u1 = ((double)(st >> 11) + 1) / 9007199254740992.0;
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		double u2 = ((double)(st >> 11) + 1) / 9007199254740992.0;
+		int d = smsc_receipt_delay_ms(&a.so, u1, u2);
+		assert_true(d >= SMSC_RECEIPT_MIN_MS_DEFAULT && d <= SMSC_RECEIPT_MAX_MS_DEFAULT);
+		in += d >= 300 && d <= 5000;
+		sum += d;
+	}
+	assert_true(in >= n * 90 / 100);
+	assert_true(sum / n > 1000 && sum / n < 2500);
+}
+
+/* Submits "hi" to 84987654321 asking for a receipt; returns its sequence number. */
+static uint32_t submit_hi(struct cli *c)
+{
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	snprintf(sm.src_addr, sizeof sm.src_addr, "8088");
+	snprintf(sm.dst_addr, sizeof sm.dst_addr, "84987654321");
+	sm.registered_delivery = 1;
+	sm.sm_length = 2;
+	memcpy(sm.short_message, "hi", 2);
+	uint8_t b[SMPP_MAX_PDU];
+	uint32_t seq = ++c->seq;
+	cli_send(c, b, smpp_build_sm(b, sizeof b, SMPP_SUBMIT_SM, seq, &sm));
+	return seq;
+}
+
+/* Next PDU within timeout_ms: 'R' a submit_sm_resp (id filled), 'D' a receipt
+ * (acknowledged, id filled), 0 none. */
+static int next_pdu(struct cli *c, int timeout_ms, char id[66])
+{
+	uint8_t b[SMPP_MAX_PDU + 1];
+	struct smpp_hdr h;
+	int n = cli_read(c, b, sizeof b, &h, timeout_ms);
+	if (n < 0)
+		return 0;
+	if (h.id == SMPP_SUBMIT_SM_RESP) {
+		assert_int_equal(h.status, SMPP_ESME_ROK);
+		assert_int_equal(smpp_decode_resp_msgid(b, (size_t)n, id), 0);
+		return 'R';
+	}
+	assert_int_equal(h.id, SMPP_DELIVER_SM);
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	assert_int_equal(smpp_decode_sm(b, (size_t)n, &sm), 0);
+	assert_true(sm.esm_class & 0x04);
+	snprintf(id, 66, "%s", sm.receipted_id);
+	cli_ack(c, h.seq, SMPP_ESME_ROK);
+	return 'D';
+}
+
+static void start_server(struct server *sv, const struct smsc_opts *so)
+{
+	sv->base = event_base_new();
+	assert_non_null(sv->base);
+	sv->smsc = smsc_new(sv->base, so, NULL);
+	assert_non_null(sv->smsc);
+	char err[256];
+	assert_int_equal(smsc_listen(sv->smsc, "127.0.0.1:0", err, sizeof err), 0);
+	assert_int_equal(pthread_create(&sv->th, NULL, server_main, sv), 0);
+}
+
+static void stop_server(struct server *sv, struct smsc_stats *st)
+{
+	event_base_loopexit(sv->base, NULL);
+	pthread_join(sv->th, NULL);
+	smsc_stats(sv->smsc, st);
+	smsc_free(sv->smsc);
+	event_base_free(sv->base);
+}
+
+/* A receipt never leaves before its message's submit_sm_resp: on a
+ * transceiver, on a transmitter + receiver of the same account (not on
+ * another account's receiver), with the response delayed, lost or cut off by
+ * a closed connection; and before it only with early_receipt_share. */
+static void test_receipt_order(void **state)
+{
+	(void)state;
+	struct smsc_account acct = {"partner", "pw2"};
+	struct smsc_opts so = {.system_id = "hailong", .password = "secret", .accounts = &acct,
+	                       .naccounts = 1, .seed = 5, .receipts = 1};
+	struct server sv;
+	start_server(&sv, &so);
+	int port = smsc_port(sv.smsc);
+	struct sim_faults *f = smsc_faults(sv.smsc);
+	char id[66], rid[66];
+
+	/* a transceiver, the response 300 ms late: the response, then the receipt */
+	struct cli trx;
+	cli_connect(&trx, port);
+	assert_int_equal(bind_status(&trx, SMPP_BIND_TRANSCEIVER, "hailong", "secret"), SMPP_ESME_ROK);
+	f->resp_delay_ms = 300;
+	submit_hi(&trx);
+	assert_int_equal(next_pdu(&trx, 2000, id), 'R');
+	assert_int_equal(next_pdu(&trx, 2000, rid), 'D');
+	assert_string_equal(rid, id);
+	close(trx.fd);
+
+	/* transmitter + receiver of hailong, a receiver of partner */
+	struct cli tx, rx, other;
+	cli_connect(&rx, port);
+	assert_int_equal(bind_status(&rx, SMPP_BIND_RECEIVER, "hailong", "secret"), SMPP_ESME_ROK);
+	cli_connect(&other, port);
+	assert_int_equal(bind_status(&other, SMPP_BIND_RECEIVER, "partner", "pw2"), SMPP_ESME_ROK);
+	cli_connect(&tx, port);
+	assert_int_equal(bind_status(&tx, SMPP_BIND_TRANSMITTER, "hailong", "secret"), SMPP_ESME_ROK);
+	submit_hi(&tx);
+	assert_int_equal(next_pdu(&rx, 200, rid), 0); /* not before the response */
+	assert_int_equal(next_pdu(&tx, 2000, id), 'R');
+	assert_int_equal(next_pdu(&rx, 2000, rid), 'D');
+	assert_string_equal(rid, id);
+	assert_int_equal(next_pdu(&other, 100, rid), 0); /* never to another account */
+
+	/* a lost response: the receipt waits for the account's next response */
+	f->resp_delay_ms = 0;
+	f->drop_resp_share = 1;
+	submit_hi(&tx);
+	assert_int_equal(next_pdu(&tx, 300, id), 0);
+	assert_int_equal(next_pdu(&rx, 300, rid), 0);
+	f->drop_resp_share = 0;
+	submit_hi(&tx); /* the ESME's resubmission */
+	assert_int_equal(next_pdu(&tx, 2000, id), 'R');
+	char r1[66], r2[66];
+	assert_int_equal(next_pdu(&rx, 2000, r1), 'D');
+	assert_int_equal(next_pdu(&rx, 2000, r2), 'D');
+	assert_true(strcmp(r1, id) == 0 || strcmp(r2, id) == 0);
+	assert_string_not_equal(r1, r2);
+
+	/* the connection drops while the response is held back: an orphan too */
+	f->resp_delay_ms = 400;
+	submit_hi(&tx);
+	usleep(50 * 1000);
+	close(tx.fd);
+	assert_int_equal(next_pdu(&rx, 700, rid), 0);
+	f->resp_delay_ms = 0;
+	cli_connect(&tx, port);
+	assert_int_equal(bind_status(&tx, SMPP_BIND_TRANSMITTER, "hailong", "secret"), SMPP_ESME_ROK);
+	assert_int_equal(next_pdu(&rx, 200, rid), 0);
+	submit_hi(&tx);
+	assert_int_equal(next_pdu(&tx, 2000, id), 'R');
+	assert_int_equal(next_pdu(&rx, 2000, r1), 'D');
+	assert_int_equal(next_pdu(&rx, 2000, r2), 'D');
+	assert_true(strcmp(r1, id) == 0 || strcmp(r2, id) == 0);
+
+	/* early_receipt_share: the receipt first, on purpose, on the receiver and
+	 * on a transceiver */
+	f->early_receipt_share = 1;
+	submit_hi(&tx);
+	assert_int_equal(next_pdu(&rx, 2000, rid), 'D');
+	assert_int_equal(next_pdu(&tx, 2000, id), 'R');
+	assert_string_equal(rid, id);
+	close(other.fd); /* partner's only receiver is now its transceiver */
+	usleep(100 * 1000);
+	cli_connect(&trx, port);
+	assert_int_equal(bind_status(&trx, SMPP_BIND_TRANSCEIVER, "partner", "pw2"), SMPP_ESME_ROK);
+	submit_hi(&trx);
+	assert_int_equal(next_pdu(&trx, 2000, rid), 'D');
+	assert_int_equal(next_pdu(&trx, 2000, id), 'R');
+	assert_string_equal(rid, id);
+	/* partner's receipts go to its transceiver or its receiver, never to hailong's */
+	assert_int_equal(next_pdu(&rx, 100, rid), 0);
+	close(trx.fd);
+	close(tx.fd);
+	close(rx.fd);
+	struct smsc_stats st;
+	stop_server(&sv, &st);
+	assert_int_equal(st.receipts_early, 2);
+	assert_int_equal(st.receipts_orphaned, 2);
+	assert_int_equal(st.receipts, 8);
+}
+
+/* A receipt leaves its delay after the response, not at once. */
+static void test_receipt_delay_socket(void **state)
+{
+	(void)state;
+	struct smsc_opts so = {.system_id = "hailong", .password = "secret", .seed = 9, .receipts = 1,
+	                       .receipt_min_ms = 300, .receipt_max_ms = 400};
+	struct server sv;
+	start_server(&sv, &so);
+	struct cli c;
+	cli_connect(&c, smsc_port(sv.smsc));
+	assert_int_equal(bind_status(&c, SMPP_BIND_TRANSCEIVER, "hailong", "secret"), SMPP_ESME_ROK);
+	char id[66], rid[66];
+	submit_hi(&c);
+	assert_int_equal(next_pdu(&c, 2000, id), 'R');
+	struct timeval t0, t1;
+	gettimeofday(&t0, NULL);
+	assert_int_equal(next_pdu(&c, 250, rid), 0);
+	assert_int_equal(next_pdu(&c, 2000, rid), 'D');
+	gettimeofday(&t1, NULL);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000;
+	assert_true(ms >= 290 && ms < 1500);
+	assert_string_equal(rid, id);
+	close(c.fd);
+	struct smsc_stats st;
+	stop_server(&sv, &st);
+	assert_int_equal(st.receipts, 1);
 }
 
 /* ---- population files (--population) ---- */
@@ -1721,6 +1980,9 @@ int main(void)
 		cmocka_unit_test(test_typos),
 		cmocka_unit_test(test_outcomes),
 		cmocka_unit_test(test_smsc_faults),
+		cmocka_unit_test(test_receipt_delay_draw),
+		cmocka_unit_test(test_receipt_order),
+		cmocka_unit_test(test_receipt_delay_socket),
 		cmocka_unit_test(test_population_parse),
 		cmocka_unit_test(test_population_errors),
 		cmocka_unit_test(test_population_example),

@@ -50,6 +50,17 @@ def main():
             with sqlite3.connect(st.db, timeout=5) as c:
                 return c.execute("select count(*) from surveys where status='completed'").fetchone()[0]
         harness.wait_for(lambda: done() == N, 60, f"{N} surveys", step=0.3)
+
+        def by_smsc():
+            with sqlite3.connect(st.db, timeout=5) as c:
+                return dict(c.execute("select smsc, count(distinct survey_id) from deliveries "
+                                      "where survey_id is not null group by smsc").fetchall())
+        # receipts come as from handsets, up to seconds after the response
+        try:
+            harness.wait_for(lambda: by_smsc().get("sim") == 9 and by_smsc().get("other") == N - 9, 15,
+                             "a receipt through each SMSC", step=0.2)
+        except TimeoutError:
+            pass  # checked below
         a = st.stop_sim()
         st.stop("sim-b")
 
@@ -59,9 +70,7 @@ def main():
         via_a, via_b = completed(st.ledger), completed(ledger_b)
         check(via_a == {harness.citizen(i) for i in range(1, 10)}, f"routed to 'sim': {sorted(via_a)}")
         check(via_b == {harness.citizen(i) for i in range(10, N + 1)}, f"default route: {sorted(via_b)}")
-        with sqlite3.connect(st.db) as c:
-            smscs = dict(c.execute("select smsc, count(distinct survey_id) from deliveries "
-                                   "where survey_id is not null group by smsc").fetchall())
+        smscs = by_smsc()
         check(smscs.get("sim") == 9 and smscs.get("other") == N - 9, f"deliveries by SMSC: {smscs}")
         print(f"ok: {len(via_a)} surveys through the routed SMSC, {len(via_b)} through the default one; {a['completed']}")
 
