@@ -12,7 +12,9 @@
 #include <sqlite3.h>
 #include <utf8proc.h>
 
-#define ARCHIVE_SCHEMA_VERSION 2
+#include "chain.h"
+
+#define ARCHIVE_SCHEMA_VERSION 3
 #define ARCHIVE_MAX_MULTI 64      /* chosen values of one multi answer */
 #define ARCHIVE_MIN_RESPONSES 30  /* a group with fewer is flagged */
 #define ARCHIVE_Z 1.959963984540054 /* 95% two-sided normal quantile */
@@ -294,6 +296,12 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
+		/* schema 3: hash chain, audit links, sealed contacts (chain.c) */
+		if (version < 3 && (chain_migrate(a->db, err, errlen) < 0 ||
+		                    exec(a, "PRAGMA user_version = 3", err, errlen) < 0)) {
+			exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
 		if (exec(a, "COMMIT", err, errlen) < 0) {
 			exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
@@ -304,6 +312,11 @@ fail:
 	sqlite3_finalize(s);
 	archive_close(a);
 	return NULL;
+}
+
+struct sqlite3 *archive_sqlite(struct archive *a)
+{
+	return a->db;
 }
 
 void archive_close(struct archive *a)
@@ -557,6 +570,9 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 			continue; /* already stored (same survey_id or campaign + transaction) */
 		inserted++;
 		if ((rc = put_answers(a, v, err, errlen)) < 0)
+			goto fail;
+		/* audit link, sealed contact, and the next link of the hash chain */
+		if ((rc = chain_put(a->db, v, (int64_t)time(NULL), err, errlen)) < 0)
 			goto fail;
 		rc = -EIO;
 	}

@@ -9,6 +9,7 @@
 
 #include "archive.h"
 #include "campaign.h"
+#include "cli_audit.h"
 #include "cli_trigger.h"
 #include "survey.h"
 #include "text.h"
@@ -29,6 +30,8 @@ static int cmd_report(const struct command *cmd, int argc, char **argv);
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 static int cmd_campaign_check(const struct command *cmd, int argc, char **argv);
 static int cmd_trigger(const struct command *cmd, int argc, char **argv);
+static int cmd_audit(const struct command *cmd, int argc, char **argv);
+static int cmd_archive_verify(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json]",
@@ -38,6 +41,12 @@ static const struct command commands[] = {
 	  "length, SMS parts, and the cost of a completed survey", cmd_campaign_check },
 	{ "trigger", "--csv FILE --url http://HOST:PORT --token T [--batch N]",
 	  "post triggers from a CSV file to the HTTP API, with a per-row report", cmd_trigger },
+	/* the inspecting office (docs/audit.md) */
+	{ "audit", "keygen|sample|open|compare|integrity [OPTIONS]",
+	  "post-check: make the office's keys, draw a sample, open its contacts, compare the re-survey,"
+	  " flag integrity signals (`hailong audit integrity` is the report's --integrity)", cmd_audit },
+	{ "archive verify", "--db PATH [--head SEQ:HASH] [--format table|json]",
+	  "check the archive's hash chain: name the first record changed, removed or inserted", cmd_archive_verify },
 	{ "help", "[COMMAND]", "show this help, or the help of one command", cmd_help },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -520,6 +529,18 @@ static int cmd_trigger(const struct command *cmd, int argc, char **argv)
 {
 	(void)cmd;
 	return cli_trigger_main(argc, argv);
+}
+
+static int cmd_audit(const struct command *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cli_audit_main(argc, argv);
+}
+
+static int cmd_archive_verify(const struct command *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cli_archive_verify(argc, argv);
 }
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)
