@@ -135,8 +135,12 @@ static int answers_of(sqlite3 *db, const char *id, char **flat, json_t **obj)
 
 	*flat = NULL;
 	*obj = NULL;
-	if (!f || !o || sqlite3_prepare_v3(db, "SELECT question_id, value, text FROM answers WHERE survey_id = ?1"
-	                                       " ORDER BY answered_at, question_id", -1,
+	if (!f || !o || sqlite3_prepare_v3(db, "SELECT a.question_id, a.value, a.text FROM answers a"
+	                                       " JOIN surveys s ON s.survey_id = a.survey_id"
+	                                       " LEFT JOIN campaign_questions q ON q.campaign_id = s.campaign_id"
+	                                       " AND q.campaign_version = s.campaign_version"
+	                                       " AND q.question_id = a.question_id WHERE a.survey_id = ?1"
+	                                       " ORDER BY COALESCE(q.position, 1000000), a.question_id", -1,
 	                                   SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
