@@ -331,7 +331,7 @@ static void test_chain_concurrent_writers(void **state)
 static void test_chain_crash(void **state)
 {
 	struct fx *f = *state;
-	struct chain_report r;
+	struct chain_report r = {0};
 
 	for (int round = 0; round < 3; round++) {
 		pid_t kid = fork();
@@ -354,7 +354,26 @@ static void test_chain_crash(void **state)
 			}
 			_exit(0);
 		}
-		struct timespec ts = {0, (40 + 30 * round) * 1000000L};
+		/* wait until it has written something more (bounded), then kill it
+		 * a few ms later, wherever it is */
+		int64_t before = r.links;
+		for (int w = 0; w < 500; w++) {
+			struct timespec ts = {0, 10 * 1000000L};
+			nanosleep(&ts, NULL);
+			sqlite3 *db;
+			sqlite3_stmt *q;
+			int64_t n = 0;
+			if (sqlite3_open(f->path, &db) == SQLITE_OK &&
+			    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM chain", -1, &q, NULL) == SQLITE_OK) {
+				if (sqlite3_step(q) == SQLITE_ROW)
+					n = sqlite3_column_int64(q, 0);
+				sqlite3_finalize(q);
+			}
+			sqlite3_close(db);
+			if (n > before)
+				break;
+		}
+		struct timespec ts = {0, (3 + 7 * round) * 1000000L};
 		nanosleep(&ts, NULL);
 		kill(kid, SIGKILL);
 		int status;

@@ -170,7 +170,8 @@ def main():
             # the chain still holds with the audits in it
             v = json.loads(run("archive", "verify", "--db", st.db, "--format", "json").stdout)
             check(v["intact"] and v["links"] == 10, f"verify after the audit: {v}")
-            st.stop("hailongd")
+            rc = st.stop("hailongd")
+            check(rc == 0, f"hailongd exit status {rc}:\n{st.log_text('hailongd')[-3000:]}")
             # an edit of the file is named
             with sqlite3.connect(st.db) as c:
                 sid = c.execute("select survey_id from chain where seq = 3").fetchone()[0]
