@@ -185,6 +185,7 @@ static const char *const qtype_names[] = {
 struct archive {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX]; /* lazily prepared, owned, finalized by archive_close */
+	struct chain *chain;      /* chain.c's statements (hash chain, audit links, contacts), owned */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -307,6 +308,10 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (!(a->chain = chain_new(a->db))) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
 	return a;
 fail:
 	sqlite3_finalize(s);
@@ -325,6 +330,7 @@ void archive_close(struct archive *a)
 		return;
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(a->st[i]);
+	chain_free(a->chain);
 	sqlite3_close(a->db);
 	free(a);
 }
@@ -572,7 +578,7 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		if ((rc = put_answers(a, v, err, errlen)) < 0)
 			goto fail;
 		/* audit link, sealed contact, and the next link of the hash chain */
-		if ((rc = chain_put(a->db, v, (int64_t)time(NULL), err, errlen)) < 0)
+		if ((rc = chain_put(a->chain, v, (int64_t)time(NULL), err, errlen)) < 0)
 			goto fail;
 		rc = -EIO;
 	}

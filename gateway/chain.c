@@ -56,6 +56,44 @@ static void chain_iso(int64_t t, char out[32])
 		snprintf(out, 32, "1970-01-01T00:00:00Z");
 }
 
+/* Statements prepared once per connection (chain_new) and reset after use. */
+enum chain_stmt { CS_SURVEY, CS_ANSWERS, CS_LAST, CS_INSERT, CS_LINK, CS_CONTACT, CS_MAX };
+
+struct chain {
+	sqlite3 *db;                  /* borrowed: the archive's connection */
+	sqlite3_stmt *st[CS_MAX];     /* owned, lazily prepared */
+};
+
+static const char *const chain_stmt_sql[CS_MAX];
+
+struct chain *chain_new(struct sqlite3 *db)
+{
+	struct chain *c = calloc(1, sizeof *c);
+
+	if (c)
+		c->db = db;
+	return c;
+}
+
+void chain_free(struct chain *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CS_MAX; i++)
+		sqlite3_finalize(c->st[i]);
+	free(c);
+}
+
+static sqlite3_stmt *chain_stmt(struct chain *c, enum chain_stmt id)
+{
+	if (!c->st[id] && sqlite3_prepare_v3(c->db, chain_stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+	                                     NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_reset(c->st[id]);
+	sqlite3_clear_bindings(c->st[id]);
+	return c->st[id];
+}
+
 /* ---- the canonical encoding -------------------------------------------- */
 
 struct chain_buf {
@@ -140,15 +178,24 @@ static const char chain_answers_sql[] =
 	"SELECT question_id, value, text, answered_at FROM answers WHERE survey_id = ?1"
 	" ORDER BY question_id";
 
-int chain_encode(struct sqlite3 *db, const char *survey_id, unsigned char **out, size_t *len)
+static const char *const chain_stmt_sql[CS_MAX] = {
+	[CS_SURVEY] = chain_survey_sql,
+	[CS_ANSWERS] = chain_answers_sql,
+	[CS_LAST] = "SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1",
+	[CS_INSERT] = "INSERT INTO chain(seq, survey_id, hash, chained_at) VALUES(?1, ?2, ?3, ?4)",
+	[CS_LINK] = "INSERT OR IGNORE INTO audit_links(survey_id, audit_of) VALUES(?1, ?2)",
+	[CS_CONTACT] = "INSERT OR IGNORE INTO contacts(survey_id, sealed, stored_at) VALUES(?1, ?2, ?3)",
+};
+
+static int encode(struct chain *c, const char *survey_id, unsigned char **out, size_t *len)
 {
 	struct chain_buf b = {0};
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
 	*out = NULL;
 	*len = 0;
-	if (sqlite3_prepare_v3(db, chain_survey_sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+	if (!(s = chain_stmt(c, CS_SURVEY)))
 		goto done;
 	sqlite3_bind_text(s, 1, survey_id, -1, SQLITE_STATIC);
 	int st = sqlite3_step(s);
@@ -161,9 +208,8 @@ int chain_encode(struct sqlite3 *db, const char *survey_id, unsigned char **out,
 	buf_add(&b, chain_tag, sizeof chain_tag - 1);
 	for (int i = 0; i < CHAIN_SURVEY_COLS; i++)
 		buf_value(&b, s, i);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v3(db, chain_answers_sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+	sqlite3_reset(s);
+	if (!(s = chain_stmt(c, CS_ANSWERS)))
 		goto done;
 	sqlite3_bind_text(s, 1, survey_id, -1, SQLITE_STATIC);
 	while ((st = sqlite3_step(s)) == SQLITE_ROW) {
@@ -184,8 +230,20 @@ int chain_encode(struct sqlite3 *db, const char *survey_id, unsigned char **out,
 	b.p = NULL;
 	rc = (int)b.len;
 done:
-	sqlite3_finalize(s);
+	if (c->st[CS_SURVEY])
+		sqlite3_reset(c->st[CS_SURVEY]);
+	if (c->st[CS_ANSWERS])
+		sqlite3_reset(c->st[CS_ANSWERS]);
 	free(b.p);
+	return rc;
+}
+
+int chain_encode(struct sqlite3 *db, const char *survey_id, unsigned char **out, size_t *len)
+{
+	struct chain *c = chain_new(db);
+	int rc = c ? encode(c, survey_id, out, len) : -ENOMEM;
+
+	chain_free(c);
 	return rc;
 }
 
@@ -203,15 +261,14 @@ static void chain_hash(const unsigned char prev[CHAIN_HASH_BYTES], const unsigne
 /* ---- writing ------------------------------------------------------------ */
 
 /* The last link: its seq (0 when the chain is empty) and hash (zeros then). */
-static int chain_last(sqlite3 *db, int64_t *seq, unsigned char hash[CHAIN_HASH_BYTES])
+static int chain_last(struct chain *c, int64_t *seq, unsigned char hash[CHAIN_HASH_BYTES])
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s;
 	int rc = 0;
 
 	*seq = 0;
 	memset(hash, 0, CHAIN_HASH_BYTES);
-	if (sqlite3_prepare_v3(db, "SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1", -1,
-	                       SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+	if (!(s = chain_stmt(c, CS_LAST)))
 		return -EIO;
 	int st = sqlite3_step(s);
 	if (st == SQLITE_ROW) {
@@ -223,25 +280,26 @@ static int chain_last(sqlite3 *db, int64_t *seq, unsigned char hash[CHAIN_HASH_B
 	} else if (st != SQLITE_DONE) {
 		rc = -EIO;
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	return rc;
 }
 
 /* Append one stored survey to the chain. */
-static int chain_append(sqlite3 *db, const char *survey_id, int64_t now, char *err, size_t errlen)
+static int chain_append(struct chain *c, const char *survey_id, int64_t now, char *err, size_t errlen)
 {
 	unsigned char prev[CHAIN_HASH_BYTES], h[CHAIN_HASH_BYTES], *enc = NULL;
 	size_t len = 0;
 	int64_t seq;
-	sqlite3_stmt *s = NULL;
+	sqlite3 *db = c->db;
+	sqlite3_stmt *s;
 	char when[32];
 	int rc;
 
-	if (chain_last(db, &seq, prev) < 0) {
+	if (chain_last(c, &seq, prev) < 0) {
 		chain_seterr(err, errlen, "chain: cannot read the head: %s", sqlite3_errmsg(db));
 		return -EIO;
 	}
-	if ((rc = chain_encode(db, survey_id, &enc, &len)) < 0) {
+	if ((rc = encode(c, survey_id, &enc, &len)) < 0) {
 		chain_seterr(err, errlen, "chain: survey %s: cannot encode (%d)", survey_id, rc);
 		return rc == -ENOMEM ? -ENOMEM : -EIO;
 	}
@@ -249,8 +307,7 @@ static int chain_append(sqlite3 *db, const char *survey_id, int64_t now, char *e
 	free(enc);
 	chain_iso(now, when);
 	rc = -EIO;
-	if (sqlite3_prepare_v3(db, "INSERT INTO chain(seq, survey_id, hash, chained_at) VALUES(?1, ?2, ?3, ?4)",
-	                       -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+	if (!(s = chain_stmt(c, CS_INSERT)))
 		goto done;
 	sqlite3_bind_int64(s, 1, seq + 1);
 	sqlite3_bind_text(s, 2, survey_id, -1, SQLITE_STATIC);
@@ -261,16 +318,17 @@ static int chain_append(sqlite3 *db, const char *survey_id, int64_t now, char *e
 done:
 	if (rc < 0)
 		chain_seterr(err, errlen, "chain: survey %s: %s", survey_id, sqlite3_errmsg(db));
-	sqlite3_finalize(s);
+	if (c->st[CS_INSERT])
+		sqlite3_reset(c->st[CS_INSERT]);
 	return rc;
 }
 
-static int chain_exec2(sqlite3 *db, const char *sql, const char *a, const char *b, const char *c)
+static int chain_exec2(struct chain *ch, enum chain_stmt id, const char *a, const char *b, const char *c)
 {
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = chain_stmt(ch, id);
 	int rc = -EIO;
 
-	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+	if (!s)
 		return -EIO;
 	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
@@ -278,28 +336,27 @@ static int chain_exec2(sqlite3 *db, const char *sql, const char *a, const char *
 		sqlite3_bind_text(s, 3, c, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_DONE)
 		rc = 0;
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	return rc;
 }
 
-int chain_put(struct sqlite3 *db, const struct archive_survey *sv, int64_t now, char *err, size_t errlen)
+int chain_put(struct chain *c, const struct archive_survey *sv, int64_t now, char *err, size_t errlen)
 {
-	if (sv->audit_of && sv->audit_of[0] &&
-	    chain_exec2(db, "INSERT OR IGNORE INTO audit_links(survey_id, audit_of) VALUES(?1, ?2)",
-	                sv->survey_id, sv->audit_of, NULL) < 0) {
+	sqlite3 *db = c->db;
+
+	if (sv->audit_of && sv->audit_of[0] && chain_exec2(c, CS_LINK, sv->survey_id, sv->audit_of, NULL) < 0) {
 		chain_seterr(err, errlen, "survey %s: audit_of: %s", sv->survey_id, sqlite3_errmsg(db));
 		return -EIO;
 	}
 	if (sv->contact && sv->contact[0]) {
 		char when[32];
 		chain_iso(now, when);
-		if (chain_exec2(db, "INSERT OR IGNORE INTO contacts(survey_id, sealed, stored_at) VALUES(?1, ?2, ?3)",
-		                sv->survey_id, sv->contact, when) < 0) {
+		if (chain_exec2(c, CS_CONTACT, sv->survey_id, sv->contact, when) < 0) {
 			chain_seterr(err, errlen, "survey %s: contact: %s", sv->survey_id, sqlite3_errmsg(db));
 			return -EIO;
 		}
 	}
-	return chain_append(db, sv->survey_id, now, err, errlen);
+	return chain_append(c, sv->survey_id, now, err, errlen);
 }
 
 int chain_migrate(struct sqlite3 *db, char *err, size_t errlen)
@@ -313,7 +370,10 @@ int chain_migrate(struct sqlite3 *db, char *err, size_t errlen)
 		sqlite3_free(msg);
 		return -EIO;
 	}
-	/* Surveys stored before the chain existed join it now, oldest first. */
+	/* Surveys stored before the chain existed join it now, oldest first, in
+	 * this one transaction: a larger page cache keeps its index pages in
+	 * memory (measured in docs/audit.md). */
+	sqlite3_exec(db, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
 	if (sqlite3_prepare_v2(db, "SELECT survey_id FROM surveys s WHERE NOT EXISTS"
 	                           " (SELECT 1 FROM chain c WHERE c.survey_id = s.survey_id)"
 	                           " ORDER BY finished_at, survey_id", -1, &s, NULL) != SQLITE_OK) {
@@ -321,24 +381,32 @@ int chain_migrate(struct sqlite3 *db, char *err, size_t errlen)
 		return -EIO;
 	}
 	int64_t now = (int64_t)time(NULL);
+	struct chain *c = chain_new(db);
+	if (!c)
+		rc = -ENOMEM;
 	while (rc == 0 && (st = sqlite3_step(s)) == SQLITE_ROW) {
 		char *id = strdup((const char *)sqlite3_column_text(s, 0));
 		if (!id) {
 			rc = -ENOMEM;
 			break;
 		}
-		rc = chain_append(db, id, now, err, errlen);
+		rc = chain_append(c, id, now, err, errlen);
 		free(id);
 	}
+	chain_free(c);
 	sqlite3_finalize(s);
+	sqlite3_exec(db, "PRAGMA cache_size = -2000", NULL, NULL, NULL); /* SQLite's default */
 	return rc;
 }
 
 int chain_head(struct sqlite3 *db, int64_t *seq, char hex[CHAIN_HEX], char *err, size_t errlen)
 {
 	unsigned char h[CHAIN_HASH_BYTES];
+	struct chain *c = chain_new(db);
+	int rc = c ? chain_last(c, seq, h) : -ENOMEM;
 
-	if (chain_last(db, seq, h) < 0) {
+	chain_free(c);
+	if (rc < 0) {
 		chain_seterr(err, errlen, "chain: cannot read the head: %s", sqlite3_errmsg(db));
 		return -EIO;
 	}
@@ -417,8 +485,14 @@ int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain
 			return -EINVAL;
 		}
 	}
+	struct chain *ch = chain_new(db);
+	if (!ch) {
+		chain_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (sqlite3_prepare_v2(db, "SELECT seq, survey_id, hash FROM chain ORDER BY seq", -1, &s, NULL) !=
 	    SQLITE_OK) {
+		chain_free(ch);
 		chain_seterr(err, errlen, "sqlite: %s (is this a hailong archive?)", sqlite3_errmsg(db));
 		return -EIO;
 	}
@@ -434,12 +508,13 @@ int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain
 		if (seq != next)
 			chain_problem(r, out, "links %lld..%lld are missing: %lld record(s) removed after survey at link %lld",
 			              (long long)next, (long long)seq - 1, (long long)(seq - next), (long long)next - 1);
-		int rc = chain_encode(db, id ? id : "", &enc, &len);
+		int rc = encode(ch, id ? id : "", &enc, &len);
 		if (rc == -ENOENT) {
 			chain_problem(r, out, "link %lld: survey %s: removed (no longer in the archive)", (long long)seq,
 			              id ? id : "?");
 		} else if (rc < 0) {
 			sqlite3_finalize(s);
+			chain_free(ch);
 			chain_seterr(err, errlen, "survey %s: cannot read it: %s", id ? id : "?", sqlite3_errmsg(db));
 			return rc;
 		} else {
@@ -464,6 +539,7 @@ int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain
 		next = seq + 1;
 	}
 	sqlite3_finalize(s);
+	chain_free(ch);
 	if (st != SQLITE_DONE) {
 		chain_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db));
 		return -EIO;

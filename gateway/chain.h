@@ -8,6 +8,7 @@
 #include "archive.h"
 
 struct sqlite3;
+struct chain;
 
 #define CHAIN_HASH_BYTES 32
 #define CHAIN_HEX (CHAIN_HASH_BYTES * 2 + 1)
@@ -18,6 +19,11 @@ struct sqlite3;
  * -EIO with err filled. */
 int chain_migrate(struct sqlite3 *db, char *err, size_t errlen);
 
+/* The chain's statements on the archive's connection (borrowed; free the
+ * chain before closing it). NULL when out of memory. */
+struct chain *chain_new(struct sqlite3 *db);
+void chain_free(struct chain *c);
+
 /* Called by archive_put inside its BEGIN IMMEDIATE transaction, after the
  * survey `s` and its answers were inserted: stores its audit link and sealed
  * contact (when given), then appends it to the chain: reads the current head
@@ -25,7 +31,7 @@ int chain_migrate(struct sqlite3 *db, char *err, size_t errlen);
  * file serialise here) and stores BLAKE2b(head || canonical record).
  * `now` is unix seconds. Returns 0, -EINVAL (a contact that is not base64)
  * or -EIO, with err filled. */
-int chain_put(struct sqlite3 *db, const struct archive_survey *s, int64_t now, char *err,
+int chain_put(struct chain *c, const struct archive_survey *s, int64_t now, char *err,
               size_t errlen);
 
 /* The head: seq of the last link (0 = empty chain) and its hash in hex. */
