@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -44,7 +45,7 @@ def answer(st, msisdn, start, total, replies):
 def archived(st, campaign, n):
     def count():
         try:
-            with sqlite3.connect(st.db, timeout=5) as c:
+            with closing(sqlite3.connect(st.db, timeout=5)) as c, c:
                 return c.execute("select count(*) from surveys where campaign_id = ?", (campaign,)).fetchone()[0] >= n
         except sqlite3.Error:
             return False
@@ -83,14 +84,13 @@ def main():
             archived(st, "default", 6)
 
             # no readable number anywhere in the archive's files
-            raw = b""
-            for suffix in ("", "-wal"):
-                if os.path.exists(st.db + suffix):
-                    with open(st.db + suffix, "rb") as f:
-                        raw += f.read()
+            # read by another process: closing a file descriptor of the database in
+            # this one would drop the POSIX locks of this process's SQLite connections
+            raw = subprocess.run(["cat", st.db] + ([st.db + "-wal"] if os.path.exists(st.db + "-wal") else []),
+                                 capture_output=True, timeout=30).stdout
             for m in nums.values():
                 check(m.encode() not in raw and m[2:].encode() not in raw, f"{m} readable in the archive")
-            with sqlite3.connect(st.db) as c:
+            with closing(sqlite3.connect(st.db)) as c, c:
                 check(c.execute("select count(*) from contacts").fetchone()[0] == 6, "6 sealed contacts")
 
             # the chain is intact; the head is logged by hailongd at start
@@ -126,7 +126,7 @@ def main():
                 opened = [l.split(",") for l in f.read().strip().splitlines()[1:]]
             check(len(opened) == 4, f"4 opened: {opened}")
             by_num = {m: i for i, m in nums.items()}
-            with sqlite3.connect(st.db) as c:
+            with closing(sqlite3.connect(st.db)) as c, c:
                 for row in opened:
                     check(row[1] in by_num, f"{row[1]} is one of the numbers surveyed")
                     tx = c.execute("select transaction_id from surveys where survey_id = ?", (row[5],)).fetchone()[0]
@@ -149,7 +149,7 @@ def main():
                 else:
                     answer(st, m, starts[m], 6, ["1"] * 6)           # confirms the original answers
             archived(st, "audit", 4)
-            with sqlite3.connect(st.db) as c:
+            with closing(sqlite3.connect(st.db)) as c, c:
                 links = c.execute("select count(*) from audit_links l join surveys s on s.survey_id = l.audit_of"
                                   " where s.campaign_id = 'default'").fetchone()[0]
             check(links == 4, f"4 audit links: {links}")
@@ -172,8 +172,32 @@ def main():
             check(v["intact"] and v["links"] == 10, f"verify after the audit: {v}")
             rc = st.stop("hailongd")
             check(rc == 0, f"hailongd exit status {rc}:\n{st.log_text('hailongd')[-3000:]}")
+            # the JSON sample opens to the same numbers
+            sj = os.path.join(st.dir, "sample.json")
+            with open(sj, "w") as f:
+                f.write(run(*args, "--format", "json").stdout)
+            nums_csv = sorted(l.split(",")[3] for l in run("audit", "open", "--secret-key", key, sample).stdout.split()[1:])
+            nums_json = sorted(l.split(",")[3] for l in run("audit", "open", "--secret-key", key, sj).stdout.split()[1:])
+            check(nums_csv == nums_json and len(nums_csv) == 4, f"csv {nums_csv} json {nums_json}")
+
+            # contacts older than keep_contact_days go when hailongd starts (and daily); the chain stays
+            with closing(sqlite3.connect(st.db)) as c, c:
+                c.execute("update contacts set stored_at = '2020-01-01T00:00:00Z' where survey_id in"
+                          " (select survey_id from surveys where campaign_id = 'default')")
+            st.start_gateway(cfg)
+            wait_for(lambda: "sealed contacts purged\" count=6" in st.log_text("hailongd"), 10, "the purge")
+            check(st.stop("hailongd") == 0, "hailongd stopped")
+            with closing(sqlite3.connect(st.db)) as c, c:
+                check(c.execute("select count(*) from contacts").fetchone()[0] == 4, "the audits' contacts stay")
+            v = json.loads(run("archive", "verify", "--db", st.db, "--format", "json").stdout)
+            check(v["intact"] and v["links"] == 10, f"verify after the purge: {v}")
+            sample2 = os.path.join(st.dir, "sample2.csv")
+            run(*args, "--out", sample2)  # drawn again: the same surveys, no contacts left to draw
+            r = run("audit", "open", "--secret-key", key, sample2, ok=(1,))
+            check(r.stderr.count("no sealed contact") == 4, f"the purged contacts are named: {r.stderr}")
+
             # an edit of the file is named
-            with sqlite3.connect(st.db) as c:
+            with closing(sqlite3.connect(st.db)) as c, c:
                 sid = c.execute("select survey_id from chain where seq = 3").fetchone()[0]
                 c.execute("update answers set value = 1 where survey_id = ? and question_id = 'officer'", (sid,))
             r = run("archive", "verify", "--db", st.db, ok=(1,))
