@@ -9,7 +9,7 @@
 
 #include "archive.h"
 
-enum audit_format { AUDIT_FMT_TABLE = 0, AUDIT_FMT_CSV, AUDIT_FMT_JSON };
+enum audit_format { AUDIT_FMT_TABLE = 0, AUDIT_FMT_CSV, AUDIT_FMT_JSON, AUDIT_FMT_HTML /* compare only */ };
 
 /* 1 when `by` names a unit column ("agency" or "procedure"). */
 int audit_unit_valid(const char *by);

@@ -30,8 +30,25 @@ struct cunit {
 	char *name;
 	int64_t audits, reached, not_reached, never;
 	int pos, neg, ties;    /* per reached survey: sign of sum(original - audit) over rated questions */
-	struct cstat st;
+	struct cstat st;       /* its pairs, all questions pooled */
+	struct cstat *qst;     /* its pairs per question (nq), owned */
 };
+
+/* What the writers print. */
+struct cres {
+	const struct audit_compare_opts *o;
+	const char *by, *idq;
+	double alpha;
+	const struct cq *qs;
+	const struct cstat *qst;
+	int nq;
+	const struct cunit *u;
+	int nu;
+};
+
+static const char cmp_method[] =
+	"one-sided paired sign test: per reached survey the sign of the sum over rated questions of"
+	" (original - audit); ties dropped; p = P(X >= positives), X ~ Binomial(n, 1/2)";
 
 static void cmp_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void cmp_seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -194,6 +211,236 @@ static json_t *jnum(double v)
 	return isnan(v) ? json_null() : json_real(v);
 }
 
+static double pct(int64_t num, int64_t den)
+{
+	return den > 0 ? 100.0 * (double)num / (double)den : NAN;
+}
+
+static json_t *jstat(const char *key, const char *name, const struct cstat *st)
+{
+	return json_pack("{s:s,s:I,s:I,s:o,s:o}", key, name, "pairs", (json_int_t)st->pairs, "agree",
+	                 (json_int_t)st->agree, "agreement_pct", jnum(pct(st->agree, st->pairs)), "kappa",
+	                 jnum(stat_kappa(st)));
+}
+
+static void write_json(const struct cres *r, FILE *out)
+{
+	json_t *doc = json_object(), *jq = json_array(), *ju = json_array();
+
+	json_object_set_new(doc, "campaign", json_string(r->o->campaign));
+	json_object_set_new(doc, "audit_campaign", json_string(r->o->audit_campaign));
+	json_object_set_new(doc, "by", json_string(r->by));
+	json_object_set_new(doc, "identity_question", json_string(r->idq));
+	json_object_set_new(doc, "test", json_pack("{s:s,s:f}", "method", cmp_method, "alpha", r->alpha));
+	for (int q = 0; q < r->nq; q++) {
+		json_t *x = jstat("question", r->qs[q].id, &r->qst[q]);
+		json_object_set_new(x, "rated", json_boolean(r->qs[q].rated));
+		json_array_append_new(jq, x);
+	}
+	for (int i = 0; i < r->nu; i++) {
+		const struct cunit *u = &r->u[i];
+		double p = audit_sign_p(u->pos, u->neg);
+		json_t *x = jstat("unit", u->name, &u->st), *uq = json_array();
+		json_object_update_new(x, json_pack("{s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:f,s:b}", "audits", (json_int_t)u->audits,
+		                                    "reached", (json_int_t)u->reached, "not_reached",
+		                                    (json_int_t)u->not_reached, "never_surveyed", (json_int_t)u->never,
+		                                    "original_higher", u->pos, "audit_higher", u->neg, "ties", u->ties,
+		                                    "p_value", p, "more_positive", p < r->alpha));
+		for (int q = 0; q < r->nq; q++)
+			json_array_append_new(uq, jstat("question", r->qs[q].id, &u->qst[q]));
+		json_object_set_new(x, "questions", uq);
+		json_array_append_new(ju, x);
+	}
+	json_object_set_new(doc, "questions", jq);
+	json_object_set_new(doc, "units", ju);
+	json_dumpf(doc, out, JSON_INDENT(2));
+	fputc('\n', out);
+	json_decref(doc);
+}
+
+/* A CSV field, quoted when it needs it. */
+static void csv_s(FILE *out, const char *v)
+{
+	if (!strpbrk(v, ",\"\r\n")) {
+		fputs(v, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *v; v++) {
+		if (*v == '"')
+			fputc('"', out);
+		fputc(*v, out);
+	}
+	fputc('"', out);
+}
+
+static void csv_stat(FILE *out, const struct cstat *st)
+{
+	char b1[32], b2[32];
+
+	fmt_pct(b1, sizeof b1, st->agree, st->pairs);
+	fmt_num(b2, sizeof b2, stat_kappa(st), 4);
+	fprintf(out, ",%lld,%lld,%s,%s", (long long)st->pairs, (long long)st->agree, b1, b2);
+}
+
+static void write_csv(const struct cres *r, FILE *out)
+{
+	fputs("section,unit,question,audits,reached,not_reached,never_surveyed,pairs,agree,agreement_pct,kappa,"
+	      "original_higher,audit_higher,ties,p_value,flag\n", out);
+	for (int q = 0; q < r->nq; q++) {
+		fputs("question,,", out);
+		csv_s(out, r->qs[q].id);
+		fputs(",,,,", out);
+		csv_stat(out, &r->qst[q]);
+		fprintf(out, ",,,,,%s\n", r->qs[q].rated ? "rated" : "");
+	}
+	for (int i = 0; i < r->nu; i++) {
+		const struct cunit *u = &r->u[i];
+		double p = audit_sign_p(u->pos, u->neg);
+		fputs("unit,", out);
+		csv_s(out, u->name);
+		fprintf(out, ",,%lld,%lld,%lld,%lld", (long long)u->audits, (long long)u->reached,
+		        (long long)u->not_reached, (long long)u->never);
+		csv_stat(out, &u->st);
+		fprintf(out, ",%d,%d,%d,%.6f,%s\n", u->pos, u->neg, u->ties, p, p < r->alpha ? "more_positive" : "");
+		for (int q = 0; q < r->nq; q++) {
+			fputs("unit_question,", out);
+			csv_s(out, u->name);
+			fputc(',', out);
+			csv_s(out, r->qs[q].id);
+			fputs(",,,,", out);
+			csv_stat(out, &u->qst[q]);
+			fputs(",,,,,\n", out);
+		}
+	}
+}
+
+static void write_table(const struct cres *r, FILE *out)
+{
+	char b1[32], b2[32], b3[32], b4[32];
+
+	fprintf(out, "Audit %s of campaign %s, by %s (\"never surveyed\" = %s answered %d)\n\n", r->o->audit_campaign,
+	        r->o->campaign, r->by, r->idq, CMP_NEVER_VALUE);
+	fprintf(out, "%-24s %7s %10s %7s\n", "question", "pairs", "agree %", "kappa");
+	for (int q = 0; q < r->nq; q++) {
+		fmt_pct(b1, sizeof b1, r->qst[q].agree, r->qst[q].pairs);
+		fmt_num(b2, sizeof b2, stat_kappa(&r->qst[q]), 3);
+		fprintf(out, "%-24s %7lld %10s %7s\n", r->qs[q].id, (long long)r->qst[q].pairs, b1, b2);
+	}
+	fprintf(out, "\n%-24s %6s %7s %7s %6s %8s %7s %9s %9s\n", "unit", "audits", "reached", "not", "never", "agree %",
+	        "kappa", "orig>aud", "p");
+	for (int i = 0; i < r->nu; i++) {
+		const struct cunit *u = &r->u[i];
+		double p = audit_sign_p(u->pos, u->neg);
+		fmt_pct(b1, sizeof b1, u->st.agree, u->st.pairs);
+		fmt_num(b2, sizeof b2, stat_kappa(&u->st), 3);
+		snprintf(b3, sizeof b3, "%d/%d", u->pos, u->pos + u->neg);
+		snprintf(b4, sizeof b4, "%.4f", p);
+		fprintf(out, "%-24s %6lld %7lld %7lld %6lld %8s %7s %9s %9s%s\n", u->name[0] ? u->name : "(none)",
+		        (long long)u->audits, (long long)u->reached, (long long)u->not_reached, (long long)u->never, b1, b2,
+		        b3, b4, p < r->alpha ? "  ! original answers more positive than the audit's" : "");
+	}
+	if (r->nq > 0) {
+		fprintf(out, "\nagreement %% per unit and question\n%-24s", "unit");
+		for (int q = 0; q < r->nq; q++)
+			fprintf(out, " %10.10s", r->qs[q].id);
+		fputc('\n', out);
+		for (int i = 0; i < r->nu; i++) {
+			fprintf(out, "%-24s", r->u[i].name[0] ? r->u[i].name : "(none)");
+			for (int q = 0; q < r->nq; q++) {
+				fmt_pct(b1, sizeof b1, r->u[i].qst[q].agree, r->u[i].qst[q].pairs);
+				fprintf(out, " %10s", b1);
+			}
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "\nTest: one-sided paired sign test at alpha %.3g; per reached survey the sign of the sum over\n"
+	             "rated questions of (original - audit), ties dropped; p = P(X >= orig>aud), X ~ Binomial(n, 1/2).\n",
+	        r->alpha);
+}
+
+static void html_s(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		switch (*v) {
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '&': fputs("&amp;", out); break;
+		case '"': fputs("&quot;", out); break;
+		default: fputc(*v, out);
+		}
+	}
+}
+
+static void html_stat(FILE *out, const struct cstat *st)
+{
+	char b1[32], b2[32];
+
+	fmt_pct(b1, sizeof b1, st->agree, st->pairs);
+	fmt_num(b2, sizeof b2, stat_kappa(st), 3);
+	fprintf(out, "<td>%lld</td><td>%s</td><td>%s</td>", (long long)st->pairs, b1, b2);
+}
+
+/* One self-contained page (no script, no external file). */
+static void write_html(const struct cres *r, FILE *out)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Phúc tra ", out);
+	html_s(out, r->o->campaign);
+	fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
+	      "td,th{border:1px solid #999;padding:.3em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
+	      "tr.flag{background:#fdd}</style></head><body>\n<h1>Audit ", out);
+	html_s(out, r->o->audit_campaign);
+	fputs(" of campaign ", out);
+	html_s(out, r->o->campaign);
+	fputs("</h1>\n<p>Units by ", out);
+	html_s(out, r->by);
+	fputs("; \"never surveyed\" = question <code>", out);
+	html_s(out, r->idq);
+	fprintf(out, "</code> answered %d.</p>\n<h2>Per question</h2>\n<table><tr><th>question</th><th>pairs</th>"
+	             "<th>agree %%</th><th>kappa</th></tr>\n", CMP_NEVER_VALUE);
+	for (int q = 0; q < r->nq; q++) {
+		fputs("<tr><td>", out);
+		html_s(out, r->qs[q].id);
+		fputs("</td>", out);
+		html_stat(out, &r->qst[q]);
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>\n<h2>Per unit</h2>\n<table><tr><th>unit</th><th>audits</th><th>reached</th><th>not reached</th>"
+	      "<th>never surveyed</th><th>pairs</th><th>agree %</th><th>kappa</th><th>original higher</th>"
+	      "<th>audit higher</th><th>p</th></tr>\n", out);
+	for (int i = 0; i < r->nu; i++) {
+		const struct cunit *u = &r->u[i];
+		double p = audit_sign_p(u->pos, u->neg);
+		fprintf(out, "<tr%s><td>", p < r->alpha ? " class=\"flag\"" : "");
+		html_s(out, u->name[0] ? u->name : "(none)");
+		fprintf(out, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%lld</td>", (long long)u->audits,
+		        (long long)u->reached, (long long)u->not_reached, (long long)u->never);
+		html_stat(out, &u->st);
+		fprintf(out, "<td>%d</td><td>%d</td><td>%.4f%s</td></tr>\n", u->pos, u->neg, p,
+		        p < r->alpha ? " — original answers more positive" : "");
+	}
+	fputs("</table>\n<h2>Agreement % per unit and question</h2>\n<table><tr><th>unit</th>", out);
+	for (int q = 0; q < r->nq; q++) {
+		fputs("<th>", out);
+		html_s(out, r->qs[q].id);
+		fputs("</th>", out);
+	}
+	fputs("</tr>\n", out);
+	for (int i = 0; i < r->nu; i++) {
+		char b[32];
+		fputs("<tr><td>", out);
+		html_s(out, r->u[i].name[0] ? r->u[i].name : "(none)");
+		fputs("</td>", out);
+		for (int q = 0; q < r->nq; q++) {
+			fmt_pct(b, sizeof b, r->u[i].qst[q].agree, r->u[i].qst[q].pairs);
+			fprintf(out, "<td>%s</td>", b);
+		}
+		fputs("</tr>\n", out);
+	}
+	fprintf(out, "</table>\n<p>Test: %s; alpha %.3g. Kappa: Cohen's, unweighted; \"-\" when undefined.</p>\n"
+	             "</body></html>\n", cmp_method, r->alpha);
+}
+
 int audit_compare(struct archive *a, const struct audit_compare_opts *o, FILE *out, char *err, size_t errlen)
 {
 	sqlite3 *db = archive_sqlite(a);
@@ -257,9 +504,9 @@ int audit_compare(struct archive *a, const struct audit_compare_opts *o, FILE *o
 				capu = nc;
 			}
 			memset(&u[nu], 0, sizeof u[nu]);
-			if (!(u[nu].name = strdup(unit)))
-				goto nomem;
 			nu++;
+			if (!(u[nu - 1].name = strdup(unit)) || !(u[nu - 1].qst = calloc((size_t)(nq ? nq : 1), sizeof(struct cstat))))
+				goto nomem;
 		}
 		struct cunit *x = &u[nu - 1];
 		x->audits++;
@@ -281,6 +528,7 @@ int audit_compare(struct archive *a, const struct audit_compare_opts *o, FILE *o
 					continue;
 				stat_add(&qst[q], ov, av);
 				stat_add(&x->st, ov, av);
+				stat_add(&x->qst[q], ov, av);
 				if (qs[q].rated) {
 					d += ov - av;
 					rated++;
@@ -308,86 +556,15 @@ int audit_compare(struct archive *a, const struct audit_compare_opts *o, FILE *o
 	}
 
 	/* ---- output ---- */
-	char b1[32], b2[32], b3[32], b4[32];
-	if (o->fmt == AUDIT_FMT_JSON) {
-		json_t *doc = json_object(), *jq = json_array(), *ju = json_array();
-		json_object_set_new(doc, "campaign", json_string(o->campaign));
-		json_object_set_new(doc, "audit_campaign", json_string(o->audit_campaign));
-		json_object_set_new(doc, "by", json_string(by));
-		json_object_set_new(doc, "identity_question", json_string(idq));
-		json_object_set_new(doc, "test", json_pack("{s:s,s:f}", "method",
-		    "one-sided paired sign test: per reached survey the sign of the sum over rated questions of"
-		    " (original - audit); ties dropped; p = P(X >= positives), X ~ Binomial(n, 1/2)", "alpha", alpha));
-		for (int q = 0; q < nq; q++)
-			json_array_append_new(jq, json_pack("{s:s,s:b,s:I,s:I,s:o,s:o}", "question", qs[q].id, "rated",
-			                                    qs[q].rated, "pairs", (json_int_t)qst[q].pairs, "agree",
-			                                    (json_int_t)qst[q].agree, "agreement_pct",
-			                                    qst[q].pairs ? json_real(100.0 * (double)qst[q].agree / (double)qst[q].pairs)
-			                                                 : json_null(),
-			                                    "kappa", jnum(stat_kappa(&qst[q]))));
-		for (int i = 0; i < nu; i++) {
-			double p = audit_sign_p(u[i].pos, u[i].neg);
-			json_array_append_new(ju, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:i,s:i,s:i,s:f,s:b}", "unit",
-			                                    u[i].name, "audits", (json_int_t)u[i].audits, "reached",
-			                                    (json_int_t)u[i].reached, "not_reached", (json_int_t)u[i].not_reached,
-			                                    "never_surveyed", (json_int_t)u[i].never, "pairs",
-			                                    (json_int_t)u[i].st.pairs, "agree", (json_int_t)u[i].st.agree,
-			                                    "agreement_pct",
-			                                    u[i].st.pairs ? json_real(100.0 * (double)u[i].st.agree / (double)u[i].st.pairs)
-			                                                  : json_null(),
-			                                    "kappa", jnum(stat_kappa(&u[i].st)), "original_higher", u[i].pos,
-			                                    "audit_higher", u[i].neg, "ties", u[i].ties, "p_value", p,
-			                                    "more_positive", p < alpha));
-		}
-		json_object_set_new(doc, "questions", jq);
-		json_object_set_new(doc, "units", ju);
-		json_dumpf(doc, out, JSON_INDENT(2));
-		fputc('\n', out);
-		json_decref(doc);
-	} else if (o->fmt == AUDIT_FMT_CSV) {
-		fputs("section,id,audits,reached,not_reached,never_surveyed,pairs,agree,agreement_pct,kappa,"
-		      "original_higher,audit_higher,ties,p_value,flag\n", out);
-		for (int q = 0; q < nq; q++) {
-			fmt_pct(b1, sizeof b1, qst[q].agree, qst[q].pairs);
-			fmt_num(b2, sizeof b2, stat_kappa(&qst[q]), 4);
-			fprintf(out, "question,%s,,,,,%lld,%lld,%s,%s,,,,,%s\n", qs[q].id, (long long)qst[q].pairs,
-			        (long long)qst[q].agree, b1, b2, qs[q].rated ? "rated" : "");
-		}
-		for (int i = 0; i < nu; i++) {
-			double p = audit_sign_p(u[i].pos, u[i].neg);
-			fmt_pct(b1, sizeof b1, u[i].st.agree, u[i].st.pairs);
-			fmt_num(b2, sizeof b2, stat_kappa(&u[i].st), 4);
-			fprintf(out, "unit,\"%s\",%lld,%lld,%lld,%lld,%lld,%lld,%s,%s,%d,%d,%d,%.6f,%s\n", u[i].name,
-			        (long long)u[i].audits, (long long)u[i].reached, (long long)u[i].not_reached,
-			        (long long)u[i].never, (long long)u[i].st.pairs, (long long)u[i].st.agree, b1, b2, u[i].pos,
-			        u[i].neg, u[i].ties, p, p < alpha ? "more_positive" : "");
-		}
-	} else {
-		fprintf(out, "Audit %s of campaign %s, by %s (\"never surveyed\" = %s answered %d)\n\n",
-		        o->audit_campaign, o->campaign, by, idq, CMP_NEVER_VALUE);
-		fprintf(out, "%-24s %7s %10s %7s\n", "question", "pairs", "agree %", "kappa");
-		for (int q = 0; q < nq; q++) {
-			fmt_pct(b1, sizeof b1, qst[q].agree, qst[q].pairs);
-			fmt_num(b2, sizeof b2, stat_kappa(&qst[q]), 3);
-			fprintf(out, "%-24s %7lld %10s %7s\n", qs[q].id, (long long)qst[q].pairs, b1, b2);
-		}
-		fprintf(out, "\n%-24s %6s %7s %7s %6s %8s %7s %9s %9s\n", "unit", "audits", "reached", "not", "never",
-		        "agree %", "kappa", "orig>aud", "p");
-		for (int i = 0; i < nu; i++) {
-			double p = audit_sign_p(u[i].pos, u[i].neg);
-			fmt_pct(b1, sizeof b1, u[i].st.agree, u[i].st.pairs);
-			fmt_num(b2, sizeof b2, stat_kappa(&u[i].st), 3);
-			snprintf(b3, sizeof b3, "%d/%d", u[i].pos, u[i].pos + u[i].neg);
-			snprintf(b4, sizeof b4, "%.4f", p);
-			fprintf(out, "%-24s %6lld %7lld %7lld %6lld %8s %7s %9s %9s%s\n", u[i].name[0] ? u[i].name : "(none)",
-			        (long long)u[i].audits, (long long)u[i].reached, (long long)u[i].not_reached,
-			        (long long)u[i].never, b1, b2, b3, b4,
-			        p < alpha ? "  ! original answers more positive than the audit's" : "");
-		}
-		fprintf(out, "\nTest: one-sided paired sign test at alpha %.3g; per reached survey the sign of the sum over\n"
-		             "rated questions of (original - audit), ties dropped; p = P(X >= orig>aud), X ~ Binomial(n, 1/2).\n",
-		        alpha);
-	}
+	struct cres res = {o, by, idq, alpha, qs, qst, nq, u, nu};
+	if (o->fmt == AUDIT_FMT_JSON)
+		write_json(&res, out);
+	else if (o->fmt == AUDIT_FMT_CSV)
+		write_csv(&res, out);
+	else if (o->fmt == AUDIT_FMT_HTML)
+		write_html(&res, out);
+	else
+		write_table(&res, out);
 	rc = 0;
 	goto done;
 nomem:
@@ -404,7 +581,10 @@ done:
 	for (int q = 0; q < nq; q++)
 		free(qs[q].id);
 	for (int i = 0; i < nu; i++)
+	{
 		free(u[i].name);
+		free(u[i].qst);
+	}
 	free(u);
 	return rc;
 }

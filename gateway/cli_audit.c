@@ -117,14 +117,17 @@ static int copt_format(const char *cmd, const struct copts *o, const char *def, 
 {
 	const char *v = copt(o, "--format", def);
 
-	if (strcmp(v, "csv") == 0)
+	if (table_ok == 2 && strcmp(v, "html") == 0)
+		*f = AUDIT_FMT_HTML;
+	else if (strcmp(v, "csv") == 0)
 		*f = AUDIT_FMT_CSV;
 	else if (strcmp(v, "json") == 0)
 		*f = AUDIT_FMT_JSON;
 	else if (table_ok && strcmp(v, "table") == 0)
 		*f = AUDIT_FMT_TABLE;
 	else {
-		fprintf(stderr, "hailong %s: --format: '%s' is not %s\n", cmd, v, table_ok ? "table, csv or json" : "csv or json");
+		fprintf(stderr, "hailong %s: --format: '%s' is not %s\n", cmd, v,
+		        table_ok == 2 ? "table, csv, json or html" : table_ok ? "table, csv or json" : "csv or json");
 		return -1;
 	}
 	return 0;
@@ -419,7 +422,7 @@ static int audit_compare_cmd(int argc, char **argv)
 
 	if (copts_parse("audit compare", allowed, argc, argv, &o) < 0 || o.npos ||
 	    copt_double("audit compare", &o, "--alpha", 0.05, 1e-9, 0.5, &co.alpha) < 0 ||
-	    copt_format("audit compare", &o, "table", 1, &co.fmt) < 0)
+	    copt_format("audit compare", &o, "table", 2, &co.fmt) < 0)
 		goto usage;
 	co.campaign = copt(&o, "--campaign", NULL);
 	co.audit_campaign = copt(&o, "--audit-campaign", NULL);
@@ -439,7 +442,7 @@ static int audit_compare_cmd(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: hailong audit compare --db DB --campaign C --audit-campaign A [--identity-question ID]"
-	                " [--by agency|procedure] [--alpha P] [--format table|csv|json]\n");
+	                " [--by agency|procedure] [--alpha P] [--format table|csv|json|html]\n");
 	return CLI_EXIT_USAGE;
 }
 

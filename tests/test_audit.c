@@ -682,6 +682,11 @@ static void test_compare(void **state)
 	/* 9 of 9 untied: p = 1/512 */
 	assert_true(fabs(json_real_value(json_object_get(p, "p_value")) - 1.0 / 512) < 1e-12);
 	assert_true(json_is_true(json_object_get(p, "more_positive")));
+	/* per unit and question: PADDED's access agrees once in 10 (the 5/5 audit) */
+	json_t *pq = json_array_get(json_object_get(p, "questions"), 0);
+	assert_string_equal(json_string_value(json_object_get(pq, "question")), "access");
+	assert_int_equal(json_integer_value(json_object_get(pq, "pairs")), 10);
+	assert_int_equal(json_integer_value(json_object_get(pq, "agree")), 1);
 	json_t *q = json_array_get(json_object_get(doc, "questions"), 0);
 	assert_string_equal(json_string_value(json_object_get(q, "question")), "access");
 	assert_int_equal(json_integer_value(json_object_get(q, "pairs")), 20);
@@ -695,6 +700,21 @@ static void test_compare(void **state)
 	fclose(out);
 	assert_non_null(strstr(buf, "PADDED"));
 	assert_non_null(strstr(buf, "more positive than the audit"));
+	free(buf);
+	o.fmt = AUDIT_FMT_CSV;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(audit_compare(f->a, &o, out, err, sizeof err), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "\nunit,PADDED,,13,10,1,2,20,2,10.0,"));
+	assert_non_null(strstr(buf, "more_positive\n"));
+	assert_non_null(strstr(buf, "\nunit_question,PADDED,access,,,,,10,1,10.0,"));
+	free(buf);
+	o.fmt = AUDIT_FMT_HTML;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(audit_compare(f->a, &o, out, err, sizeof err), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "<tr class=\"flag\"><td>PADDED</td>"));
+	assert_non_null(strstr(buf, "</html>"));
 	free(buf);
 	o.audit_campaign = "nothing";
 	out = open_memstream(&buf, &len);

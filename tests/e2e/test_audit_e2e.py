@@ -164,6 +164,13 @@ def main():
             table = run("audit", "compare", "--db", st.db, "--campaign", "default", "--audit-campaign", "audit").stdout
             print(table)
             check("sign test" in table, "the method is stated")
+            html = run("audit", "compare", "--db", st.db, "--campaign", "default", "--audit-campaign", "audit",
+                       "--format", "html").stdout
+            check(html.startswith("<!DOCTYPE html>") and "<td>U2</td>" in html, "the HTML page")
+            run("audit", "compare", "--db", st.db, "--campaign", "default", "--audit-campaign", "audit",
+                "--format", "pdf", ok=(2,))
+            run("audit", "sample", "--db", st.db, "--campaign", "default", "--from", today, "--to", today,
+                "--size", "4", ok=(2,))  # no seed: a usage error
             integ = run("audit", "integrity", "--db", st.db, "--campaign", "default", "--format", "json").stdout
             check("other_number" in json.loads(integ)["not_measured"], "integrity says what is not measured")
 
