@@ -65,6 +65,7 @@ struct audit_integrity_opts {
 	const char *by;               /* unit column */
 	int64_t window_s;             /* shared number: the window, default 7 days */
 	int max_per_number;           /* shared number: triggers in the window to flag, default 5 */
+	int max_agencies;             /* shared number: distinct agencies in the window to flag, default 3 */
 	double min_item_s;            /* fast: seconds per item below which a survey is fast, default 3 */
 	int fast_min;                 /* fast: surveys a unit needs to be flagged, default 3 */
 	double fast_share;            /* fast: share of a unit's surveys, default 0.10 */

@@ -68,9 +68,44 @@ static void int_bind(sqlite3_stmt *s, const struct audit_integrity_opts *o)
 }
 #define INT_WHERE "(?1 IS NULL OR s.campaign_id = ?1) AND substr(COALESCE(s.triggered_at, s.finished_at), 1, 10) BETWEEN ?2 AND ?3"
 
-/* One number (its keyed hash) giving many transactions within a window:
- * the triggers of each hash in time order, the largest count inside any
- * window of window_s seconds. */
+/* The densest windows of one number's triggers (times ascending, agencies
+ * as small ids): the most triggers, and the most distinct agencies, inside
+ * any window of window_s seconds (two pointers, counts per agency). */
+struct dense {
+	int n, ni;               /* most triggers, and where that window starts */
+	int a, ai, an;           /* most agencies, where that window starts, and its length */
+};
+
+static struct dense densest(const int64_t *t, const int *aid, int n, int nag, int64_t window_s, int *cnt)
+{
+	struct dense d = {0, 0, 0, 0, 0};
+	int j = 0, distinct = 0;
+
+	memset(cnt, 0, sizeof *cnt * (size_t)nag);
+	for (int i = 0; i < n; i++) {
+		if (cnt[aid[i]]++ == 0)
+			distinct++;
+		while (t[i] - t[j] > window_s) {
+			if (--cnt[aid[j]] == 0)
+				distinct--;
+			j++;
+		}
+		if (i - j + 1 > d.n) {
+			d.n = i - j + 1;
+			d.ni = j;
+		}
+		if (distinct > d.a) {
+			d.a = distinct;
+			d.ai = j;
+			d.an = i - j + 1;
+		}
+	}
+	return d;
+}
+
+/* One number (its keyed hash) giving many transactions, or transactions at
+ * many agencies, within a window: a staff phone given instead of the
+ * citizen's. */
 static int shared_numbers(sqlite3 *db, const struct audit_integrity_opts *o, struct ictx *c)
 {
 	sqlite3_stmt *s = NULL;
@@ -78,8 +113,9 @@ static int shared_numbers(sqlite3 *db, const struct audit_integrity_opts *o, str
 	int st;
 	char cur[80] = "";
 	int64_t *t = NULL;
-	char **ag = NULL;
-	int n = 0, cap = 0;
+	int *aid = NULL, *cnt = NULL;
+	char **names = NULL;     /* the distinct agencies of the current number */
+	int n = 0, cap = 0, nag = 0;
 
 	snprintf(sql, sizeof sql,
 	         "SELECT s.msisdn_hash, CAST(strftime('%%s', COALESCE(s.triggered_at, s.finished_at)) AS INTEGER),"
@@ -92,51 +128,39 @@ static int shared_numbers(sqlite3 *db, const struct audit_integrity_opts *o, str
 		st = sqlite3_step(s);
 		const char *h = st == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
 		if (!h || strcmp(h, cur) != 0) {
-			/* the hash before is complete: its densest window */
-			int best = 0, bi = 0, j = 0;
-			for (int i = 0; i < n; i++) {
-				while (t[i] - t[j] > o->window_s)
-					j++;
-				if (i - j + 1 > best) {
-					best = i - j + 1;
-					bi = j;
-				}
-			}
-			if (n && best >= o->max_per_number) {
-				int nag = 0;
+			/* the number before is complete */
+			struct dense d = n ? densest(t, aid, n, nag, o->window_s, cnt) : (struct dense){0, 0, 0, 0, 0};
+			double sn = (double)d.n / o->max_per_number, sa = (double)d.a / o->max_agencies;
+			if (n && (sn >= 1 || sa >= 1)) {
+				int by_agencies = sa > sn;
+				int w0 = by_agencies ? d.ai : d.ni, wn = by_agencies ? d.an : d.n, wag = 0;
 				char list[256] = "";
 				size_t len = 0;
-				for (int i = bi; i < bi + best; i++) {
-					int seen = 0;
-					for (int k = bi; k < i && !seen; k++)
-						seen = strcmp(ag[k], ag[i]) == 0;
-					if (seen)
+				memset(cnt, 0, sizeof *cnt * (size_t)nag);
+				for (int i = w0; i < w0 + wn; i++) {
+					if (cnt[aid[i]]++)
 						continue;
-					nag++;
+					wag++;
 					if (len < sizeof list - 1) {
-						int w = snprintf(list + len, sizeof list - len, "%s%s", nag > 1 ? " " : "", ag[i]);
-						if (w > 0)
-							len += (size_t)w;
-						if (len >= sizeof list)
-							len = sizeof list - 1;
+						int w = snprintf(list + len, sizeof list - len, "%s%s", wag > 1 ? " " : "", names[aid[i]]);
+						len = w < 0 ? len : len + (size_t)w >= sizeof list ? sizeof list - 1 : len + (size_t)w;
 					}
 				}
 				char unit[40];
 				snprintf(unit, sizeof unit, "number %.12s", cur);
 				struct iflag *f = flag_new(c, "shared_number", unit);
 				if (f) {
-					f->observed = best;
-					f->threshold = o->max_per_number;
-					f->strength = (double)best / o->max_per_number;
+					f->observed = by_agencies ? d.a : d.n;
+					f->threshold = by_agencies ? o->max_agencies : o->max_per_number;
+					f->strength = by_agencies ? sa : sn;
 					snprintf(f->detail, sizeof f->detail,
-					         "one number (hash %.12s...) gave %d transactions within %lld h at %d agenc%s: %s",
-					         cur, best, (long long)((t[bi + best - 1] - t[bi]) / 3600), nag, nag == 1 ? "y" : "ies",
-					         list);
+					         "one number (hash %.12s...) gave %d transactions within %lld h at %d agenc%s: %s", cur,
+					         wn, (long long)((t[w0 + wn - 1] - t[w0]) / 3600), wag, wag == 1 ? "y" : "ies", list);
 				}
 			}
-			for (int i = 0; i < n; i++)
-				free(ag[i]);
-			n = 0;
+			for (int i = 0; i < nag; i++)
+				free(names[i]);
+			n = nag = 0;
 			if (!h)
 				break;
 			snprintf(cur, sizeof cur, "%s", h);
@@ -146,26 +170,39 @@ static int shared_numbers(sqlite3 *db, const struct audit_integrity_opts *o, str
 			int64_t *pt = realloc(t, sizeof *pt * (size_t)nc);
 			if (pt)
 				t = pt;
-			char **pa = realloc(ag, sizeof *pa * (size_t)nc);
+			int *pa = realloc(aid, sizeof *pa * (size_t)nc);
 			if (pa)
-				ag = pa;
-			if (!pt || !pa) {
+				aid = pa;
+			int *pc = realloc(cnt, sizeof *pc * (size_t)nc);
+			if (pc)
+				cnt = pc;
+			char **pn = realloc(names, sizeof *pn * (size_t)nc);
+			if (pn)
+				names = pn;
+			if (!pt || !pa || !pc || !pn) {
 				c->nomem = 1;
 				break;
 			}
 			cap = nc;
 		}
-		t[n] = sqlite3_column_int64(s, 1);
-		if (!(ag[n] = strdup((const char *)sqlite3_column_text(s, 2)))) {
+		const char *agency = (const char *)sqlite3_column_text(s, 2);
+		int k;
+		for (k = 0; k < nag && strcmp(names[k], agency) != 0; k++)
+			;
+		if (k == nag && !(names[nag++] = strdup(agency))) {
+			nag--;
 			c->nomem = 1;
 			break;
 		}
-		n++;
+		t[n] = sqlite3_column_int64(s, 1);
+		aid[n++] = k;
 	}
-	for (int i = 0; i < n; i++)
-		free(ag[i]);
+	for (int i = 0; i < nag; i++)
+		free(names[i]);
 	free(t);
-	free(ag);
+	free(aid);
+	free(cnt);
+	free(names);
 	sqlite3_finalize(s);
 	return st == SQLITE_DONE || st == SQLITE_ROW ? 0 : -EIO;
 }
@@ -363,7 +400,8 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 	struct ictx c = {0};
 	int rc;
 
-	if (!audit_unit_valid(o->by) || o->window_s <= 0 || o->max_per_number < 2 || o->min_item_s <= 0 ||
+	if (!audit_unit_valid(o->by) || o->window_s <= 0 || o->max_per_number < 2 || o->max_agencies < 2 ||
+	    o->min_item_s <= 0 ||
 	    o->fast_min < 1 || o->fast_share <= 0 || o->coverage_ratio <= 0) {
 		int_seterr(err, errlen, "integrity: bad threshold");
 		return -EINVAL;
@@ -386,8 +424,8 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 		json_t *doc = json_object(), *fl = json_array();
 		json_object_set_new(doc, "campaign", o->campaign ? json_string(o->campaign) : json_null());
 		json_object_set_new(doc, "thresholds",
-		                    json_pack("{s:I,s:i,s:f,s:i,s:f,s:f}", "window_s", (json_int_t)o->window_s,
-		                              "max_per_number", o->max_per_number, "min_item_s", o->min_item_s, "fast_min",
+		                    json_pack("{s:I,s:i,s:i,s:f,s:i,s:f,s:f}", "window_s", (json_int_t)o->window_s,
+		                              "max_per_number", o->max_per_number, "max_agencies", o->max_agencies, "min_item_s", o->min_item_s, "fast_min",
 		                              o->fast_min, "fast_share", o->fast_share, "coverage_ratio", o->coverage_ratio));
 		for (int i = 0; i < c.n; i++)
 			json_array_append_new(fl, json_pack("{s:s,s:s,s:f,s:f,s:o,s:s}", "signal", c.f[i].signal, "unit",
@@ -427,9 +465,9 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 		fprintf(out, "- other_number: %s\n", int_other_number);
 		if (cov_note)
 			fprintf(out, "- low_coverage: %s\n", cov_note);
-		fprintf(out, "thresholds: shared_number %d triggers in %lld h; fast_answers < %.1f s/item in >= %d surveys"
+		fprintf(out, "thresholds: shared_number %d triggers or %d agencies in %lld h; fast_answers < %.1f s/item in >= %d surveys"
 		             " and >= %.0f%% of a unit; low_coverage < %.0f%% of the median\n",
-		        o->max_per_number, (long long)(o->window_s / 3600), o->min_item_s, o->fast_min,
+		        o->max_per_number, o->max_agencies, (long long)(o->window_s / 3600), o->min_item_s, o->fast_min,
 		        100 * o->fast_share, 100 * o->coverage_ratio);
 	}
 	rc = c.n;

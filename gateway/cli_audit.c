@@ -451,17 +451,18 @@ usage:
 static int audit_integrity_cmd(int argc, char **argv)
 {
 	static const char *const allowed[] = {"--db", "--campaign", "--from", "--to", "--by", "--window-hours",
-	                                      "--max-per-number", "--min-item-seconds", "--fast-min", "--fast-share",
+	                                      "--max-per-number", "--max-agencies", "--min-item-seconds", "--fast-min", "--fast-share",
 	                                      "--transactions", "--coverage-ratio", "--format", NULL};
 	const char *cmd = "audit integrity";
 	struct copts o;
 	struct audit_integrity_opts io = {0};
-	long hours, maxn, fmin;
+	long hours, maxn, maxa, fmin;
 	char err[512];
 
 	if (copts_parse(cmd, allowed, argc, argv, &o) < 0 || o.npos ||
 	    copt_int(cmd, &o, "--window-hours", 168, 1, 24 * 366, &hours) < 0 ||
 	    copt_int(cmd, &o, "--max-per-number", 5, 2, 1000000, &maxn) < 0 ||
+	    copt_int(cmd, &o, "--max-agencies", 3, 2, 1000000, &maxa) < 0 ||
 	    copt_int(cmd, &o, "--fast-min", 3, 1, 1000000, &fmin) < 0 ||
 	    copt_double(cmd, &o, "--min-item-seconds", 3, 0.01, 3600, &io.min_item_s) < 0 ||
 	    copt_double(cmd, &o, "--fast-share", 0.10, 0.0001, 1, &io.fast_share) < 0 ||
@@ -475,6 +476,7 @@ static int audit_integrity_cmd(int argc, char **argv)
 	io.transactions = copt(&o, "--transactions", NULL);
 	io.window_s = (int64_t)hours * 3600;
 	io.max_per_number = (int)maxn;
+	io.max_agencies = (int)maxa;
 	io.fast_min = (int)fmin;
 	if (!audit_unit_valid(io.by)) {
 		fprintf(stderr, "hailong %s: --by: '%s' is not agency or procedure\n", cmd, io.by);
@@ -492,7 +494,7 @@ static int audit_integrity_cmd(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: hailong audit integrity --db DB [--campaign C] [--from D --to D] [--by agency|procedure]\n"
-	                "  [--window-hours 168] [--max-per-number 5] [--min-item-seconds 3] [--fast-min 3]\n"
+	                "  [--window-hours 168] [--max-per-number 5] [--max-agencies 3] [--min-item-seconds 3] [--fast-min 3]\n"
 	                "  [--fast-share 0.10] [--transactions FILE --coverage-ratio 0.5] [--format table|csv|json]\n");
 	return CLI_EXIT_USAGE;
 }

@@ -756,8 +756,17 @@ static void test_integrity(void **state)
 	 * OTHER counted no transaction, so it has no coverage */
 	fputs("unit,transactions\nFAST,20\nSLOW,100\nOTHER,0\n", t);
 	fclose(t);
-	struct audit_integrity_opts o = {"ca-t", NULL, NULL, "agency", 7 * 86400, 5, 3.0, 3, 0.10, tpath, 0.5,
-	                                 AUDIT_FMT_JSON};
+	/* a number at three agencies in two hours: few transactions, but three offices */
+	const char *roam[] = {"X1", "X2", "X3"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "ro%d", i);
+		snprintf(tx, sizeof tx, "tro%d", i);
+		put_one(f->a, f->c->version, id, tx, roam[i], "roam", T0 + i * 3600, 4, 4, NULL, NULL);
+	}
+	struct audit_integrity_opts o = {.campaign = "ca-t", .by = "agency", .window_s = 7 * 86400,
+	                                 .max_per_number = 5, .max_agencies = 3, .min_item_s = 3.0, .fast_min = 3,
+	                                 .fast_share = 0.10, .transactions = tpath, .coverage_ratio = 0.5,
+	                                 .fmt = AUDIT_FMT_JSON};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
@@ -772,11 +781,17 @@ static void test_integrity(void **state)
 		json_t *x = json_array_get(fl, i);
 		const char *sig = json_string_value(json_object_get(x, "signal"));
 		const char *unit = json_string_value(json_object_get(x, "unit"));
-		if (strcmp(sig, "shared_number") == 0) {
+		const char *detail = json_string_value(json_object_get(x, "detail"));
+		if (strcmp(sig, "shared_number") == 0 && strstr(unit, "staff")) {
 			shared++;
-			assert_non_null(strstr(unit, "staff"));
 			assert_int_equal((int)json_real_value(json_object_get(x, "observed")), 8);
-			assert_non_null(strstr(json_string_value(json_object_get(x, "detail")), "2 agencies"));
+			assert_true(fabs(json_real_value(json_object_get(x, "strength")) - 8.0 / 5) < 1e-9);
+			assert_non_null(strstr(detail, "2 agencies: FAST SLOW"));
+		} else if (strcmp(sig, "shared_number") == 0) {
+			shared++;
+			assert_non_null(strstr(unit, "roam"));
+			assert_int_equal((int)json_real_value(json_object_get(x, "observed")), 3); /* agencies */
+			assert_non_null(strstr(detail, "3 transactions within 2 h at 3 agencies: X1 X2 X3"));
 		} else if (strcmp(sig, "fast_answers") == 0) {
 			fast++;
 			assert_string_equal(unit, "FAST"); /* 6 of its 16 (the staff phone's took 10 s per item) */
@@ -785,15 +800,16 @@ static void test_integrity(void **state)
 			assert_string_equal(unit, "SLOW");
 		}
 	}
-	assert_int_equal(shared, 1);
+	assert_int_equal(shared, 2);
 	assert_int_equal(fast, 1);
 	assert_int_equal(low, 1);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	assert_non_null(json_object_get(json_object_get(doc, "not_measured"), "other_number"));
 	json_decref(doc);
 	free(buf);
-	/* a stricter threshold flags nothing shared */
+	/* stricter thresholds flag nothing shared */
 	o.max_per_number = 9;
+	o.max_agencies = 4;
 	o.transactions = NULL;
 	o.fmt = AUDIT_FMT_TABLE;
 	out = open_memstream(&buf, &len);
