@@ -211,7 +211,7 @@ int audit_sample(struct archive *a, const struct audit_sample_opts *o, FILE *out
 		sample_seterr(err, errlen, "sample: --from %s is after --to %s", o->from, o->to);
 		return -EINVAL;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT s.survey_id, s.agency, s.procedure, s.finished_at, c.sealed"
+	if (sqlite3_prepare_v2(db, "SELECT s.survey_id, s.agency, s.procedure, s.finished_at, c.sealed, c.digest"
 	                           " FROM surveys s LEFT JOIN contacts c ON c.survey_id = s.survey_id"
 	                           " WHERE s.campaign_id = ?1 AND s.status = 'completed'"
 	                           " AND substr(s.finished_at, 1, 10) BETWEEN ?2 AND ?3", -1, &s, NULL) != SQLITE_OK)
@@ -239,6 +239,17 @@ int audit_sample(struct archive *a, const struct audit_sample_opts *o, FILE *out
 		if (!x->id || !x->agency || !x->procedure || !x->finished_at || !x->contact)
 			goto nomem;
 		x->unit = strcmp(by, "agency") == 0 ? x->agency : x->procedure;
+		if (x->contact[0]) {
+			/* a box that is not the one chained is not handed to the caller */
+			unsigned char dg[32];
+			crypto_generichash(dg, sizeof dg, (const unsigned char *)x->contact, strlen(x->contact), NULL, 0);
+			if (sqlite3_column_bytes(s, 5) != (int)sizeof dg || sodium_memcmp(dg, sqlite3_column_blob(s, 5), sizeof dg)) {
+				sample_seterr(err, errlen, "sample: survey %s: its sealed contact does not match the digest on the"
+				              " chain (see hailong archive verify)", x->id);
+				rc = -EBADMSG;
+				goto done;
+			}
+		}
 		audit_rank(o->seed, x->id, x->rank);
 	}
 	if (st != SQLITE_DONE)

@@ -30,7 +30,8 @@ static const char chain_schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS audit_links_of ON audit_links(audit_of);"
 	"CREATE TABLE IF NOT EXISTS contacts ("
 	" survey_id TEXT NOT NULL PRIMARY KEY,"
-	" sealed TEXT NOT NULL,"              /* base64 crypto_box_seal(number, audit public key) */
+	" sealed TEXT,"                       /* base64 crypto_box_seal(number, audit public key); NULL once purged */
+	" digest BLOB NOT NULL,"              /* BLAKE2b-256 of sealed, kept after the purge: on the chain */
 	" stored_at TEXT NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS contacts_stored ON contacts(stored_at);";
@@ -171,9 +172,10 @@ static void buf_value(struct chain_buf *b, sqlite3_stmt *s, int col)
 static const char chain_survey_sql[] =
 	"SELECT survey_id, campaign_id, campaign_version, transaction_id, agency, procedure,"
 	" msisdn_hash, channel, status, reason, triggered_at, finished_at, completed_at,"
-	" (SELECT audit_of FROM audit_links l WHERE l.survey_id = s.survey_id)"
+	" (SELECT audit_of FROM audit_links l WHERE l.survey_id = s.survey_id),"
+	" (SELECT digest FROM contacts c WHERE c.survey_id = s.survey_id)"
 	" FROM surveys s WHERE survey_id = ?1";
-#define CHAIN_SURVEY_COLS 14
+#define CHAIN_SURVEY_COLS 15
 static const char chain_answers_sql[] =
 	"SELECT question_id, value, text, answered_at FROM answers WHERE survey_id = ?1"
 	" ORDER BY question_id";
@@ -184,7 +186,7 @@ static const char *const chain_stmt_sql[CS_MAX] = {
 	[CS_LAST] = "SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1",
 	[CS_INSERT] = "INSERT INTO chain(seq, survey_id, hash, chained_at) VALUES(?1, ?2, ?3, ?4)",
 	[CS_LINK] = "INSERT OR IGNORE INTO audit_links(survey_id, audit_of) VALUES(?1, ?2)",
-	[CS_CONTACT] = "INSERT OR IGNORE INTO contacts(survey_id, sealed, stored_at) VALUES(?1, ?2, ?3)",
+	[CS_CONTACT] = "INSERT OR IGNORE INTO contacts(survey_id, sealed, stored_at, digest) VALUES(?1, ?2, ?3, ?4)",
 };
 
 static int encode(struct chain *c, const char *survey_id, unsigned char **out, size_t *len)
@@ -349,9 +351,23 @@ int chain_put(struct chain *c, const struct archive_survey *sv, int64_t now, cha
 		return -EIO;
 	}
 	if (sv->contact && sv->contact[0]) {
+		/* the sealed box's digest goes on the chain: a box swapped for another
+		 * (anyone with the public key can seal a number) breaks it */
+		unsigned char dg[CHAIN_HASH_BYTES];
 		char when[32];
+		sqlite3_stmt *st = chain_stmt(c, CS_CONTACT);
 		chain_iso(now, when);
-		if (chain_exec2(c, CS_CONTACT, sv->survey_id, sv->contact, when) < 0) {
+		crypto_generichash(dg, sizeof dg, (const unsigned char *)sv->contact, strlen(sv->contact), NULL, 0);
+		int ok = st != NULL;
+		if (ok) {
+			sqlite3_bind_text(st, 1, sv->survey_id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, sv->contact, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 4, dg, sizeof dg, SQLITE_STATIC);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_reset(st);
+		}
+		if (!ok) {
 			chain_seterr(err, errlen, "survey %s: contact: %s", sv->survey_id, sqlite3_errmsg(db));
 			return -EIO;
 		}
@@ -421,7 +437,9 @@ int64_t chain_purge_contacts(struct sqlite3 *db, int64_t before, char *err, size
 	int64_t n = -EIO;
 
 	chain_iso(before, when);
-	if (sqlite3_prepare_v2(db, "DELETE FROM contacts WHERE stored_at < ?1", -1, &s, NULL) == SQLITE_OK) {
+	/* the box goes, its digest (on the chain) stays */
+	if (sqlite3_prepare_v2(db, "UPDATE contacts SET sealed = NULL WHERE stored_at < ?1 AND sealed IS NOT NULL", -1,
+	                       &s, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, when, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_DONE)
 			n = sqlite3_changes(db);
@@ -548,6 +566,27 @@ int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain
 	if (expect && !expect_found)
 		chain_problem(r, out, "link %lld: missing, but a head kept elsewhere names it: records removed at the end",
 		              (long long)expect_seq);
+	/* every sealed box still kept must match the digest on the chain */
+	sqlite3_stmt *cs = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT survey_id, sealed, digest FROM contacts WHERE sealed IS NOT NULL"
+	                           " ORDER BY survey_id", -1, &cs, NULL) != SQLITE_OK) {
+		chain_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	while ((st = sqlite3_step(cs)) == SQLITE_ROW) {
+		const unsigned char *box = sqlite3_column_text(cs, 1);
+		unsigned char dg[CHAIN_HASH_BYTES];
+		crypto_generichash(dg, sizeof dg, box, (unsigned long long)sqlite3_column_bytes(cs, 1), NULL, 0);
+		if (sqlite3_column_bytes(cs, 2) != CHAIN_HASH_BYTES ||
+		    sodium_memcmp(dg, sqlite3_column_blob(cs, 2), CHAIN_HASH_BYTES) != 0)
+			chain_problem(r, out, "survey %s: sealed contact changed (it does not match its digest)",
+			              (const char *)sqlite3_column_text(cs, 0));
+	}
+	sqlite3_finalize(cs);
+	if (st != SQLITE_DONE) {
+		chain_seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
 	if (chain_list(db, "SELECT survey_id FROM surveys s WHERE NOT EXISTS"
 	                   " (SELECT 1 FROM chain c WHERE c.survey_id = s.survey_id) ORDER BY survey_id",
 	               r, out, "inserted (not on the chain)") < 0 ||

@@ -456,11 +456,35 @@ static void test_seal(void **state)
 	}
 	sqlite3_finalize(s);
 	assert_int_equal(seal_open(pk, sk, "not base64!", (char[64]){0}, 64), -EINVAL);
-	/* the contact is not on the chain: purging it keeps the chain intact */
+	/* the box's digest is on the chain: a box swapped for another is named */
 	struct chain_report r;
+	assert_int_equal(verify(f, NULL, &r), 0);
+	exec_sql(f, "UPDATE contacts SET sealed = (SELECT sealed FROM contacts WHERE survey_id = 'c1') WHERE survey_id = 'c0'");
+	assert_int_equal(verify(f, NULL, &r), 1);
+	assert_non_null(strstr(r.first, "survey c0: sealed contact changed"));
+	{ /* and the sample will not hand it out */
+		struct audit_sample_opts so = {"ca-t", "2026-11-20", "2026-11-22", "agency", "s", 10, 5, AUDIT_FMT_CSV};
+		char *sb = NULL;
+		size_t sl = 0;
+		FILE *so_out = open_memstream(&sb, &sl);
+		assert_int_equal(audit_sample(f->a, &so, so_out, NULL, err, sizeof err), -EBADMSG);
+		fclose(so_out);
+		free(sb);
+		assert_non_null(strstr(err, "survey c0"));
+	}
+	/* so is a contact forged for a survey archived without one */
+	put_one(f->a, f->c->version, "nc", "xnc", "A", "h", T0, 4, 4, NULL, NULL);
+	exec_sql(f, "INSERT INTO contacts(survey_id, sealed, digest, stored_at) SELECT 'nc', sealed, digest, stored_at"
+	            " FROM contacts WHERE survey_id = 'c2'");
+	assert_int_equal(verify(f, NULL, &r), 1);
+	assert_non_null(strstr(r.first, "survey nc: changed"));
+	exec_sql(f, "DELETE FROM contacts WHERE survey_id = 'nc'");
+	/* the purge drops the boxes and keeps their digests: the chain stays intact */
 	assert_int_equal(chain_purge_contacts(archive_sqlite(f->a), T0, err, sizeof err), 0);
 	assert_int_equal(chain_purge_contacts(archive_sqlite(f->a), (int64_t)time(NULL) + 10, err, sizeof err), 3);
+	assert_int_equal(chain_purge_contacts(archive_sqlite(f->a), (int64_t)time(NULL) + 10, err, sizeof err), 0);
 	assert_int_equal(verify(f, NULL, &r), 0);
+	assert_int_equal(r.links, 4);
 	/* a secret key file readable by others is refused */
 	chmod(key, 0644);
 	assert_int_equal(seal_load_secret(key, pk, sk, err, sizeof err), -EPERM);

@@ -91,7 +91,8 @@ def main():
             for m in nums.values():
                 check(m.encode() not in raw and m[2:].encode() not in raw, f"{m} readable in the archive")
             with closing(sqlite3.connect(st.db)) as c, c:
-                check(c.execute("select count(*) from contacts").fetchone()[0] == 6, "6 sealed contacts")
+                check(c.execute("select count(*) from contacts where sealed is not null").fetchone()[0] == 6,
+                      "6 sealed contacts")
 
             # the chain is intact; the head is logged by hailongd at start
             r = run("archive", "verify", "--db", st.db, "--format", "json")
@@ -195,7 +196,8 @@ def main():
             wait_for(lambda: "sealed contacts purged\" count=6" in st.log_text("hailongd"), 10, "the purge")
             check(st.stop("hailongd") == 0, "hailongd stopped")
             with closing(sqlite3.connect(st.db)) as c, c:
-                check(c.execute("select count(*) from contacts").fetchone()[0] == 4, "the audits' contacts stay")
+                check(c.execute("select count(*) from contacts where sealed is not null").fetchone()[0] == 4,
+                      "the audits' contacts stay")
             v = json.loads(run("archive", "verify", "--db", st.db, "--format", "json").stdout)
             check(v["intact"] and v["links"] == 10, f"verify after the purge: {v}")
             sample2 = os.path.join(st.dir, "sample2.csv")
