@@ -83,7 +83,7 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer)
 		return 400;
 	}
 	static const char *const fields[] = {"campaign", "msisdn", "transaction_id", "agency", "procedure",
-	                                     "completed_at"};
+	                                     "completed_at", "audit_of"};
 	const char *key;
 	json_t *val;
 	json_object_foreach(item, key, val)
@@ -118,6 +118,9 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer)
 	t.completed_at = api_str(item, "completed_at", &b);
 	if (b && !bad)
 		bad = "completed_at";
+	t.audit_of = api_str(item, "audit_of", &b); /* audit campaigns (docs/audit.md) */
+	if (b && !bad)
+		bad = "audit_of";
 	if (bad) {
 		snprintf(err, sizeof err, "%s: must be a string", bad);
 		*answer = json_pack("{s:s,s:s}", "error", err, "field", bad);

@@ -14,7 +14,9 @@
 #include <sqlite3.h>
 #include <utf8proc.h>
 
-#define ARCHIVE_SCHEMA_VERSION 2
+#include "chain.h"
+
+#define ARCHIVE_SCHEMA_VERSION 3
 #define ARCHIVE_MAX_MULTI 64      /* chosen values of one multi answer */
 #define ARCHIVE_MIN_RESPONSES 30  /* a group with fewer is flagged */
 #define ARCHIVE_Z 1.959963984540054 /* 95% two-sided normal quantile */
@@ -185,6 +187,7 @@ static const char *const qtype_names[] = {
 struct archive {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX]; /* lazily prepared, owned, finalized by archive_close */
+	struct chain *chain;      /* chain.c's statements (hash chain, audit links, contacts), owned */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -296,10 +299,20 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
+		/* schema 3: hash chain, audit links, sealed contacts (chain.c) */
+		if (version < 3 && (chain_migrate(a->db, err, errlen) < 0 ||
+		                    exec(a, "PRAGMA user_version = 3", err, errlen) < 0)) {
+			exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
 		if (exec(a, "COMMIT", err, errlen) < 0) {
 			exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
+	}
+	if (!(a->chain = chain_new(a->db))) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
 	}
 	return a;
 fail:
@@ -308,12 +321,18 @@ fail:
 	return NULL;
 }
 
+struct sqlite3 *archive_sqlite(struct archive *a)
+{
+	return a->db;
+}
+
 void archive_close(struct archive *a)
 {
 	if (!a)
 		return;
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(a->st[i]);
+	chain_free(a->chain);
 	sqlite3_close(a->db);
 	free(a);
 }
@@ -559,6 +578,9 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 			continue; /* already stored (same survey_id or campaign + transaction) */
 		inserted++;
 		if ((rc = put_answers(a, v, err, errlen)) < 0)
+			goto fail;
+		/* audit link, sealed contact, and the next link of the hash chain */
+		if ((rc = chain_put(a->chain, v, (int64_t)time(NULL), err, errlen)) < 0)
 			goto fail;
 		rc = -EIO;
 	}

@@ -33,11 +33,16 @@ struct archive_survey {
 	int64_t completed_at;    /* the trigger's completed_at (0 = absent) */
 	int nanswers;
 	const struct archive_answer *answers;
+	const char *audit_of;    /* the survey this one re-checks (audit campaigns), or NULL */
+	const char *contact;     /* the number sealed to audit.public_key (base64), or NULL */
 };
 
 /* Open (creating the schema if needed; WAL mode). Returns NULL with err filled. */
 struct archive *archive_open(const char *path, char *err, size_t errlen);
 void archive_close(struct archive *a);
+/* The connection, for the modules that add their own statements to the
+ * archive (chain.c, audit_*.c). Borrowed: valid until archive_close. */
+struct sqlite3 *archive_sqlite(struct archive *a);
 
 /* Record the questions of a campaign version (id, position, group, type,
  * satisfied values, value range) so reports need only the database. Idempotent. */

@@ -12,14 +12,14 @@
 
 #include "cli_trigger.h"
 
-#define CLI_COLS 6
+#define CLI_COLS 7
 #define CLI_MAX_LINE 8192
 #define CLI_DEFAULT_BATCH 100
 #define CLI_MAX_BATCH 1000 /* the API's limit */
 
 static const char *const cli_cols[CLI_COLS] = {"campaign", "msisdn", "transaction_id", "agency", "procedure",
-                                               "completed_at"};
-static const int cli_required[CLI_COLS] = {1, 1, 1, 1, 0, 0};
+                                               "completed_at", "audit_of"};
+static const int cli_required[CLI_COLS] = {1, 1, 1, 1, 0, 0, 0};
 
 int cli_csv_split(const char *line, char **fields, int max)
 {
@@ -216,7 +216,7 @@ static void cli_usage(FILE *f)
 {
 	fprintf(f, "usage: hailong trigger --csv FILE --url http://HOST:PORT --token TOKEN [--batch N]\n"
 	           "  FILE has a header row naming its columns: campaign,msisdn,transaction_id,agency\n"
-	           "  and optionally procedure,completed_at (an empty cell = absent).\n"
+	           "  and optionally procedure,completed_at,audit_of (an empty cell = absent).\n"
 	           "  The token may also come from the environment variable HAILONG_TOKEN.\n");
 }
 

@@ -22,7 +22,7 @@ struct cctx {
 
 static const char *const config_top_keys[] = {"smpp", "redis", "storage", "http", "campaigns",
                                               "timezone", "privacy", "log_level", "sms_triggers",
-                                              NULL};
+                                              "audit", NULL};
 static const char *const config_smsc_keys[] = {
 	"name", "host", "port", "system_id", "password", "system_type", "bind", "source_addr",
 	"source_ton", "source_npi", "window", "tps", "routes", "enquire_link_s",
@@ -34,6 +34,7 @@ static const char *const config_storage_keys[] = {"sqlite", NULL};
 static const char *const config_http_keys[] = {"listen", "tokens", NULL};
 static const char *const config_token_keys[] = {"name", "token", "token_sha256", "agencies", NULL};
 static const char *const config_privacy_keys[] = {"hash_key", NULL};
+static const char *const config_audit_keys[] = {"public_key", "keep_contact_days", NULL};
 
 void config_free(struct config *c)
 {
@@ -840,6 +841,27 @@ static void parse_sections(struct cctx *p, int root)
 
 	if ((sec = section(p, root, "sms_triggers")) != 0)
 		parse_sms_triggers(p, sec);
+
+	/* audit: the inspecting office's public key (docs/audit.md) */
+	c->audit_keep_contact_days = 180;
+	if ((sec = section(p, root, "audit")) != 0 &&
+	    ydoc_check_map(p->d, sec, "audit", config_audit_keys, p->e) == 0) {
+		const char *v, *end = NULL;
+		size_t len = 0;
+		if ((n = ydoc_get(p->d, sec, "public_key")) != 0 && !ydoc_is_null(p->d, n)) {
+			v = ydoc_scalar(p->d, n);
+			if (!v || sodium_base642bin(c->audit_public_key, sizeof c->audit_public_key, v, strlen(v),
+			                            NULL, &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+			    *end || len != sizeof c->audit_public_key)
+				yerr_add(p->e, ydoc_line(p->d, n),
+				         "audit: public_key: '%.64s' is not a base64 X25519 public key (from hailong audit keygen)",
+				         v ? v : "");
+			else
+				c->audit_has_key = 1;
+		}
+		read_int(p, sec, "keep_contact_days", "audit: keep_contact_days", 1, 3650,
+		         &c->audit_keep_contact_days);
+	}
 }
 
 int config_parse(const char *file, const char *yaml, size_t len, struct config **out, char *err,

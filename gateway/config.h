@@ -80,6 +80,10 @@ struct config {
 	char *log_level;        /* debug | info | warn | error, default info */
 	struct config_sms_trigger sms_triggers[CONFIG_MAX_SMS_TRIGGERS];
 	int nsms_triggers;
+	/* audit: (docs/audit.md) */
+	int audit_has_key;                   /* audit.public_key given: numbers are archived sealed */
+	unsigned char audit_public_key[32];  /* X25519, from hailong audit keygen */
+	int audit_keep_contact_days;         /* sealed contacts are purged after this, default 180 */
 };
 
 /* Read and validate. On failure returns -EINVAL (or -errno for I/O) and fills

@@ -23,6 +23,7 @@
 #include "record.h"
 #include "reply.h"
 #include "schedule.h"
+#include "seal.h"
 #include "store.h"
 #include "survey.h"
 #include "text.h"
@@ -508,6 +509,12 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 		char h[65];
 		gw_msisdn_hash(g, m->msisdn, h);
 		arch = record_archive_json(m, c, s, h, reason);
+		/* audit.public_key: the number goes to the archive sealed (docs/audit.md) */
+		if (arch && g->cfg->audit_has_key &&
+		    seal_add_to_record(&arch, g->cfg->audit_public_key, m->msisdn) < 0) {
+			free(arch);
+			arch = NULL;
+		}
 		if (!arch)
 			goto done;
 	}
@@ -715,6 +722,11 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], con
 		GW_BAD("completed_at", "completed_at: not an ISO 8601 time (2026-11-21T09:30:00+07:00)");
 		return 400;
 	}
+	if (t->audit_of && !gw_field_ok(t->audit_of, RECORD_FIELD_MAX - 1)) { /* docs/audit.md */
+		GW_BAD("audit_of", "audit_of: the survey id checked, 1-128 printable characters");
+		return 400;
+	}
+	snprintf(m.audit_of, sizeof m.audit_of, "%s", t->audit_of ? t->audit_of : "");
 #undef GW_BAD
 	const struct campaign *c = gw_campaign(g, t->campaign, NULL);
 	if (!c) {

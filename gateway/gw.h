@@ -33,6 +33,7 @@ struct gw_trigger {
 	const char *agency;
 	const char *procedure;     /* NULL = none */
 	const char *completed_at;  /* ISO 8601 or NULL */
+	const char *audit_of;      /* audit campaigns: the survey id this one re-checks, or NULL */
 };
 
 /* Validate and store a trigger. Returns an HTTP status: 202 new (survey_id

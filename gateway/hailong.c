@@ -9,6 +9,7 @@
 
 #include "archive.h"
 #include "campaign.h"
+#include "cli_audit.h"
 #include "cli_trigger.h"
 #include "survey.h"
 #include "text.h"
@@ -30,6 +31,8 @@ static int cmd_help(const struct command *cmd, int argc, char **argv);
 static int cmd_campaign_check(const struct command *cmd, int argc, char **argv);
 static int cmd_trigger(const struct command *cmd, int argc, char **argv);
 static int cmd_archive_backup(const struct command *cmd, int argc, char **argv);
+static int cmd_audit(const struct command *cmd, int argc, char **argv);
+static int cmd_archive_verify(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json]",
@@ -42,6 +45,12 @@ static const struct command commands[] = {
 	{ "archive backup", "--db PATH FILE",
 	  "copy the archive to FILE while hailongd runs (SQLite online backup; never over an existing file)",
 	  cmd_archive_backup },
+	/* the inspecting office (docs/audit.md) */
+	{ "audit", "keygen|sample|open|compare|integrity [OPTIONS]",
+	  "post-check: make the office's keys, draw a sample, open its contacts, compare the re-survey,"
+	  " flag integrity signals (`hailong audit integrity` is the report's --integrity)", cmd_audit },
+	{ "archive verify", "--db PATH [--head SEQ:HASH] [--format table|json]",
+	  "check the archive's hash chain: name the first record changed, removed or inserted", cmd_archive_verify },
 	{ "help", "[COMMAND]", "show this help, or the help of one command", cmd_help },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -580,6 +589,18 @@ static int cmd_archive_backup(const struct command *cmd, int argc, char **argv)
 	}
 	printf("%s: %d pages copied from %s, checked\n", file, pages, db);
 	return EXIT_SUCCESS;
+}
+
+static int cmd_audit(const struct command *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cli_audit_main(argc, argv);
+}
+
+static int cmd_archive_verify(const struct command *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return cli_archive_verify(argc, argv);
 }
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)

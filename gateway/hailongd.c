@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
 #include "api.h"
+#include "archive.h"
+#include "chain.h"
 #include "config.h"
 #include "embedded.h"
 #include "gw.h"
@@ -18,10 +21,14 @@ struct daemon {
 	struct event_base *base;
 	struct gw *gw;
 	struct api *api;
+	const struct config *cfg;
+	struct event *ev_daily;  /* the archive's head logged, old sealed contacts purged */
 	struct event *ready_timer;  /* polls until the service is ready (systemd) */
 	int stopping;
 	int ready;                  /* READY=1 was said */
 };
+
+#define DAEMON_DAILY_S 86400
 
 /* Type=notify (hailongd.service): READY=1 once the campaigns are loaded
  * (gw_new did) and Redis answers, so that units ordered after hailongd and
@@ -43,6 +50,36 @@ static void daemon_ready_cb(evutil_socket_t fd, short what, void *arg)
 	d->ready = 1;
 	sd_notify(0, "READY=1\nSTATUS=campaigns loaded, Redis reachable");
 	log_info("ready msg=\"campaigns loaded, redis reachable\"");
+}
+
+/* Once at start and then daily: log the head of the archive's hash chain (to
+ * be kept elsewhere: `hailong archive verify --head SEQ:HASH` checks it) and
+ * purge sealed contacts older than audit.keep_contact_days (docs/audit.md). */
+static void daemon_daily_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	char err[512], hex[CHAIN_HEX];
+	int64_t seq = 0;
+	struct archive *a = archive_open(d->cfg->sqlite_path, err, sizeof err);
+	if (!a) {
+		log_warn("archive msg=\"cannot open for the daily head\" err=\"%s\"", err);
+		return;
+	}
+	if (chain_head(archive_sqlite(a), &seq, hex, err, sizeof err) < 0)
+		log_warn("archive msg=\"cannot read the chain head\" err=\"%s\"", err);
+	else
+		log_info("archive head seq=%lld hash=%s verify=\"hailong archive verify --head %lld:%s\"",
+		         (long long)seq, hex, (long long)seq, hex);
+	int64_t before = (int64_t)time(NULL) - (int64_t)d->cfg->audit_keep_contact_days * 86400;
+	int64_t n = chain_purge_contacts(archive_sqlite(a), before, err, sizeof err);
+	if (n < 0)
+		log_warn("audit msg=\"cannot purge sealed contacts\" err=\"%s\"", err);
+	else if (n > 0)
+		log_info("audit msg=\"sealed contacts purged\" count=%lld keep_contact_days=%d", (long long)n,
+		         d->cfg->audit_keep_contact_days);
+	archive_close(a);
 }
 
 static void daemon_done(void *arg)
@@ -181,6 +218,13 @@ int main(int argc, char **argv)
 	d.ready_timer = evtimer_new(d.base, daemon_ready_cb, &d);
 	if (d.ready_timer)
 		event_active(d.ready_timer, EV_TIMEOUT, 0);
+	d.cfg = cfg;
+	d.ev_daily = event_new(d.base, -1, EV_PERSIST, daemon_daily_cb, &d);
+	if (d.ev_daily) {
+		struct timeval day = {DAEMON_DAILY_S, 0};
+		event_add(d.ev_daily, &day);
+		daemon_daily_cb(-1, 0, &d);
+	}
 	log_info("started config=%s http=%s smsc=%d", path, cfg->http_listen, cfg->nsmsc);
 	event_base_dispatch(d.base);
 	event_free(sigterm);
@@ -188,6 +232,8 @@ int main(int argc, char **argv)
 	event_free(sighup);
 	if (d.ready_timer)
 		event_free(d.ready_timer);
+	if (d.ev_daily)
+		event_free(d.ev_daily);
 	log_info("stopped");
 	rc = 0;
 done:

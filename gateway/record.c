@@ -70,6 +70,8 @@ int record_meta_fields(const struct record_meta *m, struct record_strv *o)
 	rc |= record_kv(o, "procedure", m->procedure);
 	rc |= record_kv(o, "txid", m->txid);
 	rc |= record_kv(o, "channel", m->channel);
+	if (m->audit_of[0])
+		rc |= record_kv(o, "audit_of", m->audit_of);
 	rc |= record_kvi(o, "triggered_at", m->triggered_at);
 	rc |= record_kvi(o, "completed_at", m->completed_at);
 	rc |= record_kv(o, "status", "queued");
@@ -162,6 +164,7 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 	rc |= record_copy(r, "txid", m->txid, sizeof m->txid, 1);
 	rc |= record_copy(r, "channel", m->channel, sizeof m->channel, 1);
 	rc |= record_copy(r, "ver", m->ver, sizeof m->ver, 1);
+	rc |= record_copy(r, "audit_of", m->audit_of, sizeof m->audit_of, 0);
 	m->triggered_at = record_int(r, "triggered_at");
 	m->completed_at = record_int(r, "completed_at");
 	const redisReply *sq = record_field(r, "sq");
@@ -283,6 +286,8 @@ char *record_archive_json(const struct record_meta *m, const struct campaign *c,
 	json_object_set_new(o, "triggered_at", json_integer(m->triggered_at));
 	json_object_set_new(o, "finished_at", json_integer(s->finished_at));
 	json_object_set_new(o, "completed_at", json_integer(m->completed_at));
+	if (m->audit_of[0])
+		json_object_set_new(o, "audit_of", json_string(m->audit_of));
 	for (int i = 0; c && i < c->nquestions; i++) {
 		const struct survey_answer *a = &s->answers[i];
 		if (a->state != 1)
@@ -344,6 +349,8 @@ int record_archive_parse(const char *json, json_t **holder, struct archive_surve
 	out->triggered_at = json_integer_value(json_object_get(o, "triggered_at"));
 	out->finished_at = json_integer_value(json_object_get(o, "finished_at"));
 	out->completed_at = json_integer_value(json_object_get(o, "completed_at"));
+	out->audit_of = record_jstr(o, "audit_of");  /* audit campaigns */
+	out->contact = record_jstr(o, "contact");    /* sealed number (audit.public_key) */
 	if (!out->survey_id || !out->campaign_id || !out->transaction_id || !out->status ||
 	    !out->msisdn_hash || !out->channel || !out->agency)
 		return -EINVAL;

@@ -25,6 +25,7 @@ struct record_meta {
 	char procedure[RECORD_FIELD_MAX];       /* "" = none */
 	char txid[RECORD_FIELD_MAX];
 	char channel[8];                        /* "sms" | "ussd" */
+	char audit_of[RECORD_FIELD_MAX];        /* survey this one re-checks (audit), "" = none */
 	int64_t triggered_at, completed_at;     /* unix s; completed_at 0 = absent */
 	char ver[24];                           /* optimistic-lock version, "" before */
 	long long sq;                           /* last item handed to the SMSC, -1 = none yet */

@@ -54,7 +54,7 @@ echo "== end-to-end tests with the binaries under AddressSanitizer + UndefinedBe
 if make --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
      >"$log_dir/build-san-bin.log" 2>&1; then
   for t in tests/e2e/test_survey_e2e.py tests/e2e/test_lifecycle_e2e.py tests/e2e/test_sim_behaviour.py \
-           tests/e2e/test_mo_parts_e2e.py; do
+           tests/e2e/test_mo_parts_e2e.py tests/e2e/test_audit_e2e.py; do
     run_e2e "san-$(basename "$t")" HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 E2E_CITIZENS=60 \
       timeout 300 "$t"
   done

@@ -113,7 +113,7 @@ static const struct archive_answer ans4[] = {
 
 #define SURVEY(id, tx, hash, st, ans, nans) \
 	{ id, "ca-test", NULL, tx, "pc-vinhphuc", "passport", hash, "sms", st, NULL, \
-	  T0, T0 + 300, T0 - 3600, nans, ans }
+	  T0, T0 + 300, T0 - 3600, nans, ans, NULL, NULL }
 
 static void fill(struct fx *f, struct archive_survey *s, int n)
 {
@@ -230,7 +230,7 @@ static void test_rows(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	uv = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	assert_int_equal(uv, 2);
+	assert_int_equal(uv, 3);
 	sqlite3_close(db);
 }
 
@@ -289,7 +289,7 @@ static void test_migration_v1(void **state)
 	f->a = archive_open(f->path, err, sizeof err);
 	if (!f->a)
 		fail_msg("archive_open: %s", err);
-	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 3);
 	const struct archive_delivery d = {"main", "77", "s1", 0, T0, "delivered", T0 + 5};
 	assert_int_equal(archive_put_deliveries(f->a, &d, 1, err, sizeof err), 1);
 	/* a newer schema than this program knows is refused, not damaged */

@@ -5,11 +5,13 @@ is archived once; replies are taken by whichever gateway receives them; when
 one gateway is killed, the other finishes its work after its lease runs out;
 when Redis itself is away for longer than the lease, neither takes the
 other's messages in hand for those of a dead peer (no SMS goes out twice)."""
+import json
 import os
 import re
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -99,10 +101,20 @@ def main():
                              60, "the survivor to finish every survey", step=0.5)
             st.stop("hailongd2")
             st.stop_sim()
+            chain_intact(st, 2 * N)
             print(f"ok: two gateways, {N} surveys each with exactly one first item, reminder and expiry; "
                   f"the survivor finished {N} more after the other was killed")
     finally:
         shutil.rmtree(camps, ignore_errors=True)
+
+
+def chain_intact(st, n):
+    """Both gateways wrote one archive: its hash chain is one valid line over every survey."""
+    r = subprocess.run([os.path.join(harness.BIN, "hailong"), "archive", "verify", "--db", st.db, "--format", "json"],
+                       capture_output=True, text=True, timeout=60)
+    v = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+    check(r.returncode == 0 and v.get("intact") and v.get("links") == n == v.get("surveys"),
+          f"archive verify: exit {r.returncode} {r.stdout} {r.stderr}")
 
 
 def texts_of(st, i):
@@ -165,6 +177,7 @@ def parts_across_gateways():
         st.stop_sim()
         st.stop("hailongd")
         harness.compare_with_ledger(st, "PART-", n)
+        chain_intact(st, n)
         with sqlite3.connect(st.db) as c:
             longest = c.execute("select max(length(text)) from answers").fetchone()[0] or 0
         check(longest > 70, f"no comment needed several parts (longest {longest} characters)")
