@@ -1,4 +1,4 @@
-/* archive: the SQLite archive of finished surveys (SPEC §7) and the reports read from it. */
+/* archive: the SQLite archive of finished surveys (SPEC §7) and the rollups reports read (report.h). */
 #ifndef HL_ARCHIVE_H
 #define HL_ARCHIVE_H
 
@@ -68,14 +68,5 @@ int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, 
 
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);
-
-enum archive_format { ARCHIVE_FMT_TABLE = 0, ARCHIVE_FMT_CSV, ARCHIVE_FMT_JSON };
-
-/* The satisfaction report of one campaign (SPEC §10 as far as built): per
- * question the number of answers, share satisfied, mean score; per group and
- * overall (pooled and mean of group shares, the method named). Returns 0 or
- * -ENOENT (no such campaign) / -EIO with err filled. */
-int archive_report(struct archive *a, const char *campaign_id, enum archive_format fmt,
-                   FILE *out, char *err, size_t errlen);
 
 #endif
