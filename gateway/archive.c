@@ -42,8 +42,8 @@ static const char *const stmt_sql[ST_MAX] = {
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_INS_ANSWER] = "INSERT OR IGNORE INTO answers(survey_id, question_id, value, text, answered_at,"
 		" campaign_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_QTYPE] = "SELECT type, COALESCE(grp, ''), satisfied <> '' FROM campaign_questions"
-		" WHERE campaign_id = ?1 AND campaign_version = ?2 AND question_id = ?3",
+	[ST_QTYPE] = "SELECT question_id, type, COALESCE(grp, ''), satisfied <> '' FROM campaign_questions"
+		" WHERE campaign_id = ?1 AND campaign_version = ?2",
 	[ST_INS_VERSION] = "INSERT OR IGNORE INTO campaign_versions(campaign_id, campaign_version,"
 		" name, nquestions, recorded_at) VALUES(?1, ?2, ?3, ?4, ?5)",
 	[ST_INS_QUESTION] = "INSERT OR IGNORE INTO campaign_questions(campaign_id, campaign_version,"
@@ -181,9 +181,19 @@ static const char *const qtype_names[] = {
 	[Q_YESNO] = "yesno", [Q_TEXT] = "text",
 };
 
+/* The questions of the campaign version last written, so that putting an
+ * answer costs no lookup (cleared when a campaign is recorded). */
+struct qinfo {
+	char *id, *grp;          /* grp "" = none */
+	int multi, rated;        /* type multi; has satisfied values */
+};
+
 struct archive {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX]; /* lazily prepared, owned, finalized by archive_close */
+	char *qc_campaign, *qc_version; /* whose questions qc holds (owned), NULL = none */
+	struct qinfo *qc;
+	int nqc;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -283,29 +293,85 @@ static void bind_key(sqlite3_stmt *s, const struct rkey *k)
 
 /* What the survey's campaign version says of question `qid`: multi, its
  * group, whether it is rated (has satisfied values). 0 when not recorded. */
-static int question_info(struct archive *a, const char *campaign_id, const char *version,
-                         const char *qid, int *multi, char *grp, size_t grpcap, int *rated)
+static void qcache_clear(struct archive *a)
+{
+	for (int i = 0; i < a->nqc; i++) {
+		free(a->qc[i].id);
+		free(a->qc[i].grp);
+	}
+	free(a->qc);
+	free(a->qc_campaign);
+	free(a->qc_version);
+	a->qc = NULL;
+	a->nqc = 0;
+	a->qc_campaign = a->qc_version = NULL;
+}
+
+/* Load the questions of (campaign_id, version) into the cache. */
+static int qcache_load(struct archive *a, const char *campaign_id, const char *version)
 {
 	sqlite3_stmt *s = stmt(a, ST_QTYPE, NULL, 0);
-	int found = 0;
+	int rc;
 
-	*multi = *rated = 0;
-	grp[0] = '\0';
+	qcache_clear(a);
 	if (!s)
-		return 0;
+		return -EIO;
+	if (!(a->qc_campaign = strdup(campaign_id)) || !(a->qc_version = strdup(version)))
+		goto nomem;
 	bind_text(s, 1, campaign_id);
 	bind_text(s, 2, version);
-	bind_text(s, 3, qid);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(s, 0), *g = sqlite3_column_text(s, 1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(s, 0), *t = sqlite3_column_text(s, 1),
+		                    *g = sqlite3_column_text(s, 2);
+		struct qinfo *nq = realloc(a->qc, (size_t)(a->nqc + 1) * sizeof *nq);
 
-		found = 1;
-		*multi = t && strcmp((const char *)t, "multi") == 0;
-		snprintf(grp, grpcap, "%s", g ? (const char *)g : "");
-		*rated = sqlite3_column_int(s, 2);
+		if (!nq)
+			goto nomem;
+		a->qc = nq;
+		nq = &a->qc[a->nqc];
+		nq->id = strdup(id ? (const char *)id : "");
+		nq->grp = strdup(g ? (const char *)g : "");
+		if (!nq->id || !nq->grp) {
+			free(nq->id);
+			free(nq->grp);
+			goto nomem;
+		}
+		nq->multi = t && strcmp((const char *)t, "multi") == 0;
+		nq->rated = sqlite3_column_int(s, 3);
+		a->nqc++;
 	}
 	sqlite3_reset(s);
-	return found;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+nomem:
+	sqlite3_reset(s);
+	qcache_clear(a);
+	return -ENOMEM;
+}
+
+/* What the survey's campaign version says of question `qid`: multi, its
+ * group, whether it is rated (has satisfied values). Returns 1 when found, 0
+ * when not recorded (all zero), or a negative errno. */
+static int question_info(struct archive *a, const char *campaign_id, const char *version,
+                         const char *qid, int *multi, const char **grp, int *rated)
+{
+	int rc;
+
+	*multi = *rated = 0;
+	*grp = "";
+	if (!campaign_id || !version || !qid)
+		return 0;
+	if ((!a->qc_campaign || strcmp(a->qc_campaign, campaign_id) != 0 ||
+	     strcmp(a->qc_version, version) != 0) && (rc = qcache_load(a, campaign_id, version)) < 0)
+		return rc;
+	for (int i = 0; i < a->nqc; i++) {
+		if (strcmp(a->qc[i].id, qid) == 0) {
+			*multi = a->qc[i].multi;
+			*grp = a->qc[i].grp;
+			*rated = a->qc[i].rated;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int rollup_answer_kind(struct archive *a, const struct rkey *k, const char *qid, int kind,
@@ -327,10 +393,12 @@ static int rollup_answer_kind(struct archive *a, const struct rkey *k, const cha
 static int rollup_answer(struct archive *a, struct rkey *k, const char *qid, int has_value, int value,
                          const char *text)
 {
-	char grp[512];
-	int multi, rated, rc = 0;
+	const char *grp;
+	int multi, rated, rc;
 
-	question_info(a, k->campaign_id, k->version, qid, &multi, grp, sizeof grp, &rated);
+	if ((rc = question_info(a, k->campaign_id, k->version, qid, &multi, &grp, &rated)) < 0)
+		return rc;
+	rc = 0;
 	if (has_value) {
 		if ((rc = rollup_answer_kind(a, k, qid, 0, value)) < 0)
 			return rc;
@@ -549,6 +617,7 @@ void archive_close(struct archive *a)
 		return;
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(a->st[i]);
+	qcache_clear(a);
 	sqlite3_close(a->db);
 	free(a);
 }
@@ -562,6 +631,7 @@ int archive_put_campaign(struct archive *a, const struct campaign *c, char *err,
 		seterr(err, errlen, "campaign without id");
 		return -EINVAL;
 	}
+	qcache_clear(a); /* questions of a version may be recorded now */
 	if (exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -EIO;
 	if (!(s = stmt(a, ST_INS_VERSION, err, errlen)))
@@ -650,10 +720,10 @@ static int cmp_int(const void *x, const void *y)
 /* 1 if the recorded campaign version declares question `qid` as multi. */
 static int question_is_multi(struct archive *a, const struct archive_survey *sv, const char *qid)
 {
-	char grp[8];
+	const char *grp;
 	int multi, rated;
 
-	question_info(a, sv->campaign_id, sv->campaign_version, qid, &multi, grp, sizeof grp, &rated);
+	question_info(a, sv->campaign_id, sv->campaign_version, qid, &multi, &grp, &rated);
 	return multi;
 }
 

@@ -703,6 +703,33 @@ static int prepare(struct report_db *db, const struct report_query *q, const cha
 	return 0;
 }
 
+/* A question's wording as the citizen read it: "{n}" its number, "{total}"
+ * the number of questions. Replaces *text (owned). */
+static int fill_numbers(char **text, int n, int total)
+{
+	size_t cap = strlen(*text) * 2 + 32, len = 0;
+	char *out = malloc(cap);
+	const char *p = *text;
+
+	if (!out)
+		return -ENOMEM;
+	while (*p && len + 24 < cap) {
+		if (strncmp(p, "{n}", 3) == 0) {
+			len += (size_t)snprintf(out + len, cap - len, "%d", n);
+			p += 3;
+		} else if (strncmp(p, "{total}", 7) == 0) {
+			len += (size_t)snprintf(out + len, cap - len, "%d", total);
+			p += 7;
+		} else {
+			out[len++] = *p++;
+		}
+	}
+	out[len] = '\0';
+	free(*text);
+	*text = out;
+	return 0;
+}
+
 /* The version whose questions are shown, its name, and the definitions. */
 static int load_defs(struct report_db *db, struct rep *r, const char *campaign, json_t *root,
                      char *err, size_t errlen)
@@ -757,6 +784,9 @@ static int load_defs(struct report_db *db, struct rep *r, const char *campaign, 
 		goto sqlfail;
 	sqlite3_finalize(s);
 	s = NULL;
+	for (int i = 0; i < r->nq; i++)
+		if (fill_numbers(&r->q[i].text, r->q[i].position, r->nq) < 0)
+			goto nomem;
 	if (sqlite3_prepare_v2(db->db, osql, -1, &s, NULL) != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_text(s, 1, campaign, -1, SQLITE_STATIC);
