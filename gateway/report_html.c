@@ -44,6 +44,35 @@ static void esc(FILE *out, const char *s)
 	}
 }
 
+/* At most max characters of UTF-8 text s (escaped), with "…" when cut. */
+static void esc_short(FILE *out, const char *s, int max)
+{
+	const char *p = s;
+	int n = 0;
+
+	while (*p && n < max) {
+		p++;
+		while ((*p & 0xC0) == 0x80)
+			p++;
+		n++;
+	}
+	if (!*p) {
+		esc(out, s);
+		return;
+	}
+	{
+		size_t len = (size_t)(p - s);
+		char buf[512];
+
+		if (len >= sizeof buf)
+			len = sizeof buf - 1;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		esc(out, buf);
+		fputs("…", out);
+	}
+}
+
 /* A percentage cell: the number with 2 decimals, or "–" (no data). */
 static void pct(FILE *out, double v)
 {
@@ -99,7 +128,7 @@ static void hbars(FILE *out, const char *cls, const json_t *const *items, const 
 		int y = top + (int)i * rowh;
 
 		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", lw - 6, y + 14);
-		esc(out, labels[i]);
+		esc_short(out, labels[i], 40);
 		fputs("</text>", out);
 		if (isnan(s)) {
 			fprintf(out, "<text x=\"%d\" y=\"%d\">no data</text>", lw + 4, y + 14);
@@ -215,7 +244,7 @@ static void counts(FILE *out, const json_t *r, const json_t *s)
 		const json_t *opts = get(d, "options");
 		size_t no = json_array_size(opts);
 		long long max = 1;
-		int w = 60 + (int)no * 90, h = 130;
+		int w = 60 + (int)no * 110, h = 130;
 
 		if (no == 0)
 			continue;
@@ -236,7 +265,7 @@ static void counts(FILE *out, const json_t *r, const json_t *s)
 			char v[24];
 			long long c;
 			double bh;
-			int x = 40 + (int)k * 90;
+			int x = 50 + (int)k * 110;
 
 			snprintf(v, sizeof v, "%lld", integer(op, "value"));
 			c = integer(get(q, "counts"), v);
@@ -301,7 +330,7 @@ static void trend(FILE *out, const json_t *r)
 {
 	const json_t *t = get(r, "trend"), *ps = get(t, "periods");
 	size_t n = json_array_size(ps);
-	int bw = n > 40 ? 12 : n > 12 ? 24 : 48, w = 50 + (int)n * (bw + 6) + 10, h = 170;
+	int bw = n > 40 ? 12 : n > 12 ? 24 : 48, w = 50 + (int)n * (bw + 6) + 30, h = 200;
 
 	fprintf(out, "<section><h2>Trend by %s</h2>\n<svg class=\"chart chart-trend\" width=\"%d\" "
 	        "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", str(t, "by"), w, h, w, h);
