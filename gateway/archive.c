@@ -15,6 +15,7 @@
 #define ARCHIVE_ROLLUP_OFFSET 25200
 #define ARCHIVE_ROLLUP_OFFSET_S "25200"
 #define ARCHIVE_MAX_GROUPS 32     /* criteria groups of one survey */
+#define ARCHIVE_MAX_UNITS 256     /* (agency, procedure, channel) ids remembered */
 #define ARCHIVE_MAX_MULTI 64      /* chosen values of one multi answer */
 
 /* Statements prepared once on first use and reset after each use. */
@@ -32,6 +33,9 @@ enum archive_stmt {
 	ST_RU_SURVEY,
 	ST_RU_ANSWER,
 	ST_RU_GROUP,
+	ST_RU_UNIT_GET,
+	ST_RU_UNIT_INS,
+	ST_RU_CITIZEN,
 	ST_MAX
 };
 
@@ -64,6 +68,10 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_RU_ANSWER] = "INSERT INTO rollup_answers(campaign_id, day, agency, procedure, channel, status,"
 		" question_id, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)"
 		" ON CONFLICT DO UPDATE SET n = n + 1",
+	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
+	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
+	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, day, uid, status)"
+		" VALUES(?1, ?2, ?3, ?4, ?5)",
 	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
 		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) ON CONFLICT DO UPDATE SET n = n + 1",
 };
@@ -168,13 +176,22 @@ static const char schema_v3_sql[] =
 	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */
 	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */
 	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS surveys_citizen ON surveys(campaign_id, msisdn_hash, status,"
-	" triggered_at, agency, procedure, channel);";
+	/* Distinct citizens: one small row per (citizen, local day, unit, status),
+	 * in citizen order, so that a report counts them in one short scan. */
+	"CREATE TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL,"
+	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));"
+	"CREATE TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL,"
+	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */
+	" day INTEGER NOT NULL,"        /* local day, days since 1970-01-01; ARCHIVE_NO_DAY unknown */
+	" uid INTEGER NOT NULL,"        /* rollup_units */
+	" status INTEGER NOT NULL,"     /* position in archive_status_names */
+	" PRIMARY KEY (campaign_id, cid, day, uid, status)) WITHOUT ROWID;";
 
-static const char *const status_names[] = {
+const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed",
 };
-#define NSTATUS ((int)(sizeof status_names / sizeof status_names[0]))
+#define status_names archive_status_names
+#define NSTATUS ARCHIVE_NSTATUS
 
 static const char *const qtype_names[] = {
 	[Q_SCALE] = "scale", [Q_CHOICE] = "choice", [Q_MULTI] = "multi",
@@ -194,7 +211,24 @@ struct archive {
 	char *qc_campaign, *qc_version; /* whose questions qc holds (owned), NULL = none */
 	struct qinfo *qc;
 	int nqc;
+	struct aunit { char *agency, *procedure, *channel; int64_t uid; } units[ARCHIVE_MAX_UNITS];
+	int nunits;                     /* rollup_units rows known to be committed or in this transaction */
 };
+
+static void units_free_one(struct aunit *u)
+{
+	free(u->agency);
+	free(u->procedure);
+	free(u->channel);
+	memset(u, 0, sizeof *u);
+}
+
+static void units_forget(struct archive *a)
+{
+	for (int i = 0; i < a->nunits; i++)
+		units_free_one(&a->units[i]);
+	a->nunits = 0;
+}
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -257,7 +291,9 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 /* One survey's rollup key, and the criteria groups it has rated answers in. */
 struct rkey {
 	const char *campaign_id, *version, *agency, *procedure, *channel, *status;
+	const char *msisdn_hash;           /* NULL: not a citizen to count */
 	char day[16];                      /* local YYYY-MM-DD, '' when unknown */
+	int64_t dayn;                      /* the same in days since 1970-01-01, or ARCHIVE_NO_DAY */
 	char *groups[ARCHIVE_MAX_GROUPS];  /* owned; distinct */
 	int ngroups;
 	int rated;                         /* any rated answer */
@@ -269,8 +305,21 @@ static void rkey_day(struct rkey *k, int64_t t)
 	struct tm tm;
 
 	k->day[0] = '\0';
-	if (t != 0 && gmtime_r(&tt, &tm))
+	k->dayn = ARCHIVE_NO_DAY;
+	if (t != 0 && gmtime_r(&tt, &tm)) {
 		strftime(k->day, sizeof k->day, "%Y-%m-%d", &tm);
+		k->dayn = (t + ARCHIVE_ROLLUP_OFFSET) >= 0 ? (t + ARCHIVE_ROLLUP_OFFSET) / 86400
+		                                         : ((t + ARCHIVE_ROLLUP_OFFSET) - 86399) / 86400;
+	}
+}
+
+uint64_t archive_citizen_id(const char *msisdn_hash)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const char *p = msisdn_hash; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
 }
 
 static void rkey_clear(struct rkey *k)
@@ -443,10 +492,70 @@ static int rollup_answer(struct archive *a, struct rkey *k, const char *qid, int
 	return rc;
 }
 
-/* Count the survey itself and its groups, after its answers. */
+/* The id of a unit (agency, procedure, channel), created on first use. */
+static int64_t unit_id(struct archive *a, const struct rkey *k)
+{
+	const char *v[3] = { k->agency ? k->agency : "", k->procedure ? k->procedure : "",
+	                     k->channel ? k->channel : "" };
+	sqlite3_stmt *s;
+	int64_t uid = -1;
+
+	for (int i = 0; i < a->nunits; i++)
+		if (strcmp(a->units[i].agency, v[0]) == 0 && strcmp(a->units[i].procedure, v[1]) == 0 &&
+		    strcmp(a->units[i].channel, v[2]) == 0)
+			return a->units[i].uid;
+	for (int pass = 0; pass < 2 && uid < 0; pass++) {
+		if (!(s = stmt(a, pass ? ST_RU_UNIT_INS : ST_RU_UNIT_GET, NULL, 0)))
+			return -EIO;
+		for (int i = 0; i < 3; i++)
+			bind_text(s, i + 1, v[i]);
+		int rc = sqlite3_step(s);
+		if (!pass && rc == SQLITE_ROW)
+			uid = sqlite3_column_int64(s, 0);
+		else if (pass && rc == SQLITE_DONE)
+			uid = sqlite3_last_insert_rowid(a->db);
+		else if (rc != SQLITE_DONE)
+			return -EIO;
+		sqlite3_reset(s);
+	}
+	/* remembered for the next survey; a rollback forgets them all (archive_put) */
+	if (a->nunits < ARCHIVE_MAX_UNITS) {
+		struct aunit *u = &a->units[a->nunits];
+
+		u->agency = strdup(v[0]);
+		u->procedure = strdup(v[1]);
+		u->channel = strdup(v[2]);
+		u->uid = uid;
+		if (u->agency && u->procedure && u->channel)
+			a->nunits++;
+		else
+			units_free_one(u);
+	}
+	return uid;
+}
+
+/* Count the survey itself, its citizen and its groups, after its answers. */
 static int rollup_survey(struct archive *a, const struct rkey *k)
 {
-	sqlite3_stmt *s = stmt(a, ST_RU_SURVEY, NULL, 0);
+	sqlite3_stmt *s;
+
+	if (k->msisdn_hash) {
+		int64_t uid = unit_id(a, k);
+		int st = 0;
+
+		if (uid < 0 || !(s = stmt(a, ST_RU_CITIZEN, NULL, 0)))
+			return -EIO;
+		while (st < NSTATUS && strcmp(status_names[st], k->status) != 0)
+			st++;
+		bind_text(s, 1, k->campaign_id);
+		sqlite3_bind_int64(s, 2, (int64_t)archive_citizen_id(k->msisdn_hash));
+		sqlite3_bind_int64(s, 3, k->dayn);
+		sqlite3_bind_int64(s, 4, uid);
+		sqlite3_bind_int(s, 5, st);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			return -EIO;
+	}
+	s = stmt(a, ST_RU_SURVEY, NULL, 0);
 
 	if (!s)
 		return -EIO;
@@ -471,17 +580,17 @@ static int rollup_rebuild(struct archive *a, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"SELECT s.survey_id, s.campaign_id, s.campaign_version, s.agency, s.procedure, s.channel,"
-		" s.status, COALESCE(date(s.triggered_at, '+" ARCHIVE_ROLLUP_OFFSET_S " seconds'), ''),"
-		" a.question_id, a.value, a.text"
+		" s.status, COALESCE(CAST(strftime('%s', s.triggered_at) AS INTEGER), 0),"
+		" a.question_id, a.value, a.text, s.msisdn_hash"
 		" FROM surveys s LEFT JOIN answers a ON a.survey_id = s.survey_id ORDER BY s.survey_id";
 	sqlite3_stmt *q = NULL;
 	struct rkey k;
-	char *cur = NULL, *f[6] = {0};
+	char *cur = NULL, *f[7] = {0};
 	int rc = -EIO, step;
 
 	memset(&k, 0, sizeof k);
-	if (exec(a, "DELETE FROM rollup_surveys; DELETE FROM rollup_answers; DELETE FROM rollup_groups;",
-	         err, errlen) < 0)
+	if (exec(a, "DELETE FROM rollup_surveys; DELETE FROM rollup_answers; DELETE FROM rollup_groups;"
+	         " DELETE FROM rollup_citizens;", err, errlen) < 0)
 		return -EIO;
 	if (sqlite3_prepare_v2(a->db, sql, -1, &q, NULL) != SQLITE_OK)
 		goto sqlfail;
@@ -493,8 +602,8 @@ static int rollup_rebuild(struct archive *a, char *err, size_t errlen)
 				goto sqlfail;
 			rkey_clear(&k);
 			free(cur);
-			for (int i = 0; i < 6; i++) {
-				const unsigned char *v = sqlite3_column_text(q, i + 1);
+			for (int i = 0; i < 7; i++) {
+				const unsigned char *v = sqlite3_column_text(q, i < 6 ? i + 1 : 11);
 
 				free(f[i]);
 				f[i] = v ? strdup((const char *)v) : NULL;
@@ -508,7 +617,8 @@ static int rollup_rebuild(struct archive *a, char *err, size_t errlen)
 			k.procedure = f[3];
 			k.channel = f[4];
 			k.status = f[5];
-			snprintf(k.day, sizeof k.day, "%s", (const char *)sqlite3_column_text(q, 7));
+			k.msisdn_hash = f[6];
+			rkey_day(&k, sqlite3_column_int64(q, 7));
 		}
 		if (sqlite3_column_type(q, 8) == SQLITE_NULL)
 			continue; /* a survey without answers */
@@ -534,7 +644,7 @@ sqlfail:
 out:
 	rkey_clear(&k);
 	free(cur);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		free(f[i]);
 	sqlite3_finalize(q);
 	return rc;
@@ -618,6 +728,7 @@ void archive_close(struct archive *a)
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(a->st[i]);
 	qcache_clear(a);
+	units_forget(a);
 	sqlite3_close(a->db);
 	free(a);
 }
@@ -876,6 +987,7 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		k.procedure = v->procedure;
 		k.channel = v->channel;
 		k.status = v->status;
+		k.msisdn_hash = v->msisdn_hash;
 		rkey_day(&k, v->triggered_at);
 		rc = put_answers(a, v, &k, err, errlen);
 		if (rc == 0 && rollup_survey(a, &k) < 0) {
@@ -892,6 +1004,7 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 	return inserted;
 fail:
 	exec(a, "ROLLBACK", NULL, 0);
+	units_forget(a); /* ids created in this transaction are gone */
 	return rc;
 }
 

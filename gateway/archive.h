@@ -9,6 +9,15 @@
 
 struct archive;
 
+/* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
+#define ARCHIVE_NSTATUS 6
+extern const char *const archive_status_names[ARCHIVE_NSTATUS];
+/* rollup_citizens.day of a survey without a trigger time. */
+#define ARCHIVE_NO_DAY (-1000000)
+/* rollup_citizens.cid: the 64-bit FNV-1a hash of msisdn_hash. Two citizens
+ * share one only by a 64-bit collision (about 3e-8 for a million citizens). */
+uint64_t archive_citizen_id(const char *msisdn_hash);
+
 struct archive_answer {
 	const char *question_id;
 	int has_value;           /* scale/choice/yesno: value; multi: one entry per chosen value,

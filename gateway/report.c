@@ -15,6 +15,8 @@
 
 #include <sqlite3.h>
 
+#include "archive.h"
+
 #define REPORT_OFFSET_S 25200         /* the rollups' local day: UTC+07:00 (archive.c) */
 #define REPORT_Z 1.959963984540054    /* 95% two-sided normal quantile */
 #define REPORT_MAX_FILL 4000          /* periods filled in between; beyond, only those seen */
@@ -23,10 +25,8 @@
 static const char *const dim_names[REPORT_NDIMS] = {
 	"agency", "procedure", "channel", "day", "week", "month", "quarter", "year",
 };
-static const char *const status_names[] = {
-	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed", "cancelled",
-};
-#define NSTATUS ((int)(sizeof status_names / sizeof status_names[0]))
+#define status_names archive_status_names
+#define NSTATUS ARCHIVE_NSTATUS
 static const char method_pooled[] = "pooled: satisfied answers / all rated answers";
 static const char method_mean[] = "mean of group shares: each group weighs the same";
 
@@ -70,6 +70,9 @@ struct view {
 	int ns, caps;
 	int *hash;                    /* open addressing: slice index + 1, 0 = empty */
 	int hcap;
+	int off;                      /* not computed (the slices of a report without --by) */
+	struct ucache { int64_t key; struct slice *s; } *uc; /* (day, unit id) -> slice */
+	int ucap, nuc;
 };
 
 struct rep {
@@ -230,6 +233,8 @@ static void period_label(enum report_dim d, const char *day, char *buf, size_t c
 	}
 	digits(day, 4, &y);
 	digits(day + 5, 2, &m);
+	y = (y % 10000 + 10000) % 10000; /* known already; tells the compiler the widths */
+	m = (m % 100 + 100) % 100;
 	switch (d) {
 	case REPORT_WEEK:
 		fmt_day(days - (((days + 3) % 7) + 7) % 7, buf, cap); /* the Monday */
@@ -577,6 +582,7 @@ static void rep_free(struct rep *r)
 			slice_free(r->v[v].s[i]);
 		free(r->v[v].s);
 		free(r->v[v].hash);
+		free(r->v[v].uc);
 	}
 }
 
@@ -874,11 +880,13 @@ static int load_rollups(struct report_db *db, struct rep *r, const struct report
 			if (t == 2 && (gi = find_g(r, col(s, 4), 1)) < 0)
 				goto nomem;
 			for (int v = 0; v < NVIEWS; v++) {
-				struct slice *sl = row_slice(&r->v[v], &k);
+				struct slice *sl = r->v[v].off ? NULL : row_slice(&r->v[v], &k);
 				const struct qdef *d = qi >= 0 ? &r->q[qi] : NULL;
 				struct qacc *a;
 				int64_t *g;
 
+				if (r->v[v].off)
+					continue;
 				if (!sl)
 					goto nomem;
 				if (t == 0) {
@@ -926,6 +934,160 @@ nomem:
 	return 0;
 }
 
+/* The slice of (local day number, unit id) in view v, through a small cache. */
+static struct slice *cached_slice(struct view *v, int64_t dayn, int64_t uid, const char *const *unit)
+{
+	int64_t key = dayn * 1048576 + uid;
+	uint64_t x;
+	struct rowkey k;
+	char day[16];
+	struct slice *sl;
+
+	if (v->nuc * 2 >= v->ucap) {
+		int cap = v->ucap ? v->ucap * 2 : 1024;
+		struct ucache *nc = calloc((size_t)cap, sizeof *nc);
+
+		if (!nc)
+			return NULL;
+		for (int i = 0; i < v->ucap; i++) {
+			if (!v->uc[i].s)
+				continue;
+			x = ((uint64_t)v->uc[i].key * 0x9E3779B97F4A7C15ull) & (uint64_t)(cap - 1);
+			while (nc[x].s)
+				x = (x + 1) & (uint64_t)(cap - 1);
+			nc[x] = v->uc[i];
+		}
+		free(v->uc);
+		v->uc = nc;
+		v->ucap = cap;
+	}
+	x = ((uint64_t)key * 0x9E3779B97F4A7C15ull) & (uint64_t)(v->ucap - 1);
+	while (v->uc[x].s) {
+		if (v->uc[x].key == key)
+			return v->uc[x].s;
+		x = (x + 1) & (uint64_t)(v->ucap - 1);
+	}
+	if (dayn == ARCHIVE_NO_DAY)
+		day[0] = '\0';
+	else
+		fmt_day(dayn, day, sizeof day);
+	k.day = day;
+	k.agency = unit[0];
+	k.procedure = unit[1];
+	k.channel = unit[2];
+	if (!(sl = row_slice(v, &k)))
+		return NULL;
+	v->uc[x].key = key;
+	v->uc[x].s = sl;
+	v->nuc++;
+	return sl;
+}
+
+/* Distinct citizens per slice: one pass over rollup_citizens, in citizen
+ * order (a few bytes per citizen, day, unit and status); a slice counts a
+ * citizen once. Filters are applied here, on unit ids and day numbers. */
+static int load_citizens(struct report_db *db, struct rep *r, const struct report_query *q, char *err,
+                         size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char *(*units)[3] = NULL;
+	unsigned char *ok = NULL;
+	int64_t nunits = 0, from = INT64_MIN, to = INT64_MAX, prev = 0;
+	uint64_t epoch = 0;
+	int rc = -EIO, st = -1, first = 1;
+
+	if (q->from)
+		parse_date(q->from, &from);
+	if (q->to)
+		parse_date(q->to, &to);
+	if (q->status)
+		for (st = 0; st < ARCHIVE_NSTATUS && strcmp(archive_status_names[st], q->status) != 0; st++)
+			;
+	if (sqlite3_prepare_v2(db->db, "SELECT MAX(uid) FROM rollup_units", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto sqlfail;
+	nunits = sqlite3_column_int64(s, 0) + 1;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (nunits < 1 || nunits > 1000000 || !(units = calloc((size_t)nunits, sizeof *units)) ||
+	    !(ok = calloc((size_t)nunits, 1)))
+		goto nomem;
+	if (sqlite3_prepare_v2(db->db, "SELECT uid, agency, procedure, channel FROM rollup_units", -1, &s, NULL) !=
+	    SQLITE_OK)
+		goto sqlfail;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t u = sqlite3_column_int64(s, 0);
+		int allowed = q->nagencies < 0;
+
+		if (u < 0 || u >= nunits)
+			continue;
+		for (int i = 0; i < 3; i++)
+			if (!(units[u][i] = strdup(col(s, i + 1))))
+				goto nomem;
+		for (int i = 0; i < q->nagencies; i++)
+			allowed |= strcmp(q->agencies[i], units[u][0]) == 0;
+		ok[u] = allowed && (!q->agency || strcmp(q->agency, units[u][0]) == 0) &&
+		        (!q->procedure || strcmp(q->procedure, units[u][1]) == 0);
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db->db, "SELECT cid, day, uid, status FROM rollup_citizens WHERE campaign_id = ?1",
+	                       -1, &s, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(s, 1, q->campaign, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t cid = sqlite3_column_int64(s, 0), day = sqlite3_column_int64(s, 1),
+		        u = sqlite3_column_int64(s, 2);
+		int status = sqlite3_column_int(s, 3);
+
+		if (u < 0 || u >= nunits || !ok[u] || (st >= 0 && status != st) ||
+		    ((q->from || q->to) && (day == ARCHIVE_NO_DAY || day < from || day > to)))
+			continue;
+		if (first || cid != prev) {
+			epoch++;
+			prev = cid;
+			first = 0;
+		}
+		for (int v = 0; v < NVIEWS; v++) {
+			struct slice *sl;
+
+			if (r->v[v].off)
+				continue;
+			if (!(sl = cached_slice(&r->v[v], day, u, (const char *const *)units[u])))
+				goto nomem;
+			if (sl->seen != epoch) {
+				sl->seen = epoch;
+				sl->citizens++;
+			}
+			if (status == 0 && sl->seen_done != epoch) {
+				sl->seen_done = epoch;
+				sl->citizens_completed++;
+			}
+		}
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	rc = 0;
+	goto out;
+nomem:
+	seterr(err, errlen, "out of memory");
+	rc = -ENOMEM;
+	goto out;
+sqlfail:
+	seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
+	rc = -EIO;
+out:
+	sqlite3_finalize(s);
+	for (int64_t i = 0; units && i < nunits; i++)
+		for (int k = 0; k < 3; k++)
+			free(units[i][k]);
+	free(units);
+	free(ok);
+	return rc;
+}
+
 /* Local day of an ISO UTC time "YYYY-MM-DDTHH:MM:SSZ" into buf ("" if not one). */
 static void local_day(const char *iso, char *buf, size_t cap)
 {
@@ -939,64 +1101,6 @@ static void local_day(const char *iso, char *buf, size_t cap)
 	}
 	days = days * 86400 + h * 3600 + mi * 60 + s + REPORT_OFFSET_S;
 	fmt_day(days >= 0 ? days / 86400 : (days - 86399) / 86400, buf, cap);
-}
-
-/* Distinct citizens per slice: one pass over the covering index
- * surveys_citizen in msisdn_hash order; a slice counts a citizen once. */
-static int load_citizens(struct report_db *db, struct rep *r, const struct report_query *q, char *err,
-                         size_t errlen)
-{
-	char where[2048], sql[4096], prev[80] = "", day[16];
-	sqlite3_stmt *s = NULL;
-	uint64_t epoch = 0;
-	int rc;
-
-	where_sql(q, 1, where, sizeof where);
-	snprintf(sql, sizeof sql,
-	         "SELECT msisdn_hash, status, triggered_at, COALESCE(agency, ''), COALESCE(procedure, ''),"
-	         " COALESCE(channel, '') FROM surveys INDEXED BY surveys_citizen"
-	         " WHERE %s AND msisdn_hash IS NOT NULL ORDER BY msisdn_hash", where);
-	if ((rc = prepare(db, q, sql, 1, &s, err, errlen)) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *h = col(s, 0);
-		int done = strcmp(col(s, 1), "completed") == 0;
-		struct rowkey k;
-
-		if (strncmp(h, prev, sizeof prev - 1) != 0) {
-			epoch++;
-			snprintf(prev, sizeof prev, "%s", h);
-		}
-		local_day(col(s, 2), day, sizeof day);
-		k.day = day;
-		k.agency = col(s, 3);
-		k.procedure = col(s, 4);
-		k.channel = col(s, 5);
-		for (int v = 0; v < NVIEWS; v++) {
-			struct slice *sl = row_slice(&r->v[v], &k);
-
-			if (!sl) {
-				sqlite3_finalize(s);
-				seterr(err, errlen, "out of memory");
-				return -ENOMEM;
-			}
-			if (sl->seen != epoch) {
-				sl->seen = epoch;
-				sl->citizens++;
-			}
-			if (done && sl->seen_done != epoch) {
-				sl->seen_done = epoch;
-				sl->citizens_completed++;
-			}
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
-		sqlite3_finalize(s);
-		return -EIO;
-	}
-	sqlite3_finalize(s);
-	return 0;
 }
 
 static int cmp_slice(const void *a, const void *b)
@@ -1416,6 +1520,7 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 			unit = q->by[i];
 	}
 	r.v[1].ndim = q->nby;
+	r.v[1].off = q->nby == 0;
 	for (int i = 0; i < q->nby; i++)
 		r.v[1].dim[i] = q->by[i];
 	r.v[2].ndim = 1;
@@ -1446,6 +1551,8 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	if ((rc = load_citizens(db, &r, q, err, errlen)) < 0)
 		goto fail;
 	for (int v = 0; v < NVIEWS; v++) {
+		if (r.v[v].off)
+			continue;
 		if ((rc = fill_view(&r.v[v], q)) < 0 || (rc = sort_view(&r.v[v])) < 0) {
 			seterr(err, errlen, "out of memory");
 			goto fail;

@@ -322,7 +322,8 @@ static char *rollups(const char *path)
 		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || question_id"
 		" || ':' || kind || ':' || value || '=' || n FROM rollup_answers"
 		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || grp || '=' || n"
-		" FROM rollup_groups ORDER BY 1)";
+		" FROM rollup_groups UNION ALL SELECT c.campaign_id || c.cid || c.day || u.agency || u.procedure"
+		" || u.channel || c.status FROM rollup_citizens c JOIN rollup_units u ON u.uid = c.uid ORDER BY 1)";
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	char *out;
@@ -348,10 +349,12 @@ static void test_migration_v2_rollups(void **state)
 	before = rollups(f->path);
 	assert_non_null(strstr(before, "access:0:5=2"));
 	archive_close(f->a);
+	f->a = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
 	                                  " DROP TABLE rollup_groups; DROP TABLE rollup_meta;"
-	                                  " DROP INDEX surveys_citizen; PRAGMA user_version = 2;",
+	                                  " DROP TABLE rollup_citizens; DROP TABLE rollup_units;"
+	                                  " PRAGMA user_version = 2;",
 	                              NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->a = archive_open(f->path, err, sizeof err);
