@@ -654,7 +654,9 @@ int report_comments(struct report_db *db, const struct report_query *q, json_t *
 	snprintf(sql, sizeof sql,
 	         "SELECT s.survey_id, COALESCE(s.agency, ''), COALESCE(s.procedure, ''),"
 	         " COALESCE(s.channel, ''), s.status, s.triggered_at, a.question_id,"
-	         " COALESCE(q.text, ''), a.text, a.answered_at"
+	         " COALESCE(q.text, ''), a.text, a.answered_at, COALESCE(q.position, 0),"
+	         " (SELECT COUNT(*) FROM campaign_questions n WHERE n.campaign_id = s.campaign_id"
+	         " AND n.campaign_version = s.campaign_version)"
 	         " FROM (SELECT * FROM surveys WHERE %s) s JOIN answers a ON a.survey_id = s.survey_id"
 	         " LEFT JOIN campaign_questions q ON q.campaign_id = s.campaign_id"
 	         " AND q.campaign_version = s.campaign_version AND q.question_id = a.question_id"
@@ -665,17 +667,21 @@ int report_comments(struct report_db *db, const struct report_query *q, json_t *
 		return rc;
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char day[16], *text = strdup(rp_col(s, 8));
+		char day[16], *text = strdup(rp_col(s, 8)), *qtext = strdup(rp_col(s, 7));
 
-		if (!text)
+		if (!text || !qtext || fill_numbers(&qtext, sqlite3_column_int(s, 10), sqlite3_column_int(s, 11)) < 0) {
+			free(text);
+			free(qtext);
 			break;
+		}
 		report_mask_digits(text);
 		local_day(rp_col(s, 5), day, sizeof day);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			"survey_id", rp_col(s, 0), "agency", rp_col(s, 1), "procedure", rp_col(s, 2), "channel", rp_col(s, 3),
-			"status", rp_col(s, 4), "date", day, "question", rp_col(s, 6), "question_text", rp_col(s, 7),
+			"status", rp_col(s, 4), "date", day, "question", rp_col(s, 6), "question_text", qtext,
 			"text", text, "answered_at", rp_col(s, 9)));
 		free(text);
+		free(qtext);
 	}
 	if (rc != SQLITE_DONE) {
 		rp_seterr(err, errlen, "comments: %s", rc == SQLITE_ROW ? "out of memory" : sqlite3_errmsg(db->db));
