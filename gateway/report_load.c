@@ -592,7 +592,8 @@ out:
 
 int rp_sort_view(struct view *v)
 {
-	qsort(v->s, (size_t)v->ns, sizeof v->s[0], cmp_slice);
+	if (v->ns > 1)
+		qsort(v->s, (size_t)v->ns, sizeof v->s[0], cmp_slice);
 	return rp_view_rehash(v, v->hcap ? v->hcap : 64);
 }
 
