@@ -1,4 +1,4 @@
-/* archive: the SQLite archive of finished surveys (SPEC §7, docs/archive.md) and the reports read from it. */
+/* archive: the SQLite archive of finished surveys (SPEC §7, docs/archive.md): schema, surveys, answers, campaigns, deliveries; its rollups are in archive_rollup.c. */
 #include "archive_int.h"
 
 #include <errno.h>

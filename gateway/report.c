@@ -511,7 +511,6 @@ void rp_rep_free(struct rep *r)
 			rp_slice_free(r->v[v].s[i]);
 		free(r->v[v].s);
 		free(r->v[v].hash);
-		free(r->v[v].uc);
 	}
 }
 

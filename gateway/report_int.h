@@ -60,8 +60,6 @@ struct view {
 	int *hash;                    /* open addressing: slice index + 1, 0 = empty */
 	int hcap;
 	int off;                      /* not computed (the slices of a report without --by) */
-	struct ucache { int64_t key; struct slice *s; } *uc; /* (day, unit id) -> slice */
-	int ucap, nuc;
 };
 
 struct rep {

@@ -312,6 +312,12 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	r.v[3].ndim = 1;
 	r.v[3].dim[0] = period;
 	json_object_set_new(root, "campaign", json_string(q->campaign));
+	/* one read transaction: every figure from the same snapshot, while hailongd writes */
+	if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rp_seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
+		rc = -EIO;
+		goto fail;
+	}
 	if ((rc = rp_load_defs(db, &r, q->campaign, root, err, errlen)) < 0 ||
 	    (rc = rp_load_rollups(db, &r, q, err, errlen)) < 0)
 		goto fail;
@@ -381,12 +387,15 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 		goto nomem;
 	json_object_set_new(root, "trend", json_pack("{s:s, s:o}", "by", rp_dim_names[period], "periods", x));
 	rp_rep_free(&r);
+	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 	*out = root;
 	return 0;
 nomem:
 	rp_seterr(err, errlen, "out of memory");
 	rc = -ENOMEM;
 fail:
+	if (!sqlite3_get_autocommit(db->db))
+		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 	rp_rep_free(&r);
 	json_decref(root);
 	json_decref(by);

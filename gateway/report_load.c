@@ -24,13 +24,14 @@ static void where_sql(const struct report_query *q, int surveys, char *buf, size
 		len += (size_t)snprintf(buf + len, cap - len, " AND procedure = ?5");
 	if (q->status && len < cap)
 		len += (size_t)snprintf(buf + len, cap - len, " AND status = ?6");
-	if (q->nagencies >= 0 && len < cap) {
-		len += (size_t)snprintf(buf + len, cap - len, " AND agency IN (''");
+	if (q->nagencies == 0 && len < cap) {
+		snprintf(buf + len, cap - len, " AND 0"); /* a token that may see no agency */
+	} else if (q->nagencies > 0 && len < cap) {
+		len += (size_t)snprintf(buf + len, cap - len, " AND agency IN (");
 		for (int i = 0; i < q->nagencies && len < cap; i++)
-			len += (size_t)snprintf(buf + len, cap - len, ", ?%d", 10 + i);
+			len += (size_t)snprintf(buf + len, cap - len, "%s?%d", i ? ", " : "", 10 + i);
 		if (len < cap)
 			snprintf(buf + len, cap - len, ")");
-		/* '' never names an agency a token may see: placeholder for an empty list */
 	}
 }
 
@@ -196,70 +197,86 @@ sqlfail:
 	return -EIO;
 }
 
-/* Which row columns the views need: day, agency, procedure, channel. */
-static void needed(const struct rep *r, int need[4])
+/* The row's slices in every view, reused while consecutive rows share
+ * their (day, agency, procedure, channel): rows come in primary-key order. */
+struct lastkey {
+	char k[4][256];
+	int valid;
+	struct slice *sl[NVIEWS];
+};
+
+static int lastkey_slices(struct rep *r, struct lastkey *lk, sqlite3_stmt *s)
 {
-	need[0] = need[1] = need[2] = need[3] = 0;
-	for (int v = 0; v < NVIEWS; v++)
-		for (int i = 0; i < r->v[v].ndim; i++)
-			need[rp_dim_is_period(r->v[v].dim[i]) ? 0 : (int)r->v[v].dim[i] + 1] = 1;
+	int same = lk->valid;
+
+	for (int i = 0; i < 4 && same; i++)
+		same = strcmp(lk->k[i], rp_col(s, i)) == 0;
+	if (same)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		snprintf(lk->k[i], sizeof lk->k[i], "%s", rp_col(s, i));
+	lk->valid = 1;
+	for (int v = 0; v < NVIEWS; v++) {
+		struct rowkey k = { lk->k[0], lk->k[1], lk->k[2], lk->k[3] };
+
+		lk->sl[v] = NULL;
+		if (!r->v[v].off && !(lk->sl[v] = rp_row_slice(&r->v[v], &k)))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
+/* Add the rollup rows of q to every view's slices: surveys by status,
+ * answers by question, kind and value, respondents by group. */
 int rp_load_rollups(struct report_db *db, struct rep *r, const struct report_query *q, char *err,
-                        size_t errlen)
+                    size_t errlen)
 {
 	static const char *const table[3] = {"rollup_surveys", "rollup_answers", "rollup_groups"};
-	static const char *const extra[3] = {
-		"status, SUM(surveys), SUM(rated)", "question_id, kind, value, SUM(n)", "grp, SUM(n)"};
-	static const char *const extra_group[3] = {"status", "question_id, kind, value", "grp"};
-	static const char *const cols[4] = {"day", "agency", "procedure", "channel"};
-	char where[2048], sel[256] = "", grp[256] = "", sql[4096];
-	int need[4], rc;
+	static const char *const extra[3] = {"status, surveys, rated", "question_id, kind, value, n", "grp, n"};
+	char where[2048], sql[4096], lastq[256] = "";
+	int rc, qi = -1;
 
-	needed(r, need);
-	for (int i = 0; i < 4; i++) {
-		size_t l = strlen(sel), lg = strlen(grp);
-
-		snprintf(sel + l, sizeof sel - l, "%s, ", need[i] ? cols[i] : "''");
-		if (need[i])
-			snprintf(grp + lg, sizeof grp - lg, "%s, ", cols[i]);
-	}
 	where_sql(q, 0, where, sizeof where);
 	for (int t = 0; t < 3; t++) {
 		sqlite3_stmt *s = NULL;
+		struct lastkey lk;
 
-		snprintf(sql, sizeof sql, "SELECT %s%s FROM %s WHERE %s GROUP BY %s%s", sel, extra[t], table[t],
-		         where, grp, extra_group[t]);
+		lk.valid = 0;
+		snprintf(sql, sizeof sql, "SELECT day, agency, procedure, channel, %s FROM %s WHERE %s", extra[t],
+		         table[t], where);
 		if ((rc = prepare(db, q, sql, 0, &s, err, errlen)) < 0)
 			return rc;
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			struct rowkey k = { rp_col(s, 0), rp_col(s, 1), rp_col(s, 2), rp_col(s, 3) };
-			int qi = -1, gi = -1, kind = 0, value = 0, si = NSTATUS;
+			int gi = -1, kind = 0, value = 0, si = NSTATUS;
 			int64_t n = sqlite3_column_int64(s, t == 1 ? 7 : 5);
+			const struct qdef *d = NULL;
 
-			if (t == 0)
+			if (lastkey_slices(r, &lk, s) < 0)
+				goto nomem;
+			if (t == 0) {
 				while (si > 0 && strcmp(rp_col(s, 4), status_names[si - 1]) != 0)
 					si--;
-			if (t == 0 && si == 0)
-				si = NSTATUS + 1; /* not a known status: "other" */
-			if (t == 1) {
-				if ((qi = rp_answered_q(r, rp_col(s, 4))) < 0)
-					goto nomem;
+				if (si == 0)
+					si = NSTATUS + 1; /* not a known status: "other" */
+			} else if (t == 1) {
+				if (qi < 0 || strcmp(lastq, rp_col(s, 4)) != 0) {
+					if ((qi = rp_answered_q(r, rp_col(s, 4))) < 0)
+						goto nomem;
+					snprintf(lastq, sizeof lastq, "%s", rp_col(s, 4));
+				}
+				d = &r->q[qi];
 				kind = sqlite3_column_int(s, 5);
 				value = sqlite3_column_int(s, 6);
-			}
-			if (t == 2 && (gi = rp_find_g(r, rp_col(s, 4), 1)) < 0)
+			} else if ((gi = rp_find_g(r, rp_col(s, 4), 1)) < 0) {
 				goto nomem;
+			}
 			for (int v = 0; v < NVIEWS; v++) {
-				struct slice *sl = r->v[v].off ? NULL : rp_row_slice(&r->v[v], &k);
-				const struct qdef *d = qi >= 0 ? &r->q[qi] : NULL;
+				struct slice *sl = lk.sl[v];
 				struct qacc *a;
 				int64_t *g;
 
-				if (r->v[v].off)
-					continue;
 				if (!sl)
-					goto nomem;
+					continue;
 				if (t == 0) {
 					sl->status[si - 1] += n;
 					sl->surveys += n;
@@ -275,7 +292,7 @@ int rp_load_rollups(struct report_db *db, struct rep *r, const struct report_que
 						a->rows += n;
 						a->valued += n;
 						a->sum += (double)value * (double)n;
-						if (d && rp_is_sat(d, value))
+						if (rp_is_sat(d, value))
 							a->satisfied += n;
 						if (rp_qacc_add(a, value, n) < 0)
 							goto nomem;
@@ -305,38 +322,44 @@ nomem:
 	return 0;
 }
 
-/* The slice of (local day number, unit id) in view v, through a small cache. */
-static struct slice *cached_slice(struct view *v, int64_t dayn, int64_t uid, const char *const *unit)
+/* (local day number, unit id) -> its slice in every view: an open-addressing
+ * table, so that a row of rollup_citizens costs one lookup. */
+struct ccache {
+	struct centry { int64_t key; int used; struct slice *s[NVIEWS]; } *e;
+	int cap, n;
+};
+
+static struct slice *const *cached_slices(struct rep *r, struct ccache *c, int64_t dayn, int64_t uid,
+                                          char *const *unit)
 {
 	int64_t key = dayn * 1048576 + uid;
 	uint64_t x;
 	struct rowkey k;
 	char day[16];
-	struct slice *sl;
 
-	if (v->nuc * 2 >= v->ucap) {
-		int cap = v->ucap ? v->ucap * 2 : 1024;
-		struct ucache *nc = calloc((size_t)cap, sizeof *nc);
+	if (c->n * 2 >= c->cap) {
+		int cap = c->cap ? c->cap * 2 : 1024;
+		struct centry *ne = calloc((size_t)cap, sizeof *ne);
 
-		if (!nc)
+		if (!ne)
 			return NULL;
-		for (int i = 0; i < v->ucap; i++) {
-			if (!v->uc[i].s)
+		for (int i = 0; i < c->cap; i++) {
+			if (!c->e[i].used)
 				continue;
-			x = ((uint64_t)v->uc[i].key * 0x9E3779B97F4A7C15ull) & (uint64_t)(cap - 1);
-			while (nc[x].s)
+			x = ((uint64_t)c->e[i].key * 0x9E3779B97F4A7C15ull) >> 20 & (uint64_t)(cap - 1);
+			while (ne[x].used)
 				x = (x + 1) & (uint64_t)(cap - 1);
-			nc[x] = v->uc[i];
+			ne[x] = c->e[i];
 		}
-		free(v->uc);
-		v->uc = nc;
-		v->ucap = cap;
+		free(c->e);
+		c->e = ne;
+		c->cap = cap;
 	}
-	x = ((uint64_t)key * 0x9E3779B97F4A7C15ull) & (uint64_t)(v->ucap - 1);
-	while (v->uc[x].s) {
-		if (v->uc[x].key == key)
-			return v->uc[x].s;
-		x = (x + 1) & (uint64_t)(v->ucap - 1);
+	x = ((uint64_t)key * 0x9E3779B97F4A7C15ull) >> 20 & (uint64_t)(c->cap - 1);
+	while (c->e[x].used) {
+		if (c->e[x].key == key)
+			return c->e[x].s;
+		x = (x + 1) & (uint64_t)(c->cap - 1);
 	}
 	if (dayn == ARCHIVE_NO_DAY)
 		day[0] = '\0';
@@ -346,12 +369,15 @@ static struct slice *cached_slice(struct view *v, int64_t dayn, int64_t uid, con
 	k.agency = unit[0];
 	k.procedure = unit[1];
 	k.channel = unit[2];
-	if (!(sl = rp_row_slice(v, &k)))
-		return NULL;
-	v->uc[x].key = key;
-	v->uc[x].s = sl;
-	v->nuc++;
-	return sl;
+	for (int v = 0; v < NVIEWS; v++) {
+		c->e[x].s[v] = NULL;
+		if (!r->v[v].off && !(c->e[x].s[v] = rp_row_slice(&r->v[v], &k)))
+			return NULL;
+	}
+	c->e[x].key = key;
+	c->e[x].used = 1;
+	c->n++;
+	return c->e[x].s;
 }
 
 /* Distinct citizens per slice: one pass over rollup_citizens, in citizen
@@ -366,6 +392,8 @@ int rp_load_citizens(struct report_db *db, struct rep *r, const struct report_qu
 	int64_t nunits = 0, from = INT64_MIN, to = INT64_MAX, prev = 0;
 	uint64_t epoch = 0;
 	int rc = -EIO, st = -1, first = 1;
+	struct ccache cc = { NULL, 0, 0 };
+	struct slice *const *sls;
 
 	if (q->from)
 		rp_parse_date(q->from, &from);
@@ -421,13 +449,13 @@ int rp_load_citizens(struct report_db *db, struct rep *r, const struct report_qu
 			prev = cid;
 			first = 0;
 		}
+		if (!(sls = cached_slices(r, &cc, day, u, units[u])))
+			goto nomem;
 		for (int v = 0; v < NVIEWS; v++) {
-			struct slice *sl;
+			struct slice *sl = sls[v];
 
-			if (r->v[v].off)
+			if (!sl)
 				continue;
-			if (!(sl = cached_slice(&r->v[v], day, u, (const char *const *)units[u])))
-				goto nomem;
 			if (sl->seen != epoch) {
 				sl->seen = epoch;
 				sl->citizens++;
@@ -456,6 +484,7 @@ out:
 			free(units[i][k]);
 	free(units);
 	free(ok);
+	free(cc.e);
 	return rc;
 }
 
