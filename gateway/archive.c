@@ -36,17 +36,17 @@ static const char *const stmt_sql[ST_MAX] = {
 	 * procedure, channel, status[, question, kind, value | group]), kept in the
 	 * transaction that inserts the surveys they count. */
 	[ST_RU_SURVEY] = "INSERT INTO rollup_surveys(campaign_id, day, agency, procedure, channel, status,"
-		" surveys, rated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)"
-		" ON CONFLICT DO UPDATE SET surveys = surveys + 1, rated = rated + excluded.rated",
+		" surveys, rated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7)"
+		" ON CONFLICT DO UPDATE SET surveys = surveys + excluded.surveys, rated = rated + excluded.rated",
 	[ST_RU_ANSWER] = "INSERT INTO rollup_answers(campaign_id, day, agency, procedure, channel, status,"
-		" question_id, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1)"
-		" ON CONFLICT DO UPDATE SET n = n + 1",
+		" question_id, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
 	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, day, uid, status)"
 		" VALUES(?1, ?2, ?3, ?4, ?5)",
 	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
-		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n",
 };
 
 static const char schema_sql[] =
@@ -303,6 +303,7 @@ void archive_close(struct archive *a)
 		sqlite3_finalize(a->st[i]);
 	archive_qcache_clear(a);
 	archive_units_forget(a);
+	archive_rollup_discard(a);
 	sqlite3_close(a->db);
 	free(a);
 }
@@ -573,11 +574,16 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 			goto fail;
 		rc = -EIO;
 	}
+	if (archive_rollup_flush(a) < 0) {
+		archive_seterr(err, errlen, "rollup: %s", sqlite3_errmsg(a->db));
+		goto fail;
+	}
 	if (archive_exec(a, "COMMIT", err, errlen) < 0)
 		goto fail;
 	return inserted;
 fail:
 	archive_exec(a, "ROLLBACK", NULL, 0);
+	archive_rollup_discard(a);
 	archive_units_forget(a); /* ids created in this transaction are gone */
 	return rc;
 }

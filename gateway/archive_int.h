@@ -52,7 +52,9 @@ struct archive {
 	struct qinfo *qc;
 	int nqc;
 	struct aunit { char *agency, *procedure, *channel; int64_t uid; } units[ARCHIVE_MAX_UNITS];
-	int nunits;                     /* rollup_units rows known to be committed or in this transaction */
+	int nunits;
+	struct rdelta **rd;             /* rollup counts of this transaction, not yet written */
+	int rdcap, rdn;                     /* rollup_units rows known to be committed or in this transaction */
 };
 
 /* One survey's rollup key, and the criteria groups it has rated answers in. */
@@ -81,5 +83,10 @@ int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char 
 int archive_rollup_survey(struct archive *a, const struct archive_rkey *k);
 int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen);
 void archive_units_forget(struct archive *a);
+
+/* Write the rollup counts gathered in this transaction (one upsert per key,
+ * however many surveys share it); discard them after a rollback. */
+int archive_rollup_flush(struct archive *a);
+void archive_rollup_discard(struct archive *a);
 
 #endif

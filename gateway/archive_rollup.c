@@ -52,16 +52,6 @@ void archive_rkey_clear(struct archive_rkey *k)
 	k->rated = 0;
 }
 
-static void bind_key(sqlite3_stmt *s, const struct archive_rkey *k)
-{
-	archive_bind_text(s, 1, k->campaign_id);
-	archive_bind_text(s, 2, k->day);
-	archive_bind_text(s, 3, k->agency ? k->agency : "");
-	archive_bind_text(s, 4, k->procedure ? k->procedure : "");
-	archive_bind_text(s, 5, k->channel ? k->channel : "");
-	archive_bind_text(s, 6, k->status);
-}
-
 /* What the survey's campaign version says of question `qid`: multi, its
  * group, whether it is rated (has satisfied values). 0 when not recorded. */
 void archive_qcache_clear(struct archive *a)
@@ -145,18 +135,149 @@ int archive_question_info(struct archive *a, const char *campaign_id, const char
 	return 0;
 }
 
+/* One rollup row's count in this transaction. */
+struct rdelta {
+	int table;                  /* 0 rollup_surveys, 1 rollup_answers, 2 rollup_groups */
+	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group */
+	int kind, value;            /* rollup_answers */
+	int64_t n, rated;
+	uint64_t h;
+};
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0x1f) * 1099511628211ull;
+}
+
+static void rdelta_free(struct rdelta *d)
+{
+	for (int i = 0; i < 7; i++)
+		free(d->s[i]);
+	free(d);
+}
+
+void archive_rollup_discard(struct archive *a)
+{
+	for (int i = 0; i < a->rdcap; i++)
+		if (a->rd[i])
+			rdelta_free(a->rd[i]);
+	free(a->rd);
+	a->rd = NULL;
+	a->rdcap = a->rdn = 0;
+}
+
+static int rdelta_grow(struct archive *a)
+{
+	int cap = a->rdcap ? a->rdcap * 2 : 256;
+	struct rdelta **nt = calloc((size_t)cap, sizeof *nt);
+
+	if (!nt)
+		return -ENOMEM;
+	for (int i = 0; i < a->rdcap; i++) {
+		uint64_t x;
+
+		if (!a->rd[i])
+			continue;
+		x = a->rd[i]->h & (uint64_t)(cap - 1);
+		while (nt[x])
+			x = (x + 1) & (uint64_t)(cap - 1);
+		nt[x] = a->rd[i];
+	}
+	free(a->rd);
+	a->rd = nt;
+	a->rdcap = cap;
+	return 0;
+}
+
+/* Add n (and rated) to one rollup row of this transaction. */
+static int rdelta_add(struct archive *a, int table, const struct archive_rkey *k, const char *extra,
+                      int kind, int value, int64_t n, int64_t rated)
+{
+	const char *v[7] = { k->campaign_id, k->day, k->agency ? k->agency : "", k->procedure ? k->procedure : "",
+	                     k->channel ? k->channel : "", k->status, extra ? extra : "" };
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)table, x;
+	struct rdelta *d;
+
+	for (int i = 0; i < 7; i++)
+		h = fnv(h, v[i]);
+	h = (h ^ (uint64_t)(uint32_t)kind) * 1099511628211ull;
+	h = (h ^ (uint64_t)(uint32_t)value) * 1099511628211ull;
+	if (a->rdn * 2 >= a->rdcap && rdelta_grow(a) < 0)
+		return -ENOMEM;
+	for (x = h & (uint64_t)(a->rdcap - 1); (d = a->rd[x]); x = (x + 1) & (uint64_t)(a->rdcap - 1)) {
+		int same = d->h == h && d->table == table && d->kind == kind && d->value == value;
+
+		for (int i = 0; i < 7 && same; i++)
+			same = strcmp(d->s[i], v[i]) == 0;
+		if (same) {
+			d->n += n;
+			d->rated += rated;
+			return 0;
+		}
+	}
+	if (!(d = calloc(1, sizeof *d)))
+		return -ENOMEM;
+	for (int i = 0; i < 7; i++) {
+		if (!(d->s[i] = strdup(v[i]))) {
+			rdelta_free(d);
+			return -ENOMEM;
+		}
+	}
+	d->table = table;
+	d->kind = kind;
+	d->value = value;
+	d->n = n;
+	d->rated = rated;
+	d->h = h;
+	a->rd[x] = d;
+	a->rdn++;
+	return 0;
+}
+
+int archive_rollup_flush(struct archive *a)
+{
+	static const enum archive_stmt st[3] = { ST_RU_SURVEY, ST_RU_ANSWER, ST_RU_GROUP };
+	int rc = 0;
+
+	for (int i = 0; i < a->rdcap && rc == 0; i++) {
+		struct rdelta *d = a->rd[i];
+		sqlite3_stmt *s;
+
+		if (!d)
+			continue;
+		if (!(s = archive_stmt_get(a, st[d->table], NULL, 0))) {
+			rc = -EIO;
+			break;
+		}
+		for (int k = 0; k < 6; k++)
+			archive_bind_text(s, k + 1, d->s[k]);
+		if (d->table == 0) {
+			sqlite3_bind_int64(s, 7, d->rated);
+			sqlite3_bind_int64(s, 8, d->n);
+		} else if (d->table == 1) {
+			archive_bind_text(s, 7, d->s[6]);
+			sqlite3_bind_int(s, 8, d->kind);
+			sqlite3_bind_int(s, 9, d->value);
+			sqlite3_bind_int64(s, 10, d->n);
+		} else {
+			archive_bind_text(s, 7, d->s[6]);
+			sqlite3_bind_int64(s, 8, d->n);
+		}
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = -EIO;
+		sqlite3_reset(s);
+	}
+	if (rc == 0)
+		archive_rollup_discard(a);
+	return rc;
+}
+
 static int rollup_answer_kind(struct archive *a, const struct archive_rkey *k, const char *qid, int kind,
                               int value)
 {
-	sqlite3_stmt *s = archive_stmt_get(a, ST_RU_ANSWER, NULL, 0);
-
-	if (!s)
-		return -EIO;
-	bind_key(s, k);
-	archive_bind_text(s, 7, qid);
-	sqlite3_bind_int(s, 8, kind);
-	sqlite3_bind_int(s, 9, value);
-	return sqlite3_step(s) == SQLITE_DONE ? 0 : -EIO;
+	return rdelta_add(a, 1, k, qid, kind, value, 1, 0);
 }
 
 /* Count one stored answer row (value, or NULL value with text: a comment or
@@ -277,22 +398,11 @@ int archive_rollup_survey(struct archive *a, const struct archive_rkey *k)
 		if (sqlite3_step(s) != SQLITE_DONE)
 			return -EIO;
 	}
-	s = archive_stmt_get(a, ST_RU_SURVEY, NULL, 0);
-
-	if (!s)
-		return -EIO;
-	bind_key(s, k);
-	sqlite3_bind_int(s, 7, k->rated);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return -EIO;
-	for (int i = 0; i < k->ngroups; i++) {
-		if (!(s = archive_stmt_get(a, ST_RU_GROUP, NULL, 0)))
-			return -EIO;
-		bind_key(s, k);
-		archive_bind_text(s, 7, k->groups[i]);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			return -EIO;
-	}
+	if (rdelta_add(a, 0, k, NULL, 0, 0, 1, k->rated) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < k->ngroups; i++)
+		if (rdelta_add(a, 2, k, k->groups[i], 0, 0, 1, 0) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -352,7 +462,7 @@ int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen)
 			goto sqlfail;
 		}
 	}
-	if (step != SQLITE_DONE || (cur && archive_rollup_survey(a, &k) < 0))
+	if (step != SQLITE_DONE || (cur && archive_rollup_survey(a, &k) < 0) || archive_rollup_flush(a) < 0)
 		goto sqlfail;
 	rc = 0;
 	goto out;
@@ -364,6 +474,8 @@ sqlfail:
 	archive_seterr(err, errlen, "rollup: %s", sqlite3_errmsg(a->db));
 	rc = -EIO;
 out:
+	if (rc < 0)
+		archive_rollup_discard(a);
 	archive_rkey_clear(&k);
 	free(cur);
 	for (int i = 0; i < 7; i++)
