@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <sys/queue.h>
-
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
@@ -193,7 +192,8 @@ static void unlink_job(struct dashboard *d, struct job *j)
 static const char *reason(int code)
 {
 	return code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 401 ? "Unauthorized"
-	       : code == 403 ? "Forbidden" : code == 404 ? "Not Found" : "Service Unavailable";
+	       : code == 403 ? "Forbidden" : code == 404 ? "Not Found" : code == 405 ? "Method Not Allowed"
+	       : "Service Unavailable";
 }
 
 static void reply(struct evhttp_request *req, int code, const char *ctype, const char *body, size_t len)
@@ -227,6 +227,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	while (read(fd, &j, sizeof j) == (ssize_t)sizeof j) {
 		pthread_join(j->th, NULL);
 		unlink_job(d, j);
+		if (j->code >= 500)
+			log_warn("[http] report failed: code=%d %.*s", j->code, (int)(j->len < 200 ? j->len : 200),
+			         j->body ? j->body : "");
 		if (j->req) {
 			evhttp_connection_set_closecb(evhttp_request_get_connection(j->req), NULL, NULL);
 			reply(j->req, j->code, j->ctype, j->body, j->len);
@@ -246,7 +249,7 @@ void dashboard_serve(struct dashboard *d, struct evhttp_request *req, int token,
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		body = error_body(html, "use GET", &len, &ctype);
-		reply(req, 400, ctype, body, len);
+		reply(req, 405, ctype, body, len);
 		free(body);
 		return;
 	}

@@ -92,6 +92,8 @@ def main():
             check(code == want, f"{path} without a token: {code}")
         code, _ = st.http("GET", "/v1/report?campaign=default", token="wrong")
         check(code == 401, f"wrong token: {code}")
+        code, _ = st.http("POST", "/v1/report?campaign=default", body={})
+        check(code == 405, f"POST on the report: {code}")
         for q, want in [("", 400), ("campaign=default&by=colour", 400), ("campaign=default&from=2026-13-01", 400),
                         ("campaign=nope", 404), ("campaign=default&status=happy", 400)]:
             code, body = st.http("GET", "/v1/report?" + q)
