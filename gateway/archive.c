@@ -43,8 +43,7 @@ static const char *const stmt_sql[ST_MAX] = {
 		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
-	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, day, uid, status)"
-		" VALUES(?1, ?2, ?3, ?4, ?5)",
+	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
 	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
 		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n",
 };
@@ -155,10 +154,8 @@ static const char schema_v3_sql[] =
 	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));"
 	"CREATE TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL,"
 	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */
-	" day INTEGER NOT NULL,"        /* local day, days since 1970-01-01; ARCHIVE_NO_DAY unknown */
-	" uid INTEGER NOT NULL,"        /* rollup_units */
-	" status INTEGER NOT NULL,"     /* position in archive_status_names */
-	" PRIMARY KEY (campaign_id, cid, day, uid, status)) WITHOUT ROWID;";
+	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */
+	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;";
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed",

@@ -14,6 +14,13 @@ struct archive;
 extern const char *const archive_status_names[ARCHIVE_NSTATUS];
 /* rollup_citizens.day of a survey without a trigger time. */
 #define ARCHIVE_NO_DAY (-1000000)
+/* rollup_citizens.k: local day (days since 1970-01-01, or ARCHIVE_NO_DAY), unit
+ * id and status position packed in one integer, so that a report reads two
+ * numbers per row. uid < 2^20, status < 16. */
+#define ARCHIVE_CITIZEN_K(day, uid, st) ((((int64_t)(day) - ARCHIVE_NO_DAY) << 24) | ((int64_t)(uid) << 4) | (st))
+#define ARCHIVE_CITIZEN_DAY(k) (((k) >> 24) + ARCHIVE_NO_DAY)
+#define ARCHIVE_CITIZEN_UID(k) (((k) >> 4) & 0xFFFFF)
+#define ARCHIVE_CITIZEN_STATUS(k) ((int)((k) & 15))
 /* rollup_citizens.cid: the 64-bit FNV-1a hash of msisdn_hash. Two citizens
  * share one only by a 64-bit collision (about 3e-8 for a million citizens). */
 uint64_t archive_citizen_id(const char *msisdn_hash);

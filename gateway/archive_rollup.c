@@ -386,15 +386,13 @@ int archive_rollup_survey(struct archive *a, const struct archive_rkey *k)
 		int64_t uid = unit_id(a, k);
 		int st = 0;
 
-		if (uid < 0 || !(s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0)))
+		if (uid < 0 || uid > 0xFFFFF || !(s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0)))
 			return -EIO;
 		while (st < NSTATUS && strcmp(status_names[st], k->status) != 0)
 			st++;
 		archive_bind_text(s, 1, k->campaign_id);
 		sqlite3_bind_int64(s, 2, (int64_t)archive_citizen_id(k->msisdn_hash));
-		sqlite3_bind_int64(s, 3, k->dayn);
-		sqlite3_bind_int64(s, 4, uid);
-		sqlite3_bind_int(s, 5, st);
+		sqlite3_bind_int64(s, 3, ARCHIVE_CITIZEN_K(k->dayn, uid, st));
 		if (sqlite3_step(s) != SQLITE_DONE)
 			return -EIO;
 	}

@@ -160,8 +160,9 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 }
 
 /* Open the archive for reading: never created (a mistyped path is an error),
- * brought to the current schema by archive_open, then read through a read
- * connection. Returns NULL after printing one error line. */
+ * read through a read-only connection; an archive of an older schema is first
+ * brought to the current one by archive_open. Returns NULL after printing one
+ * error line. */
 static struct report_db *report_open_db(const struct command *cmd, const char *db)
 {
 	struct archive *a;
@@ -177,6 +178,8 @@ static struct report_db *report_open_db(const struct command *cmd, const char *d
 		fprintf(stderr, "hailong %s: %s is not a file\n", cmd->words, db);
 		return NULL;
 	}
+	if ((r = report_db_open(db, err, sizeof err)))
+		return r;
 	if (!(a = archive_open(db, err, sizeof err))) {
 		fprintf(stderr, "hailong %s: cannot open archive %s\n", cmd->words, err);
 		return NULL;

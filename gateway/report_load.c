@@ -432,14 +432,14 @@ int rp_load_citizens(struct report_db *db, struct rep *r, const struct report_qu
 		goto sqlfail;
 	sqlite3_finalize(s);
 	s = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT cid, day, uid, status FROM rollup_citizens WHERE campaign_id = ?1",
+	if (sqlite3_prepare_v2(db->db, "SELECT cid, k FROM rollup_citizens WHERE campaign_id = ?1",
 	                       -1, &s, NULL) != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_text(s, 1, q->campaign, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t cid = sqlite3_column_int64(s, 0), day = sqlite3_column_int64(s, 1),
-		        u = sqlite3_column_int64(s, 2);
-		int status = sqlite3_column_int(s, 3);
+		int64_t cid = sqlite3_column_int64(s, 0), k = sqlite3_column_int64(s, 1);
+		int64_t day = ARCHIVE_CITIZEN_DAY(k), u = ARCHIVE_CITIZEN_UID(k);
+		int status = ARCHIVE_CITIZEN_STATUS(k);
 
 		if (u < 0 || u >= nunits || !ok[u] || (st >= 0 && status != st) ||
 		    ((q->from || q->to) && (day == ARCHIVE_NO_DAY || day < from || day > to)))

@@ -322,8 +322,9 @@ static char *rollups(const char *path)
 		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || question_id"
 		" || ':' || kind || ':' || value || '=' || n FROM rollup_answers"
 		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || grp || '=' || n"
-		" FROM rollup_groups UNION ALL SELECT c.campaign_id || c.cid || c.day || u.agency || u.procedure"
-		" || u.channel || c.status FROM rollup_citizens c JOIN rollup_units u ON u.uid = c.uid ORDER BY 1)";
+		" FROM rollup_groups UNION ALL SELECT c.campaign_id || c.cid || (c.k >> 24) || u.agency || u.procedure"
+		" || u.channel || (c.k & 15) FROM rollup_citizens c JOIN rollup_units u"
+		" ON u.uid = (c.k >> 4) & 1048575 ORDER BY 1)";
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	char *out;
