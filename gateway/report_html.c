@@ -222,8 +222,11 @@ static void questions(FILE *out, const json_t *r, const json_t *s)
 				n++;
 			}
 		} else {
-			fprintf(out, "<td class=\"n\">–</td><td class=\"n\">%s</td><td class=\"n\">–</td>",
-			        get(q, "comments") ? "" : "–");
+			if (get(q, "comments"))
+				fprintf(out, "<td class=\"n\">–</td><td class=\"n\" colspan=\"2\">%lld comments</td>",
+				        integer(q, "comments"));
+			else
+				fputs("<td class=\"n\">–</td><td class=\"n\">–</td><td class=\"n\">–</td>", out);
 		}
 		if (isnan(num(q, "mean")))
 			fputs("<td class=\"n\">–</td></tr>\n", out);
