@@ -1,4 +1,4 @@
-/* api: POST /v1/triggers, /healthz, /readyz and /metrics. */
+/* api: POST /v1/triggers, GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "dashboard.h"
 #include "log.h"
 
 #define API_MAX_BODY (1024 * 1024)
@@ -19,6 +20,7 @@ struct api {
 	struct evhttp *http;
 	const struct config *cfg;
 	struct gw *gw;
+	struct dashboard *dash;
 };
 
 static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -227,6 +229,8 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_error(req, 400, NULL, "bad request line");
 	} else if (strcmp(path, "/v1/triggers") == 0) {
 		api_triggers(a, req);
+	} else if (strcmp(path, "/v1/report") == 0 || strcmp(path, "/dashboard") == 0) {
+		dashboard_serve(a->dash, req, api_auth(a, req), strcmp(path, "/dashboard") == 0);
 	} else if (strcmp(path, "/healthz") == 0) {
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
@@ -262,6 +266,8 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	}
 	memcpy(host, cfg->http_listen, (size_t)(colon - cfg->http_listen));
 	host[colon - cfg->http_listen] = '\0';
+	if (!(a->dash = dashboard_new(base, cfg, err, errlen)))
+		goto fail;
 	a->http = evhttp_new(base);
 	if (!a->http)
 		goto fail;
@@ -282,6 +288,7 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	dashboard_free(a->dash); /* before the requests it answers go */
 	if (a->http)
 		evhttp_free(a->http);
 	free(a);

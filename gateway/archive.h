@@ -1,4 +1,4 @@
-/* archive: the SQLite archive of finished surveys (SPEC §7) and the reports read from it. */
+/* archive: the SQLite archive of finished surveys (SPEC §7) and the rollups reports read (report.h). */
 #ifndef HL_ARCHIVE_H
 #define HL_ARCHIVE_H
 
@@ -8,6 +8,26 @@
 #include "campaign.h"
 
 struct archive;
+
+/* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
+ * hash chain, audit links and sealed contacts. archive_open upgrades. */
+#define ARCHIVE_SCHEMA_VERSION 4
+
+/* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
+#define ARCHIVE_NSTATUS 6
+extern const char *const archive_status_names[ARCHIVE_NSTATUS];
+/* rollup_citizens.day of a survey without a trigger time. */
+#define ARCHIVE_NO_DAY (-1000000)
+/* rollup_citizens.k: local day (days since 1970-01-01, or ARCHIVE_NO_DAY), unit
+ * id and status position packed in one integer, so that a report reads two
+ * numbers per row. uid < 2^20, status < 16. */
+#define ARCHIVE_CITIZEN_K(day, uid, st) ((((int64_t)(day) - ARCHIVE_NO_DAY) << 24) | ((int64_t)(uid) << 4) | (st))
+#define ARCHIVE_CITIZEN_DAY(k) (((k) >> 24) + ARCHIVE_NO_DAY)
+#define ARCHIVE_CITIZEN_UID(k) (((k) >> 4) & 0xFFFFF)
+#define ARCHIVE_CITIZEN_STATUS(k) ((int)((k) & 15))
+/* rollup_citizens.cid: the 64-bit FNV-1a hash of msisdn_hash. Two citizens
+ * share one only by a 64-bit collision (about 3e-8 for a million citizens). */
+uint64_t archive_citizen_id(const char *msisdn_hash);
 
 struct archive_answer {
 	const char *question_id;
@@ -81,14 +101,5 @@ int archive_backup(const char *src_path, const char *dst_path, char *err, size_t
 
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);
-
-enum archive_format { ARCHIVE_FMT_TABLE = 0, ARCHIVE_FMT_CSV, ARCHIVE_FMT_JSON };
-
-/* The satisfaction report of one campaign (SPEC §10 as far as built): per
- * question the number of answers, share satisfied, mean score; per group and
- * overall (pooled and mean of group shares, the method named). Returns 0 or
- * -ENOENT (no such campaign) / -EIO with err filled. */
-int archive_report(struct archive *a, const char *campaign_id, enum archive_format fmt,
-                   FILE *out, char *err, size_t errlen);
 
 #endif

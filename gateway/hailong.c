@@ -1,4 +1,4 @@
-/* hailong: the operator command line: `report`, `campaign check` (and `trigger` slots into the command table). */
+/* hailong: the operator command line: `report`, `comments`, `campaign check` (and `trigger` slots into the command table). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "campaign.h"
 #include "cli_audit.h"
 #include "cli_trigger.h"
+#include "report.h"
 #include "survey.h"
 #include "text.h"
 
@@ -27,6 +28,7 @@ struct command {
 };
 
 static int cmd_report(const struct command *cmd, int argc, char **argv);
+static int cmd_comments(const struct command *cmd, int argc, char **argv);
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 static int cmd_campaign_check(const struct command *cmd, int argc, char **argv);
 static int cmd_trigger(const struct command *cmd, int argc, char **argv);
@@ -35,8 +37,14 @@ static int cmd_audit(const struct command *cmd, int argc, char **argv);
 static int cmd_archive_verify(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "report", "--db PATH --campaign ID [--format table|csv|json]",
-	  "print the satisfaction report of a campaign from the archive", cmd_report },
+	{ "report", "--db PATH --campaign ID [--format table|csv|json|html] [--by DIM[,DIM]] "
+	  "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--agency A] [--procedure P] [--status S]",
+	  "print the satisfaction report of a campaign from the archive, per slice; DIM is agency, "
+	  "procedure, channel, day, week, month, quarter or year (local days, UTC+07:00)", cmd_report },
+	{ "comments", "--db PATH --campaign ID [--format csv|json] [--from D] [--to D] [--agency A] "
+	  "[--procedure P] [--status S]",
+	  "print the citizens' comments with their agency, procedure, date and question; phone and "
+	  "ID numbers masked", cmd_comments },
 	{ "campaign check", "[--format text|json] FILE...",
 	  "validate campaign files and show every message a citizen can receive: text, encoding, "
 	  "length, SMS parts, and the cost of a completed survey", cmd_campaign_check },
@@ -108,67 +116,169 @@ static int opt_value(const char *name, int argc, char **argv, int *i, const char
 	return 1;
 }
 
-static int cmd_report(const struct command *cmd, int argc, char **argv)
+/* The options report and comments share. Returns 0, or EXIT_USAGE after
+ * printing one error line. */
+static int report_args(const struct command *cmd, int argc, char **argv, const char **db,
+                       const char **format, struct report_query *q, int comments)
 {
-	const char *db = NULL, *campaign = NULL, *format = "table";
-	enum archive_format fmt;
-	struct archive *a = NULL;
-	struct stat st;
+	const char *by = NULL;
 	char err[512];
-	int rc;
 
+	memset(q, 0, sizeof *q);
+	q->nagencies = -1;
 	for (int i = 0; i < argc; i++) {
 		int m = 0;
 
-		if ((m = opt_value("--db", argc, argv, &i, &db)) == 0 &&
-		    (m = opt_value("--campaign", argc, argv, &i, &campaign)) == 0 &&
-		    (m = opt_value("--format", argc, argv, &i, &format)) == 0) {
-			fprintf(stderr, "hailong report: unknown argument '%s'\n", argv[i]);
-			usage_of(cmd, stderr);
+		if ((m = opt_value("--db", argc, argv, &i, db)) == 0 &&
+		    (m = opt_value("--campaign", argc, argv, &i, &q->campaign)) == 0 &&
+		    (m = opt_value("--format", argc, argv, &i, format)) == 0 &&
+		    (comments || (m = opt_value("--by", argc, argv, &i, &by)) == 0) &&
+		    (m = opt_value("--from", argc, argv, &i, &q->from)) == 0 &&
+		    (m = opt_value("--to", argc, argv, &i, &q->to)) == 0 &&
+		    (m = opt_value("--agency", argc, argv, &i, &q->agency)) == 0 &&
+		    (m = opt_value("--procedure", argc, argv, &i, &q->procedure)) == 0 &&
+		    (m = opt_value("--status", argc, argv, &i, &q->status)) == 0) {
+			fprintf(stderr, "hailong %s: unknown argument '%s'\n", cmd->words, argv[i]);
 			return EXIT_USAGE;
 		}
 		if (m < 0) {
-			fprintf(stderr, "hailong report: %s needs a value\n", argv[i]);
-			usage_of(cmd, stderr);
+			fprintf(stderr, "hailong %s: %s needs a value\n", cmd->words, argv[i]);
 			return EXIT_USAGE;
 		}
 	}
-	if (!db || !campaign || !db[0] || !campaign[0]) {
-		fprintf(stderr, "hailong report: --db and --campaign are required\n");
-		usage_of(cmd, stderr);
+	if (!*db || !q->campaign || !(*db)[0] || !q->campaign[0]) {
+		fprintf(stderr, "hailong %s: --db and --campaign are required (usage: hailong %s %s)\n",
+		        cmd->words, cmd->words, cmd->args);
 		return EXIT_USAGE;
 	}
-	if (strcmp(format, "table") == 0) {
-		fmt = ARCHIVE_FMT_TABLE;
-	} else if (strcmp(format, "csv") == 0) {
-		fmt = ARCHIVE_FMT_CSV;
-	} else if (strcmp(format, "json") == 0) {
-		fmt = ARCHIVE_FMT_JSON;
-	} else {
-		fprintf(stderr, "hailong report: unknown format '%s' (table, csv or json)\n", format);
+	if (by && report_parse_by(by, q, err, sizeof err) < 0) {
+		fprintf(stderr, "hailong %s: %s\n", cmd->words, err);
 		return EXIT_USAGE;
 	}
-	/* A report never creates an archive: a mistyped path is an error. */
+	if ((q->from && report_check_date(q->from) < 0) || (q->to && report_check_date(q->to) < 0)) {
+		fprintf(stderr, "hailong %s: bad date '%s' (YYYY-MM-DD, a real day)\n", cmd->words,
+		        q->from && report_check_date(q->from) < 0 ? q->from : q->to);
+		return EXIT_USAGE;
+	}
+	if (q->from && q->to && strcmp(q->from, q->to) > 0) {
+		fprintf(stderr, "hailong %s: --from %s is after --to %s\n", cmd->words, q->from, q->to);
+		return EXIT_USAGE;
+	}
+	if (q->status && report_check_status(q->status) < 0) {
+		fprintf(stderr, "hailong %s: unknown status '%s' (completed, expired, abandoned, opted_out, "
+		        "failed or suppressed)\n", cmd->words, q->status);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Open the archive for reading: never created (a mistyped path is an error),
+ * read through a read-only connection; an archive of an older schema is first
+ * brought to the current one by archive_open. Returns NULL after printing one
+ * error line. */
+static struct report_db *report_open_db(const struct command *cmd, const char *db)
+{
+	struct archive *a;
+	struct report_db *r;
+	struct stat st;
+	char err[512];
+
 	if (stat(db, &st) < 0) {
-		fprintf(stderr, "hailong report: cannot open archive %s: %s\n", db, strerror(errno));
-		return EXIT_FAILURE;
+		fprintf(stderr, "hailong %s: cannot open archive %s: %s\n", cmd->words, db, strerror(errno));
+		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		fprintf(stderr, "hailong report: %s is not a file\n", db);
-		return EXIT_FAILURE;
+		fprintf(stderr, "hailong %s: %s is not a file\n", cmd->words, db);
+		return NULL;
 	}
+	if ((r = report_db_open(db, err, sizeof err)))
+		return r;
 	if (!(a = archive_open(db, err, sizeof err))) {
-		fprintf(stderr, "hailong report: cannot open archive %s\n", err);
-		return EXIT_FAILURE;
+		fprintf(stderr, "hailong %s: cannot open archive %s\n", cmd->words, err);
+		return NULL;
 	}
-	rc = archive_report(a, campaign, fmt, stdout, err, sizeof err);
 	archive_close(a);
+	if (!(r = report_db_open(db, err, sizeof err)))
+		fprintf(stderr, "hailong %s: cannot open archive %s\n", cmd->words, err);
+	return r;
+}
+
+static int parse_format(const struct command *cmd, const char *format, int html,
+                        enum report_format *fmt)
+{
+	if (strcmp(format, "table") == 0 && html) {
+		*fmt = REPORT_FMT_TABLE;
+	} else if (strcmp(format, "csv") == 0) {
+		*fmt = REPORT_FMT_CSV;
+	} else if (strcmp(format, "json") == 0) {
+		*fmt = REPORT_FMT_JSON;
+	} else if (strcmp(format, "html") == 0 && html) {
+		*fmt = REPORT_FMT_HTML;
+	} else {
+		fprintf(stderr, "hailong %s: unknown format '%s' (%s)\n", cmd->words, format,
+		        html ? "table, csv, json or html" : "csv or json");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_report(const struct command *cmd, int argc, char **argv)
+{
+	const char *db = NULL, *format = "table";
+	enum report_format fmt;
+	struct report_query q;
+	struct report_db *r;
+	json_t *doc = NULL;
+	char err[512];
+	int rc;
+
+	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 0)) != 0)
+		return rc;
+	if (parse_format(cmd, format, 1, &fmt) < 0)
+		return EXIT_USAGE;
+	if (!(r = report_open_db(cmd, db)))
+		return EXIT_FAILURE;
+	rc = report_run(r, &q, &doc, err, sizeof err);
+	report_db_close(r);
 	if (rc < 0) {
 		fprintf(stderr, "hailong report: %s\n", err);
+		return rc == -ENOENT ? EXIT_USAGE : EXIT_FAILURE;
+	}
+	rc = report_write(doc, fmt, stdout);
+	json_decref(doc);
+	if (rc < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "hailong report: cannot write: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
-	if (fflush(stdout) != 0) {
-		fprintf(stderr, "hailong report: cannot write: %s\n", strerror(errno));
+	return EXIT_SUCCESS;
+}
+
+static int cmd_comments(const struct command *cmd, int argc, char **argv)
+{
+	const char *db = NULL, *format = "csv";
+	enum report_format fmt;
+	struct report_query q;
+	struct report_db *r;
+	json_t *doc = NULL;
+	char err[512];
+	int rc;
+
+	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 1)) != 0)
+		return rc;
+	if (parse_format(cmd, format, 0, &fmt) < 0)
+		return EXIT_USAGE;
+	if (!(r = report_open_db(cmd, db)))
+		return EXIT_FAILURE;
+	rc = report_comments(r, &q, &doc, err, sizeof err);
+	report_db_close(r);
+	if (rc < 0) {
+		fprintf(stderr, "hailong comments: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	rc = report_write_comments(doc, fmt, stdout);
+	json_decref(doc);
+	if (rc < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "hailong comments: cannot write: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
 	return EXIT_SUCCESS;

@@ -196,10 +196,10 @@ static uint64_t gen_rng(uint64_t *s)
 int simarchive_main(int argc, char **argv)
 {
 	const char *db = NULL, *cfile = NULL;
-	long surveys = 0, batch = 2000;
+	long surveys = 0, batch = 2000, first = 0;
 	unsigned long long seed = 1;
 	static const char *const usage = "usage: hailong-sim archive-gen --db FILE --campaign FILE --surveys N "
-	                                 "[--batch 2000] [--seed 1]\n";
+	                                 "[--batch 2000] [--seed 1] [--first 0]\n";
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
@@ -208,7 +208,7 @@ int simarchive_main(int argc, char **argv)
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 		if (strcmp(a, "--db") != 0 && strcmp(a, "--campaign") != 0 && strcmp(a, "--surveys") != 0 &&
-		    strcmp(a, "--batch") != 0 && strcmp(a, "--seed") != 0) {
+		    strcmp(a, "--batch") != 0 && strcmp(a, "--seed") != 0 && strcmp(a, "--first") != 0) {
 			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
@@ -229,13 +229,15 @@ int simarchive_main(int argc, char **argv)
 			batch = strtol(v, &end, 10);
 		else if (strcmp(a, "--seed") == 0)
 			seed = strtoull(v, &end, 10);
+		else if (strcmp(a, "--first") == 0) /* number of the first transaction (GEN-N) */
+			first = strtol(v, &end, 10);
 		else {
 			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
 	}
 	if (!db || !cfile || surveys <= 0 || surveys > 100000000 || batch <= 0 || batch > 100000 ||
-	    argc % 2 == 0) {
+	    first < 0 || first > 1000000000 || argc % 2 == 0) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -276,7 +278,7 @@ int simarchive_main(int argc, char **argv)
 		int n = (int)(surveys - done < batch ? surveys - done : batch);
 		int na = 0;
 		for (int i = 0; i < n; i++) {
-			long k = done + i;
+			long k = first + done + i;
 			struct archive_survey *s = &sv[i];
 			memset(s, 0, sizeof *s);
 			snprintf(ids[i], sizeof ids[i], "%016" PRIx64 "%016lx", run, (unsigned long)k);

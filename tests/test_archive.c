@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "archive.h"
+#include "report.h"
 #include "campaign.h"
 
 #define GA "Tiếp cận dịch vụ hành chính công"
@@ -141,14 +142,24 @@ static int put_basic(struct fx *f)
 	return rc;
 }
 
-static char *report(struct fx *f, const char *campaign, enum archive_format fmt, int *rc)
+/* The report of a whole campaign through a read connection of its own. */
+static char *report(struct fx *f, const char *campaign, enum report_format fmt, int *rc)
 {
 	char *buf = NULL, err[256] = "";
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
+	struct report_query q = { .campaign = campaign, .nagencies = -1 };
+	struct report_db *db = report_db_open(f->path, err, sizeof err);
+	json_t *doc = NULL;
 
 	assert_non_null(out);
-	*rc = archive_report(f->a, campaign, fmt, out, err, sizeof err);
+	if (!db)
+		fail_msg("report_db_open: %s", err);
+	*rc = report_run(db, &q, &doc, err, sizeof err);
+	if (*rc == 0)
+		assert_int_equal(report_write(doc, fmt, out), 0);
+	json_decref(doc);
+	report_db_close(db);
 	fclose(out);
 	return buf;
 }
@@ -230,7 +241,7 @@ static void test_rows(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	uv = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	assert_int_equal(uv, 3);
+	assert_int_equal(uv, ARCHIVE_SCHEMA_VERSION);
 	sqlite3_close(db);
 }
 
@@ -289,7 +300,7 @@ static void test_migration_v1(void **state)
 	f->a = archive_open(f->path, err, sizeof err);
 	if (!f->a)
 		fail_msg("archive_open: %s", err);
-	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 3);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), ARCHIVE_SCHEMA_VERSION);
 	const struct archive_delivery d = {"main", "77", "s1", 0, T0, "delivered", T0 + 5};
 	assert_int_equal(archive_put_deliveries(f->a, &d, 1, err, sizeof err), 1);
 	/* a newer schema than this program knows is refused, not damaged */
@@ -302,31 +313,89 @@ static void test_migration_v1(void **state)
 	assert_non_null(strstr(err, "newer"));
 }
 
+/* The text of every rollup row, for comparing two states of one archive. */
+static char *rollups(const char *path)
+{
+	static const char sql[] =
+		"SELECT group_concat(x, '|') FROM (SELECT campaign_id || day || agency || procedure || channel"
+		" || status || ':' || surveys || '/' || rated AS x FROM rollup_surveys"
+		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || question_id"
+		" || ':' || kind || ':' || value || '=' || n FROM rollup_answers"
+		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || grp || '=' || n"
+		" FROM rollup_groups UNION ALL SELECT c.campaign_id || c.cid || (c.k >> 24) || u.agency || u.procedure"
+		" || u.channel || (c.k & 15) FROM rollup_citizens c JOIN rollup_units u"
+		" ON u.uid = (c.k >> 4) & 1048575 ORDER BY 1)";
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char *out;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	out = strdup(sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : "");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
+/* A schema 2 archive with surveys gets its rollups rebuilt from the rows when
+ * opened, equal to those kept survey by survey. */
+static void test_migration_v2_rollups(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", *before, *after;
+	sqlite3 *db;
+
+	put_basic(f);
+	before = rollups(f->path);
+	assert_non_null(strstr(before, "access:0:5=2"));
+	archive_close(f->a);
+	f->a = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
+	                                  " DROP TABLE rollup_groups; DROP TABLE rollup_meta;"
+	                                  " DROP TABLE rollup_citizens; DROP TABLE rollup_units;"
+	                                  " PRAGMA user_version = 2;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), ARCHIVE_SCHEMA_VERSION);
+	after = rollups(f->path);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
 static void test_report_json(void **state)
 {
 	struct fx *f = *state;
 	json_error_t je;
-	json_t *j, *q, *g, *o;
+	json_t *j, *t, *q, *g, *o, *defs;
 	char *out;
 	int rc;
 
 	put_basic(f);
-	out = report(f, "ca-test", ARCHIVE_FMT_JSON, &rc);
+	out = report(f, "ca-test", REPORT_FMT_JSON, &rc);
 	assert_int_equal(rc, 0);
 	j = json_loads(out, 0, &je);
 	if (!j)
 		fail_msg("bad JSON (%s): %s", je.text, out);
+	t = json_object_get(j, "total");
+	defs = json_object_get(j, "questions");
 	assert_string_equal(json_string_value(json_object_get(j, "version")), f->c->version);
-	assert_int_equal(json_integer_value(json_object_get(j, "surveys")), 6);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_status"), "completed")), 4);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "by_status"), "opted_out")), 1);
-	o = json_object_get(j, "response_rate");
+	assert_int_equal(json_integer_value(json_object_get(t, "surveys")), 6);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(t, "by_status"), "completed")), 4);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(t, "by_status"), "opted_out")), 1);
+	o = json_object_get(t, "response_rate");
 	assert_float_equal(json_real_value(json_object_get(o, "by_survey_pct")), 66.6667, 1e-4);
 	assert_float_equal(json_real_value(json_object_get(o, "by_citizen_pct")), 80.0, 1e-9); /* 4 of 5 */
 
-	q = json_array_get(json_object_get(j, "questions"), 0);
+	q = json_array_get(json_object_get(t, "questions"), 0);
 	assert_string_equal(json_string_value(json_object_get(q, "id")), "access");
-	assert_string_equal(json_string_value(json_object_get(q, "group")), GA);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(defs, 0), "group")), GA);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(defs, 0), "text")), "Câu 1: tiếp cận?");
 	assert_int_equal(json_integer_value(json_object_get(q, "answers")), 4);
 	assert_int_equal(json_integer_value(json_object_get(q, "satisfied")), 3);
 	assert_float_equal(json_real_value(json_object_get(q, "share_pct")), 75.0, 1e-9);
@@ -336,30 +405,30 @@ static void test_report_json(void **state)
 	assert_float_equal(json_real_value(json_object_get(q, "ci_high_pct")), 95.44, 0.005);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "5")), 2);
 
-	q = json_array_get(json_object_get(j, "questions"), 1); /* staff: 2 of 4 */
+	q = json_array_get(json_object_get(t, "questions"), 1); /* staff: 2 of 4 */
 	assert_float_equal(json_real_value(json_object_get(q, "share_pct")), 50.0, 1e-9);
 	assert_float_equal(json_real_value(json_object_get(q, "mean")), 3.0, 1e-9);
 	assert_float_equal(json_real_value(json_object_get(q, "ci_low_pct")), 15.00, 0.005);
 	assert_float_equal(json_real_value(json_object_get(q, "ci_high_pct")), 85.00, 0.005);
 
-	q = json_array_get(json_object_get(j, "questions"), 2); /* guide: 3 of 3 */
+	q = json_array_get(json_object_get(t, "questions"), 2); /* guide: 3 of 3 */
 	assert_int_equal(json_integer_value(json_object_get(q, "answers")), 3);
 	assert_float_equal(json_real_value(json_object_get(q, "ci_low_pct")), 43.85, 0.005);
 	assert_float_equal(json_real_value(json_object_get(q, "ci_high_pct")), 100.0, 1e-9);
 
-	q = json_array_get(json_object_get(j, "questions"), 3); /* improve: multi */
-	assert_string_equal(json_string_value(json_object_get(q, "type")), "multi");
+	q = json_array_get(json_object_get(t, "questions"), 3); /* improve: multi */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(defs, 3), "type")), "multi");
 	assert_int_equal(json_integer_value(json_object_get(q, "answers")), 2);
 	assert_null(json_object_get(q, "share_pct"));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "1")), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "2")), 1);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "counts"), "3")), 1);
 
-	q = json_array_get(json_object_get(j, "questions"), 4); /* comment: 2 non-empty */
+	q = json_array_get(json_object_get(t, "questions"), 4); /* comment: 2 non-empty */
 	assert_int_equal(json_integer_value(json_object_get(q, "comments")), 2);
 
-	assert_int_equal(json_array_size(json_object_get(j, "groups")), 2);
-	g = json_array_get(json_object_get(j, "groups"), 1); /* staff + guide: 5 of 7 */
+	assert_int_equal(json_array_size(json_object_get(t, "groups")), 2);
+	g = json_array_get(json_object_get(t, "groups"), 1); /* staff + guide: 5 of 7 */
 	assert_string_equal(json_string_value(json_object_get(g, "group")), GB);
 	assert_int_equal(json_integer_value(json_object_get(g, "respondents")), 4);
 	assert_int_equal(json_integer_value(json_object_get(g, "ratings")), 7);
@@ -368,7 +437,7 @@ static void test_report_json(void **state)
 	assert_float_equal(json_real_value(json_object_get(g, "ci_high_pct")), 91.78, 0.005);
 	assert_true(json_is_true(json_object_get(g, "few_responses")));
 
-	o = json_object_get(j, "overall");
+	o = json_object_get(t, "overall");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "pooled"), "ratings")), 11);
 	assert_float_equal(json_real_value(json_object_get(json_object_get(o, "pooled"), "share_pct")), 72.73, 0.005);
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(o, "pooled"), "method")), "pooled"));
@@ -385,7 +454,7 @@ static void test_report_table_csv(void **state)
 	int rc;
 
 	put_basic(f);
-	out = report(f, "ca-test", ARCHIVE_FMT_TABLE, &rc);
+	out = report(f, "ca-test", REPORT_FMT_TABLE, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "Response rate: 66.67% by survey (4/6), 80.00% by citizen (4/5)"));
 	line = strstr(out, "\naccess ");
@@ -394,7 +463,7 @@ static void test_report_table_csv(void **state)
 	assert_non_null(strstr(line, " 75.00% "));
 	assert_non_null(strstr(line, " 30.06-95.44% "));
 	assert_non_null(strstr(line, " 4.25 "));
-	assert_null(strstr(line, " 1:")); /* nobody answered 1 */
+	assert_non_null(strstr(line, "  3:1 4:1 5:2")); /* nobody answered 1: not listed */
 	assert_non_null(strstr(line, "3:1 4:1 5:2"));
 	free(line);
 	assert_non_null(strstr(out, "! fewer than 30 responses"));
@@ -402,17 +471,20 @@ static void test_report_table_csv(void **state)
 	assert_non_null(strstr(out, "Overall (mean of group shares: each group weighs the same): 73.21% over 2 groups"));
 	free(out);
 
-	out = report(f, "ca-test", ARCHIVE_FMT_CSV, &rc);
+	out = report(f, "ca-test", REPORT_FMT_CSV, &rc);
 	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, "section,id,group,type,value,label,n,respondents,satisfied,share_pct,"
-	                            "ci_low_pct,ci_high_pct,mean,flag\n"));
-	assert_non_null(strstr(out, "\nquestion,access," GA ",scale,,,4,,3,75.0000,30.0642,95.4413,4.2500,\n"));
-	assert_non_null(strstr(out, "\nvalue,access," GA ",scale,5,Rất hài lòng,2,,,,,,,satisfied\n"));
-	assert_non_null(strstr(out, "\nquestion,comment,,text,,,2,,,,,,,\n"));
+	/* UTF-8 with a byte order mark, so that Excel reads the Vietnamese right */
+	assert_memory_equal(out, "\xEF\xBB\xBFslice,section,id,text,group,type,value,label,n,respondents,"
+	                         "satisfied,share_pct,ci_low_pct,ci_high_pct,mean,flag\n", 94);
+	assert_non_null(strstr(out, "\ntotal,question,access,Câu 1: tiếp cận?," GA ",scale,,,4,,3,75.0000,"
+	                            "30.0642,95.4413,4.2500,fewer_than_30\n"));
+	assert_non_null(strstr(out, "\ntotal,value,access,," GA ",scale,5,Rất hài lòng,2,,,,,,,satisfied\n"));
+	assert_non_null(strstr(out, "\ntotal,question,comment,Góp ý?,,text,,,3,,,,,,,\n"));
 	/* 4 2 5 1 and 5 5 4: 26 / 7 = 3.7143 */
-	assert_non_null(strstr(out, "\ngroup,," GB ",,,,7,4,5,71.4286,35.8934,91.7781,3.7143,fewer_than_30\n"));
-	assert_non_null(strstr(out, "\nstatus,completed,,,,,4,,,66.6667,,,,\n"));
-	assert_non_null(strstr(out, "\noverall,mean_of_groups,,,,mean of group shares: each group weighs the same,2,,,73.2143,,,,\n"));
+	assert_non_null(strstr(out, "\ntotal,group,,," GB ",,,,7,4,5,71.4286,35.8934,91.7781,3.7143,fewer_than_30\n"));
+	assert_non_null(strstr(out, "\ntotal,status,completed,,,,,,4,,,66.6667,,,,\n"));
+	assert_non_null(strstr(out, "\ntotal,overall,mean_of_groups,mean of group shares: each group weighs the same"
+	                            ",,,,,2,,,73.2143,,,,\n"));
 	free(out);
 }
 
@@ -435,16 +507,16 @@ static void test_report_flag_threshold(void **state)
 	}
 	fill(f, s, 30);
 	assert_int_equal(archive_put(f->a, s, 30, err, sizeof err), 30);
-	out = report(f, "ca-test", ARCHIVE_FMT_JSON, &rc);
+	out = report(f, "ca-test", REPORT_FMT_JSON, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(j = json_loads(out, 0, NULL));
-	g = json_array_get(json_object_get(j, "groups"), 0);
+	g = json_array_get(json_object_get(json_object_get(j, "total"), "groups"), 0);
 	assert_int_equal(json_integer_value(json_object_get(g, "respondents")), 30);
 	assert_false(json_is_true(json_object_get(g, "few_responses")));
 	assert_float_equal(json_real_value(json_object_get(g, "share_pct")), 80.0, 1e-9);
 	assert_float_equal(json_real_value(json_object_get(g, "ci_low_pct")), 62.69, 0.005);
 	assert_float_equal(json_real_value(json_object_get(g, "ci_high_pct")), 90.49, 0.005);
-	g = json_array_get(json_object_get(j, "groups"), 1);
+	g = json_array_get(json_object_get(json_object_get(j, "total"), "groups"), 1);
 	assert_int_equal(json_integer_value(json_object_get(g, "respondents")), 0);
 	assert_true(json_is_true(json_object_get(g, "few_responses")));
 	json_decref(j);
@@ -458,7 +530,7 @@ static void test_report_unknown_campaign(void **state)
 	int rc;
 
 	put_basic(f);
-	out = report(f, "no-such-campaign", ARCHIVE_FMT_TABLE, &rc);
+	out = report(f, "no-such-campaign", REPORT_FMT_TABLE, &rc);
 	assert_int_equal(rc, -ENOENT);
 	assert_string_equal(out, "");
 	free(out);
@@ -471,11 +543,11 @@ static void test_report_empty_campaign(void **state)
 	char *out;
 	int rc;
 
-	out = report(f, "ca-test", ARCHIVE_FMT_TABLE, &rc);
+	out = report(f, "ca-test", REPORT_FMT_TABLE, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "Surveys: 0"));
 	free(out);
-	out = report(f, "ca-test", ARCHIVE_FMT_JSON, &rc);
+	out = report(f, "ca-test", REPORT_FMT_JSON, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "\"share_pct\": null"));
 	free(out);
@@ -489,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),

@@ -19,7 +19,7 @@ def main():
     last = r.stdout.strip().splitlines()[-1]
     s = json.loads(last)
     for k in ["steps_per_s", "latency_p50_ms", "latency_p99_ms", "redis_bytes_per_survey",
-              "archive_rows_per_s", "report_1m_s", "reading_bias_max_pts"]:
+              "archive_rows_per_s", "report_1m_s", "report_1m_s_by_agency_month", "reading_bias_max_pts"]:
         if not isinstance(s.get(k), (int, float)):
             raise AssertionError(f"{k} missing or not a number: {s.get(k)!r}")
     sat, half = s["saturation"], s["half_rate"]

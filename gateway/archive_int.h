@@ -1,0 +1,93 @@
+/* archive_int: what archive.c and archive_rollup.c share; not an API. */
+#ifndef HL_ARCHIVE_INT_H
+#define HL_ARCHIVE_INT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "archive.h"
+
+/* Rollup days are local days at this UTC offset: Asia/Ho_Chi_Minh, the
+ * configured default zone, which has kept UTC+07:00 without summer time since 1975. */
+#define ARCHIVE_ROLLUP_OFFSET 25200
+#define ARCHIVE_ROLLUP_OFFSET_S "25200"
+#define ARCHIVE_MAX_GROUPS 32     /* criteria groups of one survey */
+#define ARCHIVE_MAX_UNITS 256     /* (agency, procedure, channel) ids remembered */
+#define status_names archive_status_names
+#define NSTATUS ARCHIVE_NSTATUS
+
+/* Statements prepared once on first use and reset after each use. */
+enum archive_stmt {
+	ST_INS_SURVEY,
+	ST_INS_ANSWER,
+	ST_QTYPE,
+	ST_INS_VERSION,
+	ST_INS_QUESTION,
+	ST_INS_OPTION,
+	ST_COUNT_ALL,
+	ST_COUNT_C,
+	ST_COUNT_S,
+	ST_COUNT_CS,
+	ST_RU_SURVEY,
+	ST_RU_ANSWER,
+	ST_RU_GROUP,
+	ST_RU_UNIT_GET,
+	ST_RU_UNIT_INS,
+	ST_RU_CITIZEN,
+	ST_MAX
+};
+
+/* The questions of the campaign version last written, so that putting an
+ * answer costs no lookup (cleared when a campaign is recorded). */
+struct qinfo {
+	char *id, *grp;          /* grp "" = none */
+	int multi, rated;        /* type multi; has satisfied values */
+};
+
+struct archive {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_MAX]; /* lazily prepared, owned, finalized by archive_close */
+	struct chain *chain;      /* chain.c's statements (hash chain, audit links, contacts), owned */
+	char *qc_campaign, *qc_version; /* whose questions qc holds (owned), NULL = none */
+	struct qinfo *qc;
+	int nqc;
+	struct aunit { char *agency, *procedure, *channel; int64_t uid; } units[ARCHIVE_MAX_UNITS];
+	int nunits;
+	struct rdelta **rd;             /* rollup counts of this transaction, not yet written */
+	int rdcap, rdn;                     /* rollup_units rows known to be committed or in this transaction */
+};
+
+/* One survey's rollup key, and the criteria groups it has rated answers in. */
+struct archive_rkey {
+	const char *campaign_id, *version, *agency, *procedure, *channel, *status;
+	const char *msisdn_hash;           /* NULL: not a citizen to count */
+	char day[16];                      /* local YYYY-MM-DD, '' when unknown */
+	int64_t dayn;                      /* the same in days since 1970-01-01, or ARCHIVE_NO_DAY */
+	char *groups[ARCHIVE_MAX_GROUPS];  /* owned; distinct */
+	int ngroups;
+	int rated;                         /* any rated answer */
+};
+
+void archive_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+sqlite3_stmt *archive_stmt_get(struct archive *a, enum archive_stmt id, char *err, size_t errlen);
+int archive_exec(struct archive *a, const char *sql, char *err, size_t errlen);
+const char *archive_iso_time(int64_t t, char *buf, size_t cap);
+void archive_bind_text(sqlite3_stmt *s, int i, const char *v);
+void archive_rkey_day(struct archive_rkey *k, int64_t t);
+void archive_rkey_clear(struct archive_rkey *k);
+void archive_qcache_clear(struct archive *a);
+int archive_question_info(struct archive *a, const char *campaign_id, const char *version,
+                         const char *qid, int *multi, const char **grp, int *rated);
+int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char *qid, int has_value, int value,
+                         const char *text);
+int archive_rollup_survey(struct archive *a, const struct archive_rkey *k);
+int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen);
+void archive_units_forget(struct archive *a);
+
+/* Write the rollup counts gathered in this transaction (one upsert per key,
+ * however many surveys share it); discard them after a rollback. */
+int archive_rollup_flush(struct archive *a);
+void archive_rollup_discard(struct archive *a);
+
+#endif

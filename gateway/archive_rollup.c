@@ -1,0 +1,483 @@
+/* archive_rollup: the rollups the report reads (docs/archive.md), kept in the transaction of archive_put, and rebuilt from the rows of an older archive. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive_int.h"
+
+static void units_free_one(struct aunit *u)
+{
+	free(u->agency);
+	free(u->procedure);
+	free(u->channel);
+	memset(u, 0, sizeof *u);
+}
+
+void archive_units_forget(struct archive *a)
+{
+	for (int i = 0; i < a->nunits; i++)
+		units_free_one(&a->units[i]);
+	a->nunits = 0;
+}
+
+void archive_rkey_day(struct archive_rkey *k, int64_t t)
+{
+	time_t tt = (time_t)(t + ARCHIVE_ROLLUP_OFFSET);
+	struct tm tm;
+
+	k->day[0] = '\0';
+	k->dayn = ARCHIVE_NO_DAY;
+	if (t != 0 && gmtime_r(&tt, &tm)) {
+		strftime(k->day, sizeof k->day, "%Y-%m-%d", &tm);
+		k->dayn = (t + ARCHIVE_ROLLUP_OFFSET) >= 0 ? (t + ARCHIVE_ROLLUP_OFFSET) / 86400
+		                                         : ((t + ARCHIVE_ROLLUP_OFFSET) - 86399) / 86400;
+	}
+}
+
+uint64_t archive_citizen_id(const char *msisdn_hash)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const char *p = msisdn_hash; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+void archive_rkey_clear(struct archive_rkey *k)
+{
+	for (int i = 0; i < k->ngroups; i++)
+		free(k->groups[i]);
+	k->ngroups = 0;
+	k->rated = 0;
+}
+
+/* What the survey's campaign version says of question `qid`: multi, its
+ * group, whether it is rated (has satisfied values). 0 when not recorded. */
+void archive_qcache_clear(struct archive *a)
+{
+	for (int i = 0; i < a->nqc; i++) {
+		free(a->qc[i].id);
+		free(a->qc[i].grp);
+	}
+	free(a->qc);
+	free(a->qc_campaign);
+	free(a->qc_version);
+	a->qc = NULL;
+	a->nqc = 0;
+	a->qc_campaign = a->qc_version = NULL;
+}
+
+/* Load the questions of (campaign_id, version) into the cache. */
+static int qcache_load(struct archive *a, const char *campaign_id, const char *version)
+{
+	sqlite3_stmt *s = archive_stmt_get(a, ST_QTYPE, NULL, 0);
+	int rc;
+
+	archive_qcache_clear(a);
+	if (!s)
+		return -EIO;
+	if (!(a->qc_campaign = strdup(campaign_id)) || !(a->qc_version = strdup(version)))
+		goto nomem;
+	archive_bind_text(s, 1, campaign_id);
+	archive_bind_text(s, 2, version);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *id = sqlite3_column_text(s, 0), *t = sqlite3_column_text(s, 1),
+		                    *g = sqlite3_column_text(s, 2);
+		struct qinfo *nq = realloc(a->qc, (size_t)(a->nqc + 1) * sizeof *nq);
+
+		if (!nq)
+			goto nomem;
+		a->qc = nq;
+		nq = &a->qc[a->nqc];
+		nq->id = strdup(id ? (const char *)id : "");
+		nq->grp = strdup(g ? (const char *)g : "");
+		if (!nq->id || !nq->grp) {
+			free(nq->id);
+			free(nq->grp);
+			goto nomem;
+		}
+		nq->multi = t && strcmp((const char *)t, "multi") == 0;
+		nq->rated = sqlite3_column_int(s, 3);
+		a->nqc++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+nomem:
+	sqlite3_reset(s);
+	archive_qcache_clear(a);
+	return -ENOMEM;
+}
+
+/* What the survey's campaign version says of question `qid`: multi, its
+ * group, whether it is rated (has satisfied values). Returns 1 when found, 0
+ * when not recorded (all zero), or a negative errno. */
+int archive_question_info(struct archive *a, const char *campaign_id, const char *version,
+                         const char *qid, int *multi, const char **grp, int *rated)
+{
+	int rc;
+
+	*multi = *rated = 0;
+	*grp = "";
+	if (!campaign_id || !version || !qid)
+		return 0;
+	if ((!a->qc_campaign || strcmp(a->qc_campaign, campaign_id) != 0 ||
+	     strcmp(a->qc_version, version) != 0) && (rc = qcache_load(a, campaign_id, version)) < 0)
+		return rc;
+	for (int i = 0; i < a->nqc; i++) {
+		if (strcmp(a->qc[i].id, qid) == 0) {
+			*multi = a->qc[i].multi;
+			*grp = a->qc[i].grp;
+			*rated = a->qc[i].rated;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One rollup row's count in this transaction. */
+struct rdelta {
+	int table;                  /* 0 rollup_surveys, 1 rollup_answers, 2 rollup_groups */
+	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group */
+	int kind, value;            /* rollup_answers */
+	int64_t n, rated;
+	uint64_t h;
+};
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0x1f) * 1099511628211ull;
+}
+
+static void rdelta_free(struct rdelta *d)
+{
+	for (int i = 0; i < 7; i++)
+		free(d->s[i]);
+	free(d);
+}
+
+void archive_rollup_discard(struct archive *a)
+{
+	for (int i = 0; i < a->rdcap; i++)
+		if (a->rd[i])
+			rdelta_free(a->rd[i]);
+	free(a->rd);
+	a->rd = NULL;
+	a->rdcap = a->rdn = 0;
+}
+
+static int rdelta_grow(struct archive *a)
+{
+	int cap = a->rdcap ? a->rdcap * 2 : 256;
+	struct rdelta **nt = calloc((size_t)cap, sizeof *nt);
+
+	if (!nt)
+		return -ENOMEM;
+	for (int i = 0; i < a->rdcap; i++) {
+		uint64_t x;
+
+		if (!a->rd[i])
+			continue;
+		x = a->rd[i]->h & (uint64_t)(cap - 1);
+		while (nt[x])
+			x = (x + 1) & (uint64_t)(cap - 1);
+		nt[x] = a->rd[i];
+	}
+	free(a->rd);
+	a->rd = nt;
+	a->rdcap = cap;
+	return 0;
+}
+
+/* Add n (and rated) to one rollup row of this transaction. */
+static int rdelta_add(struct archive *a, int table, const struct archive_rkey *k, const char *extra,
+                      int kind, int value, int64_t n, int64_t rated)
+{
+	const char *v[7] = { k->campaign_id, k->day, k->agency ? k->agency : "", k->procedure ? k->procedure : "",
+	                     k->channel ? k->channel : "", k->status, extra ? extra : "" };
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)table, x;
+	struct rdelta *d;
+
+	for (int i = 0; i < 7; i++)
+		h = fnv(h, v[i]);
+	h = (h ^ (uint64_t)(uint32_t)kind) * 1099511628211ull;
+	h = (h ^ (uint64_t)(uint32_t)value) * 1099511628211ull;
+	if (a->rdn * 2 >= a->rdcap && rdelta_grow(a) < 0)
+		return -ENOMEM;
+	for (x = h & (uint64_t)(a->rdcap - 1); (d = a->rd[x]); x = (x + 1) & (uint64_t)(a->rdcap - 1)) {
+		int same = d->h == h && d->table == table && d->kind == kind && d->value == value;
+
+		for (int i = 0; i < 7 && same; i++)
+			same = strcmp(d->s[i], v[i]) == 0;
+		if (same) {
+			d->n += n;
+			d->rated += rated;
+			return 0;
+		}
+	}
+	if (!(d = calloc(1, sizeof *d)))
+		return -ENOMEM;
+	for (int i = 0; i < 7; i++) {
+		if (!(d->s[i] = strdup(v[i]))) {
+			rdelta_free(d);
+			return -ENOMEM;
+		}
+	}
+	d->table = table;
+	d->kind = kind;
+	d->value = value;
+	d->n = n;
+	d->rated = rated;
+	d->h = h;
+	a->rd[x] = d;
+	a->rdn++;
+	return 0;
+}
+
+int archive_rollup_flush(struct archive *a)
+{
+	static const enum archive_stmt st[3] = { ST_RU_SURVEY, ST_RU_ANSWER, ST_RU_GROUP };
+	int rc = 0;
+
+	for (int i = 0; i < a->rdcap && rc == 0; i++) {
+		struct rdelta *d = a->rd[i];
+		sqlite3_stmt *s;
+
+		if (!d)
+			continue;
+		if (!(s = archive_stmt_get(a, st[d->table], NULL, 0))) {
+			rc = -EIO;
+			break;
+		}
+		for (int k = 0; k < 6; k++)
+			archive_bind_text(s, k + 1, d->s[k]);
+		if (d->table == 0) {
+			sqlite3_bind_int64(s, 7, d->rated);
+			sqlite3_bind_int64(s, 8, d->n);
+		} else if (d->table == 1) {
+			archive_bind_text(s, 7, d->s[6]);
+			sqlite3_bind_int(s, 8, d->kind);
+			sqlite3_bind_int(s, 9, d->value);
+			sqlite3_bind_int64(s, 10, d->n);
+		} else {
+			archive_bind_text(s, 7, d->s[6]);
+			sqlite3_bind_int64(s, 8, d->n);
+		}
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = -EIO;
+		sqlite3_reset(s);
+	}
+	if (rc == 0)
+		archive_rollup_discard(a);
+	return rc;
+}
+
+static int rollup_answer_kind(struct archive *a, const struct archive_rkey *k, const char *qid, int kind,
+                              int value)
+{
+	return rdelta_add(a, 1, k, qid, kind, value, 1, 0);
+}
+
+/* Count one stored answer row (value, or NULL value with text: a comment or
+ * a multi answer "1 3") in the answer rollup, and note its group. */
+int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char *qid, int has_value, int value,
+                         const char *text)
+{
+	const char *grp;
+	int multi, rated, rc;
+
+	if ((rc = archive_question_info(a, k->campaign_id, k->version, qid, &multi, &grp, &rated)) < 0)
+		return rc;
+	rc = 0;
+	if (has_value) {
+		if ((rc = rollup_answer_kind(a, k, qid, 0, value)) < 0)
+			return rc;
+		if (rated) {
+			int i = 0;
+
+			k->rated = 1;
+			while (i < k->ngroups && strcmp(k->groups[i], grp) != 0)
+				i++;
+			if (i == k->ngroups && k->ngroups < ARCHIVE_MAX_GROUPS) {
+				if (!(k->groups[k->ngroups] = strdup(grp)))
+					return -ENOMEM;
+				k->ngroups++;
+			}
+		}
+		return 0;
+	}
+	if ((rc = rollup_answer_kind(a, k, qid, 2, 0)) < 0)
+		return rc;
+	if (multi) {
+		const char *p = text;
+
+		while (p && *p) {
+			char *end;
+			long v;
+
+			while (*p == ' ')
+				p++;
+			errno = 0;
+			v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (errno == 0 && v >= -2147483647L && v <= 2147483647L &&
+			    (rc = rollup_answer_kind(a, k, qid, 1, (int)v)) < 0)
+				return rc;
+			p = end;
+		}
+		return 0;
+	}
+	if (text && text[0])
+		rc = rollup_answer_kind(a, k, qid, 3, 0);
+	return rc;
+}
+
+/* The id of a unit (agency, procedure, channel), created on first use. */
+static int64_t unit_id(struct archive *a, const struct archive_rkey *k)
+{
+	const char *v[3] = { k->agency ? k->agency : "", k->procedure ? k->procedure : "",
+	                     k->channel ? k->channel : "" };
+	sqlite3_stmt *s;
+	int64_t uid = -1;
+
+	for (int i = 0; i < a->nunits; i++)
+		if (strcmp(a->units[i].agency, v[0]) == 0 && strcmp(a->units[i].procedure, v[1]) == 0 &&
+		    strcmp(a->units[i].channel, v[2]) == 0)
+			return a->units[i].uid;
+	for (int pass = 0; pass < 2 && uid < 0; pass++) {
+		if (!(s = archive_stmt_get(a, pass ? ST_RU_UNIT_INS : ST_RU_UNIT_GET, NULL, 0)))
+			return -EIO;
+		for (int i = 0; i < 3; i++)
+			archive_bind_text(s, i + 1, v[i]);
+		int rc = sqlite3_step(s);
+		if (!pass && rc == SQLITE_ROW)
+			uid = sqlite3_column_int64(s, 0);
+		else if (pass && rc == SQLITE_DONE)
+			uid = sqlite3_last_insert_rowid(a->db);
+		else if (rc != SQLITE_DONE)
+			return -EIO;
+		sqlite3_reset(s);
+	}
+	/* remembered for the next survey; a rollback forgets them all (archive_put) */
+	if (a->nunits < ARCHIVE_MAX_UNITS) {
+		struct aunit *u = &a->units[a->nunits];
+
+		u->agency = strdup(v[0]);
+		u->procedure = strdup(v[1]);
+		u->channel = strdup(v[2]);
+		u->uid = uid;
+		if (u->agency && u->procedure && u->channel)
+			a->nunits++;
+		else
+			units_free_one(u);
+	}
+	return uid;
+}
+
+/* Count the survey itself, its citizen and its groups, after its answers. */
+int archive_rollup_survey(struct archive *a, const struct archive_rkey *k)
+{
+	sqlite3_stmt *s;
+
+	if (k->msisdn_hash) {
+		int64_t uid = unit_id(a, k);
+		int st = 0;
+
+		if (uid < 0 || uid > 0xFFFFF || !(s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0)))
+			return -EIO;
+		while (st < NSTATUS && strcmp(status_names[st], k->status) != 0)
+			st++;
+		archive_bind_text(s, 1, k->campaign_id);
+		sqlite3_bind_int64(s, 2, (int64_t)archive_citizen_id(k->msisdn_hash));
+		sqlite3_bind_int64(s, 3, ARCHIVE_CITIZEN_K(k->dayn, uid, st));
+		if (sqlite3_step(s) != SQLITE_DONE)
+			return -EIO;
+	}
+	if (rdelta_add(a, 0, k, NULL, 0, 0, 1, k->rated) < 0)
+		return -ENOMEM;
+	for (int i = 0; i < k->ngroups; i++)
+		if (rdelta_add(a, 2, k, k->groups[i], 0, 0, 1, 0) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Fill the rollups from the surveys and answers already stored (a database
+ * from before schema 3), inside the caller's transaction. */
+int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"SELECT s.survey_id, s.campaign_id, s.campaign_version, s.agency, s.procedure, s.channel,"
+		" s.status, COALESCE(CAST(strftime('%s', s.triggered_at) AS INTEGER), 0),"
+		" a.question_id, a.value, a.text, s.msisdn_hash"
+		" FROM surveys s LEFT JOIN answers a ON a.survey_id = s.survey_id ORDER BY s.survey_id";
+	sqlite3_stmt *q = NULL;
+	struct archive_rkey k;
+	char *cur = NULL, *f[7] = {0};
+	int rc = -EIO, step;
+
+	memset(&k, 0, sizeof k);
+	if (archive_exec(a, "DELETE FROM rollup_surveys; DELETE FROM rollup_answers; DELETE FROM rollup_groups;"
+	         " DELETE FROM rollup_citizens;", err, errlen) < 0)
+		return -EIO;
+	if (sqlite3_prepare_v2(a->db, sql, -1, &q, NULL) != SQLITE_OK)
+		goto sqlfail;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+
+		if (!cur || strcmp(cur, id) != 0) {
+			if (cur && archive_rollup_survey(a, &k) < 0)
+				goto sqlfail;
+			archive_rkey_clear(&k);
+			free(cur);
+			for (int i = 0; i < 7; i++) {
+				const unsigned char *v = sqlite3_column_text(q, i < 6 ? i + 1 : 11);
+
+				free(f[i]);
+				f[i] = v ? strdup((const char *)v) : NULL;
+			}
+			cur = strdup(id);
+			if (!cur)
+				goto nomem;
+			k.campaign_id = f[0];
+			k.version = f[1];
+			k.agency = f[2];
+			k.procedure = f[3];
+			k.channel = f[4];
+			k.status = f[5];
+			k.msisdn_hash = f[6];
+			archive_rkey_day(&k, sqlite3_column_int64(q, 7));
+		}
+		if (sqlite3_column_type(q, 8) == SQLITE_NULL)
+			continue; /* a survey without answers */
+		if ((rc = archive_rollup_answer(a, &k, (const char *)sqlite3_column_text(q, 8),
+		                        sqlite3_column_type(q, 9) != SQLITE_NULL, sqlite3_column_int(q, 9),
+		                        (const char *)sqlite3_column_text(q, 10))) < 0) {
+			if (rc == -ENOMEM)
+				goto nomem;
+			goto sqlfail;
+		}
+	}
+	if (step != SQLITE_DONE || (cur && archive_rollup_survey(a, &k) < 0) || archive_rollup_flush(a) < 0)
+		goto sqlfail;
+	rc = 0;
+	goto out;
+nomem:
+	archive_seterr(err, errlen, "out of memory");
+	rc = -ENOMEM;
+	goto out;
+sqlfail:
+	archive_seterr(err, errlen, "rollup: %s", sqlite3_errmsg(a->db));
+	rc = -EIO;
+out:
+	if (rc < 0)
+		archive_rollup_discard(a);
+	archive_rkey_clear(&k);
+	free(cur);
+	for (int i = 0; i < 7; i++)
+		free(f[i]);
+	sqlite3_finalize(q);
+	return rc;
+}

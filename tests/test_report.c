@@ -1,0 +1,220 @@
+/* test_report: the report's query parsing, dates, digit masking and its JSON over a small archive, table-driven. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "archive.h"
+#include "campaign.h"
+#include "report.h"
+
+static void test_parse_by(void **state)
+{
+	static const struct {
+		const char *in;
+		int rc, n;
+		enum report_dim d0, d1;
+		const char *err; /* part of the error */
+	} cases[] = {
+		{ "agency", 0, 1, REPORT_AGENCY, 0, NULL },
+		{ "agency,month", 0, 2, REPORT_AGENCY, REPORT_MONTH, NULL },
+		{ "quarter,procedure", 0, 2, REPORT_QUARTER, REPORT_PROCEDURE, NULL },
+		{ "channel,week", 0, 2, REPORT_CHANNEL, REPORT_WEEK, NULL },
+		{ "colour", -EINVAL, 0, 0, 0, "'colour'" },
+		{ "agency,agency", -EINVAL, 0, 0, 0, "two different" },
+		{ "month,day", -EINVAL, 0, 0, 0, "at most one period" },
+		{ "agency,month,channel", -EINVAL, 0, 0, 0, "one or two" },
+		{ "agency,", -EINVAL, 0, 0, 0, "comma" },
+		{ "", -EINVAL, 0, 0, 0, "needs a dimension" },
+		{ "Agency", -EINVAL, 0, 0, 0, "'Agency'" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct report_query q;
+		char err[256] = "";
+		int rc;
+
+		memset(&q, 0, sizeof q);
+		rc = report_parse_by(cases[i].in, &q, err, sizeof err);
+		if (rc != cases[i].rc)
+			fail_msg("'%s': %d, want %d (%s)", cases[i].in, rc, cases[i].rc, err);
+		if (rc == 0) {
+			assert_int_equal(q.nby, cases[i].n);
+			assert_int_equal(q.by[0], cases[i].d0);
+			if (q.nby > 1)
+				assert_int_equal(q.by[1], cases[i].d1);
+		} else if (!strstr(err, cases[i].err)) {
+			fail_msg("'%s': error '%s' lacks '%s'", cases[i].in, err, cases[i].err);
+		}
+	}
+}
+
+static void test_dates_statuses(void **state)
+{
+	static const struct { const char *in; int ok; } dates[] = {
+		{ "2026-11-28", 1 }, { "2024-02-29", 1 }, { "2026-02-29", 0 }, { "2026-13-01", 0 },
+		{ "2026-04-31", 0 }, { "2026-1-01", 0 }, { "2026-11-28T00", 0 }, { "yesterday", 0 }, { "", 0 },
+		{ "1999-12-31", 1 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++)
+		if ((report_check_date(dates[i].in) == 0) != dates[i].ok)
+			fail_msg("date '%s'", dates[i].in);
+	assert_int_equal(report_check_status("completed"), 0);
+	assert_int_equal(report_check_status("opted_out"), 0);
+	assert_int_equal(report_check_status("happy"), -EINVAL);
+	assert_int_equal(report_check_status(NULL), -EINVAL);
+}
+
+static void test_mask(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "Gọi 0912345678 nhé", "Gọi 09******78 nhé" },
+		{ "số 0912 345 678.", "số 09** *** *78." },
+		{ "+84-912-345-678", "+84-***-***-*78" },
+		{ "CCCD 001099012345", "CCCD 00********45" },
+		{ "CMND 123456789 cũ", "CMND 12*****89 cũ" },
+		{ "mã 12345678 giữ", "mã 12345678 giữ" },      /* 8 digits: not a phone or an ID */
+		{ "ngày 28.11.2026", "ngày 28.11.2026" },      /* 8 digits */
+		{ "2 lần, 3 giờ", "2 lần, 3 giờ" },
+		{ "0912345678", "09******78" },
+		{ "", "" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[128];
+
+		snprintf(buf, sizeof buf, "%s", cases[i].in);
+		report_mask_digits(buf);
+		if (strcmp(buf, cases[i].out) != 0)
+			fail_msg("'%s' -> '%s', want '%s'", cases[i].in, buf, cases[i].out);
+	}
+}
+
+static const char yaml[] =
+	"id: ca-r\n"
+	"scales:\n"
+	"  two:\n"
+	"    satisfied: [2]\n"
+	"    options:\n"
+	"      - {value: 2, label: Tốt, keys: [\"1\"]}\n"
+	"      - {value: 1, label: Kém, keys: [\"2\"]}\n"
+	"questions:\n"
+	"  - {id: q1, type: scale, scale: two, group: G, text: \"Câu {n}/{total}?\"}\n"
+	"  - {id: c, type: text, optional: true, text: \"Góp ý\"}\n"
+	"messages: {thanks: \"Cảm ơn\"}\n";
+
+/* Surveys on both sides of local midnight; periods and the ranking. */
+static void test_slices(void **state)
+{
+	char path[] = "/tmp/test_report_XXXXXX", err[512] = "", *buf = NULL;
+	struct campaign *c = NULL;
+	struct archive *a;
+	struct report_db *db;
+	struct report_query q;
+	json_t *doc = NULL, *s;
+	static const char *const only[] = { "B" };
+	size_t len = 0;
+	FILE *out;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	if (campaign_parse("r.yaml", yaml, strlen(yaml), &c, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_non_null(a = archive_open(path, err, sizeof err));
+	assert_int_equal(archive_put_campaign(a, c, err, sizeof err), 0);
+	{
+		const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 } }, bad[] = { { "q1", 1, 1, NULL, 0 } };
+		/* 2026-10-31T16:59:59Z is Oct 31 in Hanoi; 17:00:00Z is Nov 1 */
+		struct archive_survey sv[] = {
+			{ "s1", "ca-r", c->version, "t1", "A", "p", "h1", "sms", "completed", NULL, 1793465999, 0, 0, 1, good, NULL, NULL },
+			{ "s2", "ca-r", c->version, "t2", "A", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, bad, NULL, NULL },
+			{ "s3", "ca-r", c->version, "t3", "B", "p", "h3", "ussd", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL },
+		};
+		assert_int_equal(archive_put(a, sv, 3, err, sizeof err), 3);
+	}
+	archive_close(a);
+	assert_non_null(db = report_db_open(path, err, sizeof err));
+	memset(&q, 0, sizeof q);
+	q.campaign = "ca-r";
+	q.nagencies = -1;
+	assert_int_equal(report_parse_by("month", &q, err, sizeof err), 0);
+	if (report_run(db, &q, &doc, err, sizeof err) != 0)
+		fail_msg("report_run: %s", err);
+	s = json_object_get(doc, "slices");
+	assert_int_equal(json_array_size(s), 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(s, 0), "key"), "month")),
+	                    "2026-10");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(s, 0), "surveys")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(s, 1), "surveys")), 2);
+	/* citizen h1 answered in both months: once in each, once in the total */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(doc, "total"),
+	                 "response_rate"), "citizens")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "questions"), 0),
+	                    "text")), "Câu 1/2?");
+	/* the ranking: A 1 of 2 satisfied, B no ratings (no rank) */
+	s = json_object_get(json_object_get(doc, "ranking"), "units");
+	assert_int_equal(json_array_size(s), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "unit")), "A");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(s, 0), "rank")), 1);
+	assert_true(json_is_null(json_object_get(json_array_get(s, 1), "rank")));
+	/* every format writes */
+	for (int f = REPORT_FMT_TABLE; f <= REPORT_FMT_HTML; f++) {
+		assert_non_null(out = open_memstream(&buf, &len));
+		assert_int_equal(report_write(doc, (enum report_format)f, out), 0);
+		fclose(out);
+		assert_true(len > 100);
+		if (f == REPORT_FMT_HTML)
+			assert_non_null(strstr(buf, "<svg class=\"chart chart-trend\""));
+		free(buf);
+		buf = NULL;
+	}
+	json_decref(doc);
+	/* a scoped token sees B only; from/to keep November */
+	{
+		q.agencies = only;
+		q.nagencies = 1;
+		q.from = "2026-11-01";
+		q.to = "2026-11-30";
+		assert_int_equal(report_run(db, &q, &doc, err, sizeof err), 0);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "total"), "surveys")), 1);
+		assert_int_equal(json_array_size(json_object_get(doc, "slices")), 1);
+		json_decref(doc);
+	}
+	q.campaign = "nope";
+	assert_int_equal(report_run(db, &q, &doc, err, sizeof err), -ENOENT);
+	assert_non_null(strstr(err, "nope"));
+	report_db_close(db);
+	campaign_free(c);
+	unlink(path);
+	{
+		char p[64];
+
+		snprintf(p, sizeof p, "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", path);
+		unlink(p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_by),
+		cmocka_unit_test(test_dates_statuses),
+		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_slices),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
