@@ -189,17 +189,18 @@ static uint32_t sm_tlv(struct smpp_sm *out, uint16_t tag, const uint8_t *v, uint
 }
 
 /* Walks the TLV area to the end of the PDU: every TLV needs its 4-byte
- * header and its value inside the PDU, and there are at most SMPP_MAX_TLVS. */
+ * header and its value inside the PDU. Any number of them is fine (some SMSCs
+ * attach dozens of vendor TLVs to a citizen's reply): unknown ones are skipped,
+ * the framing cap bounds the walk, and libsmpp34 never sees these bytes. */
 static uint32_t sm_tlvs(struct rd *r, struct smpp_sm *out)
 {
-	unsigned count = 0;
 	while (rd_left(r) > 0) {
 		if (rd_left(r) < 4)
 			return SMPP_ESME_RINVTLVLEN;
 		uint16_t tag = get_u16(r->p + r->off);
 		uint16_t l = get_u16(r->p + r->off + 2);
 		r->off += 4;
-		if (l > rd_left(r) || ++count > SMPP_MAX_TLVS)
+		if (l > rd_left(r))
 			return SMPP_ESME_RINVTLVLEN;
 		uint32_t st = sm_tlv(out, tag, r->p + r->off, l);
 		if (st != SMPP_ESME_ROK)

@@ -10,7 +10,6 @@
 
 #define SMPP_HEADER_LEN 16
 #define SMPP_MAX_PDU 4096     /* framing cap: longer command_length = protocol error */
-#define SMPP_MAX_TLVS 16      /* more TLVs in one PDU: refused (libsmpp34 trap 2) */
 
 /* command ids (macros: 0x8000xxxx does not fit an int enumerator in ISO C) */
 #define SMPP_GENERIC_NACK           0x80000000u
@@ -105,7 +104,8 @@ struct smpp_sm {
 /* Decode a request body. `pdu`/`len` is one whole framed PDU. Returns
  * SMPP_ESME_ROK (0) or the SMPP status to answer with (RINVCMDLEN for a
  * truncated body or a C-string without NUL, RINVTLVLEN for a bad TLV length
- * or too many TLVs...). Unknown TLVs are skipped. Never reads past len.
+ * or a known TLV of a non-standard length...). Unknown TLVs, any number of
+ * them, are skipped. Never reads past len.
  * A C-octet field whose NUL lies within the PDU but beyond the field's maximum
  * gets the field's own status (RINVSRCADR, RINVDSTADR, RINVSERTYP, RINVSCHED,
  * RINVEXPIRY, RINVSYSID, RINVPASWD, RINVSYSTYP); a wrong command id RINVCMDID. */

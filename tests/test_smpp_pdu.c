@@ -301,14 +301,31 @@ static const struct sm_case sm_cases[] = {
 	 DSM_BODY_NO_TLV "14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000",
-	 SMPP_ESME_RINVTLVLEN},
-	/* libsmpp34 trap 2: 40 empty TLVs overflow its trace buffer; we refuse them */
+	 SMPP_ESME_ROK},
+	/* libsmpp34 trap 2: 40 empty TLVs overflow its trace buffer; our decoder
+	 * reads them (skips them) and libsmpp34 never sees them */
 	{"40 empty TLVs", SMPP_DELIVER_SM,
 	 DSM_BODY_NO_TLV
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000",
+	 SMPP_ESME_ROK},
+	{"40 empty TLVs then one cut", SMPP_DELIVER_SM,
+	 DSM_BODY_NO_TLV
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "1400 0005 aabb",
+	 SMPP_ESME_RINVTLVLEN},
+	{"40 empty TLVs then a bad sar_total_segments", SMPP_DELIVER_SM,
+	 DSM_BODY_NO_TLV
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "020e 0002 0002",
 	 SMPP_ESME_RINVTLVLEN},
 	/* data_sm: addresses, esm_class, registered_delivery, data_coding, TLVs */
 	{"data_sm", SMPP_DATA_SM,
@@ -331,6 +348,62 @@ static void test_decode_sm_table(void **state)
 			         (unsigned)sm_cases[i].want);
 		free(p);
 	}
+}
+
+/* A reply from an SMSC that attaches dozens of vendor TLVs: every field we
+ * need is read, wherever it sits among them; a PDU made of TLVs up to the
+ * framing cap is walked to its end. */
+static void test_decode_many_vendor_tlvs(void **state)
+{
+	(void)state;
+	char body[8192];
+	size_t n;
+	struct smpp_sm sm;
+	int off = snprintf(body, sizeof body, "%s",
+	                   "00 0101383439313233343536373800 000031323300 00 00 00 00 00 00 00 08 00 00 ");
+	for (int i = 0; i < 60; i++) {
+		/* vendor tags 0x1400..0x143B with 1..6-byte values */
+		off += snprintf(body + off, sizeof body - (size_t)off, "%04x %04x ", 0x1400 + i, i % 6 + 1);
+		for (int k = 0; k <= i % 6; k++)
+			off += snprintf(body + off, sizeof body - (size_t)off, "%02x", (unsigned)(0xa0 + k));
+		off += snprintf(body + off, sizeof body - (size_t)off, " ");
+		if (i == 10)  /* sar_* in the middle of the vendor TLVs */
+			off += snprintf(body + off, sizeof body - (size_t)off,
+			                "020c 0002 3321 020e 0001 02 020f 0001 01 ");
+		if (i == 30)  /* the text, "Ha" in UCS-2 */
+			off += snprintf(body + off, sizeof body - (size_t)off, "0424 0004 00480061 ");
+		if (i == 59)  /* ussd_service_op last */
+			off += snprintf(body + off, sizeof body - (size_t)off, "0501 0001 12");
+	}
+	assert_true((size_t)off < sizeof body - 1);
+	uint8_t *p = mkpdu(SMPP_DELIVER_SM, body, &n);
+	assert_true(n > 400);
+	assert_int_equal(smpp_decode_sm(p, n, &sm), SMPP_ESME_ROK);
+	assert_string_equal(sm.src_addr, "84912345678");
+	assert_int_equal(sm.data_coding, 8);
+	assert_true(sm.has_sar);
+	assert_int_equal(sm.sar_ref, 0x3321);
+	assert_int_equal(sm.sar_total, 2);
+	assert_int_equal(sm.sar_seq, 1);
+	assert_int_equal(sm.payload_len, 4);
+	assert_int_equal(sm.payload[1], 0x48);
+	assert_true(sm.has_ussd_op);
+	assert_int_equal(sm.ussd_op, 0x12);
+	free(p);
+
+	/* 1000 empty vendor TLVs: a 4 052-byte PDU, inside the 4 096-byte cap */
+	off = snprintf(body, sizeof body, "%s", DSM_BODY_NO_TLV);
+	for (int i = 0; i < 1000; i++) {
+		memcpy(body + off, "14ff0000", 8);
+		off += 8;
+	}
+	body[off] = 0;
+	p = mkpdu(SMPP_DELIVER_SM, body, &n);
+	assert_true(n <= SMPP_MAX_PDU);
+	assert_int_equal(smpp_decode_sm(p, n, &sm), SMPP_ESME_ROK);
+	assert_int_equal(sm.sm_length, 5);
+	assert_memory_equal(sm.short_message, "*123#", 5);
+	free(p);
 }
 
 static void test_decode_tlvs(void **state)
@@ -864,6 +937,7 @@ int main(void)
 		cmocka_unit_test(test_decode_truncated),
 		cmocka_unit_test(test_decode_sm_table),
 		cmocka_unit_test(test_decode_tlvs),
+		cmocka_unit_test(test_decode_many_vendor_tlvs),
 		cmocka_unit_test(test_user_data),
 		cmocka_unit_test(test_decode_bind),
 		cmocka_unit_test(test_decode_resps),
