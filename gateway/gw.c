@@ -37,6 +37,7 @@
 #define GW_TAKE_MAX 32            /* messages taken from an outbox in one round trip */
 #define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
 #define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
+#define GW_RECENT_END (6 * 3600)  /* a reply this soon after the survey ended gets no notice */
 
 /* The answer to a reply from a number that has no survey running (built in:
  * it belongs to no campaign; docs/design.md). */
@@ -51,7 +52,7 @@ static const char gw_stopped_text[] =
 /* Counters for /metrics. */
 enum gw_counter {
 	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
-	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MO_PARTS_EXPIRED, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MO_AFTER_END, GW_MO_PARTS_EXPIRED, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_NCOUNTERS
@@ -60,7 +61,7 @@ static const char *const gw_counter_names[] = {
 	"hailong_triggers_total{result=\"accepted\"}", "hailong_triggers_total{result=\"duplicate\"}",
 	"hailong_triggers_total{result=\"invalid\"}", "hailong_triggers_total{result=\"unavailable\"}",
 	"hailong_mo_total", "hailong_mo_without_survey_total", "hailong_mo_retry_later_total",
-	"hailong_mo_before_item_total", "hailong_mo_parts_expired_total", "hailong_lease_lost_total",
+	"hailong_mo_before_item_total", "hailong_mo_after_end_total", "hailong_mo_parts_expired_total", "hailong_lease_lost_total",
 	"hailong_lease_taken_over_total",
 	"hailong_mt_sent_total", "hailong_mt_failed_total", "hailong_mt_stale_dropped_total",
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
@@ -486,14 +487,15 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
                      const char *reason, int first)
 {
 	int smsc = gw_route(g, m->msisdn);
-	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96];
+	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96], k_last[48];
 	gw_key(k_s, sizeof k_s, "hl:s:", m->id);
 	gw_key(k_act, sizeof k_act, "hl:active:", m->msisdn);
 	gw_key(k_wait, sizeof k_wait, "hl:wait:", m->msisdn);
+	gw_key(k_last, sizeof k_last, "hl:last:", m->msisdn);
 	gw_key(k_out, sizeof k_out, "hl:outbox:", g->cfg->smsc[smsc].name);
 	gw_key(k_held, sizeof k_held, "hl:held:", g->cfg->smsc[smsc].name);
 	const char *keys[] = {k_s, k_act, k_wait, "hl:queue", "hl:archive", "hl:due", k_out, g->k_starting,
-	                      k_held, "hl:heldseq", "hl:optout"};
+	                      k_held, "hl:heldseq", "hl:optout", k_last};
 	struct record_strv a = {0};
 	char *arch = NULL;
 	int rc = -ENOMEM;
@@ -515,7 +517,8 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 	    record_strv_add(&a, o->finished ? "1" : "0") || record_strv_addf(&a, "%" PRId64, o->due) ||
 	    record_strv_add(&a, arch ? arch : "") ||
 	    record_strv_add(&a, s->status == SURVEY_OPTED_OUT ? m->msisdn : "") ||
-	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%d", o->nmsg))
+	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%" PRId64, now) ||
+	    record_strv_addf(&a, "%d", o->nmsg))
 		goto done;
 	for (int i = 0; i < o->nmsg; i++) {
 		char *e = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO, o->msg[i], first,
@@ -529,7 +532,7 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cver") || record_strv_add(&a, m->cver)))
 		goto done;
 	char err[256];
-	redisReply *r = store_script(g->store, STORE_COMMIT, 11, keys, a.n, (const char **)a.v, err, sizeof err);
+	redisReply *r = store_script(g->store, STORE_COMMIT, 12, keys, a.n, (const char **)a.v, err, sizeof err);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("commit survey=%s err=\"%s\"", m->id, err);
@@ -1043,11 +1046,18 @@ static void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
  * once per day. The reply is never kept for a later survey. */
 /* Returns gw_notice's result: < 0 when Redis could not take it (an opt-out
  * would be lost: the caller has the SMSC deliver the reply again). */
-static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
+/* 1 when text is HUY/STOP (any case, any accents). */
+static int gw_is_stop(const char *text)
 {
 	char *f = text_fold(text);
 	int stop = f && reply_keyword(f) == REPLY_STOP;
 	free(f);
+	return stop;
+}
+
+static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
+{
+	int stop = gw_is_stop(text);
 	const char *msg = gw_no_survey_text;
 	if (stop) {
 		const struct campaign *d = gw_campaign(g, "default", NULL);
@@ -1073,12 +1083,25 @@ static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char
 	phone_mask(msisdn, mask);
 	for (int attempt = 0; attempt < 5; attempt++) {
 		/* the citizen's running survey and its record, in one round trip */
-		char k_act[48];
+		char k_act[48], k_last[48];
 		gw_key(k_act, sizeof k_act, "hl:active:", msisdn);
-		const char *ak[] = {k_act};
-		redisReply *r = store_script(g->store, STORE_ACTIVE, 1, ak, 0, NULL, err, sizeof err);
+		gw_key(k_last, sizeof k_last, "hl:last:", msisdn);
+		const char *ak[] = {k_act, k_last};
+		redisReply *r = store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, sizeof err);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
+			break;
+		}
+		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 && gw_now() - r->integer < GW_RECENT_END &&
+		    !gw_is_stop(text)) {
+			/* their survey ended a moment ago: this is its last answer
+			 * delivered again (a crash between its commit and its
+			 * deliver_sm_resp) or a word after the thanks; the notice
+			 * "no survey running" would only confuse them */
+			freeReplyObject(r);
+			g->counters[GW_MO_AFTER_END]++;
+			log_info("[%s] mo msisdn=%s msg=\"survey ended recently, acknowledged\"", esme_name(e), mask);
+			status = SMPP_ESME_ROK;
 			break;
 		}
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {

@@ -16,7 +16,8 @@
  *   hl:starting:{inst}              ids one gateway took from the queue, not yet started
  *   hl:active:{msisdn}              the citizen's running survey
  *   hl:wait:{msisdn}                the citizen's next surveys, in order
- *   hl:last:{msisdn}                unix second the citizen was last surveyed (resurvey_after)
+ *   hl:last:{msisdn}                unix second the citizen's last survey started
+ *                                   (resurvey_after), then ":" and the second it ended
  *   hl:optout                       set of citizens who opted out: never surveyed again
  *   hl:orphan:{msisdn}              a reply without a survey was answered today (TTL 1 day)
  *   hl:due                          zset id -> unix second of the next timer (or deferred start)
@@ -55,7 +56,7 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"end\n"
 	"local refuse = 0\n"
 	"if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 1 then refuse = 2 end\n"
-	"local last = tonumber(redis.call('GET', KEYS[6]))\n"
+	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n"
 	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n"
 	"if refuse > 0 then\n"
 	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */
@@ -66,18 +67,21 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n"
 	"return 1\n",
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
-	 * held, heldseq, optout; ARGV id, expected ver ('' = any), finished, due,
-	 * archive json, opt-out msisdn ('' = none), hold until (0 = send now), nmsg,
-	 * msg..., field, value... Returns 1, or 0 when ver moved (retry). */
+	 * held, heldseq, optout, last; ARGV id, expected ver ('' = any), finished,
+	 * due, archive json, opt-out msisdn ('' = none), hold until (0 = send now),
+	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
+	 * A survey that ends while holding its citizen notes the second it ended
+	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
+	 * the last answer again after a crash) is acknowledged without a notice. */
 	"local ver = redis.call('HGET', KEYS[1], 'ver')\n"
 	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n"
-	"local n = tonumber(ARGV[8])\n"
+	"local n = tonumber(ARGV[9])\n"
 	"local hold = tonumber(ARGV[7])\n"
 	"for i = 1, n do\n"
 	"  if hold > 0 then\n"
 	"    local seq = redis.call('INCR', KEYS[10])\n"
-	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[8 + i])\n"
-	"  else redis.call('RPUSH', KEYS[7], ARGV[8 + i]) end\n"
+	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[9 + i])\n"
+	"  else redis.call('RPUSH', KEYS[7], ARGV[9 + i]) end\n"
 	"end\n"
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n"
 	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n"
@@ -86,13 +90,15 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n"
 	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n"
 	"    redis.call('DEL', KEYS[2])\n"
+	"    local start = string.match(redis.call('GET', KEYS[12]) or '', '^%d+')\n"
+	"    if start then redis.call('SET', KEYS[12], start .. ':' .. ARGV[8], 'KEEPTTL') end\n"
 	"    local nxt = redis.call('LPOP', KEYS[3])\n"
 	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n"
 	"  end\n"
 	"  redis.call('DEL', KEYS[1])\n"
 	"  return 1\n"
 	"end\n"
-	"if 9 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 9 + n)) end\n"
+	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n"
 	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n"
 	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n"
 	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n"
@@ -230,11 +236,12 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
-	/* ACTIVE: KEYS active. The citizen's running survey: {id, its hash as
-	 * HGETALL gives it} (the hash is empty when the survey just finished), or
-	 * nil when there is none. */
+	/* ACTIVE: KEYS active, last. The citizen's running survey: {id, its hash
+	 * as HGETALL gives it} (the hash is empty when the survey just finished),
+	 * or, when there is none, the second their last survey ended (0 = none
+	 * noted). */
 	"local id = redis.call('GET', KEYS[1])\n"
-	"if not id then return false end\n"
+	"if not id then return tonumber(string.match(redis.call('GET', KEYS[2]) or '', ':(%d+)$')) or 0 end\n"
 	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
 	/* RECLAIM: KEYS sending, outbox; ARGV entry. After our lease ran out, a
 	 * peer may have put a message our session still holds back in the outbox:
