@@ -32,6 +32,7 @@
 
 #include "esme.h"
 #include "log.h"
+#include "phone.h"
 
 #define ESME_MAX_TRIES 5          /* default tries per part for temporary errors */
 #define ESME_RETRY_BASE_MS 1000   /* first retry delay, doubled per try */
@@ -231,19 +232,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static void arm(struct event *ev, int64_t ms)
 {
 	if (ms < 0)
@@ -268,18 +256,6 @@ static int64_t jitter(struct esme *e, int64_t ms)
 	return ms + (int64_t)(rnd(e) % (uint64_t)(ms / 5 + 1));
 }
 
-/* "84912345678" -> "84912***678"; short or odd addresses keep less. For logs. */
-static void mask_addr(const char *in, char out[32])
-{
-	size_t n = strlen(in);
-	if (n >= 9)
-		snprintf(out, 32, "%.5s***%s", in, in + n - 3);
-	else if (n >= 5)
-		snprintf(out, 32, "%.2s***%s", in, in + n - 2);
-	else
-		snprintf(out, 32, "***");
-}
-
 /* The response timer; 30 s when the config leaves it at 0. */
 static int64_t resp_ms(const struct esme *e)
 {
@@ -300,14 +276,12 @@ static int send_bytes(struct esme *e, const void *buf, size_t len)
 	return bufferevent_write(e->bev, buf, len) == 0 ? 0 : -ENOMEM;
 }
 
+/* A header-only PDU (enquire_link, unbind, their responses, generic_nack). */
 static void send_header(struct esme *e, uint32_t cmd, uint32_t status, uint32_t seq)
 {
 	uint8_t b[SMPP_HEADER_LEN];
-	wr32(b, SMPP_HEADER_LEN);
-	wr32(b + 4, cmd);
-	wr32(b + 8, status);
-	wr32(b + 12, seq);
-	send_bytes(e, b, sizeof b);
+	if (smpp_build_header(b, sizeof b, cmd, status, seq) == SMPP_HEADER_LEN)
+		send_bytes(e, b, sizeof b);
 }
 
 /* deliver_sm_resp / data_sm_resp (message_id ""), any status. */
@@ -700,7 +674,7 @@ static void send_part(struct esme *e, struct esme_slot *s, struct esme_part *p, 
 {
 	(void)now;
 	uint32_t seq = take_seq(e);
-	wr32(p->pdu + 12, seq);
+	smpp_put_u32(p->pdu + 12, seq);
 	TAILQ_REMOVE(&e->queue, p, link);
 	e->queued--;
 	p->state = PART_INFLIGHT;
@@ -1292,8 +1266,8 @@ static void mo_sweep(struct esme *e)
 		next = TAILQ_NEXT(mo, link);
 		int64_t ttl = mo->handed ? ESME_MO_HANDED_TTL_MS : ESME_MO_TTL_MS;
 		if (now - mo->first >= ttl) {
-			char m[32];
-			mask_addr(mo->src, m);
+			char m[PHONE_MAX];
+			phone_mask(mo->src, m);
 			log_warn("[%s] event=mo_parts_expired from=%s ref=%u have=%d total=%d handed=%d",
 			         e->name, m, mo->ref & 0xFFFF, mo->have, mo->total, mo->handed);
 			mo_free(e, mo);
@@ -1323,8 +1297,8 @@ static void mo_deliver(struct esme *e, const struct smpp_hdr *h, const struct sm
 	int r = text_decode(dc, bytes, n, text, cap);
 	if (r < 0)
 		text[0] = '\0';
-	char m[32];
-	mask_addr(sm->src_addr, m);
+	char m[PHONE_MAX];
+	phone_mask(sm->src_addr, m);
 	log_info("[%s] event=mo from=%s parts=%d dc=%u chars_bytes=%d ussd_op=%d token=%llu", e->name,
 	         m, parts, dc, r, sm->has_ussd_op ? sm->ussd_op : -1, (unsigned long long)token);
 	if (e->cbs->on_mo)
@@ -1373,8 +1347,8 @@ static void handle_mo(struct esme *e, const struct smpp_hdr *h, const struct smp
 		return;
 	}
 	if (e->cbs->on_mo_part) {
-		char m[32];
-		mask_addr(sm->src_addr, m);
+		char m[PHONE_MAX];
+		phone_mask(sm->src_addr, m);
 		log_debug("[%s] event=mo_part from=%s ref=%u part=%d/%d token=%llu", e->name, m, ref & 0xFFFF,
 		          seqn, total, (unsigned long long)token);
 		e->cbs->on_mo_part(e->arg, e, token, sm, ref, total, seqn, bytes, n);
@@ -1606,7 +1580,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		struct smpp_hdr h;
 		int r = smpp_frame(hb, hn, &h);
 		if (r == 0 && hn >= 4) {
-			uint32_t l = rd32(hb);
+			uint32_t l = smpp_get_u32(hb);
 			if (l < SMPP_HEADER_LEN || l > SMPP_MAX_PDU)
 				r = -EPROTO;
 			else if (avail >= l) {
@@ -1619,9 +1593,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			}
 		}
 		if (r < 0) {
-			uint32_t seq = hn >= 16 ? rd32(hb + 12) : 0;
+			uint32_t seq = hn >= 16 ? smpp_get_u32(hb + 12) : 0;
 			log_warn("[%s] event=framing_error command_length=%u", e->name,
-			         hn >= 4 ? rd32(hb) : 0);
+			         hn >= 4 ? smpp_get_u32(hb) : 0);
 			send_header(e, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, seq);
 			close_after_flush(e, "framing_error");
 			return;
@@ -2073,8 +2047,8 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 		TAILQ_INSERT_TAIL(&e->queue, &o->part[i], link);
 		e->queued++;
 	}
-	char mk[32];
-	mask_addr(m->dst, mk);
+	char mk[PHONE_MAX];
+	phone_mask(m->dst, mk);
 	log_info("[%s] event=submit tag=%llu to=%s parts=%d dc=%d units=%d ussd_op=%d", e->name,
 	         (unsigned long long)m->tag, mk, tp->nparts, (int)tp->coding, tp->units, m->ussd_op);
 	free(sm);

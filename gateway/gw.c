@@ -504,7 +504,7 @@ static int gw_commit(struct gw *g, const struct record_meta *m, const struct cam
 	if (hold && !o->finished && s->status == SURVEY_ACTIVE) {
 		if (s->last_at < hold)
 			s->last_at = hold;
-		o->due = schedule_next_due(c, s);
+		o->due = survey_next_due(c, s);
 	}
 	if (o->finished) {
 		char h[65];

@@ -60,6 +60,10 @@ struct smpp_hdr {
 	uint32_t seq;     /* sequence_number */
 };
 
+/* Big-endian 32-bit integers as SMPP puts them on the wire. */
+uint32_t smpp_get_u32(const uint8_t *p);
+void smpp_put_u32(uint8_t *p, uint32_t v);
+
 /* Framing. Looks at the first `avail` bytes of a stream. Returns 0 when more
  * bytes are needed, the PDU's length (>= 16) when a whole PDU is there (and
  * fills *h), or -EPROTO when command_length is < 16 or > SMPP_MAX_PDU (the
