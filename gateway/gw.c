@@ -1,18 +1,14 @@
 /* gw: triggers in, surveys through Redis and the SMSC, finished surveys to SQLite: the
  * gateway's life cycle, routing and metrics; the jobs live in gw_*.c (see gw_int.h). */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <sodium.h>
 
 #include "archive.h"
@@ -21,14 +17,8 @@
 #include "gw.h"
 #include "gw_int.h"
 #include "log.h"
-#include "phone.h"
-#include "record.h"
-#include "reply.h"
-#include "schedule.h"
 #include "store.h"
 #include "survey.h"
-#include "text.h"
-
 
 static const char *const gw_counter_names[] = {
 	"hailong_triggers_total{result=\"accepted\"}", "hailong_triggers_total{result=\"duplicate\"}",

@@ -1,33 +1,20 @@
 /* gw_pumps: the outbox pump to the SMSC sessions, their outcomes and receipts, the archive pump to SQLite. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "archive.h"
-#include "campaign.h"
 #include "esme.h"
-#include "gw.h"
 #include "gw_int.h"
 #include "log.h"
-#include "phone.h"
 #include "record.h"
-#include "reply.h"
-#include "schedule.h"
 #include "store.h"
 #include "survey.h"
-#include "text.h"
-
 
 /* ---- sending ---- */
 
@@ -88,7 +75,6 @@ static int gw_in_hand(const struct gw *g, int smsc, const char *entry)
 			return 1;
 	return 0;
 }
-
 
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 {

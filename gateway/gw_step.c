@@ -1,33 +1,20 @@
 /* gw_step: one survey step written to Redis (COMMIT), survey records read back, notices. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
-#include "archive.h"
-#include "campaign.h"
-#include "esme.h"
-#include "gw.h"
 #include "gw_int.h"
 #include "log.h"
 #include "phone.h"
 #include "record.h"
-#include "reply.h"
 #include "schedule.h"
 #include "store.h"
 #include "survey.h"
-#include "text.h"
-
 
 /* ---- committing a survey step ---- */
 
