@@ -267,6 +267,7 @@ char *gw_metrics(struct gw *g)
 	for (int st = ESME_DLR_DELIVERED; st <= ESME_DLR_REJECTED; st++)
 		gw_put(b, cap, &n, "hailong_receipts_total{state=\"%s\"} %" PRIu64 "\n", gw_dlr_names[st],
 		       g->receipts[st]);
+	gw_put(b, cap, &n, "hailong_redis_commands_total %llu\n", store_commands(g->store));
 	for (int i = 0; i < g->nesme; i++)
 		gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
 		       esme_bound(g->esme[i]));

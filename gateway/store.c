@@ -335,6 +335,7 @@ struct store {
 	struct timespec retry_at; /* after a failed connect, no new try before this (monotonic) */
 	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
 	unsigned long connects; /* connections made so far */
+	unsigned long long commands; /* commands sent (EVALSHA counts one), for /metrics */
 };
 
 static void store_seterr(char *err, size_t errlen, const char *what, const char *detail)
@@ -450,6 +451,11 @@ unsigned long store_connects(const struct store *s)
 	return s->connects;
 }
 
+unsigned long long store_commands(const struct store *s)
+{
+	return s->commands;
+}
+
 /* Checks a reply: NULL (I/O) drops the connection; an error reply is passed
  * back as NULL with its text in err. */
 static redisReply *store_check(struct store *s, redisReply *r, char *err, size_t errlen)
@@ -474,6 +480,7 @@ redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, c
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (store_connect(s, err, errlen) < 0)
 			return NULL;
+		s->commands++;
 		redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
 		if (!r && attempt == 0) {
 			redisFree(s->c);
@@ -492,6 +499,7 @@ redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt
 			return NULL;
 		va_list ap;
 		va_start(ap, fmt);
+		s->commands++;
 		redisReply *r = redisvCommand(s->c, fmt, ap);
 		va_end(ap);
 		if (!r && attempt == 0) {

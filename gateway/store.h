@@ -32,6 +32,8 @@ redisReply *store_script(struct store *s, enum store_script which, int nkeys, co
 
 /* How many connections were made so far (a change means Redis was away). */
 unsigned long store_connects(const struct store *s);
+/* How many commands were sent so far (a script run counts one). */
+unsigned long long store_commands(const struct store *s);
 
 /* 1 when a PING succeeds now. */
 int store_ping(struct store *s);
