@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1623,6 +1625,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if (e->bev != bev)
 		return;
 	if (what & BEV_EVENT_CONNECTED) {
+		/* PDUs are small and several are in flight: without this, a
+		 * deliver_sm_resp or submit_sm written while an earlier one is
+		 * unacknowledged waits for the peer's delayed ACK (up to 40 ms) */
+		int one = 1;
+		if (setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+			log_warn("[%s] event=nodelay_failed err=\"%s\"", e->name, strerror(errno));
 		log_info("[%s] event=connected host=%s port=%d", e->name, e->cfg->host, e->cfg->port);
 		send_bind(e);
 		return;

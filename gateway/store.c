@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -474,20 +475,78 @@ static redisReply *store_check(struct store *s, redisReply *r, char *err, size_t
 	return r;
 }
 
+/* 1 when the connection is dead before anything is written on it: Redis
+ * closed it (a restart, a client timeout) and nobody read that yet. Costs one
+ * non-blocking peek. */
+static int store_conn_dead(const redisContext *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return 1; /* end of stream */
+	if (n < 0)
+		return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+	return 1; /* bytes nobody asked for: out of step, start afresh */
+}
+
+static void store_drop(struct store *s)
+{
+	redisFree(s->c);
+	s->c = NULL;
+}
+
+/* Sends the command appended to s->c and reads its reply. A command that
+ * could not be written whole never ran (Redis runs only whole commands):
+ * -EAGAIN, the caller may send it again on a fresh connection. A reply lost
+ * after the command left (the connection broke, or no answer within the
+ * timeout) may or may not have run: NULL with err saying so, and it is never
+ * sent again here. */
+static redisReply *store_roundtrip(struct store *s, int *again, char *err, size_t errlen)
+{
+	int done = 0;
+	*again = 0;
+	s->commands++;
+	while (!done) {
+		if (redisBufferWrite(s->c, &done) != REDIS_OK) {
+			store_seterr(err, errlen, "redis", s->c->errstr);
+			store_drop(s);
+			*again = 1;
+			return NULL;
+		}
+	}
+	void *reply = NULL;
+	if (redisGetReply(s->c, &reply) != REDIS_OK) {
+		store_seterr(err, errlen, "redis reply lost (the command may have run; not sent again)",
+		             s->c->errstr);
+		store_drop(s);
+		return NULL;
+	}
+	return store_check(s, reply, err, errlen);
+}
+
+/* A live connection, made again when the one we had is found dead before use. */
+static int store_ready(struct store *s, char *err, size_t errlen)
+{
+	if (s->c && store_conn_dead(s->c))
+		store_drop(s);
+	return store_connect(s, err, errlen);
+}
+
 redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, const char **argv,
                           const size_t *lens)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (store_connect(s, err, errlen) < 0)
+		if (store_ready(s, err, errlen) < 0)
 			return NULL;
-		s->commands++;
-		redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
-		if (!r && attempt == 0) {
-			redisFree(s->c);
-			s->c = NULL;
-			continue; /* the connection was lost: one fresh try */
+		if (redisAppendCommandArgv(s->c, argc, argv, lens) != REDIS_OK) {
+			store_seterr(err, errlen, "redis", "out of memory");
+			store_drop(s);
+			return NULL;
 		}
-		return store_check(s, r, err, errlen);
+		int again;
+		redisReply *r = store_roundtrip(s, &again, err, errlen);
+		if (r || !again)
+			return r;
 	}
 	return NULL;
 }
@@ -495,19 +554,21 @@ redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, c
 redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (store_connect(s, err, errlen) < 0)
+		if (store_ready(s, err, errlen) < 0)
 			return NULL;
 		va_list ap;
 		va_start(ap, fmt);
-		s->commands++;
-		redisReply *r = redisvCommand(s->c, fmt, ap);
+		int ok = redisvAppendCommand(s->c, fmt, ap) == REDIS_OK;
 		va_end(ap);
-		if (!r && attempt == 0) {
-			redisFree(s->c);
-			s->c = NULL;
-			continue;
+		if (!ok) {
+			store_seterr(err, errlen, "redis", "out of memory or a bad format");
+			store_drop(s);
+			return NULL;
 		}
-		return store_check(s, r, err, errlen);
+		int again;
+		redisReply *r = store_roundtrip(s, &again, err, errlen);
+		if (r || !again)
+			return r;
 	}
 	return NULL;
 }

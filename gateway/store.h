@@ -15,8 +15,12 @@ struct store *store_new(const char *url, char *err, size_t errlen);
 void store_free(struct store *s);
 
 /* One command. Returns the reply (caller frees with freeReplyObject) or NULL
- * when Redis cannot be reached or answered an error; err says which. A lost
- * connection is re-made once per call. */
+ * when Redis cannot be reached or answered an error; err says which. A
+ * connection found dead before the command is written is made again; a
+ * command that could not be written whole is sent once more on a fresh
+ * connection; a command whose reply was lost (the connection broke after it
+ * left, or the 2 s timeout passed) is never sent again here: it may have run,
+ * and the caller, which sees an error, decides what to do. */
 redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...);
 redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc,
                           const char **argv, const size_t *lens);

@@ -84,6 +84,7 @@ function textOf(pdu) {
 }
 
 const server = smpp.createServer({}, (s) => {
+  s.socket.setNoDelay(true); // no Nagle delay on small PDUs: it would be measured as latency
   const bind = (pdu) => {
     s.send(pdu.response({ system_id: 'loadgen' }));
     if (pdu.command === 'bind_transmitter') return;
