@@ -532,13 +532,14 @@ static int store_ready(struct store *s, char *err, size_t errlen)
 	return store_connect(s, err, errlen);
 }
 
-redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, const char **argv,
-                          const size_t *lens)
+/* One command already in protocol form (cmd, len; borrowed): sent on a live
+ * connection, and once more on a fresh one only when it was not written whole. */
+static redisReply *store_send(struct store *s, const char *cmd, size_t len, char *err, size_t errlen)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (store_ready(s, err, errlen) < 0)
 			return NULL;
-		if (redisAppendCommandArgv(s->c, argc, argv, lens) != REDIS_OK) {
+		if (redisAppendFormattedCommand(s->c, cmd, len) != REDIS_OK) {
 			store_seterr(err, errlen, "redis", "out of memory");
 			store_drop(s);
 			return NULL;
@@ -551,26 +552,34 @@ redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, c
 	return NULL;
 }
 
+redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, const char **argv,
+                          const size_t *lens)
+{
+	char *cmd = NULL;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0) {
+		store_seterr(err, errlen, "redis", "out of memory");
+		return NULL;
+	}
+	redisReply *r = store_send(s, cmd, (size_t)len, err, errlen);
+	redisFreeCommand(cmd);
+	return r;
+}
+
 redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (store_ready(s, err, errlen) < 0)
-			return NULL;
-		va_list ap;
-		va_start(ap, fmt);
-		int ok = redisvAppendCommand(s->c, fmt, ap) == REDIS_OK;
-		va_end(ap);
-		if (!ok) {
-			store_seterr(err, errlen, "redis", "out of memory or a bad format");
-			store_drop(s);
-			return NULL;
-		}
-		int again;
-		redisReply *r = store_roundtrip(s, &again, err, errlen);
-		if (r || !again)
-			return r;
+	char *cmd = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		store_seterr(err, errlen, "redis", "out of memory or a bad format");
+		return NULL;
 	}
-	return NULL;
+	redisReply *r = store_send(s, cmd, (size_t)len, err, errlen);
+	redisFreeCommand(cmd);
+	return r;
 }
 
 static int store_load_script(struct store *s, enum store_script w, char *err, size_t errlen)
