@@ -102,6 +102,9 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	g->store = store_new(cfg->redis_url, err, errlen);
 	if (!g->store)
 		goto fail;
+	g->archiver = archiver_new(base, cfg->sqlite_path, gw_arch_done, g, err, errlen);
+	if (!g->archiver)
+		goto fail;
 	struct timeval tick = {0, 100000}, sec = {1, 0}, arch = {0, 200000}, lease = {2, 0};
 	g->ev_queue = event_new(base, -1, EV_PERSIST, gw_queue_cb, g);
 	g->ev_outbox = event_new(base, -1, EV_PERSIST, gw_outbox_cb, g);
@@ -165,6 +168,8 @@ void gw_free(struct gw *g)
 		return;
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
+	archiver_free(g->archiver); /* the batch in hand is written (its list cleared) first */
+	g->archiver = NULL;
 	/* what we hold and did not finish (unconfirmed messages, surveys being
 	 * started, records not yet in SQLite) goes back in line for whoever runs next */
 	if (g->registered && g->store)
@@ -208,7 +213,7 @@ static void gw_esme_done(void *arg)
 	struct gw *g = arg;
 	if (--g->pending_shutdown > 0)
 		return;
-	gw_archive_cb(-1, 0, g); /* what finished last goes to SQLite now */
+	gw_archive_flush(g); /* what finished last goes to SQLite now */
 	if (g->done)
 		g->done(g->done_arg);
 }

@@ -12,6 +12,7 @@
 
 #include "campaign.h"
 #include "config.h"
+#include "archiver.h"
 #include "esme.h"
 #include "gw.h"
 #include "record.h"
@@ -113,7 +114,9 @@ struct gw {
 	unsigned long lease_conn;             /* store_connects() at the last renewal */
 	int reclaim_pending;                  /* the lease ran out: take back what peers left */
 	struct store *store;
-	struct archive *archive;
+	struct archive *archive;              /* the loop's connection: campaigns only */
+	struct archiver *archiver;            /* surveys and receipts are written on its thread */
+	int arch_turn;                        /* 1 = deliveries next, 0 = surveys */
 	struct esme *esme[CONFIG_MAX_SMSC];
 	int nesme;
 	int bound[CONFIG_MAX_SMSC];
@@ -179,6 +182,8 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg);
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
 void gw_unkept_free(struct gw_unkept *k);
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg);
+void gw_arch_done(void *arg, void *job, int rc, const char *err);
+void gw_archive_flush(struct gw *g);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "archive.h"
+#include "archiver.h"
 #include "esme.h"
 #include "gw_int.h"
 #include "log.h"
@@ -393,6 +394,32 @@ const struct esme_cbs gw_esme_cbs = {
 
 /* ---- archiving ---- */
 
+/* A batch on its way to SQLite (written by the archiver's thread): the
+ * records of one list, parsed; their strings live in the json holders. */
+struct gw_arch_job {
+	int deliveries;                 /* 1 = hl:deliveries records, 0 = surveys */
+	int n;                          /* records parsed */
+	struct archive_survey *s;       /* surveys (answers malloc'd each) */
+	struct archive_delivery *d;     /* or deliveries */
+	json_t **holders;               /* n of them */
+	int took;                       /* records taken from Redis (the list to clear) */
+};
+
+static void gw_arch_job_free(struct gw_arch_job *j)
+{
+	if (!j)
+		return;
+	for (int i = 0; i < j->n; i++) {
+		if (j->s)
+			free((void *)j->s[i].answers);
+		json_decref(j->holders[i]);
+	}
+	free(j->s);
+	free(j->d);
+	free(j->holders);
+	free(j);
+}
+
 /* The next batch for the archive: what our list `taking` still holds (left
  * by a failed write) or up to GW_ARCHIVE_BATCH records moved there from
  * `from`. NULL when Redis cannot be reached. */
@@ -408,22 +435,21 @@ static redisReply *gw_archive_take(struct gw *g, const char *from, const char *t
 	return r;
 }
 
-/* Delivery records (hl:deliveries) to the archive, like surveys: taken into
- * our own list, written, then dropped. */
-static void gw_archive_deliveries(struct gw *g)
+/* Delivery records (hl:deliveries) parsed into a job; NULL when none. */
+static struct gw_arch_job *gw_arch_deliveries(const redisReply *r)
 {
-	char err[256];
-	redisReply *r = gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking);
-	if (!r)
-		return;
 	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-	struct archive_delivery *d = n ? calloc(n, sizeof *d) : NULL;
-	json_t **held = n ? calloc(n, sizeof *held) : NULL;
-	int good = 0;
-	for (size_t i = 0; d && held && i < n; i++) {
+	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return NULL;
+	j->deliveries = 1;
+	j->took = (int)n;
+	j->d = calloc(n, sizeof *j->d);
+	j->holders = calloc(n, sizeof *j->holders);
+	for (size_t i = 0; j->d && j->holders && i < n; i++) {
 		json_error_t je;
 		json_t *o = json_loads(r->element[i]->str, 0, &je);
-		struct archive_delivery *x = &d[good];
+		struct archive_delivery *x = &j->d[j->n];
 		x->smsc = json_string_value(json_object_get(o, "smsc"));
 		x->message_id = json_string_value(json_object_get(o, "m"));
 		x->state = json_string_value(json_object_get(o, "st"));
@@ -439,73 +465,113 @@ static void gw_archive_deliveries(struct gw *g)
 			json_decref(o);
 			continue;
 		}
-		held[good++] = o;
+		j->holders[j->n++] = o;
 	}
-	int put = n ? archive_put_deliveries(g->archive, d, good, err, sizeof err) : 0;
-	if (put >= 0 && n) {
-		redisReply *x = store_cmd(g->store, err, sizeof err, "DEL %s", g->k_dtaking);
-		if (x)
-			freeReplyObject(x);
-	} else if (put < 0) {
-		log_error("archive msg=\"cannot write deliveries, will retry\" err=\"%s\"", err);
+	if (!j->d || !j->holders) {
+		gw_arch_job_free(j);
+		return NULL;
 	}
-	for (int i = 0; i < good; i++)
-		json_decref(held[i]);
-	free(d);
-	free(held);
-	freeReplyObject(r);
+	return j;
 }
 
-void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
+/* Survey records (hl:archive) parsed into a job; an unreadable one is kept
+ * in hl:archive:bad. NULL when none. */
+static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 {
-	(void)fd;
-	(void)what;
-	struct gw *g = arg;
-	gw_archive_deliveries(g); /* on their own: they go on after the last survey */
 	char err[256];
-	redisReply *r = gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving);
-	if (!r)
-		return;
 	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-	if (n == 0) {
-		freeReplyObject(r);
-		return;
-	}
-	struct archive_survey *s = calloc(n, sizeof *s);
-	json_t **holders = calloc(n, sizeof *holders);
-	int good = 0;
-	for (size_t i = 0; s && holders && i < n; i++) {
-		if (record_archive_parse(r->element[i]->str, &holders[good], &s[good]) == 0) {
-			good++;
+	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return NULL;
+	j->took = (int)n;
+	j->s = calloc(n, sizeof *j->s);
+	j->holders = calloc(n, sizeof *j->holders);
+	for (size_t i = 0; j->s && j->holders && i < n; i++) {
+		if (record_archive_parse(r->element[i]->str, &j->holders[j->n], &j->s[j->n]) == 0) {
+			j->n++;
 		} else {
 			log_error("archive msg=\"unreadable record kept in hl:archive:bad\"");
 			redisReply *x = store_cmd(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", r->element[i]->str);
 			if (x)
 				freeReplyObject(x);
-			free((void *)s[good].answers);
-			json_decref(holders[good]);
-			holders[good] = NULL;
+			free((void *)j->s[j->n].answers);
+			json_decref(j->holders[j->n]);
+			j->holders[j->n] = NULL;
+			memset(&j->s[j->n], 0, sizeof j->s[j->n]);
 		}
 	}
-	int put = archive_put(g->archive, s, good, err, sizeof err);
-	if (put >= 0) {
-		g->counters[GW_ARCHIVED] += (uint64_t)put;
-		redisReply *x = store_cmd(g->store, err, sizeof err, "DEL %s", g->k_archiving);
+	if (!j->s || !j->holders) {
+		gw_arch_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* On the archiver's thread, with its own connection. */
+static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
+{
+	struct gw_arch_job *j = job;
+	return j->deliveries ? archive_put_deliveries(a, j->d, j->n, err, errlen)
+	                     : archive_put(a, j->s, j->n, err, errlen);
+}
+
+/* Back on the loop: the batch is in SQLite (our list of it is cleared) or
+ * not (it stays in our list and is written again on the next pass). */
+void gw_arch_done(void *arg, void *job, int rc, const char *err)
+{
+	struct gw *g = arg;
+	struct gw_arch_job *j = job;
+	if (rc >= 0) {
+		char e[256];
+		if (!j->deliveries)
+			g->counters[GW_ARCHIVED] += (uint64_t)rc;
+		redisReply *x = store_cmd(g->store, e, sizeof e, "DEL %s", j->deliveries ? g->k_dtaking : g->k_archiving);
 		if (x)
 			freeReplyObject(x);
 		else
 			g->counters[GW_REDIS_ERR]++;
 	} else {
-		log_error("archive msg=\"cannot write, will retry\" err=\"%s\"", err);
+		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
+		          j->deliveries ? "deliveries" : "surveys", err);
 	}
-	for (int i = 0; i < good; i++) {
-		free((void *)s[i].answers);
-		json_decref(holders[i]);
-	}
-	free(s);
-	free(holders);
-	freeReplyObject(r);
-	if (put >= 0 && (size_t)good == (size_t)GW_ARCHIVE_BATCH)
-		event_active(g->ev_archive, 0, 0);
+	gw_arch_job_free(j);
+	if (rc >= 0 && !g->shutting_down)
+		event_active(g->ev_archive, 0, 0); /* more may be waiting */
 }
 
+/* Takes the next batch (surveys and deliveries in turn) and hands it to the
+ * archiver's thread; nothing while a batch is being written (its end looks
+ * again). SQLite never runs on this thread. */
+void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	if (archiver_busy(g->archiver))
+		return;
+	for (int k = 0; k < 2; k++) {
+		int deliveries = g->arch_turn ^ k;
+		redisReply *r = deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking)
+		                           : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving);
+		if (!r)
+			return;
+		struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
+		freeReplyObject(r);
+		if (!j)
+			continue;
+		g->arch_turn = !deliveries;
+		if (archiver_submit(g->archiver, gw_arch_write, j) < 0)
+			gw_arch_job_free(j); /* cannot happen: not busy */
+		return;
+	}
+}
+
+/* Shutdown: the batch in hand, then one more of each kind, written now. */
+void gw_archive_flush(struct gw *g)
+{
+	archiver_drain(g->archiver);
+	for (int i = 0; i < 2; i++) {
+		gw_archive_cb(-1, 0, g);
+		archiver_drain(g->archiver);
+	}
+}
