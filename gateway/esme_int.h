@@ -24,6 +24,7 @@
 #include "esme.h"
 #include "log.h"
 #include "phone.h"
+#include "smpp_link.h"
 
 #define ESME_MAX_TRIES 5          /* default tries per part for temporary errors */
 #define ESME_RETRY_BASE_MS 1000   /* first retry delay, doubled per try */

@@ -92,39 +92,17 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, evbuffer_get_length(in));
 			return;
 		}
-		size_t avail = evbuffer_get_length(in);
-		uint8_t hb[SMPP_HEADER_LEN];
-		size_t hn = avail < sizeof hb ? avail : sizeof hb;
-		if (hn == 0)
-			return;
-		evbuffer_copyout(in, hb, hn);
 		struct smpp_hdr h;
-		int r = smpp_frame(hb, hn, &h);
-		if (r == 0 && hn >= 4) {
-			uint32_t l = smpp_get_u32(hb);
-			if (l < SMPP_HEADER_LEN || l > SMPP_MAX_PDU)
-				r = -EPROTO;
-			else if (avail >= l) {
-				const uint8_t *whole = evbuffer_pullup(in, (ev_ssize_t)l);
-				if (!whole) {
-					esme_conn_lost(e, "out_of_memory");
-					return;
-				}
-				r = smpp_frame(whole, l, &h);
-			}
-		}
+		uint32_t seq;
+		int r = smpp_link_read(in, pdu, &h, &seq);
 		if (r < 0) {
-			uint32_t seq = hn >= 16 ? smpp_get_u32(hb + 12) : 0;
-			log_warn("[%s] event=framing_error command_length=%u", e->name,
-			         hn >= 4 ? smpp_get_u32(hb) : 0);
+			log_warn("[%s] event=framing_error", e->name);
 			esme_send_header(e, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, seq);
 			esme_close_after_flush(e, "framing_error");
 			return;
 		}
 		if (r == 0)
 			return;
-		evbuffer_remove(in, pdu, (size_t)r);
-		pdu[r] = '\0';
 		e->last_rx = esme_now_ms();
 		handle_pdu(e, &h, pdu, (size_t)r);
 	}

@@ -20,6 +20,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "simargs.h"
+#include "smpp_link.h"
 #include "smpp_pdu.h"
 #include "smsc.h"
 #include "text.h"
@@ -1041,26 +1042,18 @@ static void sess_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t pdu[SMPP_MAX_PDU + 1];
 	for (size_t guard = evbuffer_get_length(in) / SMPP_HEADER_LEN + 1; guard > 0 && !ss->closing;
 	     guard--) {
-		size_t avail = evbuffer_get_length(in);
-		if (avail < SMPP_HEADER_LEN)
-			return;
-		size_t take = avail < SMPP_MAX_PDU ? avail : SMPP_MAX_PDU;
-		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)take);
 		struct smpp_hdr h;
-		int n = p ? smpp_frame(p, take, &h) : -EPROTO;
+		uint32_t seq;
+		int n = smpp_link_read(in, pdu, &h, &seq);
 		if (n == 0)
 			return;
 		if (n < 0) {
-			uint32_t seq = p ? smpp_get_u32(p + 12) : 0;
 			ss->s->st.errors++;
 			log_warn("[smsc] framing error peer=%s: closing", ss->peer);
 			reply_header(ss, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, seq);
 			sess_close(ss);
 			return;
 		}
-		memcpy(pdu, p, (size_t)n);
-		pdu[n] = 0;
-		evbuffer_drain(in, (size_t)n);
 		sess_handle(ss, &h, pdu, (size_t)n);
 	}
 }
