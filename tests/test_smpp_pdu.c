@@ -1,4 +1,4 @@
-/* Tests for gateway/smpp_pdu.c: framing, strict decoding and building of SMPP PDUs, as hex. */
+/* Tests for gateway/smpp_pdu.c (framing, strict decoding and building of SMPP PDUs) and gateway/smpp_link.c (the framing loop), as hex. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
