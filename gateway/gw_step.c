@@ -114,7 +114,7 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 			goto done;
 	}
 	if (!o->finished && c &&
-	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cver") || record_strv_add(&a, m->cver)))
+	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cv") || record_strv_add(&a, m->cver)))
 		goto done;
 	char err[256];
 	redisReply *r = store_script(g->store, STORE_COMMIT, 12, keys, a.n, (const char **)a.v, err, sizeof err);

@@ -51,7 +51,7 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n"
 	"if cur then\n"
 	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n"
-	"  redis.call('HSET', KEYS[4], 'status', 'waiting')\n"
+	"  redis.call('HSET', KEYS[4], 'st', 'waiting')\n"
 	"  redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
 	"  return 0\n"
 	"end\n"

@@ -129,7 +129,7 @@ def main():
 
         # reload: held.yaml gets quiet hours; K keeps the version it started with...
         v1 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
-        check(st.redis("HGET", "hl:s:" + ids["K"], "cver") == v1, "K's cver")
+        check(st.redis("HGET", "hl:s:" + ids["K"], "cv") == v1, "K's cver")
         write(os.path.join(tmp, "held.yaml"), campaign("held", quiet_now + "reminder_after: 0\nexpire_after: 60s\n", nq=3, tag="v2"))
         v2 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
         write(os.path.join(tmp, "broken.yaml"), "id: broken\nquestions: [\n")
@@ -144,7 +144,7 @@ def main():
         got("K", "HELD  cau 2")  # v1 text: the running survey kept its version
         check(st.redis("ZCARD", "hl:held:sim") in ("0", ""), "K's message held under its old version")
         # ...while a survey that runs with v2 has its next item held until quiet hours end
-        st.redis("HSET", "hl:s:" + ids["K"], "cver", v2)
+        st.redis("HSET", "hl:s:" + ids["K"], "cv", v2)
         mo(st, n["K"], "1")
         wait_for(lambda: st.redis("ZCARD", "hl:held:sim") == "1", 5, "a held message")
         held = st.redis("ZRANGE", "hl:held:sim", "0", "-1")
