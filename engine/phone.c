@@ -82,11 +82,15 @@ int phone_normalize(const char *in, char out[PHONE_MAX], char *err, size_t errle
 void phone_mask(const char *msisdn, char out[PHONE_MAX])
 {
 	size_t n = strlen(msisdn);
-	if (n < 9 || n >= PHONE_MAX) {
-		snprintf(out, PHONE_MAX, "***");
-		return;
+	if (n >= 9) {  /* 11 bytes and its NUL whatever n is */
+		memcpy(out, msisdn, 5);
+		memcpy(out + 5, "***", 3);
+		memcpy(out + 8, msisdn + n - 3, 4);
+	} else if (n >= 5) {  /* a short code or an odd address: less of it */
+		memcpy(out, msisdn, 2);
+		memcpy(out + 2, "***", 3);
+		memcpy(out + 5, msisdn + n - 2, 3);
+	} else {
+		memcpy(out, "***", 4);
 	}
-	memcpy(out, msisdn, 5);
-	memcpy(out + 5, "***", 3);
-	memcpy(out + 8, msisdn + n - 3, 4);
 }

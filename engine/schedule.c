@@ -51,14 +51,3 @@ int64_t schedule_quiet_until(const struct campaign *c, int64_t now)
 		return now + (qe - sod);
 	return 0;
 }
-
-int64_t schedule_next_due(const struct campaign *c, const struct survey *s)
-{
-	int64_t expire = s->started_at + c->expire_after;
-	if (c->reminder_after > 0 && !s->reminded) {
-		int64_t remind = s->last_at + c->reminder_after;
-		if (remind < expire)
-			return remind;
-	}
-	return expire;
-}

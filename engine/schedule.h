@@ -32,11 +32,4 @@ int schedule_resurvey_blocked(const struct campaign *c, int64_t last, int64_t no
  * a range may cross midnight). */
 int64_t schedule_quiet_until(const struct campaign *c, int64_t now);
 
-/* When survey_tick must next run for an active survey: the reminder (once,
- * reminder_after after the last message) if it comes before the expiry, else
- * the expiry (expire_after after the start). The same rule as the engine
- * applies; used when the gateway holds messages and moves last_at to the
- * moment they really go out. */
-int64_t schedule_next_due(const struct campaign *c, const struct survey *s);
-
 #endif

@@ -139,7 +139,7 @@ static int survey_send_item(const struct campaign *c, struct survey *s, enum sur
 	return survey_emit(o, m);
 }
 
-static int64_t survey_next_due(const struct campaign *c, const struct survey *s)
+int64_t survey_next_due(const struct campaign *c, const struct survey *s)
 {
 	int64_t expire = s->started_at + c->expire_after;
 	if (c->reminder_after > 0 && !s->reminded) {

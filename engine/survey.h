@@ -63,6 +63,12 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *reply, i
 /* Time passes: the reminder once after reminder_after of silence, expiry
  * after expire_after since the start. Returns 0 or -ENOMEM. */
 int survey_tick(const struct campaign *c, struct survey *s, int64_t now, struct survey_out *o);
+/* When survey_tick must next run for an active survey: the reminder (once,
+ * reminder_after after the last message) if it comes before the expiry, else
+ * the expiry (expire_after after the start). What the engine puts in
+ * survey_out.due; the gateway asks again when it holds messages and moves
+ * last_at to the moment they really go out. */
+int64_t survey_next_due(const struct campaign *c, const struct survey *s);
 
 /* The messages a citizen can receive. */
 enum survey_msg_kind {

@@ -75,6 +75,24 @@ static const char *api_str(json_t *o, const char *k, int *bad)
 	return json_string_value(v);
 }
 
+/* The HTTP status for what gw_trigger returned: 202 new, 200 accepted
+ * before, 400 a bad field, 404 an unknown campaign, 503 not stored now. */
+static int api_trigger_status(int rc)
+{
+	switch (rc) {
+	case GW_TRIGGER_NEW:
+		return 202;
+	case GW_TRIGGER_DUPLICATE:
+		return 200;
+	case -EINVAL:
+		return 400;
+	case -ENOENT:
+		return 404;
+	default: /* -EAGAIN, -ENOMEM: nothing was stored, the client retries */
+		return 503;
+	}
+}
+
 /* One trigger object -> (HTTP status, JSON answer). */
 static int api_one(struct api *a, int token, json_t *item, json_t **answer)
 {
@@ -133,7 +151,8 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer)
 		*answer = json_pack("{s:s,s:s}", "error", err, "field", "agency");
 		return 403;
 	}
-	int code = gw_trigger(a->gw, &t, id, &field, err, sizeof err);
+	int rc = gw_trigger(a->gw, &t, id, &field, err, sizeof err);
+	int code = api_trigger_status(rc);
 	if (code == 200 || code == 202) {
 		*answer = json_pack("{s:s,s:s}", "survey_id", id, "status", code == 202 ? "queued" : "duplicate");
 	} else {

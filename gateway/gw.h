@@ -36,9 +36,15 @@ struct gw_trigger {
 	const char *audit_of;      /* audit campaigns: the survey id this one re-checks, or NULL */
 };
 
-/* Validate and store a trigger. Returns an HTTP status: 202 new (survey_id
- * filled), 200 already accepted (the same survey_id), 400 bad field (field and
- * err say which and why), 404 unknown campaign, 503 not durable now. */
+/* What gw_trigger did with a trigger it took. */
+enum gw_trigger_result {
+	GW_TRIGGER_NEW = 0,        /* stored: a new survey (survey_id filled) */
+	GW_TRIGGER_DUPLICATE = 1,  /* accepted before: the same survey_id */
+};
+/* Validate and store a trigger. Returns a gw_trigger_result, or -EINVAL (a bad
+ * field: field and err say which and why), -ENOENT (unknown campaign, field
+ * "campaign"), -EAGAIN (Redis did not store it now: retry), -ENOMEM. What a
+ * caller answers is its own business: api.c maps these to HTTP statuses. */
 int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33],
                const char **field, char *err, size_t errlen);
 

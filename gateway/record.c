@@ -60,21 +60,28 @@ static int record_kvi(struct record_strv *o, const char *k, int64_t v)
 	return record_kv(o, k, b);
 }
 
+/* The survey hash's field names are short (it is the largest thing kept per
+ * active survey); a field that says nothing is left out: procedure when
+ * none, channel "sms", completed_at when absent. The long names of older
+ * hashes are still read (record_field). */
 int record_meta_fields(const struct record_meta *m, struct record_strv *o)
 {
 	int rc = 0;
-	rc |= record_kv(o, "campaign", m->campaign);
-	rc |= record_kv(o, "cver", m->cver);
-	rc |= record_kv(o, "msisdn", m->msisdn);
-	rc |= record_kv(o, "agency", m->agency);
-	rc |= record_kv(o, "procedure", m->procedure);
-	rc |= record_kv(o, "txid", m->txid);
-	rc |= record_kv(o, "channel", m->channel);
+	rc |= record_kv(o, "c", m->campaign);
+	rc |= record_kv(o, "cv", m->cver);
+	rc |= record_kv(o, "m", m->msisdn);
+	rc |= record_kv(o, "ag", m->agency);
+	if (m->procedure[0])
+		rc |= record_kv(o, "p", m->procedure);
+	rc |= record_kv(o, "tx", m->txid);
+	if (strcmp(m->channel, "sms") != 0)
+		rc |= record_kv(o, "ch", m->channel);
+	rc |= record_kvi(o, "t", m->triggered_at);
+	if (m->completed_at)
+		rc |= record_kvi(o, "tc", m->completed_at);
 	if (m->audit_of[0])
-		rc |= record_kv(o, "audit_of", m->audit_of);
-	rc |= record_kvi(o, "triggered_at", m->triggered_at);
-	rc |= record_kvi(o, "completed_at", m->completed_at);
-	rc |= record_kv(o, "status", "queued");
+		rc |= record_kv(o, "ao", m->audit_of);
+	rc |= record_kv(o, "st", "queued");
 	rc |= record_kv(o, "ver", "0");
 	return rc ? -ENOMEM : 0;
 }
@@ -83,12 +90,12 @@ int record_meta_fields(const struct record_meta *m, struct record_strv *o)
 int record_state_fields(const struct campaign *c, const struct survey *s, struct record_strv *o)
 {
 	int rc = 0;
-	rc |= record_kv(o, "status", survey_status_name(s->status));
+	rc |= record_kv(o, "st", survey_status_name(s->status));
 	rc |= record_kvi(o, "q", s->q);
-	rc |= record_kvi(o, "invalid", s->invalid);
-	rc |= record_kvi(o, "reminded", s->reminded);
-	rc |= record_kvi(o, "started_at", s->started_at);
-	rc |= record_kvi(o, "last_at", s->last_at);
+	rc |= record_kvi(o, "i", s->invalid);
+	rc |= record_kvi(o, "r", s->reminded);
+	rc |= record_kvi(o, "s0", s->started_at);
+	rc |= record_kvi(o, "l", s->last_at);
 	for (int i = 0; i < c->nquestions && !rc; i++) {
 		const struct survey_answer *a = &s->answers[i];
 		if (a->state == 0)
@@ -114,7 +121,15 @@ int record_state_fields(const struct campaign *c, const struct survey *s, struct
 	return rc ? -ENOMEM : 0;
 }
 
-static const redisReply *record_field(const redisReply *r, const char *name)
+/* The short field names and the long ones of hashes written before them. */
+static const char *const record_long_names[][2] = {
+	{"c", "campaign"}, {"cv", "cver"}, {"m", "msisdn"}, {"ag", "agency"}, {"p", "procedure"},
+	{"tx", "txid"}, {"ch", "channel"}, {"t", "triggered_at"}, {"tc", "completed_at"},
+	{"st", "status"}, {"i", "invalid"}, {"r", "reminded"}, {"s0", "started_at"}, {"l", "last_at"},
+	{"ao", "audit_of"},
+};
+
+static const redisReply *record_field_exact(const redisReply *r, const char *name)
 {
 	if (!r || r->type != REDIS_REPLY_ARRAY)
 		return NULL;
@@ -124,6 +139,15 @@ static const redisReply *record_field(const redisReply *r, const char *name)
 			return r->element[i + 1];
 	}
 	return NULL;
+}
+
+static const redisReply *record_field(const redisReply *r, const char *name)
+{
+	const redisReply *v = record_field_exact(r, name);
+	for (size_t i = 0; !v && i < sizeof record_long_names / sizeof record_long_names[0]; i++)
+		if (strcmp(record_long_names[i][0], name) == 0)
+			v = record_field_exact(r, record_long_names[i][1]);
+	return v;
 }
 
 static int record_copy(const redisReply *r, const char *name, char *out, size_t cap, int required)
@@ -156,17 +180,19 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 	memset(m, 0, sizeof *m);
 	memcpy(m->id, id, sizeof id);
 	int rc = 0;
-	rc |= record_copy(r, "campaign", m->campaign, sizeof m->campaign, 1);
-	rc |= record_copy(r, "cver", m->cver, sizeof m->cver, 1);
-	rc |= record_copy(r, "msisdn", m->msisdn, sizeof m->msisdn, 1);
-	rc |= record_copy(r, "agency", m->agency, sizeof m->agency, 1);
-	rc |= record_copy(r, "procedure", m->procedure, sizeof m->procedure, 0);
-	rc |= record_copy(r, "txid", m->txid, sizeof m->txid, 1);
-	rc |= record_copy(r, "channel", m->channel, sizeof m->channel, 1);
+	rc |= record_copy(r, "c", m->campaign, sizeof m->campaign, 1);
+	rc |= record_copy(r, "cv", m->cver, sizeof m->cver, 1);
+	rc |= record_copy(r, "m", m->msisdn, sizeof m->msisdn, 1);
+	rc |= record_copy(r, "ag", m->agency, sizeof m->agency, 1);
+	rc |= record_copy(r, "p", m->procedure, sizeof m->procedure, 0);
+	rc |= record_copy(r, "tx", m->txid, sizeof m->txid, 1);
+	rc |= record_copy(r, "ch", m->channel, sizeof m->channel, 0);
+	if (!m->channel[0])
+		snprintf(m->channel, sizeof m->channel, "sms");
 	rc |= record_copy(r, "ver", m->ver, sizeof m->ver, 1);
-	rc |= record_copy(r, "audit_of", m->audit_of, sizeof m->audit_of, 0);
-	m->triggered_at = record_int(r, "triggered_at");
-	m->completed_at = record_int(r, "completed_at");
+	rc |= record_copy(r, "ao", m->audit_of, sizeof m->audit_of, 0);
+	m->triggered_at = record_int(r, "t");
+	m->completed_at = record_int(r, "tc");
 	const redisReply *sq = record_field(r, "sq");
 	m->sq = sq && sq->type == REDIS_REPLY_STRING ? strtoll(sq->str, NULL, 10) : -1;
 	return rc ? -EINVAL : 0;
@@ -175,17 +201,17 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s)
 {
 	char st[16];
-	if (record_copy(r, "status", st, sizeof st, 1) < 0)
+	if (record_copy(r, "st", st, sizeof st, 1) < 0)
 		return -EINVAL;
 	int status = survey_status_parse(st);
 	if (status < 0)
 		return -EINVAL;
 	s->status = (enum survey_status)status;
 	s->q = (int)record_int(r, "q");
-	s->invalid = (int)record_int(r, "invalid");
-	s->reminded = (int)record_int(r, "reminded");
-	s->started_at = record_int(r, "started_at");
-	s->last_at = record_int(r, "last_at");
+	s->invalid = (int)record_int(r, "i");
+	s->reminded = (int)record_int(r, "r");
+	s->started_at = record_int(r, "s0");
+	s->last_at = record_int(r, "l");
 	if (s->q < 0 || s->q > c->nquestions)
 		return -EINVAL;
 	for (int i = 0; i < c->nquestions; i++) {

@@ -13,7 +13,7 @@
 
 /* ---- byte helpers ------------------------------------------------------ */
 
-static uint32_t get_u32(const uint8_t *p)
+uint32_t smpp_get_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -23,7 +23,7 @@ static uint16_t get_u16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
+void smpp_put_u32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -37,15 +37,15 @@ int smpp_frame(const uint8_t *buf, size_t avail, struct smpp_hdr *h)
 {
 	if (avail < 4)
 		return 0;
-	uint32_t len = get_u32(buf);
+	uint32_t len = smpp_get_u32(buf);
 	if (len < SMPP_HEADER_LEN || len > SMPP_MAX_PDU)
 		return -EPROTO;
 	if (avail < len)
 		return 0;
 	h->len = len;
-	h->id = get_u32(buf + 4);
-	h->status = get_u32(buf + 8);
-	h->seq = get_u32(buf + 12);
+	h->id = smpp_get_u32(buf + 4);
+	h->status = smpp_get_u32(buf + 8);
+	h->seq = smpp_get_u32(buf + 12);
 	return (int)len;
 }
 
@@ -60,7 +60,7 @@ struct rd {
 /* Checks the header against the buffer: len must be the PDU's command_length. */
 static uint32_t rd_start(struct rd *r, const uint8_t *pdu, size_t len)
 {
-	if (pdu == NULL || len < SMPP_HEADER_LEN || len > SMPP_MAX_PDU || get_u32(pdu) != len)
+	if (pdu == NULL || len < SMPP_HEADER_LEN || len > SMPP_MAX_PDU || smpp_get_u32(pdu) != len)
 		return SMPP_ESME_RINVCMDLEN;
 	r->p = pdu;
 	r->len = len;
@@ -105,7 +105,7 @@ uint32_t smpp_decode_bind(const uint8_t *pdu, size_t len, struct smpp_bind *out)
 	memset(out, 0, sizeof(*out));
 	if ((st = rd_start(&r, pdu, len)) != SMPP_ESME_ROK)
 		return st;
-	out->cmd = get_u32(pdu + 4);
+	out->cmd = smpp_get_u32(pdu + 4);
 	if (out->cmd != SMPP_BIND_RECEIVER && out->cmd != SMPP_BIND_TRANSMITTER &&
 	    out->cmd != SMPP_BIND_TRANSCEIVER)
 		return SMPP_ESME_RINVCMDID;
@@ -189,17 +189,18 @@ static uint32_t sm_tlv(struct smpp_sm *out, uint16_t tag, const uint8_t *v, uint
 }
 
 /* Walks the TLV area to the end of the PDU: every TLV needs its 4-byte
- * header and its value inside the PDU, and there are at most SMPP_MAX_TLVS. */
+ * header and its value inside the PDU. Any number of them is fine (some SMSCs
+ * attach dozens of vendor TLVs to a citizen's reply): unknown ones are skipped,
+ * the framing cap bounds the walk, and libsmpp34 never sees these bytes. */
 static uint32_t sm_tlvs(struct rd *r, struct smpp_sm *out)
 {
-	unsigned count = 0;
 	while (rd_left(r) > 0) {
 		if (rd_left(r) < 4)
 			return SMPP_ESME_RINVTLVLEN;
 		uint16_t tag = get_u16(r->p + r->off);
 		uint16_t l = get_u16(r->p + r->off + 2);
 		r->off += 4;
-		if (l > rd_left(r) || ++count > SMPP_MAX_TLVS)
+		if (l > rd_left(r))
 			return SMPP_ESME_RINVTLVLEN;
 		uint32_t st = sm_tlv(out, tag, r->p + r->off, l);
 		if (st != SMPP_ESME_ROK)
@@ -220,7 +221,7 @@ uint32_t smpp_decode_sm(const uint8_t *pdu, size_t len, struct smpp_sm *out)
 	memset(out, 0, sizeof(*out));
 	if ((st = rd_start(&r, pdu, len)) != SMPP_ESME_ROK)
 		return st;
-	out->cmd = get_u32(pdu + 4);
+	out->cmd = smpp_get_u32(pdu + 4);
 	if (out->cmd != SMPP_SUBMIT_SM && out->cmd != SMPP_DELIVER_SM && out->cmd != SMPP_DATA_SM)
 		return SMPP_ESME_RINVCMDID;
 	/* data_sm allows 64-character addresses; ours hold 20, longer is refused */
@@ -261,7 +262,7 @@ uint32_t smpp_decode_resp_msgid(const uint8_t *pdu, size_t len, char out[66])
 	out[0] = '\0';
 	if ((st = rd_start(&r, pdu, len)) != SMPP_ESME_ROK)
 		return st;
-	if (!(get_u32(pdu + 4) & 0x80000000u))
+	if (!(smpp_get_u32(pdu + 4) & 0x80000000u))
 		return SMPP_ESME_RINVCMDID;
 	if (rd_left(&r) == 0)
 		return SMPP_ESME_ROK;  /* no body (error responses) */
@@ -279,7 +280,7 @@ uint32_t smpp_decode_bind_resp(const uint8_t *pdu, size_t len, char out[16])
 	out[0] = '\0';
 	if ((st = rd_start(&r, pdu, len)) != SMPP_ESME_ROK)
 		return st;
-	uint32_t id = get_u32(pdu + 4);
+	uint32_t id = smpp_get_u32(pdu + 4);
 	if (id != SMPP_BIND_RECEIVER_RESP && id != SMPP_BIND_TRANSMITTER_RESP &&
 	    id != SMPP_BIND_TRANSCEIVER_RESP)
 		return SMPP_ESME_RINVCMDID;
@@ -388,10 +389,10 @@ static int hand_pdu(uint8_t *buf, size_t cap, uint32_t cmd, uint32_t status, uin
 	size_t len = SMPP_HEADER_LEN + body;
 	if (len > cap)
 		return -ENOSPC;
-	put_u32(buf, (uint32_t)len);
-	put_u32(buf + 4, cmd);
-	put_u32(buf + 8, status);
-	put_u32(buf + 12, seq);
+	smpp_put_u32(buf, (uint32_t)len);
+	smpp_put_u32(buf + 4, cmd);
+	smpp_put_u32(buf + 8, status);
+	smpp_put_u32(buf + 12, seq);
 	if (body)
 		memcpy(buf + SMPP_HEADER_LEN, cstr, body);
 	return (int)len;

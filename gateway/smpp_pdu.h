@@ -10,7 +10,6 @@
 
 #define SMPP_HEADER_LEN 16
 #define SMPP_MAX_PDU 4096     /* framing cap: longer command_length = protocol error */
-#define SMPP_MAX_TLVS 16      /* more TLVs in one PDU: refused (libsmpp34 trap 2) */
 
 /* command ids (macros: 0x8000xxxx does not fit an int enumerator in ISO C) */
 #define SMPP_GENERIC_NACK           0x80000000u
@@ -61,6 +60,10 @@ struct smpp_hdr {
 	uint32_t seq;     /* sequence_number */
 };
 
+/* Big-endian 32-bit integers as SMPP puts them on the wire. */
+uint32_t smpp_get_u32(const uint8_t *p);
+void smpp_put_u32(uint8_t *p, uint32_t v);
+
 /* Framing. Looks at the first `avail` bytes of a stream. Returns 0 when more
  * bytes are needed, the PDU's length (>= 16) when a whole PDU is there (and
  * fills *h), or -EPROTO when command_length is < 16 or > SMPP_MAX_PDU (the
@@ -105,7 +108,8 @@ struct smpp_sm {
 /* Decode a request body. `pdu`/`len` is one whole framed PDU. Returns
  * SMPP_ESME_ROK (0) or the SMPP status to answer with (RINVCMDLEN for a
  * truncated body or a C-string without NUL, RINVTLVLEN for a bad TLV length
- * or too many TLVs...). Unknown TLVs are skipped. Never reads past len.
+ * or a known TLV of a non-standard length...). Unknown TLVs, any number of
+ * them, are skipped. Never reads past len.
  * A C-octet field whose NUL lies within the PDU but beyond the field's maximum
  * gets the field's own status (RINVSRCADR, RINVDSTADR, RINVSERTYP, RINVSCHED,
  * RINVEXPIRY, RINVSYSID, RINVPASWD, RINVSYSTYP); a wrong command id RINVCMDID. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -16,7 +17,8 @@
  *   hl:starting:{inst}              ids one gateway took from the queue, not yet started
  *   hl:active:{msisdn}              the citizen's running survey
  *   hl:wait:{msisdn}                the citizen's next surveys, in order
- *   hl:last:{msisdn}                unix second the citizen was last surveyed (resurvey_after)
+ *   hl:last:{msisdn}                unix second the citizen's last survey started
+ *                                   (resurvey_after), then ":" and the second it ended
  *   hl:optout                       set of citizens who opted out: never surveyed again
  *   hl:orphan:{msisdn}              a reply without a survey was answered today (TTL 1 day)
  *   hl:due                          zset id -> unix second of the next timer (or deferred start)
@@ -49,13 +51,13 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n"
 	"if cur then\n"
 	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n"
-	"  redis.call('HSET', KEYS[4], 'status', 'waiting')\n"
+	"  redis.call('HSET', KEYS[4], 'st', 'waiting')\n"
 	"  redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
 	"  return 0\n"
 	"end\n"
 	"local refuse = 0\n"
 	"if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 1 then refuse = 2 end\n"
-	"local last = tonumber(redis.call('GET', KEYS[6]))\n"
+	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n"
 	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n"
 	"if refuse > 0 then\n"
 	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */
@@ -66,18 +68,21 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n"
 	"return 1\n",
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
-	 * held, heldseq, optout; ARGV id, expected ver ('' = any), finished, due,
-	 * archive json, opt-out msisdn ('' = none), hold until (0 = send now), nmsg,
-	 * msg..., field, value... Returns 1, or 0 when ver moved (retry). */
+	 * held, heldseq, optout, last; ARGV id, expected ver ('' = any), finished,
+	 * due, archive json, opt-out msisdn ('' = none), hold until (0 = send now),
+	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
+	 * A survey that ends while holding its citizen notes the second it ended
+	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
+	 * the last answer again after a crash) is acknowledged without a notice. */
 	"local ver = redis.call('HGET', KEYS[1], 'ver')\n"
 	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n"
-	"local n = tonumber(ARGV[8])\n"
+	"local n = tonumber(ARGV[9])\n"
 	"local hold = tonumber(ARGV[7])\n"
 	"for i = 1, n do\n"
 	"  if hold > 0 then\n"
 	"    local seq = redis.call('INCR', KEYS[10])\n"
-	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[8 + i])\n"
-	"  else redis.call('RPUSH', KEYS[7], ARGV[8 + i]) end\n"
+	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[9 + i])\n"
+	"  else redis.call('RPUSH', KEYS[7], ARGV[9 + i]) end\n"
 	"end\n"
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n"
 	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n"
@@ -86,13 +91,15 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n"
 	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n"
 	"    redis.call('DEL', KEYS[2])\n"
+	"    local start = string.match(redis.call('GET', KEYS[12]) or '', '^%d+')\n"
+	"    if start then redis.call('SET', KEYS[12], start .. ':' .. ARGV[8], 'KEEPTTL') end\n"
 	"    local nxt = redis.call('LPOP', KEYS[3])\n"
 	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n"
 	"  end\n"
 	"  redis.call('DEL', KEYS[1])\n"
 	"  return 1\n"
 	"end\n"
-	"if 9 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 9 + n)) end\n"
+	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n"
 	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n"
 	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n"
 	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n"
@@ -230,11 +237,12 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
-	/* ACTIVE: KEYS active. The citizen's running survey: {id, its hash as
-	 * HGETALL gives it} (the hash is empty when the survey just finished), or
-	 * nil when there is none. */
+	/* ACTIVE: KEYS active, last. The citizen's running survey: {id, its hash
+	 * as HGETALL gives it} (the hash is empty when the survey just finished),
+	 * or, when there is none, the second their last survey ended (0 = none
+	 * noted). */
 	"local id = redis.call('GET', KEYS[1])\n"
-	"if not id then return false end\n"
+	"if not id then return tonumber(string.match(redis.call('GET', KEYS[2]) or '', ':(%d+)$')) or 0 end\n"
 	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
 	/* RECLAIM: KEYS sending, outbox; ARGV entry. After our lease ran out, a
 	 * peer may have put a message our session still holds back in the outbox:
@@ -328,6 +336,7 @@ struct store {
 	struct timespec retry_at; /* after a failed connect, no new try before this (monotonic) */
 	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
 	unsigned long connects; /* connections made so far */
+	unsigned long long commands; /* commands sent (EVALSHA counts one), for /metrics */
 };
 
 static void store_seterr(char *err, size_t errlen, const char *what, const char *detail)
@@ -443,6 +452,11 @@ unsigned long store_connects(const struct store *s)
 	return s->connects;
 }
 
+unsigned long long store_commands(const struct store *s)
+{
+	return s->commands;
+}
+
 /* Checks a reply: NULL (I/O) drops the connection; an error reply is passed
  * back as NULL with its text in err. */
 static redisReply *store_check(struct store *s, redisReply *r, char *err, size_t errlen)
@@ -461,40 +475,111 @@ static redisReply *store_check(struct store *s, redisReply *r, char *err, size_t
 	return r;
 }
 
-redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, const char **argv,
-                          const size_t *lens)
+/* 1 when the connection is dead before anything is written on it: Redis
+ * closed it (a restart, a client timeout) and nobody read that yet. Costs one
+ * non-blocking peek. */
+static int store_conn_dead(const redisContext *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return 1; /* end of stream */
+	if (n < 0)
+		return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+	return 1; /* bytes nobody asked for: out of step, start afresh */
+}
+
+static void store_drop(struct store *s)
+{
+	redisFree(s->c);
+	s->c = NULL;
+}
+
+/* Sends the command appended to s->c and reads its reply. A command that
+ * could not be written whole never ran (Redis runs only whole commands):
+ * -EAGAIN, the caller may send it again on a fresh connection. A reply lost
+ * after the command left (the connection broke, or no answer within the
+ * timeout) may or may not have run: NULL with err saying so, and it is never
+ * sent again here. */
+static redisReply *store_roundtrip(struct store *s, int *again, char *err, size_t errlen)
+{
+	int done = 0;
+	*again = 0;
+	s->commands++;
+	while (!done) {
+		if (redisBufferWrite(s->c, &done) != REDIS_OK) {
+			store_seterr(err, errlen, "redis", s->c->errstr);
+			store_drop(s);
+			*again = 1;
+			return NULL;
+		}
+	}
+	void *reply = NULL;
+	if (redisGetReply(s->c, &reply) != REDIS_OK) {
+		store_seterr(err, errlen, "redis reply lost (the command may have run; not sent again)",
+		             s->c->errstr);
+		store_drop(s);
+		return NULL;
+	}
+	return store_check(s, reply, err, errlen);
+}
+
+/* A live connection, made again when the one we had is found dead before use. */
+static int store_ready(struct store *s, char *err, size_t errlen)
+{
+	if (s->c && store_conn_dead(s->c))
+		store_drop(s);
+	return store_connect(s, err, errlen);
+}
+
+/* One command already in protocol form (cmd, len; borrowed): sent on a live
+ * connection, and once more on a fresh one only when it was not written whole. */
+static redisReply *store_send(struct store *s, const char *cmd, size_t len, char *err, size_t errlen)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (store_connect(s, err, errlen) < 0)
+		if (store_ready(s, err, errlen) < 0)
 			return NULL;
-		redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
-		if (!r && attempt == 0) {
-			redisFree(s->c);
-			s->c = NULL;
-			continue; /* the connection was lost: one fresh try */
+		if (redisAppendFormattedCommand(s->c, cmd, len) != REDIS_OK) {
+			store_seterr(err, errlen, "redis", "out of memory");
+			store_drop(s);
+			return NULL;
 		}
-		return store_check(s, r, err, errlen);
+		int again;
+		redisReply *r = store_roundtrip(s, &again, err, errlen);
+		if (r || !again)
+			return r;
 	}
 	return NULL;
 }
 
+redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc, const char **argv,
+                          const size_t *lens)
+{
+	char *cmd = NULL;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0) {
+		store_seterr(err, errlen, "redis", "out of memory");
+		return NULL;
+	}
+	redisReply *r = store_send(s, cmd, (size_t)len, err, errlen);
+	redisFreeCommand(cmd);
+	return r;
+}
+
 redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (store_connect(s, err, errlen) < 0)
-			return NULL;
-		va_list ap;
-		va_start(ap, fmt);
-		redisReply *r = redisvCommand(s->c, fmt, ap);
-		va_end(ap);
-		if (!r && attempt == 0) {
-			redisFree(s->c);
-			s->c = NULL;
-			continue;
-		}
-		return store_check(s, r, err, errlen);
+	char *cmd = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		store_seterr(err, errlen, "redis", "out of memory or a bad format");
+		return NULL;
 	}
-	return NULL;
+	redisReply *r = store_send(s, cmd, (size_t)len, err, errlen);
+	redisFreeCommand(cmd);
+	return r;
 }
 
 static int store_load_script(struct store *s, enum store_script w, char *err, size_t errlen)

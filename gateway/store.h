@@ -15,8 +15,12 @@ struct store *store_new(const char *url, char *err, size_t errlen);
 void store_free(struct store *s);
 
 /* One command. Returns the reply (caller frees with freeReplyObject) or NULL
- * when Redis cannot be reached or answered an error; err says which. A lost
- * connection is re-made once per call. */
+ * when Redis cannot be reached or answered an error; err says which. A
+ * connection found dead before the command is written is made again; a
+ * command that could not be written whole is sent once more on a fresh
+ * connection; a command whose reply was lost (the connection broke after it
+ * left, or the 2 s timeout passed) is never sent again here: it may have run,
+ * and the caller, which sees an error, decides what to do. */
 redisReply *store_cmd(struct store *s, char *err, size_t errlen, const char *fmt, ...);
 redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc,
                           const char **argv, const size_t *lens);
@@ -32,6 +36,8 @@ redisReply *store_script(struct store *s, enum store_script which, int nkeys, co
 
 /* How many connections were made so far (a change means Redis was away). */
 unsigned long store_connects(const struct store *s);
+/* How many commands were sent so far (a script run counts one). */
+unsigned long long store_commands(const struct store *s);
 
 /* 1 when a PING succeeds now. */
 int store_ping(struct store *s);

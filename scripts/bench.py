@@ -15,7 +15,14 @@
    database, then `build/bin/hailong report` (whole campaign, and --by agency,month)
    timed, the median of three runs each;
 6. the simulator alone: tests/peer/esme.js (node-smpp) drives the citizens directly;
-7. reading bias: tests/e2e/test_reading_bias_e2e.py (citizens who answer as people
+7. hailongd against Kannel: one neutral load generator (tests/peer/loadgen.js, node-smpp
+   playing the SMSC and closed-loop citizens, one-part messages) measures hailongd
+   (a 5-question yes/no campaign, window 10) and Kannel (bearerbox + smsbox answering
+   every MO with a fixed text, max-pending-submits 10) in the same run: round trips
+   MO -> submit_sm per second (`vs_kannel` = hailongd / Kannel), then hailongd at half
+   that rate for latency, and Redis commands per step (hailongd's own count of the
+   commands it sent, and INFO commandstats with the commands run inside scripts);
+8. reading bias: tests/e2e/test_reading_bias_e2e.py (citizens who answer as people
    text, `--answer-mode written`): the largest gap, in points, between the share of a
    value in the archive and in the simulator's ledger -> reading_bias_max_pts.
 
@@ -25,6 +32,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -208,6 +216,175 @@ def reading_part(a, out):
         raise RuntimeError("reading bias test failed: " + r.stdout[-2000:] + r.stderr[-2000:])
 
 
+RELAY_CAMPAIGN = """# written by scripts/bench.py: one-part GSM messages, 5 questions
+id: relay
+channel: sms
+encoding: unaccented
+reminder_after: 0
+expire_after: 1h
+questions:
+%s
+messages: {invalid: "SAI.", reminder: "NHAC LAI.", thanks: "CAM ON, HET.", stopped: "DA DUNG.",
+           help: "GIUP.", expired: "HET HAN."}
+""" % "".join('  - {id: q%d, type: yesno, text: "Cau %d: tot khong?"}\n' % (i, i) for i in range(1, 6))
+
+KANNEL_CONF = """# written by scripts/bench.py: Kannel relaying every MO to a fixed reply
+group = core
+admin-port = {admin}
+admin-interface = 127.0.0.1
+admin-password = bench
+admin-allow-ip = 127.0.0.1
+smsbox-port = {box}
+smsbox-interface = 127.0.0.1
+box-allow-ip = 127.0.0.1
+log-file = "{dir}/bearerbox.log"
+log-level = 3
+
+group = smsc
+smsc = smpp
+smsc-id = gen
+host = 127.0.0.1
+port = {smsc}
+transceiver-mode = true
+smsc-username = kannel
+smsc-password = secret
+system-type = ""
+max-pending-submits = {window}
+enquire-link-interval = 30
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = {box}
+sendsms-port = {sendsms}
+sendsms-interface = 127.0.0.1
+log-file = "{dir}/smsbox.log"
+log-level = 3
+
+group = sms-service
+keyword = default
+text = "Cam on, da nhan."
+catch-all = true
+max-messages = 1
+"""
+
+
+def loadgen(port, citizens, seconds, warmup, rate=0, trigger=None):
+    """Starts tests/peer/loadgen.js on port; returns the process (stdout piped)."""
+    argv = ["node", os.path.join(PEER, "loadgen.js"), "--port", str(port), "--citizens", str(citizens),
+            "--seconds", str(seconds), "--warmup", str(warmup), "--rate", "%g" % rate]
+    if trigger:
+        argv += ["--trigger", trigger["url"], "--token", trigger["token"], "--campaign", "relay", "--end", "CAM ON"]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    harness.wait_for(lambda: harness.Stack._port_open(port) or p.poll() is not None, 10, "loadgen to listen")
+    return p
+
+
+def loadgen_result(p, timeout):
+    out, err = p.communicate(timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("loadgen failed: " + err[-2000:])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def redis_calls(st):
+    """INFO commandstats: total calls (commands inside scripts included) and script runs."""
+    total = scripts = 0
+    for line in st.redis("INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_"):
+            name, rest = line.split(":", 1)
+            calls = int(rest.split(",")[0].split("=")[1])
+            if name in ("cmdstat_info", "cmdstat_memory"):
+                continue  # the bench's own
+            total += calls
+            if name in ("cmdstat_evalsha", "cmdstat_eval"):
+                scripts += calls
+    return total, scripts
+
+
+def kannel_part(a, out):
+    if not shutil.which("bearerbox") or not shutil.which("smsbox") or not shutil.which("node"):
+        say("kannel: skipped (no bearerbox/smsbox or node; scripts/deps.sh installs kannel)")
+        return
+    tmp = tempfile.mkdtemp(prefix="hailong-kannel-")
+    procs = []
+    try:
+        smsc = harness.free_port()
+        conf = os.path.join(tmp, "kannel.conf")
+        with open(conf, "w") as f:
+            f.write(KANNEL_CONF.format(admin=harness.free_port(), box=harness.free_port(), smsc=smsc,
+                                       sendsms=harness.free_port(), dir=tmp, window=a.relay_window))
+        say(f"kannel: {a.relay_citizens} closed-loop citizens, window {a.relay_window}, {a.relay_s}s")
+        lg = loadgen(smsc, a.relay_citizens, a.relay_s, a.relay_warmup)
+        for box in ("bearerbox", "smsbox"):
+            procs.append(subprocess.Popen([box, "-v", "4", conf], stdout=subprocess.DEVNULL,
+                                          stderr=open(os.path.join(tmp, box + ".out"), "w"),
+                                          start_new_session=True))
+            time.sleep(1.0)  # smsbox connects to a listening bearerbox
+        r = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
+        say("kannel: " + json.dumps(r))
+        out["kannel"] = r
+        out["kannel_relay_steps_per_s"] = round(r["steps_per_s"], 1)
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def relay_part(a, out):
+    """hailongd under the same load generator and window as Kannel."""
+    if not shutil.which("node"):
+        return
+    camp = tempfile.mkdtemp(prefix="hailong-relay-")
+    try:
+        with open(os.path.join(camp, "relay.yaml"), "w") as f:
+            f.write(RELAY_CAMPAIGN)
+        with harness.Stack(campaigns=camp) as st:
+            st.start_redis()
+            trig = {"url": "http://127.0.0.1:%d" % st.http_port, "token": harness.TOKEN}
+            say(f"hailongd relay: {a.relay_citizens} closed-loop citizens, window {a.relay_window}, {a.relay_s}s")
+            lg = loadgen(st.smsc_port, a.relay_citizens, a.relay_s, a.relay_warmup, trigger=trig)
+            st.start_gateway(config=st.write_config(window=a.relay_window, tps=100000, unix=True))
+            r = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
+            say("hailongd relay: " + json.dumps(r))
+            out["relay"] = r
+            out["relay_steps_per_s"] = round(r["steps_per_s"], 1)
+            st.stop("hailongd")
+
+        with harness.Stack(campaigns=camp) as st:
+            st.start_redis()
+            trig = {"url": "http://127.0.0.1:%d" % st.http_port, "token": harness.TOKEN}
+            rate = max(1.0, r["steps_per_s"] / 2)
+            say(f"hailongd relay at half saturation: {rate:.0f} MO/s for {a.relay_s}s")
+            lg = loadgen(st.smsc_port, a.relay_citizens, a.relay_s, a.relay_warmup, rate=rate, trigger=trig)
+            st.start_gateway(config=st.write_config(window=a.relay_window, tps=100000, unix=True))
+            m0, (c0, s0) = st.metrics(), redis_calls(st)
+            h = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
+            m1, (c1, s1) = st.metrics(), redis_calls(st)
+            say("hailongd relay at half saturation: " + json.dumps(h))
+            out["relay_half"] = h
+            lat = h["latency_ms"]
+            out["relay_latency_p50_ms"] = lat.get("p50")
+            out["relay_latency_p99_ms"] = lat.get("p99")
+            # the steps of the whole run (warm-up included) against the commands of
+            # that run: hailongd's own count of what it sent, and Redis's count
+            # of every command it ran (those inside scripts too)
+            steps = max(1, h["steps_all"])
+            sent = m1.get("hailong_redis_commands_total", 0) - m0.get("hailong_redis_commands_total", 0)
+            out["redis_commands_per_step"] = round(sent / steps, 2)
+            out["redis_ops_per_step"] = round((c1 - c0) / steps, 2)
+            out["redis_scripts_per_step"] = round((s1 - s0) / steps, 2)
+            st.stop("hailongd")
+    finally:
+        shutil.rmtree(camp, ignore_errors=True)
+
+
 def machine():
     model = "?"
     try:
@@ -229,6 +406,7 @@ def main():
         a.citizens, a.sat_count, a.duration, a.half_s, a.active = 200, 200, 20, 2, 100
         a.archive_n, a.report_n, a.sim_citizens, a.sim_s = 2000, 5000, 50, 1
         a.reading_n = 200
+        a.relay_citizens, a.relay_s, a.relay_warmup = 20, 2, 2
     else:
         a.citizens = int(os.environ.get("BENCH_CITIZENS", "3000"))
         a.sat_count = int(os.environ.get("BENCH_TRIGGERS", "3000"))
@@ -237,16 +415,23 @@ def main():
         a.report_n = int(os.environ.get("BENCH_REPORT", "1000000"))
         a.sim_citizens, a.sim_s = 500, 10
         a.reading_n = int(os.environ.get("BENCH_READING", "2000"))
+        a.relay_citizens = int(os.environ.get("BENCH_RELAY_CITIZENS", "200"))
+        a.relay_s, a.relay_warmup = 10, 5
+    a.relay_window = 10
     out = {"machine": machine(), "short": a.short}
     t0 = time.time()
     gateway_part(a, out)
     tcp_part(a, out)
     sim_part(a, out)
+    kannel_part(a, out)
+    relay_part(a, out)
     archive_part(a, out)
     reading_part(a, out)
     out["bench_s"] = round(time.time() - t0, 1)
     if out.get("sim_steps_per_s") and out.get("steps_per_s"):
         out["sim_over_gateway"] = round(out["sim_steps_per_s"] / out["steps_per_s"], 1)
+    if out.get("kannel_relay_steps_per_s") and out.get("relay_steps_per_s"):
+        out["vs_kannel"] = round(out["relay_steps_per_s"] / out["kannel_relay_steps_per_s"], 2)
     print(json.dumps(out, separators=(",", ":")))
 
 

@@ -11,6 +11,7 @@
 #include "citizens.h"
 #include "reply.h"
 #include "text.h"
+#include "weights.h"
 #include "yamldoc.h"
 
 _Static_assert(CITIZENS_QDIST_MAX >= CAMPAIGN_MAX_QUESTIONS, "a distribution per question");
@@ -116,39 +117,26 @@ void citizens_opts_default(struct citizens_opts *o)
 
 int citizens_parse_distribution(const char *s, struct citizens_opts *o)
 {
-	int n = 0;
-	double sum = 0;
-	const char *p = s;
-	if (!s || !*s)
-		return -EINVAL;
-	for (int guard = 0; guard <= CITIZENS_DIST_MAX; guard++) {
+	struct weights_item it[CITIZENS_DIST_MAX];
+	int n = weights_parse(s, it, CITIZENS_DIST_MAX);
+	if (n < 0)
+		return n;
+	int values[CITIZENS_DIST_MAX];
+	for (int i = 0; i < n; i++) {
 		char *end;
 		errno = 0;
-		long v = strtol(p, &end, 10);
-		if (end == p || errno || *end != ':' || v < -1000000 || v > 1000000)
+		long v = strtol(it[i].key, &end, 10);
+		if (end == it[i].key || *end || errno || v < -1000000 || v > 1000000)
 			return -EINVAL;
-		p = end + 1;
-		double w = strtod(p, &end);
-		if (end == p || errno || !isfinite(w) || w < 0)
-			return -EINVAL;
-		for (int i = 0; i < n; i++)
-			if (o->dist_value[i] == (int)v)
+		values[i] = (int)v;
+		for (int k = 0; k < i; k++)
+			if (values[k] == values[i])
 				return -EINVAL;
-		if (n == CITIZENS_DIST_MAX)
-			return -EINVAL;
-		o->dist_value[n] = (int)v;
-		o->dist_weight[n] = w;
-		n++;
-		sum += w;
-		p = end;
-		if (*p == '\0')
-			break;
-		if (*p != ',')
-			return -EINVAL;
-		p++;
 	}
-	if (*p != '\0' || sum <= 0)
-		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		o->dist_value[i] = values[i];
+		o->dist_weight[i] = it[i].weight;
+	}
 	o->ndist = n;
 	return 0;
 }

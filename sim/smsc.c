@@ -21,9 +21,11 @@
 #include "inbox.h"
 #include "log.h"
 #include "simargs.h"
+#include "smpp_link.h"
 #include "smpp_pdu.h"
 #include "smsc.h"
 #include "text.h"
+#include "weights.h"
 
 #define SMSC_ASM_MAX 4096           /* reassemblies in progress */
 #define SMSC_ASM_TTL_S 600          /* an incomplete message is dropped after this */
@@ -561,15 +563,8 @@ static void send_malformed(struct sess *ss)
 	int kind = (int)(s->st.malformed % 3);
 	uint32_t cmd = kind == 1 ? 0x00000777u : SMPP_DELIVER_SM;
 	memset(b, 0, sizeof b);
-	b[4] = (uint8_t)(cmd >> 24);
-	b[5] = (uint8_t)(cmd >> 16);
-	b[6] = (uint8_t)(cmd >> 8);
-	b[7] = (uint8_t)cmd;
-	b[12] = (uint8_t)(seq >> 24);
-	b[13] = (uint8_t)(seq >> 16);
-	b[14] = (uint8_t)(seq >> 8);
-	b[15] = (uint8_t)seq;
-	n = 16;
+	smpp_build_header(b, sizeof b, cmd, 0, seq);
+	n = SMPP_HEADER_LEN;
 	if (kind == 0) {
 		memcpy(b + n, "abc", 3); /* service_type without its NUL */
 		n += 3;
@@ -581,10 +576,7 @@ static void send_malformed(struct sess *ss)
 		memcpy(b + n, body, sizeof body);
 		n += sizeof body;
 	}
-	b[0] = 0;
-	b[1] = 0;
-	b[2] = (uint8_t)(n >> 8);
-	b[3] = (uint8_t)n;
+	smpp_put_u32(b, (uint32_t)n);
 	bufferevent_write(ss->bev, b, n);
 	s->st.malformed++;
 	log_info("[smsc] fault: malformed PDU kind=%d peer=%s seq=%u", kind, ss->peer, seq);
@@ -607,10 +599,7 @@ static void out_send(struct sess *ss, struct outmsg *om)
 		/* the same deliver_sm again under another sequence number: its
 		 * response matches nothing in flight and is ignored */
 		uint32_t dseq = sess_next_seq(ss);
-		buf[12] = (uint8_t)(dseq >> 24);
-		buf[13] = (uint8_t)(dseq >> 16);
-		buf[14] = (uint8_t)(dseq >> 8);
-		buf[15] = (uint8_t)dseq;
+		smpp_put_u32(buf + 12, dseq);
 		bufferevent_write(ss->bev, buf, (size_t)n);
 		s->st.duplicates++;
 		s->st.deliver_sm++;
@@ -1277,28 +1266,18 @@ static void sess_read_cb(struct bufferevent *bev, void *arg)
 	uint8_t pdu[SMPP_MAX_PDU + 1];
 	for (size_t guard = evbuffer_get_length(in) / SMPP_HEADER_LEN + 1; guard > 0 && !ss->closing;
 	     guard--) {
-		size_t avail = evbuffer_get_length(in);
-		if (avail < SMPP_HEADER_LEN)
-			return;
-		size_t take = avail < SMPP_MAX_PDU ? avail : SMPP_MAX_PDU;
-		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)take);
 		struct smpp_hdr h;
-		int n = p ? smpp_frame(p, take, &h) : -EPROTO;
+		uint32_t seq;
+		int n = smpp_link_read(in, pdu, &h, &seq);
 		if (n == 0)
 			return;
 		if (n < 0) {
-			uint32_t seq = p ? ((uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 |
-			                    (uint32_t)p[14] << 8 | p[15])
-			                 : 0;
 			ss->s->st.errors++;
 			log_warn("[smsc] framing error peer=%s: closing", ss->peer);
 			reply_header(ss, SMPP_GENERIC_NACK, SMPP_ESME_RINVCMDLEN, seq);
 			sess_close(ss);
 			return;
 		}
-		memcpy(pdu, p, (size_t)n);
-		pdu[n] = 0;
-		evbuffer_drain(in, (size_t)n);
 		sess_handle(ss, &h, pdu, (size_t)n);
 	}
 }
@@ -1708,40 +1687,24 @@ int smsc_parse_outcomes(const char *spec, struct smsc_opts *o)
 		uint8_t state;
 	} known[] = {{"ENROUTE", 1}, {"DELIVRD", 2}, {"EXPIRED", 3}, {"DELETED", 4},
 	             {"UNDELIV", 5}, {"ACCEPTD", 6}, {"UNKNOWN", 7}, {"REJECTD", 8}};
-	int n = 0;
-	double sum = 0;
-	const char *p = spec;
-	if (!p || !*p)
-		return -EINVAL;
-	for (int guard = 0; guard <= SMSC_OUTCOMES_MAX; guard++) {
-		size_t k = strcspn(p, ":");
-		if (p[k] != ':' || n == SMSC_OUTCOMES_MAX)
+	struct weights_item it[SMSC_OUTCOMES_MAX];
+	int n = weights_parse(spec, it, SMSC_OUTCOMES_MAX);
+	if (n < 0)
+		return n;
+	int found[SMSC_OUTCOMES_MAX];
+	for (int i = 0; i < n; i++) {
+		found[i] = -1;
+		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+			if (strcmp(known[k].stat, it[i].key) == 0)
+				found[i] = (int)k;
+		if (found[i] < 0)
 			return -EINVAL;
-		int found = -1;
-		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-			if (strlen(known[i].stat) == k && strncmp(known[i].stat, p, k) == 0)
-				found = (int)i;
-		if (found < 0)
-			return -EINVAL;
-		char *end;
-		errno = 0;
-		double w = strtod(p + k + 1, &end);
-		if (end == p + k + 1 || errno || !(w >= 0) || w > 1e9)
-			return -EINVAL;
-		copy_str(o->outcomes[n].stat, sizeof o->outcomes[n].stat, known[found].stat);
-		o->outcomes[n].state = known[found].state;
-		o->outcomes[n].weight = w;
-		n++;
-		sum += w;
-		p = end;
-		if (*p == '\0')
-			break;
-		if (*p != ',')
-			return -EINVAL;
-		p++;
 	}
-	if (*p != '\0' || sum <= 0)
-		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		copy_str(o->outcomes[i].stat, sizeof o->outcomes[i].stat, known[found[i]].stat);
+		o->outcomes[i].state = known[found[i]].state;
+		o->outcomes[i].weight = it[i].weight;
+	}
 	o->noutcomes = n;
 	return 0;
 }

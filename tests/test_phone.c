@@ -75,11 +75,26 @@ static void test_normalize_null(void **state)
 static void test_mask(void **state)
 {
 	(void)state;
-	char out[PHONE_MAX];
-	phone_mask("84912345678", out);
-	assert_string_equal(out, "84912***678");
-	phone_mask("123", out);
-	assert_string_equal(out, "***");
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{"84912345678", "84912***678"},
+		{"0912345678", "09123***678"},
+		{"12345678901234567890", "12345***890"},  /* an SMPP address of 20 */
+		{"123456789", "12345***789"},
+		{"12345678", "12***78"},
+		{"8088", "***"},
+		{"12345", "12***45"},
+		{"123", "***"},
+		{"", "***"},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char out[PHONE_MAX];
+		memset(out, 'x', sizeof out);
+		phone_mask(t[i].in, out);
+		if (strcmp(out, t[i].want) != 0)
+			fail_msg("\"%s\": got \"%s\" want \"%s\"", t[i].in, out, t[i].want);
+	}
 }
 
 int main(void)

@@ -123,18 +123,18 @@ static void test_next_due(void **state)
 	s.status = SURVEY_ACTIVE;
 	s.started_at = MIDNIGHT;
 	s.last_at = MIDNIGHT;
-	assert_int_equal(schedule_next_due(c, &s), MIDNIGHT + 2 * H);
+	assert_int_equal(survey_next_due(c, &s), MIDNIGHT + 2 * H);
 	s.last_at = MIDNIGHT + 23 * H; /* a reminder after the expiry never comes */
-	assert_int_equal(schedule_next_due(c, &s), MIDNIGHT + 24 * H);
+	assert_int_equal(survey_next_due(c, &s), MIDNIGHT + 24 * H);
 	s.last_at = MIDNIGHT;
 	s.reminded = 1;
-	assert_int_equal(schedule_next_due(c, &s), MIDNIGHT + 24 * H);
+	assert_int_equal(survey_next_due(c, &s), MIDNIGHT + 24 * H);
 	/* the engine agrees: a start gives the same due time */
 	struct survey s2;
 	struct survey_out o;
 	survey_init(&s2);
 	assert_int_equal(survey_start(c, &s2, MIDNIGHT, &o), 0);
-	assert_int_equal(o.due, schedule_next_due(c, &s2));
+	assert_int_equal(o.due, survey_next_due(c, &s2));
 	survey_out_clear(&o);
 	survey_clear(&s2);
 	survey_clear(&s);

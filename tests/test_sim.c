@@ -28,6 +28,7 @@
 #include "smpp_pdu.h"
 #include "smsc.h"
 #include "text.h"
+#include "weights.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1340,6 +1341,60 @@ static void test_outcomes(void **state)
 	assert_int_equal(smsc_parse_outcomes("delivrd:1", &o), -EINVAL);
 }
 
+/* The one "key:weight" list parser behind --distribution and --receipt-outcomes. */
+static void test_weights_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *spec;
+		int want;         /* items, or -EINVAL */
+		const char *key2; /* the second key, when there is one */
+		double w2;
+	} t[] = {
+		{"5:40,4:35,3:15", 3, "4", 35},
+		{"DELIVRD:90,UNDELIV:5.5", 2, "UNDELIV", 5.5},
+		{"a:0,b:1", 2, "b", 1},
+		{"x:1", 1, NULL, 0},
+		{"", -EINVAL, NULL, 0},
+		{"x", -EINVAL, NULL, 0},
+		{":1", -EINVAL, NULL, 0},
+		{"x:", -EINVAL, NULL, 0},
+		{"x:1,", -EINVAL, NULL, 0},
+		{"x:1,,y:1", -EINVAL, NULL, 0},
+		{"x:1;y:1", -EINVAL, NULL, 0},
+		{"x:-1", -EINVAL, NULL, 0},
+		{"x:nan", -EINVAL, NULL, 0},
+		{"x:inf", -EINVAL, NULL, 0},
+		{"x:2e9", -EINVAL, NULL, 0},
+		{"x:0,y:0", -EINVAL, NULL, 0},
+		{"x,y:1", -EINVAL, NULL, 0},
+		{"0123456789abcdef:1", -EINVAL, NULL, 0},   /* key of 16 bytes */
+		{"0123456789abcde:1", 1, NULL, 0},          /* 15 */
+		{"a:1,b:1,c:1,d:1,e:1", -EINVAL, NULL, 0},  /* more than max (4) */
+		{"a:1,b:1,c:1,d:1", 4, "b", 1},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		struct weights_item it[4];
+		int n = weights_parse(t[i].spec, it, 4);
+		if (n != t[i].want)
+			fail_msg("\"%s\": got %d want %d", t[i].spec, n, t[i].want);
+		if (t[i].key2) {
+			assert_string_equal(it[1].key, t[i].key2);
+			assert_true(it[1].weight == t[i].w2);
+		}
+	}
+	assert_int_equal(weights_parse(NULL, NULL, 4), -EINVAL);
+	/* the callers add meaning: numbers, known states, no value twice */
+	struct citizens_opts co;
+	citizens_opts_default(&co);
+	assert_int_equal(citizens_parse_distribution("5:1,05:2", &co), -EINVAL);
+	assert_int_equal(citizens_parse_distribution("5x:1", &co), -EINVAL);
+	assert_int_equal(citizens_parse_distribution("-2:1,7:3", &co), 0);
+	assert_int_equal(co.ndist, 2);
+	assert_int_equal(co.dist_value[0], -2);
+	assert_true(co.dist_weight[1] == 3);
+}
+
 /* Faults over a socket: a refused bind, then generic_nack, a vendor status
  * and a dropped response, switched while the session runs. */
 static void test_smsc_faults(void **state)
@@ -1979,6 +2034,7 @@ int main(void)
 		cmocka_unit_test(test_several_answers),
 		cmocka_unit_test(test_typos),
 		cmocka_unit_test(test_outcomes),
+		cmocka_unit_test(test_weights_parse),
 		cmocka_unit_test(test_smsc_faults),
 		cmocka_unit_test(test_receipt_delay_draw),
 		cmocka_unit_test(test_receipt_order),

@@ -1,4 +1,4 @@
-/* Tests for gateway/smpp_pdu.c: framing, strict decoding and building of SMPP PDUs, as hex. */
+/* Tests for gateway/smpp_pdu.c (framing, strict decoding and building of SMPP PDUs) and gateway/smpp_link.c (the framing loop), as hex. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <event2/buffer.h>
 
+#include "smpp_link.h"
 #include "smpp_pdu.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -301,14 +303,31 @@ static const struct sm_case sm_cases[] = {
 	 DSM_BODY_NO_TLV "14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000",
-	 SMPP_ESME_RINVTLVLEN},
-	/* libsmpp34 trap 2: 40 empty TLVs overflow its trace buffer; we refuse them */
+	 SMPP_ESME_ROK},
+	/* libsmpp34 trap 2: 40 empty TLVs overflow its trace buffer; our decoder
+	 * reads them (skips them) and libsmpp34 never sees them */
 	{"40 empty TLVs", SMPP_DELIVER_SM,
 	 DSM_BODY_NO_TLV
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
 	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000",
+	 SMPP_ESME_ROK},
+	{"40 empty TLVs then one cut", SMPP_DELIVER_SM,
+	 DSM_BODY_NO_TLV
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "1400 0005 aabb",
+	 SMPP_ESME_RINVTLVLEN},
+	{"40 empty TLVs then a bad sar_total_segments", SMPP_DELIVER_SM,
+	 DSM_BODY_NO_TLV
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 14000000 "
+	 "020e 0002 0002",
 	 SMPP_ESME_RINVTLVLEN},
 	/* data_sm: addresses, esm_class, registered_delivery, data_coding, TLVs */
 	{"data_sm", SMPP_DATA_SM,
@@ -331,6 +350,62 @@ static void test_decode_sm_table(void **state)
 			         (unsigned)sm_cases[i].want);
 		free(p);
 	}
+}
+
+/* A reply from an SMSC that attaches dozens of vendor TLVs: every field we
+ * need is read, wherever it sits among them; a PDU made of TLVs up to the
+ * framing cap is walked to its end. */
+static void test_decode_many_vendor_tlvs(void **state)
+{
+	(void)state;
+	char body[8192];
+	size_t n;
+	struct smpp_sm sm;
+	int off = snprintf(body, sizeof body, "%s",
+	                   "00 0101383439313233343536373800 000031323300 00 00 00 00 00 00 00 08 00 00 ");
+	for (int i = 0; i < 60; i++) {
+		/* vendor tags 0x1400..0x143B with 1..6-byte values */
+		off += snprintf(body + off, sizeof body - (size_t)off, "%04x %04x ", 0x1400 + i, i % 6 + 1);
+		for (int k = 0; k <= i % 6; k++)
+			off += snprintf(body + off, sizeof body - (size_t)off, "%02x", (unsigned)(0xa0 + k));
+		off += snprintf(body + off, sizeof body - (size_t)off, " ");
+		if (i == 10)  /* sar_* in the middle of the vendor TLVs */
+			off += snprintf(body + off, sizeof body - (size_t)off,
+			                "020c 0002 3321 020e 0001 02 020f 0001 01 ");
+		if (i == 30)  /* the text, "Ha" in UCS-2 */
+			off += snprintf(body + off, sizeof body - (size_t)off, "0424 0004 00480061 ");
+		if (i == 59)  /* ussd_service_op last */
+			off += snprintf(body + off, sizeof body - (size_t)off, "0501 0001 12");
+	}
+	assert_true((size_t)off < sizeof body - 1);
+	uint8_t *p = mkpdu(SMPP_DELIVER_SM, body, &n);
+	assert_true(n > 400);
+	assert_int_equal(smpp_decode_sm(p, n, &sm), SMPP_ESME_ROK);
+	assert_string_equal(sm.src_addr, "84912345678");
+	assert_int_equal(sm.data_coding, 8);
+	assert_true(sm.has_sar);
+	assert_int_equal(sm.sar_ref, 0x3321);
+	assert_int_equal(sm.sar_total, 2);
+	assert_int_equal(sm.sar_seq, 1);
+	assert_int_equal(sm.payload_len, 4);
+	assert_int_equal(sm.payload[1], 0x48);
+	assert_true(sm.has_ussd_op);
+	assert_int_equal(sm.ussd_op, 0x12);
+	free(p);
+
+	/* 1000 empty vendor TLVs: a 4 052-byte PDU, inside the 4 096-byte cap */
+	off = snprintf(body, sizeof body, "%s", DSM_BODY_NO_TLV);
+	for (int i = 0; i < 1000; i++) {
+		memcpy(body + off, "14ff0000", 8);
+		off += 8;
+	}
+	body[off] = 0;
+	p = mkpdu(SMPP_DELIVER_SM, body, &n);
+	assert_true(n <= SMPP_MAX_PDU);
+	assert_int_equal(smpp_decode_sm(p, n, &sm), SMPP_ESME_ROK);
+	assert_int_equal(sm.sm_length, 5);
+	assert_memory_equal(sm.short_message, "*123#", 5);
+	free(p);
 }
 
 static void test_decode_tlvs(void **state)
@@ -856,6 +931,91 @@ static void test_status_from_name(void **state)
 	assert_string_equal(smpp_status_name(0x458), "vendor 0x458");
 }
 
+/* ---- smpp_link: the one framing loop over a libevent buffer ---------- */
+
+#define EL "00000010 00000015 00000000 00000007"            /* enquire_link seq 7 */
+#define ELR "00000010 80000015 00000000 00000008"           /* enquire_link_resp seq 8 */
+#define DSM_RESP "00000011 80000005 00000000 00000009 00"   /* deliver_sm_resp seq 9, 17 bytes */
+
+static void test_link_read_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what, *bytes;
+		int want[3];          /* results of three reads in a row */
+		uint32_t seq;         /* bad_seq of the last read */
+		size_t left;          /* bytes left in the buffer */
+	} t[] = {
+		{"nothing", "", {0, 0, 0}, 0, 0},
+		{"3 bytes", "000000", {0, 0, 0}, 0, 3},
+		{"a header cut short", "00000010 000000", {0, 0, 0}, 0, 7},
+		{"one PDU", EL, {16, 0, 0}, 0, 0},
+		{"two back to back", EL ELR, {16, 16, 0}, 0, 0},
+		{"one and a half", EL "00000011 80000005", {16, 0, 0}, 0, 8},
+		{"a body byte", DSM_RESP, {17, 0, 0}, 0, 0},
+		{"length 15, 4 bytes in", "0000000F", {-EPROTO, -EPROTO, -EPROTO}, 0, 4},
+		{"length 15, header in", "0000000F 00000015 00000000 0000002A", {-EPROTO, -EPROTO, -EPROTO}, 42, 16},
+		{"length 64 KiB", "00010000 00000005 00000000 00000009", {-EPROTO, -EPROTO, -EPROTO}, 9, 16},
+		{"good then bad", EL "00000000 00000015 00000000 00000003", {16, -EPROTO, -EPROTO}, 3, 16},
+		{"length 4096 (the cap), cut", "00001000 00000005 00000000 00000001 00", {0, 0, 0}, 0, 17},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		uint8_t bytes[256];
+		size_t n = hex(t[i].bytes, bytes, sizeof bytes);
+		struct evbuffer *in = evbuffer_new();
+		evbuffer_add(in, bytes, n);
+		uint8_t pdu[SMPP_MAX_PDU + 1];
+		uint32_t seq = 99;
+		for (int k = 0; k < 3; k++) {
+			struct smpp_hdr h;
+			memset(pdu, 0xEE, 20);
+			int r = smpp_link_read(in, pdu, &h, &seq);
+			if (r != t[i].want[k])
+				fail_msg("%s: read %d gave %d want %d", t[i].what, k, r, t[i].want[k]);
+			if (r > 0) {
+				assert_int_equal(h.len, (uint32_t)r);
+				assert_int_equal(pdu[r], 0);  /* NUL after the PDU */
+			}
+		}
+		if (seq != t[i].seq)
+			fail_msg("%s: bad_seq %u want %u", t[i].what, seq, t[i].seq);
+		if (evbuffer_get_length(in) != t[i].left)
+			fail_msg("%s: %zu bytes left want %zu", t[i].what, evbuffer_get_length(in), t[i].left);
+		evbuffer_free(in);
+	}
+}
+
+/* A PDU arriving a byte at a time is taken once whole, with its header. */
+static void test_link_byte_by_byte(void **state)
+{
+	(void)state;
+	uint8_t bytes[64];
+	size_t n = hex(DSM_RESP ELR, bytes, sizeof bytes);
+	struct evbuffer *in = evbuffer_new();
+	uint8_t pdu[SMPP_MAX_PDU + 1];
+	int got = 0;
+	for (size_t i = 0; i < n; i++) {
+		evbuffer_add(in, bytes + i, 1);
+		struct smpp_hdr h;
+		uint32_t seq;
+		int r = smpp_link_read(in, pdu, &h, &seq);
+		assert_true(r >= 0);
+		if (r > 0) {
+			got++;
+			if (got == 1) {
+				assert_int_equal(i, 16);
+				assert_int_equal(h.id, SMPP_DELIVER_SM_RESP);
+				assert_int_equal(h.seq, 9);
+			} else {
+				assert_int_equal(i, n - 1);
+				assert_int_equal(h.id, SMPP_ENQUIRE_LINK_RESP);
+			}
+		}
+	}
+	assert_int_equal(got, 2);
+	evbuffer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +1024,9 @@ int main(void)
 		cmocka_unit_test(test_decode_truncated),
 		cmocka_unit_test(test_decode_sm_table),
 		cmocka_unit_test(test_decode_tlvs),
+		cmocka_unit_test(test_decode_many_vendor_tlvs),
+		cmocka_unit_test(test_link_read_table),
+		cmocka_unit_test(test_link_byte_by_byte),
 		cmocka_unit_test(test_user_data),
 		cmocka_unit_test(test_decode_bind),
 		cmocka_unit_test(test_decode_resps),

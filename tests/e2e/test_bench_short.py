@@ -38,6 +38,17 @@ def main():
     ]
     if "sim_steps_per_s" in s:
         checks.append((s["sim_steps_per_s"] > 10, "sim alone"))
+    if "relay" in s:  # node present: hailongd under the neutral load generator
+        rl, rh = s["relay"], s["relay_half"]
+        checks += [
+            (s["relay_steps_per_s"] > 10 and rl["trigger_errors"] == 0, "relay steps/s"),
+            (rh["latency_ms"]["n"] == rh["steps"] > 0, "relay: one latency sample per step"),
+            (0 < s["relay_latency_p50_ms"] <= s["relay_latency_p99_ms"] < 10000, "relay latency order"),
+            (0 < s["redis_commands_per_step"] <= s["redis_ops_per_step"], "redis commands per step"),
+        ]
+    if "kannel" in s:
+        checks += [(s["kannel_relay_steps_per_s"] > 10, "kannel relay steps/s"),
+                   (s["vs_kannel"] > 0, "vs_kannel")]
     bad = [what for ok, what in checks if not ok]
     if bad:
         raise AssertionError("insane bench summary: " + ", ".join(bad) + "\n" + last)

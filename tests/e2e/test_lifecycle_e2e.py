@@ -3,7 +3,8 @@
 completed, expired (with and without answers, after one reminder),
 abandoned, opted_out (and later triggers suppressed as "opted out"),
 suppressed "outside window" and "resurvey", a reply without a survey
-(answered once, never an answer later), quiet hours (a start held in Redis, a
+(answered once, never an answer later; none right after a survey ended),
+quiet hours (a start held in Redis, a
 held message released), SIGHUP reload (running surveys keep their version, a
 broken file is refused) and failed (the first item refused by the SMSC).
 Citizens here never answer by themselves: the test sends their replies
@@ -103,6 +104,15 @@ def main():
             if i < 2:
                 got("E", "SAI.", i + 1)
         got("G", "CAM ON.")
+        # G's last answer delivered again (as an SMSC does after a crash between
+        # its commit and its deliver_sm_resp), then a word after the thanks: the
+        # survey ended a moment ago, so no "no survey running" notice
+        wait_for(lambda: ":" in (st.redis("GET", "hl:last:" + n["G"]) or ""), 5, "G's end noted in hl:last")
+        mo(st, n["G"], "2")
+        mo(st, n["G"], "cam on")
+        wait_for(lambda: st.metrics().get("hailong_mo_after_end_total", 0) >= 2, 5, "G's late replies acknowledged")
+        time.sleep(0.5)
+        check(not any("khảo sát nào" in x for x in inbox(st, n["G"])), f"G got the notice: {inbox(st, n['G'])}")
         # later triggers: opted out, surveyed too recently
         ids["D2"] = trig("D", "timers", "T-D2")
         ids["G2"] = trig("G", "again", "G-2")
@@ -119,7 +129,7 @@ def main():
 
         # reload: held.yaml gets quiet hours; K keeps the version it started with...
         v1 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
-        check(st.redis("HGET", "hl:s:" + ids["K"], "cver") == v1, "K's cver")
+        check(st.redis("HGET", "hl:s:" + ids["K"], "cv") == v1, "K's cver")
         write(os.path.join(tmp, "held.yaml"), campaign("held", quiet_now + "reminder_after: 0\nexpire_after: 60s\n", nq=3, tag="v2"))
         v2 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
         write(os.path.join(tmp, "broken.yaml"), "id: broken\nquestions: [\n")
@@ -134,7 +144,7 @@ def main():
         got("K", "HELD  cau 2")  # v1 text: the running survey kept its version
         check(st.redis("ZCARD", "hl:held:sim") in ("0", ""), "K's message held under its old version")
         # ...while a survey that runs with v2 has its next item held until quiet hours end
-        st.redis("HSET", "hl:s:" + ids["K"], "cver", v2)
+        st.redis("HSET", "hl:s:" + ids["K"], "cv", v2)
         mo(st, n["K"], "1")
         wait_for(lambda: st.redis("ZCARD", "hl:held:sim") == "1", 5, "a held message")
         held = st.redis("ZRANGE", "hl:held:sim", "0", "-1")
@@ -182,6 +192,11 @@ def main():
         check(inbox(st, n["F"]) == [], f"F (outside window) got {inbox(st, n['F'])}")
         check(sum("TIMERS" in x for x in inbox(st, n["D"])) == 2, f"D surveyed after opting out: {inbox(st, n['D'])}")
         check(st.redis("SISMEMBER", "hl:optout", n["D"]) == "1", "D not in hl:optout")
+        # A's survey expired a moment ago: a late reply gets no notice either
+        mo(st, n["A"], "1")
+        time.sleep(0.8)
+        check(not any("khảo sát nào" in x for x in inbox(st, n["A"])), f"A got the notice: {inbox(st, n['A'])}")
+        check(st.metrics().get("hailong_no_survey_answers_total") == 1, f"notices: {st.metrics()}")
 
         # failed: the SMSC refuses the first item
         harness.sim_post(st, "/faults", {"vendor_share": 1, "vendor_status": 0x401})

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End to end against an SMSC that is not ours: a Node.js script using the npm
 package `smpp` plays the SMSC and the citizens; every survey completes and the
-archive holds exactly what the citizens answered."""
+archive holds exactly what the citizens answered (the answers to question 2
+carry 40 vendor TLVs each)."""
 import json
 import os
 import sqlite3
@@ -61,6 +62,9 @@ def main():
                     exp = (e["value"], None) if "value" in e else (None, e["text"])
                     if got[q] != exp:
                         raise AssertionError(f"{m} {q}: archived {got[q]} != {exp}")
+        peer_log = open(os.path.join(st.dir, "peer.log")).read()
+        if "deliver_sm answered 194" in peer_log:  # ESME_RINVTLVLEN
+            raise AssertionError("a reply with 40 vendor TLVs was refused:\n" + peer_log)
         log = st.log_text("hailongd")
         if "ESME_RTHROTTLED" not in log:
             raise AssertionError("the generic_nack ESME_RTHROTTLED was not seen in the gateway's log")

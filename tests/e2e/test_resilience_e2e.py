@@ -39,9 +39,13 @@ def test_kill9():
         st.start_gateway(cfg)
         harness.wait_for(lambda: harness.completed_surveys(st) >= N, 90, f"{N} surveys after the restart", step=0.3)
         harness.wait_thanked(st, N)
+        m = st.metrics()
         st.stop_sim()
         st.stop("hailongd")
         harness.compare_with_ledger(st, "K-", N)
+        # a last answer stored before the kill and delivered again after it is
+        # acknowledged quietly: no citizen is told they have no survey running
+        check(m.get("hailong_no_survey_answers_total", 0) == 0, f"'no survey' notices after the restart: {m}")
         print(f"ok kill -9: {before}/{N} archived before the kill, all {N} after the restart")
 
 

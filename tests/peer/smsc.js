@@ -7,6 +7,8 @@
 // 1 on timeout. It also: answers the first submit_sm with generic_nack
 // ESME_RTHROTTLED, sends delivery receipts in several text formats, replies in
 // UCS-2 Vietnamese and in ASCII, and sends a long comment in two UDH parts.
+// Every answer to question 2 carries 40 vendor TLVs (0x1400-0x1427), as some
+// SMSCs attach: it is a citizen's reply like any other.
 // Long questions are reassembled from UDH, sar_* TLVs or message_payload.
 //
 // With --faults (node smsc.js --faults PORT TIMEOUT_S MSISDN...) it is a
@@ -33,6 +35,13 @@ const pending = new Map(); // "dst:ref" -> parts[]
 const state = new Map(); // msisdn -> {done}
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const log = (m) => process.stderr.write('[peer] ' + m + '\n');
+
+// 40 vendor TLVs an SMSC may attach to an MO (tags 0x1400-0x1427)
+const vendorTlvs = {};
+for (let i = 0; i < 40; i++) {
+  smpp.addTLV('vendor_' + i, { id: 0x1400 + i, type: smpp.types.tlv.buffer });
+  vendorTlvs['vendor_' + i] = Buffer.from([0xa0, i, 0x5a].slice(0, 1 + (i % 3)));
+}
 
 let session = null; // where MOs and receipts go (transceiver or receiver)
 let txSession = null;
@@ -123,7 +132,7 @@ function answer(msisdn, text) {
     if (n < total) {
       const [t, dc, v] = scaleReplies[(k + n) % scaleReplies.length];
       out({ msisdn, n, value: v, reply: t });
-      mo(msisdn, dc === 0x08 ? ucs2(t) : Buffer.from(t, 'ascii'), dc, null);
+      mo(msisdn, dc === 0x08 ? ucs2(t) : Buffer.from(t, 'ascii'), dc, null, n === 2 ? vendorTlvs : null);
     } else {
       // the comment, in two UCS-2 parts
       out({ msisdn, n, text: comment });

@@ -1,0 +1,195 @@
+/* gw_int: what the gateway core's files (gw.c, gw_*.c) share: the gateway struct,
+ * its counters, and the verbs one job offers another. Not for other modules. */
+#ifndef HL_GW_INT_H
+#define HL_GW_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "campaign.h"
+#include "config.h"
+#include "archiver.h"
+#include "esme.h"
+#include "gw.h"
+#include "record.h"
+#include "store.h"
+#include "survey.h"
+
+#define GW_TX_TTL (400 * 86400)     /* how long a transaction id stays idempotent */
+#define GW_MAX_CAMPAIGNS 64       /* campaign files in the folder */
+#define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
+#define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */
+#define GW_PUMP_BATCH 200
+#define GW_ARCHIVE_BATCH 500
+#define GW_DUE_LEASE 60
+#define GW_TAKE_MAX 32            /* messages taken from an outbox in one round trip */
+#define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
+#define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
+#define GW_RECENT_END (6 * 3600)  /* a reply this soon after the survey ended gets no notice */
+
+/* ---- Redis keys, all in one place (what each holds is written in store.c) ---- */
+#define GW_K_QUEUE "hl:queue"            /* ids waiting for their first item */
+#define GW_K_DUE "hl:due"                /* zset id -> next timer */
+#define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
+#define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
+#define GW_K_OPTOUT "hl:optout"          /* set of citizens who opted out */
+#define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
+#define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
+#define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
+/* prefixes, followed by what the comment says */
+#define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
+#define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
+#define GW_K_ACTIVE "hl:active:"         /* msisdn: the running survey */
+#define GW_K_WAIT "hl:wait:"             /* msisdn: the next surveys */
+#define GW_K_LAST "hl:last:"             /* msisdn: "start[:end]" of the last survey */
+#define GW_K_ORPHAN "hl:orphan:"         /* msisdn: the no-survey notice was sent today */
+#define GW_K_ORPHAN_STOP "hl:orphan:stop:" /* msisdn: the same for a HUY/STOP */
+#define GW_K_OUTBOX "hl:outbox:"         /* smsc: messages to send */
+#define GW_K_HELD "hl:held:"             /* smsc: messages held by quiet hours */
+#define GW_K_SENDING "hl:sending:"       /* smsc:inst: messages one gateway handed over */
+#define GW_K_STARTING "hl:starting:"     /* inst: ids one gateway took from the queue */
+#define GW_K_ARCHIVING "hl:archiving:"   /* inst: records one gateway is archiving */
+#define GW_K_DTAKING "hl:deliveries:taking:" /* inst: receipts one gateway is archiving */
+#define GW_K_INST "hl:inst:"             /* inst: the lease */
+#define GW_K_MSG "hl:msg:"               /* smsc:message id: a sent message until its receipt */
+#define GW_K_MO "hl:mo:"                 /* smsc:from:to:ref:total: parts of a long MO */
+/* the lists of the older single-process layout, put back at start */
+#define GW_K_OLD_STARTING "hl:starting"
+#define GW_K_OLD_ARCHIVING "hl:archiving"
+
+/* Counters for /metrics. */
+enum gw_counter {
+	GW_TRIG_NEW, GW_TRIG_DUP, GW_TRIG_BAD, GW_TRIG_UNAVAIL,
+	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MO_AFTER_END, GW_MO_PARTS_EXPIRED, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
+	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
+	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
+	GW_NCOUNTERS
+};
+
+/* A message handed to an esme, until its outcome is known. */
+struct gw_inflight {
+	uint64_t tag;
+	uint64_t hash;         /* of json (gw_in_hand compares these first) */
+	int smsc;              /* index in g->esme */
+	char *json;            /* the outbox entry, to remove from hl:sending */
+	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
+	int q;                 /* the item it asks (-1 = an end message) */
+	int first;             /* the survey's first item */
+	struct gw_inflight *next;
+};
+
+/* A record for Redis that could not be written while it was away. */
+struct gw_unkept {
+	char *key, *val;
+	struct gw_unkept *next;
+};
+
+/* One loaded campaign version. The current version of an id takes new
+ * surveys; a replaced one stays until retire_at for the surveys that started
+ * with it (they run at most expire_after). */
+struct gw_camp {
+	struct campaign *c;    /* owned */
+	int current;           /* 1 = the version new surveys use */
+	int64_t retire_at;     /* not current: freed after this (unix s) */
+};
+
+struct gw {
+	struct event_base *base;
+	const struct config *cfg;
+	struct gw_camp camps[GW_MAX_VERSIONS];
+	int ncamps;
+	char inst[17];                        /* this gateway's instance id (hash of host and http.listen) */
+	char k_starting[48], k_archiving[48], k_lease[40];
+	char k_dtaking[64];     /* our deliveries being archived */
+	uint64_t receipts[ESME_DLR_REJECTED + 1]; /* first final receipt per message, by state */
+	uint64_t dlr_seen[4096];  /* hashes of messages whose receipt was handled (direct-mapped) */
+	int registered;                       /* the lease was written once */
+	uint64_t renewals;                    /* lease renewals: the lease's value changes each time */
+	double redis_since;                   /* leases renewed without a gap since (monotonic s; 0 = not yet) */
+	double last_renew;                    /* last lease renewal (monotonic s) */
+	unsigned long lease_conn;             /* store_connects() at the last renewal */
+	int reclaim_pending;                  /* the lease ran out: take back what peers left */
+	struct store *store;
+	struct archive *archive;              /* the loop's connection: campaigns only */
+	struct archiver *archiver;            /* surveys and receipts are written on its thread */
+	int arch_turn;                        /* 1 = deliveries next, 0 = surveys */
+	struct esme *esme[CONFIG_MAX_SMSC];
+	int nesme;
+	int bound[CONFIG_MAX_SMSC];
+	struct timespec send_after[CONFIG_MAX_SMSC]; /* no items before this after a (re)bind (monotonic) */
+	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
+	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
+	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
+	struct gw_inflight *inflight;
+	struct gw_inflight *removals; /* sent, but their hl:sending entry could not be removed yet */
+	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */
+	uint64_t next_tag;
+	uint64_t counters[GW_NCOUNTERS];
+	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
+	int shutting_down, pending_shutdown;
+	void (*done)(void *);
+	void *done_arg;
+};
+
+extern const char *const gw_dlr_names[ESME_DLR_REJECTED + 1]; /* receipt states as DLR stores them */
+extern const struct esme_cbs gw_esme_cbs; /* what the SMSC sessions tell the gateway (gw_pumps.c) */
+
+/* gw.c: clock, routing */
+int64_t gw_now(void);
+int gw_route(const struct gw *g, const char *msisdn);
+
+/* gw_campaigns.c */
+int gw_load_campaigns(struct gw *g, int initial, char *err, size_t errlen);
+void gw_retire_campaigns(struct gw *g, int64_t now);
+const struct campaign *gw_campaign(const struct gw *g, const char *id, const char *ver);
+int gw_hash_key(struct gw *g, char *err, size_t errlen);
+void gw_msisdn_hash(const struct gw *g, const char *msisdn, char out[65]);
+
+/* gw_step.c: keys, committing a step, reading a survey back */
+void gw_key(char *out, size_t cap, const char *prefix, const char *id);
+uint64_t gw_hash64(const char *s);
+void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap);
+int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
+              struct survey *s, struct survey_out *o, const char *expect_ver,
+              const char *reason, int first);
+int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
+                    struct survey *s, enum survey_status st, const char *reason);
+void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
+                    int rc, const char *msisdn);
+int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
+                    const struct campaign **c, struct survey *s);
+int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
+            struct survey *s);
+int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
+
+/* gw_trigger.c */
+int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
+
+/* gw_survey.c */
+void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
+void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
+              const struct smpp_sm *sm);
+void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
+                   uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n);
+void gw_mo_sweep(struct gw *g);
+void gw_due_cb(evutil_socket_t fd, short what, void *arg);
+
+/* gw_pumps.c */
+void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
+void gw_unkept_free(struct gw_unkept *k);
+void gw_archive_cb(evutil_socket_t fd, short what, void *arg);
+void gw_arch_done(void *arg, void *job, int rc, const char *err);
+void gw_archive_flush(struct gw *g);
+
+/* gw_lease.c */
+long long gw_reap(struct gw *g, const char *inst, int force);
+void gw_sweep_sending(struct gw *g);
+void gw_lease_cb(evutil_socket_t fd, short what, void *arg);
+int gw_take_over(struct gw *g, char *err, size_t errlen);
+void gw_recover(struct gw *g);
+
+#endif

@@ -1,0 +1,300 @@
+/* gw_lease: this gateway's lease, reaping dead peers, reclaiming, recovering at start. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_int.h"
+#include "log.h"
+#include "store.h"
+
+/* ---- life cycle ---- */
+
+/* Put the lists of instance `inst` back in line (its starting ids to the
+ * queue, its sending messages to the outboxes, its archiving records to the
+ * archive) if its lease ran out, or always with force (our own stop).
+ * Returns the entries moved, -1 when that instance is alive, -EIO. */
+long long gw_reap(struct gw *g, const char *inst, int force)
+{
+	char lease[48], starting[48], archiving[48], err[256];
+	char pairs[CONFIG_MAX_SMSC][2][160];
+	const char *keys[8 + 2 * CONFIG_MAX_SMSC];
+	snprintf(lease, sizeof lease, GW_K_INST "%s", inst);
+	snprintf(starting, sizeof starting, GW_K_STARTING "%s", inst);
+	snprintf(archiving, sizeof archiving, GW_K_ARCHIVING "%s", inst);
+	int nk = 0;
+	keys[nk++] = lease;
+	keys[nk++] = GW_K_INSTANCES;
+	keys[nk++] = starting;
+	keys[nk++] = GW_K_QUEUE;
+	keys[nk++] = archiving;
+	keys[nk++] = GW_K_ARCHIVE;
+	char dtaking[64];
+	snprintf(dtaking, sizeof dtaking, GW_K_DTAKING "%s", inst);
+	keys[nk++] = dtaking;
+	keys[nk++] = GW_K_DELIVERIES;
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		snprintf(pairs[i][0], sizeof pairs[i][0], GW_K_SENDING "%s:%s", g->cfg->smsc[i].name, inst);
+		snprintf(pairs[i][1], sizeof pairs[i][1], GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
+		keys[nk++] = pairs[i][0];
+		keys[nk++] = pairs[i][1];
+	}
+	const char *args[] = {inst, force ? "1" : "0"};
+	redisReply *r = store_script(g->store, STORE_REAP, nk, keys, 2, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return -EIO;
+	}
+	long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	freeReplyObject(r);
+	if (n > 0)
+		log_info("recover instance=%s requeued=%lld%s", inst, n, force ? " (own stop)" : " (lease expired)");
+	return n;
+}
+
+/* Keeps this gateway's lease alive and puts back in line what gateways whose
+ * lease ran out (crashed, killed) left in their lists. Several hailongd may
+ * share one Redis: a live peer's lists are never touched. */
+/* Our sending lists should hold exactly the messages the SMPP sessions have
+ * in hand. One that is there but in no session (a hand-over that failed half
+ * way: the outbox entry moved, then Redis went away before it could be put
+ * back) would wait for the next restart; it goes back to the outbox now. */
+void gw_sweep_sending(struct gw *g)
+{
+	char k_send[160], k_out[96], err[256];
+	/* first what could not be written while Redis was away */
+	for (struct gw_unkept **kp = &g->unkept; *kp;) {
+		struct gw_unkept *k = *kp;
+		redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
+		if (!r)
+			return;
+		freeReplyObject(r);
+		*kp = k->next;
+		gw_unkept_free(k);
+	}
+	for (struct gw_inflight **pp = &g->removals; *pp;) {
+		struct gw_inflight *d = *pp;
+		gw_sending_key(g, d->smsc, k_send, sizeof k_send);
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json);
+		if (!r)
+			return; /* still away: try again at the next tick */
+		freeReplyObject(r);
+		*pp = d->next;
+		free(d->json);
+		free(d);
+	}
+	for (int i = 0; i < g->nesme; i++) {
+		gw_sending_key(g, i, k_send, sizeof k_send);
+		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LRANGE %s 0 -1", k_send);
+		if (!r)
+			return;
+		for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+			const char *v = r->element[k]->str;
+			/* as many copies in the list as in flight: the surplus is lost */
+			int listed = 0, held = 0;
+			for (size_t j = 0; j < r->elements; j++)
+				listed += strcmp(r->element[j]->str, v) == 0;
+			for (struct gw_inflight *f = g->inflight; f; f = f->next)
+				held += f->smsc == i && strcmp(f->json, v) == 0;
+			int first = 1;
+			for (size_t j = 0; j < k; j++)
+				first &= strcmp(r->element[j]->str, v) != 0;
+			for (int n = held; first && n < listed; n++) {
+				const char *keys[] = {k_send, k_out};
+				const char *args[] = {v};
+				redisReply *x = store_script(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err);
+				if (x) {
+					log_warn("[%s] sending entry held by no session: back to the outbox", g->cfg->smsc[i].name);
+					freeReplyObject(x);
+				}
+			}
+		}
+		freeReplyObject(r);
+		event_active(g->ev_outbox, 0, 0);
+	}
+}
+
+/* Our lease ran out while Redis was away. A peer cut off from Redis for less
+ * time than us waits before it reaps (below), so usually nobody took our
+ * lists; but when only we were cut off, a peer may have put the messages our
+ * sessions still hold back in the outboxes. Take back what is still there; a
+ * message a peer has taken meanwhile may go out twice (counted). */
+static int gw_reclaim(struct gw *g)
+{
+	char k_send[160], k_out[96], err[256];
+	long kept = 0, taken = 0;
+	for (struct gw_inflight *f = g->inflight; f; f = f->next) {
+		gw_sending_key(g, f->smsc, k_send, sizeof k_send);
+		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[f->smsc].name);
+		const char *keys[] = {k_send, k_out};
+		const char *args[] = {f->json};
+		redisReply *r = store_script(g->store, STORE_RECLAIM, 2, keys, 1, args, err, sizeof err);
+		if (!r)
+			return -EIO;
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+			kept++;
+		else
+			taken++;
+		freeReplyObject(r);
+	}
+	/* sent already, their removal from our list still pending: a copy a
+	 * peer put back in the outbox must not go out again */
+	for (struct gw_inflight *d = g->removals; d; d = d->next) {
+		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[d->smsc].name);
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_out, d->json);
+		if (!r)
+			return -EIO;
+		freeReplyObject(r);
+	}
+	g->counters[GW_LEASE_TAKEN] += (uint64_t)taken;
+	if (taken)
+		log_warn("lease instance=%s in_hand=%ld taken_by_peers=%ld msg=\"a peer took over messages our "
+		         "sessions still hold: they may go out twice\"", g->inst, kept + taken, taken);
+	return 0;
+}
+
+static double gw_mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char err[256];
+	/* GET: the old value, to see whether the lease ran out meanwhile */
+	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 " EX %d GET", g->k_lease,
+	                          (int)getpid(), ++g->renewals, g->cfg->lease_s);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	double now = gw_mono();
+	int lost = g->registered && r->type == REDIS_REPLY_NIL;
+	freeReplyObject(r);
+	/* A peer's lease is judged only after ours has been renewed without a
+	 * gap for a whole lease: when Redis itself was away (restarted, or
+	 * unreachable for everyone), or this process stood still, every lease
+	 * may have run out together, and the live peers must have had the time
+	 * to renew theirs before they look dead. A single failed renewal is no
+	 * gap; a lease found gone, or no renewal for nearly a lease, is. */
+	if (g->redis_since == 0 || lost || now - g->last_renew >= g->cfg->lease_s - 2)
+		g->redis_since = now;
+	g->last_renew = now;
+	g->lease_conn = store_connects(g->store);
+	if (lost) {
+		g->counters[GW_LEASE_LOST]++;
+		log_warn("lease instance=%s msg=\"ran out while redis was away; peers judged again after %d s\"",
+		         g->inst, g->cfg->lease_s);
+		g->reclaim_pending = 1;
+	}
+	if (g->reclaim_pending && gw_reclaim(g) == 0)
+		g->reclaim_pending = 0;
+	r = store_cmd(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
+	if (r)
+		freeReplyObject(r);
+	g->registered = 1;
+	int judge = now - g->redis_since >= g->cfg->lease_s;
+	r = judge ? store_cmd(g->store, err, sizeof err, "SMEMBERS hl:instances") : NULL;
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const char *other = r->element[i]->str;
+		if (strcmp(other, g->inst) == 0 || strlen(other) > 32)
+			continue;
+		if (gw_reap(g, other, 0) > 0) {
+			event_active(g->ev_queue, 0, 0);
+			event_active(g->ev_outbox, 0, 0);
+			event_active(g->ev_archive, 0, 0);
+		}
+	}
+	if (r)
+		freeReplyObject(r);
+	gw_retire_campaigns(g, gw_now());
+	gw_mo_sweep(g);
+	gw_sweep_sending(g);
+	/* starts run to the end inside one callback, so anything still in our
+	 * starting list now was left by a failure half-way: back in the queue */
+	const char *sk[] = {g->k_starting, GW_K_QUEUE};
+	r = store_script(g->store, STORE_REQUEUE, 2, sk, 0, NULL, err, sizeof err);
+	if (r) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+			log_warn("recover requeued=%lld what=starting msg=\"left by a failure half-way\"", r->integer);
+			event_active(g->ev_queue, 0, 0);
+		}
+		freeReplyObject(r);
+	}
+}
+
+/* At start, our instance id may still hold a lease: either our own
+ * predecessor crashed less than redis.lease ago (take its lists back now), or
+ * another hailongd with the same host and http.listen is running (its lease
+ * value changes as it renews: refuse to start). Returns 0 or -EEXIST. */
+int gw_take_over(struct gw *g, char *err, size_t errlen)
+{
+	char e[256], first[64] = "";
+	redisReply *r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
+	if (!r || r->type != REDIS_REPLY_STRING) {
+		if (r)
+			freeReplyObject(r);
+		return 0; /* no lease (or no Redis yet: the lease cb catches up) */
+	}
+	snprintf(first, sizeof first, "%s", r->str);
+	freeReplyObject(r);
+	log_info("recover instance=%s msg=\"lease found: waiting to see whether it is alive\"", g->inst);
+	for (int i = 0; i < 18; i++) { /* 4.5 s: more than two renewals of a live one */
+		struct timespec ts = {0, 250000000};
+		nanosleep(&ts, NULL);
+		r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
+		int changed = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, first) != 0;
+		int gone = r && r->type != REDIS_REPLY_STRING;
+		if (r)
+			freeReplyObject(r);
+		if (changed) {
+			snprintf(err, errlen, "another hailongd with http.listen %s runs on this host with the same Redis",
+			         g->cfg->http_listen);
+			return -EEXIST;
+		}
+		if (gone)
+			break;
+	}
+	gw_reap(g, g->inst, 1);
+	return 0;
+}
+
+/* At start: the lists of the single-process layout (before per-instance
+ * lists) go back in line; then the lease. */
+void gw_recover(struct gw *g)
+{
+	char err[256], from[96], to[96];
+	const char *keys[2];
+	keys[0] = GW_K_OLD_STARTING;
+	keys[1] = GW_K_QUEUE;
+	redisReply *r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
+	if (r)
+		freeReplyObject(r);
+	else
+		log_warn("recover err=\"%s\" msg=\"will retry when redis is back\"", err);
+	keys[0] = GW_K_OLD_ARCHIVING;
+	keys[1] = GW_K_ARCHIVE;
+	r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
+	if (r)
+		freeReplyObject(r);
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		snprintf(from, sizeof from, GW_K_SENDING "%s", g->cfg->smsc[i].name);
+		snprintf(to, sizeof to, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
+		keys[0] = from;
+		keys[1] = to;
+		r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
+		if (r)
+			freeReplyObject(r);
+	}
+	gw_lease_cb(-1, 0, g);
+}
+

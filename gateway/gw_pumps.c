@@ -1,0 +1,577 @@
+/* gw_pumps: the outbox pump to the SMSC sessions, their outcomes and receipts, the archive pump to SQLite. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "archive.h"
+#include "archiver.h"
+#include "esme.h"
+#include "gw_int.h"
+#include "log.h"
+#include "record.h"
+#include "store.h"
+#include "survey.h"
+
+/* ---- sending ---- */
+
+static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
+
+/* Hands one outbox entry (taken into our sending list) to SMSC i's session.
+ * 0, -EAGAIN (no room: the caller puts it back), or another error (the entry
+ * cannot be sent: the caller drops it). */
+static int gw_submit_entry(struct gw *g, int i, const char *entry)
+{
+	json_error_t je;
+	json_t *o = json_loads(entry, 0, &je);
+	const char *to = json_string_value(json_object_get(o, "to"));
+	const char *text = json_string_value(json_object_get(o, "text"));
+	const char *sid = json_string_value(json_object_get(o, "s"));
+	int first = json_is_true(json_object_get(o, "first"));
+	json_t *jq = json_object_get(o, "q");
+	json_int_t enc = json_integer_value(json_object_get(o, "enc"));
+	struct gw_inflight *f = calloc(1, sizeof *f);
+	int rc = -EINVAL;
+	if (f && to && text && (f->json = strdup(entry)) != NULL) {
+		struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
+		                       .enc = (enum text_encoding)enc, .ussd_op = -1};
+		f->tag = msg.tag;
+		f->hash = gw_hash64(entry);
+		f->smsc = i;
+		f->q = json_is_integer(jq) ? (int)json_integer_value(jq) : -1;
+		f->first = first;
+		if (sid && f->q >= 0)
+			snprintf(f->survey, sizeof f->survey, "%s", sid);
+		rc = esme_submit(g->esme[i], &msg);
+	}
+	if (!f || (to && text && !f->json))
+		rc = -ENOMEM; /* this process, not the message: try again */
+	if (rc == 0) {
+		f->next = g->inflight;
+		g->inflight = f;
+	} else if (f) {
+		free(f->json);
+		free(f);
+	}
+	if (rc != 0 && rc != -EAGAIN && rc != -ENOMEM && sid && json_is_integer(jq) && json_integer_value(jq) >= 0)
+		gw_item_failed(g, sid, (int)json_integer_value(jq), first, "text cannot be sent");
+	json_decref(o);
+	return rc;
+}
+
+/* 1 when this entry is one our sessions hold (in flight) or sent and still
+ * to be removed from our list. */
+static int gw_in_hand(const struct gw *g, int smsc, const char *entry)
+{
+	uint64_t h = gw_hash64(entry);
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->hash == h && f->smsc == smsc && strcmp(f->json, entry) == 0)
+			return 1;
+	for (const struct gw_inflight *f = g->removals; f; f = f->next)
+		if (f->hash == h && f->smsc == smsc && strcmp(f->json, entry) == 0)
+			return 1;
+	return 0;
+}
+
+void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char err[256], k_send[160];
+	/* Redis came back since our last lease renewal: renew (and see whether
+	 * the lease ran out, then take back our work) before sending anything */
+	if (g->registered && store_connects(g->store) != g->lease_conn)
+		gw_lease_cb(-1, 0, g);
+	for (int i = 0; i < g->nesme; i++) {
+		const char *name = g->cfg->smsc[i].name;
+		gw_sending_key(g, i, k_send, sizeof k_send);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < g->send_after[i].tv_sec ||
+		    (now.tv_sec == g->send_after[i].tv_sec && now.tv_nsec < g->send_after[i].tv_nsec))
+			continue; /* just (re)bound: the 100 ms tick comes back */
+		char k_out[96];
+		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", name);
+		int more = 1;
+		while (more && esme_capacity(g->esme[i]) > 0) {
+			/* as many messages as the bind takes now, in one round trip:
+			 * capacity counts parts, so divided by the parts a message had
+			 * lately */
+			int cap = esme_capacity(g->esme[i]);
+			int want = (int)(cap / g->parts_avg[i]);
+			want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
+			char smax[12];
+			snprintf(smax, sizeof smax, "%d", want);
+			const char *tk[] = {k_out, k_send};
+			const char *ta[] = {smax};
+			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 1, ta, err, sizeof err);
+			if (!r) {
+				g->counters[GW_REDIS_ERR]++;
+				return;
+			}
+			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 3 : 0;
+			more = n == (size_t)want;
+			/* TAKE itself may have re-made the connection: the lease first
+			 * (was it lost? then what peers left is ours to take back) */
+			int renew = g->registered && store_connects(g->store) != g->lease_conn;
+			size_t k = 0;
+			for (; k < n && !renew; k++) {
+				redisReply *flag = r->element[3 * k], *ent = r->element[3 * k + 1];
+				if (ent->type != REDIS_REPLY_STRING)
+					continue;
+				if (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) {
+					/* an item its survey has moved past: a copy re-sent
+					 * after a crash would only confuse the citizen */
+					g->counters[GW_MT_STALE]++;
+					log_info("[%s] outbox msg=\"stale item not sent again\"", name);
+					continue;
+				}
+				if (gw_in_hand(g, i, ent->str)) {
+					/* our own message, back in the outbox by a peer's REAP
+					 * (our lease ran out): it is in flight or sent already,
+					 * and its one copy is in our list again */
+					log_warn("[%s] outbox msg=\"a message this gateway holds came back: not sent twice\"",
+					         name);
+					continue;
+				}
+				int before = esme_capacity(g->esme[i]);
+				int rc = gw_submit_entry(g, i, ent->str);
+				if (rc == 0) {
+					int used = before - esme_capacity(g->esme[i]);
+					g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
+					continue;
+				}
+				if (rc == -EAGAIN || rc == -ENOMEM)
+					break; /* no room (or memory) after all: this one and the rest go back */
+				log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
+				redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, ent->str);
+				if (x)
+					freeReplyObject(x);
+			}
+			if (k < n) {
+				/* back to the head of the outbox, in order, with their
+				 * survey's "sq" as it was: they did not leave */
+				struct record_strv a = {0};
+				int bad = 0;
+				for (size_t j = k; j < n; j++) {
+					redisReply *flag = r->element[3 * j], *ent = r->element[3 * j + 1];
+					redisReply *prev = r->element[3 * j + 2];
+					if (ent->type != REDIS_REPLY_STRING ||
+					    (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) || gw_in_hand(g, i, ent->str))
+						continue;
+					bad |= record_strv_add(&a, ent->str) ||
+					       record_strv_add(&a, prev->type == REDIS_REPLY_STRING ? prev->str : "");
+				}
+				const char *pk[] = {k_send, k_out};
+				redisReply *x = !bad && a.n ? store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v,
+				                                           err, sizeof err)
+				                            : NULL;
+				if (x)
+					freeReplyObject(x);
+				else if (a.n)
+					log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", name,
+					         err);
+				record_strv_free(&a);
+				more = renew;
+			}
+			freeReplyObject(r);
+			if (renew) {
+				gw_lease_cb(-1, 0, g);
+				if (store_connects(g->store) != g->lease_conn)
+					return; /* Redis is away again */
+			}
+		}
+	}
+}
+
+/* An item of a survey could not be delivered (a permanent SMPP status, or a
+ * temporary one after its retries): the citizen cannot answer it, so the
+ * survey is archived as failed with the status as the reason and the answers
+ * given so far, if it still waits for that item (and, for the first item,
+ * nothing was answered). */
+static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct record_meta m;
+		const struct campaign *c = NULL;
+		struct survey s;
+		int rc = gw_load(g, id, &m, &c, &s);
+		int untouched = rc == 0 && s.status == SURVEY_ACTIVE && s.q == q;
+		for (int i = 0; first && untouched && c && i < c->nquestions; i++)
+			untouched = s.answers[i].state == 0;
+		if (untouched)
+			rc = gw_finish_early(g, &m, c, &s, SURVEY_FAILED, reason);
+		survey_clear(&s);
+		if (!untouched || rc != 0)
+			return;
+	}
+}
+
+static void gw_unkept_add(struct gw *g, const char *key, const char *val)
+{
+	struct gw_unkept *k = calloc(1, sizeof *k);
+	if (!k || !(k->key = strdup(key)) || !(k->val = strdup(val))) {
+		if (k)
+			free(k->key);
+		free(k);
+		return;
+	}
+	k->next = g->unkept;
+	g->unkept = k;
+}
+
+void gw_unkept_free(struct gw_unkept *k)
+{
+	free(k->key);
+	free(k->val);
+	free(k);
+}
+
+/* 1 when a record for this key still waits to be written. */
+static int gw_unkept_has(const struct gw *g, const char *key)
+{
+	for (const struct gw_unkept *k = g->unkept; k; k = k->next)
+		if (strcmp(k->key, key) == 0)
+			return 1;
+	return 0;
+}
+
+static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status, const char *msgid)
+{
+	struct gw *g = arg;
+	struct gw_inflight **pp = &g->inflight;
+	while (*pp && (*pp)->tag != tag)
+		pp = &(*pp)->next;
+	struct gw_inflight *f = *pp;
+	if (!f)
+		return;
+	*pp = f->next;
+	char err[256], k_send[160], k_msg[192] = "";
+	char *v = NULL;
+	gw_sending_key(g, f->smsc, k_send, sizeof k_send);
+	if (status == SMPP_ESME_ROK && msgid && *msgid) {
+		/* remembered until its receipt comes (or for three days) */
+		snprintf(k_msg, sizeof k_msg, GW_K_MSG "%s:%s", g->cfg->smsc[f->smsc].name, msgid);
+		json_t *o = json_pack("{s:s,s:i,s:I}", "s", f->survey, "q", f->q, "t", (json_int_t)gw_now());
+		v = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+	}
+	const char *keys[] = {k_send, k_msg[0] ? k_msg : GW_K_MSG "none"};
+	const char *args[] = {f->json, v ? v : "", "259200"};
+	redisReply *r = store_script(g->store, STORE_SENT, 2, keys, 3, args, err, sizeof err);
+	if (r) {
+		freeReplyObject(r);
+	} else {
+		g->counters[GW_REDIS_ERR]++;
+		/* done with, but still listed: remove it when Redis is back, so
+		 * that it is never taken for a message to send again */
+		struct gw_inflight *d = calloc(1, sizeof *d);
+		if (d && (d->json = strdup(f->json)) != NULL) {
+			d->smsc = f->smsc;
+			d->hash = f->hash;
+			d->next = g->removals;
+			g->removals = d;
+		} else {
+			free(d);
+		}
+		/* the record kept in memory until Redis is back (gw_sweep_sending),
+		 * so that its receipt still finds the survey */
+		if (v)
+			gw_unkept_add(g, k_msg, v);
+	}
+	free(v);
+	if (status == SMPP_ESME_ROK) {
+		g->counters[GW_MT_SENT]++;
+		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");
+	} else {
+		const char *why = status == ESME_STATUS_TIMEOUT ? "timeout" : smpp_status_name(status);
+		g->counters[GW_MT_FAILED]++;
+		log_warn("[%s] send failed status=%s survey=%s item=%d first=%d", esme_name(e), why, f->survey, f->q,
+		         f->first);
+		if (f->survey[0])
+			gw_item_failed(g, f->survey, f->q, f->first, why);
+	}
+	free(f->json);
+	free(f);
+}
+
+/* Names of the delivery states, as the archive writes them. */
+const char *const gw_dlr_names[ESME_DLR_REJECTED + 1] = {
+	[ESME_DLR_ENROUTE] = "enroute", [ESME_DLR_DELIVERED] = "delivered", [ESME_DLR_EXPIRED] = "expired",
+	[ESME_DLR_DELETED] = "deleted", [ESME_DLR_UNDELIVERABLE] = "undeliverable",
+	[ESME_DLR_ACCEPTED] = "accepted", [ESME_DLR_UNKNOWN] = "unknown", [ESME_DLR_REJECTED] = "rejected",
+};
+
+static int gw_esme_index(const struct gw *g, const struct esme *e)
+{
+	for (int i = 0; i < g->nesme; i++)
+		if (g->esme[i] == e)
+			return i;
+	return -1;
+}
+
+/* A final receipt: the message's state goes to the archive (deliveries), once
+ * per message, and is counted. ENROUTE is not final and changes nothing. */
+static uint32_t gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
+{
+	struct gw *g = arg;
+	int i = gw_esme_index(g, e);
+	if (i < 0 || state <= ESME_DLR_ENROUTE || state > ESME_DLR_REJECTED || !msgid || !*msgid)
+		return SMPP_ESME_ROK;
+	char key[192], now[24], err[256];
+	snprintf(key, sizeof key, GW_K_MSG "%s:%s", g->cfg->smsc[i].name, msgid);
+	/* a long message gets a receipt per part, all under its id: after the
+	 * first, the others need no round trip (a collision in this small cache
+	 * only costs one, the script itself records a message once) */
+	uint64_t h = gw_hash64(key) | 1;
+	uint64_t *slot = &g->dlr_seen[h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])];
+	if (*slot == h)
+		return SMPP_ESME_ROK;
+	snprintf(now, sizeof now, "%" PRId64, gw_now());
+	const char *keys[] = {key, GW_K_DELIVERIES};
+	const char *args[] = {g->cfg->smsc[i].name, msgid, gw_dlr_names[state], now};
+	redisReply *r = store_script(g->store, STORE_DLR, 2, keys, 4, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return SMPP_ESME_RX_T_APPN; /* not stored: the SMSC sends it again */
+	}
+	uint32_t status = SMPP_ESME_ROK;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		g->receipts[state]++;
+		*slot = h; /* recorded: the receipts of its other parts need nothing */
+	} else if (gw_unkept_has(g, key)) {
+		status = SMPP_ESME_RX_T_APPN; /* its record is not in Redis yet: again later */
+	}
+	freeReplyObject(r);
+	return status;
+}
+
+static void gw_on_ready(void *arg, struct esme *e)
+{
+	struct gw *g = arg;
+	(void)e;
+	event_active(g->ev_outbox, 0, 0);
+}
+
+/* After a (re)bind the SMSC first delivers again the replies we could not
+ * answer before the link went (a crash, a drop): they must meet the item they
+ * answered, not the next one. So no message leaves for GW_REBIND_GRACE_MS
+ * after a bind; a redelivered answer then finds the next item not sent yet
+ * and changes nothing (see gw_on_mo), and the citizen's real reply still can. */
+#define GW_REBIND_GRACE_MS 1500
+
+static void gw_on_state(void *arg, struct esme *e, int bound)
+{
+	struct gw *g = arg;
+	for (int i = 0; i < g->nesme; i++) {
+		if (g->esme[i] != e)
+			continue;
+		g->bound[i] = bound;
+		if (bound) {
+			clock_gettime(CLOCK_MONOTONIC, &g->send_after[i]);
+			g->send_after[i].tv_nsec += (long)GW_REBIND_GRACE_MS % 1000 * 1000000L;
+			g->send_after[i].tv_sec += GW_REBIND_GRACE_MS / 1000 + g->send_after[i].tv_nsec / 1000000000L;
+			g->send_after[i].tv_nsec %= 1000000000L;
+		}
+	}
+	if (bound)
+		event_active(g->ev_outbox, 0, 0);
+}
+
+const struct esme_cbs gw_esme_cbs = {
+	.on_mo = gw_on_mo,
+	.on_mo_part = gw_on_mo_part,
+	.on_receipt = gw_on_receipt,
+	.on_sent = gw_on_sent,
+	.on_ready = gw_on_ready,
+	.on_state = gw_on_state,
+};
+
+/* ---- archiving ---- */
+
+/* A batch on its way to SQLite (written by the archiver's thread): the
+ * records of one list, parsed; their strings live in the json holders. */
+struct gw_arch_job {
+	int deliveries;                 /* 1 = hl:deliveries records, 0 = surveys */
+	int n;                          /* records parsed */
+	struct archive_survey *s;       /* surveys (answers malloc'd each) */
+	struct archive_delivery *d;     /* or deliveries */
+	json_t **holders;               /* n of them */
+	int took;                       /* records taken from Redis (the list to clear) */
+};
+
+static void gw_arch_job_free(struct gw_arch_job *j)
+{
+	if (!j)
+		return;
+	for (int i = 0; i < j->n; i++) {
+		if (j->s)
+			free((void *)j->s[i].answers);
+		json_decref(j->holders[i]);
+	}
+	free(j->s);
+	free(j->d);
+	free(j->holders);
+	free(j);
+}
+
+/* The next batch for the archive: what our list `taking` still holds (left
+ * by a failed write) or up to GW_ARCHIVE_BATCH records moved there from
+ * `from`. NULL when Redis cannot be reached. */
+static redisReply *gw_archive_take(struct gw *g, const char *from, const char *taking)
+{
+	char max[16], err[256];
+	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
+	const char *keys[] = {from, taking};
+	const char *args[] = {max};
+	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
+	if (!r)
+		g->counters[GW_REDIS_ERR]++;
+	return r;
+}
+
+/* Delivery records (hl:deliveries) parsed into a job; NULL when none. */
+static struct gw_arch_job *gw_arch_deliveries(const redisReply *r)
+{
+	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return NULL;
+	j->deliveries = 1;
+	j->took = (int)n;
+	j->d = calloc(n, sizeof *j->d);
+	j->holders = calloc(n, sizeof *j->holders);
+	for (size_t i = 0; j->d && j->holders && i < n; i++) {
+		json_error_t je;
+		json_t *o = json_loads(r->element[i]->str, 0, &je);
+		struct archive_delivery *x = &j->d[j->n];
+		x->smsc = json_string_value(json_object_get(o, "smsc"));
+		x->message_id = json_string_value(json_object_get(o, "m"));
+		x->state = json_string_value(json_object_get(o, "st"));
+		x->survey_id = json_string_value(json_object_get(o, "s"));
+		if (x->survey_id && !*x->survey_id)
+			x->survey_id = NULL;
+		json_t *q = json_object_get(o, "q");
+		x->item = json_is_integer(q) ? (int)json_integer_value(q) : -1;
+		x->submitted_at = json_integer_value(json_object_get(o, "t"));
+		x->state_at = json_integer_value(json_object_get(o, "at"));
+		if (!x->smsc || !x->message_id || !x->state) {
+			log_error("archive msg=\"unreadable delivery record dropped\"");
+			json_decref(o);
+			continue;
+		}
+		j->holders[j->n++] = o;
+	}
+	if (!j->d || !j->holders) {
+		gw_arch_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Survey records (hl:archive) parsed into a job; an unreadable one is kept
+ * in hl:archive:bad. NULL when none. */
+static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
+{
+	char err[256];
+	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
+	if (!j)
+		return NULL;
+	j->took = (int)n;
+	j->s = calloc(n, sizeof *j->s);
+	j->holders = calloc(n, sizeof *j->holders);
+	for (size_t i = 0; j->s && j->holders && i < n; i++) {
+		if (record_archive_parse(r->element[i]->str, &j->holders[j->n], &j->s[j->n]) == 0) {
+			j->n++;
+		} else {
+			log_error("archive msg=\"unreadable record kept in hl:archive:bad\"");
+			redisReply *x = store_cmd(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", r->element[i]->str);
+			if (x)
+				freeReplyObject(x);
+			free((void *)j->s[j->n].answers);
+			json_decref(j->holders[j->n]);
+			j->holders[j->n] = NULL;
+			memset(&j->s[j->n], 0, sizeof j->s[j->n]);
+		}
+	}
+	if (!j->s || !j->holders) {
+		gw_arch_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* On the archiver's thread, with its own connection. */
+static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
+{
+	struct gw_arch_job *j = job;
+	return j->deliveries ? archive_put_deliveries(a, j->d, j->n, err, errlen)
+	                     : archive_put(a, j->s, j->n, err, errlen);
+}
+
+/* Back on the loop: the batch is in SQLite (our list of it is cleared) or
+ * not (it stays in our list and is written again on the next pass). */
+void gw_arch_done(void *arg, void *job, int rc, const char *err)
+{
+	struct gw *g = arg;
+	struct gw_arch_job *j = job;
+	if (rc >= 0) {
+		char e[256];
+		if (!j->deliveries)
+			g->counters[GW_ARCHIVED] += (uint64_t)rc;
+		redisReply *x = store_cmd(g->store, e, sizeof e, "DEL %s", j->deliveries ? g->k_dtaking : g->k_archiving);
+		if (x)
+			freeReplyObject(x);
+		else
+			g->counters[GW_REDIS_ERR]++;
+	} else {
+		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
+		          j->deliveries ? "deliveries" : "surveys", err);
+	}
+	gw_arch_job_free(j);
+	if (rc >= 0 && !g->shutting_down)
+		event_active(g->ev_archive, 0, 0); /* more may be waiting */
+}
+
+/* Takes the next batch (surveys and deliveries in turn) and hands it to the
+ * archiver's thread; nothing while a batch is being written (its end looks
+ * again). SQLite never runs on this thread. */
+void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	if (archiver_busy(g->archiver))
+		return;
+	for (int k = 0; k < 2; k++) {
+		int deliveries = g->arch_turn ^ k;
+		redisReply *r = deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking)
+		                           : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving);
+		if (!r)
+			return;
+		struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
+		freeReplyObject(r);
+		if (!j)
+			continue;
+		g->arch_turn = !deliveries;
+		if (archiver_submit(g->archiver, gw_arch_write, j) < 0)
+			gw_arch_job_free(j); /* cannot happen: not busy */
+		return;
+	}
+}
+
+/* Shutdown: the batch in hand, then one more of each kind, written now. */
+void gw_archive_flush(struct gw *g)
+{
+	archiver_drain(g->archiver);
+	for (int i = 0; i < 2; i++) {
+		gw_archive_cb(-1, 0, g);
+		archiver_drain(g->archiver);
+	}
+}

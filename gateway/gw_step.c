@@ -1,0 +1,258 @@
+/* gw_step: one survey step written to Redis (COMMIT), survey records read back, notices. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "gw_int.h"
+#include "log.h"
+#include "phone.h"
+#include "record.h"
+#include "schedule.h"
+#include "seal.h"
+#include "store.h"
+#include "survey.h"
+
+/* ---- committing a survey step ---- */
+
+void gw_key(char *out, size_t cap, const char *prefix, const char *id)
+{
+	snprintf(out, cap, "%s%s", prefix, id);
+}
+
+/* An outbox entry: the survey it belongs to ("" = none), the number, the
+ * text and its encoding; first = the survey's first item (a permanent
+ * failure to send it fails the survey). */
+static char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
+                             int first, int q)
+{
+	/* "u": each message is one of a kind, so a copy of it (a peer's REAP
+	 * put back what our session still holds) is recognised as such */
+	unsigned char rnd[6];
+	char u[13];
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(u, sizeof u, rnd, sizeof rnd);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "s", survey, "to", to, "text", text, "enc", (int)enc, "u", u);
+	if (!o)
+		return NULL;
+	if (first)
+		json_object_set_new(o, "first", json_true());
+	if (q >= 0)
+		json_object_set_new(o, "q", json_integer(q));
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+uint64_t gw_hash64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
+{
+	snprintf(out, cap, GW_K_SENDING "%s:%s", g->cfg->smsc[smsc].name, g->inst);
+}
+
+/* Write one step atomically: state, messages to send (held in hl:held:{smsc}
+ * while the campaign's quiet hours last), timers, and on a final status the
+ * archive record, the opt-out and the citizen's next survey. `first` marks the
+ * messages as the survey's first item. The step may be adjusted here: when
+ * messages are held, last_at moves to the moment they go out, so the
+ * reminder counts from then. Returns 1, 0 when the survey moved on meanwhile
+ * (retry), or -EIO. */
+int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
+              struct survey *s, struct survey_out *o, const char *expect_ver,
+              const char *reason, int first)
+{
+	int smsc = gw_route(g, m->msisdn);
+	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96], k_last[48];
+	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m->id);
+	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, m->msisdn);
+	gw_key(k_wait, sizeof k_wait, GW_K_WAIT, m->msisdn);
+	gw_key(k_last, sizeof k_last, GW_K_LAST, m->msisdn);
+	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
+	gw_key(k_held, sizeof k_held, GW_K_HELD, g->cfg->smsc[smsc].name);
+	const char *keys[] = {k_s, k_act, k_wait, GW_K_QUEUE, GW_K_ARCHIVE, GW_K_DUE, k_out, g->k_starting,
+	                      k_held, GW_K_HELDSEQ, GW_K_OPTOUT, k_last};
+	struct record_strv a = {0};
+	char *arch = NULL;
+	int rc = -ENOMEM;
+	int64_t now = gw_now();
+	int64_t hold = (c && o->nmsg) ? schedule_quiet_until(c, now) : 0;
+	if (hold && !o->finished && s->status == SURVEY_ACTIVE) {
+		if (s->last_at < hold)
+			s->last_at = hold;
+		o->due = survey_next_due(c, s);
+	}
+	if (o->finished) {
+		char h[65];
+		gw_msisdn_hash(g, m->msisdn, h);
+		arch = record_archive_json(m, c, s, h, reason);
+		/* audit.public_key: the number goes to the archive sealed (docs/audit.md) */
+		if (arch && g->cfg->audit_has_key &&
+		    seal_add_to_record(&arch, g->cfg->audit_public_key, m->msisdn) < 0) {
+			free(arch);
+			arch = NULL;
+		}
+		if (!arch)
+			goto done;
+	}
+	if (record_strv_add(&a, m->id) || record_strv_add(&a, expect_ver ? expect_ver : "") ||
+	    record_strv_add(&a, o->finished ? "1" : "0") || record_strv_addf(&a, "%" PRId64, o->due) ||
+	    record_strv_add(&a, arch ? arch : "") ||
+	    record_strv_add(&a, s->status == SURVEY_OPTED_OUT ? m->msisdn : "") ||
+	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%" PRId64, now) ||
+	    record_strv_addf(&a, "%d", o->nmsg))
+		goto done;
+	for (int i = 0; i < o->nmsg; i++) {
+		char *e = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO, o->msg[i], first,
+		                          o->finished ? -1 : s->q);
+		int r2 = e ? record_strv_add(&a, e) : -ENOMEM;
+		free(e);
+		if (r2)
+			goto done;
+	}
+	if (!o->finished && c &&
+	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cv") || record_strv_add(&a, m->cver)))
+		goto done;
+	char err[256];
+	redisReply *r = store_script(g->store, STORE_COMMIT, 12, keys, a.n, (const char **)a.v, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("commit survey=%s err=\"%s\"", m->id, err);
+		rc = -EIO;
+		goto done;
+	}
+	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	if (rc && o->finished) {
+		g->finished[s->status]++;
+		event_active(g->ev_archive, 0, 0);
+		char mask[PHONE_MAX];
+		phone_mask(m->msisdn, mask);
+		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", m->id,
+		         m->campaign, mask, survey_status_name(s->status), reason ? reason : "");
+	}
+	if (rc && hold)
+		g->counters[GW_HELD] += (uint64_t)o->nmsg;
+	else if (rc && o->nmsg)
+		event_active(g->ev_outbox, 0, 0);
+done:
+	free(arch);
+	record_strv_free(&a);
+	return rc;
+}
+
+/* An integer field of a survey hash; -1 when absent or unreadable. */
+/* Archive a survey that ends before (or instead of) its first item:
+ * suppressed or failed, with why. Returns gw_commit's result. */
+int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
+                    struct survey *s, enum survey_status st, const char *reason)
+{
+	struct survey_out o;
+	memset(&o, 0, sizeof o);
+	s->status = st;
+	s->finished_at = gw_now();
+	o.finished = 1;
+	return gw_commit(g, m, c, s, &o, m->ver, reason, 0);
+}
+
+/* A running survey that cannot go on: its campaign version is no longer
+ * loaded (-ESRCH) or its state cannot be read (-EINVAL). Left alone it would
+ * hold the citizen and come back on every reply and timer; it is archived
+ * `failed` with what could be read, and the citizen is released. */
+void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
+                    int rc, const char *msisdn)
+{
+	const char *why = rc == -ESRCH ? "campaign not loaded" : "unreadable state";
+	if (!m->msisdn[0] && msisdn)
+		snprintf(m->msisdn, sizeof m->msisdn, "%s", msisdn);
+	log_error("survey=%s campaign=%s msg=\"%s: archived as failed\"", m->id, m->campaign, why);
+	gw_finish_early(g, m, rc == -ESRCH ? NULL : c, s, SURVEY_FAILED, why);
+}
+
+/* Load a survey: meta, its campaign and its state. Returns 0, -ENOENT (gone),
+ * -EIO (Redis), -ESRCH (meta read, but no version of its campaign is loaded:
+ * *c is NULL) or -EINVAL (a record we cannot read). */
+/* Read a survey from an HGETALL reply: meta, its campaign and its state.
+ * Returns 0, -ENOENT (gone) or -EINVAL / -ESRCH (a record we cannot read). */
+int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
+                    const struct campaign **c, struct survey *s)
+{
+	survey_init(s);
+	*c = NULL;
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	int rc = record_meta_parse(r, m);
+	if (rc == 0) {
+		*c = gw_campaign(g, m->campaign, m->cver);
+		rc = *c ? record_state_parse(r, *c, s) : -ESRCH;
+	}
+	return rc;
+}
+
+/* Load a survey: as gw_parse_survey, or -EIO (Redis). */
+int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
+            struct survey *s)
+{
+	char key[64], err[256];
+	gw_key(key, sizeof key, GW_K_SURVEY, id);
+	redisReply *r = store_cmd(g->store, err, sizeof err, "HGETALL %s", key);
+	if (!r) {
+		survey_init(s);
+		*c = NULL;
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("load survey=%s err=\"%s\"", id, err);
+		return -EIO;
+	}
+	int rc = gw_parse_survey(g, id, r, m, c, s);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* A message to a number outside any survey (answers to a reply without a
+ * survey, to an SMS trigger): at most once per GW_NOTICE_TTL per `marker`
+ * key when one is given; optout = record the number as opted out. */
+int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
+{
+	char k_out[96], mk[96], err[256];
+	int smsc = gw_route(g, msisdn);
+	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
+	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1);
+	if (!e)
+		return -ENOMEM;
+	int rc;
+	if (marker) {
+		snprintf(mk, sizeof mk, "%s%s", marker, msisdn);
+		char ttl[16];
+		snprintf(ttl, sizeof ttl, "%d", GW_NOTICE_TTL);
+		const char *keys[] = {mk, k_out, GW_K_OPTOUT};
+		const char *args[] = {ttl, e, optout ? msisdn : ""};
+		redisReply *r = store_script(g->store, STORE_NOTICE, 3, keys, 3, args, err, sizeof err);
+		rc = r ? (r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0) : -EIO;
+		if (r)
+			freeReplyObject(r);
+	} else {
+		redisReply *r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", k_out, e);
+		rc = r ? 1 : -EIO;
+		if (r)
+			freeReplyObject(r);
+	}
+	free(e);
+	if (rc < 0)
+		g->counters[GW_REDIS_ERR]++;
+	if (rc == 1) {
+		g->counters[GW_NOTICES]++;
+		event_active(g->ev_outbox, 0, 0);
+	}
+	return rc;
+}
+

@@ -1,0 +1,506 @@
+/* gw_survey: surveys started from the queue, citizens' replies (short and long), timers. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "esme.h"
+#include "gw_int.h"
+#include "log.h"
+#include "phone.h"
+#include "reply.h"
+#include "schedule.h"
+#include "store.h"
+#include "survey.h"
+#include "text.h"
+
+/* The answer to a reply from a number that has no survey running (built in:
+ * it belongs to no campaign; docs/design.md). */
+static const char gw_no_survey_text[] =
+	"Số này chỉ dùng để khảo sát sự hài lòng về dịch vụ hành chính công. "
+	"Hiện Ông/Bà không có khảo sát nào đang diễn ra. Xin cảm ơn.";
+
+/* The confirmation of HUY/STOP sent by a number without a survey, when no
+ * campaign named "default" gives its own `stopped` message. */
+static const char gw_stopped_text[] =
+	"Ông/Bà đã dừng khảo sát và sẽ không nhận thêm tin nhắn. Xin cảm ơn.";
+
+/* ---- starting surveys ---- */
+
+static void gw_drop_starting(struct gw *g, const char *id)
+{
+	char err[256];
+	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 0 %s", g->k_starting, id);
+	if (r)
+		freeReplyObject(r);
+}
+
+static void gw_start_one(struct gw *g, const char *id)
+{
+	struct record_meta m;
+	const struct campaign *c = NULL;
+	struct survey s;
+	int rc = gw_load(g, id, &m, &c, &s);
+	char err[256], mask[PHONE_MAX];
+	if (rc == -EIO) {
+		survey_clear(&s);
+		return; /* stays in our hl:starting; put back in line by REAP */
+	}
+	if (rc == -ENOENT) {
+		gw_drop_starting(g, id);
+		survey_clear(&s);
+		return;
+	}
+	if (rc == -ESRCH) {
+		log_error("start survey=%s campaign=%s msg=\"campaign no longer loaded\"", id, m.campaign);
+		gw_finish_early(g, &m, NULL, &s, SURVEY_FAILED, "campaign not loaded");
+		survey_clear(&s);
+		return;
+	}
+	if (rc < 0) {
+		log_error("start survey=%s msg=\"unreadable survey record, dropped\" rc=%d", id, rc);
+		gw_drop_starting(g, id);
+		survey_clear(&s);
+		return;
+	}
+	if (s.status != SURVEY_QUEUED && s.status != SURVEY_WAITING) {
+		/* started already (a copy of its id put back in line by a peer that
+		 * thought us dead): starting it again would resend item 1 */
+		log_warn("start survey=%s status=%s msg=\"already started, not again\"", id, survey_status_name(s.status));
+		gw_drop_starting(g, id);
+		survey_clear(&s);
+		return;
+	}
+	phone_mask(m.msisdn, mask);
+	/* a survey that has not sent anything yet takes the current version */
+	const struct campaign *cur = gw_campaign(g, m.campaign, NULL);
+	if (cur && cur != c) {
+		survey_clear(&s);
+		survey_init(&s);
+		c = cur;
+	}
+	snprintf(m.cver, sizeof m.cver, "%s", c->version);
+	int64_t now = gw_now();
+	if (!schedule_in_window(c, m.triggered_at)) {
+		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OUTSIDE_WINDOW));
+		survey_clear(&s);
+		return;
+	}
+	int64_t quiet = schedule_quiet_until(c, now);
+	if (quiet) {
+		char at[24];
+		snprintf(at, sizeof at, "%" PRId64, quiet);
+		const char *keys[] = {GW_K_DUE, g->k_starting};
+		const char *args[] = {m.id, at};
+		redisReply *r = store_script(g->store, STORE_DEFER, 2, keys, 2, args, err, sizeof err);
+		if (r) {
+			freeReplyObject(r);
+			g->counters[GW_DEFERRED]++;
+			log_info("start survey=%s msisdn=%s msg=\"quiet hours: start held\" until=%" PRId64, m.id, mask,
+			         quiet);
+		} else {
+			g->counters[GW_REDIS_ERR]++;
+		}
+		survey_clear(&s);
+		return;
+	}
+	char k_act[48], k_wait[48], k_s[64], k_last[48];
+	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, m.msisdn);
+	gw_key(k_wait, sizeof k_wait, GW_K_WAIT, m.msisdn);
+	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m.id);
+	gw_key(k_last, sizeof k_last, GW_K_LAST, m.msisdn);
+	char snow[24], sre[24], sttl[24];
+	snprintf(snow, sizeof snow, "%" PRId64, now);
+	snprintf(sre, sizeof sre, "%" PRId64, c->resurvey_after);
+	snprintf(sttl, sizeof sttl, "%d", GW_LAST_TTL);
+	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, GW_K_OPTOUT, k_last, GW_K_QUEUE};
+	const char *args[] = {m.id, m.msisdn, snow, sre, sttl};
+	redisReply *r = store_script(g->store, STORE_CLAIM, 7, keys, 5, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		survey_clear(&s);
+		return;
+	}
+	long long claimed = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	freeReplyObject(r);
+	if (claimed == 1) {
+		struct survey_out o;
+		if (survey_start(c, &s, now, &o) == 0 && gw_commit(g, &m, c, &s, &o, m.ver, NULL, 1) == 1) {
+			g->counters[GW_STARTED]++;
+			log_debug("survey started survey=%s campaign=%s msisdn=%s", m.id, m.campaign, mask);
+		}
+		survey_out_clear(&o);
+	} else if (claimed == 2) {
+		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
+	} else if (claimed == 3) {
+		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY));
+	}
+	survey_clear(&s);
+}
+
+void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char err[256];
+	for (int i = 0; i < GW_PUMP_BATCH && !g->shutting_down; i++) {
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:queue %s LEFT RIGHT", g->k_starting);
+		if (!r) {
+			g->counters[GW_REDIS_ERR]++;
+			return;
+		}
+		if (r->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			return;
+		}
+		char id[RECORD_ID_MAX];
+		snprintf(id, sizeof id, "%s", r->str);
+		freeReplyObject(r);
+		gw_start_one(g, id);
+	}
+	event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
+}
+
+/* ---- replies ---- */
+
+/* A reply from a number with no survey running: HUY/STOP records the opt-out
+ * and is confirmed; anything else gets the built-in answer. Either at most
+ * once per day. The reply is never kept for a later survey. */
+/* Returns gw_notice's result: < 0 when Redis could not take it (an opt-out
+ * would be lost: the caller has the SMSC deliver the reply again). */
+/* 1 when text is HUY/STOP (any case, any accents). */
+static int gw_is_stop(const char *text)
+{
+	char *f = text_fold(text);
+	int stop = f && reply_keyword(f) == REPLY_STOP;
+	free(f);
+	return stop;
+}
+
+static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
+{
+	int stop = gw_is_stop(text);
+	const char *msg = gw_no_survey_text;
+	if (stop) {
+		const struct campaign *d = gw_campaign(g, "default", NULL);
+		msg = d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
+	}
+	return gw_notice(g, msisdn, msg, stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
+}
+
+/* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
+ * message from a number without one. Returns the status to answer it with:
+ * 0 once its effect is stored, ESME_RX_T_APPN when it could not be. */
+static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
+{
+	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
+	g->counters[GW_MO]++;
+	uint32_t status = SMPP_ESME_RX_T_APPN;
+	if (gw_sms_trigger(g, from, text, &status))
+		return status;
+	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
+		log_info("[%s] mo from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
+		return SMPP_ESME_ROK;
+	}
+	phone_mask(msisdn, mask);
+	for (int attempt = 0; attempt < 5; attempt++) {
+		/* the citizen's running survey and its record, in one round trip */
+		char k_act[48], k_last[48];
+		gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
+		gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
+		const char *ak[] = {k_act, k_last};
+		redisReply *r = store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, sizeof err);
+		if (!r) {
+			g->counters[GW_REDIS_ERR]++;
+			break;
+		}
+		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 && gw_now() - r->integer < GW_RECENT_END &&
+		    !gw_is_stop(text)) {
+			/* their survey ended a moment ago: this is its last answer
+			 * delivered again (a crash between its commit and its
+			 * deliver_sm_resp) or a word after the thanks; the notice
+			 * "no survey running" would only confuse them */
+			freeReplyObject(r);
+			g->counters[GW_MO_AFTER_END]++;
+			log_info("[%s] mo msisdn=%s msg=\"survey ended recently, acknowledged\"", esme_name(e), mask);
+			status = SMPP_ESME_ROK;
+			break;
+		}
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			g->counters[GW_MO_ORPHAN]++;
+			log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
+			status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
+			break;
+		}
+		char id[RECORD_ID_MAX];
+		snprintf(id, sizeof id, "%s", r->element[0]->str);
+		struct record_meta m;
+		const struct campaign *c = NULL;
+		struct survey s;
+		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
+		freeReplyObject(r);
+		if (rc == -ENOENT) {
+			survey_clear(&s);
+			continue; /* finished meanwhile: look again */
+		}
+		if (rc < 0) {
+			gw_fail_broken(g, &m, c, &s, rc, msisdn);
+			survey_clear(&s);
+			status = SMPP_ESME_ROK;
+			break;
+		}
+		if (s.status != SURVEY_ACTIVE || m.sq < s.q) {
+			/* the item it would answer has not been accepted by the SMSC yet,
+			 * so the citizen cannot have read it: this reply is a duplicate
+			 * deliver_sm of the previous answer, or a message typed before
+			 * the trigger, and answers nothing */
+			g->counters[GW_MO_EARLY]++;
+			log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply before the item reached the SMSC, ignored\"",
+			         esme_name(e), mask, id, s.q);
+			survey_clear(&s);
+			status = SMPP_ESME_ROK;
+			break;
+		}
+		struct survey_out o;
+		rc = survey_feed(c, &s, text, gw_now(), &o);
+		if (rc == 0)
+			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
+		survey_out_clear(&o);
+		survey_clear(&s);
+		if (rc == 1) {
+			status = SMPP_ESME_ROK;
+			break;
+		}
+		if (rc < 0)
+			break;
+	}
+	if (status != SMPP_ESME_ROK) {
+		g->counters[GW_MO_RETRY]++;
+		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", esme_name(e), mask);
+	}
+	return status;
+}
+
+void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
+              const struct smpp_sm *sm)
+{
+	(void)sm;
+	esme_answer(e, token, gw_mo(arg, e, from, text));
+}
+
+/* One part of a concatenated MO. The parts are kept in Redis, not in this
+ * process: when several gateways are bound to one SMSC, the parts of one
+ * message may reach different gateways, and a part already answered must
+ * survive a crash. Each part is answered once stored; the part that
+ * completes the set is answered once the reply it makes is stored. A set
+ * with no new part for GW_MOPART_AGE is dropped (logged, counted). */
+#define GW_MOPART_TTL 7200  /* a set's key (safety net behind the sweep) */
+#define GW_MOPART_AGE 3600  /* an incomplete set is dropped after this without a part */
+#define GW_MOPART_DONE 600  /* a handled set is kept to recognise redelivered parts */
+#define GW_MOPART_BUSY 60   /* a completed set is one caller's for at most this */
+
+/* Decodes the parts {dc1, hex1, ..., dcN, hexN}: runs of parts with one
+ * data_coding are joined before decoding (a GSM escape or a UTF-16 pair may
+ * straddle two parts). Returns a malloc'd UTF-8 string or NULL. */
+static char *gw_mo_join(const redisReply *r)
+{
+	size_t all = 0;
+	for (size_t i = 1; i < r->elements; i += 2)
+		all += r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->len / 2 : 0;
+	uint8_t *bytes = malloc(all + 1);
+	size_t cap = all * 3 + 4, used = 0;
+	char *text = malloc(cap);
+	if (!bytes || !text) {
+		free(bytes);
+		free(text);
+		return NULL;
+	}
+	text[0] = '\0';
+	size_t i = 0;
+	while (i + 1 < r->elements) {
+		const char *dc = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "0";
+		size_t n = 0;
+		for (; i + 1 < r->elements; i += 2) {
+			const redisReply *d = r->element[i], *p = r->element[i + 1];
+			if (d->type != REDIS_REPLY_STRING || strcmp(d->str, dc) != 0)
+				break;
+			size_t got = 0;
+			if (p->type == REDIS_REPLY_STRING &&
+			    sodium_hex2bin(bytes + n, all - n, p->str, p->len, NULL, &got, NULL) == 0)
+				n += got;
+		}
+		int w = text_decode(atoi(dc), bytes, n, text + used, cap - used);
+		if (w > 0)
+			used += (size_t)w;
+		text[used] = '\0';
+		if (i + 1 < r->elements && r->element[i]->type != REDIS_REPLY_STRING)
+			i += 2; /* a part without its coding: skipped */
+	}
+	free(bytes);
+	return text;
+}
+
+void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
+                   uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n)
+{
+	struct gw *g = arg;
+	char key[256], hsrc[2 * sizeof sm->src_addr + 1], hdst[2 * sizeof sm->dst_addr + 1];
+	char sseq[12], stotal[12], sdc[8], sttl[12], snow[24], sbusy[12], err[256];
+	char *hex = malloc(2 * n + 1);
+	if (!hex) {
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	sodium_bin2hex(hex, 2 * n + 1, bytes, n);
+	/* the addresses in hex: whatever the network sends, one key per set */
+	sodium_bin2hex(hsrc, sizeof hsrc, (const unsigned char *)sm->src_addr, strlen(sm->src_addr));
+	sodium_bin2hex(hdst, sizeof hdst, (const unsigned char *)sm->dst_addr, strlen(sm->dst_addr));
+	snprintf(key, sizeof key, GW_K_MO "%s:%s:%s:%u:%d", esme_name(e), hsrc, hdst, ref, total);
+	snprintf(sseq, sizeof sseq, "%d", seq);
+	snprintf(stotal, sizeof stotal, "%d", total);
+	snprintf(sdc, sizeof sdc, "%u", sm->data_coding);
+	snprintf(sttl, sizeof sttl, "%d", GW_MOPART_TTL);
+	snprintf(snow, sizeof snow, "%" PRId64, gw_now());
+	snprintf(sbusy, sizeof sbusy, "%d", GW_MOPART_BUSY);
+	const char *keys[] = {key, GW_K_MOSETS};
+	const char *args[] = {sseq, stotal, sdc, hex, sttl, snow, sbusy};
+	redisReply *r = store_script(g->store, STORE_MOPART, 2, keys, 7, args, err, sizeof err);
+	free(hex);
+	char m[PHONE_MAX];
+	phone_mask(sm->src_addr, m);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		g->counters[GW_MO_RETRY]++;
+		log_warn("[%s] mo from=%s part=%d/%d msg=\"cannot store now, SMSC will retry\" err=\"%s\"",
+		         esme_name(e), m, seq, total, err);
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	if (r->type == REDIS_REPLY_INTEGER) {
+		uint32_t st = SMPP_ESME_ROK;
+		if (r->integer == -1) {
+			st = SMPP_ESME_RX_T_APPN; /* its set is being handled right now */
+			log_info("[%s] mo from=%s part=%d/%d msg=\"its message is being handled, SMSC will retry\"",
+			         esme_name(e), m, seq, total);
+		} else if (r->integer == -2) {
+			log_info("[%s] mo from=%s part=%d/%d msg=\"part of a message already taken, ignored\"",
+			         esme_name(e), m, seq, total);
+		} else {
+			log_debug("[%s] mo from=%s part=%d/%d have=%lld", esme_name(e), m, seq, total, r->integer);
+		}
+		freeReplyObject(r);
+		esme_answer(e, token, st);
+		return;
+	}
+	uint32_t status = SMPP_ESME_RX_T_APPN;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 * (size_t)total) {
+		char *text = gw_mo_join(r);
+		if (text) {
+			log_info("[%s] mo from=%s parts=%d msg=\"concatenated message complete\"", esme_name(e), m, total);
+			status = gw_mo(g, e, sm->src_addr, text);
+			free(text);
+		}
+	}
+	freeReplyObject(r);
+	char sdone[12];
+	snprintf(sdone, sizeof sdone, "%d", GW_MOPART_DONE);
+	const char *eargs[] = {status == SMPP_ESME_ROK ? "1" : "0", sttl, sdone};
+	r = store_script(g->store, STORE_MOEND, 2, keys, 3, eargs, err, sizeof err);
+	if (r)
+		freeReplyObject(r); /* else: done stays busy until GW_MOPART_BUSY, then redone */
+	esme_answer(e, token, status);
+}
+
+/* Drops the concatenated MOs that never completed (a part lost by the SMSC). */
+void gw_mo_sweep(struct gw *g)
+{
+	char before[24], err[256];
+	snprintf(before, sizeof before, "%" PRId64, gw_now() - GW_MOPART_AGE);
+	const char *keys[] = {GW_K_MOSETS};
+	const char *args[] = {before, "100"};
+	redisReply *r = store_script(g->store, STORE_MOSWEEP, 1, keys, 2, args, err, sizeof err);
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		g->counters[GW_MO_PARTS_EXPIRED]++;
+		/* the key names the set; its addresses are hex, not shown */
+		const char *k = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+		const char *tail = strrchr(k, ':');
+		log_warn("mo_parts_expired parts=%lld total=%s msg=\"a long reply never completed within %d s, "
+		         "dropped\"", r->element[i + 1]->integer, tail ? tail + 1 : "?", GW_MOPART_AGE);
+	}
+	if (r)
+		freeReplyObject(r);
+}
+
+/* ---- timers ---- */
+
+void gw_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char now[24], lease[16], max[16], err[256];
+	int64_t t = gw_now();
+	snprintf(now, sizeof now, "%" PRId64, t);
+	snprintf(lease, sizeof lease, "%d", GW_DUE_LEASE);
+	snprintf(max, sizeof max, "%d", GW_PUMP_BATCH);
+	/* held messages whose quiet hours ended go out */
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		char k_held[96], k_out[96];
+		gw_key(k_held, sizeof k_held, GW_K_HELD, g->cfg->smsc[i].name);
+		gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
+		const char *hk[] = {k_held, k_out};
+		const char *ha[] = {now, max};
+		redisReply *h = store_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, err, sizeof err);
+		if (!h) {
+			g->counters[GW_REDIS_ERR]++;
+			return;
+		}
+		if (h->type == REDIS_REPLY_INTEGER && h->integer > 0) {
+			log_info("[%s] quiet hours over released=%lld", g->cfg->smsc[i].name, h->integer);
+			event_active(g->ev_outbox, 0, 0);
+		}
+		freeReplyObject(h);
+	}
+	const char *keys[] = {GW_K_DUE};
+	const char *args[] = {now, lease, max};
+	redisReply *r = store_script(g->store, STORE_DUE_CLAIM, 1, keys, 3, args, err, sizeof err);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		const char *id = r->element[i]->str;
+		struct record_meta m;
+		const struct campaign *c = NULL;
+		struct survey s;
+		int rc = gw_load(g, id, &m, &c, &s);
+		if (rc == 0 && s.status == SURVEY_QUEUED) {
+			/* a start held by quiet hours: back in the queue */
+			const char *wk[] = {GW_K_DUE, GW_K_QUEUE};
+			const char *wa[] = {id};
+			redisReply *w = store_script(g->store, STORE_WAKE, 2, wk, 1, wa, err, sizeof err);
+			if (w)
+				freeReplyObject(w);
+			event_active(g->ev_queue, 0, 0);
+		} else if (rc == 0) {
+			struct survey_out o;
+			if (survey_tick(c, &s, t, &o) == 0)
+				gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
+			survey_out_clear(&o);
+		} else if (rc == -ENOENT) {
+			redisReply *z = store_cmd(g->store, err, sizeof err, "ZREM hl:due %s", id);
+			if (z)
+				freeReplyObject(z);
+		} else if (rc == -ESRCH || rc == -EINVAL) {
+			gw_fail_broken(g, &m, c, &s, rc, NULL);
+		}
+		survey_clear(&s);
+	}
+	freeReplyObject(r);
+}
+

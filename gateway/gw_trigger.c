@@ -1,0 +1,259 @@
+/* gw_trigger: triggers from the HTTP API and from agency SMS, validated and stored (TRIGGER). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "gw.h"
+#include "gw_int.h"
+#include "log.h"
+#include "phone.h"
+#include "record.h"
+#include "store.h"
+
+/* ---- triggers ---- */
+
+static int gw_field_ok(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], const char **field,
+               char *err, size_t errlen)
+{
+	struct record_meta m;
+	memset(&m, 0, sizeof m);
+	*field = NULL;
+#define GW_BAD(f, ...)                              \
+	do {                                        \
+		*field = f;                         \
+		snprintf(err, errlen, __VA_ARGS__); \
+		g->counters[GW_TRIG_BAD]++;         \
+	} while (0)
+	if (!t->campaign || !gw_field_ok(t->campaign, RECORD_FIELD_MAX - 1)) {
+		GW_BAD("campaign", "campaign: required, a non-empty string");
+		return -EINVAL;
+	}
+	if (!t->msisdn) {
+		GW_BAD("msisdn", "msisdn: required");
+		return -EINVAL;
+	}
+	char why[128];
+	if (phone_normalize(t->msisdn, m.msisdn, why, sizeof why) < 0) {
+		GW_BAD("msisdn", "msisdn: %s", why);
+		return -EINVAL;
+	}
+	if (!t->transaction_id || !gw_field_ok(t->transaction_id, RECORD_FIELD_MAX - 1)) {
+		GW_BAD("transaction_id", "transaction_id: required, 1-128 printable characters");
+		return -EINVAL;
+	}
+	if (!t->agency || !gw_field_ok(t->agency, RECORD_FIELD_MAX - 1)) {
+		GW_BAD("agency", "agency: required, 1-128 printable characters");
+		return -EINVAL;
+	}
+	if (t->procedure && !gw_field_ok(t->procedure, RECORD_FIELD_MAX - 1)) {
+		GW_BAD("procedure", "procedure: 1-128 printable characters");
+		return -EINVAL;
+	}
+	if (t->completed_at && record_parse_time(t->completed_at, &m.completed_at) < 0) {
+		GW_BAD("completed_at", "completed_at: not an ISO 8601 time (2026-11-21T09:30:00+07:00)");
+		return -EINVAL;
+	}
+	if (t->audit_of && !gw_field_ok(t->audit_of, RECORD_FIELD_MAX - 1)) { /* docs/audit.md */
+		GW_BAD("audit_of", "audit_of: the survey id checked, 1-128 printable characters");
+		return -EINVAL;
+	}
+	snprintf(m.audit_of, sizeof m.audit_of, "%s", t->audit_of ? t->audit_of : "");
+#undef GW_BAD
+	const struct campaign *c = gw_campaign(g, t->campaign, NULL);
+	if (!c) {
+		*field = "campaign";
+		snprintf(err, errlen, "campaign: no campaign '%s'", t->campaign);
+		g->counters[GW_TRIG_BAD]++;
+		return -ENOENT;
+	}
+	unsigned char rnd[8]; /* 64 random bits: 16 hex characters, kept short in every key that names it */
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(m.id, sizeof m.id, rnd, sizeof rnd);
+	snprintf(m.campaign, sizeof m.campaign, "%s", c->id);
+	snprintf(m.cver, sizeof m.cver, "%s", c->version);
+	snprintf(m.agency, sizeof m.agency, "%s", t->agency);
+	snprintf(m.procedure, sizeof m.procedure, "%s", t->procedure ? t->procedure : "");
+	snprintf(m.txid, sizeof m.txid, "%s", t->transaction_id);
+	snprintf(m.channel, sizeof m.channel, "%s", c->channel == CAMPAIGN_USSD ? "ussd" : "sms");
+	m.triggered_at = gw_now();
+
+	char k_tx[300], k_s[64];
+	snprintf(k_tx, sizeof k_tx, GW_K_TX "%s:%s", c->id, t->transaction_id);
+	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m.id);
+	const char *keys[] = {k_tx, k_s, GW_K_QUEUE};
+	struct record_strv a = {0};
+	int rc = -EAGAIN;
+	if (record_strv_add(&a, m.id) || record_strv_addf(&a, "%d", GW_TX_TTL) || record_meta_fields(&m, &a)) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto done;
+	}
+	redisReply *r = store_script(g->store, STORE_TRIGGER, 3, keys, a.n, (const char **)a.v, err, errlen);
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		g->counters[GW_TRIG_UNAVAIL]++;
+		goto done;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING) {
+		rc = r->element[0]->integer == 1 ? GW_TRIGGER_NEW : GW_TRIGGER_DUPLICATE;
+		snprintf(survey_id, 33, "%s", r->element[1]->str);
+		g->counters[rc == GW_TRIGGER_NEW ? GW_TRIG_NEW : GW_TRIG_DUP]++;
+		if (rc == GW_TRIGGER_NEW)
+			event_active(g->ev_queue, 0, 0);
+	} else {
+		snprintf(err, errlen, "unexpected reply from redis");
+	}
+	freeReplyObject(r);
+done:
+	record_strv_free(&a);
+	return rc;
+}
+
+/* ---- SMS triggers ---- */
+
+int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out)
+{
+	memset(out, 0, sizeof *out);
+	char *tok[5];
+	int n = 0;
+	const char *p = text;
+	int rc = 0;
+	while (*p && n < 5) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		const char *b = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		tok[n] = strndup(b, (size_t)(p - b));
+		if (!tok[n]) {
+			rc = -ENOMEM;
+			goto done;
+		}
+		n++;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	if (n == 0 || strcasecmp(tok[0], GW_SMS_KEYWORD) != 0) {
+		rc = -ENOENT; /* not a trigger: an ordinary reply */
+		goto done;
+	}
+	if (n < 3 || n > 4 || *p) {
+		snprintf(out->error, sizeof out->error, "cu phap: " GW_SMS_KEYWORD " <so dien thoai> <ma ho so> [thu tuc]");
+		rc = -EINVAL;
+		goto done;
+	}
+	char why[128];
+	if (phone_normalize(tok[1], out->msisdn, why, sizeof why) < 0) {
+		snprintf(out->error, sizeof out->error, "so dien thoai %.20s khong hop le", tok[1]);
+		rc = -EINVAL;
+		goto done;
+	}
+	if (strlen(tok[2]) >= sizeof out->transaction_id || (n == 4 && strlen(tok[3]) >= sizeof out->procedure)) {
+		snprintf(out->error, sizeof out->error, "ma ho so hoac thu tuc qua dai");
+		rc = -EINVAL;
+		goto done;
+	}
+	snprintf(out->transaction_id, sizeof out->transaction_id, "%s", tok[2]);
+	if (n == 4)
+		snprintf(out->procedure, sizeof out->procedure, "%s", tok[3]);
+done:
+	for (int i = 0; i < n; i++)
+		free(tok[i]);
+	return rc;
+}
+
+/* 1 when two numbers are the same subscriber: digits compared after the
+ * country code 84 or the trunk 0. */
+static int gw_same_number(const char *a, const char *b)
+{
+	char da[32], db[32];
+	const char *in[2] = {a, b};
+	char *out[2] = {da, db};
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		for (const char *p = in[k]; *p && n < sizeof da - 1; p++)
+			if (*p >= '0' && *p <= '9')
+				out[k][n++] = *p;
+		out[k][n] = '\0';
+	}
+	const char *pa = da, *pb = db;
+	if (strncmp(pa, "84", 2) == 0 && strlen(pa) > 9)
+		pa += 2;
+	else if (*pa == '0')
+		pa++;
+	if (strncmp(pb, "84", 2) == 0 && strlen(pb) > 9)
+		pb += 2;
+	else if (*pb == '0')
+		pb++;
+	return *pa && strcmp(pa, pb) == 0;
+}
+
+/* An MO from a whitelisted agency number that starts with the keyword is a
+ * trigger (config `sms_triggers`: number, agency, campaign). Returns 1 when it
+ * was handled (and *status is the deliver_sm answer), 0 when it is not a
+ * trigger. */
+int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status)
+{
+	const struct config_sms_trigger *w = NULL;
+	for (int i = 0; i < g->cfg->nsms_triggers && !w; i++)
+		if (gw_same_number(from, g->cfg->sms_triggers[i].number))
+			w = &g->cfg->sms_triggers[i];
+	if (!w)
+		return 0;
+	struct gw_sms_trigger t;
+	int rc = gw_sms_trigger_parse(text, &t);
+	if (rc == -ENOENT)
+		return 0;
+	char answer[400], id[33], err[256];
+	*status = SMPP_ESME_ROK;
+	g->counters[GW_SMS_TRIG]++;
+	if (rc == -ENOMEM) {
+		*status = SMPP_ESME_RX_T_APPN;
+		return 1;
+	}
+	if (rc < 0) {
+		snprintf(answer, sizeof answer, "Loi: %s", t.error);
+	} else {
+		struct gw_trigger tr = {.campaign = w->campaign, .msisdn = t.msisdn, .transaction_id = t.transaction_id,
+		                        .agency = w->agency, .procedure = t.procedure[0] ? t.procedure : NULL};
+		const char *field = NULL;
+		int res = gw_trigger(g, &tr, id, &field, err, sizeof err);
+		char mask[PHONE_MAX];
+		phone_mask(t.msisdn, mask);
+		if (res == -EAGAIN || res == -ENOMEM) {
+			*status = SMPP_ESME_RX_T_APPN; /* not stored: the SMSC delivers it again */
+			return 1;
+		}
+		if (res == GW_TRIGGER_NEW)
+			snprintf(answer, sizeof answer, "Da nhan: ho so %s, khao sat gui toi %s.", t.transaction_id, mask);
+		else if (res == GW_TRIGGER_DUPLICATE)
+			snprintf(answer, sizeof answer, "Ho so %s da duoc nhan truoc do.", t.transaction_id);
+		else
+			snprintf(answer, sizeof answer, "Loi: %s", err);
+		log_info("sms trigger from=%s agency=%s campaign=%s tx=%s result=%d", w->number, w->agency, w->campaign,
+		         t.transaction_id, res);
+	}
+	char sender[PHONE_MAX], why[128];
+	if (phone_normalize(from, sender, why, sizeof why) < 0)
+		snprintf(sender, sizeof sender, "%s", from);
+	if (gw_notice(g, sender, answer, NULL, 0) < 0)
+		log_warn("sms trigger msg=\"answer not queued\"");
+	return 1;
+}
+
