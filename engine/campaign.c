@@ -601,6 +601,7 @@ static void parse_question(struct pctx *p, int node, int idx)
 		return;
 	c->nquestions++;
 	q->line = ydoc_line(p->d, node);
+	q->index = c->nquestions - 1;
 
 	if (!ydoc_get(p->d, node, "id")) {
 		yerr_add(p->e, ydoc_line(p->d, node), "%s: missing required key 'id'", w);

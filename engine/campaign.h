@@ -48,6 +48,7 @@ struct campaign_question {
 	int optional;                   /* a text question the citizen may skip */
 	char *text;                     /* as written, with {n} and {total} */
 	int line;                       /* line of the question in its file (errors) */
+	int index;                      /* 0-based position in the campaign ("câu {n}" = index + 1) */
 };
 
 struct campaign_messages {

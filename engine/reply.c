@@ -14,7 +14,8 @@
  * "dừng" (stop); see reply_accented_stop for "dừng" written with its marks. */
 static const char *const reply_stop_words[] = {
 	"huy", "huy bo", "huy khao sat", "stop", "tu choi", "tuchoi", "unsubscribe",
-	"ngung", "ngung khao sat", "khong tham gia",
+	"ngung", "ngung khao sat", "khong tham gia", "ko tham gia", "k tham gia", "kg tham gia",
+	"khong muon tham gia", "ko muon tham gia",
 };
 /* "dừng", "dừng lại"... once folded: a stop only when the ư is written. */
 static const char *const reply_dung_words[] = {"dung", "dung lai", "dung khao sat", "dung lai khao sat"};
@@ -36,7 +37,8 @@ static const char *const reply_int_pairs[] = {"cuc ky", "cuc ki", "vo cung", "he
 /* Politeness and filler: "dạ", "tôi", "em chọn", "ý kiến của tôi là", "cảm ơn". */
 static const char *const reply_fillers[] = {
 	"da", "toi", "tui", "em", "minh", "chau", "con", "xin", "chon", "thay", "la", "cua", "so",
-	"muc", "nha", "nhe", "nhen", "nhi", "ah", "ak", "thanks", "tks", "thank", "you", "ans", "kq",
+	"muc", "nha", "nhe", "nhen", "ah", "ak", "thanks", "tks", "thank", "you", "ans", "kq",
+	"luon", "thoi", "anh", "chi",
 };
 static const char *const reply_filler_pairs[] = {
 	"tra loi", "y kien", "dap an", "danh gia", "cam on", "cam thay", "lua chon", "phuong an",
@@ -49,6 +51,11 @@ static const char *const reply_soft_yes[] = {"ok", "oke", "okie", "okay", "oki",
 static const char *const reply_yes_words[] = {"co", "c", "yes", "y", "ok", "oke", "okie", "okay",
                                               "oki", "vang", "u", "uh", "um", "uhm", "uk", "roi"};
 static const char *const reply_no_words[] = {"sai", "no", "n"};
+/* Question particles, as written: a reply with one asks, it does not answer. */
+static const char *const reply_question_words[] = {
+	"\xc3\xa0", "\xc3\xa1", "\xe1\xba\xa3", "\xc3\xa3", "\xc6\xb0", "h\xe1\xba\xa3", "nh\xe1\xbb\x89",
+	"h\xe1\xbb\xad", "h\xe1\xbb\x9f", "ch\xe1\xbb\xa9", "sao", "\xe1\xbb\xa9",
+}; /* à á ả ã ư hả nhỉ hử hở chứ sao, and ứ (a pout, or a slip for ừ) */
 
 static int reply_in(const char *s, const char *const *list, size_t n)
 {
@@ -97,26 +104,50 @@ static int reply_split(const char *s, char (*w)[REPLY_WORD_MAX], int cap)
 {
 	int n = 0;
 	while (*s) {
-		size_t len = strcspn(s, " ,");
+		size_t len = strcspn(s, " ,?");
 		if (n >= cap || len >= REPLY_WORD_MAX)
 			return -1;
 		memcpy(w[n], s, len);
 		w[n][len] = '\0';
 		n++;
 		s += len;
-		s += strspn(s, " ,");
+		s += strspn(s, " ,?");
 	}
 	return n;
 }
 
-/* For each word of text_lower's `s`, whether punctuation follows it. */
+/* For each word of text_lower's `s`, the punctuation that follows it. */
 static void reply_pauses(const char *s, struct reply_word *words, int n)
 {
 	for (int i = 0; i < n && *s; i++) {
-		s += strcspn(s, " ,");
-		words[i].pause = *s == ',';
-		s += strspn(s, " ,");
+		s += strcspn(s, " ,?");
+		words[i].pause = *s == ',' || *s == '?' ? (unsigned char)*s : 0;
+		s += strspn(s, " ,?");
 	}
+}
+
+/* A rating rather than an answer: stars ("5*", "5★", "⭐"), or exactly two
+ * numbers with '-' or '/' between ("4/5", "1-2": a score, or a range). */
+static int reply_is_rating(const char *nfc)
+{
+	if (strchr(nfc, '*') || strstr(nfc, "\xe2\x98\x85") || strstr(nfc, "\xe2\x98\x86") ||
+	    strstr(nfc, "\xe2\xad\x90"))
+		return 1;
+	const char *p = nfc + strspn(nfc, " \t");
+	size_t d = strspn(p, "0123456789");
+	if (!d)
+		return 0;
+	p += d;
+	p += strspn(p, " ");
+	if (*p != '-' && *p != '/')
+		return 0;
+	p++;
+	p += strspn(p, " ");
+	d = strspn(p, "0123456789");
+	if (!d)
+		return 0;
+	p += d;
+	return p[strspn(p, " \t\r\n.!")] == '\0';
 }
 
 int reply_text_init(struct reply_text *t, const char *utf8)
@@ -135,26 +166,28 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 		reply_text_clear(t);
 		return -ENOMEM;
 	}
+	t->question = strchr(t->nfc, '?') || strstr(t->nfc, "\xef\xbc\x9f");
+	t->rating = (unsigned char)reply_is_rating(t->nfc);
 	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	char lw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	int n = reply_split(t->fold, fw, REPLY_MAX_WORDS);
 	int m = reply_split(lower, lw, REPLY_MAX_WORDS);
-	if (n < 0) {
+	if (n < 0 || m != n) {
+		/* too long to be an option, or written so that the words as written
+		 * cannot be told apart (marks, pauses): not read as an option */
 		free(lower);
-		return 0; /* too long to be an option: nwords stays -1 */
+		return 0;
 	}
-	if (m == n)
-		reply_pauses(lower, t->words, n);
+	reply_pauses(lower, t->words, n);
 	free(lower);
 	for (int i = 0; i < n; i++) {
 		struct reply_word *w = &t->words[i];
 		memcpy(w->w, fw[i], sizeof w->w);
-		if (m == n) {
-			/* the word as written differs from its folded form by marks
-			 * (or a full-width form, which maps to the same ASCII) */
-			w->marked = strcmp(fw[i], lw[i]) != 0;
-			w->dbar = strncmp(lw[i], "\xc4\x91", 2) == 0;
-		}
+		memcpy(w->lw, lw[i], sizeof w->lw);
+		/* the word as written differs from its folded form by marks
+		 * (or a full-width form, which maps to the same ASCII) */
+		w->marked = strcmp(fw[i], lw[i]) != 0;
+		w->dbar = strncmp(lw[i], "\xc4\x91", 2) == 0;
 	}
 	t->nwords = n;
 	return 0;
@@ -218,6 +251,7 @@ enum reply_class {
 
 struct reply_tok {
 	char w[REPLY_WORD_MAX];
+	char lw[REPLY_WORD_MAX];    /* as written (lower case, marks kept), or w when cut from a word */
 	unsigned char marked, dbar, pause;
 	enum reply_class cls;
 	int key;                    /* option index whose key this word is, or -1 */
@@ -249,19 +283,83 @@ static int reply_key_of(const struct campaign_question *q, const char *w)
 	return -1;
 }
 
-/* A negation, written in full, abbreviated, or with one typo in "khong". */
+/* A negation as labels write it (folded): "khong" and its spellings. */
 static int reply_is_neg(const char *w)
 {
-	if (reply_in(w, reply_neg_words, NELEM(reply_neg_words)))
-		return 1;
-	return strlen(w) >= 4 && reply_distance(w, "khong", 1) <= 1;
+	return reply_in(w, reply_neg_words, NELEM(reply_neg_words));
 }
 
+/* Intensity as labels write it (folded). */
 static int reply_is_int(const char *w)
 {
-	if (reply_in(w, reply_int_words, NELEM(reply_int_words)))
+	return reply_in(w, reply_int_words, NELEM(reply_int_words));
+}
+
+/* Negations written with their marks ("không", "hông", "chẳng"...). Not the
+ * pouting "ứ": one tone from "ừ" (yes), it is left unread. A marked word that folds to a negation but is written
+ * otherwise is something else: "hồng" (a name), "chả"/"cha" (father),
+ * "chồng" (husband) one letter from "khong". */
+static const char *const reply_neg_marked[] = {
+	"kh\xc3\xb4ng", "k\xc3\xb4", "kh\xc3\xb4g", "kh\xc3\xb4m", "h\xc3\xb4ng", "h\xe1\xbb\x95ng",
+	"ch\xe1\xba\xb3ng", "ch\xc6\xb0" "a", "ch\xe1\xba\xa3", "\xc4\x91\xe1\xba\xbf\x63h",
+};
+/* Folded negations that are other words when written without marks. */
+static const char *const reply_neg_marked_only[] = {"cha", "dech", "u"};
+
+/* A negation in a reply, read from the word as written: a spelling of
+ * "không" (reply_neg_words) without marks, or one of reply_neg_marked; also
+ * "khong" with one typo when it starts like it (k..., or kh...ô... written
+ * with marks). */
+static int reply_neg_tok(const struct reply_tok *t)
+{
+	const char *w = t->w, *lw = t->lw;
+	int unmarked = !t->marked && !t->dbar;
+	if (!unmarked && reply_in(lw, reply_neg_marked, NELEM(reply_neg_marked)))
 		return 1;
-	return strlen(w) == 4 && reply_distance(w, "rat", 1) <= 1 && w[0] == 'r';
+	if (unmarked && reply_is_neg(w) && !reply_in(w, reply_neg_marked_only, NELEM(reply_neg_marked_only)))
+		return 1;
+	if (strlen(w) < 4 || w[0] != 'k' || reply_distance(w, "khong", 1) > 1)
+		return 0;
+	return unmarked || (lw[0] == 'k' && strstr(lw, "\xc3\xb4"));
+}
+
+/* Intensity in a reply: "rất" (rat, rât, ratt) anywhere; "lắm", "quá" as
+ * written anywhere, and unmarked "lam", "qua" only after the words they
+ * intensify ("hai long lam"), never "làm" (to make) or "qua" (past) before
+ * them; "cực" only as written (not "cục"). */
+static int reply_int_tok(const struct reply_tok *t, int after_content)
+{
+	const char *w = t->w, *lw = t->lw;
+	int unmarked = !t->marked;
+	if (strcmp(w, "rat") == 0)
+		return unmarked || strcmp(lw, "r\xe1\xba\xa5t") == 0 || strcmp(lw, "r\xc3\xa2t") == 0;
+	if (strcmp(w, "zat") == 0 || (strcmp(w, "ratt") == 0 && unmarked))
+		return unmarked;
+	if (strcmp(w, "lam") == 0)
+		return strcmp(lw, "l\xe1\xba\xafm") == 0 || (unmarked && after_content);
+	if (strcmp(w, "qua") == 0)
+		return strcmp(lw, "qu\xc3\xa1") == 0 || (unmarked && after_content);
+	if (strcmp(w, "cuc") == 0)
+		return strcmp(lw, "c\xe1\xbb\xb1\x63") == 0;
+	return 0;
+}
+
+/* Yes-words written with marks: "có", "ừ", "ờ", "vâng", "rồi". Others that
+ * fold alike are other words: "cô" (a teacher), "ứ" (a pout: no), "ư" (a
+ * question). Unmarked spellings count as they are. */
+static const char *const reply_yes_marked[] = {
+	"c\xc3\xb3", "\xe1\xbb\xab", "\xe1\xbb\x9d", "v\xc3\xa2ng", "r\xe1\xbb\x93i",
+};
+
+static int reply_yes_spelled(const struct reply_tok *t)
+{
+	return (!t->marked && !t->dbar) || reply_in(t->lw, reply_yes_marked, NELEM(reply_yes_marked));
+}
+
+/* Filler on items that are not yes/no: "ok", "vâng", "ừ", "rồi"... */
+static int reply_soft_yes_tok(const struct reply_tok *t)
+{
+	return reply_in(t->w, reply_soft_yes, NELEM(reply_soft_yes)) && reply_yes_spelled(t);
 }
 
 /* Class of a word of a label (labels are written in full: no filler there). */
@@ -406,6 +504,15 @@ static int reply_known(const struct reply_vocab *v, const char *w)
 
 /* Cuts a joined word ("rathailong", "kohl") into the fewest known words.
  * Returns the number of pieces (ends in cut[], each the end offset), or 0. */
+/* A piece a joined word may be cut into: a label's word or initials, or a
+ * negation or intensity word; never filler ("khanh" is no "kh" + "anh"). */
+static int reply_seg_piece(const struct reply_vocab *v, const char *w)
+{
+	int o;
+	return reply_label_word(v, w) || reply_in(w, reply_neg_words, NELEM(reply_neg_words)) ||
+	       reply_in(w, reply_int_words, NELEM(reply_int_words)) || reply_initials(v, w, &o) != NULL;
+}
+
 static int reply_segment(const struct reply_vocab *v, const char *w, int cut[REPLY_WORD_MAX])
 {
 	int n = (int)strlen(w);
@@ -421,7 +528,7 @@ static int reply_segment(const struct reply_vocab *v, const char *w, int cut[REP
 			char piece[REPLY_WORD_MAX];
 			memcpy(piece, w + s, (size_t)(e - s));
 			piece[e - s] = '\0';
-			if (reply_known(v, piece) && best[s] + 1 < best[e]) {
+			if (reply_seg_piece(v, piece) && best[s] + 1 < best[e]) {
 				best[e] = best[s] + 1;
 				from[e] = s;
 			}
@@ -429,14 +536,21 @@ static int reply_segment(const struct reply_vocab *v, const char *w, int cut[REP
 	}
 	if (best[n] >= 1000 || best[n] < 2)
 		return 0;
-	int k = best[n];
-	for (int e = n, i = k - 1; e > 0; e = from[e], i--)
+	int k = best[n], label = 0;
+	for (int e = n, i = k - 1; e > 0; e = from[e], i--) {
+		char piece[REPLY_WORD_MAX];
+		int o;
 		cut[i] = e;
-	return k;
+		memcpy(piece, w + from[e], (size_t)(e - from[e]));
+		piece[e - from[e]] = '\0';
+		label |= reply_label_word(v, piece) || reply_initials(v, piece, &o) != NULL;
+	}
+	return label ? k : 0; /* only what names a label is cut */
 }
 
-static int tok_push(struct reply_tok *t, int *n, const char *w, size_t len, unsigned char marked,
-                    unsigned char dbar)
+/* Pushes a word; `rw` is the word as written when this is all of it (its
+ * marks and its lower-case form), NULL for a piece cut from a longer word. */
+static int tok_push(struct reply_tok *t, int *n, const char *w, size_t len, const struct reply_word *rw)
 {
 	if (*n >= REPLY_TOKS || len >= REPLY_WORD_MAX)
 		return -1;
@@ -444,8 +558,13 @@ static int tok_push(struct reply_tok *t, int *n, const char *w, size_t len, unsi
 	memset(k, 0, sizeof *k);
 	memcpy(k->w, w, len);
 	k->w[len] = '\0';
-	k->marked = marked;
-	k->dbar = dbar;
+	if (rw && rw->lw[0]) {
+		memcpy(k->lw, rw->lw, sizeof k->lw);
+		k->marked = rw->marked;
+		k->dbar = rw->dbar;
+	} else {
+		memcpy(k->lw, k->w, sizeof k->lw);
+	}
 	k->key = -1;
 	return 0;
 }
@@ -467,15 +586,29 @@ static int reply_push_word(const struct reply_vocab *v, struct reply_tok *out, i
 		return -1;
 	memcpy(x, w, len);
 	x[len] = '\0';
+	/* shorthands of label words: "bth", "btg", "bthuong" (bình thường), "thg" */
+	static const char *const alias[][3] = {
+		{"bth", "binh", "thuong"}, {"btg", "binh", "thuong"}, {"bthuong", "binh", "thuong"},
+		{"thg", "thuong", ""}, {"hlong", "hai", "long"},
+	};
+	for (size_t i = 0; !key && i < NELEM(alias); i++) {
+		if (strcmp(x, alias[i][0]) != 0 || !reply_label_word(v, alias[i][1]) ||
+		    (alias[i][2][0] && !reply_label_word(v, alias[i][2])))
+			continue;
+		for (int j = 1; j < 3 && alias[i][j][0]; j++)
+			if (tok_push(out, n, alias[i][j], strlen(alias[i][j]), NULL) < 0)
+				return -1;
+		return 0;
+	}
 	if (!key && !reply_label_word(v, x) && reply_initials(v, x, &o)) {
 		struct reply_sig s;
 		reply_label_sig(v->q->opts[o].label_fold, &s);
 		for (int j = 0; j < s.nw; j++)
-			if (tok_push(out, n, s.w[j], strlen(s.w[j]), 0, 0) < 0)
+			if (tok_push(out, n, s.w[j], strlen(s.w[j]), NULL) < 0)
 				return -1;
 		return 0;
 	}
-	return tok_push(out, n, x, len, rw ? rw->marked : 0, rw ? rw->dbar : 0);
+	return tok_push(out, n, x, len, rw);
 }
 
 /* The reply's words, ready to classify: digits cut from letters ("2hailong"),
@@ -518,7 +651,7 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
 			if (k == 0) {
 				/* a key keeps its letters ("hl" may be one) */
 				int key = reply_key_of(v->q, x) >= 0;
-				if (reply_push_word(v, out, &n, x, strlen(x), key, rw) < 0)
+				if (reply_push_word(v, out, &n, x, strlen(x), key, np == 1 ? rw : NULL) < 0)
 					return -1;
 				continue;
 			}
@@ -537,20 +670,29 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
  * "e" before other words. "0" before words is "không" (zero). */
 static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int n, int yesno)
 {
-	int words = 0;
+	int words = 0, content = 0;
 	for (int i = 0; i < n; i++) {
-		const char *w = t[i].w;
-		t[i].key = reply_key_of(v->q, w);
+		const char *w = t[i].w, *lw = t[i].lw;
+		/* a word written with marks or đ is no key (keys are plain): "ạ",
+		 * "ê", "đ"; "có"/"không" are read as words of their own */
+		t[i].key = t[i].marked || t[i].dbar ? -1 : reply_key_of(v->q, w);
 		if (reply_label_word(v, w)) {
 			enum reply_class c = reply_label_class(w);
+			if (c == RC_NEG && !reply_neg_tok(&t[i]))
+				c = RC_WORD; /* "hồng" is not "hông" even where a label has "hong" */
 			t[i].cls = c;
-			words += c != RC_KEY;
+			words++;
+			content |= c == RC_WORD;
 			continue;
 		}
 		if (i + 1 < n && strcmp(w, "cau") == 0 && reply_is_digits(t[i + 1].w)) {
-			t[i].cls = t[i + 1].cls = RC_FILLER;
+			/* "câu 2: 1": the item's number echoed back; another number is
+			 * another item's answer (or a guess): left unread */
+			int same = strtol(t[i + 1].w, NULL, 10) == v->q->index + 1 && strlen(t[i + 1].w) <= 2;
+			t[i].cls = t[i + 1].cls = same ? RC_FILLER : RC_WORD;
 			t[i].key = t[i + 1].key = -1;
 			i++;
+			words += !same;
 			continue;
 		}
 		char pair[2 * REPLY_WORD_MAX + 1] = "";
@@ -573,32 +715,64 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 			i++;
 			continue;
 		}
-		if (reply_is_neg(w)) {
+		if (reply_in(lw, reply_question_words, NELEM(reply_question_words))) {
+			t[i].cls = RC_WORD; /* "à", "ư", "hả", "nhỉ": a question, no answer */
+			t[i].key = -1;
+			words++;
+		} else if (reply_neg_tok(&t[i])) {
 			t[i].cls = RC_NEG;
 			words++;
-		} else if (reply_is_int(w) && t[i].key < 0) {
+		} else if (t[i].key < 0 && reply_int_tok(&t[i], content)) {
 			t[i].cls = RC_INT;
 			words++;
 		} else if (t[i].key >= 0) {
 			t[i].cls = RC_KEY;
 		} else if (reply_in(w, reply_fillers, NELEM(reply_fillers)) ||
-		           (!yesno && reply_in(w, reply_soft_yes, NELEM(reply_soft_yes)))) {
-			t[i].cls = RC_FILLER;
+		           (!yesno && reply_soft_yes_tok(&t[i])) ||
+		           (strcmp(w, "r") == 0 && i == n - 1 && n > 1)) {
+			t[i].cls = RC_FILLER; /* ... and a closing "r" (rồi) */
 		} else {
 			t[i].cls = RC_WORD;
 			words += !reply_is_digits(w);
+			content |= !reply_is_digits(w);
 		}
 	}
-	/* the lone letters that are keys and politeness at once */
+	/* "a" and "e": keys, and also "ạ"/"anh" and "em" in SMS. Written with a
+	 * mark: "ạ" is politeness, any other ("à", "ê") a word of its own. Alone,
+	 * or right after "chọn"/"số"/"đáp án": the key. Beside other keys only:
+	 * a key (so "2 a" names two options). Beside words: the pronoun or the
+	 * particle ("a hài lòng", "hai long a", "e chon 3"); among politeness
+	 * only ("cảm ơn a", "ok e"): nothing. */
 	for (int i = 0; i < n && n > 1; i++) {
-		if (t[i].w[1] || (t[i].cls != RC_KEY && t[i].cls != RC_WORD))
+		if (t[i].w[1] || (t[i].w[0] != 'a' && t[i].w[0] != 'e') || t[i].cls == RC_FILLER)
 			continue;
-		if (t[i].w[0] == 'a' && (t[i].marked || (i == n - 1 && words > 0)))
+		int particle;
+		if (t[i].marked || t[i].dbar) {
+			particle = strcmp(t[i].lw, "\xe1\xba\xa1") == 0; /* ạ */
+			if (!particle) {
+				t[i].cls = RC_WORD;
+				t[i].key = -1;
+				continue;
+			}
+		} else if (i == 0 && t[1].cls == RC_FILLER && !reply_is_digits(t[1].w)) {
+			particle = 1; /* "e chọn 3", "a thấy hài lòng": the pronoun */
+		} else if (i > 0 && t[i - 1].cls == RC_FILLER &&
+		           (strcmp(t[i - 1].w, "chon") == 0 || strcmp(t[i - 1].w, "so") == 0 ||
+		            strcmp(t[i - 1].w, "an") == 0 || strcmp(t[i - 1].w, "loi") == 0)) {
+			particle = 0;
+		} else {
+			int others = 0, keys = 0;
+			for (int j = 0; j < n; j++)
+				if (j != i && t[j].cls != RC_FILLER) {
+					others++;
+					keys += t[j].cls == RC_KEY;
+				}
+			particle = others == 0 || keys < others;
+		}
+		if (particle) {
 			t[i].cls = RC_FILLER;
-		else if (t[i].w[0] == 'e' && i == 0 && !t[i].marked && t[1].cls == RC_FILLER)
-			t[i].cls = RC_FILLER;
-		if (t[i].cls == RC_FILLER)
 			t[i].key = -1;
+		}
 	}
 	/* "0 hài lòng": zero is read "không" */
 	for (int i = 0; i + 1 < n; i++)
@@ -762,7 +936,11 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 
 /* Words that open a reason ("vì chờ lâu"), and words that turn or question
  * what came before ("nhưng", "hay", "hoặc", "nếu"): see reply_read_clause. */
-static const char *const reply_reason_words[] = {"vi", "do", "boi", "tai", "because"};
+static const char *const reply_reason_words[] = {"vi", "do", "boi", "tai", "voi", "ve", "because"};
+/* ... written with their marks (unmarked they count too; "dở", bad, is no "do") */
+static const char *const reply_reason_marked[] = {
+	"v\xc3\xac", "b\xe1\xbb\x9fi", "t\xe1\xba\xa1i", "v\xe1\xbb\x9bi", "v\xe1\xbb\x81",
+}; /* vì bởi tại với về */
 static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "hay", "hoac", "neu", "or", "but"};
 
 /* A talkative reply: an answer, then a reason or a remark ("Không hài lòng vì
@@ -773,23 +951,31 @@ static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "ha
  * "hài lòng, không" (a question) or "hài lòng, 2" stay unread. */
 static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, int n)
 {
-	int cut = -1, reason = 0;
+	int cut = -1, reason = 0, content = 0;
 	for (int i = 1; i < n && cut < 0; i++) {
-		if (reply_in(t[i].w, reply_reason_words, NELEM(reply_reason_words)) &&
-		    !reply_label_word(v, t[i].w)) {
+		if (reply_in(t[i].w, reply_reason_words, NELEM(reply_reason_words)) && !reply_label_word(v, t[i].w) &&
+		    (!t[i].marked || reply_in(t[i].lw, reply_reason_marked, NELEM(reply_reason_marked)))) {
 			cut = i;
 			reason = 1;
-		} else if (t[i - 1].pause) {
+		} else if (t[i - 1].pause == ',') {
 			cut = i;
 		}
 	}
 	if (cut < 1 || cut >= n)
 		return -1;
+	/* the first clause names its option with words: a bare key followed by
+	 * a remark ("5 vì rất hài lòng", "1, chờ lâu") is as likely a score the
+	 * other way round (5 stars) as the key: unread */
+	for (int i = 0; i < cut; i++)
+		content |= t[i].cls == RC_WORD && reply_label_word(v, t[i].w);
+	if (!content)
+		return -1;
 	for (int i = cut; i < n; i++) {
-		if (reply_in(t[i].w, reply_turn_words, NELEM(reply_turn_words)))
+		if (reply_in(t[i].w, reply_turn_words, NELEM(reply_turn_words)) || t[i].pause == '?' ||
+		    t[i].key >= 0 || reply_is_digits(t[i].w) ||
+		    (reply_label_word(v, t[i].w) && t[i].cls == RC_WORD))
 			return -1;
-		if (!reason && (t[i].cls == RC_NEG || t[i].cls == RC_INT || t[i].key >= 0 ||
-		                reply_label_word(v, t[i].w) || reply_is_digits(t[i].w)))
+		if (!reason && (t[i].cls == RC_NEG || t[i].cls == RC_INT))
 			return -1;
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
@@ -804,7 +990,9 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1;
 	for (int i = 0; i < n; i++) {
 		const char *w = t[i].w;
-		if (reply_is_neg(w)) {
+		if (reply_in(t[i].lw, reply_question_words, NELEM(reply_question_words)))
+			return -1;
+		if (reply_neg_tok(&t[i])) {
 			if (!neg && !yes)
 				neg_first = 1;
 			neg = 1;
@@ -812,7 +1000,7 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 				neg_first = 0; /* "không, có": not "không có" */
 		} else if (reply_in(w, reply_no_words, NELEM(reply_no_words))) {
 			no++;
-		} else if (reply_in(w, reply_yes_words, NELEM(reply_yes_words)) ||
+		} else if ((reply_in(w, reply_yes_words, NELEM(reply_yes_words)) && reply_yes_spelled(&t[i])) ||
 		           (strcmp(w, "dung") == 0 && t[i].dbar)) {
 			yes++;
 		} else if (t[i].key >= 0 && t[i].cls != RC_FILLER) {
@@ -959,26 +1147,34 @@ static char *reply_trim_dup(const char *s)
 static void reply_read_options(const struct campaign_question *q, const struct reply_text *t,
                                struct reply *out)
 {
+	/* a question ("Hài lòng?", "hài lòng à?") or a rating in stars or x/y
+	 * ("5*": five stars is the best, key 5 the worst) answers nothing */
+	if (t->question || t->rating || t->nwords <= 0)
+		return;
+	struct reply_vocab v;
+	reply_vocab_init(&v, q);
+	int yesno = v.yes_opt >= 0;
 	/* the whole reply as a key or label, unless punctuation cuts it
-	 * ("Không, hài lòng" is not the label "Không hài lòng") */
-	int cut = 0;
-	for (int k = 0; k + 1 < t->nwords; k++)
-		cut |= t->words[k].pause;
-	int i = cut ? -1 : reply_match_exact(q, t->fold);
+	 * ("Không, hài lòng" is not the label "Không hài lòng"), a word is
+	 * written with marks where a key is meant ("ạ" is no "a"), or it is a
+	 * yes/no item (its own reader tells "có" from "cô") */
+	int cut = 0, marked = 0;
+	for (int k = 0; k < t->nwords; k++) {
+		cut |= k + 1 < t->nwords && t->words[k].pause;
+		marked |= t->words[k].marked || t->words[k].dbar;
+	}
+	int i = cut || yesno ? -1 : reply_match_exact(q, t->fold);
+	if (i >= 0 && marked && reply_key_of(q, t->fold) >= 0)
+		i = -1;
 	if (i >= 0 && q->type != Q_MULTI) {
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;
 		return;
 	}
-	if (t->nwords <= 0)
-		return;
-	struct reply_vocab v;
 	struct reply_tok tok[REPLY_TOKS];
-	reply_vocab_init(&v, q);
 	int n = reply_expand(&v, t, tok);
 	if (n <= 0)
 		return;
-	int yesno = v.yes_opt >= 0;
 	reply_classify(&v, tok, n, yesno);
 	if (q->type == Q_MULTI) {
 		if (i >= 0) {
@@ -1083,7 +1279,7 @@ static int reply_many_filler(const struct reply_word *w, const struct reply_word
 int reply_read_many(const struct campaign_question *qs, int n, const struct reply_text *t,
                     int values[CAMPAIGN_MAX_QUESTIONS])
 {
-	if (n < 2 || n > CAMPAIGN_MAX_QUESTIONS || !t->fold || t->nwords <= 0)
+	if (n < 2 || n > CAMPAIGN_MAX_QUESTIONS || !t->fold || t->nwords <= 0 || t->question || t->rating)
 		return 0;
 	for (int i = 0; i < n; i++)
 		if (!reply_single_option(&qs[i]))
@@ -1104,11 +1300,32 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 	/* a closing "ạ" with its mark (unmarked "a" is a key: "a b c d e") */
 	while (to > from + 1 && strcmp(t->words[to - 1].w, "a") == 0 && t->words[to - 1].marked)
 		to--;
+	for (int i = from; i < to; i++) {
+		const struct reply_word *w = &t->words[i];
+		if ((w->marked || w->dbar) && !reply_in(w->lw, reply_yes_marked, NELEM(reply_yes_marked)) &&
+		    !reply_in(w->lw, reply_neg_marked, NELEM(reply_neg_marked)))
+			return 0; /* keys are plain: "ê", "đ", "cô" are no keys; "có", "không" are */
+	}
 	if (to - from == 1) {
-		/* "12113": one character per item, every key one character */
+		/* "12113": one character per item, every key one character, for
+		 * three items or more ("11" on the last two is as likely a key
+		 * pressed twice, "12" a number) */
 		const char *body = t->words[from].w;
-		if (reply_match_exact(&qs[0], body) >= 0)
+		if (n < 3 || reply_match_exact(&qs[0], body) >= 0)
 			return 0;
+		/* the legend's keys in a row ("12345", "abcde") copied back */
+		if ((size_t)qs[0].nopts == strlen(body)) {
+			int legend = 2;
+			for (int k = 0; k < 2 && legend == 2; k++) {
+				legend = 1;
+				for (int i = 0; i < qs[0].nopts && legend; i++)
+					legend = qs[0].opts[i].nkeys > k && strlen(qs[0].opts[i].keys[k]) == 1 &&
+					         qs[0].opts[i].keys[k][0] == body[i];
+				legend = legend ? 1 : 2;
+			}
+			if (legend == 1)
+				return 0;
+		}
 		if (strlen(body) != (size_t)n || !reply_one_char_keys(qs, n))
 			return 0;
 		for (int i = 0; i < n; i++) {
@@ -1123,6 +1340,19 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 	/* "1 2 1 1 3", "1,2,1,1,3", "a b a a c": one word per item */
 	if (to - from != n)
 		return 0;
+	/* a closing "a" or "e" after a number may be "ạ"/"em" written plainly
+	 * ("2 a"): several answers only when every word is a letter */
+	const char *last = t->words[to - 1].w;
+	if ((strcmp(last, "a") == 0 || strcmp(last, "e") == 0) && reply_is_digits(t->words[to - 2].w))
+		return 0;
+	/* the legend copied back ("1 2 3 4 5", "a b c d e") is no answer */
+	for (int k = 0; n == qs[0].nopts && k < 2; k++) {
+		int legend = 1;
+		for (int i = 0; i < n && legend; i++)
+			legend = qs[0].opts[i].nkeys > k && strcmp(t->words[from + i].w, qs[0].opts[i].keys[k]) == 0;
+		if (legend)
+			return 0;
+	}
 	for (int i = 0; i < n; i++) {
 		int o = reply_match_exact(&qs[i], t->words[from + i].w);
 		if (o < 0)

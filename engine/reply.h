@@ -25,9 +25,10 @@ struct reply {
 
 struct reply_word {
 	char w[REPLY_WORD_MAX];     /* folded: "ạ" -> "a", "Đúng" -> "dung" */
+	char lw[REPLY_WORD_MAX];    /* as written, lower case, NFC: "ạ", "đúng" ("" if unknown) */
 	unsigned char marked;       /* written with a mark or a full-width form */
 	unsigned char dbar;         /* written with đ/Đ */
-	unsigned char pause;        /* punctuation follows it ("không, ...") */
+	unsigned char pause;        /* punctuation follows it: ',' or '?' ("không, ..."), else 0 */
 };
 
 /* A reply prepared once, at the edge, for every reading of it. */
@@ -36,6 +37,8 @@ struct reply_text {
 	char *nfc;                  /* NFC as written (text answers, "dừng") */
 	int nwords;                 /* words[] filled; -1 when too many or too long */
 	struct reply_word words[REPLY_MAX_WORDS];
+	unsigned char question;     /* a question mark anywhere: "Hài lòng?" is no answer */
+	unsigned char rating;       /* a rating written as stars or "x/y", "x-y": "5*", "4/5", "1-2" */
 };
 
 /* Prepares `utf8` (NULL is ""). Returns 0 or -ENOMEM; bad UTF-8 is not an

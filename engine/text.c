@@ -149,13 +149,14 @@ static bool is_alnum_cp(int32_t cp)
 }
 
 /* Collapses runs of characters that are not letters or digits (marks count
- * as part of a word) to one ' ' (or `pause` when the run holds more than
- * white space), trimmed. Takes over `mapped` (frees it). */
+ * as part of a word; a mark with no letter before it is dropped) to one ' ',
+ * or `pause` when the run holds more than white space ('?' when it holds a
+ * question mark), trimmed. Takes over `mapped` (frees it). */
 static char *collapse_words(char *mapped, char pause)
 {
 	const char *p = mapped;
 	size_t w = 0;
-	bool gap = false, punct = false;
+	bool gap = false, punct = false, question = false;
 	int32_t cp;
 	int r;
 	/* Collapsing only shrinks the string: strlen(mapped) + 1 is enough. */
@@ -165,14 +166,19 @@ static char *collapse_words(char *mapped, char pause)
 		goto fail;
 	while ((r = next_cp(&p, &cp)) > 0) {
 		utf8proc_category_t c = utf8proc_category(cp);
-		if (!is_alnum_cp(cp) && c != UTF8PROC_CATEGORY_MN && c != UTF8PROC_CATEGORY_MC) {
+		bool mark = c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC;
+		if (mark && (gap || w == 0))
+			continue; /* a stray mark: no word of its own */
+		if (!is_alnum_cp(cp) && !mark) {
 			gap = true;
+			if (cp == '?' || cp == 0xFF1F)
+				question = true;
 			punct |= c != UTF8PROC_CATEGORY_ZS && cp != '\t' && cp != '\n' && cp != '\r';
 			continue;
 		}
 		if (gap && w > 0)
-			out[w++] = punct ? pause : ' ';
-		gap = punct = false;
+			out[w++] = question && pause != ' ' ? '?' : punct ? pause : ' ';
+		gap = punct = question = false;
 		w += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out + w);
 	}
 	if (r < 0)

@@ -122,8 +122,8 @@ static const struct rc table[] = {
 	{ECHO, S, "Hài lòng (2)", 4}, {ECHO, S, "hai long 2", 4}, {ECHO, S, "Rất hài lòng - 1", 5},
 	{ECHO, S, "1 - Rất hài lòng", 5}, {ECHO, S, "2-hai long", 4}, {ECHO, S, "4 - ko hai long", 2},
 	{ECHO, S, "5 rat k hai long", 1}, {ECHO, S, "(1)", 5}, {ECHO, S, "(5)", 1}, {ECHO, S, "[3]", 3},
-	{ECHO, S, "1 = Rất hài lòng", 5}, {ECHO, S, "Câu 1: 2", 4}, {ECHO, S, "cau 3 1", 5},
-	{ECHO, S, "Câu 2: hài lòng", 4}, {ECHO, S, "c - Bình thường", 3}, {ECHO, S, "e. Rất không hài lòng", 1},
+	{ECHO, S, "1 = Rất hài lòng", 5}, {ECHO, S, "Câu 1: 2", 4}, {ECHO, S, "cau 1 1", 5},
+	{ECHO, S, "Câu 1: hài lòng", 4}, {ECHO, S, "c - Bình thường", 3}, {ECHO, S, "e. Rất không hài lòng", 1},
 	{ECHO, S, "4 KHONG HAI LONG", 2}, {ECHO, S, "2 HL", 4}, {ECHO, S, "1 rat hl", 5},
 	{ECHO, YN, "1 có", 1}, {ECHO, YN, "2 không", 2}, {ECHO, YN, "1-Có", 1}, {ECHO, YN, "2. Không", 2},
 	{ECHO, CH, "1-Trực tiếp", 10}, {ECHO, CH, "2. Bưu điện", 20}, {ECHO, CH, "3 truc tuyen", 30},
@@ -151,7 +151,10 @@ static const struct rc table[] = {
 	{FILLER, S, "Không hài lòng vì phải chờ lâu", 2}, {FILLER, S, "ko hai long vi cho lau qua", 2},
 	{FILLER, S, "Rất hài lòng vì cán bộ nhiệt tình", 5}, {FILLER, S, "Hài lòng vì không phải chờ", 4},
 	{FILLER, S, "Hài lòng, cán bộ nhiệt tình", 4}, {FILLER, S, "Rất không hài lòng. Chờ cả buổi sáng", 1},
-	{FILLER, S, "Bình thường, hơi đông người", 3}, {FILLER, S, "4 vì thủ tục rườm rà", 2},
+	{FILLER, S, "Bình thường, hơi đông người", 3}, {FILLER, S, "a hai long", 4}, {FILLER, S, "e hai long", 4},
+	{FILLER, S, "k hài lòng về thái độ", 2}, {FILLER, S, "Không hài lòng với thủ tục", 2}, {FILLER, S, "hài lòng luôn", 4},
+	{FILLER, S, "bình thường thôi", 3}, {FILLER, S, "hl r", 4}, {FILLER, S, "Anh hài lòng", 4}, {FILLER, S, "Ừ hài lòng", 4},
+	{FILLER, S, "a thấy hài lòng", 4},
 	{FILLER, YN, "Có ạ", 1}, {FILLER, YN, "dạ có", 1}, {FILLER, YN, "Đúng ạ", 1}, {FILLER, YN, "dạ không", 2},
 	{FILLER, YN, "Không ạ", 2}, {FILLER, YN, "Dạ vâng", 1}, {FILLER, YN, "em chọn 1", 1},
 	{FILLER, CH, "Dạ trực tiếp ạ", 10}, {FILLER, CH, "Tôi chọn 2", 20},
@@ -188,7 +191,7 @@ static const struct rc table[] = {
 	/* ---- trap: two options, none, or a reading that would be a guess ---- */
 	{TRAP, S, "1 2", INV}, {TRAP, S, "1 hoặc 2", INV}, {TRAP, S, "2 hoac 3", INV},
 	{TRAP, S, "hài lòng hoặc bình thường", INV}, {TRAP, S, "1 hài lòng", INV}, {TRAP, S, "2 rat hai long", INV},
-	{TRAP, S, "4 hai long", INV}, {TRAP, S, "5 khong hai long", INV}, {TRAP, S, "a hai long", INV},
+	{TRAP, S, "4 hai long", INV}, {TRAP, S, "5 khong hai long", INV},
 	{TRAP, S, "không rất hài lòng", INV}, {TRAP, S, "ko rat hai long", INV}, {TRAP, S, "không hài lòng lắm", INV},
 	{TRAP, S, "k hai long lam", INV}, {TRAP, S, "ko hl lam", INV}, {TRAP, S, "rất", INV}, {TRAP, S, "không", INV},
 	{TRAP, S, "ko", INV}, {TRAP, S, "k", INV}, {TRAP, S, "hài", INV}, {TRAP, S, "lòng", INV}, {TRAP, S, "tốt", INV},
@@ -201,10 +204,10 @@ static const struct rc table[] = {
 	{TRAP, S, "???", INV}, {TRAP, S, "hài lòng không", INV}, {TRAP, S, "hai long ko", INV},
 	{TRAP, S, "hài lòng, không hài lòng", INV}, {TRAP, S, "rất hài lòng, không", INV}, {TRAP, S, "1 2 3 4 5", INV},
 	{TRAP, S, "Câu 1", INV}, {TRAP, S, "hai", INV}, {TRAP, S, "một", INV}, {TRAP, S, "dung", INV},
-	{TRAP, S, "Đúng", INV}, {TRAP, S, "không có ý kiến", INV}, {TRAP, S, "k hài lòng về thái độ", INV},
+	{TRAP, S, "Đúng", INV}, {TRAP, S, "không có ý kiến", INV}, 
 	{TRAP, S, "hài lòng 50%", INV}, {TRAP, S, "hai long hai long", INV}, {TRAP, S, "ko rat", INV},
 	{TRAP, S, "2a", INV}, {TRAP, S, "o hai long", INV}, {TRAP, S, "kk hai long", INV}, {TRAP, S, "ra hai long", INV},
-	{TRAP, S, "khong phai hai long", INV}, {TRAP, S, "rat hai kong", INV}, {TRAP, S, "e hai long", INV},
+	{TRAP, S, "khong phai hai long", INV}, {TRAP, S, "rat hai kong", INV},
 	{TRAP, S, "không hài lòng không", INV}, {TRAP, S, "Không, hài lòng", INV}, {TRAP, S, "ko. hai long", INV},
 	{TRAP, S, "hài lòng, ko", INV}, {TRAP, S, "rất hài lòng không?", INV}, {TRAP, S, "k rat hl", INV},
 	{TRAP, S, "chưa hài lòng lắm", INV}, {TRAP, S, "hl k", INV}, {TRAP, S, "2 k", INV}, {TRAP, S, "ko hài", INV},
@@ -213,7 +216,25 @@ static const struct rc table[] = {
 	{TRAP, S, "hài lòng, nhưng chờ lâu", INV}, {TRAP, S, "hài lòng, chưa nhanh", INV},
 	{TRAP, S, "Hài lòng, rất chậm", INV}, {ECHO, S, "hài lòng, 2", 4}, {TRAP, S, "hài lòng, 1", INV}, {TRAP, S, "hài lòng, bình thường", INV},
 	{TRAP, S, "không hài lòng lắm vì chờ lâu", INV}, {TRAP, S, "hài lòng hay không", INV},
-	{TRAP, S, "vì chờ lâu", INV}, {TRAP, S, "hài lòng mà chậm", INV}, {TRAP, S, "dạ", INV}, {TRAP, S, "cảm ơn", INV},
+	{TRAP, S, "vì chờ lâu", INV}, {TRAP, S, "hài lòng mà chậm", INV},
+	/* found by an adversarial review: politeness read as a key, a negation
+	 * lost, intensity invented, a question or a score read as an answer */
+	{TRAP, S, "Cam on a", INV}, {TRAP, S, "cảm ơn a", INV}, {TRAP, S, "Ok a", INV}, {TRAP, S, "Vâng a", INV},
+	{TRAP, S, "da a", INV}, {TRAP, S, "ok e", INV}, {TRAP, S, "Dạ e", INV}, {TRAP, S, "ạ", INV}, {TRAP, S, "à", INV},
+	{TRAP, S, "ê", INV}, {TRAP, S, "Ê", INV}, {TRAP, S, "đ", INV}, {TRAP, S, "Đ", INV}, {TRAP, S, "làm tôi hài lòng", INV},
+	{TRAP, S, "làm tôi không hài lòng", INV}, {TRAP, S, "qua hài lòng", INV}, {TRAP, S, "cục hài lòng", INV},
+	{TRAP, S, "Chồng tôi hài lòng", INV}, {TRAP, S, "Phòng hài lòng", INV}, {TRAP, S, "Hồng hài lòng", INV},
+	{TRAP, S, "Cha hài lòng", INV}, {TRAP, S, "Khánh hài lòng", INV}, {TRAP, S, "khanh hai long", INV}, {TRAP, S, "Hài lòng? Còn lâu", INV}, {TRAP, S, "Hài lòng? Dở tệ", INV},
+	{TRAP, S, "Hài lòng ư?", INV}, {TRAP, S, "hài lòng à?", INV}, {TRAP, S, "Hài lòng nhỉ", INV},
+	{TRAP, S, "hài lòng?", INV}, {TRAP, S, "5 vì rất hài lòng", INV}, {TRAP, S, "1 vì không hài lòng", INV},
+	{TRAP, S, "1 vì chờ lâu quá", INV}, {TRAP, S, "5 vì cán bộ nhiệt tình", INV}, {TRAP, S, "4 vì thủ tục rườm rà", INV},
+	{TRAP, S, "5, tốt", INV}, {TRAP, S, "1, tệ", INV}, {TRAP, S, "5. Cán bộ nhiệt tình", INV},
+	{TRAP, S, "câu 2: 1", INV}, {TRAP, S, "Câu 3: 5", INV}, {TRAP, S, "cau 3 1", INV}, {TRAP, S, "Câu 2: hài lòng", INV},
+	{TRAP, S, "5*", INV}, {TRAP, S, "5★", INV}, {TRAP, S, "1*", INV}, {TRAP, S, "4/5", INV}, {TRAP, S, "1-2", INV},
+	{TRAP, S, "Không, hài lòng \xcc\x81", INV}, {TRAP, S, "cam on ạ \xcc\x81", INV},
+	{TRAP, YN, "Ứ", INV}, {TRAP, S, "Ứ hài lòng", INV}, {TRAP, YN, "ư", INV}, {TRAP, YN, "Cô", INV}, {TRAP, YN, "có à", INV},
+	{ABBREV, S, "kông hài lòng", 2}, {ABBREV, S, "bth", 3}, {ABBREV, S, "bthuong", 3},
+	{ABBREV, S, "binh thg", 3}, {ABBREV, YN, "ừ", 1}, {TRAP, S, "dạ", INV}, {TRAP, S, "cảm ơn", INV},
 	{TRAP, YN, "dung", INV}, {TRAP, YN, "có không", INV}, {TRAP, YN, "không sai", INV}, {TRAP, YN, "có, không", INV},
 	{TRAP, YN, "1 2", INV}, {TRAP, YN, "ok ko", INV}, {TRAP, YN, "dạ", INV}, {TRAP, YN, "1 không", INV},
 	{TRAP, YN, "2 có", INV}, {TRAP, YN, "có sai", INV}, {TRAP, YN, "hai long", INV},
@@ -295,9 +316,17 @@ static void test_reading_table(void **state)
 static void test_reading_variants_never_flip(void **state)
 {
 	(void)state;
+	/* traps that are traps by their marks alone: without them they are keys
+	 * ("ạ" -> "a") or plain spellings ("Hồng" -> "hong", i.e. "hông") */
+	static const char *const by_marks[] = {"ạ", "à", "ê", "Ê", "đ", "Đ", "Hồng hài lòng", "Ứ hài lòng", "Cô"};
 	int misread = 0;
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		const struct rc *c = &table[i];
+		int skip = 0;
+		for (size_t k = 0; k < sizeof by_marks / sizeof by_marks[0]; k++)
+			skip |= strcmp(c->in, by_marks[k]) == 0;
+		if (skip)
+			continue;
 		char *u = text_unaccent(c->in);
 		assert_non_null(u);
 		struct reply r;

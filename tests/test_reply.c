@@ -176,7 +176,7 @@ static const struct rcase rcases[] = {
 	{0, "rat hai lonh", REPLY_ANSWER, 5, 0}, {0, "binh thuongg", REPLY_ANSWER, 3, 0},
 	{0, "rat khong hai lon", REPLY_ANSWER, 1, 0}, {0, "hai lon", REPLY_ANSWER, 4, 0},
 	{0, "kong hai long", REPLY_ANSWER, 2, 0}, {0, "ratt hai long", REPLY_ANSWER, 5, 0},
-	{0, "hai lng", REPLY_ANSWER, 4, 0}, {0, "bnh thg", REPLY_INVALID, 0, 0},
+	{0, "hai lng", REPLY_ANSWER, 4, 0}, {0, "bnh thg", REPLY_ANSWER, 3, 0},
 	/* not understood */
 	{0, "7", REPLY_INVALID, 0, 0}, {0, "1 2", REPLY_INVALID, 0, 0}, {0, "a b", REPLY_INVALID, 0, 0},
 	{0, "hello", REPLY_INVALID, 0, 0}, {0, "ok", REPLY_INVALID, 0, 0}, {0, "ff", REPLY_INVALID, 0, 0},
@@ -202,7 +202,7 @@ static const struct rcase rcases[] = {
 	{2, "N", REPLY_ANSWER, 2, 0}, {2, "Có.", REPLY_ANSWER, 1, 0}, {2, "KHÔNG", REPLY_ANSWER, 2, 0},
 	{2, "co'", REPLY_ANSWER, 1, 0}, {2, "so 1", REPLY_ANSWER, 1, 0}, {2, "3", REPLY_INVALID, 0, 0},
 	/* more multi */
-	{1, "1-3", REPLY_ANSWER, 1, 3},
+	{1, "1-3", REPLY_INVALID, 0, 0}, /* a range, or a list: unread */
 	{1, "rut ngan thoi gian", REPLY_ANSWER, 1, 0}, {1, "1 2 9", REPLY_INVALID, 0, 0},
 	{1, "chon 2 3", REPLY_ANSWER, 2, 3}, {1, "\xef\xbc\x91\xef\xbc\x93", REPLY_ANSWER, 1, 3},
 	/* more text */
@@ -283,8 +283,11 @@ static const struct mcase mcases[] = {
 	{0, 0, "1-2-1-1-3", 5, {5, 4, 5, 5, 3}},
 	{0, 0, "1\n2\n1\n1\n3", 5, {5, 4, 5, 5, 3}},
 	{0, 0, " 1 2 1 1 3! ", 5, {5, 4, 5, 5, 3}},
-	{0, 0, "a b c d e", 5, {5, 4, 3, 2, 1}},
-	{0, 0, "ABCDE", 5, {5, 4, 3, 2, 1}},
+	{0, 0, "a b c d e", 0, {0}},   /* the legend copied back, not five answers */
+	{0, 0, "ABCDE", 0, {0}},
+	{0, 0, "12345", 0, {0}},
+	{0, 0, "1 2 3 4 5", 0, {0}},
+	{0, 0, "a b a a c", 5, {5, 4, 5, 5, 3}},
 	{0, 0, "1 b 3 d 5", 5, {5, 4, 3, 2, 1}},
 	{0, 0, "1b3d5", 5, {5, 4, 3, 2, 1}},
 	{0, 0, "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x91\xef\xbc\x91\xef\xbc\x93", 5, {5, 4, 5, 5, 3}},
@@ -293,7 +296,12 @@ static const struct mcase mcases[] = {
 	{0, 2, "1 1 3", 3, {5, 5, 3, 0, 0}},
 	{0, 2, "113", 3, {5, 5, 3, 0, 0}},
 	{0, 3, "4 5", 2, {2, 1, 0, 0, 0}},
-	{0, 3, "45", 2, {2, 1, 0, 0, 0}},
+	{0, 3, "45", 0, {0}},       /* two keys written together on the last two: a number, or one key twice */
+	{0, 3, "4 5", 2, {2, 1, 0, 0, 0}},
+	{0, 3, "2 a", 0, {0}},      /* "2 ạ" written plainly */
+	{0, 3, "4/5", 0, {0}},      /* a score */
+	{0, 3, "4-5", 0, {0}},      /* a range */
+	{0, 3, "\xc3\xaa \xc3\xaa", 0, {0}}, /* "ê ê": no keys */
 	/* the count does not fit, a token does not match its item, or it is something else */
 	{0, 0, "1 2 1 1", 0, {0}},
 	{0, 0, "1 2 1 1 3 1", 0, {0}},
