@@ -38,9 +38,10 @@ static int cmd_archive_verify(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json|html] [--by DIM[,DIM]] "
-	  "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--agency A] [--procedure P] [--status S]",
+	  "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--agency A] [--procedure P] [--status S] [--integrity]",
 	  "print the satisfaction report of a campaign from the archive, per slice; DIM is agency, "
-	  "procedure, channel, day, week, month, quarter or year (local days, UTC+07:00)", cmd_report },
+	  "procedure, channel, day, week, month, quarter or year (local days, UTC+07:00); --integrity: "
+	  "the integrity signals instead (as `hailong audit integrity`)", cmd_report },
 	{ "comments", "--db PATH --campaign ID [--format csv|json] [--from D] [--to D] [--agency A] "
 	  "[--procedure P] [--status S]",
 	  "print the citizens' comments with their agency, procedure, date and question; phone and "
@@ -232,6 +233,18 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 	char err[512];
 	int rc;
 
+	/* --integrity: the integrity signals (hailong audit integrity, docs/audit.md) */
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--integrity") == 0) {
+			char *sub[64];
+			int n = 0;
+			sub[n++] = (char *)"integrity";
+			for (int k = 0; k < argc && n < 63; k++)
+				if (k != i)
+					sub[n++] = argv[k];
+			sub[n] = NULL;
+			return cli_audit_main(n, sub);
+		}
 	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 0)) != 0)
 		return rc;
 	if (parse_format(cmd, format, 1, &fmt) < 0)

@@ -64,6 +64,14 @@ def main():
         r = subprocess.run([CLI, "report", "--db", os.path.join(tmp, "copy-0.db"), "--campaign", "default",
                             "--format", "json"], capture_output=True, text=True, timeout=60)
         check(r.returncode == 0 and r.stdout.strip().startswith("{"), f"report on the copy: {r.stderr}")
+        # `hailong report --integrity` is `hailong audit integrity` (docs/audit.md)
+        copy0 = os.path.join(tmp, "copy-0.db")
+        a = subprocess.run([CLI, "report", "--db", copy0, "--campaign", "default", "--integrity"],
+                           capture_output=True, text=True, timeout=60)
+        b = subprocess.run([CLI, "audit", "integrity", "--db", copy0, "--campaign", "default"],
+                           capture_output=True, text=True, timeout=60)
+        check(a.returncode == b.returncode == 0 and a.stdout == b.stdout and "Integrity signals" in a.stdout,
+              f"report --integrity: {a.returncode} {a.stdout[:300]!r} vs {b.stdout[:300]!r}")
         # never over an existing file; a missing archive is an error
         before = os.path.getsize(os.path.join(tmp, "copy-0.db"))
         r = subprocess.run([CLI, "archive", "backup", "--db", db, os.path.join(tmp, "copy-0.db")],
