@@ -56,9 +56,25 @@ int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *e
 {
 	if (c->channel != CAMPAIGN_USSD)
 		return 0;
-	for (int i = 0; i < g->cfg->nsmsc; i++)
-		if (g->cfg->smsc[i].has_ussd)
-			return 0;
+	int links = 0;
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		const struct config_smsc *s = &g->cfg->smsc[i];
+		if (!s->has_ussd)
+			continue;
+		links++;
+		/* the invitation is for a session that is over: never while the
+		 * network may still hold the screen on the phone */
+		if (c->ussd_invite_after > 0 && c->ussd_invite_after < s->ussd_session_timeout_s) {
+			snprintf(err, errlen,
+			         "%s:1: ussd: invite_after (%llds) is shorter than the session_timeout (%ds) of "
+			         "smpp %s: the SMS invitation could arrive while the session is still open",
+			         c->file ? c->file : "campaign", (long long)c->ussd_invite_after,
+			         s->ussd_session_timeout_s, s->name);
+			return -EINVAL;
+		}
+	}
+	if (links)
+		return 0;
 	snprintf(err, errlen,
 	         "%s:1: channel: ussd, but no smpp entry of %s has a ussd: block (service_code, ops): "
 	         "its screens have no link to go out on (docs/ussd.md)",

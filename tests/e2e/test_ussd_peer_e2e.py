@@ -34,12 +34,26 @@ def main():
         os.makedirs(camps)
         shutil.copy(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), camps)
         src = open(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), encoding="utf-8").read()
-        src = src.replace("invite_after: 10m", "invite_after: 3s")
-        assert "invite_after: 3s" in src
+        src = src.replace("invite_after: 10m", "invite_after: 6s")
+        assert "invite_after: 6s" in src
         with open(os.path.join(camps, "ussd.yaml"), "w", encoding="utf-8") as f:
             f.write(src)
         st.campaigns = camps
         st.start_redis()
+        # a USSD campaign with no smpp entry that carries USSD: refused at start, with why
+        try:
+            st.start_gateway(st.write_config())
+            raise AssertionError("hailongd started with a USSD campaign and no ussd: link")
+        except RuntimeError as e:
+            if "ussd.yaml:1: channel: ussd, but no smpp entry" not in str(e):
+                raise AssertionError(f"unclear refusal: {e}")
+        # an invitation that could reach a phone still in its session: refused
+        try:
+            st.start_gateway(st.write_config(extra_smsc="    ussd: {service_code: \"%s\", session_timeout: 10s}\n" % CODE))
+            raise AssertionError("hailongd started with invite_after < session_timeout")
+        except RuntimeError as e:
+            if "invite_after (6s) is shorter than the session_timeout (10s) of smpp sim" not in str(e):
+                raise AssertionError(f"unclear refusal: {e}")
         ops = ",".join(str(OPS[k]) for k in ("pssr_indication", "pssr_response", "ussr_request", "ussr_confirm"))
         citizens = {harness.citizen(i + 1): p for i, p in enumerate(PLANS)}
         none = harness.citizen(9)
@@ -51,7 +65,7 @@ def main():
             harness.wait_for(lambda: st._port_open(st.smsc_port), 10, "node ussd centre")
             extra = ("    ussd:\n      service_code: \"%s\"\n      service_type: USSD\n"
                      "      ops: {pssr_indication: 0x01, pssr_response: 0x12, ussr_request: 0x11, ussr_confirm: 0x02}\n"
-                     "      session_timeout: 30s\n" % CODE)
+                     "      session_timeout: 5s\n" % CODE)
             st.start_gateway(st.write_config(extra_smsc=extra))
             for i, m in enumerate(citizens):
                 code, body = st.trigger("0" + m[2:], "USSD-%d" % i, campaign="ussd-default")
