@@ -57,6 +57,14 @@ def main():
             raise AssertionError(f"no fault was played (seed?): {stats}")
         if ev("completed") != N or ev("resumed") != stats["ussd_dials"] or ev("released") != stats["ussd_released"]:
             raise AssertionError(f"metrics {m} vs sim {stats}")
+        # a tester's phone dials the code without a survey: a final "no survey" screen
+        import subprocess
+        out = subprocess.run([os.path.join(harness.BIN, "hailong-sim"), "phone", "0919999999", "--ussd",
+                              "--control", "127.0.0.1:%d" % st.control_port, "--linger-ms", "2500",
+                              "--interval-ms", "100"], input=b"", capture_output=True, timeout=20)
+        text = out.stdout.decode()
+        if out.returncode != 0 or "dialled" not in text or "khong co khao sat" not in text.lower():
+            raise AssertionError(f"phone --ussd: rc={out.returncode} {text} {out.stderr.decode()}")
         print(f"ok: {N} USSD surveys against hailong-sim; dials={stats['ussd_dials']} "
               f"ignored={stats['ussd_ignored']} released={stats['ussd_released']} screens={stats['ussd_screens']}")
 
