@@ -139,11 +139,21 @@ static int survey_send_item(const struct campaign *c, struct survey *s, enum sur
 	return survey_emit(o, m);
 }
 
+/* How long after the last message the one reminder goes: reminder_after, or
+ * on a USSD campaign with ussd.invite_after the SMS inviting to dial the code
+ * (the gateway writes that SMS in place of the reminder, docs/ussd.md). */
+static int64_t survey_remind_after(const struct campaign *c)
+{
+	if (c->channel == CAMPAIGN_USSD && c->ussd_invite_after > 0)
+		return c->ussd_invite_after;
+	return c->reminder_after;
+}
+
 int64_t survey_next_due(const struct campaign *c, const struct survey *s)
 {
 	int64_t expire = s->started_at + c->expire_after;
-	if (c->reminder_after > 0 && !s->reminded) {
-		int64_t remind = s->last_at + c->reminder_after;
+	if (survey_remind_after(c) > 0 && !s->reminded) {
+		int64_t remind = s->last_at + survey_remind_after(c);
 		if (remind < expire)
 			return remind;
 	}
@@ -305,7 +315,7 @@ int survey_tick(const struct campaign *c, struct survey *s, int64_t now, struct 
 	if (now >= s->started_at + c->expire_after)
 		return survey_finish(c, s, SURVEY_EXPIRED, SURVEY_MSG_EXPIRED, now, o);
 	int rc = 0;
-	if (c->reminder_after > 0 && !s->reminded && now >= s->last_at + c->reminder_after) {
+	if (survey_remind_after(c) > 0 && !s->reminded && now >= s->last_at + survey_remind_after(c)) {
 		s->reminded = 1;
 		rc = survey_send_item(c, s, SURVEY_MSG_REMINDER, now, o);
 	}

@@ -26,7 +26,11 @@ static const char *const config_top_keys[] = {"smpp", "redis", "storage", "http"
 static const char *const config_smsc_keys[] = {
 	"name", "host", "port", "system_id", "password", "system_type", "bind", "source_addr",
 	"source_ton", "source_npi", "window", "tps", "routes", "enquire_link_s",
-	"response_timeout_s", "retry", "long_messages", NULL};
+	"response_timeout_s", "retry", "long_messages", "ussd", NULL};
+static const char *const config_ussd_keys[] = {"service_code", "service_type", "ops",
+                                               "session_timeout", NULL};
+static const char *const config_ussd_op_keys[] = {"pssr_indication", "pssr_response",
+                                                  "ussr_request", "ussr_confirm", NULL};
 static const char *const config_retry_keys[] = {"tries", "delay", NULL};
 static const char *const config_trigger_keys[] = {"number", "agency", "campaign", NULL};
 static const char *const config_redis_keys[] = {"url", "lease", NULL};
@@ -52,6 +56,8 @@ void config_free(struct config *c)
 		free(s->password);
 		free(s->system_type);
 		free(s->source_addr);
+		free(s->ussd_service_code);
+		free(s->ussd_service_type);
 		for (j = 0; j < s->nroutes; j++)
 			free(s->routes[j]);
 	}
@@ -463,6 +469,116 @@ static void parse_sms_triggers(struct cctx *p, int node)
 	}
 }
 
+/* `ussd:` of an smpp entry. An op value is one octet; the four must differ
+ * (the gateway tells the flows apart by them). */
+static void parse_ussd(struct cctx *p, int node, const char *w, struct config_smsc *s)
+{
+	char ww[192];
+	int n, ops, i, j;
+	int *vals[4];
+
+	s->has_ussd = 1;
+	s->ussd_op_pssr_indication = 1;
+	s->ussd_op_pssr_response = 17;
+	s->ussd_op_ussr_request = 2;
+	s->ussd_op_ussr_confirm = 18;
+	s->ussd_session_timeout_s = 180;
+	snprintf(ww, sizeof ww, "%s: ussd", w);
+	if (ydoc_kind(p->d, node) != YDOC_MAP) {
+		yerr_add(p->e, ydoc_line(p->d, node),
+		         "%s: expected a map {service_code, service_type, ops, session_timeout}", ww);
+		return;
+	}
+	ydoc_check_map(p->d, node, ww, config_ussd_keys, p->e);
+	if (!(n = ydoc_get(p->d, node, "service_code"))) {
+		missing(p, node, ww, "service_code");
+	} else {
+		char www[224];
+
+		snprintf(www, sizeof www, "%s: service_code", ww);
+		if (read_str(p, n, www, 20, 0, &s->ussd_service_code) == 0) {
+			const char *q;
+
+			for (q = s->ussd_service_code; *q; q++)
+				if (!((*q >= '0' && *q <= '9') || *q == '*' || *q == '#'))
+					break;
+			if (*q)
+				yerr_add(p->e, ydoc_line(p->d, n),
+				         "%s: '%.32s' is not a USSD code (digits, * and #, such as \"*8088#\")",
+				         www, s->ussd_service_code);
+		}
+	}
+	if ((n = ydoc_get(p->d, node, "service_type")) != 0 && !ydoc_is_null(p->d, n)) {
+		char www[224];
+
+		snprintf(www, sizeof www, "%s: service_type", ww);
+		read_str(p, n, www, 5, 1, &s->ussd_service_type);
+	}
+	set_default(p, &s->ussd_service_type, "USSD");
+	if ((n = ydoc_get(p->d, node, "session_timeout")) != 0) {
+		const char *v = ydoc_scalar(p->d, n);
+		int64_t d = 0;
+
+		if (!v || ydoc_parse_duration(v, &d) < 0 || d < 5 || d > 3600)
+			yerr_add(p->e, ydoc_line(p->d, n),
+			         "%s: session_timeout: '%.32s' is not a duration of 5s..1h", ww,
+			         v ? v : "?");
+		else
+			s->ussd_session_timeout_s = (int)d;
+	}
+	ops = ydoc_get(p->d, node, "ops");
+	if (!ops || ydoc_is_null(p->d, ops))
+		return;
+	if (ydoc_kind(p->d, ops) != YDOC_MAP) {
+		yerr_add(p->e, ydoc_line(p->d, ops),
+		         "%s: ops: expected a map {pssr_indication, pssr_response, ussr_request, "
+		         "ussr_confirm}",
+		         ww);
+		return;
+	}
+	{
+		char www[224];
+
+		snprintf(www, sizeof www, "%s: ops", ww);
+		ydoc_check_map(p->d, ops, www, config_ussd_op_keys, p->e);
+		vals[0] = &s->ussd_op_pssr_indication;
+		vals[1] = &s->ussd_op_pssr_response;
+		vals[2] = &s->ussd_op_ussr_request;
+		vals[3] = &s->ussd_op_ussr_confirm;
+		for (i = 0; i < 4; i++) {
+			char k[256];
+
+			int on = ydoc_get(p->d, ops, config_ussd_op_keys[i]);
+			const char *v = on ? ydoc_scalar(p->d, on) : NULL;
+			uint64_t u = 0;
+			int okv;
+
+			if (!on)
+				continue;
+			snprintf(k, sizeof k, "%s: %s", www, config_ussd_op_keys[i]);
+			/* decimal, or hex written 0x.. (some stacks document them so) */
+			if (v && (strncmp(v, "0x", 2) == 0 || strncmp(v, "0X", 2) == 0))
+				okv = smpp_parse_u64(v + 2, 16, &u);
+			else
+				okv = v && smpp_parse_u64(v, 10, &u);
+			if (!okv || u > 255)
+				yerr_add(p->e, ydoc_line(p->d, on),
+				         "%s: '%.32s' is not an op value 0..255 (decimal or 0x..)", k,
+				         v ? v : "?");
+			else
+				*vals[i] = (int)u;
+		}
+		for (i = 0; i < 4; i++)
+			for (j = i + 1; j < 4; j++)
+				if (*vals[i] == *vals[j])
+					yerr_add(p->e, ydoc_line(p->d, ops),
+					         "%s: %s and %s are both %d (the gateway tells USSD flows "
+					         "apart by these values)",
+					         www, config_ussd_op_keys[i], config_ussd_op_keys[j],
+					         *vals[i]);
+	}
+}
+
 static void parse_smsc(struct cctx *p, int node, int idx)
 {
 	static const char *const binds[] = {"transceiver", "transmitter+receiver", NULL};
@@ -578,6 +694,8 @@ static void parse_smsc(struct cctx *p, int node, int idx)
 	}
 	if ((n = ydoc_get(p->d, node, "retry")) != 0 && !ydoc_is_null(p->d, n))
 		parse_retry(p, n, w, s);
+	if ((n = ydoc_get(p->d, node, "ussd")) != 0 && !ydoc_is_null(p->d, n))
+		parse_ussd(p, n, w, s);
 
 	routes = ydoc_get(p->d, node, "routes");
 	snprintf(ww, sizeof ww, "%s: routes", w);

@@ -48,6 +48,15 @@ struct config_smsc {
 	struct config_retry retry[CONFIG_MAX_RETRY]; /* `retry:` as written; see docs/config.md */
 	int nretry;
 	enum config_long long_messages; /* default CONFIG_LONG_UDH */
+	/* `ussd:` (SPEC §9, docs/ussd.md); has_ussd = 0 when the entry carries SMS only. */
+	int has_ussd;
+	char *ussd_service_code;      /* what a citizen dials, e.g. "*8088#" */
+	char *ussd_service_type;      /* service_type of USSD submit_sm, default "USSD" */
+	int ussd_op_pssr_indication;  /* default 1 */
+	int ussd_op_pssr_response;    /* default 17 */
+	int ussd_op_ussr_request;     /* default 2 */
+	int ussd_op_ussr_confirm;     /* default 18 */
+	int ussd_session_timeout_s;   /* default 180 */
 };
 
 /* An agency number whose SMS starts a survey (whitelist for SMS triggers). */

@@ -643,7 +643,7 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 	}
 	o->tag = m->tag;
 	enum config_long how = e->cfg->long_messages;
-	int nparts = tp->nparts > 1 && how == CONFIG_LONG_PAYLOAD ? 1 : tp->nparts;
+	int nparts = tp->nparts > 1 && (how == CONFIG_LONG_PAYLOAD || m->ussd_op >= 0) ? 1 : tp->nparts;
 	o->nparts = nparts;
 	uint16_t ref = 0;
 	if (tp->nparts > 1) {
@@ -664,10 +664,49 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 	sm->registered_delivery = 1;
 	sm->data_coding = (uint8_t)tp->coding;
 	if (m->ussd_op >= 0) {
+		/* a USSD screen is one submit_sm, never concatenated (SPEC §9): up to
+		 * 182 GSM septets (unpacked, one octet each) or 80 UCS-2 units */
+		size_t all = 0;
+		for (int i = 0; i < tp->nparts; i++)
+			all += tp->part[i].len;
+		if (all > (tp->coding == TEXT_CODING_UCS2 ? 160u : 182u)) {
+			rc = -EMSGSIZE;
+			goto fail;
+		}
+		all = 0;
+		for (int i = 0; i < tp->nparts; i++) {
+			memcpy(sm->short_message + all, tp->part[i].data, tp->part[i].len);
+			all += tp->part[i].len;
+		}
+		sm->sm_length = all;
 		sm->has_ussd_op = 1;
 		sm->ussd_op = (uint8_t)m->ussd_op;
+		sm->registered_delivery = 0; /* a screen has no receipt: the answer is the proof */
+		if (m->service_type && strlen(m->service_type) >= sizeof sm->service_type) {
+			rc = -EINVAL;
+			goto fail;
+		}
+		snprintf(sm->service_type, sizeof sm->service_type, "%s", m->service_type ? m->service_type : "");
+		if (m->has_sess) {
+			sm->has_its_session = 1;
+			sm->its_session[0] = m->sess[0];
+			sm->its_session[1] = m->sess[1];
+		}
+		if (m->has_umr) {
+			sm->has_umr = 1;
+			sm->umr = m->umr;
+		}
 	}
-	if (nparts == 1 && tp->nparts > 1) {
+	if (m->ussd_op >= 0) {
+		int n = smpp_build_sm(o->part[0].pdu, sizeof o->part[0].pdu, SMPP_SUBMIT_SM, 1, sm);
+		if (n < 0) {
+			rc = n == -ENOSPC ? -EMSGSIZE : -EINVAL;
+			goto fail;
+		}
+		o->part[0].len = (size_t)n;
+		o->part[0].msg = o;
+		o->part[0].state = PART_QUEUED;
+	} else if (nparts == 1 && tp->nparts > 1) {
 		/* long_messages: payload: the whole text in message_payload, no UDH */
 		size_t all = 0;
 		for (int i = 0; i < tp->nparts; i++)
@@ -698,7 +737,7 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 		o->part[0].msg = o;
 		o->part[0].state = PART_QUEUED;
 	}
-	for (int i = 0; i < nparts && !(nparts == 1 && tp->nparts > 1); i++) {
+	for (int i = 0; i < nparts && m->ussd_op < 0 && !(nparts == 1 && tp->nparts > 1); i++) {
 		struct esme_part *p = &o->part[i];
 		size_t off = 0;
 		sm->esm_class = 0;

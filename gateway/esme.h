@@ -19,7 +19,13 @@ struct esme_msg {
 	const char *dst;            /* canonical MSISDN "849..." */
 	const char *text;           /* UTF-8 */
 	enum text_encoding enc;
-	int ussd_op;                /* -1 = none, else ussd_service_op TLV value */
+	int ussd_op;                /* -1 = none, else ussd_service_op TLV value: a USSD
+	                             * screen, sent as one submit_sm or refused (-EMSGSIZE) */
+	const char *service_type;   /* USSD: service_type of the submit_sm (NULL = "") */
+	int has_sess;               /* USSD: its_session_info to echo */
+	uint8_t sess[2];
+	int has_umr;                /* USSD: user_message_reference to echo */
+	uint16_t umr;
 };
 
 /* Delivery receipt states (message_state values of SMPP 3.4). */

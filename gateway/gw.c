@@ -31,6 +31,10 @@ static const char *const gw_counter_names[] = {
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
 	"hailong_campaign_reloads_total{result=\"ok\"}", "hailong_campaign_reloads_total{result=\"refused\"}",
 	"hailong_sms_triggers_total",
+	/* USSD sessions (gw_ussd.c) */
+	"hailong_ussd_sessions_total{event=\"opened\"}", "hailong_ussd_sessions_total{event=\"completed\"}",
+	"hailong_ussd_sessions_total{event=\"timed_out\"}", "hailong_ussd_sessions_total{event=\"resumed\"}",
+	"hailong_ussd_sessions_total{event=\"released\"}", "hailong_ussd_invites_total",
 };
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");

@@ -80,14 +80,11 @@ int gw_load_campaigns(struct gw *g, int initial, char *err, size_t errlen)
 		snprintf(path, sizeof path, "%s/%s", g->cfg->campaigns_dir, names[i]);
 		struct campaign *c = NULL;
 		int lr = campaign_load(path, &c, e, sizeof e);
-		if (lr == 0 && c->channel == CAMPAIGN_USSD) {
-			/* the model knows USSD, the gateway does not run USSD sessions yet:
-			 * refusing is honest, sending its items as SMS would not be */
-			snprintf(e, sizeof e, "%s:1: channel: ussd campaigns are not served by this hailongd yet (use sms)",
-			         path);
+		if (lr == 0 && gw_ussd_check_campaign(g, c, e, sizeof e) < 0) {
+			/* channel: ussd needs a link that carries USSD */
 			campaign_free(c);
 			c = NULL;
-			lr = -ENOTSUP;
+			lr = -EINVAL;
 		}
 		for (int k = 0; lr == 0 && k < nfresh; k++) {
 			if (strcmp(fresh[k]->id, c->id) == 0) {

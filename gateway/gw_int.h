@@ -67,6 +67,8 @@ enum gw_counter {
 	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MO_AFTER_END, GW_MO_PARTS_EXPIRED, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
+	GW_USSD_OPENED, GW_USSD_COMPLETED, GW_USSD_TIMED_OUT, GW_USSD_RESUMED, GW_USSD_RELEASED,
+	GW_USSD_INVITES,
 	GW_NCOUNTERS
 };
 
@@ -97,8 +99,27 @@ struct gw_camp {
 	int64_t retire_at;     /* not current: freed after this (unix s) */
 };
 
+/* How an outbox entry goes out as a USSD screen: op < 0 = an SMS. */
+struct gw_ussd_out {
+	int op;
+	int has_sess; uint8_t sess[2];
+	int has_umr; uint16_t umr;
+};
+
+/* The USSD session of the MO being handled (gw_ussd.c): the screens that
+ * step writes go back on the link it came from, as ussr_request /
+ * pssr_response, echoing its session TLVs. active = 0 outside a USSD MO. */
+struct gw_ussd_ctx {
+	int active;
+	int smsc;              /* the link it came on */
+	int has_sess; uint8_t sess[2]; /* its_session_info to echo */
+	int has_umr; uint16_t umr;     /* user_message_reference to echo */
+	int invite;            /* gw_due_cb: the step's message is the invite SMS */
+};
+
 struct gw {
 	struct event_base *base;
+	struct gw_ussd_ctx ussd;              /* see struct gw_ussd_ctx */
 	const struct config *cfg;
 	struct gw_camp camps[GW_MAX_VERSIONS];
 	int ncamps;
@@ -165,11 +186,14 @@ int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct re
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
+char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
+                      int first, int q, const struct gw_ussd_out *u);
 
 /* gw_trigger.c */
 int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
 
 /* gw_survey.c */
+uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text);
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm);
@@ -184,6 +208,15 @@ void gw_unkept_free(struct gw_unkept *k);
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg);
 void gw_arch_done(void *arg, void *job, int rc, const char *err);
 void gw_archive_flush(struct gw *g);
+
+/* gw_ussd.c: USSD sessions (docs/ussd.md) */
+int gw_ussd_route(const struct gw *g, const char *msisdn);
+int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *err, size_t errlen);
+void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out *u);
+int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
+                  const struct smpp_sm *sm);
+int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                struct survey_out *o);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);

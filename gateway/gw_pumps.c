@@ -39,6 +39,22 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 	if (f && to && text && (f->json = strdup(entry)) != NULL) {
 		struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
 		                       .enc = (enum text_encoding)enc, .ussd_op = -1};
+		json_t *jop = json_object_get(o, "op"), *jsi = json_object_get(o, "si"),
+		       *jumr = json_object_get(o, "umr");
+		if (json_is_integer(jop)) {
+			/* a USSD screen (gw_ussd.c): one submit_sm with the link's service_type */
+			msg.ussd_op = (int)(json_integer_value(jop) & 0xFF);
+			msg.service_type = g->cfg->smsc[i].ussd_service_type;
+			if (json_is_integer(jsi)) {
+				msg.has_sess = 1;
+				msg.sess[0] = (uint8_t)(json_integer_value(jsi) >> 8);
+				msg.sess[1] = (uint8_t)json_integer_value(jsi);
+			}
+			if (json_is_integer(jumr)) {
+				msg.has_umr = 1;
+				msg.umr = (uint16_t)json_integer_value(jumr);
+			}
+		}
 		f->tag = msg.tag;
 		f->hash = gw_hash64(entry);
 		f->smsc = i;

@@ -16,6 +16,7 @@
 #include "seal.h"
 #include "store.h"
 #include "survey.h"
+#include "ussd.h"
 
 /* ---- committing a survey step ---- */
 
@@ -27,8 +28,8 @@ void gw_key(char *out, size_t cap, const char *prefix, const char *id)
 /* An outbox entry: the survey it belongs to ("" = none), the number, the
  * text and its encoding; first = the survey's first item (a permanent
  * failure to send it fails the survey). */
-static char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
-                             int first, int q)
+char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
+                      int first, int q, const struct gw_ussd_out *uo)
 {
 	/* "u": each message is one of a kind, so a copy of it (a peer's REAP
 	 * put back what our session still holds) is recognised as such */
@@ -43,6 +44,14 @@ static char *gw_outbox_entry(const char *survey, const char *to, enum text_encod
 		json_object_set_new(o, "first", json_true());
 	if (q >= 0)
 		json_object_set_new(o, "q", json_integer(q));
+	if (uo && uo->op >= 0) {
+		/* a USSD screen: its op, and the session TLVs to echo */
+		json_object_set_new(o, "op", json_integer(uo->op));
+		if (uo->has_sess)
+			json_object_set_new(o, "si", json_integer(uo->sess[0] << 8 | uo->sess[1]));
+		if (uo->has_umr)
+			json_object_set_new(o, "umr", json_integer(uo->umr));
+	}
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -73,6 +82,21 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
               const char *reason, int first)
 {
 	int smsc = gw_route(g, m->msisdn);
+	/* a USSD campaign's step is one screen on the USSD link (the session's,
+	 * or the number's for a push); its invite goes as an SMS (gw_ussd.c) */
+	struct gw_ussd_out uo = {.op = -1};
+	char *screen = NULL;
+	int ussd = c && c->channel == CAMPAIGN_USSD && !g->ussd.invite;
+	if (ussd) {
+		int us = g->ussd.active ? g->ussd.smsc : gw_ussd_route(g, m->msisdn);
+		if (us >= 0) {
+			smsc = us;
+			gw_ussd_out_for(g, us, o->finished, &uo);
+		}
+		if (o->nmsg > 0 && !(screen = ussd_screen(o)))
+			return -ENOMEM;
+	}
+	int nout = screen ? 1 : o->nmsg;
 	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96], k_last[48];
 	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m->id);
 	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, m->msisdn);
@@ -86,7 +110,8 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 	char *arch = NULL;
 	int rc = -ENOMEM;
 	int64_t now = gw_now();
-	int64_t hold = (c && o->nmsg) ? schedule_quiet_until(c, now) : 0;
+	/* a screen inside a session the citizen opened is never held */
+	int64_t hold = (c && o->nmsg && !g->ussd.active) ? schedule_quiet_until(c, now) : 0;
 	if (hold && !o->finished && s->status == SURVEY_ACTIVE) {
 		if (s->last_at < hold)
 			s->last_at = hold;
@@ -110,11 +135,11 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 	    record_strv_add(&a, arch ? arch : "") ||
 	    record_strv_add(&a, s->status == SURVEY_OPTED_OUT ? m->msisdn : "") ||
 	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%" PRId64, now) ||
-	    record_strv_addf(&a, "%d", o->nmsg))
+	    record_strv_addf(&a, "%d", nout))
 		goto done;
-	for (int i = 0; i < o->nmsg; i++) {
-		char *e = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO, o->msg[i], first,
-		                          o->finished ? -1 : s->q);
+	for (int i = 0; i < nout; i++) {
+		char *e = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO,
+		                          screen ? screen : o->msg[i], first, o->finished ? -1 : s->q, &uo);
 		int r2 = e ? record_strv_add(&a, e) : -ENOMEM;
 		free(e);
 		if (r2)
@@ -141,11 +166,16 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", m->id,
 		         m->campaign, mask, survey_status_name(s->status), reason ? reason : "");
 	}
+	if (rc && ussd && o->finished && s->status == SURVEY_COMPLETED)
+		g->counters[GW_USSD_COMPLETED]++;
+	if (rc && ussd && first && nout && !g->ussd.active)
+		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted in gw_ussd.c) */
 	if (rc && hold)
-		g->counters[GW_HELD] += (uint64_t)o->nmsg;
+		g->counters[GW_HELD] += (uint64_t)nout;
 	else if (rc && o->nmsg)
 		event_active(g->ev_outbox, 0, 0);
 done:
+	free(screen);
 	free(arch);
 	record_strv_free(&a);
 	return rc;
@@ -225,8 +255,17 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 {
 	char k_out[96], mk[96], err[256];
 	int smsc = gw_route(g, msisdn);
+	struct gw_ussd_out uo = {.op = -1};
+	if (g->ussd.active) {
+		/* inside a USSD session: the final screen, on its link, every time
+		 * the citizen dials (not once a day: a session must be answered) */
+		smsc = g->ussd.smsc;
+		gw_ussd_out_for(g, smsc, 1, &uo);
+		if (!optout)
+			marker = NULL;
+	}
 	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
-	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1);
+	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo);
 	if (!e)
 		return -ENOMEM;
 	int rc;

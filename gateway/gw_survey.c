@@ -195,7 +195,7 @@ static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 /* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
  * message from a number without one. Returns the status to answer it with:
  * 0 once its effect is stored, ESME_RX_T_APPN when it could not be. */
-static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
+uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 {
 	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
 	g->counters[GW_MO]++;
@@ -289,7 +289,8 @@ static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm)
 {
-	(void)sm;
+	if (gw_ussd_on_mo(arg, e, token, from, text, sm))
+		return; /* a USSD session's MO, answered there */
 	esme_answer(e, token, gw_mo(arg, e, from, text));
 }
 
@@ -489,8 +490,12 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 			event_active(g->ev_queue, 0, 0);
 		} else if (rc == 0) {
 			struct survey_out o;
-			if (survey_tick(c, &s, t, &o) == 0)
-				gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
+			if (survey_tick(c, &s, t, &o) == 0) {
+				if (c->channel == CAMPAIGN_USSD)
+					gw_ussd_due(g, &m, c, &s, &o); /* the invite SMS, or the end */
+				else
+					gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
+			}
 			survey_out_clear(&o);
 		} else if (rc == -ENOENT) {
 			redisReply *z = store_cmd(g->store, err, sizeof err, "ZREM hl:due %s", id);

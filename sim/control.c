@@ -115,6 +115,28 @@ static void on_mo(struct simctl *c, struct evhttp_request *req)
 	send_json(req, 202, "Accepted", strdup("{\"queued\":true}"));
 }
 
+/* POST /ussd/dial {"from": "849..."}: the citizen dials the service code
+ * (a new USSD session); 409 when the simulator plays no USSD centre. */
+static void on_ussd_dial(struct simctl *c, struct evhttp_request *req)
+{
+	json_t *o = read_body(req);
+	if (!o)
+		return;
+	json_t *from = json_object_get(o, "from");
+	if (!json_is_string(from)) {
+		json_decref(o);
+		send_error(req, 400, "Bad Request", "want {\"from\": \"...\"}");
+		return;
+	}
+	int rc = smsc_ussd_dial(c->s, json_string_value(from), 0);
+	json_decref(o);
+	if (rc < 0) {
+		send_error(req, 409, "Conflict", "no USSD centre (start hailong-sim with --ussd CODE)");
+		return;
+	}
+	send_json(req, 202, "Accepted", strdup("{\"dialled\":true}"));
+}
+
 /* GET /inbox/N: the texts as an array. GET /inbox/N?since=K: an object
  * {"next": T, "texts": [...]} with the texts numbered K and later, T being
  * the `since` of the next poll (what the interactive phone uses). */
@@ -241,6 +263,11 @@ static void simctl_cb(struct evhttp_request *req, void *arg)
 			smsc_latency_reset(c->s);
 			send_json(req, 200, "OK", smsc_stats_json(c->s));
 		}
+	} else if (strcmp(path, "/ussd/dial") == 0) {
+		if (m != EVHTTP_REQ_POST)
+			send_error(req, 405, "Method Not Allowed", "use POST");
+		else
+			on_ussd_dial(c, req);
 	} else if (strcmp(path, "/mo") == 0) {
 		if (m != EVHTTP_REQ_POST)
 			send_error(req, 405, "Method Not Allowed", "use POST");

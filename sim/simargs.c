@@ -24,6 +24,8 @@ const char *simargs_usage(void)
 	       "                   [--time-factor F] [--think-dist uniform|exp] [--no-reply-share F]\n"
 	       "                   [--late-share F] [--optout-share F] [--multi-share F]\n"
 	       "                   [--typo-share F] [--ucs2-share F] [--population FILE]\n"
+	       "                   [--ussd CODE] [--ussd-ops IND,RESP,REQ,CONF] [--ussd-ignore-share F]\n"
+	       "                   [--ussd-release-share F]\n"
 	       "       hailong-sim load --api URL --token T --control HOST:PORT ... (docs/simulator.md)\n"
 	       "       hailong-sim phone NUMBER [--control HOST:PORT]\n"
 	       "       hailong-sim archive-gen --db FILE --campaign FILE --surveys N\n";
@@ -546,6 +548,29 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 				out->so.receipt_form = SMSC_RECEIPT_TLV;
 			else
 				bad = 1;
+		} else if (strcmp(name, "--ussd") == 0) {
+			/* play a USSD centre too; v = the service code */
+			bad = !*v || strspn(v, "0123456789*#") != strlen(v) || strlen(v) > 20;
+			out->so.ussd_code = v;
+		} else if (strcmp(name, "--ussd-ops") == 0) {
+			/* pssr_indication,pssr_response,ussr_request,ussr_confirm (vendor values) */
+			long ops[4];
+			const char *q = v;
+			int n = 0;
+			for (; n < 4 && !bad; n++) {
+				char *end;
+				errno = 0;
+				ops[n] = strtol(q, &end, 0); /* decimal or 0x.. */
+				bad = end == q || errno || ops[n] < 0 || ops[n] > 255 ||
+				      (n < 3 ? *end != ',' : *end != '\0');
+				q = end + (*end == ',');
+			}
+			for (int k = 0; !bad && k < 4; k++)
+				out->so.ussd_ops[k] = (int)ops[k];
+		} else if (strcmp(name, "--ussd-ignore-share") == 0) {
+			bad = parse_share(v, &out->so.ussd_ignore_share) < 0;
+		} else if (strcmp(name, "--ussd-release-share") == 0) {
+			bad = parse_share(v, &out->so.ussd_release_share) < 0;
 		} else if (strcmp(name, "--profile") == 0) {
 			bad = simargs_profile(v, &out->cit) < 0;
 		} else if (strcmp(name, "--population") == 0) {

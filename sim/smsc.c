@@ -79,7 +79,17 @@ struct mo {
 	int ref;                  /* concatenation reference, -1 = the next one */
 	uint32_t only;            /* parts sent (bit i = part i+1), 0 = all */
 	struct event *think;      /* fires when the citizen sends */
+	int ussd_op;              /* USSD: the op it carries, -1 = an SMS */
+	uint16_t ussd_sess;       /* USSD: its_session_info */
 	LIST_ENTRY(mo) link;
+};
+
+/* A USSD session the centre holds for a number (direct-mapped by number). */
+#define SMSC_USSD_SLOTS 4096
+struct ussd_slot {
+	char msisdn[21];
+	uint16_t id;              /* its_session_info: id << 1 (the low bit = end of session) */
+	uint8_t open;
 };
 
 /* An ESME connection. */
@@ -153,12 +163,15 @@ struct smsc {
 	char last_src[21];                /* source address of the last submit_sm */
 	int stopping;
 	struct event *stop_timer;
+	struct ussd_slot *ussd;           /* SMSC_USSD_SLOTS of them when o.ussd_code */
+	uint16_t ussd_next;               /* next session id */
 };
 
 static void pump(struct smsc *s);
 static void rcpt_orphan(struct outmsg *om);
 static void sess_free(struct sess *ss);
 static void resp_written(struct sess *ss, struct outmsg *rcpt);
+static struct ussd_slot *ussd_find(struct smsc *s, const char *msisdn);
 
 /* A receipt sent before its response (fault early_receipt_share): the
  * response follows at least this much later, so the receipt is on the wire
@@ -747,6 +760,13 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		memcpy(d->short_message + off, tp->part[i].data, tp->part[i].len);
 		d->sm_length = off + tp->part[i].len;
+		if (mo->ussd_op >= 0) {
+			d->has_ussd_op = 1;
+			d->ussd_op = (uint8_t)mo->ussd_op;
+			d->has_its_session = 1;
+			d->its_session[0] = (uint8_t)(mo->ussd_sess >> 8);
+			d->its_session[1] = (uint8_t)mo->ussd_sess;
+		}
 		out_ready(om);
 	}
 	free(tp);
@@ -757,6 +777,101 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	pump(s);
+}
+
+/* ---- USSD centre ---- */
+
+static struct ussd_slot *ussd_slot(struct smsc *s, const char *msisdn)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = msisdn; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return &s->ussd[h % SMSC_USSD_SLOTS];
+}
+
+/* The open session of a number, or NULL. */
+static struct ussd_slot *ussd_find(struct smsc *s, const char *msisdn)
+{
+	if (!s->ussd)
+		return NULL;
+	struct ussd_slot *u = ussd_slot(s, msisdn);
+	return u->open && strcmp(u->msisdn, msisdn) == 0 ? u : NULL;
+}
+
+static struct ussd_slot *ussd_open(struct smsc *s, const char *msisdn)
+{
+	struct ussd_slot *u = ussd_slot(s, msisdn);
+	copy_str(u->msisdn, sizeof u->msisdn, msisdn);
+	u->open = 1;
+	u->id = (uint16_t)(++s->ussd_next & 0x7FFF);
+	return u;
+}
+
+/* An MO of a USSD session: `op` with its_session_info of u. */
+static int ussd_mo(struct smsc *s, struct ussd_slot *u, const char *text, int op, int delay_ms)
+{
+	char from[21];
+	copy_str(from, sizeof from, u->msisdn);
+	uint16_t id = u->id;
+	u->open = 0; /* not an answer: set op and session by hand */
+	int rc = smsc_send_mo_enc(s, from, s->last_src[0] ? s->last_src : "8088", text, delay_ms, NULL, 0);
+	u->open = 1;
+	if (rc == 0) {
+		struct mo *mo = LIST_FIRST(&s->mos);
+		mo->ussd_op = op;
+		mo->ussd_sess = (uint16_t)(id << 1);
+	}
+	return rc;
+}
+
+int smsc_ussd_dial(struct smsc *s, const char *msisdn, int delay_ms)
+{
+	if (!s->ussd || strlen(msisdn) > 20)
+		return -EINVAL;
+	struct ussd_slot *u = ussd_open(s, msisdn);
+	s->st.ussd_dials++;
+	log_info("[smsc] ussd dial from=%.6s... code=%s session=%u", msisdn, s->o.ussd_code, u->id);
+	return ussd_mo(s, u, s->o.ussd_code, s->o.ussd_ops[0], delay_ms);
+}
+
+/* A submit_sm with ussd_service_op: 1 when the citizen sees it (deliver it),
+ * 0 when the network or the citizen drops it on purpose. */
+static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
+{
+	const int *ops = s->o.ussd_ops;
+	struct ussd_slot *u = ussd_find(s, sm->dst_addr);
+	s->st.ussd_screens++;
+	if (u && (!sm->has_its_session || (sm->its_session[0] << 8 | sm->its_session[1]) >> 1 != u->id)) {
+		s->st.ussd_bad_echo++;
+		log_warn("[smsc] ussd screen without the session's its_session_info session=%u", u->id);
+	}
+	if (sm->ussd_op == ops[1]) {
+		if (u)
+			u->open = 0; /* the final screen ends the session */
+		return 1;
+	}
+	if (sm->ussd_op != ops[2])
+		return 1;
+	if (!u) {
+		/* a push opens a session */
+		u = ussd_open(s, sm->dst_addr);
+		if (chance(s, s->o.ussd_ignore_share)) {
+			s->st.ussd_ignored++;
+			u->open = 0;
+			smsc_ussd_dial(s, sm->dst_addr, 1000 + (int)(rng_next(&s->rng) % 2000));
+			return 0;
+		}
+		return 1;
+	}
+	if (chance(s, s->o.ussd_release_share)) {
+		s->st.ussd_released++;
+		log_info("[smsc] fault: ussd session released by the network session=%u", u->id);
+		ussd_mo(s, u, "", s->o.ussd_release_op, 0);
+		u->open = 0;
+		smsc_ussd_dial(s, sm->dst_addr, 800);
+		return 0;
+	}
+	return 1;
 }
 
 int smsc_send_mo_parts(struct smsc *s, const char *from, const char *to, const char *text, int delay_ms,
@@ -796,6 +911,13 @@ int smsc_send_mo_enc(struct smsc *s, const char *from, const char *to, const cha
 	mo->enc = ucs2 ? TEXT_ENC_UCS2 : TEXT_ENC_AUTO;
 	mo->citizen = s->pop ? citizens_index(s->pop, from) : 0;
 	mo->ref = -1;
+	mo->ussd_op = -1;
+	struct ussd_slot *u = ussd_find(s, from);
+	if (u) {
+		/* the answer to the screen on the phone */
+		mo->ussd_op = s->o.ussd_ops[3];
+		mo->ussd_sess = (uint16_t)(u->id << 1);
+	}
 	LIST_INSERT_HEAD(&s->mos, mo, link);
 	copy_str(mo->from, sizeof mo->from, from);
 	copy_str(mo->to, sizeof mo->to, to);
@@ -1161,6 +1283,9 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	if (total > 1) {
 		s->st.parts++;
 		asm_add(s, &sm, ref, total, seq, text);
+	} else if (sm.has_ussd_op && s->ussd && !ussd_screen(s, &sm)) {
+		if (inbox_add(s->inbox, sm.dst_addr, text) < 0)
+			s->st.errors++; /* kept, but nobody read it */
 	} else {
 		deliver(s, sm.src_addr, sm.dst_addr, text);
 	}
@@ -1441,6 +1566,21 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 		s->o.resp_timeout_ms = 30000;
 	if (s->o.max_attempts <= 0)
 		s->o.max_attempts = 3600;
+	if (s->o.ussd_code) {
+		if (!s->o.ussd_ops[0] && !s->o.ussd_ops[1] && !s->o.ussd_ops[2] && !s->o.ussd_ops[3]) {
+			s->o.ussd_ops[0] = 1;
+			s->o.ussd_ops[1] = 17;
+			s->o.ussd_ops[2] = 2;
+			s->o.ussd_ops[3] = 18;
+		}
+		if (s->o.ussd_release_op <= 0)
+			s->o.ussd_release_op = 32;
+		s->ussd = calloc(SMSC_USSD_SLOTS, sizeof *s->ussd);
+		if (!s->ussd) {
+			free(s);
+			return NULL;
+		}
+	}
 	if (o->system_id) {
 		copy_str(s->acct[0].system_id, sizeof s->acct[0].system_id, o->system_id);
 		copy_str(s->acct[0].password, sizeof s->acct[0].password, o->password);
@@ -1500,6 +1640,8 @@ void smsc_free(struct smsc *s)
 		mo_free(LIST_FIRST(&s->mos));
 	for (int guard = 0; guard < 10000000 && !TAILQ_EMPTY(&s->asms); guard++)
 		asm_drop(s, TAILQ_FIRST(&s->asms));
+	free(s->ussd);
+	s->ussd = NULL;
 	for (int guard = 0; guard < 10000000 && !TAILQ_EMPTY(&s->sessions); guard++) {
 		struct sess *ss = TAILQ_FIRST(&s->sessions);
 		TAILQ_REMOVE(&s->sessions, ss, link);
@@ -1636,6 +1778,9 @@ char *smsc_stats_json(const struct smsc *s)
 	    {"malformed", st.malformed}, {"receipts_lost", st.receipts_lost},
 	    {"receipts_early", st.receipts_early}, {"receipts_orphaned", st.receipts_orphaned},
 	    {"disconnects", st.disconnects}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
+	    {"ussd_screens", st.ussd_screens}, {"ussd_dials", st.ussd_dials},
+	    {"ussd_released", st.ussd_released}, {"ussd_ignored", st.ussd_ignored},
+	    {"ussd_bad_echo", st.ussd_bad_echo},
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));

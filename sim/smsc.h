@@ -55,6 +55,15 @@ struct smsc_opts {
 	int retry_ms;              /* delay before a deliver_sm is sent again (default 1000) */
 	int resp_timeout_ms;       /* no deliver_sm_resp after this: send again (default 30000) */
 	int max_attempts;          /* give up a deliver_sm after this many sends (default 3600) */
+	/* USSD centre (--ussd CODE, docs/ussd.md): screens are submit_sm with
+	 * ussd_service_op; a citizen's reply to a screen goes back as ussr_confirm
+	 * with its_session_info. */
+	const char *ussd_code;     /* the service code citizens dial; NULL = no USSD */
+	int ussd_ops[4];           /* pssr_indication, pssr_response, ussr_request, ussr_confirm
+	                            * (all 0 = 1, 17, 2, 18) */
+	double ussd_ignore_share;  /* a pushed screen is ignored; the citizen dials 1-3 s later */
+	double ussd_release_share; /* the network releases a session instead of a screen; redial */
+	int ussd_release_op;       /* op of that release (default 32, Huawei "released") */
 };
 
 /* Counters reported at exit and by GET /stats. */
@@ -78,6 +87,11 @@ struct smsc_stats {
 	uint64_t receipts_lost;    /* receipts not sent on purpose */
 	uint64_t receipts_early;   /* receipts sent before their response on purpose */
 	uint64_t receipts_orphaned;/* receipts whose response never reached the ESME */
+	uint64_t ussd_screens;     /* USSD screens received */
+	uint64_t ussd_dials;       /* citizens who dialled the service code */
+	uint64_t ussd_released;    /* sessions released by the network on purpose */
+	uint64_t ussd_ignored;     /* pushed screens ignored on purpose */
+	uint64_t ussd_bad_echo;    /* screens that did not echo the session's its_session_info */
 	uint64_t disconnects;      /* connections closed on purpose */
 	uint64_t opted_out;        /* citizens who sent HUY */
 	uint64_t no_reply;         /* citizens who chose not to answer a survey */
@@ -104,6 +118,9 @@ int smsc_port(const struct smsc *s);
 /* Queue an MO from `from` to `to` (NULL: the last source address an ESME
  * used, else "8088"), delivered after delay_ms. `ledger`, if not NULL, is a
  * line written once every part was accepted (taken over). 0 or negative errno. */
+/* USSD centre: the citizen `msisdn` dials the service code after delay_ms
+ * (a new session). -EINVAL when the centre plays no USSD. */
+int smsc_ussd_dial(struct smsc *s, const char *msisdn, int delay_ms);
 int smsc_send_mo(struct smsc *s, const char *from, const char *to, const char *text,
                  int delay_ms, char *ledger);
 

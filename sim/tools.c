@@ -20,7 +20,9 @@
 /* ---- phone ---- */
 
 static const char *phone_usage =
-	"usage: hailong-sim phone NUMBER [--control HOST:PORT] [--interval-ms 300] [--to ADDR]\n"
+	"usage: hailong-sim phone NUMBER [--control HOST:PORT] [--interval-ms 300] [--to ADDR] [--ussd]\n"
+	"  --ussd: dial the simulator's USSD service code now (a line \"#\" dials again); each\n"
+	"          reply answers the screen on the phone\n"
 	"                              [--linger-ms 0]\n"
 	"  Shows what the simulator delivers to NUMBER and sends each line you type as its reply.\n"
 	"  End with Ctrl-D (then it keeps showing messages for --linger-ms) or Ctrl-C.\n";
@@ -66,14 +68,35 @@ static int phone_poll(const char *host, int port, const char *msisdn, unsigned l
 	return 0;
 }
 
+/* USSD: ask the simulator's USSD centre to dial the service code for msisdn. */
+static int phone_dial(const char *host, int port, const char *msisdn)
+{
+	json_t *o = json_pack("{s:s}", "from", msisdn);
+	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL, *resp = NULL;
+	json_decref(o);
+	int rc = body ? httpc_request(host, port, "POST", "/ussd/dial", body, &resp, 5000) : -ENOMEM;
+	if (rc == 202)
+		printf("-- dialled the USSD code\n");
+	else
+		fprintf(stderr, "hailong-sim phone: cannot dial (%d): %s\n", rc, resp ? resp : "no answer");
+	free(body);
+	free(resp);
+	return rc == 202 ? 0 : -1;
+}
+
 int simphone_main(int argc, char **argv)
 {
 	const char *number = NULL, *ctl = "127.0.0.1:8089", *to = NULL;
 	long interval = 300, linger = 0;
+	int ussd = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(phone_usage, stdout);
 			return 0;
+		}
+		if (strcmp(argv[i], "--ussd") == 0) {
+			ussd = 1;
+			continue;
 		}
 		if (strncmp(argv[i], "--", 2) != 0) {
 			if (number) {
@@ -135,6 +158,8 @@ int simphone_main(int argc, char **argv)
 		return 1;
 	}
 	printf("-- phone %s: type a reply and Enter; Ctrl-D to end\n", msisdn);
+	if (ussd && phone_dial(host, port, msisdn) < 0)
+		return 1;
 	char line[1024];
 	size_t have = 0;
 	int eof = 0;
@@ -158,7 +183,10 @@ int simphone_main(int argc, char **argv)
 				line[len] = '\0';
 				if (len && line[len - 1] == '\r')
 					line[len - 1] = '\0';
-				if (line[0]) {
+				if (ussd && strcmp(line, "#") == 0) {
+					if (phone_dial(host, port, msisdn) < 0)
+						return 1;
+				} else if (line[0]) {
 					json_t *o = json_pack("{s:s,s:s}", "from", msisdn, "text", line);
 					if (o && to)
 						json_object_set_new(o, "to", json_string(to));

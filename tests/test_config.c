@@ -305,7 +305,64 @@ static const struct {
 	{SMSC "sms_triggers:\n  - {number: \"0912345678\", agency: a, campaign: c}\n"
 	      "  - {number: \"+84 912 345 678\", agency: b, campaign: c}\n",
 	 "h.yaml:9: sms_triggers 2: number: 84912345678 is already listed (sms_triggers 1)"},
+	/* ussd: (SPEC §9) */
+	{SMSC "    ussd: {service_type: USSD}\n", "h.yaml:7: smpp main: ussd: missing required key 'service_code'"},
+	{SMSC "    ussd: \"*8088#\"\n", "h.yaml:7: smpp main: ussd: expected a map"},
+	{SMSC "    ussd: {service_code: \"*80x#\"}\n", "h.yaml:7: smpp main: ussd: service_code: '*80x#' is not a USSD code"},
+	{SMSC "    ussd: {service_code: \"*8088#\", colour: red}\n", "h.yaml:7: smpp main: ussd: unknown key 'colour'"},
+	{SMSC "    ussd: {service_code: \"*8088#\", service_type: TOOLONG}\n",
+	 "h.yaml:7: smpp main: ussd: service_type: 'TOOLONG' is too long"},
+	{SMSC "    ussd: {service_code: \"*8088#\", session_timeout: 2s}\n",
+	 "h.yaml:7: smpp main: ussd: session_timeout: '2s' is not a duration of 5s..1h"},
+	{SMSC "    ussd:\n      service_code: \"*8088#\"\n      ops: {ussr_request: 300}\n",
+	 "h.yaml:9: smpp main: ussd: ops: ussr_request"},
+	{SMSC "    ussd:\n      service_code: \"*8088#\"\n      ops: {ussr_request: 18}\n",
+	 "h.yaml:9: smpp main: ussd: ops: ussr_request and ussr_confirm are both 18"},
+	{SMSC "    ussd:\n      service_code: \"*8088#\"\n      ops: {released: 32}\n",
+	 "h.yaml:9: smpp main: ussd: ops: unknown key 'released'"},
 };
+
+/* ussd: defaults, vendor op values, an entry without it */
+static void test_ussd(void **state)
+{
+	struct config *c = NULL;
+	char err[ERRLEN];
+	(void)state;
+	const char *y = SMSC
+	    "    ussd: {service_code: \"*8088#\"}\n"
+	    "  - name: vendor\n    host: 127.0.0.1\n    port: 2776\n    system_id: v\n    source_addr: \"8089\"\n"
+	    "    routes: [\"8498\"]\n"
+	    "    ussd:\n"
+	    "      service_code: \"*123*4#\"\n"
+	    "      service_type: \"\"\n"
+	    "      ops: {pssr_indication: 0x12, pssr_response: 0x11, ussr_request: 0x21, ussr_confirm: 0x22}\n"
+	    "      session_timeout: 1m\n"
+	    "  - {name: sms, host: 127.0.0.1, port: 2777, system_id: s, source_addr: \"8090\", routes: [\"8497\"]}\n";
+
+	if (parse(y, &c, err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->nsmsc, 3);
+	const struct config_smsc *a = &c->smsc[0], *b = &c->smsc[1];
+	assert_int_equal(a->has_ussd, 1);
+	assert_string_equal(a->ussd_service_code, "*8088#");
+	assert_string_equal(a->ussd_service_type, "USSD");
+	assert_int_equal(a->ussd_op_pssr_indication, 1);
+	assert_int_equal(a->ussd_op_pssr_response, 17);
+	assert_int_equal(a->ussd_op_ussr_request, 2);
+	assert_int_equal(a->ussd_op_ussr_confirm, 18);
+	assert_int_equal(a->ussd_session_timeout_s, 180);
+	assert_int_equal(b->has_ussd, 1);
+	assert_string_equal(b->ussd_service_code, "*123*4#");
+	assert_string_equal(b->ussd_service_type, "");
+	assert_int_equal(b->ussd_op_pssr_indication, 0x12);
+	assert_int_equal(b->ussd_op_pssr_response, 0x11);
+	assert_int_equal(b->ussd_op_ussr_request, 0x21);
+	assert_int_equal(b->ussd_op_ussr_confirm, 0x22);
+	assert_int_equal(b->ussd_session_timeout_s, 60);
+	assert_int_equal(c->smsc[2].has_ussd, 0);
+	assert_null(c->smsc[2].ussd_service_code);
+	config_free(c);
+}
 
 /* retry:, long_messages:, several smpp entries, sms_triggers: */
 static void test_smpp_extras(void **state)
@@ -505,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_redis_urls),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_smpp_extras),
+		cmocka_unit_test(test_ussd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -634,13 +634,41 @@ static void test_submit_ussd_alnum_source(void **state)
 	c.cfg.source_addr = "DVCQG";
 	ctx_start(&c);
 	struct esme_msg m = {.tag = 1, .dst = "84912345678", .text = "1. Co 2. Khong",
-	                     .enc = TEXT_ENC_AUTO, .ussd_op = 2};
+	                     .enc = TEXT_ENC_AUTO, .ussd_op = 2, .service_type = "USSD",
+	                     .has_sess = 1, .sess = {0x12, 0x34}, .has_umr = 1, .umr = 0x0203};
 	assert_int_equal(esme_submit(c.e, &m), 0);
 	assert_true(wait_int(c.base, &c.r.nsent, 1, 2000));
 	assert_int_equal(c.f.subs[0].src_ton, 5);
 	assert_int_equal(c.f.subs[0].src_npi, 0);
 	assert_true(c.f.subs[0].has_ussd_op);
 	assert_int_equal(c.f.subs[0].ussd_op, 2);
+	/* the session is echoed, the screen has its service_type and no receipt */
+	assert_string_equal(c.f.subs[0].service_type, "USSD");
+	assert_true(c.f.subs[0].has_its_session);
+	assert_int_equal(c.f.subs[0].its_session[0], 0x12);
+	assert_int_equal(c.f.subs[0].its_session[1], 0x34);
+	assert_true(c.f.subs[0].has_umr);
+	assert_int_equal(c.f.subs[0].umr, 0x0203);
+	assert_int_equal(c.f.subs[0].registered_delivery, 0);
+	assert_int_equal(c.f.subs[0].esm_class, 0);
+	/* a full screen of 182 GSM characters is one submit_sm, no UDH */
+	char full[183];
+	memset(full, 'b', sizeof full - 1);
+	full[sizeof full - 1] = '\0';
+	struct esme_msg f = {.tag = 3, .dst = "84912345678", .text = full, .enc = TEXT_ENC_AUTO,
+	                     .ussd_op = 2, .service_type = "USSD"};
+	assert_int_equal(esme_submit(c.e, &f), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, 2, 2000));
+	assert_int_equal(c.f.subs[1].sm_length, 182);
+	assert_int_equal(c.f.subs[1].esm_class, 0);
+	assert_false(c.f.subs[1].has_sar);
+	/* a screen longer than one submit_sm is refused, never concatenated */
+	char longt[184];
+	memset(longt, 'a', sizeof longt - 1);
+	longt[sizeof longt - 1] = '\0';
+	struct esme_msg l = {.tag = 2, .dst = "84912345678", .text = longt, .enc = TEXT_ENC_AUTO,
+	                     .ussd_op = 17};
+	assert_int_equal(esme_submit(c.e, &l), -EMSGSIZE);
 	ctx_fini(&c);
 }
 

@@ -1016,10 +1016,64 @@ static void test_link_byte_by_byte(void **state)
 	evbuffer_free(in);
 }
 
+/* The bytes of a USSD screen: service_type "USSD" after the header, then the
+ * TLVs ussd_service_op, its_session_info and user_message_reference as the
+ * SMSC's deliver_sm had them. */
+static int has_bytes(const uint8_t *b, size_t n, const uint8_t *want, size_t wn)
+{
+	for (size_t i = 0; i + wn <= n; i++)
+		if (memcmp(b + i, want, wn) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_build_ussd_screen_bytes(void **state)
+{
+	(void)state;
+	struct smpp_sm sm;
+	memset(&sm, 0, sizeof sm);
+	sm.cmd = SMPP_SUBMIT_SM;
+	snprintf(sm.service_type, sizeof sm.service_type, "USSD");
+	snprintf(sm.src_addr, sizeof sm.src_addr, "8088");
+	snprintf(sm.dst_addr, sizeof sm.dst_addr, "84912345678");
+	sm.dst_ton = 1;
+	sm.dst_npi = 1;
+	memcpy(sm.short_message, "Cau 1/5", 7);
+	sm.sm_length = 7;
+	sm.has_ussd_op = 1;
+	sm.ussd_op = 0x11;
+	sm.has_its_session = 1;
+	sm.its_session[0] = 0x12;
+	sm.its_session[1] = 0x35;
+	sm.has_umr = 1;
+	sm.umr = 0x0203;
+	uint8_t b[512];
+	int n = smpp_build_sm(b, sizeof b, SMPP_SUBMIT_SM, 9, &sm);
+	assert_true(n > 16);
+	static const uint8_t st[] = {'U', 'S', 'S', 'D', 0};
+	static const uint8_t op[] = {0x05, 0x01, 0x00, 0x01, 0x11};
+	static const uint8_t si[] = {0x13, 0x83, 0x00, 0x02, 0x12, 0x35};
+	static const uint8_t umr[] = {0x02, 0x04, 0x00, 0x02, 0x02, 0x03};
+	assert_memory_equal(b + 16, st, sizeof st);
+	assert_true(has_bytes(b, (size_t)n, op, sizeof op));
+	assert_true(has_bytes(b, (size_t)n, si, sizeof si));
+	assert_true(has_bytes(b, (size_t)n, umr, sizeof umr));
+	/* and back */
+	struct smpp_sm back;
+	memset(&back, 0, sizeof back);
+	assert_int_equal(smpp_decode_sm(b, (size_t)n, &back), SMPP_ESME_ROK);
+	assert_string_equal(back.service_type, "USSD");
+	assert_int_equal(back.ussd_op, 0x11);
+	assert_int_equal(back.its_session[0], 0x12);
+	assert_int_equal(back.its_session[1], 0x35);
+	assert_int_equal(back.umr, 0x0203);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_build_ussd_screen_bytes),
 		cmocka_unit_test(test_decode_deliver_sm),
 		cmocka_unit_test(test_decode_truncated),
 		cmocka_unit_test(test_decode_sm_table),

@@ -1,0 +1,100 @@
+/* ussd: the decisions of a USSD session over SMPP (pure, see ussd.h). */
+#include "ussd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* a == b ignoring spaces */
+static int ussd_code_eq(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ')
+			a++;
+		while (*b == ' ')
+			b++;
+		if (*a != *b)
+			return 0;
+		if (!*a)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
+enum ussd_event ussd_classify(const struct ussd_ops *ops, int has_op, int op, const char *text,
+                              const char *service_code)
+{
+	if (!has_op)
+		return USSD_EV_NONE;
+	if (op == ops->ussr_confirm)
+		return USSD_EV_ANSWER;
+	if (op == ops->pssr_indication)
+		return text && service_code && ussd_code_eq(text, service_code) ? USSD_EV_DIAL
+		                                                                : USSD_EV_DIAL_OTHER;
+	return USSD_EV_RELEASED;
+}
+
+int ussd_resume_kind(const struct survey *s)
+{
+	if (s->status != SURVEY_ACTIVE)
+		return -1;
+	for (int i = 0; i < CAMPAIGN_MAX_QUESTIONS; i++)
+		if (s->answers[i].state)
+			return SURVEY_MSG_ITEM;
+	return s->q == 0 ? SURVEY_MSG_FIRST : SURVEY_MSG_ITEM;
+}
+
+char *ussd_screen(const struct survey_out *o)
+{
+	size_t n = 0;
+	for (int i = 0; i < o->nmsg; i++)
+		n += strlen(o->msg[i]) + 1;
+	if (n == 0)
+		return NULL;
+	char *s = malloc(n);
+	if (!s)
+		return NULL;
+	size_t off = 0;
+	for (int i = 0; i < o->nmsg; i++) {
+		size_t l = strlen(o->msg[i]);
+		if (off)
+			s[off++] = '\n';
+		memcpy(s + off, o->msg[i], l);
+		off += l;
+	}
+	s[off] = '\0';
+	return s;
+}
+
+int ussd_screen_op(const struct ussd_ops *ops, int final)
+{
+	return final ? ops->pssr_response : ops->ussr_request;
+}
+
+int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s)
+{
+	return now >= last_at && now - last_at < timeout_s;
+}
+
+char *ussd_invite_text(const char *lead, const char *service_code)
+{
+	static const char fmt1[] = "Ông/Bà chưa hoàn thành khảo sát. Bấm gọi ";
+	static const char fmt2[] = " (miễn phí) để tiếp tục. Xin cảm ơn.";
+	size_t ll = lead && *lead ? strlen(lead) + 1 : 0;
+	size_t n = ll + sizeof fmt1 + strlen(service_code) + sizeof fmt2;
+	char *s = malloc(n);
+	if (!s)
+		return NULL;
+	size_t off = 0;
+	if (ll) {
+		memcpy(s, lead, ll - 1);
+		s[ll - 1] = ' ';
+		off = ll;
+	}
+	memcpy(s + off, fmt1, sizeof fmt1 - 1);
+	off += sizeof fmt1 - 1;
+	memcpy(s + off, service_code, strlen(service_code));
+	off += strlen(service_code);
+	memcpy(s + off, fmt2, sizeof fmt2);
+	return s;
+}

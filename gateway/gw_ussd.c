@@ -1,0 +1,252 @@
+/* gw_ussd: USSD sessions over the operator's SMPP link (SPEC §9, docs/ussd.md).
+ *
+ * A survey of a `channel: ussd` campaign is the same survey as an SMS one
+ * (state in its Redis hash, the same reading rules); what differs is how its
+ * steps travel. Every step is ONE screen, an outbox entry carrying the
+ * ussd_service_op to write: ussr_request while the survey runs, pssr_response
+ * when it ends. A screen written while handling a USSD MO (g->ussd.active)
+ * goes back on the link the MO came from and echoes its its_session_info /
+ * user_message_reference; a push (the first screen after a trigger) takes
+ * the number's USSD link. The session itself holds no state of its own: the
+ * survey hash says which item waits for an answer, so a session that broke
+ * (network timeout, release) resumes when the citizen dials the code again,
+ * on any gateway and after a restart. A survey whose session ended
+ * unanswered gets one SMS inviting to dial (ussd.invite_after, in place of
+ * the reminder; held by quiet hours like every push). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_int.h"
+#include "log.h"
+#include "phone.h"
+#include "record.h"
+#include "smpp_pdu.h"
+#include "store.h"
+#include "survey.h"
+#include "ussd.h"
+
+/* The final screen for a number without a running USSD survey. */
+static const char gw_ussd_none_text[] = "Hien Ong/Ba khong co khao sat nao dang dien ra. Xin cam on.";
+
+static void gw_ussd_ops(const struct config_smsc *s, struct ussd_ops *ops)
+{
+	ops->pssr_indication = s->ussd_op_pssr_indication;
+	ops->pssr_response = s->ussd_op_pssr_response;
+	ops->ussr_request = s->ussd_op_ussr_request;
+	ops->ussr_confirm = s->ussd_op_ussr_confirm;
+}
+
+/* The USSD link of a number: its route when that entry carries USSD, else
+ * the first entry that does; -1 when none does. */
+int gw_ussd_route(const struct gw *g, const char *msisdn)
+{
+	int r = gw_route(g, msisdn);
+	if (r >= 0 && r < g->cfg->nsmsc && g->cfg->smsc[r].has_ussd)
+		return r;
+	for (int i = 0; i < g->cfg->nsmsc; i++)
+		if (g->cfg->smsc[i].has_ussd)
+			return i;
+	return -1;
+}
+
+/* A channel: ussd campaign needs an smpp entry with a ussd: block. */
+int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *err, size_t errlen)
+{
+	if (c->channel != CAMPAIGN_USSD)
+		return 0;
+	int links = 0;
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		const struct config_smsc *s = &g->cfg->smsc[i];
+		if (!s->has_ussd)
+			continue;
+		links++;
+		/* the invitation is for a session that is over: never while the
+		 * network may still hold the screen on the phone */
+		if (c->ussd_invite_after > 0 && c->ussd_invite_after < s->ussd_session_timeout_s) {
+			snprintf(err, errlen,
+			         "%s:1: ussd: invite_after (%llds) is shorter than the session_timeout (%ds) of "
+			         "smpp %s: the SMS invitation could arrive while the session is still open",
+			         c->file ? c->file : "campaign", (long long)c->ussd_invite_after,
+			         s->ussd_session_timeout_s, s->name);
+			return -EINVAL;
+		}
+	}
+	if (links)
+		return 0;
+	snprintf(err, errlen,
+	         "%s:1: channel: ussd, but no smpp entry of %s has a ussd: block (service_code, ops): "
+	         "its screens have no link to go out on (docs/ussd.md)",
+	         c->file ? c->file : "campaign", g->cfg->file ? g->cfg->file : "the configuration");
+	return -EINVAL;
+}
+
+void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out *u)
+{
+	struct ussd_ops ops;
+	memset(u, 0, sizeof *u);
+	u->op = -1;
+	if (smsc < 0 || smsc >= g->cfg->nsmsc || !g->cfg->smsc[smsc].has_ussd)
+		return;
+	gw_ussd_ops(&g->cfg->smsc[smsc], &ops);
+	u->op = ussd_screen_op(&ops, final);
+	if (g->ussd.active && g->ussd.smsc == smsc) {
+		u->has_sess = g->ussd.has_sess;
+		memcpy(u->sess, g->ussd.sess, sizeof u->sess);
+		u->has_umr = g->ussd.has_umr;
+		u->umr = g->ussd.umr;
+	}
+}
+
+/* The citizen dialled the code: the screen of the item where their USSD
+ * survey stands, or the final "no survey" screen. Returns the status for
+ * the deliver_sm. */
+static uint32_t gw_ussd_dial(struct gw *g, struct esme *e, const char *msisdn)
+{
+	char err[256], mask[PHONE_MAX];
+	phone_mask(msisdn, mask);
+	g->counters[GW_USSD_OPENED]++;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		char k_act[48], k_last[48];
+		gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
+		gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
+		const char *ak[] = {k_act, k_last};
+		redisReply *r = store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, sizeof err);
+		if (!r) {
+			g->counters[GW_REDIS_ERR]++;
+			return SMPP_ESME_RX_T_APPN;
+		}
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
+			freeReplyObject(r);
+			break; /* no survey */
+		}
+		char id[RECORD_ID_MAX];
+		snprintf(id, sizeof id, "%s", r->element[0]->str);
+		struct record_meta m;
+		const struct campaign *c = NULL;
+		struct survey s;
+		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
+		freeReplyObject(r);
+		if (rc == -ENOENT) {
+			survey_clear(&s);
+			continue;
+		}
+		int kind = rc == 0 && c->channel == CAMPAIGN_USSD ? ussd_resume_kind(&s) : -1;
+		if (rc < 0 || kind < 0) {
+			/* unreadable, not running, or an SMS survey: this code has nothing to show */
+			if (rc < 0)
+				gw_fail_broken(g, &m, c, &s, rc, msisdn);
+			survey_clear(&s);
+			break;
+		}
+		struct survey_out o;
+		memset(&o, 0, sizeof o);
+		int64_t now = gw_now();
+		rc = survey_compose(c, (enum survey_msg_kind)kind, s.q, &o.msg[0]);
+		if (rc == 0 && o.msg[0]) {
+			o.nmsg = 1;
+			s.last_at = now;
+			o.due = survey_next_due(c, &s);
+			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, kind == SURVEY_MSG_FIRST);
+		} else if (rc == 0) {
+			rc = -EINVAL;
+		}
+		survey_out_clear(&o);
+		survey_clear(&s);
+		if (rc == 1) {
+			g->counters[GW_USSD_RESUMED]++;
+			log_info("[%s] ussd dial msisdn=%s survey=%s item=%d msg=\"session opened where the survey stands\"",
+			         esme_name(e), mask, id, m.sq >= 0 ? (int)m.sq : 0);
+			return SMPP_ESME_ROK;
+		}
+		if (rc < 0)
+			return SMPP_ESME_RX_T_APPN;
+	}
+	log_info("[%s] ussd dial msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
+	return gw_notice(g, msisdn, gw_ussd_none_text, NULL, 0) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
+}
+
+/* 1 when the MO belongs to a USSD session (it was answered here), 0 for an
+ * ordinary SMS. */
+int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
+                  const struct smpp_sm *sm)
+{
+	int i;
+	for (i = 0; i < g->nesme && g->esme[i] != e; i++)
+		;
+	if (i == g->nesme || i >= g->cfg->nsmsc || !g->cfg->smsc[i].has_ussd || !sm)
+		return 0;
+	const struct config_smsc *cs = &g->cfg->smsc[i];
+	struct ussd_ops ops;
+	gw_ussd_ops(cs, &ops);
+	enum ussd_event ev = ussd_classify(&ops, sm->has_ussd_op, sm->ussd_op, text, cs->ussd_service_code);
+	if (ev == USSD_EV_NONE)
+		return 0;
+	char msisdn[PHONE_MAX], why[128];
+	uint32_t status = SMPP_ESME_ROK;
+	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
+		log_info("[%s] ussd from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
+		esme_answer(e, token, SMPP_ESME_ROK);
+		return 1;
+	}
+	memset(&g->ussd, 0, sizeof g->ussd);
+	g->ussd.active = 1;
+	g->ussd.smsc = i;
+	g->ussd.has_sess = sm->has_its_session;
+	memcpy(g->ussd.sess, sm->its_session, sizeof g->ussd.sess);
+	g->ussd.has_umr = sm->has_umr;
+	g->ussd.umr = sm->umr;
+	switch (ev) {
+	case USSD_EV_DIAL:
+		status = gw_ussd_dial(g, e, msisdn);
+		break;
+	case USSD_EV_DIAL_OTHER:
+		g->counters[GW_USSD_OPENED]++;
+		status = gw_notice(g, msisdn, gw_ussd_none_text, NULL, 0) < 0 ? SMPP_ESME_RX_T_APPN
+		                                                             : SMPP_ESME_ROK;
+		break;
+	case USSD_EV_ANSWER:
+		/* the same reading as an SMS reply; the next screen echoes the session */
+		status = gw_mo(g, e, from, text);
+		break;
+	default: {
+		char mask[PHONE_MAX];
+		phone_mask(msisdn, mask);
+		g->counters[GW_USSD_RELEASED]++;
+		log_info("[%s] ussd msisdn=%s op=%d msg=\"session released: the survey waits for a new dial\"",
+		         esme_name(e), mask, sm->ussd_op);
+		break;
+	}
+	}
+	memset(&g->ussd, 0, sizeof g->ussd);
+	esme_answer(e, token, status);
+	return 1;
+}
+
+/* survey_tick on a USSD survey: the end (expired) is a final screen; a
+ * reminder means the last screen went unanswered for ussd.invite_after (or
+ * reminder_after): the session is over, and the citizen gets one SMS inviting
+ * them to dial the code instead of a screen nobody is looking at. */
+int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                struct survey_out *o)
+{
+	if (o->finished || o->nmsg == 0)
+		return gw_commit(g, m, c, s, o, m->ver, NULL, 0);
+	int us = gw_ussd_route(g, m->msisdn);
+	char *inv = ussd_invite_text(NULL, us >= 0 ? g->cfg->smsc[us].ussd_service_code : "");
+	if (!inv)
+		return -ENOMEM;
+	for (int i = 0; i < o->nmsg; i++)
+		free(o->msg[i]);
+	o->msg[0] = inv;
+	o->nmsg = 1;
+	g->counters[GW_USSD_TIMED_OUT]++;
+	memset(&g->ussd, 0, sizeof g->ussd);
+	g->ussd.invite = 1;
+	int rc = gw_commit(g, m, c, s, o, m->ver, NULL, 0);
+	g->ussd.invite = 0;
+	if (rc == 1)
+		g->counters[GW_USSD_INVITES]++;
+	return rc;
+}
