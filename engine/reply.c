@@ -37,7 +37,7 @@ static const char *const reply_int_pairs[] = {"cuc ky", "cuc ki", "vo cung", "he
 /* Politeness and filler: "dạ", "tôi", "em chọn", "ý kiến của tôi là", "cảm ơn". */
 static const char *const reply_fillers[] = {
 	"da", "toi", "tui", "em", "minh", "chau", "con", "xin", "chon", "thay", "la", "cua", "so",
-	"muc", "nha", "nhe", "nhen", "ah", "ak", "thanks", "tks", "thank", "you", "ans", "kq",
+	"muc", "nha", "nhe", "nhen", "thanks", "tks", "thank", "you", "ans", "kq",
 	"luon", "thoi", "anh", "chi",
 };
 static const char *const reply_filler_pairs[] = {
@@ -131,8 +131,17 @@ static void reply_pauses(const char *s, struct reply_word *words, int n)
 static int reply_is_rating(const char *nfc)
 {
 	if (strchr(nfc, '*') || strstr(nfc, "\xe2\x98\x85") || strstr(nfc, "\xe2\x98\x86") ||
-	    strstr(nfc, "\xe2\xad\x90"))
+	    strstr(nfc, "\xe2\xad\x90") || strstr(nfc, "\xf0\x9f\x8c\x9f"))
+		return 1; /* * ★ ☆ ⭐ 🌟 */
+	/* a thumb beside a number is a score too ("5 👍": the best, or key 5?) */
+	if ((strstr(nfc, "\xf0\x9f\x91\x8d") || strstr(nfc, "\xf0\x9f\x91\x8e")) && strpbrk(nfc, "0123456789"))
 		return 1;
+	/* a decimal score: "4.5", "4,5" */
+	const char *q = nfc + strspn(nfc, " \t");
+	size_t d1 = strspn(q, "0123456789");
+	if (d1 && (q[d1] == '.' || q[d1] == ',') && strspn(q + d1 + 1, "0123456789") > 0 &&
+	    q[d1 + 1 + strspn(q + d1 + 1, "0123456789")] == '\0')
+		return 2; /* (a list "3,1" on a multi item) */
 	const char *p = nfc + strspn(nfc, " \t");
 	size_t d = strspn(p, "0123456789");
 	if (!d)
@@ -715,7 +724,8 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 			i++;
 			continue;
 		}
-		if (reply_in(lw, reply_question_words, NELEM(reply_question_words))) {
+		if (reply_in(lw, reply_question_words, NELEM(reply_question_words)) ||
+		    strcmp(lw, "ah") == 0 || strcmp(lw, "ak") == 0) {
 			t[i].cls = RC_WORD; /* "à", "ư", "hả", "nhỉ": a question, no answer */
 			t[i].key = -1;
 			words++;
@@ -743,8 +753,28 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 	 * a key (so "2 a" names two options). Beside words: the pronoun or the
 	 * particle ("a hài lòng", "hai long a", "e chon 3"); among politeness
 	 * only ("cảm ơn a", "ok e"): nothing. */
+	/* Any other letter key (b, c, d: also "bạn", "chị", "được") among
+	 * politeness only is nothing: "ok c", "cảm ơn b"; after "chọn" a key. */
+	for (int i = 0; i < n && n > 1; i++) {
+		if (t[i].w[1] || t[i].cls != RC_KEY || t[i].w[0] == 'a' || t[i].w[0] == 'e' ||
+		    (t[i].w[0] >= '0' && t[i].w[0] <= '9'))
+			continue;
+		int others = 0;
+		for (int j = 0; j < n; j++)
+			others += j != i && t[j].cls != RC_FILLER;
+		int chosen = i > 0 && (strcmp(t[i - 1].w, "chon") == 0 || strcmp(t[i - 1].w, "so") == 0 ||
+		                       strcmp(t[i - 1].w, "an") == 0 || strcmp(t[i - 1].w, "loi") == 0);
+		if (!others && !chosen) {
+			t[i].cls = RC_FILLER;
+			t[i].key = -1;
+		}
+	}
 	for (int i = 0; i < n && n > 1; i++) {
 		if (t[i].w[1] || (t[i].w[0] != 'a' && t[i].w[0] != 'e') || t[i].cls == RC_FILLER)
+			continue;
+		/* beside punctuation it is the legend's letter ("a) Hài lòng",
+		 * "Hài lòng (a)"): a key, to agree with the words or not */
+		if (!t[i].marked && (t[i].pause || (i > 0 && t[i - 1].pause)))
 			continue;
 		int particle;
 		if (t[i].marked || t[i].dbar) {
@@ -941,7 +971,8 @@ static const char *const reply_reason_words[] = {"vi", "do", "boi", "tai", "voi"
 static const char *const reply_reason_marked[] = {
 	"v\xc3\xac", "b\xe1\xbb\x9fi", "t\xe1\xba\xa1i", "v\xe1\xbb\x9bi", "v\xe1\xbb\x81",
 }; /* vì bởi tại với về */
-static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "hay", "hoac", "neu", "or", "but"};
+static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "hay", "hoac", "neu", "or", "but",
+                                               "con", "chu", "rieng", "tru", "thi", "sao", "ai", "dau"};
 
 /* A talkative reply: an answer, then a reason or a remark ("Không hài lòng vì
  * phải chờ lâu", "Hài lòng, cán bộ nhiệt tình"). The first clause (up to a
@@ -957,8 +988,6 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 		    (!t[i].marked || reply_in(t[i].lw, reply_reason_marked, NELEM(reply_reason_marked)))) {
 			cut = i;
 			reason = 1;
-		} else if (t[i - 1].pause == ',') {
-			cut = i;
 		}
 	}
 	if (cut < 1 || cut >= n)
@@ -990,7 +1019,8 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1;
 	for (int i = 0; i < n; i++) {
 		const char *w = t[i].w;
-		if (reply_in(t[i].lw, reply_question_words, NELEM(reply_question_words)))
+		if (reply_in(t[i].lw, reply_question_words, NELEM(reply_question_words)) ||
+		    strcmp(t[i].lw, "ah") == 0 || strcmp(t[i].lw, "ak") == 0)
 			return -1;
 		if (reply_neg_tok(&t[i])) {
 			if (!neg && !yes)
@@ -1011,6 +1041,20 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 			return -1;
 		}
 	}
+	/* "c"/"y" beside politeness only: "C cảm ơn" is "chị cảm ơn" (thanks) */
+	for (int i = 0; i < n && n > 1; i++)
+		if ((strcmp(t[i].w, "c") == 0 || strcmp(t[i].w, "y") == 0) && !t[i].marked) {
+			int others = 0;
+			for (int j = 0; j < n; j++)
+				others += j != i && t[j].cls != RC_FILLER;
+			if (!others)
+				return -1;
+		}
+	/* "Không, cảm ơn", "no thanks": the survey declined, not an answer */
+	for (int i = 0; i < n && (neg || no); i++)
+		if (strcmp(t[i].w, "thanks") == 0 || strcmp(t[i].w, "tks") == 0 || strcmp(t[i].w, "thank") == 0 ||
+		    (i + 1 < n && strcmp(t[i].w, "cam") == 0 && strcmp(t[i + 1].w, "on") == 0))
+			return -1;
 	int said = -1;
 	if ((neg || no) && !yes && !(neg && no))
 		said = v->no_opt;
@@ -1149,7 +1193,7 @@ static void reply_read_options(const struct campaign_question *q, const struct r
 {
 	/* a question ("Hài lòng?", "hài lòng à?") or a rating in stars or x/y
 	 * ("5*": five stars is the best, key 5 the worst) answers nothing */
-	if (t->question || t->rating || t->nwords <= 0)
+	if (t->question || (t->rating && !(q->type == Q_MULTI && t->rating == 2)) || t->nwords <= 0)
 		return;
 	struct reply_vocab v;
 	reply_vocab_init(&v, q);
@@ -1328,14 +1372,23 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 		}
 		if (strlen(body) != (size_t)n || !reply_one_char_keys(qs, n))
 			return 0;
+		int up = 1, down = 1, prev = -1;
 		for (int i = 0; i < n; i++) {
 			char one[2] = {body[i], '\0'};
 			int o = reply_match_exact(&qs[i], one);
 			if (o < 0)
 				return 0;
 			values[i] = qs[i].opts[o].value;
+			if (i > 0) {
+				up &= o == prev + 1;
+				down &= o == prev - 1;
+			}
+			prev = o;
 		}
-		return n;
+		int same = qs[0].scale != NULL;
+		for (int i = 1; i < n; i++)
+			same &= qs[i].scale == qs[0].scale;
+		return same && (up || down) ? 0 : n; /* "123", "54321": a run of the legend, no answers */
 	}
 	/* "1 2 1 1 3", "1,2,1,1,3", "a b a a c": one word per item */
 	if (to - from != n)
@@ -1343,8 +1396,35 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 	/* a closing "a" or "e" after a number may be "ạ"/"em" written plainly
 	 * ("2 a"): several answers only when every word is a letter */
 	const char *last = t->words[to - 1].w;
-	if ((strcmp(last, "a") == 0 || strcmp(last, "e") == 0) && reply_is_digits(t->words[to - 2].w))
+	if ((strcmp(last, "a") == 0 || strcmp(last, "e") == 0) && (n == 2 || reply_is_digits(t->words[to - 2].w)))
 		return 0;
+	/* two yes/no items: "có ko" is a question, "ko ko" one emphatic no */
+	if (n == 2 && qs[0].type == Q_YESNO && qs[1].type == Q_YESNO)
+		return 0;
+	/* the same word twice for two items ("k k", "2 2") may be one answer said twice */
+	if (n == 2 && strcmp(t->words[from].w, t->words[from + 1].w) == 0)
+		return 0;
+	/* a run of the legend's keys, up or down ("1 2 3", "5 4 3 2 1", "b c d e") */
+	int same_scale = qs[0].scale != NULL;
+	for (int i = 1; i < n; i++)
+		same_scale &= qs[i].scale == qs[0].scale;
+	if (n >= 3 && same_scale) {
+		int up = 1, down = 1, prev = -1;
+		for (int i = 0; i < n; i++) {
+			int o = reply_key_of(&qs[i], t->words[from + i].w);
+			if (o < 0) {
+				up = down = 0;
+				break;
+			}
+			if (i > 0) {
+				up &= o == prev + 1;
+				down &= o == prev - 1;
+			}
+			prev = o;
+		}
+		if (up || down)
+			return 0;
+	}
 	/* the legend copied back ("1 2 3 4 5", "a b c d e") is no answer */
 	for (int k = 0; n == qs[0].nopts && k < 2; k++) {
 		int legend = 1;

@@ -38,7 +38,8 @@ struct reply_text {
 	int nwords;                 /* words[] filled; -1 when too many or too long */
 	struct reply_word words[REPLY_MAX_WORDS];
 	unsigned char question;     /* a question mark anywhere: "Hài lòng?" is no answer */
-	unsigned char rating;       /* a rating written as stars or "x/y", "x-y": "5*", "4/5", "1-2" */
+	unsigned char rating;       /* a score: 1 stars, thumbs, "x/y", "x-y" ("5*", "4/5", "1-2");
+	                             * 2 a decimal ("4.5", "4,5"; a list on a multi item) */
 };
 
 /* Prepares `utf8` (NULL is ""). Returns 0 or -ENOMEM; bad UTF-8 is not an

@@ -150,8 +150,7 @@ static const struct rc table[] = {
 	{FILLER, S, "Dạ vâng, hài lòng ạ", 4}, {FILLER, S, "Cảm ơn, tôi rất hài lòng", 5},
 	{FILLER, S, "Không hài lòng vì phải chờ lâu", 2}, {FILLER, S, "ko hai long vi cho lau qua", 2},
 	{FILLER, S, "Rất hài lòng vì cán bộ nhiệt tình", 5}, {FILLER, S, "Hài lòng vì không phải chờ", 4},
-	{FILLER, S, "Hài lòng, cán bộ nhiệt tình", 4}, {FILLER, S, "Rất không hài lòng. Chờ cả buổi sáng", 1},
-	{FILLER, S, "Bình thường, hơi đông người", 3}, {FILLER, S, "a hai long", 4}, {FILLER, S, "e hai long", 4},
+	{FILLER, S, "a hai long", 4}, {FILLER, S, "e hai long", 4},
 	{FILLER, S, "k hài lòng về thái độ", 2}, {FILLER, S, "Không hài lòng với thủ tục", 2}, {FILLER, S, "hài lòng luôn", 4},
 	{FILLER, S, "bình thường thôi", 3}, {FILLER, S, "hl r", 4}, {FILLER, S, "Anh hài lòng", 4}, {FILLER, S, "Ừ hài lòng", 4},
 	{FILLER, S, "a thấy hài lòng", 4},
@@ -217,6 +216,21 @@ static const struct rc table[] = {
 	{TRAP, S, "Hài lòng, rất chậm", INV}, {ECHO, S, "hài lòng, 2", 4}, {TRAP, S, "hài lòng, 1", INV}, {TRAP, S, "hài lòng, bình thường", INV},
 	{TRAP, S, "không hài lòng lắm vì chờ lâu", INV}, {TRAP, S, "hài lòng hay không", INV},
 	{TRAP, S, "vì chờ lâu", INV}, {TRAP, S, "hài lòng mà chậm", INV},
+	/* a remark after punctuation is re-prompted: "Hài lòng, cán bộ nhiệt
+	 * tình" cannot be told from "Hài lòng, còn lâu" (no way) */
+	{TRAP, S, "Hài lòng, cán bộ nhiệt tình", INV}, {TRAP, S, "Bình thường, hơi đông người", INV},
+	/* a second review: letters as pronouns, sarcasm, contrasts, teen-code
+	 * question particles, legend letters that disagree, scores, runs */
+	{TRAP, S, "c ok", INV}, {TRAP, S, "Ok c", INV}, {TRAP, S, "cảm ơn b", INV}, {TRAP, S, "tks b", INV},
+	{TRAP, S, "d nhé", INV}, {TRAP, YN, "C cảm ơn", INV}, {TRAP, S, "Hài lòng, đâu có", INV},
+	{TRAP, S, "Hài lòng. Còn lâu", INV}, {TRAP, S, "Hài lòng... mới lạ", INV}, {TRAP, S, "Hai long, sai roi", INV},
+	{TRAP, S, "Hài lòng với cán bộ còn thủ tục thì không", INV}, {TRAP, S, "Hài lòng với ai chứ với tôi thì không", INV},
+	{TRAP, S, "Hài lòng tại sao", INV}, {TRAP, S, "hai long vi sao", INV}, {TRAP, S, "hài lòng ak", INV},
+	{TRAP, S, "Rất hài lòng ah", INV}, {TRAP, YN, "có ak", INV}, {TRAP, S, "a) Hài lòng", INV},
+	{TRAP, S, "A. Hài lòng", INV}, {TRAP, S, "Hài lòng (a)", INV}, {TRAP, S, "e. Hài lòng", INV},
+	{TRAP, S, "Rất hài lòng (e)", INV}, {TRAP, S, "5🌟", INV}, {TRAP, S, "5 👍", INV}, {TRAP, S, "1 👎", INV},
+	{TRAP, S, "4.5", INV}, {TRAP, S, "4,5", INV}, {TRAP, YN, "Không, cảm ơn", INV}, {TRAP, YN, "No thanks", INV},
+	{ECHO, S, "a) Rất hài lòng", 5}, {ECHO, S, "Rất hài lòng (a)", 5},
 	/* found by an adversarial review: politeness read as a key, a negation
 	 * lost, intensity invented, a question or a score read as an answer */
 	{TRAP, S, "Cam on a", INV}, {TRAP, S, "cảm ơn a", INV}, {TRAP, S, "Ok a", INV}, {TRAP, S, "Vâng a", INV},

@@ -288,8 +288,10 @@ static const struct mcase mcases[] = {
 	{0, 0, "12345", 0, {0}},
 	{0, 0, "1 2 3 4 5", 0, {0}},
 	{0, 0, "a b a a c", 5, {5, 4, 5, 5, 3}},
-	{0, 0, "1 b 3 d 5", 5, {5, 4, 3, 2, 1}},
-	{0, 0, "1b3d5", 5, {5, 4, 3, 2, 1}},
+	{0, 0, "1 b 3 d 5", 0, {0}},   /* every option in legend order: a copy of it */
+	{0, 0, "1 b 2 d 5", 5, {5, 4, 4, 2, 1}},
+	{0, 0, "1b3d5", 0, {0}},       /* the legend in order */
+	{0, 0, "1b2d5", 5, {5, 4, 4, 2, 1}},
 	{0, 0, "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x91\xef\xbc\x91\xef\xbc\x93", 5, {5, 4, 5, 5, 3}},
 	{0, 0, "so 1 2 1 1 3", 5, {5, 4, 5, 5, 3}},
 	{0, 0, "tra loi: 55555", 5, {1, 1, 1, 1, 1}},
@@ -299,6 +301,13 @@ static const struct mcase mcases[] = {
 	{0, 3, "45", 0, {0}},       /* two keys written together on the last two: a number, or one key twice */
 	{0, 3, "4 5", 2, {2, 1, 0, 0, 0}},
 	{0, 3, "2 a", 0, {0}},      /* "2 ạ" written plainly */
+	{0, 3, "b a", 0, {0}},      /* "b ạ" */
+	{0, 3, "2 2", 0, {0}},      /* one answer said twice */
+	{0, 3, "4.5", 0, {0}},      /* a decimal score */
+	{0, 2, "123", 0, {0}},      /* a run of the legend */
+	{0, 0, "54321", 0, {0}},
+	{0, 1, "2 3 4 5", 0, {0}},
+	{0, 2, "1 1 3", 3, {5, 5, 3, 0, 0}},
 	{0, 3, "4/5", 0, {0}},      /* a score */
 	{0, 3, "4-5", 0, {0}},      /* a range */
 	{0, 3, "\xc3\xaa \xc3\xaa", 0, {0}}, /* "ê ê": no keys */
