@@ -10,8 +10,9 @@
 struct archive;
 
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
- * hash chain, audit links and sealed contacts. archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 4
+ * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h).
+ * archive_open upgrades. */
+#define ARCHIVE_SCHEMA_VERSION 5
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
 #define ARCHIVE_NSTATUS 6

@@ -30,7 +30,7 @@ static const char *const gw_counter_names[] = {
 	"hailong_surveys_started_total", "hailong_archive_rows_total", "hailong_redis_errors_total",
 	"hailong_mt_held_total", "hailong_starts_deferred_total", "hailong_no_survey_answers_total",
 	"hailong_campaign_reloads_total{result=\"ok\"}", "hailong_campaign_reloads_total{result=\"refused\"}",
-	"hailong_sms_triggers_total",
+	"hailong_sms_triggers_total", "hailong_optout_restores_total",
 };
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");
@@ -89,6 +89,7 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	snprintf(g->k_archiving, sizeof g->k_archiving, GW_K_ARCHIVING "%s", g->inst);
 	snprintf(g->k_dtaking, sizeof g->k_dtaking, GW_K_DTAKING "%s", g->inst);
 	snprintf(g->k_lease, sizeof g->k_lease, GW_K_INST "%s", g->inst);
+	snprintf(g->k_optready, sizeof g->k_optready, GW_K_OPTREADY "%s", g->inst);
 	if (gw_load_campaigns(g, 1, err, errlen) < 0)
 		goto fail;
 	if (gw_hash_key(g, err, errlen) < 0)
@@ -111,7 +112,8 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	g->ev_due = event_new(base, -1, EV_PERSIST, gw_due_cb, g);
 	g->ev_archive = event_new(base, -1, EV_PERSIST, gw_archive_cb, g);
 	g->ev_lease = event_new(base, -1, EV_PERSIST, gw_lease_cb, g);
-	if (!g->ev_queue || !g->ev_outbox || !g->ev_due || !g->ev_archive || !g->ev_lease) {
+	g->ev_optout = event_new(base, -1, EV_PERSIST, gw_optout_cb, g);
+	if (!g->ev_queue || !g->ev_outbox || !g->ev_due || !g->ev_archive || !g->ev_lease || !g->ev_optout) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -120,9 +122,14 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	event_add(g->ev_due, &sec);
 	event_add(g->ev_archive, &arch);
 	event_add(g->ev_lease, &lease);
+	struct timeval optsync = {5, 0};
+	event_add(g->ev_optout, &optsync);
 	if (gw_take_over(g, err, errlen) < 0)
 		goto fail;
 	gw_recover(g);
+	/* the opt-outs are in Redis before anything is sent (CLAIM also checks) */
+	if (gw_optout_restore(g) < 0)
+		log_warn("optout msg=\"not restored yet: no survey starts until they are\"");
 	for (int i = 0; i < cfg->nsmsc; i++) {
 		g->esme[i] = esme_new(base, &cfg->smsc[i], &gw_esme_cbs, g);
 		if (!g->esme[i]) {
@@ -201,6 +208,8 @@ void gw_free(struct gw *g)
 		event_free(g->ev_archive);
 	if (g->ev_lease)
 		event_free(g->ev_lease);
+	if (g->ev_optout)
+		event_free(g->ev_optout);
 	store_free(g->store);
 	archive_close(g->archive);
 	for (int i = 0; i < g->ncamps; i++)

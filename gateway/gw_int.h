@@ -36,7 +36,7 @@
 #define GW_K_DUE "hl:due"                /* zset id -> next timer */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
-#define GW_K_OPTOUT "hl:optout"          /* set of citizens who opted out */
+#define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
@@ -57,6 +57,7 @@
 #define GW_K_INST "hl:inst:"             /* inst: the lease */
 #define GW_K_MSG "hl:msg:"               /* smsc:message id: a sent message until its receipt */
 #define GW_K_MO "hl:mo:"                 /* smsc:from:to:ref:total: parts of a long MO */
+#define GW_K_OPTREADY "hl:optout:ready:" /* inst: hl:optout holds this gateway's archived opt-outs */
 /* the lists of the older single-process layout, put back at start */
 #define GW_K_OLD_STARTING "hl:starting"
 #define GW_K_OLD_ARCHIVING "hl:archiving"
@@ -67,6 +68,7 @@ enum gw_counter {
 	GW_MO, GW_MO_ORPHAN, GW_MO_RETRY, GW_MO_EARLY, GW_MO_AFTER_END, GW_MO_PARTS_EXPIRED, GW_LEASE_LOST, GW_LEASE_TAKEN, GW_MT_SENT, GW_MT_FAILED, GW_MT_STALE,
 	GW_STARTED, GW_ARCHIVED, GW_REDIS_ERR,
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
+	GW_OPTOUT_RESTORES,
 	GW_NCOUNTERS
 };
 
@@ -131,6 +133,11 @@ struct gw {
 	uint64_t counters[GW_NCOUNTERS];
 	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
 	int shutting_down, pending_shutdown;
+	/* opt-outs (gw_optout.c) */
+	char k_optready[48];
+	struct event *ev_optout;
+	int64_t optout_seq;     /* the archive's opt-out change log applied up to here */
+	int optout_blocked;     /* hl:optout could not be restored: no survey starts */
 	void (*done)(void *);
 	void *done_arg;
 };
@@ -184,6 +191,13 @@ void gw_unkept_free(struct gw_unkept *k);
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg);
 void gw_arch_done(void *arg, void *job, int rc, const char *err);
 void gw_archive_flush(struct gw *g);
+
+/* gw_optout.c: opt-outs restored from the archive and kept in step with it */
+#define GW_OPTOUT_REC_PREFIX "{\"optout\":" /* an opt-out record in hl:archive starts so */
+char *gw_optout_record(const char *hash, int64_t at, const char *source);
+int gw_optout_restore(struct gw *g);
+int gw_optout_sync(struct gw *g);
+void gw_optout_cb(evutil_socket_t fd, short what, void *arg);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);
