@@ -107,6 +107,7 @@ struct gw {
 	char inst[17];                        /* this gateway's instance id (hash of host and http.listen) */
 	char k_starting[48], k_archiving[48], k_lease[40];
 	char k_dtaking[64];     /* our deliveries being archived */
+	char lease_where[96];   /* boot id and pid namespace of this process, in the lease ("" = unknown) */
 	uint64_t receipts[ESME_DLR_REJECTED + 1]; /* first final receipt per message, by state */
 	uint64_t dlr_seen[4096];  /* hashes of messages whose receipt was handled (direct-mapped) */
 	int registered;                       /* the lease was written once */
