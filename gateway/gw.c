@@ -273,7 +273,7 @@ static void gw_put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 
 char *gw_metrics(struct gw *g)
 {
-	size_t cap = 16384, n = 0;
+	size_t cap = 65536, n = 0;
 	char *b = malloc(cap);
 	if (!b)
 		return NULL;
@@ -290,6 +290,10 @@ char *gw_metrics(struct gw *g)
 	for (int i = 0; i < g->nesme; i++)
 		gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
 		       esme_bound(g->esme[i]));
+	char *gz = gw_gauges(g); /* depths, window in use, latency histograms */
+	if (gz)
+		gw_put(b, cap, &n, "%s", gz);
+	free(gz);
 	return b;
 }
 

@@ -72,6 +72,20 @@ enum gw_counter {
 	GW_NCOUNTERS
 };
 
+/* A latency histogram for /metrics (gw_gauges.c): cumulative buckets. */
+#define GW_HIST_NB 12
+extern const double gw_hist_le[GW_HIST_NB]; /* bucket bounds, seconds */
+struct gw_hist {
+	uint64_t b[GW_HIST_NB];
+	uint64_t count;
+	double sum;
+};
+#define GW_REPLY_SLOTS 1024 /* replies waiting for their next question (direct-mapped) */
+struct gw_reply_at {
+	uint64_t key;          /* gw_hash64 of the survey id */
+	double at;             /* monotonic s; 0 = none */
+};
+
 /* A message handed to an esme, until its outcome is known. */
 struct gw_inflight {
 	uint64_t tag;
@@ -81,6 +95,7 @@ struct gw_inflight {
 	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
+	double handed_at;      /* monotonic s, when handed to the esme */
 	struct gw_inflight *next;
 };
 
@@ -134,6 +149,9 @@ struct gw {
 	uint64_t counters[GW_NCOUNTERS];
 	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
 	int shutting_down, pending_shutdown;
+	/* latency histograms (gw_gauges.c) */
+	struct gw_hist h_submit, h_reply;
+	struct gw_reply_at reply_at[GW_REPLY_SLOTS];
 	/* opt-outs (gw_optout.c) */
 	char k_optready[48];
 	struct event *ev_optout;
@@ -199,6 +217,13 @@ char *gw_optout_record(const char *hash, int64_t at, const char *source);
 int gw_optout_restore(struct gw *g);
 int gw_optout_sync(struct gw *g);
 void gw_optout_cb(evutil_socket_t fd, short what, void *arg);
+
+/* gw_gauges.c: gauges and histograms for /metrics */
+double gw_clock(void);
+void gw_hist_observe(struct gw_hist *h, double s);
+void gw_reply_mark(struct gw *g, const char *survey, double at);
+void gw_reply_sent(struct gw *g, const char *survey, double now);
+char *gw_gauges(struct gw *g);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);

@@ -47,7 +47,10 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 		f->first = first;
 		if (sid && f->q >= 0)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
+		f->handed_at = gw_clock();
 		rc = esme_submit(g->esme[i], &msg);
+		if (rc == 0 && f->survey[0] && !first)
+			gw_reply_sent(g, f->survey, f->handed_at);
 	}
 	if (!f || (to && text && !f->json))
 		rc = -ENOMEM; /* this process, not the message: try again */
@@ -286,6 +289,8 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 			gw_unkept_add(g, k_msg, v);
 	}
 	free(v);
+	if (status != ESME_STATUS_TIMEOUT)
+		gw_hist_observe(&g->h_submit, gw_clock() - f->handed_at);
 	if (status == SMPP_ESME_ROK) {
 		g->counters[GW_MT_SENT]++;
 		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");

@@ -222,6 +222,7 @@ static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 {
 	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
+	double t_reply = gw_clock();
 	g->counters[GW_MO]++;
 	uint32_t status = SMPP_ESME_RX_T_APPN;
 	if (gw_sms_trigger(g, from, text, &status))
@@ -294,6 +295,8 @@ static uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char
 		rc = survey_feed(c, &s, text, gw_now(), &o);
 		if (rc == 0)
 			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
+		if (rc == 1 && !o.finished && o.nmsg > 0)
+			gw_reply_mark(g, id, t_reply); /* for hailong_reply_to_next_question_seconds */
 		survey_out_clear(&o);
 		survey_clear(&s);
 		if (rc == 1) {

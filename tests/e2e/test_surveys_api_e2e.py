@@ -86,7 +86,34 @@ def main():
         check(s["finished_at"] and s["transaction_id"] == "TX-A", f"A archived: {s}")
         code, s = get("/v1/surveys?transaction_id=TX-A")
         check(code == 200 and len(s["surveys"]) == 1 and s["surveys"][0]["status"] == "opted_out", f"find A: {s}")
-        print("ok: GET /v1/surveys/{id} and ?transaction_id= for running and archived surveys, scoped by agency")
+        # B answers: the next question goes out; the metrics an on-call person reads
+        wait_for(lambda: len(inbox(st, b)) >= 1, 10, "B's first question")
+        mo(st, b, "4")
+        wait_for(lambda: len(inbox(st, b)) >= 2, 10, "B's second question")
+        code, s = get("/v1/surveys/" + sb)
+        check(code == 200 and s["item"] == 2, f"B at its second item: {s}")
+        wait_for(lambda: st.metrics().get("hailong_reply_to_next_question_seconds_count", 0) >= 1, 5,
+                 "reply -> next question observed")
+        m = st.metrics()
+        check(m.get("hailong_submit_response_seconds_count", 0) >= 4, f"submit latency: {m}")
+        check(m['hailong_submit_response_seconds_bucket{le="+Inf"}'] == m["hailong_submit_response_seconds_count"],
+              "+Inf bucket != count")
+        check(m['hailong_submit_response_seconds_bucket{le="30"}'] >= m['hailong_submit_response_seconds_bucket{le="0.005"}'],
+              "buckets not cumulative")
+        check(m.get("hailong_reply_to_next_question_seconds_sum", 99) < 5, f"reply latency sum: {m}")
+        check(m.get("hailong_queue_depth") == 0 and m.get('hailong_outbox_depth{smsc="sim"}') == 0, f"depths: {m}")
+        check(m.get('hailong_held_depth{smsc="sim"}') == 0 and m.get("hailong_sessions_bound") == 1, f"gauges: {m}")
+        check(m.get('hailong_smsc_window{smsc="sim"}') == 10 and 'hailong_smsc_window_in_use{smsc="sim"}' in m, f"{m}")
+        check(m.get("hailong_surveys_with_timer", 0) >= 1 and m.get("hailong_redis_up") == 1, f"gauges: {m}")
+        check(m.get("hailong_optouts") == 1, f"A's opt-out: {m}")
+        # while the outbox waits (no SMSC), its depth shows
+        st.stop_sim()
+        wait_for(lambda: st.metrics().get("hailong_sessions_bound") == 0, 10, "session down")
+        for i in range(3):
+            check(st.trigger("8491400010%d" % i, "TX-Q%d" % i)[0] == 202, "trigger while the SMSC is away")
+        wait_for(lambda: st.metrics().get('hailong_outbox_depth{smsc="sim"}', 0) == 3, 10, "outbox depth 3")
+        print("ok: GET /v1/surveys/{id} and ?transaction_id= for running and archived surveys, scoped by agency;"
+              " gauges and latency histograms in /metrics")
 
 
 if __name__ == "__main__":
