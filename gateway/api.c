@@ -1,4 +1,4 @@
-/* api: POST /v1/triggers, GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
+/* api: POST /v1/triggers, GET /v1/surveys (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "api_surveys.h"
 #include "dashboard.h"
 #include "log.h"
 
@@ -250,6 +251,11 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_triggers(a, req);
 	} else if (strcmp(path, "/v1/report") == 0 || strcmp(path, "/dashboard") == 0) {
 		dashboard_serve(a->dash, req, api_auth(a, req), strcmp(path, "/dashboard") == 0);
+	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
+		json_t *body = NULL;
+		int code = api_surveys(a->cfg, a->gw, api_auth(a, req), evhttp_request_get_command(req) == EVHTTP_REQ_GET,
+		                       path, evhttp_uri_get_query(u), &body);
+		api_reply_json(req, code, body);
 	} else if (strcmp(path, "/healthz") == 0) {
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {

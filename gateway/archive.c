@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "chain.h"
+#include "optout.h"
 
 #define ARCHIVE_MAX_MULTI 64      /* chosen values of one multi answer */
 
@@ -286,6 +287,12 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		/* schema 4: hash chain, audit links, sealed contacts (chain.c) */
 		if (version < 4 && (chain_migrate(a->db, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 4", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
+		/* schema 5: opt-outs that outlive Redis (optout.c) */
+		if (version < 5 && (optout_migrate(a->db, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 5", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}

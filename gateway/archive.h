@@ -10,8 +10,9 @@
 struct archive;
 
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
- * hash chain, audit links and sealed contacts. archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 4
+ * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h).
+ * archive_open upgrades. */
+#define ARCHIVE_SCHEMA_VERSION 5
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
 #define ARCHIVE_NSTATUS 6
@@ -98,6 +99,17 @@ int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, 
  * existing file (-EEXIST). Returns the number of pages copied, or -errno
  * with err filled. */
 int archive_backup(const char *src_path, const char *dst_path, char *err, size_t errlen);
+
+/* Archived surveys by survey_id, or by transaction_id (within campaign_id,
+ * or in any campaign when NULL): fn(arg, v) per row, v[ARCHIVE_LOOKUP_NCOLS]
+ * being survey_id, campaign_id, campaign_version, transaction_id, agency,
+ * procedure, channel, status, reason, triggered_at, finished_at,
+ * completed_at (text or NULL; never the number or its hash). Returns the
+ * rows seen, or -errno (fn's negative return stops and is returned). */
+#define ARCHIVE_LOOKUP_NCOLS 12
+typedef int (*archive_lookup_fn)(void *arg, const char *const *v);
+int archive_lookup(struct archive *a, const char *survey_id, const char *campaign_id, const char *transaction_id,
+                   archive_lookup_fn fn, void *arg, char *err, size_t errlen);
 
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);

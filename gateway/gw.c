@@ -35,6 +35,7 @@ static const char *const gw_counter_names[] = {
 	"hailong_ussd_sessions_total{event=\"opened\"}", "hailong_ussd_sessions_total{event=\"completed\"}",
 	"hailong_ussd_sessions_total{event=\"timed_out\"}", "hailong_ussd_sessions_total{event=\"resumed\"}",
 	"hailong_ussd_sessions_total{event=\"released\"}", "hailong_ussd_invites_total",
+	"hailong_optout_restores_total",
 };
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");
@@ -93,6 +94,7 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	snprintf(g->k_archiving, sizeof g->k_archiving, GW_K_ARCHIVING "%s", g->inst);
 	snprintf(g->k_dtaking, sizeof g->k_dtaking, GW_K_DTAKING "%s", g->inst);
 	snprintf(g->k_lease, sizeof g->k_lease, GW_K_INST "%s", g->inst);
+	snprintf(g->k_optready, sizeof g->k_optready, GW_K_OPTREADY "%s", g->inst);
 	if (gw_load_campaigns(g, 1, err, errlen) < 0)
 		goto fail;
 	if (gw_hash_key(g, err, errlen) < 0)
@@ -115,7 +117,8 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	g->ev_due = event_new(base, -1, EV_PERSIST, gw_due_cb, g);
 	g->ev_archive = event_new(base, -1, EV_PERSIST, gw_archive_cb, g);
 	g->ev_lease = event_new(base, -1, EV_PERSIST, gw_lease_cb, g);
-	if (!g->ev_queue || !g->ev_outbox || !g->ev_due || !g->ev_archive || !g->ev_lease) {
+	g->ev_optout = event_new(base, -1, EV_PERSIST, gw_optout_cb, g);
+	if (!g->ev_queue || !g->ev_outbox || !g->ev_due || !g->ev_archive || !g->ev_lease || !g->ev_optout) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -124,9 +127,14 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	event_add(g->ev_due, &sec);
 	event_add(g->ev_archive, &arch);
 	event_add(g->ev_lease, &lease);
+	struct timeval optsync = {5, 0};
+	event_add(g->ev_optout, &optsync);
 	if (gw_take_over(g, err, errlen) < 0)
 		goto fail;
 	gw_recover(g);
+	/* the opt-outs are in Redis before anything is sent (CLAIM also checks) */
+	if (gw_optout_restore(g) < 0)
+		log_warn("optout msg=\"not restored yet: no survey starts until they are\"");
 	for (int i = 0; i < cfg->nsmsc; i++) {
 		g->esme[i] = esme_new(base, &cfg->smsc[i], &gw_esme_cbs, g);
 		if (!g->esme[i]) {
@@ -205,6 +213,8 @@ void gw_free(struct gw *g)
 		event_free(g->ev_archive);
 	if (g->ev_lease)
 		event_free(g->ev_lease);
+	if (g->ev_optout)
+		event_free(g->ev_optout);
 	store_free(g->store);
 	archive_close(g->archive);
 	for (int i = 0; i < g->ncamps; i++)
@@ -268,7 +278,7 @@ static void gw_put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 
 char *gw_metrics(struct gw *g)
 {
-	size_t cap = 16384, n = 0;
+	size_t cap = 65536, n = 0;
 	char *b = malloc(cap);
 	if (!b)
 		return NULL;
@@ -285,6 +295,10 @@ char *gw_metrics(struct gw *g)
 	for (int i = 0; i < g->nesme; i++)
 		gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
 		       esme_bound(g->esme[i]));
+	char *gz = gw_gauges(g); /* depths, window in use, latency histograms */
+	if (gz)
+		gw_put(b, cap, &n, "%s", gz);
+	free(gz);
 	return b;
 }
 

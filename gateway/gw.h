@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "config.h"
 
@@ -72,6 +73,14 @@ int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out);
 int gw_redis_ok(struct gw *g);
 /* /readyz: 1 when Redis answers and at least one SMSC is bound. */
 int gw_ready(struct gw *g, char *why, size_t whylen);
+/* The operator's view of a survey (gw_lookup.c): a JSON object with its
+ * campaign, transaction, agency, status, current item and times, never the
+ * number. 0, -ENOENT (unknown id) or -EIO. */
+int gw_survey_get(struct gw *g, const char *id, json_t **out);
+/* The surveys of a transaction id (in one campaign, or any when NULL): a
+ * JSON array, maybe empty. 0 or -EIO. */
+int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t **out);
+
 /* Prometheus text of the counters, malloc'd. */
 char *gw_metrics(struct gw *g);
 

@@ -15,6 +15,7 @@
 #include "gw.h"
 #include "gw_int.h"
 #include "log.h"
+#include "optout.h"
 
 /* ---- campaigns ---- */
 
@@ -218,6 +219,7 @@ int gw_reload(struct gw *g)
 	for (int i = 0; i < g->ncamps; i++)
 		ncur += g->camps[i].current;
 	log_info("reload campaigns=%d versions_in_memory=%d refused=%d", ncur, g->ncamps, refused);
+	gw_optout_sync(g); /* the operator's opt-out changes (hailong optout) */
 	return refused;
 }
 
@@ -239,46 +241,17 @@ const struct campaign *gw_campaign(const struct gw *g, const char *id, const cha
  * citizen stay comparable across restarts. */
 int gw_hash_key(struct gw *g, char *err, size_t errlen)
 {
-	const char *k = g->cfg->hash_key;
-	char buf[65];
-	if (!k) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s.key", g->cfg->sqlite_path);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			size_t n = fread(buf, 1, 64, f);
-			fclose(f);
-			buf[n] = '\0';
-			if (n != 64) {
-				snprintf(err, errlen, "%s: expected 64 hex digits", path);
-				return -EINVAL;
-			}
-		} else {
-			unsigned char raw[32];
-			randombytes_buf(raw, sizeof raw);
-			sodium_bin2hex(buf, sizeof buf, raw, sizeof raw);
-			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-			if (fd < 0 || write(fd, buf, 64) != 64) {
-				snprintf(err, errlen, "%s: cannot keep the generated hash key: %s", path, strerror(errno));
-				if (fd >= 0)
-					close(fd);
-				return -EIO;
-			}
-			close(fd);
-			log_info("privacy msg=\"generated the msisdn hash key\" file=%s", path);
-		}
-		k = buf;
-	}
-	/* any length of configured key -> a 32-byte BLAKE2b key */
-	crypto_generichash(g->hash_key, sizeof g->hash_key, (const unsigned char *)k, strlen(k), NULL, 0);
-	return 0;
+	char path[4096];
+	snprintf(path, sizeof path, "%s.key", g->cfg->sqlite_path);
+	int had = g->cfg->hash_key || access(path, F_OK) == 0;
+	int rc = optout_key(g->cfg->hash_key, g->cfg->sqlite_path, 1, g->hash_key, err, errlen);
+	if (rc == 0 && !had)
+		log_info("privacy msg=\"generated the msisdn hash key\" file=%s", path);
+	return rc;
 }
 
 void gw_msisdn_hash(const struct gw *g, const char *msisdn, char out[65])
 {
-	unsigned char h[32];
-	crypto_generichash(h, sizeof h, (const unsigned char *)msisdn, strlen(msisdn), g->hash_key,
-	                   sizeof g->hash_key);
-	sodium_bin2hex(out, 65, h, sizeof h);
+	optout_hash(g->hash_key, msisdn, out);
 }
 

@@ -36,7 +36,7 @@
 #define GW_K_DUE "hl:due"                /* zset id -> next timer */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
-#define GW_K_OPTOUT "hl:optout"          /* set of citizens who opted out */
+#define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
@@ -57,6 +57,7 @@
 #define GW_K_INST "hl:inst:"             /* inst: the lease */
 #define GW_K_MSG "hl:msg:"               /* smsc:message id: a sent message until its receipt */
 #define GW_K_MO "hl:mo:"                 /* smsc:from:to:ref:total: parts of a long MO */
+#define GW_K_OPTREADY "hl:optout:ready:" /* inst: hl:optout holds this gateway's archived opt-outs */
 /* the lists of the older single-process layout, put back at start */
 #define GW_K_OLD_STARTING "hl:starting"
 #define GW_K_OLD_ARCHIVING "hl:archiving"
@@ -69,7 +70,22 @@ enum gw_counter {
 	GW_HELD, GW_DEFERRED, GW_NOTICES, GW_RELOADS, GW_RELOAD_ERR, GW_SMS_TRIG,
 	GW_USSD_OPENED, GW_USSD_COMPLETED, GW_USSD_TIMED_OUT, GW_USSD_RESUMED, GW_USSD_RELEASED,
 	GW_USSD_INVITES,
+	GW_OPTOUT_RESTORES,
 	GW_NCOUNTERS
+};
+
+/* A latency histogram for /metrics (gw_gauges.c): cumulative buckets. */
+#define GW_HIST_NB 12
+extern const double gw_hist_le[GW_HIST_NB]; /* bucket bounds, seconds */
+struct gw_hist {
+	uint64_t b[GW_HIST_NB];
+	uint64_t count;
+	double sum;
+};
+#define GW_REPLY_SLOTS 1024 /* replies waiting for their next question (direct-mapped) */
+struct gw_reply_at {
+	uint64_t key;          /* gw_hash64 of the survey id */
+	double at;             /* monotonic s; 0 = none */
 };
 
 /* A message handed to an esme, until its outcome is known. */
@@ -81,6 +97,7 @@ struct gw_inflight {
 	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
+	double handed_at;      /* monotonic s, when handed to the esme */
 	struct gw_inflight *next;
 };
 
@@ -126,6 +143,7 @@ struct gw {
 	char inst[17];                        /* this gateway's instance id (hash of host and http.listen) */
 	char k_starting[48], k_archiving[48], k_lease[40];
 	char k_dtaking[64];     /* our deliveries being archived */
+	char lease_where[96];   /* boot id and pid namespace of this process, in the lease ("" = unknown) */
 	uint64_t receipts[ESME_DLR_REJECTED + 1]; /* first final receipt per message, by state */
 	uint64_t dlr_seen[4096];  /* hashes of messages whose receipt was handled (direct-mapped) */
 	int registered;                       /* the lease was written once */
@@ -152,6 +170,14 @@ struct gw {
 	uint64_t counters[GW_NCOUNTERS];
 	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
 	int shutting_down, pending_shutdown;
+	/* latency histograms (gw_gauges.c) */
+	struct gw_hist h_submit, h_reply;
+	struct gw_reply_at reply_at[GW_REPLY_SLOTS];
+	/* opt-outs (gw_optout.c) */
+	char k_optready[48];
+	struct event *ev_optout;
+	int64_t optout_seq;     /* the archive's opt-out change log applied up to here */
+	int optout_blocked;     /* hl:optout could not be restored: no survey starts */
 	void (*done)(void *);
 	void *done_arg;
 };
@@ -217,6 +243,20 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
                   const struct smpp_sm *sm);
 int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                 struct survey_out *o);
+
+/* gw_optout.c: opt-outs restored from the archive and kept in step with it */
+#define GW_OPTOUT_REC_PREFIX "{\"optout\":" /* an opt-out record in hl:archive starts so */
+char *gw_optout_record(const char *hash, int64_t at, const char *source);
+int gw_optout_restore(struct gw *g);
+int gw_optout_sync(struct gw *g);
+void gw_optout_cb(evutil_socket_t fd, short what, void *arg);
+
+/* gw_gauges.c: gauges and histograms for /metrics */
+double gw_clock(void);
+void gw_hist_observe(struct gw_hist *h, double s);
+void gw_reply_mark(struct gw *g, const char *survey, double at);
+void gw_reply_sent(struct gw *g, const char *survey, double now);
+char *gw_gauges(struct gw *g);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);

@@ -1,5 +1,6 @@
 /* gw_lease: this gateway's lease, reaping dead peers, reclaiming, recovering at start. */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,8 +172,8 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	struct gw *g = arg;
 	char err[256];
 	/* GET: the old value, to see whether the lease ran out meanwhile */
-	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 " EX %d GET", g->k_lease,
-	                          (int)getpid(), ++g->renewals, g->cfg->lease_s);
+	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 ":%s EX %d GET", g->k_lease,
+	                          (int)getpid(), ++g->renewals, g->lease_where, g->cfg->lease_s);
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		return;
@@ -232,13 +233,52 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Where this process runs, as the lease says it ("pid:renewals:WHERE"):
+ * the kernel's boot id and our pid namespace. A lease with the same WHERE
+ * and a pid that no longer exists is a dead predecessor's for sure. */
+static void gw_lease_where_init(struct gw *g)
+{
+	char boot[64] = "", ns[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	if (f) {
+		if (!fgets(boot, sizeof boot, f))
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+	ns[n > 0 ? n : 0] = '\0';
+	g->lease_where[0] = '\0';
+	if (boot[0] && ns[0] && !strpbrk(boot, ": ") && !strchr(ns, ' '))
+		snprintf(g->lease_where, sizeof g->lease_where, "%s/%s", boot, ns);
+}
+
+/* 1 when the lease value was written by a process of this kernel and pid
+ * namespace that is gone (our predecessor, crashed); 0 when that cannot be
+ * told (then it is judged by watching it). */
+static int gw_lease_dead(const struct gw *g, const char *v, long *pid_out)
+{
+	char *end;
+	long pid = strtol(v, &end, 10);
+	*pid_out = pid;
+	if (*end != ':' || pid <= 0 || pid == (long)getpid() || !g->lease_where[0])
+		return 0;
+	const char *where = strchr(end + 1, ':');
+	if (!where || strcmp(where + 1, g->lease_where) != 0)
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 /* At start, our instance id may still hold a lease: either our own
  * predecessor crashed less than redis.lease ago (take its lists back now), or
  * another hailongd with the same host and http.listen is running (its lease
- * value changes as it renews: refuse to start). Returns 0 or -EEXIST. */
+ * value changes as it renews: refuse to start). A predecessor known dead
+ * (gw_lease_dead) is taken over at once; otherwise the lease is watched for
+ * 4.5 s. Returns 0 or -EEXIST. */
 int gw_take_over(struct gw *g, char *err, size_t errlen)
 {
-	char e[256], first[64] = "";
+	char e[256], first[256] = "";
+	gw_lease_where_init(g);
 	redisReply *r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
 	if (!r || r->type != REDIS_REPLY_STRING) {
 		if (r)
@@ -247,6 +287,13 @@ int gw_take_over(struct gw *g, char *err, size_t errlen)
 	}
 	snprintf(first, sizeof first, "%s", r->str);
 	freeReplyObject(r);
+	long pid;
+	if (gw_lease_dead(g, first, &pid)) {
+		log_info("recover instance=%s pid=%ld msg=\"lease of a process that is gone: taken over at once\"", g->inst,
+		         pid);
+		gw_reap(g, g->inst, 1);
+		return 0;
+	}
 	log_info("recover instance=%s msg=\"lease found: waiting to see whether it is alive\"", g->inst);
 	for (int i = 0; i < 18; i++) { /* 4.5 s: more than two renewals of a live one */
 		struct timespec ts = {0, 250000000};

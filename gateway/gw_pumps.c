@@ -13,6 +13,7 @@
 #include "esme.h"
 #include "gw_int.h"
 #include "log.h"
+#include "optout.h"
 #include "record.h"
 #include "store.h"
 #include "survey.h"
@@ -62,7 +63,10 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 		f->first = first;
 		if (sid && f->q >= 0)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
+		f->handed_at = gw_clock();
 		rc = esme_submit(g->esme[i], &msg);
+		if (rc == 0 && f->survey[0] && !first)
+			gw_reply_sent(g, f->survey, f->handed_at);
 	}
 	if (!f || (to && text && !f->json))
 		rc = -ENOMEM; /* this process, not the message: try again */
@@ -301,6 +305,8 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 			gw_unkept_add(g, k_msg, v);
 	}
 	free(v);
+	if (status != ESME_STATUS_TIMEOUT)
+		gw_hist_observe(&g->h_submit, gw_clock() - f->handed_at);
 	if (status == SMPP_ESME_ROK) {
 		g->counters[GW_MT_SENT]++;
 		log_debug("[%s] sent msgid=%s", esme_name(e), msgid ? msgid : "");
@@ -419,6 +425,9 @@ struct gw_arch_job {
 	struct archive_delivery *d;     /* or deliveries */
 	json_t **holders;               /* n of them */
 	int took;                       /* records taken from Redis (the list to clear) */
+	struct optout *o;               /* opt-outs: records of their own and opted_out surveys */
+	char (*ohash)[65];              /* their hashes */
+	int no;
 };
 
 static void gw_arch_job_free(struct gw_arch_job *j)
@@ -433,6 +442,8 @@ static void gw_arch_job_free(struct gw_arch_job *j)
 	free(j->s);
 	free(j->d);
 	free(j->holders);
+	free(j->o);
+	free(j->ohash);
 	free(j);
 }
 
@@ -490,6 +501,27 @@ static struct gw_arch_job *gw_arch_deliveries(const redisReply *r)
 	return j;
 }
 
+/* An opt-out record of hl:archive ({"optout":HASH,"at":N,"source":S}) into the job. */
+static int gw_arch_optout(struct gw_arch_job *j, const char *str)
+{
+	json_error_t je;
+	json_t *o = json_loads(str, 0, &je);
+	const char *h = json_string_value(json_object_get(o, "optout"));
+	const char *src = json_string_value(json_object_get(o, "source"));
+	json_t *at = json_object_get(o, "at");
+	int rc = -EINVAL;
+	if (h && optout_is_hash(h) && json_is_integer(at) && src &&
+	    (!strcmp(src, "keyword") || !strcmp(src, "api") || !strcmp(src, "operator"))) {
+		snprintf(j->ohash[j->no], sizeof j->ohash[j->no], "%s", h);
+		j->o[j->no] = (struct optout){j->ohash[j->no], json_integer_value(at),
+		                              !strcmp(src, "keyword") ? "keyword" : !strcmp(src, "api") ? "api" : "operator"};
+		j->no++;
+		rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
 /* Survey records (hl:archive) parsed into a job; an unreadable one is kept
  * in hl:archive:bad. NULL when none. */
 static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
@@ -502,8 +534,27 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 	j->took = (int)n;
 	j->s = calloc(n, sizeof *j->s);
 	j->holders = calloc(n, sizeof *j->holders);
-	for (size_t i = 0; j->s && j->holders && i < n; i++) {
-		if (record_archive_parse(r->element[i]->str, &j->holders[j->n], &j->s[j->n]) == 0) {
+	j->o = calloc(n, sizeof *j->o);
+	j->ohash = calloc(n, sizeof *j->ohash);
+	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && i < n; i++) {
+		const char *str = r->element[i]->str;
+		if (strncmp(str, GW_OPTOUT_REC_PREFIX, strlen(GW_OPTOUT_REC_PREFIX)) == 0) {
+			if (gw_arch_optout(j, str) < 0) {
+				log_error("archive msg=\"unreadable opt-out record kept in hl:archive:bad\"");
+				redisReply *x = store_cmd(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str);
+				if (x)
+					freeReplyObject(x);
+			}
+			continue;
+		}
+		if (record_archive_parse(str, &j->holders[j->n], &j->s[j->n]) == 0) {
+			const struct archive_survey *v = &j->s[j->n];
+			/* a survey ended by HUY/STOP: the opt-out itself is kept too */
+			if (strcmp(v->status, "opted_out") == 0 && optout_is_hash(v->msisdn_hash)) {
+				snprintf(j->ohash[j->no], sizeof j->ohash[j->no], "%s", v->msisdn_hash);
+				j->o[j->no] = (struct optout){j->ohash[j->no], v->finished_at, "keyword"};
+				j->no++;
+			}
 			j->n++;
 		} else {
 			log_error("archive msg=\"unreadable record kept in hl:archive:bad\"");
@@ -516,7 +567,7 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 			memset(&j->s[j->n], 0, sizeof j->s[j->n]);
 		}
 	}
-	if (!j->s || !j->holders) {
+	if (!j->s || !j->holders || !j->o || !j->ohash) {
 		gw_arch_job_free(j);
 		return NULL;
 	}
@@ -527,8 +578,16 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
 {
 	struct gw_arch_job *j = job;
-	return j->deliveries ? archive_put_deliveries(a, j->d, j->n, err, errlen)
-	                     : archive_put(a, j->s, j->n, err, errlen);
+	if (j->deliveries)
+		return archive_put_deliveries(a, j->d, j->n, err, errlen);
+	int rc = archive_put(a, j->s, j->n, err, errlen);
+	if (rc >= 0 && j->no > 0) {
+		/* the same batch: cleared from Redis only once both are written */
+		int r2 = optout_put(a, j->o, j->no, err, errlen);
+		if (r2 < 0)
+			return r2;
+	}
+	return rc;
 }
 
 /* Back on the loop: the batch is in SQLite (our list of it is cleared) or

@@ -112,6 +112,9 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 	int64_t now = gw_now();
 	/* a screen inside a session the citizen opened is never held */
 	int64_t hold = (c && o->nmsg && !g->ussd.active) ? schedule_quiet_until(c, now) : 0;
+	char opt_hash[65] = "";
+	if (s->status == SURVEY_OPTED_OUT)
+		gw_msisdn_hash(g, m->msisdn, opt_hash);
 	if (hold && !o->finished && s->status == SURVEY_ACTIVE) {
 		if (s->last_at < hold)
 			s->last_at = hold;
@@ -133,7 +136,7 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 	if (record_strv_add(&a, m->id) || record_strv_add(&a, expect_ver ? expect_ver : "") ||
 	    record_strv_add(&a, o->finished ? "1" : "0") || record_strv_addf(&a, "%" PRId64, o->due) ||
 	    record_strv_add(&a, arch ? arch : "") ||
-	    record_strv_add(&a, s->status == SURVEY_OPTED_OUT ? m->msisdn : "") ||
+	    record_strv_add(&a, opt_hash) ||
 	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%" PRId64, now) ||
 	    record_strv_addf(&a, "%d", nout))
 		goto done;
@@ -273,12 +276,25 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 		snprintf(mk, sizeof mk, "%s%s", marker, msisdn);
 		char ttl[16];
 		snprintf(ttl, sizeof ttl, "%d", GW_NOTICE_TTL);
-		const char *keys[] = {mk, k_out, GW_K_OPTOUT};
-		const char *args[] = {ttl, e, optout ? msisdn : ""};
-		redisReply *r = store_script(g->store, STORE_NOTICE, 3, keys, 3, args, err, sizeof err);
+		char h[65] = "";
+		char *rec = NULL;
+		if (optout) {
+			/* the hash in Redis, and a record for the archive's optouts */
+			gw_msisdn_hash(g, msisdn, h);
+			if (!(rec = gw_optout_record(h, gw_now(), "keyword"))) {
+				free(e);
+				return -ENOMEM;
+			}
+		}
+		const char *keys[] = {mk, k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
+		const char *args[] = {ttl, e, h, rec ? rec : ""};
+		redisReply *r = store_script(g->store, STORE_NOTICE, 4, keys, 4, args, err, sizeof err);
 		rc = r ? (r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0) : -EIO;
 		if (r)
 			freeReplyObject(r);
+		free(rec);
+		if (rc >= 0 && optout)
+			event_active(g->ev_archive, 0, 0);
 	} else {
 		redisReply *r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", k_out, e);
 		rc = r ? 1 : -EIO;

@@ -116,16 +116,38 @@ static void gw_start_one(struct gw *g, const char *id)
 	snprintf(snow, sizeof snow, "%" PRId64, now);
 	snprintf(sre, sizeof sre, "%" PRId64, c->resurvey_after);
 	snprintf(sttl, sizeof sttl, "%d", GW_LAST_TTL);
-	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, GW_K_OPTOUT, k_last, GW_K_QUEUE};
-	const char *args[] = {m.id, m.msisdn, snow, sre, sttl};
-	redisReply *r = store_script(g->store, STORE_CLAIM, 7, keys, 5, args, err, sizeof err);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
+	char h[65];
+	gw_msisdn_hash(g, m.msisdn, h);
+	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, GW_K_OPTOUT, k_last, GW_K_QUEUE, g->k_optready};
+	const char *args[] = {m.id, m.msisdn, snow, sre, sttl, h};
+	long long claimed = -2;
+	/* -2: Redis holds no opt-outs of ours (it came back empty): restore them
+	 * from the archive, then claim again; never start a survey before */
+	for (int t = 0; t < 2 && claimed == -2; t++) {
+		if (t && gw_optout_restore(g) < 0)
+			break;
+		redisReply *r = store_script(g->store, STORE_CLAIM, 8, keys, 6, args, err, sizeof err);
+		if (!r) {
+			g->counters[GW_REDIS_ERR]++;
+			survey_clear(&s);
+			return;
+		}
+		claimed = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+		freeReplyObject(r);
+	}
+	if (claimed == -2) {
+		/* back to the head of the queue; the queue waits for the restore (gw_optout_cb) */
+		g->optout_blocked = 1;
+		const char *uk[] = {g->k_starting, GW_K_QUEUE};
+		const char *ua[] = {m.id};
+		redisReply *r = store_script(g->store, STORE_UNCLAIM, 2, uk, 1, ua, err, sizeof err);
+		if (r)
+			freeReplyObject(r);
+		else
+			g->counters[GW_REDIS_ERR]++;
 		survey_clear(&s);
 		return;
 	}
-	long long claimed = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-	freeReplyObject(r);
 	if (claimed == 1) {
 		struct survey_out o;
 		if (survey_start(c, &s, now, &o) == 0 && gw_commit(g, &m, c, &s, &o, m.ver, NULL, 1) == 1) {
@@ -148,6 +170,8 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 	struct gw *g = arg;
 	char err[256];
 	for (int i = 0; i < GW_PUMP_BATCH && !g->shutting_down; i++) {
+		if (g->optout_blocked)
+			return; /* the opt-outs are not in Redis: gw_optout_cb restores them first */
 		redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:queue %s LEFT RIGHT", g->k_starting);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
@@ -198,6 +222,7 @@ static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 {
 	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
+	double t_reply = gw_clock();
 	g->counters[GW_MO]++;
 	uint32_t status = SMPP_ESME_RX_T_APPN;
 	if (gw_sms_trigger(g, from, text, &status))
@@ -270,6 +295,8 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 		rc = survey_feed(c, &s, text, gw_now(), &o);
 		if (rc == 0)
 			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
+		if (rc == 1 && !o.finished && o.nmsg > 0)
+			gw_reply_mark(g, id, t_reply); /* for hailong_reply_to_next_question_seconds */
 		survey_out_clear(&o);
 		survey_clear(&s);
 		if (rc == 1) {

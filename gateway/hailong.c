@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "campaign.h"
 #include "cli_audit.h"
+#include "cli_optout.h"
 #include "cli_trigger.h"
 #include "report.h"
 #include "survey.h"
@@ -35,6 +36,7 @@ static int cmd_trigger(const struct command *cmd, int argc, char **argv);
 static int cmd_archive_backup(const struct command *cmd, int argc, char **argv);
 static int cmd_audit(const struct command *cmd, int argc, char **argv);
 static int cmd_archive_verify(const struct command *cmd, int argc, char **argv);
+static int cmd_optout(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json|html] [--by DIM[,DIM]] "
@@ -60,6 +62,15 @@ static const struct command commands[] = {
 	  " flag integrity signals (`hailong audit integrity` is the report's --integrity)", cmd_audit },
 	{ "archive verify", "--db PATH [--head SEQ:HASH] [--format table|json]",
 	  "check the archive's hash chain: name the first record changed, removed or inserted", cmd_archive_verify },
+	/* opt-outs (docs/operations.md): the key is privacy.hash_key (--config) or DB.key */
+	{ "optout add", "--db PATH [--config FILE | --hash-key K] [--source operator|api] NUMBER...",
+	  "record citizens as opted out (their keyed hash is stored); a running hailongd applies it within"
+	  " seconds", cmd_optout },
+	{ "optout remove", "--db PATH [--config FILE | --hash-key K] NUMBER...",
+	  "take citizens off the opt-out list (a running hailongd applies it within seconds)", cmd_optout },
+	{ "optout list", "--db PATH [--format table|csv]",
+	  "list the opt-outs: keyed hash, time, source (keyword, api, operator)", cmd_optout },
+	{ "optout count", "--db PATH", "print the number of opt-outs", cmd_optout },
 	{ "help", "[COMMAND]", "show this help, or the help of one command", cmd_help },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -724,6 +735,14 @@ static int cmd_archive_verify(const struct command *cmd, int argc, char **argv)
 {
 	(void)cmd;
 	return cli_archive_verify(argc, argv);
+}
+
+static int cmd_optout(const struct command *cmd, int argc, char **argv)
+{
+	int rc = cli_optout_main(cmd->words + strlen("optout "), argc, argv);
+	if (rc == EXIT_USAGE)
+		usage_of(cmd, stderr);
+	return rc;
 }
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)

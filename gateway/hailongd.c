@@ -26,6 +26,10 @@ struct daemon {
 	struct event *ready_timer;  /* polls until the service is ready (systemd) */
 	int stopping;
 	int ready;                  /* READY=1 was said */
+	struct config *live;        /* the running config (what d->cfg points to) */
+	const char *path;           /* its file, read again on SIGHUP */
+	struct config **retired;    /* configs whose tokens were replaced: kept until exit */
+	int nretired;               /* (a dashboard job may still point into their agencies) */
 };
 
 #define DAEMON_DAILY_S 86400
@@ -105,7 +109,50 @@ static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	gw_shutdown(d->gw, daemon_done, d);
 }
 
-/* SIGHUP: the campaigns folder is read again (gw_reload). */
+/* SIGHUP, the config file: the API tokens and the log level are taken from
+ * it; a file that does not load is refused with its file:line errors and
+ * the running config stays. Other settings need a restart (logged). */
+static void daemon_reload_config(struct daemon *d)
+{
+	char err[8192];
+	struct config *fresh = NULL;
+	if (config_load(d->path, &fresh, err, sizeof err) < 0) {
+		log_error("reload event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
+		return;
+	}
+	struct config **r = realloc(d->retired, (size_t)(d->nretired + 1) * sizeof *r);
+	if (!r) {
+		log_error("reload event=config_refused msg=\"out of memory; the running config stays\"");
+		config_free(fresh);
+		return;
+	}
+	d->retired = r;
+	/* the tokens change places: the live config takes the new ones, the old
+	 * ones stay allocated in `fresh`, kept until exit */
+	struct config_token tmp[CONFIG_MAX_TOKENS];
+	int ntmp = d->live->ntokens;
+	memcpy(tmp, d->live->tokens, sizeof tmp);
+	memcpy(d->live->tokens, fresh->tokens, sizeof tmp);
+	d->live->ntokens = fresh->ntokens;
+	memcpy(fresh->tokens, tmp, sizeof tmp);
+	fresh->ntokens = ntmp;
+	const char *lvl = fresh->log_level ? fresh->log_level : "info";
+	if (log_set_level(lvl) < 0)
+		log_warn("reload msg=\"unknown log level, kept\" log_level=%s", lvl);
+	int same_smsc = fresh->nsmsc == d->live->nsmsc;
+	for (int i = 0; same_smsc && i < fresh->nsmsc; i++)
+		same_smsc = strcmp(fresh->smsc[i].name, d->live->smsc[i].name) == 0 &&
+		            strcmp(fresh->smsc[i].host, d->live->smsc[i].host) == 0 &&
+		            fresh->smsc[i].port == d->live->smsc[i].port &&
+		            strcmp(fresh->smsc[i].system_id, d->live->smsc[i].system_id) == 0 &&
+		            strcmp(fresh->smsc[i].password, d->live->smsc[i].password) == 0;
+	d->retired[d->nretired++] = fresh;
+	log_info("reload event=config tokens=%d log_level=%s", d->live->ntokens, lvl);
+	if (!same_smsc)
+		log_warn("reload msg=\"SMSC entries changed: they take effect at the next restart\"");
+}
+
+/* SIGHUP: the config's tokens and log level, then the campaigns folder (gw_reload). */
 static void daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
@@ -113,8 +160,9 @@ static void daemon_reload_cb(evutil_socket_t sig, short what, void *arg)
 	struct daemon *d = arg;
 	if (d->stopping)
 		return;
-	log_info("signal=SIGHUP msg=\"reloading campaigns\"");
-	sd_notify(0, "RELOADING=1\nSTATUS=reloading campaigns");
+	log_info("signal=SIGHUP msg=\"reloading the config and campaigns\"");
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading the config and campaigns");
+	daemon_reload_config(d);
 	gw_reload(d->gw);
 	if (d->ready)
 		sd_notify(0, "READY=1\nSTATUS=campaigns loaded, Redis reachable");
@@ -125,7 +173,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
 	           "  -c, --config FILE   the gateway configuration (YAML)\n"
 	           "      --check         validate the configuration and the campaigns, then exit\n"
-	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the campaigns folder\n"
+	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the tokens, log level and campaigns folder\n"
 	           "systemd: Type=notify (READY=1 once the campaigns are loaded and Redis answers)\n");
 }
 
@@ -219,6 +267,8 @@ int main(int argc, char **argv)
 	if (d.ready_timer)
 		event_active(d.ready_timer, EV_TIMEOUT, 0);
 	d.cfg = cfg;
+	d.live = cfg;
+	d.path = path;
 	d.ev_daily = event_new(d.base, -1, EV_PERSIST, daemon_daily_cb, &d);
 	if (d.ev_daily) {
 		struct timeval day = {DAEMON_DAILY_S, 0};
@@ -243,5 +293,8 @@ done:
 	if (d.base)
 		event_base_free(d.base);
 	config_free(cfg);
+	for (int i = 0; i < d.nretired; i++)
+		config_free(d.retired[i]);
+	free(d.retired);
 	return rc;
 }

@@ -19,7 +19,9 @@
  *   hl:wait:{msisdn}                the citizen's next surveys, in order
  *   hl:last:{msisdn}                unix second the citizen's last survey started
  *                                   (resurvey_after), then ":" and the second it ended
- *   hl:optout                       set of citizens who opted out: never surveyed again
+ *   hl:optout                       keyed hashes (msisdn_hash) of citizens who opted out:
+ *                                   never surveyed again; kept in the archive's optouts
+ *   hl:optout:ready:{inst}          the gateway filled hl:optout from its archive (gw_optout.c)
  *   hl:orphan:{msisdn}              a reply without a survey was answered today (TTL 1 day)
  *   hl:due                          zset id -> unix second of the next timer (or deferred start)
  *   hl:outbox:{smsc}                messages to send (JSON)
@@ -42,12 +44,15 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
 	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
 	"return {1, ARGV[1]}\n",
-	/* CLAIM: KEYS active, wait, starting, survey, optout, last, queue; ARGV id,
-	 * msisdn, now, resurvey_after (s, 0 = none), last_ttl.
-	 * 1 = the citizen is ours now (hl:last set); 0 = queued behind the running
-	 * survey; -1 = the survey is gone; 2 = opted out; 3 = surveyed too recently. */
+	/* CLAIM: KEYS active, wait, starting, survey, optout, last, queue, optout
+	 * ready; ARGV id, msisdn, now, resurvey_after (s, 0 = none), last_ttl,
+	 * msisdn hash. 1 = the citizen is ours now (hl:last set); 0 = queued
+	 * behind the running survey; -1 = the survey is gone; 2 = opted out; 3 =
+	 * surveyed too recently; -2 = the opt-outs are not in Redis (it came back
+	 * empty): nothing changed, restore them first. */
 	"local cur = redis.call('GET', KEYS[1])\n"
 	"if cur == ARGV[1] then return 1 end\n"
+	"if redis.call('EXISTS', KEYS[8]) == 0 then return -2 end\n"
 	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n"
 	"if cur then\n"
 	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n"
@@ -56,7 +61,7 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  return 0\n"
 	"end\n"
 	"local refuse = 0\n"
-	"if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 1 then refuse = 2 end\n"
+	"if redis.call('SISMEMBER', KEYS[5], ARGV[6]) == 1 then refuse = 2 end\n"
 	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n"
 	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n"
 	"if refuse > 0 then\n"
@@ -69,7 +74,8 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"return 1\n",
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
 	 * held, heldseq, optout, last; ARGV id, expected ver ('' = any), finished,
-	 * due, archive json, opt-out msisdn ('' = none), hold until (0 = send now),
+	 * due, archive json (its opted_out status reaches the archive's optouts),
+	 * opt-out msisdn hash ('' = none), hold until (0 = send now),
 	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
 	 * A survey that ends while holding its citizen notes the second it ended
 	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
@@ -154,10 +160,11 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('SREM', KEYS[2], ARGV[1])\n"
 	"redis.call('DEL', KEYS[1])\n"
 	"return n\n",
-	/* NOTICE: KEYS marker, outbox, optout; ARGV ttl, message, opt-out msisdn
-	 * ('' = none). A message to a number without a survey, at most once per
-	 * ttl (the marker); an opt-out is recorded every time. 1 = queued. */
-	"if ARGV[3] ~= '' then redis.call('SADD', KEYS[3], ARGV[3]) end\n"
+	/* NOTICE: KEYS marker, outbox, optout, archive; ARGV ttl, message, opt-out
+	 * msisdn hash ('' = none), its archive record. A message to a number
+	 * without a survey, at most once per ttl (the marker); an opt-out is
+	 * recorded every time (a new one also goes to the archive). 1 = queued. */
+	"if ARGV[3] ~= '' and redis.call('SADD', KEYS[3], ARGV[3]) == 1 then redis.call('RPUSH', KEYS[4], ARGV[4]) end\n"
 	"if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
 	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
 	"return 1\n",
@@ -324,6 +331,11 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	 * id) remembered until its receipt, in one round trip. */
 	"redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
 	"if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end\n"
+	"return 1\n",
+	/* UNCLAIM: KEYS starting, queue; ARGV id. A survey taken from the queue
+	 * that cannot start yet goes back to its head. */
+	"redis.call('LREM', KEYS[1], 0, ARGV[1])\n"
+	"redis.call('LPUSH', KEYS[2], ARGV[1])\n"
 	"return 1\n",
 };
 

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "archive.h"
+#include "optout.h"
 #include "report.h"
 #include "campaign.h"
 
@@ -313,6 +314,143 @@ static void test_migration_v1(void **state)
 	assert_non_null(strstr(err, "newer"));
 }
 
+static int count_each(void *arg, const char *hash, const char *at, const char *source)
+{
+	(void)hash;
+	(void)at;
+	(void)source;
+	(*(int *)arg)++;
+	return 0;
+}
+
+struct seen_change {
+	char hash[8][65];
+	int recorded[8];
+	int n;
+};
+
+static int note_change(void *arg, const char *hash, int recorded)
+{
+	struct seen_change *c = arg;
+	if (c->n < 8) {
+		snprintf(c->hash[c->n], sizeof c->hash[c->n], "%s", hash);
+		c->recorded[c->n++] = recorded;
+	}
+	return 0;
+}
+
+/* Opt-outs (schema 5): a schema 4 archive carries its opted_out citizens over;
+ * put keeps the first record; add and remove go through the change log, which
+ * tells the current state of each hash changed; bad input is refused whole. */
+static void test_optouts(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	sqlite3 *db;
+	char ha[65], hb[65];
+	memset(ha, 'a', 64);
+	ha[64] = '\0';
+	memset(hb, 'b', 64);
+	hb[64] = '\0';
+
+	/* s6 (msisdn_hash "h1") was archived opted_out; a schema 4 archive has no optouts table */
+	put_basic(f);
+	archive_close(f->a);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE optouts; DROP TABLE optout_changes; PRAGMA user_version = 4;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), ARCHIVE_SCHEMA_VERSION);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM optouts WHERE msisdn_hash = 'h1' AND source = 'keyword'"), 1);
+	assert_int_equal(optout_count(f->a, err, sizeof err), 1);
+
+	static const struct {
+		const char *what, *hash, *source;
+		int want;
+	} bad[] = {
+		{"not a hash", "8491234", "keyword", -EINVAL},
+		{"upper-case hex", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "keyword", -EINVAL},
+		{"unknown source", NULL, "sms", -EINVAL},
+		{"no source", NULL, NULL, -EINVAL},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct optout o[2] = {{hb, T0, "api"}, {bad[i].hash ? bad[i].hash : ha, T0, bad[i].source}};
+		int rc = optout_put(f->a, o, 2, err, sizeof err);
+		if (rc != bad[i].want)
+			fail_msg("%s: got %d want %d", bad[i].what, rc, bad[i].want);
+		assert_int_equal(optout_count(f->a, err, sizeof err), 1); /* nothing of the batch written */
+	}
+	struct optout o[3] = {{ha, T0, "keyword"}, {ha, T0 + 9, "api"}, {hb, T0 + 1, "api"}};
+	assert_int_equal(optout_put(f->a, o, 3, err, sizeof err), 2);
+	assert_int_equal(optout_put(f->a, o, 3, err, sizeof err), 0);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM optouts WHERE source = 'keyword'"), 2); /* the first kept */
+	assert_int_equal(optout_has(f->a, ha, err, sizeof err), 1);
+	/* put does not touch the change log: hailongd put them in Redis itself */
+	assert_int_equal(optout_last_change(f->a, err, sizeof err), 0);
+
+	char hc[65];
+	memset(hc, 'c', 64);
+	hc[64] = '\0';
+	assert_int_equal(optout_add(f->a, hc, "operator", T0, err, sizeof err), 1);
+	assert_int_equal(optout_add(f->a, hc, "operator", T0, err, sizeof err), 0);
+	assert_int_equal(optout_remove(f->a, ha, err, sizeof err), 1);
+	assert_int_equal(optout_remove(f->a, ha, err, sizeof err), 0);
+	assert_int_equal(optout_add(f->a, "nothex", "operator", T0, err, sizeof err), -EINVAL);
+	assert_int_equal(optout_add(f->a, hc, "sms", T0, err, sizeof err), -EINVAL);
+	assert_int_equal(optout_last_change(f->a, err, sizeof err), 2);
+	int n = 0;
+	assert_int_equal(optout_each(f->a, count_each, &n, err, sizeof err), 0);
+	assert_int_equal(n, 3); /* h1, b..., c... */
+	struct seen_change c = {0};
+	int64_t last = 0;
+	assert_int_equal(optout_changes(f->a, 0, note_change, &c, &last, err, sizeof err), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(last, 2);
+	assert_string_equal(c.hash[0], hc);
+	assert_int_equal(c.recorded[0], 1);
+	assert_string_equal(c.hash[1], ha);
+	assert_int_equal(c.recorded[1], 0);
+	/* a change read again reports the state now: c removed after its add */
+	assert_int_equal(optout_remove(f->a, hc, err, sizeof err), 1);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(optout_changes(f->a, 0, note_change, &c, &last, err, sizeof err), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.recorded[0], 0);
+	assert_int_equal(last, 3);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(optout_changes(f->a, 3, note_change, &c, &last, err, sizeof err), 0);
+	assert_int_equal(c.n, 0);
+}
+
+/* The keyed hash: the same key from config text or the DB.key file; no file
+ * and create = 0 is refused; a file of the wrong length too. */
+static void test_optout_key(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", path[600], h1[65], h2[65];
+	unsigned char k1[OPTOUT_KEYBYTES], k2[OPTOUT_KEYBYTES];
+	snprintf(path, sizeof path, "%s.key", f->path);
+	unlink(path);
+	assert_int_equal(optout_key(NULL, f->path, 0, k1, err, sizeof err), -ENOENT);
+	assert_int_equal(optout_key(NULL, f->path, 1, k1, err, sizeof err), 0);
+	assert_int_equal(optout_key(NULL, f->path, 0, k2, err, sizeof err), 0);
+	assert_memory_equal(k1, k2, sizeof k1);
+	optout_hash(k1, "84912345678", h1);
+	assert_int_equal(optout_is_hash(h1), 1);
+	assert_int_equal(optout_key("text key", f->path, 0, k2, err, sizeof err), 0);
+	optout_hash(k2, "84912345678", h2);
+	assert_string_not_equal(h1, h2);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("abc", fp);
+	fclose(fp);
+	assert_int_equal(optout_key(NULL, f->path, 0, k1, err, sizeof err), -EINVAL);
+	unlink(path);
+}
+
 /* The text of every rollup row, for comparing two states of one archive. */
 static char *rollups(const char *path)
 {
@@ -562,6 +700,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_optouts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),

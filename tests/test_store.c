@@ -334,12 +334,38 @@ static void test_commit_versions_and_end(void **state)
 	/* CLAIM still reads the start for resurvey_after: 1000 + 600 > 1500 */
 	cmd_str(s, "HSET hl:s:C status queued", NULL, NULL);
 	const char *ckeys[] = {"hl:active:849", "hl:wait:849", "hl:starting:i1", "hl:s:C", "hl:optout",
-	                       "hl:last:849", "hl:queue"};
-	const char *cargs[] = {"C", "849", "1500", "600", "100"};
-	assert_int_equal(script_int(s, STORE_CLAIM, 7, ckeys, 5, cargs), 3);
-	const char *cargs2[] = {"C", "849", "1700", "600", "100"};
-	assert_int_equal(script_int(s, STORE_CLAIM, 7, ckeys, 5, cargs2), 1);
+	                       "hl:last:849", "hl:queue", "hl:optout:ready:i1"};
+	/* Redis without our opt-outs (came back empty): -2, nothing changed */
+	const char *cargs[] = {"C", "849", "1500", "600", "100", "h849"};
+	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs), -2);
+	assert_string_equal(cmd_str(s, "GET hl:active:849", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1000:1700");
+	cmd_str(s, "SET hl:optout:ready:i1 1", NULL, NULL);
+	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs), 3);
+	/* the opt-out set holds keyed hashes: the hash refuses, the number is not looked at */
+	cmd_str(s, "SADD hl:optout h849", NULL, NULL);
+	const char *cargs2[] = {"C", "849", "1700", "600", "100", "h849"};
+	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs2), 2);
+	cmd_str(s, "SREM hl:optout h849", NULL, NULL);
+	cmd_str(s, "SADD hl:optout 849", NULL, NULL);
+	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs2), 1);
 	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1700");
+	/* UNCLAIM: back to the head of the queue, off our starting list */
+	cmd_str(s, "RPUSH hl:starting:i1 C", NULL, NULL);
+	cmd_str(s, "RPUSH hl:queue D", NULL, NULL);
+	const char *ukeys[] = {"hl:starting:i1", "hl:queue"};
+	const char *uargs[] = {"C"};
+	assert_int_equal(script_int(s, STORE_UNCLAIM, 2, ukeys, 1, uargs), 1);
+	assert_string_equal(cmd_str(s, "LINDEX hl:queue 0", NULL, NULL), "C");
+	assert_string_equal(cmd_str(s, "LLEN hl:starting:i1", NULL, NULL), "0");
+	/* NOTICE with an opt-out: the hash, and a record for the archive once */
+	const char *nkeys[] = {"hl:orphan:stop:849", "hl:outbox:x", "hl:optout", "hl:archive"};
+	const char *nargs[] = {"86400", "{\"m\":2}", "h850", "{\"optout\":\"h850\"}"};
+	cmd_str(s, "DEL hl:archive", NULL, NULL);
+	assert_int_equal(script_int(s, STORE_NOTICE, 4, nkeys, 4, nargs), 1);
+	assert_int_equal(script_int(s, STORE_NOTICE, 4, nkeys, 4, nargs), 0);
+	assert_string_equal(cmd_str(s, "SISMEMBER hl:optout h850", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LLEN hl:archive", NULL, NULL), "1");
 	store_free(s);
 }
 

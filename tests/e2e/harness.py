@@ -18,6 +18,14 @@ TOKEN = "e2e-token"
 HASH_KEY = "e2e-hash-key-not-for-production"
 
 
+def msisdn_hash(msisdn, hash_key=HASH_KEY):
+    """The archive's msisdn_hash (and hl:optout's members): BLAKE2b-256 of the
+    canonical number keyed with BLAKE2b-256 of privacy.hash_key (docs/design.md)."""
+    import hashlib
+    key = hashlib.blake2b(hash_key.encode(), digest_size=32).digest()
+    return hashlib.blake2b(msisdn.encode(), key=key, digest_size=32).hexdigest()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -191,7 +191,8 @@ def main():
         check(any("HET HAN." in x for x in inbox(st, n["A"])), "A expired message")
         check(inbox(st, n["F"]) == [], f"F (outside window) got {inbox(st, n['F'])}")
         check(sum("TIMERS" in x for x in inbox(st, n["D"])) == 2, f"D surveyed after opting out: {inbox(st, n['D'])}")
-        check(st.redis("SISMEMBER", "hl:optout", n["D"]) == "1", "D not in hl:optout")
+        check(st.redis("SISMEMBER", "hl:optout", harness.msisdn_hash(n["D"])) == "1", "D's hash not in hl:optout")
+        check(st.redis("SISMEMBER", "hl:optout", n["D"]) == "0", "D's number in hl:optout")
         # A's survey expired a moment ago: a late reply gets no notice either
         mo(st, n["A"], "1")
         time.sleep(0.8)

@@ -103,6 +103,12 @@ def main():
         harness.wait_thanked(st, N)
         # the simulator sends receipts as handsets do, up to seconds after the
         # response: let the last ones come before it stops
+        # (a thanks may be in the citizen's inbox before its submit_sm_resp is
+        # counted: nothing in the window, nothing in the outbox first)
+        def settled():
+            m = st.metrics()
+            return m.get('hailong_smsc_window_in_use{smsc="sim"}') == 0 and m.get('hailong_outbox_depth{smsc="sim"}') == 0
+        harness.wait_for(settled, 15, "no message in flight", step=0.2)
         sent_now = int(st.metrics().get("hailong_mt_sent_total", 0))
 
         def delivered_now():

@@ -1,0 +1,18 @@
+/* api_surveys: GET /v1/surveys/{id} and GET /v1/surveys?transaction_id=...
+ * for the operator, scoped by the token's agencies (docs/operations.md). */
+#ifndef HL_API_SURVEYS_H
+#define HL_API_SURVEYS_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "gw.h"
+
+/* path starts with "/v1/surveys"; query is the URI's query or NULL; token
+ * is config_token_find's (-1 = none). Returns the HTTP status and sets
+ * *body (owned by the caller): 200, 400 (bad query), 401, 403 (outside the
+ * token's agencies), 404 (unknown), 405, 503 (Redis or the archive away). */
+int api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, const char *path, const char *query,
+                json_t **body);
+
+#endif

@@ -1,0 +1,140 @@
+/* gw_gauges: what an on-call person watches in /metrics besides the
+ * counters: queue, outbox and held depths per SMSC, the archive backlog,
+ * surveys with a timer, sessions bound and the window in use, and two
+ * latency histograms (submit_sm -> its response; a citizen's reply -> the
+ * next question handed to the SMSC). docs/operations.md lists the alerts. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gw_int.h"
+
+const double gw_hist_le[GW_HIST_NB] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+double gw_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void gw_hist_observe(struct gw_hist *h, double s)
+{
+	if (s < 0)
+		s = 0;
+	for (int i = 0; i < GW_HIST_NB; i++)
+		if (s <= gw_hist_le[i])
+			h->b[i]++;
+	h->count++;
+	h->sum += s;
+}
+
+/* A reply that asked for a next question: when it came, by survey. */
+void gw_reply_mark(struct gw *g, const char *survey, double at)
+{
+	uint64_t k = gw_hash64(survey);
+	struct gw_reply_at *r = &g->reply_at[k % GW_REPLY_SLOTS];
+	r->key = k;
+	r->at = at;
+}
+
+/* The survey's next item is handed to the SMSC now: the time since its reply. */
+void gw_reply_sent(struct gw *g, const char *survey, double now)
+{
+	uint64_t k = gw_hash64(survey);
+	struct gw_reply_at *r = &g->reply_at[k % GW_REPLY_SLOTS];
+	if (r->key != k || r->at == 0)
+		return;
+	gw_hist_observe(&g->h_reply, now - r->at);
+	r->at = 0;
+}
+
+struct gw_buf {
+	char *b;
+	size_t cap, n;
+};
+
+static void gw_bput(struct gw_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void gw_bput(struct gw_buf *o, const char *fmt, ...)
+{
+	if (o->n >= o->cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(o->b + o->n, o->cap - o->n, fmt, ap);
+	va_end(ap);
+	o->n = w < 0 ? o->cap : o->n + (size_t)w;
+}
+
+static void gw_hist_put(struct gw_buf *o, const char *name, const char *help, const struct gw_hist *h)
+{
+	gw_bput(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int i = 0; i < GW_HIST_NB; i++)
+		gw_bput(o, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, gw_hist_le[i], h->b[i]);
+	gw_bput(o, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n%s_count %" PRIu64 "\n", name, h->count, name,
+	        h->sum, name, h->count);
+}
+
+/* One integer from Redis; -1 when it cannot be read (then *down is set and
+ * the other Redis gauges are left out rather than waited for). */
+static long long gw_redis_int(struct gw *g, int *down, const char *fmt, const char *key)
+{
+	char err[256];
+	if (*down)
+		return -1;
+	redisReply *r = store_cmd(g->store, err, sizeof err, fmt, key);
+	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	if (!r)
+		*down = 1;
+	if (r)
+		freeReplyObject(r);
+	return v;
+}
+
+char *gw_gauges(struct gw *g)
+{
+	struct gw_buf o = {malloc(32768), 32768, 0};
+	if (!o.b)
+		return NULL;
+	o.b[0] = '\0';
+	int down = 0;
+	char key[128];
+	long long v;
+	if ((v = gw_redis_int(g, &down, "LLEN %s", GW_K_QUEUE)) >= 0)
+		gw_bput(&o, "# TYPE hailong_queue_depth gauge\nhailong_queue_depth %lld\n", v);
+	if ((v = gw_redis_int(g, &down, "LLEN %s", GW_K_ARCHIVE)) >= 0)
+		gw_bput(&o, "# TYPE hailong_archive_backlog gauge\nhailong_archive_backlog %lld\n", v);
+	if ((v = gw_redis_int(g, &down, "ZCARD %s", GW_K_DUE)) >= 0)
+		gw_bput(&o, "# TYPE hailong_surveys_with_timer gauge\nhailong_surveys_with_timer %lld\n", v);
+	if ((v = gw_redis_int(g, &down, "SCARD %s", GW_K_OPTOUT)) >= 0)
+		gw_bput(&o, "# TYPE hailong_optouts gauge\nhailong_optouts %lld\n", v);
+	int inflight[CONFIG_MAX_SMSC] = {0};
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->smsc >= 0 && f->smsc < CONFIG_MAX_SMSC)
+			inflight[f->smsc]++;
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		const char *name = g->cfg->smsc[i].name;
+		snprintf(key, sizeof key, GW_K_OUTBOX "%s", name);
+		if ((v = gw_redis_int(g, &down, "LLEN %s", key)) >= 0)
+			gw_bput(&o, "hailong_outbox_depth{smsc=\"%s\"} %lld\n", name, v);
+		snprintf(key, sizeof key, GW_K_HELD "%s", name);
+		if ((v = gw_redis_int(g, &down, "ZCARD %s", key)) >= 0)
+			gw_bput(&o, "hailong_held_depth{smsc=\"%s\"} %lld\n", name, v);
+		gw_bput(&o, "hailong_smsc_window_in_use{smsc=\"%s\"} %d\n", name, inflight[i]);
+		gw_bput(&o, "hailong_smsc_window{smsc=\"%s\"} %d\n", name, g->cfg->smsc[i].window);
+	}
+	int bound = 0;
+	for (int i = 0; i < g->nesme; i++)
+		bound += esme_bound(g->esme[i]);
+	gw_bput(&o, "hailong_sessions_bound %d\n", bound);
+	gw_bput(&o, "hailong_redis_up %d\n", !down);
+	gw_hist_put(&o, "hailong_submit_response_seconds",
+	            "from handing a message to the SMSC session to its submit_sm_resp (TPS waits included)",
+	            &g->h_submit);
+	gw_hist_put(&o, "hailong_reply_to_next_question_seconds",
+	            "from a citizen's reply to the next question handed to the SMSC session", &g->h_reply);
+	return o.b;
+}
