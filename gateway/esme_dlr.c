@@ -34,7 +34,7 @@ static void idx_unlink(struct esme_idmap *m, int pos)
 		int b = idx_bucket(x, k);
 		if (b < 0)
 			continue;
-		int16_t *pp = &m->head[k][b];
+		int32_t *pp = &m->head[k][b];
 		while (*pp >= 0 && *pp != pos)
 			pp = &m->ring[*pp].next[k];
 		if (*pp == pos)
@@ -64,7 +64,7 @@ void esme_idmap_put(struct esme *e, const char *id, const char *msg)
 		x->next[k] = -1;
 		if (b >= 0) {
 			x->next[k] = m->head[k][b];
-			m->head[k][b] = (int16_t)pos;
+			m->head[k][b] = (int32_t)pos;
 		}
 	}
 	m->next = (pos + 1) % ESME_IDMAP;
