@@ -34,7 +34,7 @@ static void idx_unlink(struct esme_idmap *m, int pos)
 		int b = idx_bucket(x, k);
 		if (b < 0)
 			continue;
-		int16_t *pp = &m->head[k][b];
+		int32_t *pp = &m->head[k][b];
 		while (*pp >= 0 && *pp != pos)
 			pp = &m->ring[*pp].next[k];
 		if (*pp == pos)
@@ -64,7 +64,7 @@ void esme_idmap_put(struct esme *e, const char *id, const char *msg)
 		x->next[k] = -1;
 		if (b >= 0) {
 			x->next[k] = m->head[k][b];
-			m->head[k][b] = (int16_t)pos;
+			m->head[k][b] = (int32_t)pos;
 		}
 	}
 	m->next = (pos + 1) % ESME_IDMAP;
@@ -208,7 +208,7 @@ int esme_text_is_receipt(char *text)
 }
 
 static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const char *rid, const char *known,
-                            enum esme_dlr state);
+                            enum esme_dlr state, int answer);
 static int held_blocked(const struct esme *root, const struct esme_held *hd);
 
 void esme_handle_receipt(struct esme *e, const struct smpp_hdr *h, const struct smpp_sm *sm,
@@ -254,13 +254,15 @@ void esme_handle_receipt(struct esme *e, const struct smpp_hdr *h, const struct 
 			return;
 		}
 	}
-	receipt_deliver(e, h->id | 0x80000000u, h->seq, id, known, state);
+	receipt_deliver(e, h->id | 0x80000000u, h->seq, id, known, state, 1);
 }
 
 /* The receipt, with the message id it names (known: from the ring, or NULL),
- * to the gateway; answered with what on_receipt says. */
+ * to the gateway; answered with what on_receipt says, unless answer is 0 (its
+ * connection went: the SMSC sends it again, and the gateway records a message
+ * once). */
 static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const char *rid, const char *known,
-                            enum esme_dlr state)
+                            enum esme_dlr state, int answer)
 {
 	char id[66];
 	snprintf(id, sizeof id, "%s", rid);
@@ -275,7 +277,8 @@ static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const ch
 	/* answered after the gateway stored it, like an MO (the owner's
 	 * callbacks: an rx link forwards to them) */
 	uint32_t status = e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, id, state) : 0;
-	esme_send_sm_resp(e, cmd, status, seq);
+	if (answer)
+		esme_send_sm_resp(e, cmd, status, seq);
 }
 
 /* 1 when a receipt whose id is not known (yet) may be for a message still
@@ -301,8 +304,12 @@ static int held_blocked(const struct esme *root, const struct esme_held *hd)
 
 /* Held receipts: those whose message is now known go to the gateway; those
  * that can no longer be matched (no message left in submission, or too old)
- * go as they came; those whose link went are dropped (the SMSC sends them
- * again). Runs from its own event, never inside a callback. */
+ * go as they came. One whose link went is still passed on once its message
+ * is known (the response may have come just before the SMSC unbound, or on
+ * the transmitter after the receiver link went), unanswered: the SMSC sends
+ * it again, and the gateway records a message once. One whose message never
+ * becomes known is dropped then. Runs from its own event, never inside a
+ * callback. */
 static void held_run(struct esme *root)
 {
 	int64_t now = esme_now_ms();
@@ -311,16 +318,21 @@ static void held_run(struct esme *root)
 		next = TAILQ_NEXT(hd, link);
 		struct esme *c = hd->conn;
 		int gone = c->gen != hd->gen || !c->bev || (c->state != ES_BOUND && c->state != ES_UNBINDING);
-		const char *known = gone ? NULL : idmap_find(root, hd->id);
-		if (!gone && !known && held_blocked(root, hd) && now - hd->at < ESME_HELD_MS)
+		const char *known = idmap_find(root, hd->id);
+		if (!known && held_blocked(root, hd) && now - hd->at < ESME_HELD_MS)
 			continue;
 		TAILQ_REMOVE(&root->held, hd, link);
 		root->nheld--;
-		if (gone)
+		if (gone && (!known || root->state == ES_DONE)) {
 			log_info("[%s] event=receipt_dropped id=%s (connection gone: the SMSC sends it again)", c->name,
 			         hd->id);
-		else
-			receipt_deliver(c, hd->cmd, hd->seq, hd->id, known, hd->state);
+		} else {
+			if (gone)
+				log_info("[%s] event=receipt_unanswered id=%s msgid=%s (connection gone: recorded now, "
+				         "the SMSC sends it again)",
+				         c->name, hd->id, known);
+			receipt_deliver(c, hd->cmd, hd->seq, hd->id, known, hd->state, !gone);
+		}
 		free(hd);
 	}
 	if (root->nheld > 0 && !evtimer_pending(root->held_ev, NULL))

@@ -32,7 +32,7 @@
 #define ESME_THROTTLED_TRIES 20   /* built-in: ESME_RTHROTTLED 20 tries from 1 s (Jasmin: 20 x 30 s) */
 #define ESME_QFUL_TRIES 3         /* built-in: ESME_RMSGQFUL 3 tries, 60 s apart (Jasmin: 2 x 180 s) */
 #define ESME_QFUL_DELAY_MS 60000
-#define ESME_IDMAP 2048
+#define ESME_IDMAP 16384         /* recent part ids kept to name a late receipt's message (about 40 s at 400 parts/s) */
 #define ESME_HELD_MAX 512         /* receipts held for messages still being submitted */
 #define ESME_HELD_MS 5000         /* at most this long */
 /* An MO token: connection generation (30 bits) << 33 | data_sm << 32 | sequence
@@ -131,7 +131,7 @@ TAILQ_HEAD(mo_q, esme_mo);
 struct esme_held {
 	TAILQ_ENTRY(esme_held) link;
 	struct esme *conn;           /* the link it came on (this esme or its rx link) */
-	uint32_t gen;                /* conn->gen then: a lost link drops it (the SMSC sends it again) */
+	uint32_t gen;                /* conn->gen then: on another link it is not answered (the SMSC sends it again) */
 	uint32_t cmd, seq;           /* to answer it */
 	char id[66];
 	enum esme_dlr state;
@@ -147,17 +147,17 @@ struct esme_id {
 	uint64_t dec, hex;          /* id read as a decimal and as a hex number */
 	uint8_t has_dec, has_hex;   /* whether it reads as one */
 	uint8_t used;
-	int16_t next[3];            /* chains of the index: by text, decimal, hex value (-1 = end) */
+	int32_t next[3];            /* chains of the index: by text, decimal, hex value (-1 = end) */
 };
 
 /* The ring of recent ids with an index, so that a receipt finds its message
  * in a few steps whatever the ring's size: buckets by the id's text, by its
  * decimal and by its hex value, newest first in each chain. */
-#define ESME_IDX_BUCKETS 4096
+#define ESME_IDX_BUCKETS 16384
 enum { IDX_TEXT, IDX_DEC, IDX_HEX };
 struct esme_idmap {
 	struct esme_id ring[ESME_IDMAP];
-	int16_t head[3][ESME_IDX_BUCKETS];
+	int32_t head[3][ESME_IDX_BUCKETS];
 	int next, n;
 };
 

@@ -66,6 +66,8 @@ struct fake {
 	int nconns;
 	int no_resp_body;            /* answer submit_sm OK without a message_id body */
 	int resp_body_on_error;      /* error submit_sm_resp carry a 1-byte body (an empty id) */
+	uint32_t last_submit_seq;    /* sequence number of the last submit_sm */
+	struct bufferevent *last_submit_bev; /* the connection it came on */
 };
 
 struct delayed {
@@ -168,6 +170,8 @@ static void fake_pdu(struct fake *f, const struct smpp_hdr *h, const uint8_t *pd
 		assert_int_equal(smpp_decode_sm(pdu, len, sm), 0);
 		sm->payload = NULL; /* points into the PDU */
 		int i = f->nsubmit++;
+		f->last_submit_seq = h->seq;
+		f->last_submit_bev = f->bev;
 		f->outstanding++;
 		if (f->outstanding > f->max_outstanding)
 			f->max_outstanding = f->outstanding;
@@ -1152,6 +1156,80 @@ static void test_receipt_before_response(void **state)
 	}
 }
 
+/* A receipt in TLV form (receipted_message_id "id", message_state DELIVERED). */
+static struct smpp_sm receipt_sm(const char *id)
+{
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)"x", 1, 0);
+	sm.esm_class = 0x04;
+	sm.has_receipted_id = 1;
+	snprintf(sm.receipted_id, sizeof sm.receipted_id, "%s", id);
+	sm.has_message_state = 1;
+	sm.message_state = 2;
+	sm.short_message[0] = 0;
+	sm.sm_length = 0;
+	return sm;
+}
+
+/* The receipt before the response, then the response, then the SMSC unbinds,
+ * all in one burst (as when an SMSC shuts down): the held receipt's message
+ * is reported just before its link goes, and the receipt must still reach
+ * the gateway with the message's id (unanswered: the SMSC sends it again,
+ * the gateway records a message once). With transmitter+receiver, the
+ * receiver link goes with the receipt held and the response comes later on
+ * the transmitter. Before, the held receipt was dropped with its link and
+ * the message never got its delivery record. */
+static void test_receipt_before_response_then_unbind(void **state)
+{
+	(void)state;
+	for (int trx = 1; trx >= 0; trx--) {
+		struct ctx c;
+		ctx_init(&c);
+		c.cfg.bind_trx = trx;
+		c.f.multi = !trx;
+		c.f.silent_at_submit = 1; /* answered by hand below */
+		ctx_start(&c);
+		if (!trx) {
+			assert_true(wait_int(c.base, &c.f.nbind, 2, 2000));
+			spin(c.base, 50);
+		}
+		assert_int_equal(submit_text(&c, 41, "receipt first"), 0);
+		assert_true(wait_int(c.base, &c.f.nsubmit, 1, 1000));
+		struct bufferevent *tx = c.f.last_submit_bev, *rx = tx;
+		for (int i = 0; i < c.f.nconns; i++)
+			if (c.f.conn_bind[i] == SMPP_BIND_RECEIVER)
+				rx = c.f.conns[i];
+		uint8_t b[64];
+		struct smpp_sm sm = receipt_sm("1A"); /* the id the response below gives */
+		c.f.bev = rx;
+		fake_deliver(&c.f, 950, &sm);
+		if (!trx) {
+			/* the receiver link goes with the receipt held ... */
+			fake_send(&c.f, b, smpp_build_header(b, sizeof b, SMPP_UNBIND, 0, 951));
+			spin(c.base, 100);
+			assert_int_equal(c.r.nrcpt, 0);
+			c.f.bev = tx; /* ... then the response on the transmitter */
+			c.f.outstanding++;
+			fake_answer_submit(&c.f, c.f.last_submit_seq, 0);
+		} else {
+			c.f.outstanding++;
+			fake_answer_submit(&c.f, c.f.last_submit_seq, 0);
+			fake_send(&c.f, b, smpp_build_header(b, sizeof b, SMPP_UNBIND, 0, 951));
+		}
+		assert_true(wait_int(c.base, &c.r.nsent, 1, 2000));
+		assert_string_equal(c.r.sent_id[0], "1A");
+		assert_true(wait_int(c.base, &c.r.nrcpt, 1, 2000));
+		assert_int_equal(c.r.rcpt_nsent[0], 1); /* after on_sent */
+		assert_string_equal(c.r.rcpt_id[0], "1A");
+		assert_int_equal(c.r.rcpt_state[0], ESME_DLR_DELIVERED);
+		/* the SMSC sends it again after the rebind: passed on again (the
+		 * gateway's record is taken by then: it records nothing twice) */
+		assert_true(wait_int(c.base, &c.r.nup, trx ? 2 : 1, 3000));
+		spin(c.base, 50);
+		assert_int_equal(c.r.nrcpt, 1); /* not twice from the hold */
+		ctx_fini(&c);
+	}
+}
+
 static void test_receipt_tlv(void **state)
 {
 	(void)state;
@@ -1809,6 +1887,7 @@ int main(void)
 	    cmocka_unit_test(test_mo_sar_ucs2_and_retry_later),
 	    cmocka_unit_test(test_mo_parts_handed),
 	    cmocka_unit_test(test_receipt_before_response),
+	    cmocka_unit_test(test_receipt_before_response_then_unbind),
 	    cmocka_unit_test(test_mo_single_answered_in_callback),
 	    cmocka_unit_test(test_mo_16bit_ref),
 	    cmocka_unit_test(test_mo_data_sm_payload),

@@ -109,13 +109,15 @@ def main():
             m = st.metrics()
             return m.get('hailong_smsc_window_in_use{smsc="sim"}') == 0 and m.get('hailong_outbox_depth{smsc="sim"}') == 0
         harness.wait_for(settled, 15, "no message in flight", step=0.2)
-        sent_now = int(st.metrics().get("hailong_mt_sent_total", 0))
-
+        # (the messages sent so far are read at each step: the responses to
+        # the last thanks may come after the simulator saw them, e.g. 100 ms
+        # later with early_receipt_share, and their receipts seconds later)
         def delivered_now():
+            sent_now = int(st.metrics().get("hailong_mt_sent_total", 0))
             with sqlite3.connect(st.db, timeout=5) as c:
-                return c.execute("select count(*) from deliveries").fetchone()[0]
+                return c.execute("select count(*) from deliveries").fetchone()[0] >= sent_now
         try:
-            harness.wait_for(lambda: delivered_now() >= sent_now, 15, "the last receipts", step=0.2)
+            harness.wait_for(delivered_now, 15, "the last receipts", step=0.2)
         except TimeoutError:
             pass  # the figures are checked below
         stats = st.stop_sim()
