@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "csv.h"
+
 #define CMP_MAXQ 64        /* questions compared */
 #define CMP_MAXV 16        /* distinct values of one question in the kappa table */
 #define CMP_NEVER_VALUE 2  /* yesno: 2 = Không (no) */
@@ -258,22 +260,6 @@ static void write_json(const struct cres *r, FILE *out)
 	json_decref(doc);
 }
 
-/* A CSV field, quoted when it needs it. */
-static void csv_s(FILE *out, const char *v)
-{
-	if (!strpbrk(v, ",\"\r\n")) {
-		fputs(v, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *v; v++) {
-		if (*v == '"')
-			fputc('"', out);
-		fputc(*v, out);
-	}
-	fputc('"', out);
-}
-
 static void csv_stat(FILE *out, const struct cstat *st)
 {
 	char b1[32], b2[32];
@@ -289,7 +275,7 @@ static void write_csv(const struct cres *r, FILE *out)
 	      "original_higher,audit_higher,ties,p_value,flag\n", out);
 	for (int q = 0; q < r->nq; q++) {
 		fputs("question,,", out);
-		csv_s(out, r->qs[q].id);
+		csv_field(out, r->qs[q].id);
 		fputs(",,,,", out);
 		csv_stat(out, &r->qst[q]);
 		fprintf(out, ",,,,,%s\n", r->qs[q].rated ? "rated" : "");
@@ -298,16 +284,16 @@ static void write_csv(const struct cres *r, FILE *out)
 		const struct cunit *u = &r->u[i];
 		double p = audit_sign_p(u->pos, u->neg);
 		fputs("unit,", out);
-		csv_s(out, u->name);
+		csv_field(out, u->name);
 		fprintf(out, ",,%lld,%lld,%lld,%lld", (long long)u->audits, (long long)u->reached,
 		        (long long)u->not_reached, (long long)u->never);
 		csv_stat(out, &u->st);
 		fprintf(out, ",%d,%d,%d,%.6f,%s\n", u->pos, u->neg, u->ties, p, p < r->alpha ? "more_positive" : "");
 		for (int q = 0; q < r->nq; q++) {
 			fputs("unit_question,", out);
-			csv_s(out, u->name);
+			csv_field(out, u->name);
 			fputc(',', out);
-			csv_s(out, r->qs[q].id);
+			csv_field(out, r->qs[q].id);
 			fputs(",,,,", out);
 			csv_stat(out, &u->qst[q]);
 			fputs(",,,,,\n", out);

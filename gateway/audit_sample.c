@@ -10,6 +10,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "csv.h"
+
 #define AUDIT_SAMPLE_TAG "hailong-sample-v1\n"
 
 struct sitem {
@@ -172,22 +174,6 @@ fail:
 	json_decref(o);
 	sqlite3_finalize(s);
 	return -EIO;
-}
-
-/* RFC 4180 quoting when a field needs it. */
-static void csv_field(FILE *out, const char *v)
-{
-	if (!strpbrk(v, ",\"\r\n")) {
-		fputs(v, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *v; v++) {
-		if (*v == '"')
-			fputc('"', out);
-		fputc(*v, out);
-	}
-	fputc('"', out);
 }
 
 int audit_sample(struct archive *a, const struct audit_sample_opts *o, FILE *out, FILE *info, char *err,

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "chain.h"
 #include "cli_trigger.h"
+#include "csv.h"
 #include "seal.h"
 
 #define CLI_EXIT_USAGE 2
@@ -243,17 +244,7 @@ struct orow {
 /* One CSV field, quoted when it needs it (RFC 4180). */
 static void csv_put(FILE *out, const char *v, int last)
 {
-	if (strpbrk(v, ",\"\r\n")) {
-		fputc('"', out);
-		for (; *v; v++) {
-			if (*v == '"')
-				fputc('"', out);
-			fputc(*v, out);
-		}
-		fputc('"', out);
-	} else {
-		fputs(v, out);
-	}
+	csv_field(out, v);
 	fputc(last ? '\n' : ',', out);
 }
 

@@ -8,6 +8,8 @@
 
 #include <utf8proc.h>
 
+#include "csv.h"
+
 /* ---- reading the document ---- */
 
 static const json_t *get(const json_t *o, const char *k)
@@ -240,23 +242,6 @@ static void table(const json_t *r, FILE *out)
 }
 
 /* ---- CSV: UTF-8 with a byte order mark, so Excel reads Vietnamese right ---- */
-
-static void csv_field(FILE *out, const char *s)
-{
-	if (!s)
-		return;
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
 
 static void csv_num(FILE *out, const json_t *o, const char *k)
 {
