@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "archive.h"
+#include "cli_opt.h"
 #include "cli_optout.h"
 #include "config.h"
 #include "optout.h"
@@ -24,25 +25,6 @@ struct optout_args {
 	char **num;
 };
 
-/* "--name VALUE" or "--name=VALUE": 1 matched, 0 not, -1 value missing. */
-static int optout_opt(const char *name, int argc, char **argv, int *i, const char **val)
-{
-	size_t len = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, len) != 0)
-		return 0;
-	if (a[len] == '=') {
-		*val = a + len + 1;
-		return 1;
-	}
-	if (a[len] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static int optout_parse(const char *verb, int argc, char **argv, struct optout_args *o)
 {
 	static const char *const names[] = {"--db", "--config", "--hash-key", "--source", "--format"};
@@ -52,7 +34,7 @@ static int optout_parse(const char *verb, int argc, char **argv, struct optout_a
 		const char **vals[] = {&o->db, &o->config, &o->hash_key, &o->source, &o->format};
 		int m = 0;
 		for (int k = 0; k < 5 && m == 0; k++) {
-			m = optout_opt(names[k], argc, argv, &i, vals[k]);
+			m = cli_opt_value(names[k], argc, argv, &i, vals[k]);
 			if (m < 0) {
 				fprintf(stderr, "hailong optout %s: %s needs a value\n", verb, names[k]);
 				return EXIT_USAGE;

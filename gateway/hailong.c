@@ -10,6 +10,7 @@
 #include "archive.h"
 #include "campaign.h"
 #include "cli_audit.h"
+#include "cli_opt.h"
 #include "cli_optout.h"
 #include "cli_trigger.h"
 #include "report.h"
@@ -106,28 +107,6 @@ static int match_words(const struct command *c, int argc, char **argv)
 	return used;
 }
 
-/* Take the value of option `name` at argv[*i] ("--db PATH" or "--db=PATH").
- * Returns 1 when it matched (and *val is set), 0 when not, -1 when the value
- * is missing. */
-static int opt_value(const char *name, int argc, char **argv, int *i, const char **val)
-{
-	size_t len = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, len) != 0)
-		return 0;
-	if (a[len] == '=') {
-		*val = a + len + 1;
-		return 1;
-	}
-	if (a[len] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 /* The options report and comments share. Returns 0, or EXIT_USAGE after
  * printing one error line. */
 static int report_args(const struct command *cmd, int argc, char **argv, const char **db,
@@ -141,15 +120,15 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 	for (int i = 0; i < argc; i++) {
 		int m = 0;
 
-		if ((m = opt_value("--db", argc, argv, &i, db)) == 0 &&
-		    (m = opt_value("--campaign", argc, argv, &i, &q->campaign)) == 0 &&
-		    (m = opt_value("--format", argc, argv, &i, format)) == 0 &&
-		    (comments || (m = opt_value("--by", argc, argv, &i, &by)) == 0) &&
-		    (m = opt_value("--from", argc, argv, &i, &q->from)) == 0 &&
-		    (m = opt_value("--to", argc, argv, &i, &q->to)) == 0 &&
-		    (m = opt_value("--agency", argc, argv, &i, &q->agency)) == 0 &&
-		    (m = opt_value("--procedure", argc, argv, &i, &q->procedure)) == 0 &&
-		    (m = opt_value("--status", argc, argv, &i, &q->status)) == 0) {
+		if ((m = cli_opt_value("--db", argc, argv, &i, db)) == 0 &&
+		    (m = cli_opt_value("--campaign", argc, argv, &i, &q->campaign)) == 0 &&
+		    (m = cli_opt_value("--format", argc, argv, &i, format)) == 0 &&
+		    (comments || (m = cli_opt_value("--by", argc, argv, &i, &by)) == 0) &&
+		    (m = cli_opt_value("--from", argc, argv, &i, &q->from)) == 0 &&
+		    (m = cli_opt_value("--to", argc, argv, &i, &q->to)) == 0 &&
+		    (m = cli_opt_value("--agency", argc, argv, &i, &q->agency)) == 0 &&
+		    (m = cli_opt_value("--procedure", argc, argv, &i, &q->procedure)) == 0 &&
+		    (m = cli_opt_value("--status", argc, argv, &i, &q->status)) == 0) {
 			fprintf(stderr, "hailong %s: unknown argument '%s'\n", cmd->words, argv[i]);
 			return EXIT_USAGE;
 		}
@@ -582,7 +561,7 @@ static int cmd_campaign_check(const struct command *cmd, int argc, char **argv)
 				files[nfiles++] = argv[i];
 			break;
 		}
-		if ((m = opt_value("--format", argc, argv, &i, &format)) < 0) {
+		if ((m = cli_opt_value("--format", argc, argv, &i, &format)) < 0) {
 			fprintf(stderr, "hailong campaign check: --format needs a value\n");
 			usage_of(cmd, stderr);
 			rc = EXIT_USAGE;
@@ -690,7 +669,7 @@ static int cmd_archive_backup(const struct command *cmd, int argc, char **argv)
 	char err[1024];
 
 	for (int i = 0; i < argc; i++) {
-		int m = opt_value("--db", argc, argv, &i, &db);
+		int m = cli_opt_value("--db", argc, argv, &i, &db);
 
 		if (m < 0) {
 			fprintf(stderr, "hailong archive backup: --db needs a value\n");
