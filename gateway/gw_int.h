@@ -198,6 +198,10 @@ void gw_msisdn_hash(const struct gw *g, const char *msisdn, char out[65]);
 
 /* gw_step.c: keys, committing a step, reading a survey back */
 void gw_key(char *out, size_t cap, const char *prefix, const char *id);
+/* ACTIVE: the citizen's running survey and its record, or when none runs the
+ * second their last survey ended, in one round trip. The caller frees the
+ * reply; NULL (err filled) when Redis did not answer. */
+redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen);
 uint64_t gw_hash64(const char *s);
 void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap);
 int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,

@@ -25,6 +25,15 @@ void gw_key(char *out, size_t cap, const char *prefix, const char *id)
 	snprintf(out, cap, "%s%s", prefix, id);
 }
 
+redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen)
+{
+	char k_act[48], k_last[48];
+	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
+	gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
+	const char *ak[] = {k_act, k_last};
+	return store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, errlen);
+}
+
 /* An outbox entry: the survey it belongs to ("" = none), the number, the
  * text and its encoding; first = the survey's first item (a permanent
  * failure to send it fails the survey). */

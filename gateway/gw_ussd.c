@@ -108,11 +108,7 @@ static uint32_t gw_ussd_dial(struct gw *g, struct esme *e, const char *msisdn)
 	phone_mask(msisdn, mask);
 	g->counters[GW_USSD_OPENED]++;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		char k_act[48], k_last[48];
-		gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
-		gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
-		const char *ak[] = {k_act, k_last};
-		redisReply *r = store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, sizeof err);
+		redisReply *r = gw_active(g, msisdn, err, sizeof err);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
 			return SMPP_ESME_RX_T_APPN;
