@@ -14,6 +14,7 @@
 #include "config.h"
 #include "archiver.h"
 #include "esme.h"
+#include "phone.h"
 #include "gw.h"
 #include "record.h"
 #include "store.h"
@@ -101,6 +102,23 @@ struct gw_inflight {
 	struct gw_inflight *next;
 };
 
+/* A survey step prepared for COMMIT (gw_step.c): its keys and arguments,
+ * and what to do once it is stored. */
+#define GW_NO_PREV (-2LL) /* gw_outbox_entry: no "p" (sq before) in the entry */
+struct gw_commit {
+	const char *keys[13];
+	int nkeys;
+	struct record_strv a;      /* ARGV */
+	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96], k_last[48], k_send[160];
+	char id[RECORD_ID_MAX], campaign[RECORD_FIELD_MAX], msisdn[PHONE_MAX], reason[128];
+	enum survey_status status;
+	int finished, first, nout, nmsg, hold, ussd, ussd_push;
+	int direct;                /* SMSC index its messages go to at once, -1 = the outbox */
+	char **entries;            /* its nout outbox entries */
+	char prev_sq[24];          /* direct: the survey's sq before, for PUTBACK */
+	struct gw_commit *next;    /* g->committing */
+};
+
 /* A record for Redis that could not be written while it was away. */
 struct gw_unkept {
 	char *key, *val;
@@ -161,6 +179,8 @@ struct gw {
 	int bound[CONFIG_MAX_SMSC];
 	struct timespec send_after[CONFIG_MAX_SMSC]; /* no items before this after a (re)bind (monotonic) */
 	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
+	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) */
+	struct gw_commit *committing;        /* steps whose COMMIT is on its way */
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
@@ -207,6 +227,11 @@ void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap);
 int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
               struct survey *s, struct survey_out *o, const char *expect_ver,
               const char *reason, int first);
+int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                      struct survey_out *o, const char *expect_ver, const char *reason, int first,
+                      struct gw_commit *k);
+int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err);
+void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
@@ -217,7 +242,7 @@ int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct ca
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
 char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
-                      int first, int q, const struct gw_ussd_out *u);
+                      int first, int q, const struct gw_ussd_out *u, long long prev);
 
 /* gw_trigger.c */
 int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
@@ -234,6 +259,11 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg);
 
 /* gw_pumps.c */
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
+/* Hands entries a COMMIT put straight into our sending list to session i;
+ * what it cannot take goes back to the outbox (PUTBACK, sq back to prev). */
+void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq);
+/* 1 when a step being committed will hand this entry to session smsc. */
+int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg);
 void gw_arch_done(void *arg, void *job, int rc, const char *err);

@@ -101,6 +101,7 @@ void gw_sweep_sending(struct gw *g)
 				listed += strcmp(r->element[j]->str, v) == 0;
 			for (struct gw_inflight *f = g->inflight; f; f = f->next)
 				held += f->smsc == i && strcmp(f->json, v) == 0;
+			held += gw_committing_has(g, i, v); /* its COMMIT's reply is on its way */
 			int first = 1;
 			for (size_t j = 0; j < k; j++)
 				first &= strcmp(r->element[j]->str, v) != 0;

@@ -94,7 +94,56 @@ static int gw_in_hand(const struct gw *g, int smsc, const char *entry)
 	for (const struct gw_inflight *f = g->removals; f; f = f->next)
 		if (f->hash == h && f->smsc == smsc && strcmp(f->json, entry) == 0)
 			return 1;
+	return gw_committing_has(g, smsc, entry);
+}
+
+int gw_committing_has(const struct gw *g, int smsc, const char *entry)
+{
+	for (const struct gw_commit *k = g->committing; k; k = k->next)
+		for (int i = 0; k->direct == smsc && i < k->nout; i++)
+			if (strcmp(k->entries[i], entry) == 0)
+				return 1;
 	return 0;
+}
+
+void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq)
+{
+	int k = 0;
+	for (; k < n; k++) {
+		int before = esme_capacity(g->esme[i]);
+		int rc = gw_submit_entry(g, i, entries[k]);
+		if (rc == 0) {
+			int used = before - esme_capacity(g->esme[i]);
+			g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
+			continue;
+		}
+		if (rc == -EAGAIN || rc == -ENOMEM)
+			break; /* no room after all: this one and the rest go back */
+		char err[256], k_send[160];
+		gw_sending_key(g, i, k_send, sizeof k_send);
+		log_error("[%s] entry not sendable rc=%d msg=\"dropped\"", g->cfg->smsc[i].name, rc);
+		redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, entries[k]);
+		if (x)
+			freeReplyObject(x);
+	}
+	if (k == n)
+		return;
+	/* back to the head of the outbox, in order, sq as it was */
+	struct record_strv a = {0};
+	int bad = 0;
+	for (int j = k; j < n; j++)
+		bad |= record_strv_add(&a, entries[j]) || record_strv_add(&a, strcmp(prev_sq, "-1") ? prev_sq : "");
+	char err[256], k_send[160], k_out[96];
+	gw_sending_key(g, i, k_send, sizeof k_send);
+	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
+	const char *pk[] = {k_send, k_out};
+	redisReply *x = bad ? NULL : store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v, err, sizeof err);
+	if (x)
+		freeReplyObject(x);
+	else
+		log_warn("[%s] msg=\"could not put messages back, the sweep will\"", g->cfg->smsc[i].name);
+	record_strv_free(&a);
+	event_active(g->ev_outbox, 0, 0);
 }
 
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
@@ -118,11 +167,11 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 		char k_out[96];
 		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", name);
 		int more = 1;
-		while (more && esme_capacity(g->esme[i]) > 0) {
+		while (more && esme_capacity(g->esme[i]) - g->reserved[i] > 0) {
 			/* as many messages as the bind takes now, in one round trip:
 			 * capacity counts parts, so divided by the parts a message had
-			 * lately */
-			int cap = esme_capacity(g->esme[i]);
+			 * lately (room promised to steps being committed left aside) */
+			int cap = esme_capacity(g->esme[i]) - g->reserved[i];
 			int want = (int)(cap / g->parts_avg[i]);
 			want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
 			char smax[12];

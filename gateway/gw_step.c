@@ -38,7 +38,7 @@ redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen
  * text and its encoding; first = the survey's first item (a permanent
  * failure to send it fails the survey). */
 char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
-                      int first, int q, const struct gw_ussd_out *uo)
+                      int first, int q, const struct gw_ussd_out *uo, long long prev)
 {
 	/* "u": each message is one of a kind, so a copy of it (a peer's REAP
 	 * put back what our session still holds) is recognised as such */
@@ -53,6 +53,8 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
 		json_object_set_new(o, "first", json_true());
 	if (q >= 0)
 		json_object_set_new(o, "q", json_integer(q));
+	if (prev != GW_NO_PREV)
+		json_object_set_new(o, "p", json_integer(prev));
 	if (uo && uo->op >= 0) {
 		/* a USSD screen: its op, and the session TLVs to echo */
 		json_object_set_new(o, "op", json_integer(uo->op));
@@ -79,24 +81,46 @@ void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
 	snprintf(out, cap, GW_K_SENDING "%s:%s", g->cfg->smsc[smsc].name, g->inst);
 }
 
-/* Write one step atomically: state, messages to send (held in hl:held:{smsc}
- * while the campaign's quiet hours last), timers, and on a final status the
- * archive record, the opt-out and the citizen's next survey. `first` marks the
+/* The SMSC session a step's messages can be handed to at once, in the
+ * same COMMIT that stores the step (no TAKE round trip): a plain SMS step,
+ * sent now, on a session bound past its grace with room for all of them
+ * (room already promised to steps still committing counted). -1 = through
+ * the outbox. */
+static int gw_direct_smsc(struct gw *g, int smsc, const struct campaign *c, int64_t hold, int nout)
+{
+	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || g->ussd.active || smsc >= g->nesme ||
+	    !g->esme[smsc] || g->shutting_down)
+		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < g->send_after[smsc].tv_sec ||
+	    (now.tv_sec == g->send_after[smsc].tv_sec && now.tv_nsec < g->send_after[smsc].tv_nsec))
+		return -1;
+	return esme_capacity(g->esme[smsc]) - g->reserved[smsc] >= nout ? smsc : -1;
+}
+
+/* Prepare one step for COMMIT (its keys and arguments in k): state,
+ * messages to send (held in hl:held:{smsc} while the campaign's quiet hours
+ * last, or straight into our sending list when the session can take them
+ * now, see gw_direct_smsc), timers, and on a final status the archive
+ * record, the opt-out and the citizen's next survey. `first` marks the
  * messages as the survey's first item. The step may be adjusted here: when
  * messages are held, last_at moves to the moment they go out, so the
- * reminder counts from then. Returns 1, 0 when the survey moved on meanwhile
- * (retry), or -EIO. */
-int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
-              struct survey *s, struct survey_out *o, const char *expect_ver,
-              const char *reason, int first)
+ * reminder counts from then. 0 or -ENOMEM. */
+int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                      struct survey_out *o, const char *expect_ver, const char *reason, int first,
+                      struct gw_commit *k)
 {
+	memset(k, 0, sizeof *k);
+	k->direct = -1;
 	int smsc = gw_route(g, m->msisdn);
 	/* a USSD campaign's step is one screen on the USSD link (the session's,
 	 * or the number's for a push); its invite goes as an SMS (gw_ussd.c) */
 	struct gw_ussd_out uo = {.op = -1};
 	char *screen = NULL;
-	int ussd = c && c->channel == CAMPAIGN_USSD && !g->ussd.invite;
-	if (ussd) {
+	k->ussd = c && c->channel == CAMPAIGN_USSD && !g->ussd.invite;
+	k->ussd_push = k->ussd && !g->ussd.active;
+	if (k->ussd) {
 		int us = g->ussd.active ? g->ussd.smsc : gw_ussd_route(g, m->msisdn);
 		if (us >= 0) {
 			smsc = us;
@@ -106,21 +130,27 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 			return -ENOMEM;
 	}
 	int nout = screen ? 1 : o->nmsg;
-	char k_s[64], k_act[48], k_wait[48], k_out[96], k_held[96], k_last[48];
-	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m->id);
-	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, m->msisdn);
-	gw_key(k_wait, sizeof k_wait, GW_K_WAIT, m->msisdn);
-	gw_key(k_last, sizeof k_last, GW_K_LAST, m->msisdn);
-	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
-	gw_key(k_held, sizeof k_held, GW_K_HELD, g->cfg->smsc[smsc].name);
-	const char *keys[] = {k_s, k_act, k_wait, GW_K_QUEUE, GW_K_ARCHIVE, GW_K_DUE, k_out, g->k_starting,
-	                      k_held, GW_K_HELDSEQ, GW_K_OPTOUT, k_last};
-	struct record_strv a = {0};
+	snprintf(k->id, sizeof k->id, "%s", m->id);
+	snprintf(k->campaign, sizeof k->campaign, "%s", m->campaign);
+	snprintf(k->msisdn, sizeof k->msisdn, "%s", m->msisdn);
+	snprintf(k->reason, sizeof k->reason, "%s", reason ? reason : "");
+	k->status = s->status;
+	k->finished = o->finished;
+	k->first = first;
+	k->nout = nout;
+	k->nmsg = o->nmsg;
+	gw_key(k->k_s, sizeof k->k_s, GW_K_SURVEY, m->id);
+	gw_key(k->k_act, sizeof k->k_act, GW_K_ACTIVE, m->msisdn);
+	gw_key(k->k_wait, sizeof k->k_wait, GW_K_WAIT, m->msisdn);
+	gw_key(k->k_last, sizeof k->k_last, GW_K_LAST, m->msisdn);
+	gw_key(k->k_out, sizeof k->k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
+	gw_key(k->k_held, sizeof k->k_held, GW_K_HELD, g->cfg->smsc[smsc].name);
 	char *arch = NULL;
 	int rc = -ENOMEM;
 	int64_t now = gw_now();
 	/* a screen inside a session the citizen opened is never held */
 	int64_t hold = (c && o->nmsg && !g->ussd.active) ? schedule_quiet_until(c, now) : 0;
+	k->hold = hold != 0;
 	char opt_hash[65] = "";
 	if (s->status == SURVEY_OPTED_OUT)
 		gw_msisdn_hash(g, m->msisdn, opt_hash);
@@ -129,6 +159,9 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 			s->last_at = hold;
 		o->due = survey_next_due(c, s);
 	}
+	k->direct = gw_direct_smsc(g, smsc, c, hold, nout);
+	if (k->direct >= 0)
+		gw_sending_key(g, smsc, k->k_send, sizeof k->k_send);
 	if (o->finished) {
 		char h[65];
 		gw_msisdn_hash(g, m->msisdn, h);
@@ -142,54 +175,139 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 		if (!arch)
 			goto done;
 	}
-	if (record_strv_add(&a, m->id) || record_strv_add(&a, expect_ver ? expect_ver : "") ||
-	    record_strv_add(&a, o->finished ? "1" : "0") || record_strv_addf(&a, "%" PRId64, o->due) ||
-	    record_strv_add(&a, arch ? arch : "") ||
-	    record_strv_add(&a, opt_hash) ||
-	    record_strv_addf(&a, "%" PRId64, hold) || record_strv_addf(&a, "%" PRId64, now) ||
-	    record_strv_addf(&a, "%d", nout))
+	struct record_strv *a = &k->a;
+	if (record_strv_add(a, m->id) || record_strv_add(a, expect_ver ? expect_ver : "") ||
+	    record_strv_add(a, o->finished ? "1" : "0") || record_strv_addf(a, "%" PRId64, o->due) ||
+	    record_strv_add(a, arch ? arch : "") ||
+	    record_strv_add(a, opt_hash) ||
+	    record_strv_addf(a, "%" PRId64, hold) || record_strv_addf(a, "%" PRId64, now) ||
+	    record_strv_addf(a, "%d", nout))
+		goto done;
+	int q = o->finished ? -1 : s->q;
+	k->entries = calloc((size_t)(nout > 0 ? nout : 1), sizeof *k->entries);
+	if (!k->entries)
 		goto done;
 	for (int i = 0; i < nout; i++) {
-		char *e = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO,
-		                          screen ? screen : o->msg[i], first, o->finished ? -1 : s->q, &uo);
-		int r2 = e ? record_strv_add(&a, e) : -ENOMEM;
-		free(e);
-		if (r2)
+		/* sent at once: the entry says what "sq" was, for REAP to put back
+		 * should it never leave (a crash before its submit_sm) */
+		long long prev = k->direct >= 0 && q >= 0 ? m->sq : GW_NO_PREV;
+		k->entries[i] = gw_outbox_entry(m->id, m->msisdn, c ? c->encoding : TEXT_ENC_AUTO,
+		                                screen ? screen : o->msg[i], first, q, &uo, prev);
+		if (!k->entries[i] || record_strv_add(a, k->entries[i]))
 			goto done;
 	}
 	if (!o->finished && c &&
-	    (record_state_fields(c, s, &a) || record_strv_add(&a, "cv") || record_strv_add(&a, m->cver)))
+	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver)))
 		goto done;
-	char err[256];
-	redisReply *r = store_script(g->store, STORE_COMMIT, 12, keys, a.n, (const char **)a.v, err, sizeof err);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
-		log_warn("commit survey=%s err=\"%s\"", m->id, err);
-		rc = -EIO;
+	/* sent at once: "sq" (the last item handed to the SMSC) rises in the same step, as TAKE would */
+	if (k->direct >= 0 && q >= 0 && !o->finished &&
+	    (record_strv_add(a, "sq") || record_strv_addf(a, "%d", q)))
 		goto done;
+	if (k->direct >= 0)
+		snprintf(k->prev_sq, sizeof k->prev_sq, "%lld", m->sq < 0 ? -1LL : m->sq);
+	k->keys[0] = k->k_s;
+	k->keys[1] = k->k_act;
+	k->keys[2] = k->k_wait;
+	k->keys[3] = GW_K_QUEUE;
+	k->keys[4] = GW_K_ARCHIVE;
+	k->keys[5] = GW_K_DUE;
+	k->keys[6] = k->k_out;
+	k->keys[7] = g->k_starting;
+	k->keys[8] = k->k_held;
+	k->keys[9] = GW_K_HELDSEQ;
+	k->keys[10] = GW_K_OPTOUT;
+	k->keys[11] = k->k_last;
+	k->nkeys = 12;
+	if (k->direct >= 0) {
+		k->keys[k->nkeys++] = k->k_send;
+		g->reserved[k->direct] += nout;
 	}
-	rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	freeReplyObject(r);
-	if (rc && o->finished) {
-		g->finished[s->status]++;
-		event_active(g->ev_archive, 0, 0);
-		char mask[PHONE_MAX];
-		phone_mask(m->msisdn, mask);
-		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", m->id,
-		         m->campaign, mask, survey_status_name(s->status), reason ? reason : "");
-	}
-	if (rc && ussd && o->finished && s->status == SURVEY_COMPLETED)
-		g->counters[GW_USSD_COMPLETED]++;
-	if (rc && ussd && first && nout && !g->ussd.active)
-		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted in gw_ussd.c) */
-	if (rc && hold)
-		g->counters[GW_HELD] += (uint64_t)nout;
-	else if (rc && o->nmsg)
-		event_active(g->ev_outbox, 0, 0);
+	k->next = g->committing;
+	g->committing = k;
+	rc = 0;
 done:
 	free(screen);
 	free(arch);
-	record_strv_free(&a);
+	if (rc < 0)
+		gw_commit_clear(g, k);
+	return rc;
+}
+
+void gw_commit_clear(struct gw *g, struct gw_commit *k)
+{
+	for (struct gw_commit **pp = &g->committing; *pp; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	k->next = NULL;
+	if (k->direct >= 0 && k->nkeys == 13)
+		g->reserved[k->direct] -= k->nout;
+	k->direct = -1;
+	k->nkeys = 0;
+	for (int i = 0; k->entries && i < k->nout; i++)
+		free(k->entries[i]);
+	free(k->entries);
+	k->entries = NULL;
+	record_strv_free(&k->a);
+}
+
+/* What follows a COMMIT's reply r (NULL: Redis did not answer, err says
+ * why): the messages sent at once are handed to their session, the counters
+ * and the log. Returns 1 (stored), 0 (the survey moved on meanwhile: retry)
+ * or -EIO. Clears k. */
+int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err)
+{
+	int rc;
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("commit survey=%s err=\"%s\"", k->id, err ? err : "");
+		rc = -EIO;
+	} else {
+		rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	}
+	int direct = k->direct;
+	if (direct >= 0 && k->nkeys == 13) {
+		g->reserved[direct] -= k->nout;
+		k->nkeys = 0;
+	}
+	if (rc == 1 && direct >= 0)
+		gw_submit_now(g, direct, k->entries, k->nout, k->prev_sq);
+	if (rc == 1 && k->finished) {
+		g->finished[k->status]++;
+		event_active(g->ev_archive, 0, 0);
+		char mask[PHONE_MAX];
+		phone_mask(k->msisdn, mask);
+		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", k->id, k->campaign,
+		         mask, survey_status_name(k->status), k->reason);
+	}
+	if (rc == 1 && k->ussd && k->finished && k->status == SURVEY_COMPLETED)
+		g->counters[GW_USSD_COMPLETED]++;
+	if (rc == 1 && k->ussd_push && k->first && k->nout)
+		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted in gw_ussd.c) */
+	if (rc == 1 && k->hold)
+		g->counters[GW_HELD] += (uint64_t)k->nout;
+	else if (rc == 1 && k->nmsg && direct < 0)
+		event_active(g->ev_outbox, 0, 0);
+	gw_commit_clear(g, k);
+	return rc;
+}
+
+/* Write one step atomically (gw_commit_prepare), now. Returns 1, 0 when the
+ * survey moved on meanwhile (retry), or -EIO. */
+int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
+              struct survey *s, struct survey_out *o, const char *expect_ver,
+              const char *reason, int first)
+{
+	struct gw_commit k;
+	if (gw_commit_prepare(g, m, c, s, o, expect_ver, reason, first, &k) < 0)
+		return -ENOMEM;
+	char err[256];
+	redisReply *r = store_script(g->store, STORE_COMMIT, k.nkeys, k.keys, k.a.n, (const char **)k.a.v, err,
+	                             sizeof err);
+	int rc = gw_commit_done(g, &k, r, err);
+	if (r)
+		freeReplyObject(r);
 	return rc;
 }
 
@@ -277,7 +395,7 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 			marker = NULL;
 	}
 	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
-	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo);
+	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo, GW_NO_PREV);
 	if (!e)
 		return -ENOMEM;
 	int rc;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "store.h"
+#include "store_int.h"
 
 /* The keys (all under "hl:"):
  *   hl:tx:{campaign}:{transaction}  survey id, for idempotent triggers
@@ -35,7 +36,22 @@
  *   hl:msg:{smsc}:{id}              a sent message, until its receipt (TTL 3 days)
  * The per-instance lists let several hailongd share one Redis: only the
  * lists of a gateway whose lease ran out are put back in line (REAP). */
-static const char *const store_lua[STORE_NSCRIPTS] = {
+/* unsend(m): a survey's item put back from a sending list, sent at once by
+ * its COMMIT (its entry says what "sq" was before, "p"), has not left as
+ * far as anyone knows: sq goes back, so that a reply to the item before,
+ * delivered again after a crash, is not taken for an answer to this one. */
+#define STORE_LUA_UNSEND \
+	"local function unsend(m)\n" \
+	"  local ok, o = pcall(cjson.decode, m)\n" \
+	"  if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and type(o.p) == 'number' then\n" \
+	"    local k = 'hl:s:' .. o.s\n" \
+	"    if tonumber(redis.call('HGET', k, 'sq') or '') == o.q and redis.call('EXISTS', k) == 1 then\n" \
+	"      if o.p < 0 then redis.call('HDEL', k, 'sq') else redis.call('HSET', k, 'sq', o.p) end\n" \
+	"    end\n" \
+	"  end\n" \
+	"end\n"
+
+const char *const store_lua[STORE_NSCRIPTS] = {
 	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
 	"local e = redis.call('GET', KEYS[1])\n"
 	/* our own id: this very call ran before and its answer was lost on the way */
@@ -73,7 +89,8 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n"
 	"return 1\n",
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
-	 * held, heldseq, optout, last; ARGV id, expected ver ('' = any), finished,
+	 * held, heldseq, optout, last[, sending: the messages go there, to be
+	 * handed to the SMSC at once, instead of the outbox]; ARGV id, expected ver ('' = any), finished,
 	 * due, archive json (its opted_out status reaches the archive's optouts),
 	 * opt-out msisdn hash ('' = none), hold until (0 = send now),
 	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
@@ -88,7 +105,7 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"  if hold > 0 then\n"
 	"    local seq = redis.call('INCR', KEYS[10])\n"
 	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[9 + i])\n"
-	"  else redis.call('RPUSH', KEYS[7], ARGV[9 + i]) end\n"
+	"  else redis.call('RPUSH', KEYS[13] or KEYS[7], ARGV[9 + i]) end\n"
 	"end\n"
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n"
 	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n"
@@ -151,12 +168,18 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	 * the instance is alive. */
 	"if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end\n"
 	"local n = 0\n"
-	"local function back(from, to)\n"
-	"  while redis.call('LMOVE', from, to, 'RIGHT', 'LEFT') do n = n + 1 end\n"
+	STORE_LUA_UNSEND
+	"local function back(from, to, msgs)\n"
+	"  while true do\n"
+	"    local m = redis.call('LMOVE', from, to, 'RIGHT', 'LEFT')\n"
+	"    if not m then break end\n"
+	"    n = n + 1\n"
+	"    if msgs then unsend(m) end\n"
+	"  end\n"
 	"end\n"
 	"back(KEYS[3], KEYS[4])\n"
 	"back(KEYS[5], KEYS[6])\n"
-	"for i = 7, #KEYS, 2 do back(KEYS[i], KEYS[i + 1]) end\n"
+	"for i = 7, #KEYS, 2 do back(KEYS[i], KEYS[i + 1], true) end\n"
 	"redis.call('SREM', KEYS[2], ARGV[1])\n"
 	"redis.call('DEL', KEYS[1])\n"
 	"return n\n",
@@ -239,8 +262,10 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	/* GIVEBACK: KEYS sending, outbox; ARGV entry. An entry of our sending
 	 * list that no SMPP session holds (its hand-over failed half-way, e.g.
 	 * Redis went away between two steps) goes back to the head of the outbox. */
+	STORE_LUA_UNSEND
 	"if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then\n"
 	"  redis.call('LPUSH', KEYS[2], ARGV[1])\n"
+	"  unsend(ARGV[1])\n"
 	"  return 1\n"
 	"end\n"
 	"return 0\n",
@@ -339,17 +364,6 @@ static const char *const store_lua[STORE_NSCRIPTS] = {
 	"return 1\n",
 };
 
-struct store {
-	char *host;            /* NULL for a unix socket */
-	char *path;            /* unix socket path */
-	int port;
-	int db;
-	redisContext *c;       /* NULL until connected */
-	struct timespec retry_at; /* after a failed connect, no new try before this (monotonic) */
-	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
-	unsigned long connects; /* connections made so far */
-	unsigned long long commands; /* commands sent (EVALSHA counts one), for /metrics */
-};
 
 static void store_seterr(char *err, size_t errlen, const char *what, const char *detail)
 {
@@ -362,6 +376,8 @@ struct store *store_new(const char *url, char *err, size_t errlen)
 	struct store *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	TAILQ_INIT(&s->reqs);
+	s->timeout_ms = 2000;
 	if (strncmp(url, "unix:", 5) == 0) {
 		s->path = strdup(url + 5);
 		if (!s->path || !*s->path)
@@ -401,6 +417,7 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	store_async_free(s);
 	if (s->c)
 		redisFree(s->c);
 	free(s->host);

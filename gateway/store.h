@@ -42,4 +42,32 @@ unsigned long long store_commands(const struct store *s);
 /* 1 when a PING succeeds now. */
 int store_ping(struct store *s);
 
+/* ---- the asynchronous connection (store_async.c) ----
+ * A second connection, on the event loop (hiredis async with the libevent
+ * adapter), for the survey step's hot path. Commands issued during one pass
+ * of the loop go out in one write (pipelined); their replies come back in
+ * order. Scripts are loaded on connect before anything else. A reply lost
+ * (the connection broke, or none within the timeout, 2 s) is reported as an
+ * error and the command is never sent again: it may have run, and the
+ * caller decides. */
+struct event_base;
+/* r: the reply (valid only during the call), or NULL with err saying why
+ * (Redis unreachable, reply lost, an error reply). */
+typedef void (*store_cb)(void *arg, const redisReply *r, const char *err);
+/* Uses base for the asynchronous connection (made at the first command). */
+void store_attach(struct store *s, struct event_base *base);
+/* Queue a script run / a command. 0 = cb will be called exactly once (later,
+ * never from inside this call); -EIO = Redis cannot be reached now (cb is
+ * not called). */
+int store_async_script(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
+                       const char **args, store_cb cb, void *arg);
+int store_async_argv(struct store *s, int argc, const char **argv, store_cb cb, void *arg);
+/* Commands sent whose reply has not come yet. */
+size_t store_async_pending(const struct store *s);
+/* fn(arg) after the reply that leaves no command pending (backpressure). */
+void store_async_on_idle(struct store *s, void (*fn)(void *), void *arg);
+/* Closes the asynchronous connection: every pending cb is called with an
+ * error now (a shutdown). */
+void store_async_close(struct store *s);
+
 #endif
