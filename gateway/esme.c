@@ -396,6 +396,19 @@ static uint32_t rx_on_receipt(void *arg, struct esme *rx, const char *msgid, enu
 	return e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, msgid, state) : 0;
 }
 
+static void rx_on_receipt_later(void *arg, struct esme *rx, uint64_t token, const char *msgid,
+                                enum esme_dlr state)
+{
+	struct esme *e = arg;
+	if (e->cbs->on_receipt_later) {
+		e->cbs->on_receipt_later(e->arg, e, token ? token | ESME_TOKEN_RX : 0, msgid, state);
+		return;
+	}
+	uint32_t status = e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, msgid, state) : 0;
+	if (token)
+		esme_answer(rx, token, status);
+}
+
 static void rx_on_mo_part(void *arg, struct esme *rx, uint64_t token, const struct smpp_sm *sm,
                           uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n)
 {
@@ -404,10 +417,12 @@ static void rx_on_mo_part(void *arg, struct esme *rx, uint64_t token, const stru
 	e->cbs->on_mo_part(e->arg, e, token | ESME_TOKEN_RX, sm, ref, total, seq, bytes, n);
 }
 
-static const struct esme_cbs rx_cbs = {.on_mo = rx_on_mo, .on_receipt = rx_on_receipt};
+static const struct esme_cbs rx_cbs = {.on_mo = rx_on_mo, .on_receipt = rx_on_receipt,
+                                       .on_receipt_later = rx_on_receipt_later};
 /* the same, when the owner keeps the parts of concatenated MOs itself */
 static const struct esme_cbs rx_cbs_parts = {.on_mo = rx_on_mo, .on_mo_part = rx_on_mo_part,
-                                             .on_receipt = rx_on_receipt};
+                                             .on_receipt = rx_on_receipt,
+                                             .on_receipt_later = rx_on_receipt_later};
 
 static struct esme *esme_create(struct event_base *base, const struct config_smsc *cfg,
                                 const struct esme_cbs *cbs, void *arg, enum esme_mode mode,
@@ -828,6 +843,22 @@ void esme_answer(struct esme *e, uint64_t token, uint32_t status)
 const char *esme_name(const struct esme *e)
 {
 	return e->name;
+}
+
+/* Backpressure: a bound session stops reading (and resumes) the socket;
+ * the SMSC's window then holds what it has not sent. */
+void esme_pause_reading(struct esme *e, int pause)
+{
+	if (!e)
+		return;
+	e->paused = pause;
+	if (e->bev && e->state == ES_BOUND) {
+		if (pause)
+			bufferevent_disable(e->bev, EV_READ);
+		else
+			bufferevent_enable(e->bev, EV_READ);
+	}
+	esme_pause_reading(e->rx, pause);
 }
 
 void esme_set_retry(struct esme *e, int max_tries, int backoff_ms)

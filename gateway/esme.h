@@ -54,6 +54,11 @@ struct esme_cbs {
 	 * SMPP_ESME_RX_T_APPN when its effect could not be stored: the SMSC sends
 	 * the receipt again). */
 	uint32_t (*on_receipt)(void *arg, struct esme *e, const char *msgid, enum esme_dlr state);
+	/* Optional, used instead of on_receipt when set: the callee stores the
+	 * receipt when it can (e.g. with others, in one round trip) and then
+	 * answers it with esme_answer(e, token, status). token 0: its connection
+	 * is gone, there is nothing to answer (the SMSC sends it again). */
+	void (*on_receipt_later)(void *arg, struct esme *e, uint64_t token, const char *msgid, enum esme_dlr state);
 	/* The final outcome of esme_submit: status 0 with the message id of the
 	 * first part when every part was accepted; else the permanent SMPP status
 	 * (or the temporary one after its retries ran out, ESME_STATUS_TIMEOUT
@@ -104,5 +109,7 @@ int esme_msgid_eq(const char *a, const char *b);
  * 30 s) for every standard temporary error and timeout, replacing the
  * built-in rules; entries of cfg->retry still win (docs/config.md). */
 void esme_set_retry(struct esme *e, int max_tries, int backoff_ms);
+/* Stop (1) or resume (0) reading a bound session's socket (backpressure). */
+void esme_pause_reading(struct esme *e, int pause);
 
 #endif

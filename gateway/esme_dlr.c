@@ -276,6 +276,13 @@ static void receipt_deliver(struct esme *e, uint32_t cmd, uint32_t seq, const ch
 	}
 	/* answered after the gateway stored it, like an MO (the owner's
 	 * callbacks: an rx link forwards to them) */
+	if (e->cbs->on_receipt_later) {
+		uint64_t token = answer ? (uint64_t)(e->gen & ESME_GEN_MASK) << 33 |
+		                              (uint64_t)(cmd == SMPP_DATA_SM_RESP) << 32 | seq
+		                        : 0;
+		e->cbs->on_receipt_later(e->arg, e, token, id, state);
+		return;
+	}
 	uint32_t status = e->cbs->on_receipt ? e->cbs->on_receipt(e->arg, e, id, state) : 0;
 	if (answer)
 		esme_send_sm_resp(e, cmd, status, seq);

@@ -169,6 +169,7 @@ struct esme {
 	const char *name;            /* cfg->name or "smsc" */
 	enum esme_state state;
 	int bound;                   /* on_state(1) was reported */
+	int paused;                  /* esme_pause_reading: the socket is not read */
 	int shutting;                /* esme_shutdown called */
 	uint32_t gen;                /* connection generation (MO tokens carry it) */
 	struct bufferevent *bev;

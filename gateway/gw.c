@@ -108,6 +108,7 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	g->store = store_new(cfg->redis_url, err, errlen);
 	if (!g->store)
 		goto fail;
+	store_attach(g->store, base); /* the replies' hot path (gw_mo.c) */
 	g->archiver = archiver_new(base, cfg->sqlite_path, gw_arch_done, g, err, errlen);
 	if (!g->archiver)
 		goto fail;
@@ -178,6 +179,27 @@ void gw_free(struct gw *g)
 {
 	if (!g)
 		return;
+	/* replies waiting for Redis are answered (not stored: the SMSC
+	 * delivers them again) while their sessions still exist */
+	/* answers of this pass not written yet go now; replies waiting for
+	 * Redis are answered (not stored: the SMSC delivers them again) while
+	 * their sessions still exist */
+	if (g->store)
+		gw_batch_free(g);
+	if (g->store) {
+		store_async_close(g->store);
+		gw_mo_free(g);
+		/* sent messages whose removal from our sending list was lost with
+		 * the connection: removed now, before REAP below puts that list back */
+		char err[256], k_send[160];
+		for (struct gw_inflight *d = g->removals; d && g->registered; d = d->next) {
+			gw_sending_key(g, d->smsc, k_send, sizeof k_send);
+			redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json);
+			if (!r)
+				break;
+			freeReplyObject(r);
+		}
+	}
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
 	archiver_free(g->archiver); /* the batch in hand is written (its list cleared) first */

@@ -25,6 +25,7 @@
 #define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
 #define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */
 #define GW_PUMP_BATCH 200
+#define GW_POP_MAX 32   /* surveys taken from the queue in one round trip */
 #define GW_ARCHIVE_BATCH 500
 #define GW_DUE_LEASE 60
 #define GW_TAKE_MAX 32            /* messages taken from an outbox in one round trip */
@@ -99,11 +100,14 @@ struct gw_inflight {
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
 	double handed_at;      /* monotonic s, when handed to the esme */
+	int batching;          /* a removal whose SENT is in a batch (gw_batch.c): not the sweep's */
 	struct gw_inflight *next;
 };
 
 /* A survey step prepared for COMMIT (gw_step.c): its keys and arguments,
  * and what to do once it is stored. */
+#define GW_MOQ_BUCKETS 1024
+struct gw_mojob;
 #define GW_NO_PREV (-2LL) /* gw_outbox_entry: no "p" (sq before) in the entry */
 struct gw_commit {
 	const char *keys[13];
@@ -116,6 +120,7 @@ struct gw_commit {
 	int direct;                /* SMSC index its messages go to at once, -1 = the outbox */
 	char **entries;            /* its nout outbox entries */
 	char prev_sq[24];          /* direct: the survey's sq before, for PUTBACK */
+	double t_reply;            /* the reply that asked for this step came then (0 = none) */
 	struct gw_commit *next;    /* g->committing */
 };
 
@@ -181,6 +186,11 @@ struct gw {
 	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
 	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) */
 	struct gw_commit *committing;        /* steps whose COMMIT is on its way */
+	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
+	size_t mo_jobs;
+	int mo_paused;                       /* backpressure: the sessions are not read */
+	struct gw_batchq *batchq;            /* SENT and receipts of this loop pass (gw_batch.c) */
+	struct event *ev_batch;
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
 	struct gw_inflight *inflight;
@@ -232,6 +242,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
                       struct gw_commit *k);
 int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
+int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
@@ -250,6 +261,17 @@ int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *s
 /* gw_survey.c */
 uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text);
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
+/* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
+ * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
+ * GW_MO_FEED (m, c, s loaded: feed the text). */
+enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED };
+int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
+                struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
+/* gw_mo.c: a one-part reply on the asynchronous connection; answers it. */
+void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                 double t_reply);
+size_t gw_mo_pending(const struct gw *g);
+void gw_mo_free(struct gw *g);
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm);
 void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
@@ -265,6 +287,16 @@ void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);
+void gw_unkept_add(struct gw *g, const char *key, const char *val);
+int gw_unkept_has(const struct gw *g, const char *key);
+
+/* gw_batch.c: submit_sm_resp and receipts written once per loop pass */
+struct gw_batchq;
+int gw_batch_sent(struct gw *g, int smsc, const char *entry, uint64_t hash, const char *k_msg, const char *val);
+void gw_batch_receipt(struct gw *g, struct esme *e, uint64_t token, int smsc, const char *key, const char *msgid,
+                      enum esme_dlr state, uint64_t h);
+void gw_batch_flush(struct gw *g);
+void gw_batch_free(struct gw *g);
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg);
 void gw_arch_done(void *arg, void *job, int rc, const char *err);
 void gw_archive_flush(struct gw *g);

@@ -78,6 +78,10 @@ void gw_sweep_sending(struct gw *g)
 	}
 	for (struct gw_inflight **pp = &g->removals; *pp;) {
 		struct gw_inflight *d = *pp;
+		if (d->batching) { /* its SENT is on its way (gw_batch.c) */
+			pp = &d->next;
+			continue;
+		}
 		gw_sending_key(g, d->smsc, k_send, sizeof k_send);
 		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json);
 		if (!r)

@@ -281,7 +281,7 @@ static void gw_item_failed(struct gw *g, const char *id, int q, int first, const
 	}
 }
 
-static void gw_unkept_add(struct gw *g, const char *key, const char *val)
+void gw_unkept_add(struct gw *g, const char *key, const char *val)
 {
 	struct gw_unkept *k = calloc(1, sizeof *k);
 	if (!k || !(k->key = strdup(key)) || !(k->val = strdup(val))) {
@@ -302,7 +302,7 @@ void gw_unkept_free(struct gw_unkept *k)
 }
 
 /* 1 when a record for this key still waits to be written. */
-static int gw_unkept_has(const struct gw *g, const char *key)
+int gw_unkept_has(const struct gw *g, const char *key)
 {
 	for (const struct gw_unkept *k = g->unkept; k; k = k->next)
 		if (strcmp(k->key, key) == 0)
@@ -330,28 +330,32 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 		v = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 	}
-	const char *keys[] = {k_send, k_msg[0] ? k_msg : GW_K_MSG "none"};
-	const char *args[] = {f->json, v ? v : "", "259200"};
-	redisReply *r = store_script(g->store, STORE_SENT, 2, keys, 3, args, err, sizeof err);
-	if (r) {
-		freeReplyObject(r);
-	} else {
-		g->counters[GW_REDIS_ERR]++;
-		/* done with, but still listed: remove it when Redis is back, so
-		 * that it is never taken for a message to send again */
-		struct gw_inflight *d = calloc(1, sizeof *d);
-		if (d && (d->json = strdup(f->json)) != NULL) {
-			d->smsc = f->smsc;
-			d->hash = f->hash;
-			d->next = g->removals;
-			g->removals = d;
+	/* off our sending list and its record kept, with the other answers of
+	 * this loop pass in one round trip (gw_batch.c) */
+	if (gw_batch_sent(g, f->smsc, f->json, f->hash, k_msg, v) < 0) {
+		const char *keys[] = {GW_K_DELIVERIES, k_send, k_msg[0] ? k_msg : GW_K_MSG "none"};
+		const char *args[] = {"259200", "0", "1", f->json, v ? v : ""};
+		redisReply *r = store_script(g->store, STORE_SENT, 3, keys, 5, args, err, sizeof err);
+		if (r) {
+			freeReplyObject(r);
 		} else {
-			free(d);
+			g->counters[GW_REDIS_ERR]++;
+			/* done with, but still listed: remove it when Redis is back, so
+			 * that it is never taken for a message to send again */
+			struct gw_inflight *d = calloc(1, sizeof *d);
+			if (d && (d->json = strdup(f->json)) != NULL) {
+				d->smsc = f->smsc;
+				d->hash = f->hash;
+				d->next = g->removals;
+				g->removals = d;
+			} else {
+				free(d);
+			}
+			/* the record kept in memory until Redis is back (gw_sweep_sending),
+			 * so that its receipt still finds the survey */
+			if (v)
+				gw_unkept_add(g, k_msg, v);
 		}
-		/* the record kept in memory until Redis is back (gw_sweep_sending),
-		 * so that its receipt still finds the survey */
-		if (v)
-			gw_unkept_add(g, k_msg, v);
 	}
 	free(v);
 	if (status != ESME_STATUS_TIMEOUT)
@@ -387,39 +391,29 @@ static int gw_esme_index(const struct gw *g, const struct esme *e)
 }
 
 /* A final receipt: the message's state goes to the archive (deliveries), once
- * per message, and is counted. ENROUTE is not final and changes nothing. */
-static uint32_t gw_on_receipt(void *arg, struct esme *e, const char *msgid, enum esme_dlr state)
+ * per message, and is counted; answered once stored (gw_batch.c). ENROUTE
+ * is not final and changes nothing. */
+static void gw_on_receipt(void *arg, struct esme *e, uint64_t token, const char *msgid, enum esme_dlr state)
 {
 	struct gw *g = arg;
 	int i = gw_esme_index(g, e);
-	if (i < 0 || state <= ESME_DLR_ENROUTE || state > ESME_DLR_REJECTED || !msgid || !*msgid)
-		return SMPP_ESME_ROK;
-	char key[192], now[24], err[256];
+	if (i < 0 || state <= ESME_DLR_ENROUTE || state > ESME_DLR_REJECTED || !msgid || !*msgid) {
+		if (token)
+			esme_answer(e, token, SMPP_ESME_ROK);
+		return;
+	}
+	char key[192];
 	snprintf(key, sizeof key, GW_K_MSG "%s:%s", g->cfg->smsc[i].name, msgid);
 	/* a long message gets a receipt per part, all under its id: after the
 	 * first, the others need no round trip (a collision in this small cache
 	 * only costs one, the script itself records a message once) */
 	uint64_t h = gw_hash64(key) | 1;
-	uint64_t *slot = &g->dlr_seen[h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])];
-	if (*slot == h)
-		return SMPP_ESME_ROK;
-	snprintf(now, sizeof now, "%" PRId64, gw_now());
-	const char *keys[] = {key, GW_K_DELIVERIES};
-	const char *args[] = {g->cfg->smsc[i].name, msgid, gw_dlr_names[state], now};
-	redisReply *r = store_script(g->store, STORE_DLR, 2, keys, 4, args, err, sizeof err);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
-		return SMPP_ESME_RX_T_APPN; /* not stored: the SMSC sends it again */
+	if (g->dlr_seen[h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])] == h) {
+		if (token)
+			esme_answer(e, token, SMPP_ESME_ROK);
+		return;
 	}
-	uint32_t status = SMPP_ESME_ROK;
-	if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-		g->receipts[state]++;
-		*slot = h; /* recorded: the receipts of its other parts need nothing */
-	} else if (gw_unkept_has(g, key)) {
-		status = SMPP_ESME_RX_T_APPN; /* its record is not in Redis yet: again later */
-	}
-	freeReplyObject(r);
-	return status;
+	gw_batch_receipt(g, e, token, i, key, msgid, state, h);
 }
 
 static void gw_on_ready(void *arg, struct esme *e)
@@ -457,7 +451,7 @@ static void gw_on_state(void *arg, struct esme *e, int bound)
 const struct esme_cbs gw_esme_cbs = {
 	.on_mo = gw_on_mo,
 	.on_mo_part = gw_on_mo_part,
-	.on_receipt = gw_on_receipt,
+	.on_receipt_later = gw_on_receipt,
 	.on_sent = gw_on_sent,
 	.on_ready = gw_on_ready,
 	.on_state = gw_on_state,

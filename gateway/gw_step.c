@@ -271,6 +271,8 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 		g->reserved[direct] -= k->nout;
 		k->nkeys = 0;
 	}
+	if (rc == 1 && !k->finished && k->nmsg > 0 && k->t_reply > 0)
+		gw_reply_mark(g, k->id, k->t_reply); /* for hailong_reply_to_next_question_seconds */
 	if (rc == 1 && direct >= 0)
 		gw_submit_now(g, direct, k->entries, k->nout, k->prev_sq);
 	if (rc == 1 && k->finished) {
@@ -293,6 +295,19 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 	return rc;
 }
 
+/* COMMIT a prepared step now, on the synchronous connection: as
+ * gw_commit_done. */
+int gw_commit_sync(struct gw *g, struct gw_commit *k)
+{
+	char err[256];
+	redisReply *r = store_script(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, err,
+	                             sizeof err);
+	int rc = gw_commit_done(g, k, r, err);
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}
+
 /* Write one step atomically (gw_commit_prepare), now. Returns 1, 0 when the
  * survey moved on meanwhile (retry), or -EIO. */
 int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
@@ -302,13 +317,7 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 	struct gw_commit k;
 	if (gw_commit_prepare(g, m, c, s, o, expect_ver, reason, first, &k) < 0)
 		return -ENOMEM;
-	char err[256];
-	redisReply *r = store_script(g->store, STORE_COMMIT, k.nkeys, k.keys, k.a.n, (const char **)k.a.v, err,
-	                             sizeof err);
-	int rc = gw_commit_done(g, &k, r, err);
-	if (r)
-		freeReplyObject(r);
-	return rc;
+	return gw_commit_sync(g, &k);
 }
 
 /* An integer field of a survey hash; -1 when absent or unreadable. */

@@ -38,17 +38,14 @@ static void gw_drop_starting(struct gw *g, const char *id)
 		freeReplyObject(r);
 }
 
-static void gw_start_one(struct gw *g, const char *id)
+/* Starts survey id, whose record POP returned (rec). */
+static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 {
 	struct record_meta m;
 	const struct campaign *c = NULL;
 	struct survey s;
-	int rc = gw_load(g, id, &m, &c, &s);
+	int rc = gw_parse_survey(g, id, rec, &m, &c, &s);
 	char err[256], mask[PHONE_MAX];
-	if (rc == -EIO) {
-		survey_clear(&s);
-		return; /* stays in our hl:starting; put back in line by REAP */
-	}
 	if (rc == -ENOENT) {
 		gw_drop_starting(g, id);
 		survey_clear(&s);
@@ -169,22 +166,28 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct gw *g = arg;
 	char err[256];
-	for (int i = 0; i < GW_PUMP_BATCH && !g->shutting_down; i++) {
+	char most[12];
+	snprintf(most, sizeof most, "%d", GW_POP_MAX);
+	const char *keys[] = {GW_K_QUEUE, g->k_starting};
+	for (int n = 0; n < GW_PUMP_BATCH && !g->shutting_down;) {
 		if (g->optout_blocked)
 			return; /* the opt-outs are not in Redis: gw_optout_cb restores them first */
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LMOVE hl:queue %s LEFT RIGHT", g->k_starting);
+		/* several at once, with their records, in one round trip */
+		redisReply *r = store_script(g->store, STORE_POP, 2, keys, 1, (const char *[]){most}, err, sizeof err);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
 			return;
 		}
-		if (r->type != REDIS_REPLY_STRING) {
-			freeReplyObject(r);
-			return;
+		size_t got = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+		for (size_t i = 0; i < got; i++) {
+			const redisReply *id = r->element[2 * i];
+			if (id->type == REDIS_REPLY_STRING && id->len < RECORD_ID_MAX)
+				gw_start_one(g, id->str, r->element[2 * i + 1]);
 		}
-		char id[RECORD_ID_MAX];
-		snprintf(id, sizeof id, "%s", r->str);
 		freeReplyObject(r);
-		gw_start_one(g, id);
+		if (got < GW_POP_MAX)
+			return; /* the queue is empty */
+		n += (int)got;
 	}
 	event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
 }
@@ -216,21 +219,86 @@ static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 	return gw_notice(g, msisdn, msg, stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
 }
 
-/* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
- * message from a number without one. Returns the status to answer it with:
- * 0 once its effect is stored, ESME_RX_T_APPN when it could not be. */
-uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
+int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
+                struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status)
 {
-	char msisdn[PHONE_MAX], mask[PHONE_MAX], why[128], err[256];
-	double t_reply = gw_clock();
+	char mask[PHONE_MAX];
+	phone_mask(msisdn, mask);
+	*status = SMPP_ESME_ROK;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 && gw_now() - r->integer < GW_RECENT_END &&
+	    !gw_is_stop(text)) {
+		/* their survey ended a moment ago: this is its last answer
+		 * delivered again (a crash between its commit and its
+		 * deliver_sm_resp) or a word after the thanks; the notice
+		 * "no survey running" would only confuse them */
+		g->counters[GW_MO_AFTER_END]++;
+		log_info("[%s] mo msisdn=%s msg=\"survey ended recently, acknowledged\"", esme_name(e), mask);
+		return GW_MO_DONE;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
+		g->counters[GW_MO_ORPHAN]++;
+		log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
+		*status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
+		return GW_MO_DONE;
+	}
+	char id[RECORD_ID_MAX];
+	snprintf(id, sizeof id, "%s", r->element[0]->str);
+	int rc = gw_parse_survey(g, id, r->element[1], m, c, s);
+	if (rc == -ENOENT) {
+		survey_clear(s);
+		return GW_MO_AGAIN; /* finished meanwhile: look again */
+	}
+	if (rc < 0) {
+		gw_fail_broken(g, m, *c, s, rc, msisdn);
+		survey_clear(s);
+		return GW_MO_DONE;
+	}
+	if (s->status != SURVEY_ACTIVE || m->sq < s->q) {
+		/* the item it would answer has not been accepted by the SMSC yet,
+		 * so the citizen cannot have read it: this reply is a duplicate
+		 * deliver_sm of the previous answer, or a message typed before
+		 * the trigger, and answers nothing */
+		g->counters[GW_MO_EARLY]++;
+		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply before the item reached the SMSC, ignored\"",
+		         esme_name(e), mask, id, s->q);
+		survey_clear(s);
+		return GW_MO_DONE;
+	}
+	return GW_MO_FEED;
+}
+
+/* The first steps of every MO: an SMS trigger (*status set, returns 1), a
+ * number that is not a mobile one (ignored, returns 1), else 0 with the
+ * canonical number in msisdn. */
+static int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+                       uint32_t *status)
+{
+	char why[128];
 	g->counters[GW_MO]++;
-	uint32_t status = SMPP_ESME_RX_T_APPN;
-	if (gw_sms_trigger(g, from, text, &status))
-		return status;
+	*status = SMPP_ESME_RX_T_APPN;
+	if (gw_sms_trigger(g, from, text, status))
+		return 1;
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] mo from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
-		return SMPP_ESME_ROK;
+		*status = SMPP_ESME_ROK;
+		return 1;
 	}
+	return 0;
+}
+
+/* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
+ * message from a number without one, handled now on the synchronous
+ * connection (long MOs, USSD; one-part SMS replies go through gw_mo.c).
+ * Returns the status to answer it with: 0 once its effect is stored,
+ * ESME_RX_T_APPN when it could not be. */
+uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
+{
+	char msisdn[PHONE_MAX], mask[PHONE_MAX], err[256];
+	double t_reply = gw_clock();
+	uint32_t status;
+	if (gw_mo_front(g, e, from, text, msisdn, &status))
+		return status;
+	status = SMPP_ESME_RX_T_APPN;
 	phone_mask(msisdn, mask);
 	for (int attempt = 0; attempt < 5; attempt++) {
 		redisReply *r = gw_active(g, msisdn, err, sizeof err);
@@ -238,67 +306,30 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 			g->counters[GW_REDIS_ERR]++;
 			break;
 		}
-		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 && gw_now() - r->integer < GW_RECENT_END &&
-		    !gw_is_stop(text)) {
-			/* their survey ended a moment ago: this is its last answer
-			 * delivered again (a crash between its commit and its
-			 * deliver_sm_resp) or a word after the thanks; the notice
-			 * "no survey running" would only confuse them */
-			freeReplyObject(r);
-			g->counters[GW_MO_AFTER_END]++;
-			log_info("[%s] mo msisdn=%s msg=\"survey ended recently, acknowledged\"", esme_name(e), mask);
-			status = SMPP_ESME_ROK;
-			break;
-		}
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-			freeReplyObject(r);
-			g->counters[GW_MO_ORPHAN]++;
-			log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
-			status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
-			break;
-		}
-		char id[RECORD_ID_MAX];
-		snprintf(id, sizeof id, "%s", r->element[0]->str);
 		struct record_meta m;
 		const struct campaign *c = NULL;
 		struct survey s;
-		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
+		int v = gw_mo_judge(g, e, msisdn, text, r, &m, &c, &s, &status);
 		freeReplyObject(r);
-		if (rc == -ENOENT) {
-			survey_clear(&s);
-			continue; /* finished meanwhile: look again */
+		if (v == GW_MO_AGAIN) {
+			status = SMPP_ESME_RX_T_APPN;
+			continue;
 		}
-		if (rc < 0) {
-			gw_fail_broken(g, &m, c, &s, rc, msisdn);
-			survey_clear(&s);
-			status = SMPP_ESME_ROK;
+		if (v == GW_MO_DONE)
 			break;
-		}
-		if (s.status != SURVEY_ACTIVE || m.sq < s.q) {
-			/* the item it would answer has not been accepted by the SMSC yet,
-			 * so the citizen cannot have read it: this reply is a duplicate
-			 * deliver_sm of the previous answer, or a message typed before
-			 * the trigger, and answers nothing */
-			g->counters[GW_MO_EARLY]++;
-			log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply before the item reached the SMSC, ignored\"",
-			         esme_name(e), mask, id, s.q);
-			survey_clear(&s);
-			status = SMPP_ESME_ROK;
-			break;
-		}
 		struct survey_out o;
-		rc = survey_feed(c, &s, text, gw_now(), &o);
+		struct gw_commit k;
+		int rc = survey_feed(c, &s, text, gw_now(), &o);
 		if (rc == 0)
-			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, 0);
-		if (rc == 1 && !o.finished && o.nmsg > 0)
-			gw_reply_mark(g, id, t_reply); /* for hailong_reply_to_next_question_seconds */
+			rc = gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &k);
 		survey_out_clear(&o);
 		survey_clear(&s);
-		if (rc == 1) {
-			status = SMPP_ESME_ROK;
-			break;
+		if (rc == 0) {
+			k.t_reply = t_reply;
+			rc = gw_commit_sync(g, &k);
 		}
-		if (rc < 0)
+		status = rc == 1 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
+		if (rc != 0)
 			break;
 	}
 	if (status != SMPP_ESME_ROK) {
@@ -311,9 +342,16 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm)
 {
+	struct gw *g = arg;
 	if (gw_ussd_on_mo(arg, e, token, from, text, sm))
 		return; /* a USSD session's MO, answered there */
-	esme_answer(e, token, gw_mo(arg, e, from, text));
+	double t_reply = gw_clock();
+	char msisdn[PHONE_MAX];
+	uint32_t status;
+	if (gw_mo_front(g, e, from, text, msisdn, &status))
+		esme_answer(e, token, status);
+	else
+		gw_mo_async(g, e, token, msisdn, text, t_reply);
 }
 
 /* One part of a concatenated MO. The parts are kept in Redis, not in this

@@ -244,21 +244,6 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"  end\n"
 	"end\n"
 	"return n\n",
-	/* DLR: KEYS message, deliveries; ARGV smsc, message id, state, now. The
-	 * first final receipt of a sent message (its record is taken, so a second
-	 * receipt, e.g. one per part of a long message, finds nothing) becomes a
-	 * delivery record for the archive. 1 = recorded, 0 = unknown or already. */
-	"local v = redis.call('GET', KEYS[1])\n"
-	"if not v then return 0 end\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"local ok, o = pcall(cjson.decode, v)\n"
-	"if not ok or type(o) ~= 'table' then o = {} end\n"
-	"o.smsc = ARGV[1]\n"
-	"o.m = ARGV[2]\n"
-	"o.st = ARGV[3]\n"
-	"o.at = tonumber(ARGV[4])\n"
-	"redis.call('RPUSH', KEYS[2], cjson.encode(o))\n"
-	"return 1\n",
 	/* GIVEBACK: KEYS sending, outbox; ARGV entry. An entry of our sending
 	 * list that no SMPP session holds (its hand-over failed half-way, e.g.
 	 * Redis went away between two steps) goes back to the head of the outbox. */
@@ -351,12 +336,50 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"  end\n"
 	"end\n"
 	"return out\n",
-	/* SENT: KEYS sending, message; ARGV entry, record ('' = none), ttl. The
-	 * SMSC answered a message: off our sending list, and (accepted with an
-	 * id) remembered until its receipt, in one round trip. */
-	"redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
-	"if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end\n"
-	"return 1\n",
+	/* SENT: what the SMSC reported lately, in one round trip. KEYS
+	 * deliveries, then sending1, message1, ..., sendingN, messageN (its
+	 * answers), then the message keys of its receipts; ARGV ttl, now, N,
+	 * entry1, record1 ('' = none), ..., then smsc, message id, state per
+	 * receipt. An answered message goes off its sending list and (accepted
+	 * with an id) its record is kept until its receipt. The first final
+	 * receipt of a sent message (its record is taken, so a second receipt,
+	 * e.g. one per part of a long message, finds nothing) becomes a delivery
+	 * record for the archive. Returns one number per receipt: 1 = recorded,
+	 * 0 = unknown or already. Answers go first: a receipt of the same batch
+	 * finds its message. */
+	"local n = tonumber(ARGV[3])\n"
+	"for i = 1, n do\n"
+	"  redis.call('LREM', KEYS[2 * i], 1, ARGV[2 + 2 * i])\n"
+	"  if ARGV[3 + 2 * i] ~= '' then redis.call('SET', KEYS[2 * i + 1], ARGV[3 + 2 * i], 'EX', ARGV[1]) end\n"
+	"end\n"
+	"local out = {}\n"
+	"for i = 2 + 2 * n, #KEYS do\n"
+	"  local v = redis.call('GET', KEYS[i])\n"
+	"  if v then\n"
+	"    redis.call('DEL', KEYS[i])\n"
+	"    local ok, o = pcall(cjson.decode, v)\n"
+	"    if not ok or type(o) ~= 'table' then o = {} end\n"
+	"    local j = 4 + 2 * n + (i - 2 - 2 * n) * 3\n"
+	"    o.smsc = ARGV[j]\n"
+	"    o.m = ARGV[j + 1]\n"
+	"    o.st = ARGV[j + 2]\n"
+	"    o.at = tonumber(ARGV[2])\n"
+	"    redis.call('RPUSH', KEYS[1], cjson.encode(o))\n"
+	"    out[#out + 1] = 1\n"
+	"  else out[#out + 1] = 0 end\n"
+	"end\n"
+	"return out\n",
+	/* POP: KEYS queue, starting; ARGV most. Up to `most` surveys from the
+	 * head of the queue into our starting list, each returned with its
+	 * record: {id1, {field, value, ...}, id2, ...}, in one round trip. */
+	"local out = {}\n"
+	"for i = 1, tonumber(ARGV[1]) do\n"
+	"  local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')\n"
+	"  if not id then break end\n"
+	"  out[#out + 1] = id\n"
+	"  out[#out + 1] = redis.call('HGETALL', 'hl:s:' .. id)\n"
+	"end\n"
+	"return out\n",
 	/* UNCLAIM: KEYS starting, queue; ARGV id. A survey taken from the queue
 	 * that cannot start yet goes back to its head. */
 	"redis.call('LREM', KEYS[1], 0, ARGV[1])\n"

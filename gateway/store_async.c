@@ -333,6 +333,7 @@ void store_async_on_idle(struct store *s, void (*fn)(void *), void *arg)
 
 void store_async_close(struct store *s)
 {
+	s->base = NULL; /* no new connection: what the callbacks queue fails at once */
 	store_async_drop(s, "closed");
 }
 

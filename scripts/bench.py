@@ -401,6 +401,9 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", action="store_true", help="a few seconds, for make test")
+    parts = {"gateway": gateway_part, "tcp": tcp_part, "sim": sim_part, "kannel": kannel_part,
+             "relay": relay_part, "archive": archive_part, "reading": reading_part}
+    ap.add_argument("--only", default="", help="comma-separated parts to run (%s); default all" % ",".join(parts))
     a = ap.parse_args()
     if a.short:
         a.citizens, a.sat_count, a.duration, a.half_s, a.active = 200, 200, 20, 2, 100
@@ -420,13 +423,13 @@ def main():
     a.relay_window = 10
     out = {"machine": machine(), "short": a.short}
     t0 = time.time()
-    gateway_part(a, out)
-    tcp_part(a, out)
-    sim_part(a, out)
-    kannel_part(a, out)
-    relay_part(a, out)
-    archive_part(a, out)
-    reading_part(a, out)
+    only = [p for p in a.only.split(",") if p]
+    for p in only:
+        if p not in parts:
+            ap.error("unknown part %r (one of %s)" % (p, ",".join(parts)))
+    for name, fn in parts.items():
+        if not only or name in only:
+            fn(a, out)
     out["bench_s"] = round(time.time() - t0, 1)
     if out.get("sim_steps_per_s") and out.get("steps_per_s"):
         out["sim_over_gateway"] = round(out["sim_steps_per_s"] / out["steps_per_s"], 1)

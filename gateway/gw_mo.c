@@ -1,0 +1,215 @@
+/* gw_mo: a citizen's one-part reply on the asynchronous Redis connection:
+ * ACTIVE, then COMMIT (whose messages go straight to the SMSC session when
+ * it has room, see gw_direct_smsc): two round trips from the deliver_sm to
+ * the next question's submit_sm, pipelined with every other citizen's. The
+ * deliver_sm is answered only once its effect is stored. The replies of one
+ * number are handled one after another, in the order they came (a queue per
+ * number in this process); when too many commands wait for Redis, the SMPP
+ * sessions stop reading (backpressure) until the replies catch up. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esme.h"
+#include "gw_int.h"
+#include "log.h"
+#include "phone.h"
+#include "store.h"
+#include "survey.h"
+
+struct gw_mojob {
+	struct gw *g;
+	struct esme *e;
+	uint64_t token;
+	uint64_t h; /* gw_hash64 of the number: its bucket */
+	char msisdn[PHONE_MAX], mask[PHONE_MAX];
+	char *text;
+	double t_reply;
+	int attempt;
+	int busy;   /* its ACTIVE or COMMIT is on its way */
+	struct gw_commit k;
+	struct gw_mojob *next; /* same bucket, in arrival order */
+};
+
+static void gw_mo_active(struct gw_mojob *j);
+
+/* Reading pauses above this many commands waiting for Redis, and resumes
+ * below the low mark. */
+#define GW_MO_HIGH 2048
+#define GW_MO_LOW 512
+
+static void gw_mo_pause(struct gw *g, int pause)
+{
+	if (g->mo_paused == pause)
+		return;
+	g->mo_paused = pause;
+	for (int i = 0; i < g->nesme; i++)
+		if (g->esme[i])
+			esme_pause_reading(g->esme[i], pause);
+	log_info("redis event=%s pending=%zu", pause ? "backpressure_on" : "backpressure_off",
+	         store_async_pending(g->store));
+}
+
+static void gw_mo_check_pressure(struct gw *g)
+{
+	size_t n = store_async_pending(g->store);
+	if (!g->mo_paused && n >= GW_MO_HIGH)
+		gw_mo_pause(g, 1);
+	else if (g->mo_paused && n <= GW_MO_LOW)
+		gw_mo_pause(g, 0);
+}
+
+/* The job is answered: out of its bucket, and the next reply of the same
+ * number (if any) goes on. */
+static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
+{
+	struct gw *g = j->g;
+	if (status != SMPP_ESME_ROK) {
+		g->counters[GW_MO_RETRY]++;
+		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", esme_name(j->e), j->mask);
+	}
+	esme_answer(j->e, j->token, status);
+	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
+	while (*pp && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = j->next;
+	struct gw_mojob *n = j->next;
+	while (n && strcmp(n->msisdn, j->msisdn) != 0)
+		n = n->next;
+	g->mo_jobs--;
+	free(j->text);
+	free(j);
+	if (n)
+		gw_mo_active(n);
+	gw_mo_check_pressure(g);
+}
+
+static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_mojob *j = arg;
+	j->busy = 0;
+	int rc = gw_commit_done(j->g, &j->k, r, err);
+	if (rc == 1)
+		gw_mo_finish(j, SMPP_ESME_ROK);
+	else if (rc == 0 && j->attempt < 5)
+		gw_mo_active(j); /* the survey moved on meanwhile: look again */
+	else
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+}
+
+static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_mojob *j = arg;
+	struct gw *g = j->g;
+	j->busy = 0;
+	if (!r) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("[%s] mo msisdn=%s err=\"%s\"", esme_name(j->e), j->mask, err ? err : "");
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	struct record_meta m;
+	const struct campaign *c = NULL;
+	struct survey s;
+	uint32_t status = SMPP_ESME_RX_T_APPN;
+	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, r, &m, &c, &s, &status);
+	if (v == GW_MO_AGAIN && j->attempt < 5) {
+		gw_mo_active(j);
+		return;
+	}
+	if (v != GW_MO_FEED) {
+		gw_mo_finish(j, v == GW_MO_AGAIN ? SMPP_ESME_RX_T_APPN : status);
+		return;
+	}
+	struct survey_out o;
+	int rc = survey_feed(c, &s, j->text, gw_now(), &o);
+	if (rc == 0)
+		rc = gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &j->k);
+	survey_out_clear(&o);
+	survey_clear(&s);
+	if (rc < 0) {
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	j->k.t_reply = j->t_reply;
+	j->busy = 1;
+	if (store_async_script(g->store, STORE_COMMIT, j->k.nkeys, j->k.keys, j->k.a.n, (const char **)j->k.a.v,
+	                       gw_mo_on_commit, j) < 0) {
+		j->busy = 0;
+		gw_commit_done(g, &j->k, NULL, "redis unreachable");
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+	}
+}
+
+static void gw_mo_active(struct gw_mojob *j)
+{
+	struct gw *g = j->g;
+	char k_act[48], k_last[48];
+	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, j->msisdn);
+	gw_key(k_last, sizeof k_last, GW_K_LAST, j->msisdn);
+	const char *ak[] = {k_act, k_last};
+	j->attempt++;
+	j->busy = 1;
+	if (store_async_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, gw_mo_on_active, j) < 0) {
+		j->busy = 0;
+		g->counters[GW_REDIS_ERR]++;
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	gw_mo_check_pressure(g);
+}
+
+void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                 double t_reply)
+{
+	struct gw_mojob *j = calloc(1, sizeof *j);
+	if (j)
+		j->text = strdup(text);
+	if (!j || !j->text) {
+		free(j);
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	j->g = g;
+	j->e = e;
+	j->token = token;
+	j->t_reply = t_reply;
+	j->k.direct = -1;
+	snprintf(j->msisdn, sizeof j->msisdn, "%s", msisdn);
+	phone_mask(msisdn, j->mask);
+	j->h = gw_hash64(msisdn);
+	/* at the end of its bucket; it waits when an earlier reply of the
+	 * same number is still on its way */
+	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
+	int waits = 0;
+	while (*pp) {
+		waits |= strcmp((*pp)->msisdn, msisdn) == 0;
+		pp = &(*pp)->next;
+	}
+	*pp = j;
+	g->mo_jobs++;
+	if (!waits)
+		gw_mo_active(j);
+}
+
+size_t gw_mo_pending(const struct gw *g)
+{
+	return g->mo_jobs;
+}
+
+/* At the end (the asynchronous connection closed): what still waits is
+ * answered "not stored", the SMSC delivers it again. */
+void gw_mo_free(struct gw *g)
+{
+	for (int b = 0; b < GW_MOQ_BUCKETS; b++)
+		while (g->moq[b]) {
+			struct gw_mojob *j = g->moq[b];
+			if (j->busy) { /* cannot be: its callback ran at the close */
+				g->moq[b] = j->next;
+				continue;
+			}
+			gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+		}
+}
