@@ -138,8 +138,10 @@ static void gw_flush_run(struct gw *g, struct gw_batchq *q, int fs, int ns, int 
 		free(b);
 		return;
 	}
-	memcpy(b->sent, q->sent + fs, sizeof *b->sent * (size_t)ns);
-	memcpy(b->dlr, q->dlr + fd, sizeof *b->dlr * (size_t)nd);
+	if (ns)
+		memcpy(b->sent, q->sent + fs, sizeof *b->sent * (size_t)ns);
+	if (nd)
+		memcpy(b->dlr, q->dlr + fd, sizeof *b->dlr * (size_t)nd);
 	b->nsent = ns;
 	b->ndlr = nd;
 	struct record_strv k = {0}, a = {0};

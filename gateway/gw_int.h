@@ -117,6 +117,7 @@ struct gw_commit {
 	char id[RECORD_ID_MAX], campaign[RECORD_FIELD_MAX], msisdn[PHONE_MAX], reason[128];
 	enum survey_status status;
 	int finished, first, nout, nmsg, hold, ussd, ussd_push;
+	int q;                     /* the item it asks next (-1: none, it ends) */
 	int direct;                /* SMSC index its messages go to at once, -1 = the outbox */
 	char **entries;            /* its nout outbox entries */
 	char prev_sq[24];          /* direct: the survey's sq before, for PUTBACK */

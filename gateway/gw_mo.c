@@ -28,6 +28,7 @@ struct gw_mojob {
 	double t_reply;
 	int attempt;
 	int busy;   /* its ACTIVE or COMMIT is on its way */
+	int before_q; /* it came before item before_q was handed to the SMSC (-1: no such item) */
 	struct gw_commit k;
 	struct gw_mojob *next; /* same bucket, in arrival order */
 };
@@ -47,7 +48,7 @@ static void gw_mo_pause(struct gw *g, int pause)
 	for (int i = 0; i < g->nesme; i++)
 		if (g->esme[i])
 			esme_pause_reading(g->esme[i], pause);
-	log_info("redis event=%s pending=%zu", pause ? "backpressure_on" : "backpressure_off",
+	log_info("%s pending=%zu", pause ? "backpressure_on" : "backpressure_off",
 	         store_async_pending(g->store));
 }
 
@@ -90,7 +91,16 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 {
 	struct gw_mojob *j = arg;
 	j->busy = 0;
+	int asks = j->k.nmsg > 0 && !j->k.finished ? j->k.q : -1;
 	int rc = gw_commit_done(j->g, &j->k, r, err);
+	if (rc == 1 && asks >= 0) {
+		/* the replies of this number that came meanwhile came before this
+		 * item left: none of them answers it (a duplicated deliver_sm of
+		 * this very reply, sent in the same breath, is the usual one) */
+		for (struct gw_mojob *n = j->next; n; n = n->next)
+			if (strcmp(n->msisdn, j->msisdn) == 0 && n->before_q < 0)
+				n->before_q = asks;
+	}
 	if (rc == 1)
 		gw_mo_finish(j, SMPP_ESME_ROK);
 	else if (rc == 0 && j->attempt < 5)
@@ -121,6 +131,14 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 	}
 	if (v != GW_MO_FEED) {
 		gw_mo_finish(j, v == GW_MO_AGAIN ? SMPP_ESME_RX_T_APPN : status);
+		return;
+	}
+	if (j->before_q >= 0 && s.q >= j->before_q) {
+		g->counters[GW_MO_EARLY]++;
+		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply came before the item left, ignored\"",
+		         esme_name(j->e), j->mask, m.id, s.q);
+		survey_clear(&s);
+		gw_mo_finish(j, SMPP_ESME_ROK);
 		return;
 	}
 	struct survey_out o;
@@ -177,6 +195,7 @@ void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisd
 	j->token = token;
 	j->t_reply = t_reply;
 	j->k.direct = -1;
+	j->before_q = -1;
 	snprintf(j->msisdn, sizeof j->msisdn, "%s", msisdn);
 	phone_mask(msisdn, j->mask);
 	j->h = gw_hash64(msisdn);

@@ -184,6 +184,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	    record_strv_addf(a, "%d", nout))
 		goto done;
 	int q = o->finished ? -1 : s->q;
+	k->q = q;
 	k->entries = calloc((size_t)(nout > 0 ? nout : 1), sizeof *k->entries);
 	if (!k->entries)
 		goto done;

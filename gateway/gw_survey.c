@@ -115,43 +115,96 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 	snprintf(sttl, sizeof sttl, "%d", GW_LAST_TTL);
 	char h[65];
 	gw_msisdn_hash(g, m.msisdn, h);
-	const char *keys[] = {k_act, k_wait, g->k_starting, k_s, GW_K_OPTOUT, k_last, GW_K_QUEUE, g->k_optready};
-	const char *args[] = {m.id, m.msisdn, snow, sre, sttl, h};
+	/* the first step, prepared now: CLAIM and its COMMIT go in one script
+	 * (START), the COMMIT done only when the citizen is ours */
+	struct survey_out o;
+	struct gw_commit k;
+	int have = survey_start(c, &s, now, &o) == 0 && gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 1, &k) == 0;
+	survey_out_clear(&o);
+	if (!have) {
+		log_error("start survey=%s msg=\"first step could not be prepared\"", m.id);
+		survey_clear(&s);
+		return; /* stays in our hl:starting; put back in line by REAP */
+	}
+	const char *ck[] = {k_act, k_wait, g->k_starting, k_s, GW_K_OPTOUT, k_last, GW_K_QUEUE, g->k_optready};
+	const char *ca[] = {m.id, m.msisdn, snow, sre, sttl, h};
+	const char **keys = malloc(sizeof *keys * (size_t)(8 + k.nkeys));
+	const char **args = malloc(sizeof *args * (size_t)(8 + k.a.n));
+	int nk = 0, na = 0;
+	if (!keys || !args) {
+		free(keys);
+		free(args);
+		gw_commit_clear(g, &k);
+		survey_clear(&s);
+		return;
+	}
+	char nck[8], nca[8];
+	snprintf(nck, sizeof nck, "%d", 8);
+	snprintf(nca, sizeof nca, "%d", 6);
+	args[na++] = nck;
+	args[na++] = nca;
+	for (int i = 0; i < 8; i++)
+		keys[nk++] = ck[i];
+	for (int i = 0; i < 6; i++)
+		args[na++] = ca[i];
+	for (int i = 0; i < k.nkeys; i++)
+		keys[nk++] = k.keys[i];
 	long long claimed = -2;
+	const redisReply *cr = NULL;
+	redisReply *r = NULL;
+	for (int i = 0; i < k.a.n; i++)
+		args[na++] = k.a.v[i];
 	/* -2: Redis holds no opt-outs of ours (it came back empty): restore them
 	 * from the archive, then claim again; never start a survey before */
 	for (int t = 0; t < 2 && claimed == -2; t++) {
 		if (t && gw_optout_restore(g) < 0)
 			break;
-		redisReply *r = store_script(g->store, STORE_CLAIM, 8, keys, 6, args, err, sizeof err);
+		if (r)
+			freeReplyObject(r);
+		r = store_script(g->store, STORE_START, nk, keys, na, args, err, sizeof err);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
+			gw_commit_done(g, &k, NULL, err);
+			free(keys);
+			free(args);
 			survey_clear(&s);
 			return;
 		}
-		claimed = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-		freeReplyObject(r);
+		claimed = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER
+		              ? r->element[0]->integer
+		              : -1;
+		cr = claimed == 1 ? r->element[1] : NULL;
 	}
+	if (claimed == 1) {
+		if (gw_commit_done(g, &k, cr, NULL) == 1) {
+			g->counters[GW_STARTED]++;
+			log_debug("survey started survey=%s campaign=%s msisdn=%s", m.id, m.campaign, mask);
+		}
+	} else {
+		gw_commit_clear(g, &k);
+		/* not started after all: archived as it was, nothing asked */
+		survey_clear(&s);
+		survey_init(&s);
+	}
+	if (r)
+		freeReplyObject(r);
+	free(keys);
+	free(args);
 	if (claimed == -2) {
 		/* back to the head of the queue; the queue waits for the restore (gw_optout_cb) */
 		g->optout_blocked = 1;
 		const char *uk[] = {g->k_starting, GW_K_QUEUE};
 		const char *ua[] = {m.id};
-		redisReply *r = store_script(g->store, STORE_UNCLAIM, 2, uk, 1, ua, err, sizeof err);
-		if (r)
-			freeReplyObject(r);
+		redisReply *x = store_script(g->store, STORE_UNCLAIM, 2, uk, 1, ua, err, sizeof err);
+		if (x)
+			freeReplyObject(x);
 		else
 			g->counters[GW_REDIS_ERR]++;
 		survey_clear(&s);
 		return;
 	}
-	if (claimed == 1) {
-		struct survey_out o;
-		if (survey_start(c, &s, now, &o) == 0 && gw_commit(g, &m, c, &s, &o, m.ver, NULL, 1) == 1) {
-			g->counters[GW_STARTED]++;
-			log_debug("survey started survey=%s campaign=%s msisdn=%s", m.id, m.campaign, mask);
-		}
-		survey_out_clear(&o);
+	if (claimed == -3) {
+		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", m.id);
 	} else if (claimed == 2) {
 		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
 	} else if (claimed == 3) {

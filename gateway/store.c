@@ -51,6 +51,62 @@
 	"  end\n" \
 	"end\n"
 
+#define STORE_LUA_CLAIM \
+	"local cur = redis.call('GET', KEYS[1])\n" \
+	"if cur == ARGV[1] then return 1 end\n" \
+	"if redis.call('EXISTS', KEYS[8]) == 0 then return -2 end\n" \
+	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n" \
+	"if cur then\n" \
+	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n" \
+	"  redis.call('HSET', KEYS[4], 'st', 'waiting')\n" \
+	"  redis.call('LREM', KEYS[3], 0, ARGV[1])\n" \
+	"  return 0\n" \
+	"end\n" \
+	"local refuse = 0\n" \
+	"if redis.call('SISMEMBER', KEYS[5], ARGV[6]) == 1 then refuse = 2 end\n" \
+	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n" \
+	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n" \
+	"if refuse > 0 then\n" \
+	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */ \
+	"  if nxt then redis.call('RPUSH', KEYS[7], nxt) end\n" \
+	"  return refuse\n" \
+	"end\n" \
+	"redis.call('SET', KEYS[1], ARGV[1])\n" \
+	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n" \
+	"return 1\n"
+
+#define STORE_LUA_COMMIT \
+	"local ver = redis.call('HGET', KEYS[1], 'ver')\n" \
+	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n" \
+	"local n = tonumber(ARGV[9])\n" \
+	"local hold = tonumber(ARGV[7])\n" \
+	"for i = 1, n do\n" \
+	"  if hold > 0 then\n" \
+	"    local seq = redis.call('INCR', KEYS[10])\n" \
+	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[9 + i])\n" \
+	"  else redis.call('RPUSH', KEYS[13] or KEYS[7], ARGV[9 + i]) end\n" \
+	"end\n" \
+	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n" \
+	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n" \
+	"if ARGV[3] == '1' then\n" \
+	"  redis.call('ZREM', KEYS[6], ARGV[1])\n" \
+	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n" \
+	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n" \
+	"    redis.call('DEL', KEYS[2])\n" \
+	"    local start = string.match(redis.call('GET', KEYS[12]) or '', '^%d+')\n" \
+	"    if start then redis.call('SET', KEYS[12], start .. ':' .. ARGV[8], 'KEEPTTL') end\n" \
+	"    local nxt = redis.call('LPOP', KEYS[3])\n" \
+	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n" \
+	"  end\n" \
+	"  redis.call('DEL', KEYS[1])\n" \
+	"  return 1\n" \
+	"end\n" \
+	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n" \
+	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n" \
+	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n" \
+	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n" \
+	"return 1\n"
+
 const char *const store_lua[STORE_NSCRIPTS] = {
 	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
 	"local e = redis.call('GET', KEYS[1])\n"
@@ -66,28 +122,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * behind the running survey; -1 = the survey is gone; 2 = opted out; 3 =
 	 * surveyed too recently; -2 = the opt-outs are not in Redis (it came back
 	 * empty): nothing changed, restore them first. */
-	"local cur = redis.call('GET', KEYS[1])\n"
-	"if cur == ARGV[1] then return 1 end\n"
-	"if redis.call('EXISTS', KEYS[8]) == 0 then return -2 end\n"
-	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n"
-	"if cur then\n"
-	"  redis.call('RPUSH', KEYS[2], ARGV[1])\n"
-	"  redis.call('HSET', KEYS[4], 'st', 'waiting')\n"
-	"  redis.call('LREM', KEYS[3], 0, ARGV[1])\n"
-	"  return 0\n"
-	"end\n"
-	"local refuse = 0\n"
-	"if redis.call('SISMEMBER', KEYS[5], ARGV[6]) == 1 then refuse = 2 end\n"
-	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n"
-	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n"
-	"if refuse > 0 then\n"
-	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */
-	"  if nxt then redis.call('RPUSH', KEYS[7], nxt) end\n"
-	"  return refuse\n"
-	"end\n"
-	"redis.call('SET', KEYS[1], ARGV[1])\n"
-	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n"
-	"return 1\n",
+	STORE_LUA_CLAIM,
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
 	 * held, heldseq, optout, last[, sending: the messages go there, to be
 	 * handed to the SMSC at once, instead of the outbox]; ARGV id, expected ver ('' = any), finished,
@@ -97,36 +132,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * A survey that ends while holding its citizen notes the second it ended
 	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
 	 * the last answer again after a crash) is acknowledged without a notice. */
-	"local ver = redis.call('HGET', KEYS[1], 'ver')\n"
-	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n"
-	"local n = tonumber(ARGV[9])\n"
-	"local hold = tonumber(ARGV[7])\n"
-	"for i = 1, n do\n"
-	"  if hold > 0 then\n"
-	"    local seq = redis.call('INCR', KEYS[10])\n"
-	"    redis.call('ZADD', KEYS[9], hold, string.format('%020d|', seq) .. ARGV[9 + i])\n"
-	"  else redis.call('RPUSH', KEYS[13] or KEYS[7], ARGV[9 + i]) end\n"
-	"end\n"
-	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n"
-	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n"
-	"if ARGV[3] == '1' then\n"
-	"  redis.call('ZREM', KEYS[6], ARGV[1])\n"
-	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n"
-	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n"
-	"    redis.call('DEL', KEYS[2])\n"
-	"    local start = string.match(redis.call('GET', KEYS[12]) or '', '^%d+')\n"
-	"    if start then redis.call('SET', KEYS[12], start .. ':' .. ARGV[8], 'KEEPTTL') end\n"
-	"    local nxt = redis.call('LPOP', KEYS[3])\n"
-	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n"
-	"  end\n"
-	"  redis.call('DEL', KEYS[1])\n"
-	"  return 1\n"
-	"end\n"
-	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n"
-	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n"
-	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n"
-	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n"
-	"return 1\n",
+	STORE_LUA_COMMIT,
 	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases due timers (score
 	 * moved to now+lease) so one process handles each, and a crash retries. */
 	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
@@ -380,6 +386,23 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"  out[#out + 1] = redis.call('HGETALL', 'hl:s:' .. id)\n"
 	"end\n"
 	"return out\n",
+	/* START: CLAIM then, when the citizen is ours, COMMIT of the first
+	 * step, in one round trip. KEYS: CLAIM's 8, then COMMIT's; ARGV: the
+	 * number of CLAIM's keys and of its arguments, CLAIM's arguments, then
+	 * COMMIT's. Returns {claim, commit}: commit is 0 unless claim is 1;
+	 * claim -3 = the survey's version moved (nothing done). */
+	"local function claim(KEYS, ARGV)\n" STORE_LUA_CLAIM "end\n"
+	"local function commit(KEYS, ARGV)\n" STORE_LUA_COMMIT "end\n"
+	"local nk, na = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+	"local k1, a1, k2, a2 = {}, {}, {}, {}\n"
+	"for i = 1, #KEYS do if i <= nk then k1[#k1 + 1] = KEYS[i] else k2[#k2 + 1] = KEYS[i] end end\n"
+	"for i = 3, #ARGV do if i - 2 <= na then a1[#a1 + 1] = ARGV[i] else a2[#a2 + 1] = ARGV[i] end end\n"
+	"if a2[2] ~= '' and redis.call('EXISTS', k2[1]) == 1 and redis.call('HGET', k2[1], 'ver') ~= a2[2] then\n"
+	"  return {-3, 0}\n"
+	"end\n"
+	"local c = claim(k1, a1)\n"
+	"if c ~= 1 then return {c, 0} end\n"
+	"return {1, commit(k2, a2)}\n",
 	/* UNCLAIM: KEYS starting, queue; ARGV id. A survey taken from the queue
 	 * that cannot start yet goes back to its head. */
 	"redis.call('LREM', KEYS[1], 0, ARGV[1])\n"

@@ -75,7 +75,7 @@ static void store_async_drop(struct store *s, const char *why)
 	s->ac = NULL;
 	s->ac_up = 0;
 	if (s->npending)
-		log_warn("redis event=async_drop pending=%zu why=\"%s\"", s->npending, why);
+		log_warn("redis_async_drop pending=%zu why=\"%s\"", s->npending, why);
 	redisAsyncFree(ac);
 }
 
@@ -184,7 +184,7 @@ static void store_on_select(redisAsyncContext *ac, void *reply, void *priv)
 	(void)priv;
 	redisReply *r = reply;
 	if (r && r->type == REDIS_REPLY_ERROR)
-		log_error("redis event=select_failed err=\"%s\"", r->str);
+		log_error("redis_select_failed err=\"%s\"", r->str);
 	(void)ac;
 }
 
@@ -195,7 +195,7 @@ static void store_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after this: pending callbacks get no reply */
-		log_warn("redis event=async_connect_failed err=\"%s\"", ac->errstr);
+		log_warn("redis_async_connect_failed err=\"%s\"", ac->errstr);
 		s->ac = NULL;
 		s->ac_up = 0;
 		clock_gettime(CLOCK_MONOTONIC, &s->aretry_at);
@@ -233,7 +233,7 @@ static int store_async_ready(struct store *s)
 		return -EIO; /* a connect failed a moment ago: fail fast meanwhile */
 	redisAsyncContext *ac = s->path ? redisAsyncConnectUnix(s->path) : redisAsyncConnect(s->host, s->port);
 	if (!ac || ac->err) {
-		log_warn("redis event=async_connect_failed err=\"%s\"", ac ? ac->errstr : "out of memory");
+		log_warn("redis_async_connect_failed err=\"%s\"", ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
 		clock_gettime(CLOCK_MONOTONIC, &s->aretry_at);

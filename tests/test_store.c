@@ -2,7 +2,10 @@
  * port, a temporary directory): the connection's promises (a dead connection
  * made again, a command whose reply was lost never sent again) and the
  * scripts, one table each (TAKE/PUTBACK and sq, COMMIT and its version, the
- * end noted in hl:last and read by ACTIVE, REAP). */
+ * end noted in hl:last and read by ACTIVE, REAP and its unsend, SENT with
+ * receipts, POP), and the asynchronous connection (pipelined order, scripts
+ * after a script cache flush, a lost reply reported once and not sent again,
+ * an unreachable Redis). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "store.h"
 
@@ -410,6 +414,342 @@ static void test_reap(void **state)
 	store_free(s);
 }
 
+/* REAP puts back an item a COMMIT sent at once ("p": sq before) and lowers
+ * sq again, unless the survey moved past it. */
+static void test_reap_unsend(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "SADD hl:instances i3", NULL, NULL);
+	cmd_str(s, "HSET hl:s:S1 sq 2", NULL, NULL);
+	cmd_str(s, "HSET hl:s:S2 sq 0", NULL, NULL);
+	cmd_str(s, "HSET hl:s:S3 sq 3", NULL, NULL);
+	cmd_str(s, "RPUSH hl:sending:x:i3 %s", "{\"s\":\"S1\",\"q\":2,\"p\":1}", NULL);
+	cmd_str(s, "RPUSH hl:sending:x:i3 %s", "{\"s\":\"S2\",\"q\":0,\"p\":-1}", NULL);
+	cmd_str(s, "RPUSH hl:sending:x:i3 %s", "{\"s\":\"S3\",\"q\":2,\"p\":1}", NULL);
+	cmd_str(s, "RPUSH hl:sending:x:i3 %s", "not json", NULL);
+	const char *keys[] = {"hl:inst:i3", "hl:instances", "hl:starting:i3", "hl:queue", "hl:archiving:i3",
+	                      "hl:archive", "hl:sending:x:i3", "hl:outbox:x"};
+	const char *args[] = {"i3", "0"};
+	assert_int_equal(script_int(s, STORE_REAP, (int)N(keys), keys, 2, args), 4);
+	static const struct {
+		const char *what, *key, *want;
+	} t[] = {
+		{"sent at once, sq back", "hl:s:S1", "1"},
+		{"first item, sq gone", "hl:s:S2", ""},
+		{"survey moved on, left alone", "hl:s:S3", "3"},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		const char *got = cmd_str(s, "HGET %s sq", t[i].key, NULL);
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("%s: sq %s, want %s", t[i].what, got, t[i].want);
+	}
+	assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), "4");
+	store_free(s);
+}
+
+/* COMMIT with a 13th key puts the step's messages on that (sending) list,
+ * not the outbox. */
+static void test_commit_direct(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "HSET hl:s:D ver 1 q 0", NULL, NULL);
+	const char *keys[] = {"hl:s:D", "hl:active:850", "hl:wait:850", "hl:queue", "hl:archive", "hl:due",
+	                      "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
+	                      "hl:last:850", "hl:sending:x:i1"};
+	const char *args[] = {"D", "1", "0", "2000", "", "", "0", "1500", "2", "{\"m\":1}", "{\"m\":2}",
+	                      "q", "1", "sq", "1"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 13, keys, (int)N(args), args), 1);
+	assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "LINDEX hl:sending:x:i1 0", NULL, NULL), "{\"m\":1}");
+	assert_string_equal(cmd_str(s, "LINDEX hl:sending:x:i1 1", NULL, NULL), "{\"m\":2}");
+	assert_string_equal(cmd_str(s, "HGET hl:s:D sq", NULL, NULL), "1");
+	/* held (quiet hours): never straight to the session */
+	const char *held[] = {"D", "2", "0", "2000", "", "", "9000", "1500", "1", "{\"m\":3}", "q", "2"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 13, keys, (int)N(held), held), 1);
+	assert_string_equal(cmd_str(s, "LLEN hl:sending:x:i1", NULL, NULL), "2");
+	assert_string_equal(cmd_str(s, "ZCARD hl:held:x", NULL, NULL), "1");
+	store_free(s);
+}
+
+/* SENT: answers off the sending list with their records kept, then the
+ * receipts of the same batch: first final one recorded, a second and an
+ * unknown one not. */
+static void test_sent_and_receipts(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "RPUSH hl:sending:x:i1 E1 E2 E3", NULL, NULL);
+	const char *keys[] = {"hl:deliveries", "hl:sending:x:i1", "hl:msg:x:m1", "hl:sending:x:i1", "hl:msg:none",
+	                      "hl:msg:x:m1", "hl:msg:x:m1", "hl:msg:x:zz"};
+	const char *args[] = {"100", "1234", "2", "E1", "{\"s\":\"S\",\"q\":0}", "E3", "",
+	                      "x", "m1", "delivered", "x", "m1", "delivered", "x", "zz", "expired"};
+	char err[256];
+	redisReply *r = store_script(s, STORE_SENT, (int)N(keys), keys, (int)N(args), args, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(r->elements, 3);
+	static const long long want[] = {1, 0, 0};
+	for (size_t i = 0; i < N(want); i++)
+		if (r->element[i]->integer != want[i])
+			fail_msg("receipt %zu: got %lld want %lld", i, r->element[i]->integer, want[i]);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "LLEN hl:sending:x:i1", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LINDEX hl:sending:x:i1 0", NULL, NULL), "E2");
+	assert_string_equal(cmd_str(s, "EXISTS hl:msg:x:m1", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "EXISTS hl:msg:none", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "LLEN hl:deliveries", NULL, NULL), "1");
+	const char *d = cmd_str(s, "LINDEX hl:deliveries 0", NULL, NULL);
+	assert_non_null(strstr(d, "\"st\":\"delivered\""));
+	assert_non_null(strstr(d, "\"s\":\"S\""));
+	assert_non_null(strstr(d, "\"at\":1234"));
+	store_free(s);
+}
+
+/* POP: up to `most` ids off the queue into our starting list, with their
+ * records; an id whose record is gone comes with an empty one. */
+static void test_pop(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "RPUSH hl:queue P1 P2 P3", NULL, NULL);
+	cmd_str(s, "HSET hl:s:P1 status queued", NULL, NULL);
+	cmd_str(s, "HSET hl:s:P3 status waiting", NULL, NULL);
+	const char *keys[] = {"hl:queue", "hl:starting:i1"};
+	static const struct {
+		const char *most;
+		size_t n;
+		const char *first, *first_status;
+	} t[] = {{"2", 2, "P1", "queued"}, {"2", 1, "P3", "waiting"}, {"2", 0, NULL, NULL}};
+	for (size_t i = 0; i < N(t); i++) {
+		const char *args[] = {t[i].most};
+		char err[256];
+		redisReply *r = store_script(s, STORE_POP, 2, keys, 1, args, err, sizeof err);
+		assert_non_null(r);
+		assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+		if (r->elements != 2 * t[i].n)
+			fail_msg("pop %zu: %zu elements, want %zu", i, r->elements, 2 * t[i].n);
+		if (t[i].n) {
+			assert_string_equal(r->element[0]->str, t[i].first);
+			assert_int_equal(r->element[1]->elements, 2);
+			assert_string_equal(r->element[1]->element[1]->str, t[i].first_status);
+		}
+		if (t[i].n == 2) /* P2 has no record */
+			assert_int_equal(r->element[3]->elements, 0);
+		freeReplyObject(r);
+	}
+	assert_string_equal(cmd_str(s, "LLEN hl:starting:i1", NULL, NULL), "3");
+	store_free(s);
+}
+
+/* START: CLAIM and the first COMMIT in one run; a refused claim commits
+ * nothing, a moved version does nothing at all. */
+static void test_start(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "SET hl:optout:ready:i1 1", NULL, NULL);
+	static const struct {
+		const char *what, *id, *msisdn, *ver, *pre;
+		long long claim, commit;
+		const char *outbox_len, *active;
+	} t[] = {
+		{"claimed and committed", "F1", "851", "1", NULL, 1, 1, "1", "F1"},
+		{"opted out: nothing sent", "F2", "852", "1", "SADD hl:optout h852", 2, 0, "1", ""},
+		{"version moved: nothing at all", "F3", "853", "7", NULL, -3, 0, "1", ""},
+		{"behind a running survey", "F4", "851", "1", NULL, 0, 0, "1", "F1"},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		char k_s[32], k_act[32], k_wait[32], k_last[32], h[16];
+		snprintf(k_s, sizeof k_s, "hl:s:%s", t[i].id);
+		snprintf(k_act, sizeof k_act, "hl:active:%s", t[i].msisdn);
+		snprintf(k_wait, sizeof k_wait, "hl:wait:%s", t[i].msisdn);
+		snprintf(k_last, sizeof k_last, "hl:last:%s", t[i].msisdn);
+		snprintf(h, sizeof h, "h%s", t[i].msisdn);
+		cmd_str(s, "HSET %s ver 1 st %s", k_s, "queued");
+		if (t[i].pre)
+			cmd_str(s, t[i].pre, NULL, NULL);
+		const char *keys[] = {k_act, k_wait, "hl:starting:i1", k_s, "hl:optout", k_last, "hl:queue",
+		                      "hl:optout:ready:i1",
+		                      k_s, k_act, k_wait, "hl:queue", "hl:archive", "hl:due", "hl:outbox:x",
+		                      "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", k_last};
+		const char *args[] = {"8", "6", t[i].id, t[i].msisdn, "1000", "0", "100", h,
+		                      t[i].id, t[i].ver, "0", "2000", "", "", "0", "1000", "1", "{\"m\":1}", "q", "0"};
+		char err[256];
+		redisReply *r = store_script(s, STORE_START, (int)N(keys), keys, (int)N(args), args, err, sizeof err);
+		if (!r)
+			fail_msg("%s: %s", t[i].what, err);
+		assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+		if (r->element[0]->integer != t[i].claim || r->element[1]->integer != t[i].commit)
+			fail_msg("%s: got {%lld, %lld} want {%lld, %lld}", t[i].what, r->element[0]->integer,
+			         r->element[1]->integer, t[i].claim, t[i].commit);
+		freeReplyObject(r);
+		const char *n = cmd_str(s, "LLEN hl:outbox:x", NULL, NULL);
+		if (strcmp(n, t[i].outbox_len) != 0)
+			fail_msg("%s: outbox %s want %s", t[i].what, n, t[i].outbox_len);
+		const char *act = cmd_str(s, "GET %s", k_act, NULL);
+		if (strcmp(act, t[i].active) != 0)
+			fail_msg("%s: active %s want %s", t[i].what, act, t[i].active);
+	}
+	assert_string_equal(cmd_str(s, "HGET hl:s:F1 ver", NULL, NULL), "2");
+	assert_string_equal(cmd_str(s, "HGET hl:s:F3 ver", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LINDEX hl:wait:851 0", NULL, NULL), "F4");
+	store_free(s);
+}
+
+/* ---- the asynchronous connection ---- */
+
+struct acall {
+	int n, errors;
+	long long got[256];
+	char err[256];
+};
+
+static void acb(void *arg, const redisReply *r, const char *err)
+{
+	struct acall *c = arg;
+	if (!r) {
+		c->errors++;
+		snprintf(c->err, sizeof c->err, "%s", err ? err : "");
+	} else if (c->n < 256) {
+		c->got[c->n] = r->type == REDIS_REPLY_INTEGER ? r->integer : r->type == REDIS_REPLY_ARRAY ? -(long long)r->elements : -999;
+	}
+	c->n++;
+}
+
+static void run_until(struct event_base *base, const struct acall *c, int n, int ms)
+{
+	for (int i = 0; i < ms / 10 && c->n < n; i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+/* Commands queued in one pass come back in order; a script still runs after
+ * the server's script cache was flushed (NOSCRIPT: sent once more with its
+ * body). */
+static void test_async_order_and_noscript(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	store_attach(s, base);
+	struct acall c = {0};
+	unsigned long long c0 = store_commands(s);
+	for (int i = 0; i < 200; i++) {
+		const char *argv[] = {"INCR", "n"};
+		assert_int_equal(store_async_argv(s, 2, argv, acb, &c), 0);
+	}
+	assert_int_equal(c.n, 0); /* never from inside the call */
+	assert_int_equal(store_async_pending(s), 200);
+	run_until(base, &c, 200, 3000);
+	assert_int_equal(c.n, 200);
+	assert_int_equal(c.errors, 0);
+	for (int i = 0; i < 200; i++)
+		if (c.got[i] != i + 1)
+			fail_msg("reply %d: %lld", i, c.got[i]);
+	assert_int_equal(store_commands(s) - c0, 200);
+	assert_int_equal(store_async_pending(s), 0);
+	/* a script, its cache flushed behind our back, then again */
+	cmd_str(s, "RPUSH hl:queue A1 A2", NULL, NULL);
+	const char *keys[] = {"hl:queue", "hl:starting:i9"};
+	const char *one[] = {"1"};
+	struct acall p = {0};
+	assert_int_equal(store_async_script(s, STORE_POP, 2, keys, 1, one, acb, &p), 0);
+	run_until(base, &p, 1, 3000);
+	cmd_str(s, "SCRIPT FLUSH", NULL, NULL);
+	assert_int_equal(store_async_script(s, STORE_POP, 2, keys, 1, one, acb, &p), 0);
+	run_until(base, &p, 2, 3000);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.errors, 0);
+	assert_int_equal(p.got[0], -2);
+	assert_int_equal(p.got[1], -2);
+	assert_string_equal(cmd_str(s, "LLEN hl:starting:i9", NULL, NULL), "2");
+	store_free(s);
+	event_base_free(base);
+}
+
+/* No reply within the deadline (Redis paused): reported as lost, and the
+ * command is not sent again on the next connection, which works. */
+static void test_async_reply_lost(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct store *s = store_new(url, NULL, 0);
+	struct store *p = store_new(url, NULL, 0);
+	flush(s);
+	store_attach(s, base);
+	struct acall c = {0};
+	const char *ping[] = {"PING"};
+	assert_int_equal(store_async_argv(s, 1, ping, acb, &c), 0); /* connected, scripts loaded */
+	run_until(base, &c, 1, 3000);
+	assert_int_equal(c.errors, 0);
+	assert_string_equal(cmd_str(p, "CLIENT PAUSE 3000 WRITE", NULL, NULL), "OK");
+	const char *incr[] = {"INCR", "lost"};
+	assert_int_equal(store_async_argv(s, 2, incr, acb, &c), 0);
+	run_until(base, &c, 2, 4000);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.errors, 1);
+	assert_non_null(strstr(c.err, "reply lost"));
+	cmd_str(p, "CLIENT UNPAUSE", NULL, NULL);
+	sleep_ms(100);
+	assert_string_equal(cmd_str(p, "GET lost", NULL, NULL), ""); /* it never ran, nor again */
+	assert_int_equal(store_async_argv(s, 2, incr, acb, &c), 0);
+	run_until(base, &c, 3, 3000);
+	assert_int_equal(c.errors, 1);
+	assert_int_equal(c.got[2], 1);
+	store_free(p);
+	store_free(s);
+	event_base_free(base);
+}
+
+/* Redis unreachable: the callback says so (or the call fails at once), and
+ * store_async_close answers what is pending. */
+static void test_async_unreachable(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	char dead[64];
+	snprintf(dead, sizeof dead, "redis://127.0.0.1:%d/0", free_port());
+	struct store *s = store_new(dead, NULL, 0);
+	store_attach(s, base);
+	struct acall c = {0};
+	const char *ping[] = {"PING"};
+	int rc = store_async_argv(s, 1, ping, acb, &c);
+	if (rc == 0) {
+		run_until(base, &c, 1, 3000);
+		assert_int_equal(c.n, 1);
+		assert_int_equal(c.errors, 1);
+	} else {
+		assert_int_equal(rc, -EIO);
+	}
+	/* right after a failed connect: fails at once, the callback not called */
+	int n = c.n;
+	assert_int_equal(store_async_argv(s, 1, ping, acb, &c), -EIO);
+	assert_int_equal(c.n, n);
+	store_free(s);
+	/* pending commands at close: each answered with an error, once */
+	s = store_new(url, NULL, 0);
+	store_attach(s, base);
+	struct acall d = {0};
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_async_argv(s, 1, ping, acb, &d), 0);
+	store_async_close(s);
+	assert_int_equal(d.n, 5);
+	assert_int_equal(d.errors, 5);
+	assert_int_equal(store_async_argv(s, 1, ping, acb, &d), -EIO); /* closed stays closed */
+	store_free(s);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +758,14 @@ int main(void)
 		cmocka_unit_test(test_take_putback),
 		cmocka_unit_test(test_commit_versions_and_end),
 		cmocka_unit_test(test_reap),
+		cmocka_unit_test(test_reap_unsend),
+		cmocka_unit_test(test_commit_direct),
+		cmocka_unit_test(test_sent_and_receipts),
+		cmocka_unit_test(test_pop),
+		cmocka_unit_test(test_start),
+		cmocka_unit_test(test_async_order_and_noscript),
+		cmocka_unit_test(test_async_reply_lost),
+		cmocka_unit_test(test_async_unreachable),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
