@@ -73,6 +73,7 @@ enum gw_counter {
 	GW_USSD_OPENED, GW_USSD_COMPLETED, GW_USSD_TIMED_OUT, GW_USSD_RESUMED, GW_USSD_RELEASED,
 	GW_USSD_INVITES,
 	GW_OPTOUT_RESTORES,
+	GW_MO_CACHED,
 	GW_NCOUNTERS
 };
 
@@ -118,6 +119,7 @@ struct gw_commit {
 	enum survey_status status;
 	int finished, first, nout, nmsg, hold, ussd, ussd_push;
 	int q;                     /* the item it asks next (-1: none, it ends) */
+	int handed;                /* gw_commit_done: messages handed to the session at once */
 	int direct;                /* SMSC index its messages go to at once, -1 = the outbox */
 	char **entries;            /* its nout outbox entries */
 	char prev_sq[24];          /* direct: the survey's sq before, for PUTBACK */
@@ -190,6 +192,7 @@ struct gw {
 	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
 	size_t mo_jobs;
 	int mo_paused;                       /* backpressure: the sessions are not read */
+	struct gw_mocache **mocache;         /* surveys as last committed, by number (gw_mo.c) */
 	struct gw_batchq *batchq;            /* SENT and receipts of this loop pass (gw_batch.c) */
 	struct event *ev_batch;
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
@@ -273,6 +276,12 @@ void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisd
                  double t_reply);
 size_t gw_mo_pending(const struct gw *g);
 void gw_mo_free(struct gw *g);
+/* Forget every cached survey (sq may have gone back: our lists given back). */
+void gw_mo_cache_clear(struct gw *g);
+/* The survey (m as read, s after the step) as a COMMIT that succeeded just
+ * left it; sq: the item handed to the SMSC with it, -1 = not known. */
+void gw_mo_cache_put(struct gw *g, const char *msisdn, const struct record_meta *m, const struct survey *s,
+                     long long sq);
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm);
 void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
@@ -284,7 +293,7 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg);
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
 /* Hands entries a COMMIT put straight into our sending list to session i;
  * what it cannot take goes back to the outbox (PUTBACK, sq back to prev). */
-void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq);
+int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq); /* how many handed */
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);

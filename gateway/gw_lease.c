@@ -106,6 +106,8 @@ void gw_sweep_sending(struct gw *g)
 			for (struct gw_inflight *f = g->inflight; f; f = f->next)
 				held += f->smsc == i && strcmp(f->json, v) == 0;
 			held += gw_committing_has(g, i, v); /* its COMMIT's reply is on its way */
+			for (struct gw_inflight *d = g->removals; d; d = d->next)
+				held += d->batching && d->smsc == i && strcmp(d->json, v) == 0; /* sent: its SENT is on its way */
 			int first = 1;
 			for (size_t j = 0; j < k; j++)
 				first &= strcmp(r->element[j]->str, v) != 0;
@@ -116,6 +118,7 @@ void gw_sweep_sending(struct gw *g)
 				if (x) {
 					log_warn("[%s] sending entry held by no session: back to the outbox", g->cfg->smsc[i].name);
 					freeReplyObject(x);
+					gw_mo_cache_clear(g); /* its survey's sq went back */
 				}
 			}
 		}
@@ -198,6 +201,7 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	g->lease_conn = store_connects(g->store);
 	if (lost) {
 		g->counters[GW_LEASE_LOST]++;
+		gw_mo_cache_clear(g); /* a peer may have put our lists back (sq lowered) */
 		log_warn("lease instance=%s msg=\"ran out while redis was away; peers judged again after %d s\"",
 		         g->inst, g->cfg->lease_s);
 		g->reclaim_pending = 1;

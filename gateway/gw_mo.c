@@ -30,10 +30,26 @@ struct gw_mojob {
 	int busy;   /* its ACTIVE or COMMIT is on its way */
 	int before_q; /* it came before item before_q was handed to the SMSC (-1: no such item) */
 	struct gw_commit k;
+	struct gw_mocache *after; /* the survey as its COMMIT leaves it (for the cache) */
 	struct gw_mojob *next; /* same bucket, in arrival order */
 };
 
+/* The survey of a citizen as this process last committed it: their next
+ * reply goes straight to COMMIT, expecting that version (one round trip, no
+ * ACTIVE). Anyone else's change moves the version (every COMMIT does), so a
+ * stale entry only costs the COMMIT that finds out, then ACTIVE as usual.
+ * Kept only when the item asked was handed to the SMSC by that very commit
+ * (sq known); dropped when sq may have gone back without a version change
+ * (our lists given back: gw_mo_cache_clear). Direct-mapped by number. */
+#define GW_MOCACHE_SLOTS 4096
+struct gw_mocache {
+	char msisdn[PHONE_MAX];
+	struct record_meta m;
+	struct survey s;
+};
+
 static void gw_mo_active(struct gw_mojob *j);
+static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct campaign *c, struct survey *s);
 
 /* Reading pauses above this many commands waiting for Redis, and resumes
  * below the low mark. */
@@ -61,6 +77,67 @@ static void gw_mo_check_pressure(struct gw *g)
 		gw_mo_pause(g, 0);
 }
 
+static void gw_mocache_free(struct gw_mocache *e)
+{
+	if (e) {
+		survey_clear(&e->s);
+		free(e);
+	}
+}
+
+static int survey_copy(struct survey *dst, const struct survey *src)
+{
+	memcpy(dst, src, sizeof *dst);
+	int ok = 1;
+	for (int i = 0; i < CAMPAIGN_MAX_QUESTIONS; i++)
+		if (src->answers[i].text && !(dst->answers[i].text = strdup(src->answers[i].text)))
+			ok = 0;
+	return ok ? 0 : -ENOMEM;
+}
+
+static struct gw_mocache **gw_mocache_slot(struct gw *g, const char *msisdn)
+{
+	if (!g->mocache && !(g->mocache = calloc(GW_MOCACHE_SLOTS, sizeof *g->mocache)))
+		return NULL;
+	return &g->mocache[gw_hash64(msisdn) % GW_MOCACHE_SLOTS];
+}
+
+static void gw_mocache_drop(struct gw *g, const char *msisdn)
+{
+	struct gw_mocache **e = gw_mocache_slot(g, msisdn);
+	if (e && *e && strcmp((*e)->msisdn, msisdn) == 0) {
+		gw_mocache_free(*e);
+		*e = NULL;
+	}
+}
+
+void gw_mo_cache_put(struct gw *g, const char *msisdn, const struct record_meta *m, const struct survey *s,
+                     long long sq)
+{
+	struct gw_mocache **e = gw_mocache_slot(g, msisdn);
+	struct gw_mocache *n = e ? calloc(1, sizeof *n) : NULL;
+	if (!n)
+		return;
+	snprintf(n->msisdn, sizeof n->msisdn, "%s", msisdn);
+	n->m = *m;
+	snprintf(n->m.ver, sizeof n->m.ver, "%lld", atoll(m->ver) + 1);
+	n->m.sq = sq;
+	if (survey_copy(&n->s, s) < 0) {
+		gw_mocache_free(n);
+		return;
+	}
+	gw_mocache_free(*e);
+	*e = n;
+}
+
+void gw_mo_cache_clear(struct gw *g)
+{
+	for (int i = 0; g->mocache && i < GW_MOCACHE_SLOTS; i++) {
+		gw_mocache_free(g->mocache[i]);
+		g->mocache[i] = NULL;
+	}
+}
+
 /* The job is answered: out of its bucket, and the next reply of the same
  * number (if any) goes on. */
 static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
@@ -80,6 +157,7 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 	while (n && strcmp(n->msisdn, j->msisdn) != 0)
 		n = n->next;
 	g->mo_jobs--;
+	gw_mocache_free(j->after);
 	free(j->text);
 	free(j);
 	if (n)
@@ -92,7 +170,22 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	struct gw_mojob *j = arg;
 	j->busy = 0;
 	int asks = j->k.nmsg > 0 && !j->k.finished ? j->k.q : -1;
+	int direct = j->k.direct, nout = j->k.nout;
 	int rc = gw_commit_done(j->g, &j->k, r, err);
+	gw_mocache_drop(j->g, j->msisdn);
+	if (rc == 1 && j->after && asks >= 0) {
+		/* ver one more; sq is the item asked when it left with this
+		 * commit, else unknown (TAKE raises it: the COMMIT checks) */
+		struct gw_mocache **e = gw_mocache_slot(j->g, j->msisdn);
+		if (e) {
+			gw_mocache_free(*e);
+			j->after->m.sq = direct >= 0 && j->k.handed == nout ? asks : -1;
+			*e = j->after;
+			j->after = NULL;
+		}
+	}
+	gw_mocache_free(j->after);
+	j->after = NULL;
 	if (rc == 1 && asks >= 0) {
 		/* the replies of this number that came meanwhile came before this
 		 * item left: none of them answers it (a duplicated deliver_sm of
@@ -133,20 +226,37 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 		gw_mo_finish(j, v == GW_MO_AGAIN ? SMPP_ESME_RX_T_APPN : status);
 		return;
 	}
-	if (j->before_q >= 0 && s.q >= j->before_q) {
+	gw_mo_feed(j, &m, c, &s);
+}
+
+/* Feeds the reply to the survey (m, c, s: read now, or from the cache) and
+ * sends its COMMIT. Clears s. */
+static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct campaign *c, struct survey *s)
+{
+	struct gw *g = j->g;
+	if (j->before_q >= 0 && s->q >= j->before_q) {
 		g->counters[GW_MO_EARLY]++;
 		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply came before the item left, ignored\"",
-		         esme_name(j->e), j->mask, m.id, s.q);
-		survey_clear(&s);
+		         esme_name(j->e), j->mask, m->id, s->q);
+		survey_clear(s);
 		gw_mo_finish(j, SMPP_ESME_ROK);
 		return;
 	}
 	struct survey_out o;
-	int rc = survey_feed(c, &s, j->text, gw_now(), &o);
+	int rc = survey_feed(c, s, j->text, gw_now(), &o);
 	if (rc == 0)
-		rc = gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &j->k);
+		rc = gw_commit_prepare(g, m, c, s, &o, m->ver, NULL, 0, &j->k);
+	if (rc == 0 && !o.finished && (j->after = calloc(1, sizeof *j->after)) != NULL) {
+		snprintf(j->after->msisdn, sizeof j->after->msisdn, "%s", j->msisdn);
+		j->after->m = *m;
+		snprintf(j->after->m.ver, sizeof j->after->m.ver, "%lld", atoll(m->ver) + 1);
+		if (survey_copy(&j->after->s, s) < 0) {
+			gw_mocache_free(j->after);
+			j->after = NULL;
+		}
+	}
 	survey_out_clear(&o);
-	survey_clear(&s);
+	survey_clear(s);
 	if (rc < 0) {
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
 		return;
@@ -164,6 +274,29 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 static void gw_mo_active(struct gw_mojob *j)
 {
 	struct gw *g = j->g;
+	if (j->attempt == 0) {
+		/* the survey as we left it: straight to COMMIT */
+		struct gw_mocache **e = gw_mocache_slot(g, j->msisdn);
+		const struct campaign *c = NULL;
+		if (e && *e && strcmp((*e)->msisdn, j->msisdn) == 0 && (*e)->s.status == SURVEY_ACTIVE &&
+		    (c = gw_campaign(g, (*e)->m.campaign, (*e)->m.cver)) != NULL) {
+			struct record_meta m = (*e)->m;
+			struct survey s;
+			if (m.sq < (*e)->s.q) {
+				/* whether the item left is Redis's to say: "ver:q" makes
+				 * the COMMIT also require sq >= q (else 0: ACTIVE judges) */
+				snprintf(m.ver, sizeof m.ver, "%.11s:%d", (*e)->m.ver, (*e)->s.q % 1000);
+				m.sq = (*e)->s.q;
+			}
+			if (survey_copy(&s, &(*e)->s) == 0) {
+				j->attempt++;
+				g->counters[GW_MO_CACHED]++;
+				gw_mo_feed(j, &m, c, &s);
+				return;
+			}
+			survey_clear(&s);
+		}
+	}
 	char k_act[48], k_last[48];
 	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, j->msisdn);
 	gw_key(k_last, sizeof k_last, GW_K_LAST, j->msisdn);
@@ -222,6 +355,9 @@ size_t gw_mo_pending(const struct gw *g)
  * answered "not stored", the SMSC delivers it again. */
 void gw_mo_free(struct gw *g)
 {
+	gw_mo_cache_clear(g);
+	free(g->mocache);
+	g->mocache = NULL;
 	for (int b = 0; b < GW_MOQ_BUCKETS; b++)
 		while (g->moq[b]) {
 			struct gw_mojob *j = g->moq[b];

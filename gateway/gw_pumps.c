@@ -106,7 +106,7 @@ int gw_committing_has(const struct gw *g, int smsc, const char *entry)
 	return 0;
 }
 
-void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq)
+int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq)
 {
 	int k = 0;
 	for (; k < n; k++) {
@@ -127,7 +127,7 @@ void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_
 			freeReplyObject(x);
 	}
 	if (k == n)
-		return;
+		return n;
 	/* back to the head of the outbox, in order, sq as it was */
 	struct record_strv a = {0};
 	int bad = 0;
@@ -144,6 +144,7 @@ void gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_
 		log_warn("[%s] msg=\"could not put messages back, the sweep will\"", g->cfg->smsc[i].name);
 	record_strv_free(&a);
 	event_active(g->ev_outbox, 0, 0);
+	return k;
 }
 
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)

@@ -274,8 +274,9 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 	}
 	if (rc == 1 && !k->finished && k->nmsg > 0 && k->t_reply > 0)
 		gw_reply_mark(g, k->id, k->t_reply); /* for hailong_reply_to_next_question_seconds */
+	k->handed = 0;
 	if (rc == 1 && direct >= 0)
-		gw_submit_now(g, direct, k->entries, k->nout, k->prev_sq);
+		k->handed = gw_submit_now(g, direct, k->entries, k->nout, k->prev_sq);
 	if (rc == 1 && k->finished) {
 		g->finished[k->status]++;
 		event_active(g->ev_archive, 0, 0);

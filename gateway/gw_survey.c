@@ -176,7 +176,11 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		cr = claimed == 1 ? r->element[1] : NULL;
 	}
 	if (claimed == 1) {
+		int direct = k.direct, nout = k.nout;
 		if (gw_commit_done(g, &k, cr, NULL) == 1) {
+			/* the citizen's first reply goes straight to COMMIT (gw_mo.c) */
+			if (s.status == SURVEY_ACTIVE)
+				gw_mo_cache_put(g, m.msisdn, &m, &s, direct >= 0 && k.handed == nout ? s.q : -1);
 			g->counters[GW_STARTED]++;
 			log_debug("survey started survey=%s campaign=%s msisdn=%s", m.id, m.campaign, mask);
 		}

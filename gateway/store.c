@@ -77,7 +77,10 @@
 
 #define STORE_LUA_COMMIT \
 	"local ver = redis.call('HGET', KEYS[1], 'ver')\n" \
-	"if ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n" \
+	"local want, need = string.match(ARGV[2], '^(%d*):(%d+)$')\n" \
+	"if want then\n" \
+	"  if ver ~= want or (tonumber(redis.call('HGET', KEYS[1], 'sq')) or -1) < tonumber(need) then return 0 end\n" \
+	"elseif ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n" \
 	"local n = tonumber(ARGV[9])\n" \
 	"local hold = tonumber(ARGV[7])\n" \
 	"for i = 1, n do\n" \
@@ -129,6 +132,8 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * due, archive json (its opted_out status reaches the archive's optouts),
 	 * opt-out msisdn hash ('' = none), hold until (0 = send now),
 	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
+ * An expected ver "V:Q" also requires sq >= Q (the item answered was handed
+ * to the SMSC): a reply read from the gateway's copy of the survey.
 	 * A survey that ends while holding its citizen notes the second it ended
 	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
 	 * the last answer again after a crash) is acknowledged without a notice. */

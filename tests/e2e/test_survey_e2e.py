@@ -123,6 +123,10 @@ def main():
         stats = st.stop_sim()
         m = st.metrics()
         check(st.stop("hailongd") == 0, "hailongd exit status")
+        # most replies take one round trip (the survey as last committed, then
+        # COMMIT); the ledger check below shows none of them read wrong
+        fast, mos = int(m.get("hailong_mo_one_round_trip_total", 0)), int(m.get("hailong_mo_total", 0))
+        check(fast > mos // 4, f"replies on the one-round-trip path: {fast} of {mos}")
 
         # ---- the ledger: what every citizen actually answered ----
         ledger = {}
