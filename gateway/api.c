@@ -1,4 +1,4 @@
-/* api: POST /v1/triggers, GET /v1/surveys (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
+/* api: POST /v1/triggers, GET /v1/surveys and POST /v1/surveys/{id}/cancel (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,8 @@ static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
 	}
 	const char *reason = code == 200 ? "OK" : code == 202 ? "Accepted" : code == 400 ? "Bad Request"
 	                     : code == 401 ? "Unauthorized" : code == 403 ? "Forbidden" : code == 404 ? "Not Found"
-	                     : code == 405 ? "Method Not Allowed" : code == 413 ? "Payload Too Large"
+	                     : code == 405 ? "Method Not Allowed" : code == 409 ? "Conflict"
+	                     : code == 413 ? "Payload Too Large"
 	                     : code == 503 ? "Service Unavailable" : "Error";
 	evhttp_send_reply(req, code, reason, out);
 	if (out)

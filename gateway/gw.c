@@ -285,7 +285,7 @@ char *gw_metrics(struct gw *g)
 	b[0] = '\0';
 	for (int i = 0; i < GW_NCOUNTERS; i++)
 		gw_put(b, cap, &n, "%s %" PRIu64 "\n", gw_counter_names[i], g->counters[i]);
-	for (int st = SURVEY_COMPLETED; st <= SURVEY_SUPPRESSED; st++)
+	for (int st = SURVEY_COMPLETED; st < SURVEY_NSTATUS; st++)
 		gw_put(b, cap, &n, "hailong_surveys_finished_total{status=\"%s\"} %" PRIu64 "\n",
 		       survey_status_name((enum survey_status)st), g->finished[st]);
 	for (int st = ESME_DLR_DELIVERED; st <= ESME_DLR_REJECTED; st++)

@@ -81,6 +81,14 @@ int gw_survey_get(struct gw *g, const char *id, json_t **out);
  * JSON array, maybe empty. 0 or -EIO. */
 int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t **out);
 
+/* POST /v1/surveys/{id}/cancel (gw_cancel.c): a running survey ends now,
+ * archived `cancelled` with `by` (the token's name) as cancelled_by; the
+ * citizen gets no message and no further item (an item still in the outbox
+ * is dropped when taken) and their next survey, if one waits, goes on.
+ * 0, -ENOENT (not running: unknown, or finished already), -EIO (Redis),
+ * -EAGAIN (it kept changing under us: try again), -ENOMEM. */
+int gw_survey_cancel(struct gw *g, const char *id, const char *by);
+
 /* Prometheus text of the counters, malloc'd. */
 char *gw_metrics(struct gw *g);
 

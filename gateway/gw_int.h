@@ -168,7 +168,7 @@ struct gw {
 	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */
 	uint64_t next_tag;
 	uint64_t counters[GW_NCOUNTERS];
-	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
+	uint64_t finished[SURVEY_NSTATUS];   /* by status */
 	int shutting_down, pending_shutdown;
 	/* latency histograms (gw_gauges.c) */
 	struct gw_hist h_submit, h_reply;

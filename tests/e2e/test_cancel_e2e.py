@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""POST /v1/surveys/{id}/cancel (issue 13), with a real redis-server, the
+simulator and hailongd: a running survey is ended and archived `cancelled`
+with the token's name; the citizen gets no further question, even when they
+answer; a survey waiting behind another is cancelled without touching the
+running one; a token of another agency gets 404; an unknown id 404; a
+finished survey 409 naming its status; GET without POST 405."""
+import json
+import os
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import inbox, mo, wait_for  # noqa: E402
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def row(st, sid):
+    try:
+        with sqlite3.connect(st.db, timeout=5) as c:
+            return c.execute("select status, reason, cancelled_by from surveys where survey_id=?", (sid,)).fetchone()
+    except sqlite3.Error:
+        return None
+
+
+def main():
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(0, think="5")
+        st.start_gateway()
+        a, b = "84915000001", "84915000002"
+
+        def cancel(sid, token=harness.TOKEN):
+            code, text = st.http("POST", "/v1/surveys/%s/cancel" % sid, {}, token=token)
+            return code, json.loads(text)
+
+        code, body = st.trigger(a, "TX-C1", agency="ca-vinhphuc")
+        check(code == 202, f"trigger A: {code} {body}")
+        sa = body["survey_id"]
+        code, body = st.trigger(b, "TX-C2", agency="tp-hanoi")
+        check(code == 202, f"trigger B: {code} {body}")
+        sb = body["survey_id"]
+        wait_for(lambda: len(inbox(st, a)) >= 1 and len(inbox(st, b)) >= 1, 10, "the first questions")
+        # a token of another agency: as if it did not exist
+        code, s = cancel(sb, token="police-token")
+        check(code == 404, f"police cancels B (tp-hanoi): {code} {s}")
+        check(st.http("GET", "/v1/surveys/" + sb)[0] == 200, "B still there")
+        check(cancel("0123456789abcdef")[0] == 404, "unknown id")
+        check(cancel("../etc")[0] == 404, "odd id")
+        check(cancel(sa, token="wrong")[0] == 401, "bad token")
+        check(st.http("GET", "/v1/surveys/%s/cancel" % sa)[0] == 405, "GET on cancel")
+        # the police token cancels its own survey
+        code, s = cancel(sa, token="police-token")
+        check(code == 200 and s == {"survey_id": sa, "status": "cancelled", "cancelled_by": "only-police"},
+              f"cancel A: {code} {s}")
+        wait_for(lambda: row(st, sa), 10, "A archived")
+        check(row(st, sa) == ("cancelled", "cancelled through the API", "only-police"), f"A's row: {row(st, sa)}")
+        code, text = st.http("GET", "/v1/surveys/" + sa)
+        s = json.loads(text)
+        check(code == 200 and s["running"] is False and s["status"] == "cancelled"
+              and s["cancelled_by"] == "only-police", f"GET A: {code} {s}")
+        # the citizen answers anyway: no next question, no notice
+        n = len(inbox(st, a))
+        mo(st, a, "1")
+        time.sleep(1.5)
+        check(len(inbox(st, a)) == n, f"A got more after the cancel: {inbox(st, a)[n:]}")
+        # cancelling it again, or a finished survey: 409 with its status
+        code, s = cancel(sa)
+        check(code == 409 and s.get("status") == "cancelled" and "already finished" in s["error"], f"again: {code} {s}")
+        mo(st, b, "HUY")
+        wait_for(lambda: row(st, sb), 10, "B archived")
+        code, s = cancel(sb)
+        check(code == 409 and s["status"] == "opted_out", f"cancel of an opted-out survey: {code} {s}")
+        # a survey waiting behind the citizen's running one: cancelled alone
+        c = "84915000003"
+        code, body = st.trigger(c, "TX-C3")
+        sc1 = body["survey_id"]
+        wait_for(lambda: len(inbox(st, c)) >= 1, 10, "C's first question")
+        code, body = st.trigger(c, "TX-C4")
+        sc2 = body["survey_id"]
+        wait_for(lambda: json.loads(st.http("GET", "/v1/surveys/" + sc2)[1]).get("status") == "waiting", 10,
+                 "C's second survey waiting")
+        code, s = cancel(sc2)
+        check(code == 200, f"cancel the waiting one: {code} {s}")
+        wait_for(lambda: row(st, sc2), 10, "C's waiting survey archived")
+        check(row(st, sc2)[0] == "cancelled" and row(st, sc2)[2] == "e2e", f"C2: {row(st, sc2)}")
+        n = len(inbox(st, c))
+        mo(st, c, "1")
+        wait_for(lambda: len(inbox(st, c)) > n, 10, "C's running survey goes on")
+        s = json.loads(st.http("GET", "/v1/surveys/" + sc1)[1])
+        check(s["running"] is True and s["item"] == 2, f"C1 after the cancel of C2: {s}")
+        m = st.metrics()
+        check(m.get('hailong_surveys_finished_total{status="cancelled"}') == 2, f"metrics: {m}")
+        print("ok: a running and a waiting survey cancelled and archived with who; no more questions;"
+              " 404 for another agency or an unknown id, 409 for a finished one")
+
+
+if __name__ == "__main__":
+    main()
