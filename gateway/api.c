@@ -22,6 +22,8 @@ struct api {
 	const struct config *cfg;
 	struct gw *gw;
 	struct dashboard *dash;
+	int draining;           /* api_drain: triggers get 503 */
+	int retry_after_s;      /* what Retry-After says then */
 };
 
 static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -174,6 +176,14 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 		api_error(req, 405, NULL, "use POST");
 		return;
 	}
+	if (a->draining) {
+		/* another gateway, or this one restarted, takes it: nothing was stored */
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", a->retry_after_s);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+		api_error(req, 503, NULL, "hailongd is shutting down; retry");
+		return;
+	}
 	int token = api_auth(a, req);
 	if (token < 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
@@ -261,7 +271,9 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
 		char why[128], line[160];
-		int ok = gw_ready(a->gw, why, sizeof why);
+		int ok = !a->draining && gw_ready(a->gw, why, sizeof why);
+		if (a->draining)
+			snprintf(why, sizeof why, "draining");
 		snprintf(line, sizeof line, "%s\n", ok ? "ready" : why);
 		api_text(req, ok ? 200 : 503, "text/plain", line);
 	} else if (strcmp(path, "/metrics") == 0) {
@@ -308,6 +320,14 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 fail:
 	api_free(a);
 	return NULL;
+}
+
+void api_drain(struct api *a, int retry_after_s)
+{
+	if (!a)
+		return;
+	a->draining = 1;
+	a->retry_after_s = retry_after_s;
 }
 
 void api_free(struct api *a)

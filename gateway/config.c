@@ -16,7 +16,7 @@
 
 static const char *const config_top_keys[] = {"smpp", "redis", "storage", "http", "campaigns",
                                               "timezone", "privacy", "log_level", "sms_triggers",
-                                              "audit", NULL};
+                                              "audit", "drain_timeout", NULL};
 static const char *const config_trigger_keys[] = {"number", "agency", "campaign", NULL};
 static const char *const config_redis_keys[] = {"url", "lease", NULL};
 static const char *const config_storage_keys[] = {"sqlite", NULL};
@@ -556,6 +556,17 @@ static void parse_sections(struct cctx *p, int root)
 			config_read_str(p, n, "log_level", 8, 0, &c->log_level);
 	}
 	config_set_default(p, &c->log_level, "info");
+
+	c->drain_timeout_s = 30;
+	if ((n = ydoc_get(p->d, root, "drain_timeout")) != 0) {
+		const char *v = ydoc_scalar(p->d, n);
+		int64_t d = 0;
+		if (!v || ydoc_parse_duration(v, &d) < 0 || d < 1 || d > 600)
+			yerr_add(p->e, ydoc_line(p->d, n), "drain_timeout: '%.32s' is not a duration of 1s..10m",
+			         v ? v : "");
+		else
+			c->drain_timeout_s = (int)d;
+	}
 
 	if ((sec = section(p, root, "sms_triggers")) != 0)
 		parse_sms_triggers(p, sec);

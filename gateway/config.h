@@ -87,6 +87,7 @@ struct config {
 	char *timezone;         /* default Asia/Ho_Chi_Minh */
 	char *hash_key;         /* hex or text; NULL = generated once and kept (see docs) */
 	char *log_level;        /* debug | info | warn | error, default info */
+	int drain_timeout_s;    /* SIGTERM: the whole drain ends within this (s), default 30 */
 	struct config_sms_trigger sms_triggers[CONFIG_MAX_SMS_TRIGGERS];
 	int nsms_triggers;
 	/* audit: (docs/audit.md) */

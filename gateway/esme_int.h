@@ -170,6 +170,7 @@ struct esme {
 	enum esme_state state;
 	int bound;                   /* on_state(1) was reported */
 	int shutting;                /* esme_shutdown called */
+	int answers_pending;         /* MOs handed to on_mo/on_mo_part on this connection, not answered yet */
 	uint32_t gen;                /* connection generation (MO tokens carry it) */
 	struct bufferevent *bev;
 	uint32_t next_seq;           /* 1..0x7FFFFFFF */

@@ -240,8 +240,12 @@ void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg)
 	g->done = done;
 	g->done_arg = arg;
 	g->pending_shutdown = g->nesme + 1;
+	/* in-flight responses and MO answers are awaited for two thirds of
+	 * drain_timeout; the rest is for unbind_resp and the archive (the daemon
+	 * stops at drain_timeout whatever happens) */
+	int wait_ms = g->cfg->drain_timeout_s * 2000 / 3;
 	for (int i = 0; i < g->nesme; i++)
-		esme_shutdown(g->esme[i], 5000, gw_esme_done, g);
+		esme_shutdown(g->esme[i], wait_ms, gw_esme_done, g);
 	gw_esme_done(g);
 }
 

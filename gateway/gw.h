@@ -23,7 +23,11 @@ void gw_free(struct gw *g);
  * Returns 0 or a negative errno with err filled. */
 int gw_check(const struct config *cfg, char *err, size_t errlen);
 
-/* Unbind every SMSC (bounded), flush the archive, then call done(arg). */
+/* Drain: every SMSC session waits for its in-flight submit_sm responses and
+ * for the answers to the MOs handed over (2/3 of drain_timeout at most; new
+ * MOs are answered ESME_RX_T_APPN meanwhile), unbinds, then the archive is
+ * flushed and done(arg) called. What is still unconfirmed goes back in line
+ * at gw_free. */
 void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg);
 
 /* A trigger, as the HTTP API (and later the CSV and SMS triggers) give it. */

@@ -186,7 +186,8 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 		freeReplyObject(r);
 		gw_start_one(g, id);
 	}
-	event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
+	if (!g->shutting_down)
+		event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
 }
 
 /* ---- replies ---- */

@@ -24,6 +24,7 @@ struct daemon {
 	const struct config *cfg;
 	struct event *ev_daily;  /* the archive's head logged, old sealed contacts purged */
 	struct event *ready_timer;  /* polls until the service is ready (systemd) */
+	struct event *drain_timer;  /* SIGTERM: stop at drain_timeout whatever happens */
 	int stopping;
 	int ready;                  /* READY=1 was said */
 	struct config *live;        /* the running config (what d->cfg points to) */
@@ -92,6 +93,23 @@ static void daemon_done(void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+#define DAEMON_RETRY_AFTER_S 5  /* Retry-After of a trigger refused while draining */
+
+/* drain_timeout passed: stop now. gw_free still hands back what this
+ * gateway holds (unconfirmed messages, records not yet in SQLite). */
+static void daemon_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	log_warn("event=drain_timeout drain_timeout_s=%d msg=\"stopping now; what is unconfirmed goes back in line\"",
+	         d->cfg->drain_timeout_s);
+	event_base_loopbreak(d->base);
+}
+
+/* SIGTERM/SIGINT: drain (docs/operations.md, "Signals"): triggers get 503,
+ * the sessions finish what is in flight and unbind, the archive is flushed;
+ * at most drain_timeout. */
 static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -102,10 +120,14 @@ static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = 1;
-	sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
-	log_info("signal=%d msg=\"shutting down\"", (int)sig);
-	api_free(d->api); /* no new triggers */
-	d->api = NULL;
+	sd_notify(0, "STOPPING=1\nSTATUS=draining");
+	log_info("signal=%d event=drain drain_timeout_s=%d msg=\"shutting down\"", (int)sig, d->cfg->drain_timeout_s);
+	api_drain(d->api, DAEMON_RETRY_AFTER_S); /* no new triggers: 503 */
+	d->drain_timer = evtimer_new(d->base, daemon_drain_timeout_cb, d);
+	if (d->drain_timer) {
+		struct timeval tv = {d->cfg->drain_timeout_s, 0};
+		evtimer_add(d->drain_timer, &tv);
+	}
 	gw_shutdown(d->gw, daemon_done, d);
 }
 
@@ -173,7 +195,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
 	           "  -c, --config FILE   the gateway configuration (YAML)\n"
 	           "      --check         validate the configuration and the campaigns, then exit\n"
-	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the tokens, log level and campaigns folder\n"
+	           "signals: SIGTERM/SIGINT drain and stop (within drain_timeout); SIGHUP reloads the tokens, log level and campaigns folder\n"
 	           "systemd: Type=notify (READY=1 once the campaigns are loaded and Redis answers)\n");
 }
 
@@ -284,6 +306,8 @@ int main(int argc, char **argv)
 		event_free(d.ready_timer);
 	if (d.ev_daily)
 		event_free(d.ev_daily);
+	if (d.drain_timer)
+		event_free(d.drain_timer);
 	log_info("stopped");
 	rc = 0;
 done:

@@ -45,6 +45,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->smsc[0].nroutes, 0);
 	assert_string_equal(c->redis_url, "redis://127.0.0.1:6379/0");
 	assert_int_equal(c->lease_s, 15);
+	assert_int_equal(c->drain_timeout_s, 30);
 	assert_string_equal(c->sqlite_path, "var/hailong.db");
 	assert_string_equal(c->http_listen, "127.0.0.1:8080");
 	assert_string_equal(c->campaigns_dir, "config/campaigns");
@@ -78,6 +79,7 @@ static void test_full(void **state)
 		"    routes: [\"8496\", \"8497\"]\n"
 		"  - {name: backup, host: \"::1\", port: 2777, system_id: b, source_addr: HAILONG}\n"
 		"redis: {url: \"unix:/run/redis.sock\", lease: 1m}\n"
+		"drain_timeout: 45s\n"
 		"storage: {sqlite: /var/lib/hailong/h.db}\n"
 		"http:\n"
 		"  listen: \"[::1]:9090\"\n"
@@ -122,6 +124,7 @@ static void test_full(void **state)
 	assert_string_equal(c->smsc[1].host, "::1");
 	assert_string_equal(c->redis_url, "unix:/run/redis.sock");
 	assert_int_equal(c->lease_s, 60);
+	assert_int_equal(c->drain_timeout_s, 45);
 	assert_string_equal(c->http_listen, "[::1]:9090");
 	assert_string_equal(c->timezone, "Asia/Bangkok");
 	assert_string_equal(c->log_level, "debug");
@@ -243,6 +246,8 @@ static const struct {
 	{SMSC "redis: {url: \"redis://h:99999/0\"}\n", "h.yaml:7: redis: url:"},
 	{SMSC "redis: {lease: 2s}\n", "h.yaml:7: redis: lease: '2s' is not a duration of 5s..10m"},
 	{SMSC "redis: {lease: forever}\n", "h.yaml:7: redis: lease: 'forever' is not a duration of 5s..10m"},
+	{SMSC "drain_timeout: 0s\n", "h.yaml:7: drain_timeout: '0s' is not a duration of 1s..10m"},
+	{SMSC "drain_timeout: 1h\n", "h.yaml:7: drain_timeout: '1h' is not a duration of 1s..10m"},
 	{SMSC "redis: {url: \"redis://:6379/0\"}\n", "h.yaml:7: redis: url:"},
 	{SMSC "redis: {url: \"redis://h:6379/x\"}\n", "h.yaml:7: redis: url:"},
 	{SMSC "redis: {url: \"unix:\"}\n", "h.yaml:7: redis: url:"},

@@ -361,6 +361,8 @@ static void test_status_names(void **state)
 	assert_int_equal(survey_status_parse("nope"), -1);
 	assert_true(survey_status_final(SURVEY_COMPLETED));
 	assert_false(survey_status_final(SURVEY_ACTIVE));
+	assert_string_equal(survey_status_name(SURVEY_CANCELLED), "cancelled");
+	assert_true(survey_status_final(SURVEY_CANCELLED));
 }
 
 int main(void)
