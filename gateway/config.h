@@ -105,6 +105,10 @@ int config_parse(const char *file, const char *yaml, size_t len,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *c);
 
+/* 1 when two smpp entries make the same session: every key but `routes`
+ * equal (a SIGHUP re-binds an entry for which this is 0). */
+int config_smsc_same_link(const struct config_smsc *a, const struct config_smsc *b);
+
 /* Index of the token whose SHA-256 matches `token` (constant-time compare), or -1. */
 int config_token_find(const struct config *c, const char *token);
 /* 1 if token i may trigger for `agency`. */

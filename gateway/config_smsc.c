@@ -404,3 +404,32 @@ void config_parse_smsc(struct cctx *p, int node, int idx)
 	}
 }
 
+
+static int str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+int config_smsc_same_link(const struct config_smsc *a, const struct config_smsc *b)
+{
+	if (!str_eq(a->name, b->name) || !str_eq(a->host, b->host) || a->port != b->port ||
+	    !str_eq(a->system_id, b->system_id) || !str_eq(a->password, b->password) ||
+	    !str_eq(a->system_type, b->system_type) || a->bind_trx != b->bind_trx ||
+	    !str_eq(a->source_addr, b->source_addr) || a->source_ton != b->source_ton ||
+	    a->source_npi != b->source_npi || a->window != b->window || a->tps != b->tps ||
+	    a->enquire_link_s != b->enquire_link_s || a->response_timeout_s != b->response_timeout_s ||
+	    a->nretry != b->nretry || a->long_messages != b->long_messages || a->has_ussd != b->has_ussd)
+		return 0;
+	for (int i = 0; i < a->nretry; i++)
+		if (a->retry[i].status != b->retry[i].status || a->retry[i].tries != b->retry[i].tries ||
+		    a->retry[i].delay_ms != b->retry[i].delay_ms)
+			return 0;
+	return !a->has_ussd ||
+	       (str_eq(a->ussd_service_code, b->ussd_service_code) &&
+	        str_eq(a->ussd_service_type, b->ussd_service_type) &&
+	        a->ussd_op_pssr_indication == b->ussd_op_pssr_indication &&
+	        a->ussd_op_pssr_response == b->ussd_op_pssr_response &&
+	        a->ussd_op_ussr_request == b->ussd_op_ussr_request &&
+	        a->ussd_op_ussr_confirm == b->ussd_op_ussr_confirm &&
+	        a->ussd_session_timeout_s == b->ussd_session_timeout_s);
+}

@@ -533,6 +533,10 @@ void esme_free(struct esme *e)
 
 void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void *arg)
 {
+	if (!e) { /* no session (one that could not be made again): nothing to drain */
+		done(arg);
+		return;
+	}
 	e->done = done;
 	e->done_arg = arg;
 	if (e->shutting)
@@ -575,7 +579,7 @@ void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void
 
 int esme_bound(const struct esme *e)
 {
-	return e->state == ES_BOUND;
+	return e && e->state == ES_BOUND;
 }
 
 /* Capacity counts parts, read as single-part messages: min(free window slots,
@@ -584,7 +588,7 @@ int esme_bound(const struct esme *e)
  * in the queue and hold the capacity at 0 until they are sent. */
 int esme_capacity(const struct esme *e)
 {
-	if (e->state != ES_BOUND || e->shutting)
+	if (!e || e->state != ES_BOUND || e->shutting)
 		return 0;
 	int c = e->window - e->inflight - e->queued;
 	if (e->cfg->tps > 0) {

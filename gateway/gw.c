@@ -180,6 +180,7 @@ void gw_free(struct gw *g)
 		return;
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
+	gw_rebind_free(g); /* after the sessions: a rebind's old one is among them */
 	archiver_free(g->archiver); /* the batch in hand is written (its list cleared) first */
 	g->archiver = NULL;
 	/* what we hold and did not finish (unconfirmed messages, surveys being

@@ -60,6 +60,20 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33],
  * number of refused files, or a negative errno when the folder is unreadable. */
 int gw_reload(struct gw *g);
 
+/* SIGHUP, the `smpp` entries and their routes (gw_reload.c). `live` is the
+ * config the gateway runs with (gw_new's cfg), `fresh` one just loaded;
+ * entries are matched by name. An entry whose session settings changed
+ * (config_smsc_same_link) drains its session as a shutdown does (in-flight
+ * responses awaited, MOs answered; what stays unconfirmed goes back to its
+ * outbox) and binds again with the new ones; an unchanged one keeps its
+ * session and what it has in flight; a new entry binds; routes apply to
+ * messages routed from now on. The settings change places: live takes the
+ * new ones, fresh keeps the old (the caller keeps fresh until exit: a
+ * draining session still points into it). An entry removed is refused
+ * (-EINVAL, err says which): its outbox would be stranded; nothing changed
+ * then. Returns the number of sessions re-bound or added, or -EINVAL. */
+int gw_reload_smsc(struct gw *g, struct config *live, struct config *fresh, char *err, size_t errlen);
+
 /* An SMS trigger from a whitelisted agency number:
  * "KS <citizen number> <transaction id> [procedure]" (keyword in any case). */
 #define GW_SMS_KEYWORD "KS"

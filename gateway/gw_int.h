@@ -170,6 +170,7 @@ struct gw {
 	uint64_t counters[GW_NCOUNTERS];
 	uint64_t finished[SURVEY_NSTATUS];   /* by status */
 	int shutting_down, pending_shutdown;
+	struct gw_rebind *rebinding[CONFIG_MAX_SMSC]; /* SIGHUP: the old session of a changed entry, draining (gw_reload.c) */
 	/* latency histograms (gw_gauges.c) */
 	struct gw_hist h_submit, h_reply;
 	struct gw_reply_at reply_at[GW_REPLY_SLOTS];
@@ -261,6 +262,9 @@ void gw_hist_observe(struct gw_hist *h, double s);
 void gw_reply_mark(struct gw *g, const char *survey, double at);
 void gw_reply_sent(struct gw *g, const char *survey, double now);
 char *gw_gauges(struct gw *g);
+
+/* gw_reload.c */
+void gw_rebind_free(struct gw *g);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);
