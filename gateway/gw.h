@@ -107,6 +107,14 @@ int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t 
  * -EAGAIN (it kept changing under us: try again), -ENOMEM. */
 int gw_survey_cancel(struct gw *g, const char *id, const char *by);
 
+/* POST /v1/optouts (gw_operator.c): msisdn (canonical 84...) opts out for
+ * good: its keyed hash goes into hl:optout and, through hl:archive, into the
+ * archive's optouts with source `api`, in one step; a survey of theirs that
+ * runs ends now, archived `opted_out` (id in ended, else ""), with no
+ * message; their waiting surveys are suppressed when their turn comes.
+ * *is_new = 0 when the hash was in hl:optout already. 0, -EIO or -ENOMEM. */
+int gw_optout_api(struct gw *g, const char *msisdn, int *is_new, char ended[33]);
+
 /* Prometheus text of the counters, malloc'd. */
 char *gw_metrics(struct gw *g);
 

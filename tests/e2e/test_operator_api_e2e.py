@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""POST /v1/surveys/{id}/cancel (issue 13), with a real redis-server, the
+"""The operator's API (issue 13): POST /v1/surveys/{id}/cancel and POST
+/v1/optouts, with a real redis-server, the
 simulator and hailongd: a running survey is ended and archived `cancelled`
 with the token's name; the citizen gets no further question, even when they
 answer; a survey waiting behind another is cancelled without touching the
 running one; a token of another agency gets 404; an unknown id 404; a
-finished survey 409 naming its status; GET without POST 405."""
+finished survey 409 naming its status; GET without POST 405.
+POST /v1/optouts: the opt-out is in Redis and in the archive with source
+api, the citizen's running survey ends opted_out with no more questions,
+their next trigger is suppressed; again = 200 not new; bad input 400."""
 import json
 import os
 import sqlite3
@@ -97,8 +101,44 @@ def main():
         check(s["running"] is True and s["item"] == 2, f"C1 after the cancel of C2: {s}")
         m = st.metrics()
         check(m.get('hailong_surveys_finished_total{status="cancelled"}') == 2, f"metrics: {m}")
+        # POST /v1/optouts: the citizen C (survey C1 running) opts out through a one-stop office
+        def optout(body, token=harness.TOKEN):
+            code, text = st.http("POST", "/v1/optouts", body, token=token)
+            return code, json.loads(text)
+        check(optout({"msisdn": "0915000003"}, token="wrong")[0] == 401, "opt-out without a valid token")
+        for bad in ({"msisdn": "12345"}, {"msisdn": 915000003}, {}, {"msisdn": "0915000003", "x": 1}, []):
+            code, s = optout(bad)
+            check(code == 400, f"bad opt-out {bad}: {code} {s}")
+        check(st.http("GET", "/v1/optouts")[0] == 405, "GET /v1/optouts")
+        n = len(inbox(st, c))
+        code, s = optout({"msisdn": "+84 915 000 003"})
+        check(code == 201 and s == {"optout": True, "new": True, "survey_ended": sc1}, f"opt-out C: {code} {s}")
+        hc = harness.msisdn_hash(c)
+        check(st.redis("SISMEMBER", "hl:optout", hc) == "1", "not in hl:optout")
+
+        def optrow():
+            try:
+                with sqlite3.connect(st.db, timeout=5) as con:
+                    return con.execute("select source from optouts where msisdn_hash=?", (hc,)).fetchone()
+            except sqlite3.Error:
+                return None
+        wait_for(optrow, 10, "the opt-out archived")
+        check(optrow() == ("api",), f"optouts row: {optrow()}")
+        wait_for(lambda: row(st, sc1), 10, "C1 archived")
+        check(row(st, sc1)[:2] == ("opted_out", "opted out through the API"), f"C1: {row(st, sc1)}")
+        mo(st, c, "2")
+        time.sleep(1)
+        check(len(inbox(st, c)) == n, f"C got more after the opt-out: {inbox(st, c)[n:]}")
+        code, s = optout({"msisdn": "0915000003"})
+        check(code == 200 and s == {"optout": True, "new": False, "survey_ended": None}, f"again: {code} {s}")
+        code, body = st.trigger(c, "TX-C5")
+        check(code == 202, f"trigger after the opt-out: {code}")
+        wait_for(lambda: row(st, body["survey_id"]), 10, "C5 archived")
+        check(row(st, body["survey_id"])[0] == "suppressed", f"C5: {row(st, body['survey_id'])}")
+        check(len(inbox(st, c)) == n, "C surveyed after opting out")
         print("ok: a running and a waiting survey cancelled and archived with who; no more questions;"
-              " 404 for another agency or an unknown id, 409 for a finished one")
+              " 404 for another agency or an unknown id, 409 for a finished one; an opt-out through the API"
+              " ends the running survey, is archived with source api, and suppresses the next")
 
 
 if __name__ == "__main__":
