@@ -40,6 +40,8 @@
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
+#define GW_K_RUNNING "hl:running"        /* set of the ids of the surveys running (store.c) */
+#define GW_K_RUNNING_OK "hl:running:ok"  /* hl:running was built from the survey hashes */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */

@@ -12,6 +12,7 @@ their next trigger is suppressed; again = 200 not new; bad input 400."""
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -136,6 +137,23 @@ def main():
         wait_for(lambda: row(st, body["survey_id"]), 10, "C5 archived")
         check(row(st, body["survey_id"])[0] == "suppressed", f"C5: {row(st, body['survey_id'])}")
         check(len(inbox(st, c)) == n, "C surveyed after opting out")
+        # hailong_surveys_running: exactly the surveys in Redis (queued, waiting, active)
+        for i in range(4):
+            check(st.trigger("8491500010%d" % i, "TX-R%d" % i)[0] == 202, "trigger R")
+
+        def hashes():
+            out = subprocess.run(["redis-cli", "-p", str(st.redis_port), "--scan", "--pattern", "hl:s:*"],
+                                 capture_output=True, text=True, timeout=10).stdout.split()
+            return len(out)
+        want = hashes()
+        check(want >= 4, f"{want} surveys in Redis")
+        check(st.metrics().get("hailong_surveys_running") == want, f"running: {st.metrics()} want {want}")
+        # built again from the hashes where it is missing (an older version, a flushed Redis)
+        st.redis("DEL", "hl:running", "hl:running:ok")
+        check(st.metrics().get("hailong_surveys_running") == want, "not rebuilt")
+        code, s = cancel(json.loads(st.http("GET", "/v1/surveys?transaction_id=TX-R0")[1])["surveys"][0]["survey_id"])
+        check(code == 200, f"cancel R0: {code}")
+        check(st.metrics().get("hailong_surveys_running") == want - 1, "a cancel not counted")
         print("ok: a running and a waiting survey cancelled and archived with who; no more questions;"
               " 404 for another agency or an unknown id, 409 for a finished one; an opt-out through the API"
               " ends the running survey, is archived with source api, and suppresses the next")
