@@ -6,9 +6,12 @@ new trigger gets 503 with Retry-After and /readyz 503; in-flight submit_sm
 are answered, the sessions unbind, and the process exits 0 within
 drain_timeout. A new hailongd then finishes every survey (the refused
 trigger posted again), and the archive equals what the simulated citizens
-answered: nothing lost, nothing asked twice."""
+answered: nothing lost, nothing asked twice. Then, with drain_timeout
+lowered to 2 s by SIGHUP and an SMSC that never answers, SIGTERM still ends
+within 2 s, and every message it held is back in its outbox in Redis."""
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -18,7 +21,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import citizen, compare_with_ledger, completed_surveys, sim_get, sim_post, wait_for  # noqa: E402
 
-N = int(os.environ.get("E2E_CITIZENS", "40"))
+N = int(os.environ.get("E2E_CITIZENS", "30"))
+EXTRA = 4  # surveys of the second drain, whose responses never come
 DRAIN = 8
 
 
@@ -44,7 +48,7 @@ def post_trigger(st, i):
 def main():
     with harness.Stack() as st:
         st.start_redis()
-        st.start_sim(N + 1, think="20-200")
+        st.start_sim(N + 1 + EXTRA, think="20-200")
         cfg = st.write_config(window=10, tps=200)
         with open(cfg, "a") as f:
             f.write("drain_timeout: %ds\n" % DRAIN)
@@ -88,8 +92,39 @@ def main():
         wait_for(lambda: completed_surveys(st, "DR-%") == N + 1, 60, f"{N + 1} surveys completed", step=0.2)
         harness.wait_thanked(st, N + 1)
         compare_with_ledger(st, "DR-", N + 1)
+        # the bound: drain_timeout 2 s (taken by SIGHUP), responses that never come
+        with open(cfg, "a") as f:
+            f.write("drain_timeout: 2s\n")
+        with open(cfg) as f:
+            text = f.read().replace("drain_timeout: %ds\n" % DRAIN, "", 1)
+        with open(cfg, "w") as f:
+            f.write(text)
+        n = st.log_text("hailongd").count("event=config ")
+        st.procs["hailongd"].send_signal(signal.SIGHUP)
+        wait_for(lambda: st.log_text("hailongd").count("event=config ") > n, 5, "the reload")
+        sim_post(st, "/faults", {"drop_resp_share": 1.0})
+        for i in range(N + 2, N + 2 + EXTRA):
+            check(post_trigger(st, i)[0] == 202, f"trigger {i}")
+        masks = ["to=%s***%s " % (citizen(i)[:5], citizen(i)[-3:]) for i in range(N + 2, N + 2 + EXTRA)]
+        # (a window of 10 parts takes the first items of two or three of them, in parts)
+        wait_for(lambda: sum(m in st.log_text("hailongd") for m in masks) >= 2, 10, "first items handed over")
+        p = st.procs["hailongd"]
+        t0 = time.time()
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=10)
+        took2 = time.time() - t0
+        st.procs.pop("hailongd")
+        log = st.log_text("hailongd")
+        check(rc == 0 and took2 <= 2 + 1, f"exit {rc} after {took2:.1f} s with drain_timeout 2 s")
+        check("event=shutdown_wait_timeout" in log, "the responses that never came were not given up on")
+        sending = subprocess.run(["redis-cli", "-p", str(st.redis_port), "--scan", "--pattern", "hl:sending:*"],
+                                 capture_output=True, text=True, timeout=10).stdout.split()
+        check(all(st.redis("LLEN", k) == "0" for k in sending), f"left in a sending list: {sending}")
+        back = int(st.redis("LLEN", "hl:outbox:sim"))
+        check(back >= EXTRA, f"{back} messages back in the outbox, want at least {EXTRA}")
         print(f"ok: SIGTERM under load ({done_before}/{N} done, {inflight[0]} submit_sm in flight): 503 + Retry-After {ra} s while draining, "
-              f"unbound and exited 0 in {took:.1f} s (drain_timeout {DRAIN} s); the archive equals the ledger")
+              f"unbound and exited 0 in {took:.1f} s (drain_timeout {DRAIN} s); the archive equals the ledger;"
+              f" with no responses and drain_timeout 2 s: exited in {took2:.1f} s, {back} messages back in the outbox")
 
 
 if __name__ == "__main__":
