@@ -556,6 +556,45 @@ static void test_garbage(void **state)
 	free(base);
 }
 
+/* What SIGHUP compares: the same entry with other routes is the same session;
+ * any other key (tps, password, retry, ussd ops) makes a new one. */
+static void test_smsc_same_link(void **state)
+{
+	(void)state;
+	static const char *const base =
+		"smpp:\n  - {name: m, host: 127.0.0.1, port: 2775, system_id: s, password: p, source_addr: \"8088\","
+		" tps: 50, routes: [\"8491\"], retry: {ESME_RTHROTTLED: {tries: 3, delay: 1s}},"
+		" ussd: {service_code: \"*8088#\", ops: {ussr_confirm: 18}}}\n";
+	static const struct {
+		const char *from, *to;
+		int same;
+	} cases[] = {
+		{"routes: [\"8491\"]", "routes: [\"8491\", \"8496\"]", 1},
+		{"routes: [\"8491\"]", "routes: []", 1},
+		{"tps: 50", "tps: 40", 0},
+		{"password: p", "password: q", 0},
+		{"port: 2775", "port: 2776", 0},
+		{"tries: 3", "tries: 4", 0},
+		{"ussr_confirm: 18", "ussr_confirm: 19", 0},
+		{"source_addr: \"8088\"", "source_addr: \"8089\"", 0},
+	};
+	char err[ERRLEN], buf[1024];
+	struct config *a = NULL, *b = NULL;
+	assert_int_equal(parse(base, &a, err), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *at = strstr(base, cases[i].from);
+		assert_non_null(at);
+		snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - base), base, cases[i].to, at + strlen(cases[i].from));
+		if (parse(buf, &b, err) != 0)
+			fail_msg("case %zu: %s", i, err);
+		assert_int_equal(config_smsc_same_link(&a->smsc[0], &b->smsc[0]), cases[i].same);
+		config_free(b);
+		b = NULL;
+	}
+	assert_int_equal(config_smsc_same_link(&a->smsc[0], &a->smsc[0]), 1);
+	config_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_smpp_extras),
 		cmocka_unit_test(test_ussd),
+		cmocka_unit_test(test_smsc_same_link),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
