@@ -9,7 +9,7 @@
 
 static const char *const survey_names[] = {
 	"queued", "waiting", "active", "completed", "expired",
-	"abandoned", "opted_out", "failed", "suppressed",
+	"abandoned", "opted_out", "failed", "suppressed", "cancelled",
 };
 
 const char *survey_status_name(enum survey_status st)

@@ -16,7 +16,9 @@ enum survey_status {
 	SURVEY_OPTED_OUT,
 	SURVEY_FAILED,
 	SURVEY_SUPPRESSED,
+	SURVEY_CANCELLED,  /* by an operator (POST /v1/surveys/{id}/cancel) */
 };
+#define SURVEY_NSTATUS (SURVEY_CANCELLED + 1)
 
 struct survey_answer {
 	int state;                          /* 0 none, 1 answered, 2 skipped */

@@ -1,4 +1,4 @@
-/* api: POST /v1/triggers, GET /v1/surveys (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
+/* api: POST /v1/triggers, POST /v1/optouts, GET /v1/surveys and POST /v1/surveys/{id}/cancel (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "api_surveys.h"
 #include "dashboard.h"
 #include "log.h"
+#include "phone.h"
 
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_BATCH 1000
@@ -22,6 +23,8 @@ struct api {
 	const struct config *cfg;
 	struct gw *gw;
 	struct dashboard *dash;
+	int draining;           /* api_drain: triggers get 503 */
+	int retry_after_s;      /* what Retry-After says then */
 };
 
 static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -33,9 +36,10 @@ static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
 		evbuffer_add(out, txt, strlen(txt));
 		evbuffer_add(out, "\n", 1);
 	}
-	const char *reason = code == 200 ? "OK" : code == 202 ? "Accepted" : code == 400 ? "Bad Request"
+	const char *reason = code == 200 ? "OK" : code == 201 ? "Created" : code == 202 ? "Accepted" : code == 400 ? "Bad Request"
 	                     : code == 401 ? "Unauthorized" : code == 403 ? "Forbidden" : code == 404 ? "Not Found"
-	                     : code == 405 ? "Method Not Allowed" : code == 413 ? "Payload Too Large"
+	                     : code == 405 ? "Method Not Allowed" : code == 409 ? "Conflict"
+	                     : code == 413 ? "Payload Too Large"
 	                     : code == 503 ? "Service Unavailable" : "Error";
 	evhttp_send_reply(req, code, reason, out);
 	if (out)
@@ -173,6 +177,14 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 		api_error(req, 405, NULL, "use POST");
 		return;
 	}
+	if (a->draining) {
+		/* another gateway, or this one restarted, takes it: nothing was stored */
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", a->retry_after_s);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+		api_error(req, 503, NULL, "hailongd is shutting down; retry");
+		return;
+	}
 	int token = api_auth(a, req);
 	if (token < 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
@@ -228,6 +240,53 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 	api_reply_json(req, code, answer);
 }
 
+/* POST /v1/optouts {"msisdn": "..."}: the citizen is never surveyed again
+ * (source api); any valid token may record one. 201 new, 200 recorded
+ * before, 400 a bad body or number, 401, 503 when Redis cannot take it. */
+static void api_optouts(struct api *a, struct evhttp_request *req)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+		api_error(req, 405, NULL, "use POST");
+		return;
+	}
+	if (api_auth(a, req) < 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+		api_error(req, 401, NULL, "missing or unknown bearer token");
+		return;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	json_error_t je;
+	json_t *body = len <= API_MAX_BODY ? json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &je)
+	                                   : NULL;
+	int bad = 0;
+	const char *raw = json_is_object(body) ? api_str(body, "msisdn", &bad) : NULL;
+	char msisdn[PHONE_MAX], why[128] = "required";
+	if (!json_is_object(body)) {
+		api_error(req, 400, "body", "expected a JSON object {\"msisdn\": \"0912345678\"}");
+	} else if (json_object_size(body) != 1 || !raw || bad || phone_normalize(raw, msisdn, why, sizeof why) < 0) {
+		char msg[200];
+		if (raw && !bad && json_object_size(body) == 1)
+			snprintf(msg, sizeof msg, "msisdn: not a Vietnamese mobile number (%s)", why);
+		else
+			snprintf(msg, sizeof msg, "msisdn: required, a string, and the only field");
+		api_error(req, 400, "msisdn", msg);
+	} else {
+		int is_new = 0;
+		char ended[33];
+		int rc = gw_optout_api(a->gw, msisdn, &is_new, ended);
+		if (rc < 0) {
+			api_error(req, 503, NULL, "cannot store the opt-out now; retry");
+		} else {
+			json_t *o = json_pack("{s:b,s:b}", "optout", 1, "new", is_new);
+			json_object_set_new(o, "survey_ended", ended[0] ? json_string(ended) : json_null());
+			api_reply_json(req, is_new ? 201 : 200, o);
+		}
+	}
+	json_decref(body);
+}
+
 static void api_text(struct evhttp_request *req, int code, const char *ctype, const char *txt)
 {
 	struct evbuffer *out = evbuffer_new();
@@ -249,6 +308,8 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_error(req, 400, NULL, "bad request line");
 	} else if (strcmp(path, "/v1/triggers") == 0) {
 		api_triggers(a, req);
+	} else if (strcmp(path, "/v1/optouts") == 0) {
+		api_optouts(a, req);
 	} else if (strcmp(path, "/v1/report") == 0 || strcmp(path, "/dashboard") == 0) {
 		dashboard_serve(a->dash, req, api_auth(a, req), strcmp(path, "/dashboard") == 0);
 	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
@@ -260,7 +321,9 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
 		char why[128], line[160];
-		int ok = gw_ready(a->gw, why, sizeof why);
+		int ok = !a->draining && gw_ready(a->gw, why, sizeof why);
+		if (a->draining)
+			snprintf(why, sizeof why, "draining");
 		snprintf(line, sizeof line, "%s\n", ok ? "ready" : why);
 		api_text(req, ok ? 200 : 503, "text/plain", line);
 	} else if (strcmp(path, "/metrics") == 0) {
@@ -307,6 +370,14 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 fail:
 	api_free(a);
 	return NULL;
+}
+
+void api_drain(struct api *a, int retry_after_s)
+{
+	if (!a)
+		return;
+	a->draining = 1;
+	a->retry_after_s = retry_after_s;
 }
 
 void api_free(struct api *a)

@@ -15,5 +15,8 @@ struct api;
 struct api *api_new(struct event_base *base, const struct config *cfg, struct gw *g, char *err,
                     size_t errlen);
 void api_free(struct api *a);
+/* Shutting down: POST /v1/triggers answers 503 with Retry-After:
+ * retry_after_s, /readyz 503 "draining"; the rest still answers. */
+void api_drain(struct api *a, int retry_after_s);
 
 #endif

@@ -1,5 +1,6 @@
 /* api_surveys: the operator's look at surveys (see api_surveys.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/http.h>
@@ -65,6 +66,39 @@ static int api_surveys_query(const struct config *cfg, struct gw *g, int token, 
 	return code;
 }
 
+/* POST /v1/surveys/{id}/cancel. A survey outside the token's agencies is
+ * answered as an unknown one (404): a token learns nothing of others'. */
+static int api_surveys_cancel(const struct config *cfg, struct gw *g, int token, const char *id, json_t **body)
+{
+	json_t *o = NULL;
+	int rc = gw_survey_get(g, id, &o);
+	if (rc == -ENOENT || (rc == 0 && !api_allowed(cfg, token, o))) {
+		json_decref(o);
+		return api_surveys_err(body, 404, NULL, "no such survey");
+	}
+	if (rc < 0)
+		return api_surveys_err(body, 503, NULL, "the survey cannot be read now; try again");
+	if (!json_is_true(json_object_get(o, "running"))) {
+		const char *st = json_string_value(json_object_get(o, "status"));
+		char msg[160];
+		snprintf(msg, sizeof msg, "the survey has already finished (status %s): nothing to cancel",
+		         st ? st : "unknown");
+		api_surveys_err(body, 409, NULL, msg);
+		json_object_set_new(*body, "status", json_string(st ? st : "unknown"));
+		json_decref(o); /* st pointed into it */
+		return 409;
+	}
+	json_decref(o);
+	const char *by = cfg->tokens[token].name;
+	rc = gw_survey_cancel(g, id, by);
+	if (rc == -ENOENT) /* it finished between the look and the cancel */
+		return api_surveys_err(body, 409, NULL, "the survey has just finished: nothing to cancel");
+	if (rc < 0)
+		return api_surveys_err(body, 503, NULL, "the survey cannot be cancelled now; try again");
+	*body = json_pack("{s:s,s:s,s:s}", "survey_id", id, "status", "cancelled", "cancelled_by", by);
+	return 200;
+}
+
 int api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, const char *path, const char *query,
                 json_t **body)
 {
@@ -72,6 +106,19 @@ int api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, c
 	if (token < 0)
 		return api_surveys_err(body, 401, NULL, "a valid bearer token is required");
 	const char *rest = path + strlen("/v1/surveys");
+	const char *cancel = strstr(rest, "/cancel");
+	if (*rest == '/' && cancel && cancel > rest + 1 && strcmp(cancel, "/cancel") == 0 &&
+	    !memchr(rest + 1, '/', (size_t)(cancel - rest - 1))) {
+		if (is_get)
+			return api_surveys_err(body, 405, NULL, "POST only");
+		char id[64];
+		size_t n = (size_t)(cancel - rest - 1);
+		if (n >= sizeof id)
+			return api_surveys_err(body, 404, NULL, "no such survey");
+		memcpy(id, rest + 1, n);
+		id[n] = '\0';
+		return api_surveys_cancel(cfg, g, token, id, body);
+	}
 	if (*rest == '/' && rest[1] && !strchr(rest + 1, '/')) {
 		if (!is_get)
 			return api_surveys_err(body, 405, NULL, "GET only");

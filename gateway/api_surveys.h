@@ -1,5 +1,6 @@
-/* api_surveys: GET /v1/surveys/{id} and GET /v1/surveys?transaction_id=...
- * for the operator, scoped by the token's agencies (docs/operations.md). */
+/* api_surveys: GET /v1/surveys/{id}, GET /v1/surveys?transaction_id=...
+ * and POST /v1/surveys/{id}/cancel for the operator, scoped by the token's
+ * agencies (docs/operations.md). */
 #ifndef HL_API_SURVEYS_H
 #define HL_API_SURVEYS_H
 
@@ -11,7 +12,9 @@
 /* path starts with "/v1/surveys"; query is the URI's query or NULL; token
  * is config_token_find's (-1 = none). Returns the HTTP status and sets
  * *body (owned by the caller): 200, 400 (bad query), 401, 403 (outside the
- * token's agencies), 404 (unknown), 405, 503 (Redis or the archive away). */
+ * token's agencies), 404 (unknown; for a cancel also outside the token's
+ * agencies), 405, 409 (cancel of a finished survey), 503 (Redis or the
+ * archive away). is_get: 1 for GET, 0 for any other method. */
 int api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, const char *path, const char *query,
                 json_t **body);
 

@@ -19,8 +19,8 @@
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_INS_SURVEY] = "INSERT OR IGNORE INTO surveys(survey_id, campaign_id, campaign_version,"
 		" transaction_id, agency, procedure, msisdn_hash, channel, status, reason,"
-		" triggered_at, finished_at, completed_at)"
-		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		" triggered_at, finished_at, completed_at, cancelled_by)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[ST_INS_ANSWER] = "INSERT OR IGNORE INTO answers(survey_id, question_id, value, text, answered_at,"
 		" campaign_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_QTYPE] = "SELECT question_id, type, COALESCE(grp, ''), satisfied <> '' FROM campaign_questions"
@@ -162,8 +162,58 @@ static const char schema_v3_sql[] =
 	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;";
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
-	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed",
+	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed", "cancelled",
 };
+
+/* Schema 6: the status `cancelled` (an operator, POST /v1/surveys/{id}/cancel)
+ * and who cancelled (`cancelled_by`, the API token's name). SQLite cannot
+ * change a CHECK in place: the table is built again under a new name, every
+ * row copied, the old one dropped and the new one renamed (the procedure of
+ * SQLite's "ALTER TABLE" page), inside the caller's transaction. A table that
+ * has the column already (a step run before) is left as it is. */
+static const char schema_v6_sql[] =
+	"CREATE TABLE surveys_v6 ("
+	" survey_id TEXT NOT NULL PRIMARY KEY,"
+	" campaign_id TEXT NOT NULL,"
+	" campaign_version TEXT,"
+	" transaction_id TEXT NOT NULL,"
+	" agency TEXT,"
+	" procedure TEXT,"
+	" msisdn_hash TEXT,"
+	" channel TEXT CHECK (channel IN ('sms', 'ussd')),"
+	" status TEXT NOT NULL CHECK (status IN ('completed', 'expired', 'abandoned',"
+	"  'opted_out', 'failed', 'suppressed', 'cancelled')),"
+	" reason TEXT,"
+	" triggered_at TEXT,"
+	" finished_at TEXT,"
+	" completed_at TEXT,"
+	" cancelled_by TEXT,"
+	" UNIQUE (campaign_id, transaction_id)"
+	") WITHOUT ROWID;"
+	"INSERT INTO surveys_v6(survey_id, campaign_id, campaign_version, transaction_id, agency,"
+	" procedure, msisdn_hash, channel, status, reason, triggered_at, finished_at, completed_at)"
+	" SELECT survey_id, campaign_id, campaign_version, transaction_id, agency, procedure,"
+	" msisdn_hash, channel, status, reason, triggered_at, finished_at, completed_at FROM surveys;"
+	"DROP TABLE surveys;"
+	"ALTER TABLE surveys_v6 RENAME TO surveys;"
+	"CREATE INDEX surveys_campaign_status ON surveys(campaign_id, status, msisdn_hash);"
+	"CREATE INDEX surveys_campaign_version ON surveys(campaign_id, campaign_version);"
+	"CREATE INDEX surveys_agency ON surveys(agency, campaign_id);";
+
+static int archive_migrate_v6(struct archive *a, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int has = 0;
+	if (sqlite3_prepare_v2(a->db, "SELECT COUNT(*) FROM pragma_table_info('surveys') WHERE name = 'cancelled_by'",
+	                       -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		archive_seterr(err, errlen, "schema 6: %s", sqlite3_errmsg(a->db));
+		sqlite3_finalize(s);
+		return -EIO;
+	}
+	has = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return has ? 0 : archive_exec(a, schema_v6_sql, err, errlen);
+}
 
 static const char *const qtype_names[] = {
 	[Q_SCALE] = "scale", [Q_CHOICE] = "choice", [Q_MULTI] = "multi",
@@ -293,6 +343,12 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		/* schema 5: opt-outs that outlive Redis (optout.c) */
 		if (version < 5 && (optout_migrate(a->db, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 5", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
+		/* schema 6: the status cancelled and cancelled_by (archive_migrate_v6) */
+		if (version < 6 && (archive_migrate_v6(a, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 6", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
@@ -572,6 +628,7 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		archive_bind_text(s, 11, archive_iso_time(v->triggered_at, t1, sizeof t1));
 		archive_bind_text(s, 12, archive_iso_time(v->finished_at, t2, sizeof t2));
 		archive_bind_text(s, 13, archive_iso_time(v->completed_at, t3, sizeof t3));
+		archive_bind_text(s, 14, v->cancelled_by);
 		if (sqlite3_step(s) != SQLITE_DONE) {
 			archive_seterr(err, errlen, "survey %s: %s", v->survey_id, sqlite3_errmsg(a->db));
 			goto fail;

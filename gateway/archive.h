@@ -12,10 +12,10 @@ struct archive;
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
  * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h).
  * archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 5
+#define ARCHIVE_SCHEMA_VERSION 6
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
-#define ARCHIVE_NSTATUS 6
+#define ARCHIVE_NSTATUS 7
 extern const char *const archive_status_names[ARCHIVE_NSTATUS];
 /* rollup_citizens.day of a survey without a trigger time. */
 #define ARCHIVE_NO_DAY (-1000000)
@@ -48,14 +48,15 @@ struct archive_survey {
 	const char *procedure;   /* may be NULL */
 	const char *msisdn_hash; /* hex keyed hash, never the number */
 	const char *channel;     /* "sms" | "ussd" */
-	const char *status;      /* completed | expired | abandoned | opted_out | failed | suppressed */
-	const char *reason;      /* why failed/suppressed, or NULL */
+	const char *status;      /* completed | expired | abandoned | opted_out | failed | suppressed | cancelled */
+	const char *reason;      /* why failed/suppressed/cancelled, or NULL */
 	int64_t triggered_at, finished_at;  /* unix seconds; stored as ISO 8601 UTC text */
 	int64_t completed_at;    /* the trigger's completed_at (0 = absent) */
 	int nanswers;
 	const struct archive_answer *answers;
 	const char *audit_of;    /* the survey this one re-checks (audit campaigns), or NULL */
 	const char *contact;     /* the number sealed to audit.public_key (base64), or NULL */
+	const char *cancelled_by; /* cancelled: the API token's name, else NULL */
 };
 
 /* Open (creating the schema if needed; WAL mode). Returns NULL with err filled. */
@@ -104,9 +105,9 @@ int archive_backup(const char *src_path, const char *dst_path, char *err, size_t
  * or in any campaign when NULL): fn(arg, v) per row, v[ARCHIVE_LOOKUP_NCOLS]
  * being survey_id, campaign_id, campaign_version, transaction_id, agency,
  * procedure, channel, status, reason, triggered_at, finished_at,
- * completed_at (text or NULL; never the number or its hash). Returns the
+ * completed_at, cancelled_by (text or NULL; never the number or its hash). Returns the
  * rows seen, or -errno (fn's negative return stops and is returned). */
-#define ARCHIVE_LOOKUP_NCOLS 12
+#define ARCHIVE_LOOKUP_NCOLS 13
 typedef int (*archive_lookup_fn)(void *arg, const char *const *v);
 int archive_lookup(struct archive *a, const char *survey_id, const char *campaign_id, const char *transaction_id,
                    archive_lookup_fn fn, void *arg, char *err, size_t errlen);

@@ -8,7 +8,7 @@
 #include "archive_int.h"
 
 #define LOOKUP_COLS "survey_id, campaign_id, campaign_version, transaction_id, agency, procedure, channel," \
-	" status, reason, triggered_at, finished_at, completed_at"
+	" status, reason, triggered_at, finished_at, completed_at, cancelled_by"
 
 static int lookup_rows(struct archive *a, sqlite3_stmt *s, archive_lookup_fn fn, void *arg, char *err,
                        size_t errlen)

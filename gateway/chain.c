@@ -168,12 +168,15 @@ static void buf_value(struct chain_buf *b, sqlite3_stmt *s, int col)
 }
 
 /* The survey's columns, named one by one: a column added to the table later
- * does not change the encoding of the records already chained. */
+ * does not change the encoding of the records already chained. cancelled_by
+ * (schema 6) is encoded only when set ("C" and the value after the 15), so
+ * the records chained before it keep their encoding. */
 static const char chain_survey_sql[] =
 	"SELECT survey_id, campaign_id, campaign_version, transaction_id, agency, procedure,"
 	" msisdn_hash, channel, status, reason, triggered_at, finished_at, completed_at,"
 	" (SELECT audit_of FROM audit_links l WHERE l.survey_id = s.survey_id),"
-	" (SELECT digest FROM contacts c WHERE c.survey_id = s.survey_id)"
+	" (SELECT digest FROM contacts c WHERE c.survey_id = s.survey_id),"
+	" cancelled_by"
 	" FROM surveys s WHERE survey_id = ?1";
 #define CHAIN_SURVEY_COLS 15
 static const char chain_answers_sql[] =
@@ -210,6 +213,10 @@ static int encode(struct chain *c, const char *survey_id, unsigned char **out, s
 	buf_add(&b, chain_tag, sizeof chain_tag - 1);
 	for (int i = 0; i < CHAIN_SURVEY_COLS; i++)
 		buf_value(&b, s, i);
+	if (sqlite3_column_type(s, CHAIN_SURVEY_COLS) != SQLITE_NULL) {
+		buf_add(&b, "C", 1);
+		buf_value(&b, s, CHAIN_SURVEY_COLS);
+	}
 	sqlite3_reset(s);
 	if (!(s = chain_stmt(c, CS_ANSWERS)))
 		goto done;

@@ -3,35 +3,20 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_int.h"
 #include "phone.h"
-#include "smpp_pdu.h"
 #include "yamldoc.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
 
-struct cctx {
-	const struct ydoc *d;
-	struct yerr *e;
-	struct config *c;
-	int nomem;      /* an allocation failed somewhere */
-};
-
 static const char *const config_top_keys[] = {"smpp", "redis", "storage", "http", "campaigns",
                                               "timezone", "privacy", "log_level", "sms_triggers",
-                                              "audit", NULL};
-static const char *const config_smsc_keys[] = {
-	"name", "host", "port", "system_id", "password", "system_type", "bind", "source_addr",
-	"source_ton", "source_npi", "window", "tps", "routes", "enquire_link_s",
-	"response_timeout_s", "retry", "long_messages", "ussd", NULL};
-static const char *const config_ussd_keys[] = {"service_code", "service_type", "ops",
-                                               "session_timeout", NULL};
-static const char *const config_ussd_op_keys[] = {"pssr_indication", "pssr_response",
-                                                  "ussr_request", "ussr_confirm", NULL};
-static const char *const config_retry_keys[] = {"tries", "delay", NULL};
+                                              "audit", "drain_timeout", NULL};
 static const char *const config_trigger_keys[] = {"number", "agency", "campaign", NULL};
 static const char *const config_redis_keys[] = {"url", "lease", NULL};
 static const char *const config_storage_keys[] = {"sqlite", NULL};
@@ -88,7 +73,7 @@ void config_free(struct config *c)
 /* ---- readers --------------------------------------------------------- */
 
 /* A string of at most `max` bytes (0 = no limit); empty allowed when allow_empty. */
-static int read_str(struct cctx *p, int node, const char *what, size_t max, int allow_empty,
+int config_read_str(struct cctx *p, int node, const char *what, size_t max, int allow_empty,
                     char **out)
 {
 	char *s = NULL;
@@ -116,7 +101,7 @@ static int read_str(struct cctx *p, int node, const char *what, size_t max, int 
 }
 
 /* Replace *out with a copy of a default. */
-static void set_default(struct cctx *p, char **out, const char *def)
+void config_set_default(struct cctx *p, char **out, const char *def)
 {
 	if (*out)
 		return;
@@ -125,7 +110,7 @@ static void set_default(struct cctx *p, char **out, const char *def)
 		p->nomem = 1;
 }
 
-static int read_int(struct cctx *p, int map, const char *key, const char *what, long min,
+int config_read_int(struct cctx *p, int map, const char *key, const char *what, long min,
                     long max, int *out)
 {
 	int node = ydoc_get(p->d, map, key);
@@ -139,7 +124,7 @@ static int read_int(struct cctx *p, int map, const char *key, const char *what, 
 	return 0;
 }
 
-static void missing(struct cctx *p, int map, const char *what, const char *key)
+void config_missing(struct cctx *p, int map, const char *what, const char *key)
 {
 	if (what)
 		yerr_add(p->e, ydoc_line(p->d, map), "%s: missing required key '%s'", what, key);
@@ -147,7 +132,7 @@ static void missing(struct cctx *p, int map, const char *what, const char *key)
 		yerr_add(p->e, ydoc_line(p->d, map), "missing required key '%s'", key);
 }
 
-static int all_digits(const char *s)
+int config_all_digits(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -174,7 +159,7 @@ static int valid_port(const char *s, size_t n)
 }
 
 /* A host name, IPv4 address, "*" or a bracketed IPv6 address in s[0..n). */
-static int valid_host(const char *s, size_t n)
+int config_valid_host(const char *s, size_t n)
 {
 	size_t i;
 
@@ -199,7 +184,7 @@ static int valid_host(const char *s, size_t n)
 }
 
 /* A bare IPv6 address ("::1"), allowed where no port follows. */
-static int valid_ipv6_bare(const char *s)
+int config_valid_ipv6_bare(const char *s)
 {
 	int colons = 0;
 
@@ -220,7 +205,7 @@ static int valid_listen(const char *s)
 
 	if (!colon)
 		return 0;
-	return valid_host(s, (size_t)(colon - s)) && valid_port(colon + 1, strlen(colon + 1));
+	return config_valid_host(s, (size_t)(colon - s)) && valid_port(colon + 1, strlen(colon + 1));
 }
 
 /* redis://host[:port][/db], unix:/path, or "embedded". */
@@ -251,14 +236,14 @@ static int valid_redis_url(const char *s)
 	} else {
 		colon = memchr(h, ':', (size_t)(end - h));
 	}
-	if (!valid_host(h, (size_t)((colon ? colon : end) - h)))
+	if (!config_valid_host(h, (size_t)((colon ? colon : end) - h)))
 		return 0;
 	if (colon && !valid_port(colon + 1, (size_t)(end - colon - 1)))
 		return 0;
 	if (slash) {
 		size_t n = strlen(slash + 1);
 
-		if (n == 0 || n > 3 || !all_digits(slash + 1) || strtol(slash + 1, NULL, 10) > 255)
+		if (n == 0 || n > 3 || !config_all_digits(slash + 1) || strtol(slash + 1, NULL, 10) > 255)
 			return 0;
 	}
 	return 1;
@@ -276,123 +261,6 @@ static int hexval(char ch)
 }
 
 /* ---- sections -------------------------------------------------------- */
-
-/* A delay: "500ms", or a duration as ydoc_parse_duration reads it ("30s",
- * "3m", "1m30s"), or a bare number of seconds. 1 ms .. 1 day. */
-static int parse_delay_ms(const char *s, int *out)
-{
-	int64_t v = 0;
-	size_t n = strlen(s);
-
-	if (n > 2 && strcmp(s + n - 2, "ms") == 0) {
-		size_t i;
-
-		if (n > 11)
-			return -EINVAL;
-		for (i = 0; i < n - 2; i++) {
-			if (s[i] < '0' || s[i] > '9')
-				return -EINVAL;
-			v = v * 10 + (s[i] - '0');
-		}
-	} else if (all_digits(s)) {
-		if (n > 6)
-			return -EINVAL;
-		v = strtol(s, NULL, 10) * 1000;
-	} else {
-		if (ydoc_parse_duration(s, &v) < 0 || v > 86400)
-			return -EINVAL;
-		v *= 1000;
-	}
-	if (v < 1 || v > 86400000)
-		return -EINVAL;
-	*out = (int)v;
-	return 0;
-}
-
-/* A key of `retry:`: default, timeout, an ESME_* name, or a number (0x458, 88). */
-static int retry_key(const char *k, unsigned int *out)
-{
-	uint32_t v;
-
-	if (strcmp(k, "default") == 0) {
-		*out = CONFIG_RETRY_DEFAULT;
-		return 0;
-	}
-	if (strcmp(k, "timeout") == 0) {
-		*out = CONFIG_RETRY_TIMEOUT;
-		return 0;
-	}
-	if (smpp_status_from_name(k, &v) == 0) {
-		*out = v;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-/* retry: {KEY: {tries: N, delay: D}, ...} */
-static void parse_retry(struct cctx *p, int node, const char *w, struct config_smsc *s)
-{
-	char ww[200];
-	int i, j, cnt;
-
-	snprintf(ww, sizeof ww, "%s: retry", w);
-	if (ydoc_kind(p->d, node) != YDOC_MAP) {
-		yerr_add(p->e, ydoc_line(p->d, node),
-		         "%s: expected a mapping such as {ESME_RTHROTTLED: {tries: 20, delay: 30s}}", ww);
-		return;
-	}
-	cnt = ydoc_map_len(p->d, node);
-	if (cnt > CONFIG_MAX_RETRY) {
-		yerr_add(p->e, ydoc_line(p->d, node), "%s: too many entries (%d, at most %d)", ww, cnt,
-		         CONFIG_MAX_RETRY);
-		cnt = CONFIG_MAX_RETRY;
-	}
-	for (i = 0; i < cnt; i++) {
-		int kn = ydoc_map_key(p->d, node, i), vn = ydoc_map_value(p->d, node, i);
-		const char *k = ydoc_scalar(p->d, kn);
-		char wk[280];
-		struct config_retry r = {0, 0, 1000};
-		int tn, dn;
-
-		if (!k || retry_key(k, &r.status) < 0) {
-			yerr_add(p->e, ydoc_line(p->d, kn),
-			         "%s: unknown status '%.64s' (expected default, timeout, an ESME_* name "
-			         "or a number such as 0x458)",
-			         ww, k ? k : "?");
-			continue;
-		}
-		snprintf(wk, sizeof wk, "%s: %s", ww, k);
-		if (r.status == 0) {
-			yerr_add(p->e, ydoc_line(p->d, kn), "%s: ESME_ROK is not an error", wk);
-			continue;
-		}
-		for (j = 0; j < s->nretry; j++)
-			if (s->retry[j].status == r.status)
-				yerr_add(p->e, ydoc_line(p->d, kn), "%s: status 0x%X is listed twice", wk,
-				         r.status);
-		if (ydoc_check_map(p->d, vn, wk, config_retry_keys, p->e) < 0)
-			continue;
-		if (!(tn = ydoc_get(p->d, vn, "tries"))) {
-			missing(p, vn, wk, "tries");
-			continue;
-		}
-		char wt[300];
-		snprintf(wt, sizeof wt, "%s: tries", wk);
-		if (read_int(p, vn, "tries", wt, 1, 1000, &r.tries) < 0)
-			continue;
-		if ((dn = ydoc_get(p->d, vn, "delay")) != 0) {
-			const char *d = ydoc_scalar(p->d, dn);
-
-			if (!d || parse_delay_ms(d, &r.delay_ms) < 0) {
-				yerr_add(p->e, ydoc_line(p->d, dn),
-				         "%s: delay: bad delay '%.64s' (expected 500ms, 30s, 3m ... up to 1d)",
-				         wk, d ? d : "?");
-				continue;
-			}
-		}
-		s->retry[s->nretry++] = r;
-	}
-}
 
 /* sms_triggers: [{number, agency, campaign}, ...] */
 static void parse_sms_triggers(struct cctx *p, int node)
@@ -423,12 +291,12 @@ static void parse_sms_triggers(struct cctx *p, int node)
 			continue;
 		t = &c->sms_triggers[c->nsms_triggers++];
 		if (!(n = ydoc_get(p->d, item, "number"))) {
-			missing(p, item, w, "number");
+			config_missing(p, item, w, "number");
 		} else {
 			char *raw = NULL, canon[PHONE_MAX], why[128];
 
 			snprintf(ww, sizeof ww, "%s: number", w);
-			if (read_str(p, n, ww, 32, 0, &raw) == 0) {
+			if (config_read_str(p, n, ww, 32, 0, &raw) == 0) {
 				if (phone_normalize(raw, canon, why, sizeof why) < 0) {
 					yerr_add(p->e, ydoc_line(p->d, n), "%s: '%.32s' is not a mobile number (%s)",
 					         ww, raw, why);
@@ -452,10 +320,10 @@ static void parse_sms_triggers(struct cctx *p, int node)
 
 			snprintf(ww, sizeof ww, "%s: %s", w, fields[j]);
 			if (!(n = ydoc_get(p->d, item, fields[j]))) {
-				missing(p, item, w, fields[j]);
+				config_missing(p, item, w, fields[j]);
 				continue;
 			}
-			if (read_str(p, n, ww, j == 0 ? 128 : 64, 0, dst) < 0)
+			if (config_read_str(p, n, ww, j == 0 ? 128 : 64, 0, dst) < 0)
 				continue;
 			for (v = *dst; *v; v++)
 				if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
@@ -466,274 +334,6 @@ static void parse_sms_triggers(struct cctx *p, int node)
 					break;
 				}
 		}
-	}
-}
-
-/* `ussd:` of an smpp entry. An op value is one octet; the four must differ
- * (the gateway tells the flows apart by them). */
-static void parse_ussd(struct cctx *p, int node, const char *w, struct config_smsc *s)
-{
-	char ww[192];
-	int n, ops, i, j;
-	int *vals[4];
-
-	s->has_ussd = 1;
-	s->ussd_op_pssr_indication = 1;
-	s->ussd_op_pssr_response = 17;
-	s->ussd_op_ussr_request = 2;
-	s->ussd_op_ussr_confirm = 18;
-	s->ussd_session_timeout_s = 180;
-	snprintf(ww, sizeof ww, "%s: ussd", w);
-	if (ydoc_kind(p->d, node) != YDOC_MAP) {
-		yerr_add(p->e, ydoc_line(p->d, node),
-		         "%s: expected a map {service_code, service_type, ops, session_timeout}", ww);
-		return;
-	}
-	ydoc_check_map(p->d, node, ww, config_ussd_keys, p->e);
-	if (!(n = ydoc_get(p->d, node, "service_code"))) {
-		missing(p, node, ww, "service_code");
-	} else {
-		char www[224];
-
-		snprintf(www, sizeof www, "%s: service_code", ww);
-		if (read_str(p, n, www, 20, 0, &s->ussd_service_code) == 0) {
-			const char *q;
-
-			for (q = s->ussd_service_code; *q; q++)
-				if (!((*q >= '0' && *q <= '9') || *q == '*' || *q == '#'))
-					break;
-			if (*q)
-				yerr_add(p->e, ydoc_line(p->d, n),
-				         "%s: '%.32s' is not a USSD code (digits, * and #, such as \"*8088#\")",
-				         www, s->ussd_service_code);
-		}
-	}
-	if ((n = ydoc_get(p->d, node, "service_type")) != 0 && !ydoc_is_null(p->d, n)) {
-		char www[224];
-
-		snprintf(www, sizeof www, "%s: service_type", ww);
-		read_str(p, n, www, 5, 1, &s->ussd_service_type);
-	}
-	set_default(p, &s->ussd_service_type, "USSD");
-	if ((n = ydoc_get(p->d, node, "session_timeout")) != 0) {
-		const char *v = ydoc_scalar(p->d, n);
-		int64_t d = 0;
-
-		if (!v || ydoc_parse_duration(v, &d) < 0 || d < 5 || d > 3600)
-			yerr_add(p->e, ydoc_line(p->d, n),
-			         "%s: session_timeout: '%.32s' is not a duration of 5s..1h", ww,
-			         v ? v : "?");
-		else
-			s->ussd_session_timeout_s = (int)d;
-	}
-	ops = ydoc_get(p->d, node, "ops");
-	if (!ops || ydoc_is_null(p->d, ops))
-		return;
-	if (ydoc_kind(p->d, ops) != YDOC_MAP) {
-		yerr_add(p->e, ydoc_line(p->d, ops),
-		         "%s: ops: expected a map {pssr_indication, pssr_response, ussr_request, "
-		         "ussr_confirm}",
-		         ww);
-		return;
-	}
-	{
-		char www[224];
-
-		snprintf(www, sizeof www, "%s: ops", ww);
-		ydoc_check_map(p->d, ops, www, config_ussd_op_keys, p->e);
-		vals[0] = &s->ussd_op_pssr_indication;
-		vals[1] = &s->ussd_op_pssr_response;
-		vals[2] = &s->ussd_op_ussr_request;
-		vals[3] = &s->ussd_op_ussr_confirm;
-		for (i = 0; i < 4; i++) {
-			char k[256];
-
-			int on = ydoc_get(p->d, ops, config_ussd_op_keys[i]);
-			const char *v = on ? ydoc_scalar(p->d, on) : NULL;
-			uint64_t u = 0;
-			int okv;
-
-			if (!on)
-				continue;
-			snprintf(k, sizeof k, "%s: %s", www, config_ussd_op_keys[i]);
-			/* decimal, or hex written 0x.. (some stacks document them so) */
-			if (v && (strncmp(v, "0x", 2) == 0 || strncmp(v, "0X", 2) == 0))
-				okv = smpp_parse_u64(v + 2, 16, &u);
-			else
-				okv = v && smpp_parse_u64(v, 10, &u);
-			if (!okv || u > 255)
-				yerr_add(p->e, ydoc_line(p->d, on),
-				         "%s: '%.32s' is not an op value 0..255 (decimal or 0x..)", k,
-				         v ? v : "?");
-			else
-				*vals[i] = (int)u;
-		}
-		for (i = 0; i < 4; i++)
-			for (j = i + 1; j < 4; j++)
-				if (*vals[i] == *vals[j])
-					yerr_add(p->e, ydoc_line(p->d, ops),
-					         "%s: %s and %s are both %d (the gateway tells USSD flows "
-					         "apart by these values)",
-					         www, config_ussd_op_keys[i], config_ussd_op_keys[j],
-					         *vals[i]);
-	}
-}
-
-static void parse_smsc(struct cctx *p, int node, int idx)
-{
-	static const char *const binds[] = {"transceiver", "transmitter+receiver", NULL};
-	struct config *c = p->c;
-	struct config_smsc *s;
-	char w[96], ww[160];
-	int n, i, j, k, routes;
-	const char *name = ydoc_scalar(p->d, ydoc_get(p->d, node, "name"));
-
-	if (name && name[0] && strlen(name) <= 32)
-		snprintf(w, sizeof w, "smpp %s", name);
-	else
-		snprintf(w, sizeof w, "smpp %d", idx + 1);
-	if (ydoc_check_map(p->d, node, w, config_smsc_keys, p->e) < 0 &&
-	    ydoc_kind(p->d, node) != YDOC_MAP)
-		return;
-	s = &c->smsc[c->nsmsc++];
-	s->port = 0;
-	s->bind_trx = 1;
-	s->source_ton = -1;
-	s->source_npi = -1;
-	s->window = 10;
-	s->tps = 50;
-	s->enquire_link_s = 30;
-	s->response_timeout_s = 30;
-
-	if (!(n = ydoc_get(p->d, node, "name"))) {
-		missing(p, node, w, "name");
-	} else {
-		snprintf(ww, sizeof ww, "%s: name", w);
-		if (read_str(p, n, ww, 32, 0, &s->name) == 0) {
-			for (i = 0; i < c->nsmsc - 1; i++)
-				if (c->smsc[i].name && strcmp(c->smsc[i].name, s->name) == 0)
-					yerr_add(p->e, ydoc_line(p->d, n),
-					         "%s: the name '%s' is already used by another smsc", ww,
-					         s->name);
-		}
-	}
-	if (!(n = ydoc_get(p->d, node, "host"))) {
-		missing(p, node, w, "host");
-	} else {
-		snprintf(ww, sizeof ww, "%s: host", w);
-		if (read_str(p, n, ww, 253, 0, &s->host) == 0 && !valid_host(s->host, strlen(s->host)) &&
-		    !valid_ipv6_bare(s->host))
-			yerr_add(p->e, ydoc_line(p->d, n), "%s: '%.64s' is not a host name or address",
-			         ww, s->host);
-	}
-	snprintf(ww, sizeof ww, "%s: port", w);
-	if (!ydoc_get(p->d, node, "port"))
-		missing(p, node, w, "port");
-	else
-		read_int(p, node, "port", ww, 1, 65535, &s->port);
-	if (!(n = ydoc_get(p->d, node, "system_id"))) {
-		missing(p, node, w, "system_id");
-	} else {
-		snprintf(ww, sizeof ww, "%s: system_id", w);
-		read_str(p, n, ww, 15, 0, &s->system_id);
-	}
-	snprintf(ww, sizeof ww, "%s: password", w);
-	if ((n = ydoc_get(p->d, node, "password")) != 0)
-		read_str(p, n, ww, 8, 1, &s->password);
-	set_default(p, &s->password, "");
-	snprintf(ww, sizeof ww, "%s: system_type", w);
-	if ((n = ydoc_get(p->d, node, "system_type")) != 0 && !ydoc_is_null(p->d, n))
-		read_str(p, n, ww, 12, 1, &s->system_type);
-	set_default(p, &s->system_type, "");
-	if ((n = ydoc_get(p->d, node, "bind")) != 0) {
-		const char *b = ydoc_scalar(p->d, n);
-
-		for (i = 0; b && binds[i]; i++)
-			if (strcmp(b, binds[i]) == 0)
-				break;
-		if (!b || !binds[i])
-			yerr_add(p->e, ydoc_line(p->d, n),
-			         "%s: bind: unknown value '%.64s' (expected transceiver or "
-			         "transmitter+receiver)",
-			         w, b ? b : "?");
-		else
-			s->bind_trx = i == 0;
-	}
-	if (!(n = ydoc_get(p->d, node, "source_addr"))) {
-		missing(p, node, w, "source_addr");
-	} else {
-		snprintf(ww, sizeof ww, "%s: source_addr", w);
-		read_str(p, n, ww, 20, 0, &s->source_addr);
-	}
-	snprintf(ww, sizeof ww, "%s: source_ton", w);
-	read_int(p, node, "source_ton", ww, 0, 6, &s->source_ton);
-	snprintf(ww, sizeof ww, "%s: source_npi", w);
-	read_int(p, node, "source_npi", ww, 0, 18, &s->source_npi);
-	snprintf(ww, sizeof ww, "%s: window", w);
-	read_int(p, node, "window", ww, 1, 1000, &s->window);
-	snprintf(ww, sizeof ww, "%s: tps", w);
-	read_int(p, node, "tps", ww, 1, 100000, &s->tps);
-	snprintf(ww, sizeof ww, "%s: enquire_link_s", w);
-	read_int(p, node, "enquire_link_s", ww, 1, 3600, &s->enquire_link_s);
-	snprintf(ww, sizeof ww, "%s: response_timeout_s", w);
-	read_int(p, node, "response_timeout_s", ww, 1, 600, &s->response_timeout_s);
-
-	if ((n = ydoc_get(p->d, node, "long_messages")) != 0) {
-		static const char *const longs[] = {"udh", "sar", "payload", NULL};
-		const char *b = ydoc_scalar(p->d, n);
-
-		for (i = 0; b && longs[i]; i++)
-			if (strcmp(b, longs[i]) == 0)
-				break;
-		if (!b || !longs[i])
-			yerr_add(p->e, ydoc_line(p->d, n),
-			         "%s: long_messages: unknown value '%.64s' (expected udh, sar or payload)", w,
-			         b ? b : "?");
-		else
-			s->long_messages = (enum config_long)i;
-	}
-	if ((n = ydoc_get(p->d, node, "retry")) != 0 && !ydoc_is_null(p->d, n))
-		parse_retry(p, n, w, s);
-	if ((n = ydoc_get(p->d, node, "ussd")) != 0 && !ydoc_is_null(p->d, n))
-		parse_ussd(p, n, w, s);
-
-	routes = ydoc_get(p->d, node, "routes");
-	snprintf(ww, sizeof ww, "%s: routes", w);
-	if (!routes || ydoc_is_null(p->d, routes))
-		return;
-	if (ydoc_kind(p->d, routes) != YDOC_SEQ) {
-		yerr_add(p->e, ydoc_line(p->d, routes), "%s: expected a list of number prefixes", ww);
-		return;
-	}
-	n = ydoc_seq_len(p->d, routes);
-	if (n > CONFIG_MAX_ROUTES) {
-		yerr_add(p->e, ydoc_line(p->d, routes), "%s: too many routes (%d, at most %d)", ww, n,
-		         CONFIG_MAX_ROUTES);
-		n = CONFIG_MAX_ROUTES;
-	}
-	for (i = 0; i < n; i++) {
-		int item = ydoc_seq_item(p->d, routes, i);
-		char *r = NULL;
-
-		if (read_str(p, item, ww, 15, 0, &r) < 0)
-			continue;
-		if (!all_digits(r)) {
-			yerr_add(p->e, ydoc_line(p->d, item),
-			         "%s: '%.64s' is not a prefix of digits (such as \"8491\")", ww, r);
-			free(r);
-			continue;
-		}
-		for (j = 0; j < c->nsmsc; j++) {
-			for (k = 0; k < c->smsc[j].nroutes; k++) {
-				if (strcmp(c->smsc[j].routes[k], r) == 0) {
-					yerr_add(p->e, ydoc_line(p->d, item),
-					         "%s: prefix %s is already routed to smsc %s", ww, r,
-					         c->smsc[j].name ? c->smsc[j].name : "?");
-					break;
-				}
-			}
-		}
-		s->routes[s->nroutes++] = r;
 	}
 }
 
@@ -754,10 +354,10 @@ static void parse_token(struct cctx *p, int node, int idx)
 		return;
 	t = &c->tokens[c->ntokens++];
 	if (!(n = ydoc_get(p->d, node, "name"))) {
-		missing(p, node, w, "name");
+		config_missing(p, node, w, "name");
 	} else {
 		snprintf(ww, sizeof ww, "%s: name", w);
-		if (read_str(p, n, ww, 64, 0, &t->name) == 0)
+		if (config_read_str(p, n, ww, 64, 0, &t->name) == 0)
 			for (i = 0; i < c->ntokens - 1; i++)
 				if (c->tokens[i].name && strcmp(c->tokens[i].name, t->name) == 0)
 					yerr_add(p->e, ydoc_line(p->d, n),
@@ -774,7 +374,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 		char *secret = NULL;
 
 		snprintf(ww, sizeof ww, "%s: token", w);
-		if (read_str(p, tok, ww, 512, 0, &secret) == 0) {
+		if (config_read_str(p, tok, ww, 512, 0, &secret) == 0) {
 			if (strlen(secret) < 8)
 				yerr_add(p->e, ydoc_line(p->d, tok),
 				         "%s: too short (at least 8 characters)", ww);
@@ -809,7 +409,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 	if (ydoc_kind(p->d, ag) == YDOC_SCALAR) {
 		char *a = NULL;
 
-		if (read_str(p, ag, ww, 128, 0, &a) == 0)
+		if (config_read_str(p, ag, ww, 128, 0, &a) == 0)
 			t->agencies[t->nagencies++] = a;
 		return;
 	}
@@ -827,7 +427,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 	for (i = 0; i < n; i++) {
 		char *a = NULL;
 
-		if (read_str(p, ydoc_seq_item(p->d, ag, i), ww, 128, 0, &a) == 0)
+		if (config_read_str(p, ydoc_seq_item(p->d, ag, i), ww, 128, 0, &a) == 0)
 			t->agencies[t->nagencies++] = a;
 	}
 }
@@ -848,9 +448,9 @@ static void parse_sections(struct cctx *p, int root)
 
 	/* smpp: a list of binds, or one mapping */
 	if (!(sec = ydoc_get(p->d, root, "smpp"))) {
-		missing(p, root, NULL, "smpp");
+		config_missing(p, root, NULL, "smpp");
 	} else if (ydoc_kind(p->d, sec) == YDOC_MAP) {
-		parse_smsc(p, sec, 0);
+		config_parse_smsc(p, sec, 0);
 	} else if (ydoc_kind(p->d, sec) != YDOC_SEQ || ydoc_seq_len(p->d, sec) == 0) {
 		yerr_add(p->e, ydoc_line(p->d, sec), "smpp: expected a list of at least one SMSC");
 	} else {
@@ -861,18 +461,18 @@ static void parse_sections(struct cctx *p, int root)
 			cnt = CONFIG_MAX_SMSC;
 		}
 		for (i = 0; i < cnt; i++)
-			parse_smsc(p, ydoc_seq_item(p->d, sec, i), i);
+			config_parse_smsc(p, ydoc_seq_item(p->d, sec, i), i);
 	}
 
 	if ((sec = section(p, root, "redis")) != 0 &&
 	    ydoc_check_map(p->d, sec, "redis", config_redis_keys, p->e) == 0 &&
 	    (n = ydoc_get(p->d, sec, "url")) != 0 &&
-	    read_str(p, n, "redis: url", 1024, 0, &c->redis_url) == 0 &&
+	    config_read_str(p, n, "redis: url", 1024, 0, &c->redis_url) == 0 &&
 	    !valid_redis_url(c->redis_url))
 		yerr_add(p->e, ydoc_line(p->d, n),
 		         "redis: url: '%.64s' is not redis://host:port/db, unix:/path or embedded",
 		         c->redis_url);
-	set_default(p, &c->redis_url, "redis://127.0.0.1:6379/0");
+	config_set_default(p, &c->redis_url, "redis://127.0.0.1:6379/0");
 	c->lease_s = 15;
 	if (sec && (n = ydoc_get(p->d, sec, "lease")) != 0) {
 		const char *v = ydoc_scalar(p->d, n);
@@ -887,13 +487,13 @@ static void parse_sections(struct cctx *p, int root)
 	if ((sec = section(p, root, "storage")) != 0 &&
 	    ydoc_check_map(p->d, sec, "storage", config_storage_keys, p->e) == 0 &&
 	    (n = ydoc_get(p->d, sec, "sqlite")) != 0)
-		read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path);
-	set_default(p, &c->sqlite_path, "var/hailong.db");
+		config_read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path);
+	config_set_default(p, &c->sqlite_path, "var/hailong.db");
 
 	if ((sec = section(p, root, "http")) != 0 &&
 	    ydoc_check_map(p->d, sec, "http", config_http_keys, p->e) == 0) {
 		if ((n = ydoc_get(p->d, sec, "listen")) != 0 &&
-		    read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0 &&
+		    config_read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0 &&
 		    !valid_listen(c->http_listen))
 			yerr_add(p->e, ydoc_line(p->d, n),
 			         "http: listen: '%.64s' is not host:port (port 1..65535)", c->http_listen);
@@ -913,14 +513,14 @@ static void parse_sections(struct cctx *p, int root)
 			}
 		}
 	}
-	set_default(p, &c->http_listen, "127.0.0.1:8080");
+	config_set_default(p, &c->http_listen, "127.0.0.1:8080");
 
 	if ((n = ydoc_get(p->d, root, "campaigns")) != 0)
-		read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir);
-	set_default(p, &c->campaigns_dir, "config/campaigns");
+		config_read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir);
+	config_set_default(p, &c->campaigns_dir, "config/campaigns");
 
 	if ((n = ydoc_get(p->d, root, "timezone")) != 0 &&
-	    read_str(p, n, "timezone", 64, 0, &c->timezone) == 0) {
+	    config_read_str(p, n, "timezone", 64, 0, &c->timezone) == 0) {
 		const char *s = c->timezone;
 		int ok = s[0] != '/' && !strstr(s, "..");
 
@@ -933,12 +533,12 @@ static void parse_sections(struct cctx *p, int root)
 			         "timezone: '%.64s' is not a zone name such as Asia/Ho_Chi_Minh",
 			         c->timezone);
 	}
-	set_default(p, &c->timezone, "Asia/Ho_Chi_Minh");
+	config_set_default(p, &c->timezone, "Asia/Ho_Chi_Minh");
 
 	if ((sec = section(p, root, "privacy")) != 0 &&
 	    ydoc_check_map(p->d, sec, "privacy", config_privacy_keys, p->e) == 0 &&
 	    (n = ydoc_get(p->d, sec, "hash_key")) != 0 && !ydoc_is_null(p->d, n) &&
-	    read_str(p, n, "privacy: hash_key", 1024, 0, &c->hash_key) == 0 &&
+	    config_read_str(p, n, "privacy: hash_key", 1024, 0, &c->hash_key) == 0 &&
 	    strlen(c->hash_key) < 16)
 		yerr_add(p->e, ydoc_line(p->d, n), "privacy: hash_key: too short (at least 16 characters)");
 
@@ -953,9 +553,20 @@ static void parse_sections(struct cctx *p, int root)
 			         "log_level: unknown value '%.64s' (expected debug, info, warn or error)",
 			         s ? s : "?");
 		else
-			read_str(p, n, "log_level", 8, 0, &c->log_level);
+			config_read_str(p, n, "log_level", 8, 0, &c->log_level);
 	}
-	set_default(p, &c->log_level, "info");
+	config_set_default(p, &c->log_level, "info");
+
+	c->drain_timeout_s = 30;
+	if ((n = ydoc_get(p->d, root, "drain_timeout")) != 0) {
+		const char *v = ydoc_scalar(p->d, n);
+		int64_t d = 0;
+		if (!v || ydoc_parse_duration(v, &d) < 0 || d < 1 || d > 600)
+			yerr_add(p->e, ydoc_line(p->d, n), "drain_timeout: '%.32s' is not a duration of 1s..10m",
+			         v ? v : "");
+		else
+			c->drain_timeout_s = (int)d;
+	}
 
 	if ((sec = section(p, root, "sms_triggers")) != 0)
 		parse_sms_triggers(p, sec);
@@ -977,7 +588,7 @@ static void parse_sections(struct cctx *p, int root)
 			else
 				c->audit_has_key = 1;
 		}
-		read_int(p, sec, "keep_contact_days", "audit: keep_contact_days", 1, 3650,
+		config_read_int(p, sec, "keep_contact_days", "audit: keep_contact_days", 1, 3650,
 		         &c->audit_keep_contact_days);
 	}
 }

@@ -87,6 +87,7 @@ struct config {
 	char *timezone;         /* default Asia/Ho_Chi_Minh */
 	char *hash_key;         /* hex or text; NULL = generated once and kept (see docs) */
 	char *log_level;        /* debug | info | warn | error, default info */
+	int drain_timeout_s;    /* SIGTERM: the whole drain ends within this (s), default 30 */
 	struct config_sms_trigger sms_triggers[CONFIG_MAX_SMS_TRIGGERS];
 	int nsms_triggers;
 	/* audit: (docs/audit.md) */
@@ -103,6 +104,10 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 int config_parse(const char *file, const char *yaml, size_t len,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *c);
+
+/* 1 when two smpp entries make the same session: every key but `routes`
+ * equal (a SIGHUP re-binds an entry for which this is 0). */
+int config_smsc_same_link(const struct config_smsc *a, const struct config_smsc *b);
 
 /* Index of the token whose SHA-256 matches `token` (constant-time compare), or -1. */
 int config_token_find(const struct config *c, const char *token);

@@ -180,6 +180,7 @@ void esme_conn_lost(struct esme *e, const char *why)
 		}
 	}
 	e->bound = 0;
+	e->answers_pending = 0; /* their tokens are of the old connection: the SMSC delivers them again */
 	log_warn("[%s] event=disconnected reason=%s requeued_parts=%d", e->name, why, requeued);
 	if (e->shutting)
 		finish_shutdown(e);
@@ -337,7 +338,10 @@ static void shut_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct esme *e = arg;
 	if (e->state == ES_BOUND) {
-		log_warn("[%s] event=shutdown_wait_timeout inflight=%d", e->name, e->inflight);
+		/* what is still in flight goes back to the gateway's outbox (conn_lost,
+		 * gw_reap); MOs not answered are delivered again by the SMSC */
+		log_warn("[%s] event=shutdown_wait_timeout inflight=%d answers_pending=%d", e->name, e->inflight,
+		         e->answers_pending);
 		esme_send_unbind(e);
 	}
 }
@@ -544,6 +548,10 @@ void esme_free(struct esme *e)
 
 void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void *arg)
 {
+	if (!e) { /* no session (one that could not be made again): nothing to drain */
+		done(arg);
+		return;
+	}
 	e->done = done;
 	e->done_arg = arg;
 	if (e->shutting)
@@ -553,11 +561,11 @@ void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void
 		e->rx_pending = 1;
 		esme_shutdown(e->rx, timeout_ms, rx_done_cb, e);
 	}
-	log_info("[%s] event=shutdown state=%d inflight=%d queued=%d", e->name, (int)e->state,
-	         e->inflight, e->queued);
+	log_info("[%s] event=shutdown state=%d inflight=%d queued=%d answers_pending=%d", e->name, (int)e->state,
+	         e->inflight, e->queued, e->answers_pending);
 	switch (e->state) {
 	case ES_BOUND:
-		if (e->inflight == 0)
+		if (e->inflight == 0 && e->answers_pending == 0)
 			esme_send_unbind(e);
 		else
 			esme_arm(e->shut_ev, timeout_ms > 0 ? timeout_ms : 0);
@@ -586,7 +594,7 @@ void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void
 
 int esme_bound(const struct esme *e)
 {
-	return e->state == ES_BOUND;
+	return e && e->state == ES_BOUND;
 }
 
 /* Capacity counts parts, read as single-part messages: min(free window slots,
@@ -595,7 +603,7 @@ int esme_bound(const struct esme *e)
  * in the queue and hold the capacity at 0 until they are sent. */
 int esme_capacity(const struct esme *e)
 {
-	if (e->state != ES_BOUND || e->shutting)
+	if (!e || e->state != ES_BOUND || e->shutting)
 		return 0;
 	int c = e->window - e->inflight - e->queued;
 	if (e->cfg->tps > 0) {
@@ -838,6 +846,11 @@ void esme_answer(struct esme *e, uint64_t token, uint32_t status)
 	}
 	esme_send_sm_resp(e, cmd, status, seq);
 	log_debug("[%s] event=mo_answered seq=%u status=%s", e->name, seq, smpp_status_name(status));
+	if (e->answers_pending > 0)
+		e->answers_pending--;
+	/* draining: the last answer the SMSC waited for went out */
+	if (e->shutting && e->state == ES_BOUND && e->inflight == 0 && e->answers_pending == 0)
+		esme_send_unbind(e);
 }
 
 const char *esme_name(const struct esme *e)

@@ -81,6 +81,8 @@ struct esme *esme_new(struct event_base *base, const struct config_smsc *cfg,
  * iteration when called inside on_state). Messages without on_sent by then
  * are unconfirmed: send them again after a restart. */
 void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void *arg);
+/* (esme_shutdown(NULL) calls done at once; esme_capacity and esme_bound of
+ * NULL are 0: a gateway whose session could not be made again keeps going.) */
 void esme_free(struct esme *e);
 
 int esme_bound(const struct esme *e);

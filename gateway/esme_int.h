@@ -171,6 +171,7 @@ struct esme {
 	int bound;                   /* on_state(1) was reported */
 	int paused;                  /* esme_pause_reading: the socket is not read */
 	int shutting;                /* esme_shutdown called */
+	int answers_pending;         /* MOs handed to on_mo/on_mo_part on this connection, not answered yet */
 	uint32_t gen;                /* connection generation (MO tokens carry it) */
 	struct bufferevent *bev;
 	uint32_t next_seq;           /* 1..0x7FFFFFFF */

@@ -60,8 +60,10 @@ static void mo_deliver(struct esme *e, const struct smpp_hdr *h, const struct sm
 	phone_mask(sm->src_addr, m);
 	log_info("[%s] event=mo from=%s parts=%d dc=%u chars_bytes=%d ussd_op=%d token=%llu", e->name,
 	         m, parts, dc, r, sm->has_ussd_op ? sm->ussd_op : -1, (unsigned long long)token);
-	if (e->cbs->on_mo)
+	if (e->cbs->on_mo) {
+		e->answers_pending++; /* until esme_answer: a shutdown waits for it */
 		e->cbs->on_mo(e->arg, e, token, sm->src_addr, text, sm);
+	}
 	else
 		esme_send_sm_resp(e, h->id | 0x80000000u, 0, h->seq);
 	free(text);
@@ -110,6 +112,7 @@ static void handle_mo(struct esme *e, const struct smpp_hdr *h, const struct smp
 		phone_mask(sm->src_addr, m);
 		log_debug("[%s] event=mo_part from=%s ref=%u part=%d/%d token=%llu", e->name, m, ref & 0xFFFF,
 		          seqn, total, (unsigned long long)token);
+		e->answers_pending++; /* until esme_answer */
 		e->cbs->on_mo_part(e->arg, e, token, sm, ref, total, seqn, bytes, n);
 		return;
 	}

@@ -226,7 +226,7 @@ void esme_part_result(struct esme *e, struct esme_slot *s, uint32_t status, cons
 			         (long long)d);
 		}
 	}
-	if (e->shutting && e->state == ES_BOUND && e->inflight == 0)
+	if (e->shutting && e->state == ES_BOUND && e->inflight == 0 && e->answers_pending == 0)
 		esme_send_unbind(e);
 	esme_pump(e);
 	esme_schedule_ready(e);

@@ -180,8 +180,6 @@ void gw_free(struct gw *g)
 {
 	if (!g)
 		return;
-	/* replies waiting for Redis are answered (not stored: the SMSC
-	 * delivers them again) while their sessions still exist */
 	/* answers of this pass not written yet go now; replies waiting for
 	 * Redis are answered (not stored: the SMSC delivers them again) while
 	 * their sessions still exist */
@@ -203,6 +201,7 @@ void gw_free(struct gw *g)
 	}
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
+	gw_rebind_free(g); /* after the sessions: a rebind's old one is among them */
 	archiver_free(g->archiver); /* the batch in hand is written (its list cleared) first */
 	g->archiver = NULL;
 	/* what we hold and did not finish (unconfirmed messages, surveys being
@@ -263,8 +262,12 @@ void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg)
 	g->done = done;
 	g->done_arg = arg;
 	g->pending_shutdown = g->nesme + 1;
+	/* in-flight responses and MO answers are awaited for two thirds of
+	 * drain_timeout; the rest is for unbind_resp and the archive (the daemon
+	 * stops at drain_timeout whatever happens) */
+	int wait_ms = g->cfg->drain_timeout_s * 2000 / 3;
 	for (int i = 0; i < g->nesme; i++)
-		esme_shutdown(g->esme[i], 5000, gw_esme_done, g);
+		esme_shutdown(g->esme[i], wait_ms, gw_esme_done, g);
 	gw_esme_done(g);
 }
 
@@ -308,7 +311,7 @@ char *gw_metrics(struct gw *g)
 	b[0] = '\0';
 	for (int i = 0; i < GW_NCOUNTERS; i++)
 		gw_put(b, cap, &n, "%s %" PRIu64 "\n", gw_counter_names[i], g->counters[i]);
-	for (int st = SURVEY_COMPLETED; st <= SURVEY_SUPPRESSED; st++)
+	for (int st = SURVEY_COMPLETED; st < SURVEY_NSTATUS; st++)
 		gw_put(b, cap, &n, "hailong_surveys_finished_total{status=\"%s\"} %" PRIu64 "\n",
 		       survey_status_name((enum survey_status)st), g->finished[st]);
 	for (int st = ESME_DLR_DELIVERED; st <= ESME_DLR_REJECTED; st++)

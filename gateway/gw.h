@@ -23,7 +23,11 @@ void gw_free(struct gw *g);
  * Returns 0 or a negative errno with err filled. */
 int gw_check(const struct config *cfg, char *err, size_t errlen);
 
-/* Unbind every SMSC (bounded), flush the archive, then call done(arg). */
+/* Drain: every SMSC session waits for its in-flight submit_sm responses and
+ * for the answers to the MOs handed over (2/3 of drain_timeout at most; new
+ * MOs are answered ESME_RX_T_APPN meanwhile), unbinds, then the archive is
+ * flushed and done(arg) called. What is still unconfirmed goes back in line
+ * at gw_free. */
 void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg);
 
 /* A trigger, as the HTTP API (and later the CSV and SMS triggers) give it. */
@@ -56,6 +60,20 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33],
  * number of refused files, or a negative errno when the folder is unreadable. */
 int gw_reload(struct gw *g);
 
+/* SIGHUP, the `smpp` entries and their routes (gw_reload.c). `live` is the
+ * config the gateway runs with (gw_new's cfg), `fresh` one just loaded;
+ * entries are matched by name. An entry whose session settings changed
+ * (config_smsc_same_link) drains its session as a shutdown does (in-flight
+ * responses awaited, MOs answered; what stays unconfirmed goes back to its
+ * outbox) and binds again with the new ones; an unchanged one keeps its
+ * session and what it has in flight; a new entry binds; routes apply to
+ * messages routed from now on. The settings change places: live takes the
+ * new ones, fresh keeps the old (the caller keeps fresh until exit: a
+ * draining session still points into it). An entry removed is refused
+ * (-EINVAL, err says which): its outbox would be stranded; nothing changed
+ * then. Returns the number of sessions re-bound or added, or -EINVAL. */
+int gw_reload_smsc(struct gw *g, struct config *live, struct config *fresh, char *err, size_t errlen);
+
 /* An SMS trigger from a whitelisted agency number:
  * "KS <citizen number> <transaction id> [procedure]" (keyword in any case). */
 #define GW_SMS_KEYWORD "KS"
@@ -80,6 +98,22 @@ int gw_survey_get(struct gw *g, const char *id, json_t **out);
 /* The surveys of a transaction id (in one campaign, or any when NULL): a
  * JSON array, maybe empty. 0 or -EIO. */
 int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t **out);
+
+/* POST /v1/surveys/{id}/cancel (gw_cancel.c): a running survey ends now,
+ * archived `cancelled` with `by` (the token's name) as cancelled_by; the
+ * citizen gets no message and no further item (an item still in the outbox
+ * is dropped when taken) and their next survey, if one waits, goes on.
+ * 0, -ENOENT (not running: unknown, or finished already), -EIO (Redis),
+ * -EAGAIN (it kept changing under us: try again), -ENOMEM. */
+int gw_survey_cancel(struct gw *g, const char *id, const char *by);
+
+/* POST /v1/optouts (gw_operator.c): msisdn (canonical 84...) opts out for
+ * good: its keyed hash goes into hl:optout and, through hl:archive, into the
+ * archive's optouts with source `api`, in one step; a survey of theirs that
+ * runs ends now, archived `opted_out` (id in ended, else ""), with no
+ * message; their waiting surveys are suppressed when their turn comes.
+ * *is_new = 0 when the hash was in hl:optout already. 0, -EIO or -ENOMEM. */
+int gw_optout_api(struct gw *g, const char *msisdn, int *is_new, char ended[33]);
 
 /* Prometheus text of the counters, malloc'd. */
 char *gw_metrics(struct gw *g);

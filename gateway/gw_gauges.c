@@ -94,6 +94,22 @@ static long long gw_redis_int(struct gw *g, int *down, const char *fmt, const ch
 	return v;
 }
 
+/* hailong_surveys_running: SCARD hl:running, which TRIGGER and the final
+ * COMMIT keep exact. Where it was never built (surveys triggered by an older
+ * version, or a Redis that came back empty) it is built first from the
+ * survey hashes, in one script, so nothing starts or ends half-way through. */
+static const char gw_running_lua[] =
+	"if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('SCARD', KEYS[1]) end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"local cur = '0'\n"
+	"repeat\n"
+	"  local r = redis.call('SCAN', cur, 'MATCH', 'hl:s:*', 'COUNT', 1000)\n"
+	"  cur = r[1]\n"
+	"  for _, k in ipairs(r[2]) do redis.call('SADD', KEYS[1], string.sub(k, 6)) end\n"
+	"until cur == '0'\n"
+	"redis.call('SET', KEYS[2], '1')\n"
+	"return redis.call('SCARD', KEYS[1])\n";
+
 char *gw_gauges(struct gw *g)
 {
 	struct gw_buf o = {malloc(32768), 32768, 0};
@@ -107,6 +123,8 @@ char *gw_gauges(struct gw *g)
 		gw_bput(&o, "# TYPE hailong_queue_depth gauge\nhailong_queue_depth %lld\n", v);
 	if ((v = gw_redis_int(g, &down, "LLEN %s", GW_K_ARCHIVE)) >= 0)
 		gw_bput(&o, "# TYPE hailong_archive_backlog gauge\nhailong_archive_backlog %lld\n", v);
+	if ((v = gw_redis_int(g, &down, "EVAL %s 2 " GW_K_RUNNING " " GW_K_RUNNING_OK, gw_running_lua)) >= 0)
+		gw_bput(&o, "# TYPE hailong_surveys_running gauge\nhailong_surveys_running %lld\n", v);
 	if ((v = gw_redis_int(g, &down, "ZCARD %s", GW_K_DUE)) >= 0)
 		gw_bput(&o, "# TYPE hailong_surveys_with_timer gauge\nhailong_surveys_with_timer %lld\n", v);
 	if ((v = gw_redis_int(g, &down, "SCARD %s", GW_K_OPTOUT)) >= 0)

@@ -42,6 +42,8 @@
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
+#define GW_K_RUNNING "hl:running"        /* set of the ids of the surveys running (store.c) */
+#define GW_K_RUNNING_OK "hl:running:ok"  /* hl:running was built from the survey hashes */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
@@ -202,8 +204,9 @@ struct gw {
 	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */
 	uint64_t next_tag;
 	uint64_t counters[GW_NCOUNTERS];
-	uint64_t finished[SURVEY_SUPPRESSED + 1];   /* by status */
+	uint64_t finished[SURVEY_NSTATUS];   /* by status */
 	int shutting_down, pending_shutdown;
+	struct gw_rebind *rebinding[CONFIG_MAX_SMSC]; /* SIGHUP: the old session of a changed entry, draining (gw_reload.c) */
 	/* latency histograms (gw_gauges.c) */
 	struct gw_hist h_submit, h_reply;
 	struct gw_reply_at reply_at[GW_REPLY_SLOTS];
@@ -333,6 +336,9 @@ void gw_hist_observe(struct gw_hist *h, double s);
 void gw_reply_mark(struct gw *g, const char *survey, double at);
 void gw_reply_sent(struct gw *g, const char *survey, double now);
 char *gw_gauges(struct gw *g);
+
+/* gw_reload.c */
+void gw_rebind_free(struct gw *g);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);

@@ -72,7 +72,7 @@ static int gw_lookup_running(struct gw *g, const char *id, json_t **out)
 
 static const char *const gw_lookup_cols[ARCHIVE_LOOKUP_NCOLS] = {
 	"survey_id", "campaign", "campaign_version", "transaction_id", "agency", "procedure", "channel",
-	"status", "reason", "triggered_at", "finished_at", "completed_at"};
+	"status", "reason", "triggered_at", "finished_at", "completed_at", "cancelled_by"};
 
 struct gw_lookup_acc {
 	json_t *arr;

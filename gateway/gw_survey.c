@@ -246,7 +246,8 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 			return; /* the queue is empty */
 		n += (int)got;
 	}
-	event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
+	if (!g->shutting_down)
+		event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
 }
 
 /* ---- replies ---- */

@@ -24,6 +24,7 @@ struct daemon {
 	const struct config *cfg;
 	struct event *ev_daily;  /* the archive's head logged, old sealed contacts purged */
 	struct event *ready_timer;  /* polls until the service is ready (systemd) */
+	struct event *drain_timer;  /* SIGTERM: stop at drain_timeout whatever happens */
 	int stopping;
 	int ready;                  /* READY=1 was said */
 	struct config *live;        /* the running config (what d->cfg points to) */
@@ -92,6 +93,23 @@ static void daemon_done(void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+#define DAEMON_RETRY_AFTER_S 5  /* Retry-After of a trigger refused while draining */
+
+/* drain_timeout passed: stop now. gw_free still hands back what this
+ * gateway holds (unconfirmed messages, records not yet in SQLite). */
+static void daemon_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	log_warn("event=drain_timeout drain_timeout_s=%d msg=\"stopping now; what is unconfirmed goes back in line\"",
+	         d->cfg->drain_timeout_s);
+	event_base_loopbreak(d->base);
+}
+
+/* SIGTERM/SIGINT: drain (docs/operations.md, "Signals"): triggers get 503,
+ * the sessions finish what is in flight and unbind, the archive is flushed;
+ * at most drain_timeout. */
 static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -102,16 +120,26 @@ static void daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = 1;
-	sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
-	log_info("signal=%d msg=\"shutting down\"", (int)sig);
-	api_free(d->api); /* no new triggers */
-	d->api = NULL;
+	sd_notify(0, "STOPPING=1\nSTATUS=draining");
+	log_info("signal=%d event=drain drain_timeout_s=%d msg=\"shutting down\"", (int)sig, d->cfg->drain_timeout_s);
+	api_drain(d->api, DAEMON_RETRY_AFTER_S); /* no new triggers: 503 */
+	d->drain_timer = evtimer_new(d->base, daemon_drain_timeout_cb, d);
+	if (d->drain_timer) {
+		struct timeval tv = {d->cfg->drain_timeout_s, 0};
+		evtimer_add(d->drain_timer, &tv);
+	}
 	gw_shutdown(d->gw, daemon_done, d);
 }
 
-/* SIGHUP, the config file: the API tokens and the log level are taken from
- * it; a file that does not load is refused with its file:line errors and
- * the running config stays. Other settings need a restart (logged). */
+static int daemon_str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* SIGHUP, the config file: the SMSC entries and their routes (gw_reload_smsc),
+ * the API tokens, sms_triggers, drain_timeout and the log level are taken
+ * from it; a file that does not load is refused with its file:line errors
+ * and the running config stays. Other settings need a restart (logged). */
 static void daemon_reload_config(struct daemon *d)
 {
 	char err[8192];
@@ -127,6 +155,13 @@ static void daemon_reload_config(struct daemon *d)
 		return;
 	}
 	d->retired = r;
+	/* the SMSC entries first: the only part that can still refuse the file */
+	int rebound = gw_reload_smsc(d->gw, d->live, fresh, err, sizeof err);
+	if (rebound < 0) {
+		log_error("reload event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
+		config_free(fresh);
+		return;
+	}
 	/* the tokens change places: the live config takes the new ones, the old
 	 * ones stay allocated in `fresh`, kept until exit */
 	struct config_token tmp[CONFIG_MAX_TOKENS];
@@ -136,20 +171,42 @@ static void daemon_reload_config(struct daemon *d)
 	d->live->ntokens = fresh->ntokens;
 	memcpy(fresh->tokens, tmp, sizeof tmp);
 	fresh->ntokens = ntmp;
+	/* sms_triggers change places the same way */
+	struct config_sms_trigger *st = malloc(sizeof d->live->sms_triggers);
+	if (st) {
+		int nst = d->live->nsms_triggers;
+		memcpy(st, d->live->sms_triggers, sizeof d->live->sms_triggers);
+		memcpy(d->live->sms_triggers, fresh->sms_triggers, sizeof d->live->sms_triggers);
+		d->live->nsms_triggers = fresh->nsms_triggers;
+		memcpy(fresh->sms_triggers, st, sizeof d->live->sms_triggers);
+		fresh->nsms_triggers = nst;
+		free(st);
+	} else {
+		log_warn("reload msg=\"out of memory: sms_triggers kept\"");
+	}
+	d->live->drain_timeout_s = fresh->drain_timeout_s;
 	const char *lvl = fresh->log_level ? fresh->log_level : "info";
 	if (log_set_level(lvl) < 0)
 		log_warn("reload msg=\"unknown log level, kept\" log_level=%s", lvl);
-	int same_smsc = fresh->nsmsc == d->live->nsmsc;
-	for (int i = 0; same_smsc && i < fresh->nsmsc; i++)
-		same_smsc = strcmp(fresh->smsc[i].name, d->live->smsc[i].name) == 0 &&
-		            strcmp(fresh->smsc[i].host, d->live->smsc[i].host) == 0 &&
-		            fresh->smsc[i].port == d->live->smsc[i].port &&
-		            strcmp(fresh->smsc[i].system_id, d->live->smsc[i].system_id) == 0 &&
-		            strcmp(fresh->smsc[i].password, d->live->smsc[i].password) == 0;
 	d->retired[d->nretired++] = fresh;
-	log_info("reload event=config tokens=%d log_level=%s", d->live->ntokens, lvl);
-	if (!same_smsc)
-		log_warn("reload msg=\"SMSC entries changed: they take effect at the next restart\"");
+	log_info("reload event=config smsc=%d rebound=%d tokens=%d sms_triggers=%d log_level=%s", d->live->nsmsc,
+	         rebound, d->live->ntokens, d->live->nsms_triggers, lvl);
+	const struct config *l = d->live, *f = fresh;
+	const char *later = !daemon_str_eq(l->redis_url, f->redis_url) && strcmp(f->redis_url, "embedded") != 0 ? "redis.url"
+	                    : l->lease_s != f->lease_s ? "redis.lease"
+	                    : !daemon_str_eq(l->sqlite_path, f->sqlite_path) ? "storage.sqlite"
+	                    : !daemon_str_eq(l->http_listen, f->http_listen) ? "http.listen"
+	                    : !daemon_str_eq(l->campaigns_dir, f->campaigns_dir) ? "campaigns"
+	                    : !daemon_str_eq(l->timezone, f->timezone) ? "timezone"
+	                    : !daemon_str_eq(l->hash_key, f->hash_key) ? "privacy.hash_key"
+	                    : l->audit_has_key != f->audit_has_key ||
+	                              memcmp(l->audit_public_key, f->audit_public_key, sizeof l->audit_public_key) != 0 ||
+	                              l->audit_keep_contact_days != f->audit_keep_contact_days
+	                          ? "audit"
+	                          : NULL;
+	if (later)
+		log_warn("reload event=needs_restart key=%s msg=\"changed in the file: takes effect at the next restart\"",
+		         later);
 }
 
 /* SIGHUP: the config's tokens and log level, then the campaigns folder (gw_reload). */
@@ -173,7 +230,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
 	           "  -c, --config FILE   the gateway configuration (YAML)\n"
 	           "      --check         validate the configuration and the campaigns, then exit\n"
-	           "signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the tokens, log level and campaigns folder\n"
+	           "signals: SIGTERM/SIGINT drain and stop (within drain_timeout); SIGHUP reloads the SMSC entries and routes,\n"
+	           "         the tokens, sms_triggers, drain_timeout, log level and campaigns folder\n"
 	           "systemd: Type=notify (READY=1 once the campaigns are loaded and Redis answers)\n");
 }
 
@@ -284,6 +342,8 @@ int main(int argc, char **argv)
 		event_free(d.ready_timer);
 	if (d.ev_daily)
 		event_free(d.ev_daily);
+	if (d.drain_timer)
+		event_free(d.drain_timer);
 	log_info("stopped");
 	rc = 0;
 done:

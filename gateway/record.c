@@ -314,6 +314,8 @@ char *record_archive_json(const struct record_meta *m, const struct campaign *c,
 	json_object_set_new(o, "completed_at", json_integer(m->completed_at));
 	if (m->audit_of[0])
 		json_object_set_new(o, "audit_of", json_string(m->audit_of));
+	if (m->cancelled_by[0])
+		json_object_set_new(o, "cancelled_by", json_string(m->cancelled_by));
 	for (int i = 0; c && i < c->nquestions; i++) {
 		const struct survey_answer *a = &s->answers[i];
 		if (a->state != 1)
@@ -377,6 +379,7 @@ int record_archive_parse(const char *json, json_t **holder, struct archive_surve
 	out->completed_at = json_integer_value(json_object_get(o, "completed_at"));
 	out->audit_of = record_jstr(o, "audit_of");  /* audit campaigns */
 	out->contact = record_jstr(o, "contact");    /* sealed number (audit.public_key) */
+	out->cancelled_by = record_jstr(o, "cancelled_by"); /* cancelled through the API */
 	if (!out->survey_id || !out->campaign_id || !out->transaction_id || !out->status ||
 	    !out->msisdn_hash || !out->channel || !out->agency)
 		return -EINVAL;

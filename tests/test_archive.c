@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "archive.h"
+#include "chain.h"
 #include "optout.h"
 #include "report.h"
 #include "campaign.h"
@@ -115,7 +116,7 @@ static const struct archive_answer ans4[] = {
 
 #define SURVEY(id, tx, hash, st, ans, nans) \
 	{ id, "ca-test", NULL, tx, "pc-vinhphuc", "passport", hash, "sms", st, NULL, \
-	  T0, T0 + 300, T0 - 3600, nans, ans, NULL, NULL }
+	  T0, T0 + 300, T0 - 3600, nans, ans, NULL, NULL, NULL }
 
 static void fill(struct fx *f, struct archive_survey *s, int n)
 {
@@ -312,6 +313,81 @@ static void test_migration_v1(void **state)
 	f->a = archive_open(f->path, err, sizeof err);
 	assert_null(f->a);
 	assert_non_null(strstr(err, "newer"));
+}
+
+static int lookup_collect(void *arg, const char *const *v)
+{
+	/* status, reason, cancelled_by */
+	char *out = arg;
+	snprintf(out, 256, "%s|%s|%s", v[7] ? v[7] : "-", v[8] ? v[8] : "-", v[12] ? v[12] : "-");
+	return 0;
+}
+
+/* Schema 6: a schema 5 archive (whose CHECK knows no `cancelled` and which
+ * has no cancelled_by) is rebuilt with every row, index and chain link kept;
+ * then a cancelled survey is stored with who cancelled it, chained, and read
+ * back; a status outside the list is still refused by the table. */
+static void test_migration_v6_cancelled(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", got[256] = "";
+	sqlite3 *db;
+
+	put_basic(f);
+	archive_close(f->a);
+	int64_t nanswers = scalar(f->path, "SELECT COUNT(*) FROM answers");
+	assert_true(nanswers > 10);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"BEGIN;"
+		"CREATE TABLE s5 (survey_id TEXT NOT NULL PRIMARY KEY, campaign_id TEXT NOT NULL,"
+		" campaign_version TEXT, transaction_id TEXT NOT NULL, agency TEXT, procedure TEXT,"
+		" msisdn_hash TEXT, channel TEXT CHECK (channel IN ('sms', 'ussd')),"
+		" status TEXT NOT NULL CHECK (status IN ('completed', 'expired', 'abandoned',"
+		"  'opted_out', 'failed', 'suppressed')), reason TEXT, triggered_at TEXT,"
+		" finished_at TEXT, completed_at TEXT, UNIQUE (campaign_id, transaction_id)) WITHOUT ROWID;"
+		"INSERT INTO s5 SELECT survey_id, campaign_id, campaign_version, transaction_id, agency,"
+		" procedure, msisdn_hash, channel, status, reason, triggered_at, finished_at, completed_at FROM surveys;"
+		"DROP TABLE surveys; ALTER TABLE s5 RENAME TO surveys;"
+		"CREATE INDEX surveys_campaign_status ON surveys(campaign_id, status, msisdn_hash);"
+		"CREATE INDEX surveys_campaign_version ON surveys(campaign_id, campaign_version);"
+		"CREATE INDEX surveys_agency ON surveys(agency, campaign_id);"
+		"PRAGMA user_version = 5; COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM pragma_table_info('surveys') WHERE name = 'cancelled_by'"), 0);
+
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), ARCHIVE_SCHEMA_VERSION);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM surveys"), 6);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM surveys WHERE status = 'expired' AND survey_id = 's5'"
+	                                 " AND transaction_id = 't5' AND triggered_at = '2026-11-21T10:00:00Z'"), 1);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM answers"), nanswers);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+	                                 " AND tbl_name = 'surveys' AND name LIKE 'surveys_%'"), 3);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"), 0);
+
+	struct archive_survey c = SURVEY("s7", "t7", "h7", "cancelled", NULL, 0);
+	c.reason = "cancelled through the API";
+	c.cancelled_by = "one-stop-vinhphuc";
+	assert_int_equal(archive_put(f->a, &c, 1, err, sizeof err), 1);
+	assert_int_equal(archive_count(f->a, "ca-test", "cancelled"), 1);
+	assert_true(archive_lookup(f->a, "s7", NULL, NULL, lookup_collect, got, err, sizeof err) == 1);
+	assert_string_equal(got, "cancelled|cancelled through the API|one-stop-vinhphuc");
+	assert_true(archive_lookup(f->a, "s5", NULL, NULL, lookup_collect, got, err, sizeof err) == 1);
+	assert_string_equal(got, "expired|-|-");
+
+	/* the chain is whole across the rebuild, and covers who cancelled */
+	struct chain_report r;
+	assert_int_equal(chain_verify(archive_sqlite(f->a), NULL, NULL, &r, err, sizeof err), 0);
+	assert_int_equal(r.links, 7);
+	assert_int_equal(sqlite3_exec(archive_sqlite(f->a), "UPDATE surveys SET cancelled_by = 'someone-else'"
+	                              " WHERE survey_id = 's7'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(chain_verify(archive_sqlite(f->a), NULL, NULL, &r, err, sizeof err), 1);
+	/* the table's own CHECK still refuses a status outside the list */
+	assert_int_not_equal(sqlite3_exec(archive_sqlite(f->a), "UPDATE surveys SET status = 'bogus'"
+	                                  " WHERE survey_id = 's1'", NULL, NULL, NULL), SQLITE_OK);
 }
 
 static int count_each(void *arg, const char *hash, const char *at, const char *source)
@@ -700,6 +776,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v6_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),

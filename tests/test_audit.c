@@ -97,7 +97,7 @@ static int put_one(struct archive *a, const char *cver, const char *id, const ch
 {
 	struct archive_answer ans[2] = {{"access", 1, v1, NULL, t + 10}, {"staff", 1, v2, NULL, t + 20}};
 	struct archive_survey s = {id, "ca-t", cver, tx, agency, NULL, hash, "sms", "completed", NULL, t, t + 30, 0,
-	                           2, ans, audit_of, contact};
+	                           2, ans, audit_of, contact, NULL};
 	char err[256] = "";
 	int rc = archive_put(a, &s, 1, err, sizeof err);
 	if (rc < 0)
@@ -307,7 +307,7 @@ static void test_chain_concurrent_writers(void **state)
 						snprintf(ids[i], sizeof ids[i], "shared-%d", b);
 					snprintf(txs[i], sizeof txs[i], "tx-%s", ids[i]);
 					s[i] = (struct archive_survey){ids[i], "ca-t", f->c->version, txs[i], k ? "A" : "B", NULL, "h",
-					                               "sms", "completed", NULL, T0, T0 + 5, 0, 1, ans, NULL, NULL};
+					                               "sms", "completed", NULL, T0, T0 + 5, 0, 1, ans, NULL, NULL, NULL};
 				}
 				if (archive_put(a, s, 5, err, sizeof err) < 0)
 					_exit(4);
@@ -348,7 +348,7 @@ static void test_chain_crash(void **state)
 				for (int i = 0; i < 20; i++) {
 					snprintf(ids[i], sizeof ids[i], "c%d-%d-%d", round, b, i);
 					s[i] = (struct archive_survey){ids[i], "ca-t", f->c->version, ids[i], "A", NULL, "h", "sms",
-					                               "completed", NULL, T0, T0 + 5, 0, 1, ans, NULL, NULL};
+					                               "completed", NULL, T0, T0 + 5, 0, 1, ans, NULL, NULL, NULL};
 				}
 				archive_put(a, s, 20, err, sizeof err);
 			}
@@ -678,7 +678,7 @@ static void test_compare(void **state)
 			status = "expired";
 		}
 		struct archive_survey s = {id, "ca-audit", ac->version, tx, unit, NULL, "h", "sms", status, NULL, T0, T0 + 9, 0,
-		                           nans, nans ? ans : NULL, of, NULL};
+		                           nans, nans ? ans : NULL, of, NULL, NULL};
 		assert_int_equal(archive_put(f->a, &s, 1, err, sizeof err), 1);
 	}
 	struct audit_compare_opts o = {"ca-t", "ca-audit", "surveyed", "agency", 0.05, AUDIT_FMT_JSON};
@@ -770,7 +770,7 @@ static void test_integrity(void **state)
 		snprintf(tx, sizeof tx, "tc%02d", i);
 		snprintf(hash, sizeof hash, "h%02d", i);
 		struct archive_survey s = {id, "ca-t", f->c->version, tx, unit, NULL, hash, "sms", "completed", NULL, T0, T0 + 200,
-		                           0, 2, ans, NULL, NULL};
+		                           0, 2, ans, NULL, NULL, NULL};
 		assert_int_equal(archive_put(f->a, &s, 1, err, sizeof err), 1);
 	}
 	char tpath[80];

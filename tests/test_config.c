@@ -45,6 +45,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(c->smsc[0].nroutes, 0);
 	assert_string_equal(c->redis_url, "redis://127.0.0.1:6379/0");
 	assert_int_equal(c->lease_s, 15);
+	assert_int_equal(c->drain_timeout_s, 30);
 	assert_string_equal(c->sqlite_path, "var/hailong.db");
 	assert_string_equal(c->http_listen, "127.0.0.1:8080");
 	assert_string_equal(c->campaigns_dir, "config/campaigns");
@@ -78,6 +79,7 @@ static void test_full(void **state)
 		"    routes: [\"8496\", \"8497\"]\n"
 		"  - {name: backup, host: \"::1\", port: 2777, system_id: b, source_addr: HAILONG}\n"
 		"redis: {url: \"unix:/run/redis.sock\", lease: 1m}\n"
+		"drain_timeout: 45s\n"
 		"storage: {sqlite: /var/lib/hailong/h.db}\n"
 		"http:\n"
 		"  listen: \"[::1]:9090\"\n"
@@ -122,6 +124,7 @@ static void test_full(void **state)
 	assert_string_equal(c->smsc[1].host, "::1");
 	assert_string_equal(c->redis_url, "unix:/run/redis.sock");
 	assert_int_equal(c->lease_s, 60);
+	assert_int_equal(c->drain_timeout_s, 45);
 	assert_string_equal(c->http_listen, "[::1]:9090");
 	assert_string_equal(c->timezone, "Asia/Bangkok");
 	assert_string_equal(c->log_level, "debug");
@@ -243,6 +246,8 @@ static const struct {
 	{SMSC "redis: {url: \"redis://h:99999/0\"}\n", "h.yaml:7: redis: url:"},
 	{SMSC "redis: {lease: 2s}\n", "h.yaml:7: redis: lease: '2s' is not a duration of 5s..10m"},
 	{SMSC "redis: {lease: forever}\n", "h.yaml:7: redis: lease: 'forever' is not a duration of 5s..10m"},
+	{SMSC "drain_timeout: 0s\n", "h.yaml:7: drain_timeout: '0s' is not a duration of 1s..10m"},
+	{SMSC "drain_timeout: 1h\n", "h.yaml:7: drain_timeout: '1h' is not a duration of 1s..10m"},
 	{SMSC "redis: {url: \"redis://:6379/0\"}\n", "h.yaml:7: redis: url:"},
 	{SMSC "redis: {url: \"redis://h:6379/x\"}\n", "h.yaml:7: redis: url:"},
 	{SMSC "redis: {url: \"unix:\"}\n", "h.yaml:7: redis: url:"},
@@ -551,6 +556,45 @@ static void test_garbage(void **state)
 	free(base);
 }
 
+/* What SIGHUP compares: the same entry with other routes is the same session;
+ * any other key (tps, password, retry, ussd ops) makes a new one. */
+static void test_smsc_same_link(void **state)
+{
+	(void)state;
+	static const char *const base =
+		"smpp:\n  - {name: m, host: 127.0.0.1, port: 2775, system_id: s, password: p, source_addr: \"8088\","
+		" tps: 50, routes: [\"8491\"], retry: {ESME_RTHROTTLED: {tries: 3, delay: 1s}},"
+		" ussd: {service_code: \"*8088#\", ops: {ussr_confirm: 18}}}\n";
+	static const struct {
+		const char *from, *to;
+		int same;
+	} cases[] = {
+		{"routes: [\"8491\"]", "routes: [\"8491\", \"8496\"]", 1},
+		{"routes: [\"8491\"]", "routes: []", 1},
+		{"tps: 50", "tps: 40", 0},
+		{"password: p", "password: q", 0},
+		{"port: 2775", "port: 2776", 0},
+		{"tries: 3", "tries: 4", 0},
+		{"ussr_confirm: 18", "ussr_confirm: 19", 0},
+		{"source_addr: \"8088\"", "source_addr: \"8089\"", 0},
+	};
+	char err[ERRLEN], buf[1024];
+	struct config *a = NULL, *b = NULL;
+	assert_int_equal(parse(base, &a, err), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *at = strstr(base, cases[i].from);
+		assert_non_null(at);
+		snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - base), base, cases[i].to, at + strlen(cases[i].from));
+		if (parse(buf, &b, err) != 0)
+			fail_msg("case %zu: %s", i, err);
+		assert_int_equal(config_smsc_same_link(&a->smsc[0], &b->smsc[0]), cases[i].same);
+		config_free(b);
+		b = NULL;
+	}
+	assert_int_equal(config_smsc_same_link(&a->smsc[0], &a->smsc[0]), 1);
+	config_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_smpp_extras),
 		cmocka_unit_test(test_ussd),
+		cmocka_unit_test(test_smsc_same_link),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1383,6 +1383,40 @@ static void test_shutdown_unbinds(void **state)
 	ctx_fini(&c);
 }
 
+/* Draining: an MO handed to the gateway and not answered yet holds the
+ * unbind until its answer goes out (then the session unbinds at once); a
+ * new MO during the drain is answered ESME_RX_T_APPN (the SMSC delivers it
+ * again to whoever runs next), never handed. */
+static void test_shutdown_waits_for_mo_answer(void **state)
+{
+	(void)state;
+	struct ctx c;
+	uint32_t st = 99;
+	ctx_init(&c);
+	ctx_start(&c);
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)"2", 1, 0);
+	fake_deliver(&c.f, 710, &sm);
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	esme_shutdown(c.e, 3000, on_done, &c.r);
+	spin(c.base, 300);
+	assert_int_equal(c.f.nunbind, 0); /* the SMSC still waits for deliver_sm_resp 710 */
+	assert_int_equal(c.r.ndone, 0);
+	struct smpp_sm late = mo_part("84912345679", 0, (const uint8_t *)"1", 1, 0);
+	fake_deliver(&c.f, 711, &late);
+	assert_true(wait_int(c.base, &c.f.ngot, 1, 2000));
+	assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 711, &st), 1);
+	assert_int_equal(st, SMPP_ESME_RX_T_APPN);
+	assert_int_equal(c.r.nmo, 1);
+	int64_t t0 = mono_ms();
+	esme_answer(c.e, c.r.mo_token[0], 0);
+	assert_true(wait_int(c.base, &c.r.ndone, 1, 3000));
+	assert_true(mono_ms() - t0 < 1500); /* at once, not after the 3 s wait */
+	assert_int_equal(count_got(&c.f, SMPP_DELIVER_SM_RESP, 710, &st), 1);
+	assert_int_equal(st, 0);
+	assert_int_equal(c.f.nunbind, 1);
+	ctx_fini(&c);
+}
+
 static void test_shutdown_unconnected(void **state)
 {
 	(void)state;
@@ -1901,6 +1935,7 @@ int main(void)
 	    cmocka_unit_test(test_unbind_by_smsc_reconnects),
 	    cmocka_unit_test(test_framing_error_nack_and_reconnect),
 	    cmocka_unit_test(test_shutdown_unbinds),
+	    cmocka_unit_test(test_shutdown_waits_for_mo_answer),
 	    cmocka_unit_test(test_shutdown_unconnected),
 	    cmocka_unit_test(test_shutdown_from_on_state_then_free),
 	    cmocka_unit_test(test_bytes_valid_deliver),

@@ -138,9 +138,9 @@ static void test_slices(void **state)
 		const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 } }, bad[] = { { "q1", 1, 1, NULL, 0 } };
 		/* 2026-10-31T16:59:59Z is Oct 31 in Hanoi; 17:00:00Z is Nov 1 */
 		struct archive_survey sv[] = {
-			{ "s1", "ca-r", c->version, "t1", "A", "p", "h1", "sms", "completed", NULL, 1793465999, 0, 0, 1, good, NULL, NULL },
-			{ "s2", "ca-r", c->version, "t2", "A", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, bad, NULL, NULL },
-			{ "s3", "ca-r", c->version, "t3", "B", "p", "h3", "ussd", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL },
+			{ "s1", "ca-r", c->version, "t1", "A", "p", "h1", "sms", "completed", NULL, 1793465999, 0, 0, 1, good, NULL, NULL, NULL },
+			{ "s2", "ca-r", c->version, "t2", "A", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, bad, NULL, NULL, NULL },
+			{ "s3", "ca-r", c->version, "t3", "B", "p", "h3", "ussd", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL, NULL },
 		};
 		assert_int_equal(archive_put(a, sv, 3, err, sizeof err), 3);
 	}

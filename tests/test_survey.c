@@ -356,11 +356,13 @@ static void test_compose(void **state)
 static void test_status_names(void **state)
 {
 	(void)state;
-	for (int st = SURVEY_QUEUED; st <= SURVEY_SUPPRESSED; st++)
+	for (int st = SURVEY_QUEUED; st < SURVEY_NSTATUS; st++)
 		assert_int_equal(survey_status_parse(survey_status_name((enum survey_status)st)), st);
 	assert_int_equal(survey_status_parse("nope"), -1);
 	assert_true(survey_status_final(SURVEY_COMPLETED));
 	assert_false(survey_status_final(SURVEY_ACTIVE));
+	assert_string_equal(survey_status_name(SURVEY_CANCELLED), "cancelled");
+	assert_true(survey_status_final(SURVEY_CANCELLED));
 }
 
 int main(void)
