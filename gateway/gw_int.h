@@ -40,6 +40,7 @@
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
+#define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
@@ -163,6 +164,7 @@ struct gw {
 	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
+	struct event *ev_ussd;        /* USSD session timeouts (gw_ussd.c); NULL = no ussd: link */
 	struct gw_inflight *inflight;
 	struct gw_inflight *removals; /* sent, but their hl:sending entry could not be removed yet */
 	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */
@@ -247,6 +249,10 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
                   const struct smpp_sm *sm);
 int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                 struct survey_out *o);
+void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const struct survey *s,
+                  const struct survey_out *o, int first);
+int gw_ussd_start(struct gw *g);
+void gw_ussd_stop(struct gw *g);
 
 /* gw_optout.c: opt-outs restored from the archive and kept in step with it */
 #define GW_OPTOUT_REC_PREFIX "{\"optout\":" /* an opt-out record in hl:archive starts so */

@@ -178,10 +178,8 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", m->id,
 		         m->campaign, mask, survey_status_name(s->status), reason ? reason : "");
 	}
-	if (rc && ussd && o->finished && s->status == SURVEY_COMPLETED)
-		g->counters[GW_USSD_COMPLETED]++;
-	if (rc && ussd && first && nout && !g->ussd.active)
-		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted in gw_ussd.c) */
+	if (rc && ussd)
+		gw_ussd_step(g, smsc, m, s, o, first); /* the session's timer and metrics */
 	if (rc && hold)
 		g->counters[GW_HELD] += (uint64_t)nout;
 	else if (rc && o->nmsg)

@@ -10,9 +10,15 @@
  * the number's USSD link. The session itself holds no state of its own: the
  * survey hash says which item waits for an answer, so a session that broke
  * (network timeout, release) resumes when the citizen dials the code again,
- * on any gateway and after a restart. A survey whose session ended
- * unanswered gets one SMS inviting to dial (ussd.invite_after, in place of
- * the reminder; held by quiet hours like every push). */
+ * on any gateway and after a restart. What the gateway does keep is when
+ * each open session times out (GW_K_USSD, a zset in Redis, so it outlives a
+ * restart and is shared by every gateway): a screen that expects an answer
+ * arms it, an answer's next screen re-arms it, an end, a release or a
+ * timeout removes it; a 1 s timer closes the sessions left unanswered for
+ * the link's session_timeout (hailong_ussd_sessions_total{event="timed_out"}).
+ * A survey whose session ended unanswered gets one SMS inviting to dial
+ * (ussd.invite_after, in place of the reminder; held by quiet hours like
+ * every push). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,12 +70,14 @@ int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *e
 		links++;
 		/* the invitation is for a session that is over: never while the
 		 * network may still hold the screen on the phone */
-		if (c->ussd_invite_after > 0 && c->ussd_invite_after < s->ussd_session_timeout_s) {
+		int64_t after = c->ussd_invite_after > 0 ? c->ussd_invite_after : c->reminder_after;
+		if (after > 0 && after < s->ussd_session_timeout_s) {
 			snprintf(err, errlen,
-			         "%s:1: ussd: invite_after (%llds) is shorter than the session_timeout (%ds) of "
+			         "%s:1: %s (%llds) is shorter than the session_timeout (%ds) of "
 			         "smpp %s: the SMS invitation could arrive while the session is still open",
-			         c->file ? c->file : "campaign", (long long)c->ussd_invite_after,
-			         s->ussd_session_timeout_s, s->name);
+			         c->file ? c->file : "campaign",
+			         c->ussd_invite_after > 0 ? "ussd: invite_after" : "reminder_after (the invitation)",
+			         (long long)after, s->ussd_session_timeout_s, s->name);
 			return -EINVAL;
 		}
 	}
@@ -97,6 +105,113 @@ void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out
 		u->has_umr = g->ussd.has_umr;
 		u->umr = g->ussd.umr;
 	}
+}
+
+/* ---- session timeouts ---- */
+
+/* The session of msisdn is over (released, or its survey ended): no timeout
+ * to count. A Redis error only leaves an entry that the timer removes later
+ * (and counts as timed out). */
+static void gw_ussd_forget(struct gw *g, const char *msisdn)
+{
+	char err[256];
+	redisReply *r = store_cmd(g->store, err, sizeof err, "ZREM %s %s", GW_K_USSD, msisdn);
+	if (r)
+		freeReplyObject(r);
+	else
+		g->counters[GW_REDIS_ERR]++;
+}
+
+void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const struct survey *s,
+                  const struct survey_out *o, int first)
+{
+	if (o->finished && s->status == SURVEY_COMPLETED)
+		g->counters[GW_USSD_COMPLETED]++;
+	if (first && o->nmsg && !g->ussd.active)
+		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted when it comes) */
+	if (o->finished) {
+		gw_ussd_forget(g, m->msisdn);
+		return;
+	}
+	if (!o->nmsg)
+		return;
+	int timeout = smsc >= 0 && smsc < g->cfg->nsmsc && g->cfg->smsc[smsc].has_ussd
+	                      ? g->cfg->smsc[smsc].ussd_session_timeout_s
+	                      : 180;
+	char err[256];
+	redisReply *r = store_cmd(g->store, err, sizeof err, "ZADD %s %lld %s", GW_K_USSD,
+	                          (long long)ussd_session_deadline(s->last_at, timeout), m->msisdn);
+	if (r) {
+		freeReplyObject(r);
+	} else {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("ussd survey=%s err=\"%s\" msg=\"session timer not armed\"", m->id, err);
+	}
+}
+
+/* Takes (removes and returns) up to ARGV[2] sessions of KEYS[1] whose
+ * deadline is <= ARGV[1], in one step: a gateway that takes one is the only
+ * one to count it, and a session re-armed meanwhile is not taken. */
+static const char gw_ussd_take_lua[] =
+	"local t = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+	"if #t > 0 then redis.call('ZREM', KEYS[1], unpack(t)) end\n"
+	"return t\n";
+#define GW_USSD_TAKE 200 /* sessions closed per round trip */
+
+/* Every second: the sessions left without an answer for their link's
+ * session_timeout are over. Nothing is sent (the network has closed them);
+ * the survey stays where it is, for a dial or the one SMS invitation. */
+static void gw_ussd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char now[24], max[16], err[256];
+	snprintf(now, sizeof now, "%lld", (long long)gw_now());
+	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
+	for (int round = 0; round < 10; round++) {
+		redisReply *r = store_cmd(g->store, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua,
+		                          GW_K_USSD, now, max);
+		if (!r) {
+			g->counters[GW_REDIS_ERR]++;
+			return;
+		}
+		size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+		for (size_t i = 0; i < n; i++) {
+			char mask[PHONE_MAX];
+			if (r->element[i]->type != REDIS_REPLY_STRING)
+				continue;
+			phone_mask(r->element[i]->str, mask);
+			g->counters[GW_USSD_TIMED_OUT]++;
+			log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
+			         "dial\"", mask);
+		}
+		freeReplyObject(r);
+		if (n < GW_USSD_TAKE)
+			return;
+	}
+}
+
+int gw_ussd_start(struct gw *g)
+{
+	int any = 0;
+	for (int i = 0; i < g->cfg->nsmsc; i++)
+		any |= g->cfg->smsc[i].has_ussd;
+	if (!any)
+		return 0;
+	struct timeval sec = {1, 0};
+	g->ev_ussd = event_new(g->base, -1, EV_PERSIST, gw_ussd_cb, g);
+	if (!g->ev_ussd)
+		return -ENOMEM;
+	event_add(g->ev_ussd, &sec);
+	return 0;
+}
+
+void gw_ussd_stop(struct gw *g)
+{
+	if (g->ev_ussd)
+		event_free(g->ev_ussd);
+	g->ev_ussd = NULL;
 }
 
 /* The citizen dialled the code: the screen of the item where their USSD
@@ -209,6 +324,7 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	default: {
 		char mask[PHONE_MAX];
 		phone_mask(msisdn, mask);
+		gw_ussd_forget(g, msisdn);
 		g->counters[GW_USSD_RELEASED]++;
 		log_info("[%s] ussd msisdn=%s op=%d msg=\"session released: the survey waits for a new dial\"",
 		         esme_name(e), mask, sm->ussd_op);
@@ -230,14 +346,13 @@ int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign
 	if (o->finished || o->nmsg == 0)
 		return gw_commit(g, m, c, s, o, m->ver, NULL, 0);
 	int us = gw_ussd_route(g, m->msisdn);
-	char *inv = ussd_invite_text(NULL, us >= 0 ? g->cfg->smsc[us].ussd_service_code : "");
+	char *inv = ussd_invite_text(c->ussd_invite, us >= 0 ? g->cfg->smsc[us].ussd_service_code : "");
 	if (!inv)
 		return -ENOMEM;
 	for (int i = 0; i < o->nmsg; i++)
 		free(o->msg[i]);
 	o->msg[0] = inv;
 	o->nmsg = 1;
-	g->counters[GW_USSD_TIMED_OUT]++;
 	memset(&g->ussd, 0, sizeof g->ussd);
 	g->ussd.invite = 1;
 	int rc = gw_commit(g, m, c, s, o, m->ver, NULL, 0);
