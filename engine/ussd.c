@@ -73,12 +73,7 @@ int ussd_screen_op(const struct ussd_ops *ops, int final)
 
 int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s)
 {
-	return now >= last_at && now < ussd_session_deadline(last_at, timeout_s);
-}
-
-int64_t ussd_session_deadline(int64_t last_at, int timeout_s)
-{
-	return last_at + timeout_s;
+	return now >= last_at && now - last_at < timeout_s;
 }
 
 const char ussd_invite_default[] =

@@ -46,10 +46,6 @@ int ussd_screen_op(const struct ussd_ops *ops, int final);
  * (no answer for timeout_s ends it). */
 int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s);
 
-/* When that session is over: the first second at which it is no longer
- * alive (last_at + timeout_s). */
-int64_t ussd_session_deadline(int64_t last_at, int timeout_s);
-
 /* The default text of that SMS (a campaign's `ussd: invite:` replaces it). */
 extern const char ussd_invite_default[];
 

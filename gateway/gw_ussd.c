@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw_int.h"
 #include "log.h"
@@ -109,6 +110,15 @@ void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out
 
 /* ---- session timeouts ---- */
 
+/* Wall-clock seconds with milliseconds: session deadlines are shared by
+ * every gateway, so not the monotonic clock. */
+static double gw_ussd_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The session of msisdn is over (released, or its survey ended): no timeout
  * to count. A Redis error only leaves an entry that the timer removes later
  * (and counts as timed out). */
@@ -138,9 +148,13 @@ void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const str
 	int timeout = smsc >= 0 && smsc < g->cfg->nsmsc && g->cfg->smsc[smsc].has_ussd
 	                      ? g->cfg->smsc[smsc].ussd_session_timeout_s
 	                      : 180;
-	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "ZADD %s %lld %s", GW_K_USSD,
-	                          (long long)ussd_session_deadline(s->last_at, timeout), m->msisdn);
+	/* from now, to the millisecond (a held push: from when it goes out) */
+	double from = gw_ussd_clock();
+	if ((double)s->last_at > from)
+		from = (double)s->last_at;
+	char err[256], at[32];
+	snprintf(at, sizeof at, "%.3f", from + timeout);
+	redisReply *r = store_cmd(g->store, err, sizeof err, "ZADD %s %s %s", GW_K_USSD, at, m->msisdn);
 	if (r) {
 		freeReplyObject(r);
 	} else {
@@ -167,7 +181,7 @@ static void gw_ussd_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct gw *g = arg;
 	char now[24], max[16], err[256];
-	snprintf(now, sizeof now, "%lld", (long long)gw_now());
+	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
 	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
 	for (int round = 0; round < 10; round++) {
 		redisReply *r = store_cmd(g->store, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua,
