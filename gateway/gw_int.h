@@ -117,6 +117,8 @@ struct gw_camp {
 	int64_t retire_at;     /* not current: freed after this (unix s) */
 };
 
+struct gw_ussd_timers;
+
 /* How an outbox entry goes out as a USSD screen: op < 0 = an SMS. */
 struct gw_ussd_out {
 	int op;
@@ -164,7 +166,7 @@ struct gw {
 	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
-	struct event *ev_ussd;        /* USSD session timeouts (gw_ussd.c); NULL = no ussd: link */
+	struct gw_ussd_timers *ussd_t; /* USSD session timeouts (gw_ussd.c); NULL = no ussd: link */
 	struct gw_inflight *inflight;
 	struct gw_inflight *removals; /* sent, but their hl:sending entry could not be removed yet */
 	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */

@@ -110,6 +110,22 @@ void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out
 
 /* ---- session timeouts ---- */
 
+/* Session timer changes wait here until the loop has sent what the step
+ * wrote (the next screen goes out first), then go to Redis in one ZADD and
+ * one ZREM however many steps there were. One entry per number: the last
+ * change wins. */
+#define GW_USSD_TAKE 200   /* sessions closed per round trip */
+struct gw_ussd_change {
+	char msisdn[PHONE_MAX];
+	double at;             /* the new deadline (unix s); 0 = the session is over */
+};
+struct gw_ussd_timers {
+	struct event *tick;    /* every second: close the sessions past their deadline */
+	struct event *flush;   /* sends the changes below */
+	struct gw_ussd_change *chg;
+	int nchg, capchg;
+};
+
 /* Wall-clock seconds with milliseconds: session deadlines are shared by
  * every gateway, so not the monotonic clock. */
 static double gw_ussd_clock(void)
@@ -119,17 +135,85 @@ static double gw_ussd_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The session of msisdn is over (released, or its survey ended): no timeout
- * to count. A Redis error only leaves an entry that the timer removes later
- * (and counts as timed out). */
-static void gw_ussd_forget(struct gw *g, const char *msisdn)
+/* Sends the pending changes. A Redis error loses them: a session not armed
+ * is not counted as timed out; one not removed is, later. */
+static void gw_ussd_flush(struct gw *g)
 {
-	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "ZREM %s %s", GW_K_USSD, msisdn);
-	if (r)
-		freeReplyObject(r);
-	else
-		g->counters[GW_REDIS_ERR]++;
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (!t || !t->nchg)
+		return;
+	const char **av = malloc((size_t)(2 * t->nchg + 2) * sizeof *av);
+	char(*score)[32] = malloc((size_t)t->nchg * sizeof *score);
+	if (!av || !score) {
+		free(av);
+		free(score);
+		return; /* kept for the next flush */
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: ZADD key score member...; pass 1: ZREM key member... */
+		int n = 2;
+		av[0] = pass ? "ZREM" : "ZADD";
+		av[1] = GW_K_USSD;
+		for (int i = 0; i < t->nchg; i++) {
+			const struct gw_ussd_change *c = &t->chg[i];
+			if ((c->at > 0) == pass)
+				continue;
+			if (!pass) {
+				snprintf(score[i], sizeof score[i], "%.3f", c->at);
+				av[n++] = score[i];
+			}
+			av[n++] = c->msisdn;
+		}
+		if (n == 2)
+			continue;
+		char err[256];
+		redisReply *r = store_cmdargv(g->store, err, sizeof err, n, av, NULL);
+		if (r) {
+			freeReplyObject(r);
+		} else {
+			g->counters[GW_REDIS_ERR]++;
+			log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err);
+		}
+	}
+	free(av);
+	free(score);
+	t->nchg = 0;
+}
+
+static void gw_ussd_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gw_ussd_flush(arg);
+}
+
+/* Records that msisdn's session now ends at `at` (0 = it is over). */
+static void gw_ussd_change(struct gw *g, const char *msisdn, double at)
+{
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (!t)
+		return;
+	int i;
+	for (i = 0; i < t->nchg && strcmp(t->chg[i].msisdn, msisdn) != 0; i++)
+		;
+	if (i == t->nchg) {
+		if (t->nchg == t->capchg) {
+			int cap = t->capchg ? 2 * t->capchg : 64;
+			struct gw_ussd_change *n = realloc(t->chg, (size_t)cap * sizeof *n);
+			if (!n) {
+				gw_ussd_flush(g); /* write what is there, then try again */
+				if (t->nchg == t->capchg)
+					return;
+			} else {
+				t->chg = n;
+				t->capchg = cap;
+			}
+		}
+		i = t->nchg++;
+		snprintf(t->chg[i].msisdn, sizeof t->chg[i].msisdn, "%s", msisdn);
+	}
+	t->chg[i].at = at;
+	event_active(t->flush, 0, 0);
 }
 
 void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const struct survey *s,
@@ -140,7 +224,7 @@ void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const str
 	if (first && o->nmsg && !g->ussd.active)
 		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted when it comes) */
 	if (o->finished) {
-		gw_ussd_forget(g, m->msisdn);
+		gw_ussd_change(g, m->msisdn, 0);
 		return;
 	}
 	if (!o->nmsg)
@@ -152,15 +236,7 @@ void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const str
 	double from = gw_ussd_clock();
 	if ((double)s->last_at > from)
 		from = (double)s->last_at;
-	char err[256], at[32];
-	snprintf(at, sizeof at, "%.3f", from + timeout);
-	redisReply *r = store_cmd(g->store, err, sizeof err, "ZADD %s %s %s", GW_K_USSD, at, m->msisdn);
-	if (r) {
-		freeReplyObject(r);
-	} else {
-		g->counters[GW_REDIS_ERR]++;
-		log_warn("ussd survey=%s err=\"%s\" msg=\"session timer not armed\"", m->id, err);
-	}
+	gw_ussd_change(g, m->msisdn, from + timeout);
 }
 
 /* Takes (removes and returns) up to ARGV[2] sessions of KEYS[1] whose
@@ -170,17 +246,17 @@ static const char gw_ussd_take_lua[] =
 	"local t = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
 	"if #t > 0 then redis.call('ZREM', KEYS[1], unpack(t)) end\n"
 	"return t\n";
-#define GW_USSD_TAKE 200 /* sessions closed per round trip */
 
 /* Every second: the sessions left without an answer for their link's
  * session_timeout are over. Nothing is sent (the network has closed them);
  * the survey stays where it is, for a dial or the one SMS invitation. */
-static void gw_ussd_cb(evutil_socket_t fd, short what, void *arg)
+static void gw_ussd_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
 	char now[24], max[16], err[256];
+	gw_ussd_flush(g); /* an answer handled just now re-armed its session */
 	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
 	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
 	for (int round = 0; round < 10; round++) {
@@ -213,19 +289,33 @@ int gw_ussd_start(struct gw *g)
 		any |= g->cfg->smsc[i].has_ussd;
 	if (!any)
 		return 0;
-	struct timeval sec = {1, 0};
-	g->ev_ussd = event_new(g->base, -1, EV_PERSIST, gw_ussd_cb, g);
-	if (!g->ev_ussd)
+	struct gw_ussd_timers *t = calloc(1, sizeof *t);
+	if (!t)
 		return -ENOMEM;
-	event_add(g->ev_ussd, &sec);
+	g->ussd_t = t;
+	t->tick = event_new(g->base, -1, EV_PERSIST, gw_ussd_tick_cb, g);
+	t->flush = event_new(g->base, -1, 0, gw_ussd_flush_cb, g);
+	if (!t->tick || !t->flush)
+		return -ENOMEM; /* gw_free -> gw_ussd_stop frees what was made */
+	struct timeval sec = {1, 0};
+	event_add(t->tick, &sec);
 	return 0;
 }
 
 void gw_ussd_stop(struct gw *g)
 {
-	if (g->ev_ussd)
-		event_free(g->ev_ussd);
-	g->ev_ussd = NULL;
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (!t)
+		return;
+	if (g->store)
+		gw_ussd_flush(g); /* the timers of the last steps outlive this process */
+	if (t->tick)
+		event_free(t->tick);
+	if (t->flush)
+		event_free(t->flush);
+	free(t->chg);
+	free(t);
+	g->ussd_t = NULL;
 }
 
 /* The citizen dialled the code: the screen of the item where their USSD
@@ -338,7 +428,7 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	default: {
 		char mask[PHONE_MAX];
 		phone_mask(msisdn, mask);
-		gw_ussd_forget(g, msisdn);
+		gw_ussd_change(g, msisdn, 0); /* over: nothing to time out */
 		g->counters[GW_USSD_RELEASED]++;
 		log_info("[%s] ussd msisdn=%s op=%d msg=\"session released: the survey waits for a new dial\"",
 		         esme_name(e), mask, sm->ussd_op);

@@ -231,10 +231,15 @@ def ussd_part(a, out):
         count = max(10, int(rate * a.half_s))
         settle(st, "an idle gateway", lambda: st.redis("ZCARD", "hl:ussd:sessions") == "0", 30)
         say(f"ussd half rate: {rate:.1f} surveys/s ({sat['steps_per_s'] / 2:.0f} answers/s) for {a.half_s}s")
+        c0 = st.metrics().get("hailong_redis_commands_total", 0)
         half = load(st, a.ussd_citizens, 1, count, rate, a.half_s + 5, a.duration,
                     campaign="ussd-default")
         say("ussd half rate: " + json.dumps(half))
         m = st.metrics()
+        # hailongd's own Redis commands (scripts count one) over the answers of that run, its
+        # triggers, pushes, session timers and archiving included
+        out["ussd_redis_commands_per_answer"] = round(
+            (m.get("hailong_redis_commands_total", 0) - c0) / max(1, half["steps"]), 2)
         ev = lambda e: int(m.get('hailong_ussd_sessions_total{event="%s"}' % e, 0))  # noqa: E731
         lat = half["latency_ms"]
         out["ussd"] = {"saturation": sat, "half_rate": half,
