@@ -110,11 +110,13 @@ void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out
 
 /* ---- session timeouts ---- */
 
-/* Session timer changes wait here until the loop has sent what the step
- * wrote (the next screen goes out first), then go to Redis in one ZADD and
- * one ZREM however many steps there were. One entry per number: the last
- * change wins. */
-#define GW_USSD_TAKE 200   /* sessions closed per round trip */
+/* Session timer changes wait here for up to GW_USSD_FLUSH_MS (never in the
+ * way of the next screen), then go to Redis in one ZADD and one ZREM however
+ * many steps there were. One entry per number: the last change wins. A
+ * crash loses at most that much: a session then times out uncounted, or is
+ * counted once more; the survey itself is in its hash and does not care. */
+#define GW_USSD_TAKE 200      /* sessions closed per round trip */
+#define GW_USSD_FLUSH_MS 100
 struct gw_ussd_change {
 	char msisdn[PHONE_MAX];
 	double at;             /* the new deadline (unix s); 0 = the session is over */
@@ -213,7 +215,10 @@ static void gw_ussd_change(struct gw *g, const char *msisdn, double at)
 		snprintf(t->chg[i].msisdn, sizeof t->chg[i].msisdn, "%s", msisdn);
 	}
 	t->chg[i].at = at;
-	event_active(t->flush, 0, 0);
+	if (!evtimer_pending(t->flush, NULL)) {
+		struct timeval tv = {0, GW_USSD_FLUSH_MS * 1000};
+		evtimer_add(t->flush, &tv);
+	}
 }
 
 void gw_ussd_step(struct gw *g, int smsc, const struct record_meta *m, const struct survey *s,
@@ -294,7 +299,7 @@ int gw_ussd_start(struct gw *g)
 		return -ENOMEM;
 	g->ussd_t = t;
 	t->tick = event_new(g->base, -1, EV_PERSIST, gw_ussd_tick_cb, g);
-	t->flush = event_new(g->base, -1, 0, gw_ussd_flush_cb, g);
+	t->flush = evtimer_new(g->base, gw_ussd_flush_cb, g);
 	if (!t->tick || !t->flush)
 		return -ENOMEM; /* gw_free -> gw_ussd_stop frees what was made */
 	struct timeval sec = {1, 0};
