@@ -91,6 +91,7 @@ struct ussd_slot {
 	uint16_t id;              /* its_session_info: id << 1 (the low bit = end of session) */
 	uint8_t open;
 	int64_t shown_us;         /* when its last screen reached the phone (monotonic us) */
+	uint32_t screens;         /* screens this number was sent (the draws below count them) */
 };
 
 /* An ESME connection. */
@@ -807,6 +808,8 @@ static struct ussd_slot *ussd_find(struct smsc *s, const char *msisdn)
 static struct ussd_slot *ussd_open(struct smsc *s, const char *msisdn)
 {
 	struct ussd_slot *u = ussd_slot(s, msisdn);
+	if (strcmp(u->msisdn, msisdn) != 0)
+		u->screens = 0;
 	copy_str(u->msisdn, sizeof u->msisdn, msisdn);
 	u->open = 1;
 	u->id = (uint16_t)(++s->ussd_next & 0x7FFF);
@@ -840,6 +843,26 @@ int smsc_ussd_dial(struct smsc *s, const char *msisdn, int delay_ms)
 	return ussd_mo(s, u, s->o.ussd_code, s->o.ussd_ops[0], delay_ms);
 }
 
+/* What a citizen does with a USSD screen is drawn from the seed, the number,
+ * what is drawn and how many screens the number had: a seed plays the same
+ * behaviours whatever the timing (the shared generator is drawn in the order
+ * events happen, which varies from run to run). */
+enum { USSD_DRAW_IGNORE = 1, USSD_DRAW_INVITE, USSD_DRAW_DROP, USSD_DRAW_SLOW };
+static int ussd_chance(const struct smsc *s, const char *msisdn, int what, uint32_t n, double p)
+{
+	if (p <= 0)
+		return 0;
+	uint64_t h = (s->o.seed ^ 0x55D0C0DEull) + (uint64_t)what * 0x9E3779B97F4A7C15ull + ((uint64_t)n << 20);
+	for (const char *c = msisdn; *c; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+	h ^= h >> 30;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 27;
+	h *= 0x94D049BB133111EBull;
+	h ^= h >> 31;
+	return (double)(h >> 11) * (1.0 / 9007199254740992.0) < p;
+}
+
 /* When a citizen whose session broke dials again (--ussd-redial-ms). */
 static int ussd_redial_ms(struct smsc *s)
 {
@@ -853,7 +876,8 @@ static int ussd_redial_ms(struct smsc *s)
 
 /* A slow phone's answer that comes after the centre's session lifetime
  * (--ussd-timeout-ms) is not delivered: the network releases the session
- * (the release op reaches the ESME) and the citizen dials again. 1 when mo
+ * (the release op reaches the ESME) and the citizen, told so by the phone,
+ * dials again 0.8 s later. 1 when mo
  * is such an answer (the caller drops it: no ledger line). */
 static int ussd_late(struct smsc *s, const struct mo *mo)
 {
@@ -872,7 +896,7 @@ static int ussd_late(struct smsc *s, const struct mo *mo)
 		citizens_unanswer(s->pop, mo->citizen);
 	ussd_mo(s, u, "", s->o.ussd_release_op, 0);
 	u->open = 0;
-	smsc_ussd_dial(s, mo->from, ussd_redial_ms(s));
+	smsc_ussd_dial(s, mo->from, 800); /* the phone said so: the citizen dials at once */
 	return 1;
 }
 
@@ -894,16 +918,20 @@ static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
 	}
 	if (sm->ussd_op != ops[2])
 		return 1;
+	/* the citizens' behaviours are for the simulated population; a tester's
+	 * phone does what the tester does */
+	int citizen = s->pop && citizens_index(s->pop, sm->dst_addr);
 	if (!u) {
 		/* a push opens a session */
 		u = ussd_open(s, sm->dst_addr);
-		if (chance(s, s->o.ussd_ignore_share)) {
+		u->screens++;
+		if (citizen && ussd_chance(s, u->msisdn, USSD_DRAW_IGNORE, u->screens, s->o.ussd_ignore_share)) {
 			s->st.ussd_ignored++;
 			u->open = 0;
 			smsc_ussd_dial(s, sm->dst_addr, 1000 + (int)(rng_next(&s->rng) % 2000));
 			return 0;
 		}
-		if (chance(s, s->o.ussd_invite_share)) {
+		if (citizen && ussd_chance(s, u->msisdn, USSD_DRAW_INVITE, u->screens, s->o.ussd_invite_share)) {
 			/* left on the phone; the citizen dials when the SMS invitation comes */
 			s->st.ussd_ignored++;
 			u->open = 0;
@@ -912,6 +940,7 @@ static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
 		u->shown_us = now_us();
 		return 1;
 	}
+	u->screens++;
 	if (chance(s, s->o.ussd_release_share)) {
 		s->st.ussd_released++;
 		log_info("[smsc] fault: ussd session released by the network session=%u", u->id);
@@ -920,7 +949,7 @@ static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
 		smsc_ussd_dial(s, sm->dst_addr, 800);
 		return 0;
 	}
-	if (chance(s, s->o.ussd_drop_share)) {
+	if (citizen && ussd_chance(s, u->msisdn, USSD_DRAW_DROP, u->screens, s->o.ussd_drop_share)) {
 		/* the citizen presses Cancel: this network tells the ESME nothing */
 		s->st.ussd_dropped++;
 		log_info("[smsc] fault: ussd session cancelled on the phone session=%u", u->id);
@@ -1021,7 +1050,8 @@ static void deliver(struct smsc *s, const char *src, const char *dst, const char
 		return;
 	char from[16];
 	citizens_msisdn(idx, from);
-	if (ussd_find(s, from) && chance(s, s->o.ussd_slow_share)) {
+	struct ussd_slot *us = ussd_find(s, from);
+	if (us && ussd_chance(s, from, USSD_DRAW_SLOW, us->screens, s->o.ussd_slow_share)) {
 		/* a slow phone: the answer to this screen comes late */
 		s->st.ussd_slow++;
 		r.delay_ms = s->o.ussd_slow_ms > 0 ? s->o.ussd_slow_ms : 8000;
