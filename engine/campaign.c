@@ -90,6 +90,7 @@ void campaign_free(struct campaign *c)
 	free(c->msg.stopped);
 	free(c->msg.help);
 	free(c->msg.expired);
+	free(c->ussd_invite);
 	free(c);
 }
 
@@ -877,14 +878,27 @@ static void parse_top(struct pctx *p, int root)
 	if ((node = ydoc_get(d, root, "resurvey_after")) != 0)
 		ydoc_duration(d, node, "resurvey_after", &c->resurvey_after, p->e);
 	if ((node = ydoc_get(d, root, "ussd")) != 0) {
-		static const char *const ussd_keys[] = {"invite_after", NULL};
+		static const char *const ussd_keys[] = {"invite_after", "invite", NULL};
 		int n2;
 		if (c->channel != CAMPAIGN_USSD)
 			yerr_add(p->e, ydoc_line(d, node), "ussd: only for a campaign with channel: ussd");
-		else if (ydoc_check_map(d, node, "ussd", ussd_keys, p->e) == 0 &&
-		         (n2 = ydoc_get(d, node, "invite_after")) != 0)
-			ydoc_duration(d, n2, "ussd: invite_after", &c->ussd_invite_after, p->e);
+		else if (ydoc_check_map(d, node, "ussd", ussd_keys, p->e) == 0) {
+			if ((n2 = ydoc_get(d, node, "invite_after")) != 0)
+				ydoc_duration(d, n2, "ussd: invite_after", &c->ussd_invite_after, p->e);
+			if ((n2 = ydoc_get(d, node, "invite")) != 0 &&
+			    read_text(p, n2, "ussd: invite", &c->ussd_invite) == 0) {
+				c->ussd_invite_line = ydoc_line(d, n2);
+				/* the invitation exists to tell the citizen what to dial */
+				if (!strstr(c->ussd_invite, "{code}"))
+					yerr_add(p->e, c->ussd_invite_line,
+					         "ussd: invite: must contain {code} (the service code to dial, "
+					         "written in by the gateway)");
+			}
+		}
 	}
+	if (c->ussd_invite && c->ussd_invite_after <= 0 && c->reminder_after <= 0)
+		yerr_add(p->e, c->ussd_invite_line,
+		         "ussd: invite: never sent: set ussd: invite_after (or reminder_after)");
 
 	if (have_window) {
 		c->window_start = start_days * 86400 - c->tz_offset;

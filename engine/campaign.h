@@ -75,6 +75,9 @@ struct campaign {
 	int tz_offset;                  /* seconds east of UTC for window/quiet hours (default +7h) */
 	int64_t ussd_invite_after;      /* channel ussd: one SMS inviting to dial the code this long
 	                                 * after a pushed session ended unanswered (0 = none) */
+	char *ussd_invite;              /* channel ussd: that SMS, "{code}" = the service code
+	                                 * (NULL = the default text, engine/ussd.c) */
+	int ussd_invite_line;           /* its line in the file, 0 = not given */
 	struct campaign_scale scales[8];
 	int nscales;
 	struct campaign_question questions[CAMPAIGN_MAX_QUESTIONS];

@@ -76,25 +76,33 @@ int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s)
 	return now >= last_at && now - last_at < timeout_s;
 }
 
-char *ussd_invite_text(const char *lead, const char *service_code)
+const char ussd_invite_default[] =
+	"Ông/Bà chưa hoàn thành khảo sát. Bấm gọi {code} (miễn phí) để tiếp tục. Xin cảm ơn.";
+
+char *ussd_invite_text(const char *tmpl, const char *service_code)
 {
-	static const char fmt1[] = "Ông/Bà chưa hoàn thành khảo sát. Bấm gọi ";
-	static const char fmt2[] = " (miễn phí) để tiếp tục. Xin cảm ơn.";
-	size_t ll = lead && *lead ? strlen(lead) + 1 : 0;
-	size_t n = ll + sizeof fmt1 + strlen(service_code) + sizeof fmt2;
+	static const char mark[] = "{code}";
+	const size_t ml = sizeof mark - 1, cl = strlen(service_code);
+	if (!tmpl)
+		tmpl = ussd_invite_default;
+	size_t n = strlen(tmpl) + 1;
+	for (const char *p = strstr(tmpl, mark); p; p = strstr(p + ml, mark))
+		n += cl; /* at most: the mark itself is not copied */
 	char *s = malloc(n);
 	if (!s)
 		return NULL;
 	size_t off = 0;
-	if (ll) {
-		memcpy(s, lead, ll - 1);
-		s[ll - 1] = ' ';
-		off = ll;
+	for (const char *p = tmpl;;) {
+		const char *m = strstr(p, mark);
+		size_t l = m ? (size_t)(m - p) : strlen(p);
+		memcpy(s + off, p, l);
+		off += l;
+		if (!m)
+			break;
+		memcpy(s + off, service_code, cl);
+		off += cl;
+		p = m + ml;
 	}
-	memcpy(s + off, fmt1, sizeof fmt1 - 1);
-	off += sizeof fmt1 - 1;
-	memcpy(s + off, service_code, strlen(service_code));
-	off += strlen(service_code);
-	memcpy(s + off, fmt2, sizeof fmt2);
+	s[off] = '\0';
 	return s;
 }

@@ -46,8 +46,12 @@ int ussd_screen_op(const struct ussd_ops *ops, int final);
  * (no answer for timeout_s ends it). */
 int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s);
 
-/* The SMS inviting a citizen whose pushed session ended unanswered to dial
- * the code; malloc'd. `lead` (the campaign's reminder, may be NULL) comes first. */
-char *ussd_invite_text(const char *lead, const char *service_code);
+/* The default text of that SMS (a campaign's `ussd: invite:` replaces it). */
+extern const char ussd_invite_default[];
+
+/* The SMS inviting a citizen whose session ended unanswered to dial the
+ * code: `tmpl` (NULL = ussd_invite_default) with every "{code}" replaced by
+ * service_code. malloc'd; NULL when out of memory. */
+char *ussd_invite_text(const char *tmpl, const char *service_code);
 
 #endif

@@ -131,6 +131,10 @@ struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, 
 	event_add(g->ev_lease, &lease);
 	struct timeval optsync = {5, 0};
 	event_add(g->ev_optout, &optsync);
+	if (gw_ussd_start(g) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (gw_take_over(g, err, errlen) < 0)
 		goto fail;
 	gw_recover(g);
@@ -237,6 +241,7 @@ void gw_free(struct gw *g)
 		event_free(g->ev_lease);
 	if (g->ev_optout)
 		event_free(g->ev_optout);
+	gw_ussd_stop(g);
 	store_free(g->store);
 	archive_close(g->archive);
 	for (int i = 0; i < g->ncamps; i++)

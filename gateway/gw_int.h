@@ -44,6 +44,7 @@
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
 #define GW_K_RUNNING "hl:running"        /* set of the ids of the surveys running (store.c) */
 #define GW_K_RUNNING_OK "hl:running:ok"  /* hl:running was built from the survey hashes */
+#define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
@@ -121,6 +122,8 @@ struct gw_commit {
 	enum survey_status status;
 	int finished, first, nout, nmsg, hold, ussd, ussd_push;
 	int q;                     /* the item it asks next (-1: none, it ends) */
+	int smsc;                  /* the session its messages go to */
+	int64_t last_at;           /* the survey's last_at after the step */
 	int handed;                /* gw_commit_done: messages handed to the session at once */
 	int direct;                /* SMSC index its messages go to at once, -1 = the outbox */
 	char **entries;            /* its nout outbox entries */
@@ -143,6 +146,8 @@ struct gw_camp {
 	int current;           /* 1 = the version new surveys use */
 	int64_t retire_at;     /* not current: freed after this (unix s) */
 };
+
+struct gw_ussd_timers;
 
 /* How an outbox entry goes out as a USSD screen: op < 0 = an SMS. */
 struct gw_ussd_out {
@@ -199,6 +204,7 @@ struct gw {
 	struct event *ev_batch;
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
 	struct event *ev_queue, *ev_outbox, *ev_due, *ev_archive, *ev_lease;
+	struct gw_ussd_timers *ussd_t; /* USSD session timeouts (gw_ussd.c); NULL = no ussd: link */
 	struct gw_inflight *inflight;
 	struct gw_inflight *removals; /* sent, but their hl:sending entry could not be removed yet */
 	struct gw_unkept *unkept;     /* hl:msg records that could not be written yet */
@@ -322,6 +328,10 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
                   const struct smpp_sm *sm);
 int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                 struct survey_out *o);
+void gw_ussd_step(struct gw *g, int smsc, const char *msisdn, int finished, int completed, int pushed_first,
+                  int nmsg, int64_t last_at);
+int gw_ussd_start(struct gw *g);
+void gw_ussd_stop(struct gw *g);
 
 /* gw_optout.c: opt-outs restored from the archive and kept in step with it */
 #define GW_OPTOUT_REC_PREFIX "{\"optout\":" /* an opt-out record in hl:archive starts so */

@@ -159,6 +159,8 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 			s->last_at = hold;
 		o->due = survey_next_due(c, s);
 	}
+	k->smsc = smsc;
+	k->last_at = s->last_at;
 	k->direct = gw_direct_smsc(g, smsc, c, hold, nout);
 	if (k->direct >= 0)
 		gw_sending_key(g, smsc, k->k_send, sizeof k->k_send);
@@ -285,10 +287,9 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 		log_info("survey finished survey=%s campaign=%s msisdn=%s status=%s reason=\"%s\"", k->id, k->campaign,
 		         mask, survey_status_name(k->status), k->reason);
 	}
-	if (rc == 1 && k->ussd && k->finished && k->status == SURVEY_COMPLETED)
-		g->counters[GW_USSD_COMPLETED]++;
-	if (rc == 1 && k->ussd_push && k->first && k->nout)
-		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted in gw_ussd.c) */
+	if (rc == 1 && k->ussd) /* the session's timer and metrics */
+		gw_ussd_step(g, k->smsc, k->msisdn, k->finished, k->status == SURVEY_COMPLETED, k->first && k->ussd_push,
+		             k->nmsg, k->last_at);
 	if (rc == 1 && k->hold)
 		g->counters[GW_HELD] += (uint64_t)k->nout;
 	else if (rc == 1 && k->nmsg && direct < 0)

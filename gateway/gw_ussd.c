@@ -10,13 +10,20 @@
  * the number's USSD link. The session itself holds no state of its own: the
  * survey hash says which item waits for an answer, so a session that broke
  * (network timeout, release) resumes when the citizen dials the code again,
- * on any gateway and after a restart. A survey whose session ended
- * unanswered gets one SMS inviting to dial (ussd.invite_after, in place of
- * the reminder; held by quiet hours like every push). */
+ * on any gateway and after a restart. What the gateway does keep is when
+ * each open session times out (GW_K_USSD, a zset in Redis, so it outlives a
+ * restart and is shared by every gateway): a screen that expects an answer
+ * arms it, an answer's next screen re-arms it, an end, a release or a
+ * timeout removes it; a 1 s timer closes the sessions left unanswered for
+ * the link's session_timeout (hailong_ussd_sessions_total{event="timed_out"}).
+ * A survey whose session ended unanswered gets one SMS inviting to dial
+ * (ussd.invite_after, in place of the reminder; held by quiet hours like
+ * every push). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw_int.h"
 #include "log.h"
@@ -64,12 +71,14 @@ int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *e
 		links++;
 		/* the invitation is for a session that is over: never while the
 		 * network may still hold the screen on the phone */
-		if (c->ussd_invite_after > 0 && c->ussd_invite_after < s->ussd_session_timeout_s) {
+		int64_t after = c->ussd_invite_after > 0 ? c->ussd_invite_after : c->reminder_after;
+		if (after > 0 && after < s->ussd_session_timeout_s) {
 			snprintf(err, errlen,
-			         "%s:1: ussd: invite_after (%llds) is shorter than the session_timeout (%ds) of "
+			         "%s:1: %s (%llds) is shorter than the session_timeout (%ds) of "
 			         "smpp %s: the SMS invitation could arrive while the session is still open",
-			         c->file ? c->file : "campaign", (long long)c->ussd_invite_after,
-			         s->ussd_session_timeout_s, s->name);
+			         c->file ? c->file : "campaign",
+			         c->ussd_invite_after > 0 ? "ussd: invite_after" : "reminder_after (the invitation)",
+			         (long long)after, s->ussd_session_timeout_s, s->name);
 			return -EINVAL;
 		}
 	}
@@ -97,6 +106,221 @@ void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out
 		u->has_umr = g->ussd.has_umr;
 		u->umr = g->ussd.umr;
 	}
+}
+
+/* ---- session timeouts ---- */
+
+/* Session timer changes wait here for up to GW_USSD_FLUSH_MS (never in the
+ * way of the next screen), then go to Redis in one ZADD and one ZREM however
+ * many steps there were. One entry per number: the last change wins. A
+ * crash loses at most that much: a session then times out uncounted, or is
+ * counted once more; the survey itself is in its hash and does not care. */
+#define GW_USSD_TAKE 200      /* sessions closed per round trip */
+#define GW_USSD_FLUSH_MS 100
+struct gw_ussd_change {
+	char msisdn[PHONE_MAX];
+	double at;             /* the new deadline (unix s); 0 = the session is over */
+};
+struct gw_ussd_timers {
+	struct event *tick;    /* every second: close the sessions past their deadline */
+	struct event *flush;   /* sends the changes below */
+	struct gw_ussd_change *chg;
+	int nchg, capchg;
+};
+
+/* Wall-clock seconds with milliseconds: session deadlines are shared by
+ * every gateway, so not the monotonic clock. */
+static double gw_ussd_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sends the pending changes. A Redis error loses them: a session not armed
+ * is not counted as timed out; one not removed is, later. */
+static void gw_ussd_flush(struct gw *g)
+{
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (!t || !t->nchg)
+		return;
+	const char **av = malloc((size_t)(2 * t->nchg + 2) * sizeof *av);
+	char(*score)[32] = malloc((size_t)t->nchg * sizeof *score);
+	if (!av || !score) {
+		free(av);
+		free(score);
+		return; /* kept for the next flush */
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: ZADD key score member...; pass 1: ZREM key member... */
+		int n = 2;
+		av[0] = pass ? "ZREM" : "ZADD";
+		av[1] = GW_K_USSD;
+		for (int i = 0; i < t->nchg; i++) {
+			const struct gw_ussd_change *c = &t->chg[i];
+			if ((c->at > 0) == pass)
+				continue;
+			if (!pass) {
+				snprintf(score[i], sizeof score[i], "%.3f", c->at);
+				av[n++] = score[i];
+			}
+			av[n++] = c->msisdn;
+		}
+		if (n == 2)
+			continue;
+		char err[256];
+		redisReply *r = store_cmdargv(g->store, err, sizeof err, n, av, NULL);
+		if (r) {
+			freeReplyObject(r);
+		} else {
+			g->counters[GW_REDIS_ERR]++;
+			log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err);
+		}
+	}
+	free(av);
+	free(score);
+	t->nchg = 0;
+}
+
+static void gw_ussd_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	gw_ussd_flush(arg);
+}
+
+/* Records that msisdn's session now ends at `at` (0 = it is over). */
+static void gw_ussd_change(struct gw *g, const char *msisdn, double at)
+{
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (!t)
+		return;
+	int i;
+	for (i = 0; i < t->nchg && strcmp(t->chg[i].msisdn, msisdn) != 0; i++)
+		;
+	if (i == t->nchg) {
+		if (t->nchg == t->capchg) {
+			int cap = t->capchg ? 2 * t->capchg : 64;
+			struct gw_ussd_change *n = realloc(t->chg, (size_t)cap * sizeof *n);
+			if (!n) {
+				gw_ussd_flush(g); /* write what is there, then try again */
+				if (t->nchg == t->capchg)
+					return;
+			} else {
+				t->chg = n;
+				t->capchg = cap;
+			}
+		}
+		i = t->nchg++;
+		snprintf(t->chg[i].msisdn, sizeof t->chg[i].msisdn, "%s", msisdn);
+	}
+	t->chg[i].at = at;
+	if (!evtimer_pending(t->flush, NULL)) {
+		struct timeval tv = {0, GW_USSD_FLUSH_MS * 1000};
+		evtimer_add(t->flush, &tv);
+	}
+}
+
+void gw_ussd_step(struct gw *g, int smsc, const char *msisdn, int finished, int completed, int pushed_first,
+                  int nmsg, int64_t last_at)
+{
+	if (finished && completed)
+		g->counters[GW_USSD_COMPLETED]++;
+	if (pushed_first && nmsg)
+		g->counters[GW_USSD_OPENED]++; /* a push (a dial is counted when it comes) */
+	if (finished) {
+		gw_ussd_change(g, msisdn, 0);
+		return;
+	}
+	if (!nmsg)
+		return;
+	int timeout = smsc >= 0 && smsc < g->cfg->nsmsc && g->cfg->smsc[smsc].has_ussd
+	                      ? g->cfg->smsc[smsc].ussd_session_timeout_s
+	                      : 180;
+	/* from now, to the millisecond (a held push: from when it goes out) */
+	double from = gw_ussd_clock();
+	if ((double)last_at > from)
+		from = (double)last_at;
+	gw_ussd_change(g, msisdn, from + timeout);
+}
+
+/* Takes (removes and returns) up to ARGV[2] sessions of KEYS[1] whose
+ * deadline is <= ARGV[1], in one step: a gateway that takes one is the only
+ * one to count it, and a session re-armed meanwhile is not taken. */
+static const char gw_ussd_take_lua[] =
+	"local t = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+	"if #t > 0 then redis.call('ZREM', KEYS[1], unpack(t)) end\n"
+	"return t\n";
+
+/* Every second: the sessions left without an answer for their link's
+ * session_timeout are over. Nothing is sent (the network has closed them);
+ * the survey stays where it is, for a dial or the one SMS invitation. */
+static void gw_ussd_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char now[24], max[16], err[256];
+	gw_ussd_flush(g); /* an answer handled just now re-armed its session */
+	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
+	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
+	for (int round = 0; round < 10; round++) {
+		redisReply *r = store_cmd(g->store, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua,
+		                          GW_K_USSD, now, max);
+		if (!r) {
+			g->counters[GW_REDIS_ERR]++;
+			return;
+		}
+		size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+		for (size_t i = 0; i < n; i++) {
+			char mask[PHONE_MAX];
+			if (r->element[i]->type != REDIS_REPLY_STRING)
+				continue;
+			phone_mask(r->element[i]->str, mask);
+			g->counters[GW_USSD_TIMED_OUT]++;
+			log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
+			         "dial\"", mask);
+		}
+		freeReplyObject(r);
+		if (n < GW_USSD_TAKE)
+			return;
+	}
+}
+
+int gw_ussd_start(struct gw *g)
+{
+	int any = 0;
+	for (int i = 0; i < g->cfg->nsmsc; i++)
+		any |= g->cfg->smsc[i].has_ussd;
+	if (!any)
+		return 0;
+	struct gw_ussd_timers *t = calloc(1, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	g->ussd_t = t;
+	t->tick = event_new(g->base, -1, EV_PERSIST, gw_ussd_tick_cb, g);
+	t->flush = evtimer_new(g->base, gw_ussd_flush_cb, g);
+	if (!t->tick || !t->flush)
+		return -ENOMEM; /* gw_free -> gw_ussd_stop frees what was made */
+	struct timeval sec = {1, 0};
+	event_add(t->tick, &sec);
+	return 0;
+}
+
+void gw_ussd_stop(struct gw *g)
+{
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (!t)
+		return;
+	if (g->store)
+		gw_ussd_flush(g); /* the timers of the last steps outlive this process */
+	if (t->tick)
+		event_free(t->tick);
+	if (t->flush)
+		event_free(t->flush);
+	free(t->chg);
+	free(t);
+	g->ussd_t = NULL;
 }
 
 /* The citizen dialled the code: the screen of the item where their USSD
@@ -209,6 +433,7 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	default: {
 		char mask[PHONE_MAX];
 		phone_mask(msisdn, mask);
+		gw_ussd_change(g, msisdn, 0); /* over: nothing to time out */
 		g->counters[GW_USSD_RELEASED]++;
 		log_info("[%s] ussd msisdn=%s op=%d msg=\"session released: the survey waits for a new dial\"",
 		         esme_name(e), mask, sm->ussd_op);
@@ -230,14 +455,13 @@ int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign
 	if (o->finished || o->nmsg == 0)
 		return gw_commit(g, m, c, s, o, m->ver, NULL, 0);
 	int us = gw_ussd_route(g, m->msisdn);
-	char *inv = ussd_invite_text(NULL, us >= 0 ? g->cfg->smsc[us].ussd_service_code : "");
+	char *inv = ussd_invite_text(c->ussd_invite, us >= 0 ? g->cfg->smsc[us].ussd_service_code : "");
 	if (!inv)
 		return -ENOMEM;
 	for (int i = 0; i < o->nmsg; i++)
 		free(o->msg[i]);
 	o->msg[0] = inv;
 	o->nmsg = 1;
-	g->counters[GW_USSD_TIMED_OUT]++;
 	memset(&g->ussd, 0, sizeof g->ussd);
 	g->ussd.invite = 1;
 	int rc = gw_commit(g, m, c, s, o, m->ver, NULL, 0);

@@ -22,7 +22,10 @@
    MO -> submit_sm per second (`vs_kannel` = hailongd / Kannel), then hailongd at half
    that rate for latency, and Redis commands per step (hailongd's own count of the
    commands it sent, and INFO commandstats with the commands run inside scripts);
-8. reading bias: tests/e2e/test_reading_bias_e2e.py (citizens who answer as people
+8. USSD: hailong-sim as the USSD centre (--ussd), citizens answering each screen at
+   once: answers per second at saturation, then answer -> next screen latency p50/p99
+   at half that rate (ussd_latency_p50_ms, ussd_latency_p99_ms);
+9. reading bias: tests/e2e/test_reading_bias_e2e.py (citizens who answer as people
    text, `--answer-mode written`): the largest gap, in points, between the share of a
    value in the archive and in the simulator's ledger -> reading_bias_max_pts.
 
@@ -50,11 +53,12 @@ def say(msg):
     print("bench: " + msg, flush=True)
 
 
-def load(st, citizens, first, count, rate, duration, drain, conns=8):
+def load(st, citizens, first, count, rate, duration, drain, conns=8, campaign="default"):
     argv = [SIM, "load", "--api", "http://127.0.0.1:%d" % st.http_port, "--token", harness.TOKEN,
             "--control", "127.0.0.1:%d" % st.control_port, "--citizens", str(citizens),
             "--first", str(first), "--count", str(count), "--rate", "%g" % rate,
-            "--duration", "%g" % duration, "--drain", "%g" % drain, "--connections", str(conns)]
+            "--duration", "%g" % duration, "--drain", "%g" % drain, "--connections", str(conns),
+            "--campaign", campaign]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + drain + 60)
     if r.returncode != 0:
         raise RuntimeError("hailong-sim load failed: " + r.stderr)
@@ -199,6 +203,52 @@ def sim_part(a, out):
         out["sim_alone"] = {"steps_per_s": round(b["steps_per_s"], 1), "esme": b,
                             "sim_latency_ms": stats.get("latency_ms") if stats else None}
         out["sim_steps_per_s"] = round(b["steps_per_s"], 1)
+
+
+def ussd_part(a, out):
+    """USSD: hailong-sim as the operator's USSD centre, its citizens answering each
+    screen at once (config/examples/ussd.yaml, 5 items: a push, then 5 answers each
+    followed by the next screen or the final one). Saturation first, then half that
+    rate: answer (its deliver_sm sent) -> next screen (its submit_sm received)."""
+    with harness.Stack() as st:
+        camps = os.path.join(st.dir, "campaigns")
+        os.makedirs(camps)
+        shutil.copy(CAMPAIGN, camps)
+        ussd = os.path.join(camps, "ussd.yaml")
+        shutil.copy(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), ussd)
+        st.campaigns = camps
+        st.start_redis()
+        st.start_sim(a.ussd_citizens, think="0", extra=["--log-level", "warn", "--campaign", ussd,
+                                                        "--ussd", "*8088#"])
+        cfg = st.write_config(window=100, tps=100000, unix=True,
+                              extra_smsc="    ussd: {service_code: \"*8088#\"}\n")
+        st.start_gateway(config=cfg)
+        say(f"ussd: {a.ussd_count} USSD surveys as fast as hailongd takes them")
+        sat = load(st, a.ussd_citizens, 1, a.ussd_count, 0, a.duration, a.duration * 2, campaign="ussd-default")
+        say("ussd saturation: " + json.dumps(sat))
+        steps_per_survey = max(1.0, sat["steps"] / max(1, sat["surveys_completed"]))
+        rate = max(1.0, sat["steps_per_s"] / 2 / steps_per_survey)
+        count = max(10, int(rate * a.half_s))
+        settle(st, "an idle gateway", lambda: st.redis("ZCARD", "hl:ussd:sessions") == "0", 30)
+        say(f"ussd half rate: {rate:.1f} surveys/s ({sat['steps_per_s'] / 2:.0f} answers/s) for {a.half_s}s")
+        c0 = st.metrics().get("hailong_redis_commands_total", 0)
+        half = load(st, a.ussd_citizens, 1, count, rate, a.half_s + 5, a.duration,
+                    campaign="ussd-default")
+        say("ussd half rate: " + json.dumps(half))
+        m = st.metrics()
+        # hailongd's own Redis commands (scripts count one) over the answers of that run, its
+        # triggers, pushes, session timers and archiving included
+        out["ussd_redis_commands_per_answer"] = round(
+            (m.get("hailong_redis_commands_total", 0) - c0) / max(1, half["steps"]), 2)
+        ev = lambda e: int(m.get('hailong_ussd_sessions_total{event="%s"}' % e, 0))  # noqa: E731
+        lat = half["latency_ms"]
+        out["ussd"] = {"saturation": sat, "half_rate": half,
+                       "sessions": {e: ev(e) for e in ("opened", "completed", "timed_out", "resumed")}}
+        out["ussd_answers_per_s"] = round(sat["steps_per_s"], 1)
+        out["ussd_latency_p50_ms"] = lat.get("p50")
+        out["ussd_latency_p99_ms"] = lat.get("p99")
+        if not sat["all_ended"] or not half["all_ended"] or ev("completed") != a.ussd_count + count:
+            raise RuntimeError(f"ussd: not every survey completed: {out['ussd']['sessions']}")
 
 
 def reading_part(a, out):
@@ -401,14 +451,14 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", action="store_true", help="a few seconds, for make test")
-    parts = {"gateway": gateway_part, "tcp": tcp_part, "sim": sim_part, "kannel": kannel_part,
-             "relay": relay_part, "archive": archive_part, "reading": reading_part}
-    ap.add_argument("--only", default="", help="comma-separated parts to run (%s); default all" % ",".join(parts))
+    ap.add_argument("--only", default="", help="comma-separated parts to run (gateway,tcp,sim,kannel,"
+                    "relay,ussd,archive,reading); default all")
     a = ap.parse_args()
     if a.short:
         a.citizens, a.sat_count, a.duration, a.half_s, a.active = 200, 200, 20, 2, 100
         a.archive_n, a.report_n, a.sim_citizens, a.sim_s = 2000, 5000, 50, 1
         a.reading_n = 200
+        a.ussd_citizens, a.ussd_count = 100, 100
         a.relay_citizens, a.relay_s, a.relay_warmup = 20, 2, 2
     else:
         a.citizens = int(os.environ.get("BENCH_CITIZENS", "3000"))
@@ -420,16 +470,20 @@ def main():
         a.reading_n = int(os.environ.get("BENCH_READING", "2000"))
         a.relay_citizens = int(os.environ.get("BENCH_RELAY_CITIZENS", "200"))
         a.relay_s, a.relay_warmup = 10, 5
+        a.ussd_citizens = int(os.environ.get("BENCH_USSD", "2000"))
+        a.ussd_count = a.ussd_citizens
     a.relay_window = 10
     out = {"machine": machine(), "short": a.short}
     t0 = time.time()
+    parts = [("gateway", gateway_part), ("tcp", tcp_part), ("sim", sim_part), ("kannel", kannel_part),
+             ("relay", relay_part), ("ussd", ussd_part), ("archive", archive_part), ("reading", reading_part)]
     only = [p for p in a.only.split(",") if p]
-    for p in only:
-        if p not in parts:
-            ap.error("unknown part %r (one of %s)" % (p, ",".join(parts)))
-    for name, fn in parts.items():
+    unknown = set(only) - {n for n, _ in parts}
+    if unknown:
+        ap.error("--only: unknown part(s) " + ",".join(sorted(unknown)))
+    for name, part in parts:
         if not only or name in only:
-            fn(a, out)
+            part(a, out)
     out["bench_s"] = round(time.time() - t0, 1)
     if out.get("sim_steps_per_s") and out.get("steps_per_s"):
         out["sim_over_gateway"] = round(out["sim_steps_per_s"] / out["steps_per_s"], 1)

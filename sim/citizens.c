@@ -899,6 +899,15 @@ static int multi_plan(struct citizens *p, struct citizen *z, int index, int qi,
 	return k - qi;
 }
 
+void citizens_unanswer(struct citizens *p, int index)
+{
+	if (index < 1 || index > p->o.count || !p->pop[index])
+		return;
+	struct citizen *z = p->pop[index];
+	if (z->last_q >= 0 && z->last_q < CAMPAIGN_MAX_QUESTIONS)
+		z->answered[z->last_q] = 0;
+}
+
 int citizens_receive(struct citizens *p, int index, const char *from, const char *text,
                      struct citizens_reply *out)
 {

@@ -110,6 +110,11 @@ void citizens_msisdn(int index, char out[16]);
  * it contains. Pure: the same text always gives the same answer. */
 struct citizens_recog citizens_recognise(const struct citizens *p, const char *text);
 
+/* The answer citizen `index` gave to the last question it read never
+ * reached the gateway (its USSD session was released before): shown that
+ * question again, it answers anew (and the ledger gets that answer). */
+void citizens_unanswer(struct citizens *p, int index);
+
 /* Citizen `index` reads a whole (reassembled) message sent from `from`.
  * Returns 1 and fills *out when it will answer, 0 when it does not, -ENOMEM.
  * The thanks message writes the "completed" ledger line at once. */

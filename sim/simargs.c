@@ -25,7 +25,9 @@ const char *simargs_usage(void)
 	       "                   [--late-share F] [--optout-share F] [--multi-share F]\n"
 	       "                   [--typo-share F] [--ucs2-share F] [--population FILE]\n"
 	       "                   [--ussd CODE] [--ussd-ops IND,RESP,REQ,CONF] [--ussd-ignore-share F]\n"
-	       "                   [--ussd-release-share F]\n"
+	       "                   [--ussd-release-share F] [--ussd-release-op N] [--ussd-invite-share F]\n"
+	       "                   [--ussd-drop-share F] [--ussd-redial-ms MIN-MAX] [--ussd-slow-share F]\n"
+	       "                   [--ussd-slow-ms MS] [--ussd-timeout-ms MS]\n"
 	       "       hailong-sim load --api URL --token T --control HOST:PORT ... (docs/simulator.md)\n"
 	       "       hailong-sim phone NUMBER [--control HOST:PORT]\n"
 	       "       hailong-sim archive-gen --db FILE --campaign FILE --surveys N\n";
@@ -571,6 +573,26 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 			bad = parse_share(v, &out->so.ussd_ignore_share) < 0;
 		} else if (strcmp(name, "--ussd-release-share") == 0) {
 			bad = parse_share(v, &out->so.ussd_release_share) < 0;
+		} else if (strcmp(name, "--ussd-release-op") == 0) {
+			char *end;
+			errno = 0;
+			long op = strtol(v, &end, 0); /* decimal or 0x.. */
+			bad = end == v || *end || errno || op < 1 || op > 255;
+			out->so.ussd_release_op = (int)op;
+		} else if (strcmp(name, "--ussd-invite-share") == 0) {
+			bad = parse_share(v, &out->so.ussd_invite_share) < 0;
+		} else if (strcmp(name, "--ussd-drop-share") == 0) {
+			bad = parse_share(v, &out->so.ussd_drop_share) < 0;
+		} else if (strcmp(name, "--ussd-redial-ms") == 0) {
+			bad = parse_think(v, &out->so.ussd_redial_min_ms, &out->so.ussd_redial_max_ms) < 0;
+		} else if (strcmp(name, "--ussd-slow-share") == 0) {
+			bad = parse_share(v, &out->so.ussd_slow_share) < 0;
+		} else if (strcmp(name, "--ussd-slow-ms") == 0) {
+			bad = parse_long(v, 1, 3600000, &l) < 0;
+			out->so.ussd_slow_ms = (int)l;
+		} else if (strcmp(name, "--ussd-timeout-ms") == 0) {
+			bad = parse_long(v, 0, 3600000, &l) < 0;
+			out->so.ussd_timeout_ms = (int)l;
 		} else if (strcmp(name, "--profile") == 0) {
 			bad = simargs_profile(v, &out->cit) < 0;
 		} else if (strcmp(name, "--population") == 0) {

@@ -90,6 +90,8 @@ struct ussd_slot {
 	char msisdn[21];
 	uint16_t id;              /* its_session_info: id << 1 (the low bit = end of session) */
 	uint8_t open;
+	int64_t shown_us;         /* when its last screen reached the phone (monotonic us) */
+	uint32_t screens;         /* screens this number was sent (the draws below count them) */
 };
 
 /* An ESME connection. */
@@ -172,6 +174,7 @@ static void rcpt_orphan(struct outmsg *om);
 static void sess_free(struct sess *ss);
 static void resp_written(struct sess *ss, struct outmsg *rcpt);
 static struct ussd_slot *ussd_find(struct smsc *s, const char *msisdn);
+static int ussd_late(struct smsc *s, const struct mo *mo);
 
 /* A receipt sent before its response (fault early_receipt_share): the
  * response follows at least this much later, so the receipt is on the wire
@@ -719,6 +722,10 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct mo *mo = arg;
 	struct smsc *s = mo->s;
+	if (ussd_late(s, mo)) {
+		mo_free(mo);
+		return;
+	}
 	struct text_parts *tp = malloc(sizeof *tp);
 	int rc = tp ? text_split(mo->text, (enum text_encoding)mo->enc, tp) : -ENOMEM;
 	char m[24];
@@ -801,6 +808,8 @@ static struct ussd_slot *ussd_find(struct smsc *s, const char *msisdn)
 static struct ussd_slot *ussd_open(struct smsc *s, const char *msisdn)
 {
 	struct ussd_slot *u = ussd_slot(s, msisdn);
+	if (strcmp(u->msisdn, msisdn) != 0)
+		u->screens = 0;
 	copy_str(u->msisdn, sizeof u->msisdn, msisdn);
 	u->open = 1;
 	u->id = (uint16_t)(++s->ussd_next & 0x7FFF);
@@ -834,6 +843,63 @@ int smsc_ussd_dial(struct smsc *s, const char *msisdn, int delay_ms)
 	return ussd_mo(s, u, s->o.ussd_code, s->o.ussd_ops[0], delay_ms);
 }
 
+/* What a citizen does with a USSD screen is drawn from the seed, the number,
+ * what is drawn and how many screens the number had: a seed plays the same
+ * behaviours whatever the timing (the shared generator is drawn in the order
+ * events happen, which varies from run to run). */
+enum { USSD_DRAW_IGNORE = 1, USSD_DRAW_INVITE, USSD_DRAW_DROP, USSD_DRAW_SLOW };
+static int ussd_chance(const struct smsc *s, const char *msisdn, int what, uint32_t n, double p)
+{
+	if (p <= 0)
+		return 0;
+	uint64_t h = (s->o.seed ^ 0x55D0C0DEull) + (uint64_t)what * 0x9E3779B97F4A7C15ull + ((uint64_t)n << 20);
+	for (const char *c = msisdn; *c; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+	h ^= h >> 30;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 27;
+	h *= 0x94D049BB133111EBull;
+	h ^= h >> 31;
+	return (double)(h >> 11) * (1.0 / 9007199254740992.0) < p;
+}
+
+/* When a citizen whose session broke dials again (--ussd-redial-ms). */
+static int ussd_redial_ms(struct smsc *s)
+{
+	int a = s->o.ussd_redial_min_ms, b = s->o.ussd_redial_max_ms;
+	if (!a && !b) {
+		a = 1000;
+		b = 3000;
+	}
+	return a + (b > a ? (int)(rng_next(&s->rng) % (uint64_t)(b - a + 1)) : 0);
+}
+
+/* A slow phone's answer that comes after the centre's session lifetime
+ * (--ussd-timeout-ms) is not delivered: the network releases the session
+ * (the release op reaches the ESME) and the citizen, told so by the phone,
+ * dials again 0.8 s later. 1 when mo
+ * is such an answer (the caller drops it: no ledger line). */
+static int ussd_late(struct smsc *s, const struct mo *mo)
+{
+	if (!s->ussd || s->o.ussd_timeout_ms <= 0 || mo->ussd_op != s->o.ussd_ops[3])
+		return 0;
+	struct ussd_slot *u = ussd_find(s, mo->from);
+	if (!u || (uint16_t)(u->id << 1) != mo->ussd_sess ||
+	    now_us() - u->shown_us <= (int64_t)s->o.ussd_timeout_ms * 1000)
+		return 0;
+	char m[24];
+	s->st.ussd_late++;
+	s->st.ussd_released++;
+	log_info("[smsc] fault: ussd answer from=%s after %d ms, the network released session=%u",
+	         mask(mo->from, m), s->o.ussd_timeout_ms, u->id);
+	if (s->pop && mo->citizen)
+		citizens_unanswer(s->pop, mo->citizen);
+	ussd_mo(s, u, "", s->o.ussd_release_op, 0);
+	u->open = 0;
+	smsc_ussd_dial(s, mo->from, 800); /* the phone said so: the citizen dials at once */
+	return 1;
+}
+
 /* A submit_sm with ussd_service_op: 1 when the citizen sees it (deliver it),
  * 0 when the network or the citizen drops it on purpose. */
 static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
@@ -852,17 +918,29 @@ static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
 	}
 	if (sm->ussd_op != ops[2])
 		return 1;
+	/* the citizens' behaviours are for the simulated population; a tester's
+	 * phone does what the tester does */
+	int citizen = s->pop && citizens_index(s->pop, sm->dst_addr);
 	if (!u) {
 		/* a push opens a session */
 		u = ussd_open(s, sm->dst_addr);
-		if (chance(s, s->o.ussd_ignore_share)) {
+		u->screens++;
+		if (citizen && ussd_chance(s, u->msisdn, USSD_DRAW_IGNORE, u->screens, s->o.ussd_ignore_share)) {
 			s->st.ussd_ignored++;
 			u->open = 0;
 			smsc_ussd_dial(s, sm->dst_addr, 1000 + (int)(rng_next(&s->rng) % 2000));
 			return 0;
 		}
+		if (citizen && ussd_chance(s, u->msisdn, USSD_DRAW_INVITE, u->screens, s->o.ussd_invite_share)) {
+			/* left on the phone; the citizen dials when the SMS invitation comes */
+			s->st.ussd_ignored++;
+			u->open = 0;
+			return 0;
+		}
+		u->shown_us = now_us();
 		return 1;
 	}
+	u->screens++;
 	if (chance(s, s->o.ussd_release_share)) {
 		s->st.ussd_released++;
 		log_info("[smsc] fault: ussd session released by the network session=%u", u->id);
@@ -871,6 +949,15 @@ static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
 		smsc_ussd_dial(s, sm->dst_addr, 800);
 		return 0;
 	}
+	if (citizen && ussd_chance(s, u->msisdn, USSD_DRAW_DROP, u->screens, s->o.ussd_drop_share)) {
+		/* the citizen presses Cancel: this network tells the ESME nothing */
+		s->st.ussd_dropped++;
+		log_info("[smsc] fault: ussd session cancelled on the phone session=%u", u->id);
+		u->open = 0;
+		smsc_ussd_dial(s, sm->dst_addr, ussd_redial_ms(s));
+		return 0;
+	}
+	u->shown_us = now_us();
 	return 1;
 }
 
@@ -945,6 +1032,14 @@ static void deliver(struct smsc *s, const char *src, const char *dst, const char
 	log_debug("[smsc] message to=%s citizen=%d chars=%zu", mask(dst, m), idx, strlen(text));
 	if (!idx)
 		return;
+	if (s->ussd && strstr(text, s->o.ussd_code)) {
+		/* an SMS naming the service code: the invitation; the citizen dials
+		 * unless a session is open (or a dial on its way) */
+		s->st.ussd_invites++;
+		if (!ussd_find(s, dst))
+			smsc_ussd_dial(s, dst, 500 + (int)(rng_next(&s->rng) % 1000));
+		return;
+	}
 	struct citizens_reply r;
 	int rc = citizens_receive(s->pop, idx, src, text, &r);
 	if (rc < 0) {
@@ -955,6 +1050,12 @@ static void deliver(struct smsc *s, const char *src, const char *dst, const char
 		return;
 	char from[16];
 	citizens_msisdn(idx, from);
+	struct ussd_slot *us = ussd_find(s, from);
+	if (us && ussd_chance(s, from, USSD_DRAW_SLOW, us->screens, s->o.ussd_slow_share)) {
+		/* a slow phone: the answer to this screen comes late */
+		s->st.ussd_slow++;
+		r.delay_ms = s->o.ussd_slow_ms > 0 ? s->o.ussd_slow_ms : 8000;
+	}
 	if (smsc_send_mo_enc(s, from, r.to, r.text, r.delay_ms, r.ledger, r.ucs2) < 0)
 		s->st.errors++;
 }
@@ -1780,7 +1881,8 @@ char *smsc_stats_json(const struct smsc *s)
 	    {"disconnects", st.disconnects}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
 	    {"ussd_screens", st.ussd_screens}, {"ussd_dials", st.ussd_dials},
 	    {"ussd_released", st.ussd_released}, {"ussd_ignored", st.ussd_ignored},
-	    {"ussd_bad_echo", st.ussd_bad_echo},
+	    {"ussd_bad_echo", st.ussd_bad_echo}, {"ussd_invites", st.ussd_invites},
+	    {"ussd_dropped", st.ussd_dropped}, {"ussd_slow", st.ussd_slow}, {"ussd_late", st.ussd_late},
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
 		json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));

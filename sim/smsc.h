@@ -62,8 +62,19 @@ struct smsc_opts {
 	int ussd_ops[4];           /* pssr_indication, pssr_response, ussr_request, ussr_confirm
 	                            * (all 0 = 1, 17, 2, 18) */
 	double ussd_ignore_share;  /* a pushed screen is ignored; the citizen dials 1-3 s later */
+	double ussd_invite_share;  /* a pushed screen is ignored; the citizen dials when the SMS
+	                            * invitation (an SMS naming the code) comes */
 	double ussd_release_share; /* the network releases a session instead of a screen; redial */
 	int ussd_release_op;       /* op of that release (default 32, Huawei "released") */
+	double ussd_drop_share;    /* the citizen cancels a screen mid-session (nothing reaches the
+	                            * ESME, as on networks that do not report it) and redials */
+	int ussd_redial_min_ms, ussd_redial_max_ms; /* when a dropped session is dialled again
+	                            * (both 0 = 1000-3000) */
+	double ussd_slow_share;    /* a slow phone: the answer to a screen is sent ussd_slow_ms late */
+	int ussd_slow_ms;          /* (default 8000) */
+	int ussd_timeout_ms;       /* the centre's session lifetime without an answer: a later
+	                            * answer is not delivered, the session is released (release op)
+	                            * and the citizen redials; 0 = no limit */
 };
 
 /* Counters reported at exit and by GET /stats. */
@@ -92,6 +103,11 @@ struct smsc_stats {
 	uint64_t ussd_released;    /* sessions released by the network on purpose */
 	uint64_t ussd_ignored;     /* pushed screens ignored on purpose */
 	uint64_t ussd_bad_echo;    /* screens that did not echo the session's its_session_info */
+	uint64_t ussd_invites;     /* SMS invitations to dial the code (the citizen dials unless
+	                            * a session is open) */
+	uint64_t ussd_dropped;     /* screens cancelled mid-session on purpose (then a redial) */
+	uint64_t ussd_slow;        /* answers sent late on purpose (slow phone) */
+	uint64_t ussd_late;        /* answers later than --ussd-timeout-ms: session released */
 	uint64_t disconnects;      /* connections closed on purpose */
 	uint64_t opted_out;        /* citizens who sent HUY */
 	uint64_t no_reply;         /* citizens who chose not to answer a survey */

@@ -245,9 +245,13 @@ static void test_ussd_screens(void **state)
 	assert_int_equal(parse("id: x\nussd: {invite_after: 1h}\nquestions:\n  - {id: a, type: text, text: A}\n"
 	                       "messages: {thanks: ok}\n", &c, err), -EINVAL);
 	assert_non_null(strstr(err, ":2: ussd: only for a campaign with channel: ussd"));
-	assert_int_equal(parse("id: x\nchannel: ussd\nussd: {invite: 1h}\nquestions:\n  - {id: a, type: text, text: A}\n"
+	assert_int_equal(parse("id: x\nchannel: ussd\nussd: {invitation: 1h}\nquestions:\n  - {id: a, type: text, text: A}\n"
 	                       "messages: {thanks: ok}\n", &c, err), -EINVAL);
-	assert_non_null(strstr(err, "unknown key 'invite'"));
+	assert_non_null(strstr(err, "unknown key 'invitation'"));
+	/* the invitation's text must say what to dial */
+	assert_int_equal(parse("id: x\nchannel: ussd\nussd: {invite_after: 1h, invite: 1h}\nquestions:\n"
+	                       "  - {id: a, type: text, text: A}\nmessages: {thanks: ok}\n", &c, err), -EINVAL);
+	assert_non_null(strstr(err, ":3: ussd: invite: must contain {code}"));
 }
 
 static const char *find_default(void)

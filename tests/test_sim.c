@@ -1201,6 +1201,46 @@ static void test_args_more(void **state)
 	}
 }
 
+/* The USSD centre's options: vendor ops, the citizens' behaviours, the faults. */
+static void test_args_ussd(void **state)
+{
+	(void)state;
+	const char *args[] = {"--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
+	                      "--campaign", "c", "--citizens", "1", "--ledger", "l",
+	                      "--ussd", "*8088#", "--ussd-ops", "1,0x12,0x11,2", "--ussd-release-op", "0x21",
+	                      "--ussd-ignore-share", "0.1", "--ussd-invite-share", "0.2",
+	                      "--ussd-release-share", "0.3", "--ussd-drop-share", "0.4",
+	                      "--ussd-redial-ms", "6500-7000", "--ussd-slow-share", "0.5",
+	                      "--ussd-slow-ms", "9000", "--ussd-timeout-ms", "6000"};
+	struct simargs a;
+	char err[256] = "";
+	assert_int_equal(parse_argv(args, (int)N(args), &a, err, sizeof err), 0);
+	assert_string_equal(a.so.ussd_code, "*8088#");
+	assert_int_equal(a.so.ussd_ops[1], 0x12);
+	assert_int_equal(a.so.ussd_ops[2], 0x11);
+	assert_int_equal(a.so.ussd_release_op, 0x21);
+	assert_true(a.so.ussd_invite_share > 0.19 && a.so.ussd_invite_share < 0.21);
+	assert_true(a.so.ussd_drop_share > 0.39 && a.so.ussd_drop_share < 0.41);
+	assert_true(a.so.ussd_slow_share > 0.49 && a.so.ussd_slow_share < 0.51);
+	assert_int_equal(a.so.ussd_redial_min_ms, 6500);
+	assert_int_equal(a.so.ussd_redial_max_ms, 7000);
+	assert_int_equal(a.so.ussd_slow_ms, 9000);
+	assert_int_equal(a.so.ussd_timeout_ms, 6000);
+	static const char *const bad[][2] = {{"--ussd", "*80a#"}, {"--ussd-ops", "1,2,3"},
+	                                     {"--ussd-ops", "1,2,3,256"}, {"--ussd-release-op", "0"},
+	                                     {"--ussd-release-op", "x"}, {"--ussd-invite-share", "1.1"},
+	                                     {"--ussd-drop-share", "-1"}, {"--ussd-redial-ms", "9-1"},
+	                                     {"--ussd-slow-ms", "0"}, {"--ussd-timeout-ms", "-5"}};
+	for (size_t i = 0; i < N(bad); i++) {
+		const char *b[] = {"--listen", "127.0.0.1:0", "--system-id", "x", "--password", "",
+		                   "--campaign", "c", "--citizens", "1", "--ledger", "l", bad[i][0], bad[i][1]};
+		if (parse_argv(b, (int)N(b), &a, err, sizeof err) != -EINVAL)
+			fail_msg("%s %s accepted", bad[i][0], bad[i][1]);
+		if (!strstr(err, bad[i][0]))
+			fail_msg("%s %s: unclear error '%s'", bad[i][0], bad[i][1], err);
+	}
+}
+
 static void tweak_optout(struct citizens_opts *o)
 {
 	o->optout_share = 1.0;
@@ -2030,6 +2070,7 @@ int main(void)
 		cmocka_unit_test(test_smsc_scenario),
 		cmocka_unit_test(test_faults_table),
 		cmocka_unit_test(test_args_more),
+		cmocka_unit_test(test_args_ussd),
 		cmocka_unit_test(test_optout),
 		cmocka_unit_test(test_several_answers),
 		cmocka_unit_test(test_typos),

@@ -107,14 +107,60 @@ static void test_screen_join(void **state)
 static void test_invite_text(void **state)
 {
 	(void)state;
-	char *s = ussd_invite_text(NULL, "*8088#");
-	assert_non_null(strstr(s, "*8088#"));
-	assert_non_null(strstr(s, "Bấm gọi *8088# (miễn phí)"));
-	free(s);
-	s = ussd_invite_text("Nhac.", "*123#");
-	assert_int_equal(strncmp(s, "Nhac. ", 6), 0);
-	assert_non_null(strstr(s, "*123#"));
-	free(s);
+	static const struct {
+		const char *tmpl, *code, *want;
+	} cases[] = {
+		{NULL, "*8088#",
+		 "Ông/Bà chưa hoàn thành khảo sát. Bấm gọi *8088# (miễn phí) để tiếp tục. Xin cảm ơn."},
+		{"Goi {code} de tiep tuc.", "*123#", "Goi *123# de tiep tuc."},
+		{"{code}", "*1#", "*1#"},
+		{"{code} hoac {code}!", "*8088*2#", "*8088*2# hoac *8088*2#!"},  /* every mark */
+		{"Bam {code", "*1#", "Bam {code"},                              /* not a mark */
+		{"{code}{code}", "", ""},
+		{"Khong ma.", "*1#", "Khong ma."},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *s = ussd_invite_text(cases[i].tmpl, cases[i].code);
+		assert_non_null(s);
+		assert_string_equal(s, cases[i].want);
+		free(s);
+	}
+}
+
+/* `ussd: invite:` is read, must name {code}, and must be sendable. */
+static void test_invite_config(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ussd, *err; /* err NULL = accepted */
+	} cases[] = {
+		{"ussd: {invite_after: 10m, invite: \"Bam {code} nhe.\"}\n", NULL},
+		{"ussd: {invite_after: 10m, invite: \"Bam ma nhe.\"}\n", "u.yaml:7: ussd: invite: must contain {code}"},
+		{"ussd: {invite: \"Bam {code}.\"}\n", "u.yaml:7: ussd: invite: never sent"},
+		{"ussd: {invite_after: 10m, invite: \"\"}\n", "u.yaml:7: ussd: invite: must not be empty"},
+		{"ussd: {invite_after: 10m, invitation: \"x\"}\n", "invitation"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char src[4096], err[2048] = "";
+		const char *at = strstr(yaml, "ussd: {invite_after: 10m}\n");
+		assert_non_null(at);
+		snprintf(src, sizeof src, "%.*s%s%s", (int)(at - yaml), yaml, cases[i].ussd,
+		         at + strlen("ussd: {invite_after: 10m}\n"));
+		struct campaign *c = NULL;
+		int rc = campaign_parse("u.yaml", src, strlen(src), &c, err, sizeof err);
+		if (!cases[i].err) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(c->ussd_invite, "Bam {code} nhe.");
+			char *s = ussd_invite_text(c->ussd_invite, "*8088#");
+			assert_string_equal(s, "Bam *8088# nhe.");
+			free(s);
+			campaign_free(c);
+		} else {
+			assert_int_equal(rc, -EINVAL);
+			if (!strstr(err, cases[i].err))
+				fail_msg("case %zu: %s", i, err);
+		}
+	}
 }
 
 /* push, silence, invitation once, a dial resumes at the unanswered item */
@@ -182,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_screen_op_and_alive),
 		cmocka_unit_test(test_screen_join),
 		cmocka_unit_test(test_invite_text),
+		cmocka_unit_test(test_invite_config),
 		cmocka_unit_test(test_survey_resume_and_invite),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,16 @@ def main():
         (s["machine"]["nproc"] >= 1, "machine"),
         (0 <= s["reading_bias_max_pts"] <= 2 and s["reading_abandoned"] == 0, "reading bias"),
     ]
+    u = s["ussd"]
+    checks += [
+        (s["ussd_answers_per_s"] > 10, "ussd answers/s"),
+        (u["saturation"]["all_ended"] and u["half_rate"]["all_ended"], "ussd runs ended"),
+        (u["saturation"]["steps"] == 5 * u["saturation"]["surveys_completed"] > 0, "five answers per USSD survey"),
+        (u["half_rate"]["latency_ms"]["n"] == u["half_rate"]["steps"], "ussd: one latency sample per answer"),
+        (0 < s["ussd_latency_p50_ms"] <= s["ussd_latency_p99_ms"] < 10000, "ussd latency order"),
+        (u["sessions"]["opened"] == u["sessions"]["completed"] and u["sessions"]["timed_out"] == 0,
+         "ussd sessions: every push completed, none timed out"),
+    ]
     if "sim_steps_per_s" in s:
         checks.append((s["sim_steps_per_s"] > 10, "sim alone"))
     if "relay" in s:  # node present: hailongd under the neutral load generator

@@ -65,6 +65,47 @@ def main():
         text = out.stdout.decode()
         if out.returncode != 0 or "dialled" not in text or "khong co khao sat" not in text.lower():
             raise AssertionError(f"phone --ussd: rc={out.returncode} {text} {out.stderr.decode()}")
+        # a tester's phone with a survey running: the push is left alone, the tester dials the
+        # code, reads each screen and keys an answer, as `hailong-sim phone N --ussd` lets one do
+        tester, keyed = "0919999998", ["2", "1", "3", "5", "4"]
+        code, body = st.trigger(tester, "PHONE-1", campaign="ussd-default")
+        assert code == 202, (code, body)
+        harness.wait_for(lambda: harness.sim_get(st, "/inbox/84919999998"), 10, "the push to the tester")
+        ph = subprocess.Popen([os.path.join(harness.BIN, "hailong-sim"), "phone", tester, "--ussd",
+                               "--control", "127.0.0.1:%d" % st.control_port, "--linger-ms", "300",
+                               "--interval-ms", "50"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        seen, answered = [], set()
+        try:
+            for line in ph.stdout:
+                seen.append(line.rstrip("\n"))
+                import re
+                q = re.search(r"Cau (\d)/5", line)
+                # the push is on the phone (shown first); the tester answers after dialling, once a screen
+                if q and any("dialled" in l for l in seen) and q.group(1) not in answered:
+                    answered.add(q.group(1))
+                    ph.stdin.write(keyed[int(q.group(1)) - 1] + "\n")
+                    ph.stdin.flush()
+                elif "cam on" in line.lower():
+                    ph.stdin.close()
+                    break
+            ph.wait(timeout=10)
+        finally:
+            if ph.poll() is None:
+                ph.kill()
+        if not any("dialled" in l for l in seen) or sum(">> " in l for l in seen) != 5:
+            raise AssertionError("phone --ussd session: " + "\n".join(seen))
+        harness.wait_for(lambda: harness.completed_surveys(st, "PHONE-%") == 1, 10, "the tester's survey")
+        with sqlite3.connect(st.db) as c:
+            got = [v for (v,) in c.execute("select a.value from answers a join surveys s using (survey_id) "
+                                           "where s.transaction_id='PHONE-1' order by a.question_id")]
+            order = [q for (q,) in c.execute("select a.question_id from answers a join surveys s "
+                                             "using (survey_id) where s.transaction_id='PHONE-1' "
+                                             "order by a.question_id")]
+        qs = ["access", "procedure", "officer", "result", "feedback"]
+        want = [6 - int(keyed[qs.index(q)]) for q in order]
+        if got != want or len(got) != 5:
+            raise AssertionError(f"tester's answers: archived {list(zip(order, got))}, keyed {keyed}\n" + "\n".join(seen))
         print(f"ok: {N} USSD surveys against hailong-sim; dials={stats['ussd_dials']} "
               f"ignored={stats['ussd_ignored']} released={stats['ussd_released']} screens={stats['ussd_screens']}")
 
