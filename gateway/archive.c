@@ -48,6 +48,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
 	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
+	[ST_RU_ZONE] = "SELECT value FROM rollup_meta WHERE key = 'timezone'",
 	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
 		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n",
 };
@@ -134,32 +135,38 @@ static const char schema_v2_sql[] =
 #define ROLLUP_KEY " campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL," \
 	" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,"
 #define ROLLUP_PK "campaign_id, day, agency, procedure, channel, status"
+/* The rollup tables; TMP is "" or "TEMP " (a report's own copy, see archive_rollup_temp). */
+#define ROLLUP_TABLES(TMP) \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_surveys (" ROLLUP_KEY \
+	" surveys INTEGER NOT NULL,"  /* surveys */ \
+	" rated INTEGER NOT NULL,"    /* of them, with at least one rated answer */ \
+	" PRIMARY KEY (" ROLLUP_PK ")) WITHOUT ROWID;" \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_answers (" ROLLUP_KEY \
+	" question_id TEXT NOT NULL," \
+	" kind INTEGER NOT NULL,"     /* 0 valued, 1 chosen multi option, 2 row without value, \
+	                               * 3 row without value with a comment */ \
+	" value INTEGER NOT NULL,"    /* kinds 0 and 1; 0 otherwise */ \
+	" n INTEGER NOT NULL," \
+	" PRIMARY KEY (" ROLLUP_PK ", question_id, kind, value)) WITHOUT ROWID;" \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_groups (" ROLLUP_KEY \
+	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */ \
+	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */ \
+	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;" \
+	/* Distinct citizens: one small row per (citizen, local day, unit, status), \
+	 * in citizen order, so that a report counts them in one short scan. */ \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL," \
+	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));" \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL," \
+	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */ \
+	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */ \
+	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;"
+/* rollup_meta: 'timezone' = the zone whose local days the rollups count
+ * (absent: built at UTC+07:00 before zones were recorded, i.e. the default
+ * zone); 'utc_offset' is what schema 3 wrote, kept for older readers. */
 static const char schema_v3_sql[] =
 	"CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT NOT NULL PRIMARY KEY, value);"
-	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', " ARCHIVE_ROLLUP_OFFSET_S ");"
-	"CREATE TABLE IF NOT EXISTS rollup_surveys (" ROLLUP_KEY
-	" surveys INTEGER NOT NULL,"  /* surveys */
-	" rated INTEGER NOT NULL,"    /* of them, with at least one rated answer */
-	" PRIMARY KEY (" ROLLUP_PK ")) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS rollup_answers (" ROLLUP_KEY
-	" question_id TEXT NOT NULL,"
-	" kind INTEGER NOT NULL,"     /* 0 valued, 1 chosen multi option, 2 row without value,
-	                               * 3 row without value with a comment */
-	" value INTEGER NOT NULL,"    /* kinds 0 and 1; 0 otherwise */
-	" n INTEGER NOT NULL,"
-	" PRIMARY KEY (" ROLLUP_PK ", question_id, kind, value)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS rollup_groups (" ROLLUP_KEY
-	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */
-	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */
-	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;"
-	/* Distinct citizens: one small row per (citizen, local day, unit, status),
-	 * in citizen order, so that a report counts them in one short scan. */
-	"CREATE TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL,"
-	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));"
-	"CREATE TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL,"
-	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */
-	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */
-	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;";
+	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);"
+	ROLLUP_TABLES("");
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed",
@@ -279,7 +286,7 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		if (version < 3 && (archive_exec(a, schema_v3_sql, err, errlen) < 0 ||
-		                    archive_rollup_rebuild(a, err, errlen) < 0 ||
+		                    archive_rollup_rebuild(a, NULL, 0, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 3", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
@@ -301,6 +308,7 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	archive_exec(a, "PRAGMA cache_size = -65536", NULL, 0);
 	if (!(a->chain = chain_new(a->db))) {
 		archive_seterr(err, errlen, "out of memory");
 		goto fail;
@@ -553,6 +561,11 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 	}
 	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -EIO;
+	/* rollups counted in another zone (the config's timezone changed, or
+	 * another writer): rebuilt in ours first, in this transaction */
+	if ((rc = archive_rollup_zone(a, err, errlen)) < 0)
+		goto fail;
+	rc = -EIO;
 	for (int i = 0; i < n; i++) {
 		const struct archive_survey *v = &sv[i];
 		sqlite3_stmt *s = archive_stmt_get(a, ST_INS_SURVEY, err, errlen);
@@ -688,6 +701,34 @@ fail:
 	sqlite3_finalize(s);
 	archive_exec(a, "ROLLBACK", NULL, 0);
 	return -EIO;
+}
+
+/* ---- a report's own rollups in another zone ---- */
+
+int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, size_t errlen)
+{
+	struct archive *a = calloc(1, sizeof *a);
+	int rc;
+
+	if (!a) {
+		archive_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	a->db = db; /* borrowed: the TEMP tables shadow the archive's for this connection only */
+	rc = archive_exec(a, "DROP TABLE IF EXISTS temp.rollup_surveys; DROP TABLE IF EXISTS temp.rollup_answers;"
+	                  " DROP TABLE IF EXISTS temp.rollup_groups; DROP TABLE IF EXISTS temp.rollup_units;"
+	                  " DROP TABLE IF EXISTS temp.rollup_citizens;" ROLLUP_TABLES("TEMP ") "BEGIN", err, errlen);
+	if (rc == 0) {
+		rc = archive_rollup_rebuild(a, campaign_id, 1, err, errlen);
+		archive_exec(a, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	}
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(a->st[i]);
+	archive_qcache_clear(a);
+	archive_units_forget(a);
+	archive_rollup_discard(a);
+	free(a);
+	return rc;
 }
 
 /* ---- online backup ---- */

@@ -8,6 +8,7 @@
 #include "campaign.h"
 
 struct archive;
+struct sqlite3;
 
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
  * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h).
@@ -110,6 +111,16 @@ int archive_backup(const char *src_path, const char *dst_path, char *err, size_t
 typedef int (*archive_lookup_fn)(void *arg, const char *const *v);
 int archive_lookup(struct archive *a, const char *survey_id, const char *campaign_id, const char *transaction_id,
                    archive_lookup_fn fn, void *arg, char *err, size_t errlen);
+
+/* Rollup days are local days of the zone in use (tzone.h, the config's
+ * `timezone`); rollup_meta records which. archive_put rebuilds them when the
+ * zone changed. archive_rollup_temp fills TEMP copies of the rollup tables
+ * on a report's own (even read-only) connection, counted in the zone in use,
+ * for campaign_id only: they shadow the archive's for that connection. */
+int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, size_t errlen);
+/* The zone an archive's rollups count in, read on any connection to it
+ * (TZONE_DEFAULT when not recorded). 0, or -EIO. */
+int archive_rollup_zone_of(struct sqlite3 *db, char *buf, size_t cap);
 
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);

@@ -16,6 +16,7 @@
 #include "embedded.h"
 #include "gw.h"
 #include "log.h"
+#include "tzone.h"
 
 struct daemon {
 	struct event_base *base;
@@ -150,6 +151,9 @@ static void daemon_reload_config(struct daemon *d)
 	log_info("reload event=config tokens=%d log_level=%s", d->live->ntokens, lvl);
 	if (!same_smsc)
 		log_warn("reload msg=\"SMSC entries changed: they take effect at the next restart\"");
+	if (strcmp(fresh->timezone, d->live->timezone) != 0)
+		log_warn("reload msg=\"timezone changed: it takes effect at the next restart (the archive's rollups"
+		         " are then counted again in it)\" timezone=%s running=%s", fresh->timezone, tzone_name());
 }
 
 /* SIGHUP: the config's tokens and log level, then the campaigns folder (gw_reload). */
@@ -207,6 +211,13 @@ int main(int argc, char **argv)
 	}
 	if (cfg->log_level && log_set_level(cfg->log_level) < 0)
 		log_warn("config msg=\"unknown log level, using info\"");
+	/* report periods (the archive's rollups, /v1/report, /dashboard) count
+	 * local days of this zone; set before any thread starts */
+	if (tzone_use(cfg->timezone, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		config_free(cfg);
+		return 1;
+	}
 	log_hook_libevent();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -275,7 +286,7 @@ int main(int argc, char **argv)
 		event_add(d.ev_daily, &day);
 		daemon_daily_cb(-1, 0, &d);
 	}
-	log_info("started config=%s http=%s smsc=%d", path, cfg->http_listen, cfg->nsmsc);
+	log_info("started config=%s http=%s smsc=%d timezone=%s", path, cfg->http_listen, cfg->nsmsc, tzone_name());
 	event_base_dispatch(d.base);
 	event_free(sigterm);
 	event_free(sigint);

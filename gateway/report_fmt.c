@@ -189,8 +189,8 @@ static void table(const json_t *r, FILE *out)
 	const json_t *v;
 	size_t i;
 
-	fprintf(out, "Campaign %s \"%s\" (version %s), periods in UTC%s\n", str(r, "campaign"), str(r, "name"),
-	        json_is_string(get(r, "version")) ? str(r, "version") : "-", str(r, "utc_offset"));
+	fprintf(out, "Campaign %s \"%s\" (version %s), periods in %s (UTC%s)\n", str(r, "campaign"), str(r, "name"),
+	        json_is_string(get(r, "version")) ? str(r, "version") : "-", str(r, "timezone"), str(r, "utc_offset"));
 	fputs("Filters:", out);
 	i = 0;
 	json_object_foreach((json_t *)f, k, v)

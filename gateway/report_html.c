@@ -449,7 +449,9 @@ int report_write_html(const json_t *r, FILE *out, int refresh_s)
 	esc(out, str(r, "campaign"));
 	fputs(", version ", out);
 	esc(out, json_is_string(get(r, "version")) ? str(r, "version") : "–");
-	fprintf(out, "; periods in UTC%s; filters:", str(r, "utc_offset"));
+	fputs("; periods in ", out);
+	esc(out, str(r, "timezone"));
+	fprintf(out, " (UTC%s); filters:", str(r, "utc_offset"));
 	json_object_foreach((json_t *)f, k, v) {
 		if (!json_is_string(v))
 			continue;

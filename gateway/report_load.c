@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report_int.h"
+#include "tzone.h"
 
 /* ---- loading ---- */
 
@@ -43,7 +44,7 @@ static void day_start_utc(const char *date, int add, char *buf, size_t cap)
 	int y, m, d;
 
 	rp_parse_date(date, &days);
-	t = (days + add) * 86400 - REPORT_OFFSET_S;
+	t = tzone_day_start(days + add);
 	rp_civil_from_days(t >= 0 ? t / 86400 : (t - 86399) / 86400, &y, &m, &d);
 	t -= (t >= 0 ? t / 86400 : (t - 86399) / 86400) * 86400;
 	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(t / 3600), (int)(t / 60 % 60),
@@ -499,8 +500,7 @@ static void local_day(const char *iso, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", "");
 		return;
 	}
-	days = days * 86400 + h * 3600 + mi * 60 + s + REPORT_OFFSET_S;
-	rp_fmt_day(days >= 0 ? days / 86400 : (days - 86399) / 86400, buf, cap);
+	rp_fmt_day(tzone_day(days * 86400 + h * 3600 + mi * 60 + s), buf, cap);
 }
 
 static int cmp_slice(const void *a, const void *b)

@@ -17,6 +17,7 @@
 #include "optout.h"
 #include "report.h"
 #include "campaign.h"
+#include "tzone.h"
 
 #define GA "Tiếp cận dịch vụ hành chính công"
 #define GB "Công chức trực tiếp giải quyết công việc"
@@ -585,6 +586,103 @@ static void test_report_json(void **state)
 	free(out);
 }
 
+
+/* sum of rollup_surveys.surveys on a local day, read on its own connection */
+static int rollup_day(struct fx *f, const char *day)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COALESCE(SUM(surveys), 0) FROM rollup_surveys WHERE day = ?1",
+	                                    -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, day, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The surveys of one report slice --by day (0 when the slice is absent). */
+static int report_day(struct fx *f, const char *day, const char *from, const char *to, char *zone, size_t zcap)
+{
+	struct report_query q = { .campaign = "ca-test", .nagencies = -1, .from = from, .to = to };
+	char err[256] = "";
+	struct report_db *db = report_db_open(f->path, err, sizeof err);
+	json_t *doc = NULL, *sl;
+	size_t i;
+	int n = 0;
+
+	if (!db)
+		fail_msg("report_db_open: %s", err);
+	assert_int_equal(report_parse_by("day", &q, err, sizeof err), 0);
+	if (report_run(db, &q, &doc, err, sizeof err) < 0)
+		fail_msg("report_run: %s", err);
+	snprintf(zone, zcap, "%s", json_string_value(json_object_get(doc, "timezone")));
+	json_array_foreach(json_object_get(doc, "slices"), i, sl)
+		if (strcmp(json_string_value(json_object_get(json_object_get(sl, "key"), "day")), day) == 0)
+			n = (int)json_integer_value(json_object_get(sl, "surveys"));
+	json_decref(doc);
+	report_db_close(db);
+	return n;
+}
+
+/* Periods are local days of the configured zone: a survey at 23:30 UTC is on
+ * the next day in Asia/Ho_Chi_Minh. A report in another zone counts again in
+ * its own TEMP tables and leaves the archive as it is; a writer in another
+ * zone rebuilds the rollups in it, exactly. */
+static void test_report_timezone(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", zone[TZONE_MAX + 1], rec[TZONE_MAX + 1];
+	struct archive_survey s[] = {
+		SURVEY("z1", "tz1", "hz1", "completed", ans4, 3),
+		SURVEY("z2", "tz2", "hz2", "expired", NULL, 0),
+		SURVEY("z3", "tz3", "hz3", "completed", ans3, 3),
+	};
+
+	assert_int_equal(tzone_use("Asia/Ho_Chi_Minh", err, sizeof err), 0);
+	fill(f, s, 3);
+	s[0].triggered_at = 1795303800; /* 2026-11-21T23:30:00Z = 2026-11-22 06:30 in Hanoi */
+	s[1].triggered_at = 1795280340; /* 2026-11-21T16:59:00Z = 2026-11-21 23:59 in Hanoi */
+	s[2].triggered_at = 1795280460; /* 2026-11-21T17:01:00Z = 2026-11-22 00:01 in Hanoi */
+	assert_int_equal(archive_put(f->a, s, 2, err, sizeof err), 2);
+	assert_int_equal(rollup_day(f, "2026-11-22"), 1);
+	assert_int_equal(rollup_day(f, "2026-11-21"), 1);
+	assert_int_equal(report_day(f, "2026-11-22", NULL, NULL, zone, sizeof zone), 1);
+	assert_string_equal(zone, "Asia/Ho_Chi_Minh");
+	assert_int_equal(report_day(f, "2026-11-22", "2026-11-22", "2026-11-22", zone, sizeof zone), 1);
+	assert_int_equal(report_day(f, "2026-11-21", "2026-11-22", "2026-11-22", zone, sizeof zone), 0);
+
+	/* a report in UTC: both on the 21st, and the archive is left alone */
+	assert_int_equal(tzone_use("UTC", err, sizeof err), 0);
+	assert_int_equal(report_day(f, "2026-11-21", NULL, NULL, zone, sizeof zone), 2);
+	assert_string_equal(zone, "UTC");
+	assert_int_equal(report_day(f, "2026-11-22", NULL, NULL, zone, sizeof zone), 0);
+	assert_int_equal(rollup_day(f, "2026-11-22"), 1);
+	assert_int_equal(archive_rollup_zone_of(archive_sqlite(f->a), rec, sizeof rec), 0);
+	assert_string_equal(rec, "Asia/Ho_Chi_Minh");
+
+	/* a writer in UTC+05:30: the rollups are counted again in it before its batch */
+	assert_int_equal(tzone_use("+05:30", err, sizeof err), 0);
+	assert_int_equal(archive_put(f->a, &s[2], 1, err, sizeof err), 1);
+	assert_int_equal(archive_rollup_zone_of(archive_sqlite(f->a), rec, sizeof rec), 0);
+	assert_string_equal(rec, "+05:30");
+	assert_int_equal(rollup_day(f, "2026-11-21"), 2); /* 22:29 and 22:31 local */
+	assert_int_equal(rollup_day(f, "2026-11-22"), 1); /* 05:00 local */
+	assert_int_equal(report_day(f, "2026-11-22", NULL, NULL, zone, sizeof zone), 1);
+
+	/* back: rebuilt in Hanoi's days, the same as if written there */
+	assert_int_equal(tzone_use(TZONE_DEFAULT, err, sizeof err), 0);
+	s[0].survey_id = "z4";
+	s[0].transaction_id = "tz4";
+	assert_int_equal(archive_put(f->a, s, 1, err, sizeof err), 1);
+	assert_int_equal(rollup_day(f, "2026-11-21"), 1);
+	assert_int_equal(rollup_day(f, "2026-11-22"), 3);
+}
+
 static void test_report_table_csv(void **state)
 {
 	struct fx *f = *state;
@@ -703,6 +801,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_optouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_timezone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_unknown_campaign, setup, teardown),

@@ -4,7 +4,8 @@ are archived and, once they are all in, equals `hailong report --format json`;
 a token scoped to one agency sees only that agency; no token is a 401; bad
 parameters are 400s; /dashboard is an HTML page that reloads itself, checked
 in headless Chromium (bars, numbers equal to the JSON, Vietnamese intact,
-screenshot in build/test-logs/dashboard.png)."""
+screenshot in build/test-logs/dashboard.png); periods in the config's
+timezone."""
 import json
 import os
 import subprocess
@@ -114,6 +115,23 @@ def main():
         print("screenshot:", png)
         code, _ = st.http("GET", "/healthz")
         check(code == 200, "hailongd still serves")
+        check(live["timezone"] == "Asia/Ho_Chi_Minh" and live["utc_offset"] == "+07:00", "periods in Hanoi time")
+
+        # the config's timezone: a gateway restarted in UTC counts its periods in UTC
+        st.stop("hailongd")
+        st.start_gateway(st.write_config(timezone="UTC"))
+        code, body = st.http("GET", "/v1/report?campaign=default&by=day")
+        utc = json.loads(body)
+        cli = json.loads(subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db,
+                                         "--campaign", "default", "--by", "day", "--format", "json",
+                                         "--timezone", "UTC"], check=True, capture_output=True, timeout=60).stdout)
+        check(code == 200 and utc["timezone"] == "UTC" and utc["utc_offset"] == "+00:00", f"UTC report: {code}")
+        check(utc == cli, "GET /v1/report in UTC differs from hailong report --timezone UTC")
+        hanoi = json.loads(subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db,
+                                           "--campaign", "default", "--format", "json"],
+                                          check=True, capture_output=True, timeout=60).stdout)
+        check(hanoi["timezone"] == "Asia/Ho_Chi_Minh" and utc["total"] == hanoi["total"] and
+              utc["total"]["surveys"] >= N, "the same total, whatever the zone")
     if failures:
         print(f"{len(failures)} failures")
         sys.exit(1)
