@@ -100,6 +100,8 @@ void rp_rep_free(struct rep *r);
 const char *rp_col(sqlite3_stmt *s, int i);
 int rp_load_defs(struct report_db *db, struct rep *r, const char *campaign, json_t *root,
                      char *err, size_t errlen);
+int rp_load_wordings(struct report_db *db, struct rep *r, const char *campaign, json_t *defs, char *err,
+                     size_t errlen);
 int rp_load_rollups(struct report_db *db, struct rep *r, const struct report_query *q, char *err,
                         size_t errlen);
 int rp_load_citizens(struct report_db *db, struct rep *r, const struct report_query *q, char *err,

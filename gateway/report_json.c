@@ -393,7 +393,11 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	json_object_set_new(root, "methods", json_pack("{s:s, s:s, s:s}", "pooled", method_pooled,
 		"mean_of_groups", method_mean, "interval", "Wilson score interval, 95%"));
 	json_object_set_new(root, "min_responses", json_integer(REPORT_MIN_RESPONSES));
-	json_object_set_new(root, "questions", defs_json(&r));
+	if (!(x = defs_json(&r)))
+		goto nomem;
+	json_object_set_new(root, "questions", x);
+	if ((rc = rp_load_wordings(db, &r, q->campaign, x, err, errlen)) < 0)
+		goto fail;
 	if (!(x = view_json(&r, &r.v[0])))
 		goto nomem;
 	json_object_set_new(root, "total", json_incref(json_array_get(x, 0)));

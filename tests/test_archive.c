@@ -683,6 +683,98 @@ static void test_report_timezone(void **state)
 	assert_int_equal(rollup_day(f, "2026-11-22"), 3);
 }
 
+
+/* Answers given under two versions of a campaign whose wording changed: the
+ * report shows each version's wording (numbers as the citizen read them),
+ * and a question dropped from the newer version keeps its own. */
+static void test_report_wordings(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "", *v2yaml, *out, *p;
+	struct campaign *c2 = NULL;
+	json_t *j, *defs, *d, *w;
+	json_error_t je;
+	size_t i;
+	int rc;
+	const char *old = "text: \"Câu {n}: tiếp cận?\"";
+	const char *newer = "text: \"Câu {n}/{total}: Ông/Bà tiếp cận dịch vụ thế nào?\"";
+	const char *guide = "  - {id: guide, group: " GB ", type: scale, scale: likert5, text: \"Câu {n}: hướng dẫn?\"}\n";
+	struct archive_survey s1[] = { SURVEY("w1", "tw1", "hw1", "completed", ans1, 6) };
+	struct archive_survey s2[] = { SURVEY("w2", "tw2", "hw2", "completed", ans3, 3) };
+
+	/* version 2: access reworded, guide dropped (so improve is now item 3) */
+	v2yaml = calloc(1, sizeof yaml + 128);
+	assert_non_null(v2yaml);
+	p = strstr(yaml, old);
+	assert_non_null(p);
+	memcpy(v2yaml, yaml, (size_t)(p - yaml));
+	strcat(v2yaml, newer);
+	strcat(v2yaml, p + strlen(old));
+	p = strstr(v2yaml, guide);
+	assert_non_null(p);
+	memmove(p, p + strlen(guide), strlen(p + strlen(guide)) + 1);
+	if (campaign_parse("test.yaml", v2yaml, strlen(v2yaml), &c2, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_string_not_equal(c2->version, f->c->version);
+	fill(f, s1, 1);
+	assert_int_equal(archive_put(f->a, s1, 1, err, sizeof err), 1);
+	assert_int_equal(archive_put_campaign(f->a, c2, err, sizeof err), 0);
+	s2[0].campaign_version = c2->version;
+	assert_int_equal(archive_put(f->a, s2, 1, err, sizeof err), 1);
+
+	out = report(f, "ca-test", REPORT_FMT_JSON, &rc);
+	assert_int_equal(rc, 0);
+	j = json_loads(out, 0, &je);
+	free(out);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "version")), c2->version);
+	defs = json_object_get(j, "questions");
+	json_array_foreach(defs, i, d) {
+		const char *id = json_string_value(json_object_get(d, "id"));
+		json_t *ws = json_object_get(d, "wordings");
+
+		if (strcmp(id, "access") == 0) {
+			assert_string_equal(json_string_value(json_object_get(d, "text")),
+			                    "Câu 1/4: Ông/Bà tiếp cận dịch vụ thế nào?");
+			assert_int_equal(json_array_size(ws), 2);
+			w = json_array_get(ws, 0);
+			assert_string_equal(json_string_value(json_object_get(w, "text")), "Câu 1: tiếp cận?");
+			assert_string_equal(json_string_value(json_array_get(json_object_get(w, "versions"), 0)), f->c->version);
+			w = json_array_get(ws, 1);
+			assert_string_equal(json_string_value(json_object_get(w, "text")),
+			                    "Câu 1/4: Ông/Bà tiếp cận dịch vụ thế nào?");
+			assert_string_equal(json_string_value(json_array_get(json_object_get(w, "versions"), 0)), c2->version);
+		} else if (strcmp(id, "staff") == 0) {
+			assert_int_equal(json_array_size(ws), 1); /* the same words in both */
+			assert_int_equal(json_array_size(json_object_get(json_array_get(ws, 0), "versions")), 2);
+		} else if (strcmp(id, "improve") == 0) {
+			assert_int_equal(json_array_size(ws), 2); /* item 4, then item 3 */
+			assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 0), "text")),
+			                    "Câu 4: cần cải thiện?");
+			assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 1), "text")),
+			                    "Câu 3: cần cải thiện?");
+		} else if (strcmp(id, "guide") == 0) { /* only in version 1, answered there */
+			assert_int_equal(json_integer_value(json_object_get(d, "position")), 0);
+			assert_string_equal(json_string_value(json_object_get(d, "text")), "Câu 3: hướng dẫn?");
+			assert_string_equal(json_string_value(json_object_get(d, "group")), GB);
+			assert_int_equal(json_array_size(ws), 1);
+		}
+	}
+	json_decref(j);
+	out = report(f, "ca-test", REPORT_FMT_TABLE, &rc);
+	assert_non_null(strstr(out, "Wording changed between campaign versions"));
+	assert_non_null(strstr(out, "Câu 1: tiếp cận?"));
+	free(out);
+	out = report(f, "ca-test", REPORT_FMT_CSV, &rc);
+	assert_non_null(strstr(out, "total,wording,access,Câu 1: tiếp cận?"));
+	free(out);
+	out = report(f, "ca-test", REPORT_FMT_HTML, &rc);
+	assert_non_null(strstr(out, "<ul class=\"wordings meta\" data-wordings=\"access\">"));
+	free(out);
+	campaign_free(c2);
+	free(v2yaml);
+}
+
 static void test_report_table_csv(void **state)
 {
 	struct fx *f = *state;
@@ -802,6 +894,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_timezone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_wordings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_unknown_campaign, setup, teardown),
