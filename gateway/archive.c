@@ -71,9 +71,7 @@ static const char schema_sql[] =
 	" completed_at TEXT,"
 	" UNIQUE (campaign_id, transaction_id)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX surveys_campaign_status ON surveys(campaign_id, status, msisdn_hash);"
 	"CREATE INDEX surveys_campaign_version ON surveys(campaign_id, campaign_version);"
-	"CREATE INDEX surveys_agency ON surveys(agency, campaign_id);"
 	"CREATE TABLE answers ("
 	" survey_id TEXT NOT NULL REFERENCES surveys(survey_id),"
 	" question_id TEXT NOT NULL,"
@@ -83,8 +81,6 @@ static const char schema_sql[] =
 	" campaign_id TEXT NOT NULL," /* the survey's, so reports need not join surveys */
 	" PRIMARY KEY (survey_id, question_id)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX answers_campaign ON answers(campaign_id, question_id, value);"
-	"CREATE INDEX answers_campaign_text ON answers(campaign_id, question_id) WHERE value IS NULL;"
 	"CREATE TABLE campaign_versions ("
 	" campaign_id TEXT NOT NULL,"
 	" campaign_version TEXT NOT NULL,"
@@ -168,6 +164,21 @@ static const char schema_v3_sql[] =
 	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);"
 	ROLLUP_TABLES("");
 
+/* Schema 6: the indexes the report read before it had rollups go (every
+ * survey and answer archived paid for them: docs/archive.md, "Cost"), and
+ * replies from numbers without a survey are kept (stray_replies). */
+static const char schema_v6_sql[] =
+	"DROP INDEX IF EXISTS surveys_campaign_status;"
+	"DROP INDEX IF EXISTS surveys_agency;"
+	"DROP INDEX IF EXISTS answers_campaign;"
+	"DROP INDEX IF EXISTS answers_campaign_text;"
+	"CREATE TABLE IF NOT EXISTS stray_replies ("
+	" seq INTEGER PRIMARY KEY,"
+	" msisdn_hash TEXT NOT NULL,"   /* keyed hash of the sender, never the number */
+	" at TEXT NOT NULL"             /* ISO 8601 UTC */
+	");"
+	"CREATE INDEX IF NOT EXISTS stray_replies_at ON stray_replies(at);";
+
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed",
 };
@@ -224,10 +235,12 @@ const char *archive_iso_time(int64_t t, char *buf, size_t cap)
 	return buf;
 }
 
+/* Borrowed, not copied (SQLITE_STATIC): every caller's string outlives the
+ * sqlite3_step that reads it, and archive_stmt_get unbinds before reuse. */
 void archive_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i);
 }
@@ -242,7 +255,11 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		archive_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	/* NOMUTEX: a connection is used by one thread at a time (the archiver's
+	 * thread, or the event loop's own connection), so SQLite's per-call
+	 * lock is pure cost */
+	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		archive_seterr(err, errlen, "%s: %s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open");
 		goto fail;
 	}
@@ -300,6 +317,12 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		/* schema 5: opt-outs that outlive Redis (optout.c) */
 		if (version < 5 && (optout_migrate(a->db, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 5", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
+		/* schema 6: fewer indexes to write, stray replies */
+		if (version < 6 && (archive_exec(a, schema_v6_sql, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 6", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
@@ -565,6 +588,7 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 	 * another writer): rebuilt in ours first, in this transaction */
 	if ((rc = archive_rollup_zone(a, err, errlen)) < 0)
 		goto fail;
+	chain_begin(a->chain);
 	rc = -EIO;
 	for (int i = 0; i < n; i++) {
 		const struct archive_survey *v = &sv[i];

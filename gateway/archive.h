@@ -11,9 +11,10 @@ struct archive;
 struct sqlite3;
 
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
- * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h).
+ * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h), 6
+ * fewer indexes and stray replies.
  * archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 5
+#define ARCHIVE_SCHEMA_VERSION 6
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
 #define ARCHIVE_NSTATUS 6
@@ -59,7 +60,8 @@ struct archive_survey {
 	const char *contact;     /* the number sealed to audit.public_key (base64), or NULL */
 };
 
-/* Open (creating the schema if needed; WAL mode). Returns NULL with err filled. */
+/* Open (creating the schema if needed; WAL mode). Returns NULL with err
+ * filled. One thread at a time may use the archive (it may change hands). */
 struct archive *archive_open(const char *path, char *err, size_t errlen);
 void archive_close(struct archive *a);
 /* The connection, for the modules that add their own statements to the

@@ -177,7 +177,8 @@ int archive_question_info(struct archive *a, const char *campaign_id, const char
 /* One rollup row's count in this transaction. */
 struct rdelta {
 	int table;                  /* 0 rollup_surveys, 1 rollup_answers, 2 rollup_groups */
-	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group */
+	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group
+	                             * (in the same allocation, after the struct) */
 	int kind, value;            /* rollup_answers */
 	int64_t n, rated;
 	uint64_t h;
@@ -192,9 +193,7 @@ static uint64_t fnv(uint64_t h, const char *s)
 
 static void rdelta_free(struct rdelta *d)
 {
-	for (int i = 0; i < 7; i++)
-		free(d->s[i]);
-	free(d);
+	free(d); /* its strings live in the same block */
 }
 
 void archive_rollup_discard(struct archive *a)
@@ -256,13 +255,19 @@ static int rdelta_add(struct archive *a, int table, const struct archive_rkey *k
 			return 0;
 		}
 	}
-	if (!(d = calloc(1, sizeof *d)))
+	/* one allocation: the delta, then its seven strings */
+	size_t len[7], total = sizeof *d;
+	char *p;
+
+	for (int i = 0; i < 7; i++)
+		total += (len[i] = strlen(v[i]) + 1);
+	if (!(d = malloc(total)))
 		return -ENOMEM;
+	p = (char *)(d + 1);
 	for (int i = 0; i < 7; i++) {
-		if (!(d->s[i] = strdup(v[i]))) {
-			rdelta_free(d);
-			return -ENOMEM;
-		}
+		memcpy(p, v[i], len[i]);
+		d->s[i] = p;
+		p += len[i];
 	}
 	d->table = table;
 	d->kind = kind;

@@ -63,6 +63,9 @@ enum chain_stmt { CS_SURVEY, CS_ANSWERS, CS_LAST, CS_INSERT, CS_LINK, CS_CONTACT
 struct chain {
 	sqlite3 *db;                  /* borrowed: the archive's connection */
 	sqlite3_stmt *st[CS_MAX];     /* owned, lazily prepared */
+	int head_ok;                  /* head_seq and head hold the last link of this transaction */
+	int64_t head_seq;
+	unsigned char head[CHAIN_HASH_BYTES];
 };
 
 static const char *const chain_stmt_sql[CS_MAX];
@@ -262,12 +265,23 @@ static void chain_hash(const unsigned char prev[CHAIN_HASH_BYTES], const unsigne
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* The last link: its seq (0 when the chain is empty) and hash (zeros then). */
+void chain_begin(struct chain *c)
+{
+	c->head_ok = 0;
+}
+
+/* The last link: its seq (0 when the chain is empty) and hash (zeros then);
+ * read once per transaction, then followed in memory. */
 static int chain_last(struct chain *c, int64_t *seq, unsigned char hash[CHAIN_HASH_BYTES])
 {
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (c->head_ok) {
+		*seq = c->head_seq;
+		memcpy(hash, c->head, CHAIN_HASH_BYTES);
+		return 0;
+	}
 	*seq = 0;
 	memset(hash, 0, CHAIN_HASH_BYTES);
 	if (!(s = chain_stmt(c, CS_LAST)))
@@ -315,8 +329,12 @@ static int chain_append(struct chain *c, const char *survey_id, int64_t now, cha
 	sqlite3_bind_text(s, 2, survey_id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, h, sizeof h, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_DONE)
+	if (sqlite3_step(s) == SQLITE_DONE) {
 		rc = 0;
+		c->head_ok = 1;
+		c->head_seq = seq + 1;
+		memcpy(c->head, h, sizeof h);
+	}
 done:
 	if (rc < 0)
 		chain_seterr(err, errlen, "chain: survey %s: %s", survey_id, sqlite3_errmsg(db));

@@ -22,6 +22,9 @@ int chain_migrate(struct sqlite3 *db, char *err, size_t errlen);
 /* The chain's statements on the archive's connection (borrowed; free the
  * chain before closing it). NULL when out of memory. */
 struct chain *chain_new(struct sqlite3 *db);
+/* A write transaction begins: the head is read again at the next chain_put
+ * (then followed in memory, so a batch reads it once). */
+void chain_begin(struct chain *c);
 void chain_free(struct chain *c);
 
 /* Called by archive_put inside its BEGIN IMMEDIATE transaction, after the
