@@ -173,10 +173,10 @@ static const char schema_v6_sql[] =
 	"DROP INDEX IF EXISTS answers_campaign;"
 	"DROP INDEX IF EXISTS answers_campaign_text;"
 	"CREATE TABLE IF NOT EXISTS stray_replies ("
-	" seq INTEGER PRIMARY KEY,"
 	" msisdn_hash TEXT NOT NULL,"   /* keyed hash of the sender, never the number */
-	" at TEXT NOT NULL"             /* ISO 8601 UTC */
-	");"
+	" at TEXT NOT NULL,"            /* ISO 8601 UTC, when it arrived */
+	" PRIMARY KEY (msisdn_hash, at)" /* a replayed record is stored once */
+	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS stray_replies_at ON stray_replies(at);";
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
@@ -722,6 +722,44 @@ int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, 
 	return inserted;
 fail:
 	archive_seterr(err, errlen, "deliveries: %s", sqlite3_errmsg(a->db));
+	sqlite3_finalize(s);
+	archive_exec(a, "ROLLBACK", NULL, 0);
+	return -EIO;
+}
+
+int archive_put_strays(struct archive *a, const struct archive_stray *st, int n, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char when[32];
+	int inserted = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!st[i].msisdn_hash || !st[i].msisdn_hash[0] || st[i].at <= 0) {
+			archive_seterr(err, errlen, "stray reply %d: a hash and a time are required", i);
+			return -EINVAL;
+		}
+	}
+	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -EIO;
+	if (sqlite3_prepare_v2(a->db, "INSERT OR IGNORE INTO stray_replies(msisdn_hash, at) VALUES(?1, ?2)", -1, &s,
+	                       NULL) != SQLITE_OK)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		archive_bind_text(s, 1, st[i].msisdn_hash);
+		archive_bind_text(s, 2, archive_iso_time(st[i].at, when, sizeof when));
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		inserted += sqlite3_changes(a->db);
+	}
+	sqlite3_finalize(s);
+	if (archive_exec(a, "COMMIT", err, errlen) < 0) {
+		archive_exec(a, "ROLLBACK", NULL, 0);
+		return -EIO;
+	}
+	return inserted;
+fail:
+	archive_seterr(err, errlen, "stray replies: %s", sqlite3_errmsg(a->db));
 	sqlite3_finalize(s);
 	archive_exec(a, "ROLLBACK", NULL, 0);
 	return -EIO;

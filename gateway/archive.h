@@ -95,6 +95,18 @@ struct archive_delivery {
 int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, int n, char *err,
                            size_t errlen);
 
+/* A reply from a number with no survey running (issue 12's "reply from a
+ * number other than the one surveyed"): its keyed hash and arrival time. */
+struct archive_stray {
+	const char *msisdn_hash;  /* keyed hash, never the number */
+	int64_t at;               /* unix seconds */
+};
+
+/* Store stray replies in one transaction; the same (hash, second) is stored
+ * once, so a replayed batch is harmless. Returns the number inserted,
+ * -EINVAL (nothing written) or -EIO. */
+int archive_put_strays(struct archive *a, const struct archive_stray *s, int n, char *err, size_t errlen);
+
 /* Copies the archive at src_path to dst_path with SQLite's online backup in
  * one read transaction (WAL: a running hailongd keeps writing); the copy is
  * consistent as of one moment, checked (PRAGMA quick_check), in rollback
