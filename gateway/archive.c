@@ -765,6 +765,21 @@ fail:
 	return -EIO;
 }
 
+int archive_rollup_sync(struct archive *a, char *err, size_t errlen)
+{
+	int rc;
+
+	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -EIO;
+	if ((rc = archive_rollup_zone(a, err, errlen)) < 0 || (rc = archive_exec(a, "COMMIT", err, errlen)) < 0) {
+		archive_exec(a, "ROLLBACK", NULL, 0);
+		archive_rollup_discard(a);
+		archive_units_forget(a);
+		return rc;
+	}
+	return 0;
+}
+
 /* ---- a report's own rollups in another zone ---- */
 
 int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, size_t errlen)

@@ -132,6 +132,9 @@ int archive_lookup(struct archive *a, const char *survey_id, const char *campaig
  * on a report's own (even read-only) connection, counted in the zone in use,
  * for campaign_id only: they shadow the archive's for that connection. */
 int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, size_t errlen);
+/* Count the rollups again now if they are in another zone than the
+ * process's (what archive_put would do before its first batch). 0 or -EIO. */
+int archive_rollup_sync(struct archive *a, char *err, size_t errlen);
 /* The zone an archive's rollups count in, read on any connection to it
  * (TZONE_DEFAULT when not recorded). 0, or -EIO. */
 int archive_rollup_zone_of(struct sqlite3 *db, char *buf, size_t cap);
