@@ -348,6 +348,8 @@ struct sqlite3 *archive_sqlite(struct archive *a)
 	return a->db;
 }
 
+static void rows_clear(struct archive *a);
+
 void archive_close(struct archive *a)
 {
 	if (!a)
@@ -355,6 +357,10 @@ void archive_close(struct archive *a)
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(a->st[i]);
 	chain_free(a->chain);
+	rows_clear(a);
+	free(a->ca);
+	free(a->ca_at);
+	free(a->ca_own);
 	archive_qcache_clear(a);
 	archive_units_forget(a);
 	archive_rollup_discard(a);
@@ -467,13 +473,53 @@ static int question_is_multi(struct archive *a, const struct archive_survey *sv,
 	return multi;
 }
 
+/* The chain's copy of one answer row as stored (chain_put_rows). */
+static int rows_add(struct archive *a, struct chain_rows *r, const char *qid, int has_value, int value,
+                    const char *text, const char *at)
+{
+	if (a->nca == a->capca) {
+		int cap = a->capca ? a->capca * 2 : 16;
+		struct chain_answer *nc = realloc(a->ca, sizeof *nc * (size_t)cap);
+		if (nc)
+			a->ca = nc;
+		char(*nt)[32] = nc ? realloc(a->ca_at, sizeof *nt * (size_t)cap) : NULL;
+		if (nt)
+			a->ca_at = nt;
+		char **no = nt ? realloc(a->ca_own, sizeof *no * (size_t)cap) : NULL;
+		if (!no) {
+			r->exact = 0; /* read back instead */
+			return 0;
+		}
+		a->ca_own = no;
+		a->capca = cap;
+	}
+	struct chain_answer *x = &a->ca[a->nca];
+	x->question_id = qid;
+	x->has_value = has_value;
+	x->value = value;
+	a->ca_own[a->nca] = text ? strdup(text) : NULL;
+	x->text = a->ca_own[a->nca];
+	snprintf(a->ca_at[a->nca], sizeof a->ca_at[a->nca], "%s", at ? at : "");
+	a->nca++;
+	if (text && !x->text)
+		r->exact = 0;
+	return 0;
+}
+
+static void rows_clear(struct archive *a)
+{
+	for (int i = 0; i < a->nca; i++)
+		free(a->ca_own[i]);
+	a->nca = 0;
+}
+
 /* Insert the answers of one new survey. Entries sharing a question_id (the
  * chosen values of a multi question), and any valued answer to a question the
  * campaign declares multi, become one row: value NULL, text the sorted
  * distinct values "1 3". Each row is counted in the rollups under k.
  * Returns 0, -EINVAL, -ENOMEM or -EIO with err filled. */
-static int put_answers(struct archive *a, const struct archive_survey *sv, struct archive_rkey *k, char *err,
-                       size_t errlen)
+static int put_answers(struct archive *a, const struct archive_survey *sv, struct archive_rkey *k,
+                       struct chain_rows *rows, char *err, size_t errlen)
 {
 	for (int i = 0; i < sv->nanswers; i++) {
 		const struct archive_answer *an = &sv->answers[i];
@@ -545,6 +591,11 @@ static int put_answers(struct archive *a, const struct archive_survey *sv, struc
 			       sqlite3_errmsg(a->db));
 			return -EIO;
 		}
+		if (sqlite3_changes(a->db) != 1)
+			rows->exact = 0; /* an older row of that survey stays: the chain reads back */
+		else
+			rows_add(a, rows, an->question_id, has_value, has_value ? vals[0] : 0, stored,
+			         archive_iso_time(at, when, sizeof when));
 		if ((rc = archive_rollup_answer(a, k, an->question_id, has_value, has_value ? vals[0] : 0,
 		                        stored)) < 0) {
 			archive_seterr(err, errlen, "survey %s: rollup: %s", sv->survey_id,
@@ -624,7 +675,14 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		k.status = v->status;
 		k.msisdn_hash = v->msisdn_hash;
 		archive_rkey_day(&k, v->triggered_at);
-		rc = put_answers(a, v, &k, err, errlen);
+		/* the rows as stored, for the chain (chain_encode's column order) */
+		struct chain_rows rows = { { v->survey_id, v->campaign_id, v->campaign_version, v->transaction_id,
+		                             v->agency, v->procedure, v->msisdn_hash, v->channel, v->status, v->reason,
+		                             archive_iso_time(v->triggered_at, t1, sizeof t1),
+		                             archive_iso_time(v->finished_at, t2, sizeof t2),
+		                             archive_iso_time(v->completed_at, t3, sizeof t3) }, NULL, 0, 1 };
+		rows_clear(a);
+		rc = put_answers(a, v, &k, &rows, err, errlen);
 		if (rc == 0 && archive_rollup_survey(a, &k) < 0) {
 			archive_seterr(err, errlen, "survey %s: rollup: %s", v->survey_id, sqlite3_errmsg(a->db));
 			rc = -EIO;
@@ -633,7 +691,13 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		if (rc < 0)
 			goto fail;
 		/* audit link, sealed contact, and the next link of the hash chain */
-		if ((rc = chain_put(a->chain, v, (int64_t)time(NULL), err, errlen)) < 0)
+		for (int x = 0; x < a->nca; x++)
+			a->ca[x].answered_at = a->ca_at[x][0] ? a->ca_at[x] : NULL;
+		rows.answers = a->ca;
+		rows.nanswers = a->nca;
+		rc = chain_put_rows(a->chain, v, &rows, (int64_t)time(NULL), err, errlen);
+		rows_clear(a);
+		if (rc < 0)
 			goto fail;
 		rc = -EIO;
 	}

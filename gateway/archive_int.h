@@ -51,6 +51,10 @@ struct archive {
 	int nqc;
 	struct aunit { char *agency, *procedure, *channel; int64_t uid; } units[ARCHIVE_MAX_UNITS];
 	int nunits;
+	struct chain_answer *ca;        /* the answer rows of the survey being put, for the chain */
+	char (*ca_at)[32];              /* their answered_at ("" = NULL) */
+	char **ca_own;                  /* their text (owned) */
+	int nca, capca;
 	struct rdelta **rd;             /* rollup counts of this transaction, not yet written */
 	int rdcap, rdn;                     /* rollup_units rows known to be committed or in this transaction */
 };

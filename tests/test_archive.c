@@ -17,6 +17,7 @@
 #include "optout.h"
 #include "report.h"
 #include "campaign.h"
+#include "chain.h"
 #include "tzone.h"
 
 #define GA "Tiếp cận dịch vụ hành chính công"
@@ -775,6 +776,50 @@ static void test_report_wordings(void **state)
 	free(v2yaml);
 }
 
+
+/* The chain encodes the rows archive_put has just written without reading
+ * them back: the same bytes verify reads from the tables, whatever the
+ * rows hold (multi answers, empty and missing texts and times, NULL
+ * columns, an audit link, a sealed contact); and a survey whose answer row
+ * already existed (INSERT OR IGNORE kept it) is read back instead. */
+static void test_chain_rows(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	struct chain_report r;
+	static const struct archive_answer odd[] = {
+		{ "improve", 1, 3, NULL, T0 + 5 }, { "access", 1, 5, NULL, 0 }, { "improve", 1, 1, NULL, T0 + 9 },
+		{ "comment", 0, 0, "", T0 + 7 }, { "staff", 1, 2, "ghi chú", T0 + 8 }, { "zzz", 0, 0, NULL, 0 },
+	};
+	struct archive_survey s[] = {
+		SURVEY("r1", "tr1", "hr1", "completed", odd, 6),
+		SURVEY("r2", "tr2", NULL, "failed", NULL, 0),
+		SURVEY("r3", "tr3", "hr3", "completed", ans1, 6),
+	};
+	sqlite3 *db;
+
+	fill(f, s, 3);
+	s[0].procedure = NULL;
+	s[0].completed_at = 0;
+	s[1].campaign_version = NULL;
+	s[1].channel = NULL;
+	s[1].reason = "SMSC refused";
+	s[1].triggered_at = 0;
+	s[2].audit_of = "r1";
+	s[2].contact = "c2VhbGVkIGJveA==";
+	/* an answer row of r3 left from before (an orphan): kept, so r3 is read back */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO answers(survey_id, question_id, value, text, answered_at,"
+	                                  " campaign_id) VALUES('r3', 'access', 1, NULL, NULL, 'ca-test')",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(archive_put(f->a, s, 3, err, sizeof err), 3);
+	memset(&r, 0, sizeof r);
+	if (chain_verify(archive_sqlite(f->a), NULL, NULL, &r, err, sizeof err) != 0)
+		fail_msg("verify: %s (%s)", r.first, err);
+	assert_int_equal(r.links, 3);
+}
+
 static void test_report_table_csv(void **state)
 {
 	struct fx *f = *state;
@@ -895,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_timezone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_wordings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_unknown_campaign, setup, teardown),
