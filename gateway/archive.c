@@ -48,6 +48,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
 	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
+	[ST_RU_ZONE] = "SELECT value FROM rollup_meta WHERE key = 'timezone'",
 	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
 		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n",
 };
@@ -70,9 +71,7 @@ static const char schema_sql[] =
 	" completed_at TEXT,"
 	" UNIQUE (campaign_id, transaction_id)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX surveys_campaign_status ON surveys(campaign_id, status, msisdn_hash);"
 	"CREATE INDEX surveys_campaign_version ON surveys(campaign_id, campaign_version);"
-	"CREATE INDEX surveys_agency ON surveys(agency, campaign_id);"
 	"CREATE TABLE answers ("
 	" survey_id TEXT NOT NULL REFERENCES surveys(survey_id),"
 	" question_id TEXT NOT NULL,"
@@ -82,8 +81,6 @@ static const char schema_sql[] =
 	" campaign_id TEXT NOT NULL," /* the survey's, so reports need not join surveys */
 	" PRIMARY KEY (survey_id, question_id)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX answers_campaign ON answers(campaign_id, question_id, value);"
-	"CREATE INDEX answers_campaign_text ON answers(campaign_id, question_id) WHERE value IS NULL;"
 	"CREATE TABLE campaign_versions ("
 	" campaign_id TEXT NOT NULL,"
 	" campaign_version TEXT NOT NULL,"
@@ -134,32 +131,53 @@ static const char schema_v2_sql[] =
 #define ROLLUP_KEY " campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL," \
 	" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,"
 #define ROLLUP_PK "campaign_id, day, agency, procedure, channel, status"
+/* The rollup tables; TMP is "" or "TEMP " (a report's own copy, see archive_rollup_temp). */
+#define ROLLUP_TABLES(TMP) \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_surveys (" ROLLUP_KEY \
+	" surveys INTEGER NOT NULL,"  /* surveys */ \
+	" rated INTEGER NOT NULL,"    /* of them, with at least one rated answer */ \
+	" PRIMARY KEY (" ROLLUP_PK ")) WITHOUT ROWID;" \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_answers (" ROLLUP_KEY \
+	" question_id TEXT NOT NULL," \
+	" kind INTEGER NOT NULL,"     /* 0 valued, 1 chosen multi option, 2 row without value, \
+	                               * 3 row without value with a comment */ \
+	" value INTEGER NOT NULL,"    /* kinds 0 and 1; 0 otherwise */ \
+	" n INTEGER NOT NULL," \
+	" PRIMARY KEY (" ROLLUP_PK ", question_id, kind, value)) WITHOUT ROWID;" \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_groups (" ROLLUP_KEY \
+	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */ \
+	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */ \
+	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;" \
+	/* Distinct citizens: one small row per (citizen, local day, unit, status), \
+	 * in citizen order, so that a report counts them in one short scan. */ \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL," \
+	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));" \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL," \
+	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */ \
+	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */ \
+	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;"
+/* rollup_meta: 'timezone' = the zone whose local days the rollups count
+ * (absent: built at UTC+07:00 before zones were recorded, i.e. the default
+ * zone); 'utc_offset' is what schema 3 wrote, kept for older readers. */
 static const char schema_v3_sql[] =
 	"CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT NOT NULL PRIMARY KEY, value);"
-	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', " ARCHIVE_ROLLUP_OFFSET_S ");"
-	"CREATE TABLE IF NOT EXISTS rollup_surveys (" ROLLUP_KEY
-	" surveys INTEGER NOT NULL,"  /* surveys */
-	" rated INTEGER NOT NULL,"    /* of them, with at least one rated answer */
-	" PRIMARY KEY (" ROLLUP_PK ")) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS rollup_answers (" ROLLUP_KEY
-	" question_id TEXT NOT NULL,"
-	" kind INTEGER NOT NULL,"     /* 0 valued, 1 chosen multi option, 2 row without value,
-	                               * 3 row without value with a comment */
-	" value INTEGER NOT NULL,"    /* kinds 0 and 1; 0 otherwise */
-	" n INTEGER NOT NULL,"
-	" PRIMARY KEY (" ROLLUP_PK ", question_id, kind, value)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS rollup_groups (" ROLLUP_KEY
-	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */
-	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */
-	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;"
-	/* Distinct citizens: one small row per (citizen, local day, unit, status),
-	 * in citizen order, so that a report counts them in one short scan. */
-	"CREATE TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL,"
-	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));"
-	"CREATE TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL,"
-	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */
-	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */
-	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;";
+	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);"
+	ROLLUP_TABLES("");
+
+/* Schema 7: the indexes the report read before it had rollups go (every
+ * survey and answer archived paid for them: docs/archive.md, "Cost"), and
+ * replies from numbers without a survey are kept (stray_replies). */
+static const char schema_v7_sql[] =
+	"DROP INDEX IF EXISTS surveys_campaign_status;"
+	"DROP INDEX IF EXISTS surveys_agency;"
+	"DROP INDEX IF EXISTS answers_campaign;"
+	"DROP INDEX IF EXISTS answers_campaign_text;"
+	"CREATE TABLE IF NOT EXISTS stray_replies ("
+	" msisdn_hash TEXT NOT NULL,"   /* keyed hash of the sender, never the number */
+	" at TEXT NOT NULL,"            /* ISO 8601 UTC, when it arrived */
+	" PRIMARY KEY (msisdn_hash, at)" /* a replayed record is stored once */
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS stray_replies_at ON stray_replies(at);";
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed", "cancelled",
@@ -267,10 +285,12 @@ const char *archive_iso_time(int64_t t, char *buf, size_t cap)
 	return buf;
 }
 
+/* Borrowed, not copied (SQLITE_STATIC): every caller's string outlives the
+ * sqlite3_step that reads it, and archive_stmt_get unbinds before reuse. */
 void archive_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i);
 }
@@ -285,7 +305,11 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		archive_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	/* NOMUTEX: a connection is used by one thread at a time (the archiver's
+	 * thread, or the event loop's own connection), so SQLite's per-call
+	 * lock is pure cost */
+	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		archive_seterr(err, errlen, "%s: %s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open");
 		goto fail;
 	}
@@ -329,7 +353,7 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		if (version < 3 && (archive_exec(a, schema_v3_sql, err, errlen) < 0 ||
-		                    archive_rollup_rebuild(a, err, errlen) < 0 ||
+		                    archive_rollup_rebuild(a, NULL, 0, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 3", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
@@ -352,11 +376,18 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
+		/* schema 7: fewer indexes to write, stray replies */
+		if (version < 7 && (archive_exec(a, schema_v7_sql, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 7", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
 		if (archive_exec(a, "COMMIT", err, errlen) < 0) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
 	}
+	archive_exec(a, "PRAGMA cache_size = -65536", NULL, 0);
 	if (!(a->chain = chain_new(a->db))) {
 		archive_seterr(err, errlen, "out of memory");
 		goto fail;
@@ -373,6 +404,8 @@ struct sqlite3 *archive_sqlite(struct archive *a)
 	return a->db;
 }
 
+static void rows_clear(struct archive *a);
+
 void archive_close(struct archive *a)
 {
 	if (!a)
@@ -380,6 +413,10 @@ void archive_close(struct archive *a)
 	for (int i = 0; i < ST_MAX; i++)
 		sqlite3_finalize(a->st[i]);
 	chain_free(a->chain);
+	rows_clear(a);
+	free(a->ca);
+	free(a->ca_at);
+	free(a->ca_own);
 	archive_qcache_clear(a);
 	archive_units_forget(a);
 	archive_rollup_discard(a);
@@ -492,13 +529,53 @@ static int question_is_multi(struct archive *a, const struct archive_survey *sv,
 	return multi;
 }
 
+/* The chain's copy of one answer row as stored (chain_put_rows). */
+static int rows_add(struct archive *a, struct chain_rows *r, const char *qid, int has_value, int value,
+                    const char *text, const char *at)
+{
+	if (a->nca == a->capca) {
+		int cap = a->capca ? a->capca * 2 : 16;
+		struct chain_answer *nc = realloc(a->ca, sizeof *nc * (size_t)cap);
+		if (nc)
+			a->ca = nc;
+		char(*nt)[32] = nc ? realloc(a->ca_at, sizeof *nt * (size_t)cap) : NULL;
+		if (nt)
+			a->ca_at = nt;
+		char **no = nt ? realloc(a->ca_own, sizeof *no * (size_t)cap) : NULL;
+		if (!no) {
+			r->exact = 0; /* read back instead */
+			return 0;
+		}
+		a->ca_own = no;
+		a->capca = cap;
+	}
+	struct chain_answer *x = &a->ca[a->nca];
+	x->question_id = qid;
+	x->has_value = has_value;
+	x->value = value;
+	a->ca_own[a->nca] = text ? strdup(text) : NULL;
+	x->text = a->ca_own[a->nca];
+	snprintf(a->ca_at[a->nca], sizeof a->ca_at[a->nca], "%s", at ? at : "");
+	a->nca++;
+	if (text && !x->text)
+		r->exact = 0;
+	return 0;
+}
+
+static void rows_clear(struct archive *a)
+{
+	for (int i = 0; i < a->nca; i++)
+		free(a->ca_own[i]);
+	a->nca = 0;
+}
+
 /* Insert the answers of one new survey. Entries sharing a question_id (the
  * chosen values of a multi question), and any valued answer to a question the
  * campaign declares multi, become one row: value NULL, text the sorted
  * distinct values "1 3". Each row is counted in the rollups under k.
  * Returns 0, -EINVAL, -ENOMEM or -EIO with err filled. */
-static int put_answers(struct archive *a, const struct archive_survey *sv, struct archive_rkey *k, char *err,
-                       size_t errlen)
+static int put_answers(struct archive *a, const struct archive_survey *sv, struct archive_rkey *k,
+                       struct chain_rows *rows, char *err, size_t errlen)
 {
 	for (int i = 0; i < sv->nanswers; i++) {
 		const struct archive_answer *an = &sv->answers[i];
@@ -570,6 +647,11 @@ static int put_answers(struct archive *a, const struct archive_survey *sv, struc
 			       sqlite3_errmsg(a->db));
 			return -EIO;
 		}
+		if (sqlite3_changes(a->db) != 1)
+			rows->exact = 0; /* an older row of that survey stays: the chain reads back */
+		else
+			rows_add(a, rows, an->question_id, has_value, has_value ? vals[0] : 0, stored,
+			         archive_iso_time(at, when, sizeof when));
 		if ((rc = archive_rollup_answer(a, k, an->question_id, has_value, has_value ? vals[0] : 0,
 		                        stored)) < 0) {
 			archive_seterr(err, errlen, "survey %s: rollup: %s", sv->survey_id,
@@ -609,6 +691,12 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 	}
 	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -EIO;
+	/* rollups counted in another zone (the config's timezone changed, or
+	 * another writer): rebuilt in ours first, in this transaction */
+	if ((rc = archive_rollup_zone(a, err, errlen)) < 0)
+		goto fail;
+	chain_begin(a->chain);
+	rc = -EIO;
 	for (int i = 0; i < n; i++) {
 		const struct archive_survey *v = &sv[i];
 		sqlite3_stmt *s = archive_stmt_get(a, ST_INS_SURVEY, err, errlen);
@@ -644,7 +732,14 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		k.status = v->status;
 		k.msisdn_hash = v->msisdn_hash;
 		archive_rkey_day(&k, v->triggered_at);
-		rc = put_answers(a, v, &k, err, errlen);
+		/* the rows as stored, for the chain (chain_encode's column order) */
+		struct chain_rows rows = { { v->survey_id, v->campaign_id, v->campaign_version, v->transaction_id,
+		                             v->agency, v->procedure, v->msisdn_hash, v->channel, v->status, v->reason,
+		                             archive_iso_time(v->triggered_at, t1, sizeof t1),
+		                             archive_iso_time(v->finished_at, t2, sizeof t2),
+		                             archive_iso_time(v->completed_at, t3, sizeof t3) }, NULL, 0, 1 };
+		rows_clear(a);
+		rc = put_answers(a, v, &k, &rows, err, errlen);
 		if (rc == 0 && archive_rollup_survey(a, &k) < 0) {
 			archive_seterr(err, errlen, "survey %s: rollup: %s", v->survey_id, sqlite3_errmsg(a->db));
 			rc = -EIO;
@@ -653,7 +748,13 @@ int archive_put(struct archive *a, const struct archive_survey *sv, int n, char 
 		if (rc < 0)
 			goto fail;
 		/* audit link, sealed contact, and the next link of the hash chain */
-		if ((rc = chain_put(a->chain, v, (int64_t)time(NULL), err, errlen)) < 0)
+		for (int x = 0; x < a->nca; x++)
+			a->ca[x].answered_at = a->ca_at[x][0] ? a->ca_at[x] : NULL;
+		rows.answers = a->ca;
+		rows.nanswers = a->nca;
+		rc = chain_put_rows(a->chain, v, &rows, (int64_t)time(NULL), err, errlen);
+		rows_clear(a);
+		if (rc < 0)
 			goto fail;
 		rc = -EIO;
 	}
@@ -747,84 +848,83 @@ fail:
 	return -EIO;
 }
 
-/* ---- online backup ---- */
-
-int archive_backup(const char *src_path, const char *dst_path, char *err, size_t errlen)
+int archive_put_strays(struct archive *a, const struct archive_stray *st, int n, char *err, size_t errlen)
 {
-	sqlite3 *src = NULL, *dst = NULL;
-	sqlite3_backup *b = NULL;
-	char tmp[4096];
-	int rc = -EIO, pages = 0;
-	struct stat st;
+	sqlite3_stmt *s = NULL;
+	char when[32];
+	int inserted = 0;
 
-	if (stat(dst_path, &st) == 0) {
-		archive_seterr(err, errlen, "%s: exists (a backup never writes over a file)", dst_path);
-		return -EEXIST;
-	}
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial", dst_path) >= sizeof tmp) {
-		archive_seterr(err, errlen, "%s: path too long", dst_path);
-		return -EINVAL;
-	}
-	unlink(tmp);
-	if (sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		archive_seterr(err, errlen, "%s: %s", src_path, src ? sqlite3_errmsg(src) : "cannot open");
-		goto done;
-	}
-	sqlite3_busy_timeout(src, 5000);
-	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		archive_seterr(err, errlen, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : "cannot open");
-		goto done;
-	}
-	b = sqlite3_backup_init(dst, "main", src, "main");
-	if (!b) {
-		archive_seterr(err, errlen, "%s: %s", dst_path, sqlite3_errmsg(dst));
-		goto done;
-	}
-	/* All pages in one step, inside one read transaction: the archive is in
-	 * WAL mode, so hailongd's writes go on meanwhile, and the copy is the
-	 * archive as of the step's start. (Copying a few pages at a time would
-	 * restart at every write of another connection: under a steady writer
-	 * it would never end.) Busy only while a writer changes the schema. */
-	for (int tries = 0;; tries++) {
-		int s = sqlite3_backup_step(b, -1);
-		if (s == SQLITE_DONE)
-			break;
-		if ((s != SQLITE_BUSY && s != SQLITE_LOCKED) || tries >= 500) {
-			archive_seterr(err, errlen, "%s: backup: %s", src_path, sqlite3_errstr(s));
-			goto done;
+	for (int i = 0; i < n; i++) {
+		if (!st[i].msisdn_hash || !st[i].msisdn_hash[0] || st[i].at <= 0) {
+			archive_seterr(err, errlen, "stray reply %d: a hash and a time are required", i);
+			return -EINVAL;
 		}
-		sqlite3_sleep(10);
 	}
-	pages = sqlite3_backup_pagecount(b);
-	sqlite3_backup_finish(b);
-	b = NULL;
-	if (sqlite3_errcode(dst) != SQLITE_OK) {
-		archive_seterr(err, errlen, "%s: %s", tmp, sqlite3_errmsg(dst));
-		goto done;
+	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -EIO;
+	if (sqlite3_prepare_v2(a->db, "INSERT OR IGNORE INTO stray_replies(msisdn_hash, at) VALUES(?1, ?2)", -1, &s,
+	                       NULL) != SQLITE_OK)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		archive_bind_text(s, 1, st[i].msisdn_hash);
+		archive_bind_text(s, 2, archive_iso_time(st[i].at, when, sizeof when));
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		inserted += sqlite3_changes(a->db);
 	}
-	sqlite3_stmt *q = NULL;
-	int ok = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &q, NULL) == SQLITE_OK &&
-	         sqlite3_step(q) == SQLITE_ROW &&
-	         strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
-	sqlite3_finalize(q);
-	if (!ok || sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK) {
-		archive_seterr(err, errlen, "%s: the copy does not pass PRAGMA quick_check", tmp);
-		goto done;
+	sqlite3_finalize(s);
+	if (archive_exec(a, "COMMIT", err, errlen) < 0) {
+		archive_exec(a, "ROLLBACK", NULL, 0);
+		return -EIO;
 	}
-	sqlite3_close(dst);
-	dst = NULL;
-	if (link(tmp, dst_path) < 0) { /* never over a file made meanwhile */
-		archive_seterr(err, errlen, "%s: %s", dst_path, strerror(errno));
-		goto done;
+	return inserted;
+fail:
+	archive_seterr(err, errlen, "stray replies: %s", sqlite3_errmsg(a->db));
+	sqlite3_finalize(s);
+	archive_exec(a, "ROLLBACK", NULL, 0);
+	return -EIO;
+}
+
+int archive_rollup_sync(struct archive *a, char *err, size_t errlen)
+{
+	int rc;
+
+	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
+		return -EIO;
+	if ((rc = archive_rollup_zone(a, err, errlen)) < 0 || (rc = archive_exec(a, "COMMIT", err, errlen)) < 0) {
+		archive_exec(a, "ROLLBACK", NULL, 0);
+		archive_rollup_discard(a);
+		archive_units_forget(a);
+		return rc;
 	}
-	unlink(tmp);
-	rc = pages;
-done:
-	if (b)
-		sqlite3_backup_finish(b);
-	sqlite3_close(dst);
-	sqlite3_close(src);
-	if (rc < 0)
-		unlink(tmp);
+	return 0;
+}
+
+/* ---- a report's own rollups in another zone ---- */
+
+int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, size_t errlen)
+{
+	struct archive *a = calloc(1, sizeof *a);
+	int rc;
+
+	if (!a) {
+		archive_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	a->db = db; /* borrowed: the TEMP tables shadow the archive's for this connection only */
+	rc = archive_exec(a, "DROP TABLE IF EXISTS temp.rollup_surveys; DROP TABLE IF EXISTS temp.rollup_answers;"
+	                  " DROP TABLE IF EXISTS temp.rollup_groups; DROP TABLE IF EXISTS temp.rollup_units;"
+	                  " DROP TABLE IF EXISTS temp.rollup_citizens;" ROLLUP_TABLES("TEMP ") "BEGIN", err, errlen);
+	if (rc == 0) {
+		rc = archive_rollup_rebuild(a, campaign_id, 1, err, errlen);
+		archive_exec(a, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	}
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(a->st[i]);
+	archive_qcache_clear(a);
+	archive_units_forget(a);
+	archive_rollup_discard(a);
+	free(a);
 	return rc;
 }

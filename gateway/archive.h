@@ -8,11 +8,13 @@
 #include "campaign.h"
 
 struct archive;
+struct sqlite3;
 
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
- * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h).
+ * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h), 6
+ * fewer indexes and stray replies.
  * archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 6
+#define ARCHIVE_SCHEMA_VERSION 7
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
 #define ARCHIVE_NSTATUS 7
@@ -59,7 +61,8 @@ struct archive_survey {
 	const char *cancelled_by; /* cancelled: the API token's name, else NULL */
 };
 
-/* Open (creating the schema if needed; WAL mode). Returns NULL with err filled. */
+/* Open (creating the schema if needed; WAL mode). Returns NULL with err
+ * filled. One thread at a time may use the archive (it may change hands). */
 struct archive *archive_open(const char *path, char *err, size_t errlen);
 void archive_close(struct archive *a);
 /* The connection, for the modules that add their own statements to the
@@ -93,6 +96,18 @@ struct archive_delivery {
 int archive_put_deliveries(struct archive *a, const struct archive_delivery *d, int n, char *err,
                            size_t errlen);
 
+/* A reply from a number with no survey running (issue 12's "reply from a
+ * number other than the one surveyed"): its keyed hash and arrival time. */
+struct archive_stray {
+	const char *msisdn_hash;  /* keyed hash, never the number */
+	int64_t at;               /* unix seconds */
+};
+
+/* Store stray replies in one transaction; the same (hash, second) is stored
+ * once, so a replayed batch is harmless. Returns the number inserted,
+ * -EINVAL (nothing written) or -EIO. */
+int archive_put_strays(struct archive *a, const struct archive_stray *s, int n, char *err, size_t errlen);
+
 /* Copies the archive at src_path to dst_path with SQLite's online backup in
  * one read transaction (WAL: a running hailongd keeps writing); the copy is
  * consistent as of one moment, checked (PRAGMA quick_check), in rollback
@@ -111,6 +126,19 @@ int archive_backup(const char *src_path, const char *dst_path, char *err, size_t
 typedef int (*archive_lookup_fn)(void *arg, const char *const *v);
 int archive_lookup(struct archive *a, const char *survey_id, const char *campaign_id, const char *transaction_id,
                    archive_lookup_fn fn, void *arg, char *err, size_t errlen);
+
+/* Rollup days are local days of the zone in use (tzone.h, the config's
+ * `timezone`); rollup_meta records which. archive_put rebuilds them when the
+ * zone changed. archive_rollup_temp fills TEMP copies of the rollup tables
+ * on a report's own (even read-only) connection, counted in the zone in use,
+ * for campaign_id only: they shadow the archive's for that connection. */
+int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, size_t errlen);
+/* Count the rollups again now if they are in another zone than the
+ * process's (what archive_put would do before its first batch). 0 or -EIO. */
+int archive_rollup_sync(struct archive *a, char *err, size_t errlen);
+/* The zone an archive's rollups count in, read on any connection to it
+ * (TZONE_DEFAULT when not recorded). 0, or -EIO. */
+int archive_rollup_zone_of(struct sqlite3 *db, char *buf, size_t cap);
 
 /* Number of surveys stored for a campaign (NULL = all), by status (NULL = all). */
 int64_t archive_count(struct archive *a, const char *campaign_id, const char *status);

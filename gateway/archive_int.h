@@ -8,10 +8,6 @@
 
 #include "archive.h"
 
-/* Rollup days are local days at this UTC offset: Asia/Ho_Chi_Minh, the
- * configured default zone, which has kept UTC+07:00 without summer time since 1975. */
-#define ARCHIVE_ROLLUP_OFFSET 25200
-#define ARCHIVE_ROLLUP_OFFSET_S "25200"
 #define ARCHIVE_MAX_GROUPS 32     /* criteria groups of one survey */
 #define ARCHIVE_MAX_UNITS 256     /* (agency, procedure, channel) ids remembered */
 #define status_names archive_status_names
@@ -35,6 +31,7 @@ enum archive_stmt {
 	ST_RU_UNIT_GET,
 	ST_RU_UNIT_INS,
 	ST_RU_CITIZEN,
+	ST_RU_ZONE,
 	ST_MAX
 };
 
@@ -54,6 +51,10 @@ struct archive {
 	int nqc;
 	struct aunit { char *agency, *procedure, *channel; int64_t uid; } units[ARCHIVE_MAX_UNITS];
 	int nunits;
+	struct chain_answer *ca;        /* the answer rows of the survey being put, for the chain */
+	char (*ca_at)[32];              /* their answered_at ("" = NULL) */
+	char **ca_own;                  /* their text (owned) */
+	int nca, capca;
 	struct rdelta **rd;             /* rollup counts of this transaction, not yet written */
 	int rdcap, rdn;                     /* rollup_units rows known to be committed or in this transaction */
 };
@@ -82,7 +83,13 @@ int archive_question_info(struct archive *a, const char *campaign_id, const char
 int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char *qid, int has_value, int value,
                          const char *text);
 int archive_rollup_survey(struct archive *a, const struct archive_rkey *k);
-int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen);
+/* Count again, from the rows, the surveys of campaign_id (NULL = all) in the
+ * process's zone (tzone.h), inside the caller's transaction; unless temp,
+ * the zone is recorded in rollup_meta. */
+int archive_rollup_rebuild(struct archive *a, const char *campaign_id, int temp, char *err, size_t errlen);
+/* Inside archive_put's transaction: rebuild the rollups when they count
+ * local days of a zone other than the process's. */
+int archive_rollup_zone(struct archive *a, char *err, size_t errlen);
 void archive_units_forget(struct archive *a);
 
 /* Write the rollup counts gathered in this transaction (one upsert per key,

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "archive_int.h"
+#include "tzone.h"
 
 static void units_free_one(struct aunit *u)
 {
@@ -21,18 +22,56 @@ void archive_units_forget(struct archive *a)
 	a->nunits = 0;
 }
 
+/* The local day of t in the zone in use (tzone.h). */
 void archive_rkey_day(struct archive_rkey *k, int64_t t)
 {
-	time_t tt = (time_t)(t + ARCHIVE_ROLLUP_OFFSET);
+	time_t tt;
 	struct tm tm;
 
 	k->day[0] = '\0';
 	k->dayn = ARCHIVE_NO_DAY;
-	if (t != 0 && gmtime_r(&tt, &tm)) {
+	if (t == 0)
+		return;
+	k->dayn = tzone_day(t);
+	tt = (time_t)(k->dayn * 86400);
+	if (gmtime_r(&tt, &tm))
 		strftime(k->day, sizeof k->day, "%Y-%m-%d", &tm);
-		k->dayn = (t + ARCHIVE_ROLLUP_OFFSET) >= 0 ? (t + ARCHIVE_ROLLUP_OFFSET) / 86400
-		                                         : ((t + ARCHIVE_ROLLUP_OFFSET) - 86399) / 86400;
+}
+
+int archive_rollup_zone_of(struct sqlite3 *db, char *buf, size_t cap)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	snprintf(buf, cap, "%s", TZONE_DEFAULT);
+	if (sqlite3_prepare_v2(db, "SELECT value FROM rollup_meta WHERE key = 'timezone'", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int archive_rollup_zone(struct archive *a, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = archive_stmt_get(a, ST_RU_ZONE, err, errlen);
+	const unsigned char *v;
+	int rc, same;
+
+	if (!s)
+		return -EIO;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW && rc != SQLITE_DONE) {
+		archive_seterr(err, errlen, "rollup zone: %s", sqlite3_errmsg(a->db));
+		sqlite3_reset(s);
+		return -EIO;
 	}
+	v = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+	same = strcmp(v ? (const char *)v : TZONE_DEFAULT, tzone_name()) == 0;
+	sqlite3_reset(s);
+	if (same)
+		return 0;
+	archive_units_forget(a);
+	return archive_rollup_rebuild(a, NULL, 0, err, errlen);
 }
 
 uint64_t archive_citizen_id(const char *msisdn_hash)
@@ -138,7 +177,8 @@ int archive_question_info(struct archive *a, const char *campaign_id, const char
 /* One rollup row's count in this transaction. */
 struct rdelta {
 	int table;                  /* 0 rollup_surveys, 1 rollup_answers, 2 rollup_groups */
-	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group */
+	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group
+	                             * (in the same allocation, after the struct) */
 	int kind, value;            /* rollup_answers */
 	int64_t n, rated;
 	uint64_t h;
@@ -153,9 +193,7 @@ static uint64_t fnv(uint64_t h, const char *s)
 
 static void rdelta_free(struct rdelta *d)
 {
-	for (int i = 0; i < 7; i++)
-		free(d->s[i]);
-	free(d);
+	free(d); /* its strings live in the same block */
 }
 
 void archive_rollup_discard(struct archive *a)
@@ -217,13 +255,19 @@ static int rdelta_add(struct archive *a, int table, const struct archive_rkey *k
 			return 0;
 		}
 	}
-	if (!(d = calloc(1, sizeof *d)))
+	/* one allocation: the delta, then its seven strings */
+	size_t len[7], total = sizeof *d;
+	char *p;
+
+	for (int i = 0; i < 7; i++)
+		total += (len[i] = strlen(v[i]) + 1);
+	if (!(d = malloc(total)))
 		return -ENOMEM;
+	p = (char *)(d + 1);
 	for (int i = 0; i < 7; i++) {
-		if (!(d->s[i] = strdup(v[i]))) {
-			rdelta_free(d);
-			return -ENOMEM;
-		}
+		memcpy(p, v[i], len[i]);
+		d->s[i] = p;
+		p += len[i];
 	}
 	d->table = table;
 	d->kind = kind;
@@ -406,13 +450,14 @@ int archive_rollup_survey(struct archive *a, const struct archive_rkey *k)
 
 /* Fill the rollups from the surveys and answers already stored (a database
  * from before schema 3), inside the caller's transaction. */
-int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen)
+int archive_rollup_rebuild(struct archive *a, const char *campaign_id, int temp, char *err, size_t errlen)
 {
 	static const char sql[] =
 		"SELECT s.survey_id, s.campaign_id, s.campaign_version, s.agency, s.procedure, s.channel,"
 		" s.status, COALESCE(CAST(strftime('%s', s.triggered_at) AS INTEGER), 0),"
 		" a.question_id, a.value, a.text, s.msisdn_hash"
-		" FROM surveys s LEFT JOIN answers a ON a.survey_id = s.survey_id ORDER BY s.survey_id";
+		" FROM surveys s LEFT JOIN answers a ON a.survey_id = s.survey_id"
+		" WHERE ?1 IS NULL OR s.campaign_id = ?1 ORDER BY s.survey_id";
 	sqlite3_stmt *q = NULL;
 	struct archive_rkey k;
 	char *cur = NULL, *f[7] = {0};
@@ -424,6 +469,7 @@ int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen)
 		return -EIO;
 	if (sqlite3_prepare_v2(a->db, sql, -1, &q, NULL) != SQLITE_OK)
 		goto sqlfail;
+	archive_bind_text(q, 1, campaign_id);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 
@@ -462,6 +508,18 @@ int archive_rollup_rebuild(struct archive *a, char *err, size_t errlen)
 	}
 	if (step != SQLITE_DONE || (cur && archive_rollup_survey(a, &k) < 0) || archive_rollup_flush(a) < 0)
 		goto sqlfail;
+	if (!temp) {
+		sqlite3_stmt *m = NULL;
+
+		if (sqlite3_prepare_v2(a->db, "INSERT OR REPLACE INTO rollup_meta VALUES ('timezone', ?1)", -1, &m,
+		                       NULL) != SQLITE_OK)
+			goto sqlfail;
+		archive_bind_text(m, 1, tzone_name());
+		step = sqlite3_step(m);
+		sqlite3_finalize(m);
+		if (step != SQLITE_DONE)
+			goto sqlfail;
+	}
 	rc = 0;
 	goto out;
 nomem:

@@ -31,6 +31,10 @@ struct archiver {
 static void *archiver_main(void *arg)
 {
 	struct archiver *w = arg;
+	/* rollups of another zone (the config's timezone changed): counted again
+	 * here, off the loop, before the first batch rather than in it, so that
+	 * the dashboard reads them in the new zone without waiting for a survey */
+	archive_rollup_sync(w->conn, NULL, 0);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (!w->quit && !(w->job && !w->finished))

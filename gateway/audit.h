@@ -71,6 +71,8 @@ struct audit_integrity_opts {
 	double fast_share;            /* fast: share of a unit's surveys, default 0.10 */
 	const char *transactions;     /* coverage: CSV unit,transactions (NULL = not measured) */
 	double coverage_ratio;        /* coverage: flag below this times the peers' median, default 0.5 */
+	int64_t stray_window_s;       /* other number: a stray reply this soon after a unit's survey, default 1 h */
+	int stray_min;                /* other number: stray replies a unit needs to be flagged, default 3 */
 	enum audit_format fmt;
 };
 

@@ -1,4 +1,4 @@
-/* audit_integrity: signals that need no call back: a shared number, surveys answered too fast, low trigger coverage (docs/audit.md). */
+/* audit_integrity: signals that need no call back: a shared number, surveys answered too fast, low trigger coverage, replies from another number (docs/audit.md). */
 #include "audit.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 #define INT_LIST 5           /* survey ids shown per fast unit */
 
 struct iflag {
-	char signal[24];         /* shared_number | fast_answers | low_coverage */
+	char signal[24];         /* shared_number | fast_answers | low_coverage | other_number */
 	char unit[160];          /* unit, or the number's hash prefix */
 	double observed, threshold;
 	double strength;         /* observed / threshold (low_coverage: median / observed) */
@@ -378,10 +378,169 @@ done:
 	return rc;
 }
 
-static const char int_other_number[] =
-	"not measured: the gateway matches a reply to a survey by the number it comes from, so a reply from"
-	" another number is never attached to the survey; the archive would need the replies received from"
-	" numbers with no survey running (kept by hash, with their time) to show this.";
+/* ---- replies from a number other than the one surveyed ---- */
+
+struct stray {
+	char hash[65];
+	int64_t t;               /* arrival, unix seconds */
+	int64_t best;            /* latest survey to another number within the window before it */
+	int unit;                /* that survey's unit, -1 = none */
+};
+
+struct stray_sum {
+	int total, attributed, late, unattributed;
+};
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Replies from numbers with no survey running (stray_replies, kept by
+ * hailongd) that arrived shortly after one of a unit's surveys was sent to
+ * another number: someone answering for the citizen from their own phone.
+ * A number that had been surveyed before is a citizen writing late, not
+ * counted. One pass over the surveys; strays in memory. */
+static int stray_replies(sqlite3 *db, const struct audit_integrity_opts *o, struct ictx *c, struct stray_sum *sum)
+{
+	sqlite3_stmt *s = NULL;
+	struct stray *st = NULL;
+	char **hs = NULL, **units = NULL, sql[600];
+	int64_t *first = NULL, *usurveys = NULL;
+	int n = 0, cap = 0, nh = 0, nu = 0, rc = -EIO, step;
+	int *ucount = NULL;
+
+	memset(sum, 0, sizeof *sum);
+	if (sqlite3_prepare_v2(db, "SELECT msisdn_hash, CAST(strftime('%s', at) AS INTEGER) FROM stray_replies"
+	                           " WHERE substr(at, 1, 10) BETWEEN ?1 AND ?2 ORDER BY 2", -1, &s, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(s, 1, o->from ? o->from : "0000-00-00", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, o->to ? o->to : "9999-99-99", -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			int nc = cap ? cap * 2 : 64;
+			struct stray *p = realloc(st, sizeof *p * (size_t)nc);
+			if (!p)
+				goto nomem;
+			st = p;
+			cap = nc;
+		}
+		snprintf(st[n].hash, sizeof st[n].hash, "%s", (const char *)sqlite3_column_text(s, 0));
+		st[n].t = sqlite3_column_int64(s, 1);
+		st[n].best = INT64_MIN;
+		st[n].unit = -1;
+		n++;
+	}
+	if (step != SQLITE_DONE)
+		goto done;
+	sqlite3_finalize(s);
+	s = NULL;
+	sum->total = n;
+	if (n == 0) {
+		rc = 0;
+		goto done;
+	}
+	/* the distinct hashes, sorted, with the first time each was surveyed */
+	if (!(hs = calloc((size_t)n, sizeof *hs)) || !(first = calloc((size_t)n, sizeof *first)) ||
+	    !(units = calloc(INT_MAX_UNITS, sizeof *units)) || !(ucount = calloc(INT_MAX_UNITS, sizeof *ucount)) ||
+	    !(usurveys = calloc(INT_MAX_UNITS, sizeof *usurveys)))
+		goto nomem;
+	for (int i = 0; i < n; i++)
+		hs[i] = st[i].hash;
+	qsort(hs, (size_t)n, sizeof *hs, cmp_str);
+	for (int i = 0; i < n; i++)
+		if (nh == 0 || strcmp(hs[nh - 1], hs[i]) != 0)
+			hs[nh++] = hs[i];
+	for (int i = 0; i < nh; i++)
+		first[i] = INT64_MAX;
+	snprintf(sql, sizeof sql,
+	         "SELECT msisdn_hash, CAST(strftime('%%s', triggered_at) AS INTEGER), ?1 IS NULL OR campaign_id = ?1,"
+	         " COALESCE(%s, ''), substr(triggered_at, 1, 10) BETWEEN ?2 AND ?3 FROM surveys"
+	         " WHERE triggered_at IS NOT NULL", o->by);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		goto done;
+	int_bind(s, o);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(s, 0), *unit = (const char *)sqlite3_column_text(s, 3);
+		int64_t t = sqlite3_column_int64(s, 1);
+		char **hit = h ? bsearch(&h, hs, (size_t)nh, sizeof *hs, cmp_str) : NULL;
+		int u;
+
+		if (hit && t < first[hit - hs])
+			first[hit - hs] = t;
+		if (!sqlite3_column_int(s, 2))
+			continue; /* another campaign */
+		for (u = 0; u < nu && strcmp(units[u], unit) != 0; u++)
+			;
+		if (u == nu) {
+			if (nu == INT_MAX_UNITS || !(units[nu] = strdup(unit)))
+				continue;
+			nu++;
+		}
+		if (sqlite3_column_int(s, 4))
+			usurveys[u]++;
+		/* the strays within the window after this survey: first with t >= the survey's */
+		int lo = 0, hi = n;
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (st[mid].t < t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (int i = lo; i < n && st[i].t - t <= o->stray_window_s; i++)
+			if (t > st[i].best && (!h || strcmp(h, st[i].hash) != 0)) {
+				st[i].best = t;
+				st[i].unit = u;
+			}
+	}
+	if (step != SQLITE_DONE)
+		goto done;
+	for (int i = 0; i < n; i++) {
+		const char *key = st[i].hash;
+		char **hit = bsearch(&key, hs, (size_t)nh, sizeof *hs, cmp_str);
+
+		if (hit && first[hit - hs] <= st[i].t)
+			sum->late++;
+		else if (st[i].unit < 0)
+			sum->unattributed++;
+		else {
+			sum->attributed++;
+			ucount[st[i].unit]++;
+		}
+	}
+	for (int u = 0; u < nu; u++) {
+		if (ucount[u] < o->stray_min)
+			continue;
+		struct iflag *fl = flag_new(c, "other_number", units[u]);
+		if (!fl)
+			break;
+		fl->observed = ucount[u];
+		fl->threshold = o->stray_min;
+		fl->strength = (double)ucount[u] / o->stray_min;
+		snprintf(fl->detail, sizeof fl->detail,
+		         "%d replies from numbers with no survey arrived within %lld min after a survey of this unit was"
+		         " sent to another number (%.1f per 100 of its %lld surveys in the period)",
+		         ucount[u], (long long)(o->stray_window_s / 60),
+		         usurveys[u] ? 100.0 * ucount[u] / (double)usurveys[u] : 0.0, (long long)usurveys[u]);
+	}
+	rc = 0;
+	goto done;
+nomem:
+	c->nomem = 1;
+	rc = -ENOMEM;
+done:
+	sqlite3_finalize(s);
+	for (int u = 0; u < nu; u++)
+		free(units[u]);
+	free(units);
+	free(ucount);
+	free(usurveys);
+	free(first);
+	free(hs);
+	free(st);
+	return rc;
+}
 
 static void csv_q(FILE *out, const char *v)
 {
@@ -402,11 +561,13 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 
 	if (!audit_unit_valid(o->by) || o->window_s <= 0 || o->max_per_number < 2 || o->max_agencies < 2 ||
 	    o->min_item_s <= 0 ||
-	    o->fast_min < 1 || o->fast_share <= 0 || o->coverage_ratio <= 0) {
+	    o->fast_min < 1 || o->fast_share <= 0 || o->coverage_ratio <= 0 || o->stray_window_s <= 0 ||
+	    o->stray_min < 1) {
 		int_seterr(err, errlen, "integrity: bad threshold");
 		return -EINVAL;
 	}
-	if (shared_numbers(db, o, &c) < 0 || fast_answers(db, o, &c) < 0) {
+	struct stray_sum ss;
+	if (shared_numbers(db, o, &c) < 0 || fast_answers(db, o, &c) < 0 || stray_replies(db, o, &c, &ss) == -EIO) {
 		int_seterr(err, errlen, "integrity: %s", sqlite3_errmsg(db));
 		rc = -EIO;
 		goto done;
@@ -434,8 +595,11 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 			                                     isinf(c.f[i].strength) ? json_null() : json_real(c.f[i].strength),
 			                                     "detail", c.f[i].detail));
 		json_object_set_new(doc, "flags", fl);
-		json_object_set_new(doc, "not_measured",
-		                    json_pack("{s:s,s:s?}", "other_number", int_other_number, "low_coverage", cov_note));
+		json_object_set_new(doc, "stray_replies",
+		                    json_pack("{s:i,s:i,s:i,s:i,s:I,s:i}", "total", ss.total, "attributed", ss.attributed,
+		                              "late_citizen", ss.late, "unattributed", ss.unattributed, "window_s",
+		                              (json_int_t)o->stray_window_s, "min", o->stray_min));
+		json_object_set_new(doc, "not_measured", json_pack("{s:s?}", "low_coverage", cov_note));
 		json_dumpf(doc, out, JSON_INDENT(2));
 		fputc('\n', out);
 		json_decref(doc);
@@ -448,9 +612,9 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 			csv_q(out, c.f[i].detail);
 			fputc('\n', out);
 		}
-		fputs("other_number,,,,,", out);
-		csv_q(out, int_other_number);
-		fputc('\n', out);
+		fprintf(out, "stray_replies,,%d,,,", ss.total);
+		fprintf(out, "\"%d attributed to a unit, %d from numbers surveyed before, %d unattributed\"\n",
+		        ss.attributed, ss.late, ss.unattributed);
 		if (cov_note) {
 			fputs("low_coverage,,,,,", out);
 			csv_q(out, cov_note);
@@ -462,13 +626,15 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 		for (int i = 0; i < c.n; i++)
 			fprintf(out, "! %-14s %-28s strength %5.1fx  %s\n", c.f[i].signal, c.f[i].unit, c.f[i].strength,
 			        c.f[i].detail);
-		fprintf(out, "- other_number: %s\n", int_other_number);
+		fprintf(out, "- stray replies (from numbers with no survey running): %d, %d attributed to a unit, %d from"
+		             " numbers surveyed before, %d unattributed\n", ss.total, ss.attributed, ss.late, ss.unattributed);
 		if (cov_note)
 			fprintf(out, "- low_coverage: %s\n", cov_note);
 		fprintf(out, "thresholds: shared_number %d triggers or %d agencies in %lld h; fast_answers < %.1f s/item in >= %d surveys"
-		             " and >= %.0f%% of a unit; low_coverage < %.0f%% of the median\n",
+		             " and >= %.0f%% of a unit; low_coverage < %.0f%% of the median; other_number >= %d stray replies"
+		             " within %lld min\n",
 		        o->max_per_number, o->max_agencies, (long long)(o->window_s / 3600), o->min_item_s, o->fast_min,
-		        100 * o->fast_share, 100 * o->coverage_ratio);
+		        100 * o->fast_share, 100 * o->coverage_ratio, o->stray_min, (long long)(o->stray_window_s / 60));
 	}
 	rc = c.n;
 done:

@@ -63,6 +63,9 @@ enum chain_stmt { CS_SURVEY, CS_ANSWERS, CS_LAST, CS_INSERT, CS_LINK, CS_CONTACT
 struct chain {
 	sqlite3 *db;                  /* borrowed: the archive's connection */
 	sqlite3_stmt *st[CS_MAX];     /* owned, lazily prepared */
+	int head_ok;                  /* head_seq and head hold the last link of this transaction */
+	int64_t head_seq;
+	unsigned char head[CHAIN_HASH_BYTES];
 };
 
 static const char *const chain_stmt_sql[CS_MAX];
@@ -247,6 +250,94 @@ done:
 	return rc;
 }
 
+/* The encodings buf_value gives for a text (or NULL), an integer and a blob. */
+static void buf_text(struct chain_buf *b, const char *v)
+{
+	unsigned char h[5];
+	uint32_t n;
+
+	if (!v) {
+		buf_add(b, "N", 1);
+		return;
+	}
+	n = (uint32_t)strlen(v);
+	h[0] = 'T';
+	for (int i = 0; i < 4; i++)
+		h[1 + i] = (unsigned char)(n >> (24 - 8 * i));
+	buf_add(b, h, 5);
+	buf_add(b, v, n);
+}
+
+static void buf_int(struct chain_buf *b, int64_t v)
+{
+	unsigned char h[9];
+
+	h[0] = 'I';
+	for (int i = 0; i < 8; i++)
+		h[1 + i] = (unsigned char)((uint64_t)v >> (56 - 8 * i));
+	buf_add(b, h, 9);
+}
+
+static void buf_blob(struct chain_buf *b, const unsigned char *d, uint32_t n)
+{
+	unsigned char h[5];
+
+	h[0] = 'B';
+	for (int i = 0; i < 4; i++)
+		h[1 + i] = (unsigned char)(n >> (24 - 8 * i));
+	buf_add(b, h, 5);
+	buf_add(b, d, n);
+}
+
+static int cmp_answer(const void *x, const void *y)
+{
+	const struct chain_answer *a = *(const struct chain_answer *const *)x, *b = *(const struct chain_answer *const *)y;
+
+	return strcmp(a->question_id, b->question_id); /* BINARY collation, as ORDER BY question_id */
+}
+
+/* encode() of rows just written: the same bytes, without the two reads. */
+static int encode_rows(const struct chain_rows *r, const char *audit_of, const unsigned char *digest,
+                       unsigned char **out, size_t *len)
+{
+	struct chain_buf b = {0};
+	const struct chain_answer *one[64], **ord = one;
+
+	if (r->nanswers > 64 && !(ord = malloc(sizeof *ord * (size_t)r->nanswers)))
+		return -ENOMEM;
+	buf_add(&b, chain_tag, sizeof chain_tag - 1);
+	for (int i = 0; i < 13; i++)
+		buf_text(&b, r->col[i]);
+	buf_text(&b, audit_of);
+	if (digest)
+		buf_blob(&b, digest, CHAIN_HASH_BYTES);
+	else
+		buf_add(&b, "N", 1);
+	for (int i = 0; i < r->nanswers; i++)
+		ord[i] = &r->answers[i];
+	qsort(ord, (size_t)r->nanswers, sizeof *ord, cmp_answer);
+	for (int i = 0; i < r->nanswers; i++) {
+		buf_add(&b, "A", 1);
+		buf_text(&b, ord[i]->question_id);
+		if (ord[i]->has_value)
+			buf_int(&b, ord[i]->value);
+		else
+			buf_add(&b, "N", 1);
+		buf_text(&b, ord[i]->text);
+		buf_text(&b, ord[i]->answered_at);
+	}
+	buf_add(&b, "E", 1);
+	if (ord != one)
+		free(ord);
+	if (b.nomem) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*out = b.p;
+	*len = b.len;
+	return (int)b.len;
+}
+
 int chain_encode(struct sqlite3 *db, const char *survey_id, unsigned char **out, size_t *len)
 {
 	struct chain *c = chain_new(db);
@@ -269,12 +360,23 @@ static void chain_hash(const unsigned char prev[CHAIN_HASH_BYTES], const unsigne
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* The last link: its seq (0 when the chain is empty) and hash (zeros then). */
+void chain_begin(struct chain *c)
+{
+	c->head_ok = 0;
+}
+
+/* The last link: its seq (0 when the chain is empty) and hash (zeros then);
+ * read once per transaction, then followed in memory. */
 static int chain_last(struct chain *c, int64_t *seq, unsigned char hash[CHAIN_HASH_BYTES])
 {
 	sqlite3_stmt *s;
 	int rc = 0;
 
+	if (c->head_ok) {
+		*seq = c->head_seq;
+		memcpy(hash, c->head, CHAIN_HASH_BYTES);
+		return 0;
+	}
 	*seq = 0;
 	memset(hash, 0, CHAIN_HASH_BYTES);
 	if (!(s = chain_stmt(c, CS_LAST)))
@@ -293,11 +395,21 @@ static int chain_last(struct chain *c, int64_t *seq, unsigned char hash[CHAIN_HA
 	return rc;
 }
 
-/* Append one stored survey to the chain. */
+/* Append one stored survey to the chain: its encoding `enc` (taken over),
+ * or read back from the tables when NULL. */
+static int chain_append_enc(struct chain *c, const char *survey_id, unsigned char *enc, size_t enc_len,
+                            int64_t now, char *err, size_t errlen);
+
 static int chain_append(struct chain *c, const char *survey_id, int64_t now, char *err, size_t errlen)
 {
-	unsigned char prev[CHAIN_HASH_BYTES], h[CHAIN_HASH_BYTES], *enc = NULL;
-	size_t len = 0;
+	return chain_append_enc(c, survey_id, NULL, 0, now, err, errlen);
+}
+
+static int chain_append_enc(struct chain *c, const char *survey_id, unsigned char *enc, size_t enc_len,
+                            int64_t now, char *err, size_t errlen)
+{
+	unsigned char prev[CHAIN_HASH_BYTES], h[CHAIN_HASH_BYTES];
+	size_t len = enc_len;
 	int64_t seq;
 	sqlite3 *db = c->db;
 	sqlite3_stmt *s;
@@ -305,10 +417,11 @@ static int chain_append(struct chain *c, const char *survey_id, int64_t now, cha
 	int rc;
 
 	if (chain_last(c, &seq, prev) < 0) {
+		free(enc);
 		chain_seterr(err, errlen, "chain: cannot read the head: %s", sqlite3_errmsg(db));
 		return -EIO;
 	}
-	if ((rc = encode(c, survey_id, &enc, &len)) < 0) {
+	if (!enc && (rc = encode(c, survey_id, &enc, &len)) < 0) {
 		chain_seterr(err, errlen, "chain: survey %s: cannot encode (%d)", survey_id, rc);
 		return rc == -ENOMEM ? -ENOMEM : -EIO;
 	}
@@ -322,8 +435,12 @@ static int chain_append(struct chain *c, const char *survey_id, int64_t now, cha
 	sqlite3_bind_text(s, 2, survey_id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, h, sizeof h, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, when, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_DONE)
+	if (sqlite3_step(s) == SQLITE_DONE) {
 		rc = 0;
+		c->head_ok = 1;
+		c->head_seq = seq + 1;
+		memcpy(c->head, h, sizeof h);
+	}
 done:
 	if (rc < 0)
 		chain_seterr(err, errlen, "chain: survey %s: %s", survey_id, sqlite3_errmsg(db));
@@ -351,16 +468,26 @@ static int chain_exec2(struct chain *ch, enum chain_stmt id, const char *a, cons
 
 int chain_put(struct chain *c, const struct archive_survey *sv, int64_t now, char *err, size_t errlen)
 {
-	sqlite3 *db = c->db;
+	return chain_put_rows(c, sv, NULL, now, err, errlen);
+}
 
-	if (sv->audit_of && sv->audit_of[0] && chain_exec2(c, CS_LINK, sv->survey_id, sv->audit_of, NULL) < 0) {
-		chain_seterr(err, errlen, "survey %s: audit_of: %s", sv->survey_id, sqlite3_errmsg(db));
-		return -EIO;
+int chain_put_rows(struct chain *c, const struct archive_survey *sv, const struct chain_rows *rows, int64_t now,
+                   char *err, size_t errlen)
+{
+	sqlite3 *db = c->db;
+	unsigned char dg[CHAIN_HASH_BYTES];
+	int exact = rows && rows->exact, has_dg = 0;
+
+	if (sv->audit_of && sv->audit_of[0]) {
+		if (chain_exec2(c, CS_LINK, sv->survey_id, sv->audit_of, NULL) < 0) {
+			chain_seterr(err, errlen, "survey %s: audit_of: %s", sv->survey_id, sqlite3_errmsg(db));
+			return -EIO;
+		}
+		exact &= sqlite3_changes(db) == 1; /* an older link stays: read back */
 	}
 	if (sv->contact && sv->contact[0]) {
 		/* the sealed box's digest goes on the chain: a box swapped for another
 		 * (anyone with the public key can seal a number) breaks it */
-		unsigned char dg[CHAIN_HASH_BYTES];
 		char when[32];
 		sqlite3_stmt *st = chain_stmt(c, CS_CONTACT);
 		chain_iso(now, when);
@@ -372,12 +499,25 @@ int chain_put(struct chain *c, const struct archive_survey *sv, int64_t now, cha
 			sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
 			sqlite3_bind_blob(st, 4, dg, sizeof dg, SQLITE_STATIC);
 			ok = sqlite3_step(st) == SQLITE_DONE;
+			exact &= ok && sqlite3_changes(db) == 1;
 			sqlite3_reset(st);
 		}
+		has_dg = 1;
 		if (!ok) {
 			chain_seterr(err, errlen, "survey %s: contact: %s", sv->survey_id, sqlite3_errmsg(db));
 			return -EIO;
 		}
+	}
+	if (exact) {
+		unsigned char *enc = NULL;
+		size_t len = 0;
+		int rc = encode_rows(rows, sv->audit_of && sv->audit_of[0] ? sv->audit_of : NULL, has_dg ? dg : NULL,
+		                     &enc, &len);
+		if (rc < 0) {
+			chain_seterr(err, errlen, "chain: survey %s: out of memory", sv->survey_id);
+			return -ENOMEM;
+		}
+		return chain_append_enc(c, sv->survey_id, enc, len, now, err, errlen);
 	}
 	return chain_append(c, sv->survey_id, now, err, errlen);
 }

@@ -22,6 +22,9 @@ int chain_migrate(struct sqlite3 *db, char *err, size_t errlen);
 /* The chain's statements on the archive's connection (borrowed; free the
  * chain before closing it). NULL when out of memory. */
 struct chain *chain_new(struct sqlite3 *db);
+/* A write transaction begins: the head is read again at the next chain_put
+ * (then followed in memory, so a batch reads it once). */
+void chain_begin(struct chain *c);
 void chain_free(struct chain *c);
 
 /* Called by archive_put inside its BEGIN IMMEDIATE transaction, after the
@@ -33,6 +36,26 @@ void chain_free(struct chain *c);
  * or -EIO, with err filled. */
 int chain_put(struct chain *c, const struct archive_survey *s, int64_t now, char *err,
               size_t errlen);
+
+/* The rows archive_put has just written for one survey, as stored, so that
+ * chain_put_rows encodes them without reading them back: the survey's 13
+ * columns (text or NULL, in chain_encode's order) and its answer rows. */
+struct chain_answer {
+	const char *question_id;
+	int has_value, value;     /* value column: integer, or NULL */
+	const char *text;         /* text column, or NULL */
+	const char *answered_at;  /* ISO text, or NULL */
+};
+struct chain_rows {
+	const char *col[13];
+	const struct chain_answer *answers;  /* any order */
+	int nanswers;
+	int exact;                /* 0: an INSERT OR IGNORE kept an older row, read back instead */
+};
+/* chain_put, encoding `rows` (NULL: read back from the tables). The encoding
+ * is the one chain_encode gives for the same rows, so verify agrees. */
+int chain_put_rows(struct chain *c, const struct archive_survey *s, const struct chain_rows *rows, int64_t now,
+                   char *err, size_t errlen);
 
 /* The head: seq of the last link (0 = empty chain) and its hash in hex. */
 int chain_head(struct sqlite3 *db, int64_t *seq, char hex[CHAIN_HEX], char *err, size_t errlen);

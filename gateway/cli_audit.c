@@ -443,11 +443,12 @@ static int audit_integrity_cmd(int argc, char **argv)
 {
 	static const char *const allowed[] = {"--db", "--campaign", "--from", "--to", "--by", "--window-hours",
 	                                      "--max-per-number", "--max-agencies", "--min-item-seconds", "--fast-min", "--fast-share",
-	                                      "--transactions", "--coverage-ratio", "--format", NULL};
+	                                      "--transactions", "--coverage-ratio", "--stray-window-minutes", "--stray-min",
+	                                      "--format", NULL};
 	const char *cmd = "audit integrity";
 	struct copts o;
 	struct audit_integrity_opts io = {0};
-	long hours, maxn, maxa, fmin;
+	long hours, maxn, maxa, fmin, smin, scount;
 	char err[512];
 
 	if (copts_parse(cmd, allowed, argc, argv, &o) < 0 || o.npos ||
@@ -458,6 +459,8 @@ static int audit_integrity_cmd(int argc, char **argv)
 	    copt_double(cmd, &o, "--min-item-seconds", 3, 0.01, 3600, &io.min_item_s) < 0 ||
 	    copt_double(cmd, &o, "--fast-share", 0.10, 0.0001, 1, &io.fast_share) < 0 ||
 	    copt_double(cmd, &o, "--coverage-ratio", 0.5, 0.0001, 1, &io.coverage_ratio) < 0 ||
+	    copt_int(cmd, &o, "--stray-window-minutes", 60, 1, 7 * 24 * 60, &smin) < 0 ||
+	    copt_int(cmd, &o, "--stray-min", 3, 1, 1000000, &scount) < 0 ||
 	    copt_format(cmd, &o, "table", 1, &io.fmt) < 0)
 		goto usage;
 	io.campaign = copt(&o, "--campaign", NULL);
@@ -469,6 +472,8 @@ static int audit_integrity_cmd(int argc, char **argv)
 	io.max_per_number = (int)maxn;
 	io.max_agencies = (int)maxa;
 	io.fast_min = (int)fmin;
+	io.stray_window_s = (int64_t)smin * 60;
+	io.stray_min = (int)scount;
 	if (!audit_unit_valid(io.by)) {
 		fprintf(stderr, "hailong %s: --by: '%s' is not agency or procedure\n", cmd, io.by);
 		goto usage;
@@ -486,7 +491,8 @@ static int audit_integrity_cmd(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: hailong audit integrity --db DB [--campaign C] [--from D --to D] [--by agency|procedure]\n"
 	                "  [--window-hours 168] [--max-per-number 5] [--max-agencies 3] [--min-item-seconds 3] [--fast-min 3]\n"
-	                "  [--fast-share 0.10] [--transactions FILE --coverage-ratio 0.5] [--format table|csv|json]\n");
+	                "  [--fast-share 0.10] [--transactions FILE --coverage-ratio 0.5] [--stray-window-minutes 60]\n"
+	                "  [--stray-min 3] [--format table|csv|json]\n");
 	return CLI_EXIT_USAGE;
 }
 

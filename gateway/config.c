@@ -10,6 +10,7 @@
 
 #include "config_int.h"
 #include "phone.h"
+#include "tzone.h"
 #include "yamldoc.h"
 
 #define CONFIG_MAX_FILE (1024 * 1024)
@@ -520,20 +521,13 @@ static void parse_sections(struct cctx *p, int root)
 	config_set_default(p, &c->campaigns_dir, "config/campaigns");
 
 	if ((n = ydoc_get(p->d, root, "timezone")) != 0 &&
-	    config_read_str(p, n, "timezone", 64, 0, &c->timezone) == 0) {
-		const char *s = c->timezone;
-		int ok = s[0] != '/' && !strstr(s, "..");
+	    config_read_str(p, n, "timezone", TZONE_MAX, 0, &c->timezone) == 0) {
+		char terr[256];
 
-		for (; ok && *s; s++)
-			if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-			      (*s >= '0' && *s <= '9') || *s == '/' || *s == '_' || *s == '-' || *s == '+'))
-				ok = 0;
-		if (!ok)
-			yerr_add(p->e, ydoc_line(p->d, n),
-			         "timezone: '%.64s' is not a zone name such as Asia/Ho_Chi_Minh",
-			         c->timezone);
+		if (tzone_check(c->timezone, terr, sizeof terr) < 0)
+			yerr_add(p->e, ydoc_line(p->d, n), "%s", terr);
 	}
-	config_set_default(p, &c->timezone, "Asia/Ho_Chi_Minh");
+	config_set_default(p, &c->timezone, TZONE_DEFAULT);
 
 	if ((sec = section(p, root, "privacy")) != 0 &&
 	    ydoc_check_map(p->d, sec, "privacy", config_privacy_keys, p->e) == 0 &&

@@ -336,6 +336,11 @@ void gw_ussd_stop(struct gw *g);
 /* gw_optout.c: opt-outs restored from the archive and kept in step with it */
 #define GW_OPTOUT_REC_PREFIX "{\"optout\":" /* an opt-out record in hl:archive starts so */
 char *gw_optout_record(const char *hash, int64_t at, const char *source);
+/* gw_stray.c: a reply from a number without a survey, kept by hash in the
+ * archive ({"stray":HASH,"at":N} in hl:archive; docs/audit.md). */
+#define GW_STRAY_REC_PREFIX "{\"stray\":"
+char *gw_stray_record(const char *hash, int64_t at);
+void gw_stray_note(struct gw *g, const char *msisdn);
 int gw_optout_restore(struct gw *g);
 int gw_optout_sync(struct gw *g);
 void gw_optout_cb(evutil_socket_t fd, short what, void *arg);

@@ -472,6 +472,9 @@ struct gw_arch_job {
 	struct optout *o;               /* opt-outs: records of their own and opted_out surveys */
 	char (*ohash)[65];              /* their hashes */
 	int no;
+	struct archive_stray *st;       /* replies from numbers without a survey (gw_stray.c) */
+	char (*sthash)[65];
+	int nst;
 };
 
 static void gw_arch_job_free(struct gw_arch_job *j)
@@ -488,6 +491,8 @@ static void gw_arch_job_free(struct gw_arch_job *j)
 	free(j->holders);
 	free(j->o);
 	free(j->ohash);
+	free(j->st);
+	free(j->sthash);
 	free(j);
 }
 
@@ -580,8 +585,21 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 	j->holders = calloc(n, sizeof *j->holders);
 	j->o = calloc(n, sizeof *j->o);
 	j->ohash = calloc(n, sizeof *j->ohash);
-	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && i < n; i++) {
+	j->st = calloc(n, sizeof *j->st);
+	j->sthash = calloc(n, sizeof *j->sthash);
+	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && j->st && j->sthash && i < n; i++) {
 		const char *str = r->element[i]->str;
+		if (strncmp(str, GW_STRAY_REC_PREFIX, strlen(GW_STRAY_REC_PREFIX)) == 0) {
+			json_t *o = json_loads(str, 0, NULL);
+			const char *h = json_string_value(json_object_get(o, "stray"));
+			if (h && optout_is_hash(h) && json_integer_value(json_object_get(o, "at")) > 0) {
+				snprintf(j->sthash[j->nst], sizeof j->sthash[j->nst], "%s", h);
+				j->st[j->nst] = (struct archive_stray){j->sthash[j->nst], json_integer_value(json_object_get(o, "at"))};
+				j->nst++;
+			}
+			json_decref(o);
+			continue;
+		}
 		if (strncmp(str, GW_OPTOUT_REC_PREFIX, strlen(GW_OPTOUT_REC_PREFIX)) == 0) {
 			if (gw_arch_optout(j, str) < 0) {
 				log_error("archive msg=\"unreadable opt-out record kept in hl:archive:bad\"");
@@ -611,7 +629,7 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 			memset(&j->s[j->n], 0, sizeof j->s[j->n]);
 		}
 	}
-	if (!j->s || !j->holders || !j->o || !j->ohash) {
+	if (!j->s || !j->holders || !j->o || !j->ohash || !j->st || !j->sthash) {
 		gw_arch_job_free(j);
 		return NULL;
 	}
@@ -630,6 +648,11 @@ static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
 		int r2 = optout_put(a, j->o, j->no, err, errlen);
 		if (r2 < 0)
 			return r2;
+	}
+	if (rc >= 0 && j->nst > 0) {
+		int r3 = archive_put_strays(a, j->st, j->nst, err, errlen);
+		if (r3 < 0)
+			return r3;
 	}
 	return rc;
 }

@@ -269,6 +269,7 @@ static int gw_is_stop(const char *text)
 static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 {
 	int stop = gw_is_stop(text);
+	gw_stray_note(g, msisdn); /* kept by hash for the integrity signals (gw_stray.c) */
 	const char *msg = gw_no_survey_text;
 	if (stop) {
 		const struct campaign *d = gw_campaign(g, "default", NULL);

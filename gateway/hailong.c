@@ -13,9 +13,11 @@
 #include "cli_opt.h"
 #include "cli_optout.h"
 #include "cli_trigger.h"
+#include "config.h"
 #include "report.h"
 #include "survey.h"
 #include "text.h"
+#include "tzone.h"
 
 #define EXIT_USAGE 2
 
@@ -41,12 +43,14 @@ static int cmd_optout(const struct command *cmd, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "report", "--db PATH --campaign ID [--format table|csv|json|html] [--by DIM[,DIM]] "
-	  "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--agency A] [--procedure P] [--status S] [--integrity]",
+	  "[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--agency A] [--procedure P] [--status S] "
+	  "[--timezone Z | --config FILE] [--integrity]",
 	  "print the satisfaction report of a campaign from the archive, per slice; DIM is agency, "
-	  "procedure, channel, day, week, month, quarter or year (local days, UTC+07:00); --integrity: "
+	  "procedure, channel, day, week, month, quarter or year (local days of --timezone, of the "
+	  "gateway config's timezone, or by default of the zone hailongd wrote the archive in); --integrity: "
 	  "the integrity signals instead (as `hailong audit integrity`)", cmd_report },
 	{ "comments", "--db PATH --campaign ID [--format csv|json] [--from D] [--to D] [--agency A] "
-	  "[--procedure P] [--status S]",
+	  "[--procedure P] [--status S] [--timezone Z | --config FILE]",
 	  "print the citizens' comments with their agency, procedure, date and question; phone and "
 	  "ID numbers masked", cmd_comments },
 	{ "campaign check", "[--format text|json] FILE...",
@@ -110,7 +114,8 @@ static int match_words(const struct command *c, int argc, char **argv)
 /* The options report and comments share. Returns 0, or EXIT_USAGE after
  * printing one error line. */
 static int report_args(const struct command *cmd, int argc, char **argv, const char **db,
-                       const char **format, struct report_query *q, int comments)
+                       const char **format, struct report_query *q, int comments, const char **tz,
+                       const char **config)
 {
 	const char *by = NULL;
 	char err[512];
@@ -128,7 +133,9 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 		    (m = cli_opt_value("--to", argc, argv, &i, &q->to)) == 0 &&
 		    (m = cli_opt_value("--agency", argc, argv, &i, &q->agency)) == 0 &&
 		    (m = cli_opt_value("--procedure", argc, argv, &i, &q->procedure)) == 0 &&
-		    (m = cli_opt_value("--status", argc, argv, &i, &q->status)) == 0) {
+		    (m = cli_opt_value("--status", argc, argv, &i, &q->status)) == 0 &&
+		    (m = cli_opt_value("--timezone", argc, argv, &i, tz)) == 0 &&
+		    (m = cli_opt_value("--config", argc, argv, &i, config)) == 0) {
 			fprintf(stderr, "hailong %s: unknown argument '%s'\n", cmd->words, argv[i]);
 			return EXIT_USAGE;
 		}
@@ -140,6 +147,14 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 	if (!*db || !q->campaign || !(*db)[0] || !q->campaign[0]) {
 		fprintf(stderr, "hailong %s: --db and --campaign are required (usage: hailong %s %s)\n",
 		        cmd->words, cmd->words, cmd->args);
+		return EXIT_USAGE;
+	}
+	if (*tz && *config) {
+		fprintf(stderr, "hailong %s: --timezone and --config exclude each other\n", cmd->words);
+		return EXIT_USAGE;
+	}
+	if (*tz && tzone_check(*tz, err, sizeof err) < 0) {
+		fprintf(stderr, "hailong %s: %s\n", cmd->words, err);
 		return EXIT_USAGE;
 	}
 	if (by && report_parse_by(by, q, err, sizeof err) < 0) {
@@ -194,6 +209,36 @@ static struct report_db *report_open_db(const struct command *cmd, const char *d
 	return r;
 }
 
+/* The zone the report's periods are counted in: --timezone, else the
+ * `timezone` of --config's gateway config, else the zone the archive's
+ * rollups were counted in (hailongd's). Returns 0, or an exit status after
+ * printing one error line. */
+static int report_zone(const struct command *cmd, struct report_db *r, const char *tz, const char *config)
+{
+	char err[8192], zone[TZONE_MAX + 1];
+	struct config *cfg = NULL;
+	int rc;
+
+	if (config) {
+		if (config_load(config, &cfg, err, sizeof err) < 0) {
+			fprintf(stderr, "hailong %s: %s\n", cmd->words, err);
+			return EXIT_USAGE;
+		}
+		snprintf(zone, sizeof zone, "%s", cfg->timezone);
+		config_free(cfg);
+	} else if (tz) {
+		snprintf(zone, sizeof zone, "%s", tz);
+	} else if (report_db_timezone(r, zone, sizeof zone) < 0) {
+		fprintf(stderr, "hailong %s: cannot read the archive's time zone\n", cmd->words);
+		return EXIT_FAILURE;
+	}
+	if ((rc = tzone_use(zone, err, sizeof err)) < 0) {
+		fprintf(stderr, "hailong %s: %s\n", cmd->words, err);
+		return tz || config ? EXIT_USAGE : EXIT_FAILURE;
+	}
+	return 0;
+}
+
 static int parse_format(const struct command *cmd, const char *format, int html,
                         enum report_format *fmt)
 {
@@ -215,7 +260,7 @@ static int parse_format(const struct command *cmd, const char *format, int html,
 
 static int cmd_report(const struct command *cmd, int argc, char **argv)
 {
-	const char *db = NULL, *format = "table";
+	const char *db = NULL, *format = "table", *tz = NULL, *config = NULL;
 	enum report_format fmt;
 	struct report_query q;
 	struct report_db *r;
@@ -235,12 +280,16 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 			sub[n] = NULL;
 			return cli_audit_main(n, sub);
 		}
-	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 0)) != 0)
+	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 0, &tz, &config)) != 0)
 		return rc;
 	if (parse_format(cmd, format, 1, &fmt) < 0)
 		return EXIT_USAGE;
 	if (!(r = report_open_db(cmd, db)))
 		return EXIT_FAILURE;
+	if ((rc = report_zone(cmd, r, tz, config)) != 0) {
+		report_db_close(r);
+		return rc;
+	}
 	rc = report_run(r, &q, &doc, err, sizeof err);
 	report_db_close(r);
 	if (rc < 0) {
@@ -258,7 +307,7 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 
 static int cmd_comments(const struct command *cmd, int argc, char **argv)
 {
-	const char *db = NULL, *format = "csv";
+	const char *db = NULL, *format = "csv", *tz = NULL, *config = NULL;
 	enum report_format fmt;
 	struct report_query q;
 	struct report_db *r;
@@ -266,12 +315,16 @@ static int cmd_comments(const struct command *cmd, int argc, char **argv)
 	char err[512];
 	int rc;
 
-	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 1)) != 0)
+	if ((rc = report_args(cmd, argc, argv, &db, &format, &q, 1, &tz, &config)) != 0)
 		return rc;
 	if (parse_format(cmd, format, 0, &fmt) < 0)
 		return EXIT_USAGE;
 	if (!(r = report_open_db(cmd, db)))
 		return EXIT_FAILURE;
+	if ((rc = report_zone(cmd, r, tz, config)) != 0) {
+		report_db_close(r);
+		return rc;
+	}
 	rc = report_comments(r, &q, &doc, err, sizeof err);
 	report_db_close(r);
 	if (rc < 0) {

@@ -16,6 +16,7 @@
 #include "embedded.h"
 #include "gw.h"
 #include "log.h"
+#include "tzone.h"
 
 struct daemon {
 	struct event_base *base;
@@ -265,6 +266,13 @@ int main(int argc, char **argv)
 	}
 	if (cfg->log_level && log_set_level(cfg->log_level) < 0)
 		log_warn("config msg=\"unknown log level, using info\"");
+	/* report periods (the archive's rollups, /v1/report, /dashboard) count
+	 * local days of this zone; set before any thread starts */
+	if (tzone_use(cfg->timezone, err, sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		config_free(cfg);
+		return 1;
+	}
 	log_hook_libevent();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -333,7 +341,7 @@ int main(int argc, char **argv)
 		event_add(d.ev_daily, &day);
 		daemon_daily_cb(-1, 0, &d);
 	}
-	log_info("started config=%s http=%s smsc=%d", path, cfg->http_listen, cfg->nsmsc);
+	log_info("started config=%s http=%s smsc=%d timezone=%s", path, cfg->http_listen, cfg->nsmsc, tzone_name());
 	event_base_dispatch(d.base);
 	event_free(sigterm);
 	event_free(sigint);

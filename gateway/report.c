@@ -557,10 +557,16 @@ fail:
 	return NULL;
 }
 
+int report_db_timezone(struct report_db *db, char *buf, size_t cap)
+{
+	return archive_rollup_zone_of(db->db, buf, cap);
+}
+
 void report_db_close(struct report_db *db)
 {
 	if (!db)
 		return;
 	sqlite3_close(db->db);
+	free(db->temp_campaign);
 	free(db);
 }

@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-/* Dimensions a report is sliced by. Periods are local days (UTC+07:00, see
- * docs/archive.md); a week starts on Monday and is named by that date. */
+/* Dimensions a report is sliced by. Periods are local days of the zone in
+ * use (tzone.h; docs/archive.md); a week starts on Monday and is named by that date. */
 enum report_dim {
 	REPORT_AGENCY,
 	REPORT_PROCEDURE,
@@ -48,6 +48,9 @@ int report_check_status(const char *s);
 struct report_db;
 struct report_db *report_db_open(const char *path, char *err, size_t errlen);
 void report_db_close(struct report_db *db);
+/* The zone the archive's rollups count local days in (what hailongd wrote
+ * them in). A report in another zone counts its campaign again, slower. */
+int report_db_timezone(struct report_db *db, char *buf, size_t cap);
 
 /* The report of q as a JSON document (schema: docs/archive.md), owned by the
  * caller. Returns 0, -ENOENT (no such campaign), -EINVAL (bad query) or

@@ -182,6 +182,42 @@ static void table_slice(const json_t *r, const json_t *s, FILE *out)
 	fprintf(out, "Overall (%s): %s over %lld groups\n", str(mg, "method"), b[0], integer(mg, "groups"));
 }
 
+/* "v1 v2": the versions of one wording. */
+static void versions_text(const json_t *w, char *buf, size_t cap)
+{
+	size_t len = 0, i;
+	const json_t *v;
+
+	buf[0] = '\0';
+	json_array_foreach(get(w, "versions"), i, v) {
+		int n = snprintf(buf + len, cap - len, "%s%s", i ? " " : "", json_string_value(v));
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/* The questions whose wording differs between the campaign versions answered. */
+static void table_wordings(const json_t *r, FILE *out)
+{
+	const json_t *d, *w;
+	size_t i, k;
+	char vb[512];
+	int head = 0;
+
+	json_array_foreach(get(r, "questions"), i, d) {
+		if (json_array_size(get(d, "wordings")) < 2)
+			continue;
+		if (!head++)
+			fputs("Wording changed between campaign versions (answers were given under each):\n", out);
+		fprintf(out, "  %s\n", str(d, "id"));
+		json_array_foreach(get(d, "wordings"), k, w) {
+			versions_text(w, vb, sizeof vb);
+			fprintf(out, "    version %s: %s\n", vb, str(w, "text"));
+		}
+	}
+}
+
 static void table(const json_t *r, FILE *out)
 {
 	const json_t *f = get(r, "filters"), *rank = get(r, "ranking"), *trend = get(r, "trend");
@@ -189,14 +225,15 @@ static void table(const json_t *r, FILE *out)
 	const json_t *v;
 	size_t i;
 
-	fprintf(out, "Campaign %s \"%s\" (version %s), periods in UTC%s\n", str(r, "campaign"), str(r, "name"),
-	        json_is_string(get(r, "version")) ? str(r, "version") : "-", str(r, "utc_offset"));
+	fprintf(out, "Campaign %s \"%s\" (version %s), periods in %s (UTC%s)\n", str(r, "campaign"), str(r, "name"),
+	        json_is_string(get(r, "version")) ? str(r, "version") : "-", str(r, "timezone"), str(r, "utc_offset"));
 	fputs("Filters:", out);
 	i = 0;
 	json_object_foreach((json_t *)f, k, v)
 		if (json_is_string(v) && (i = 1))
 			fprintf(out, " %s=%s", k, json_string_value(v));
 	fputs(i ? "\n" : " none\n", out);
+	table_wordings(r, out);
 	table_slice(r, get(r, "total"), out);
 	for (i = 0; i < json_array_size(get(r, "slices")) && json_array_size(get(r, "by")); i++)
 		table_slice(r, json_array_get(get(r, "slices"), i), out);
@@ -321,6 +358,17 @@ static void csv_slice(const json_t *r, const json_t *s, FILE *out)
 
 		csv_row(out, label, "question", str(d, "id"), str(d, "text"), str(d, "group"), str(d, "type"), "",
 		        "", q, "answers", json_is_true(get(q, "few_responses")) ? "fewer_than_30" : "");
+		if (strcmp(label, "total") == 0 && json_array_size(get(d, "wordings")) > 1) {
+			const json_t *w;
+			size_t wi;
+			char vb[512];
+
+			json_array_foreach(get(d, "wordings"), wi, w) {
+				versions_text(w, vb, sizeof vb);
+				csv_row(out, label, "wording", str(d, "id"), str(w, "text"), str(d, "group"), str(d, "type"),
+				        "", vb, NULL, NULL, "");
+			}
+		}
 		json_object_foreach((json_t *)get(q, "counts"), k, v) {
 			const char *lab = "", *flag = "";
 			json_t *x = json_pack("{s:O}", "n", v);

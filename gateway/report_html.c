@@ -205,7 +205,26 @@ static void questions(FILE *out, const json_t *r, const json_t *s)
 		esc(out, str(d, "text")[0] ? str(d, "text") : str(d, "id"));
 		fputs(" <span class=\"meta\">(", out);
 		esc(out, str(d, "id"));
-		fputs(")</span></td><td>", out);
+		fputs(")</span>", out);
+		if (json_array_size(get(d, "wordings")) > 1) {
+			const json_t *w, *v;
+			size_t k, j;
+
+			/* answers were given under each of these wordings */
+			fprintf(out, "<ul class=\"wordings meta\" data-wordings=\"%s\">", str(d, "id"));
+			json_array_foreach(get(d, "wordings"), k, w) {
+				fputs("<li>", out);
+				json_array_foreach(get(w, "versions"), j, v) {
+					fputs(j ? ", " : "version ", out);
+					esc(out, json_string_value(v));
+				}
+				fputs(": ", out);
+				esc(out, str(w, "text"));
+				fputs("</li>", out);
+			}
+			fputs("</ul>", out);
+		}
+		fputs("</td><td>", out);
 		esc(out, str(d, "group"));
 		fprintf(out, "</td><td class=\"n\">%lld</td>", integer(q, "answers"));
 		if (json_is_true(get(d, "rated"))) {
@@ -449,7 +468,9 @@ int report_write_html(const json_t *r, FILE *out, int refresh_s)
 	esc(out, str(r, "campaign"));
 	fputs(", version ", out);
 	esc(out, json_is_string(get(r, "version")) ? str(r, "version") : "–");
-	fprintf(out, "; periods in UTC%s; filters:", str(r, "utc_offset"));
+	fputs("; periods in ", out);
+	esc(out, str(r, "timezone"));
+	fprintf(out, " (UTC%s); filters:", str(r, "utc_offset"));
 	json_object_foreach((json_t *)f, k, v) {
 		if (!json_is_string(v))
 			continue;

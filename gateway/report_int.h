@@ -10,7 +10,6 @@
 #include "archive.h"
 #include "report.h"
 
-#define REPORT_OFFSET_S 25200         /* the rollups' local day: UTC+07:00 (archive.c) */
 #define REPORT_Z 1.959963984540054    /* 95% two-sided normal quantile */
 #define REPORT_MAX_FILL 4000          /* periods filled in between; beyond, only those seen */
 #define NVIEWS 4                      /* total, slices (--by), ranking units, trend periods */
@@ -21,6 +20,7 @@ extern const char *const rp_dim_names[REPORT_NDIMS];
 
 struct report_db {
 	sqlite3 *db;
+	char *temp_campaign;          /* whose rollups this connection counted in TEMP tables (another zone) */
 };
 
 /* A question as the report's campaign version defines it. */
@@ -100,6 +100,8 @@ void rp_rep_free(struct rep *r);
 const char *rp_col(sqlite3_stmt *s, int i);
 int rp_load_defs(struct report_db *db, struct rep *r, const char *campaign, json_t *root,
                      char *err, size_t errlen);
+int rp_load_wordings(struct report_db *db, struct rep *r, const char *campaign, json_t *defs, char *err,
+                     size_t errlen);
 int rp_load_rollups(struct report_db *db, struct rep *r, const struct report_query *q, char *err,
                         size_t errlen);
 int rp_load_citizens(struct report_db *db, struct rep *r, const struct report_query *q, char *err,

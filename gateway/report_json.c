@@ -3,8 +3,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report_int.h"
+#include "tzone.h"
 
 static const char method_pooled[] = "pooled: satisfied answers / all rated answers";
 static const char method_mean[] = "mean of group shares: each group weighs the same";
@@ -281,6 +283,7 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	struct rep r;
 	json_t *root = json_object(), *by = json_array(), *f = json_object(), *x;
 	enum report_dim unit = REPORT_AGENCY, period = REPORT_MONTH;
+	char zone[TZONE_MAX + 1];
 	int rc;
 
 	memset(&r, 0, sizeof r);
@@ -312,6 +315,24 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	r.v[3].ndim = 1;
 	r.v[3].dim[0] = period;
 	json_object_set_new(root, "campaign", json_string(q->campaign));
+	/* the archive's rollups count local days of the writer's zone; a report in
+	 * another zone counts its campaign again, in TEMP tables of its own */
+	if (archive_rollup_zone_of(db->db, zone, sizeof zone) < 0) {
+		rp_seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
+		rc = -EIO;
+		goto fail;
+	}
+	if (strcmp(zone, tzone_name()) != 0 && (!db->temp_campaign || strcmp(db->temp_campaign, q->campaign) != 0)) {
+		free(db->temp_campaign);
+		db->temp_campaign = NULL;
+		if ((rc = archive_rollup_temp(db->db, q->campaign, err, errlen)) < 0)
+			goto fail;
+		if (!(db->temp_campaign = strdup(q->campaign))) {
+			rp_seterr(err, errlen, "out of memory");
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
 	/* one read transaction: every figure from the same snapshot, while hailongd writes */
 	if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rp_seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
@@ -348,7 +369,9 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 			goto fail;
 		}
 	}
-	json_object_set_new(root, "utc_offset", json_string("+07:00"));
+	tzone_offset_label(tzone_offset((int64_t)time(NULL)), zone, sizeof zone);
+	json_object_set_new(root, "timezone", json_string(tzone_name()));
+	json_object_set_new(root, "utc_offset", json_string(zone));
 	for (int i = 0; i < q->nby; i++)
 		json_array_append_new(by, json_string(rp_dim_names[q->by[i]]));
 	json_object_set_new(root, "by", by);
@@ -370,7 +393,11 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	json_object_set_new(root, "methods", json_pack("{s:s, s:s, s:s}", "pooled", method_pooled,
 		"mean_of_groups", method_mean, "interval", "Wilson score interval, 95%"));
 	json_object_set_new(root, "min_responses", json_integer(REPORT_MIN_RESPONSES));
-	json_object_set_new(root, "questions", defs_json(&r));
+	if (!(x = defs_json(&r)))
+		goto nomem;
+	json_object_set_new(root, "questions", x);
+	if ((rc = rp_load_wordings(db, &r, q->campaign, x, err, errlen)) < 0)
+		goto fail;
 	if (!(x = view_json(&r, &r.v[0])))
 		goto nomem;
 	json_object_set_new(root, "total", json_incref(json_array_get(x, 0)));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report_int.h"
+#include "tzone.h"
 
 /* ---- loading ---- */
 
@@ -43,7 +44,7 @@ static void day_start_utc(const char *date, int add, char *buf, size_t cap)
 	int y, m, d;
 
 	rp_parse_date(date, &days);
-	t = (days + add) * 86400 - REPORT_OFFSET_S;
+	t = tzone_day_start(days + add);
 	rp_civil_from_days(t >= 0 ? t / 86400 : (t - 86399) / 86400, &y, &m, &d);
 	t -= (t >= 0 ? t / 86400 : (t - 86399) / 86400) * 86400;
 	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(t / 3600), (int)(t / 60 % 60),
@@ -195,6 +196,78 @@ sqlfail:
 	sqlite3_finalize(s);
 	free(version);
 	return -EIO;
+}
+
+/* Each question's wording in every version of the campaign that has surveys
+ * in the archive, so that answers given under an older wording are shown
+ * with it: root's "questions"[i]["wordings"] = [{"text", "versions": [...]}],
+ * one entry per distinct wording (numbers filled in), in the order the
+ * versions were recorded. A question answered but absent from the report's
+ * version takes its group and wording from the newest version that has it.
+ * Cheap: the versions with surveys are found through an index. */
+int rp_load_wordings(struct report_db *db, struct rep *r, const char *campaign, json_t *defs, char *err,
+                     size_t errlen)
+{
+	static const char sql[] =
+		"SELECT v.campaign_version, q.question_id, q.position, COALESCE(q.text, ''), COALESCE(q.grp, ''),"
+		" (SELECT COUNT(*) FROM campaign_questions n WHERE n.campaign_id = v.campaign_id"
+		"  AND n.campaign_version = v.campaign_version)"
+		" FROM campaign_versions v JOIN campaign_questions q ON q.campaign_id = v.campaign_id"
+		" AND q.campaign_version = v.campaign_version"
+		" WHERE v.campaign_id = ?1 AND EXISTS (SELECT 1 FROM surveys s WHERE s.campaign_id = v.campaign_id"
+		" AND s.campaign_version = v.campaign_version)"
+		" ORDER BY v.rowid, q.position";
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		rp_seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
+		return -EIO;
+	}
+	sqlite3_bind_text(s, 1, campaign, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int i = rp_find_q(r, rp_col(s, 1));
+		char *text = strdup(rp_col(s, 3));
+		json_t *jq = json_array_get(defs, (size_t)(i < 0 ? 0 : i)), *ws, *w = NULL;
+		size_t k;
+
+		if (!text || fill_numbers(&text, sqlite3_column_int(s, 2), sqlite3_column_int(s, 5)) < 0) {
+			free(text);
+			goto nomem;
+		}
+		if (i < 0 || !jq) { /* not answered in this campaign: nothing to show it for */
+			free(text);
+			continue;
+		}
+		if (r->q[i].position == 0) { /* only in older versions: their wording and group */
+			json_object_set_new(jq, "text", json_string(text));
+			json_object_set_new(jq, "group", rp_col(s, 4)[0] ? json_string(rp_col(s, 4)) : json_null());
+		}
+		if (!(ws = json_object_get(jq, "wordings"))) {
+			ws = json_array();
+			json_object_set_new(jq, "wordings", ws);
+		}
+		json_array_foreach(ws, k, w)
+			if (strcmp(json_string_value(json_object_get(w, "text")), text) == 0)
+				break;
+		if (k == json_array_size(ws)) {
+			w = json_pack("{s:s, s:[]}", "text", text, "versions");
+			json_array_append_new(ws, w);
+		}
+		free(text);
+		if (!w || json_array_append_new(json_object_get(w, "versions"), json_string(rp_col(s, 0))) < 0)
+			goto nomem;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		rp_seterr(err, errlen, "report: %s", sqlite3_errmsg(db->db));
+		return -EIO;
+	}
+	return 0;
+nomem:
+	sqlite3_finalize(s);
+	rp_seterr(err, errlen, "out of memory");
+	return -ENOMEM;
 }
 
 /* The row's slices in every view, reused while consecutive rows share
@@ -499,8 +572,7 @@ static void local_day(const char *iso, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", "");
 		return;
 	}
-	days = days * 86400 + h * 3600 + mi * 60 + s + REPORT_OFFSET_S;
-	rp_fmt_day(days >= 0 ? days / 86400 : (days - 86399) / 86400, buf, cap);
+	rp_fmt_day(tzone_day(days * 86400 + h * 3600 + mi * 60 + s), buf, cap);
 }
 
 static int cmp_slice(const void *a, const void *b)

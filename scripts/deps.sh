@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(gcc make pkg-config libevent-dev libsmpp34-dev libhiredis-dev libsqlite3-dev
       libyaml-dev libjansson-dev libutf8proc-dev libsodium-dev libcmocka-dev libsystemd-dev systemd
-      redis-server curl python3 nodejs npm clang libclang-rt-14-dev kannel chromium fonts-dejavu-core)
+      redis-server curl python3 nodejs npm clang libclang-rt-14-dev kannel chromium fonts-dejavu-core
+      tzdata)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -16,6 +16,7 @@
 #include "httpc.h"
 #include "load.h"
 #include "phone.h"
+#include "tzone.h"
 
 /* ---- phone ---- */
 
@@ -223,11 +224,11 @@ static uint64_t gen_rng(uint64_t *s)
 
 int simarchive_main(int argc, char **argv)
 {
-	const char *db = NULL, *cfile = NULL;
+	const char *db = NULL, *cfile = NULL, *tz = NULL;
 	long surveys = 0, batch = 2000, first = 0;
 	unsigned long long seed = 1;
 	static const char *const usage = "usage: hailong-sim archive-gen --db FILE --campaign FILE --surveys N "
-	                                 "[--batch 2000] [--seed 1] [--first 0]\n";
+	                                 "[--batch 2000] [--seed 1] [--first 0] [--timezone Asia/Ho_Chi_Minh]\n";
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
@@ -236,7 +237,8 @@ int simarchive_main(int argc, char **argv)
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i];
 		if (strcmp(a, "--db") != 0 && strcmp(a, "--campaign") != 0 && strcmp(a, "--surveys") != 0 &&
-		    strcmp(a, "--batch") != 0 && strcmp(a, "--seed") != 0 && strcmp(a, "--first") != 0) {
+		    strcmp(a, "--batch") != 0 && strcmp(a, "--seed") != 0 && strcmp(a, "--first") != 0 &&
+		    strcmp(a, "--timezone") != 0) {
 			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
@@ -251,6 +253,8 @@ int simarchive_main(int argc, char **argv)
 			db = v;
 		else if (strcmp(a, "--campaign") == 0)
 			cfile = v;
+		else if (strcmp(a, "--timezone") == 0) /* the zone of the rollups' local days (hailongd's) */
+			tz = v;
 		else if (strcmp(a, "--surveys") == 0)
 			surveys = strtol(v, &end, 10);
 		else if (strcmp(a, "--batch") == 0)
@@ -271,6 +275,10 @@ int simarchive_main(int argc, char **argv)
 	}
 	char err[512];
 	struct campaign *c = NULL;
+	if (tzone_use(tz ? tz : TZONE_DEFAULT, err, sizeof err) < 0) {
+		fprintf(stderr, "hailong-sim archive-gen: %s\n", err);
+		return 2;
+	}
 	if (campaign_load(cfile, &c, err, sizeof err) < 0) {
 		fprintf(stderr, "hailong-sim archive-gen: %s\n", err);
 		return 1;

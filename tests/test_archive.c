@@ -18,6 +18,8 @@
 #include "optout.h"
 #include "report.h"
 #include "campaign.h"
+#include "chain.h"
+#include "tzone.h"
 
 #define GA "Tiếp cận dịch vụ hành chính công"
 #define GB "Công chức trực tiếp giải quyết công việc"
@@ -365,7 +367,7 @@ static void test_migration_v6_cancelled(void **state)
 	                                 " AND transaction_id = 't5' AND triggered_at = '2026-11-21T10:00:00Z'"), 1);
 	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM answers"), nanswers);
 	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
-	                                 " AND tbl_name = 'surveys' AND name LIKE 'surveys_%'"), 3);
+	                                 " AND tbl_name = 'surveys' AND name LIKE 'surveys_%'"), 1); /* schema 7 keeps one */
 	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"), 0);
 
 	struct archive_survey c = SURVEY("s7", "t7", "h7", "cancelled", NULL, 0);
@@ -661,6 +663,239 @@ static void test_report_json(void **state)
 	free(out);
 }
 
+
+/* sum of rollup_surveys.surveys on a local day, read on its own connection */
+static int rollup_day(struct fx *f, const char *day)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COALESCE(SUM(surveys), 0) FROM rollup_surveys WHERE day = ?1",
+	                                    -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, day, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The surveys of one report slice --by day (0 when the slice is absent). */
+static int report_day(struct fx *f, const char *day, const char *from, const char *to, char *zone, size_t zcap)
+{
+	struct report_query q = { .campaign = "ca-test", .nagencies = -1, .from = from, .to = to };
+	char err[256] = "";
+	struct report_db *db = report_db_open(f->path, err, sizeof err);
+	json_t *doc = NULL, *sl;
+	size_t i;
+	int n = 0;
+
+	if (!db)
+		fail_msg("report_db_open: %s", err);
+	assert_int_equal(report_parse_by("day", &q, err, sizeof err), 0);
+	if (report_run(db, &q, &doc, err, sizeof err) < 0)
+		fail_msg("report_run: %s", err);
+	snprintf(zone, zcap, "%s", json_string_value(json_object_get(doc, "timezone")));
+	json_array_foreach(json_object_get(doc, "slices"), i, sl)
+		if (strcmp(json_string_value(json_object_get(json_object_get(sl, "key"), "day")), day) == 0)
+			n = (int)json_integer_value(json_object_get(sl, "surveys"));
+	json_decref(doc);
+	report_db_close(db);
+	return n;
+}
+
+/* Periods are local days of the configured zone: a survey at 23:30 UTC is on
+ * the next day in Asia/Ho_Chi_Minh. A report in another zone counts again in
+ * its own TEMP tables and leaves the archive as it is; a writer in another
+ * zone rebuilds the rollups in it, exactly. */
+static void test_report_timezone(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "", zone[TZONE_MAX + 1], rec[TZONE_MAX + 1];
+	struct archive_survey s[] = {
+		SURVEY("z1", "tz1", "hz1", "completed", ans4, 3),
+		SURVEY("z2", "tz2", "hz2", "expired", NULL, 0),
+		SURVEY("z3", "tz3", "hz3", "completed", ans3, 3),
+	};
+
+	assert_int_equal(tzone_use("Asia/Ho_Chi_Minh", err, sizeof err), 0);
+	fill(f, s, 3);
+	s[0].triggered_at = 1795303800; /* 2026-11-21T23:30:00Z = 2026-11-22 06:30 in Hanoi */
+	s[1].triggered_at = 1795280340; /* 2026-11-21T16:59:00Z = 2026-11-21 23:59 in Hanoi */
+	s[2].triggered_at = 1795280460; /* 2026-11-21T17:01:00Z = 2026-11-22 00:01 in Hanoi */
+	assert_int_equal(archive_put(f->a, s, 2, err, sizeof err), 2);
+	assert_int_equal(rollup_day(f, "2026-11-22"), 1);
+	assert_int_equal(rollup_day(f, "2026-11-21"), 1);
+	assert_int_equal(report_day(f, "2026-11-22", NULL, NULL, zone, sizeof zone), 1);
+	assert_string_equal(zone, "Asia/Ho_Chi_Minh");
+	assert_int_equal(report_day(f, "2026-11-22", "2026-11-22", "2026-11-22", zone, sizeof zone), 1);
+	assert_int_equal(report_day(f, "2026-11-21", "2026-11-22", "2026-11-22", zone, sizeof zone), 0);
+
+	/* a report in UTC: both on the 21st, and the archive is left alone */
+	assert_int_equal(tzone_use("UTC", err, sizeof err), 0);
+	assert_int_equal(report_day(f, "2026-11-21", NULL, NULL, zone, sizeof zone), 2);
+	assert_string_equal(zone, "UTC");
+	assert_int_equal(report_day(f, "2026-11-22", NULL, NULL, zone, sizeof zone), 0);
+	assert_int_equal(rollup_day(f, "2026-11-22"), 1);
+	assert_int_equal(archive_rollup_zone_of(archive_sqlite(f->a), rec, sizeof rec), 0);
+	assert_string_equal(rec, "Asia/Ho_Chi_Minh");
+
+	/* a writer in UTC+05:30: the rollups are counted again in it before its batch */
+	assert_int_equal(tzone_use("+05:30", err, sizeof err), 0);
+	assert_int_equal(archive_put(f->a, &s[2], 1, err, sizeof err), 1);
+	assert_int_equal(archive_rollup_zone_of(archive_sqlite(f->a), rec, sizeof rec), 0);
+	assert_string_equal(rec, "+05:30");
+	assert_int_equal(rollup_day(f, "2026-11-21"), 2); /* 22:29 and 22:31 local */
+	assert_int_equal(rollup_day(f, "2026-11-22"), 1); /* 05:00 local */
+	assert_int_equal(report_day(f, "2026-11-22", NULL, NULL, zone, sizeof zone), 1);
+
+	/* back: rebuilt in Hanoi's days, the same as if written there */
+	assert_int_equal(tzone_use(TZONE_DEFAULT, err, sizeof err), 0);
+	s[0].survey_id = "z4";
+	s[0].transaction_id = "tz4";
+	assert_int_equal(archive_put(f->a, s, 1, err, sizeof err), 1);
+	assert_int_equal(rollup_day(f, "2026-11-21"), 1);
+	assert_int_equal(rollup_day(f, "2026-11-22"), 3);
+}
+
+
+/* Answers given under two versions of a campaign whose wording changed: the
+ * report shows each version's wording (numbers as the citizen read them),
+ * and a question dropped from the newer version keeps its own. */
+static void test_report_wordings(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "", *v2yaml, *out, *p;
+	struct campaign *c2 = NULL;
+	json_t *j, *defs, *d, *w;
+	json_error_t je;
+	size_t i;
+	int rc;
+	const char *old = "text: \"Câu {n}: tiếp cận?\"";
+	const char *newer = "text: \"Câu {n}/{total}: Ông/Bà tiếp cận dịch vụ thế nào?\"";
+	const char *guide = "  - {id: guide, group: " GB ", type: scale, scale: likert5, text: \"Câu {n}: hướng dẫn?\"}\n";
+	struct archive_survey s1[] = { SURVEY("w1", "tw1", "hw1", "completed", ans1, 6) };
+	struct archive_survey s2[] = { SURVEY("w2", "tw2", "hw2", "completed", ans3, 3) };
+
+	/* version 2: access reworded, guide dropped (so improve is now item 3) */
+	v2yaml = calloc(1, sizeof yaml + 128);
+	assert_non_null(v2yaml);
+	p = strstr(yaml, old);
+	assert_non_null(p);
+	memcpy(v2yaml, yaml, (size_t)(p - yaml));
+	strcat(v2yaml, newer);
+	strcat(v2yaml, p + strlen(old));
+	p = strstr(v2yaml, guide);
+	assert_non_null(p);
+	memmove(p, p + strlen(guide), strlen(p + strlen(guide)) + 1);
+	if (campaign_parse("test.yaml", v2yaml, strlen(v2yaml), &c2, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_string_not_equal(c2->version, f->c->version);
+	fill(f, s1, 1);
+	assert_int_equal(archive_put(f->a, s1, 1, err, sizeof err), 1);
+	assert_int_equal(archive_put_campaign(f->a, c2, err, sizeof err), 0);
+	s2[0].campaign_version = c2->version;
+	assert_int_equal(archive_put(f->a, s2, 1, err, sizeof err), 1);
+
+	out = report(f, "ca-test", REPORT_FMT_JSON, &rc);
+	assert_int_equal(rc, 0);
+	j = json_loads(out, 0, &je);
+	free(out);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "version")), c2->version);
+	defs = json_object_get(j, "questions");
+	json_array_foreach(defs, i, d) {
+		const char *id = json_string_value(json_object_get(d, "id"));
+		json_t *ws = json_object_get(d, "wordings");
+
+		if (strcmp(id, "access") == 0) {
+			assert_string_equal(json_string_value(json_object_get(d, "text")),
+			                    "Câu 1/4: Ông/Bà tiếp cận dịch vụ thế nào?");
+			assert_int_equal(json_array_size(ws), 2);
+			w = json_array_get(ws, 0);
+			assert_string_equal(json_string_value(json_object_get(w, "text")), "Câu 1: tiếp cận?");
+			assert_string_equal(json_string_value(json_array_get(json_object_get(w, "versions"), 0)), f->c->version);
+			w = json_array_get(ws, 1);
+			assert_string_equal(json_string_value(json_object_get(w, "text")),
+			                    "Câu 1/4: Ông/Bà tiếp cận dịch vụ thế nào?");
+			assert_string_equal(json_string_value(json_array_get(json_object_get(w, "versions"), 0)), c2->version);
+		} else if (strcmp(id, "staff") == 0) {
+			assert_int_equal(json_array_size(ws), 1); /* the same words in both */
+			assert_int_equal(json_array_size(json_object_get(json_array_get(ws, 0), "versions")), 2);
+		} else if (strcmp(id, "improve") == 0) {
+			assert_int_equal(json_array_size(ws), 2); /* item 4, then item 3 */
+			assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 0), "text")),
+			                    "Câu 4: cần cải thiện?");
+			assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 1), "text")),
+			                    "Câu 3: cần cải thiện?");
+		} else if (strcmp(id, "guide") == 0) { /* only in version 1, answered there */
+			assert_int_equal(json_integer_value(json_object_get(d, "position")), 0);
+			assert_string_equal(json_string_value(json_object_get(d, "text")), "Câu 3: hướng dẫn?");
+			assert_string_equal(json_string_value(json_object_get(d, "group")), GB);
+			assert_int_equal(json_array_size(ws), 1);
+		}
+	}
+	json_decref(j);
+	out = report(f, "ca-test", REPORT_FMT_TABLE, &rc);
+	assert_non_null(strstr(out, "Wording changed between campaign versions"));
+	assert_non_null(strstr(out, "Câu 1: tiếp cận?"));
+	free(out);
+	out = report(f, "ca-test", REPORT_FMT_CSV, &rc);
+	assert_non_null(strstr(out, "total,wording,access,Câu 1: tiếp cận?"));
+	free(out);
+	out = report(f, "ca-test", REPORT_FMT_HTML, &rc);
+	assert_non_null(strstr(out, "<ul class=\"wordings meta\" data-wordings=\"access\">"));
+	free(out);
+	campaign_free(c2);
+	free(v2yaml);
+}
+
+
+/* The chain encodes the rows archive_put has just written without reading
+ * them back: the same bytes verify reads from the tables, whatever the
+ * rows hold (multi answers, empty and missing texts and times, NULL
+ * columns, an audit link, a sealed contact); and a survey whose answer row
+ * already existed (INSERT OR IGNORE kept it) is read back instead. */
+static void test_chain_rows(void **state)
+{
+	struct fx *f = *state;
+	char err[256] = "";
+	struct chain_report r;
+	static const struct archive_answer odd[] = {
+		{ "improve", 1, 3, NULL, T0 + 5 }, { "access", 1, 5, NULL, 0 }, { "improve", 1, 1, NULL, T0 + 9 },
+		{ "comment", 0, 0, "", T0 + 7 }, { "staff", 1, 2, "ghi chú", T0 + 8 }, { "zzz", 0, 0, NULL, 0 },
+	};
+	struct archive_survey s[] = {
+		SURVEY("r1", "tr1", "hr1", "completed", odd, 6),
+		SURVEY("r2", "tr2", NULL, "failed", NULL, 0),
+		SURVEY("r3", "tr3", "hr3", "completed", ans1, 6),
+	};
+	sqlite3 *db;
+
+	fill(f, s, 3);
+	s[0].procedure = NULL;
+	s[0].completed_at = 0;
+	s[1].campaign_version = NULL;
+	s[1].channel = NULL;
+	s[1].reason = "SMSC refused";
+	s[1].triggered_at = 0;
+	s[2].audit_of = "r1";
+	s[2].contact = "c2VhbGVkIGJveA==";
+	/* an answer row of r3 left from before (an orphan): kept, so r3 is read back */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO answers(survey_id, question_id, value, text, answered_at,"
+	                                  " campaign_id) VALUES('r3', 'access', 1, NULL, NULL, 'ca-test')",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(archive_put(f->a, s, 3, err, sizeof err), 3);
+	memset(&r, 0, sizeof r);
+	if (chain_verify(archive_sqlite(f->a), NULL, NULL, &r, err, sizeof err) != 0)
+		fail_msg("verify: %s (%s)", r.first, err);
+	assert_int_equal(r.links, 3);
+}
+
 static void test_report_table_csv(void **state)
 {
 	struct fx *f = *state;
@@ -780,6 +1015,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_optouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_timezone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_wordings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_table_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_flag_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_unknown_campaign, setup, teardown),

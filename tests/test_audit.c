@@ -790,7 +790,7 @@ static void test_integrity(void **state)
 	struct audit_integrity_opts o = {.campaign = "ca-t", .by = "agency", .window_s = 7 * 86400,
 	                                 .max_per_number = 5, .max_agencies = 3, .min_item_s = 3.0, .fast_min = 3,
 	                                 .fast_share = 0.10, .transactions = tpath, .coverage_ratio = 0.5,
-	                                 .fmt = AUDIT_FMT_JSON};
+	                                 .stray_window_s = 3600, .stray_min = 3, .fmt = AUDIT_FMT_JSON};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
@@ -828,7 +828,7 @@ static void test_integrity(void **state)
 	assert_int_equal(fast, 1);
 	assert_int_equal(low, 1);
 	assert_int_equal(n, 4);
-	assert_non_null(json_object_get(json_object_get(doc, "not_measured"), "other_number"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "stray_replies"), "total")), 0);
 	json_decref(doc);
 	free(buf);
 	/* stricter thresholds flag nothing shared */
@@ -845,6 +845,83 @@ static void test_integrity(void **state)
 	unlink(tpath);
 }
 
+
+/* Replies from numbers with no survey: four arrive five minutes after one of
+ * PROXY's surveys went to another number (someone answering for the
+ * citizens from one phone); a citizen surveyed before writing late, a reply
+ * near no survey, and one after CLEAN's survey are not enough to flag. */
+static void test_integrity_stray(void **state)
+{
+	struct fx *f = *state;
+	char err[256], id[16], tx[16], hash[16];
+	struct archive_stray st[7];
+	int nst = 0;
+
+	for (int k = 0; k < 4; k++) {
+		snprintf(id, sizeof id, "px%d", k);
+		snprintf(tx, sizeof tx, "tpx%d", k);
+		snprintf(hash, sizeof hash, "p%d", k);
+		put_one(f->a, f->c->version, id, tx, "PROXY", hash, T0 + k * 7200, 5, 5, NULL, NULL);
+		st[nst++] = (struct archive_stray){"staffphone", T0 + k * 7200 + 300};
+	}
+	for (int k = 0; k < 3; k++) {
+		snprintf(id, sizeof id, "cl%d", k);
+		snprintf(tx, sizeof tx, "tcl%d", k);
+		snprintf(hash, sizeof hash, "c%d", k);
+		put_one(f->a, f->c->version, id, tx, "CLEAN", hash, T0 + 100000 + k * 7200, 4, 4, NULL, NULL);
+	}
+	st[nst++] = (struct archive_stray){"c0", T0 + 100000 + 600};          /* surveyed before: late */
+	st[nst++] = (struct archive_stray){"other", T0 + 100000 + 7200 + 60}; /* after CLEAN's survey */
+	st[nst++] = (struct archive_stray){"lost", T0 + 400000};              /* near no survey */
+	assert_int_equal(archive_put_strays(f->a, st, nst, err, sizeof err), 7);
+	assert_int_equal(archive_put_strays(f->a, st, nst, err, sizeof err), 0); /* a replay stores nothing */
+	struct archive_stray bad = {"", T0};
+	assert_int_equal(archive_put_strays(f->a, &bad, 1, err, sizeof err), -EINVAL);
+
+	struct audit_integrity_opts o = {.campaign = "ca-t", .by = "agency", .window_s = 7 * 86400,
+	                                 .max_per_number = 5, .max_agencies = 3, .min_item_s = 3.0, .fast_min = 3,
+	                                 .fast_share = 0.10, .coverage_ratio = 0.5, .stray_window_s = 3600,
+	                                 .stray_min = 3, .fmt = AUDIT_FMT_JSON};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	int n = audit_integrity(f->a, &o, out, err, sizeof err);
+	fclose(out);
+	if (n < 0)
+		fail_msg("integrity: %s", err);
+	json_t *doc = json_loads(buf, 0, NULL), *sum = json_object_get(doc, "stray_replies");
+	assert_int_equal(n, 1);
+	json_t *x = json_array_get(json_object_get(doc, "flags"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "signal")), "other_number");
+	assert_string_equal(json_string_value(json_object_get(x, "unit")), "PROXY");
+	assert_int_equal((int)json_real_value(json_object_get(x, "observed")), 4);
+	assert_true(fabs(json_real_value(json_object_get(x, "strength")) - 4.0 / 3) < 1e-9);
+	assert_non_null(strstr(json_string_value(json_object_get(x, "detail")), "(100.0 per 100 of its 4 surveys"));
+	assert_int_equal(json_integer_value(json_object_get(sum, "total")), 7);
+	assert_int_equal(json_integer_value(json_object_get(sum, "attributed")), 5);
+	assert_int_equal(json_integer_value(json_object_get(sum, "late_citizen")), 1);
+	assert_int_equal(json_integer_value(json_object_get(sum, "unattributed")), 1);
+	json_decref(doc);
+	free(buf);
+	/* a window shorter than the five minutes: nothing attributed */
+	o.stray_window_s = 240;
+	o.fmt = AUDIT_FMT_TABLE;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(audit_integrity(f->a, &o, out, err, sizeof err), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "stray replies (from numbers with no survey running): 7, 1 attributed"));
+	free(buf);
+	/* the archive still holds no number: hashes only */
+	o.stray_window_s = 3600;
+	o.by = "procedure";
+	o.fmt = AUDIT_FMT_CSV;
+	out = open_memstream(&buf, &len);
+	assert_int_equal(audit_integrity(f->a, &o, out, err, sizeof err), 1); /* procedure '' of both units */
+	fclose(out);
+	assert_non_null(strstr(buf, "stray_replies,,7,"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +935,7 @@ int main(void)
 		cmocka_unit_test(test_config_audit),
 		cmocka_unit_test_setup_teardown(test_sample, setup, teardown),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test_setup_teardown(test_integrity_stray, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_integrity, setup, teardown),
 	};

@@ -121,7 +121,7 @@ class Stack:
         return json.loads(lines[-1]) if lines else None
 
     # ---- the gateway ----
-    def write_config(self, window=10, tps=500, extra_smsc="", unix=False):
+    def write_config(self, window=10, tps=500, extra_smsc="", unix=False, timezone="Asia/Ho_Chi_Minh"):
         url = ("unix:" + os.path.join(self.dir, "redis", "redis.sock") if unix
                else "redis://127.0.0.1:%d/0" % self.redis_port)
         cfg = f"""# written by tests/e2e/harness.py
@@ -149,7 +149,7 @@ http:
       token: "police-token"
       agencies: ["ca-vinhphuc"]
 campaigns: {self.campaigns}
-timezone: Asia/Ho_Chi_Minh
+timezone: "{timezone}"
 privacy:
   hash_key: "{HASH_KEY}"
 """

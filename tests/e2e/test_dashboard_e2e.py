@@ -4,9 +4,11 @@ are archived and, once they are all in, equals `hailong report --format json`;
 a token scoped to one agency sees only that agency; no token is a 401; bad
 parameters are 400s; /dashboard is an HTML page that reloads itself, checked
 in headless Chromium (bars, numbers equal to the JSON, Vietnamese intact,
-screenshot in build/test-logs/dashboard.png)."""
+screenshot in build/test-logs/dashboard.png); periods in the config's
+timezone."""
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -70,7 +72,9 @@ def main():
         cli = json.loads(subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db,
                                          "--campaign", "default", "--by", "agency,month", "--format", "json"],
                                         check=True, capture_output=True, timeout=60).stdout)
-        check(live == cli, "GET /v1/report differs from hailong report --format json")
+        check(live == cli, "GET /v1/report differs from hailong report --format json: " +
+              str([k for k in set(live) | set(cli) if live.get(k) != cli.get(k)]) +
+              str([(live.get(k), cli.get(k)) for k in ("timezone", "version", "questions") if live.get(k) != cli.get(k)])[:600])
         check(live["total"]["completed"] == done, f"completed {live['total']['completed']} vs archive {done}")
         check(sorted({s["key"]["agency"] for s in live["slices"]}) == sorted(AGENCIES), "three agencies")
 
@@ -114,6 +118,31 @@ def main():
         print("screenshot:", png)
         code, _ = st.http("GET", "/healthz")
         check(code == 200, "hailongd still serves")
+        check(live["timezone"] == "Asia/Ho_Chi_Minh" and live["utc_offset"] == "+07:00", "periods in Hanoi time")
+
+        # the config's timezone: a gateway restarted in UTC counts its periods in UTC
+        st.stop("hailongd")
+        st.start_gateway(st.write_config(timezone="UTC"))
+        code, body = st.http("GET", "/v1/report?campaign=default&by=day")
+        utc = json.loads(body)
+        cli = json.loads(subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db,
+                                         "--campaign", "default", "--by", "day", "--format", "json",
+                                         "--timezone", "UTC"], check=True, capture_output=True, timeout=60).stdout)
+        check(code == 200 and utc["timezone"] == "UTC" and utc["utc_offset"] == "+00:00", f"UTC report: {code}")
+        check(utc == cli, "GET /v1/report in UTC differs from hailong report --timezone UTC")
+        # the gateway's archive writer counts the rollups again in its zone at start
+        harness.wait_for(lambda: sqlite3.connect(st.db).execute(
+            "SELECT value FROM rollup_meta WHERE key = 'timezone'").fetchone() == ("UTC",), 20, "rollups in UTC")
+        utc2 = json.loads(subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db,
+                                          "--campaign", "default", "--by", "day", "--format", "json"],
+                                         check=True, capture_output=True, timeout=60).stdout)
+        check(utc2 == utc, "the rollups rebuilt in UTC give the same report as the recount in UTC")
+        hanoi = json.loads(subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db,
+                                           "--campaign", "default", "--format", "json", "--timezone",
+                                           "Asia/Ho_Chi_Minh"],
+                                          check=True, capture_output=True, timeout=60).stdout)
+        check(hanoi["timezone"] == "Asia/Ho_Chi_Minh" and utc["total"] == hanoi["total"] and
+              utc["total"]["surveys"] >= N, "the same total, whatever the zone")
     if failures:
         print(f"{len(failures)} failures")
         sys.exit(1)

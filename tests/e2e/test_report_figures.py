@@ -3,7 +3,9 @@
 done here, in SQL over the archive's own rows (surveys, answers,
 campaign_questions), never its rollups; the rollups themselves checked
 against a full recount after random inserts, replays and a writer killed
-between batches; bad input (unknown --by, bad date, unknown campaign) gives
+between batches; periods in the configured time zone (--timezone, or the
+zone the archive was written in; a writer in another zone counts the
+rollups again, exactly); bad input (unknown --by, bad date, unknown campaign) gives
 one error line and exit status 2; `hailong comments` masks numbers."""
 import datetime
 import json
@@ -15,13 +17,36 @@ import subprocess
 import sys
 import tempfile
 import time
+import zoneinfo
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, os.environ.get("HAILONG_BIN", "build/bin"))
 HAILONG = os.path.join(BIN, "hailong")
 SIM = os.path.join(BIN, "hailong-sim")
 Z = 1.959963984540054
-OFFSET = datetime.timedelta(hours=7)
+
+def zone_of(name):
+    """A tzinfo for an IANA name or a fixed offset such as +05:30."""
+    if name[0] in "+-":
+        sign = -1 if name[0] == "-" else 1
+        h, m = (name[1:].split(":") + ["0"])[:2]
+        return datetime.timezone(sign * datetime.timedelta(hours=int(h), minutes=int(m)))
+    return datetime.timezone.utc if name == "UTC" else zoneinfo.ZoneInfo(name)
+
+
+ZONE = zone_of("Asia/Ho_Chi_Minh")  # the zone the recount counts local days in
+
+
+def set_zone(name):
+    global ZONE
+    ZONE = zone_of(name)
+
+
+def archive_zone(db):
+    con = sqlite3.connect(db)
+    row = con.execute("SELECT value FROM rollup_meta WHERE key = 'timezone'").fetchone()
+    con.close()
+    return row[0] if row else "Asia/Ho_Chi_Minh"
 
 GA = "Tiếp cận dịch vụ"
 GB = "Công chức giải quyết công việc"
@@ -78,8 +103,8 @@ def report(db, *args):
 def local_day(iso):
     if iso is None:
         return ""
-    t = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ") + OFFSET
-    return t.strftime("%Y-%m-%d")
+    t = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    return t.astimezone(ZONE).strftime("%Y-%m-%d")
 
 
 def label(dim, day, row):
@@ -327,14 +352,16 @@ def compare(where, got, e):
     return n
 
 
-def check_report(db, by=(), **flt):
-    args = []
+def check_report(db, by=(), tz=None, **flt):
+    set_zone(tz or archive_zone(db))
+    args = ["--timezone", tz] if tz else []
     if by:
         args += ["--by", ",".join(by)]
     for k, v in flt.items():
         if v:
             args += ["--" + k.replace("frm", "from"), v]
     got = report(db, *args)
+    check(got["timezone"] == (tz or archive_zone(db)), f"{args}: timezone {got['timezone']}")
     qs, view, con = recount(db, list(by), **flt)
     con.close()
     figures = 0
@@ -377,9 +404,10 @@ def check_report(db, by=(), **flt):
 
 # ---- the archives -----------------------------------------------------------
 
-def gen(db, camp, n, seed, first=0, batch=200):
+def gen(db, camp, n, seed, first=0, batch=200, tz=None):
     r = subprocess.run([SIM, "archive-gen", "--db", db, "--campaign", camp, "--surveys", str(n),
-                        "--seed", str(seed), "--first", str(first), "--batch", str(batch)],
+                        "--seed", str(seed), "--first", str(first), "--batch", str(batch)]
+                       + (["--timezone", tz] if tz else []),
                        capture_output=True, timeout=120)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.decode())
@@ -496,6 +524,7 @@ def rollup_stored(db):
 
 
 def check_rollups(db, what):
+    set_zone(archive_zone(db))
     exp, got = rollup_recount(db), rollup_stored(db)
     for name, e, g in zip(("surveys", "answers", "groups"), exp, got):
         check(e == g, f"{what}: rollup_{name} differs from a recount: "
@@ -544,6 +573,25 @@ def main():
         _, n = check_report(a, by, **flt)
         figures += n
 
+    # periods in another zone: a report with --timezone counts in its own
+    # TEMP tables and leaves the archive's rollups (Hanoi's days) alone
+    for by, tz, flt in [(("day",), "America/New_York", {"frm": frm, "to": to}), (("agency", "week"), "UTC", {}),
+                        (("month",), "+05:30", {"status": "completed"})]:
+        _, n = check_report(a, by, tz=tz, **flt)
+        figures += n
+    check(archive_zone(a) == "Asia/Ho_Chi_Minh", f"a report changed the archive's zone: {archive_zone(a)}")
+    check_rollups(a, "after reports in other zones")
+    # a writer in another zone (hailongd's timezone changed): the rollups are
+    # counted again in its zone before its first batch, and stay exact
+    gen(a, camp, 300, 21, first=60000, tz="Europe/Paris")
+    check(archive_zone(a) == "Europe/Paris", f"zone after a Paris writer: {archive_zone(a)}")
+    check_rollups(a, "after a writer in Europe/Paris")
+    _, n = check_report(a, ("day",), frm=frm)  # the archive's zone by default
+    figures += n
+    r = run("report", "--db", a, "--campaign", "ca-fig", "--timezone", "Mars/Olympus", ok=(2,))
+    lines = r.stderr.decode().strip().splitlines()
+    check(len(lines) == 1 and "Mars/Olympus" in lines[0], f"unknown zone: {lines}")
+
     # 2. surveys written row by row: one-respondent slices, skipped items,
     # a citizen with several surveys, empty months between, no number, no procedure
     b = os.path.join(d, "hand.db")
@@ -566,6 +614,14 @@ def main():
           and empty["response_rate"]["by_survey_pct"] is None, "an empty slice has zeros and nulls")
     march = [s for s in got["slices"] if s["key"] == {"agency": "ca-x", "month": "2026-03"}][0]
     check(march["surveys"] == 1, "16:59:59Z is still March 31st in Hanoi")
+    # 17:30Z on March 31st is April 1st in Hanoi, still March 31st in UTC
+    utc, n = check_report(b, ("agency", "day"), tz="UTC", frm="2026-03-31", to="2026-04-01")
+    figures += n
+    pc08d = {s["key"]["day"]: s["surveys"] for s in utc["slices"] if s["key"]["agency"] == "pc08"}
+    check(pc08d == {"2026-03-31": 1, "2026-04-01": 0}, f"pc08 by UTC day {pc08d}")
+    hanoi = report(b, "--by", "agency,day", "--from", "2026-03-31", "--to", "2026-04-01")
+    pc08d = {s["key"]["day"]: s["surveys"] for s in hanoi["slices"] if s["key"]["agency"] == "pc08"}
+    check(pc08d == {"2026-03-31": 0, "2026-04-01": 1}, f"pc08 by Hanoi day {pc08d}")
     # the hand-written surveys alone (archive-gen's one is in the last 90 days)
     tot = report(b, "--to", "2026-06-30")["total"]
     check(tot["response_rate"]["citizens"] == 3 and tot["response_rate"]["citizens_completed"] == 2, f"distinct citizens: {tot['response_rate']['citizens']}")
@@ -585,6 +641,9 @@ def main():
     one = [x for x in c if x["survey_id"] == "hand-1"][0]
     check(one["agency"] == "pc08" and one["date"] == "2026-04-01" and one["question"] == "comment"
           and one["question_text"] == "Góp ý?", f"comment slice {one}")
+    c = json.loads(run("comments", "--db", b, "--campaign", "ca-fig", "--format", "json", "--timezone", "UTC",
+                       "--to", "2026-03-31").stdout)
+    check([x["survey_id"] for x in c] == ["hand-1"] and c[0]["date"] == "2026-03-31", f"comments in UTC {c}")
     csv = run("comments", "--db", b, "--campaign", "ca-fig", "--agency", "ca-x").stdout
     check(csv.startswith(b"\xef\xbb\xbfdate,agency,") and b"CCCD 00********45" in csv and b"pc08" not in csv,
           "comments CSV: BOM, filter, mask")
