@@ -298,7 +298,7 @@ static int cmp_answer(const void *x, const void *y)
 
 /* encode() of rows just written: the same bytes, without the two reads. */
 static int encode_rows(const struct chain_rows *r, const char *audit_of, const unsigned char *digest,
-                       unsigned char **out, size_t *len)
+                       const char *cancelled_by, unsigned char **out, size_t *len)
 {
 	struct chain_buf b = {0};
 	const struct chain_answer *one[64], **ord = one;
@@ -313,6 +313,10 @@ static int encode_rows(const struct chain_rows *r, const char *audit_of, const u
 		buf_blob(&b, digest, CHAIN_HASH_BYTES);
 	else
 		buf_add(&b, "N", 1);
+	if (cancelled_by) { /* as encode(): only when set */
+		buf_add(&b, "C", 1);
+		buf_text(&b, cancelled_by);
+	}
 	for (int i = 0; i < r->nanswers; i++)
 		ord[i] = &r->answers[i];
 	qsort(ord, (size_t)r->nanswers, sizeof *ord, cmp_answer);
@@ -512,7 +516,7 @@ int chain_put_rows(struct chain *c, const struct archive_survey *sv, const struc
 		unsigned char *enc = NULL;
 		size_t len = 0;
 		int rc = encode_rows(rows, sv->audit_of && sv->audit_of[0] ? sv->audit_of : NULL, has_dg ? dg : NULL,
-		                     &enc, &len);
+		                     sv->cancelled_by, &enc, &len);
 		if (rc < 0) {
 			chain_seterr(err, errlen, "chain: survey %s: out of memory", sv->survey_id);
 			return -ENOMEM;
