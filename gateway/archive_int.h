@@ -73,6 +73,9 @@ struct archive_rkey {
 void archive_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 sqlite3_stmt *archive_stmt_get(struct archive *a, enum archive_stmt id, char *err, size_t errlen);
 int archive_exec(struct archive *a, const char *sql, char *err, size_t errlen);
+/* archive_migrate.c: schema 6 (cancelled, cancelled_by) and 7 (fewer indexes, stray_replies). */
+int archive_migrate_v6(struct archive *a, char *err, size_t errlen);
+int archive_migrate_v7(struct archive *a, char *err, size_t errlen);
 const char *archive_iso_time(int64_t t, char *buf, size_t cap);
 void archive_bind_text(sqlite3_stmt *s, int i, const char *v);
 void archive_rkey_day(struct archive_rkey *k, int64_t t);
