@@ -1,5 +1,6 @@
 /* gw_batch: what the SMSC sessions report in bulk, written to Redis every
- * few milliseconds in one script run (SENT) on the asynchronous connection:
+ * few milliseconds (receipts: once per pass of the loop) in one script run
+ * (SENT) on the asynchronous connection:
  * submit_sm_resp (the message off our sending list, its record kept for its
  * receipt) and receipts (each answered once stored). The answers go first, so that a
  * receipt of the same batch finds the record of its message. */
@@ -201,16 +202,18 @@ static struct gw_batchq *gw_batchq(struct gw *g)
 	return g->ev_batch ? g->batchq : NULL;
 }
 
-/* Written GW_BATCH_MS after the first of a batch came (or at once when the
- * batch is full): under load one script run carries many, and nothing
- * waits on these (the next question left already; a receipt is answered
- * a few milliseconds later). */
+/* Answers of the SMSC nobody waits for (submit_sm_resp) are written
+ * GW_BATCH_MS after the first of a batch came, so that under load one
+ * script run carries many. A receipt holds a place in the SMSC's window
+ * until it is answered (the same window as the citizens' replies): a batch
+ * with one is written at the end of this pass of the loop (an SMPP read
+ * handles every PDU it has before), or at once when the batch is full. */
 #define GW_BATCH_MS 5
 
 static void gw_batch_arm(struct gw *g)
 {
 	struct gw_batchq *q = g->batchq;
-	if (q->nsent + q->ndlr >= GW_BATCH_MAX) {
+	if (q->ndlr > 0 || q->nsent + q->ndlr >= GW_BATCH_MAX) {
 		event_del(g->ev_batch);
 		event_active(g->ev_batch, 0, 0);
 	} else if (!event_pending(g->ev_batch, EV_TIMEOUT, NULL)) {
