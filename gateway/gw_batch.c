@@ -25,7 +25,7 @@ struct gw_sent_item {
 };
 
 struct gw_dlr_item {
-	struct esme *e;
+	unsigned epoch; /* of session slot smsc when it came (gw_answer) */
 	uint64_t token;
 	int smsc;
 	enum esme_dlr state;
@@ -107,7 +107,7 @@ static void gw_batch_done(void *arg, const redisReply *r, const char *err)
 			}
 		}
 		if (it->token)
-			esme_answer(it->e, it->token, status);
+			gw_answer(g, it->smsc, it->epoch, it->token, status);
 	}
 	free(b->sent);
 	free(b->dlr);
@@ -131,7 +131,7 @@ static void gw_flush_run(struct gw *g, struct gw_batchq *q, int fs, int ns, int 
 		}
 		for (int i = fd; i < fd + nd; i++)
 			if (q->dlr[i].token)
-				esme_answer(q->dlr[i].e, q->dlr[i].token, SMPP_ESME_RX_T_APPN);
+				gw_answer(g, q->dlr[i].smsc, q->dlr[i].epoch, q->dlr[i].token, SMPP_ESME_RX_T_APPN);
 		if (b) {
 			free(b->sent);
 			free(b->dlr);
@@ -276,7 +276,7 @@ void gw_batch_receipt(struct gw *g, struct esme *e, uint64_t token, int smsc, co
 		return;
 	}
 	struct gw_dlr_item *it = &q->dlr[q->ndlr++];
-	it->e = e;
+	it->epoch = g->esme_epoch[smsc];
 	it->token = token;
 	it->smsc = smsc;
 	it->state = state;
@@ -310,7 +310,7 @@ void gw_batch_free(struct gw *g)
 		}
 		for (int i = 0; i < q->ndlr; i++)
 			if (q->dlr[i].token)
-				esme_answer(q->dlr[i].e, q->dlr[i].token, SMPP_ESME_RX_T_APPN);
+				gw_answer(g, q->dlr[i].smsc, q->dlr[i].epoch, q->dlr[i].token, SMPP_ESME_RX_T_APPN);
 		free(q->sent);
 		free(q->dlr);
 		free(q);

@@ -200,6 +200,7 @@ struct gw {
 	size_t mo_jobs;
 	int mo_paused;                       /* backpressure: the sessions are not read */
 	struct gw_mocache **mocache;         /* surveys as last committed, by number (gw_mo.c) */
+	unsigned esme_epoch[CONFIG_MAX_SMSC]; /* moves when a slot's session is freed (re-bind) */
 	struct gw_batchq *batchq;            /* SENT and receipts of this loop pass (gw_batch.c) */
 	struct event *ev_batch;
 	unsigned char hash_key[crypto_generichash_KEYBYTES]; /* key of msisdn_hash */
@@ -306,6 +307,10 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);
+int gw_esme_index(const struct gw *g, const struct esme *e);
+/* Answers a deliver_sm taken from session slot i while it was at epoch:
+ * dropped (the SMSC delivers it again) when that session was freed since. */
+void gw_answer(struct gw *g, int i, unsigned epoch, uint64_t token, uint32_t status);
 void gw_unkept_add(struct gw *g, const char *key, const char *val);
 int gw_unkept_has(const struct gw *g, const char *key);
 

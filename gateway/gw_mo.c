@@ -20,7 +20,9 @@
 
 struct gw_mojob {
 	struct gw *g;
-	struct esme *e;
+	struct esme *e;      /* valid while g->esme_epoch[smsc] == epoch */
+	int smsc;
+	unsigned epoch;
 	uint64_t token;
 	uint64_t h; /* gw_hash64 of the number: its bucket */
 	char msisdn[PHONE_MAX], mask[PHONE_MAX];
@@ -145,9 +147,10 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 	struct gw *g = j->g;
 	if (status != SMPP_ESME_ROK) {
 		g->counters[GW_MO_RETRY]++;
-		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", esme_name(j->e), j->mask);
+		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", g->cfg->smsc[j->smsc].name,
+		         j->mask);
 	}
-	esme_answer(j->e, j->token, status);
+	gw_answer(g, j->smsc, j->epoch, j->token, status);
 	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
 	while (*pp && *pp != j)
 		pp = &(*pp)->next;
@@ -209,7 +212,7 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 	j->busy = 0;
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
-		log_warn("[%s] mo msisdn=%s err=\"%s\"", esme_name(j->e), j->mask, err ? err : "");
+		log_warn("[%s] mo msisdn=%s err=\"%s\"", g->cfg->smsc[j->smsc].name, j->mask, err ? err : "");
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
 		return;
 	}
@@ -217,6 +220,10 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 	const struct campaign *c = NULL;
 	struct survey s;
 	uint32_t status = SMPP_ESME_RX_T_APPN;
+	if (g->esme_epoch[j->smsc] != j->epoch) {
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN); /* its session is gone: the SMSC delivers it again */
+		return;
+	}
 	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, r, &m, &c, &s, &status);
 	if (v == GW_MO_AGAIN && j->attempt < 5) {
 		gw_mo_active(j);
@@ -237,7 +244,7 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 	if (j->before_q >= 0 && s->q >= j->before_q) {
 		g->counters[GW_MO_EARLY]++;
 		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply came before the item left, ignored\"",
-		         esme_name(j->e), j->mask, m->id, s->q);
+		         g->cfg->smsc[j->smsc].name, j->mask, m->id, s->q);
 		survey_clear(s);
 		gw_mo_finish(j, SMPP_ESME_ROK);
 		return;
@@ -315,7 +322,8 @@ static void gw_mo_active(struct gw_mojob *j)
 void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
                  double t_reply)
 {
-	struct gw_mojob *j = calloc(1, sizeof *j);
+	int smsc = gw_esme_index(g, e);
+	struct gw_mojob *j = smsc >= 0 ? calloc(1, sizeof *j) : NULL;
 	if (j)
 		j->text = strdup(text);
 	if (!j || !j->text) {
@@ -325,6 +333,8 @@ void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisd
 	}
 	j->g = g;
 	j->e = e;
+	j->smsc = smsc;
+	j->epoch = g->esme_epoch[smsc];
 	j->token = token;
 	j->t_reply = t_reply;
 	j->k.direct = -1;

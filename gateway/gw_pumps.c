@@ -383,12 +383,18 @@ const char *const gw_dlr_names[ESME_DLR_REJECTED + 1] = {
 	[ESME_DLR_ACCEPTED] = "accepted", [ESME_DLR_UNKNOWN] = "unknown", [ESME_DLR_REJECTED] = "rejected",
 };
 
-static int gw_esme_index(const struct gw *g, const struct esme *e)
+int gw_esme_index(const struct gw *g, const struct esme *e)
 {
 	for (int i = 0; i < g->nesme; i++)
 		if (g->esme[i] == e)
 			return i;
 	return -1;
+}
+
+void gw_answer(struct gw *g, int i, unsigned epoch, uint64_t token, uint32_t status)
+{
+	if (token && i >= 0 && i < g->nesme && g->esme[i] && g->esme_epoch[i] == epoch)
+		esme_answer(g->esme[i], token, status);
 }
 
 /* A final receipt: the message's state goes to the archive (deliveries), once

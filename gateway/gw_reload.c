@@ -32,6 +32,7 @@ static void gw_rebind_done(void *arg)
 	struct gw *g = rb->g;
 	int i = rb->i;
 	g->rebinding[i] = NULL;
+	g->esme_epoch[i]++; /* replies and receipts still owed to it are dropped */
 	esme_free(rb->old); /* (we are its done callback: allowed) */
 	free(rb);
 	int dropped = 0;
