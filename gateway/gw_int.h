@@ -261,6 +261,12 @@ int gw_finish_early(struct gw *g, const struct record_meta *m, const struct camp
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
                     int rc, const char *msisdn);
+/* The running survey an ACTIVE reply r names: id (RECORD_ID_MAX bytes), m,
+ * c, s loaded as gw_parse_survey does (0, -ENOENT when it finished
+ * meanwhile: look again, or another error); 1 when r names none (nothing
+ * loaded: s is not to be cleared). */
+int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_meta *m,
+                    const struct campaign **c, struct survey *s);
 int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
                     const struct campaign **c, struct survey *s);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,

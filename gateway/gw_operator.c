@@ -79,17 +79,14 @@ int gw_optout_api(struct gw *g, const char *msisdn, int *is_new, char ended[RECO
 			g->counters[GW_REDIS_ERR]++;
 			return -EIO; /* the opt-out is stored; a retry (the API answers 503) ends the survey */
 		}
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-			freeReplyObject(r);
-			break; /* none running */
-		}
 		char id[RECORD_ID_MAX];
-		snprintf(id, sizeof id, "%s", r->element[0]->str);
 		struct record_meta m;
 		const struct campaign *c = NULL;
 		struct survey s;
-		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
+		int rc = gw_active_parse(g, r, id, &m, &c, &s);
 		freeReplyObject(r);
+		if (rc == 1)
+			break; /* none running */
 		if (rc == -ENOENT) {
 			survey_clear(&s);
 			continue; /* finished meanwhile: look again */

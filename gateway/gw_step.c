@@ -34,6 +34,15 @@ redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen
 	return store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, errlen);
 }
 
+int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_meta *m,
+                    const struct campaign **c, struct survey *s)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING)
+		return 1;
+	snprintf(id, RECORD_ID_MAX, "%s", r->element[0]->str);
+	return gw_parse_survey(g, id, r->element[1], m, c, s);
+}
+
 /* An outbox entry: the survey it belongs to ("" = none), the number, the
  * text and its encoding; first = the survey's first item (a permanent
  * failure to send it fails the survey). */

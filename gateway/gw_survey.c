@@ -294,15 +294,14 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		log_info("[%s] mo msisdn=%s msg=\"survey ended recently, acknowledged\"", esme_name(e), mask);
 		return GW_MO_DONE;
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
+	char id[RECORD_ID_MAX];
+	int rc = gw_active_parse(g, r, id, m, c, s);
+	if (rc == 1) {
 		g->counters[GW_MO_ORPHAN]++;
 		log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
 		*status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
 		return GW_MO_DONE;
 	}
-	char id[RECORD_ID_MAX];
-	snprintf(id, sizeof id, "%s", r->element[0]->str);
-	int rc = gw_parse_survey(g, id, r->element[1], m, c, s);
 	if (rc == -ENOENT) {
 		survey_clear(s);
 		return GW_MO_AGAIN; /* finished meanwhile: look again */

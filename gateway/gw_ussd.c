@@ -337,17 +337,14 @@ static uint32_t gw_ussd_dial(struct gw *g, struct esme *e, const char *msisdn)
 			g->counters[GW_REDIS_ERR]++;
 			return SMPP_ESME_RX_T_APPN;
 		}
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) {
-			freeReplyObject(r);
-			break; /* no survey */
-		}
 		char id[RECORD_ID_MAX];
-		snprintf(id, sizeof id, "%s", r->element[0]->str);
 		struct record_meta m;
 		const struct campaign *c = NULL;
 		struct survey s;
-		int rc = gw_parse_survey(g, id, r->element[1], &m, &c, &s);
+		int rc = gw_active_parse(g, r, id, &m, &c, &s);
 		freeReplyObject(r);
+		if (rc == 1)
+			break; /* no survey */
 		if (rc == -ENOENT) {
 			survey_clear(&s);
 			continue;
