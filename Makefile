@@ -79,11 +79,11 @@ demo: deps
 	@scripts/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -j$$(nproc) --no-print-directory all
 	@scripts/run-tests.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -j$$(nproc) --no-print-directory all
 	@scripts/bench.sh
 
 # libFuzzer targets (clang): tests/fuzz/fuzz_*.c with the code they drive,

@@ -24,7 +24,7 @@ echo "== unit tests"
 for t in build/bin/tests/test_*; do run_unit "$t" "$(basename "$t")"; done
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-if make --no-print-directory -s SANITIZE=1 $(for t in build/bin/tests/test_*; do echo "build-san/bin/tests/$(basename "$t")"; done) >"$log_dir/build-san.log" 2>&1; then
+if make -j"$(nproc)" --no-print-directory -s SANITIZE=1 $(for t in build/bin/tests/test_*; do echo "build-san/bin/tests/$(basename "$t")"; done) >"$log_dir/build-san.log" 2>&1; then
   for t in build-san/bin/tests/test_*; do
     ASAN_OPTIONS=detect_leaks=1 run_unit "$t" "san-$(basename "$t")"
   done
@@ -51,7 +51,7 @@ for t in tests/e2e/test_*; do
 done
 
 echo "== end-to-end tests with the binaries under AddressSanitizer + UndefinedBehaviorSanitizer"
-if make --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
+if make -j"$(nproc)" --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
      >"$log_dir/build-san-bin.log" 2>&1; then
   for t in tests/e2e/test_survey_e2e.py tests/e2e/test_lifecycle_e2e.py tests/e2e/test_sim_behaviour.py \
            tests/e2e/test_mo_parts_e2e.py tests/e2e/test_audit_e2e.py; do
@@ -63,7 +63,7 @@ else
 fi
 
 echo "== fuzzing, a few seconds per target (make fuzz runs them for longer)"
-if make --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1; then
+if make -j"$(nproc)" --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1; then
   for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c); name=${name#fuzz_}
     run_e2e "fuzz-$name" FUZZ_SECONDS="${FUZZ_SECONDS:-5}" scripts/fuzz.sh "$name"
