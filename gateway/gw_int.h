@@ -77,6 +77,7 @@ enum gw_counter {
 	GW_USSD_INVITES,
 	GW_OPTOUT_RESTORES,
 	GW_MO_CACHED,
+	GW_MO_LOST_COMMIT, GW_MO_REDELIVERED,
 	GW_NCOUNTERS
 };
 
@@ -112,6 +113,7 @@ struct gw_inflight {
  * and what to do once it is stored. */
 #define GW_MOQ_BUCKETS 1024
 struct gw_mojob;
+struct gw_unsure;
 #define GW_NO_PREV (-2LL) /* gw_outbox_entry: no "p" (sq before) in the entry */
 struct gw_commit {
 	const char *keys[13];
@@ -129,6 +131,7 @@ struct gw_commit {
 	char **entries;            /* its nout outbox entries */
 	char prev_sq[24];          /* direct: the survey's sq before, for PUTBACK */
 	double t_reply;            /* the reply that asked for this step came then (0 = none) */
+	char nonce[12];            /* written as "n" with the state: whether a COMMIT whose reply was lost ran */
 	struct gw_commit *next;    /* g->committing */
 };
 
@@ -200,6 +203,8 @@ struct gw {
 	size_t mo_jobs;
 	int mo_paused;                       /* backpressure: the sessions are not read */
 	struct gw_mocache **mocache;         /* surveys as last committed, by number (gw_mo.c) */
+	struct gw_unsure **unsure;           /* replies whose COMMIT's answer was lost (gw_mo.c) */
+	size_t nunsure;
 	unsigned esme_epoch[CONFIG_MAX_SMSC]; /* moves when a slot's session is freed (re-bind) */
 	struct gw_batchq *batchq;            /* SENT and receipts of this loop pass (gw_batch.c) */
 	struct event *ev_batch;
@@ -298,6 +303,13 @@ void gw_mo_cache_clear(struct gw *g);
  * left it; sq: the item handed to the SMSC with it, -1 = not known. */
 void gw_mo_cache_put(struct gw *g, const char *msisdn, const struct record_meta *m, const struct survey *s,
                      long long sq);
+/* A reply whose COMMIT (nonce) may have run though its answer was lost: the
+ * reply is answered "not stored" and the SMSC delivers it again. If the
+ * survey then still carries that nonce, the COMMIT ran: the reply is
+ * acknowledged, not fed again (it would answer the next item). */
+void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const char *nonce);
+/* 1 (and forgotten) when m is the state a lost COMMIT of this very reply wrote. */
+int gw_mo_unsure_took(struct gw *g, const char *msisdn, const char *text, const struct record_meta *m);
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm);
 void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,

@@ -140,6 +140,104 @@ void gw_mo_cache_clear(struct gw *g)
 	}
 }
 
+/* ---- replies whose COMMIT's answer was lost ----
+ * The COMMIT may have run (Redis ran it, then the connection broke or the
+ * reply came too late), so the reply is answered "not stored" and comes
+ * again: from the SMSC, or at once from gw_mo_on_commit's second look. The
+ * survey's "n" says whether it ran: then the reply is acknowledged and not
+ * fed again, since it would be taken as the answer to the next item. One
+ * entry per number and text, its nonces (one per lost attempt), for
+ * GW_UNSURE_AGE; at most GW_UNSURE_MAX entries (beyond that, logged). */
+#define GW_UNSURE_BUCKETS 1024
+#define GW_UNSURE_NONCES 6
+#define GW_UNSURE_AGE 1800.0
+#define GW_UNSURE_MAX 65536
+struct gw_unsure {
+	char msisdn[PHONE_MAX];
+	uint64_t text;    /* gw_hash64 of the reply */
+	char nonce[GW_UNSURE_NONCES][12];
+	int n;
+	double at;        /* monotonic s, the last loss */
+	struct gw_unsure *next;
+};
+
+/* The entry of (msisdn, text), dropping the expired ones of its bucket on the way. */
+static struct gw_unsure **gw_unsure_find(struct gw *g, const char *msisdn, uint64_t text)
+{
+	if (!g->unsure && !(g->unsure = calloc(GW_UNSURE_BUCKETS, sizeof *g->unsure)))
+		return NULL;
+	struct gw_unsure **pp = &g->unsure[gw_hash64(msisdn) % GW_UNSURE_BUCKETS];
+	double now = gw_clock();
+	while (*pp) {
+		struct gw_unsure *u = *pp;
+		if (now - u->at > GW_UNSURE_AGE) {
+			*pp = u->next;
+			free(u);
+			g->nunsure--;
+			continue;
+		}
+		if (u->text == text && strcmp(u->msisdn, msisdn) == 0)
+			return pp;
+		pp = &u->next;
+	}
+	return pp;
+}
+
+void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const char *nonce)
+{
+	g->counters[GW_MO_LOST_COMMIT]++;
+	uint64_t th = gw_hash64(text);
+	struct gw_unsure **pp = gw_unsure_find(g, msisdn, th);
+	if (!pp)
+		return;
+	struct gw_unsure *u = *pp;
+	if (!u) {
+		if (g->nunsure >= GW_UNSURE_MAX || !(u = calloc(1, sizeof *u))) {
+			log_error("mo msg=\"too many replies whose commit is unknown: a redelivery may answer the next item\"");
+			return;
+		}
+		snprintf(u->msisdn, sizeof u->msisdn, "%s", msisdn);
+		u->text = th;
+		*pp = u;
+		g->nunsure++;
+	}
+	snprintf(u->nonce[u->n % GW_UNSURE_NONCES], sizeof u->nonce[0], "%s", nonce);
+	u->n++;
+	u->at = gw_clock();
+}
+
+int gw_mo_unsure_took(struct gw *g, const char *msisdn, const char *text, const struct record_meta *m)
+{
+	if (!g->nunsure || !m->nonce[0])
+		return 0;
+	struct gw_unsure **pp = gw_unsure_find(g, msisdn, gw_hash64(text));
+	struct gw_unsure *u = pp ? *pp : NULL;
+	if (!u)
+		return 0;
+	for (int i = 0; i < u->n && i < GW_UNSURE_NONCES; i++)
+		if (strcmp(u->nonce[i], m->nonce) == 0) {
+			*pp = u->next;
+			free(u);
+			g->nunsure--;
+			g->counters[GW_MO_REDELIVERED]++;
+			return 1;
+		}
+	return 0;
+}
+
+static void gw_unsure_free(struct gw *g)
+{
+	for (int b = 0; g->unsure && b < GW_UNSURE_BUCKETS; b++)
+		while (g->unsure[b]) {
+			struct gw_unsure *u = g->unsure[b];
+			g->unsure[b] = u->next;
+			free(u);
+		}
+	free(g->unsure);
+	g->unsure = NULL;
+	g->nunsure = 0;
+}
+
 /* The job is answered: out of its bucket, and the next reply of the same
  * number (if any) goes on. */
 static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
@@ -174,8 +272,12 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	j->busy = 0;
 	int asks = j->k.nmsg > 0 && !j->k.finished ? j->k.q : -1;
 	int direct = j->k.direct, nout = j->k.nout;
+	char nonce[sizeof j->k.nonce];
+	memcpy(nonce, j->k.nonce, sizeof nonce);
 	int rc = gw_commit_done(j->g, &j->k, r, err);
 	gw_mocache_drop(j->g, j->msisdn);
+	if (rc < 0) /* it may have run: the second look (or the redelivery) tells */
+		gw_mo_unsure_add(j->g, j->msisdn, j->text, nonce);
 	if (rc == 1 && j->after && asks >= 0) {
 		/* ver one more; sq is the item asked when it left with this
 		 * commit, else unknown (TAKE raises it: the COMMIT checks) */
@@ -199,7 +301,7 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	}
 	if (rc == 1)
 		gw_mo_finish(j, SMPP_ESME_ROK);
-	else if (rc == 0 && j->attempt < 5)
+	else if (rc <= 0 && j->attempt < 5)
 		gw_mo_active(j); /* the survey moved on meanwhile: look again */
 	else
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
@@ -365,6 +467,7 @@ size_t gw_mo_pending(const struct gw *g)
  * answered "not stored", the SMSC delivers it again. */
 void gw_mo_free(struct gw *g)
 {
+	gw_unsure_free(g);
 	gw_mo_cache_clear(g);
 	free(g->mocache);
 	g->mocache = NULL;

@@ -208,8 +208,12 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 		if (!k->entries[i] || record_strv_add(a, k->entries[i]))
 			goto done;
 	}
+	/* "n": a nonce, so that whoever lost this COMMIT's reply can tell
+	 * whether it ran (gw_mo_unsure_*) */
+	snprintf(k->nonce, sizeof k->nonce, "%08" PRIx32, randombytes_random());
 	if (!o->finished && c &&
-	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver)))
+	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
+	     record_strv_add(a, "n") || record_strv_add(a, k->nonce)))
 		goto done;
 	/* sent at once: "sq" (the last item handed to the SMSC) rises in the same step, as TAKE would */
 	if (k->direct >= 0 && q >= 0 && !o->finished &&

@@ -311,6 +311,13 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		survey_clear(s);
 		return GW_MO_DONE;
 	}
+	if (gw_mo_unsure_took(g, msisdn, text, m)) {
+		/* this reply's COMMIT ran though its answer was lost: stored */
+		log_info("[%s] mo msisdn=%s survey=%s msg=\"this reply was stored though its commit's answer was lost: acknowledged\"",
+		         esme_name(e), mask, id);
+		survey_clear(s);
+		return GW_MO_DONE;
+	}
 	if (s->status != SURVEY_ACTIVE || m->sq < s->q) {
 		/* the item it would answer has not been accepted by the SMSC yet,
 		 * so the citizen cannot have read it: this reply is a duplicate
@@ -384,10 +391,14 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 		survey_clear(&s);
 		if (rc == 0) {
 			k.t_reply = t_reply;
+			char nonce[sizeof k.nonce];
+			memcpy(nonce, k.nonce, sizeof nonce);
 			rc = gw_commit_sync(g, &k);
+			if (rc < 0) /* it may have run: a second look, or the redelivery, tells */
+				gw_mo_unsure_add(g, msisdn, text, nonce);
 		}
 		status = rc == 1 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
-		if (rc != 0)
+		if (rc == 1 || (rc < 0 && rc != -EIO))
 			break;
 	}
 	if (status != SMPP_ESME_ROK) {

@@ -191,6 +191,7 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 		snprintf(m->channel, sizeof m->channel, "sms");
 	rc |= record_copy(r, "ver", m->ver, sizeof m->ver, 1);
 	rc |= record_copy(r, "ao", m->audit_of, sizeof m->audit_of, 0);
+	record_copy(r, "n", m->nonce, sizeof m->nonce, 0);
 	m->triggered_at = record_int(r, "t");
 	m->completed_at = record_int(r, "tc");
 	const redisReply *sq = record_field(r, "sq");

@@ -19,6 +19,7 @@ const char *simargs_usage(void)
 	       "                   [--receipts on|off] [--control HOST:PORT] [--log-level LEVEL]\n"
 	       "                   [--account ID:PW]... [--fault NAME=VALUE]...\n"
 	       "                   [--receipt-outcomes \"DELIVRD:90,UNDELIV:10\"] [--receipt-delay-ms MIN-MAX]\n"
+	       "                   [--mo-retry-ms MS]\n"
 	       "                   [--receipt-delay-dist lognormal|uniform]\n"
 	       "                   [--receipt-form both|text|tlv] [--profile ideal|realistic|hostile]\n"
 	       "                   [--time-factor F] [--think-dist uniform|exp] [--no-reply-share F]\n"
@@ -532,6 +533,9 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 				return -EINVAL;
 		} else if (strcmp(name, "--receipt-outcomes") == 0) {
 			bad = smsc_parse_outcomes(v, &out->so) < 0;
+		} else if (strcmp(name, "--mo-retry-ms") == 0) {
+			bad = parse_long(v, 1, 3600000, &l) < 0;
+			out->so.retry_ms = (int)l;
 		} else if (strcmp(name, "--receipt-delay-ms") == 0) {
 			bad = parse_think(v, &out->so.receipt_min_ms, &out->so.receipt_max_ms) < 0;
 		} else if (strcmp(name, "--receipt-delay-dist") == 0) {
