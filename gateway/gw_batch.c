@@ -89,7 +89,11 @@ static void gw_batch_done(void *arg, const redisReply *r, const char *err)
 			/* kept in memory until Redis is back (gw_sweep_sending), so
 			 * that its receipt still finds the survey; the removal stays
 			 * in g->removals for the sweep */
-			gw_unkept_add(g, it->k_msg, it->val);
+		{
+			char k_send[160];
+			gw_sending_key(g, it->d->smsc, k_send, sizeof k_send);
+			gw_unkept_add(g, it->k_msg, it->val, k_send, it->d->json);
+		}
 		gw_sent_item_free(it);
 	}
 	for (int i = 0; i < b->ndlr; i++) {

@@ -138,6 +138,7 @@ struct gw_commit {
 /* A record for Redis that could not be written while it was away. */
 struct gw_unkept {
 	char *key, *val;
+	char *send_key, *entry; /* its sending list and entry: written only if still there (KEEP); NULL = always */
 	struct gw_unkept *next;
 };
 
@@ -329,7 +330,7 @@ int gw_esme_index(const struct gw *g, const struct esme *e);
 /* Answers a deliver_sm taken from session slot i while it was at epoch:
  * dropped (the SMSC delivers it again) when that session was freed since. */
 void gw_answer(struct gw *g, int i, unsigned epoch, uint64_t token, uint32_t status);
-void gw_unkept_add(struct gw *g, const char *key, const char *val);
+void gw_unkept_add(struct gw *g, const char *key, const char *val, const char *send_key, const char *entry);
 int gw_unkept_has(const struct gw *g, const char *key);
 
 /* gw_batch.c: submit_sm_resp and receipts written once per loop pass */

@@ -69,7 +69,14 @@ void gw_sweep_sending(struct gw *g)
 	/* first what could not be written while Redis was away */
 	for (struct gw_unkept **kp = &g->unkept; *kp;) {
 		struct gw_unkept *k = *kp;
-		redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
+		redisReply *r;
+		if (k->send_key) {
+			const char *keys[] = {k->send_key, k->key};
+			const char *args[] = {k->entry, k->val, "259200"};
+			r = store_script(g->store, STORE_KEEP, 2, keys, 3, args, err, sizeof err);
+		} else {
+			r = store_cmd(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
+		}
 		if (!r)
 			return;
 		freeReplyObject(r);

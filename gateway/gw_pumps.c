@@ -282,13 +282,13 @@ static void gw_item_failed(struct gw *g, const char *id, int q, int first, const
 	}
 }
 
-void gw_unkept_add(struct gw *g, const char *key, const char *val)
+void gw_unkept_add(struct gw *g, const char *key, const char *val, const char *send_key, const char *entry)
 {
 	struct gw_unkept *k = calloc(1, sizeof *k);
-	if (!k || !(k->key = strdup(key)) || !(k->val = strdup(val))) {
+	if (!k || !(k->key = strdup(key)) || !(k->val = strdup(val)) ||
+	    (send_key && entry && (!(k->send_key = strdup(send_key)) || !(k->entry = strdup(entry))))) {
 		if (k)
-			free(k->key);
-		free(k);
+			gw_unkept_free(k);
 		return;
 	}
 	k->next = g->unkept;
@@ -299,6 +299,8 @@ void gw_unkept_free(struct gw_unkept *k)
 {
 	free(k->key);
 	free(k->val);
+	free(k->send_key);
+	free(k->entry);
 	free(k);
 }
 
@@ -355,7 +357,7 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 			/* the record kept in memory until Redis is back (gw_sweep_sending),
 			 * so that its receipt still finds the survey */
 			if (v)
-				gw_unkept_add(g, k_msg, v);
+				gw_unkept_add(g, k_msg, v, k_send, f->json);
 		}
 	}
 	free(v);

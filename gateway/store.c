@@ -417,6 +417,14 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('LREM', KEYS[1], 0, ARGV[1])\n"
 	"redis.call('LPUSH', KEYS[2], ARGV[1])\n"
 	"return 1\n",
+	/* KEEP: KEYS sending, msg; ARGV entry, record, ttl. A sent message's
+	 * record whose SENT was lost: written only if SENT did not run (its
+	 * entry is still on the sending list, taken off now). When SENT ran, its
+	 * receipt may have taken the record already: writing it again would
+	 * let a repeated receipt record the delivery twice. 1 = written. */
+	"if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+	"redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
+	"return 1\n",
 };
 
 

@@ -30,7 +30,8 @@ redisReply *store_cmdargv(struct store *s, char *err, size_t errlen, int argc,
 enum store_script { STORE_TRIGGER = 0, STORE_CLAIM, STORE_COMMIT, STORE_DUE_CLAIM,
 	STORE_ARCHIVE_TAKE, STORE_REQUEUE, STORE_DEFER, STORE_WAKE, STORE_HELD_RELEASE, STORE_REAP,
 	STORE_NOTICE, STORE_TAKE, STORE_PUTBACK, STORE_GIVEBACK, STORE_ACTIVE, STORE_RECLAIM, STORE_MOPART,
-	STORE_MOEND, STORE_MOSWEEP, STORE_SENT, STORE_POP, STORE_START, STORE_UNCLAIM, STORE_NSCRIPTS };
+	STORE_MOEND, STORE_MOSWEEP, STORE_SENT, STORE_POP, STORE_START, STORE_UNCLAIM,
+	STORE_KEEP, STORE_NSCRIPTS };
 redisReply *store_script(struct store *s, enum store_script which, int nkeys, const char **keys,
                          int nargs, const char **args, char *err, size_t errlen);
 

@@ -449,6 +449,30 @@ static void test_reap_unsend(void **state)
 	store_free(s);
 }
 
+/* KEEP writes a message's record only while its entry is still on the
+ * sending list (SENT did not run): when SENT ran and the receipt took the
+ * record, writing it again would let a repeated receipt count twice. */
+static void test_keep(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "RPUSH hl:sending:x:i1 %s", "E1", NULL);
+	cmd_str(s, "RPUSH hl:sending:x:i1 %s", "E2", NULL);
+	const char *k1[] = {"hl:sending:x:i1", "hl:msg:x:1"};
+	const char *a1[] = {"E1", "{\"s\":\"S\",\"q\":0}", "259200"};
+	assert_int_equal(script_int(s, STORE_KEEP, 2, k1, 3, a1), 1);
+	assert_string_equal(cmd_str(s, "GET hl:msg:x:1", NULL, NULL), "{\"s\":\"S\",\"q\":0}");
+	assert_string_equal(cmd_str(s, "LLEN hl:sending:x:i1", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LINDEX hl:sending:x:i1 0", NULL, NULL), "E2");
+	/* SENT ran (entry gone), its receipt took the record: nothing written */
+	const char *k2[] = {"hl:sending:x:i1", "hl:msg:x:2"};
+	const char *a2[] = {"E3", "{}", "259200"};
+	assert_int_equal(script_int(s, STORE_KEEP, 2, k2, 3, a2), 0);
+	assert_string_equal(cmd_str(s, "EXISTS hl:msg:x:2", NULL, NULL), "0");
+	store_free(s);
+}
+
 /* COMMIT with a 13th key puts the step's messages on that (sending) list,
  * not the outbox. */
 static void test_commit_direct(void **state)
@@ -760,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_reap),
 		cmocka_unit_test(test_reap_unsend),
 		cmocka_unit_test(test_commit_direct),
+		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_sent_and_receipts),
 		cmocka_unit_test(test_pop),
 		cmocka_unit_test(test_start),
