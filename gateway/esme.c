@@ -268,6 +268,8 @@ void esme_bind_result(struct esme *e, uint32_t status)
 	int64_t now = esme_now_ms();
 	e->state = ES_BOUND;
 	e->bound = 1;
+	if (e->paused && e->bev) /* backpressure outlives a reconnect */
+		bufferevent_disable(e->bev, EV_READ);
 	e->backoff_attempt = 0;
 	e->last_rx = now;
 	e->tok_last = now;

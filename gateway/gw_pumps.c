@@ -447,6 +447,9 @@ static void gw_on_state(void *arg, struct esme *e, int bound)
 			continue;
 		g->bound[i] = bound;
 		if (bound) {
+			/* a session bound (or re-bound by a reload) while the replies
+			 * wait for Redis is not read either (backpressure) */
+			esme_pause_reading(e, g->mo_paused);
 			clock_gettime(CLOCK_MONOTONIC, &g->send_after[i]);
 			g->send_after[i].tv_nsec += (long)GW_REBIND_GRACE_MS % 1000 * 1000000L;
 			g->send_after[i].tv_sec += GW_REBIND_GRACE_MS / 1000 + g->send_after[i].tv_nsec / 1000000000L;

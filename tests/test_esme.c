@@ -1351,6 +1351,30 @@ static void test_unbind_by_smsc_reconnects(void **state)
 	ctx_fini(&c);
 }
 
+/* Backpressure outlives a reconnect: a session paused, dropped and bound
+ * again reads nothing until it is resumed. */
+static void test_paused_across_reconnect(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	c.r.mo_answer_now = 1;
+	uint8_t b[16];
+	fake_send(&c.f, b, smpp_build_header(b, sizeof b, SMPP_UNBIND, 0, 66));
+	assert_true(wait_int(c.base, &c.r.ndown, 1, 2000));
+	esme_pause_reading(c.e, 1); /* while it reconnects */
+	assert_true(wait_int(c.base, &c.r.nup, 2, 3000));
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)"5", 1, 0);
+	fake_deliver(&c.f, 701, &sm);
+	spin(c.base, 300);
+	assert_int_equal(c.r.nmo, 0);
+	esme_pause_reading(c.e, 0);
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	assert_string_equal(c.r.mo_text[0], "5");
+	ctx_fini(&c);
+}
+
 static void test_framing_error_nack_and_reconnect(void **state)
 {
 	(void)state;
@@ -1933,6 +1957,7 @@ int main(void)
 	    cmocka_unit_test(test_enquire_link_unanswered_reconnects),
 	    cmocka_unit_test(test_disconnect_resends_in_flight),
 	    cmocka_unit_test(test_unbind_by_smsc_reconnects),
+	    cmocka_unit_test(test_paused_across_reconnect),
 	    cmocka_unit_test(test_framing_error_nack_and_reconnect),
 	    cmocka_unit_test(test_shutdown_unbinds),
 	    cmocka_unit_test(test_shutdown_waits_for_mo_answer),
