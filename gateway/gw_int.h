@@ -202,6 +202,8 @@ struct gw {
 	struct gw_commit *committing;        /* steps whose COMMIT is on its way */
 	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
 	size_t mo_jobs;
+	int pop_busy;                        /* a POP is on its way (gw_survey.c) */
+	int starts_pending;                  /* STARTs on their way */
 	int mo_paused;                       /* backpressure: the sessions are not read */
 	struct gw_mocache **mocache;         /* surveys as last committed, by number (gw_mo.c) */
 	struct gw_unsure **unsure;           /* replies whose COMMIT's answer was lost (gw_mo.c) */
@@ -287,6 +289,8 @@ int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *s
 /* gw_survey.c */
 uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text);
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
+/* 1 while a POP or a START is on its way (our hl:starting is theirs). */
+int gw_starts_busy(const struct gw *g);
 /* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
  * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
  * GW_MO_FEED (m, c, s loaded: feed the text). */

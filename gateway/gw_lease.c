@@ -236,10 +236,10 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	gw_retire_campaigns(g, gw_now());
 	gw_mo_sweep(g);
 	gw_sweep_sending(g);
-	/* starts run to the end inside one callback, so anything still in our
-	 * starting list now was left by a failure half-way: back in the queue */
+	/* with no POP or START on its way, anything still in our starting list
+	 * was left by a failure half-way (a lost reply): back in the queue */
 	const char *sk[] = {g->k_starting, GW_K_QUEUE};
-	r = store_script(g->store, STORE_REQUEUE, 2, sk, 0, NULL, err, sizeof err);
+	r = gw_starts_busy(g) ? NULL : store_script(g->store, STORE_REQUEUE, 2, sk, 0, NULL, err, sizeof err);
 	if (r) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
 			log_warn("recover requeued=%lld what=starting msg=\"left by a failure half-way\"", r->integer);

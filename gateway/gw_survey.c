@@ -38,7 +38,98 @@ static void gw_drop_starting(struct gw *g, const char *id)
 		freeReplyObject(r);
 }
 
-/* Starts survey id, whose record POP returned (rec). */
+/* A survey's START on its way (asynchronous connection): the survey as
+ * read, and its first step prepared. */
+struct gw_startjob {
+	struct gw *g;
+	struct record_meta m;
+	struct survey s;
+	struct gw_commit k;
+	const char **keys, **args; /* START's: they point into k and the strings below */
+	int nk, na;
+	int tries;
+	char k_act[48], k_wait[48], k_s[64], k_last[48];
+	char snow[24], sre[24], sttl[24], h[65];
+};
+
+static void gw_startjob_free(struct gw_startjob *j)
+{
+	j->g->starts_pending--;
+	if (j->k.nkeys)
+		gw_commit_clear(j->g, &j->k);
+	survey_clear(&j->s);
+	free(j->keys);
+	free(j->args);
+	free(j);
+}
+
+static void gw_start_done(void *arg, const redisReply *r, const char *err);
+
+static int gw_start_send(struct gw_startjob *j)
+{
+	return store_async_script(j->g->store, STORE_START, j->nk, j->keys, j->na, j->args, gw_start_done, j);
+}
+
+/* START's reply: the citizen claimed and the first item sent (1), or why not. */
+static void gw_start_done(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_startjob *j = arg;
+	struct gw *g = j->g;
+	char mask[PHONE_MAX], e2[256];
+	phone_mask(j->m.msisdn, mask);
+	if (!r) {
+		/* it may have run: if not, the id is still in our hl:starting and
+		 * goes back in line (the lease tick, once no START is pending) */
+		g->counters[GW_REDIS_ERR]++;
+		gw_commit_done(g, &j->k, NULL, err);
+		gw_startjob_free(j);
+		return;
+	}
+	long long claimed = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER
+	                        ? r->element[0]->integer
+	                        : -1;
+	if (claimed == -2 && j->tries++ == 0 && gw_optout_restore(g) == 0 && gw_start_send(j) == 0)
+		return; /* Redis held no opt-outs of ours: restored, claimed again */
+	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
+	if (claimed == 1) {
+		int direct = j->k.direct, nout = j->k.nout;
+		if (gw_commit_done(g, &j->k, r->element[1], NULL) == 1) {
+			/* the citizen's first reply goes straight to COMMIT (gw_mo.c) */
+			if (j->s.status == SURVEY_ACTIVE)
+				gw_mo_cache_put(g, j->m.msisdn, &j->m, &j->s, direct >= 0 && j->k.handed == nout ? j->s.q : -1);
+			g->counters[GW_STARTED]++;
+			log_debug("survey started survey=%s campaign=%s msisdn=%s", j->m.id, j->m.campaign, mask);
+		}
+		gw_startjob_free(j);
+		return;
+	}
+	gw_commit_clear(g, &j->k);
+	/* not started after all: archived as it was, nothing asked */
+	survey_clear(&j->s);
+	survey_init(&j->s);
+	if (claimed == -2) {
+		/* back to the head of the queue; the queue waits for the restore (gw_optout_cb) */
+		g->optout_blocked = 1;
+		const char *uk[] = {g->k_starting, GW_K_QUEUE};
+		const char *ua[] = {j->m.id};
+		redisReply *x = store_script(g->store, STORE_UNCLAIM, 2, uk, 1, ua, e2, sizeof e2);
+		if (x)
+			freeReplyObject(x);
+		else
+			g->counters[GW_REDIS_ERR]++;
+	} else if (claimed == -3) {
+		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", j->m.id);
+	} else if (claimed == 2 && c) {
+		gw_finish_early(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
+	} else if (claimed == 3 && c) {
+		gw_finish_early(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY));
+	}
+	gw_startjob_free(j);
+}
+
+/* Starts survey id, whose record POP returned (rec): its first step is
+ * prepared here and START (claim and first COMMIT in one script) goes on
+ * the asynchronous connection; gw_start_done does the rest. */
 static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 {
 	struct record_meta m;
@@ -104,150 +195,107 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		survey_clear(&s);
 		return;
 	}
-	char k_act[48], k_wait[48], k_s[64], k_last[48];
-	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, m.msisdn);
-	gw_key(k_wait, sizeof k_wait, GW_K_WAIT, m.msisdn);
-	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m.id);
-	gw_key(k_last, sizeof k_last, GW_K_LAST, m.msisdn);
-	char snow[24], sre[24], sttl[24];
-	snprintf(snow, sizeof snow, "%" PRId64, now);
-	snprintf(sre, sizeof sre, "%" PRId64, c->resurvey_after);
-	snprintf(sttl, sizeof sttl, "%d", GW_LAST_TTL);
-	char h[65];
-	gw_msisdn_hash(g, m.msisdn, h);
+	struct gw_startjob *j = calloc(1, sizeof *j);
+	if (!j) {
+		survey_clear(&s);
+		return; /* stays in our hl:starting; put back in line by the lease tick */
+	}
+	j->g = g;
+	j->m = m;
+	j->s = s; /* owns its answers now */
+	g->starts_pending++;
+	gw_key(j->k_act, sizeof j->k_act, GW_K_ACTIVE, m.msisdn);
+	gw_key(j->k_wait, sizeof j->k_wait, GW_K_WAIT, m.msisdn);
+	gw_key(j->k_s, sizeof j->k_s, GW_K_SURVEY, m.id);
+	gw_key(j->k_last, sizeof j->k_last, GW_K_LAST, m.msisdn);
+	snprintf(j->snow, sizeof j->snow, "%" PRId64, now);
+	snprintf(j->sre, sizeof j->sre, "%" PRId64, c->resurvey_after);
+	snprintf(j->sttl, sizeof j->sttl, "%d", GW_LAST_TTL);
+	gw_msisdn_hash(g, m.msisdn, j->h);
 	/* the first step, prepared now: CLAIM and its COMMIT go in one script
 	 * (START), the COMMIT done only when the citizen is ours */
 	struct survey_out o;
-	struct gw_commit k;
-	int have = survey_start(c, &s, now, &o) == 0 && gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 1, &k) == 0;
+	int have = survey_start(c, &j->s, now, &o) == 0 &&
+	           gw_commit_prepare(g, &j->m, c, &j->s, &o, j->m.ver, NULL, 1, &j->k) == 0;
 	survey_out_clear(&o);
 	if (!have) {
 		log_error("start survey=%s msg=\"first step could not be prepared\"", m.id);
-		survey_clear(&s);
-		return; /* stays in our hl:starting; put back in line by REAP */
+		gw_startjob_free(j);
+		return; /* stays in our hl:starting; put back in line by the lease tick */
 	}
-	const char *ck[] = {k_act, k_wait, g->k_starting, k_s, GW_K_OPTOUT, k_last, GW_K_QUEUE, g->k_optready};
-	const char *ca[] = {m.id, m.msisdn, snow, sre, sttl, h};
-	const char **keys = malloc(sizeof *keys * (size_t)(8 + k.nkeys));
-	const char **args = malloc(sizeof *args * (size_t)(8 + k.a.n));
-	int nk = 0, na = 0;
-	if (!keys || !args) {
-		free(keys);
-		free(args);
-		gw_commit_clear(g, &k);
-		survey_clear(&s);
+	const char *ck[] = {j->k_act, j->k_wait, g->k_starting, j->k_s, GW_K_OPTOUT, j->k_last, GW_K_QUEUE, g->k_optready};
+	const char *ca[] = {j->m.id, j->m.msisdn, j->snow, j->sre, j->sttl, j->h};
+	j->keys = malloc(sizeof *j->keys * (size_t)(8 + j->k.nkeys));
+	j->args = malloc(sizeof *j->args * (size_t)(8 + j->k.a.n));
+	if (!j->keys || !j->args) {
+		gw_startjob_free(j);
 		return;
 	}
-	char nck[8], nca[8];
-	snprintf(nck, sizeof nck, "%d", 8);
-	snprintf(nca, sizeof nca, "%d", 6);
-	args[na++] = nck;
-	args[na++] = nca;
+	static const char nck[] = "8", nca[] = "6";
+	j->args[j->na++] = nck;
+	j->args[j->na++] = nca;
 	for (int i = 0; i < 8; i++)
-		keys[nk++] = ck[i];
+		j->keys[j->nk++] = ck[i];
 	for (int i = 0; i < 6; i++)
-		args[na++] = ca[i];
-	for (int i = 0; i < k.nkeys; i++)
-		keys[nk++] = k.keys[i];
-	long long claimed = -2;
-	const redisReply *cr = NULL;
-	redisReply *r = NULL;
-	for (int i = 0; i < k.a.n; i++)
-		args[na++] = k.a.v[i];
-	/* -2: Redis holds no opt-outs of ours (it came back empty): restore them
-	 * from the archive, then claim again; never start a survey before */
-	for (int t = 0; t < 2 && claimed == -2; t++) {
-		if (t && gw_optout_restore(g) < 0)
-			break;
-		if (r)
-			freeReplyObject(r);
-		r = store_script(g->store, STORE_START, nk, keys, na, args, err, sizeof err);
-		if (!r) {
-			g->counters[GW_REDIS_ERR]++;
-			gw_commit_done(g, &k, NULL, err);
-			free(keys);
-			free(args);
-			survey_clear(&s);
-			return;
-		}
-		claimed = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER
-		              ? r->element[0]->integer
-		              : -1;
-		cr = claimed == 1 ? r->element[1] : NULL;
+		j->args[j->na++] = ca[i];
+	for (int i = 0; i < j->k.nkeys; i++)
+		j->keys[j->nk++] = j->k.keys[i];
+	for (int i = 0; i < j->k.a.n; i++)
+		j->args[j->na++] = j->k.a.v[i];
+	if (gw_start_send(j) < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		gw_commit_done(g, &j->k, NULL, "redis unreachable");
+		gw_startjob_free(j);
 	}
-	if (claimed == 1) {
-		int direct = k.direct, nout = k.nout;
-		if (gw_commit_done(g, &k, cr, NULL) == 1) {
-			/* the citizen's first reply goes straight to COMMIT (gw_mo.c) */
-			if (s.status == SURVEY_ACTIVE)
-				gw_mo_cache_put(g, m.msisdn, &m, &s, direct >= 0 && k.handed == nout ? s.q : -1);
-			g->counters[GW_STARTED]++;
-			log_debug("survey started survey=%s campaign=%s msisdn=%s", m.id, m.campaign, mask);
-		}
-	} else {
-		gw_commit_clear(g, &k);
-		/* not started after all: archived as it was, nothing asked */
-		survey_clear(&s);
-		survey_init(&s);
-	}
-	if (r)
-		freeReplyObject(r);
-	free(keys);
-	free(args);
-	if (claimed == -2) {
-		/* back to the head of the queue; the queue waits for the restore (gw_optout_cb) */
-		g->optout_blocked = 1;
-		const char *uk[] = {g->k_starting, GW_K_QUEUE};
-		const char *ua[] = {m.id};
-		redisReply *x = store_script(g->store, STORE_UNCLAIM, 2, uk, 1, ua, err, sizeof err);
-		if (x)
-			freeReplyObject(x);
-		else
-			g->counters[GW_REDIS_ERR]++;
-		survey_clear(&s);
-		return;
-	}
-	if (claimed == -3) {
-		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", m.id);
-	} else if (claimed == 2) {
-		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
-	} else if (claimed == 3) {
-		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY));
-	}
-	survey_clear(&s);
 }
 
+static void gw_pop_done(void *arg, const redisReply *r, const char *err)
+{
+	struct gw *g = arg;
+	g->pop_busy = 0;
+	if (!r) {
+		/* what it took (if it ran) waits in our hl:starting for the lease tick */
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("start err=\"%s\"", err ? err : "");
+		return;
+	}
+	size_t got = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+	for (size_t i = 0; i < got; i++) {
+		const redisReply *id = r->element[2 * i];
+		if (id->type == REDIS_REPLY_STRING && id->len < RECORD_ID_MAX)
+			gw_start_one(g, id->str, r->element[2 * i + 1]);
+	}
+	if (got == GW_POP_MAX && !g->shutting_down)
+		event_active(g->ev_queue, 0, 0); /* more may be waiting: after the other events */
+}
+
+/* Takes up to GW_POP_MAX surveys from the queue with their records (POP,
+ * one round trip on the asynchronous connection) and starts them; one POP
+ * at a time. */
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	char err[256];
+	if (g->shutting_down || g->pop_busy)
+		return;
+	if (g->optout_blocked)
+		return; /* the opt-outs are not in Redis: gw_optout_cb restores them first */
 	char most[12];
 	snprintf(most, sizeof most, "%d", GW_POP_MAX);
 	const char *keys[] = {GW_K_QUEUE, g->k_starting};
-	for (int n = 0; n < GW_PUMP_BATCH && !g->shutting_down;) {
-		if (g->optout_blocked)
-			return; /* the opt-outs are not in Redis: gw_optout_cb restores them first */
-		/* several at once, with their records, in one round trip */
-		redisReply *r = store_script(g->store, STORE_POP, 2, keys, 1, (const char *[]){most}, err, sizeof err);
-		if (!r) {
-			g->counters[GW_REDIS_ERR]++;
-			return;
-		}
-		size_t got = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
-		for (size_t i = 0; i < got; i++) {
-			const redisReply *id = r->element[2 * i];
-			if (id->type == REDIS_REPLY_STRING && id->len < RECORD_ID_MAX)
-				gw_start_one(g, id->str, r->element[2 * i + 1]);
-		}
-		freeReplyObject(r);
-		if (got < GW_POP_MAX)
-			return; /* the queue is empty */
-		n += (int)got;
+	const char *args[] = {most};
+	if (store_async_script(g->store, STORE_POP, 2, keys, 1, args, gw_pop_done, g) < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
 	}
-	if (!g->shutting_down)
-		event_active(g->ev_queue, 0, 0); /* more may be waiting: yield to other events first */
+	g->pop_busy = 1;
+}
+
+/* 1 while a POP or a START is on its way: our hl:starting is theirs. */
+int gw_starts_busy(const struct gw *g)
+{
+	return g->pop_busy || g->starts_pending > 0;
 }
 
 /* ---- replies ---- */
