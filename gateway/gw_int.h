@@ -42,8 +42,8 @@
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
-#define GW_K_RUNNING "hl:running"        /* set of the ids of the surveys running (store.c) */
-#define GW_K_RUNNING_OK "hl:running:ok"  /* hl:running was built from the survey hashes */
+#define GW_K_RUNNING "hl:nrunning"       /* how many surveys are running (store.c) */
+#define GW_K_RUNNING_OK "hl:nrunning:ok" /* hl:nrunning was counted from the survey hashes */
 #define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */

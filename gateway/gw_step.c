@@ -210,7 +210,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	}
 	/* "n": a nonce, so that whoever lost this COMMIT's reply can tell
 	 * whether it ran (gw_mo_unsure_*) */
-	snprintf(k->nonce, sizeof k->nonce, "%08" PRIx32, randombytes_random());
+	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, randombytes_random() | 1u); /* an integer: Redis keeps it small */
 	if (!o->finished && c &&
 	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
 	     record_strv_add(a, "n") || record_strv_add(a, k->nonce)))

@@ -34,8 +34,9 @@
  *   hl:mo:{smsc}:{from}:{to}:{ref}:{total}  the parts of a concatenated MO (addresses
  *                                   in hex); hl:mosets: zset set -> last part (MOSWEEP)
  *   hl:msg:{smsc}:{id}              a sent message, until its receipt (TTL 3 days)
- *   hl:running, hl:running:ok       the ids of the surveys running (TRIGGER adds, a final
- *                                   COMMIT removes; built once by gw_gauges.c when :ok is missing)
+ *   hl:nrunning, hl:nrunning:ok     how many surveys are running (TRIGGER adds one, the final
+ *                                   COMMIT that deletes the hash takes one; counted once from
+ *                                   the survey hashes by gw_gauges.c when :ok is missing)
  * The per-instance lists let several hailongd share one Redis: only the
  * lists of a gateway whose lease ran out are put back in line (REAP). */
 /* unsend(m): a survey's item put back from a sending list, sent at once by
@@ -103,8 +104,7 @@
 	"    local nxt = redis.call('LPOP', KEYS[3])\n" \
 	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n" \
 	"  end\n" \
-	"  redis.call('DEL', KEYS[1])\n" \
-	"  redis.call('SREM', 'hl:running', ARGV[1])\n" \
+	"  if redis.call('DEL', KEYS[1]) == 1 then redis.call('DECR', 'hl:nrunning') end\n" \
 	"  return 1\n" \
 	"end\n" \
 	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n" \
@@ -121,7 +121,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
 	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
 	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
-	"redis.call('SADD', 'hl:running', ARGV[1])\n"
+	"redis.call('INCR', 'hl:nrunning')\n"
 	"return {1, ARGV[1]}\n",
 	/* CLAIM: KEYS active, wait, starting, survey, optout, last, queue, optout
 	 * ready; ARGV id, msisdn, now, resurvey_after (s, 0 = none), last_ttl,
