@@ -136,6 +136,7 @@ static int survey_send_item(const struct campaign *c, struct survey *s, enum sur
 	if (rc < 0)
 		return rc;
 	s->last_at = now;
+	s->resent = kind == SURVEY_MSG_REMINDER;
 	return survey_emit(o, m);
 }
 
@@ -256,7 +257,21 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		reply_text_clear(&t);
 		return rc;
 	}
+	/* FNV-1a of the folded text: what a repeat of the last answer looks like */
+	uint32_t h = 2166136261u;
+	for (const char *p = t.fold ? t.fold : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	if (s->echo_q == s->q + 1 && h == s->echo_h) {
+		/* the last answer again, after a re-send it crossed: not an answer to this item */
+		reply_text_clear(&t);
+		s->echo_q = 0;
+		o->echo = 1;
+		o->due = survey_next_due(c, s);
+		return 0;
+	}
 	rc = survey_feed_many(c, s, &t, now, o);
+	if (rc > 0)
+		s->echo_q = 0;
 	if (rc != 0) {
 		reply_text_clear(&t);
 		if (rc > 0 && !o->finished)
@@ -297,7 +312,11 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		a->text = r.text;
 		r.text = NULL;
 		a->at = now;
+		/* it crossed a re-send of its item when that left moments ago */
+		int crossed = s->resent && now - s->last_at < SURVEY_ECHO_WINDOW;
 		rc = survey_next(c, s, now, o);
+		s->echo_q = crossed && !o->finished ? s->q + 1 : 0;
+		s->echo_h = h;
 		break;
 	}
 	}

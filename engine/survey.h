@@ -36,8 +36,19 @@ struct survey {
 	int64_t started_at;      /* first item sent (unix s), 0 before */
 	int64_t last_at;         /* last message sent (unix s) */
 	int64_t finished_at;
+	int resent;              /* 1: the last message was the reminder of the current item */
+	int echo_q;              /* 1 + the item a repeat of the last answer must not answer; 0 = none */
+	uint32_t echo_h;         /* hash of that answer's folded text */
 	struct survey_answer answers[CAMPAIGN_MAX_QUESTIONS];
 };
+
+/* An answer that comes within this many seconds of the reminder of its item
+ * crossed it (no one reads and answers a message that fast): the citizen
+ * reads the reminder after answering and may answer it again. That repeat,
+ * the same text again, must not become the answer to the next item: it is
+ * taken for nothing, once. (A re-prompt is an answer to the citizen's own
+ * message, awaited: not covered.) */
+#define SURVEY_ECHO_WINDOW 2
 
 #define SURVEY_MAX_OUT 2
 
@@ -47,6 +58,7 @@ struct survey_out {
 	char *msg[SURVEY_MAX_OUT];   /* UTF-8, malloc'd (owned) */
 	int finished;                /* the survey reached a final status: archive it */
 	int64_t due;                 /* when survey_tick must run next (0 = never) */
+	int echo;                    /* survey_feed: the reply repeated the last answer (see SURVEY_ECHO_WINDOW): ignored */
 };
 
 void survey_init(struct survey *s);

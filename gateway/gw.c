@@ -37,7 +37,7 @@ static const char *const gw_counter_names[] = {
 	"hailong_ussd_sessions_total{event=\"released\"}", "hailong_ussd_invites_total",
 	"hailong_optout_restores_total",
 	"hailong_mo_one_round_trip_total",
-	"hailong_mo_commit_reply_lost_total", "hailong_mo_already_stored_total",
+	"hailong_mo_commit_reply_lost_total", "hailong_mo_already_stored_total", "hailong_mo_repeat_ignored_total",
 };
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");

@@ -77,7 +77,7 @@ enum gw_counter {
 	GW_USSD_INVITES,
 	GW_OPTOUT_RESTORES,
 	GW_MO_CACHED,
-	GW_MO_LOST_COMMIT, GW_MO_REDELIVERED,
+	GW_MO_LOST_COMMIT, GW_MO_REDELIVERED, GW_MO_ECHO,
 	GW_NCOUNTERS
 };
 
@@ -203,6 +203,7 @@ struct gw {
 	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
 	size_t mo_jobs;
 	int pop_busy;                        /* a POP is on its way (gw_survey.c) */
+	unsigned optout_restores;            /* opt-outs restored into Redis so far (gw_optout.c) */
 	int starts_pending;                  /* STARTs on their way */
 	int mo_paused;                       /* backpressure: the sessions are not read */
 	struct gw_mocache **mocache;         /* surveys as last committed, by number (gw_mo.c) */
@@ -294,7 +295,10 @@ int gw_starts_busy(const struct gw *g);
 /* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
  * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
  * GW_MO_FEED (m, c, s loaded: feed the text). */
-enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED };
+enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED };
+/* GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
+ * (answer it ROK; the survey now waits on item m->sq: replies of the same
+ * number that came before that item left answer nothing). */
 int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
                 struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
 /* gw_mo.c: a one-part reply on the asynchronous connection; answers it. */
@@ -312,8 +316,14 @@ void gw_mo_cache_put(struct gw *g, const char *msisdn, const struct record_meta 
  * reply is answered "not stored" and the SMSC delivers it again. If the
  * survey then still carries that nonce, the COMMIT ran: the reply is
  * acknowledged, not fed again (it would answer the next item). */
-void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const char *nonce);
-/* 1 (and forgotten) when m is the state a lost COMMIT of this very reply wrote. */
+/* Logs and counts a reply survey_feed ignored as a repeat (o.echo). */
+void gw_mo_echo_note(struct gw *g, const char *mask, const char *id, int q);
+void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const char *nonce, const char *survey);
+/* The reply is stored for sure (a later COMMIT of it succeeded). */
+void gw_mo_unsure_forget(struct gw *g, const char *msisdn, const char *text);
+/* 1 (and forgotten) when m is the state a lost COMMIT of this very reply
+ * wrote, or names another survey than the one it was fed to (m NULL: none
+ * is running): the reply is not fed again. */
 int gw_mo_unsure_took(struct gw *g, const char *msisdn, const char *text, const struct record_meta *m);
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
               const struct smpp_sm *sm);

@@ -156,6 +156,7 @@ struct gw_unsure {
 	char msisdn[PHONE_MAX];
 	uint64_t text;    /* gw_hash64 of the reply */
 	char nonce[GW_UNSURE_NONCES][12];
+	char survey[RECORD_ID_MAX]; /* the survey the reply was fed to */
 	int n;
 	double at;        /* monotonic s, the last loss */
 	struct gw_unsure *next;
@@ -183,7 +184,7 @@ static struct gw_unsure **gw_unsure_find(struct gw *g, const char *msisdn, uint6
 	return pp;
 }
 
-void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const char *nonce)
+void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const char *nonce, const char *survey)
 {
 	g->counters[GW_MO_LOST_COMMIT]++;
 	uint64_t th = gw_hash64(text);
@@ -202,20 +203,24 @@ void gw_mo_unsure_add(struct gw *g, const char *msisdn, const char *text, const 
 		g->nunsure++;
 	}
 	snprintf(u->nonce[u->n % GW_UNSURE_NONCES], sizeof u->nonce[0], "%s", nonce);
+	snprintf(u->survey, sizeof u->survey, "%s", survey);
 	u->n++;
 	u->at = gw_clock();
 }
 
 int gw_mo_unsure_took(struct gw *g, const char *msisdn, const char *text, const struct record_meta *m)
 {
-	if (!g->nunsure || !m->nonce[0])
+	if (!g->nunsure)
 		return 0;
 	struct gw_unsure **pp = gw_unsure_find(g, msisdn, gw_hash64(text));
 	struct gw_unsure *u = pp ? *pp : NULL;
 	if (!u)
 		return 0;
+	/* another survey running, or none: the lost COMMIT may have been the
+	 * one that ended the survey the reply was for; it answers no other */
+	int other = !m || strcmp(m->id, u->survey) != 0;
 	for (int i = 0; i < u->n && i < GW_UNSURE_NONCES; i++)
-		if (strcmp(u->nonce[i], m->nonce) == 0) {
+		if (other || (m->nonce[0] && strcmp(u->nonce[i], m->nonce) == 0)) {
 			*pp = u->next;
 			free(u);
 			g->nunsure--;
@@ -223,6 +228,19 @@ int gw_mo_unsure_took(struct gw *g, const char *msisdn, const char *text, const 
 			return 1;
 		}
 	return 0;
+}
+
+void gw_mo_unsure_forget(struct gw *g, const char *msisdn, const char *text)
+{
+	if (!g->nunsure)
+		return;
+	struct gw_unsure **pp = gw_unsure_find(g, msisdn, gw_hash64(text));
+	struct gw_unsure *u = pp ? *pp : NULL;
+	if (u) {
+		*pp = u->next;
+		free(u);
+		g->nunsure--;
+	}
 }
 
 static void gw_unsure_free(struct gw *g)
@@ -236,6 +254,13 @@ static void gw_unsure_free(struct gw *g)
 	free(g->unsure);
 	g->unsure = NULL;
 	g->nunsure = 0;
+}
+
+void gw_mo_echo_note(struct gw *g, const char *mask, const char *id, int q)
+{
+	g->counters[GW_MO_ECHO]++;
+	log_info("mo msisdn=%s survey=%s item=%d msg=\"the last answer again, after a reminder or re-prompt it "
+	         "crossed: not taken as this item's answer\"", mask, id, q);
 }
 
 /* The job is answered: out of its bucket, and the next reply of the same
@@ -266,18 +291,31 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 	gw_mo_check_pressure(g);
 }
 
+/* The replies of this number that came while j was handled came before
+ * item q left: none of them answers it (a duplicated deliver_sm of j's
+ * reply, sent in the same breath, is the usual one). */
+static void gw_mo_mark_before(struct gw_mojob *j, int q)
+{
+	for (struct gw_mojob *n = j->next; n; n = n->next)
+		if (strcmp(n->msisdn, j->msisdn) == 0 && n->before_q < 0)
+			n->before_q = q;
+}
+
 static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 {
 	struct gw_mojob *j = arg;
 	j->busy = 0;
 	int asks = j->k.nmsg > 0 && !j->k.finished ? j->k.q : -1;
 	int direct = j->k.direct, nout = j->k.nout;
-	char nonce[sizeof j->k.nonce];
+	char nonce[sizeof j->k.nonce], id[RECORD_ID_MAX];
 	memcpy(nonce, j->k.nonce, sizeof nonce);
+	memcpy(id, j->k.id, sizeof id);
 	int rc = gw_commit_done(j->g, &j->k, r, err);
 	gw_mocache_drop(j->g, j->msisdn);
 	if (rc < 0) /* it may have run: the second look (or the redelivery) tells */
-		gw_mo_unsure_add(j->g, j->msisdn, j->text, nonce);
+		gw_mo_unsure_add(j->g, j->msisdn, j->text, nonce, id);
+	else if (rc == 1 && j->attempt > 1)
+		gw_mo_unsure_forget(j->g, j->msisdn, j->text); /* stored now, for sure */
 	if (rc == 1 && j->after && asks >= 0) {
 		/* ver one more; sq is the item asked when it left with this
 		 * commit, else unknown (TAKE raises it: the COMMIT checks) */
@@ -291,14 +329,8 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	}
 	gw_mocache_free(j->after);
 	j->after = NULL;
-	if (rc == 1 && asks >= 0) {
-		/* the replies of this number that came meanwhile came before this
-		 * item left: none of them answers it (a duplicated deliver_sm of
-		 * this very reply, sent in the same breath, is the usual one) */
-		for (struct gw_mojob *n = j->next; n; n = n->next)
-			if (strcmp(n->msisdn, j->msisdn) == 0 && n->before_q < 0)
-				n->before_q = asks;
-	}
+	if (rc == 1 && asks >= 0)
+		gw_mo_mark_before(j, asks);
 	if (rc == 1)
 		gw_mo_finish(j, SMPP_ESME_ROK);
 	else if (rc <= 0 && j->attempt < 5)
@@ -327,6 +359,15 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 		return;
 	}
 	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, r, &m, &c, &s, &status);
+	if (v == GW_MO_STORED) {
+		/* as after our own COMMIT: the replies of this number that came
+		 * meanwhile came before the item it asks left (a duplicate
+		 * deliver_sm of this very reply is the usual one) */
+		if (m.sq >= 0)
+			gw_mo_mark_before(j, (int)m.sq);
+		gw_mo_finish(j, SMPP_ESME_ROK);
+		return;
+	}
 	if (v == GW_MO_AGAIN && j->attempt < 5) {
 		gw_mo_active(j);
 		return;
@@ -353,6 +394,8 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 	}
 	struct survey_out o;
 	int rc = survey_feed(c, s, j->text, gw_now(), &o);
+	if (rc == 0 && o.echo)
+		gw_mo_echo_note(g, j->mask, m->id, s->q);
 	if (rc == 0)
 		rc = gw_commit_prepare(g, m, c, s, &o, m->ver, NULL, 0, &j->k);
 	if (rc == 0 && !o.finished && (j->after = calloc(1, sizeof *j->after)) != NULL) {

@@ -135,6 +135,7 @@ int gw_optout_restore(struct gw *g)
 	freeReplyObject(r);
 	g->optout_seq = seq;
 	g->optout_blocked = 0;
+	g->optout_restores++;
 	g->counters[GW_OPTOUT_RESTORES]++;
 	log_info("optout msg=\"restored from the archive\" count=%lld", b.total);
 	return 0;

@@ -48,6 +48,7 @@ struct gw_startjob {
 	const char **keys, **args; /* START's: they point into k and the strings below */
 	int nk, na;
 	int tries;
+	unsigned restores; /* g->optout_restores when START was sent */
 	char k_act[48], k_wait[48], k_s[64], k_last[48];
 	char snow[24], sre[24], sttl[24], h[65];
 };
@@ -67,6 +68,7 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err);
 
 static int gw_start_send(struct gw_startjob *j)
 {
+	j->restores = j->g->optout_restores;
 	return store_async_script(j->g->store, STORE_START, j->nk, j->keys, j->na, j->args, gw_start_done, j);
 }
 
@@ -88,8 +90,11 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 	long long claimed = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER
 	                        ? r->element[0]->integer
 	                        : -1;
-	if (claimed == -2 && j->tries++ == 0 && gw_optout_restore(g) == 0 && gw_start_send(j) == 0)
-		return; /* Redis held no opt-outs of ours: restored, claimed again */
+	/* Redis held no opt-outs of ours: restored (once for a whole batch:
+	 * not again when another START restored them meanwhile), claimed again */
+	if (claimed == -2 && j->tries++ == 0 && (j->restores != g->optout_restores || gw_optout_restore(g) == 0) &&
+	    gw_start_send(j) == 0)
+		return;
 	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
 	if (claimed == 1) {
 		int direct = j->k.direct, nout = j->k.nout;
@@ -253,6 +258,8 @@ static void gw_pop_done(void *arg, const redisReply *r, const char *err)
 {
 	struct gw *g = arg;
 	g->pop_busy = 0;
+	if (r && g->shutting_down)
+		return; /* draining: what it took waits in our hl:starting, put back in line at the end (REAP) */
 	if (!r) {
 		/* what it took (if it ran) waits in our hl:starting for the lease tick */
 		g->counters[GW_REDIS_ERR]++;
@@ -344,6 +351,11 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 	}
 	char id[RECORD_ID_MAX];
 	int rc = gw_active_parse(g, r, id, m, c, s);
+	if (rc == 1 && gw_mo_unsure_took(g, msisdn, text, NULL)) {
+		log_info("[%s] mo msisdn=%s msg=\"the survey this reply was stored to has ended: acknowledged\"",
+		         esme_name(e), mask);
+		return GW_MO_DONE;
+	}
 	if (rc == 1) {
 		g->counters[GW_MO_ORPHAN]++;
 		log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
@@ -363,8 +375,9 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		/* this reply's COMMIT ran though its answer was lost: stored */
 		log_info("[%s] mo msisdn=%s survey=%s msg=\"this reply was stored though its commit's answer was lost: acknowledged\"",
 		         esme_name(e), mask, id);
+		m->sq = s->status == SURVEY_ACTIVE ? s->q : -1;
 		survey_clear(s);
-		return GW_MO_DONE;
+		return GW_MO_STORED;
 	}
 	if (s->status != SURVEY_ACTIVE || m->sq < s->q) {
 		/* the item it would answer has not been accepted by the SMSC yet,
@@ -428,11 +441,13 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 			status = SMPP_ESME_RX_T_APPN;
 			continue;
 		}
-		if (v == GW_MO_DONE)
+		if (v == GW_MO_DONE || v == GW_MO_STORED)
 			break;
 		struct survey_out o;
 		struct gw_commit k;
 		int rc = survey_feed(c, &s, text, gw_now(), &o);
+		if (rc == 0 && o.echo)
+			gw_mo_echo_note(g, mask, m.id, s.q);
 		if (rc == 0)
 			rc = gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &k);
 		survey_out_clear(&o);
@@ -443,7 +458,9 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 			memcpy(nonce, k.nonce, sizeof nonce);
 			rc = gw_commit_sync(g, &k);
 			if (rc < 0) /* it may have run: a second look, or the redelivery, tells */
-				gw_mo_unsure_add(g, msisdn, text, nonce);
+				gw_mo_unsure_add(g, msisdn, text, nonce, m.id);
+			else if (rc == 1)
+				gw_mo_unsure_forget(g, msisdn, text);
 		}
 		status = rc == 1 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
 		if (rc == 1 || (rc < 0 && rc != -EIO))

@@ -96,6 +96,10 @@ int record_state_fields(const struct campaign *c, const struct survey *s, struct
 	rc |= record_kvi(o, "r", s->reminded);
 	rc |= record_kvi(o, "s0", s->started_at);
 	rc |= record_kvi(o, "l", s->last_at);
+	rc |= record_kvi(o, "rs", s->resent);
+	rc |= record_kvi(o, "eq", s->echo_q);
+	if (s->echo_q)
+		rc |= record_kvi(o, "eh", s->echo_h);
 	for (int i = 0; i < c->nquestions && !rc; i++) {
 		const struct survey_answer *a = &s->answers[i];
 		if (a->state == 0)
@@ -213,6 +217,11 @@ int record_state_parse(const redisReply *r, const struct campaign *c, struct sur
 	s->reminded = (int)record_int(r, "r");
 	s->started_at = record_int(r, "s0");
 	s->last_at = record_int(r, "l");
+	s->resent = record_int(r, "rs") == 1;
+	s->echo_q = (int)record_int(r, "eq");
+	s->echo_h = (uint32_t)record_int(r, "eh");
+	if (s->echo_q < 0 || s->echo_q > c->nquestions)
+		s->echo_q = 0;
 	if (s->q < 0 || s->q > c->nquestions)
 		return -EINVAL;
 	for (int i = 0; i < c->nquestions; i++) {

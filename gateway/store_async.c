@@ -157,6 +157,13 @@ static void store_on_reply(redisAsyncContext *ac, void *reply, void *priv)
 		snprintf(err, sizeof err, "redis reply lost (the command may have run; not sent again): %s",
 		         ac->errstr[0] ? ac->errstr : "connection closed");
 		e = err;
+		/* the connection is going (hiredis runs these callbacks before its
+		 * disconnect callback, and takes no command meanwhile): a command
+		 * a callback sends now goes on a new one */
+		if (s->ac == ac) {
+			s->ac = NULL;
+			s->ac_up = 0;
+		}
 	} else if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(err, sizeof err, "redis error: %s", r->str);
 		e = err;

@@ -196,6 +196,68 @@ static void test_reminder_and_expiry(void **state)
 	survey_clear(&s);
 }
 
+/* An answer that crossed a reminder (or a re-prompt) of its item: the
+ * citizen, reading the reminder after answering, sends the same answer
+ * again. That repeat is taken for nothing (once), never as the answer to the
+ * next item; the same text after it, or an answer that came long after the
+ * reminder, is an answer as usual. */
+static void test_repeat_after_crossing(void **state)
+{
+	(void)state;
+	struct survey s;
+	struct survey_out o = {0};
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	survey_out_clear(&o);
+	assert_int_equal(survey_tick(camp, &s, T0 + 7200, &o), 0);
+	expect_msg(&o, "Nhắc.\nCâu 1/3", NULL);
+	feed(&s, "1", T0 + 7201, &o); /* typed before the reminder arrived */
+	expect_msg(&o, "Câu 2/3", NULL);
+	assert_int_equal(s.answers[0].values[0], 3);
+	feed(&s, " 1 ", T0 + 7205, &o); /* the same answer, to the reminder */
+	assert_true(o.echo);
+	assert_int_equal(o.nmsg, 0);
+	assert_int_equal(s.q, 1);
+	assert_int_equal(s.answers[1].state, 0);
+	feed(&s, "1", T0 + 7210, &o); /* now it is an answer to item 2 */
+	assert_false(o.echo);
+	expect_msg(&o, "Câu 3/3", NULL);
+	assert_int_equal(s.answers[1].values[0], 3);
+	survey_clear(&s);
+
+	/* a different answer after the crossing is an answer; a re-prompt is no reminder */
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	survey_out_clear(&o);
+	survey_tick(camp, &s, T0 + 7200, &o);
+	feed(&s, "2", T0 + 7200, &o);
+	feed(&s, "3", T0 + 7201, &o);
+	assert_false(o.echo);
+	assert_int_equal(s.answers[1].values[0], 1);
+	survey_clear(&s);
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	feed(&s, "xyz", T0 + 5, &o);
+	expect_msg(&o, "Chưa hiểu.", NULL);
+	feed(&s, "2", T0 + 5, &o);
+	feed(&s, "2", T0 + 5, &o);
+	assert_false(o.echo);
+	assert_int_equal(s.answers[1].values[0], 2);
+	survey_clear(&s);
+
+	/* an answer long after the reminder crossed nothing */
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	survey_out_clear(&o);
+	survey_tick(camp, &s, T0 + 7200, &o);
+	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_WINDOW, &o);
+	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_WINDOW + 5, &o);
+	assert_false(o.echo);
+	assert_int_equal(s.answers[1].values[0], 3);
+	survey_out_clear(&o);
+	survey_clear(&s);
+}
+
 static void test_several_answers(void **state)
 {
 	(void)state;
@@ -373,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_skip_optional),
 		cmocka_unit_test(test_reminder_and_expiry),
+		cmocka_unit_test(test_repeat_after_crossing),
 		cmocka_unit_test(test_several_answers),
 		cmocka_unit_test(test_several_answers_five),
 		cmocka_unit_test(test_compose),
