@@ -261,8 +261,10 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 	uint32_t h = 2166136261u;
 	for (const char *p = t.fold ? t.fold : ""; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	if (s->echo_q == s->q + 1 && h == s->echo_h) {
-		/* the last answer again, after a re-send it crossed: not an answer to this item */
+	if (s->echo_q && now - s->echo_at >= SURVEY_ECHO_KEEP)
+		s->echo_q = 0;
+	if (s->echo_q && s->q >= s->echo_q && h == s->echo_h) {
+		/* the answer that crossed a reminder, again: not an answer to this item */
 		reply_text_clear(&t);
 		s->echo_q = 0;
 		o->echo = 1;
@@ -270,8 +272,6 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		return 0;
 	}
 	rc = survey_feed_many(c, s, &t, now, o);
-	if (rc > 0)
-		s->echo_q = 0;
 	if (rc != 0) {
 		reply_text_clear(&t);
 		if (rc > 0 && !o->finished)
@@ -314,9 +314,13 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		a->at = now;
 		/* it crossed a re-send of its item when that left moments ago */
 		int crossed = s->resent && now - s->last_at < SURVEY_ECHO_WINDOW;
+		int answered = s->q;
 		rc = survey_next(c, s, now, o);
-		s->echo_q = crossed && !o->finished ? s->q + 1 : 0;
-		s->echo_h = h;
+		if (crossed && !o->finished) {
+			s->echo_q = answered + 1;
+			s->echo_h = h;
+			s->echo_at = now;
+		}
 		break;
 	}
 	}

@@ -37,18 +37,22 @@ struct survey {
 	int64_t last_at;         /* last message sent (unix s) */
 	int64_t finished_at;
 	int resent;              /* 1: the last message was the reminder of the current item */
-	int echo_q;              /* 1 + the item a repeat of the last answer must not answer; 0 = none */
+	int echo_q;              /* 1 + the item whose answer crossed its reminder; 0 = none */
 	uint32_t echo_h;         /* hash of that answer's folded text */
+	int64_t echo_at;         /* when it came (unix s) */
 	struct survey_answer answers[CAMPAIGN_MAX_QUESTIONS];
 };
 
 /* An answer that comes within this many seconds of the reminder of its item
  * crossed it (no one reads and answers a message that fast): the citizen
  * reads the reminder after answering and may answer it again. That repeat,
- * the same text again, must not become the answer to the next item: it is
- * taken for nothing, once. (A re-prompt is an answer to the citizen's own
- * message, awaited: not covered.) */
+ * the same text again, must not become the answer to a later item: for
+ * SURVEY_ECHO_KEEP seconds the first reply with that text to a later item
+ * is taken for nothing (a citizen who repeats sends the same text again,
+ * which then answers that item as meant). A re-prompt is an answer to the
+ * citizen's own message, awaited: not covered. */
 #define SURVEY_ECHO_WINDOW 2
+#define SURVEY_ECHO_KEEP 180
 
 #define SURVEY_MAX_OUT 2
 

@@ -98,8 +98,10 @@ int record_state_fields(const struct campaign *c, const struct survey *s, struct
 	rc |= record_kvi(o, "l", s->last_at);
 	rc |= record_kvi(o, "rs", s->resent);
 	rc |= record_kvi(o, "eq", s->echo_q);
-	if (s->echo_q)
+	if (s->echo_q) {
 		rc |= record_kvi(o, "eh", s->echo_h);
+		rc |= record_kvi(o, "ea", s->echo_at);
+	}
 	for (int i = 0; i < c->nquestions && !rc; i++) {
 		const struct survey_answer *a = &s->answers[i];
 		if (a->state == 0)
@@ -220,6 +222,7 @@ int record_state_parse(const redisReply *r, const struct campaign *c, struct sur
 	s->resent = record_int(r, "rs") == 1;
 	s->echo_q = (int)record_int(r, "eq");
 	s->echo_h = (uint32_t)record_int(r, "eh");
+	s->echo_at = record_int(r, "ea");
 	if (s->echo_q < 0 || s->echo_q > c->nquestions)
 		s->echo_q = 0;
 	if (s->q < 0 || s->q > c->nquestions)

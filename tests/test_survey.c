@@ -225,6 +225,34 @@ static void test_repeat_after_crossing(void **state)
 	assert_int_equal(s.answers[1].values[0], 3);
 	survey_clear(&s);
 
+	/* the repeat after the answer to item 2: not item 3's answer either */
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	survey_out_clear(&o);
+	survey_tick(camp, &s, T0 + 7200, &o);
+	feed(&s, "1", T0 + 7200, &o);
+	feed(&s, "2", T0 + 7203, &o); /* item 2 */
+	expect_msg(&o, "Câu 3/3", NULL);
+	feed(&s, "1", T0 + 7204, &o); /* the repeat for item 1, late */
+	assert_true(o.echo);
+	assert_int_equal(s.q, 2);
+	assert_int_equal(s.answers[2].state, 0);
+	feed(&s, "1", T0 + 7205, &o); /* once only */
+	assert_false(o.echo);
+	assert_int_equal(s.answers[2].state, 1);
+	survey_clear(&s);
+
+	/* not after SURVEY_ECHO_KEEP */
+	survey_init(&s);
+	survey_start(camp, &s, T0, &o);
+	survey_out_clear(&o);
+	survey_tick(camp, &s, T0 + 7200, &o);
+	feed(&s, "1", T0 + 7200, &o);
+	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_KEEP, &o);
+	assert_false(o.echo);
+	assert_int_equal(s.answers[1].values[0], 3);
+	survey_clear(&s);
+
 	/* a different answer after the crossing is an answer; a re-prompt is no reminder */
 	survey_init(&s);
 	survey_start(camp, &s, T0, &o);
