@@ -135,6 +135,8 @@ char *gw_gauges(struct gw *g)
 			inflight[f->smsc]++;
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
 		const char *name = g->cfg->smsc[i].name;
+		if (g->cfg->smsc[i].retired)
+			continue; /* removed by a reload: its messages went to the other entries */
 		snprintf(key, sizeof key, GW_K_OUTBOX "%s", name);
 		if ((v = gw_redis_int(g, &down, "LLEN %s", key)) >= 0)
 			gw_bput(&o, "hailong_outbox_depth{smsc=\"%s\"} %lld\n", name, v);
