@@ -7,8 +7,9 @@ session; a broken file is refused with file:line, the running sessions
 untouched; new entries bind; removed entries drain and hand their messages
 over: a survey running through one goes on through the default entry, a
 first item waiting in the outbox of one that never bound goes out through
-the default entry; a removed name added again binds. At the end the archive
-equals what the citizens answered: nothing lost on the way."""
+the default entry; a removed name added again binds. The archive equals
+what the citizens answered: nothing lost on the way. Last, a removal that
+SIGTERM cuts short is finished on the way out."""
 import os
 import re
 import signal
@@ -119,9 +120,20 @@ def main():
         wait_for(lambda: completed_surveys(st, "RS-%") == 5, 40, "5 surveys completed", step=0.2)
         harness.wait_thanked(st, 5)
         compare_with_ledger(st, "RS-", 5)
+        # 7. b removed again with a submit_sm in flight, and SIGTERM during its drain: the
+        # drain finishes it, the hand-over is done on the way out, exit 0
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        check(st.trigger("84910000099", "RZ-1")[0] == 202, "trigger through b")
+        wait_for(lambda: re.search(r"peer=b event=submit \S+ to=84910\*\*\*099", log()), 10, "submit through b")
+        write(extra=entry_c, b=False)
+        hup("event=smsc_remove_start")
+        st.procs["hailongd"].send_signal(signal.SIGTERM)
+        check(st.stop("hailongd") == 0, "hailongd did not exit 0:\n" + log()[-3000:])
+        tail = log().split("event=drain ")[-1]
+        check("peer=b event=smsc_retired" in tail and "peer=b event=smsc_removed" not in tail, f"stop: {tail}")
         print("ok: SIGHUP: routes without re-bind, a changed entry re-bound while the other kept its session,"
               " a broken file refused, new entries bound, removed entries drained and handed their messages"
-              " over, a removed name bound again; the archive equals the ledger")
+              " over, a removed name bound again; the archive equals the ledger; a removal cut by SIGTERM finished")
 
 
 if __name__ == "__main__":
