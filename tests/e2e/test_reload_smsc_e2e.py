@@ -7,13 +7,14 @@ session; a broken file is refused with file:line, the running sessions
 untouched; new entries bind; removed entries drain and hand their messages
 over: a survey running through one goes on through the default entry, a
 first item waiting in the outbox of one that never bound goes out through
-the default entry; a removed name added again binds. The archive equals
+the default entry, a message quiet hours hold for it is held for that one; a removed name added again binds. The archive equals
 what the citizens answered: nothing lost on the way. Last, a removal that
 SIGTERM cuts short is finished on the way out."""
 import os
 import re
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -92,6 +93,10 @@ def main():
         check(m.get('hailong_smsc_bound{smsc="c"}') == 1 and m.get("hailong_sessions_bound") == 3, f"metrics: {m}")
         check(st.trigger(citizen(4), "RS-4")[0] == 202, "trigger 4")
         wait_for(lambda: st.redis("LLEN", "hl:outbox:d") == "1", 10, "citizen 4's first item waiting for d")
+        # and a message quiet hours hold for d until tomorrow (as COMMIT writes one: "seq|entry")
+        held = '%020d|{"to":"84910000004","text":"held","enc":0}' % 7
+        release = str(int(time.time()) + 86400)
+        check(st.redis("ZADD", "hl:held:d", release, held) == "1", "held message")
         # 5. b and d removed while b has a submit_sm in flight (its response 1 s late) and d an
         # item waiting: b drains (the response comes, then unbind), their messages go to sim
         harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
@@ -104,7 +109,9 @@ def main():
         check(re.search(r"peer=b event=shutdown state=3 inflight=[1-9]", log()), "b had nothing in flight")
         wait_for(lambda: "peer=b event=smsc_retired" in log() and "peer=d event=smsc_retired" in log(), 15,
                  "b and d retired")
-        check(re.search(r"peer=d event=smsc_retired moved=1 ", log()), "d's waiting item not handed over")
+        check(re.search(r"peer=d event=smsc_retired moved=1 held_moved=1 ", log()), "d's messages not handed over")
+        check(st.redis("ZSCORE", "hl:held:sim", held) == release and st.redis("EXISTS", "hl:held:d") == "0",
+              "d's held message not in sim's, with its release time")
         check(st.redis("LLEN", "hl:outbox:d") == "0" and st.redis("LLEN", "hl:outbox:b") == "0", "outboxes left")
         wait_for(lambda: re.search(r"peer=sim event=submit \S+ to=84910\*\*\*004", log()), 10, "citizen 4 via sim")
         m = st.metrics()
