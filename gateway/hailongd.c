@@ -147,12 +147,12 @@ static void daemon_reload_config(struct daemon *d)
 	char err[8192];
 	struct config *fresh = NULL;
 	if (config_load(d->path, &fresh, err, sizeof err) < 0) {
-		log_error("reload event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
+		log_error("event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
 		return;
 	}
 	struct config **r = realloc(d->retired, (size_t)(d->nretired + 1) * sizeof *r);
 	if (!r) {
-		log_error("reload event=config_refused msg=\"out of memory; the running config stays\"");
+		log_error("event=config_refused msg=\"out of memory; the running config stays\"");
 		config_free(fresh);
 		return;
 	}
@@ -160,7 +160,7 @@ static void daemon_reload_config(struct daemon *d)
 	/* the SMSC entries first: the only part that can still refuse the file */
 	int rebound = gw_reload_smsc(d->gw, d->live, fresh, err, sizeof err);
 	if (rebound < 0) {
-		log_error("reload event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
+		log_error("event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
 		config_free(fresh);
 		return;
 	}
@@ -194,7 +194,7 @@ static void daemon_reload_config(struct daemon *d)
 	int nsmsc = 0; /* entries in use (a removed one keeps its slot, retired) */
 	for (int i = 0; i < d->live->nsmsc; i++)
 		nsmsc += !d->live->smsc[i].retired;
-	log_info("reload event=config smsc=%d changed=%d tokens=%d sms_triggers=%d log_level=%s", nsmsc, rebound,
+	log_info("event=config smsc=%d changed=%d tokens=%d sms_triggers=%d log_level=%s", nsmsc, rebound,
 	         d->live->ntokens, d->live->nsms_triggers, lvl);
 	const struct config *l = d->live, *f = fresh;
 	const char *later = !daemon_str_eq(l->redis_url, f->redis_url) && strcmp(f->redis_url, "embedded") != 0 ? "redis.url"
@@ -210,7 +210,7 @@ static void daemon_reload_config(struct daemon *d)
 	                          ? "audit"
 	                          : NULL;
 	if (later)
-		log_warn("reload event=needs_restart key=%s msg=\"changed in the file: takes effect at the next restart\"",
+		log_warn("event=needs_restart key=%s msg=\"changed in the file: takes effect at the next restart\"",
 		         later);
 }
 
