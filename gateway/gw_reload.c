@@ -220,7 +220,7 @@ static void gw_retire_cb(evutil_socket_t fd, short what, void *arg)
 		return; /* gw_free finishes it (gw_rebind_free) */
 	int later = 0;
 	for (const struct gw_commit *k = g->committing; k && !later; k = k->next)
-		later = k->direct == i; /* its messages are on their way to our list */
+		later = k->smsc == i || k->direct == i; /* a step prepared before the reload writes there */
 	char err[256], k_send[160];
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	for (int tries = 0; !later; tries++) {

@@ -252,6 +252,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			fprintf(stderr, "hailongd: %s needs a FILE\n", argv[i]);
+			usage(stderr);
+			return 2;
 		} else {
 			fprintf(stderr, "hailongd: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
