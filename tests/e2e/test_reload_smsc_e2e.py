@@ -8,8 +8,9 @@ untouched; new entries bind; removed entries drain and hand their messages
 over: a survey running through one goes on through the default entry, a
 first item waiting in the outbox of one that never bound goes out through
 the default entry, a message quiet hours hold for it is held for that one; a removed name added again binds. The archive equals
-what the citizens answered: nothing lost on the way. Last, a removal that
-SIGTERM cuts short is finished on the way out."""
+what the citizens answered: nothing lost on the way. Then a removal that
+SIGTERM cuts short is finished on the way out; and one while Redis is away
+hands the messages over once it is back."""
 import os
 import re
 import signal
@@ -143,5 +144,29 @@ def main():
               " over, a removed name bound again; the archive equals the ledger; a removal cut by SIGTERM finished")
 
 
+def removal_while_redis_away():
+    """An entry removed while Redis is away: its session goes, its waiting
+    item is handed over once Redis is back (retried each second)."""
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(4, think="100-200")
+        entry_d = ENTRY_B.format(port=harness.free_port(), tps=100, routes='"84910000004"').replace("name: b", "name: d")
+        st.start_gateway(st.write_config(extra_smsc=entry_d))
+        log = lambda: st.log_text("hailongd")  # noqa: E731
+        check(st.trigger(citizen(4), "RA-4")[0] == 202, "trigger")
+        wait_for(lambda: st.redis("LLEN", "hl:outbox:d") == "1", 10, "the first item waiting for d")
+        st.stop("redis")
+        st.write_config()
+        st.procs["hailongd"].send_signal(signal.SIGHUP)
+        wait_for(lambda: "peer=d event=smsc_removed" in log(), 5, "d's session gone")
+        time.sleep(1.3)  # a retry came and went
+        check("peer=d event=smsc_retired" not in log(), "retired while Redis was away")
+        st.start_redis()  # same port, same AOF
+        wait_for(lambda: re.search(r"peer=d event=smsc_retired moved=1 ", log()), 10, "handed over once Redis is back")
+        wait_for(lambda: completed_surveys(st, "RA-%") == 1, 30, "the survey completed through sim", step=0.2)
+        print("ok: an entry removed while Redis was away handed its messages over once it came back")
+
+
 if __name__ == "__main__":
     main()
+    removal_while_redis_away()
