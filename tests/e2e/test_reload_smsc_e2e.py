@@ -7,8 +7,9 @@ session; a broken file is refused with file:line, the running sessions
 untouched; new entries bind; removed entries drain and hand their messages
 over: a survey running through one goes on through the default entry, a
 first item waiting in the outbox of one that never bound goes out through
-the default entry, a message quiet hours hold for it is held for that one; a removed name added again binds. The archive equals
-what the citizens answered: nothing lost on the way. Then a removal that
+the default entry, a message quiet hours hold for it is held for that one;
+a removed name added again binds. The archive equals what the citizens
+answered: nothing lost on the way. Then a removal that
 SIGTERM cuts short is finished on the way out; and one while Redis is away
 hands the messages over once it is back."""
 import os
