@@ -57,6 +57,8 @@ struct config_smsc {
 	int ussd_op_ussr_request;     /* default 2 */
 	int ussd_op_ussr_confirm;     /* default 18 */
 	int ussd_session_timeout_s;   /* default 180 */
+	int retired;            /* never from the file: a reload removed the entry (gw_reload.c); its
+	                         * slot stays, routing nothing, so the other entries keep their index */
 };
 
 /* An agency number whose SMS starts a survey (whitelist for SMS triggers). */

@@ -53,9 +53,13 @@ int64_t gw_now(void)
  * routes (the default route), else the first. */
 int gw_route(const struct gw *g, const char *msisdn)
 {
-	int best = -1, bestlen = -1, dflt = -1;
+	int best = -1, bestlen = -1, dflt = -1, first = -1;
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
 		const struct config_smsc *s = &g->cfg->smsc[i];
+		if (s->retired)
+			continue; /* removed by a reload (gw_reload.c) */
+		if (first < 0)
+			first = i;
 		if (s->nroutes == 0 && dflt < 0)
 			dflt = i;
 		for (int r = 0; r < s->nroutes; r++) {
@@ -66,7 +70,7 @@ int gw_route(const struct gw *g, const char *msisdn)
 			}
 		}
 	}
-	return best >= 0 ? best : dflt >= 0 ? dflt : 0;
+	return best >= 0 ? best : dflt >= 0 ? dflt : first >= 0 ? first : 0;
 }
 
 struct gw *gw_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
@@ -206,13 +210,15 @@ void gw_free(struct gw *g)
 	}
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
-	gw_rebind_free(g); /* after the sessions: a rebind's old one is among them */
 	archiver_free(g->archiver); /* the batch in hand is written (its list cleared) first */
 	g->archiver = NULL;
 	/* what we hold and did not finish (unconfirmed messages, surveys being
 	 * started, records not yet in SQLite) goes back in line for whoever runs next */
 	if (g->registered && g->store)
 		gw_reap(g, g->inst, 1);
+	/* after the sessions (a re-bind's old one is among them) and the reap (an
+	 * entry a reload removed gets its messages routed elsewhere) */
+	gw_rebind_free(g);
 	while (g->unkept) {
 		struct gw_unkept *k = g->unkept;
 		g->unkept = k->next;
@@ -325,8 +331,9 @@ char *gw_metrics(struct gw *g)
 		       g->receipts[st]);
 	gw_put(b, cap, &n, "hailong_redis_commands_total %llu\n", store_commands(g->store));
 	for (int i = 0; i < g->nesme; i++)
-		gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
-		       esme_bound(g->esme[i]));
+		if (!g->cfg->smsc[i].retired)
+			gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
+			       esme_bound(g->esme[i]));
 	char *gz = gw_gauges(g); /* depths, window in use, latency histograms */
 	if (gz)
 		gw_put(b, cap, &n, "%s", gz);

@@ -10,7 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "gw_int.h"
+#include "text.h"
 
 const double gw_hist_le[GW_HIST_NB] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
@@ -132,26 +135,48 @@ char *gw_gauges(struct gw *g)
 		gw_bput(&o, "# TYPE hailong_surveys_with_timer gauge\nhailong_surveys_with_timer %lld\n", v);
 	if ((v = gw_redis_int(g, &down, "SCARD %s", GW_K_OPTOUT)) >= 0)
 		gw_bput(&o, "# TYPE hailong_optouts gauge\nhailong_optouts %lld\n", v);
+	/* the window counts submit_sm PDUs: a long message takes one per part
+	 * (one in all with long_messages: payload, as a USSD screen) */
 	int inflight[CONFIG_MAX_SMSC] = {0};
-	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
-		if (f->smsc >= 0 && f->smsc < CONFIG_MAX_SMSC)
-			inflight[f->smsc]++;
+	struct text_parts *tp = malloc(sizeof *tp);
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next) {
+		if (f->smsc < 0 || f->smsc >= g->cfg->nsmsc)
+			continue;
+		json_t *e = json_loads(f->json, 0, NULL);
+		const char *text = json_string_value(json_object_get(e, "text"));
+		int parts = 1;
+		if (tp && text && !json_is_integer(json_object_get(e, "op")) &&
+		    g->cfg->smsc[f->smsc].long_messages != CONFIG_LONG_PAYLOAD &&
+		    text_split(text, (enum text_encoding)json_integer_value(json_object_get(e, "enc")), tp) == 0)
+			parts = tp->nparts;
+		inflight[f->smsc] += parts;
+		json_decref(e);
+	}
+	free(tp);
+	/* each family in one group, as the exposition format asks */
+	long long depth[2][CONFIG_MAX_SMSC];
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
-		const char *name = g->cfg->smsc[i].name;
-		snprintf(key, sizeof key, GW_K_OUTBOX "%s", name);
-		if ((v = gw_redis_int(g, &down, "LLEN %s", key)) >= 0)
-			gw_bput(&o, "hailong_outbox_depth{smsc=\"%s\"} %lld\n", name, v);
-		snprintf(key, sizeof key, GW_K_HELD "%s", name);
-		if ((v = gw_redis_int(g, &down, "ZCARD %s", key)) >= 0)
-			gw_bput(&o, "hailong_held_depth{smsc=\"%s\"} %lld\n", name, v);
-		gw_bput(&o, "hailong_smsc_window_in_use{smsc=\"%s\"} %d\n", name, inflight[i]);
-		gw_bput(&o, "hailong_smsc_window{smsc=\"%s\"} %d\n", name, g->cfg->smsc[i].window);
+		snprintf(key, sizeof key, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
+		depth[0][i] = g->cfg->smsc[i].retired ? -1 : gw_redis_int(g, &down, "LLEN %s", key);
+		snprintf(key, sizeof key, GW_K_HELD "%s", g->cfg->smsc[i].name);
+		depth[1][i] = g->cfg->smsc[i].retired ? -1 : gw_redis_int(g, &down, "ZCARD %s", key);
+	}
+	static const char *const fam[4] = {"hailong_outbox_depth", "hailong_held_depth", "hailong_smsc_window_in_use",
+	                                   "hailong_smsc_window"};
+	for (int k = 0; k < 4; k++) {
+		gw_bput(&o, "# TYPE %s gauge\n", fam[k]);
+		for (int i = 0; i < g->cfg->nsmsc; i++) {
+			/* an entry removed by a reload is left out: its messages went to the others */
+			long long x = k < 2 ? depth[k][i] : k == 2 ? inflight[i] : g->cfg->smsc[i].window;
+			if (!g->cfg->smsc[i].retired && x >= 0)
+				gw_bput(&o, "%s{smsc=\"%s\"} %lld\n", fam[k], g->cfg->smsc[i].name, x);
+		}
 	}
 	int bound = 0;
 	for (int i = 0; i < g->nesme; i++)
 		bound += esme_bound(g->esme[i]);
-	gw_bput(&o, "hailong_sessions_bound %d\n", bound);
-	gw_bput(&o, "hailong_redis_up %d\n", !down);
+	gw_bput(&o, "# TYPE hailong_sessions_bound gauge\nhailong_sessions_bound %d\n", bound);
+	gw_bput(&o, "# TYPE hailong_redis_up gauge\nhailong_redis_up %d\n", !down);
 	gw_hist_put(&o, "hailong_submit_response_seconds",
 	            "from handing a message to the SMSC session to its submit_sm_resp (TPS waits included)",
 	            &g->h_submit);

@@ -67,6 +67,9 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 		rc = esme_submit(g->esme[i], &msg);
 		if (rc == 0 && f->survey[0] && !first)
 			gw_reply_sent(g, f->survey, f->handed_at);
+		if (rc == 0 && f->survey[0]) /* the survey's path: tag= leads to submit, sent and msgid */
+			log_info("[%s] event=item survey=%s item=%d tag=%llu", g->cfg->smsc[i].name, f->survey, f->q,
+			         (unsigned long long)msg.tag);
 	}
 	if (!f || (to && text && !f->json))
 		rc = -ENOMEM; /* this process, not the message: try again */

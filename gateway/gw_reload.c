@@ -1,24 +1,179 @@
 /* gw_reload: SIGHUP for the SMPP side: changed `smpp` entries re-bind, new
- * ones bind, unchanged ones keep their session, routes apply at once. */
+ * ones bind, removed ones drain and hand their messages over, unchanged ones
+ * keep their session, routes apply at once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "gw_int.h"
 #include "log.h"
 
-/* The old session of a changed entry, draining before the new one binds. */
+/* The old session of a changed entry, draining before the new one binds;
+ * or the session of an entry the file no longer has (removing), draining
+ * before its slot is retired: its messages then go to the entries that
+ * route their numbers now. */
 struct gw_rebind {
 	struct gw *g;
 	int i;                 /* its index in g->esme and g->cfg->smsc */
-	struct esme *old;
+	struct esme *old;      /* NULL once freed */
+	int removing;          /* 1 = the entry was removed: the slot is retired */
+	struct event *retry;   /* removing: the hand-over again in a second (Redis away) */
+	long long moved[2];    /* removing: outbox and held messages handed over so far */
 };
+
+#define GW_RETIRE_BATCH 200   /* messages handed over in one round trip */
+#define GW_RETIRE_ROUNDS 100  /* round trips per try (then the next second) */
+
+/* KEYS: the removed entry's outbox, then the outbox of each slot; ARGV
+ * (entry, KEYS index)...: each entry still there moves to the tail of its
+ * new outbox (an entry a peer took meanwhile is left alone). */
+static const char gw_move_out_lua[] =
+	"local n = 0\n"
+	"for i = 1, #ARGV, 2 do\n"
+	"  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then\n"
+	"    redis.call('RPUSH', KEYS[tonumber(ARGV[i + 1])], ARGV[i])\n"
+	"    n = n + 1\n"
+	"  end\n"
+	"end\n"
+	"return n\n";
+/* The same for messages held by quiet hours: ARGV (member, score, index)...;
+ * they keep their release time and their place in line (the member). */
+static const char gw_move_held_lua[] =
+	"local n = 0\n"
+	"for i = 1, #ARGV, 3 do\n"
+	"  if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then\n"
+	"    redis.call('ZADD', KEYS[tonumber(ARGV[i + 2])], ARGV[i + 1], ARGV[i])\n"
+	"    n = n + 1\n"
+	"  end\n"
+	"end\n"
+	"return n\n";
+
+/* The entry an outbox entry goes to now: a USSD screen to the number's
+ * USSD link when one is left, anything else by its route. */
+static int gw_retire_route(const struct gw *g, const char *entry)
+{
+	json_t *o = json_loads(entry, 0, NULL);
+	const char *to = json_string_value(json_object_get(o, "to"));
+	int k = -1;
+	if (to && json_is_integer(json_object_get(o, "op")))
+		k = gw_ussd_route(g, to);
+	if (k < 0)
+		k = gw_route(g, to ? to : "");
+	json_decref(o);
+	return k;
+}
+
+/* Hands up to GW_RETIRE_BATCH messages of removed slot i's outbox (or its
+ * held zset) to the entries that route them now, in one round trip. The
+ * messages seen (0 = none left), or -1 when Redis did not answer. */
+static int gw_retire_batch(struct gw *g, int i, int held, long long *moved)
+{
+	const struct config *cfg = g->cfg;
+	char err[256], src[96], nk[12], dst[CONFIG_MAX_SMSC][96], idx[GW_RETIRE_BATCH][12];
+	const char *argv[4 + CONFIG_MAX_SMSC + 3 * GW_RETIRE_BATCH];
+	gw_key(src, sizeof src, held ? GW_K_HELD : GW_K_OUTBOX, cfg->smsc[i].name);
+	redisReply *r = store_cmd(g->store, err, sizeof err, held ? "ZRANGE %s 0 %d WITHSCORES" : "LRANGE %s 0 %d",
+	                          src, GW_RETIRE_BATCH - 1);
+	if (!r)
+		return -1;
+	size_t per = held ? 2 : 1, n = r->type == REDIS_REPLY_ARRAY ? r->elements / per : 0;
+	int argc = 0, any = 0;
+	argv[argc++] = "EVAL";
+	argv[argc++] = held ? gw_move_held_lua : gw_move_out_lua;
+	snprintf(nk, sizeof nk, "%d", 1 + cfg->nsmsc);
+	argv[argc++] = nk;
+	argv[argc++] = src;
+	for (int k = 0; k < cfg->nsmsc; k++) {
+		gw_key(dst[k], sizeof dst[k], held ? GW_K_HELD : GW_K_OUTBOX, cfg->smsc[k].name);
+		argv[argc++] = dst[k];
+	}
+	for (size_t e = 0; e < n && e < GW_RETIRE_BATCH; e++) {
+		const redisReply *m = r->element[per * e];
+		if (m->type != REDIS_REPLY_STRING || (held && r->element[per * e + 1]->type != REDIS_REPLY_STRING))
+			continue;
+		const char *bar = held ? strchr(m->str, '|') : NULL; /* held: "seq|JSON" */
+		int to = gw_retire_route(g, bar ? bar + 1 : m->str);
+		if (to == i || to < 0 || to >= cfg->nsmsc)
+			continue; /* cannot be: a reload keeps at least one entry */
+		snprintf(idx[e], sizeof idx[e], "%d", to + 2);
+		argv[argc++] = m->str;
+		if (held)
+			argv[argc++] = r->element[per * e + 1]->str;
+		argv[argc++] = idx[e];
+		any = 1;
+	}
+	if (any) {
+		redisReply *x = store_cmdargv(g->store, err, sizeof err, argc, argv, NULL);
+		if (!x) {
+			freeReplyObject(r);
+			return -1;
+		}
+		if (x->type == REDIS_REPLY_INTEGER)
+			*moved += x->integer;
+		freeReplyObject(x);
+	}
+	freeReplyObject(r);
+	return any ? (int)n : 0;
+}
+
+/* Both lists of removed slot i handed over; 0 when they are not empty yet. */
+static int gw_retire_lists(struct gw *g, int i, long long moved[2])
+{
+	for (int held = 1; held >= 0; held--) {
+		int k = 0;
+		for (; k < GW_RETIRE_ROUNDS; k++) {
+			int seen = gw_retire_batch(g, i, held, &moved[held]);
+			if (seen < 0)
+				return 0;
+			if (seen == 0)
+				break;
+		}
+		if (k == GW_RETIRE_ROUNDS)
+			return 0;
+	}
+	return 1;
+}
+
+/* Messages session slot i had in hand, forgotten: their entries stay in our
+ * sending list, held by no session now, and gw_sweep_sending gives them back
+ * to the outbox. Returns how many. */
+static int gw_forget_inflight(struct gw *g, int i)
+{
+	int n = 0;
+	for (struct gw_inflight **pp = &g->inflight; *pp;) {
+		struct gw_inflight *f = *pp;
+		if (f->smsc == i) {
+			*pp = f->next;
+			free(f->json);
+			free(f);
+			n++;
+		} else {
+			pp = &f->next;
+		}
+	}
+	return n;
+}
 
 void gw_rebind_free(struct gw *g)
 {
 	for (int i = 0; i < CONFIG_MAX_SMSC; i++) {
-		free(g->rebinding[i]);
+		struct gw_rebind *rb = g->rebinding[i];
+		if (!rb)
+			continue;
+		if (rb->removing && g->store) {
+			/* stopped before the removed entry's messages were handed over:
+			 * gw_reap has put our sending list back in its outbox; hand it
+			 * over now, or a restart without the entry would never send it */
+			int ok = gw_retire_lists(g, i, rb->moved);
+			log_info("[%s] event=smsc_retired moved=%lld held_moved=%lld%s", g->cfg->smsc[i].name, rb->moved[0],
+			         rb->moved[1], ok ? "" : " msg=\"redis away: the rest waits in its outbox\"");
+		}
+		if (rb->retry)
+			event_free(rb->retry);
+		free(rb);
 		g->rebinding[i] = NULL;
 	}
 }
@@ -35,18 +190,7 @@ static void gw_rebind_done(void *arg)
 	g->esme_epoch[i]++; /* replies and receipts still owed to it are dropped */
 	esme_free(rb->old); /* (we are its done callback: allowed) */
 	free(rb);
-	int dropped = 0;
-	for (struct gw_inflight **pp = &g->inflight; *pp;) {
-		struct gw_inflight *f = *pp;
-		if (f->smsc == i) {
-			*pp = f->next;
-			free(f->json);
-			free(f);
-			dropped++;
-		} else {
-			pp = &f->next;
-		}
-	}
+	int dropped = gw_forget_inflight(g, i);
 	g->bound[i] = 0;
 	g->parts_avg[i] = 1.0;
 	g->esme[i] = esme_new(g->base, &g->cfg->smsc[i], &gw_esme_cbs, g);
@@ -61,43 +205,122 @@ static void gw_rebind_done(void *arg)
 	gw_sweep_sending(g);
 }
 
+/* A removed entry's slot, once its session is gone: what it never confirmed
+ * back in its outbox, then its outbox and held messages to the entries that
+ * route them now; tried again each second while Redis is away or a step
+ * being committed still hands messages to it. Frees rb when done. */
+static void gw_retire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw_rebind *rb = arg;
+	struct gw *g = rb->g;
+	int i = rb->i;
+	if (g->shutting_down)
+		return; /* gw_free finishes it (gw_rebind_free) */
+	int later = 0;
+	for (const struct gw_commit *k = g->committing; k && !later; k = k->next)
+		later = k->smsc == i || k->direct == i; /* a step prepared before the reload writes there */
+	char err[256], k_send[160];
+	gw_sending_key(g, i, k_send, sizeof k_send);
+	for (int tries = 0; !later; tries++) {
+		redisReply *r = store_cmd(g->store, err, sizeof err, "LLEN %s", k_send);
+		long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+		if (r)
+			freeReplyObject(r);
+		if (n == 0)
+			break;
+		later = n < 0 || tries > 0; /* Redis away, or an answer still on its way */
+		if (!later)
+			gw_sweep_sending(g);
+	}
+	if (later || !gw_retire_lists(g, i, rb->moved)) {
+		struct timeval sec = {1, 0};
+		evtimer_add(rb->retry, &sec);
+		return;
+	}
+	log_info("[%s] event=smsc_retired moved=%lld held_moved=%lld msg=\"its messages went to the entries that "
+	         "route their numbers now\"", g->cfg->smsc[i].name, rb->moved[0], rb->moved[1]);
+	g->rebinding[i] = NULL;
+	event_free(rb->retry);
+	free(rb);
+	event_active(g->ev_outbox, 0, 0);
+}
+
+/* The removed entry's session finished its drain (in-flight submit_sm
+ * answered or timed out, deliver_sm answered, unbound): the slot keeps its
+ * index but routes nothing; answers still owed to the session are dropped. */
+static void gw_retire_done(void *arg)
+{
+	struct gw_rebind *rb = arg;
+	struct gw *g = rb->g;
+	int i = rb->i;
+	g->esme_epoch[i]++;
+	esme_free(rb->old); /* (we are its done callback: allowed) */
+	rb->old = NULL;
+	g->esme[i] = NULL;
+	g->bound[i] = 0;
+	int dropped = gw_forget_inflight(g, i);
+	log_info("[%s] event=smsc_removed unconfirmed_given_back=%d", g->cfg->smsc[i].name, dropped);
+	gw_sweep_sending(g);
+	gw_retire_cb(-1, 0, rb);
+}
+
 int gw_reload_smsc(struct gw *g, struct config *live, struct config *fresh, char *err, size_t errlen)
 {
-	int where[CONFIG_MAX_SMSC]; /* live index -> fresh index */
+	int where[CONFIG_MAX_SMSC]; /* live index -> fresh index, -1 = removed (or retired before) */
 	int taken[CONFIG_MAX_SMSC] = {0};
 	if (g->cfg != live) {
 		snprintf(err, errlen, "internal: not the gateway's config");
 		return -EINVAL;
 	}
+	if (g->shutting_down) {
+		snprintf(err, errlen, "shutting down");
+		return -EINVAL;
+	}
+	int slots = CONFIG_MAX_SMSC - live->nsmsc; /* for new entries: unused, or retired and handed over */
 	for (int i = 0; i < live->nsmsc; i++) {
 		where[i] = -1;
 		for (int j = 0; j < fresh->nsmsc; j++)
 			if (strcmp(live->smsc[i].name, fresh->smsc[j].name) == 0)
 				where[i] = j;
-		if (where[i] < 0) {
-			snprintf(err, errlen, "%s: smpp %s: an entry cannot be removed by a reload (messages wait in its "
-			         "outbox): put it back, or restart hailongd", fresh->file, live->smsc[i].name);
-			return -EINVAL;
+		if (live->smsc[i].retired) {
+			if (where[i] >= 0 && g->rebinding[i]) {
+				/* two sessions of one name would share its sending list */
+				snprintf(err, errlen, "%s: smpp %s: still handing over its messages after its removal; try "
+				         "again in a moment", fresh->file, live->smsc[i].name);
+				return -EINVAL;
+			}
+			slots += !g->rebinding[i];
+			where[i] = -1; /* a name used again is a new entry */
+			continue;
 		}
-		taken[where[i]] = 1;
-	}
-	for (int i = 0; i < live->nsmsc; i++) {
-		if (g->rebinding[i] && !config_smsc_same_link(&live->smsc[i], &fresh->smsc[where[i]])) {
+		if (where[i] >= 0)
+			taken[where[i]] = 1;
+		if (g->rebinding[i] && (where[i] < 0 || !config_smsc_same_link(&live->smsc[i], &fresh->smsc[where[i]]))) {
 			snprintf(err, errlen, "%s: smpp %s: still re-binding after the last reload; try again in a moment",
 			         fresh->file, live->smsc[i].name);
 			return -EINVAL;
 		}
 	}
-	if (g->shutting_down) {
-		snprintf(err, errlen, "shutting down");
+	int added = 0;
+	for (int j = 0; j < fresh->nsmsc; j++)
+		added += !taken[j];
+	if (added > slots) {
+		snprintf(err, errlen, "%s: smpp: no room for %d new entries (at most %d sessions, removed ones counted "
+		         "until their messages are handed over); try again in a moment, or restart hailongd",
+		         fresh->file, added, CONFIG_MAX_SMSC);
 		return -EINVAL;
 	}
 	int changed = 0;
 	for (int i = 0; i < live->nsmsc; i++) {
+		if (where[i] < 0)
+			continue;
 		struct config_smsc *f = &fresh->smsc[where[i]];
 		int same = config_smsc_same_link(&live->smsc[i], f);
-		/* swap: live takes the new settings (routes too), fresh keeps the
-		 * old ones, which a draining session still reads */
+		/* swap: the slot takes the new settings (routes too; a draining
+		 * session reads them too, its name stays the old string), fresh
+		 * keeps the old ones, allocated until exit */
 		struct config_smsc tmp = live->smsc[i];
 		live->smsc[i] = *f;
 		*f = tmp;
@@ -115,19 +338,23 @@ int gw_reload_smsc(struct gw *g, struct config *live, struct config *fresh, char
 		changed++;
 		log_info("[%s] event=rebind_start msg=\"settings changed: the session drains, then binds again\"",
 		         live->smsc[i].name);
-		if (rb->old)
-			esme_shutdown(rb->old, g->cfg->drain_timeout_s * 2000 / 3, gw_rebind_done, rb);
-		else
-			gw_rebind_done(rb);
+		esme_shutdown(rb->old, g->cfg->drain_timeout_s * 2000 / 3, gw_rebind_done, rb); /* NULL: done at once */
 	}
+	int removed[CONFIG_MAX_SMSC], nremoved = 0;
+	for (int i = 0; i < live->nsmsc; i++)
+		if (where[i] < 0 && !live->smsc[i].retired)
+			removed[nremoved++] = i;
 	for (int j = 0; j < fresh->nsmsc; j++) {
 		if (taken[j])
 			continue;
-		int i = live->nsmsc;
-		struct config_smsc tmp = live->smsc[i]; /* an unused slot: zeroed */
+		int i = 0; /* a retired slot whose messages were handed over, else a new one */
+		while (i < live->nsmsc && !(live->smsc[i].retired && !g->rebinding[i]))
+			i++;
+		struct config_smsc tmp = live->smsc[i]; /* the retired entry, or an unused slot: zeroed */
 		live->smsc[i] = fresh->smsc[j];
 		fresh->smsc[j] = tmp;
-		live->nsmsc++;
+		if (i == live->nsmsc)
+			live->nsmsc++;
 		g->parts_avg[i] = 1.0;
 		g->bound[i] = 0;
 		g->esme[i] = esme_new(g->base, &live->smsc[i], &gw_esme_cbs, g);
@@ -139,6 +366,29 @@ int gw_reload_smsc(struct gw *g, struct config *live, struct config *fresh, char
 		else
 			log_info("[%s] event=smsc_added host=%s port=%d", live->smsc[i].name, live->smsc[i].host,
 			         live->smsc[i].port);
+	}
+	/* removed entries last: their messages go to the entries above */
+	for (int r = 0; r < nremoved; r++) {
+		int i = removed[r];
+		struct gw_rebind *rb = calloc(1, sizeof *rb);
+		if (rb)
+			rb->retry = evtimer_new(g->base, gw_retire_cb, rb);
+		if (!rb || !rb->retry) {
+			free(rb);
+			log_error("[%s] event=remove_failed msg=\"out of memory: the entry stays\"", live->smsc[i].name);
+			continue;
+		}
+		rb->g = g;
+		rb->i = i;
+		rb->old = g->esme[i];
+		rb->removing = 1;
+		g->rebinding[i] = rb;
+		live->smsc[i].retired = 1; /* routes nothing from now on (gw_route) */
+		live->smsc[i].has_ussd = 0; /* nor USSD (gw_ussd_route) */
+		changed++;
+		log_info("[%s] event=smsc_remove_start msg=\"removed from the file: the session drains, then its messages "
+		         "go to the entries that route their numbers now\"", live->smsc[i].name);
+		esme_shutdown(rb->old, g->cfg->drain_timeout_s * 2000 / 3, gw_retire_done, rb);
 	}
 	event_active(g->ev_outbox, 0, 0);
 	return changed;

@@ -62,9 +62,21 @@ static const struct command commands[] = {
 	  "copy the archive to FILE while hailongd runs (SQLite online backup; never over an existing file)",
 	  cmd_archive_backup },
 	/* the inspecting office (docs/audit.md) */
-	{ "audit", "keygen|sample|open|compare|integrity [OPTIONS]",
-	  "post-check: make the office's keys, draw a sample, open its contacts, compare the re-survey,"
-	  " flag integrity signals (`hailong audit integrity` is the report's --integrity)", cmd_audit },
+	{ "audit keygen", "--out SECRET_KEY_FILE",
+	  "post-check: make the inspecting office's key pair (the public key goes in the gateway config)", cmd_audit },
+	{ "audit sample", "--db DB --campaign C --from YYYY-MM-DD --to YYYY-MM-DD --size N --seed S "
+	  "[--by agency|procedure] [--floor N] [--format csv|json] [--out FILE]",
+	  "post-check: draw a reproducible sample of finished surveys (sealed contacts)", cmd_audit },
+	{ "audit open", "--secret-key FILE [--audit-campaign A] [--out FILE] SAMPLE",
+	  "post-check: open the sealed contacts of a sample with the office's secret key", cmd_audit },
+	{ "audit compare", "--db DB --campaign C --audit-campaign A [--identity-question ID] "
+	  "[--by agency|procedure] [--alpha P] [--format table|csv|json|html]",
+	  "post-check: compare the re-survey's answers with the original ones", cmd_audit },
+	{ "audit integrity", "--db DB [--campaign C] [--from D --to D] [--by agency|procedure] [--window-hours 168] "
+	  "[--max-per-number 5] [--max-agencies 3] [--min-item-seconds 3] [--fast-min 3] [--fast-share 0.10] "
+	  "[--transactions FILE --coverage-ratio 0.5] [--stray-window-minutes 60] [--stray-min 3] "
+	  "[--format table|csv|json]",
+	  "flag integrity signals (the report's --integrity)", cmd_audit },
 	{ "archive verify", "--db PATH [--head SEQ:HASH] [--format table|json]",
 	  "check the archive's hash chain: name the first record changed, removed or inserted", cmd_archive_verify },
 	/* opt-outs (docs/operations.md): the key is privacy.hash_key (--config) or DB.key */
@@ -760,7 +772,8 @@ static int cmd_archive_backup(const struct command *cmd, int argc, char **argv)
 static int cmd_audit(const struct command *cmd, int argc, char **argv)
 {
 	(void)cmd;
-	return cli_audit_main(argc, argv);
+	/* argv follows the subcommand's word in main's argv: hand it over too */
+	return cli_audit_main(argc + 1, argv - 1);
 }
 
 static int cmd_archive_verify(const struct command *cmd, int argc, char **argv)
@@ -777,9 +790,30 @@ static int cmd_optout(const struct command *cmd, int argc, char **argv)
 	return rc;
 }
 
+/* The commands whose first word is `word` (a group: "optout", "audit"...),
+ * one usage line each on out (NULL: none); how many. */
+static int group_usage(const char *word, FILE *out)
+{
+	int n = 0;
+	size_t len = strlen(word);
+	for (int i = 0; i < NCOMMANDS; i++) {
+		const char *w = commands[i].words;
+		if (strncmp(w, word, len) != 0 || w[len] != ' ')
+			continue;
+		if (out && n == 0)
+			fprintf(out, "usage:\n");
+		if (out)
+			fprintf(out, "  hailong %s %s\n      %s\n", w, commands[i].args, commands[i].summary);
+		n++;
+	}
+	return n;
+}
+
 static int cmd_help(const struct command *cmd, int argc, char **argv)
 {
 	(void)cmd;
+	if (argc == 1 && group_usage(argv[0], stdout) > 0)
+		return EXIT_SUCCESS;
 	for (int i = 0; argc > 0 && i < NCOMMANDS; i++) {
 		if (match_words(&commands[i], argc, argv)) {
 			usage_of(&commands[i], stdout);
@@ -817,6 +851,19 @@ int main(int argc, char **argv)
 				return EXIT_SUCCESS;
 			}
 		return commands[i].run(&commands[i], argc - 1 - used, argv + 1 + used);
+	}
+	/* a group's word alone, with --help, or with a word that is none of its commands */
+	if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
+	    group_usage(argv[1], stdout) > 0)
+		return EXIT_SUCCESS;
+	if (group_usage(argv[1], NULL) > 0) {
+		if (argc > 2)
+			fprintf(stderr, "hailong %s: unknown %s '%s'\n", argv[1], argv[2][0] == '-' ? "option" : "command",
+			        argv[2]);
+		else
+			fprintf(stderr, "hailong %s: which one?\n", argv[1]);
+		group_usage(argv[1], stderr);
+		return EXIT_USAGE;
 	}
 	fprintf(stderr, "hailong: unknown command '%s'\n", argv[1]);
 	usage(stderr);

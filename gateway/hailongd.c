@@ -137,7 +137,8 @@ static int daemon_str_eq(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-/* SIGHUP, the config file: the SMSC entries and their routes (gw_reload_smsc),
+/* SIGHUP, the config file: the SMSC entries (changed, added, removed) and
+ * their routes (gw_reload_smsc),
  * the API tokens, sms_triggers, drain_timeout and the log level are taken
  * from it; a file that does not load is refused with its file:line errors
  * and the running config stays. Other settings need a restart (logged). */
@@ -146,12 +147,12 @@ static void daemon_reload_config(struct daemon *d)
 	char err[8192];
 	struct config *fresh = NULL;
 	if (config_load(d->path, &fresh, err, sizeof err) < 0) {
-		log_error("reload event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
+		log_error("event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
 		return;
 	}
 	struct config **r = realloc(d->retired, (size_t)(d->nretired + 1) * sizeof *r);
 	if (!r) {
-		log_error("reload event=config_refused msg=\"out of memory; the running config stays\"");
+		log_error("event=config_refused msg=\"out of memory; the running config stays\"");
 		config_free(fresh);
 		return;
 	}
@@ -159,7 +160,7 @@ static void daemon_reload_config(struct daemon *d)
 	/* the SMSC entries first: the only part that can still refuse the file */
 	int rebound = gw_reload_smsc(d->gw, d->live, fresh, err, sizeof err);
 	if (rebound < 0) {
-		log_error("reload event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
+		log_error("event=config_refused msg=\"the running config stays\" err=\"%s\"", err);
 		config_free(fresh);
 		return;
 	}
@@ -190,8 +191,11 @@ static void daemon_reload_config(struct daemon *d)
 	if (log_set_level(lvl) < 0)
 		log_warn("reload msg=\"unknown log level, kept\" log_level=%s", lvl);
 	d->retired[d->nretired++] = fresh;
-	log_info("reload event=config smsc=%d rebound=%d tokens=%d sms_triggers=%d log_level=%s", d->live->nsmsc,
-	         rebound, d->live->ntokens, d->live->nsms_triggers, lvl);
+	int nsmsc = 0; /* entries in use (a removed one keeps its slot, retired) */
+	for (int i = 0; i < d->live->nsmsc; i++)
+		nsmsc += !d->live->smsc[i].retired;
+	log_info("event=config smsc=%d changed=%d tokens=%d sms_triggers=%d log_level=%s", nsmsc, rebound,
+	         d->live->ntokens, d->live->nsms_triggers, lvl);
 	const struct config *l = d->live, *f = fresh;
 	const char *later = !daemon_str_eq(l->redis_url, f->redis_url) && strcmp(f->redis_url, "embedded") != 0 ? "redis.url"
 	                    : l->lease_s != f->lease_s ? "redis.lease"
@@ -206,7 +210,7 @@ static void daemon_reload_config(struct daemon *d)
 	                          ? "audit"
 	                          : NULL;
 	if (later)
-		log_warn("reload event=needs_restart key=%s msg=\"changed in the file: takes effect at the next restart\"",
+		log_warn("event=needs_restart key=%s msg=\"changed in the file: takes effect at the next restart\"",
 		         later);
 }
 
@@ -231,8 +235,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hailongd -c CONFIG [--check]\n"
 	           "  -c, --config FILE   the gateway configuration (YAML)\n"
 	           "      --check         validate the configuration and the campaigns, then exit\n"
-	           "signals: SIGTERM/SIGINT drain and stop (within drain_timeout); SIGHUP reloads the SMSC entries and routes,\n"
-	           "         the tokens, sms_triggers, drain_timeout, log level and campaigns folder\n"
+	           "signals: SIGTERM/SIGINT drain and stop (within drain_timeout); SIGHUP reloads the SMSC entries (changed,\n"
+	           "         added, removed) and routes, the tokens, sms_triggers, drain_timeout, log level and campaigns folder\n"
 	           "systemd: Type=notify (READY=1 once the campaigns are loaded and Redis answers)\n");
 }
 
@@ -248,6 +252,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			fprintf(stderr, "hailongd: %s needs a FILE\n", argv[i]);
+			usage(stderr);
+			return 2;
 		} else {
 			fprintf(stderr, "hailongd: unknown argument '%s'\n", argv[i]);
 			usage(stderr);

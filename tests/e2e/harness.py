@@ -227,6 +227,20 @@ privacy:
 
     def metrics(self):
         code, text = self.http("GET", "/metrics")
+        # the exposition format: each family's lines in one group, after its HELP/TYPE
+        seen, last, histograms = set(), None, set()
+        for line in text.splitlines():
+            if line.startswith("# TYPE ") and line.endswith(" histogram"):
+                histograms.add(line.split()[2])
+            fam = line.split()[2] if line.startswith(("# TYPE ", "# HELP ")) else line.split("{")[0].split(" ")[0]
+            for suffix in ("_bucket", "_sum", "_count"):
+                if fam.endswith(suffix) and fam[:-len(suffix)] in histograms:
+                    fam = fam[:-len(suffix)]
+            if fam != last:
+                if fam in seen:
+                    raise AssertionError(f"/metrics: the lines of {fam} are not in one group:\n{text}")
+                seen.add(fam)
+                last = fam
         out = {}
         for line in text.splitlines():
             if line and not line.startswith("#"):

@@ -42,6 +42,16 @@ def main():
         assert r.returncode == 2, f"{name} --no-such-option: exit {r.returncode}"
         assert "--no-such-option" in r.stderr, f"{name}: the unknown option is not named: {r.stderr!r}"
         print(f"ok {name}")
+    # a group of commands ("optout", "audit"...): its word with --help lists them; a word that is none of them is named
+    groups = sorted({c.split()[0] for c in cmds if " " in c})
+    assert {"optout", "audit", "archive", "campaign"} <= set(groups), groups
+    for grp in groups:
+        r = run([os.path.join(b, "hailong"), grp, "--help"])
+        subs = [c for c in cmds if c.startswith(grp + " ")]
+        assert r.returncode == 0 and all(("hailong " + c) in r.stdout for c in subs), f"hailong {grp} --help: {r}"
+        r = run([os.path.join(b, "hailong"), grp, "no-such-sub"])
+        assert r.returncode == 2 and "no-such-sub" in r.stderr and subs[0] in r.stderr, f"hailong {grp} no-such-sub: {r}"
+        print(f"ok hailong {grp} (group of {len(subs)})")
     r = run([os.path.join(b, "hailong"), "help", "no-such-command"])
     assert r.returncode == 2 and "no-such-command" in r.stderr, r
     print(f"ok: {len(progs)} commands answer --help and name an unknown option")

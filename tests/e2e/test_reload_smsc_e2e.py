@@ -3,13 +3,20 @@
 running across the reloads (citizens of the simulator answering): a route
 added applies to the next message without any re-bind; an entry whose
 settings changed drains and binds again while the unchanged one keeps its
-session; a new entry binds; a broken file is refused with file:line and a
-removed entry is refused, the running sessions untouched. At the end the
-archive equals what the citizens answered: nothing lost on the way."""
+session; a broken file is refused with file:line, the running sessions
+untouched; new entries bind; removed entries drain and hand their messages
+over: a survey running through one goes on through the default entry, a
+first item waiting in the outbox of one that never bound goes out through
+the default entry, a message quiet hours hold for it is held for that one;
+a removed name added again binds. The archive equals what the citizens
+answered: nothing lost on the way. Then a removal that
+SIGTERM cuts short is finished on the way out; and one while Redis is away
+hands the messages over once it is back."""
 import os
 import re
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -34,12 +41,13 @@ ENTRY_B = """  - name: b
 
 
 def main():
-    with harness.Stack() as st:
+    with harness.Stack(workdir=os.environ.get("E2E_KEEP")) as st:
         st.start_redis()
-        st.start_sim(3, think="700-1000")
+        st.start_sim(5, think="700-1000")
 
-        def write(tps=400, routes='"84910000002"', extra=""):
-            return st.write_config(extra_smsc=ENTRY_B.format(port=st.smsc_port, tps=tps, routes=routes) + extra)
+        def write(tps=400, routes='"84910000002"', extra="", b=True):
+            entry_b = ENTRY_B.format(port=st.smsc_port, tps=tps, routes=routes) if b else ""
+            return st.write_config(extra_smsc=entry_b + extra)
 
         path = write()
         st.start_gateway(path)
@@ -76,27 +84,90 @@ def main():
         hup("event=config_refused")
         line = [l for l in log().splitlines() if "event=config_refused" in l][-1]
         check(re.search(re.escape(os.path.basename(path)) + r":\d+: smpp b: tps", line), f"no file:line: {line}")
-        # 4. an entry removed: refused, the sessions stay
-        with open(path, "w") as f:
-            f.write(good.split("  - name: b")[0] + "redis:" + good.split("redis:", 1)[1])
-        hup("event=config_refused")
-        line = [l for l in log().splitlines() if "event=config_refused" in l][-1]
-        check("smpp b: an entry cannot be removed" in line, f"removal: {line}")
-        check(bound("sim") == 1 and bound("b") == 2, "a refused reload touched the sessions")
-        # 5. a new entry binds
+        # 4. new entries bind: c, and d whose SMSC is not there (its first item waits in its outbox)
         extra = ENTRY_B.format(port=st.smsc_port, tps=100, routes='"84919"').replace("name: b", "name: c")
-        path = write(tps=300, routes='"84910000002", "84910000003"', extra=extra)
+        extra += ENTRY_B.format(port=harness.free_port(), tps=100, routes='"84910000004"').replace("name: b", "name: d")
+        routes_b = '"84910000002", "84910000003", "84910000005"'
+        path = write(tps=300, routes=routes_b, extra=extra)
         hup("event=config ")
         wait_for(lambda: bound("c") == 1, 10, "c bound")
         m = st.metrics()
         check(m.get('hailong_smsc_bound{smsc="c"}') == 1 and m.get("hailong_sessions_bound") == 3, f"metrics: {m}")
+        check(st.trigger(citizen(4), "RS-4")[0] == 202, "trigger 4")
+        wait_for(lambda: st.redis("LLEN", "hl:outbox:d") == "1", 10, "citizen 4's first item waiting for d")
+        # and a message quiet hours hold for d until tomorrow (as COMMIT writes one: "seq|entry")
+        held = '%020d|{"to":"84910000004","text":"held","enc":0}' % 7
+        release = str(int(time.time()) + 86400)
+        check(st.redis("ZADD", "hl:held:d", release, held) == "1", "held message")
+        # 5. b and d removed while b has a submit_sm in flight (its response 1 s late) and d an
+        # item waiting: b drains (the response comes, then unbind), their messages go to sim
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        check(st.trigger(citizen(5), "RS-5")[0] == 202, "trigger 5")
+        wait_for(lambda: re.search(r"peer=b event=submit \S+ to=84910\*\*\*005", log()), 10, "citizen 5 through b")
+        entry_c = extra.split("  - name: d")[0]
+        path = write(extra=entry_c, b=False)
+        hup("event=config ")
+        harness.sim_post(st, "/faults", {"reset": True})
+        check(re.search(r"peer=b event=shutdown state=3 inflight=[1-9]", log()), "b had nothing in flight")
+        wait_for(lambda: "peer=b event=smsc_retired" in log() and "peer=d event=smsc_retired" in log(), 15,
+                 "b and d retired")
+        check(re.search(r"peer=d event=smsc_retired moved=1 held_moved=1 ", log()), "d's messages not handed over")
+        check(st.redis("ZSCORE", "hl:held:sim", held) == release and st.redis("EXISTS", "hl:held:d") == "0",
+              "d's held message not in sim's, with its release time")
+        check(st.redis("LLEN", "hl:outbox:d") == "0" and st.redis("LLEN", "hl:outbox:b") == "0", "outboxes left")
+        wait_for(lambda: re.search(r"peer=sim event=submit \S+ to=84910\*\*\*004", log()), 10, "citizen 4 via sim")
+        m = st.metrics()
+        check(m.get("hailong_sessions_bound") == 2 and 'hailong_smsc_bound{smsc="b"}' not in m and
+              'hailong_outbox_depth{smsc="d"}' not in m and m.get('hailong_smsc_bound{smsc="c"}') == 1,
+              f"metrics after removal: {m}")
+        check(bound("sim") == 1 and bound("c") == 1, "a removal touched the other sessions")
+        # 6. b added again: binds (in a retired slot)
+        path = write(tps=300, routes='"84910000099"', extra=entry_c)
+        hup("event=config ")
+        wait_for(lambda: bound("b") == 3, 10, "b bound again after its removal")
         # everything finished, exactly as the citizens answered
-        wait_for(lambda: completed_surveys(st, "RS-%") == 3, 40, "3 surveys completed", step=0.2)
-        harness.wait_thanked(st, 3)
-        compare_with_ledger(st, "RS-", 3)
+        wait_for(lambda: completed_surveys(st, "RS-%") == 5, 40, "5 surveys completed", step=0.2)
+        harness.wait_thanked(st, 5)
+        compare_with_ledger(st, "RS-", 5)
+        # 7. b removed again with a submit_sm in flight, and SIGTERM during its drain: the
+        # drain finishes it, the hand-over is done on the way out, exit 0
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        check(st.trigger("84910000099", "RZ-1")[0] == 202, "trigger through b")
+        wait_for(lambda: re.search(r"peer=b event=submit \S+ to=84910\*\*\*099", log()), 10, "submit through b")
+        write(extra=entry_c, b=False)
+        hup("event=smsc_remove_start")
+        st.procs["hailongd"].send_signal(signal.SIGTERM)
+        check(st.stop("hailongd") == 0, "hailongd did not exit 0:\n" + log()[-3000:])
+        tail = log().split("event=drain ")[-1]
+        check("peer=b event=smsc_retired" in tail and "peer=b event=smsc_removed" not in tail, f"stop: {tail}")
         print("ok: SIGHUP: routes without re-bind, a changed entry re-bound while the other kept its session,"
-              " a new entry bound; broken and removing files refused; the archive equals the ledger")
+              " a broken file refused, new entries bound, removed entries drained and handed their messages"
+              " over, a removed name bound again; the archive equals the ledger; a removal cut by SIGTERM finished")
+
+
+def removal_while_redis_away():
+    """An entry removed while Redis is away: its session goes, its waiting
+    item is handed over once Redis is back (retried each second)."""
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(4, think="100-200")
+        entry_d = ENTRY_B.format(port=harness.free_port(), tps=100, routes='"84910000004"').replace("name: b", "name: d")
+        st.start_gateway(st.write_config(extra_smsc=entry_d))
+        log = lambda: st.log_text("hailongd")  # noqa: E731
+        check(st.trigger(citizen(4), "RA-4")[0] == 202, "trigger")
+        wait_for(lambda: st.redis("LLEN", "hl:outbox:d") == "1", 10, "the first item waiting for d")
+        st.stop("redis")
+        st.write_config()
+        st.procs["hailongd"].send_signal(signal.SIGHUP)
+        wait_for(lambda: "peer=d event=smsc_removed" in log(), 5, "d's session gone")
+        time.sleep(1.3)  # a retry came and went
+        check("peer=d event=smsc_retired" not in log(), "retired while Redis was away")
+        st.start_redis()  # same port, same AOF
+        wait_for(lambda: re.search(r"peer=d event=smsc_retired moved=1 ", log()), 10, "handed over once Redis is back")
+        wait_for(lambda: completed_surveys(st, "RA-%") == 1, 30, "the survey completed through sim", step=0.2)
+        print("ok: an entry removed while Redis was away handed its messages over once it came back")
 
 
 if __name__ == "__main__":
     main()
+    removal_while_redis_away()

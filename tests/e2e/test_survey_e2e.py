@@ -62,6 +62,25 @@ def api_errors(st):
     check(code == 200, f"healthz: {code}")
 
 
+def logs_check(st, ids):
+    """hailongd's log: logfmt on every line, never a whole phone number, and
+    one survey's path by its id: each item handed over (tag= leads to the
+    submit_sm and its response), then its end."""
+    import re
+    text = st.log_text("hailongd")
+    kv = r'[A-Za-z0-9_.-]+=("([^"\\]|\\.)*"|[^" ]*)'
+    bad = [l for l in text.splitlines()
+           if not re.fullmatch(r"ts=\d{4}-\d\d-\d\dT[\d:.]+Z level=(debug|info|warn|error)( %s)*" % kv, l)]
+    check(not bad, f"{len(bad)} lines not logfmt, first: {bad[:3]}")
+    whole = re.findall(r"(?<![0-9*])(?:84|0)9\d{8}(?![0-9])", text)
+    check(not whole, f"unmasked numbers in the log: {whole[:5]}")
+    path = [l for l in text.splitlines() if "survey=" + ids[1] + " " in l + " "]
+    items = [l for l in path if "event=item " in l]
+    check(len(items) >= 2 and "item=0 " in items[0] and "event=survey_finished" in path[-1], f"path: {path}")
+    tag = re.search(r"tag=(\d+)", items[0]).group(1)
+    check(re.search(r"event=submit tag=%s to=84910\*\*\*001 " % tag, text), f"item tag {tag} not followed")
+
+
 def main():
     with harness.Stack() as st:
         st.start_redis()
@@ -196,6 +215,7 @@ def main():
         check(states["delivered"] == sent, f"{states['delivered']} delivery records for {sent} messages")
         check(first_items == N, f"first items delivered for {first_items} surveys, want {N}")
         check(m.get('hailong_receipts_total{state="delivered"}', 0) <= sent, "receipts counted more than once")
+        logs_check(st, ids)
         nanswers = sum(len(v) for v in ledger.values())
         print(f"ok: {N} surveys, {nanswers} answers identical to the ledger in {elapsed:.1f}s; "
               f"sim={stats}; mo={m.get('hailong_mo_total')} mt={m.get('hailong_mt_sent_total')}")

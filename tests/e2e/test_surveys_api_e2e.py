@@ -5,6 +5,7 @@
 hash; a token sees only its agencies (403), an unknown id or transaction is
 404, a bad query 400, no token 401, another method 405."""
 import json
+import re
 import os
 import sqlite3
 import sys
@@ -88,7 +89,18 @@ def main():
         check(code == 200 and len(s["surveys"]) == 1 and s["surveys"][0]["status"] == "opted_out", f"find A: {s}")
         # B answers: the next question goes out; the metrics an on-call person reads
         wait_for(lambda: len(inbox(st, b)) >= 1, 10, "B's first question")
+        # its answer's next question waits 1 s for its response: the window in use counts its parts
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        submits = lambda: re.findall(r"event=submit tag=\d+ to=84914\*\*\*002 parts=(\d+)",  # noqa: E731
+                                     st.log_text("hailongd"))
+        n = len(submits())
         mo(st, b, "4")
+        wait_for(lambda: len(submits()) > n, 5, "B's second question handed over")
+        parts = int(submits()[-1])
+        w = st.metrics().get('hailong_smsc_window_in_use{smsc="sim"}')
+        check(parts >= 2 and w == parts, f"window in use {w} for a message of {parts} parts in flight")
+        harness.sim_post(st, "/faults", {"reset": True})
+        wait_for(lambda: st.metrics().get('hailong_smsc_window_in_use{smsc="sim"}') == 0, 5, "its response")
         wait_for(lambda: len(inbox(st, b)) >= 2, 10, "B's second question")
         code, s = get("/v1/surveys/" + sb)
         check(code == 200 and s["item"] == 2, f"B at its second item: {s}")
