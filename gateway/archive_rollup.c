@@ -25,17 +25,57 @@ void archive_units_forget(struct archive *a)
 /* The local day of t in the zone in use (tzone.h). */
 void archive_rkey_day(struct archive_rkey *k, int64_t t)
 {
-	time_t tt;
-	struct tm tm;
+	k->dayn = t == 0 ? ARCHIVE_NO_DAY : tzone_day(t);
+	k->ids_ok = 0; /* a new survey: its strings are interned again on first use */
+}
 
-	k->day[0] = '\0';
-	k->dayn = ARCHIVE_NO_DAY;
-	if (t == 0)
-		return;
-	k->dayn = tzone_day(t);
-	tt = (time_t)(k->dayn * 86400);
-	if (gmtime_r(&tt, &tm))
-		strftime(k->day, sizeof k->day, "%Y-%m-%d", &tm);
+/* Days since 1970-01-01 to the civil date (H. Hinnant's days_from_civil, inverted). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+const char *archive_day_text(int64_t dayn, char buf[16])
+{
+	int64_t y;
+	int m, d;
+
+	buf[0] = '\0';
+	if (dayn == ARCHIVE_NO_DAY)
+		return buf;
+	civil_from_days(dayn, &y, &m, &d);
+	if (y < 1000 || y > 9999) { /* not 4 digits: as strftime writes it */
+		time_t tt = (time_t)(dayn * 86400);
+		struct tm tm;
+
+		if (gmtime_r(&tt, &tm))
+			strftime(buf, 16, "%Y-%m-%d", &tm);
+		return buf;
+	}
+	int f[3] = { (int)y, m, d };
+	char *p = buf;
+
+	for (int i = 0; i < 3; i++) {
+		if (i) {
+			*p++ = '-';
+		} else {
+			*p++ = (char)('0' + f[0] / 1000);
+			*p++ = (char)('0' + f[0] / 100 % 10);
+		}
+		*p++ = (char)('0' + f[i] / 10 % 10);
+		*p++ = (char)('0' + f[i] % 10);
+	}
+	*p = '\0';
+	return buf;
 }
 
 int archive_rollup_zone_of(struct sqlite3 *db, char *buf, size_t cap)
@@ -174,110 +214,230 @@ int archive_question_info(struct archive *a, const char *campaign_id, const char
 	return 0;
 }
 
-/* One rollup row's count in this transaction. */
+/* One rollup row's count in this transaction: its key in small integers
+ * (strings interned in a->rn), so that adding to it costs no allocation and
+ * no string compare. */
 struct rdelta {
 	int table;                  /* 0 rollup_surveys, 1 rollup_answers, 2 rollup_groups */
-	char *s[7];                 /* campaign, day, agency, procedure, channel, status, question or group
-	                             * (in the same allocation, after the struct) */
+	int32_t id[7];              /* campaign, agency, procedure, channel, status, version (unused), question or group */
 	int kind, value;            /* rollup_answers */
+	int64_t dayn;
 	int64_t n, rated;
 	uint64_t h;
 };
 
-static uint64_t fnv(uint64_t h, const char *s)
+#define RN_MAX 65536 /* interned strings kept between transactions */
+#define RD_KEEP 65536 /* deltas whose arrays are kept between transactions */
+
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-	for (; s && *s; s++)
+	h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+	return h * 0xBF58476D1CE4E5B9ull;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0x1f) * 1099511628211ull;
+	return h;
 }
 
-static void rdelta_free(struct rdelta *d)
+static void names_forget(struct archive *a)
 {
-	free(d); /* its strings live in the same block */
+	for (int i = 0; i < a->rnn; i++)
+		free(a->rn[i].s);
+	free(a->rn);
+	free(a->rnix);
+	a->rn = NULL;
+	a->rnix = NULL;
+	a->rnn = a->rnmax = a->rnixcap = 0;
 }
 
+static int names_reindex(struct archive *a, int cap)
+{
+	int32_t *ix = malloc(sizeof *ix * (size_t)cap);
+
+	if (!ix)
+		return -ENOMEM;
+	for (int i = 0; i < cap; i++)
+		ix[i] = -1;
+	for (int i = 0; i < a->rnn; i++) {
+		uint64_t x = a->rn[i].h & (uint64_t)(cap - 1);
+
+		while (ix[x] >= 0)
+			x = (x + 1) & (uint64_t)(cap - 1);
+		ix[x] = i;
+	}
+	free(a->rnix);
+	a->rnix = ix;
+	a->rnixcap = cap;
+	return 0;
+}
+
+/* The id of string v (NULL = ""), interned on first use; negative errno. */
+static int32_t name_id(struct archive *a, const char *v)
+{
+	uint64_t h, x;
+	int32_t i;
+
+	if (!v)
+		v = "";
+	h = str_hash(v);
+	if (a->rnixcap) {
+		for (x = h & (uint64_t)(a->rnixcap - 1); (i = a->rnix[x]) >= 0; x = (x + 1) & (uint64_t)(a->rnixcap - 1))
+			if (a->rn[i].h == h && strcmp(a->rn[i].s, v) == 0)
+				return i;
+	}
+	if ((a->rnn + 1) * 2 > a->rnixcap && names_reindex(a, a->rnixcap ? a->rnixcap * 2 : 64) < 0)
+		return -ENOMEM;
+	if (a->rnn == a->rnmax) {
+		int max = a->rnmax ? a->rnmax * 2 : 32;
+		struct rname *nr = realloc(a->rn, sizeof *nr * (size_t)max);
+
+		if (!nr)
+			return -ENOMEM;
+		a->rn = nr;
+		a->rnmax = max;
+	}
+	if (!(a->rn[a->rnn].s = strdup(v)))
+		return -ENOMEM;
+	a->rn[a->rnn].h = h;
+	for (x = h & (uint64_t)(a->rnixcap - 1); a->rnix[x] >= 0; x = (x + 1) & (uint64_t)(a->rnixcap - 1))
+		;
+	a->rnix[x] = a->rnn;
+	return a->rnn++;
+}
+
+/* The deltas are dropped; their arrays stay for the next transaction, unless
+ * a very large one (a rebuild) grew them. */
 void archive_rollup_discard(struct archive *a)
 {
-	for (int i = 0; i < a->rdcap; i++)
-		if (a->rd[i])
-			rdelta_free(a->rd[i]);
-	free(a->rd);
-	a->rd = NULL;
-	a->rdcap = a->rdn = 0;
+	if (a->rdmax > RD_KEEP) {
+		free(a->rd);
+		free(a->rdix);
+		a->rd = NULL;
+		a->rdix = NULL;
+		a->rdmax = a->rdixcap = 0;
+	}
+	for (int i = 0; i < a->rdixcap; i++)
+		a->rdix[i] = -1;
+	a->rdn = 0;
+	if (a->rnn > RN_MAX)
+		names_forget(a); /* bounded: the ids only live as long as a transaction's deltas */
 }
 
-static int rdelta_grow(struct archive *a)
+void archive_rollup_names_free(struct archive *a)
 {
-	int cap = a->rdcap ? a->rdcap * 2 : 256;
-	struct rdelta **nt = calloc((size_t)cap, sizeof *nt);
-
-	if (!nt)
-		return -ENOMEM;
-	for (int i = 0; i < a->rdcap; i++) {
-		uint64_t x;
-
-		if (!a->rd[i])
-			continue;
-		x = a->rd[i]->h & (uint64_t)(cap - 1);
-		while (nt[x])
-			x = (x + 1) & (uint64_t)(cap - 1);
-		nt[x] = a->rd[i];
-	}
 	free(a->rd);
-	a->rd = nt;
-	a->rdcap = cap;
+	free(a->rdix);
+	a->rd = NULL;
+	a->rdix = NULL;
+	a->rdn = a->rdmax = a->rdixcap = 0;
+	names_forget(a);
+}
+
+static int rdelta_reindex(struct archive *a, int cap)
+{
+	int32_t *ix = malloc(sizeof *ix * (size_t)cap);
+
+	if (!ix)
+		return -ENOMEM;
+	for (int i = 0; i < cap; i++)
+		ix[i] = -1;
+	for (int i = 0; i < a->rdn; i++) {
+		uint64_t x = a->rd[i].h & (uint64_t)(cap - 1);
+
+		while (ix[x] >= 0)
+			x = (x + 1) & (uint64_t)(cap - 1);
+		ix[x] = i;
+	}
+	free(a->rdix);
+	a->rdix = ix;
+	a->rdixcap = cap;
+	return 0;
+}
+
+/* Intern the survey's key strings once per survey. */
+static int rkey_ids(struct archive *a, struct archive_rkey *k)
+{
+	const char *v[6] = { k->campaign_id, k->agency, k->procedure, k->channel, k->status, NULL };
+
+	for (int i = 0; i < 5; i++)
+		if ((k->ids[i] = name_id(a, v[i])) < 0)
+			return -ENOMEM;
+	k->ids[5] = 0;
+	k->ids_ok = 1;
 	return 0;
 }
 
 /* Add n (and rated) to one rollup row of this transaction. */
-static int rdelta_add(struct archive *a, int table, const struct archive_rkey *k, const char *extra,
+static int rdelta_add(struct archive *a, int table, struct archive_rkey *k, const char *extra,
                       int kind, int value, int64_t n, int64_t rated)
 {
-	const char *v[7] = { k->campaign_id, k->day, k->agency ? k->agency : "", k->procedure ? k->procedure : "",
-	                     k->channel ? k->channel : "", k->status, extra ? extra : "" };
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)table, x;
-	struct rdelta *d;
+	struct rdelta key, *d;
+	uint64_t h, x;
+	int32_t i;
 
-	for (int i = 0; i < 7; i++)
-		h = fnv(h, v[i]);
-	h = (h ^ (uint64_t)(uint32_t)kind) * 1099511628211ull;
-	h = (h ^ (uint64_t)(uint32_t)value) * 1099511628211ull;
-	if (a->rdn * 2 >= a->rdcap && rdelta_grow(a) < 0)
+	if (!k->ids_ok && rkey_ids(a, k) < 0)
 		return -ENOMEM;
-	for (x = h & (uint64_t)(a->rdcap - 1); (d = a->rd[x]); x = (x + 1) & (uint64_t)(a->rdcap - 1)) {
-		int same = d->h == h && d->table == table && d->kind == kind && d->value == value;
-
-		for (int i = 0; i < 7 && same; i++)
-			same = strcmp(d->s[i], v[i]) == 0;
-		if (same) {
-			d->n += n;
-			d->rated += rated;
-			return 0;
+	memset(&key, 0, sizeof key);
+	key.table = table;
+	memcpy(key.id, k->ids, sizeof k->ids);
+	if ((key.id[6] = name_id(a, extra)) < 0)
+		return -ENOMEM;
+	key.kind = kind;
+	key.value = value;
+	key.dayn = k->dayn;
+	h = mix((uint64_t)table, (uint64_t)key.dayn);
+	for (int j = 0; j < 7; j++)
+		h = mix(h, (uint64_t)(uint32_t)key.id[j]);
+	h = mix(h, (uint64_t)(uint32_t)kind);
+	h = mix(h, (uint64_t)(uint32_t)value);
+	if (a->rdixcap) {
+		for (x = h & (uint64_t)(a->rdixcap - 1); (i = a->rdix[x]) >= 0; x = (x + 1) & (uint64_t)(a->rdixcap - 1)) {
+			d = &a->rd[i];
+			if (d->h == h && d->table == table && d->dayn == key.dayn && d->kind == kind &&
+			    d->value == value && memcmp(d->id, key.id, sizeof key.id) == 0) {
+				d->n += n;
+				d->rated += rated;
+				return 0;
+			}
 		}
 	}
-	/* one allocation: the delta, then its seven strings */
-	size_t len[7], total = sizeof *d;
-	char *p;
-
-	for (int i = 0; i < 7; i++)
-		total += (len[i] = strlen(v[i]) + 1);
-	if (!(d = malloc(total)))
+	if ((a->rdn + 1) * 2 > a->rdixcap && rdelta_reindex(a, a->rdixcap ? a->rdixcap * 2 : 1024) < 0)
 		return -ENOMEM;
-	p = (char *)(d + 1);
-	for (int i = 0; i < 7; i++) {
-		memcpy(p, v[i], len[i]);
-		d->s[i] = p;
-		p += len[i];
+	if (a->rdn == a->rdmax) {
+		int max = a->rdmax ? a->rdmax * 2 : 512;
+		struct rdelta *nd = realloc(a->rd, sizeof *nd * (size_t)max);
+
+		if (!nd)
+			return -ENOMEM;
+		a->rd = nd;
+		a->rdmax = max;
 	}
-	d->table = table;
-	d->kind = kind;
-	d->value = value;
-	d->n = n;
-	d->rated = rated;
-	d->h = h;
-	a->rd[x] = d;
-	a->rdn++;
+	key.n = n;
+	key.rated = rated;
+	key.h = h;
+	a->rd[a->rdn] = key;
+	for (x = h & (uint64_t)(a->rdixcap - 1); a->rdix[x] >= 0; x = (x + 1) & (uint64_t)(a->rdixcap - 1))
+		;
+	a->rdix[x] = a->rdn++;
 	return 0;
+}
+
+/* Flush order: by table, campaign and day, the leading columns of every
+ * rollup key, so that the upserts walk each table's B-tree in order. */
+static int rdelta_cmp(const void *x, const void *y)
+{
+	const struct rdelta *p = x, *q = y;
+
+	if (p->table != q->table)
+		return p->table - q->table;
+	if (p->id[0] != q->id[0])
+		return p->id[0] - q->id[0];
+	return (p->dayn > q->dayn) - (p->dayn < q->dayn);
 }
 
 int archive_rollup_flush(struct archive *a)
@@ -285,28 +445,31 @@ int archive_rollup_flush(struct archive *a)
 	static const enum archive_stmt st[3] = { ST_RU_SURVEY, ST_RU_ANSWER, ST_RU_GROUP };
 	int rc = 0;
 
-	for (int i = 0; i < a->rdcap && rc == 0; i++) {
-		struct rdelta *d = a->rd[i];
+	if (a->rdn > 1)
+		qsort(a->rd, (size_t)a->rdn, sizeof *a->rd, rdelta_cmp); /* the index is dropped below */
+	for (int i = 0; i < a->rdn && rc == 0; i++) {
+		const struct rdelta *d = &a->rd[i];
 		sqlite3_stmt *s;
+		char day[16];
 
-		if (!d)
-			continue;
 		if (!(s = archive_stmt_get(a, st[d->table], NULL, 0))) {
 			rc = -EIO;
 			break;
 		}
-		for (int k = 0; k < 6; k++)
-			archive_bind_text(s, k + 1, d->s[k]);
+		archive_bind_text(s, 1, a->rn[d->id[0]].s);
+		archive_bind_text(s, 2, archive_day_text(d->dayn, day));
+		for (int k = 1; k < 5; k++)
+			archive_bind_text(s, k + 2, a->rn[d->id[k]].s);
 		if (d->table == 0) {
 			sqlite3_bind_int64(s, 7, d->rated);
 			sqlite3_bind_int64(s, 8, d->n);
 		} else if (d->table == 1) {
-			archive_bind_text(s, 7, d->s[6]);
+			archive_bind_text(s, 7, a->rn[d->id[6]].s);
 			sqlite3_bind_int(s, 8, d->kind);
 			sqlite3_bind_int(s, 9, d->value);
 			sqlite3_bind_int64(s, 10, d->n);
 		} else {
-			archive_bind_text(s, 7, d->s[6]);
+			archive_bind_text(s, 7, a->rn[d->id[6]].s);
 			sqlite3_bind_int64(s, 8, d->n);
 		}
 		if (sqlite3_step(s) != SQLITE_DONE)
@@ -318,7 +481,7 @@ int archive_rollup_flush(struct archive *a)
 	return rc;
 }
 
-static int rollup_answer_kind(struct archive *a, const struct archive_rkey *k, const char *qid, int kind,
+static int rollup_answer_kind(struct archive *a, struct archive_rkey *k, const char *qid, int kind,
                               int value)
 {
 	return rdelta_add(a, 1, k, qid, kind, value, 1, 0);
@@ -422,7 +585,7 @@ static int64_t unit_id(struct archive *a, const struct archive_rkey *k)
 }
 
 /* Count the survey itself, its citizen and its groups, after its answers. */
-int archive_rollup_survey(struct archive *a, const struct archive_rkey *k)
+int archive_rollup_survey(struct archive *a, struct archive_rkey *k)
 {
 	sqlite3_stmt *s;
 
