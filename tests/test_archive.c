@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "archive.h"
+#include "archive_int.h"
 #include "chain.h"
 #include "optout.h"
 #include "report.h"
@@ -584,6 +586,97 @@ static void test_migration_v2_rollups(void **state)
 	free(after);
 }
 
+/* archive_iso_time writes dates by arithmetic: the same text as gmtime_r +
+ * strftime for every second tried, leap days, 1970 and before, and years
+ * that are not four digits; 0 is absent (NULL). */
+static void test_iso_time(void **state)
+{
+	static const struct { int64_t t; const char *iso; } tab[] = {
+		{ 1, "1970-01-01T00:00:01Z" },
+		{ -1, "1969-12-31T23:59:59Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },
+		{ 4107542399, "2100-02-28T23:59:59Z" },
+		{ 4107542400, "2100-03-01T00:00:00Z" },
+		{ T0, "2026-11-21T10:00:00Z" },
+		{ 253402300799, "9999-12-31T23:59:59Z" },
+	};
+	char buf[32], want[32];
+
+	(void)state;
+	assert_null(archive_iso_time(0, buf, sizeof buf));
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+		assert_non_null(archive_iso_time(tab[i].t, buf, sizeof buf));
+		assert_string_equal(buf, tab[i].iso);
+	}
+	for (int64_t t = -70000000000LL; t < 400000000000LL; t += 86399 * 97 + (t & 4095)) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		if (t == 0)
+			continue;
+		assert_non_null(gmtime_r(&tt, &tm));
+		assert_true(strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+		assert_non_null(archive_iso_time(t, buf, sizeof buf));
+		assert_string_equal(buf, want);
+	}
+}
+
+/* The rollup counts gathered in a transaction that fails are dropped with it,
+ * and the next batches count exactly: the rollups after an ok batch, a batch
+ * refused half-way (its third survey has too many values) and another ok
+ * batch, on many days, equal the rollups rebuilt from the rows. */
+static void test_rollup_after_failed_batch(void **state)
+{
+	struct fx *f = *state;
+	struct archive_answer many[65];
+	struct archive_survey s[3][40];
+	char ids[3][40][16], hash[3][40][16], err[256] = "", *kept, *rebuilt;
+	sqlite3 *db;
+
+	for (int i = 0; i < 65; i++)
+		many[i] = (struct archive_answer)V("improve", 1 + i % 3);
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 40; i++) {
+			const struct archive_answer *ans[4] = { ans1, ans2, ans3, ans4 };
+			static const int nans[4] = { 6, 5, 3, 3 };
+			static const char *const st[3] = { "completed", "expired", "abandoned" };
+
+			snprintf(ids[b][i], sizeof ids[b][i], "r%d-%d", b, i);
+			snprintf(hash[b][i], sizeof hash[b][i], "h%d", (b * 40 + i) % 29);
+			s[b][i] = (struct archive_survey)SURVEY(ids[b][i], ids[b][i], hash[b][i], st[i % 3],
+			                                      ans[i % 4], nans[i % 4]);
+			s[b][i].triggered_at = T0 + (int64_t)(i * 7 % 23) * 86400 + i * 3000; /* the same keys in every batch */
+			s[b][i].agency = i % 5 == 0 ? "pc-hanoi" : "pc-vinhphuc";
+		}
+		fill(f, s[b], 40);
+	}
+	s[1][2].answers = many;
+	s[1][2].nanswers = 65;
+	assert_int_equal(archive_put(f->a, s[0], 40, err, sizeof err), 40);
+	assert_int_equal(archive_put(f->a, s[1], 40, err, sizeof err), -EINVAL);
+	assert_int_equal(archive_count(f->a, NULL, NULL), 40);
+	s[1][2].answers = ans3;
+	s[1][2].nanswers = 3;
+	assert_int_equal(archive_put(f->a, s[2], 40, err, sizeof err), 40);
+	assert_int_equal(archive_put(f->a, s[1], 40, err, sizeof err), 40);
+	kept = rollups(f->path);
+	archive_close(f->a);
+	f->a = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
+	                                  " DROP TABLE rollup_groups; DROP TABLE rollup_citizens; PRAGMA user_version = 2;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	rebuilt = rollups(f->path);
+	assert_true(strlen(kept) > 1000);
+	assert_string_equal(kept, rebuilt);
+	free(kept);
+	free(rebuilt);
+}
+
 static void test_report_json(void **state)
 {
 	struct fx *f = *state;
@@ -1011,6 +1104,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
+		cmocka_unit_test(test_iso_time),
+		cmocka_unit_test_setup_teardown(test_rollup_after_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v6_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),
