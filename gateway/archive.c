@@ -39,18 +39,18 @@ static const char *const stmt_sql[ST_MAX] = {
 	/* The rollups (docs/archive.md): one row per (campaign, local day, agency,
 	 * procedure, channel, status[, question, kind, value | group]), kept in the
 	 * transaction that inserts the surveys they count. */
-	[ST_RU_SURVEY] = "INSERT INTO rollup_surveys(campaign_id, day, agency, procedure, channel, status,"
-		" surveys, rated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7)"
+	[ST_RU_SURVEY] = "INSERT INTO rollup_s(c, day, u, st, surveys, rated) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 		" ON CONFLICT DO UPDATE SET surveys = surveys + excluded.surveys, rated = rated + excluded.rated",
-	[ST_RU_ANSWER] = "INSERT INTO rollup_answers(campaign_id, day, agency, procedure, channel, status,"
-		" question_id, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	[ST_RU_ANSWER] = "INSERT INTO rollup_a(c, day, u, st, q, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[ST_RU_NAME_GET] = "SELECT id FROM rollup_names WHERE name = ?1",
+	[ST_RU_NAME_INS] = "INSERT INTO rollup_names(name) VALUES(?1)",
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
 	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
 	[ST_RU_ZONE] = "SELECT value FROM rollup_meta WHERE key = 'timezone'",
-	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
-		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[ST_RU_GROUP] = "INSERT INTO rollup_g(c, day, u, st, g, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
 };
 
 static const char schema_sql[] =
@@ -126,43 +126,14 @@ static const char schema_v2_sql[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS deliveries_survey ON deliveries(survey_id);";
 
-/* Schema 3: the report rollups and a covering index for distinct citizens.
- * Keys are never NULL: an absent agency, procedure, channel or day is ''. */
-#define ROLLUP_KEY " campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL," \
-	" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,"
-#define ROLLUP_PK "campaign_id, day, agency, procedure, channel, status"
-/* The rollup tables; TMP is "" or "TEMP " (a report's own copy, see archive_rollup_temp). */
-#define ROLLUP_TABLES(TMP) \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_surveys (" ROLLUP_KEY \
-	" surveys INTEGER NOT NULL,"  /* surveys */ \
-	" rated INTEGER NOT NULL,"    /* of them, with at least one rated answer */ \
-	" PRIMARY KEY (" ROLLUP_PK ")) WITHOUT ROWID;" \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_answers (" ROLLUP_KEY \
-	" question_id TEXT NOT NULL," \
-	" kind INTEGER NOT NULL,"     /* 0 valued, 1 chosen multi option, 2 row without value, \
-	                               * 3 row without value with a comment */ \
-	" value INTEGER NOT NULL,"    /* kinds 0 and 1; 0 otherwise */ \
-	" n INTEGER NOT NULL," \
-	" PRIMARY KEY (" ROLLUP_PK ", question_id, kind, value)) WITHOUT ROWID;" \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_groups (" ROLLUP_KEY \
-	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */ \
-	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */ \
-	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;" \
-	/* Distinct citizens: one small row per (citizen, local day, unit, status), \
-	 * in citizen order, so that a report counts them in one short scan. */ \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL," \
-	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));" \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL," \
-	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */ \
-	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */ \
-	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;"
-/* rollup_meta: 'timezone' = the zone whose local days the rollups count
- * (absent: built at UTC+07:00 before zones were recorded, i.e. the default
- * zone); 'utc_offset' is what schema 3 wrote, kept for older readers. */
+/* Schema 3: the report rollups; their tables are schema 8's now
+ * (archive_rollup_schema). rollup_meta: 'timezone' = the zone whose local
+ * days the rollups count (absent: built at UTC+07:00 before zones were
+ * recorded, i.e. the default zone); 'utc_offset' is what schema 3 wrote,
+ * kept for older readers. */
 static const char schema_v3_sql[] =
 	"CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT NOT NULL PRIMARY KEY, value);"
-	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);"
-	ROLLUP_TABLES("");
+	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);";
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed", "cancelled",
@@ -307,7 +278,6 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		if (version < 3 && (archive_exec(a, schema_v3_sql, err, errlen) < 0 ||
-		                    archive_rollup_rebuild(a, NULL, 0, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 3", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
@@ -333,6 +303,12 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		/* schema 7: fewer indexes to write, stray replies */
 		if (version < 7 && (archive_migrate_v7(a, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 7", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
+		/* schema 8: rollups keyed by integers, read through views (archive_migrate_v8) */
+		if (version < 8 && (archive_migrate_v8(a, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 8", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
@@ -872,10 +848,8 @@ int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, 
 		return -ENOMEM;
 	}
 	a->db = db; /* borrowed: the TEMP tables shadow the archive's for this connection only */
-	rc = archive_exec(a, "DROP TABLE IF EXISTS temp.rollup_surveys; DROP TABLE IF EXISTS temp.rollup_answers;"
-	                  " DROP TABLE IF EXISTS temp.rollup_groups; DROP TABLE IF EXISTS temp.rollup_units;"
-	                  " DROP TABLE IF EXISTS temp.rollup_citizens;" ROLLUP_TABLES("TEMP ") "BEGIN", err, errlen);
-	if (rc == 0) {
+	rc = archive_rollup_schema(a, 1, err, errlen);
+	if (rc == 0 && (rc = archive_exec(a, "BEGIN", err, errlen)) == 0) {
 		rc = archive_rollup_rebuild(a, campaign_id, 1, err, errlen);
 		archive_exec(a, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	}

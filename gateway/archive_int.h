@@ -32,6 +32,8 @@ enum archive_stmt {
 	ST_RU_UNIT_INS,
 	ST_RU_CITIZEN,
 	ST_RU_ZONE,
+	ST_RU_NAME_GET,
+	ST_RU_NAME_INS,
 	ST_MAX
 };
 
@@ -61,7 +63,7 @@ struct archive {
 	int rdn, rdmax;
 	int32_t *rdix;                  /* open addressing over rd: index, -1 = empty (owned) */
 	int rdixcap;
-	struct rname { char *s; uint64_t h; } *rn; /* interned strings by id (owned) */
+	struct rname { char *s; uint64_t h; int64_t dbid; } *rn; /* interned strings by id (owned); dbid: rollup_names.id, 0 = not known */
 	int rnn, rnmax;
 	int32_t *rnix;                  /* open addressing over rn (owned) */
 	int rnixcap;
@@ -72,7 +74,8 @@ struct archive_rkey {
 	const char *campaign_id, *version, *agency, *procedure, *channel, *status;
 	const char *msisdn_hash;           /* NULL: not a citizen to count */
 	int64_t dayn;                      /* local day in days since 1970-01-01, or ARCHIVE_NO_DAY */
-	int32_t ids[6];                    /* campaign, agency, procedure, channel, status, version interned */
+	int32_t ids[2];                    /* campaign and status interned */
+	int64_t uid;                       /* rollup_units.uid of (agency, procedure, channel) */
 	int ids_ok;                        /* ids filled (archive_rkey_day clears it) */
 	char *groups[ARCHIVE_MAX_GROUPS];  /* owned; distinct */
 	int ngroups;
@@ -85,6 +88,14 @@ int archive_exec(struct archive *a, const char *sql, char *err, size_t errlen);
 /* archive_migrate.c: schema 6 (cancelled, cancelled_by) and 7 (fewer indexes, stray_replies). */
 int archive_migrate_v6(struct archive *a, char *err, size_t errlen);
 int archive_migrate_v7(struct archive *a, char *err, size_t errlen);
+/* Schema 8: rollup tables keyed by integers (rollup_s, rollup_a, rollup_g,
+ * rollup_names) behind views with the old names and columns; the old tables
+ * dropped and the rollups counted again from the rows. */
+int archive_migrate_v8(struct archive *a, char *err, size_t errlen);
+/* Create the rollup tables and views (IF NOT EXISTS); temp: TEMP copies
+ * (dropped first) that shadow the archive's on this connection; else
+ * rollup tables of schema 3-7 are dropped first. 0 or -EIO. */
+int archive_rollup_schema(struct archive *a, int temp, char *err, size_t errlen);
 const char *archive_iso_time(int64_t t, char *buf, size_t cap);
 void archive_bind_text(sqlite3_stmt *s, int i, const char *v);
 void archive_rkey_day(struct archive_rkey *k, int64_t t);

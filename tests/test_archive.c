@@ -556,26 +556,100 @@ static char *rollups(const char *path)
 	return out;
 }
 
+/* Turn the archive at path into what schema 7 wrote: the rollups in tables
+ * keyed by text (copied from the views), no rollup_s/a/g or rollup_names.
+ * drop: then drop those rollups too, as an archive of schema 2 had none. */
+static void make_v7(const char *path, int drop)
+{
+	static const char sql[] =
+		"CREATE TABLE v7_s AS SELECT * FROM rollup_surveys;"
+		"CREATE TABLE v7_a AS SELECT * FROM rollup_answers;"
+		"CREATE TABLE v7_g AS SELECT * FROM rollup_groups;"
+		"DROP VIEW rollup_surveys; DROP VIEW rollup_answers; DROP VIEW rollup_groups;"
+		"DROP TABLE rollup_s; DROP TABLE rollup_a; DROP TABLE rollup_g; DROP TABLE rollup_names;"
+		"CREATE TABLE rollup_surveys (campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL,"
+		" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, surveys INTEGER NOT NULL,"
+		" rated INTEGER NOT NULL, PRIMARY KEY (campaign_id, day, agency, procedure, channel, status)) WITHOUT ROWID;"
+		"CREATE TABLE rollup_answers (campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL,"
+		" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, question_id TEXT NOT NULL,"
+		" kind INTEGER NOT NULL, value INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (campaign_id, day,"
+		" agency, procedure, channel, status, question_id, kind, value)) WITHOUT ROWID;"
+		"CREATE TABLE rollup_groups (campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL,"
+		" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, grp TEXT NOT NULL,"
+		" n INTEGER NOT NULL, PRIMARY KEY (campaign_id, day, agency, procedure, channel, status, grp)) WITHOUT ROWID;"
+		"INSERT INTO rollup_surveys SELECT * FROM v7_s; INSERT INTO rollup_answers SELECT * FROM v7_a;"
+		"INSERT INTO rollup_groups SELECT * FROM v7_g; DROP TABLE v7_s; DROP TABLE v7_a; DROP TABLE v7_g;"
+		"PRAGMA user_version = 7;";
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	if (drop)
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
+		                                  " DROP TABLE rollup_groups; DROP TABLE rollup_meta;"
+		                                  " DROP TABLE rollup_citizens; DROP TABLE rollup_units;"
+		                                  " PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A schema 7 archive (rollups keyed by text) opened by this program: the
+ * rollups are counted again into schema 8's integer tables, read through
+ * views that give the same rows, and every report is byte for byte what it
+ * was before the archive was turned into schema 7's. */
+static void test_migration_v7_rollups(void **state)
+{
+	struct fx *f = *state;
+	static const enum report_format fmts[] = { REPORT_FMT_JSON, REPORT_FMT_TABLE, REPORT_FMT_CSV };
+	char err[256] = "", *before, *after, *rb[3], *ra[3];
+	int rc;
+
+	put_basic(f);
+	before = rollups(f->path);
+	for (int i = 0; i < 3; i++) {
+		rb[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+	}
+	archive_close(f->a);
+	f->a = NULL;
+	make_v7(f->path, 0);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_a'"), 0);
+	after = rollups(f->path);
+	assert_string_equal(after, before); /* the old tables hold the same rows */
+	free(after);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), ARCHIVE_SCHEMA_VERSION);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_a'"), 1);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"), 3);
+	after = rollups(f->path);
+	assert_string_equal(before, after);
+	for (int i = 0; i < 3; i++) {
+		ra[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+		assert_true(strlen(ra[i]) > 100);
+		assert_string_equal(rb[i], ra[i]);
+		free(rb[i]);
+		free(ra[i]);
+	}
+	free(before);
+	free(after);
+}
+
 /* A schema 2 archive with surveys gets its rollups rebuilt from the rows when
  * opened, equal to those kept survey by survey. */
 static void test_migration_v2_rollups(void **state)
 {
 	struct fx *f = *state;
 	char err[256] = "", *before, *after;
-	sqlite3 *db;
 
 	put_basic(f);
 	before = rollups(f->path);
 	assert_non_null(strstr(before, "access:0:5=2"));
 	archive_close(f->a);
 	f->a = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
-	                                  " DROP TABLE rollup_groups; DROP TABLE rollup_meta;"
-	                                  " DROP TABLE rollup_citizens; DROP TABLE rollup_units;"
-	                                  " PRAGMA user_version = 2;",
-	                              NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	make_v7(f->path, 1);
 	f->a = archive_open(f->path, err, sizeof err);
 	if (!f->a)
 		fail_msg("archive_open: %s", err);
@@ -631,7 +705,6 @@ static void test_rollup_after_failed_batch(void **state)
 	struct archive_answer many[65];
 	struct archive_survey s[3][40];
 	char ids[3][40][16], hash[3][40][16], err[256] = "", *kept, *rebuilt;
-	sqlite3 *db;
 
 	for (int i = 0; i < 65; i++)
 		many[i] = (struct archive_answer)V("improve", 1 + i % 3);
@@ -662,11 +735,7 @@ static void test_rollup_after_failed_batch(void **state)
 	kept = rollups(f->path);
 	archive_close(f->a);
 	f->a = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
-	                                  " DROP TABLE rollup_groups; DROP TABLE rollup_citizens; PRAGMA user_version = 2;",
-	                              NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	make_v7(f->path, 1);
 	f->a = archive_open(f->path, err, sizeof err);
 	if (!f->a)
 		fail_msg("archive_open: %s", err);
@@ -1104,6 +1173,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v7_rollups, setup, teardown),
 		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test_setup_teardown(test_rollup_after_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v6_cancelled, setup, teardown),
