@@ -39,18 +39,18 @@ static const char *const stmt_sql[ST_MAX] = {
 	/* The rollups (docs/archive.md): one row per (campaign, local day, agency,
 	 * procedure, channel, status[, question, kind, value | group]), kept in the
 	 * transaction that inserts the surveys they count. */
-	[ST_RU_SURVEY] = "INSERT INTO rollup_surveys(campaign_id, day, agency, procedure, channel, status,"
-		" surveys, rated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7)"
+	[ST_RU_SURVEY] = "INSERT INTO rollup_s(c, day, u, st, surveys, rated) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 		" ON CONFLICT DO UPDATE SET surveys = surveys + excluded.surveys, rated = rated + excluded.rated",
-	[ST_RU_ANSWER] = "INSERT INTO rollup_answers(campaign_id, day, agency, procedure, channel, status,"
-		" question_id, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	[ST_RU_ANSWER] = "INSERT INTO rollup_a(c, day, u, st, q, kind, value, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[ST_RU_NAME_GET] = "SELECT id FROM rollup_names WHERE name = ?1",
+	[ST_RU_NAME_INS] = "INSERT INTO rollup_names(name) VALUES(?1)",
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
 	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
 	[ST_RU_ZONE] = "SELECT value FROM rollup_meta WHERE key = 'timezone'",
-	[ST_RU_GROUP] = "INSERT INTO rollup_groups(campaign_id, day, agency, procedure, channel, status,"
-		" grp, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+	[ST_RU_GROUP] = "INSERT INTO rollup_g(c, day, u, st, g, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
 };
 
 static const char schema_sql[] =
@@ -126,43 +126,14 @@ static const char schema_v2_sql[] =
 	") WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS deliveries_survey ON deliveries(survey_id);";
 
-/* Schema 3: the report rollups and a covering index for distinct citizens.
- * Keys are never NULL: an absent agency, procedure, channel or day is ''. */
-#define ROLLUP_KEY " campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL," \
-	" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,"
-#define ROLLUP_PK "campaign_id, day, agency, procedure, channel, status"
-/* The rollup tables; TMP is "" or "TEMP " (a report's own copy, see archive_rollup_temp). */
-#define ROLLUP_TABLES(TMP) \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_surveys (" ROLLUP_KEY \
-	" surveys INTEGER NOT NULL,"  /* surveys */ \
-	" rated INTEGER NOT NULL,"    /* of them, with at least one rated answer */ \
-	" PRIMARY KEY (" ROLLUP_PK ")) WITHOUT ROWID;" \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_answers (" ROLLUP_KEY \
-	" question_id TEXT NOT NULL," \
-	" kind INTEGER NOT NULL,"     /* 0 valued, 1 chosen multi option, 2 row without value, \
-	                               * 3 row without value with a comment */ \
-	" value INTEGER NOT NULL,"    /* kinds 0 and 1; 0 otherwise */ \
-	" n INTEGER NOT NULL," \
-	" PRIMARY KEY (" ROLLUP_PK ", question_id, kind, value)) WITHOUT ROWID;" \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_groups (" ROLLUP_KEY \
-	" grp TEXT NOT NULL,"         /* criteria group ('' = none) */ \
-	" n INTEGER NOT NULL,"        /* surveys with a rated answer in it */ \
-	" PRIMARY KEY (" ROLLUP_PK ", grp)) WITHOUT ROWID;" \
-	/* Distinct citizens: one small row per (citizen, local day, unit, status), \
-	 * in citizen order, so that a report counts them in one short scan. */ \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_units (uid INTEGER PRIMARY KEY, agency TEXT NOT NULL," \
-	" procedure TEXT NOT NULL, channel TEXT NOT NULL, UNIQUE (agency, procedure, channel));" \
-	"CREATE " TMP "TABLE IF NOT EXISTS rollup_citizens (campaign_id TEXT NOT NULL," \
-	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */ \
-	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */ \
-	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;"
-/* rollup_meta: 'timezone' = the zone whose local days the rollups count
- * (absent: built at UTC+07:00 before zones were recorded, i.e. the default
- * zone); 'utc_offset' is what schema 3 wrote, kept for older readers. */
+/* Schema 3: the report rollups; their tables are schema 8's now
+ * (archive_rollup_schema). rollup_meta: 'timezone' = the zone whose local
+ * days the rollups count (absent: built at UTC+07:00 before zones were
+ * recorded, i.e. the default zone); 'utc_offset' is what schema 3 wrote,
+ * kept for older readers. */
 static const char schema_v3_sql[] =
 	"CREATE TABLE IF NOT EXISTS rollup_meta (key TEXT NOT NULL PRIMARY KEY, value);"
-	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);"
-	ROLLUP_TABLES("");
+	"INSERT OR IGNORE INTO rollup_meta VALUES ('utc_offset', 25200);";
 
 const char *const archive_status_names[ARCHIVE_NSTATUS] = {
 	"completed", "expired", "abandoned", "opted_out", "failed", "suppressed", "cancelled",
@@ -212,10 +183,29 @@ int archive_exec(struct archive *a, const char *sql, char *err, size_t errlen)
 /* ISO 8601 UTC ("2026-11-21T10:00:00Z") into buf; returns buf, or NULL for 0 (absent). */
 const char *archive_iso_time(int64_t t, char *buf, size_t cap)
 {
+	int64_t day = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), sec = t - day * 86400;
+	char d[16];
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (t == 0 || !gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (t == 0)
+		return NULL;
+	/* the date by arithmetic (archive_day_text), as strftime would write it */
+	archive_day_text(day, d);
+	if (d[4] == '-' && strlen(d) == 10 && cap >= 21) {
+		int f[3] = { (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60) };
+
+		memcpy(buf, d, 10);
+		for (int i = 0; i < 3; i++) {
+			buf[10 + 3 * i] = i ? ':' : 'T';
+			buf[11 + 3 * i] = (char)('0' + f[i] / 10);
+			buf[12 + 3 * i] = (char)('0' + f[i] % 10);
+		}
+		buf[19] = 'Z';
+		buf[20] = '\0';
+		return buf;
+	}
+	if (!gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return NULL;
 	return buf;
 }
@@ -288,7 +278,6 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		if (version < 3 && (archive_exec(a, schema_v3_sql, err, errlen) < 0 ||
-		                    archive_rollup_rebuild(a, NULL, 0, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 3", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
@@ -317,12 +306,23 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
+		/* schema 8: rollups keyed by integers, read through views (archive_migrate_v8) */
+		if (version < 8 && (archive_migrate_v8(a, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 8", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
 		if (archive_exec(a, "COMMIT", err, errlen) < 0) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}
 	}
-	archive_exec(a, "PRAGMA cache_size = -65536", NULL, 0);
+	/* A 64 MB page cache for the writer, and a checkpoint every 10 000 WAL
+	 * pages (about 40 MB) rather than 1 000: a page that many batches
+	 * change (rollups, index interiors) is copied into the database once
+	 * per checkpoint, not once per batch. A checkpoint does not change what
+	 * a commit guarantees (docs/archive.md, "Cost"). */
+	archive_exec(a, "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000", NULL, 0);
 	if (!(a->chain = chain_new(a->db))) {
 		archive_seterr(err, errlen, "out of memory");
 		goto fail;
@@ -354,7 +354,7 @@ void archive_close(struct archive *a)
 	free(a->ca_own);
 	archive_qcache_clear(a);
 	archive_units_forget(a);
-	archive_rollup_discard(a);
+	archive_rollup_names_free(a);
 	sqlite3_close(a->db);
 	free(a);
 }
@@ -848,10 +848,8 @@ int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, 
 		return -ENOMEM;
 	}
 	a->db = db; /* borrowed: the TEMP tables shadow the archive's for this connection only */
-	rc = archive_exec(a, "DROP TABLE IF EXISTS temp.rollup_surveys; DROP TABLE IF EXISTS temp.rollup_answers;"
-	                  " DROP TABLE IF EXISTS temp.rollup_groups; DROP TABLE IF EXISTS temp.rollup_units;"
-	                  " DROP TABLE IF EXISTS temp.rollup_citizens;" ROLLUP_TABLES("TEMP ") "BEGIN", err, errlen);
-	if (rc == 0) {
+	rc = archive_rollup_schema(a, 1, err, errlen);
+	if (rc == 0 && (rc = archive_exec(a, "BEGIN", err, errlen)) == 0) {
 		rc = archive_rollup_rebuild(a, campaign_id, 1, err, errlen);
 		archive_exec(a, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	}
@@ -859,7 +857,7 @@ int archive_rollup_temp(struct sqlite3 *db, const char *campaign_id, char *err, 
 		sqlite3_finalize(a->st[i]);
 	archive_qcache_clear(a);
 	archive_units_forget(a);
-	archive_rollup_discard(a);
+	archive_rollup_names_free(a);
 	free(a);
 	return rc;
 }

@@ -12,9 +12,9 @@ struct sqlite3;
 
 /* The archive's schema (PRAGMA user_version): 2 deliveries, 3 rollups, 4 the
  * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h), 6
- * fewer indexes and stray replies.
- * archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 7
+ * cancelled, 7 fewer indexes and stray replies, 8 rollups keyed by integers
+ * behind views of the old names. archive_open upgrades. */
+#define ARCHIVE_SCHEMA_VERSION 8
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
 #define ARCHIVE_NSTATUS 7

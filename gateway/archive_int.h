@@ -32,6 +32,8 @@ enum archive_stmt {
 	ST_RU_UNIT_INS,
 	ST_RU_CITIZEN,
 	ST_RU_ZONE,
+	ST_RU_NAME_GET,
+	ST_RU_NAME_INS,
 	ST_MAX
 };
 
@@ -55,16 +57,26 @@ struct archive {
 	char (*ca_at)[32];              /* their answered_at ("" = NULL) */
 	char **ca_own;                  /* their text (owned) */
 	int nca, capca;
-	struct rdelta **rd;             /* rollup counts of this transaction, not yet written */
-	int rdcap, rdn;                     /* rollup_units rows known to be committed or in this transaction */
+	/* Rollup counts of this transaction, not yet written (archive_rollup.c):
+	 * keyed by small integers, the strings interned once in rn. */
+	struct rdelta *rd;              /* the deltas, rdn of them (owned) */
+	int rdn, rdmax;
+	int32_t *rdix;                  /* open addressing over rd: index, -1 = empty (owned) */
+	int rdixcap;
+	struct rname { char *s; uint64_t h; int64_t dbid; } *rn; /* interned strings by id (owned); dbid: rollup_names.id, 0 = not known */
+	int rnn, rnmax;
+	int32_t *rnix;                  /* open addressing over rn (owned) */
+	int rnixcap;
 };
 
 /* One survey's rollup key, and the criteria groups it has rated answers in. */
 struct archive_rkey {
 	const char *campaign_id, *version, *agency, *procedure, *channel, *status;
 	const char *msisdn_hash;           /* NULL: not a citizen to count */
-	char day[16];                      /* local YYYY-MM-DD, '' when unknown */
-	int64_t dayn;                      /* the same in days since 1970-01-01, or ARCHIVE_NO_DAY */
+	int64_t dayn;                      /* local day in days since 1970-01-01, or ARCHIVE_NO_DAY */
+	int32_t ids[2];                    /* campaign and status interned */
+	int64_t uid;                       /* rollup_units.uid of (agency, procedure, channel) */
+	int ids_ok;                        /* ids filled (archive_rkey_day clears it) */
 	char *groups[ARCHIVE_MAX_GROUPS];  /* owned; distinct */
 	int ngroups;
 	int rated;                         /* any rated answer */
@@ -76,16 +88,26 @@ int archive_exec(struct archive *a, const char *sql, char *err, size_t errlen);
 /* archive_migrate.c: schema 6 (cancelled, cancelled_by) and 7 (fewer indexes, stray_replies). */
 int archive_migrate_v6(struct archive *a, char *err, size_t errlen);
 int archive_migrate_v7(struct archive *a, char *err, size_t errlen);
+/* Schema 8: rollup tables keyed by integers (rollup_s, rollup_a, rollup_g,
+ * rollup_names) behind views with the old names and columns; the old tables
+ * dropped and the rollups counted again from the rows. */
+int archive_migrate_v8(struct archive *a, char *err, size_t errlen);
+/* Create the rollup tables and views (IF NOT EXISTS); temp: TEMP copies
+ * (dropped first) that shadow the archive's on this connection; else
+ * rollup tables of schema 3-7 are dropped first. 0 or -EIO. */
+int archive_rollup_schema(struct archive *a, int temp, char *err, size_t errlen);
 const char *archive_iso_time(int64_t t, char *buf, size_t cap);
 void archive_bind_text(sqlite3_stmt *s, int i, const char *v);
 void archive_rkey_day(struct archive_rkey *k, int64_t t);
+/* "YYYY-MM-DD" of a day number (days since 1970-01-01) into buf[11]; "" for ARCHIVE_NO_DAY. */
+const char *archive_day_text(int64_t dayn, char buf[16]);
 void archive_rkey_clear(struct archive_rkey *k);
 void archive_qcache_clear(struct archive *a);
 int archive_question_info(struct archive *a, const char *campaign_id, const char *version,
                          const char *qid, int *multi, const char **grp, int *rated);
 int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char *qid, int has_value, int value,
                          const char *text);
-int archive_rollup_survey(struct archive *a, const struct archive_rkey *k);
+int archive_rollup_survey(struct archive *a, struct archive_rkey *k);
 /* Count again, from the rows, the surveys of campaign_id (NULL = all) in the
  * process's zone (tzone.h), inside the caller's transaction; unless temp,
  * the zone is recorded in rollup_meta. */
@@ -99,5 +121,7 @@ void archive_units_forget(struct archive *a);
  * however many surveys share it); discard them after a rollback. */
 int archive_rollup_flush(struct archive *a);
 void archive_rollup_discard(struct archive *a);
+/* archive_rollup_discard, and the interned strings too (archive_close). */
+void archive_rollup_names_free(struct archive *a);
 
 #endif

@@ -1,4 +1,4 @@
-/* archive_migrate: the schema steps that rebuild or drop (6 and 7), kept out
+/* archive_migrate: the schema steps that rebuild or drop (6, 7 and 8), kept out
  * of archive.c; archive_open runs them in its upgrade transaction. */
 #include <errno.h>
 
@@ -74,4 +74,16 @@ static const char schema_v7_sql[] =
 int archive_migrate_v7(struct archive *a, char *err, size_t errlen)
 {
 	return archive_exec(a, schema_v7_sql, err, errlen);
+}
+
+/* Schema 8: the rollups keyed by integers (archive_rollup_schema), counted
+ * again from the rows in the caller's transaction. */
+int archive_migrate_v8(struct archive *a, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = archive_rollup_schema(a, 0, err, errlen)) < 0)
+		return rc;
+	archive_units_forget(a);
+	return archive_rollup_rebuild(a, NULL, 0, err, errlen);
 }

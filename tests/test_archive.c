@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -14,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "archive.h"
+#include "archive_int.h"
 #include "chain.h"
 #include "optout.h"
 #include "report.h"
@@ -554,26 +556,100 @@ static char *rollups(const char *path)
 	return out;
 }
 
+/* Turn the archive at path into what schema 7 wrote: the rollups in tables
+ * keyed by text (copied from the views), no rollup_s/a/g or rollup_names.
+ * drop: then drop those rollups too, as an archive of schema 2 had none. */
+static void make_v7(const char *path, int drop)
+{
+	static const char sql[] =
+		"CREATE TABLE v7_s AS SELECT * FROM rollup_surveys;"
+		"CREATE TABLE v7_a AS SELECT * FROM rollup_answers;"
+		"CREATE TABLE v7_g AS SELECT * FROM rollup_groups;"
+		"DROP VIEW rollup_surveys; DROP VIEW rollup_answers; DROP VIEW rollup_groups;"
+		"DROP TABLE rollup_s; DROP TABLE rollup_a; DROP TABLE rollup_g; DROP TABLE rollup_names;"
+		"CREATE TABLE rollup_surveys (campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL,"
+		" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, surveys INTEGER NOT NULL,"
+		" rated INTEGER NOT NULL, PRIMARY KEY (campaign_id, day, agency, procedure, channel, status)) WITHOUT ROWID;"
+		"CREATE TABLE rollup_answers (campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL,"
+		" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, question_id TEXT NOT NULL,"
+		" kind INTEGER NOT NULL, value INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (campaign_id, day,"
+		" agency, procedure, channel, status, question_id, kind, value)) WITHOUT ROWID;"
+		"CREATE TABLE rollup_groups (campaign_id TEXT NOT NULL, day TEXT NOT NULL, agency TEXT NOT NULL,"
+		" procedure TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, grp TEXT NOT NULL,"
+		" n INTEGER NOT NULL, PRIMARY KEY (campaign_id, day, agency, procedure, channel, status, grp)) WITHOUT ROWID;"
+		"INSERT INTO rollup_surveys SELECT * FROM v7_s; INSERT INTO rollup_answers SELECT * FROM v7_a;"
+		"INSERT INTO rollup_groups SELECT * FROM v7_g; DROP TABLE v7_s; DROP TABLE v7_a; DROP TABLE v7_g;"
+		"PRAGMA user_version = 7;";
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	if (drop)
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
+		                                  " DROP TABLE rollup_groups; DROP TABLE rollup_meta;"
+		                                  " DROP TABLE rollup_citizens; DROP TABLE rollup_units;"
+		                                  " PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A schema 7 archive (rollups keyed by text) opened by this program: the
+ * rollups are counted again into schema 8's integer tables, read through
+ * views that give the same rows, and every report is byte for byte what it
+ * was before the archive was turned into schema 7's. */
+static void test_migration_v7_rollups(void **state)
+{
+	struct fx *f = *state;
+	static const enum report_format fmts[] = { REPORT_FMT_JSON, REPORT_FMT_TABLE, REPORT_FMT_CSV };
+	char err[256] = "", *before, *after, *rb[3], *ra[3];
+	int rc;
+
+	put_basic(f);
+	before = rollups(f->path);
+	for (int i = 0; i < 3; i++) {
+		rb[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+	}
+	archive_close(f->a);
+	f->a = NULL;
+	make_v7(f->path, 0);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 7);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_a'"), 0);
+	after = rollups(f->path);
+	assert_string_equal(after, before); /* the old tables hold the same rows */
+	free(after);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), ARCHIVE_SCHEMA_VERSION);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_a'"), 1);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"), 3);
+	after = rollups(f->path);
+	assert_string_equal(before, after);
+	for (int i = 0; i < 3; i++) {
+		ra[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+		assert_true(strlen(ra[i]) > 100);
+		assert_string_equal(rb[i], ra[i]);
+		free(rb[i]);
+		free(ra[i]);
+	}
+	free(before);
+	free(after);
+}
+
 /* A schema 2 archive with surveys gets its rollups rebuilt from the rows when
  * opened, equal to those kept survey by survey. */
 static void test_migration_v2_rollups(void **state)
 {
 	struct fx *f = *state;
 	char err[256] = "", *before, *after;
-	sqlite3 *db;
 
 	put_basic(f);
 	before = rollups(f->path);
 	assert_non_null(strstr(before, "access:0:5=2"));
 	archive_close(f->a);
 	f->a = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE rollup_surveys; DROP TABLE rollup_answers;"
-	                                  " DROP TABLE rollup_groups; DROP TABLE rollup_meta;"
-	                                  " DROP TABLE rollup_citizens; DROP TABLE rollup_units;"
-	                                  " PRAGMA user_version = 2;",
-	                              NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	make_v7(f->path, 1);
 	f->a = archive_open(f->path, err, sizeof err);
 	if (!f->a)
 		fail_msg("archive_open: %s", err);
@@ -582,6 +658,92 @@ static void test_migration_v2_rollups(void **state)
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
+}
+
+/* archive_iso_time writes dates by arithmetic: the same text as gmtime_r +
+ * strftime for every second tried, leap days, 1970 and before, and years
+ * that are not four digits; 0 is absent (NULL). */
+static void test_iso_time(void **state)
+{
+	static const struct { int64_t t; const char *iso; } tab[] = {
+		{ 1, "1970-01-01T00:00:01Z" },
+		{ -1, "1969-12-31T23:59:59Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },
+		{ 4107542399, "2100-02-28T23:59:59Z" },
+		{ 4107542400, "2100-03-01T00:00:00Z" },
+		{ T0, "2026-11-21T10:00:00Z" },
+		{ 253402300799, "9999-12-31T23:59:59Z" },
+	};
+	char buf[32], want[32];
+
+	(void)state;
+	assert_null(archive_iso_time(0, buf, sizeof buf));
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+		assert_non_null(archive_iso_time(tab[i].t, buf, sizeof buf));
+		assert_string_equal(buf, tab[i].iso);
+	}
+	for (int64_t t = -70000000000LL; t < 400000000000LL; t += 86399 * 97 + (t & 4095)) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		if (t == 0)
+			continue;
+		assert_non_null(gmtime_r(&tt, &tm));
+		assert_true(strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+		assert_non_null(archive_iso_time(t, buf, sizeof buf));
+		assert_string_equal(buf, want);
+	}
+}
+
+/* The rollup counts gathered in a transaction that fails are dropped with it,
+ * and the next batches count exactly: the rollups after an ok batch, a batch
+ * refused half-way (its third survey has too many values) and another ok
+ * batch, on many days, equal the rollups rebuilt from the rows. */
+static void test_rollup_after_failed_batch(void **state)
+{
+	struct fx *f = *state;
+	struct archive_answer many[65];
+	struct archive_survey s[3][40];
+	char ids[3][40][16], hash[3][40][16], err[256] = "", *kept, *rebuilt;
+
+	for (int i = 0; i < 65; i++)
+		many[i] = (struct archive_answer)V("improve", 1 + i % 3);
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 40; i++) {
+			const struct archive_answer *ans[4] = { ans1, ans2, ans3, ans4 };
+			static const int nans[4] = { 6, 5, 3, 3 };
+			static const char *const st[3] = { "completed", "expired", "abandoned" };
+
+			snprintf(ids[b][i], sizeof ids[b][i], "r%d-%d", b, i);
+			snprintf(hash[b][i], sizeof hash[b][i], "h%d", (b * 40 + i) % 29);
+			s[b][i] = (struct archive_survey)SURVEY(ids[b][i], ids[b][i], hash[b][i], st[i % 3],
+			                                      ans[i % 4], nans[i % 4]);
+			s[b][i].triggered_at = T0 + (int64_t)(i * 7 % 23) * 86400 + i * 3000; /* the same keys in every batch */
+			s[b][i].agency = i % 5 == 0 ? "pc-hanoi" : "pc-vinhphuc";
+		}
+		fill(f, s[b], 40);
+	}
+	s[1][2].answers = many;
+	s[1][2].nanswers = 65;
+	assert_int_equal(archive_put(f->a, s[0], 40, err, sizeof err), 40);
+	assert_int_equal(archive_put(f->a, s[1], 40, err, sizeof err), -EINVAL);
+	assert_int_equal(archive_count(f->a, NULL, NULL), 40);
+	s[1][2].answers = ans3;
+	s[1][2].nanswers = 3;
+	assert_int_equal(archive_put(f->a, s[2], 40, err, sizeof err), 40);
+	assert_int_equal(archive_put(f->a, s[1], 40, err, sizeof err), 40);
+	kept = rollups(f->path);
+	archive_close(f->a);
+	f->a = NULL;
+	make_v7(f->path, 1);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	rebuilt = rollups(f->path);
+	assert_true(strlen(kept) > 1000);
+	assert_string_equal(kept, rebuilt);
+	free(kept);
+	free(rebuilt);
 }
 
 static void test_report_json(void **state)
@@ -1011,6 +1173,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v7_rollups, setup, teardown),
+		cmocka_unit_test(test_iso_time),
+		cmocka_unit_test_setup_teardown(test_rollup_after_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v6_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_optout_key, setup, teardown),

@@ -443,11 +443,11 @@ def hand_archive(db, camp):
         for (q, v, text) in ans:
             con.execute("INSERT INTO answers(survey_id, question_id, value, text, answered_at, campaign_id)"
                         " VALUES (?, ?, ?, ?, ?, 'ca-fig')", (sid, q, v, text, t))
-    con.execute("DROP TABLE rollup_surveys")
-    con.execute("DROP TABLE rollup_answers")
-    con.execute("DROP TABLE rollup_groups")
-    con.execute("DROP TABLE rollup_citizens")
-    con.execute("DROP TABLE rollup_units")
+    # every rollup table and view but rollup_meta (schema 8: tables keyed by
+    # integers behind views with the names and columns of schema 3)
+    for (typ, name) in con.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')"
+                                   " AND name LIKE 'rollup%' AND name <> 'rollup_meta' ORDER BY type DESC").fetchall():
+        con.execute(f"DROP {typ.upper()} {name}")
     con.execute("PRAGMA user_version = 2")
     con.commit()
     con.close()
