@@ -268,6 +268,10 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		reply_text_clear(&t);
 		s->echo_q = 0;
 		o->echo = 1;
+		/* should it have been this item's answer after all (its citizen
+		 * never saw the reminder, and answered the same), the reminder,
+		 * armed again, asks for it once more instead of waiting forever */
+		s->reminded = 0;
 		o->due = survey_next_due(c, s);
 		return 0;
 	}

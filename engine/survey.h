@@ -49,8 +49,9 @@ struct survey {
  * the same text again, must not become the answer to a later item: for
  * SURVEY_ECHO_KEEP seconds the first reply with that text to a later item
  * is taken for nothing (a citizen who repeats sends the same text again,
- * which then answers that item as meant). A re-prompt is an answer to the
- * citizen's own message, awaited: not covered. */
+ * which then answers that item as meant; should it have been a real answer
+ * after all, the reminder, armed again, asks for it once more). A re-prompt
+ * is an answer to the citizen's own message, awaited: not covered. */
 #define SURVEY_ECHO_WINDOW 2
 #define SURVEY_ECHO_KEEP 180
 

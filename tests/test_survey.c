@@ -235,6 +235,8 @@ static void test_repeat_after_crossing(void **state)
 	expect_msg(&o, "Câu 3/3", NULL);
 	feed(&s, "1", T0 + 7204, &o); /* the repeat for item 1, late */
 	assert_true(o.echo);
+	assert_int_equal(s.reminded, 0); /* a reminder asks again, should it have been item 3's answer */
+	assert_int_equal(o.due, s.last_at + 7200);
 	assert_int_equal(s.q, 2);
 	assert_int_equal(s.answers[2].state, 0);
 	feed(&s, "1", T0 + 7205, &o); /* once only */
