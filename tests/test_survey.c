@@ -207,6 +207,7 @@ static void test_repeat_after_crossing(void **state)
 	struct survey s;
 	struct survey_out o = {0};
 	survey_init(&s);
+	survey_out_clear(&o);
 	survey_start(camp, &s, T0, &o);
 	survey_out_clear(&o);
 	assert_int_equal(survey_tick(camp, &s, T0 + 7200, &o), 0);
@@ -227,6 +228,7 @@ static void test_repeat_after_crossing(void **state)
 
 	/* the repeat after the answer to item 2: not item 3's answer either */
 	survey_init(&s);
+	survey_out_clear(&o);
 	survey_start(camp, &s, T0, &o);
 	survey_out_clear(&o);
 	survey_tick(camp, &s, T0 + 7200, &o);
@@ -246,6 +248,7 @@ static void test_repeat_after_crossing(void **state)
 
 	/* not after SURVEY_ECHO_KEEP */
 	survey_init(&s);
+	survey_out_clear(&o);
 	survey_start(camp, &s, T0, &o);
 	survey_out_clear(&o);
 	survey_tick(camp, &s, T0 + 7200, &o);
@@ -257,6 +260,7 @@ static void test_repeat_after_crossing(void **state)
 
 	/* a different answer after the crossing is an answer; a re-prompt is no reminder */
 	survey_init(&s);
+	survey_out_clear(&o);
 	survey_start(camp, &s, T0, &o);
 	survey_out_clear(&o);
 	survey_tick(camp, &s, T0 + 7200, &o);
@@ -266,6 +270,7 @@ static void test_repeat_after_crossing(void **state)
 	assert_int_equal(s.answers[1].values[0], 1);
 	survey_clear(&s);
 	survey_init(&s);
+	survey_out_clear(&o);
 	survey_start(camp, &s, T0, &o);
 	feed(&s, "xyz", T0 + 5, &o);
 	expect_msg(&o, "Chưa hiểu.", NULL);
@@ -277,6 +282,7 @@ static void test_repeat_after_crossing(void **state)
 
 	/* an answer long after the reminder crossed nothing */
 	survey_init(&s);
+	survey_out_clear(&o);
 	survey_start(camp, &s, T0, &o);
 	survey_out_clear(&o);
 	survey_tick(camp, &s, T0 + 7200, &o);
@@ -284,6 +290,7 @@ static void test_repeat_after_crossing(void **state)
 	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_WINDOW + 5, &o);
 	assert_false(o.echo);
 	assert_int_equal(s.answers[1].values[0], 3);
+	survey_out_clear(&o);
 	survey_out_clear(&o);
 	survey_clear(&s);
 }
