@@ -317,7 +317,8 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		r.text = NULL;
 		a->at = now;
 		/* it crossed a re-send of its item when that left moments ago */
-		int crossed = s->resent && now - s->last_at < SURVEY_ECHO_WINDOW;
+		/* (a USSD screen is answered in its session: nothing crosses) */
+		int crossed = s->resent && now - s->last_at < SURVEY_ECHO_WINDOW && c->channel != CAMPAIGN_USSD;
 		int answered = s->q;
 		rc = survey_next(c, s, now, o);
 		if (crossed && !o->finished) {
