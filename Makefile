@@ -102,7 +102,7 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(ENGINE_SRC) gateway/smpp_pdu.c gateway
 fuzz-build: $(FUZZ_BINS)
 
 # chaos under load for longer (tests/e2e/test_chaos_e2e.py: Redis frozen
-# past the reply deadline and restarted, seeded); make test runs 12 s of it
+# past the reply deadline and restarted, seeded); make test runs 9 s of it
 chaos: deps
 	@$(MAKE) -j$$(nproc) --no-print-directory all
 	@for s in 1 2 3; do CHAOS_SEED=$$s CHAOS_SECONDS=$${CHAOS_SECONDS:-90} CHAOS_CITIZENS=$${CHAOS_CITIZENS:-300} \

@@ -15,7 +15,7 @@ person who already answered might; they answer the reminder, which this
 campaign sends after 3 s.
 
 make test runs a short version; `make chaos` a longer one:
-CHAOS_SECONDS (default 12), CHAOS_CITIZENS (default 100), CHAOS_SEED (1),
+CHAOS_SECONDS (default 9), CHAOS_CITIZENS (default 100), CHAOS_SEED (1),
 CHAOS_EVENTS (default "freeze,redis_restart"; "kill" adds SIGKILL).
 
 Known open problem with "kill" (issue 10): the reminders that bring back a
@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
-SECONDS = float(os.environ.get("CHAOS_SECONDS", "12"))
+SECONDS = float(os.environ.get("CHAOS_SECONDS", "9"))
 N = int(os.environ.get("CHAOS_CITIZENS", "100"))
 SEED = int(os.environ.get("CHAOS_SEED", "1"))
 # kill (SIGKILL hailongd) is not in the default set: see the docstring

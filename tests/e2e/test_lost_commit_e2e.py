@@ -146,7 +146,7 @@ def main():
             mo(st, n[who], "1")  # "Rất hài lòng" (5) to question 1
             wait_for(lambda: proxy.swallowed > before, 5, f"{who}: the COMMIT's reply to be swallowed")
             got(who, "Câu 2/6", timeout=15)
-            time.sleep(3.5)  # past every redelivery of "1"
+            time.sleep(2.5)  # past every redelivery of "1" (1.5 s after a refusal)
             check(count(who, "Câu 2/6") == 1, f"{who}: question 2 sent {count(who, 'Câu 2/6')} times: "
                                               f"{inbox(st, n[who])}")
             check(count(who, "Câu 3/6") == 0, f"{who}: the reply to question 1 answered question 2: "
