@@ -15,7 +15,7 @@ person who already answered might; they answer the reminder, which this
 campaign sends after 3 s.
 
 make test runs a short version; `make chaos` a longer one:
-CHAOS_SECONDS (default 9), CHAOS_CITIZENS (default 100), CHAOS_SEED (1),
+CHAOS_SECONDS (default 9), CHAOS_CITIZENS (default 80), CHAOS_SEED (1),
 CHAOS_EVENTS (default "freeze,redis_restart"; "kill" adds SIGKILL).
 
 Known open problem with "kill" (issue 10): the reminders that bring back a
@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "9"))
-N = int(os.environ.get("CHAOS_CITIZENS", "100"))
+N = int(os.environ.get("CHAOS_CITIZENS", "80"))
 SEED = int(os.environ.get("CHAOS_SEED", "1"))
 # kill (SIGKILL hailongd) is not in the default set: see the docstring
 EVENTS = [e for e in os.environ.get("CHAOS_EVENTS", "freeze,redis_restart").split(",") if e]
@@ -61,7 +61,7 @@ def main():
         st.start_redis()
         # citizens take 2 s or more to answer, as people do: an answer within
         # SURVEY_ECHO_WINDOW of a reminder is taken to have crossed it
-        st.start_sim(N, seed=SEED, think="2000-2600" if reminders else "200-1500", extra=["--mo-retry-ms", "700"])
+        st.start_sim(N, seed=SEED, think="2000-2600" if reminders else "100-900", extra=["--mo-retry-ms", "700"])
         cfg = st.write_config()
         st.start_gateway(cfg)
         pending = list(range(1, N + 1))
