@@ -816,6 +816,13 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
 		return EXIT_SUCCESS;
 	for (int i = 0; argc > 0 && i < NCOMMANDS; i++) {
 		if (match_words(&commands[i], argc, argv)) {
+			int words = 1;
+			for (const char *p = commands[i].words; *p; p++)
+				words += *p == ' ';
+			if (argc > words) { /* `help report --bogus` */
+				fprintf(stderr, "hailong help: unexpected '%s' after '%s'\n", argv[words], commands[i].words);
+				return EXIT_USAGE;
+			}
 			usage_of(&commands[i], stdout);
 			printf("  %s\n", commands[i].summary);
 			return EXIT_SUCCESS;

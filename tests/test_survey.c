@@ -196,6 +196,16 @@ static void test_reminder_and_expiry(void **state)
 	survey_clear(&s);
 }
 
+/* A new survey whose first item was reminded at T0 + 2 h (o: the reminder). */
+static void reminded(struct survey *s, struct survey_out *o)
+{
+	survey_init(s);
+	survey_out_clear(o);
+	survey_start(camp, s, T0, o);
+	survey_out_clear(o);
+	assert_int_equal(survey_tick(camp, s, T0 + 7200, o), 0);
+}
+
 /* An answer that crossed a reminder (or a re-prompt) of its item: the
  * citizen, reading the reminder after answering, sends the same answer
  * again. That repeat is taken for nothing (once), never as the answer to the
@@ -206,11 +216,7 @@ static void test_repeat_after_crossing(void **state)
 	(void)state;
 	struct survey s;
 	struct survey_out o = {0};
-	survey_init(&s);
-	survey_out_clear(&o);
-	survey_start(camp, &s, T0, &o);
-	survey_out_clear(&o);
-	assert_int_equal(survey_tick(camp, &s, T0 + 7200, &o), 0);
+	reminded(&s, &o);
 	expect_msg(&o, "Nhắc.\nCâu 1/3", NULL);
 	feed(&s, "1", T0 + 7201, &o); /* typed before the reminder arrived */
 	expect_msg(&o, "Câu 2/3", NULL);
@@ -227,11 +233,7 @@ static void test_repeat_after_crossing(void **state)
 	survey_clear(&s);
 
 	/* the repeat after the answer to item 2: not item 3's answer either */
-	survey_init(&s);
-	survey_out_clear(&o);
-	survey_start(camp, &s, T0, &o);
-	survey_out_clear(&o);
-	survey_tick(camp, &s, T0 + 7200, &o);
+	reminded(&s, &o);
 	feed(&s, "1", T0 + 7200, &o);
 	feed(&s, "2", T0 + 7203, &o); /* item 2 */
 	expect_msg(&o, "Câu 3/3", NULL);
@@ -247,11 +249,7 @@ static void test_repeat_after_crossing(void **state)
 	survey_clear(&s);
 
 	/* not after SURVEY_ECHO_KEEP */
-	survey_init(&s);
-	survey_out_clear(&o);
-	survey_start(camp, &s, T0, &o);
-	survey_out_clear(&o);
-	survey_tick(camp, &s, T0 + 7200, &o);
+	reminded(&s, &o);
 	feed(&s, "1", T0 + 7200, &o);
 	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_KEEP, &o);
 	assert_false(o.echo);
@@ -259,11 +257,7 @@ static void test_repeat_after_crossing(void **state)
 	survey_clear(&s);
 
 	/* a different answer after the crossing is an answer; a re-prompt is no reminder */
-	survey_init(&s);
-	survey_out_clear(&o);
-	survey_start(camp, &s, T0, &o);
-	survey_out_clear(&o);
-	survey_tick(camp, &s, T0 + 7200, &o);
+	reminded(&s, &o);
 	feed(&s, "2", T0 + 7200, &o);
 	feed(&s, "3", T0 + 7201, &o);
 	assert_false(o.echo);
@@ -281,16 +275,11 @@ static void test_repeat_after_crossing(void **state)
 	survey_clear(&s);
 
 	/* an answer long after the reminder crossed nothing */
-	survey_init(&s);
-	survey_out_clear(&o);
-	survey_start(camp, &s, T0, &o);
-	survey_out_clear(&o);
-	survey_tick(camp, &s, T0 + 7200, &o);
+	reminded(&s, &o);
 	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_WINDOW, &o);
 	feed(&s, "1", T0 + 7200 + SURVEY_ECHO_WINDOW + 5, &o);
 	assert_false(o.echo);
 	assert_int_equal(s.answers[1].values[0], 3);
-	survey_out_clear(&o);
 	survey_out_clear(&o);
 	survey_clear(&s);
 }

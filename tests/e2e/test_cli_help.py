@@ -54,6 +54,11 @@ def main():
         print(f"ok hailong {grp} (group of {len(subs)})")
     r = run([os.path.join(b, "hailong"), "help", "no-such-command"])
     assert r.returncode == 2 and "no-such-command" in r.stderr, r
+    for extra in (["report", "--bogus"], ["campaign", "check", "x"]):
+        r = run([os.path.join(b, "hailong"), "help"] + extra)
+        assert r.returncode == 2 and extra[-1] in r.stderr, f"hailong help {' '.join(extra)}: {r}"
+    r = run([os.path.join(b, "hailong"), "help", "campaign", "check"])
+    assert r.returncode == 0 and "campaign check" in r.stdout, r
     print(f"ok: {len(progs)} commands answer --help and name an unknown option")
 
 
