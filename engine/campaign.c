@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "reply.h"
+#include "text.h"
 #include "yamldoc.h"
 
 #define CAMPAIGN_MAX_SCALES ((int)(sizeof(((struct campaign *)0)->scales) / sizeof(struct campaign_scale)))
@@ -790,18 +791,6 @@ static void parse_messages(struct pctx *p, int root)
 
 /* ---- the campaign ---------------------------------------------------- */
 
-static uint64_t fnv1a64(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void parse_top(struct pctx *p, int root)
 {
 	static const char *const channels[] = {"sms", "ussd", NULL};
@@ -938,7 +927,7 @@ int campaign_parse(const char *file, const char *yaml, size_t len, struct campai
 		goto fail;
 	}
 	snprintf(c->version, sizeof c->version, "%016llx",
-	         (unsigned long long)fnv1a64(yaml ? yaml : "", yaml ? len : 0));
+	         (unsigned long long)text_fnv1a64(yaml ? yaml : "", yaml ? len : 0));
 	c->channel = CAMPAIGN_SMS;
 	c->encoding = TEXT_ENC_AUTO;
 	c->quiet_start = c->quiet_end = -1;

@@ -6,6 +6,7 @@
 
 #include "reply.h"
 #include "survey.h"
+#include "text.h"
 
 static const char *const survey_names[] = {
 	"queued", "waiting", "active", "completed", "expired",
@@ -257,10 +258,8 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		reply_text_clear(&t);
 		return rc;
 	}
-	/* FNV-1a of the folded text: what a repeat of the last answer looks like */
-	uint32_t h = 2166136261u;
-	for (const char *p = t.fold ? t.fold : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
+	/* the folded text by hash: what a repeat of the last answer looks like */
+	uint32_t h = (uint32_t)text_fnv1a64(t.fold ? t.fold : "", t.fold ? strlen(t.fold) : 0);
 	if (s->echo_q && now - s->echo_at >= SURVEY_ECHO_KEEP)
 		s->echo_q = 0;
 	if (s->echo_q && s->q >= s->echo_q && h == s->echo_h) {

@@ -211,6 +211,14 @@ char *text_lower(const char *utf8)
 	return collapse_words(mapped, ',');
 }
 
+uint64_t text_fnv1a64(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 char *text_fold(const char *utf8)
 {
 	char *mapped;

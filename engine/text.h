@@ -89,4 +89,9 @@ int text_split(const char *utf8, enum text_encoding enc, struct text_parts *out)
  * Returns bytes written or -ENOSPC. */
 int text_decode(int dc, const uint8_t *in, size_t n, char *out, size_t cap);
 
+/* FNV-1a, 64 bits, of n bytes (campaign versions, numbers' buckets, replies
+ * compared by hash). Not a keyed hash: never for a citizen's number that
+ * leaves the process. */
+uint64_t text_fnv1a64(const char *s, size_t n);
+
 #endif

@@ -16,6 +16,7 @@
 #include "seal.h"
 #include "store.h"
 #include "survey.h"
+#include "text.h"
 #include "ussd.h"
 
 /* ---- committing a survey step ---- */
@@ -79,10 +80,7 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
 
 uint64_t gw_hash64(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
+	return text_fnv1a64(s, strlen(s));
 }
 
 void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
