@@ -162,6 +162,15 @@ struct gw_unsure {
 	struct gw_unsure *next;
 };
 
+/* Unlinks and frees the entry *pp. */
+static void gw_unsure_drop(struct gw *g, struct gw_unsure **pp)
+{
+	struct gw_unsure *u = *pp;
+	*pp = u->next;
+	free(u);
+	g->nunsure--;
+}
+
 /* The entry of (msisdn, text), dropping the expired ones of its bucket on the way. */
 static struct gw_unsure **gw_unsure_find(struct gw *g, const char *msisdn, uint64_t text)
 {
@@ -172,9 +181,7 @@ static struct gw_unsure **gw_unsure_find(struct gw *g, const char *msisdn, uint6
 	while (*pp) {
 		struct gw_unsure *u = *pp;
 		if (now - u->at > GW_UNSURE_AGE) {
-			*pp = u->next;
-			free(u);
-			g->nunsure--;
+			gw_unsure_drop(g, pp);
 			continue;
 		}
 		if (u->text == text && strcmp(u->msisdn, msisdn) == 0)
@@ -218,16 +225,14 @@ int gw_mo_unsure_took(struct gw *g, const char *msisdn, const char *text, const 
 		return 0;
 	/* another survey running, or none: the lost COMMIT may have been the
 	 * one that ended the survey the reply was for; it answers no other */
-	int other = !m || strcmp(m->id, u->survey) != 0;
-	for (int i = 0; i < u->n && i < GW_UNSURE_NONCES; i++)
-		if (other || (m->nonce[0] && strcmp(u->nonce[i], m->nonce) == 0)) {
-			*pp = u->next;
-			free(u);
-			g->nunsure--;
-			g->counters[GW_MO_REDELIVERED]++;
-			return 1;
-		}
-	return 0;
+	int took = !m || strcmp(m->id, u->survey) != 0;
+	for (int i = 0; !took && m->nonce[0] && i < u->n && i < GW_UNSURE_NONCES; i++)
+		took = strcmp(u->nonce[i], m->nonce) == 0;
+	if (took) {
+		gw_unsure_drop(g, pp);
+		g->counters[GW_MO_REDELIVERED]++;
+	}
+	return took;
 }
 
 void gw_mo_unsure_forget(struct gw *g, const char *msisdn, const char *text)
@@ -235,25 +240,17 @@ void gw_mo_unsure_forget(struct gw *g, const char *msisdn, const char *text)
 	if (!g->nunsure)
 		return;
 	struct gw_unsure **pp = gw_unsure_find(g, msisdn, gw_hash64(text));
-	struct gw_unsure *u = pp ? *pp : NULL;
-	if (u) {
-		*pp = u->next;
-		free(u);
-		g->nunsure--;
-	}
+	if (pp && *pp)
+		gw_unsure_drop(g, pp);
 }
 
 static void gw_unsure_free(struct gw *g)
 {
 	for (int b = 0; g->unsure && b < GW_UNSURE_BUCKETS; b++)
-		while (g->unsure[b]) {
-			struct gw_unsure *u = g->unsure[b];
-			g->unsure[b] = u->next;
-			free(u);
-		}
+		while (g->unsure[b])
+			gw_unsure_drop(g, &g->unsure[b]);
 	free(g->unsure);
 	g->unsure = NULL;
-	g->nunsure = 0;
 }
 
 void gw_mo_echo_note(struct gw *g, const char *mask, const char *id, int q)
