@@ -26,6 +26,12 @@ def msisdn_hash(msisdn, hash_key=HASH_KEY):
     return hashlib.blake2b(msisdn.encode(), key=key, digest_size=32).hexdigest()
 
 
+def check(cond, msg):
+    """Fails the test with msg unless cond."""
+    if not cond:
+        raise AssertionError(msg)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,9 +21,7 @@ SIM = os.path.join(harness.BIN, "hailong-sim")
 CAMPAIGN = os.path.join(harness.ROOT, "config", "campaigns", "default.yaml")
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():

@@ -21,9 +21,7 @@ from harness import inbox, mo, wait_for  # noqa: E402
 HAILONG = os.path.join(harness.BIN, "hailong")
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def run(*args, ok=(0,)):

@@ -40,9 +40,7 @@ SEED = int(os.environ.get("CHAOS_SEED", "1"))
 EVENTS = [e for e in os.environ.get("CHAOS_EVENTS", "freeze,redis_restart").split(",") if e]
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():

@@ -38,9 +38,7 @@ LONG_GSM = ("Thong bao: ho so cua ong/ba da duoc tiep nhan tai bo phan mot cua. 
             "Vui long mang CCCD {ban goc} khi den nhan ket qua [ngay 12/05]. ") * 4
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 class Listener:

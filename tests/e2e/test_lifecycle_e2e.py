@@ -31,9 +31,7 @@ def campaign(cid, extra, nq=2, tag=""):
     return "id: %s\n%squestions:\n%s%s" % (cid, extra, qs, MSGS)
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def local_hhmm(t, delta_min):

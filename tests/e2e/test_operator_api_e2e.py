@@ -21,9 +21,7 @@ import harness  # noqa: E402
 from harness import inbox, mo, wait_for  # noqa: E402
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def row(st, sid):

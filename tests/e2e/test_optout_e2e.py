@@ -16,9 +16,7 @@ import harness  # noqa: E402
 from harness import inbox, mo, msisdn_hash, wait_for  # noqa: E402
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():

@@ -27,9 +27,7 @@ questions:
 """
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def bad_files(st):

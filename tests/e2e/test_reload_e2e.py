@@ -12,9 +12,7 @@ import harness  # noqa: E402
 from harness import wait_for  # noqa: E402
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():

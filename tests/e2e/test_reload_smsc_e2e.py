@@ -23,9 +23,7 @@ import harness  # noqa: E402
 from harness import citizen, compare_with_ledger, completed_surveys, wait_for  # noqa: E402
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 ENTRY_B = """  - name: b

@@ -13,9 +13,7 @@ import harness  # noqa: E402
 N = 20
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():

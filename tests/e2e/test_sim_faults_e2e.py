@@ -16,9 +16,7 @@ import harness  # noqa: E402
 N = 25
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():

@@ -15,9 +15,7 @@ import harness  # noqa: E402
 PEER = os.path.join(harness.ROOT, "tests", "peer")
 
 
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+check = harness.check
 
 
 def main():
