@@ -245,6 +245,20 @@ static int survey_feed_many(const struct campaign *c, struct survey *s, const st
 	return rc < 0 ? rc : 1;
 }
 
+static uint32_t survey_fold_hash(const struct reply_text *t)
+{
+	uint32_t h = (uint32_t)text_fnv1a64(t->fold ? t->fold : "", t->fold ? strlen(t->fold) : 0);
+	return h ? h : 1;
+}
+
+uint32_t survey_reply_hash(const char *text)
+{
+	struct reply_text t;
+	uint32_t h = reply_text_init(&t, text) < 0 ? 0 : survey_fold_hash(&t);
+	reply_text_clear(&t);
+	return h;
+}
+
 int survey_feed(const struct campaign *c, struct survey *s, const char *text, int64_t now,
                 struct survey_out *o)
 {
@@ -259,7 +273,8 @@ int survey_feed(const struct campaign *c, struct survey *s, const char *text, in
 		return rc;
 	}
 	/* the folded text by hash: what a repeat of the last answer looks like */
-	uint32_t h = (uint32_t)text_fnv1a64(t.fold ? t.fold : "", t.fold ? strlen(t.fold) : 0);
+	uint32_t h = survey_fold_hash(&t);
+	s->last_h = h;
 	if (s->echo_q && now - s->echo_at >= SURVEY_ECHO_KEEP)
 		s->echo_q = 0;
 	if (s->echo_q && s->q >= s->echo_q && h == s->echo_h) {

@@ -40,6 +40,7 @@ struct survey {
 	int echo_q;              /* 1 + the item whose answer crossed its reminder; 0 = none */
 	uint32_t echo_h;         /* hash of that answer's folded text */
 	int64_t echo_at;         /* when it came (unix s) */
+	uint32_t last_h;         /* hash of the last reply fed (survey_reply_hash), 0 = none */
 	struct survey_answer answers[CAMPAIGN_MAX_QUESTIONS];
 };
 
@@ -77,6 +78,10 @@ int survey_start(const struct campaign *c, struct survey *s, int64_t now, struct
  * survey changes nothing. One message may answer several items at once
  * ("1 2 1 1 3", see reply_parse_many): the run of one-option items from the
  * current one; the next item (or thanks) follows. */
+/* The hash survey_feed keeps of a reply (last_h, echo_h): of its folded
+ * text, so a copy of the same deliver_sm always gives the same value; never 0.
+ * Returns 0 when the text cannot be read (-ENOMEM, bad UTF-8). */
+uint32_t survey_reply_hash(const char *reply);
 int survey_feed(const struct campaign *c, struct survey *s, const char *reply, int64_t now,
                 struct survey_out *o);
 /* Time passes: the reminder once after reminder_after of silence, expiry

@@ -38,6 +38,7 @@ static const char *const gw_counter_names[] = {
 	"hailong_optout_restores_total",
 	"hailong_mo_one_round_trip_total",
 	"hailong_mo_commit_reply_lost_total", "hailong_mo_already_stored_total", "hailong_mo_repeat_ignored_total",
+	"hailong_mo_unsure_item_answered_total",
 };
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");

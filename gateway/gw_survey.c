@@ -379,11 +379,25 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		survey_clear(s);
 		return GW_MO_STORED;
 	}
+	if (s->status == SURVEY_ACTIVE && m->sq < s->q && m->uq == s->q && s->q > 0 && s->last_h &&
+	    survey_reply_hash(text) != s->last_h) {
+		/* the item was handed to the SMSC by a gateway that died before
+		 * it heard whether it left (sq went back when it was put back in
+		 * line): it may well have reached the citizen. A copy of the
+		 * previous answer delivered again is the same text; this one is
+		 * not, so it answers the item (else it would be lost: the item,
+		 * sent again, is the same question, which many ignore) */
+		g->counters[GW_MO_UNSURE_ITEM]++;
+		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"item may have left before a crash, reply unlike the last: taken\"",
+		         esme_name(e), mask, id, s->q);
+		return GW_MO_FEED;
+	}
 	if (s->status != SURVEY_ACTIVE || m->sq < s->q) {
 		/* the item it would answer has not been accepted by the SMSC yet,
 		 * so the citizen cannot have read it: this reply is a duplicate
 		 * deliver_sm of the previous answer, or a message typed before
-		 * the trigger, and answers nothing */
+		 * the trigger, and answers nothing (after a crash that left the
+		 * item's fate unknown, one with the previous answer's text) */
 		g->counters[GW_MO_EARLY]++;
 		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply before the item reached the SMSC, ignored\"",
 		         esme_name(e), mask, id, s->q);
@@ -684,6 +698,15 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 			event_active(g->ev_queue, 0, 0);
 		} else if (rc == 0) {
 			struct survey_out o;
+			if (c->channel != CAMPAIGN_USSD && s.status == SURVEY_ACTIVE && m.sq < s.q && !s.reminded &&
+			    t < s.started_at + c->expire_after) {
+				/* the item has not left yet (the outbox is behind, or a
+				 * crash put it back in line): a reminder now would reach
+				 * the citizen with the item itself, and their answer to
+				 * the one would cross the other. The reminder counts
+				 * from now instead. */
+				s.last_at = t;
+			}
 			if (survey_tick(c, &s, t, &o) == 0) {
 				if (c->channel == CAMPAIGN_USSD)
 					gw_ussd_due(g, &m, c, &s, &o); /* the invite SMS, or the end */

@@ -102,6 +102,8 @@ int record_state_fields(const struct campaign *c, const struct survey *s, struct
 		rc |= record_kvi(o, "eh", s->echo_h);
 		rc |= record_kvi(o, "ea", s->echo_at);
 	}
+	if (s->last_h)
+		rc |= record_kvi(o, "lh", s->last_h);
 	for (int i = 0; i < c->nquestions && !rc; i++) {
 		const struct survey_answer *a = &s->answers[i];
 		if (a->state == 0)
@@ -202,6 +204,8 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 	m->completed_at = record_int(r, "tc");
 	const redisReply *sq = record_field(r, "sq");
 	m->sq = sq && sq->type == REDIS_REPLY_STRING ? strtoll(sq->str, NULL, 10) : -1;
+	const redisReply *uq = record_field(r, "uq");
+	m->uq = uq && uq->type == REDIS_REPLY_STRING ? strtoll(uq->str, NULL, 10) : -1;
 	return rc ? -EINVAL : 0;
 }
 
@@ -223,6 +227,7 @@ int record_state_parse(const redisReply *r, const struct campaign *c, struct sur
 	s->echo_q = (int)record_int(r, "eq");
 	s->echo_h = (uint32_t)record_int(r, "eh");
 	s->echo_at = record_int(r, "ea");
+	s->last_h = (uint32_t)record_int(r, "lh");
 	if (s->echo_q < 0 || s->echo_q > c->nquestions)
 		s->echo_q = 0;
 	if (s->q < 0 || s->q > c->nquestions)

@@ -29,6 +29,8 @@ struct record_meta {
 	int64_t triggered_at, completed_at;     /* unix s; completed_at 0 = absent */
 	char ver[24];                           /* optimistic-lock version, "" before */
 	long long sq;                           /* last item handed to the SMSC, -1 = none yet */
+	long long uq;                           /* "uq": an item whose hand-over a crash left unknown (sq went
+	                                         * back below it, see STORE_LUA_UNSEND), -1 = none */
 	char nonce[12];                         /* "n": the nonce of the COMMIT that wrote this state ("" = none) */
 	char cancelled_by[RECORD_FIELD_MAX];    /* set by a cancel (the token's name), never read from Redis */
 };

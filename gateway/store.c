@@ -42,7 +42,10 @@
 /* unsend(m): a survey's item put back from a sending list, sent at once by
  * its COMMIT (its entry says what "sq" was before, "p"), has not left as
  * far as anyone knows: sq goes back, so that a reply to the item before,
- * delivered again after a crash, is not taken for an answer to this one. */
+ * delivered again after a crash, is not taken for an answer to this one.
+ * "uq" notes that this item may have reached the citizen all the same: a
+ * reply unlike the last one fed (a redelivery is the same text) answers it
+ * (gw_mo_judge). */
 #define STORE_LUA_UNSEND \
 	"local function unsend(m)\n" \
 	"  local ok, o = pcall(cjson.decode, m)\n" \
@@ -50,6 +53,7 @@
 	"    local k = 'hl:s:' .. o.s\n" \
 	"    if tonumber(redis.call('HGET', k, 'sq') or '') == o.q and redis.call('EXISTS', k) == 1 then\n" \
 	"      if o.p < 0 then redis.call('HDEL', k, 'sq') else redis.call('HSET', k, 'sq', o.p) end\n" \
+	"      redis.call('HSET', k, 'uq', o.q)\n" \
 	"    end\n" \
 	"  end\n" \
 	"end\n"
