@@ -59,7 +59,7 @@ def main():
         st.start_redis()
         st.start_sim(0, think="5")
         st.start_gateway()
-        n = {k: "849120000%02d" % i for i, k in enumerate("ABCDEFGHIJK", start=1)}
+        n = {k: "849120000%02d" % i for i, k in enumerate("ABCDEFGHIJKL", start=1)}
 
         def trig(who, camp, tx):
             code, body = st.trigger(n[who], tx, campaign=camp)
@@ -78,14 +78,18 @@ def main():
         check(len(inbox(st, n["H"])) == 1, f"H answered twice: {inbox(st, n['H'])}")
 
         ids = {}
-        for who in "ABCDEH":
+        for who in "ABCDEHL":
             ids[who] = trig(who, "timers", "T-" + who)
         ids["F"] = trig("F", "win", "W-F")
         ids["G"] = trig("G", "again", "G-1")
         ids["J"] = trig("J", "quiet", "Q-J")
         ids["K"] = trig("K", "held", "K-1")
-        for who in "ABCDEH":
+        for who in "ABCDEHL":
             got(who, "TIMERS  cau 1")
+        # L's item as if it had not left yet (outbox behind, or put back
+        # after a crash: "sq" below it): its reminder waits for it, else
+        # the citizen would get both at once and answer across them
+        st.redis("HDEL", "hl:s:" + ids["L"], "sq")
         got("G", "AGAIN  cau 1")
         got("K", "HELD  cau 1")
         mo(st, n["B"], "1")
@@ -179,7 +183,8 @@ def main():
         want = {"A": ("expired", None), "B": ("expired", None), "C": ("completed", None),
                 "D": ("opted_out", None), "E": ("abandoned", None), "F": ("suppressed", "outside window"),
                 "F2": ("suppressed", "outside window"), "G": ("completed", None),
-                "G2": ("suppressed", "resurvey"), "D2": ("suppressed", "opted out"), "H": ("expired", None)}
+                "G2": ("suppressed", "resurvey"), "D2": ("suppressed", "opted out"), "H": ("expired", None),
+                "L": ("expired", None)}
         for k, w in want.items():
             wait_for(lambda: status(ids[k]) is not None, 15, f"{k} archived")
             check(status(ids[k]) == w, f"{k}: archived {status(ids[k])}, want {w}")
@@ -190,6 +195,7 @@ def main():
         check(answers(ids["H"]) == {}, f"H: a reply sent before the trigger answered: {answers(ids['H'])}")
         check(sum("NHAC LAI." in x for x in inbox(st, n["A"])) == 1, f"A reminders: {inbox(st, n['A'])}")
         check(any("HET HAN." in x for x in inbox(st, n["A"])), "A expired message")
+        check(not any("NHAC LAI." in x for x in inbox(st, n["L"])), f"L reminded before the item left: {inbox(st, n['L'])}")
         check(inbox(st, n["F"]) == [], f"F (outside window) got {inbox(st, n['F'])}")
         check(sum("TIMERS" in x for x in inbox(st, n["D"])) == 2, f"D surveyed after opting out: {inbox(st, n['D'])}")
         check(st.redis("SISMEMBER", "hl:optout", harness.msisdn_hash(n["D"])) == "1", "D's hash not in hl:optout")
