@@ -45,7 +45,8 @@ struct survey {
 };
 
 /* An answer that comes within this many seconds of the reminder of its item
- * crossed it (no one reads and answers a message that fast): the citizen
+ * crossed it (no one reads a message on a basic phone and keys an answer
+ * that fast; times are whole seconds, so this is 4 to 6 s): the citizen
  * reads the reminder after answering and may answer it again. That repeat,
  * the same text again, must not become the answer to a later item: for
  * SURVEY_ECHO_KEEP seconds the first reply with that text to a later item
@@ -53,7 +54,7 @@ struct survey {
  * which then answers that item as meant; should it have been a real answer
  * after all, the reminder, armed again, asks for it once more). A re-prompt
  * is an answer to the citizen's own message, awaited: not covered. */
-#define SURVEY_ECHO_WINDOW 2
+#define SURVEY_ECHO_WINDOW 5
 #define SURVEY_ECHO_KEEP 180
 
 #define SURVEY_MAX_OUT 2
