@@ -178,11 +178,12 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			int cap = esme_capacity(g->esme[i]) - g->reserved[i];
 			int want = (int)(cap / g->parts_avg[i]);
 			want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
-			char smax[12];
+			char smax[12], snow[24];
 			snprintf(smax, sizeof smax, "%d", want);
+			snprintf(snow, sizeof snow, "%" PRId64, gw_now());
 			const char *tk[] = {k_out, k_send};
-			const char *ta[] = {smax};
-			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 1, ta, err, sizeof err);
+			const char *ta[] = {smax, snow};
+			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 2, ta, err, sizeof err);
 			if (!r) {
 				g->counters[GW_REDIS_ERR]++;
 				return;

@@ -210,10 +210,13 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
 	"redis.call('RPUSH', KEYS[2], ARGV[2])\n"
 	"return 1\n",
-	/* TAKE: KEYS outbox, sending; ARGV max. Moves up to max messages to send
+	/* TAKE: KEYS outbox, sending; ARGV max, now. Moves up to max messages to send
 	 * into the sending list and returns {keep, entry, sq before, ...} in
 	 * order; for an item of a survey it raises the survey's "sq" (the last
-	 * item handed to the SMSC) in the same step, so a reply can only answer
+	 * item handed to the SMSC) and its "l" (when its last message left: a
+	 * reminder counts from then, and so does the window in which an answer
+	 * is taken to have crossed a reminder, not from when the message was
+	 * made, as it may have waited in line) in the same step, so a reply can only answer
 	 * an item that left and a duplicate deliver_sm of the previous answer is
 	 * never taken for the next item (PUTBACK lowers it again for an item that
 	 * did not leave after all). An item the survey has moved past (or a
@@ -235,6 +238,8 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"      prev = redis.call('HGET', k, 'sq') or ''\n"
 	"      local cur = tonumber(prev)\n"
 	"      if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
+	"      local now = tonumber(ARGV[2] or '')\n"
+	"      if now and now > (tonumber(redis.call('HGET', k, 'l') or '') or 0) then redis.call('HSET', k, 'l', now) end\n"
 	"    end\n"
 	"  end\n"
 	"  out[#out + 1] = keep\n"

@@ -237,8 +237,8 @@ static void test_take_putback(void **state)
 	struct store *s = store_new(url, NULL, 0);
 	flush(s);
 	/* survey A waits on item 2 (sq 1); survey B moved on to item 3 */
-	cmd_str(s, "HSET hl:s:A q 2 sq 1", NULL, NULL);
-	cmd_str(s, "HSET hl:s:B q 3", NULL, NULL);
+	cmd_str(s, "HSET hl:s:A q 2 sq 1 l 1000", NULL, NULL);
+	cmd_str(s, "HSET hl:s:B q 3 l 1000", NULL, NULL);
 	static const char *const entries[] = {
 		"{\"s\":\"A\",\"q\":2,\"to\":\"84900000001\",\"text\":\"Q2\",\"u\":\"1\"}",
 		"{\"s\":\"B\",\"q\":2,\"to\":\"84900000002\",\"text\":\"old\",\"u\":\"2\"}",
@@ -247,9 +247,9 @@ static void test_take_putback(void **state)
 	for (size_t i = 0; i < N(entries); i++)
 		cmd_str(s, "RPUSH hl:outbox:x %s", entries[i], NULL);
 	const char *keys[] = {"hl:outbox:x", "hl:sending:x:i1"};
-	const char *args[] = {"10"};
+	const char *args[] = {"10", "2000"};
 	char err[256];
-	redisReply *r = store_script(s, STORE_TAKE, 2, keys, 1, args, err, sizeof err);
+	redisReply *r = store_script(s, STORE_TAKE, 2, keys, 2, args, err, sizeof err);
 	assert_non_null(r);
 	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
 	assert_int_equal(r->elements, 9);
@@ -264,6 +264,9 @@ static void test_take_putback(void **state)
 	}
 	freeReplyObject(r);
 	assert_string_equal(cmd_str(s, "HGET hl:s:A sq", NULL, NULL), "2");
+	/* the item left now: its reminder counts from now; B's (dropped) not */
+	assert_string_equal(cmd_str(s, "HGET hl:s:A l", NULL, NULL), "2000");
+	assert_string_equal(cmd_str(s, "HGET hl:s:B l", NULL, NULL), "1000");
 	assert_string_equal(cmd_str(s, "LLEN hl:sending:x:i1", NULL, NULL), "2");
 	assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), "0");
 	/* the session could not take them: back at the head, in order, sq back to 1 */
