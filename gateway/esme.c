@@ -868,10 +868,16 @@ void esme_pause_reading(struct esme *e, int pause)
 		return;
 	e->paused = pause;
 	if (e->bev && e->state == ES_BOUND) {
-		if (pause)
+		if (pause) {
 			bufferevent_disable(e->bev, EV_READ);
-		else
+		} else {
 			bufferevent_enable(e->bev, EV_READ);
+			/* PDUs read before the pause and not handled yet: the read
+			 * callback takes them from the next loop pass (no new byte
+			 * may come to call it) */
+			if (evbuffer_get_length(bufferevent_get_input(e->bev)) > 0)
+				bufferevent_trigger(e->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		}
 	}
 	esme_pause_reading(e->rx, pause);
 }

@@ -92,6 +92,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, evbuffer_get_length(in));
 			return;
 		}
+		if (e->paused && e->state == ES_BOUND)
+			return; /* backpressure came with the last PDU: the rest waits (esme_pause_reading) */
 		struct smpp_hdr h;
 		uint32_t seq;
 		int r = smpp_link_read(in, pdu, &h, &seq);

@@ -319,6 +319,7 @@ static void fake_deliver(struct fake *f, uint32_t seq, const struct smpp_sm *sm)
 /* ---- the ESME side ----------------------------------------------------- */
 
 struct rec {
+	int pause_at_mo; /* on_mo pauses reading at this MO (0 = never) */
 	int nsent;
 	uint64_t sent_tag[MAXREC];
 	uint32_t sent_status[MAXREC];
@@ -366,6 +367,8 @@ static void on_mo(void *arg, struct esme *e, uint64_t token, const char *from, c
 	r->nmo++;
 	if (r->mo_answer_now)
 		esme_answer(e, token, 0);
+	if (r->pause_at_mo && r->nmo == r->pause_at_mo)
+		esme_pause_reading(e, 1); /* as the gateway's backpressure does */
 }
 
 static void on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm, uint32_t ref,
@@ -1375,6 +1378,32 @@ static void test_paused_across_reconnect(void **state)
 	ctx_fini(&c);
 }
 
+/* Backpressure that comes with an MO stops at that MO: the PDUs already
+ * read with it wait in the buffer, and are handled, in order, on resume
+ * (no new byte need come). */
+static void test_paused_mid_buffer(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	c.r.mo_answer_now = 1;
+	c.r.pause_at_mo = 1;
+	static const char *const texts[] = {"1", "2", "3"};
+	for (int i = 0; i < 3; i++) {
+		struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)texts[i], 1, 0);
+		fake_deliver(&c.f, 710 + (uint32_t)i, &sm);
+	}
+	assert_true(wait_int(c.base, &c.r.nmo, 1, 2000));
+	spin(c.base, 300);
+	assert_int_equal(c.r.nmo, 1);
+	esme_pause_reading(c.e, 0);
+	assert_true(wait_int(c.base, &c.r.nmo, 3, 2000));
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(c.r.mo_text[i], texts[i]);
+	ctx_fini(&c);
+}
+
 static void test_framing_error_nack_and_reconnect(void **state)
 {
 	(void)state;
@@ -1958,6 +1987,7 @@ int main(void)
 	    cmocka_unit_test(test_disconnect_resends_in_flight),
 	    cmocka_unit_test(test_unbind_by_smsc_reconnects),
 	    cmocka_unit_test(test_paused_across_reconnect),
+	    cmocka_unit_test(test_paused_mid_buffer),
 	    cmocka_unit_test(test_framing_error_nack_and_reconnect),
 	    cmocka_unit_test(test_shutdown_unbinds),
 	    cmocka_unit_test(test_shutdown_waits_for_mo_answer),
