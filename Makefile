@@ -107,6 +107,8 @@ chaos: deps
 	@$(MAKE) -j$$(nproc) --no-print-directory all
 	@for s in 1 2 3; do CHAOS_SEED=$$s CHAOS_SECONDS=$${CHAOS_SECONDS:-90} CHAOS_CITIZENS=$${CHAOS_CITIZENS:-300} \
 	  tests/e2e/test_chaos_e2e.py || exit 1; done
+	@for s in 1 2 3; do CHAOS_EVENTS=freeze,kill,redis_restart CHAOS_SEED=$$s CHAOS_SECONDS=$${CHAOS_SECONDS:-90} \
+	  CHAOS_CITIZENS=$${CHAOS_CITIZENS:-200} tests/e2e/test_chaos_e2e.py || exit 1; done
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
