@@ -368,13 +368,18 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * with an id) its record is kept until its receipt. The first final
 	 * receipt of a sent message (its record is taken, so a second receipt,
 	 * e.g. one per part of a long message, finds nothing) becomes a delivery
-	 * record for the archive. Returns one number per receipt: 1 = recorded,
+	 * record for the archive. The record is written only with the entry
+	 * taken off: a SENT that runs late (its reply lost, Redis held up), after
+	 * KEEP wrote the record and its receipt took it, writes nothing (a
+	 * repeated receipt would find it and count the delivery twice).
+	 * Returns one number per receipt: 1 = recorded,
 	 * 0 = unknown or already. Answers go first: a receipt of the same batch
 	 * finds its message. */
 	"local n = tonumber(ARGV[3])\n"
 	"for i = 1, n do\n"
-	"  redis.call('LREM', KEYS[2 * i], 1, ARGV[2 + 2 * i])\n"
-	"  if ARGV[3 + 2 * i] ~= '' then redis.call('SET', KEYS[2 * i + 1], ARGV[3 + 2 * i], 'EX', ARGV[1]) end\n"
+	"  if redis.call('LREM', KEYS[2 * i], 1, ARGV[2 + 2 * i]) == 1 and ARGV[3 + 2 * i] ~= '' then\n"
+	"    redis.call('SET', KEYS[2 * i + 1], ARGV[3 + 2 * i], 'EX', ARGV[1])\n"
+	"  end\n"
 	"end\n"
 	"local out = {}\n"
 	"for i = 2 + 2 * n, #KEYS do\n"

@@ -538,6 +538,14 @@ static void test_sent_and_receipts(void **state)
 	assert_non_null(strstr(d, "\"st\":\"delivered\""));
 	assert_non_null(strstr(d, "\"s\":\"S\""));
 	assert_non_null(strstr(d, "\"at\":1234"));
+	/* a SENT that runs after KEEP took its entry (its reply was lost):
+	 * no record again */
+	const char *k2[] = {"hl:deliveries", "hl:sending:x:i1", "hl:msg:x:m9"};
+	const char *a2[] = {"100", "1235", "1", "E9", "{\"s\":\"S\",\"q\":1}"};
+	r = store_script(s, STORE_SENT, 3, k2, 5, a2, err, sizeof err);
+	assert_non_null(r);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "EXISTS hl:msg:x:m9", NULL, NULL), "0");
 	store_free(s);
 }
 
