@@ -292,6 +292,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hailongd: cannot create the event loop\n");
 		goto done;
 	}
+	log_batch_on(d.base);
 	if (check) {
 		if (gw_check(cfg, err, sizeof err) < 0) {
 			fprintf(stderr, "%s\n", err);
@@ -366,6 +367,7 @@ done:
 	api_free(d.api);
 	gw_free(d.gw);
 	embedded_stop(redis); /* after the gateway: its last writes are in */
+	log_batch_off();
 	if (d.base)
 		event_base_free(d.base);
 	config_free(cfg);

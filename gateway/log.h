@@ -9,6 +9,13 @@ int log_set_level(const char *name);
 void log_set_level_value(enum log_level l);
 /* Route libevent's own messages through this module. */
 void log_hook_libevent(void);
+struct event_base;
+/* Lines of the thread calling this (the loop's) go out once per loop pass of
+ * base, in one write; warnings and errors at once. log_batch_off() (before
+ * base is freed) writes what is left and goes back to a write per line.
+ * Returns 0 or -ENOMEM (lines are then written one by one). */
+int log_batch_on(struct event_base *base);
+void log_batch_off(void);
 
 #include <stddef.h>
 

@@ -72,6 +72,8 @@ int main(int argc, char **argv)
 	}
 	pop = citizens_new(c, &a.cit, ledger, err, sizeof err);
 	base = event_base_new();
+	if (base)
+		log_batch_on(base);
 	struct smsc_opts so = a.so;
 	so.system_id = a.system_id;
 	so.password = a.password;
@@ -117,6 +119,7 @@ out:
 	simctl_free(ctl);
 	smsc_free(s);
 	citizens_free(pop);
+	log_batch_off();
 	if (base)
 		event_base_free(base);
 	if (ledger && fclose(ledger) != 0) {

@@ -3,9 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "log.h"
 
@@ -59,10 +63,52 @@ static void test_logfmt_cut(void **state)
 	assert_string_equal(out, "");
 }
 
+/* The lines of one loop pass go out together at its end; a warning at once. */
+static long stderr_size(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+static void test_batch_per_loop_pass(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/hailong-test-log-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	int saved = dup(2);
+	fflush(stderr);
+	dup2(fd, 2);
+	struct event_base *base = event_base_new();
+	assert_int_equal(log_batch_on(base), 0);
+	log_info("one n=1");
+	log_info("two n=2");
+	long before = stderr_size(path);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	long after = stderr_size(path);
+	log_warn("three n=3");
+	long warned = stderr_size(path);
+	log_batch_off();
+	event_base_free(base);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unlink(path);
+	assert_int_equal(before, 0);
+	assert_true(after > 0);
+	assert_true(warned > after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_logfmt_table),
+		cmocka_unit_test(test_batch_per_loop_pass),
 		cmocka_unit_test(test_logfmt_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
