@@ -43,6 +43,28 @@ static const char *const gw_counter_names[] = {
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");
 
+/* Random bytes for message tags, commit nonces and survey ids: drawn from
+ * the kernel (libsodium's randombytes_buf) 4 KiB at a time, not with a
+ * getrandom(2) per call: a gateway at full speed asks for several per step.
+ * Each thread has its own pool; a forked child (the embedded redis-server)
+ * execs at once and never draws from the copy. */
+void gw_random(void *out, size_t n)
+{
+	static _Thread_local unsigned char pool[4096];
+	static _Thread_local size_t left;
+	if (n > sizeof pool / 8) {
+		randombytes_buf(out, n);
+		return;
+	}
+	if (left < n) {
+		randombytes_buf(pool, sizeof pool);
+		left = sizeof pool;
+	}
+	memcpy(out, pool + sizeof pool - left, n);
+	sodium_memzero(pool + sizeof pool - left, n);
+	left -= n;
+}
+
 int64_t gw_now(void)
 {
 	return (int64_t)time(NULL);

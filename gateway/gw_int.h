@@ -256,6 +256,8 @@ void gw_key(char *out, size_t cap, const char *prefix, const char *id);
  * reply; NULL (err filled) when Redis did not answer. */
 redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen);
 uint64_t gw_hash64(const char *s);
+/* n random bytes (a per-thread pool refilled from the kernel; see gw.c). */
+void gw_random(void *out, size_t n);
 void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap);
 int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
               struct survey *s, struct survey_out *o, const char *expect_ver,

@@ -54,7 +54,7 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
 	 * put back what our session still holds) is recognised as such */
 	unsigned char rnd[6];
 	char u[13];
-	randombytes_buf(rnd, sizeof rnd);
+	gw_random(rnd, sizeof rnd);
 	sodium_bin2hex(u, sizeof u, rnd, sizeof rnd);
 	json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "s", survey, "to", to, "text", text, "enc", (int)enc, "u", u);
 	if (!o)
@@ -208,7 +208,9 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	}
 	/* "n": a nonce, so that whoever lost this COMMIT's reply can tell
 	 * whether it ran (gw_mo_unsure_*) */
-	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, randombytes_random() | 1u); /* an integer: Redis keeps it small */
+	uint32_t nonce;
+	gw_random(&nonce, sizeof nonce);
+	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, nonce | 1u); /* an integer: Redis keeps it small */
 	if (!o->finished && c &&
 	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
 	     record_strv_add(a, "n") || record_strv_add(a, k->nonce)))

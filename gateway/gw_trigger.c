@@ -81,7 +81,7 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], con
 		return -ENOENT;
 	}
 	unsigned char rnd[8]; /* 64 random bits: 16 hex characters, kept short in every key that names it */
-	randombytes_buf(rnd, sizeof rnd);
+	gw_random(rnd, sizeof rnd);
 	sodium_bin2hex(m.id, sizeof m.id, rnd, sizeof rnd);
 	snprintf(m.campaign, sizeof m.campaign, "%s", c->id);
 	snprintf(m.cver, sizeof m.cver, "%s", c->version);

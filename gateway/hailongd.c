@@ -287,7 +287,17 @@ int main(int argc, char **argv)
 	struct daemon d = {0};
 	struct embedded *redis = NULL;
 	int rc = 1;
-	d.base = event_base_new();
+	/* the epoll changelist: an event added and removed in the same loop
+	 * pass (hiredis's write interest on every command, a session's write
+	 * events) costs no epoll_ctl(2) (no file descriptor here is dup()ed) */
+	struct event_config *ecfg = event_config_new();
+	if (ecfg) {
+		event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		d.base = event_base_new_with_config(ecfg);
+		event_config_free(ecfg);
+	}
+	if (!d.base)
+		d.base = event_base_new();
 	if (!d.base) {
 		fprintf(stderr, "hailongd: cannot create the event loop\n");
 		goto done;

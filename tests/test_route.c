@@ -52,10 +52,36 @@ static void test_route_retired(void **state)
 	config_free(c);
 }
 
+/* gw_random: draws across pool refills never repeat (64-bit draws: a
+ * repeat in 2000 would mean a broken pool), big draws bypass the pool. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_random_pool(void **state)
+{
+	(void)state;
+	enum { N = 2000 }; /* 16 000 bytes: the 4 KiB pool is refilled three times */
+	uint64_t *v = calloc(N, sizeof *v);
+	assert_non_null(v);
+	for (int i = 0; i < N; i++)
+		gw_random(&v[i], sizeof v[i]);
+	qsort(v, N, sizeof *v, cmp_u64);
+	for (int i = 1; i < N; i++)
+		assert_true(v[i] != v[i - 1]);
+	unsigned char big[3000] = {0}, zero[3000] = {0};
+	gw_random(big, sizeof big);
+	assert_true(memcmp(big, zero, sizeof big) != 0);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_retired),
+		cmocka_unit_test(test_random_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
