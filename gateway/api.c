@@ -18,6 +18,7 @@
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_BATCH 1000
 
+struct api_job;
 struct api {
 	struct evhttp *http;
 	const struct config *cfg;
@@ -25,6 +26,25 @@ struct api {
 	struct dashboard *dash;
 	int draining;           /* api_drain: triggers get 503 */
 	int retry_after_s;      /* what Retry-After says then */
+	struct api_job *jobs;   /* POST /v1/triggers waiting for Redis */
+};
+
+/* A POST /v1/triggers whose triggers are on their way to Redis
+ * (gw_trigger_async): answered when the last comes back. A request whose
+ * client went away meanwhile is still valid (libevent frees it when it is
+ * answered); at api_free the job is orphaned (a = NULL) and only freed. */
+struct api_job {
+	struct api *a;
+	struct evhttp_request *req;
+	json_t *results;        /* one answer per trigger, in order (a batch) */
+	int batch;              /* 0: one trigger, answered with its own status */
+	int single_code;
+	int left;               /* triggers still on their way */
+	struct api_job *next;
+	struct api_item {
+		struct api_job *j;
+		size_t i;
+	} items[];
 };
 
 static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
@@ -98,8 +118,27 @@ static int api_trigger_status(int rc)
 	}
 }
 
-/* One trigger object -> (HTTP status, JSON answer). */
-static int api_one(struct api *a, int token, json_t *item, json_t **answer)
+static void api_trigger_done(void *arg, int rc, const char *id, const char *err);
+
+/* The answer to one trigger that was stored (or not) by Redis. */
+static json_t *api_trigger_answer(int code, const char *id, const char *field, const char *err)
+{
+	json_t *o;
+	if (code == 200 || code == 202) {
+		o = json_pack("{s:s,s:s}", "survey_id", id, "status", code == 202 ? "queued" : "duplicate");
+	} else {
+		o = json_pack("{s:s}", "error", code == 503 ? "cannot store the trigger now; retry" : err);
+		if (field)
+			json_object_set_new(o, "field", json_string(field));
+		if (code == 503)
+			log_warn("trigger msg=\"not durable\" err=\"%s\"", err);
+	}
+	return o;
+}
+
+/* One trigger object -> (HTTP status, JSON answer), or 0 when it went to
+ * Redis (it of job j: api_trigger_done answers it). */
+static int api_one(struct api *a, int token, json_t *item, json_t **answer, struct api_item *it)
 {
 	char err[256], id[33];
 	const char *field = NULL;
@@ -156,18 +195,64 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer)
 		*answer = json_pack("{s:s,s:s}", "error", err, "field", "agency");
 		return 403;
 	}
-	int rc = gw_trigger(a->gw, &t, id, &field, err, sizeof err);
-	int code = api_trigger_status(rc);
-	if (code == 200 || code == 202) {
-		*answer = json_pack("{s:s,s:s}", "survey_id", id, "status", code == 202 ? "queued" : "duplicate");
-	} else {
-		*answer = json_pack("{s:s}", "error", code == 503 ? "cannot store the trigger now; retry" : err);
-		if (field)
-			json_object_set_new(*answer, "field", json_string(field));
-		if (code == 503)
-			log_warn("trigger msg=\"not durable\" err=\"%s\"", err);
+	(void)id;
+	int rc = gw_trigger_async(a->gw, &t, &field, err, sizeof err, api_trigger_done, it);
+	if (rc == 0) {
+		it->j->left++;
+		return 0;
 	}
+	int code = api_trigger_status(rc);
+	*answer = api_trigger_answer(code, "", field, err);
 	return code;
+}
+
+static void api_job_answer(struct api_job *j)
+{
+	if (j->batch)
+		api_reply_json(j->req, 200, json_pack("{s:o}", "results", j->results));
+	else {
+		json_t *one = json_incref(json_array_get(j->results, 0));
+		json_decref(j->results);
+		json_object_del(one, "index");
+		json_object_del(one, "code");
+		api_reply_json(j->req, j->single_code, one);
+	}
+	j->results = NULL;
+}
+
+static void api_job_free(struct api_job *j)
+{
+	if (j->a) {
+		struct api_job **pp = &j->a->jobs;
+		while (*pp && *pp != j)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = j->next;
+	}
+	json_decref(j->results);
+	free(j);
+}
+
+static void api_item_set(struct api_job *j, size_t i, int code, json_t *one)
+{
+	json_object_set_new(one, "index", json_integer((json_int_t)i));
+	json_object_set_new(one, "code", json_integer(code));
+	json_array_set_new(j->results, i, one);
+	if (!j->batch)
+		j->single_code = code;
+}
+
+static void api_trigger_done(void *arg, int rc, const char *id, const char *err)
+{
+	struct api_item *it = arg;
+	struct api_job *j = it->j;
+	int code = api_trigger_status(rc);
+	api_item_set(j, it->i, code, api_trigger_answer(code, id, NULL, err));
+	if (--j->left > 0)
+		return;
+	if (j->a)
+		api_job_answer(j);
+	api_job_free(j);
 }
 
 static void api_triggers(struct api *a, struct evhttp_request *req)
@@ -205,39 +290,45 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 		api_error(req, 400, "body", msg);
 		return;
 	}
-	json_t *answer = NULL;
-	if (json_is_array(body)) {
-		size_t n = json_array_size(body);
-		if (n == 0 || n > API_MAX_BATCH) {
-			json_decref(body);
-			api_error(req, 400, "body", "a batch holds 1 to 1000 triggers");
-			return;
-		}
-		/* a batch: 200 with one result per item, each with its own status */
-		json_t *results = json_array();
-		int unavailable = 0;
-		for (size_t i = 0; i < n; i++) {
-			json_t *one = NULL;
-			int code;
-			if (unavailable) {
-				/* Redis is away: the rest would each wait for it; answer now */
-				code = 503;
-				one = json_pack("{s:s}", "error", "cannot store the trigger now; retry");
-			} else {
-				code = api_one(a, token, json_array_get(body, i), &one);
-				unavailable = code == 503;
-			}
-			json_object_set_new(one, "index", json_integer((json_int_t)i));
-			json_object_set_new(one, "code", json_integer(code));
-			json_array_append_new(results, one);
-		}
+	size_t n = json_is_array(body) ? json_array_size(body) : 1;
+	if (json_is_array(body) && (n == 0 || n > API_MAX_BATCH)) {
 		json_decref(body);
-		api_reply_json(req, 200, json_pack("{s:o}", "results", results));
+		api_error(req, 400, "body", "a batch holds 1 to 1000 triggers");
 		return;
 	}
-	int code = api_one(a, token, body, &answer);
+	/* every trigger goes to Redis at once (one write for the whole batch);
+	 * the answer leaves when the last is back. A batch answers 200 with one
+	 * result per item, each with its own status. */
+	struct api_job *j = calloc(1, sizeof *j + n * sizeof j->items[0]);
+	if (j)
+		j->results = json_array();
+	if (!j || !j->results) {
+		free(j);
+		json_decref(body);
+		api_error(req, 503, NULL, "out of memory; retry");
+		return;
+	}
+	j->a = a;
+	j->req = req;
+	j->batch = json_is_array(body);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(j->results, json_null());
+	j->left = 1; /* held while the triggers are issued */
+	for (size_t i = 0; i < n; i++) {
+		json_t *one = NULL;
+		j->items[i].j = j;
+		j->items[i].i = i;
+		int code = api_one(a, token, j->batch ? json_array_get(body, i) : body, &one, &j->items[i]);
+		if (code)
+			api_item_set(j, i, code, one);
+	}
 	json_decref(body);
-	api_reply_json(req, code, answer);
+	j->next = a->jobs;
+	a->jobs = j;
+	if (--j->left == 0) {
+		api_job_answer(j);
+		api_job_free(j);
+	}
 }
 
 /* POST /v1/optouts {"msisdn": "..."}: the citizen is never surveyed again
@@ -385,6 +476,9 @@ void api_free(struct api *a)
 	if (!a)
 		return;
 	dashboard_free(a->dash); /* before the requests it answers go */
+	for (struct api_job *j = a->jobs; j; j = j->next)
+		j->a = NULL; /* their requests go with the server: nothing to answer */
+	a->jobs = NULL;
 	if (a->http)
 		evhttp_free(a->http);
 	free(a);

@@ -52,6 +52,15 @@ enum gw_trigger_result {
  * caller answers is its own business: api.c maps these to HTTP statuses. */
 int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33],
                const char **field, char *err, size_t errlen);
+/* gw_trigger without waiting for Redis (the asynchronous connection,
+ * pipelined with everything else of the loop pass). A trigger refused at
+ * once (a bad field, an unknown campaign, Redis not reachable, no memory)
+ * returns what gw_trigger would, and cb is never called; else this returns
+ * 0 and cb is called exactly once, later, with a gw_trigger_result and the
+ * survey id, or -EAGAIN and why. */
+typedef void (*gw_trigger_cb)(void *arg, int rc, const char *survey_id, const char *err);
+int gw_trigger_async(struct gw *g, const struct gw_trigger *t, const char **field, char *err, size_t errlen,
+                     gw_trigger_cb cb, void *arg);
 
 /* SIGHUP: read the campaigns folder again. A changed file becomes the
  * version new surveys use; surveys already running keep the version they

@@ -26,11 +26,21 @@ static int gw_field_ok(const char *v, size_t max)
 	return 1;
 }
 
-int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], const char **field,
-               char *err, size_t errlen)
+/* A trigger ready for TRIGGER: its keys and arguments. */
+struct gw_trig {
+	char k_tx[300], k_s[64];
+	const char *keys[3];
+	struct record_strv a;
+};
+
+/* Validates t and prepares its TRIGGER (p->a to free with record_strv_free
+ * when this returns 0). Returns 0, -EINVAL, -ENOENT or -ENOMEM (field, err). */
+static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct gw_trig *p, const char **field,
+                              char *err, size_t errlen)
 {
 	struct record_meta m;
 	memset(&m, 0, sizeof m);
+	memset(p, 0, sizeof *p);
 	*field = NULL;
 #define GW_BAD(f, ...)                              \
 	do {                                        \
@@ -91,36 +101,99 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], con
 	snprintf(m.channel, sizeof m.channel, "%s", c->channel == CAMPAIGN_USSD ? "ussd" : "sms");
 	m.triggered_at = gw_now();
 
-	char k_tx[300], k_s[64];
-	snprintf(k_tx, sizeof k_tx, GW_K_TX "%s:%s", c->id, t->transaction_id);
-	gw_key(k_s, sizeof k_s, GW_K_SURVEY, m.id);
-	const char *keys[] = {k_tx, k_s, GW_K_QUEUE};
-	struct record_strv a = {0};
-	int rc = -EAGAIN;
-	if (record_strv_add(&a, m.id) || record_strv_addf(&a, "%d", GW_TX_TTL) || record_meta_fields(&m, &a)) {
+	snprintf(p->k_tx, sizeof p->k_tx, GW_K_TX "%s:%s", c->id, t->transaction_id);
+	gw_key(p->k_s, sizeof p->k_s, GW_K_SURVEY, m.id);
+	p->keys[0] = p->k_tx;
+	p->keys[1] = p->k_s;
+	p->keys[2] = GW_K_QUEUE;
+	if (record_strv_add(&p->a, m.id) || record_strv_addf(&p->a, "%d", GW_TX_TTL) || record_meta_fields(&m, &p->a)) {
 		snprintf(err, errlen, "out of memory");
-		rc = -ENOMEM;
-		goto done;
+		record_strv_free(&p->a);
+		return -ENOMEM;
 	}
-	redisReply *r = store_script(g->store, STORE_TRIGGER, 3, keys, a.n, (const char **)a.v, err, errlen);
+	return 0;
+}
+
+/* What TRIGGER answered (NULL: no answer, err says why). Returns a
+ * gw_trigger_result (survey_id filled) or -EAGAIN. */
+static int gw_trigger_took(struct gw *g, const redisReply *r, char survey_id[33], char *err, size_t errlen)
+{
 	if (!r) {
 		g->counters[GW_REDIS_ERR]++;
 		g->counters[GW_TRIG_UNAVAIL]++;
-		goto done;
+		return -EAGAIN;
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING) {
-		rc = r->element[0]->integer == 1 ? GW_TRIGGER_NEW : GW_TRIGGER_DUPLICATE;
+		int rc = r->element[0]->integer == 1 ? GW_TRIGGER_NEW : GW_TRIGGER_DUPLICATE;
 		snprintf(survey_id, 33, "%s", r->element[1]->str);
 		g->counters[rc == GW_TRIGGER_NEW ? GW_TRIG_NEW : GW_TRIG_DUP]++;
 		if (rc == GW_TRIGGER_NEW)
 			event_active(g->ev_queue, 0, 0);
-	} else {
-		snprintf(err, errlen, "unexpected reply from redis");
+		return rc;
 	}
-	freeReplyObject(r);
-done:
-	record_strv_free(&a);
+	snprintf(err, errlen, "unexpected reply from redis");
+	g->counters[GW_TRIG_UNAVAIL]++;
+	return -EAGAIN;
+}
+
+int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], const char **field,
+               char *err, size_t errlen)
+{
+	struct gw_trig p;
+	int rc = gw_trigger_prepare(g, t, &p, field, err, errlen);
+	if (rc < 0)
+		return rc;
+	redisReply *r = store_script(g->store, STORE_TRIGGER, 3, p.keys, p.a.n, (const char **)p.a.v, err, errlen);
+	rc = gw_trigger_took(g, r, survey_id, err, errlen);
+	if (r)
+		freeReplyObject(r);
+	record_strv_free(&p.a);
 	return rc;
+}
+
+/* A trigger whose TRIGGER is on its way (the asynchronous connection). */
+struct gw_trig_job {
+	struct gw *g;
+	gw_trigger_cb cb;
+	void *arg;
+};
+
+static void gw_trigger_done(void *arg, const redisReply *r, const char *why)
+{
+	struct gw_trig_job *j = arg;
+	char id[33] = "", err[256] = "";
+	if (!r)
+		snprintf(err, sizeof err, "%s", why ? why : "redis unreachable");
+	int rc = gw_trigger_took(j->g, r, id, err, sizeof err);
+	j->cb(j->arg, rc, id, err);
+	free(j);
+}
+
+int gw_trigger_async(struct gw *g, const struct gw_trigger *t, const char **field, char *err, size_t errlen,
+                     gw_trigger_cb cb, void *arg)
+{
+	struct gw_trig p;
+	int rc = gw_trigger_prepare(g, t, &p, field, err, errlen);
+	if (rc < 0)
+		return rc;
+	struct gw_trig_job *j = malloc(sizeof *j);
+	if (!j) {
+		record_strv_free(&p.a);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	j->g = g;
+	j->cb = cb;
+	j->arg = arg;
+	rc = store_async_script(g->store, STORE_TRIGGER, 3, p.keys, p.a.n, (const char **)p.a.v, gw_trigger_done, j);
+	record_strv_free(&p.a);
+	if (rc < 0) {
+		free(j);
+		gw_trigger_took(g, NULL, NULL, err, errlen);
+		snprintf(err, errlen, "redis unreachable");
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 /* ---- SMS triggers ---- */

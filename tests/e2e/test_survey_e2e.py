@@ -108,6 +108,14 @@ def main():
         res = json.loads(text)["results"]
         check(code == 200 and [r["code"] for r in res] == [202, 200, 400], f"batch: {code} {text}")
         check(res[1]["survey_id"] == ids[2], "batch duplicate id")
+        # the same new transaction twice in one batch (both go to Redis in
+        # one write): stored once, the second is its duplicate
+        code, text = st.http("POST", "/v1/triggers", [
+            {"campaign": "default", "msisdn": "0912999998", "transaction_id": "BATCH-4", "agency": "a"},
+            {"campaign": "default", "msisdn": "0912999998", "transaction_id": "BATCH-4", "agency": "a"}])
+        res = json.loads(text)["results"]
+        check(code == 200 and [r["code"] for r in res] == [202, 200] and res[0]["survey_id"] == res[1]["survey_id"]
+              and [r["index"] for r in res] == [0, 1], f"batch, same transaction twice: {code} {text}")
 
         def archived():
             try:
