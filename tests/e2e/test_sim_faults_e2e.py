@@ -25,7 +25,7 @@ def main():
         st.start_sim(N, seed=31, think="5-60", extra=[
             "--fault", "throttle_share=0.03", "--fault", "qfull_share=0.03",
             "--fault", "resp_delay_ms=30", "--fault", "drop_resp_share=0.01",
-            "--fault", "disconnect_every_s=4"])
+            "--fault", "disconnect_every_s=8"])
         cfg = st.write_config()
         text = open(cfg).read().replace("    tps: 500\n", """    tps: 500
     response_timeout_s: 2
