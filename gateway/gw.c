@@ -242,6 +242,7 @@ void gw_free(struct gw *g)
 	/* after the sessions (a re-bind's old one is among them) and the reap (an
 	 * entry a reload removed gets its messages routed elsewhere) */
 	gw_rebind_free(g);
+	free(g->lost_starts); /* the reap above put them back in line */
 	while (g->unkept) {
 		struct gw_unkept *k = g->unkept;
 		g->unkept = k->next;

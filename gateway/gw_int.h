@@ -231,6 +231,8 @@ struct gw {
 	struct event *ev_optout;
 	int64_t optout_seq;     /* the archive's opt-out change log applied up to here */
 	int optout_blocked;     /* hl:optout could not be restored: no survey starts */
+	char (*lost_starts)[RECORD_ID_MAX]; /* STARTs whose reply was lost: back in line at the lease tick */
+	size_t nlost_starts;
 	void (*done)(void *);
 	void *done_arg;
 };
@@ -294,6 +296,8 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 /* 1 while a POP or a START is on its way (our hl:starting is theirs). */
 int gw_starts_busy(const struct gw *g);
+#define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
+void gw_requeue_lost_starts(struct gw *g);
 /* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
  * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
  * GW_MO_FEED (m, c, s loaded: feed the text). */

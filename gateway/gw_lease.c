@@ -239,6 +239,10 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	/* with no POP or START on its way, anything still in our starting list
 	 * was left by a failure half-way (a lost reply): back in the queue */
 	const char *sk[] = {g->k_starting, GW_K_QUEUE};
+	if (gw_starts_busy(g))
+		gw_requeue_lost_starts(g);
+	else
+		g->nlost_starts = 0; /* all of them, if still there, go back now */
 	r = gw_starts_busy(g) ? NULL : store_script(g->store, STORE_REQUEUE, 2, sk, 0, NULL, err, sizeof err);
 	if (r) {
 		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {

@@ -427,8 +427,10 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"if c ~= 1 then return {c, 0} end\n"
 	"return {1, commit(k2, a2)}\n",
 	/* UNCLAIM: KEYS starting, queue; ARGV id. A survey taken from the queue
-	 * that cannot start yet goes back to its head. */
-	"redis.call('LREM', KEYS[1], 0, ARGV[1])\n"
+	 * that cannot start yet (or whose START's reply was lost) goes back to
+	 * its head, if it is still on our starting list (a START that ran took
+	 * it off). 1 = moved. */
+	"if redis.call('LREM', KEYS[1], 0, ARGV[1]) == 0 then return 0 end\n"
 	"redis.call('LPUSH', KEYS[2], ARGV[1])\n"
 	"return 1\n",
 	/* KEEP: KEYS sending, msg; ARGV entry, record, ttl. A sent message's

@@ -365,6 +365,11 @@ static void test_commit_versions_and_end(void **state)
 	assert_int_equal(script_int(s, STORE_UNCLAIM, 2, ukeys, 1, uargs), 1);
 	assert_string_equal(cmd_str(s, "LINDEX hl:queue 0", NULL, NULL), "C");
 	assert_string_equal(cmd_str(s, "LLEN hl:starting:i1", NULL, NULL), "0");
+	/* not on our starting list (its START ran after all): left alone */
+	char qlen[16];
+	snprintf(qlen, sizeof qlen, "%s", cmd_str(s, "LLEN hl:queue", NULL, NULL));
+	assert_int_equal(script_int(s, STORE_UNCLAIM, 2, ukeys, 1, uargs), 0);
+	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), qlen);
 	/* NOTICE with an opt-out: the hash, and a record for the archive once */
 	const char *nkeys[] = {"hl:orphan:stop:849", "hl:outbox:x", "hl:optout", "hl:archive"};
 	const char *nargs[] = {"86400", "{\"m\":2}", "h850", "{\"optout\":\"h850\"}"};
