@@ -371,6 +371,42 @@ static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 	return gw_notice(g, msisdn, msg, stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
 }
 
+/* 1 when `text` reads as an answer to item i of c (an option or a skip), 0
+ * when not, -ENOMEM. */
+static int gw_reply_fits(const struct campaign *c, int i, const char *text)
+{
+	struct reply rp;
+	if (reply_parse(&c->questions[i], text, &rp) < 0)
+		return -ENOMEM;
+	int fits = rp.kind == REPLY_ANSWER || rp.kind == REPLY_SKIP;
+	reply_clear(&rp);
+	return fits;
+}
+
+/* Whether a reply that came while item s->q's fate is unknown (uq: handed to
+ * the SMSC by a gateway that died before it heard back) may answer it. Only
+ * when nothing else can explain it: it is not the last reply fed again (a
+ * redelivery), it reads as an answer to item q, and it reads as no answer to
+ * the item answered before (else it may be a correction or a rewording of
+ * that answer, written by a citizen who never saw item q: a wrong value is
+ * worse than the re-prompt the reminder makes). Returns 1, 0 or -ENOMEM. */
+static int gw_unsure_reply_answers(const struct campaign *c, const struct survey *s, const char *text)
+{
+	if (!c || s->q <= 0 || s->q >= c->nquestions || !s->last_h || survey_reply_hash(text) == s->last_h)
+		return 0;
+	int prev = -1;
+	for (int i = s->q - 1; i >= 0 && prev < 0; i--)
+		if (s->answers[i].state)
+			prev = i;
+	int fits = gw_reply_fits(c, s->q, text);
+	if (fits <= 0)
+		return fits;
+	if (prev < 0)
+		return 1;
+	fits = gw_reply_fits(c, prev, text);
+	return fits < 0 ? fits : !fits;
+}
+
 int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
                 struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status)
 {
@@ -417,17 +453,30 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		survey_clear(s);
 		return GW_MO_STORED;
 	}
-	if (s->status == SURVEY_ACTIVE && m->sq < s->q && m->uq == s->q && s->q > 0 && s->last_h &&
-	    survey_reply_hash(text) != s->last_h) {
+	int unsure = 0;
+	if (s->status == SURVEY_ACTIVE && m->sq < s->q && m->uq == s->q)
+		unsure = gw_unsure_reply_answers(*c, s, text);
+	if (unsure < 0) {
+		*status = SMPP_ESME_RX_T_APPN; /* no memory to read it: delivered again later */
+		survey_clear(s);
+		return GW_MO_DONE;
+	}
+	if (unsure) {
 		/* the item was handed to the SMSC by a gateway that died before
 		 * it heard whether it left (sq went back when it was put back in
-		 * line): it may well have reached the citizen. A copy of the
-		 * previous answer delivered again is the same text; this one is
-		 * not, so it answers the item (else it would be lost: the item,
-		 * sent again, is the same question, which many ignore) */
+		 * line): it may well have reached the citizen, and this reply
+		 * can only be its answer (gw_unsure_reply_answers). Else it would
+		 * be lost: the item, sent again, is the same question, which many
+		 * ignore */
 		g->counters[GW_MO_UNSURE_ITEM]++;
-		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"item may have left before a crash, reply unlike the last: taken\"",
+		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"item may have left before a crash, reply can only answer it: taken\"",
 		         esme_name(e), mask, id, s->q);
+		return GW_MO_FEED;
+	}
+	if (s->status == SURVEY_ACTIVE && m->sq < s->q && gw_is_stop(text)) {
+		/* an opt-out answers no item: it is honoured whatever has left */
+		log_info("[%s] mo msisdn=%s survey=%s msg=\"opt-out before the item reached the SMSC: taken\"",
+		         esme_name(e), mask, id);
 		return GW_MO_FEED;
 	}
 	if (s->status != SURVEY_ACTIVE || m->sq < s->q) {

@@ -155,30 +155,64 @@ def main():
         # C: the item a gateway handed to the SMSC just before it died may
         # have reached the citizen, though the survey's "sq" went back when
         # it was put back in line (what REAP writes: sq below the item, uq
-        # the item). A copy of the previous answer is still ignored; a
-        # different reply answers the item (it was lost before).
+        # the item). A reply answers it only when it can answer nothing
+        # else: a copy of the previous answer, or a key the previous item
+        # takes too (a correction the citizen may have sent without seeing
+        # the item), is ignored; the reminder asks again.
         n["C"] = "84912300003"
         code, body = st.trigger(n["C"], "LOST-C")
         check(code == 202, f"trigger C: {code} {body}")
         sid = body["survey_id"]
+        key = "hl:s:" + sid
+
+        def unsure(sq, uq):
+            st.redis("HSET", key, "sq", str(sq), "uq", str(uq))
+            st.redis("HINCRBY", key, "ver", "1")  # another process changed it: no cached state
+
+        def ignored(text, why):
+            early = st.metrics().get("hailong_mo_before_item_total", 0)
+            mo(st, n["C"], text)
+            wait_for(lambda: st.metrics().get("hailong_mo_before_item_total", 0) > early, 5, "C: " + why)
+
         got("C", "Câu 1/6")
         mo(st, n["C"], "1")
         got("C", "Câu 2/6")
         time.sleep(0.3)
-        key = "hl:s:" + sid
         check(st.redis("HGET", key, "sq") == "1", f"C: sq {st.redis('HGET', key, 'sq')}")
-        st.redis("HSET", key, "sq", "0", "uq", "1")
-        st.redis("HINCRBY", key, "ver", "1")  # another process changed it: no cached state
-        early = st.metrics().get("hailong_mo_before_item_total", 0)
-        mo(st, n["C"], "1")  # the answer to question 1 delivered again
-        wait_for(lambda: st.metrics().get("hailong_mo_before_item_total", 0) > early, 5,
-                 "C: the copy of the answer to question 1 ignored")
-        check(count("C", "Câu 3/6") == 0, f"C: a copy answered question 2: {inbox(st, n['C'])}")
-        mo(st, n["C"], "4")  # question 2's answer, which the citizen did read
+        unsure(0, 1)
+        ignored("1", "the copy of the answer to question 1 ignored")
+        ignored("4", "a key question 1 takes too ignored")
+        ignored("không hài lòng", "a label question 1 takes too ignored")
+        check(count("C", "Câu 3/6") == 0, f"C: a reply answered question 2: {inbox(st, n['C'])}")
+        unsure(1, 1)  # the item sent again has left
+        mo(st, n["C"], "4")
         got("C", "Câu 3/6")
-        for i, k in enumerate(["3", "3", "3", "0"], start=3):
+        for i, k in enumerate(["3", "3", "3"], start=3):
             got("C", "Câu %d/6" % i)
             mo(st, n["C"], k)
+        got("C", "Câu 6/6")
+        time.sleep(0.3)
+        unsure(4, 5)
+        ignored("2", "a key the scale item before takes too ignored")
+        mo(st, n["C"], "Cán bộ rất tận tình")  # a comment: no answer to the scale item before
+        wait_for(lambda: harness.completed_surveys(st, "LOST-C") == 1, 10, "C: the comment taken")
+        # D: an opt-out while the item's fate is unknown is honoured
+        n["D"] = "84912300004"
+        code, body = st.trigger(n["D"], "LOST-D")
+        check(code == 202, f"trigger D: {code} {body}")
+        key = "hl:s:" + body["survey_id"]
+        got("D", "Câu 1/6")
+        mo(st, n["D"], "1")
+        got("D", "Câu 2/6")
+        time.sleep(0.3)
+        unsure(0, 1)
+        mo(st, n["D"], "HUY")
+        got("D", "đã dừng khảo sát")
+
+        def d_archived():
+            with sqlite3.connect(st.db, timeout=5) as c:
+                return c.execute("select count(*) from surveys where transaction_id = 'LOST-D'").fetchone()[0]
+        wait_for(lambda: d_archived() == 1, 10, "D: archived")
         wait_for(lambda: harness.completed_surveys(st, "LOST-%") == 3, 15, "the surveys archived")
         m = st.metrics()
         check(m.get("hailong_mo_unsure_item_answered_total", 0) == 1,
@@ -194,10 +228,15 @@ def main():
                     "where s.transaction_id = ?", ("LOST-" + who,)).fetchall())
                 check(rows.get("access") == 5 and rows.get("procedure") == 2 and rows.get("officer") == 3,
                       f"{who}: archived answers {rows}")
+            comment = c.execute("select a.text from answers a join surveys s using (survey_id) "
+                                "where s.transaction_id = 'LOST-C' and a.question_id = 'comment'").fetchall()
+            check(comment == [("Cán bộ rất tận tình",)], f"C: comment {comment}")
+            d = c.execute("select status from surveys where transaction_id = 'LOST-D'").fetchall()
+            check(d == [("opted_out",)], f"D: {d}")
         rc = st.stop("hailongd")
         check(rc == 0, f"hailongd exit {rc}")
     print("ok: a reply whose COMMIT's answer was lost is stored once and never answers the next question; "
-          "after a crash, a reply unlike the last answers the item that may have left")
+          "after a crash, only a reply that can answer nothing else answers the item that may have left")
 
 
 if __name__ == "__main__":
