@@ -215,6 +215,7 @@ void gw_free(struct gw *g)
 	/* answers of this pass not written yet go now; replies waiting for
 	 * Redis are answered (not stored: the SMSC delivers them again) while
 	 * their sessions still exist */
+	g->closing = 1;
 	if (g->store)
 		gw_batch_free(g);
 	if (g->store) {

@@ -193,12 +193,16 @@ struct gw {
 	struct archive *archive;              /* the loop's connection: campaigns only */
 	struct archiver *archiver;            /* surveys and receipts are written on its thread */
 	int arch_turn;                        /* 1 = deliveries next, 0 = surveys */
+	int arch_taking;                      /* an ARCHIVE_TAKE on its way (asynchronous connection) */
 	struct esme *esme[CONFIG_MAX_SMSC];
 	int nesme;
 	int bound[CONFIG_MAX_SMSC];
 	struct timespec send_after[CONFIG_MAX_SMSC]; /* no items before this after a (re)bind (monotonic) */
 	double parts_avg[CONFIG_MAX_SMSC];   /* SMS parts per message sent lately (sizes TAKE) */
-	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) */
+	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) and to TAKEs on their way */
+	int taking[CONFIG_MAX_SMSC];         /* a TAKE on its way (its entries may be in our sending list, in no session) */
+	int take_again[CONFIG_MAX_SMSC];     /* the outbox was poked while it was: TAKE again after its reply */
+	int closing;                         /* gw_free has begun: replies coming now hand nothing to a session */
 	struct gw_commit *committing;        /* steps whose COMMIT is on its way */
 	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
 	size_t mo_jobs;

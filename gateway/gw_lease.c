@@ -99,6 +99,8 @@ void gw_sweep_sending(struct gw *g)
 		free(d);
 	}
 	for (int i = 0; i < g->nesme; i++) {
+		if (g->taking[i])
+			continue; /* a TAKE on its way: what it moved is in no session yet */
 		gw_sending_key(g, i, k_send, sizeof k_send);
 		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
 		redisReply *r = store_cmd(g->store, err, sizeof err, "LRANGE %s 0 -1", k_send);

@@ -150,115 +150,174 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	return k;
 }
 
+/* A TAKE on its way (the asynchronous connection): how many messages it
+ * asked for (room reserved for them meanwhile) and the session it was for. */
+struct gw_take {
+	struct gw *g;
+	int smsc, want;
+	unsigned epoch;
+	char k_send[160], k_out[96];
+};
+
+/* The messages of a TAKE's reply from index k on did not leave: back to the
+ * head of the outbox, in order, with their survey's "sq" as it was. */
+static void gw_take_putback(struct gw *g, const struct gw_take *t, const redisReply *r, size_t k)
+{
+	char err[256];
+	size_t n = r->elements / 3;
+	struct record_strv a = {0};
+	int bad = 0;
+	for (size_t j = k; j < n; j++) {
+		const redisReply *flag = r->element[3 * j], *ent = r->element[3 * j + 1], *prev = r->element[3 * j + 2];
+		if (ent->type != REDIS_REPLY_STRING || (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) ||
+		    (t->epoch == g->esme_epoch[t->smsc] && gw_in_hand(g, t->smsc, ent->str)))
+			continue;
+		bad |= record_strv_add(&a, ent->str) || record_strv_add(&a, prev->type == REDIS_REPLY_STRING ? prev->str : "");
+	}
+	const char *pk[] = {t->k_send, t->k_out};
+	redisReply *x = !bad && a.n ? store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v, err, sizeof err)
+	                            : NULL;
+	if (x)
+		freeReplyObject(x);
+	else if (a.n)
+		log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", t->k_out, err);
+	record_strv_free(&a);
+}
+
+static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_take *t = arg;
+	struct gw *g = t->g;
+	int i = t->smsc;
+	g->reserved[i] -= t->want;
+	g->taking[i] = 0;
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		/* whatever it moved stays in our sending list, held by no session:
+		 * the sweep gives it back at the next lease tick */
+		g->counters[GW_REDIS_ERR]++;
+		if (!g->closing)
+			log_warn("[%s] outbox msg=\"TAKE failed\" err=\"%s\"", g->cfg->smsc[i].name,
+			         err ? err : r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		free(t);
+		return;
+	}
+	size_t n = r->elements / 3, k = 0;
+	int more = g->take_again[i] || n == (size_t)t->want;
+	g->take_again[i] = 0;
+	if (g->closing || t->epoch != g->esme_epoch[i]) {
+		/* shutting down, or the session was replaced by a reload: none of
+		 * them left */
+		gw_take_putback(g, t, r, 0);
+		free(t);
+		return;
+	}
+	/* Redis was reached again since the lease was renewed: the lease first
+	 * (was it lost? then what peers left is ours to take back) */
+	if (g->registered && store_connects(g->store) != g->lease_conn) {
+		gw_lease_cb(-1, 0, g);
+		if (store_connects(g->store) != g->lease_conn) {
+			gw_take_putback(g, t, r, 0); /* Redis is away again: the sweep will if this fails */
+			free(t);
+			return;
+		}
+	}
+	const char *name = g->cfg->smsc[i].name;
+	for (; k < n; k++) {
+		const redisReply *flag = r->element[3 * k], *ent = r->element[3 * k + 1];
+		if (ent->type != REDIS_REPLY_STRING)
+			continue;
+		if (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) {
+			/* an item its survey has moved past: a copy re-sent after a
+			 * crash would only confuse the citizen */
+			g->counters[GW_MT_STALE]++;
+			log_info("[%s] outbox msg=\"stale item not sent again\"", name);
+			continue;
+		}
+		if (gw_in_hand(g, i, ent->str)) {
+			/* our own message, back in the outbox by a peer's REAP (our
+			 * lease ran out): it is in flight or sent already, and its one
+			 * copy is in our list again */
+			log_warn("[%s] outbox msg=\"a message this gateway holds came back: not sent twice\"", name);
+			continue;
+		}
+		int before = esme_capacity(g->esme[i]);
+		int rc = gw_submit_entry(g, i, ent->str);
+		if (rc == 0) {
+			int used = before - esme_capacity(g->esme[i]);
+			g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
+			continue;
+		}
+		if (rc == -EAGAIN || rc == -ENOMEM)
+			break; /* no room (or memory) after all: this one and the rest go back */
+		char e2[256];
+		log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
+		redisReply *x = store_cmd(g->store, e2, sizeof e2, "LREM %s 1 %s", t->k_send, ent->str);
+		if (x)
+			freeReplyObject(x);
+	}
+	if (k < n) {
+		gw_take_putback(g, t, r, k);
+		more = 0;
+	}
+	free(t);
+	if (more)
+		event_active(g->ev_outbox, 0, 0);
+}
+
+/* The outbox pump: for each session with room, one TAKE on the asynchronous
+ * connection moves as many messages as the room takes from the SMSC's outbox
+ * to our sending list (room reserved until its reply), and its reply hands
+ * them to the session. Another comes when room frees, or at once when the
+ * outbox may hold more. */
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	char err[256], k_send[160];
 	/* Redis came back since our last lease renewal: renew (and see whether
 	 * the lease ran out, then take back our work) before sending anything */
 	if (g->registered && store_connects(g->store) != g->lease_conn)
 		gw_lease_cb(-1, 0, g);
-	for (int i = 0; i < g->nesme; i++) {
-		const char *name = g->cfg->smsc[i].name;
-		gw_sending_key(g, i, k_send, sizeof k_send);
+	for (int i = 0; i < g->nesme && !g->closing; i++) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec < g->send_after[i].tv_sec ||
 		    (now.tv_sec == g->send_after[i].tv_sec && now.tv_nsec < g->send_after[i].tv_nsec))
 			continue; /* just (re)bound: the 100 ms tick comes back */
-		char k_out[96];
-		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", name);
-		int more = 1;
-		while (more && esme_capacity(g->esme[i]) - g->reserved[i] > 0) {
-			/* as many messages as the bind takes now, in one round trip:
-			 * capacity counts parts, so divided by the parts a message had
-			 * lately (room promised to steps being committed left aside) */
-			int cap = esme_capacity(g->esme[i]) - g->reserved[i];
-			int want = (int)(cap / g->parts_avg[i]);
-			want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
-			char smax[12], snow[24];
-			snprintf(smax, sizeof smax, "%d", want);
-			snprintf(snow, sizeof snow, "%" PRId64, gw_now());
-			const char *tk[] = {k_out, k_send};
-			const char *ta[] = {smax, snow};
-			redisReply *r = store_script(g->store, STORE_TAKE, 2, tk, 2, ta, err, sizeof err);
-			if (!r) {
-				g->counters[GW_REDIS_ERR]++;
-				return;
-			}
-			size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 3 : 0;
-			more = n == (size_t)want;
-			/* TAKE itself may have re-made the connection: the lease first
-			 * (was it lost? then what peers left is ours to take back) */
-			int renew = g->registered && store_connects(g->store) != g->lease_conn;
-			size_t k = 0;
-			for (; k < n && !renew; k++) {
-				redisReply *flag = r->element[3 * k], *ent = r->element[3 * k + 1];
-				if (ent->type != REDIS_REPLY_STRING)
-					continue;
-				if (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) {
-					/* an item its survey has moved past: a copy re-sent
-					 * after a crash would only confuse the citizen */
-					g->counters[GW_MT_STALE]++;
-					log_info("[%s] outbox msg=\"stale item not sent again\"", name);
-					continue;
-				}
-				if (gw_in_hand(g, i, ent->str)) {
-					/* our own message, back in the outbox by a peer's REAP
-					 * (our lease ran out): it is in flight or sent already,
-					 * and its one copy is in our list again */
-					log_warn("[%s] outbox msg=\"a message this gateway holds came back: not sent twice\"",
-					         name);
-					continue;
-				}
-				int before = esme_capacity(g->esme[i]);
-				int rc = gw_submit_entry(g, i, ent->str);
-				if (rc == 0) {
-					int used = before - esme_capacity(g->esme[i]);
-					g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
-					continue;
-				}
-				if (rc == -EAGAIN || rc == -ENOMEM)
-					break; /* no room (or memory) after all: this one and the rest go back */
-				log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-				redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, ent->str);
-				if (x)
-					freeReplyObject(x);
-			}
-			if (k < n) {
-				/* back to the head of the outbox, in order, with their
-				 * survey's "sq" as it was: they did not leave */
-				struct record_strv a = {0};
-				int bad = 0;
-				for (size_t j = k; j < n; j++) {
-					redisReply *flag = r->element[3 * j], *ent = r->element[3 * j + 1];
-					redisReply *prev = r->element[3 * j + 2];
-					if (ent->type != REDIS_REPLY_STRING ||
-					    (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) || gw_in_hand(g, i, ent->str))
-						continue;
-					bad |= record_strv_add(&a, ent->str) ||
-					       record_strv_add(&a, prev->type == REDIS_REPLY_STRING ? prev->str : "");
-				}
-				const char *pk[] = {k_send, k_out};
-				redisReply *x = !bad && a.n ? store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v,
-				                                           err, sizeof err)
-				                            : NULL;
-				if (x)
-					freeReplyObject(x);
-				else if (a.n)
-					log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", name,
-					         err);
-				record_strv_free(&a);
-				more = renew;
-			}
-			freeReplyObject(r);
-			if (renew) {
-				gw_lease_cb(-1, 0, g);
-				if (store_connects(g->store) != g->lease_conn)
-					return; /* Redis is away again */
-			}
+		if (g->taking[i]) {
+			g->take_again[i] = 1; /* whatever came into the outbox meanwhile: after its reply */
+			continue;
+		}
+		int cap = esme_capacity(g->esme[i]) - g->reserved[i];
+		if (cap <= 0)
+			continue;
+		/* as many messages as the bind takes now: capacity counts parts, so
+		 * divided by the parts a message had lately (room promised to steps
+		 * being committed left aside) */
+		int want = (int)(cap / g->parts_avg[i]);
+		want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
+		struct gw_take *t = calloc(1, sizeof *t);
+		if (!t)
+			return;
+		t->g = g;
+		t->smsc = i;
+		t->want = want;
+		t->epoch = g->esme_epoch[i];
+		gw_sending_key(g, i, t->k_send, sizeof t->k_send);
+		snprintf(t->k_out, sizeof t->k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
+		char smax[12], snow[24];
+		snprintf(smax, sizeof smax, "%d", want);
+		snprintf(snow, sizeof snow, "%" PRId64, gw_now());
+		const char *tk[] = {t->k_out, t->k_send};
+		const char *ta[] = {smax, snow};
+		g->reserved[i] += want;
+		g->taking[i] = 1;
+		if (store_async_script(g->store, STORE_TAKE, 2, tk, 2, ta, gw_take_on_reply, t) < 0) {
+			g->reserved[i] -= want;
+			g->taking[i] = 0;
+			g->counters[GW_REDIS_ERR]++;
+			free(t);
+			return;
 		}
 	}
 }
@@ -514,6 +573,12 @@ static void gw_arch_job_free(struct gw_arch_job *j)
 /* The next batch for the archive: what our list `taking` still holds (left
  * by a failed write) or up to GW_ARCHIVE_BATCH records moved there from
  * `from`. NULL when Redis cannot be reached. */
+/* An ARCHIVE_TAKE on its way: k = 0 for the kind whose turn it is, 1 for the other. */
+struct gw_arch_take {
+	struct gw *g;
+	int k;
+};
+
 static redisReply *gw_archive_take(struct gw *g, const char *from, const char *taking)
 {
 	char max[16], err[256];
@@ -674,6 +739,17 @@ static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
 
 /* Back on the loop: the batch is in SQLite (our list of it is cleared) or
  * not (it stays in our list and is written again on the next pass). */
+static void gw_arch_del_on_reply(void *arg, const redisReply *r, const char *err)
+{
+	struct gw *g = arg;
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		/* the batch may come back from the taking list: written again,
+		 * which changes nothing (archive_put skips a survey it has) */
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("archive msg=\"could not clear the batch written\" err=\"%s\"", err ? err : r->str);
+	}
+}
+
 void gw_arch_done(void *arg, void *job, int rc, const char *err)
 {
 	struct gw *g = arg;
@@ -682,11 +758,19 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 		char e[256];
 		if (!j->deliveries)
 			g->counters[GW_ARCHIVED] += (uint64_t)rc;
-		redisReply *x = store_cmd(g->store, e, sizeof e, "DEL %s", j->deliveries ? g->k_dtaking : g->k_archiving);
-		if (x)
-			freeReplyObject(x);
-		else
-			g->counters[GW_REDIS_ERR]++;
+		const char *del[] = {"DEL", j->deliveries ? g->k_dtaking : g->k_archiving};
+		if (!g->shutting_down && !g->closing) {
+			/* on the asynchronous connection, before the next TAKE of the
+			 * same list (one connection keeps the order) */
+			if (store_async_argv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
+				g->counters[GW_REDIS_ERR]++;
+		} else {
+			redisReply *x = store_cmd(g->store, e, sizeof e, "DEL %s", del[1]);
+			if (x)
+				freeReplyObject(x);
+			else
+				g->counters[GW_REDIS_ERR]++;
+		}
 	} else {
 		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
 		          j->deliveries ? "deliveries" : "surveys", err);
@@ -696,39 +780,93 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 		event_active(g->ev_archive, 0, 0); /* more may be waiting */
 }
 
+/* A batch taken: handed to the archiver's thread. 1 when there was one. */
+static int gw_arch_hand(struct gw *g, int deliveries, const redisReply *r)
+{
+	struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
+	if (!j)
+		return 0;
+	g->arch_turn = !deliveries;
+	if (archiver_submit(g->archiver, gw_arch_write, j) < 0)
+		gw_arch_job_free(j); /* cannot happen: not busy */
+	return 1;
+}
+
+static int gw_arch_take_async(struct gw *g, int k);
+
+static void gw_arch_on_take(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_arch_take *t = arg;
+	struct gw *g = t->g;
+	int k = t->k;
+	free(t);
+	g->arch_taking = 0;
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		g->counters[GW_REDIS_ERR]++;
+		if (!g->shutting_down)
+			log_warn("archive msg=\"could not take a batch\" err=\"%s\"", err ? err : r->str);
+		return; /* the next tick looks again; what it moved is in the taking list */
+	}
+	if (g->shutting_down || archiver_busy(g->archiver))
+		return; /* left in the taking list: the flush (or the next start) takes it */
+	if (!gw_arch_hand(g, g->arch_turn ^ k, r) && k == 0)
+		gw_arch_take_async(g, 1); /* nothing of this kind: the other */
+}
+
+/* ARCHIVE_TAKE of kind arch_turn ^ k on the asynchronous connection. */
+static int gw_arch_take_async(struct gw *g, int k)
+{
+	struct gw_arch_take *t = calloc(1, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	t->g = g;
+	t->k = k;
+	int deliveries = g->arch_turn ^ k;
+	char max[16];
+	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
+	const char *keys[] = {deliveries ? GW_K_DELIVERIES : GW_K_ARCHIVE, deliveries ? g->k_dtaking : g->k_archiving};
+	const char *args[] = {max};
+	g->arch_taking = 1;
+	if (store_async_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, gw_arch_on_take, t) < 0) {
+		g->arch_taking = 0;
+		g->counters[GW_REDIS_ERR]++;
+		free(t);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Takes the next batch (surveys and deliveries in turn) and hands it to the
  * archiver's thread; nothing while a batch is being written (its end looks
- * again). SQLite never runs on this thread. */
+ * again) or taken. SQLite never runs on this thread, and the loop never
+ * waits for Redis here: the TAKE goes on the asynchronous connection. */
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	if (archiver_busy(g->archiver))
+	if (archiver_busy(g->archiver) || g->arch_taking || g->shutting_down)
 		return;
-	for (int k = 0; k < 2; k++) {
-		int deliveries = g->arch_turn ^ k;
-		redisReply *r = deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking)
-		                           : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving);
-		if (!r)
-			return;
-		struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
-		freeReplyObject(r);
-		if (!j)
-			continue;
-		g->arch_turn = !deliveries;
-		if (archiver_submit(g->archiver, gw_arch_write, j) < 0)
-			gw_arch_job_free(j); /* cannot happen: not busy */
-		return;
-	}
+	gw_arch_take_async(g, 0);
 }
 
-/* Shutdown: the batch in hand, then one more of each kind, written now. */
+/* Shutdown: the batch in hand, then one more of each kind, written now (on
+ * the synchronous connection: the loop is ending). */
 void gw_archive_flush(struct gw *g)
 {
 	archiver_drain(g->archiver);
 	for (int i = 0; i < 2; i++) {
-		gw_archive_cb(-1, 0, g);
+		for (int k = 0; k < 2; k++) {
+			int deliveries = g->arch_turn ^ k;
+			redisReply *r = deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking)
+			                           : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving);
+			if (!r)
+				break;
+			int handed = gw_arch_hand(g, deliveries, r);
+			freeReplyObject(r);
+			if (handed)
+				break;
+		}
 		archiver_drain(g->archiver);
 	}
 }

@@ -422,6 +422,11 @@ def relay_part(a, out):
             lat = h["latency_ms"]
             out["relay_latency_p50_ms"] = lat.get("p50")
             out["relay_latency_p99_ms"] = lat.get("p99")
+            # hailongd's own share: reply read -> next question handed to the session
+            hs = "hailong_reply_to_next_question_seconds"
+            n = m1.get(hs + "_count", 0) - m0.get(hs + "_count", 0)
+            if n > 0:
+                out["relay_gateway_mean_ms"] = round(1000 * (m1.get(hs + "_sum", 0) - m0.get(hs + "_sum", 0)) / n, 3)
             # the steps of the whole run (warm-up included) against the commands of
             # that run: hailongd's own count of what it sent, and Redis's count
             # of every command it ran (those inside scripts too)
