@@ -194,6 +194,9 @@ struct gw {
 	struct archiver *archiver;            /* surveys and receipts are written on its thread */
 	int arch_turn;                        /* 1 = deliveries next, 0 = surveys */
 	int arch_taking;                      /* an ARCHIVE_TAKE on its way (asynchronous connection) */
+	int due_claiming;                     /* a DUE_CLAIM on its way (gw_due.c) */
+	int due_jobs;                         /* claimed surveys whose step is on its way */
+	int due_more;                         /* the last claim was full: claim again when they are done */
 	struct esme *esme[CONFIG_MAX_SMSC];
 	int nesme;
 	int bound[CONFIG_MAX_SMSC];

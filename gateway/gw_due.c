@@ -1,0 +1,198 @@
+/* gw_due: the timers. Every second the due pump releases messages whose
+ * quiet hours ended and claims the surveys whose timer is due (reminder,
+ * expiry, a start held by quiet hours): their state is read and their step
+ * committed on the asynchronous connection, all of a tick pipelined, so the
+ * loop never waits for Redis here (a USSD survey's step, rare, goes on the
+ * synchronous one). A claim leases the timer for GW_DUE_LEASE seconds: a
+ * step whose reply was lost comes back then, read afresh. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_int.h"
+#include "log.h"
+#include "store.h"
+#include "survey.h"
+
+/* One claimed survey on its way: its HGETALL, then its COMMIT. */
+struct gw_duejob {
+	struct gw *g;
+	int64_t t;
+	int committing;
+	char id[RECORD_ID_MAX];
+	struct gw_commit k;
+};
+
+/* One job of the tick fewer; the last one looks again if the claim was full. */
+static void gw_due_release(struct gw *g)
+{
+	if (--g->due_jobs == 0 && g->due_more && !g->shutting_down && !g->closing) {
+		g->due_more = 0;
+		event_active(g->ev_due, 0, 0); /* more are due */
+	}
+}
+
+static void gw_due_job_end(struct gw_duejob *j)
+{
+	struct gw *g = j->g;
+	free(j);
+	gw_due_release(g);
+}
+
+static void gw_due_on_commit(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_duejob *j = arg;
+	/* 0 (the survey moved on meanwhile: its new timer stands) or a lost
+	 * reply (the lease brings it back) need nothing more */
+	gw_commit_done(j->g, &j->k, r, err);
+	gw_due_job_end(j);
+}
+
+/* A survey's step when its timer is due, from its state (HGETALL reply). */
+static void gw_due_step(struct gw_duejob *j, const redisReply *r)
+{
+	struct gw *g = j->g;
+	char err[256];
+	struct record_meta m;
+	const struct campaign *c = NULL;
+	struct survey s;
+	int64_t t = j->t;
+	int rc = gw_parse_survey(g, j->id, r, &m, &c, &s);
+	if (rc == 0 && s.status == SURVEY_QUEUED) {
+		/* a start held by quiet hours: back in the queue */
+		const char *wk[] = {GW_K_DUE, GW_K_QUEUE};
+		const char *wa[] = {j->id};
+		redisReply *w = store_script(g->store, STORE_WAKE, 2, wk, 1, wa, err, sizeof err);
+		if (w)
+			freeReplyObject(w);
+		event_active(g->ev_queue, 0, 0);
+	} else if (rc == 0) {
+		struct survey_out o;
+		if (c->channel != CAMPAIGN_USSD && s.status == SURVEY_ACTIVE && m.sq < s.q && !s.reminded &&
+		    t < s.started_at + c->expire_after) {
+			/* the item has not left yet (the outbox is behind, or a crash
+			 * put it back in line): a reminder now would reach the citizen
+			 * with the item itself, and their answer to the one would
+			 * cross the other. The reminder counts from now instead. */
+			s.last_at = t;
+		}
+		if (survey_tick(c, &s, t, &o) == 0) {
+			if (c->channel == CAMPAIGN_USSD) {
+				gw_ussd_due(g, &m, c, &s, &o); /* the invite SMS, or the end */
+			} else if (gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &j->k) == 0) {
+				j->committing = 1;
+				if (store_async_script(g->store, STORE_COMMIT, j->k.nkeys, j->k.keys, j->k.a.n,
+				                       (const char **)j->k.a.v, gw_due_on_commit, j) < 0) {
+					gw_commit_done(g, &j->k, NULL, "redis unreachable");
+					j->committing = 0;
+				}
+			}
+		}
+		survey_out_clear(&o);
+	} else if (rc == -ENOENT) {
+		const char *zk[] = {"ZREM", GW_K_DUE, j->id};
+		redisReply *z = store_cmdargv(g->store, err, sizeof err, 3, zk, NULL);
+		if (z)
+			freeReplyObject(z);
+	} else if (rc == -ESRCH || rc == -EINVAL) {
+		gw_fail_broken(g, &m, c, &s, rc, NULL);
+	}
+	survey_clear(&s);
+}
+
+static void gw_due_on_state(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_duejob *j = arg;
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		/* the lease brings it back */
+		j->g->counters[GW_REDIS_ERR]++;
+		if (!j->g->closing)
+			log_warn("due survey=%s err=\"%s\"", j->id, err ? err : r->str);
+	} else if (!j->g->shutting_down && !j->g->closing) {
+		gw_due_step(j, r);
+		if (j->committing)
+			return; /* gw_due_on_commit ends it */
+	}
+	gw_due_job_end(j);
+}
+
+static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
+{
+	struct gw *g = arg;
+	g->due_claiming = 0;
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		g->counters[GW_REDIS_ERR]++;
+		if (!g->closing)
+			log_warn("due msg=\"claim failed\" err=\"%s\"",
+			         err ? err : r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		return;
+	}
+	if (g->shutting_down || g->closing)
+		return; /* claimed: the lease brings them back */
+	int64_t t = gw_now();
+	g->due_more = r->elements >= GW_PUMP_BATCH;
+	g->due_jobs++; /* held while the jobs are made: none ends the tick early */
+	for (size_t i = 0; i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+		if (e->type != REDIS_REPLY_STRING || e->len >= RECORD_ID_MAX)
+			continue;
+		struct gw_duejob *j = calloc(1, sizeof *j);
+		if (!j)
+			break;
+		j->g = g;
+		j->t = t;
+		memcpy(j->id, e->str, e->len + 1);
+		char key[64];
+		gw_key(key, sizeof key, GW_K_SURVEY, j->id);
+		const char *argv[] = {"HGETALL", key};
+		g->due_jobs++;
+		if (store_async_argv(g->store, 2, argv, gw_due_on_state, j) < 0) {
+			g->due_jobs--;
+			free(j);
+			g->counters[GW_REDIS_ERR]++;
+			break;
+		}
+	}
+	gw_due_release(g);
+}
+
+void gw_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct gw *g = arg;
+	char now[24], lease[16], max[16], err[256];
+	if (g->due_claiming || g->due_jobs > 0 || g->shutting_down || g->closing)
+		return; /* the last tick's surveys first: their end looks again */
+	int64_t t = gw_now();
+	snprintf(now, sizeof now, "%" PRId64, t);
+	snprintf(lease, sizeof lease, "%d", GW_DUE_LEASE);
+	snprintf(max, sizeof max, "%d", GW_PUMP_BATCH);
+	/* held messages whose quiet hours ended go out */
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		char k_held[96], k_out[96];
+		gw_key(k_held, sizeof k_held, GW_K_HELD, g->cfg->smsc[i].name);
+		gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
+		const char *hk[] = {k_held, k_out};
+		const char *ha[] = {now, max};
+		redisReply *h = store_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, err, sizeof err);
+		if (!h) {
+			g->counters[GW_REDIS_ERR]++;
+			return;
+		}
+		if (h->type == REDIS_REPLY_INTEGER && h->integer > 0) {
+			log_info("[%s] quiet hours over released=%lld", g->cfg->smsc[i].name, h->integer);
+			event_active(g->ev_outbox, 0, 0);
+		}
+		freeReplyObject(h);
+	}
+	const char *keys[] = {GW_K_DUE};
+	const char *args[] = {now, lease, max};
+	g->due_claiming = 1;
+	if (store_async_script(g->store, STORE_DUE_CLAIM, 1, keys, 3, args, gw_due_on_claim, g) < 0) {
+		g->due_claiming = 0;
+		g->counters[GW_REDIS_ERR]++;
+	}
+}
