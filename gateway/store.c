@@ -40,8 +40,11 @@
  * The per-instance lists let several hailongd share one Redis: only the
  * lists of a gateway whose lease ran out are put back in line (REAP). */
 /* unsend(m): a survey's item put back from a sending list, sent at once by
- * its COMMIT (its entry says what "sq" was before, "p"), has not left as
- * far as anyone knows: sq goes back, so that a reply to the item before,
+ * its COMMIT (its entry says what "sq" was before, "p") or taken from the
+ * outbox by a TAKE that raised sq (the survey's "tp" says what it was; a
+ * TAKE of a later copy of the same item, which raises nothing because the
+ * first one left, deletes "tp"), has not left as far as anyone knows: sq
+ * goes back, so that a reply to the item before,
  * delivered again after a crash, is not taken for an answer to this one.
  * "uq" notes that this item may have reached the citizen all the same: a
  * reply unlike the last one fed (a redelivery is the same text) answers it
@@ -49,11 +52,14 @@
 #define STORE_LUA_UNSEND \
 	"local function unsend(m)\n" \
 	"  local ok, o = pcall(cjson.decode, m)\n" \
-	"  if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and type(o.p) == 'number' then\n" \
+	"  if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' then\n" \
 	"    local k = 'hl:s:' .. o.s\n" \
-	"    if tonumber(redis.call('HGET', k, 'sq') or '') == o.q and redis.call('EXISTS', k) == 1 then\n" \
-	"      if o.p < 0 then redis.call('HDEL', k, 'sq') else redis.call('HSET', k, 'sq', o.p) end\n" \
+	"    local p = o.p\n" \
+	"    if type(p) ~= 'number' then p = tonumber(redis.call('HGET', k, 'tp') or '') end\n" \
+	"    if p and tonumber(redis.call('HGET', k, 'sq') or '') == o.q and redis.call('EXISTS', k) == 1 then\n" \
+	"      if p < 0 then redis.call('HDEL', k, 'sq') else redis.call('HSET', k, 'sq', p) end\n" \
 	"      redis.call('HSET', k, 'uq', o.q)\n" \
+	"      redis.call('HDEL', k, 'tp')\n" \
 	"    end\n" \
 	"  end\n" \
 	"end\n"
@@ -216,7 +222,8 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * item handed to the SMSC) and its "l" (when its last message left: a
 	 * reminder counts from then, and so does the window in which an answer
 	 * is taken to have crossed a reminder, not from when the message was
-	 * made, as it may have waited in line) in the same step, so a reply can only answer
+	 * made, as it may have waited in line) in the same step, and "tp", what
+	 * sq was before it rose (see unsend), so a reply can only answer
 	 * an item that left and a duplicate deliver_sm of the previous answer is
 	 * never taken for the next item (PUTBACK lowers it again for an item that
 	 * did not leave after all). An item the survey has moved past (or a
@@ -237,7 +244,8 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"    else\n"
 	"      prev = redis.call('HGET', k, 'sq') or ''\n"
 	"      local cur = tonumber(prev)\n"
-	"      if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q) end\n"
+	"      if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q, 'tp', cur or -1)\n"
+	"      else redis.call('HDEL', k, 'tp') end\n"
 	"      local now = tonumber(ARGV[2] or '')\n"
 	"      if now and now > (tonumber(redis.call('HGET', k, 'l') or '') or 0) then redis.call('HSET', k, 'l', now) end\n"
 	"    end\n"

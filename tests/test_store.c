@@ -461,6 +461,68 @@ static void test_reap_unsend(void **state)
 	store_free(s);
 }
 
+/* An item TAKE moved from the outbox, raising sq ("tp" keeps what it was),
+ * that is given back unsent (GIVEBACK: its hand-over failed; REAP: its
+ * gateway died) has sq lowered again like one a COMMIT sent at once; a
+ * later copy of an item that did leave (a reminder) raises nothing, and
+ * giving it back lowers nothing. */
+static void test_take_unsend(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "SADD hl:instances i4", NULL, NULL);
+	cmd_str(s, "HSET hl:s:C q 2 sq 1", NULL, NULL); /* item 2 goes out */
+	cmd_str(s, "HSET hl:s:D q 2 sq 2", NULL, NULL); /* item 2 left: its reminder goes out */
+	cmd_str(s, "HSET hl:s:E q 0", NULL, NULL);      /* the first item goes out */
+	static const char *const entries[] = {
+		"{\"s\":\"C\",\"q\":2,\"to\":\"84900000001\",\"text\":\"Q2\",\"u\":\"c\"}",
+		"{\"s\":\"D\",\"q\":2,\"to\":\"84900000002\",\"text\":\"Q2 again\",\"u\":\"d\"}",
+		"{\"s\":\"E\",\"q\":0,\"to\":\"84900000003\",\"text\":\"Q1\",\"u\":\"e\"}",
+	};
+	for (size_t i = 0; i < N(entries); i++)
+		cmd_str(s, "RPUSH hl:outbox:x %s", entries[i], NULL);
+	const char *tk[] = {"hl:outbox:x", "hl:sending:x:i4"};
+	const char *ta[] = {"10", "2000"};
+	char err[256];
+	redisReply *r = store_script(s, STORE_TAKE, 2, tk, 2, ta, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->elements, 9);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "HGET hl:s:C tp", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "HGET hl:s:D tp", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "HGET hl:s:E tp", NULL, NULL), "-1");
+	/* C's hand-over failed half-way: the sweep gives it back */
+	const char *gk[] = {"hl:sending:x:i4", "hl:outbox:x"};
+	const char *ga[] = {entries[0]};
+	assert_int_equal(script_int(s, STORE_GIVEBACK, 2, gk, 1, ga), 1);
+	/* the gateway died with D's and E's: REAP */
+	cmd_str(s, "DEL hl:inst:i4", NULL, NULL);
+	const char *rk[] = {"hl:inst:i4", "hl:instances", "hl:starting:i4", "hl:queue", "hl:archiving:i4",
+	                    "hl:archive", "hl:sending:x:i4", "hl:outbox:x"};
+	const char *ra[] = {"i4", "0"};
+	assert_int_equal(script_int(s, STORE_REAP, (int)N(rk), rk, 2, ra), 2);
+	static const struct {
+		const char *what, *key, *sq, *uq;
+	} t[] = {
+		{"taken, given back: sq back", "hl:s:C", "1", "2"},
+		{"a copy of an item that left: sq stays", "hl:s:D", "2", ""},
+		{"first item taken, reaped: sq gone", "hl:s:E", "", "0"},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		const char *got = cmd_str(s, "HGET %s sq", t[i].key, NULL);
+		if (strcmp(got, t[i].sq) != 0)
+			fail_msg("%s: sq %s, want %s", t[i].what, got, t[i].sq);
+		got = cmd_str(s, "HGET %s uq", t[i].key, NULL);
+		if (strcmp(got, t[i].uq) != 0)
+			fail_msg("%s: uq %s, want %s", t[i].what, got, t[i].uq);
+		if (strcmp(cmd_str(s, "HGET %s tp", t[i].key, NULL), "") != 0)
+			fail_msg("%s: tp left", t[i].what);
+	}
+	assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), "3");
+	store_free(s);
+}
+
 /* KEEP writes a message's record only while its entry is still on the
  * sending list (SENT did not run): when SENT ran and the receipt took the
  * record, writing it again would let a repeated receipt count twice. */
@@ -803,6 +865,7 @@ int main(void)
 		cmocka_unit_test(test_commit_versions_and_end),
 		cmocka_unit_test(test_reap),
 		cmocka_unit_test(test_reap_unsend),
+		cmocka_unit_test(test_take_unsend),
 		cmocka_unit_test(test_commit_direct),
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_sent_and_receipts),
