@@ -244,6 +244,8 @@ void gw_free(struct gw *g)
 	 * entry a reload removed gets its messages routed elsewhere) */
 	gw_rebind_free(g);
 	free(g->lost_starts); /* the reap above put them back in line */
+	for (int i = 0; i < CONFIG_MAX_SMSC; i++)
+		free(g->unheld[i]);
 	while (g->unkept) {
 		struct gw_unkept *k = g->unkept;
 		g->unkept = k->next;

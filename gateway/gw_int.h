@@ -194,6 +194,7 @@ struct gw {
 	struct archiver *archiver;            /* surveys and receipts are written on its thread */
 	int arch_turn;                        /* 1 = deliveries next, 0 = surveys */
 	int arch_taking;                      /* an ARCHIVE_TAKE on its way (asynchronous connection) */
+	int arch_dels;                        /* DELs of written batches on their way */
 	int due_claiming;                     /* a DUE_CLAIM on its way (gw_due.c) */
 	int due_jobs;                         /* claimed surveys whose step is on its way */
 	int due_more;                         /* the last claim was full: claim again when they are done */
@@ -205,6 +206,10 @@ struct gw {
 	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) and to TAKEs on their way */
 	int taking[CONFIG_MAX_SMSC];         /* a TAKE on its way (its entries may be in our sending list, in no session) */
 	int take_again[CONFIG_MAX_SMSC];     /* the outbox was poked while it was: TAKE again after its reply */
+	double take_at[CONFIG_MAX_SMSC];     /* when the TAKE on its way was sent (gw_clock) */
+	double sweep_at[CONFIG_MAX_SMSC];    /* the last sweep of our sending list (gw_sweep_sending) */
+	uint64_t *unheld[CONFIG_MAX_SMSC];   /* hashes of the entries it found held by no session */
+	size_t nunheld[CONFIG_MAX_SMSC];
 	int closing;                         /* gw_free has begun: replies coming now hand nothing to a session */
 	struct gw_commit *committing;        /* steps whose COMMIT is on its way */
 	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
@@ -309,6 +314,8 @@ void gw_requeue_lost_starts(struct gw *g);
  * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
  * GW_MO_FEED (m, c, s loaded: feed the text). */
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED };
+/* 1 when text is HUY/STOP (any case, any accents). */
+int gw_is_stop(const char *text);
 /* GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
  * (answer it ROK; the survey now waits on item m->sq: replies of the same
  * number that came before that item left answer nothing). */
@@ -408,7 +415,10 @@ void gw_rebind_free(struct gw *g);
 
 /* gw_lease.c */
 long long gw_reap(struct gw *g, const char *inst, int force);
-void gw_sweep_sending(struct gw *g);
+/* Entries of our sending lists held by no session go back to the outbox:
+ * at_once (a reload just forgot them), or, at the lease tick, those the
+ * tick before saw so too (a TAKE on its way holds what it moved). */
+void gw_sweep_sending(struct gw *g, int at_once);
 void gw_lease_cb(evutil_socket_t fd, short what, void *arg);
 int gw_take_over(struct gw *g, char *err, size_t errlen);
 void gw_recover(struct gw *g);

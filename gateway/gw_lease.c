@@ -63,7 +63,7 @@ long long gw_reap(struct gw *g, const char *inst, int force)
  * in hand. One that is there but in no session (a hand-over that failed half
  * way: the outbox entry moved, then Redis went away before it could be put
  * back) would wait for the next restart; it goes back to the outbox now. */
-void gw_sweep_sending(struct gw *g)
+void gw_sweep_sending(struct gw *g, int at_once)
 {
 	char k_send[160], k_out[96], err[256];
 	/* first what could not be written while Redis was away */
@@ -99,8 +99,16 @@ void gw_sweep_sending(struct gw *g)
 		free(d);
 	}
 	for (int i = 0; i < g->nesme; i++) {
-		if (g->taking[i])
-			continue; /* a TAKE on its way: what it moved is in no session yet */
+		/* An entry held by no session goes back only when the sweep before
+		 * saw it so too and no TAKE sent before that sweep is still on its
+		 * way: what a pending TAKE moved is in no session yet, and under
+		 * load one is nearly always pending, so the list is not skipped */
+		double now = gw_clock();
+		int old_take = g->taking[i] && g->take_at[i] <= g->sweep_at[i];
+		if (at_once && g->taking[i])
+			continue; /* (a reload's sweep: what that TAKE moved is in no session yet) */
+		uint64_t *seen = NULL;
+		size_t nseen = 0;
 		gw_sending_key(g, i, k_send, sizeof k_send);
 		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
 		redisReply *r = store_cmd(g->store, err, sizeof err, "LRANGE %s 0 -1", k_send);
@@ -120,7 +128,21 @@ void gw_sweep_sending(struct gw *g)
 			int first = 1;
 			for (size_t j = 0; j < k; j++)
 				first &= strcmp(r->element[j]->str, v) != 0;
-			for (int n = held; first && n < listed; n++) {
+			if (!first || held >= listed)
+				continue;
+			uint64_t h = gw_hash64(v);
+			int before = 0;
+			for (size_t j = 0; j < g->nunheld[i] && !before; j++)
+				before = g->unheld[i][j] == h;
+			if (!at_once && (!before || old_take)) {
+				uint64_t *grown = realloc(seen, (nseen + 1) * sizeof *seen);
+				if (grown) {
+					seen = grown;
+					seen[nseen++] = h;
+				}
+				continue; /* the next sweep decides */
+			}
+			for (int n = held; n < listed; n++) {
 				const char *keys[] = {k_send, k_out};
 				const char *args[] = {v};
 				redisReply *x = store_script(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err);
@@ -132,6 +154,10 @@ void gw_sweep_sending(struct gw *g)
 			}
 		}
 		freeReplyObject(r);
+		free(g->unheld[i]);
+		g->unheld[i] = seen;
+		g->nunheld[i] = nseen;
+		g->sweep_at[i] = now;
 		event_active(g->ev_outbox, 0, 0);
 	}
 }
@@ -237,7 +263,7 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 		freeReplyObject(r);
 	gw_retire_campaigns(g, gw_now());
 	gw_mo_sweep(g);
-	gw_sweep_sending(g);
+	gw_sweep_sending(g, 0);
 	/* with no POP or START on its way, anything still in our starting list
 	 * was left by a failure half-way (a lost reply): back in the queue */
 	const char *sk[] = {g->k_starting, GW_K_QUEUE};

@@ -381,7 +381,8 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct campaign *c, struct survey *s)
 {
 	struct gw *g = j->g;
-	if (j->before_q >= 0 && s->q >= j->before_q) {
+	if (j->before_q >= 0 && s->q >= j->before_q && !gw_is_stop(j->text)) {
+		/* (an opt-out answers no item: honoured whatever has left) */
 		g->counters[GW_MO_EARLY]++;
 		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply came before the item left, ignored\"",
 		         g->cfg->smsc[j->smsc].name, j->mask, m->id, s->q);

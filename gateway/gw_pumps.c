@@ -190,8 +190,10 @@ static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
 	struct gw *g = t->g;
 	int i = t->smsc;
 	g->reserved[i] -= t->want;
-	g->taking[i] = 0;
+	/* taking[i] stays set until the entries are in a session or put back:
+	 * the sweep (gw_lease_cb below may run it) must not give them back */
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		g->taking[i] = 0;
 		/* whatever it moved stays in our sending list, held by no session:
 		 * the sweep gives it back at the next lease tick */
 		g->counters[GW_REDIS_ERR]++;
@@ -208,18 +210,20 @@ static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
 		/* shutting down, or the session was replaced by a reload: none of
 		 * them left */
 		gw_take_putback(g, t, r, 0);
+		g->taking[i] = 0;
 		free(t);
 		return;
 	}
-	/* Redis was reached again since the lease was renewed: the lease first
-	 * (was it lost? then what peers left is ours to take back) */
 	if (g->registered && store_connects(g->store) != g->lease_conn) {
+		/* Redis was reached again since the lease was renewed: the lease
+		 * first (was it lost? then what peers left is ours to take back),
+		 * and these go back in line to be taken again after it */
 		gw_lease_cb(-1, 0, g);
-		if (store_connects(g->store) != g->lease_conn) {
-			gw_take_putback(g, t, r, 0); /* Redis is away again: the sweep will if this fails */
-			free(t);
-			return;
-		}
+		gw_take_putback(g, t, r, 0); /* the sweep will if this fails */
+		g->taking[i] = 0;
+		free(t);
+		event_active(g->ev_outbox, 0, 0);
+		return;
 	}
 	const char *name = g->cfg->smsc[i].name;
 	for (; k < n; k++) {
@@ -259,6 +263,7 @@ static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
 		gw_take_putback(g, t, r, k);
 		more = 0;
 	}
+	g->taking[i] = 0;
 	free(t);
 	if (more)
 		event_active(g->ev_outbox, 0, 0);
@@ -312,6 +317,7 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 		const char *ta[] = {smax, snow};
 		g->reserved[i] += want;
 		g->taking[i] = 1;
+		g->take_at[i] = gw_clock();
 		if (store_async_script(g->store, STORE_TAKE, 2, tk, 2, ta, gw_take_on_reply, t) < 0) {
 			g->reserved[i] -= want;
 			g->taking[i] = 0;
@@ -742,6 +748,7 @@ static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
 static void gw_arch_del_on_reply(void *arg, const redisReply *r, const char *err)
 {
 	struct gw *g = arg;
+	g->arch_dels--;
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		/* the batch may come back from the taking list: written again,
 		 * which changes nothing (archive_put skips a survey it has) */
@@ -764,6 +771,8 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 			 * same list (one connection keeps the order) */
 			if (store_async_argv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
 				g->counters[GW_REDIS_ERR]++;
+			else
+				g->arch_dels++;
 		} else {
 			redisReply *x = store_cmd(g->store, e, sizeof e, "DEL %s", del[1]);
 			if (x)
@@ -855,7 +864,9 @@ void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 void gw_archive_flush(struct gw *g)
 {
 	archiver_drain(g->archiver);
-	for (int i = 0; i < 2; i++) {
+	/* a DEL still on its way would clear a batch taken now while it is
+	 * written: what waits stays in line (REAP at the end, or the next start) */
+	for (int i = 0; i < 2 && !g->arch_dels; i++) {
 		for (int k = 0; k < 2; k++) {
 			int deliveries = g->arch_turn ^ k;
 			redisReply *r = deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking)

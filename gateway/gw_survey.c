@@ -350,8 +350,7 @@ int gw_starts_busy(const struct gw *g)
  * once per day. The reply is never kept for a later survey. */
 /* Returns gw_notice's result: < 0 when Redis could not take it (an opt-out
  * would be lost: the caller has the SMSC deliver the reply again). */
-/* 1 when text is HUY/STOP (any case, any accents). */
-static int gw_is_stop(const char *text)
+int gw_is_stop(const char *text)
 {
 	char *f = text_fold(text);
 	int stop = f && reply_keyword(f) == REPLY_STOP;

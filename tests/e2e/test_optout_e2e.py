@@ -114,7 +114,18 @@ def main():
         check(r.stdout.strip() == "3", f"count after remove: {r}")
         r = cli("remove", "--db", st.db, "--hash-key", harness.HASH_KEY, n["F"])
         check(r.returncode == 0 and "was not opted out" in r.stdout, f"remove unknown: {r}")
-        print("ok: opt-outs archived from HUY (in and outside a survey), the operator and an older set; "
+        # G, H: an answer and HUY back to back (HUY waits behind the answer's
+        # commit, and the next item has not left when it is read): the
+        # opt-out answers no item and is honoured all the same
+        for k, who in enumerate(("849130000%02d" % 7, "849130000%02d" % 8)):
+            code, body = st.trigger(who, "OPT-BURST-%d" % k)
+            check(code == 202, f"trigger {who}: {code} {body}")
+            wait_for(lambda: any("Câu 1/6" in t for t in inbox(st, who)), 10, f"{who}: item 1")
+            harness.sim_post(st, "/mo", {"from": who, "text": "1", "delay_ms": 200})
+            harness.sim_post(st, "/mo", {"from": who, "text": "HUY", "delay_ms": 200})
+            wait_for(lambda: status(body["survey_id"]) is not None, 10, f"{who}: archived")
+            check(status(body["survey_id"])[0] == "opted_out", f"{who}: {status(body['survey_id'])}")
+        print("ok: opt-outs archived from HUY (in and outside a survey, right behind an answer), the operator and an older set; "
               "restored after FLUSHALL; remove applied on SIGHUP")
 
 
