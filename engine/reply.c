@@ -42,7 +42,7 @@ static const char *const reply_fillers[] = {
 };
 static const char *const reply_filler_pairs[] = {
 	"tra loi", "y kien", "dap an", "danh gia", "cam on", "cam thay", "lua chon", "phuong an",
-	"ket qua", "xin cam", "camon nhe",
+	"ket qua", "camon nhe",
 };
 /* Words that are filler unless the item is a yes/no one (where they say yes). */
 static const char *const reply_soft_yes[] = {"ok", "oke", "okie", "okay", "oki", "vang", "u", "uh",
@@ -133,8 +133,9 @@ static int reply_is_rating(const char *nfc)
 	if (strchr(nfc, '*') || strstr(nfc, "\xe2\x98\x85") || strstr(nfc, "\xe2\x98\x86") ||
 	    strstr(nfc, "\xe2\xad\x90") || strstr(nfc, "\xf0\x9f\x8c\x9f"))
 		return 1; /* * ★ ☆ ⭐ 🌟 */
-	/* a thumb beside a number is a score too ("5 👍": the best, or key 5?) */
-	if ((strstr(nfc, "\xf0\x9f\x91\x8d") || strstr(nfc, "\xf0\x9f\x91\x8e")) && strpbrk(nfc, "0123456789"))
+	/* an emoji beside a number is a score too, or says the other way round
+	 * ("5 👍", "5 😊": the best, or key 5?) */
+	if (strpbrk(nfc, "0123456789") && text_has_symbol(nfc))
 		return 1;
 	/* a decimal score: "4.5", "4,5" */
 	const char *q = nfc + strspn(nfc, " \t");
@@ -169,12 +170,20 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	if (!t->fold)
 		return 0; /* not UTF-8: read as not understood */
 	t->nfc = text_nfc(utf8);
-	char *lower = text_lower(utf8);
-	if (!t->nfc || !lower) {
+	/* words are read with their emphatic letters undone ("hài lònggg",
+	 * "khôngggg"); the text as written stays in nfc */
+	char *squeezed = text_squeeze(utf8);
+	char *lower = squeezed ? text_lower(squeezed) : NULL;
+	char *fold = squeezed ? text_fold(squeezed) : NULL;
+	free(squeezed);
+	if (!t->nfc || !lower || !fold) {
 		free(lower);
+		free(fold);
 		reply_text_clear(t);
 		return -ENOMEM;
 	}
+	free(t->fold);
+	t->fold = fold;
 	t->question = strchr(t->nfc, '?') || strstr(t->nfc, "\xef\xbc\x9f");
 	t->rating = (unsigned char)reply_is_rating(t->nfc);
 	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
@@ -357,8 +366,8 @@ static int reply_int_tok(const struct reply_tok *t, int after_content)
  * fold alike are other words: "cô" (a teacher), "ứ" (a pout: no), "ư" (a
  * question). Unmarked spellings count as they are. */
 static const char *const reply_yes_marked[] = {
-	"c\xc3\xb3", "\xe1\xbb\xab", "\xe1\xbb\x9d", "v\xc3\xa2ng", "r\xe1\xbb\x93i",
-};
+	"c\xc3\xb3", "\xe1\xbb\xab", "\xe1\xbb\x9d", "v\xc3\xa2ng", "r\xe1\xbb\x93i", "\xe1\xbb\xabm",
+}; /* có ừ ờ vâng rồi ừm */
 
 static int reply_yes_spelled(const struct reply_tok *t)
 {
@@ -620,6 +629,60 @@ static int reply_push_word(const struct reply_vocab *v, struct reply_tok *out, i
 	return tok_push(out, n, x, len, rw);
 }
 
+/* A word typed with a Vietnamese input method's keys left in it: VNI
+ * ("lo2ng", "ra61t": digits 1-9 after the letters they mark) or Telex
+ * ("lofng", "raats", "thuwowngf": a tone letter f s r x j after the vowel,
+ * w for a horn or breve, a doubled vowel for a circumflex). Vietnamese
+ * syllables never hold those letters there, so the word is read without
+ * them, into `out`, only when that spells a word of the item's labels or
+ * intensity exactly: it is a spelling, not a typo, and never an
+ * abbreviation ("kos" is not read as "ko"). Returns 1 when read. */
+static int reply_input_method(const struct reply_vocab *v, const char *w, char out[REPLY_WORD_MAX])
+{
+	size_t len = strlen(w), o = 0;
+	if (len < 3 || len >= REPLY_WORD_MAX || reply_key_of(v->q, w) >= 0 || reply_known(v, w))
+		return 0;
+	size_t first_digit = strcspn(w, "123456789");
+	if (first_digit < len) {
+		/* VNI: letters, then a digit, then a letter somewhere after it */
+		if (first_digit == 0 || w[first_digit + strspn(w + first_digit, "0123456789")] == '\0')
+			return 0;
+		for (size_t i = 0; i < len; i++) {
+			if (w[i] >= '1' && w[i] <= '9')
+				continue;
+			if (w[i] < 'a' || w[i] > 'z')
+				return 0;
+			out[o++] = w[i];
+		}
+	} else {
+		if (strspn(w, "abcdefghijklmnopqrstuvwxyz") != len)
+			return 0;
+		size_t fv = strcspn(w, "aeiouy");
+		int tones = 0;
+		char tmp[REPLY_WORD_MAX];
+		size_t m = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (i > fv && strchr("fsrxj", w[i]) && !tones) {
+				tones++;
+				continue;
+			}
+			if (w[i] == 'w' && i > 0 && strchr("aou", w[i - 1]))
+				continue;
+			tmp[m++] = w[i];
+		}
+		tmp[m] = '\0';
+		for (size_t i = 0; i < m; i++) {
+			if (i > 0 && tmp[i] == tmp[i - 1] && (strchr("aeo", tmp[i]) || (tmp[i] == 'd' && i == 1)))
+				continue;
+			out[o++] = tmp[i];
+		}
+	}
+	out[o] = '\0';
+	if (strcmp(out, w) == 0)
+		return 0;
+	return reply_label_word(v, out) || reply_is_int(out);
+}
+
 /* The reply's words, ready to classify: digits cut from letters ("2hailong"),
  * joined words cut ("rathailong"), initials written out ("hl"). Returns the
  * count, or -1 when they do not fit. */
@@ -633,6 +696,11 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
 		const char *w = rw->w;
 		char part[3][REPLY_WORD_MAX];
 		int np = 0;
+		if (!rw->marked && reply_input_method(v, w, part[0])) {
+			if (tok_push(out, &n, part[0], strlen(part[0]), NULL) < 0)
+				return -1;
+			continue;
+		}
 		/* "2hailong", "so1", "1hl": a run of digits and a run of letters */
 		size_t d = strspn(w, "0123456789");
 		if (reply_key_of(v->q, w) < 0 && d > 0 && w[d] && strcspn(w + d, "0123456789") == strlen(w + d)) {
@@ -640,7 +708,7 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
 			part[0][d] = '\0';
 			memcpy(part[1], w + d, strlen(w + d) + 1);
 			np = 2;
-		} else if (reply_key_of(v->q, w) < 0 && !d && w[strcspn(w, "0123456789")] &&
+		} else if (reply_key_of(v->q, w) < 0 && !reply_is_neg(w) && !d && w[strcspn(w, "0123456789")] &&
 		           strspn(w + strcspn(w, "0123456789"), "0123456789") == strlen(w + strcspn(w, "0123456789"))) {
 			size_t l = strcspn(w, "0123456789");
 			memcpy(part[0], w, l);
@@ -797,7 +865,8 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 					others++;
 					keys += t[j].cls == RC_KEY;
 				}
-			particle = others == 0 || keys < others;
+			/* where it is no key of the item it can only be "ạ" or "em" */
+			particle = others == 0 || keys < others || reply_key_of(v->q, t[i].w) < 0;
 		}
 		if (particle) {
 			t[i].cls = RC_FILLER;
