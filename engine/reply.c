@@ -160,6 +160,48 @@ static int reply_is_rating(const char *nfc)
 	return p[strspn(p, " \t\r\n.!")] == '\0';
 }
 
+/* An ASCII emoticon: eyes ':', ';', '=' (a nose '-' or '\'' may follow)
+ * and a mouth of one or more of ")(DdPpVvOo3|/\\[]<>*@$" (":)", ":D",
+ * ":-P", ":v", "=))"), or "xD", "XD", "^^", "^_^", "<3", "-_-", "T_T". */
+static int reply_is_emoticon(const char *s, size_t len)
+{
+	static const char *const whole[] = {"xD", "XD", "xd", "^^", "^_^", "<3", "-_-", "T_T", "=.=", ":'("};
+	for (size_t i = 0; i < NELEM(whole); i++)
+		if (len == strlen(whole[i]) && memcmp(s, whole[i], len) == 0)
+			return 1;
+	if (len < 2 || !strchr(":;=", s[0]))
+		return 0;
+	size_t i = 1 + (s[1] == '-' || s[1] == '\'');
+	if (i >= len)
+		return 0;
+	for (; i < len; i++)
+		if (!strchr(")(DdPpVvOo3|/\\[]<>*@$", s[i]))
+			return 0;
+	return 1;
+}
+
+/* A copy of `s` with its emoticons (words of their own, reply_is_emoticon)
+ * blanked: ":D" is a grin, not the key "d". *found says whether there were
+ * any. malloc'd, or NULL. */
+static char *reply_drop_emoticons(const char *s, int *found)
+{
+	char *out = strdup(s);
+	*found = 0;
+	if (out == NULL)
+		return NULL;
+	for (char *p = out; *p;) {
+		size_t sp = strspn(p, " \t\r\n");
+		p += sp;
+		size_t len = strcspn(p, " \t\r\n");
+		if (len && reply_is_emoticon(p, len)) {
+			memset(p, ' ', len);
+			*found = 1;
+		}
+		p += len;
+	}
+	return out;
+}
+
 int reply_text_init(struct reply_text *t, const char *utf8)
 {
 	memset(t, 0, sizeof *t);
@@ -172,7 +214,10 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	t->nfc = text_nfc(utf8);
 	/* words are read with their emphatic letters undone ("hài lònggg",
 	 * "khôngggg"); the text as written stays in nfc */
-	char *squeezed = text_squeeze(utf8);
+	int emoticon = 0;
+	char *plain = reply_drop_emoticons(utf8, &emoticon);
+	char *squeezed = plain ? text_squeeze(plain) : NULL;
+	free(plain);
 	char *lower = squeezed ? text_lower(squeezed) : NULL;
 	char *fold = squeezed ? text_fold(squeezed) : NULL;
 	free(squeezed);
@@ -186,6 +231,10 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	t->fold = fold;
 	t->question = strchr(t->nfc, '?') || strstr(t->nfc, "\xef\xbc\x9f");
 	t->rating = (unsigned char)reply_is_rating(t->nfc);
+	/* an emoticon beside a number, like an emoji: a score, or the other
+	 * way round ("5 :)") */
+	if (emoticon && strpbrk(t->nfc, "0123456789"))
+		t->rating = 1;
 	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	char lw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	int n = reply_split(t->fold, fw, REPLY_MAX_WORDS);
@@ -282,6 +331,7 @@ struct reply_vocab {
 	int nwords;
 	char initials[CAMPAIGN_MAX_OPTIONS][REPLY_WORD_MAX]; /* "hl" for "hai long", or "" */
 	int yes_opt, no_opt;        /* yes/no items with the usual labels: their options, else -1 */
+	int no_int;                 /* no label holds intensity: "rất tốt" can only be "Tốt" */
 };
 
 static int reply_label_word(const struct reply_vocab *v, const char *w)
@@ -463,6 +513,7 @@ static void reply_vocab_init(struct reply_vocab *v, const struct campaign_questi
 	memset(v, 0, sizeof *v);
 	v->q = q;
 	v->yes_opt = v->no_opt = -1;
+	v->no_int = 1;
 	for (int i = 0; i < q->nopts; i++) {
 		const char *lf = q->opts[i].label_fold;
 		char w[24][REPLY_WORD_MAX];
@@ -472,6 +523,8 @@ static void reply_vocab_init(struct reply_vocab *v, const struct campaign_questi
 		/* initials of two or more content words: "hl" (hài lòng), "bt" (bình thường) */
 		struct reply_sig s;
 		reply_label_sig(lf, &s);
+		for (int k = 0; k < s.nm; k++)
+			v->no_int &= s.m[k] != RC_INT && !s.overflow;
 		if (!s.overflow && s.nw >= 2 && s.nw < REPLY_WORD_MAX) {
 			for (int k = 0; k < s.nw; k++)
 				v->initials[i][k] = s.w[k][0];
@@ -803,6 +856,8 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 		} else if (t[i].key < 0 && reply_int_tok(&t[i], content)) {
 			t[i].cls = RC_INT;
 			words++;
+		} else if (v->no_int && !t[i].marked && strcmp(w, "qua") == 0) {
+			t[i].cls = RC_FILLER; /* "qua bưu điện": via (no label is "quá" anything) */
 		} else if (t[i].key >= 0) {
 			t[i].cls = RC_KEY;
 		} else if (reply_in(w, reply_fillers, NELEM(reply_fillers)) ||
@@ -973,7 +1028,7 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 {
 	const struct campaign_question *q = v->q;
 	enum reply_class m[16];
-	int nm = 0, nw = 0, vote = -1;
+	int nm = 0, nw = 0, vote = -1, negated = 0;
 	char w[24][REPLY_WORD_MAX];
 	for (int i = 0; i < n; i++) {
 		switch (t[i].cls) {
@@ -988,8 +1043,22 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 		case RC_INT:
 			/* "Không, hài lòng": a negation cut off by punctuation
 			 * from the words after it says nothing sure */
-			if (t[i].cls == RC_NEG && t[i].pause && i + 1 < n)
+			if (t[i].cls == RC_NEG && t[i].pause && i + 1 < n) {
+				/* ... unless it opens the reply and the words after
+				 * it say the negation again: "Không, không hài lòng" */
+				int j = i + 1;
+				while (j < n && (t[j].cls == RC_FILLER || t[j].cls == RC_INT))
+					j++;
+				if (nm == 0 && nw == 0 && vote < 0 && t[i].pause == ',' && j < n && t[j].cls == RC_NEG)
+					break;
 				return -1;
+			}
+			/* where no label holds intensity it tells no option from
+			 * another ("rất tốt" is Tốt); after a negation it still
+			 * makes the reply unsure ("không tốt lắm", not very good) */
+			if (t[i].cls == RC_INT && v->no_int && !negated)
+				break;
+			negated |= t[i].cls == RC_NEG;
 			if (nm > 0 && m[nm - 1] == t[i].cls)
 				break;
 			if (nm >= (int)NELEM(m))
@@ -1078,6 +1147,48 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
 	return reply_read_single(v, t, cut);
+}
+
+/* One word as written ("nhầm"), or its plain spelling ("nham"). */
+static int reply_tok_is(const struct reply_tok *t, const char *plain, const char *marked)
+{
+	return strcmp(t->lw, marked) == 0 || (!t->marked && !t->dbar && strcmp(t->w, plain) == 0);
+}
+
+/* A key, then a correction of it: "2 nhầm 3", "2, à nhầm 3" (oops, 3), "3
+ * chứ không phải 2" (3, not 2), "không phải 2 mà là 3" (not 2 but 3). Only
+ * keys, only these shapes, and the two keys must differ; the option kept is
+ * returned, else -1. */
+static int reply_read_correction(struct reply_tok *t, int n)
+{
+	static const char *const oops[] = {"\xc3\xa0", "\xc3\xa1", "\xc6\xa1", "\xe1\xbb\x9d", "\xe1\xbb\x93",
+	                                   "a", "ah", "oh", "\xc3\xb4i"}; /* à á ơ ờ ồ a ah oh ôi */
+	const struct reply_tok *w[6];
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		if (t[i].cls != RC_FILLER) {
+			if (m >= (int)NELEM(w))
+				return -1;
+			w[m++] = &t[i];
+		}
+	if (m < 3 || w[m - 1]->cls != RC_KEY)
+		return -1;
+	const struct reply_tok *last = w[m - 1];
+	/* "2 nhầm 3", "2, à nhầm 3" */
+	if (w[0]->cls == RC_KEY && w[0]->key != last->key && reply_tok_is(w[m - 2], "nham", "nh\xe1\xba\xa7m") &&
+	    (m == 3 || (m == 4 && reply_in(w[1]->lw, oops, NELEM(oops)))))
+		return last->key;
+	if (m != 5)
+		return -1;
+	/* "3 chứ không phải 2" */
+	if (w[0]->cls == RC_KEY && w[0]->key != last->key && reply_tok_is(w[1], "chu", "ch\xe1\xbb\xa9") &&
+	    w[2]->cls == RC_NEG && reply_tok_is(w[3], "phai", "ph\xe1\xba\xa3i"))
+		return w[0]->key;
+	/* "không phải 2 mà là 3" ("là" is filler) */
+	if (w[0]->cls == RC_NEG && reply_tok_is(w[1], "phai", "ph\xe1\xba\xa3i") && w[2]->cls == RC_KEY &&
+	    w[2]->key != last->key && reply_tok_is(w[3], "ma", "m\xc3\xa0"))
+		return last->key;
+	return -1;
 }
 
 /* Yes/no items with the usual Có/Không labels: a negation, or a "no" word,
@@ -1302,6 +1413,8 @@ static void reply_read_options(const struct campaign_question *q, const struct r
 	i = yesno ? reply_read_yesno(&v, tok, n) : reply_read_single(&v, tok, n);
 	if (i < 0 && !yesno)
 		i = reply_read_clause(&v, tok, n);
+	if (i < 0)
+		i = reply_read_correction(tok, n);
 	if (i >= 0) {
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;
