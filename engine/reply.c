@@ -217,6 +217,9 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	int emoticon = 0;
 	char *plain = reply_drop_emoticons(utf8, &emoticon);
 	char *squeezed = plain ? text_squeeze(plain) : NULL;
+	/* an emoticon beside a number, like an emoji: a score, or the other
+	 * way round ("5 :)"); the digits of "<3" are no number */
+	emoticon &= plain && strpbrk(plain, "0123456789") != NULL;
 	free(plain);
 	char *lower = squeezed ? text_lower(squeezed) : NULL;
 	char *fold = squeezed ? text_fold(squeezed) : NULL;
@@ -231,9 +234,7 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	t->fold = fold;
 	t->question = strchr(t->nfc, '?') || strstr(t->nfc, "\xef\xbc\x9f");
 	t->rating = (unsigned char)reply_is_rating(t->nfc);
-	/* an emoticon beside a number, like an emoji: a score, or the other
-	 * way round ("5 :)") */
-	if (emoticon && strpbrk(t->nfc, "0123456789"))
+	if (emoticon)
 		t->rating = 1;
 	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	char lw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
