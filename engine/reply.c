@@ -134,9 +134,19 @@ static int reply_is_rating(const char *nfc)
 	    strstr(nfc, "\xe2\xad\x90") || strstr(nfc, "\xf0\x9f\x8c\x9f"))
 		return 1; /* * ★ ☆ ⭐ 🌟 */
 	/* an emoji beside a number is a score too, or says the other way round
-	 * ("5 👍", "5 😊": the best, or key 5?) */
-	if (strpbrk(nfc, "0123456789") && text_has_symbol(nfc))
-		return 1;
+	 * ("5 👍", "5 😊": the best, or key 5?); folded hands are politeness
+	 * ("2 ạ 🙏"), as "dạ" is */
+	if (strpbrk(nfc, "0123456789")) {
+		char *plain = strdup(nfc);
+		if (plain == NULL)
+			return 1; /* unread rather than guessed */
+		for (char *h = strstr(plain, "\xf0\x9f\x99\x8f"); h; h = strstr(h, "\xf0\x9f\x99\x8f"))
+			memset(h, ' ', 4); /* 🙏 */
+		int symbol = text_has_symbol(plain);
+		free(plain);
+		if (symbol)
+			return 1;
+	}
 	/* a decimal score: "4.5", "4,5" */
 	const char *q = nfc + strspn(nfc, " \t");
 	size_t d1 = strspn(q, "0123456789");
