@@ -42,7 +42,7 @@ static const char *const reply_fillers[] = {
 };
 static const char *const reply_filler_pairs[] = {
 	"tra loi", "y kien", "dap an", "danh gia", "cam on", "cam thay", "lua chon", "phuong an",
-	"ket qua", "xin cam", "camon nhe",
+	"ket qua", "camon nhe",
 };
 /* Words that are filler unless the item is a yes/no one (where they say yes). */
 static const char *const reply_soft_yes[] = {"ok", "oke", "okie", "okay", "oki", "vang", "u", "uh",
@@ -133,9 +133,20 @@ static int reply_is_rating(const char *nfc)
 	if (strchr(nfc, '*') || strstr(nfc, "\xe2\x98\x85") || strstr(nfc, "\xe2\x98\x86") ||
 	    strstr(nfc, "\xe2\xad\x90") || strstr(nfc, "\xf0\x9f\x8c\x9f"))
 		return 1; /* * ★ ☆ ⭐ 🌟 */
-	/* a thumb beside a number is a score too ("5 👍": the best, or key 5?) */
-	if ((strstr(nfc, "\xf0\x9f\x91\x8d") || strstr(nfc, "\xf0\x9f\x91\x8e")) && strpbrk(nfc, "0123456789"))
-		return 1;
+	/* an emoji beside a number is a score too, or says the other way round
+	 * ("5 👍", "5 😊": the best, or key 5?); folded hands are politeness
+	 * ("2 ạ 🙏"), as "dạ" is */
+	if (strpbrk(nfc, "0123456789")) {
+		char *plain = strdup(nfc);
+		if (plain == NULL)
+			return 1; /* unread rather than guessed */
+		for (char *h = strstr(plain, "\xf0\x9f\x99\x8f"); h; h = strstr(h, "\xf0\x9f\x99\x8f"))
+			memset(h, ' ', 4); /* 🙏 */
+		int symbol = text_has_symbol(plain);
+		free(plain);
+		if (symbol)
+			return 1;
+	}
 	/* a decimal score: "4.5", "4,5" */
 	const char *q = nfc + strspn(nfc, " \t");
 	size_t d1 = strspn(q, "0123456789");
@@ -159,6 +170,48 @@ static int reply_is_rating(const char *nfc)
 	return p[strspn(p, " \t\r\n.!")] == '\0';
 }
 
+/* An ASCII emoticon: eyes ':', ';', '=' (a nose '-' or '\'' may follow)
+ * and a mouth of one or more of ")(DdPpVvOo3|/\\[]<>*@$" (":)", ":D",
+ * ":-P", ":v", "=))"), or "xD", "XD", "^^", "^_^", "<3", "-_-", "T_T". */
+static int reply_is_emoticon(const char *s, size_t len)
+{
+	static const char *const whole[] = {"xD", "XD", "xd", "^^", "^_^", "<3", "-_-", "T_T", "=.=", ":'("};
+	for (size_t i = 0; i < NELEM(whole); i++)
+		if (len == strlen(whole[i]) && memcmp(s, whole[i], len) == 0)
+			return 1;
+	if (len < 2 || !strchr(":;=", s[0]))
+		return 0;
+	size_t i = 1 + (s[1] == '-' || s[1] == '\'');
+	if (i >= len)
+		return 0;
+	for (; i < len; i++)
+		if (!strchr(")(DdPpVvOo3|/\\[]<>*@$", s[i]))
+			return 0;
+	return 1;
+}
+
+/* A copy of `s` with its emoticons (words of their own, reply_is_emoticon)
+ * blanked: ":D" is a grin, not the key "d". *found says whether there were
+ * any. malloc'd, or NULL. */
+static char *reply_drop_emoticons(const char *s, int *found)
+{
+	char *out = strdup(s);
+	*found = 0;
+	if (out == NULL)
+		return NULL;
+	for (char *p = out; *p;) {
+		size_t sp = strspn(p, " \t\r\n");
+		p += sp;
+		size_t len = strcspn(p, " \t\r\n");
+		if (len && reply_is_emoticon(p, len)) {
+			memset(p, ' ', len);
+			*found = 1;
+		}
+		p += len;
+	}
+	return out;
+}
+
 int reply_text_init(struct reply_text *t, const char *utf8)
 {
 	memset(t, 0, sizeof *t);
@@ -169,14 +222,30 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	if (!t->fold)
 		return 0; /* not UTF-8: read as not understood */
 	t->nfc = text_nfc(utf8);
-	char *lower = text_lower(utf8);
-	if (!t->nfc || !lower) {
+	/* words are read with their emphatic letters undone ("hài lònggg",
+	 * "khôngggg"); the text as written stays in nfc */
+	int emoticon = 0;
+	char *plain = reply_drop_emoticons(utf8, &emoticon);
+	char *squeezed = plain ? text_squeeze(plain) : NULL;
+	/* an emoticon beside a number, like an emoji: a score, or the other
+	 * way round ("5 :)"); the digits of "<3" are no number */
+	emoticon &= plain && strpbrk(plain, "0123456789") != NULL;
+	free(plain);
+	char *lower = squeezed ? text_lower(squeezed) : NULL;
+	char *fold = squeezed ? text_fold(squeezed) : NULL;
+	free(squeezed);
+	if (!t->nfc || !lower || !fold) {
 		free(lower);
+		free(fold);
 		reply_text_clear(t);
 		return -ENOMEM;
 	}
+	free(t->fold);
+	t->fold = fold;
 	t->question = strchr(t->nfc, '?') || strstr(t->nfc, "\xef\xbc\x9f");
 	t->rating = (unsigned char)reply_is_rating(t->nfc);
+	if (emoticon)
+		t->rating = 1;
 	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	char lw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
 	int n = reply_split(t->fold, fw, REPLY_MAX_WORDS);
@@ -273,6 +342,7 @@ struct reply_vocab {
 	int nwords;
 	char initials[CAMPAIGN_MAX_OPTIONS][REPLY_WORD_MAX]; /* "hl" for "hai long", or "" */
 	int yes_opt, no_opt;        /* yes/no items with the usual labels: their options, else -1 */
+	int no_int;                 /* no label holds intensity: "rất tốt" can only be "Tốt" */
 };
 
 static int reply_label_word(const struct reply_vocab *v, const char *w)
@@ -357,8 +427,8 @@ static int reply_int_tok(const struct reply_tok *t, int after_content)
  * fold alike are other words: "cô" (a teacher), "ứ" (a pout: no), "ư" (a
  * question). Unmarked spellings count as they are. */
 static const char *const reply_yes_marked[] = {
-	"c\xc3\xb3", "\xe1\xbb\xab", "\xe1\xbb\x9d", "v\xc3\xa2ng", "r\xe1\xbb\x93i",
-};
+	"c\xc3\xb3", "\xe1\xbb\xab", "\xe1\xbb\x9d", "v\xc3\xa2ng", "r\xe1\xbb\x93i", "\xe1\xbb\xabm",
+}; /* có ừ ờ vâng rồi ừm */
 
 static int reply_yes_spelled(const struct reply_tok *t)
 {
@@ -454,6 +524,7 @@ static void reply_vocab_init(struct reply_vocab *v, const struct campaign_questi
 	memset(v, 0, sizeof *v);
 	v->q = q;
 	v->yes_opt = v->no_opt = -1;
+	v->no_int = 1;
 	for (int i = 0; i < q->nopts; i++) {
 		const char *lf = q->opts[i].label_fold;
 		char w[24][REPLY_WORD_MAX];
@@ -463,6 +534,8 @@ static void reply_vocab_init(struct reply_vocab *v, const struct campaign_questi
 		/* initials of two or more content words: "hl" (hài lòng), "bt" (bình thường) */
 		struct reply_sig s;
 		reply_label_sig(lf, &s);
+		for (int k = 0; k < s.nm; k++)
+			v->no_int &= s.m[k] != RC_INT && !s.overflow;
 		if (!s.overflow && s.nw >= 2 && s.nw < REPLY_WORD_MAX) {
 			for (int k = 0; k < s.nw; k++)
 				v->initials[i][k] = s.w[k][0];
@@ -620,6 +693,60 @@ static int reply_push_word(const struct reply_vocab *v, struct reply_tok *out, i
 	return tok_push(out, n, x, len, rw);
 }
 
+/* A word typed with a Vietnamese input method's keys left in it: VNI
+ * ("lo2ng", "ra61t": digits 1-9 after the letters they mark) or Telex
+ * ("lofng", "raats", "thuwowngf": a tone letter f s r x j after the vowel,
+ * w for a horn or breve, a doubled vowel for a circumflex). Vietnamese
+ * syllables never hold those letters there, so the word is read without
+ * them, into `out`, only when that spells a word of the item's labels or
+ * intensity exactly: it is a spelling, not a typo, and never an
+ * abbreviation ("kos" is not read as "ko"). Returns 1 when read. */
+static int reply_input_method(const struct reply_vocab *v, const char *w, char out[REPLY_WORD_MAX])
+{
+	size_t len = strlen(w), o = 0;
+	if (len < 3 || len >= REPLY_WORD_MAX || reply_key_of(v->q, w) >= 0 || reply_known(v, w))
+		return 0;
+	size_t first_digit = strcspn(w, "123456789");
+	if (first_digit < len) {
+		/* VNI: letters, then a digit, then a letter somewhere after it */
+		if (first_digit == 0 || w[first_digit + strspn(w + first_digit, "0123456789")] == '\0')
+			return 0;
+		for (size_t i = 0; i < len; i++) {
+			if (w[i] >= '1' && w[i] <= '9')
+				continue;
+			if (w[i] < 'a' || w[i] > 'z')
+				return 0;
+			out[o++] = w[i];
+		}
+	} else {
+		if (strspn(w, "abcdefghijklmnopqrstuvwxyz") != len)
+			return 0;
+		size_t fv = strcspn(w, "aeiouy");
+		int tones = 0;
+		char tmp[REPLY_WORD_MAX];
+		size_t m = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (i > fv && strchr("fsrxj", w[i]) && !tones) {
+				tones++;
+				continue;
+			}
+			if (w[i] == 'w' && i > 0 && strchr("aou", w[i - 1]))
+				continue;
+			tmp[m++] = w[i];
+		}
+		tmp[m] = '\0';
+		for (size_t i = 0; i < m; i++) {
+			if (i > 0 && tmp[i] == tmp[i - 1] && (strchr("aeo", tmp[i]) || (tmp[i] == 'd' && i == 1)))
+				continue;
+			out[o++] = tmp[i];
+		}
+	}
+	out[o] = '\0';
+	if (strcmp(out, w) == 0)
+		return 0;
+	return reply_label_word(v, out) || reply_is_int(out);
+}
+
 /* The reply's words, ready to classify: digits cut from letters ("2hailong"),
  * joined words cut ("rathailong"), initials written out ("hl"). Returns the
  * count, or -1 when they do not fit. */
@@ -633,6 +760,11 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
 		const char *w = rw->w;
 		char part[3][REPLY_WORD_MAX];
 		int np = 0;
+		if (!rw->marked && reply_input_method(v, w, part[0])) {
+			if (tok_push(out, &n, part[0], strlen(part[0]), NULL) < 0)
+				return -1;
+			continue;
+		}
 		/* "2hailong", "so1", "1hl": a run of digits and a run of letters */
 		size_t d = strspn(w, "0123456789");
 		if (reply_key_of(v->q, w) < 0 && d > 0 && w[d] && strcspn(w + d, "0123456789") == strlen(w + d)) {
@@ -640,7 +772,7 @@ static int reply_expand(const struct reply_vocab *v, const struct reply_text *t,
 			part[0][d] = '\0';
 			memcpy(part[1], w + d, strlen(w + d) + 1);
 			np = 2;
-		} else if (reply_key_of(v->q, w) < 0 && !d && w[strcspn(w, "0123456789")] &&
+		} else if (reply_key_of(v->q, w) < 0 && !reply_is_neg(w) && !d && w[strcspn(w, "0123456789")] &&
 		           strspn(w + strcspn(w, "0123456789"), "0123456789") == strlen(w + strcspn(w, "0123456789"))) {
 			size_t l = strcspn(w, "0123456789");
 			memcpy(part[0], w, l);
@@ -735,6 +867,8 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 		} else if (t[i].key < 0 && reply_int_tok(&t[i], content)) {
 			t[i].cls = RC_INT;
 			words++;
+		} else if (v->no_int && !t[i].marked && strcmp(w, "qua") == 0) {
+			t[i].cls = RC_FILLER; /* "qua bưu điện": via (no label is "quá" anything) */
 		} else if (t[i].key >= 0) {
 			t[i].cls = RC_KEY;
 		} else if (reply_in(w, reply_fillers, NELEM(reply_fillers)) ||
@@ -797,7 +931,8 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 					others++;
 					keys += t[j].cls == RC_KEY;
 				}
-			particle = others == 0 || keys < others;
+			/* where it is no key of the item it can only be "ạ" or "em" */
+			particle = others == 0 || keys < others || reply_key_of(v->q, t[i].w) < 0;
 		}
 		if (particle) {
 			t[i].cls = RC_FILLER;
@@ -904,7 +1039,7 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 {
 	const struct campaign_question *q = v->q;
 	enum reply_class m[16];
-	int nm = 0, nw = 0, vote = -1;
+	int nm = 0, nw = 0, vote = -1, negated = 0;
 	char w[24][REPLY_WORD_MAX];
 	for (int i = 0; i < n; i++) {
 		switch (t[i].cls) {
@@ -919,8 +1054,22 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 		case RC_INT:
 			/* "Không, hài lòng": a negation cut off by punctuation
 			 * from the words after it says nothing sure */
-			if (t[i].cls == RC_NEG && t[i].pause && i + 1 < n)
+			if (t[i].cls == RC_NEG && t[i].pause && i + 1 < n) {
+				/* ... unless it opens the reply and the words after
+				 * it say the negation again: "Không, không hài lòng" */
+				int j = i + 1;
+				while (j < n && (t[j].cls == RC_FILLER || t[j].cls == RC_INT))
+					j++;
+				if (nm == 0 && nw == 0 && vote < 0 && t[i].pause == ',' && j < n && t[j].cls == RC_NEG)
+					break;
 				return -1;
+			}
+			/* where no label holds intensity it tells no option from
+			 * another ("rất tốt" is Tốt); after a negation it still
+			 * makes the reply unsure ("không tốt lắm", not very good) */
+			if (t[i].cls == RC_INT && v->no_int && !negated)
+				break;
+			negated |= t[i].cls == RC_NEG;
 			if (nm > 0 && m[nm - 1] == t[i].cls)
 				break;
 			if (nm >= (int)NELEM(m))
@@ -1009,6 +1158,48 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
 	return reply_read_single(v, t, cut);
+}
+
+/* One word as written ("nhầm"), or its plain spelling ("nham"). */
+static int reply_tok_is(const struct reply_tok *t, const char *plain, const char *marked)
+{
+	return strcmp(t->lw, marked) == 0 || (!t->marked && !t->dbar && strcmp(t->w, plain) == 0);
+}
+
+/* A key, then a correction of it: "2 nhầm 3", "2, à nhầm 3" (oops, 3), "3
+ * chứ không phải 2" (3, not 2), "không phải 2 mà là 3" (not 2 but 3). Only
+ * keys, only these shapes, and the two keys must differ; the option kept is
+ * returned, else -1. */
+static int reply_read_correction(struct reply_tok *t, int n)
+{
+	static const char *const oops[] = {"\xc3\xa0", "\xc3\xa1", "\xc6\xa1", "\xe1\xbb\x9d", "\xe1\xbb\x93",
+	                                   "a", "ah", "oh", "\xc3\xb4i"}; /* à á ơ ờ ồ a ah oh ôi */
+	const struct reply_tok *w[6];
+	int m = 0;
+	for (int i = 0; i < n; i++)
+		if (t[i].cls != RC_FILLER) {
+			if (m >= (int)NELEM(w))
+				return -1;
+			w[m++] = &t[i];
+		}
+	if (m < 3 || w[m - 1]->cls != RC_KEY)
+		return -1;
+	const struct reply_tok *last = w[m - 1];
+	/* "2 nhầm 3", "2, à nhầm 3" */
+	if (w[0]->cls == RC_KEY && w[0]->key != last->key && reply_tok_is(w[m - 2], "nham", "nh\xe1\xba\xa7m") &&
+	    (m == 3 || (m == 4 && reply_in(w[1]->lw, oops, NELEM(oops)))))
+		return last->key;
+	if (m != 5)
+		return -1;
+	/* "3 chứ không phải 2" */
+	if (w[0]->cls == RC_KEY && w[0]->key != last->key && reply_tok_is(w[1], "chu", "ch\xe1\xbb\xa9") &&
+	    w[2]->cls == RC_NEG && reply_tok_is(w[3], "phai", "ph\xe1\xba\xa3i"))
+		return w[0]->key;
+	/* "không phải 2 mà là 3" ("là" is filler) */
+	if (w[0]->cls == RC_NEG && reply_tok_is(w[1], "phai", "ph\xe1\xba\xa3i") && w[2]->cls == RC_KEY &&
+	    w[2]->key != last->key && reply_tok_is(w[3], "ma", "m\xc3\xa0"))
+		return last->key;
+	return -1;
 }
 
 /* Yes/no items with the usual Có/Không labels: a negation, or a "no" word,
@@ -1233,6 +1424,8 @@ static void reply_read_options(const struct campaign_question *q, const struct r
 	i = yesno ? reply_read_yesno(&v, tok, n) : reply_read_single(&v, tok, n);
 	if (i < 0 && !yesno)
 		i = reply_read_clause(&v, tok, n);
+	if (i < 0)
+		i = reply_read_correction(tok, n);
 	if (i >= 0) {
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;

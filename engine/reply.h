@@ -56,7 +56,10 @@ void reply_text_clear(struct reply_text *t);
  * words may carry one typo (3+ letters, one per 6 letters in all);
  * politeness and filler ("dạ", "ạ", "tôi", "em chọn", "cảm ơn") is dropped;
  * joined words ("rathailong") and initials ("hl") are cut and written out;
- * a key and a label together ("2-Hài lòng") must name the same option. Two
+ * emphatic letters ("hài lònggg"), emoticons (":D" is no key "d") and VNI or
+ * Telex leftovers that spell a label word ("lo2ng", "lofng") are undone;
+ * a key and a label together ("2-Hài lòng") must name the same option, and
+ * a key corrected ("2, à nhầm 3") is the key kept. Two
  * options, or a word that fits none, make the reply REPLY_INVALID: a wrong
  * value is worse than a re-prompt. Returns 0 (and fills *out; free with
  * reply_clear) or -ENOMEM. docs/campaigns.md "How replies are read". */

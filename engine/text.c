@@ -148,6 +148,91 @@ static bool is_alnum_cp(int32_t cp)
 	return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) || c == UTF8PROC_CATEGORY_ND;
 }
 
+/* The plain lower-case ASCII letter `cp` is written on ('ó' -> 'o', 'Đ' ->
+ * 'd'), or 0 for anything else (digits, symbols, other scripts). */
+static int base_letter(int32_t cp)
+{
+	utf8proc_int32_t d[4];
+	int last = 0;
+
+	if (cp == 0x0111 || cp == 0x0110)
+		return 'd';
+	if (cp < 128)
+		return (cp >= 'a' && cp <= 'z') ? (int)cp : (cp >= 'A' && cp <= 'Z') ? (int)cp + 32 : 0;
+	if (utf8proc_category(cp) < UTF8PROC_CATEGORY_LU || utf8proc_category(cp) > UTF8PROC_CATEGORY_LO)
+		return 0;
+	utf8proc_ssize_t n = utf8proc_decompose_char(cp, d, 4, UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK |
+	                                             UTF8PROC_CASEFOLD, &last);
+	if (n != 1 || d[0] >= 128)
+		return 0;
+	return (d[0] >= 'a' && d[0] <= 'z') ? (int)d[0] : 0;
+}
+
+bool text_has_symbol(const char *utf8)
+{
+	int32_t cp;
+
+	while (next_cp(&utf8, &cp) > 0)
+		if (utf8proc_category(cp) == UTF8PROC_CATEGORY_SO)
+			return true;
+	return false;
+}
+
+char *text_squeeze(const char *utf8)
+{
+	char *nfc = text_nfc(utf8);
+	if (nfc == NULL)
+		return NULL;
+	/* Squeezing only shrinks the string. */
+	char *out = malloc(strlen(nfc) + 1);
+	int32_t cps[256];
+	size_t w = 0;
+	const char *p = nfc;
+
+	if (out == NULL)
+		goto fail;
+	while (*p) {
+		/* one word: a run of letters (marks are composed into them by NFC) */
+		int n = 0;
+		const char *q = p;
+		int32_t cp;
+		while (n < (int)(sizeof cps / sizeof cps[0]) && next_cp(&q, &cp) > 0 && base_letter(cp)) {
+			cps[n++] = cp;
+			p = q;
+		}
+		if (n == 0) {
+			/* not a letter: copied as it is */
+			if (q == p)
+				goto fail; /* not UTF-8 (text_nfc took it, so never) */
+			size_t len = (size_t)(q - p);
+			memcpy(out + w, p, len);
+			w += len;
+			p = q;
+			continue;
+		}
+		int run = 1;
+		for (int i = 1; i <= n; i++) {
+			if (i < n && base_letter(cps[i]) == base_letter(cps[i - 1])) {
+				run++;
+				continue;
+			}
+			/* cps[i - run .. i - 1] is one run: 3 or more keep their first,
+			 * unless the run is the whole word ("kkk", a laugh, is no "k") */
+			int keep = run >= 3 && run < n ? 1 : run;
+			for (int j = i - run; j < i - run + keep; j++)
+				w += (size_t)utf8proc_encode_char(cps[j], (utf8proc_uint8_t *)out + w);
+			run = 1;
+		}
+	}
+	out[w] = '\0';
+	free(nfc);
+	return out;
+fail:
+	free(out);
+	free(nfc);
+	return NULL;
+}
+
 /* Collapses runs of characters that are not letters or digits (marks count
  * as part of a word; a mark with no letter before it is dropped) to one ' ',
  * or `pause` when the run holds more than white space ('?' when it holds a

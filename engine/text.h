@@ -2,6 +2,7 @@
 #ifndef HL_TEXT_H
 #define HL_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,17 @@ char *text_fold(const char *utf8);
  * "Dạ, HÀI LÒNG ạ!" -> "dạ,hài lòng ạ". Word for word like text_fold, so a
  * reader can tell "ạ" from "a" and "đúng" from "dừng". malloc'd, or NULL. */
 char *text_lower(const char *utf8);
+
+/* Emphatic spellings undone: NFC, then in each word a run of 3 or more
+ * letters written on the same plain letter keeps only its first ("hài
+ * lònggg" -> "hài lòng", "cóóó" -> "có", "dạaaa" -> "dạ"); a word that is
+ * one such run is kept ("kkk", a laugh); digits are kept ("000").
+ * malloc'd, or NULL on bad UTF-8 or ENOMEM. */
+char *text_squeeze(const char *utf8);
+
+/* true when the text holds a symbol (Unicode category So): an emoji, a
+ * star, a heart ("😊", "★", "❤"). */
+bool text_has_symbol(const char *utf8);
 
 /* Plain-Latin form of Vietnamese text for `encoding: unaccented`: NFC first,
  * tones and marks removed, đ->d, Đ->D, case and punctuation kept. malloc'd or NULL. */

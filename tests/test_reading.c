@@ -43,6 +43,20 @@ static const char yaml[] =
 	"      - {value: 1, label: Rút ngắn thời gian, keys: [\"1\"]}\n"
 	"      - {value: 2, label: Thái độ cán bộ, keys: [\"2\"]}\n"
 	"      - {value: 3, label: Cơ sở vật chất, keys: [\"3\"]}\n"
+	"  - id: s3\n"
+	"    type: choice\n"
+	"    text: \"Ông/Bà có hài lòng?\"\n"
+	"    options:\n"
+	"      - {value: 3, label: Hài lòng, keys: [\"1\"]}\n"
+	"      - {value: 2, label: Bình thường, keys: [\"2\"]}\n"
+	"      - {value: 1, label: Không hài lòng, keys: [\"3\"]}\n"
+	"  - id: tk\n"
+	"    type: choice\n"
+	"    text: \"Kết quả thế nào?\"\n"
+	"    options:\n"
+	"      - {value: 3, label: Tốt, keys: [\"1\"]}\n"
+	"      - {value: 2, label: Vừa, keys: [\"2\"]}\n"
+	"      - {value: 1, label: Kém, keys: [\"3\"]}\n"
 	"messages: {thanks: \"Cảm ơn\"}\n";
 
 enum cls { CORE, ABBREV, ECHO, FILLER, JOINED, TYPO, TRAP, NCLS };
@@ -414,12 +428,127 @@ static void test_reading_polarity_property(void **state)
 	printf("polarity property: %d random replies, %d read, none flipped\n", n, read);
 }
 
+/* ---- tests/reading/corpus.tsv: replies as citizens text them, what a careful human reads ---- */
+
+#define CORPUS_PATH "tests/reading/corpus.tsv"
+/* Corpus replies a careful human reads for sure and the reader still
+ * re-prompts (each printed): the count may only go down. */
+#define CORPUS_MAX_UNREAD 1
+
+/* The item a corpus row names, or NULL; `*owned` gets a campaign to free. */
+static const struct campaign_question *corpus_item(const char *name, struct campaign **def, struct campaign **ussd)
+{
+	static const char *const own[] = {"s", "yn", "ch", "mu", "s3", "tk"};
+	char err[2048];
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (strcmp(name, own[i]) == 0)
+			return &camp->questions[i];
+	struct campaign **c = strcmp(name, "def") == 0 ? def : strcmp(name, "ussd") == 0 ? ussd : NULL;
+	if (c == NULL)
+		return NULL;
+	if (*c == NULL && campaign_load(c == def ? "config/campaigns/default.yaml" : "config/examples/ussd.yaml",
+	                                c, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return NULL;
+	}
+	return &(*c)->questions[0];
+}
+
+/* "4", "1+3" or "?" into want[] (sorted); returns how many values (0: re-prompt), -1 if bad. */
+static int corpus_want(const char *s, int want[2])
+{
+	if (strcmp(s, "?") == 0)
+		return 0;
+	int n = 0;
+	while (*s && n < 2) {
+		char *end;
+		long v = strtol(s, &end, 10);
+		if (end == s || v <= 0 || v > 1000)
+			return -1;
+		want[n++] = (int)v;
+		s = end;
+		if (*s == '+')
+			s++;
+		else if (*s)
+			return -1;
+	}
+	return *s ? -1 : n;
+}
+
+/* Every row of the corpus: right, re-prompted though a human reads it for
+ * sure, or misread (a value other than the one meant, or a value where a
+ * human could not be sure). Misreads must be zero; the re-prompted ones at
+ * most CORPUS_MAX_UNREAD. Counts are printed per class. */
+static void test_reading_corpus(void **state)
+{
+	(void)state;
+	FILE *f = fopen(CORPUS_PATH, "r");
+	assert_non_null(f);
+	struct campaign *def = NULL, *ussd = NULL;
+	enum { MAXC = 24 };
+	char cname[MAXC][24];
+	int ncls = 0, cnt[MAXC][3] = {{0}}; /* right, re-prompted but clear, misread */
+	int rows = 0, misread = 0, unread = 0, lineno = 0;
+	char line[1024];
+	while (fgets(line, sizeof line, f) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		char *item = line, *want_s = strchr(item, '\t');
+		char *cls = want_s ? strchr(want_s + 1, '\t') : NULL;
+		char *in = cls ? strchr(cls + 1, '\t') : NULL;
+		if (in == NULL)
+			fail_msg("%s:%d: want 4 tab-separated fields", CORPUS_PATH, lineno);
+		*want_s++ = '\0', *cls++ = '\0', *in++ = '\0';
+		const struct campaign_question *q = corpus_item(item, &def, &ussd);
+		int want[2] = {0, 0}, nwant = corpus_want(want_s, want);
+		if (q == NULL || nwant < 0 || strlen(cls) >= sizeof cname[0])
+			fail_msg("%s:%d: bad item '%s' or value '%s'", CORPUS_PATH, lineno, item, want_s);
+		int k = 0;
+		while (k < ncls && strcmp(cname[k], cls) != 0)
+			k++;
+		if (k == ncls) {
+			assert_true(ncls < MAXC);
+			snprintf(cname[ncls++], sizeof cname[0], "%s", cls);
+		}
+		struct reply r;
+		assert_int_equal(reply_parse(q, in, &r), 0);
+		rows++;
+		int got_n = r.kind == REPLY_ANSWER ? r.nvalues : 0;
+		if (nwant == 0 ? r.kind == REPLY_INVALID
+		               : got_n == nwant && r.values[0] == want[0] && (nwant == 1 || r.values[1] == want[1])) {
+			cnt[k][0]++;
+		} else if (nwant > 0 && r.kind == REPLY_INVALID) {
+			cnt[k][1]++, unread++;
+			printf("re-prompt [%s] %s '%s' (want %s)\n", cls, item, in, want_s);
+		} else {
+			cnt[k][2]++, misread++;
+			printf("MISREAD [%s] %s '%s': kind %d, value %d, want %s\n", cls, item, in, r.kind,
+			       got_n ? r.values[0] : 0, want_s);
+		}
+		reply_clear(&r);
+	}
+	fclose(f);
+	campaign_free(def);
+	campaign_free(ussd);
+	for (int k = 0; k < ncls; k++)
+		printf("corpus %-11s %3d right, %2d re-prompted but clear, %d misread\n", cname[k], cnt[k][0],
+		       cnt[k][1], cnt[k][2]);
+	printf("corpus: %d replies, %d right, %d re-prompted but clear, misreads = %d\n", rows,
+	       rows - unread - misread, unread, misread);
+	assert_int_equal(misread, 0);
+	assert_true(unread <= CORPUS_MAX_UNREAD);
+	assert_true(rows >= 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reading_table),
 		cmocka_unit_test(test_reading_variants_never_flip),
 		cmocka_unit_test(test_reading_polarity_property),
+		cmocka_unit_test(test_reading_corpus),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,12 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "campaign.h"
 #include "reply.h"
+#include "text.h"
 
 static const char yaml[] =
 	"id: t\n"
@@ -367,6 +369,31 @@ static void test_reply_many(void **state)
 }
 
 /* The table must stay big: real replies are varied. */
+/* text_squeeze undoes emphatic letters, on the letter a mark sits on, and
+ * keeps what is no emphasis: a word that is one run ("kkk", a laugh, never
+ * "k"), digits ("000", never "0"), pairs ("oo" is Telex). */
+static void test_reply_squeeze(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"hài lònggg", "hài lòng"}, {"rấtttt", "rất"}, {"cóóó", "có"}, {"dạaaa hài lòng", "dạ hài lòng"},
+		{"KHÔNGGGG", "KHÔNG"}, {"kkk hai long", "kkk hai long"}, {"kkkk", "kkkk"}, {"000 hai long", "000 hai long"},
+		{"khoong", "khoong"}, {"hai  longgg!!!", "hai  long!!!"}, {"ha\xcc\x80iii", "hài"}, {"", ""},
+		{"okkk 😊😊😊", "ok 😊😊😊"}, {"Đđđ", "Đđđ"}, {"Đđđa", "Đa"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *out = text_squeeze(cases[i][0]);
+		assert_non_null(out);
+		assert_string_equal(out, cases[i][1]);
+		free(out);
+	}
+	assert_null(text_squeeze("\xff"));
+	assert_true(text_has_symbol("2 😊"));
+	assert_true(text_has_symbol("❤"));
+	assert_false(text_has_symbol("2\xef\xb8\x8f\xe2\x83\xa3")); /* keycap 2️⃣ is a key */
+	assert_false(text_has_symbol("Hài lòng, 2!"));
+}
+
 static void test_reply_table_size(void **state)
 {
 	(void)state;
@@ -381,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_reply_multi3),
 		cmocka_unit_test(test_reply_many),
 		cmocka_unit_test(test_reply_table_size),
+		cmocka_unit_test(test_reply_squeeze),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
