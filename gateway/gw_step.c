@@ -210,7 +210,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	 * whether it ran (gw_mo_unsure_*) */
 	uint32_t nonce;
 	gw_random(&nonce, sizeof nonce);
-	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, nonce | 1u); /* an integer: Redis keeps it small */
+	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, (nonce & 0x7fffffffu) | 1u); /* 31 bits: Redis keeps it in 4 bytes */
 	if (!o->finished && c &&
 	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
 	     record_strv_add(a, "n") || record_strv_add(a, k->nonce)))

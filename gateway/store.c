@@ -111,7 +111,12 @@
 	"  if redis.call('DEL', KEYS[1]) == 1 then redis.call('DECR', 'hl:nrunning') end\n" \
 	"  return 1\n" \
 	"end\n" \
-	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n" \
+	"local set, del = {}, {}\n"  /* a field whose value is '' is deleted (record.c: a 0 left out) */ \
+	"for i = 10 + n, #ARGV - 1, 2 do\n" \
+	"  if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i] set[#set + 1] = ARGV[i + 1] end\n" \
+	"end\n" \
+	"if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end\n" \
+	"if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end\n" \
 	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n" \
 	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n" \
 	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n" \
@@ -139,7 +144,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * handed to the SMSC at once, instead of the outbox]; ARGV id, expected ver ('' = any), finished,
 	 * due, archive json (its opted_out status reaches the archive's optouts),
 	 * opt-out msisdn hash ('' = none), hold until (0 = send now),
-	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
+	 * now, nmsg, msg..., field, value... (value '' = delete the field). Returns 1, or 0 when ver moved (retry).
  * An expected ver "V:Q" also requires sq >= Q (the item answered was handed
  * to the SMSC): a reply read from the gateway's copy of the survey.
 	 * A survey that ends while holding its citizen notes the second it ended

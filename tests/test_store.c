@@ -317,6 +317,13 @@ static void test_commit_versions_and_end(void **state)
 		assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), t[i].outbox_len);
 	}
 	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "2000");
+	/* a field given "" is deleted (a counter back at 0, "active": record.c) */
+	cmd_str(s, "HSET hl:s:A i 2 st waiting", NULL, NULL);
+	const char *zargs[] = {"A", "5", "0", "2000", "", "", "0", "1500", "0", "i", "", "st", "", "q", "3"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(zargs), zargs), 1);
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A i", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A st", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:s:A q", NULL, NULL), "3");
 	/* ACTIVE while it runs: {id, hash} */
 	const char *akeys[] = {"hl:active:849", "hl:last:849"};
 	char err[256];
@@ -326,7 +333,7 @@ static void test_commit_versions_and_end(void **state)
 	assert_string_equal(r->element[0]->str, "A");
 	freeReplyObject(r);
 	/* the final step at 1700 */
-	const char *fin[] = {"A", "5", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
+	const char *fin[] = {"A", "6", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
 	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(fin), fin), 1);
 	assert_string_equal(cmd_str(s, "EXISTS hl:s:A", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "GET hl:active:849", NULL, NULL), "");
