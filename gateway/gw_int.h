@@ -29,7 +29,7 @@
 #define GW_ARCHIVE_BATCH 500
 #define GW_DUE_LEASE 60
 #define GW_TAKE_MAX 32            /* messages taken from an outbox in one round trip */
-#define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
+#define GW_LAST_TTL (400 * 86400) /* how long hl:c:{msisdn} is kept (resurvey_after) */
 #define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
 #define GW_RECENT_END (6 * 3600)  /* a reply this soon after the survey ended gets no notice */
 
@@ -48,9 +48,11 @@
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
-#define GW_K_ACTIVE "hl:active:"         /* msisdn: the running survey */
+#define GW_K_CITIZEN "hl:c:"             /* msisdn: hash, "a" the running survey, "l" "start[:end]"
+                                          * of the last one (the scripts take it as both keys below) */
+#define GW_K_ACTIVE GW_K_CITIZEN         /* msisdn: the running survey (field "a") */
 #define GW_K_WAIT "hl:wait:"             /* msisdn: the next surveys */
-#define GW_K_LAST "hl:last:"             /* msisdn: "start[:end]" of the last survey */
+#define GW_K_LAST GW_K_CITIZEN           /* msisdn: "start[:end]" of the last survey (field "l") */
 #define GW_K_ORPHAN "hl:orphan:"         /* msisdn: the no-survey notice was sent today */
 #define GW_K_ORPHAN_STOP "hl:orphan:stop:" /* msisdn: the same for a HUY/STOP */
 #define GW_K_OUTBOX "hl:outbox:"         /* smsc: messages to send */

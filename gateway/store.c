@@ -16,10 +16,12 @@
  *   hl:s:{id}                       the survey: a hash (see record.c)
  *   hl:queue                        ids waiting for their first item
  *   hl:starting:{inst}              ids one gateway took from the queue, not yet started
- *   hl:active:{msisdn}              the citizen's running survey
+ *   hl:c:{msisdn}                   the citizen: a hash, "a" = the running survey, "l" = the
+ *                                   unix second their last survey started (resurvey_after),
+ *                                   then ":" and the second it ended; kept 400 days (one key,
+ *                                   not the two of older versions, hl:active: and hl:last:,
+ *                                   which the scripts fold into it: citizen())
  *   hl:wait:{msisdn}                the citizen's next surveys, in order
- *   hl:last:{msisdn}                unix second the citizen's last survey started
- *                                   (resurvey_after), then ":" and the second it ended
  *   hl:optout                       keyed hashes (msisdn_hash) of citizens who opted out:
  *                                   never surveyed again; kept in the archive's optouts
  *   hl:optout:ready:{inst}          the gateway filled hl:optout from its archive (gw_optout.c)
@@ -58,8 +60,28 @@
 	"  end\n" \
 	"end\n"
 
+/* citizen(k): the citizen's hash hl:c:{msisdn} ("a" the running survey,
+ * "l" the last one's "start[:end]"), made from the two keys an older
+ * version kept (hl:active:{msisdn}, hl:last:{msisdn} and its TTL) the first
+ * time a script meets that citizen after an upgrade. */
+#define STORE_LUA_CITIZEN \
+	"local function citizen(k)\n" \
+	"  if redis.call('EXISTS', k) == 1 or string.sub(k, 1, 5) ~= 'hl:c:' then return end\n" \
+	"  local m = string.sub(k, 6)\n" \
+	"  local ka, kl = 'hl:active:' .. m, 'hl:last:' .. m\n" \
+	"  local a, l = redis.call('GET', ka), redis.call('GET', kl)\n" \
+	"  if a then redis.call('HSET', k, 'a', a) end\n" \
+	"  if l then\n" \
+	"    redis.call('HSET', k, 'l', l)\n" \
+	"    local ttl = redis.call('PTTL', kl)\n" \
+	"    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n" \
+	"  end\n" \
+	"  if a or l then redis.call('DEL', ka, kl) end\n" \
+	"end\n"
+
 #define STORE_LUA_CLAIM \
-	"local cur = redis.call('GET', KEYS[1])\n" \
+	"citizen(KEYS[1])\n" \
+	"local cur = redis.call('HGET', KEYS[1], 'a')\n" \
 	"if cur == ARGV[1] then return 1 end\n" \
 	"if redis.call('EXISTS', KEYS[8]) == 0 then return -2 end\n" \
 	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n" \
@@ -71,18 +93,20 @@
 	"end\n" \
 	"local refuse = 0\n" \
 	"if redis.call('SISMEMBER', KEYS[5], ARGV[6]) == 1 then refuse = 2 end\n" \
-	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n" \
+	"local last = tonumber(string.match(redis.call('HGET', KEYS[6], 'l') or '', '^%d+'))\n" \
 	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n" \
 	"if refuse > 0 then\n" \
 	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */ \
 	"  if nxt then redis.call('RPUSH', KEYS[7], nxt) end\n" \
 	"  return refuse\n" \
 	"end\n" \
-	"redis.call('SET', KEYS[1], ARGV[1])\n" \
-	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n" \
+	"redis.call('HSET', KEYS[1], 'a', ARGV[1])\n" \
+	"redis.call('HSET', KEYS[6], 'l', ARGV[3])\n" \
+	"redis.call('EXPIRE', KEYS[6], ARGV[5])\n" \
 	"return 1\n"
 
 #define STORE_LUA_COMMIT \
+	"citizen(KEYS[2])\n" \
 	"local ver = redis.call('HGET', KEYS[1], 'ver')\n" \
 	"local want, need = string.match(ARGV[2], '^(%d*):(%d+)$')\n" \
 	"if want then\n" \
@@ -101,10 +125,10 @@
 	"if ARGV[3] == '1' then\n" \
 	"  redis.call('ZREM', KEYS[6], ARGV[1])\n" \
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n" \
-	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n" \
-	"    redis.call('DEL', KEYS[2])\n" \
-	"    local start = string.match(redis.call('GET', KEYS[12]) or '', '^%d+')\n" \
-	"    if start then redis.call('SET', KEYS[12], start .. ':' .. ARGV[8], 'KEEPTTL') end\n" \
+	"  if redis.call('HGET', KEYS[2], 'a') == ARGV[1] then\n" \
+	"    redis.call('HDEL', KEYS[2], 'a')\n" \
+	"    local start = string.match(redis.call('HGET', KEYS[12], 'l') or '', '^%d+')\n" \
+	"    if start then redis.call('HSET', KEYS[12], 'l', start .. ':' .. ARGV[8]) end\n" \
 	"    local nxt = redis.call('LPOP', KEYS[3])\n" \
 	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n" \
 	"  end\n" \
@@ -138,7 +162,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * behind the running survey; -1 = the survey is gone; 2 = opted out; 3 =
 	 * surveyed too recently; -2 = the opt-outs are not in Redis (it came back
 	 * empty): nothing changed, restore them first. */
-	STORE_LUA_CLAIM,
+	STORE_LUA_CITIZEN STORE_LUA_CLAIM,
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
 	 * held, heldseq, optout, last[, sending: the messages go there, to be
 	 * handed to the SMSC at once, instead of the outbox]; ARGV id, expected ver ('' = any), finished,
@@ -150,7 +174,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * A survey that ends while holding its citizen notes the second it ended
 	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
 	 * the last answer again after a crash) is acknowledged without a notice. */
-	STORE_LUA_COMMIT,
+	STORE_LUA_CITIZEN STORE_LUA_COMMIT,
 	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases due timers (score
 	 * moved to now+lease) so one process handles each, and a crash retries. */
 	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
@@ -287,8 +311,10 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * as HGETALL gives it} (the hash is empty when the survey just finished),
 	 * or, when there is none, the second their last survey ended (0 = none
 	 * noted). */
-	"local id = redis.call('GET', KEYS[1])\n"
-	"if not id then return tonumber(string.match(redis.call('GET', KEYS[2]) or '', ':(%d+)$')) or 0 end\n"
+	STORE_LUA_CITIZEN
+	"citizen(KEYS[1])\n"
+	"local id = redis.call('HGET', KEYS[1], 'a')\n"
+	"if not id then return tonumber(string.match(redis.call('HGET', KEYS[2], 'l') or '', ':(%d+)$')) or 0 end\n"
 	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
 	/* RECLAIM: KEYS sending, outbox; ARGV entry. After our lease ran out, a
 	 * peer may have put a message our session still holds back in the outbox:
@@ -419,6 +445,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * number of CLAIM's keys and of its arguments, CLAIM's arguments, then
 	 * COMMIT's. Returns {claim, commit}: commit is 0 unless claim is 1;
 	 * claim -3 = the survey's version moved (nothing done). */
+	STORE_LUA_CITIZEN
 	"local function claim(KEYS, ARGV)\n" STORE_LUA_CLAIM "end\n"
 	"local function commit(KEYS, ARGV)\n" STORE_LUA_COMMIT "end\n"
 	"local nk, na = tonumber(ARGV[1]), tonumber(ARGV[2])\n"

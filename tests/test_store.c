@@ -2,7 +2,7 @@
  * port, a temporary directory): the connection's promises (a dead connection
  * made again, a command whose reply was lost never sent again) and the
  * scripts, one table each (TAKE/PUTBACK and sq, COMMIT and its version, the
- * end noted in hl:last and read by ACTIVE, REAP and its unsend, SENT with
+ * end noted in hl:c (the older hl:active and hl:last folded in) and read by ACTIVE, REAP and its unsend, SENT with
  * receipts, POP), and the asynchronous connection (pipelined order, scripts
  * after a script cache flush, a lost reply reported once and not sent again,
  * an unreachable Redis). */
@@ -284,7 +284,8 @@ static void test_take_putback(void **state)
 
 /* COMMIT against the version it read: a stale one changes nothing; a final
  * step archives, frees the citizen (their next survey queued) and notes the
- * end in hl:last, which ACTIVE then returns. */
+ * end in the citizen's hash hl:c (made from an older version's hl:active and
+ * hl:last), which ACTIVE then returns. */
 static void test_commit_versions_and_end(void **state)
 {
 	(void)state;
@@ -292,11 +293,11 @@ static void test_commit_versions_and_end(void **state)
 	flush(s);
 	cmd_str(s, "HSET hl:s:A ver 3 q 1", NULL, NULL);
 	cmd_str(s, "SET hl:active:849 A", NULL, NULL);
-	cmd_str(s, "SET hl:last:849 1000", NULL, NULL);
+	cmd_str(s, "SET hl:last:849 1000 EX 5000", NULL, NULL); /* written by an older version */
 	cmd_str(s, "RPUSH hl:wait:849 B", NULL, NULL);
-	const char *keys[] = {"hl:s:A", "hl:active:849", "hl:wait:849", "hl:queue", "hl:archive", "hl:due",
+	const char *keys[] = {"hl:s:A", "hl:c:849", "hl:wait:849", "hl:queue", "hl:archive", "hl:due",
 	                      "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
-	                      "hl:last:849"};
+	                      "hl:c:849"};
 	static const struct {
 		const char *what, *ver, *finished;
 		long long want;
@@ -317,6 +318,13 @@ static void test_commit_versions_and_end(void **state)
 		assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), t[i].outbox_len);
 	}
 	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "2000");
+	/* the older layout's two keys were folded into the citizen's hash, TTL kept */
+	assert_string_equal(cmd_str(s, "EXISTS hl:active:849 hl:last:849", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "A");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000");
+	long long ttl = atoll(cmd_str(s, "TTL hl:c:849", NULL, NULL));
+	if (ttl < 4000 || ttl > 5000)
+		fail_msg("TTL %lld", ttl);
 	/* a field given "" is deleted (a counter back at 0, "active": record.c) */
 	cmd_str(s, "HSET hl:s:A i 2 st waiting", NULL, NULL);
 	const char *zargs[] = {"A", "5", "0", "2000", "", "", "0", "1500", "0", "i", "", "st", "", "q", "3"};
@@ -325,7 +333,7 @@ static void test_commit_versions_and_end(void **state)
 	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A st", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "HGET hl:s:A q", NULL, NULL), "3");
 	/* ACTIVE while it runs: {id, hash} */
-	const char *akeys[] = {"hl:active:849", "hl:last:849"};
+	const char *akeys[] = {"hl:c:849", "hl:c:849"};
 	char err[256];
 	redisReply *r = store_script(s, STORE_ACTIVE, 2, akeys, 0, NULL, err, sizeof err);
 	assert_non_null(r);
@@ -336,24 +344,24 @@ static void test_commit_versions_and_end(void **state)
 	const char *fin[] = {"A", "6", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
 	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(fin), fin), 1);
 	assert_string_equal(cmd_str(s, "EXISTS hl:s:A", NULL, NULL), "0");
-	assert_string_equal(cmd_str(s, "GET hl:active:849", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "");
 	assert_string_equal(cmd_str(s, "LINDEX hl:queue 0", NULL, NULL), "B");
 	assert_string_equal(cmd_str(s, "LINDEX hl:archive 0", NULL, NULL), "{\"archived\":1}");
-	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1000:1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000:1700");
 	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "");
 	/* no survey now: ACTIVE gives the second it ended */
 	assert_int_equal(script_int(s, STORE_ACTIVE, 2, akeys, 0, NULL), 1700);
-	const char *nokeys[] = {"hl:active:000", "hl:last:000"};
+	const char *nokeys[] = {"hl:c:000", "hl:c:000"};
 	assert_int_equal(script_int(s, STORE_ACTIVE, 2, nokeys, 0, NULL), 0);
 	/* CLAIM still reads the start for resurvey_after: 1000 + 600 > 1500 */
 	cmd_str(s, "HSET hl:s:C status queued", NULL, NULL);
-	const char *ckeys[] = {"hl:active:849", "hl:wait:849", "hl:starting:i1", "hl:s:C", "hl:optout",
-	                       "hl:last:849", "hl:queue", "hl:optout:ready:i1"};
+	const char *ckeys[] = {"hl:c:849", "hl:wait:849", "hl:starting:i1", "hl:s:C", "hl:optout",
+	                       "hl:c:849", "hl:queue", "hl:optout:ready:i1"};
 	/* Redis without our opt-outs (came back empty): -2, nothing changed */
 	const char *cargs[] = {"C", "849", "1500", "600", "100", "h849"};
 	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs), -2);
-	assert_string_equal(cmd_str(s, "GET hl:active:849", NULL, NULL), "");
-	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1000:1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000:1700");
 	cmd_str(s, "SET hl:optout:ready:i1 1", NULL, NULL);
 	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs), 3);
 	/* the opt-out set holds keyed hashes: the hash refuses, the number is not looked at */
@@ -363,7 +371,27 @@ static void test_commit_versions_and_end(void **state)
 	cmd_str(s, "SREM hl:optout h849", NULL, NULL);
 	cmd_str(s, "SADD hl:optout 849", NULL, NULL);
 	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs2), 1);
-	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "C");
+	assert_string_equal(cmd_str(s, "TTL hl:c:849", NULL, NULL), "100");
+	/* the older layout met first by ACTIVE (no survey, an end noted) ... */
+	cmd_str(s, "SET hl:last:852 1000:1800 EX 300", NULL, NULL);
+	const char *okeys[] = {"hl:c:852", "hl:c:852"};
+	assert_int_equal(script_int(s, STORE_ACTIVE, 2, okeys, 0, NULL), 1800);
+	assert_string_equal(cmd_str(s, "EXISTS hl:last:852", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:c:852 l", NULL, NULL), "1000:1800");
+	ttl = atoll(cmd_str(s, "TTL hl:c:852", NULL, NULL));
+	if (ttl < 200 || ttl > 300)
+		fail_msg("TTL %lld", ttl);
+	/* ... and by CLAIM (a survey running: the new one waits behind it) */
+	cmd_str(s, "SET hl:active:853 Z", NULL, NULL);
+	const char *c3keys[] = {"hl:c:853", "hl:wait:853", "hl:starting:i1", "hl:s:C", "hl:optout",
+	                        "hl:c:853", "hl:queue", "hl:optout:ready:i1"};
+	const char *c3args[] = {"C", "853", "1800", "0", "100", "h853"};
+	assert_int_equal(script_int(s, STORE_CLAIM, 8, c3keys, 6, c3args), 0);
+	assert_string_equal(cmd_str(s, "HGET hl:c:853 a", NULL, NULL), "Z");
+	assert_string_equal(cmd_str(s, "LINDEX hl:wait:853 0", NULL, NULL), "C");
+	assert_string_equal(cmd_str(s, "EXISTS hl:active:853", NULL, NULL), "0");
 	/* UNCLAIM: back to the head of the queue, off our starting list */
 	cmd_str(s, "RPUSH hl:starting:i1 C", NULL, NULL);
 	cmd_str(s, "RPUSH hl:queue D", NULL, NULL);
@@ -500,9 +528,9 @@ static void test_commit_direct(void **state)
 	struct store *s = store_new(url, NULL, 0);
 	flush(s);
 	cmd_str(s, "HSET hl:s:D ver 1 q 0", NULL, NULL);
-	const char *keys[] = {"hl:s:D", "hl:active:850", "hl:wait:850", "hl:queue", "hl:archive", "hl:due",
+	const char *keys[] = {"hl:s:D", "hl:c:850", "hl:wait:850", "hl:queue", "hl:archive", "hl:due",
 	                      "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
-	                      "hl:last:850", "hl:sending:x:i1"};
+	                      "hl:c:850", "hl:sending:x:i1"};
 	const char *args[] = {"D", "1", "0", "2000", "", "", "0", "1500", "2", "{\"m\":1}", "{\"m\":2}",
 	                      "q", "1", "sq", "1"};
 	assert_int_equal(script_int(s, STORE_COMMIT, 13, keys, (int)N(args), args), 1);
@@ -619,9 +647,9 @@ static void test_start(void **state)
 	for (size_t i = 0; i < N(t); i++) {
 		char k_s[32], k_act[32], k_wait[32], k_last[32], h[16];
 		snprintf(k_s, sizeof k_s, "hl:s:%s", t[i].id);
-		snprintf(k_act, sizeof k_act, "hl:active:%s", t[i].msisdn);
+		snprintf(k_act, sizeof k_act, "hl:c:%s", t[i].msisdn);
 		snprintf(k_wait, sizeof k_wait, "hl:wait:%s", t[i].msisdn);
-		snprintf(k_last, sizeof k_last, "hl:last:%s", t[i].msisdn);
+		snprintf(k_last, sizeof k_last, "hl:c:%s", t[i].msisdn);
 		snprintf(h, sizeof h, "h%s", t[i].msisdn);
 		cmd_str(s, "HSET %s ver 1 st %s", k_s, "queued");
 		if (t[i].pre)
@@ -644,7 +672,7 @@ static void test_start(void **state)
 		const char *n = cmd_str(s, "LLEN hl:outbox:x", NULL, NULL);
 		if (strcmp(n, t[i].outbox_len) != 0)
 			fail_msg("%s: outbox %s want %s", t[i].what, n, t[i].outbox_len);
-		const char *act = cmd_str(s, "GET %s", k_act, NULL);
+		const char *act = cmd_str(s, "HGET %s a", k_act, NULL);
 		if (strcmp(act, t[i].active) != 0)
 			fail_msg("%s: active %s want %s", t[i].what, act, t[i].active);
 	}

@@ -109,7 +109,7 @@ def main():
         # G's last answer delivered again (as an SMSC does after a crash between
         # its commit and its deliver_sm_resp), then a word after the thanks: the
         # survey ended a moment ago, so no "no survey running" notice
-        wait_for(lambda: ":" in (st.redis("GET", "hl:last:" + n["G"]) or ""), 5, "G's end noted in hl:last")
+        wait_for(lambda: ":" in (st.redis("HGET", "hl:c:" + n["G"], "l") or ""), 5, "G's end noted in hl:c")
         mo(st, n["G"], "2")
         mo(st, n["G"], "cam on")
         wait_for(lambda: st.metrics().get("hailong_mo_after_end_total", 0) >= 2, 5, "G's late replies acknowledged")
