@@ -21,6 +21,7 @@
 #include "survey.h"
 
 #define GW_TX_TTL (400 * 86400)     /* how long a transaction id stays idempotent */
+#define GW_TX_PERIOD (30 * 86400)   /* transaction ids are kept in one hash per period (hl:t:) */
 #define GW_MAX_CAMPAIGNS 64       /* campaign files in the folder */
 #define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
 #define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */
@@ -47,7 +48,8 @@
 #define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
-#define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
+#define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id (older versions; read) */
+#define GW_K_TXP "hl:t:"                 /* campaign:period: hash transaction -> survey id */
 #define GW_K_CITIZEN "hl:c:"             /* msisdn: hash, "a" the running survey, "l" "start[:end]"
                                           * of the last one (the scripts take it as both keys below) */
 #define GW_K_ACTIVE GW_K_CITIZEN         /* msisdn: the running survey (field "a") */

@@ -12,7 +12,10 @@
 #include "store_int.h"
 
 /* The keys (all under "hl:"):
- *   hl:tx:{campaign}:{transaction}  survey id, for idempotent triggers
+ *   hl:t:{campaign}:{period}        transaction id -> survey id, for idempotent triggers: one
+ *                                   hash per 30 days (period = unix second / 2592000), kept
+ *                                   400 days after the period ends; older versions wrote
+ *                                   hl:tx:{campaign}:{transaction} (TTL 400 days), still read
  *   hl:s:{id}                       the survey: a hash (see record.c)
  *   hl:queue                        ids waiting for their first item
  *   hl:starting:{inst}              ids one gateway took from the queue, not yet started
@@ -77,6 +80,22 @@
 	"    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n" \
 	"  end\n" \
 	"  if a or l then redis.call('DEL', ka, kl) end\n" \
+	"end\n"
+
+/* txfind(old, pre, now, ttl, period, tx): the survey a transaction id
+ * started, if within ttl seconds: in the hash of its period of `period`
+ * seconds, pre .. floor(t / period) (field tx, value the survey id, the
+ * hash expiring ttl after the period ends), or in the key of its own an
+ * older version wrote (old, with its TTL). nil when none. */
+#define STORE_LUA_TXFIND \
+	"local function txfind(old, pre, now, ttl, per, tx)\n" \
+	"  local e = redis.call('GET', old)\n" \
+	"  if e then return e end\n" \
+	"  for i = math.floor(now / per), math.floor((now - ttl) / per), -1 do\n" \
+	"    e = redis.call('HGET', pre .. string.format('%d', i), tx)\n" \
+	"    if e then return e end\n" \
+	"  end\n" \
+	"  return nil\n" \
 	"end\n"
 
 #define STORE_LUA_CLAIM \
@@ -147,12 +166,19 @@
 	"return 1\n"
 
 const char *const store_lua[STORE_NSCRIPTS] = {
-	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
-	"local e = redis.call('GET', KEYS[1])\n"
+	/* TRIGGER: KEYS tx (an older version's key), survey, queue, tx period
+	 * prefix (hl:t:{campaign}:); ARGV id, tx_ttl, now, period, transaction
+	 * id, field, value... (txfind) */
+	STORE_LUA_TXFIND
+	"local now, ttl, per = tonumber(ARGV[3]), tonumber(ARGV[2]), tonumber(ARGV[4])\n"
+	"local e = txfind(KEYS[1], KEYS[4], now, ttl, per, ARGV[5])\n"
 	/* our own id: this very call ran before and its answer was lost on the way */
 	"if e then return {e == ARGV[1] and 1 or 0, e} end\n"
-	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
-	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
+	"local p = math.floor(now / per)\n"
+	"local k = KEYS[4] .. string.format('%d', p)\n"
+	"redis.call('HSET', k, ARGV[5], ARGV[1])\n"
+	"redis.call('EXPIREAT', k, (p + 1) * per + ttl)\n"
+	"redis.call('HSET', KEYS[2], unpack(ARGV, 6))\n"
 	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
 	"redis.call('INCR', 'hl:nrunning')\n"
 	"return {1, ARGV[1]}\n",
@@ -473,6 +499,10 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
 	"redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
 	"return 1\n",
+	/* TXGET: KEYS tx (an older version's key), tx period prefix; ARGV now,
+	 * tx_ttl, period, transaction id. The survey id or nil (txfind). */
+	STORE_LUA_TXFIND
+	"return txfind(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])\n",
 };
 
 

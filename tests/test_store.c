@@ -682,6 +682,82 @@ static void test_start(void **state)
 	store_free(s);
 }
 
+/* TRIGGER and TXGET: a transaction id is idempotent for tx_ttl seconds,
+ * kept in the hash of its period (hl:t:{campaign}:{period}, expiring tx_ttl
+ * after the period ends); the key of its own an older version wrote
+ * (hl:tx:{campaign}:{transaction}) is still honoured. */
+static void test_trigger_tx(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	char now[24], past[24], later[24];
+	long long t0 = (long long)time(NULL);
+	snprintf(now, sizeof now, "%lld", t0);
+	snprintf(past, sizeof past, "%lld", t0 - 250); /* two or three periods of 100 s back */
+	snprintf(later, sizeof later, "%lld", t0 + 2000);
+	cmd_str(s, "SET hl:tx:c:OLD X0 EX 1000", NULL, NULL); /* an older version's trigger */
+	static const struct {
+		const char *what, *id, *tx, *at;
+		long long fresh; /* the reply's first element */
+		const char *got;
+	} t[] = {
+		{"new", "S1", "T1", NULL, 1, "S1"},
+		{"the same call again (its reply lost)", "S1", "T1", NULL, 1, "S1"},
+		{"a duplicate", "S2", "T1", NULL, 0, "S1"},
+		{"an older version's key", "S3", "OLD", NULL, 0, "X0"},
+		{"written periods ago", "S4", "T4", "past", 1, "S4"},
+		{"its duplicate now", "S5", "T4", NULL, 0, "S4"},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		char k_old[32], k_s[32];
+		snprintf(k_old, sizeof k_old, "hl:tx:c:%s", t[i].tx);
+		snprintf(k_s, sizeof k_s, "hl:s:%s", t[i].id);
+		const char *keys[] = {k_old, k_s, "hl:queue", "hl:t:c:"};
+		const char *args[] = {t[i].id, "1000", t[i].at ? past : now, "100", t[i].tx, "c", "c", "tx", t[i].tx};
+		char err[256];
+		redisReply *r = store_script(s, STORE_TRIGGER, 4, keys, (int)N(args), args, err, sizeof err);
+		if (!r)
+			fail_msg("%s: %s", t[i].what, err);
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->integer != t[i].fresh ||
+		    strcmp(r->element[1]->str, t[i].got) != 0)
+			fail_msg("%s: unexpected reply", t[i].what);
+		freeReplyObject(r);
+	}
+	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), "2");
+	assert_string_equal(cmd_str(s, "EXISTS hl:s:S2 hl:s:S3 hl:s:S5", NULL, NULL), "0");
+	/* no key of its own: a field of the period's hash, which expires a tx_ttl after the period */
+	assert_string_equal(cmd_str(s, "EXISTS hl:tx:c:T1", NULL, NULL), "0");
+	char k_p[32];
+	snprintf(k_p, sizeof k_p, "hl:t:c:%lld", t0 / 100);
+	assert_string_equal(cmd_str(s, "HGET %s T1", k_p, NULL), "S1");
+	long long ttl = atoll(cmd_str(s, "TTL %s", k_p, NULL));
+	if (ttl < 1000 || ttl > 1100)
+		fail_msg("TTL %lld", ttl);
+	/* TXGET */
+	static const struct {
+		const char *tx, *at, *want;
+	} g[] = {
+		{"T1", "now", "S1"}, {"T4", "now", "S4"}, {"OLD", "now", "X0"}, {"T9", "now", ""},
+		{"T1", "later", ""}, /* past tx_ttl: forgotten */
+	};
+	for (size_t i = 0; i < N(g); i++) {
+		char k_old[32];
+		snprintf(k_old, sizeof k_old, "hl:tx:c:%s", g[i].tx);
+		const char *keys[] = {k_old, "hl:t:c:"};
+		const char *args[] = {strcmp(g[i].at, "now") == 0 ? now : later, "1000", "100", g[i].tx};
+		char err[256];
+		redisReply *r = store_script(s, STORE_TXGET, 2, keys, 4, args, err, sizeof err);
+		if (!r)
+			fail_msg("TXGET %s: %s", g[i].tx, err);
+		const char *got = r->type == REDIS_REPLY_STRING ? r->str : "";
+		if (strcmp(got, g[i].want) != 0)
+			fail_msg("TXGET %s at %s: got '%s' want '%s'", g[i].tx, g[i].at, got, g[i].want);
+		freeReplyObject(r);
+	}
+	store_free(s);
+}
+
 /* ---- the asynchronous connection ---- */
 
 struct acall {
@@ -843,6 +919,7 @@ int main(void)
 		cmocka_unit_test(test_sent_and_receipts),
 		cmocka_unit_test(test_pop),
 		cmocka_unit_test(test_start),
+		cmocka_unit_test(test_trigger_tx),
 		cmocka_unit_test(test_async_order_and_noscript),
 		cmocka_unit_test(test_async_reply_lost),
 		cmocka_unit_test(test_async_unreachable),
