@@ -36,7 +36,9 @@
 
 /* ---- Redis keys, all in one place (what each holds is written in store.c) ---- */
 #define GW_K_QUEUE "hl:queue"            /* ids waiting for their first item */
-#define GW_K_DUE "hl:due"                /* zset id -> next timer */
+#define GW_K_DUE "hl:due"                /* + ":{second}": list of ids due then; + "b": zset of those
+                                          * lists (store.c); alone: the zset of older versions */
+#define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store.c) */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
 #define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */

@@ -29,7 +29,11 @@
  *                                   never surveyed again; kept in the archive's optouts
  *   hl:optout:ready:{inst}          the gateway filled hl:optout from its archive (gw_optout.c)
  *   hl:orphan:{msisdn}              a reply without a survey was answered today (TTL 1 day)
- *   hl:due                          zset id -> unix second of the next timer (or deferred start)
+ *   hl:due:{second}                 ids whose timer (or deferred start) is due that second (a
+ *                                   list; the survey's field "d" says which second is its
+ *                                   timer's, an id whose "d" moved on is dropped when met);
+ *                                   hl:dueb: zset of those lists -> their second. Older
+ *                                   versions kept the zset hl:due (id -> second): still read
  *   hl:outbox:{smsc}                messages to send (JSON)
  *   hl:sending:{smsc}:{inst}        messages one gateway handed to its SMSC session
  *   hl:held:{smsc}                  zset "seq|JSON" -> unix second: messages held by quiet hours
@@ -80,6 +84,35 @@
 	"    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n" \
 	"  end\n" \
 	"  if a or l then redis.call('DEL', ka, kl) end\n" \
+	"end\n"
+
+/* The timers (DUE_CLAIM): a survey's next timer is its field "d" (unix
+ * second), and its id is in the list hl:due:{d}; hl:dueb indexes those
+ * lists by second. A list entry whose survey's "d" is another second (the
+ * timer moved, or the survey ended) is dropped when the list comes due: a
+ * timer costs a field and a list entry, not a zset member. hl:ndue counts
+ * the surveys with a timer. zk is hl:due, the zset of older versions (id ->
+ * second), whose members are still honoured.
+ * due_set(zk, id, t): survey id's timer at t (nil or 0 = none). */
+#define STORE_LUA_DUE \
+	"local function due_push(zk, id, t)\n" \
+	"  local b = zk .. ':' .. string.format('%d', t)\n" \
+	"  redis.call('RPUSH', b, id)\n" \
+	"  redis.call('ZADD', zk .. 'b', t, b)\n" \
+	"end\n" \
+	"local function due_set(zk, id, t)\n" \
+	"  local k = 'hl:s:' .. id\n" \
+	"  redis.call('ZREM', zk, id)\n" \
+	"  local cur = tonumber(redis.call('HGET', k, 'd') or '')\n" \
+	"  if t and t > 0 then\n" \
+	"    if cur == t then return end\n" \
+	"    if not cur then redis.call('INCR', 'hl:ndue') end\n" \
+	"    redis.call('HSET', k, 'd', string.format('%d', t))\n" \
+	"    due_push(zk, id, t)\n" \
+	"  elseif cur then\n" \
+	"    redis.call('HDEL', k, 'd')\n" \
+	"    redis.call('DECR', 'hl:ndue')\n" \
+	"  end\n" \
 	"end\n"
 
 /* txfind(old, pre, now, ttl, period, tx): the survey a transaction id
@@ -142,7 +175,7 @@
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n" \
 	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n" \
 	"if ARGV[3] == '1' then\n" \
-	"  redis.call('ZREM', KEYS[6], ARGV[1])\n" \
+	"  due_set(KEYS[6], ARGV[1], 0)\n" \
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n" \
 	"  if redis.call('HGET', KEYS[2], 'a') == ARGV[1] then\n" \
 	"    redis.call('HDEL', KEYS[2], 'a')\n" \
@@ -161,10 +194,13 @@
 	"if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end\n" \
 	"if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end\n" \
 	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n" \
-	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n" \
-	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n" \
+	"due_set(KEYS[6], ARGV[1], tonumber(ARGV[4]))\n" \
 	"return 1\n"
 
+/* START holds CLAIM, COMMIT and their helpers: longer than the 4095
+ * characters ISO C asks a compiler to take in one string literal, which
+ * gcc and clang take all the same. */
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 const char *const store_lua[STORE_NSCRIPTS] = {
 	/* TRIGGER: KEYS tx (an older version's key), survey, queue, tx period
 	 * prefix (hl:t:{campaign}:); ARGV id, tx_ttl, now, period, transaction
@@ -200,12 +236,33 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * A survey that ends while holding its citizen notes the second it ended
 	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
 	 * the last answer again after a crash) is acknowledged without a notice. */
-	STORE_LUA_CITIZEN STORE_LUA_COMMIT,
-	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases due timers (score
-	 * moved to now+lease) so one process handles each, and a crash retries. */
-	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
-	"for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], id) end\n"
-	"return ids\n",
+	STORE_LUA_CITIZEN STORE_LUA_DUE STORE_LUA_COMMIT,
+	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases up to max due
+	 * timers (moved to now+lease) so one process handles each, and a crash
+	 * retries; returns their ids. */
+	STORE_LUA_DUE
+	"local now, at, max = tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+	"local out = {}\n"
+	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)) do\n"
+	"  if redis.call('EXISTS', 'hl:s:' .. id) == 1 then due_set(KEYS[1], id, at) out[#out + 1] = id\n"
+	"  else redis.call('ZREM', KEYS[1], id) end\n"
+	"end\n"
+	"for _, b in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1] .. 'b', '-inf', now, 'LIMIT', 0, 64)) do\n"
+	"  if #out >= max then break end\n"
+	"  local t = tonumber(string.match(b, ':(%d+)$'))\n"
+	"  while #out < max do\n"
+	"    local id = redis.call('LPOP', b)\n"
+	"    if not id then break end\n"
+	"    local k = 'hl:s:' .. id\n"
+	"    if tonumber(redis.call('HGET', k, 'd') or '') == t then\n"
+	"      redis.call('HSET', k, 'd', string.format('%d', at))\n"
+	"      due_push(KEYS[1], id, at)\n"
+	"      out[#out + 1] = id\n"
+	"    end\n"
+	"  end\n"
+	"  if redis.call('EXISTS', b) == 0 then redis.call('ZREM', KEYS[1] .. 'b', b) end\n"
+	"end\n"
+	"return out\n",
 	/* ARCHIVE_TAKE: KEYS archive, archiving; ARGV max. Returns what is in
 	 * archiving (left by a failed write) or moves up to max new records there. */
 	"local cur = redis.call('LRANGE', KEYS[2], 0, -1)\n"
@@ -221,11 +278,15 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	/* DEFER: KEYS due, starting; ARGV id, at. A start held by quiet hours:
 	 * the id waits in the due zset (a queued survey there is put back in the
 	 * queue when due, see WAKE). */
-	"redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+	STORE_LUA_DUE
+	"due_set(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
 	"redis.call('LREM', KEYS[2], 0, ARGV[1])\n"
 	"return 1\n",
 	/* WAKE: KEYS due, queue; ARGV id. Back in the queue, once. */
-	"if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) return 1 end\n"
+	"local old = redis.call('ZREM', KEYS[1], ARGV[1])\n"
+	"local cur = redis.call('HDEL', 'hl:s:' .. ARGV[1], 'd')\n"
+	"if cur == 1 then redis.call('DECR', 'hl:ndue') end\n"
+	"if old + cur > 0 then redis.call('RPUSH', KEYS[2], ARGV[1]) return 1 end\n"
 	"return 0\n",
 	/* HELD_RELEASE: KEYS held, outbox; ARGV now, max. Held messages whose
 	 * quiet hours are over go to the outbox, in the order they were held. */
@@ -471,7 +532,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * number of CLAIM's keys and of its arguments, CLAIM's arguments, then
 	 * COMMIT's. Returns {claim, commit}: commit is 0 unless claim is 1;
 	 * claim -3 = the survey's version moved (nothing done). */
-	STORE_LUA_CITIZEN
+	STORE_LUA_CITIZEN STORE_LUA_DUE
 	"local function claim(KEYS, ARGV)\n" STORE_LUA_CLAIM "end\n"
 	"local function commit(KEYS, ARGV)\n" STORE_LUA_COMMIT "end\n"
 	"local nk, na = tonumber(ARGV[1]), tonumber(ARGV[2])\n"

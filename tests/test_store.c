@@ -317,7 +317,12 @@ static void test_commit_versions_and_end(void **state)
 		assert_string_equal(cmd_str(s, "HGET hl:s:A ver", NULL, NULL), t[i].ver_after);
 		assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), t[i].outbox_len);
 	}
-	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "2000");
+	/* its timer: the field "d" and the list of that second, indexed */
+	assert_string_equal(cmd_str(s, "HGET hl:s:A d", NULL, NULL), "2000");
+	assert_string_equal(cmd_str(s, "LRANGE hl:due:2000 0 -1", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "LLEN hl:due:2000", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "ZSCORE hl:dueb hl:due:2000", NULL, NULL), "2000");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "1");
 	/* the older layout's two keys were folded into the citizen's hash, TTL kept */
 	assert_string_equal(cmd_str(s, "EXISTS hl:active:849 hl:last:849", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "A");
@@ -348,7 +353,7 @@ static void test_commit_versions_and_end(void **state)
 	assert_string_equal(cmd_str(s, "LINDEX hl:queue 0", NULL, NULL), "B");
 	assert_string_equal(cmd_str(s, "LINDEX hl:archive 0", NULL, NULL), "{\"archived\":1}");
 	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000:1700");
-	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "0");
 	/* no survey now: ACTIVE gives the second it ended */
 	assert_int_equal(script_int(s, STORE_ACTIVE, 2, akeys, 0, NULL), 1700);
 	const char *nokeys[] = {"hl:c:000", "hl:c:000"};
@@ -758,6 +763,77 @@ static void test_trigger_tx(void **state)
 	store_free(s);
 }
 
+/* The timers: COMMIT, DEFER and DUE_CLAIM keep a survey's second in its
+ * field "d" and its id in the list of that second; DUE_CLAIM hands out what
+ * is due (leased: moved lease seconds ahead), drops entries whose "d" moved
+ * on or whose survey ended, honours the zset hl:due of older versions, and
+ * WAKE puts a deferred start back in the queue once. */
+static void test_due(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	const char *ids[] = {"T1", "T2", "T3", "T4", "T5"};
+	for (size_t i = 0; i < N(ids); i++)
+		cmd_str(s, "HSET hl:s:%s ver 1", ids[i], NULL);
+	/* T1 due at 100, T2 at 100 then moved to 300, T3 at 100 then ended, T4 an older version's */
+	const char *ck[] = {NULL, "hl:c:1", "hl:wait:1", "hl:queue", "hl:archive", "hl:due", "hl:outbox:x",
+	                    "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:1"};
+	static const struct {
+		const char *id, *due;
+	} steps[] = {{"T1", "100"}, {"T2", "100"}, {"T3", "100"}, {"T2", "300"}, {"T3", "0"}};
+	for (size_t i = 0; i < N(steps); i++) {
+		char k_s[16];
+		snprintf(k_s, sizeof k_s, "hl:s:%s", steps[i].id);
+		ck[0] = k_s;
+		const char *a[] = {steps[i].id, "", "0", steps[i].due, "", "", "0", "50", "0", "q", "1"};
+		assert_int_equal(script_int(s, STORE_COMMIT, 12, ck, (int)N(a), a), 1);
+	}
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:T3 d", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "2");
+	cmd_str(s, "ZADD hl:due 90 T4", NULL, NULL);
+	/* T5 queued, its start deferred to 200 */
+	cmd_str(s, "RPUSH hl:starting:i1 T5", NULL, NULL);
+	const char *dk[] = {"hl:due", "hl:starting:i1"}, *da[] = {"T5", "200"};
+	assert_int_equal(script_int(s, STORE_DEFER, 2, dk, 2, da), 1);
+	assert_string_equal(cmd_str(s, "LLEN hl:starting:i1", NULL, NULL), "0");
+	static const struct {
+		const char *now, *max, *want; /* the ids handed out, in order */
+	} t[] = {
+		{"99", "10", "T4"},          /* the older version's zset, T1 not yet */
+		{"100", "10", "T1"},         /* T2 moved on, T3 ended: dropped */
+		{"150", "10", ""},           /* leased: 60 s ahead */
+		{"250", "10", "T4,T1,T5"},   /* the leases ran out (a crash retries), and the deferred start */
+		{"300", "1", "T2"},          /* at most max */
+		{"310", "10", "T4,T1,T5"},   /* the leases of 250 */
+		{"310", "10", ""},
+		{"360", "10", "T2"},
+	};
+	const char *qk[] = {"hl:due"};
+	for (size_t i = 0; i < N(t); i++) {
+		const char *qa[] = {t[i].now, "60", t[i].max};
+		char err[256], got[128] = "";
+		redisReply *r = store_script(s, STORE_DUE_CLAIM, 1, qk, 3, qa, err, sizeof err);
+		if (!r)
+			fail_msg("DUE_CLAIM at %s: %s", t[i].now, err);
+		for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? "," : "", r->element[j]->str);
+		freeReplyObject(r);
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("DUE_CLAIM at %s max %s: got '%s' want '%s'", t[i].now, t[i].max, got, t[i].want);
+	}
+	assert_string_equal(cmd_str(s, "ZCARD hl:due", NULL, NULL), "0");
+	/* WAKE: T5 back in the queue once, its timer gone */
+	const char *wk[] = {"hl:due", "hl:queue"}, *wa[] = {"T5"};
+	assert_int_equal(script_int(s, STORE_WAKE, 2, wk, 1, wa), 1);
+	assert_int_equal(script_int(s, STORE_WAKE, 2, wk, 1, wa), 0);
+	assert_string_equal(cmd_str(s, "LRANGE hl:queue 0 -1", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:T5 d", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "3"); /* T1, T2, T4 */
+	store_free(s);
+}
+
 /* ---- the asynchronous connection ---- */
 
 struct acall {
@@ -920,6 +996,7 @@ int main(void)
 		cmocka_unit_test(test_pop),
 		cmocka_unit_test(test_start),
 		cmocka_unit_test(test_trigger_tx),
+		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_async_order_and_noscript),
 		cmocka_unit_test(test_async_reply_lost),
 		cmocka_unit_test(test_async_unreachable),
