@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """An upgrade on a Redis that holds the older key layout: surveys started
 by a version that kept hl:active:{msisdn} + hl:last:{msisdn}, one
-hl:tx:{campaign}:{transaction} key per trigger, "st active" and counters at
-0 in the survey hash. The gateway is stopped mid-survey, its state is put
+hl:tx:{campaign}:{transaction} key per trigger, the timers in the zset
+hl:due, "st active" and counters at 0 in the survey hash. The gateway is stopped mid-survey, its state is put
 back into that layout (as the older version wrote it), and a gateway of
 this version is started on it: the surveys finish with every answer, no
 item is sent twice, a trigger repeated gets the survey it started, a
@@ -39,7 +39,13 @@ def to_old_layout(st):
         for tx, sid in zip(fields[0::2], fields[1::2]):
             r("SET", "hl:tx:%s:%s" % (camp, tx), sid, "EX", str(400 * 86400))
         r("DEL", k)
+    for k in r("KEYS", "hl:due:*").split() + ["hl:dueb", "hl:ndue"]:
+        r("DEL", k)
     for k in r("KEYS", "hl:s:*").split():
+        d = r("HGET", k, "d")
+        if d:
+            r("ZADD", "hl:due", d, k[len("hl:s:"):])
+            r("HDEL", k, "d")
         if r("HEXISTS", k, "st") == "0":
             r("HSET", k, "st", "active")
         for f in ("i", "r", "rs", "eq"):
@@ -79,7 +85,8 @@ def main():
         st.stop("hailongd")
         to_old_layout(st)
         check(st.redis("EXISTS", "hl:active:" + n["A"]) == "1" and st.redis("EXISTS", "hl:tx:default:UP-A") == "1"
-              and st.redis("HGET", "hl:s:" + ids["A"], "st") == "active", "the older layout was written")
+              and st.redis("HGET", "hl:s:" + ids["A"], "st") == "active" and st.redis("ZCARD", "hl:due") == "2",
+              "the older layout was written")
         st.start_gateway()
 
         # a repeated trigger finds the survey through the older key
@@ -109,6 +116,9 @@ def main():
         for who in "AB":
             check(st.redis("EXISTS", "hl:active:" + n[who], "hl:last:" + n[who]) == "0", f"{who}'s old keys left")
             check(":" in st.redis("HGET", "hl:c:" + n[who], "l"), f"{who}'s end noted")
+        # the timers left the older zset as the surveys moved on, and ended with them
+        check(st.redis("ZCARD", "hl:due") == "0" and st.redis("GET", "hl:ndue") in ("0", ""),
+              f"timers left: {st.redis('ZRANGE', 'hl:due', '0', '-1')} ndue={st.redis('GET', 'hl:ndue')}")
         # C's end noted the old way: a late reply is acknowledged without the notice
         before = st.metrics().get("hailong_mo_after_end_total", 0)
         mo(st, n["C"], "1")
