@@ -116,6 +116,11 @@ static const char gw_running_lua[] =
 	"redis.call('SET', KEYS[2], '1')\n"
 	"return n\n";
 
+/* hailong_surveys_with_timer: hl:ndue (the scripts keep it with the
+ * surveys' "d", store.c), and the members of the zset of older versions. */
+static const char gw_timers_lua[] =
+	"return redis.call('ZCARD', KEYS[1]) + math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') or 0)\n";
+
 char *gw_gauges(struct gw *g)
 {
 	struct gw_buf o = {malloc(32768), 32768, 0};
@@ -131,7 +136,7 @@ char *gw_gauges(struct gw *g)
 		gw_bput(&o, "# TYPE hailong_archive_backlog gauge\nhailong_archive_backlog %lld\n", v);
 	if ((v = gw_redis_int(g, &down, "EVAL %s 2 " GW_K_RUNNING " " GW_K_RUNNING_OK, gw_running_lua)) >= 0)
 		gw_bput(&o, "# TYPE hailong_surveys_running gauge\nhailong_surveys_running %lld\n", v);
-	if ((v = gw_redis_int(g, &down, "ZCARD %s", GW_K_DUE)) >= 0)
+	if ((v = gw_redis_int(g, &down, "EVAL %s 2 " GW_K_DUE " " GW_K_NDUE, gw_timers_lua)) >= 0)
 		gw_bput(&o, "# TYPE hailong_surveys_with_timer gauge\nhailong_surveys_with_timer %lld\n", v);
 	if ((v = gw_redis_int(g, &down, "SCARD %s", GW_K_OPTOUT)) >= 0)
 		gw_bput(&o, "# TYPE hailong_optouts gauge\nhailong_optouts %lld\n", v);

@@ -21,6 +21,7 @@
 #include "survey.h"
 
 #define GW_TX_TTL (400 * 86400)     /* how long a transaction id stays idempotent */
+#define GW_TX_PERIOD (30 * 86400)   /* transaction ids are kept in one hash per period (hl:t:) */
 #define GW_MAX_CAMPAIGNS 64       /* campaign files in the folder */
 #define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
 #define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */
@@ -29,13 +30,15 @@
 #define GW_ARCHIVE_BATCH 500
 #define GW_DUE_LEASE 60
 #define GW_TAKE_MAX 32            /* messages taken from an outbox in one round trip */
-#define GW_LAST_TTL (400 * 86400) /* how long hl:last:{msisdn} is kept (resurvey_after) */
+#define GW_LAST_TTL (400 * 86400) /* how long hl:c:{msisdn} is kept (resurvey_after) */
 #define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
 #define GW_RECENT_END (6 * 3600)  /* a reply this soon after the survey ended gets no notice */
 
 /* ---- Redis keys, all in one place (what each holds is written in store.c) ---- */
 #define GW_K_QUEUE "hl:queue"            /* ids waiting for their first item */
-#define GW_K_DUE "hl:due"                /* zset id -> next timer */
+#define GW_K_DUE "hl:due"                /* + ":{second}": list of ids due then; + "b": zset of those
+                                          * lists (store.c); alone: the zset of older versions */
+#define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store.c) */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
 #define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */
@@ -47,10 +50,13 @@
 #define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
-#define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id */
-#define GW_K_ACTIVE "hl:active:"         /* msisdn: the running survey */
+#define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id (older versions; read) */
+#define GW_K_TXP "hl:t:"                 /* campaign:period: hash transaction -> survey id */
+#define GW_K_CITIZEN "hl:c:"             /* msisdn: hash, "a" the running survey, "l" "start[:end]"
+                                          * of the last one (the scripts take it as both keys below) */
+#define GW_K_ACTIVE GW_K_CITIZEN         /* msisdn: the running survey (field "a") */
 #define GW_K_WAIT "hl:wait:"             /* msisdn: the next surveys */
-#define GW_K_LAST "hl:last:"             /* msisdn: "start[:end]" of the last survey */
+#define GW_K_LAST GW_K_CITIZEN           /* msisdn: "start[:end]" of the last survey (field "l") */
 #define GW_K_ORPHAN "hl:orphan:"         /* msisdn: the no-survey notice was sent today */
 #define GW_K_ORPHAN_STOP "hl:orphan:stop:" /* msisdn: the same for a HUY/STOP */
 #define GW_K_OUTBOX "hl:outbox:"         /* smsc: messages to send */

@@ -136,8 +136,14 @@ int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t 
 		const struct campaign *c = g->camps[i].c;
 		if (!g->camps[i].current || (campaign && strcmp(campaign, c->id) != 0))
 			continue;
+		char pre[RECORD_FIELD_MAX + 16], snow[24], sttl[16], sper[16];
 		snprintf(key, sizeof key, GW_K_TX "%s:%s", c->id, txid);
-		redisReply *r = store_cmd(g->store, err, sizeof err, "GET %s", key);
+		snprintf(pre, sizeof pre, GW_K_TXP "%s:", c->id);
+		snprintf(snow, sizeof snow, "%" PRId64, gw_now());
+		snprintf(sttl, sizeof sttl, "%d", GW_TX_TTL);
+		snprintf(sper, sizeof sper, "%d", GW_TX_PERIOD);
+		const char *keys[] = {key, pre}, *args[] = {snow, sttl, sper, txid};
+		redisReply *r = store_script(g->store, STORE_TXGET, 2, keys, 4, args, err, sizeof err);
 		if (!r) {
 			g->counters[GW_REDIS_ERR]++;
 			json_decref(acc.arr);

@@ -207,13 +207,16 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 			goto done;
 	}
 	/* "n": a nonce, so that whoever lost this COMMIT's reply can tell
-	 * whether it ran (gw_mo_unsure_*) */
+	 * whether it ran (gw_mo_unsure_*, replies only). The first step's
+	 * commit answers no reply: it writes none (9 bytes less in the hash of
+	 * a survey waiting for its first answer; no "n" reads as "not this
+	 * commit", which is true of every reply's). */
 	uint32_t nonce;
 	gw_random(&nonce, sizeof nonce);
-	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, nonce | 1u); /* an integer: Redis keeps it small */
+	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, (nonce & 0x7fffffffu) | 1u); /* 31 bits: Redis keeps it in 4 bytes */
 	if (!o->finished && c &&
 	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
-	     record_strv_add(a, "n") || record_strv_add(a, k->nonce)))
+	     (!first && (record_strv_add(a, "n") || record_strv_add(a, k->nonce)))))
 		goto done;
 	/* sent at once: "sq" (the last item handed to the SMSC) rises in the same step, as TAKE would */
 	if (k->direct >= 0 && q >= 0 && !o->finished &&

@@ -220,7 +220,8 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 	gw_key(j->k_last, sizeof j->k_last, GW_K_LAST, m.msisdn);
 	snprintf(j->snow, sizeof j->snow, "%" PRId64, now);
 	snprintf(j->sre, sizeof j->sre, "%" PRId64, c->resurvey_after);
-	snprintf(j->sttl, sizeof j->sttl, "%d", GW_LAST_TTL);
+	/* hl:c: also names the running survey: kept while it can run */
+	snprintf(j->sttl, sizeof j->sttl, "%" PRId64, (int64_t)GW_LAST_TTL + c->expire_after);
 	gw_msisdn_hash(g, m.msisdn, j->h);
 	/* the first step, prepared now: CLAIM and its COMMIT go in one script
 	 * (START), the COMMIT done only when the citizen is ours */

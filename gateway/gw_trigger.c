@@ -1,5 +1,6 @@
 /* gw_trigger: triggers from the HTTP API and from agency SMS, validated and stored (TRIGGER). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@ static int gw_field_ok(const char *v, size_t max)
 
 /* A trigger ready for TRIGGER: its keys and arguments. */
 struct gw_trig {
-	char k_tx[300], k_s[64];
-	const char *keys[3];
+	char k_tx[300], k_txp[160], k_s[64];
+	const char *keys[4];
 	struct record_strv a;
 };
 
@@ -106,7 +107,11 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 	p->keys[0] = p->k_tx;
 	p->keys[1] = p->k_s;
 	p->keys[2] = GW_K_QUEUE;
-	if (record_strv_add(&p->a, m.id) || record_strv_addf(&p->a, "%d", GW_TX_TTL) || record_meta_fields(&m, &p->a)) {
+	snprintf(p->k_txp, sizeof p->k_txp, GW_K_TXP "%s:", c->id);
+	p->keys[3] = p->k_txp;
+	if (record_strv_add(&p->a, m.id) || record_strv_addf(&p->a, "%d", GW_TX_TTL) ||
+	    record_strv_addf(&p->a, "%" PRId64, m.triggered_at) || record_strv_addf(&p->a, "%d", GW_TX_PERIOD) ||
+	    record_strv_add(&p->a, t->transaction_id) || record_meta_fields(&m, &p->a)) {
 		snprintf(err, errlen, "out of memory");
 		record_strv_free(&p->a);
 		return -ENOMEM;
@@ -143,7 +148,7 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], con
 	int rc = gw_trigger_prepare(g, t, &p, field, err, errlen);
 	if (rc < 0)
 		return rc;
-	redisReply *r = store_script(g->store, STORE_TRIGGER, 3, p.keys, p.a.n, (const char **)p.a.v, err, errlen);
+	redisReply *r = store_script(g->store, STORE_TRIGGER, 4, p.keys, p.a.n, (const char **)p.a.v, err, errlen);
 	rc = gw_trigger_took(g, r, survey_id, err, errlen);
 	if (r)
 		freeReplyObject(r);
@@ -185,7 +190,7 @@ int gw_trigger_async(struct gw *g, const struct gw_trigger *t, const char **fiel
 	j->g = g;
 	j->cb = cb;
 	j->arg = arg;
-	rc = store_async_script(g->store, STORE_TRIGGER, 3, p.keys, p.a.n, (const char **)p.a.v, gw_trigger_done, j);
+	rc = store_async_script(g->store, STORE_TRIGGER, 4, p.keys, p.a.n, (const char **)p.a.v, gw_trigger_done, j);
 	record_strv_free(&p.a);
 	if (rc < 0) {
 		free(j);

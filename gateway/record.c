@@ -60,6 +60,13 @@ static int record_kvi(struct record_strv *o, const char *k, int64_t v)
 	return record_kv(o, k, b);
 }
 
+/* A counter that is mostly 0 is not kept at 0: its value is "", which
+ * COMMIT takes for "delete the field" (a missing field reads as 0). */
+static int record_kvz(struct record_strv *o, const char *k, int64_t v)
+{
+	return v ? record_kvi(o, k, v) : record_kv(o, k, "");
+}
+
 /* The survey hash's field names are short (it is the largest thing kept per
  * active survey); a field that says nothing is left out: procedure when
  * none, channel "sms", completed_at when absent. The long names of older
@@ -90,14 +97,15 @@ int record_meta_fields(const struct record_meta *m, struct record_strv *o)
 int record_state_fields(const struct campaign *c, const struct survey *s, struct record_strv *o)
 {
 	int rc = 0;
-	rc |= record_kv(o, "st", survey_status_name(s->status));
+	/* "active", the status of nearly every hash, is no field: "" deletes it */
+	rc |= record_kv(o, "st", s->status == SURVEY_ACTIVE ? "" : survey_status_name(s->status));
 	rc |= record_kvi(o, "q", s->q);
-	rc |= record_kvi(o, "i", s->invalid);
-	rc |= record_kvi(o, "r", s->reminded);
+	rc |= record_kvz(o, "i", s->invalid);
+	rc |= record_kvz(o, "r", s->reminded);
 	rc |= record_kvi(o, "s0", s->started_at);
 	rc |= record_kvi(o, "l", s->last_at);
-	rc |= record_kvi(o, "rs", s->resent);
-	rc |= record_kvi(o, "eq", s->echo_q);
+	rc |= record_kvz(o, "rs", s->resent);
+	rc |= record_kvz(o, "eq", s->echo_q);
 	if (s->echo_q) {
 		rc |= record_kvi(o, "eh", s->echo_h);
 		rc |= record_kvi(o, "ea", s->echo_at);
@@ -212,8 +220,10 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s)
 {
 	char st[16];
-	if (record_copy(r, "st", st, sizeof st, 1) < 0)
+	if (record_copy(r, "st", st, sizeof st, 0) < 0)
 		return -EINVAL;
+	if (!st[0]) /* a started survey's hash says nothing of "active" */
+		snprintf(st, sizeof st, "%s", survey_status_name(SURVEY_ACTIVE));
 	int status = survey_status_parse(st);
 	if (status < 0)
 		return -EINVAL;

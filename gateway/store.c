@@ -12,19 +12,28 @@
 #include "store_int.h"
 
 /* The keys (all under "hl:"):
- *   hl:tx:{campaign}:{transaction}  survey id, for idempotent triggers
+ *   hl:t:{campaign}:{period}        transaction id -> survey id, for idempotent triggers: one
+ *                                   hash per 30 days (period = unix second / 2592000), kept
+ *                                   400 days after the period ends; older versions wrote
+ *                                   hl:tx:{campaign}:{transaction} (TTL 400 days), still read
  *   hl:s:{id}                       the survey: a hash (see record.c)
  *   hl:queue                        ids waiting for their first item
  *   hl:starting:{inst}              ids one gateway took from the queue, not yet started
- *   hl:active:{msisdn}              the citizen's running survey
+ *   hl:c:{msisdn}                   the citizen: a hash, "a" = the running survey, "l" = the
+ *                                   unix second their last survey started (resurvey_after),
+ *                                   then ":" and the second it ended; kept 400 days (one key,
+ *                                   not the two of older versions, hl:active: and hl:last:,
+ *                                   which the scripts fold into it: citizen())
  *   hl:wait:{msisdn}                the citizen's next surveys, in order
- *   hl:last:{msisdn}                unix second the citizen's last survey started
- *                                   (resurvey_after), then ":" and the second it ended
  *   hl:optout                       keyed hashes (msisdn_hash) of citizens who opted out:
  *                                   never surveyed again; kept in the archive's optouts
  *   hl:optout:ready:{inst}          the gateway filled hl:optout from its archive (gw_optout.c)
  *   hl:orphan:{msisdn}              a reply without a survey was answered today (TTL 1 day)
- *   hl:due                          zset id -> unix second of the next timer (or deferred start)
+ *   hl:due:{second}                 ids whose timer (or deferred start) is due that second (a
+ *                                   list; the survey's field "d" says which second is its
+ *                                   timer's, an id whose "d" moved on is dropped when met);
+ *                                   hl:dueb: zset of those lists -> their second. Older
+ *                                   versions kept the zset hl:due (id -> second): still read
  *   hl:outbox:{smsc}                messages to send (JSON)
  *   hl:sending:{smsc}:{inst}        messages one gateway handed to its SMSC session
  *   hl:held:{smsc}                  zset "seq|JSON" -> unix second: messages held by quiet hours
@@ -64,8 +73,73 @@
 	"  end\n" \
 	"end\n"
 
+/* citizen(k): the citizen's hash hl:c:{msisdn} ("a" the running survey,
+ * "l" the last one's "start[:end]"), made from the two keys an older
+ * version kept (hl:active:{msisdn}, hl:last:{msisdn} and its TTL) the first
+ * time a script meets that citizen after an upgrade. */
+#define STORE_LUA_CITIZEN \
+	"local function citizen(k)\n" \
+	"  if redis.call('EXISTS', k) == 1 or string.sub(k, 1, 5) ~= 'hl:c:' then return end\n" \
+	"  local m = string.sub(k, 6)\n" \
+	"  local ka, kl = 'hl:active:' .. m, 'hl:last:' .. m\n" \
+	"  local a, l = redis.call('GET', ka), redis.call('GET', kl)\n" \
+	"  if a then redis.call('HSET', k, 'a', a) end\n" \
+	"  if l then\n" \
+	"    redis.call('HSET', k, 'l', l)\n" \
+	"    local ttl = redis.call('PTTL', kl)\n" \
+	"    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end\n" \
+	"  end\n" \
+	"  if a or l then redis.call('DEL', ka, kl) end\n" \
+	"end\n"
+
+/* The timers (DUE_CLAIM): a survey's next timer is its field "d" (unix
+ * second), and its id is in the list hl:due:{d}; hl:dueb indexes those
+ * lists by second. A list entry whose survey's "d" is another second (the
+ * timer moved, or the survey ended) is dropped when the list comes due: a
+ * timer costs a field and a list entry, not a zset member. hl:ndue counts
+ * the surveys with a timer. zk is hl:due, the zset of older versions (id ->
+ * second), whose members are still honoured.
+ * due_set(zk, id, t): survey id's timer at t (nil or 0 = none). */
+#define STORE_LUA_DUE \
+	"local function due_push(zk, id, t)\n" \
+	"  local b = zk .. ':' .. string.format('%d', t)\n" \
+	"  redis.call('RPUSH', b, id)\n" \
+	"  redis.call('ZADD', zk .. 'b', t, b)\n" \
+	"end\n" \
+	"local function due_set(zk, id, t)\n" \
+	"  local k = 'hl:s:' .. id\n" \
+	"  redis.call('ZREM', zk, id)\n" \
+	"  local cur = tonumber(redis.call('HGET', k, 'd') or '')\n" \
+	"  if t and t > 0 then\n" \
+	"    if cur == t then return end\n" \
+	"    if not cur then redis.call('INCR', 'hl:ndue') end\n" \
+	"    redis.call('HSET', k, 'd', string.format('%d', t))\n" \
+	"    due_push(zk, id, t)\n" \
+	"  elseif cur then\n" \
+	"    redis.call('HDEL', k, 'd')\n" \
+	"    redis.call('DECR', 'hl:ndue')\n" \
+	"  end\n" \
+	"end\n"
+
+/* txfind(old, pre, now, ttl, period, tx): the survey a transaction id
+ * started, if within ttl seconds: in the hash of its period of `period`
+ * seconds, pre .. floor(t / period) (field tx, value the survey id, the
+ * hash expiring ttl after the period ends), or in the key of its own an
+ * older version wrote (old, with its TTL). nil when none. */
+#define STORE_LUA_TXFIND \
+	"local function txfind(old, pre, now, ttl, per, tx)\n" \
+	"  local e = redis.call('GET', old)\n" \
+	"  if e then return e end\n" \
+	"  for i = math.floor(now / per), math.floor((now - ttl) / per), -1 do\n" \
+	"    e = redis.call('HGET', pre .. string.format('%d', i), tx)\n" \
+	"    if e then return e end\n" \
+	"  end\n" \
+	"  return nil\n" \
+	"end\n"
+
 #define STORE_LUA_CLAIM \
-	"local cur = redis.call('GET', KEYS[1])\n" \
+	"citizen(KEYS[1])\n" \
+	"local cur = redis.call('HGET', KEYS[1], 'a')\n" \
 	"if cur == ARGV[1] then return 1 end\n" \
 	"if redis.call('EXISTS', KEYS[8]) == 0 then return -2 end\n" \
 	"if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('LREM', KEYS[3], 0, ARGV[1]) return -1 end\n" \
@@ -77,18 +151,20 @@
 	"end\n" \
 	"local refuse = 0\n" \
 	"if redis.call('SISMEMBER', KEYS[5], ARGV[6]) == 1 then refuse = 2 end\n" \
-	"local last = tonumber(string.match(redis.call('GET', KEYS[6]) or '', '^%d+'))\n" \
+	"local last = tonumber(string.match(redis.call('HGET', KEYS[6], 'l') or '', '^%d+'))\n" \
 	"if refuse == 0 and tonumber(ARGV[4]) > 0 and last and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then refuse = 3 end\n" \
 	"if refuse > 0 then\n" \
 	"  local nxt = redis.call('LPOP', KEYS[2])\n"  /* the citizen is free: their next survey goes on */ \
 	"  if nxt then redis.call('RPUSH', KEYS[7], nxt) end\n" \
 	"  return refuse\n" \
 	"end\n" \
-	"redis.call('SET', KEYS[1], ARGV[1])\n" \
-	"redis.call('SET', KEYS[6], ARGV[3], 'EX', ARGV[5])\n" \
+	"redis.call('HSET', KEYS[1], 'a', ARGV[1])\n" \
+	"redis.call('HSET', KEYS[6], 'l', ARGV[3])\n" \
+	"redis.call('EXPIRE', KEYS[6], ARGV[5])\n" \
 	"return 1\n"
 
 #define STORE_LUA_COMMIT \
+	"citizen(KEYS[2])\n" \
 	"local ver = redis.call('HGET', KEYS[1], 'ver')\n" \
 	"local want, need = string.match(ARGV[2], '^(%d*):(%d+)$')\n" \
 	"if want then\n" \
@@ -105,31 +181,46 @@
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n" \
 	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n" \
 	"if ARGV[3] == '1' then\n" \
-	"  redis.call('ZREM', KEYS[6], ARGV[1])\n" \
+	"  due_set(KEYS[6], ARGV[1], 0)\n" \
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n" \
-	"  if redis.call('GET', KEYS[2]) == ARGV[1] then\n" \
-	"    redis.call('DEL', KEYS[2])\n" \
-	"    local start = string.match(redis.call('GET', KEYS[12]) or '', '^%d+')\n" \
-	"    if start then redis.call('SET', KEYS[12], start .. ':' .. ARGV[8], 'KEEPTTL') end\n" \
+	"  if redis.call('HGET', KEYS[2], 'a') == ARGV[1] then\n" \
+	"    redis.call('HDEL', KEYS[2], 'a')\n" \
+	"    local start = string.match(redis.call('HGET', KEYS[12], 'l') or '', '^%d+')\n" \
+	"    if start then redis.call('HSET', KEYS[12], 'l', start .. ':' .. ARGV[8]) end\n" \
 	"    local nxt = redis.call('LPOP', KEYS[3])\n" \
 	"    if nxt then redis.call('RPUSH', KEYS[4], nxt) end\n" \
 	"  end\n" \
 	"  if redis.call('DEL', KEYS[1]) == 1 then redis.call('DECR', 'hl:nrunning') end\n" \
 	"  return 1\n" \
 	"end\n" \
-	"if 10 + n <= #ARGV then redis.call('HSET', KEYS[1], unpack(ARGV, 10 + n)) end\n" \
+	"local set, del = {}, {}\n"  /* a field whose value is '' is deleted (record.c: a 0 left out) */ \
+	"for i = 10 + n, #ARGV - 1, 2 do\n" \
+	"  if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i] set[#set + 1] = ARGV[i + 1] end\n" \
+	"end\n" \
+	"if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end\n" \
+	"if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end\n" \
 	"redis.call('HSET', KEYS[1], 'ver', (tonumber(ver) or 0) + 1)\n" \
-	"if tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])\n" \
-	"else redis.call('ZREM', KEYS[6], ARGV[1]) end\n" \
+	"due_set(KEYS[6], ARGV[1], tonumber(ARGV[4]))\n" \
 	"return 1\n"
 
+/* START holds CLAIM, COMMIT and their helpers: longer than the 4095
+ * characters ISO C asks a compiler to take in one string literal, which
+ * gcc and clang take all the same. */
+#pragma GCC diagnostic ignored "-Woverlength-strings"
 const char *const store_lua[STORE_NSCRIPTS] = {
-	/* TRIGGER: KEYS tx, survey, queue; ARGV id, tx_ttl, field, value... */
-	"local e = redis.call('GET', KEYS[1])\n"
+	/* TRIGGER: KEYS tx (an older version's key), survey, queue, tx period
+	 * prefix (hl:t:{campaign}:); ARGV id, tx_ttl, now, period, transaction
+	 * id, field, value... (txfind) */
+	STORE_LUA_TXFIND
+	"local now, ttl, per = tonumber(ARGV[3]), tonumber(ARGV[2]), tonumber(ARGV[4])\n"
+	"local e = txfind(KEYS[1], KEYS[4], now, ttl, per, ARGV[5])\n"
 	/* our own id: this very call ran before and its answer was lost on the way */
 	"if e then return {e == ARGV[1] and 1 or 0, e} end\n"
-	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
-	"redis.call('HSET', KEYS[2], unpack(ARGV, 3))\n"
+	"local p = math.floor(now / per)\n"
+	"local k = KEYS[4] .. string.format('%d', p)\n"
+	"redis.call('HSET', k, ARGV[5], ARGV[1])\n"
+	"redis.call('EXPIREAT', k, (p + 1) * per + ttl)\n"
+	"redis.call('HSET', KEYS[2], unpack(ARGV, 6))\n"
 	"redis.call('RPUSH', KEYS[3], ARGV[1])\n"
 	"redis.call('INCR', 'hl:nrunning')\n"
 	"return {1, ARGV[1]}\n",
@@ -139,24 +230,45 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * behind the running survey; -1 = the survey is gone; 2 = opted out; 3 =
 	 * surveyed too recently; -2 = the opt-outs are not in Redis (it came back
 	 * empty): nothing changed, restore them first. */
-	STORE_LUA_CLAIM,
+	STORE_LUA_CITIZEN STORE_LUA_CLAIM,
 	/* COMMIT: KEYS survey, active, wait, queue, archive, due, outbox, starting,
 	 * held, heldseq, optout, last[, sending: the messages go there, to be
 	 * handed to the SMSC at once, instead of the outbox]; ARGV id, expected ver ('' = any), finished,
 	 * due, archive json (its opted_out status reaches the archive's optouts),
 	 * opt-out msisdn hash ('' = none), hold until (0 = send now),
-	 * now, nmsg, msg..., field, value... Returns 1, or 0 when ver moved (retry).
+	 * now, nmsg, msg..., field, value... (value '' = delete the field). Returns 1, or 0 when ver moved (retry).
  * An expected ver "V:Q" also requires sq >= Q (the item answered was handed
  * to the SMSC): a reply read from the gateway's copy of the survey.
 	 * A survey that ends while holding its citizen notes the second it ended
 	 * in hl:last ("start:end"): a reply that comes after it (the SMSC delivers
 	 * the last answer again after a crash) is acknowledged without a notice. */
-	STORE_LUA_COMMIT,
-	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases due timers (score
-	 * moved to now+lease) so one process handles each, and a crash retries. */
-	"local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])\n"
-	"for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], id) end\n"
-	"return ids\n",
+	STORE_LUA_CITIZEN STORE_LUA_DUE STORE_LUA_COMMIT,
+	/* DUE_CLAIM: KEYS due; ARGV now, lease, max. Leases up to max due
+	 * timers (moved to now+lease) so one process handles each, and a crash
+	 * retries; returns their ids. */
+	STORE_LUA_DUE
+	"local now, at, max = tonumber(ARGV[1]), tonumber(ARGV[1]) + tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+	"local out = {}\n"
+	"for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, max)) do\n"
+	"  if redis.call('EXISTS', 'hl:s:' .. id) == 1 then due_set(KEYS[1], id, at) out[#out + 1] = id\n"
+	"  else redis.call('ZREM', KEYS[1], id) end\n"
+	"end\n"
+	"for _, b in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1] .. 'b', '-inf', now, 'LIMIT', 0, 64)) do\n"
+	"  if #out >= max then break end\n"
+	"  local t = tonumber(string.match(b, ':(%d+)$'))\n"
+	"  while #out < max do\n"
+	"    local id = redis.call('LPOP', b)\n"
+	"    if not id then break end\n"
+	"    local k = 'hl:s:' .. id\n"
+	"    if tonumber(redis.call('HGET', k, 'd') or '') == t then\n"
+	"      redis.call('HSET', k, 'd', string.format('%d', at))\n"
+	"      due_push(KEYS[1], id, at)\n"
+	"      out[#out + 1] = id\n"
+	"    end\n"
+	"  end\n"
+	"  if redis.call('EXISTS', b) == 0 then redis.call('ZREM', KEYS[1] .. 'b', b) end\n"
+	"end\n"
+	"return out\n",
 	/* ARCHIVE_TAKE: KEYS archive, archiving; ARGV max. Returns what is in
 	 * archiving (left by a failed write) or moves up to max new records there. */
 	"local cur = redis.call('LRANGE', KEYS[2], 0, -1)\n"
@@ -172,11 +284,15 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	/* DEFER: KEYS due, starting; ARGV id, at. A start held by quiet hours:
 	 * the id waits in the due zset (a queued survey there is put back in the
 	 * queue when due, see WAKE). */
-	"redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+	STORE_LUA_DUE
+	"due_set(KEYS[1], ARGV[1], tonumber(ARGV[2]))\n"
 	"redis.call('LREM', KEYS[2], 0, ARGV[1])\n"
 	"return 1\n",
 	/* WAKE: KEYS due, queue; ARGV id. Back in the queue, once. */
-	"if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[1]) return 1 end\n"
+	"local old = redis.call('ZREM', KEYS[1], ARGV[1])\n"
+	"local cur = redis.call('HDEL', 'hl:s:' .. ARGV[1], 'd')\n"
+	"if cur == 1 then redis.call('DECR', 'hl:ndue') end\n"
+	"if old + cur > 0 then redis.call('RPUSH', KEYS[2], ARGV[1]) return 1 end\n"
 	"return 0\n",
 	/* HELD_RELEASE: KEYS held, outbox; ARGV now, max. Held messages whose
 	 * quiet hours are over go to the outbox, in the order they were held. */
@@ -290,8 +406,10 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * as HGETALL gives it} (the hash is empty when the survey just finished),
 	 * or, when there is none, the second their last survey ended (0 = none
 	 * noted). */
-	"local id = redis.call('GET', KEYS[1])\n"
-	"if not id then return tonumber(string.match(redis.call('GET', KEYS[2]) or '', ':(%d+)$')) or 0 end\n"
+	STORE_LUA_CITIZEN
+	"citizen(KEYS[1])\n"
+	"local id = redis.call('HGET', KEYS[1], 'a')\n"
+	"if not id then return tonumber(string.match(redis.call('HGET', KEYS[2], 'l') or '', ':(%d+)$')) or 0 end\n"
 	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
 	/* RECLAIM: KEYS sending, outbox; ARGV entry. After our lease ran out, a
 	 * peer may have put a message our session still holds back in the outbox:
@@ -422,6 +540,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * number of CLAIM's keys and of its arguments, CLAIM's arguments, then
 	 * COMMIT's. Returns {claim, commit}: commit is 0 unless claim is 1;
 	 * claim -3 = the survey's version moved (nothing done). */
+	STORE_LUA_CITIZEN STORE_LUA_DUE
 	"local function claim(KEYS, ARGV)\n" STORE_LUA_CLAIM "end\n"
 	"local function commit(KEYS, ARGV)\n" STORE_LUA_COMMIT "end\n"
 	"local nk, na = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
@@ -449,6 +568,10 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
 	"redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
 	"return 1\n",
+	/* TXGET: KEYS tx (an older version's key), tx period prefix; ARGV now,
+	 * tx_ttl, period, transaction id. The survey id or nil (txfind). */
+	STORE_LUA_TXFIND
+	"return txfind(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])\n",
 };
 
 

@@ -2,7 +2,7 @@
  * port, a temporary directory): the connection's promises (a dead connection
  * made again, a command whose reply was lost never sent again) and the
  * scripts, one table each (TAKE/PUTBACK and sq, COMMIT and its version, the
- * end noted in hl:last and read by ACTIVE, REAP and its unsend, SENT with
+ * end noted in hl:c (the older hl:active and hl:last folded in) and read by ACTIVE, REAP and its unsend, SENT with
  * receipts, POP), and the asynchronous connection (pipelined order, scripts
  * after a script cache flush, a lost reply reported once and not sent again,
  * an unreachable Redis). */
@@ -284,7 +284,8 @@ static void test_take_putback(void **state)
 
 /* COMMIT against the version it read: a stale one changes nothing; a final
  * step archives, frees the citizen (their next survey queued) and notes the
- * end in hl:last, which ACTIVE then returns. */
+ * end in the citizen's hash hl:c (made from an older version's hl:active and
+ * hl:last), which ACTIVE then returns. */
 static void test_commit_versions_and_end(void **state)
 {
 	(void)state;
@@ -292,11 +293,11 @@ static void test_commit_versions_and_end(void **state)
 	flush(s);
 	cmd_str(s, "HSET hl:s:A ver 3 q 1", NULL, NULL);
 	cmd_str(s, "SET hl:active:849 A", NULL, NULL);
-	cmd_str(s, "SET hl:last:849 1000", NULL, NULL);
+	cmd_str(s, "SET hl:last:849 1000 EX 5000", NULL, NULL); /* written by an older version */
 	cmd_str(s, "RPUSH hl:wait:849 B", NULL, NULL);
-	const char *keys[] = {"hl:s:A", "hl:active:849", "hl:wait:849", "hl:queue", "hl:archive", "hl:due",
+	const char *keys[] = {"hl:s:A", "hl:c:849", "hl:wait:849", "hl:queue", "hl:archive", "hl:due",
 	                      "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
-	                      "hl:last:849"};
+	                      "hl:c:849"};
 	static const struct {
 		const char *what, *ver, *finished;
 		long long want;
@@ -316,9 +317,28 @@ static void test_commit_versions_and_end(void **state)
 		assert_string_equal(cmd_str(s, "HGET hl:s:A ver", NULL, NULL), t[i].ver_after);
 		assert_string_equal(cmd_str(s, "LLEN hl:outbox:x", NULL, NULL), t[i].outbox_len);
 	}
-	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "2000");
+	/* its timer: the field "d" and the list of that second, indexed */
+	assert_string_equal(cmd_str(s, "HGET hl:s:A d", NULL, NULL), "2000");
+	assert_string_equal(cmd_str(s, "LRANGE hl:due:2000 0 -1", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "LLEN hl:due:2000", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "ZSCORE hl:dueb hl:due:2000", NULL, NULL), "2000");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "1");
+	/* the older layout's two keys were folded into the citizen's hash, TTL kept */
+	assert_string_equal(cmd_str(s, "EXISTS hl:active:849 hl:last:849", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "A");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000");
+	long long ttl = atoll(cmd_str(s, "TTL hl:c:849", NULL, NULL));
+	if (ttl < 4000 || ttl > 5000)
+		fail_msg("TTL %lld", ttl);
+	/* a field given "" is deleted (a counter back at 0, "active": record.c) */
+	cmd_str(s, "HSET hl:s:A i 2 st waiting", NULL, NULL);
+	const char *zargs[] = {"A", "5", "0", "2000", "", "", "0", "1500", "0", "i", "", "st", "", "q", "3"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(zargs), zargs), 1);
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A i", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A st", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:s:A q", NULL, NULL), "3");
 	/* ACTIVE while it runs: {id, hash} */
-	const char *akeys[] = {"hl:active:849", "hl:last:849"};
+	const char *akeys[] = {"hl:c:849", "hl:c:849"};
 	char err[256];
 	redisReply *r = store_script(s, STORE_ACTIVE, 2, akeys, 0, NULL, err, sizeof err);
 	assert_non_null(r);
@@ -326,27 +346,27 @@ static void test_commit_versions_and_end(void **state)
 	assert_string_equal(r->element[0]->str, "A");
 	freeReplyObject(r);
 	/* the final step at 1700 */
-	const char *fin[] = {"A", "5", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
+	const char *fin[] = {"A", "6", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
 	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(fin), fin), 1);
 	assert_string_equal(cmd_str(s, "EXISTS hl:s:A", NULL, NULL), "0");
-	assert_string_equal(cmd_str(s, "GET hl:active:849", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "");
 	assert_string_equal(cmd_str(s, "LINDEX hl:queue 0", NULL, NULL), "B");
 	assert_string_equal(cmd_str(s, "LINDEX hl:archive 0", NULL, NULL), "{\"archived\":1}");
-	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1000:1700");
-	assert_string_equal(cmd_str(s, "ZSCORE hl:due A", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000:1700");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "0");
 	/* no survey now: ACTIVE gives the second it ended */
 	assert_int_equal(script_int(s, STORE_ACTIVE, 2, akeys, 0, NULL), 1700);
-	const char *nokeys[] = {"hl:active:000", "hl:last:000"};
+	const char *nokeys[] = {"hl:c:000", "hl:c:000"};
 	assert_int_equal(script_int(s, STORE_ACTIVE, 2, nokeys, 0, NULL), 0);
 	/* CLAIM still reads the start for resurvey_after: 1000 + 600 > 1500 */
 	cmd_str(s, "HSET hl:s:C status queued", NULL, NULL);
-	const char *ckeys[] = {"hl:active:849", "hl:wait:849", "hl:starting:i1", "hl:s:C", "hl:optout",
-	                       "hl:last:849", "hl:queue", "hl:optout:ready:i1"};
+	const char *ckeys[] = {"hl:c:849", "hl:wait:849", "hl:starting:i1", "hl:s:C", "hl:optout",
+	                       "hl:c:849", "hl:queue", "hl:optout:ready:i1"};
 	/* Redis without our opt-outs (came back empty): -2, nothing changed */
 	const char *cargs[] = {"C", "849", "1500", "600", "100", "h849"};
 	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs), -2);
-	assert_string_equal(cmd_str(s, "GET hl:active:849", NULL, NULL), "");
-	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1000:1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1000:1700");
 	cmd_str(s, "SET hl:optout:ready:i1 1", NULL, NULL);
 	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs), 3);
 	/* the opt-out set holds keyed hashes: the hash refuses, the number is not looked at */
@@ -356,7 +376,27 @@ static void test_commit_versions_and_end(void **state)
 	cmd_str(s, "SREM hl:optout h849", NULL, NULL);
 	cmd_str(s, "SADD hl:optout 849", NULL, NULL);
 	assert_int_equal(script_int(s, STORE_CLAIM, 8, ckeys, 6, cargs2), 1);
-	assert_string_equal(cmd_str(s, "GET hl:last:849", NULL, NULL), "1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 l", NULL, NULL), "1700");
+	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "C");
+	assert_string_equal(cmd_str(s, "TTL hl:c:849", NULL, NULL), "100");
+	/* the older layout met first by ACTIVE (no survey, an end noted) ... */
+	cmd_str(s, "SET hl:last:852 1000:1800 EX 300", NULL, NULL);
+	const char *okeys[] = {"hl:c:852", "hl:c:852"};
+	assert_int_equal(script_int(s, STORE_ACTIVE, 2, okeys, 0, NULL), 1800);
+	assert_string_equal(cmd_str(s, "EXISTS hl:last:852", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:c:852 l", NULL, NULL), "1000:1800");
+	ttl = atoll(cmd_str(s, "TTL hl:c:852", NULL, NULL));
+	if (ttl < 200 || ttl > 300)
+		fail_msg("TTL %lld", ttl);
+	/* ... and by CLAIM (a survey running: the new one waits behind it) */
+	cmd_str(s, "SET hl:active:853 Z", NULL, NULL);
+	const char *c3keys[] = {"hl:c:853", "hl:wait:853", "hl:starting:i1", "hl:s:C", "hl:optout",
+	                        "hl:c:853", "hl:queue", "hl:optout:ready:i1"};
+	const char *c3args[] = {"C", "853", "1800", "0", "100", "h853"};
+	assert_int_equal(script_int(s, STORE_CLAIM, 8, c3keys, 6, c3args), 0);
+	assert_string_equal(cmd_str(s, "HGET hl:c:853 a", NULL, NULL), "Z");
+	assert_string_equal(cmd_str(s, "LINDEX hl:wait:853 0", NULL, NULL), "C");
+	assert_string_equal(cmd_str(s, "EXISTS hl:active:853", NULL, NULL), "0");
 	/* UNCLAIM: back to the head of the queue, off our starting list */
 	cmd_str(s, "RPUSH hl:starting:i1 C", NULL, NULL);
 	cmd_str(s, "RPUSH hl:queue D", NULL, NULL);
@@ -555,9 +595,9 @@ static void test_commit_direct(void **state)
 	struct store *s = store_new(url, NULL, 0);
 	flush(s);
 	cmd_str(s, "HSET hl:s:D ver 1 q 0", NULL, NULL);
-	const char *keys[] = {"hl:s:D", "hl:active:850", "hl:wait:850", "hl:queue", "hl:archive", "hl:due",
+	const char *keys[] = {"hl:s:D", "hl:c:850", "hl:wait:850", "hl:queue", "hl:archive", "hl:due",
 	                      "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
-	                      "hl:last:850", "hl:sending:x:i1"};
+	                      "hl:c:850", "hl:sending:x:i1"};
 	const char *args[] = {"D", "1", "0", "2000", "", "", "0", "1500", "2", "{\"m\":1}", "{\"m\":2}",
 	                      "q", "1", "sq", "1"};
 	assert_int_equal(script_int(s, STORE_COMMIT, 13, keys, (int)N(args), args), 1);
@@ -674,9 +714,9 @@ static void test_start(void **state)
 	for (size_t i = 0; i < N(t); i++) {
 		char k_s[32], k_act[32], k_wait[32], k_last[32], h[16];
 		snprintf(k_s, sizeof k_s, "hl:s:%s", t[i].id);
-		snprintf(k_act, sizeof k_act, "hl:active:%s", t[i].msisdn);
+		snprintf(k_act, sizeof k_act, "hl:c:%s", t[i].msisdn);
 		snprintf(k_wait, sizeof k_wait, "hl:wait:%s", t[i].msisdn);
-		snprintf(k_last, sizeof k_last, "hl:last:%s", t[i].msisdn);
+		snprintf(k_last, sizeof k_last, "hl:c:%s", t[i].msisdn);
 		snprintf(h, sizeof h, "h%s", t[i].msisdn);
 		cmd_str(s, "HSET %s ver 1 st %s", k_s, "queued");
 		if (t[i].pre)
@@ -699,13 +739,160 @@ static void test_start(void **state)
 		const char *n = cmd_str(s, "LLEN hl:outbox:x", NULL, NULL);
 		if (strcmp(n, t[i].outbox_len) != 0)
 			fail_msg("%s: outbox %s want %s", t[i].what, n, t[i].outbox_len);
-		const char *act = cmd_str(s, "GET %s", k_act, NULL);
+		const char *act = cmd_str(s, "HGET %s a", k_act, NULL);
 		if (strcmp(act, t[i].active) != 0)
 			fail_msg("%s: active %s want %s", t[i].what, act, t[i].active);
 	}
 	assert_string_equal(cmd_str(s, "HGET hl:s:F1 ver", NULL, NULL), "2");
 	assert_string_equal(cmd_str(s, "HGET hl:s:F3 ver", NULL, NULL), "1");
 	assert_string_equal(cmd_str(s, "LINDEX hl:wait:851 0", NULL, NULL), "F4");
+	store_free(s);
+}
+
+/* TRIGGER and TXGET: a transaction id is idempotent for tx_ttl seconds,
+ * kept in the hash of its period (hl:t:{campaign}:{period}, expiring tx_ttl
+ * after the period ends); the key of its own an older version wrote
+ * (hl:tx:{campaign}:{transaction}) is still honoured. */
+static void test_trigger_tx(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	char now[24], past[24], later[24];
+	long long t0 = (long long)time(NULL);
+	snprintf(now, sizeof now, "%lld", t0);
+	snprintf(past, sizeof past, "%lld", t0 - 250); /* two or three periods of 100 s back */
+	snprintf(later, sizeof later, "%lld", t0 + 2000);
+	cmd_str(s, "SET hl:tx:c:OLD X0 EX 1000", NULL, NULL); /* an older version's trigger */
+	static const struct {
+		const char *what, *id, *tx, *at;
+		long long fresh; /* the reply's first element */
+		const char *got;
+	} t[] = {
+		{"new", "S1", "T1", NULL, 1, "S1"},
+		{"the same call again (its reply lost)", "S1", "T1", NULL, 1, "S1"},
+		{"a duplicate", "S2", "T1", NULL, 0, "S1"},
+		{"an older version's key", "S3", "OLD", NULL, 0, "X0"},
+		{"written periods ago", "S4", "T4", "past", 1, "S4"},
+		{"its duplicate now", "S5", "T4", NULL, 0, "S4"},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		char k_old[32], k_s[32];
+		snprintf(k_old, sizeof k_old, "hl:tx:c:%s", t[i].tx);
+		snprintf(k_s, sizeof k_s, "hl:s:%s", t[i].id);
+		const char *keys[] = {k_old, k_s, "hl:queue", "hl:t:c:"};
+		const char *args[] = {t[i].id, "1000", t[i].at ? past : now, "100", t[i].tx, "c", "c", "tx", t[i].tx};
+		char err[256];
+		redisReply *r = store_script(s, STORE_TRIGGER, 4, keys, (int)N(args), args, err, sizeof err);
+		if (!r)
+			fail_msg("%s: %s", t[i].what, err);
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->integer != t[i].fresh ||
+		    strcmp(r->element[1]->str, t[i].got) != 0)
+			fail_msg("%s: unexpected reply", t[i].what);
+		freeReplyObject(r);
+	}
+	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), "2");
+	assert_string_equal(cmd_str(s, "EXISTS hl:s:S2 hl:s:S3 hl:s:S5", NULL, NULL), "0");
+	/* no key of its own: a field of the period's hash, which expires a tx_ttl after the period */
+	assert_string_equal(cmd_str(s, "EXISTS hl:tx:c:T1", NULL, NULL), "0");
+	char k_p[32];
+	snprintf(k_p, sizeof k_p, "hl:t:c:%lld", t0 / 100);
+	assert_string_equal(cmd_str(s, "HGET %s T1", k_p, NULL), "S1");
+	long long ttl = atoll(cmd_str(s, "TTL %s", k_p, NULL));
+	if (ttl < 1000 || ttl > 1100)
+		fail_msg("TTL %lld", ttl);
+	/* TXGET */
+	static const struct {
+		const char *tx, *at, *want;
+	} g[] = {
+		{"T1", "now", "S1"}, {"T4", "now", "S4"}, {"OLD", "now", "X0"}, {"T9", "now", ""},
+		{"T1", "later", ""}, /* past tx_ttl: forgotten */
+	};
+	for (size_t i = 0; i < N(g); i++) {
+		char k_old[32];
+		snprintf(k_old, sizeof k_old, "hl:tx:c:%s", g[i].tx);
+		const char *keys[] = {k_old, "hl:t:c:"};
+		const char *args[] = {strcmp(g[i].at, "now") == 0 ? now : later, "1000", "100", g[i].tx};
+		char err[256];
+		redisReply *r = store_script(s, STORE_TXGET, 2, keys, 4, args, err, sizeof err);
+		if (!r)
+			fail_msg("TXGET %s: %s", g[i].tx, err);
+		const char *got = r->type == REDIS_REPLY_STRING ? r->str : "";
+		if (strcmp(got, g[i].want) != 0)
+			fail_msg("TXGET %s at %s: got '%s' want '%s'", g[i].tx, g[i].at, got, g[i].want);
+		freeReplyObject(r);
+	}
+	store_free(s);
+}
+
+/* The timers: COMMIT, DEFER and DUE_CLAIM keep a survey's second in its
+ * field "d" and its id in the list of that second; DUE_CLAIM hands out what
+ * is due (leased: moved lease seconds ahead), drops entries whose "d" moved
+ * on or whose survey ended, honours the zset hl:due of older versions, and
+ * WAKE puts a deferred start back in the queue once. */
+static void test_due(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	const char *ids[] = {"T1", "T2", "T3", "T4", "T5"};
+	for (size_t i = 0; i < N(ids); i++)
+		cmd_str(s, "HSET hl:s:%s ver 1", ids[i], NULL);
+	/* T1 due at 100, T2 at 100 then moved to 300, T3 at 100 then ended, T4 an older version's */
+	const char *ck[] = {NULL, "hl:c:1", "hl:wait:1", "hl:queue", "hl:archive", "hl:due", "hl:outbox:x",
+	                    "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:1"};
+	static const struct {
+		const char *id, *due;
+	} steps[] = {{"T1", "100"}, {"T2", "100"}, {"T3", "100"}, {"T2", "300"}, {"T3", "0"}};
+	for (size_t i = 0; i < N(steps); i++) {
+		char k_s[16];
+		snprintf(k_s, sizeof k_s, "hl:s:%s", steps[i].id);
+		ck[0] = k_s;
+		const char *a[] = {steps[i].id, "", "0", steps[i].due, "", "", "0", "50", "0", "q", "1"};
+		assert_int_equal(script_int(s, STORE_COMMIT, 12, ck, (int)N(a), a), 1);
+	}
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:T3 d", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "2");
+	cmd_str(s, "ZADD hl:due 90 T4", NULL, NULL);
+	/* T5 queued, its start deferred to 200 */
+	cmd_str(s, "RPUSH hl:starting:i1 T5", NULL, NULL);
+	const char *dk[] = {"hl:due", "hl:starting:i1"}, *da[] = {"T5", "200"};
+	assert_int_equal(script_int(s, STORE_DEFER, 2, dk, 2, da), 1);
+	assert_string_equal(cmd_str(s, "LLEN hl:starting:i1", NULL, NULL), "0");
+	static const struct {
+		const char *now, *max, *want; /* the ids handed out, in order */
+	} t[] = {
+		{"99", "10", "T4"},          /* the older version's zset, T1 not yet */
+		{"100", "10", "T1"},         /* T2 moved on, T3 ended: dropped */
+		{"150", "10", ""},           /* leased: 60 s ahead */
+		{"250", "10", "T4,T1,T5"},   /* the leases ran out (a crash retries), and the deferred start */
+		{"300", "1", "T2"},          /* at most max */
+		{"310", "10", "T4,T1,T5"},   /* the leases of 250 */
+		{"310", "10", ""},
+		{"360", "10", "T2"},
+	};
+	const char *qk[] = {"hl:due"};
+	for (size_t i = 0; i < N(t); i++) {
+		const char *qa[] = {t[i].now, "60", t[i].max};
+		char err[256], got[128] = "";
+		redisReply *r = store_script(s, STORE_DUE_CLAIM, 1, qk, 3, qa, err, sizeof err);
+		if (!r)
+			fail_msg("DUE_CLAIM at %s: %s", t[i].now, err);
+		for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? "," : "", r->element[j]->str);
+		freeReplyObject(r);
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("DUE_CLAIM at %s max %s: got '%s' want '%s'", t[i].now, t[i].max, got, t[i].want);
+	}
+	assert_string_equal(cmd_str(s, "ZCARD hl:due", NULL, NULL), "0");
+	/* WAKE: T5 back in the queue once, its timer gone */
+	const char *wk[] = {"hl:due", "hl:queue"}, *wa[] = {"T5"};
+	assert_int_equal(script_int(s, STORE_WAKE, 2, wk, 1, wa), 1);
+	assert_int_equal(script_int(s, STORE_WAKE, 2, wk, 1, wa), 0);
+	assert_string_equal(cmd_str(s, "LRANGE hl:queue 0 -1", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:T5 d", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "3"); /* T1, T2, T4 */
 	store_free(s);
 }
 
@@ -871,6 +1058,8 @@ int main(void)
 		cmocka_unit_test(test_sent_and_receipts),
 		cmocka_unit_test(test_pop),
 		cmocka_unit_test(test_start),
+		cmocka_unit_test(test_trigger_tx),
+		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_async_order_and_noscript),
 		cmocka_unit_test(test_async_reply_lost),
 		cmocka_unit_test(test_async_unreachable),

@@ -37,7 +37,7 @@ def main():
         r = rows()
         check(r["W-1"].startswith("opted_out"), f"W-1: {r}")
         check(r["W-2"] == "suppressed/opted out" and r["W-3"] == "suppressed/opted out", f"W-2, W-3: {r}")
-        check(st.redis("EXISTS", "hl:wait:" + who) == "0" and st.redis("EXISTS", "hl:active:" + who) == "0",
+        check(st.redis("EXISTS", "hl:wait:" + who) == "0" and st.redis("HEXISTS", "hl:c:" + who, "a") == "0",
               "the citizen is left held")
         time.sleep(0.5)
         box = harness.inbox(st, who)
