@@ -67,6 +67,10 @@ struct archive {
 	int rnn, rnmax;
 	int32_t *rnix;                  /* open addressing over rn (owned) */
 	int rnixcap;
+	/* rollup_citizens rows of this transaction, written sorted at flush
+	 * (their keys are random: in key order the inserts walk the B-tree once) */
+	struct rcitizen { const char *c; int64_t cid, k; } *cz; /* c: the interned campaign (rn's string) */
+	int czn, czmax;
 };
 
 /* One survey's rollup key, and the criteria groups it has rated answers in. */

@@ -411,6 +411,12 @@ void archive_rollup_discard(struct archive *a)
 	for (int i = 0; i < a->rdixcap; i++)
 		a->rdix[i] = -1;
 	a->rdn = 0;
+	if (a->czmax > RD_KEEP) {
+		free(a->cz);
+		a->cz = NULL;
+		a->czmax = 0;
+	}
+	a->czn = 0;
 	if (a->rnn > RN_MAX)
 		names_forget(a); /* bounded: the ids only live as long as a transaction's deltas */
 }
@@ -422,6 +428,9 @@ void archive_rollup_names_free(struct archive *a)
 	a->rd = NULL;
 	a->rdix = NULL;
 	a->rdn = a->rdmax = a->rdixcap = 0;
+	free(a->cz);
+	a->cz = NULL;
+	a->czn = a->czmax = 0;
 	names_forget(a);
 }
 
@@ -567,6 +576,19 @@ static int rdelta_cmp(const void *x, const void *y)
 	return cmp64(p->value, q->value);
 }
 
+/* rollup_citizens' key order: campaign (BINARY), cid and k as SQLite's signed integers. */
+static int rcitizen_cmp(const void *x, const void *y)
+{
+	const struct rcitizen *p = x, *q = y;
+	int c;
+
+	if (p->c != q->c && (c = strcmp(p->c, q->c)) != 0)
+		return c;
+	if ((c = cmp64(p->cid, q->cid)))
+		return c;
+	return cmp64(p->k, q->k);
+}
+
 int archive_rollup_flush(struct archive *a)
 {
 	static const enum archive_stmt st[3] = { ST_RU_SURVEY, ST_RU_ANSWER, ST_RU_GROUP };
@@ -605,6 +627,23 @@ int archive_rollup_flush(struct archive *a)
 			sqlite3_bind_int64(s, 5, d->n);
 			sqlite3_bind_int64(s, 6, d->rated);
 		}
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = -EIO;
+		sqlite3_reset(s);
+	}
+	if (a->czn > 1)
+		qsort(a->cz, (size_t)a->czn, sizeof *a->cz, rcitizen_cmp);
+	for (int i = 0; i < a->czn && rc == 0; i++) {
+		const struct rcitizen *z = &a->cz[i];
+		sqlite3_stmt *s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0);
+
+		if (!s) {
+			rc = -EIO;
+			break;
+		}
+		archive_bind_text(s, 1, z->c);
+		sqlite3_bind_int64(s, 2, z->cid);
+		sqlite3_bind_int64(s, 3, z->k);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = -EIO;
 		sqlite3_reset(s);
@@ -720,8 +759,6 @@ static int64_t unit_id(struct archive *a, const struct archive_rkey *k)
 /* Count the survey itself, its citizen and its groups, after its answers. */
 int archive_rollup_survey(struct archive *a, struct archive_rkey *k)
 {
-	sqlite3_stmt *s;
-
 	int rc;
 
 	if (!k->ids_ok && (rc = rkey_ids(a, k)) < 0)
@@ -730,15 +767,21 @@ int archive_rollup_survey(struct archive *a, struct archive_rkey *k)
 		int64_t uid = k->uid;
 		int st = 0;
 
-		if (uid < 0 || uid > 0xFFFFF || !(s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0)))
+		if (uid < 0 || uid > 0xFFFFF)
 			return -EIO;
 		while (st < NSTATUS && strcmp(status_names[st], k->status) != 0)
 			st++;
-		archive_bind_text(s, 1, k->campaign_id);
-		sqlite3_bind_int64(s, 2, (int64_t)archive_citizen_id(k->msisdn_hash));
-		sqlite3_bind_int64(s, 3, ARCHIVE_CITIZEN_K(k->dayn, uid, st));
-		if (sqlite3_step(s) != SQLITE_DONE)
-			return -EIO;
+		if (a->czn == a->czmax) {
+			int max = a->czmax ? a->czmax * 2 : 1024;
+			struct rcitizen *nc = realloc(a->cz, sizeof *nc * (size_t)max);
+
+			if (!nc)
+				return -ENOMEM;
+			a->cz = nc;
+			a->czmax = max;
+		}
+		a->cz[a->czn++] = (struct rcitizen){ a->rn[k->ids[0]].s, (int64_t)archive_citizen_id(k->msisdn_hash),
+		                                     ARCHIVE_CITIZEN_K(k->dayn, uid, st) };
 	}
 	if ((rc = rdelta_add(a, 0, k, NULL, 0, 0, 1, k->rated)) < 0)
 		return rc;
