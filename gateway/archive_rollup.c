@@ -65,6 +65,13 @@ void archive_units_forget(struct archive *a)
 	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */ \
 	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */ \
 	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;" \
+	/* Schema 9: the rows of the last batches, merged into rollup_citizens \
+	 * when ARCHIVE_CITIZENS_RECENT of them are here (archive_rollup_flush). \
+	 * Their keys are random: a batch inserting into the small table rewrites \
+	 * few pages, where it rewrote most of rollup_citizens' every time. \
+	 * Readers take both (a row may be in both: it counts once). */ \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_citizens_recent (campaign_id TEXT NOT NULL," \
+	" cid INTEGER NOT NULL, k INTEGER NOT NULL, PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;" \
 	"CREATE " TMP "VIEW IF NOT EXISTS rollup_surveys AS SELECT " RU_COLS ", r.surveys AS surveys," \
 	" r.rated AS rated FROM rollup_s" RU_JOIN ";" \
 	"CREATE " TMP "VIEW IF NOT EXISTS rollup_answers AS SELECT " RU_COLS ", q.name AS question_id," \
@@ -81,7 +88,8 @@ int archive_rollup_schema(struct archive *a, int temp, char *err, size_t errlen)
 		                    " DROP VIEW IF EXISTS temp.rollup_groups; DROP TABLE IF EXISTS temp.rollup_s;"
 		                    " DROP TABLE IF EXISTS temp.rollup_a; DROP TABLE IF EXISTS temp.rollup_g;"
 		                    " DROP TABLE IF EXISTS temp.rollup_names; DROP TABLE IF EXISTS temp.rollup_units;"
-		                    " DROP TABLE IF EXISTS temp.rollup_citizens;" ROLLUP_TABLES("TEMP "), err, errlen);
+		                    " DROP TABLE IF EXISTS temp.rollup_citizens;"
+		                    " DROP TABLE IF EXISTS temp.rollup_citizens_recent;" ROLLUP_TABLES("TEMP "), err, errlen);
 	/* schema 3-7 had tables where the views are now */
 	for (int i = 0; i < 3; i++) {
 		sqlite3_stmt *s = NULL;
@@ -576,6 +584,28 @@ static int rdelta_cmp(const void *x, const void *y)
 	return cmp64(p->value, q->value);
 }
 
+/* rollup_citizens_recent into rollup_citizens once it holds
+ * ARCHIVE_CITIZENS_RECENT rows: sorted, so that the big table's pages are
+ * each rewritten once per merge rather than once per batch. 0 or -EIO. */
+static int citizens_merge(struct archive *a)
+{
+	sqlite3_stmt *s = archive_stmt_get(a, ST_RU_RECENT_COUNT, NULL, 0);
+	int64_t n;
+
+	if (!s || sqlite3_step(s) != SQLITE_ROW) {
+		if (s)
+			sqlite3_reset(s);
+		return -EIO;
+	}
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (n < ARCHIVE_CITIZENS_RECENT)
+		return 0;
+	return archive_exec(a, "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k)"
+	                       " SELECT campaign_id, cid, k FROM rollup_citizens_recent ORDER BY campaign_id, cid, k;"
+	                       " DELETE FROM rollup_citizens_recent;", NULL, 0) < 0 ? -EIO : 0;
+}
+
 /* rollup_citizens' key order: campaign (BINARY), cid and k as SQLite's signed integers. */
 static int rcitizen_cmp(const void *x, const void *y)
 {
@@ -648,6 +678,8 @@ int archive_rollup_flush(struct archive *a)
 			rc = -EIO;
 		sqlite3_reset(s);
 	}
+	if (rc == 0 && a->czn > 0)
+		rc = citizens_merge(a);
 	if (rc == 0)
 		archive_rollup_discard(a);
 	return rc;
@@ -808,7 +840,7 @@ int archive_rollup_rebuild(struct archive *a, const char *campaign_id, int temp,
 
 	memset(&k, 0, sizeof k);
 	if (archive_exec(a, "DELETE FROM rollup_s; DELETE FROM rollup_a; DELETE FROM rollup_g;"
-	         " DELETE FROM rollup_citizens;", err, errlen) < 0)
+	         " DELETE FROM rollup_citizens; DELETE FROM rollup_citizens_recent;", err, errlen) < 0)
 		return -EIO;
 	if (sqlite3_prepare_v2(a->db, sql, -1, &q, NULL) != SQLITE_OK)
 		goto sqlfail;

@@ -3,7 +3,10 @@
 about in the order they end, as hailongd archives them, so that one batch
 spans a couple of days and the run the 90 days; `random` puts each survey on
 any of the 90 days, so that one batch spans nearly all of them. Both store
-the same surveys and a valid hash chain; a bad --order is a usage error."""
+the same surveys and a valid hash chain; a bad --order is a usage error.
+And the archive's rollup_citizens_recent (schema 9) is merged into
+rollup_citizens past its threshold, nothing lost or counted twice."""
+import json
 import os
 import sqlite3
 import subprocess
@@ -40,6 +43,32 @@ def batch_days(db):
     return out
 
 
+def merged(tmp):
+    """Past 32768 citizens rows, rollup_citizens_recent is merged into
+    rollup_citizens: the two hold one row per (citizen, local day, unit,
+    status) between them, and the report counts each citizen once."""
+    db = os.path.join(tmp, "merge.db")
+    r = subprocess.run([SIM, "archive-gen", "--db", db, "--campaign", CAMPAIGN, "--surveys", "40000"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r
+    con = sqlite3.connect(db)
+    recent = con.execute("SELECT COUNT(*) FROM rollup_citizens_recent").fetchone()[0]
+    main_n = con.execute("SELECT COUNT(*) FROM rollup_citizens").fetchone()[0]
+    both = con.execute("SELECT COUNT(*) FROM (SELECT * FROM rollup_citizens"
+                       " UNION SELECT * FROM rollup_citizens_recent)").fetchone()[0]
+    want = con.execute("SELECT COUNT(DISTINCT msisdn_hash || date(triggered_at, '+7 hours') || agency || procedure"
+                       " || channel || status) FROM surveys").fetchone()[0]
+    citizens = con.execute("SELECT COUNT(DISTINCT msisdn_hash) FROM surveys").fetchone()[0]
+    con.close()
+    assert 0 < recent < 32768 and main_n >= 32768, (recent, main_n)
+    assert both == want == 40000, (both, want)
+    r = subprocess.run([CLI, "report", "--db", db, "--campaign", "default", "--format", "json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r
+    rr = json.loads(r.stdout)["total"]["response_rate"]
+    assert rr["citizens"] == citizens == 40000, (rr, citizens)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="hailong-gen-") as tmp:
         fin = batch_days(gen(os.path.join(tmp, "finish.db")))
@@ -54,6 +83,7 @@ def main():
             r = subprocess.run([CLI, "archive", "verify", "--db", os.path.join(tmp, db)],
                                capture_output=True, text=True, timeout=120)
             assert r.returncode == 0, (db, r.stdout[-500:], r.stderr[-500:])
+        merged(tmp)
         r = subprocess.run([SIM, "archive-gen", "--db", os.path.join(tmp, "x.db"), "--campaign", CAMPAIGN,
                             "--surveys", "10", "--order", "sorted"], capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and "--order is finish or random" in r.stderr, r
