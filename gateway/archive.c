@@ -47,7 +47,10 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_RU_NAME_INS] = "INSERT INTO rollup_names(name) VALUES(?1)",
 	[ST_RU_UNIT_GET] = "SELECT uid FROM rollup_units WHERE agency = ?1 AND procedure = ?2 AND channel = ?3",
 	[ST_RU_UNIT_INS] = "INSERT INTO rollup_units(agency, procedure, channel) VALUES(?1, ?2, ?3)",
-	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
+	[ST_RU_CITIZEN] = "INSERT OR IGNORE INTO rollup_citizens_recent(campaign_id, cid, k) VALUES(?1, ?2, ?3)",
+	/* stops at the first row past the threshold: cheap on a table of any size */
+	[ST_RU_RECENT_COUNT] = "SELECT COUNT(*) FROM (SELECT 1 FROM rollup_citizens_recent LIMIT "
+		ARCHIVE_STR(ARCHIVE_CITIZENS_RECENT) ")",
 	[ST_RU_ZONE] = "SELECT value FROM rollup_meta WHERE key = 'timezone'",
 	[ST_RU_GROUP] = "INSERT INTO rollup_g(c, day, u, st, g, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 		" ON CONFLICT DO UPDATE SET n = n + excluded.n",
@@ -309,6 +312,12 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 		/* schema 8: rollups keyed by integers, read through views (archive_migrate_v8) */
 		if (version < 8 && (archive_migrate_v8(a, err, errlen) < 0 ||
 		                    archive_exec(a, "PRAGMA user_version = 8", err, errlen) < 0)) {
+			archive_exec(a, "ROLLBACK", NULL, 0);
+			goto fail;
+		}
+		/* schema 9: rollup_citizens_recent (archive_migrate_v9) */
+		if (version < 9 && (archive_migrate_v9(a, err, errlen) < 0 ||
+		                    archive_exec(a, "PRAGMA user_version = 9", err, errlen) < 0)) {
 			archive_exec(a, "ROLLBACK", NULL, 0);
 			goto fail;
 		}

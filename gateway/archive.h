@@ -14,7 +14,7 @@ struct sqlite3;
  * hash chain, audit links and sealed contacts, 5 opt-outs (optout.h), 6
  * cancelled, 7 fewer indexes and stray replies, 8 rollups keyed by integers
  * behind views of the old names. archive_open upgrades. */
-#define ARCHIVE_SCHEMA_VERSION 8
+#define ARCHIVE_SCHEMA_VERSION 9
 
 /* The statuses the archive stores; rollup_citizens keeps a status as its position here. */
 #define ARCHIVE_NSTATUS 7

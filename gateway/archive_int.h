@@ -10,6 +10,9 @@
 
 #define ARCHIVE_MAX_GROUPS 32     /* criteria groups of one survey */
 #define ARCHIVE_MAX_UNITS 256     /* (agency, procedure, channel) ids remembered */
+#define ARCHIVE_CITIZENS_RECENT 32768 /* rollup_citizens_recent rows that make a merge */
+#define ARCHIVE_STR_(x) #x
+#define ARCHIVE_STR(x) ARCHIVE_STR_(x)
 #define status_names archive_status_names
 #define NSTATUS ARCHIVE_NSTATUS
 
@@ -34,6 +37,7 @@ enum archive_stmt {
 	ST_RU_ZONE,
 	ST_RU_NAME_GET,
 	ST_RU_NAME_INS,
+	ST_RU_RECENT_COUNT,
 	ST_MAX
 };
 
@@ -67,6 +71,10 @@ struct archive {
 	int rnn, rnmax;
 	int32_t *rnix;                  /* open addressing over rn (owned) */
 	int rnixcap;
+	/* rollup_citizens rows of this transaction, written sorted at flush
+	 * (their keys are random: in key order the inserts walk the B-tree once) */
+	struct rcitizen { const char *c; int64_t cid, k; } *cz; /* c: the interned campaign (rn's string) */
+	int czn, czmax;
 };
 
 /* One survey's rollup key, and the criteria groups it has rated answers in. */
@@ -92,6 +100,8 @@ int archive_migrate_v7(struct archive *a, char *err, size_t errlen);
  * rollup_names) behind views with the old names and columns; the old tables
  * dropped and the rollups counted again from the rows. */
 int archive_migrate_v8(struct archive *a, char *err, size_t errlen);
+/* Schema 9: rollup_citizens_recent, the citizens of the last batches. */
+int archive_migrate_v9(struct archive *a, char *err, size_t errlen);
 /* Create the rollup tables and views (IF NOT EXISTS); temp: TEMP copies
  * (dropped first) that shadow the archive's on this connection; else
  * rollup tables of schema 3-7 are dropped first. 0 or -EIO. */

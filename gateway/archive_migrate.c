@@ -1,4 +1,4 @@
-/* archive_migrate: the schema steps that rebuild or drop (6, 7 and 8), kept out
+/* archive_migrate: the schema steps that rebuild or drop (6, 7, 8) or add a table (9), kept out
  * of archive.c; archive_open runs them in its upgrade transaction. */
 #include <errno.h>
 
@@ -86,4 +86,14 @@ int archive_migrate_v8(struct archive *a, char *err, size_t errlen)
 		return rc;
 	archive_units_forget(a);
 	return archive_rollup_rebuild(a, NULL, 0, err, errlen);
+}
+
+/* Schema 9: the citizens of the last batches go to a small table first
+ * (rollup_citizens_recent, archive_rollup_flush). Nothing moves: the rows of
+ * rollup_citizens stay where they are, and the new table starts empty. */
+int archive_migrate_v9(struct archive *a, char *err, size_t errlen)
+{
+	return archive_exec(a, "CREATE TABLE IF NOT EXISTS rollup_citizens_recent (campaign_id TEXT NOT NULL,"
+	                       " cid INTEGER NOT NULL, k INTEGER NOT NULL,"
+	                       " PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;", err, errlen);
 }

@@ -65,6 +65,13 @@ void archive_units_forget(struct archive *a)
 	" cid INTEGER NOT NULL,"        /* 64-bit FNV-1a of msisdn_hash */ \
 	" k INTEGER NOT NULL,"          /* ARCHIVE_CITIZEN_K(local day, rollup_units.uid, status) */ \
 	" PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;" \
+	/* Schema 9: the rows of the last batches, merged into rollup_citizens \
+	 * when ARCHIVE_CITIZENS_RECENT of them are here (archive_rollup_flush). \
+	 * Their keys are random: a batch inserting into the small table rewrites \
+	 * few pages, where it rewrote most of rollup_citizens' every time. \
+	 * Readers take both (a row may be in both: it counts once). */ \
+	"CREATE " TMP "TABLE IF NOT EXISTS rollup_citizens_recent (campaign_id TEXT NOT NULL," \
+	" cid INTEGER NOT NULL, k INTEGER NOT NULL, PRIMARY KEY (campaign_id, cid, k)) WITHOUT ROWID;" \
 	"CREATE " TMP "VIEW IF NOT EXISTS rollup_surveys AS SELECT " RU_COLS ", r.surveys AS surveys," \
 	" r.rated AS rated FROM rollup_s" RU_JOIN ";" \
 	"CREATE " TMP "VIEW IF NOT EXISTS rollup_answers AS SELECT " RU_COLS ", q.name AS question_id," \
@@ -81,7 +88,8 @@ int archive_rollup_schema(struct archive *a, int temp, char *err, size_t errlen)
 		                    " DROP VIEW IF EXISTS temp.rollup_groups; DROP TABLE IF EXISTS temp.rollup_s;"
 		                    " DROP TABLE IF EXISTS temp.rollup_a; DROP TABLE IF EXISTS temp.rollup_g;"
 		                    " DROP TABLE IF EXISTS temp.rollup_names; DROP TABLE IF EXISTS temp.rollup_units;"
-		                    " DROP TABLE IF EXISTS temp.rollup_citizens;" ROLLUP_TABLES("TEMP "), err, errlen);
+		                    " DROP TABLE IF EXISTS temp.rollup_citizens;"
+		                    " DROP TABLE IF EXISTS temp.rollup_citizens_recent;" ROLLUP_TABLES("TEMP "), err, errlen);
 	/* schema 3-7 had tables where the views are now */
 	for (int i = 0; i < 3; i++) {
 		sqlite3_stmt *s = NULL;
@@ -411,6 +419,12 @@ void archive_rollup_discard(struct archive *a)
 	for (int i = 0; i < a->rdixcap; i++)
 		a->rdix[i] = -1;
 	a->rdn = 0;
+	if (a->czmax > RD_KEEP) {
+		free(a->cz);
+		a->cz = NULL;
+		a->czmax = 0;
+	}
+	a->czn = 0;
 	if (a->rnn > RN_MAX)
 		names_forget(a); /* bounded: the ids only live as long as a transaction's deltas */
 }
@@ -422,6 +436,9 @@ void archive_rollup_names_free(struct archive *a)
 	a->rd = NULL;
 	a->rdix = NULL;
 	a->rdn = a->rdmax = a->rdixcap = 0;
+	free(a->cz);
+	a->cz = NULL;
+	a->czn = a->czmax = 0;
 	names_forget(a);
 }
 
@@ -567,6 +584,41 @@ static int rdelta_cmp(const void *x, const void *y)
 	return cmp64(p->value, q->value);
 }
 
+/* rollup_citizens_recent into rollup_citizens once it holds
+ * ARCHIVE_CITIZENS_RECENT rows: sorted, so that the big table's pages are
+ * each rewritten once per merge rather than once per batch. 0 or -EIO. */
+static int citizens_merge(struct archive *a)
+{
+	sqlite3_stmt *s = archive_stmt_get(a, ST_RU_RECENT_COUNT, NULL, 0);
+	int64_t n;
+
+	if (!s || sqlite3_step(s) != SQLITE_ROW) {
+		if (s)
+			sqlite3_reset(s);
+		return -EIO;
+	}
+	n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (n < ARCHIVE_CITIZENS_RECENT)
+		return 0;
+	return archive_exec(a, "INSERT OR IGNORE INTO rollup_citizens(campaign_id, cid, k)"
+	                       " SELECT campaign_id, cid, k FROM rollup_citizens_recent ORDER BY campaign_id, cid, k;"
+	                       " DELETE FROM rollup_citizens_recent;", NULL, 0) < 0 ? -EIO : 0;
+}
+
+/* rollup_citizens' key order: campaign (BINARY), cid and k as SQLite's signed integers. */
+static int rcitizen_cmp(const void *x, const void *y)
+{
+	const struct rcitizen *p = x, *q = y;
+	int c;
+
+	if (p->c != q->c && (c = strcmp(p->c, q->c)) != 0)
+		return c;
+	if ((c = cmp64(p->cid, q->cid)))
+		return c;
+	return cmp64(p->k, q->k);
+}
+
 int archive_rollup_flush(struct archive *a)
 {
 	static const enum archive_stmt st[3] = { ST_RU_SURVEY, ST_RU_ANSWER, ST_RU_GROUP };
@@ -609,6 +661,25 @@ int archive_rollup_flush(struct archive *a)
 			rc = -EIO;
 		sqlite3_reset(s);
 	}
+	if (a->czn > 1)
+		qsort(a->cz, (size_t)a->czn, sizeof *a->cz, rcitizen_cmp);
+	for (int i = 0; i < a->czn && rc == 0; i++) {
+		const struct rcitizen *z = &a->cz[i];
+		sqlite3_stmt *s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0);
+
+		if (!s) {
+			rc = -EIO;
+			break;
+		}
+		archive_bind_text(s, 1, z->c);
+		sqlite3_bind_int64(s, 2, z->cid);
+		sqlite3_bind_int64(s, 3, z->k);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = -EIO;
+		sqlite3_reset(s);
+	}
+	if (rc == 0 && a->czn > 0)
+		rc = citizens_merge(a);
 	if (rc == 0)
 		archive_rollup_discard(a);
 	return rc;
@@ -720,8 +791,6 @@ static int64_t unit_id(struct archive *a, const struct archive_rkey *k)
 /* Count the survey itself, its citizen and its groups, after its answers. */
 int archive_rollup_survey(struct archive *a, struct archive_rkey *k)
 {
-	sqlite3_stmt *s;
-
 	int rc;
 
 	if (!k->ids_ok && (rc = rkey_ids(a, k)) < 0)
@@ -730,15 +799,21 @@ int archive_rollup_survey(struct archive *a, struct archive_rkey *k)
 		int64_t uid = k->uid;
 		int st = 0;
 
-		if (uid < 0 || uid > 0xFFFFF || !(s = archive_stmt_get(a, ST_RU_CITIZEN, NULL, 0)))
+		if (uid < 0 || uid > 0xFFFFF)
 			return -EIO;
 		while (st < NSTATUS && strcmp(status_names[st], k->status) != 0)
 			st++;
-		archive_bind_text(s, 1, k->campaign_id);
-		sqlite3_bind_int64(s, 2, (int64_t)archive_citizen_id(k->msisdn_hash));
-		sqlite3_bind_int64(s, 3, ARCHIVE_CITIZEN_K(k->dayn, uid, st));
-		if (sqlite3_step(s) != SQLITE_DONE)
-			return -EIO;
+		if (a->czn == a->czmax) {
+			int max = a->czmax ? a->czmax * 2 : 1024;
+			struct rcitizen *nc = realloc(a->cz, sizeof *nc * (size_t)max);
+
+			if (!nc)
+				return -ENOMEM;
+			a->cz = nc;
+			a->czmax = max;
+		}
+		a->cz[a->czn++] = (struct rcitizen){ a->rn[k->ids[0]].s, (int64_t)archive_citizen_id(k->msisdn_hash),
+		                                     ARCHIVE_CITIZEN_K(k->dayn, uid, st) };
 	}
 	if ((rc = rdelta_add(a, 0, k, NULL, 0, 0, 1, k->rated)) < 0)
 		return rc;
@@ -765,7 +840,7 @@ int archive_rollup_rebuild(struct archive *a, const char *campaign_id, int temp,
 
 	memset(&k, 0, sizeof k);
 	if (archive_exec(a, "DELETE FROM rollup_s; DELETE FROM rollup_a; DELETE FROM rollup_g;"
-	         " DELETE FROM rollup_citizens;", err, errlen) < 0)
+	         " DELETE FROM rollup_citizens; DELETE FROM rollup_citizens_recent;", err, errlen) < 0)
 		return -EIO;
 	if (sqlite3_prepare_v2(a->db, sql, -1, &q, NULL) != SQLITE_OK)
 		goto sqlfail;

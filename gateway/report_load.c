@@ -505,7 +505,10 @@ int rp_load_citizens(struct report_db *db, struct rep *r, const struct report_qu
 		goto sqlfail;
 	sqlite3_finalize(s);
 	s = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT cid, k FROM rollup_citizens WHERE campaign_id = ?1",
+	/* both tables in citizen order, merged (no sort: each is read in key
+	 * order); a row in both comes twice, next to itself, and counts once */
+	if (sqlite3_prepare_v2(db->db, "SELECT cid, k FROM rollup_citizens WHERE campaign_id = ?1 UNION ALL"
+	                       " SELECT cid, k FROM rollup_citizens_recent WHERE campaign_id = ?1 ORDER BY 1",
 	                       -1, &s, NULL) != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_text(s, 1, q->campaign, -1, SQLITE_STATIC);

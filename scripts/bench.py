@@ -9,7 +9,8 @@
    received), p50/p95/p99/max;
 3. Redis memory per active survey: INFO memory before and after N surveys that wait
    for an answer (numbers no citizen answers);
-4. archive rows per second: `hailong-sim archive-gen` writes surveys + answers through
+4. archive rows per second: `hailong-sim archive-gen` writes surveys + answers (in the order
+   they finish, as hailongd archives them; again with any of 90 days per survey) through
    gateway/archive.c (the gateway's own code path), timed around archive_put;
 5. report over one million archived surveys: the same generator into a temporary
    database, then `build/bin/hailong report` (whole campaign, and --by agency,month)
@@ -156,6 +157,15 @@ def archive_part(a, out):
         say("archive: " + json.dumps(g))
         out["archive"] = g
         out["archive_rows_per_s"] = g["rows_per_s"]
+        os.unlink(db)
+        # the worst case too: every survey on any of the 90 days (archive-gen's
+        # order before 2026-11-29), so that each batch touches nearly every rollup row
+        r = subprocess.run([SIM, "archive-gen", "--db", db, "--campaign", CAMPAIGN, "--surveys",
+                            str(a.archive_n), "--order", "random"], capture_output=True, text=True,
+                           timeout=600, check=True)
+        g = json.loads(r.stdout.strip().splitlines()[-1])
+        say("archive, random days: " + json.dumps(g))
+        out["archive_rows_per_s_random_days"] = g["rows_per_s"]
         os.unlink(db)
 
         db = os.path.join(tmp, "report.db")

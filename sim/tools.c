@@ -224,11 +224,12 @@ static uint64_t gen_rng(uint64_t *s)
 
 int simarchive_main(int argc, char **argv)
 {
-	const char *db = NULL, *cfile = NULL, *tz = NULL;
+	const char *db = NULL, *cfile = NULL, *tz = NULL, *order = "finish";
 	long surveys = 0, batch = 2000, first = 0;
 	unsigned long long seed = 1;
 	static const char *const usage = "usage: hailong-sim archive-gen --db FILE --campaign FILE --surveys N "
-	                                 "[--batch 2000] [--seed 1] [--first 0] [--timezone Asia/Ho_Chi_Minh]\n";
+	                                 "[--batch 2000] [--seed 1] [--first 0] [--timezone Asia/Ho_Chi_Minh]\n"
+	                                 "       [--order finish|random]\n";
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
@@ -238,7 +239,7 @@ int simarchive_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--db") != 0 && strcmp(a, "--campaign") != 0 && strcmp(a, "--surveys") != 0 &&
 		    strcmp(a, "--batch") != 0 && strcmp(a, "--seed") != 0 && strcmp(a, "--first") != 0 &&
-		    strcmp(a, "--timezone") != 0) {
+		    strcmp(a, "--timezone") != 0 && strcmp(a, "--order") != 0) {
 			fprintf(stderr, "hailong-sim archive-gen: unknown option '%s'\n%s", a, usage);
 			return 2;
 		}
@@ -255,6 +256,8 @@ int simarchive_main(int argc, char **argv)
 			cfile = v;
 		else if (strcmp(a, "--timezone") == 0) /* the zone of the rollups' local days (hailongd's) */
 			tz = v;
+		else if (strcmp(a, "--order") == 0) /* finish: as hailongd archives; random: any day of the 90 */
+			order = v;
 		else if (strcmp(a, "--surveys") == 0)
 			surveys = strtol(v, &end, 10);
 		else if (strcmp(a, "--batch") == 0)
@@ -271,6 +274,10 @@ int simarchive_main(int argc, char **argv)
 	if (!db || !cfile || surveys <= 0 || surveys > 100000000 || batch <= 0 || batch > 100000 ||
 	    first < 0 || first > 1000000000 || argc % 2 == 0) {
 		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(order, "finish") != 0 && strcmp(order, "random") != 0) {
+		fprintf(stderr, "hailong-sim archive-gen: --order is finish or random, not '%s'\n%s", order, usage);
 		return 2;
 	}
 	char err[512];
@@ -306,6 +313,7 @@ int simarchive_main(int argc, char **argv)
 		goto out;
 	}
 	uint64_t rng = seed;
+	int random_days = strcmp(order, "random") == 0;
 	int64_t base_t = (int64_t)time(NULL) - 90 * 86400;
 	long rows = 0, done = 0;
 	double put_s = 0;
@@ -332,7 +340,16 @@ int simarchive_main(int argc, char **argv)
 			s->channel = "sms";
 			int roll = (int)((r >> 16) % 100);
 			s->status = roll < 80 ? "completed" : roll < 92 ? "expired" : roll < 97 ? "abandoned" : "opted_out";
-			s->triggered_at = base_t + (int64_t)((r >> 24) % (90 * 86400));
+			/* finish: surveys come about in the order they end, as hailongd
+			 * archives them (GEN-K's place in the run's 90 days, triggered up
+			 * to a day before); random: each on any of the 90 days, so that a
+			 * batch touches nearly every rollup row (the worst case) */
+			if (random_days)
+				s->triggered_at = base_t + (int64_t)((r >> 24) % (90 * 86400));
+			else
+				s->triggered_at = base_t + 86400 +
+				                  (int64_t)((double)(k - first) / (double)surveys * (89.0 * 86400)) -
+				                  (int64_t)((r >> 24) % 86400);
 			s->finished_at = s->triggered_at + 60 + (int64_t)((r >> 48) % 3600);
 			int upto = roll < 80 ? nq : (int)((r >> 40) % (uint64_t)nq);
 			s->answers = &ans[na];

@@ -312,7 +312,7 @@ static void test_migration_v1(void **state)
 	/* a newer schema than this program knows is refused, not damaged */
 	archive_close(f->a);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 9;", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 10;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	f->a = archive_open(f->path, err, sizeof err);
 	assert_null(f->a);
@@ -541,20 +541,28 @@ static char *rollups(const char *path)
 		" || ':' || kind || ':' || value || '=' || n FROM rollup_answers"
 		" UNION ALL SELECT campaign_id || day || agency || procedure || channel || status || grp || '=' || n"
 		" FROM rollup_groups UNION ALL SELECT c.campaign_id || c.cid || (c.k >> 24) || u.agency || u.procedure"
-		" || u.channel || (c.k & 15) FROM rollup_citizens c JOIN rollup_units u"
+		" || u.channel || (c.k & 15) FROM (SELECT * FROM rollup_citizens%s) c JOIN rollup_units u"
 		" ON u.uid = (c.k >> 4) & 1048575 ORDER BY 1)";
+	char q[2048];
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	char *out;
 
+	/* schema 9: the rows of the last batches in rollup_citizens_recent (a row may be in both) */
+	snprintf(q, sizeof q, sql, scalar(path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_citizens_recent'")
+	         ? " UNION SELECT * FROM rollup_citizens_recent" : "");
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	out = strdup(sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : "");
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return out;
 }
+
+/* Schema 8 and before: every rollup_citizens row in the one table. */
+#define V8_CITIZENS "INSERT OR IGNORE INTO rollup_citizens SELECT * FROM rollup_citizens_recent;" \
+	" DROP TABLE rollup_citizens_recent;"
 
 /* Turn the archive at path into what schema 7 wrote: the rollups in tables
  * keyed by text (copied from the views), no rollup_s/a/g or rollup_names.
@@ -579,7 +587,7 @@ static void make_v7(const char *path, int drop)
 		" n INTEGER NOT NULL, PRIMARY KEY (campaign_id, day, agency, procedure, channel, status, grp)) WITHOUT ROWID;"
 		"INSERT INTO rollup_surveys SELECT * FROM v7_s; INSERT INTO rollup_answers SELECT * FROM v7_a;"
 		"INSERT INTO rollup_groups SELECT * FROM v7_g; DROP TABLE v7_s; DROP TABLE v7_a; DROP TABLE v7_g;"
-		"PRAGMA user_version = 7;";
+		V8_CITIZENS "PRAGMA user_version = 7;";
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -633,6 +641,72 @@ static void test_migration_v7_rollups(void **state)
 		free(rb[i]);
 		free(ra[i]);
 	}
+	free(before);
+	free(after);
+}
+
+/* A schema 8 archive (every citizen row in rollup_citizens) opened by this
+ * program gets an empty rollup_citizens_recent; nothing moves, the reports
+ * are byte for byte the same, and the next surveys' citizens go to the new
+ * table and are counted with the old ones. */
+static void test_migration_v8_recent(void **state)
+{
+	struct fx *f = *state;
+	static const enum report_format fmts[] = { REPORT_FMT_JSON, REPORT_FMT_TABLE, REPORT_FMT_CSV };
+	char err[256] = "", *before, *after, *rb[3], *ra[3];
+	sqlite3 *db;
+	int rc;
+
+	put_basic(f);
+	before = rollups(f->path);
+	for (int i = 0; i < 3; i++) {
+		rb[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+	}
+	archive_close(f->a);
+	f->a = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V8_CITIZENS "PRAGMA user_version = 8;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	int64_t n = scalar(f->path, "SELECT COUNT(*) FROM rollup_citizens");
+	assert_true(n > 0);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_citizens_recent'"), 0);
+	f->a = archive_open(f->path, err, sizeof err);
+	if (!f->a)
+		fail_msg("archive_open: %s", err);
+	assert_int_equal(scalar(f->path, "PRAGMA user_version"), 9);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM rollup_citizens_recent"), 0);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM rollup_citizens"), n);
+	after = rollups(f->path);
+	assert_string_equal(before, after);
+	free(after);
+	for (int i = 0; i < 3; i++) {
+		ra[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+		assert_true(strlen(ra[i]) > 100);
+		assert_string_equal(rb[i], ra[i]);
+		free(rb[i]);
+		free(ra[i]);
+	}
+	/* a new citizen after the upgrade: in the new table, and in the report */
+	struct archive_survey s = SURVEY("after-v9", "t-v9", "h-after-v9", "completed", NULL, 0);
+
+	fill(f, &s, 1);
+	assert_int_equal(archive_put(f->a, &s, 1, err, sizeof err), 1);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM rollup_citizens_recent"), 1);
+	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM rollup_citizens"), n);
+	after = rollups(f->path);
+	assert_string_not_equal(before, after);
+	ra[0] = report(f, "ca-test", REPORT_FMT_JSON, &rc);
+	assert_int_equal(rc, 0);
+	json_error_t je;
+	json_t *j = json_loads(ra[0], 0, &je), *rr;
+	assert_non_null(j);
+	rr = json_object_get(json_object_get(json_object_get(j, "total"), "response_rate"), "citizens");
+	assert_int_equal(json_integer_value(rr), scalar(f->path, "SELECT COUNT(DISTINCT msisdn_hash) FROM surveys"));
+	assert_int_equal(json_integer_value(rr), 6);
+	json_decref(j);
+	free(ra[0]);
 	free(before);
 	free(after);
 }
@@ -1174,6 +1248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v2_rollups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v7_rollups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_v8_recent, setup, teardown),
 		cmocka_unit_test(test_iso_time),
 		cmocka_unit_test_setup_teardown(test_rollup_after_failed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_v6_cancelled, setup, teardown),

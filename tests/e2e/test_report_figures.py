@@ -518,7 +518,8 @@ def rollup_stored(db):
     ra = {tuple(r[:9]): r[9] for r in con.execute("SELECT * FROM rollup_answers")}
     rg = {tuple(r[:7]): r[7] for r in con.execute("SELECT * FROM rollup_groups")}
     rc = set(con.execute("SELECT c.campaign_id, c.cid, (c.k >> 24) - 1000000, u.agency, u.procedure, u.channel,"
-                         " c.k & 15 FROM rollup_citizens c JOIN rollup_units u ON u.uid = (c.k >> 4) & 1048575"))
+                         " c.k & 15 FROM (SELECT * FROM rollup_citizens UNION SELECT * FROM rollup_citizens_recent) c"
+                         " JOIN rollup_units u ON u.uid = (c.k >> 4) & 1048575"))
     con.close()
     return rs, ra, rg, rc
 
