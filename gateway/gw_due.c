@@ -20,7 +20,6 @@
 struct gw_duejob {
 	struct gw *g;
 	int64_t t;
-	int committing;
 	char id[RECORD_ID_MAX];
 	struct gw_commit k;
 };
@@ -50,9 +49,11 @@ static void gw_due_on_commit(void *arg, const redisReply *r, const char *err)
 	gw_due_job_end(j);
 }
 
-/* A survey's step when its timer is due, from its state (HGETALL reply). */
-static void gw_due_step(struct gw_duejob *j, const redisReply *r)
+/* A survey's step when its timer is due, from its state (HGETALL reply).
+ * 1 when its COMMIT is on its way (gw_due_on_commit ends the job), else 0. */
+static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 {
+	int sent = 0;
 	struct gw *g = j->g;
 	char err[256];
 	struct record_meta m;
@@ -82,12 +83,7 @@ static void gw_due_step(struct gw_duejob *j, const redisReply *r)
 			if (c->channel == CAMPAIGN_USSD) {
 				gw_ussd_due(g, &m, c, &s, &o); /* the invite SMS, or the end */
 			} else if (gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &j->k) == 0) {
-				j->committing = 1;
-				if (store_async_script(g->store, STORE_COMMIT, j->k.nkeys, j->k.keys, j->k.a.n,
-				                       (const char **)j->k.a.v, gw_due_on_commit, j) < 0) {
-					gw_commit_done(g, &j->k, NULL, "redis unreachable");
-					j->committing = 0;
-				}
+				sent = gw_commit_async(g, &j->k, gw_due_on_commit, j) == 0;
 			}
 		}
 		survey_out_clear(&o);
@@ -100,6 +96,7 @@ static void gw_due_step(struct gw_duejob *j, const redisReply *r)
 		gw_fail_broken(g, &m, c, &s, rc, NULL);
 	}
 	survey_clear(&s);
+	return sent;
 }
 
 static void gw_due_on_state(void *arg, const redisReply *r, const char *err)
@@ -110,10 +107,8 @@ static void gw_due_on_state(void *arg, const redisReply *r, const char *err)
 		j->g->counters[GW_REDIS_ERR]++;
 		if (!j->g->closing)
 			log_warn("due survey=%s err=\"%s\"", j->id, err ? err : r->str);
-	} else if (!j->g->shutting_down && !j->g->closing) {
-		gw_due_step(j, r);
-		if (j->committing)
-			return; /* gw_due_on_commit ends it */
+	} else if (!j->g->shutting_down && !j->g->closing && gw_due_step(j, r)) {
+		return; /* gw_due_on_commit ends it */
 	}
 	gw_due_job_end(j);
 }

@@ -286,6 +286,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
 int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err);
+int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,

@@ -413,10 +413,8 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 	}
 	j->k.t_reply = j->t_reply;
 	j->busy = 1;
-	if (store_async_script(g->store, STORE_COMMIT, j->k.nkeys, j->k.keys, j->k.a.n, (const char **)j->k.a.v,
-	                       gw_mo_on_commit, j) < 0) {
+	if (gw_commit_async(g, &j->k, gw_mo_on_commit, j) < 0) {
 		j->busy = 0;
-		gw_commit_done(g, &j->k, NULL, "redis unreachable");
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
 	}
 }

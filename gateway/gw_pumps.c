@@ -109,6 +109,24 @@ int gw_committing_has(const struct gw *g, int smsc, const char *entry)
 	return 0;
 }
 
+/* PUTBACK of a's (entry, sq before) pairs from a sending list to its outbox
+ * (bad: a could not be built whole: nothing runs, the sweep will); frees a.
+ * who names the SMSC in the log. */
+static void gw_putback(struct gw *g, const char *who, const char *k_send, const char *k_out, struct record_strv *a,
+                       int bad)
+{
+	char err[256] = "out of memory";
+	const char *pk[] = {k_send, k_out};
+	redisReply *x = !bad && a->n ? store_script(g->store, STORE_PUTBACK, 2, pk, a->n, (const char **)a->v, err,
+	                                            sizeof err)
+	                             : NULL;
+	if (x)
+		freeReplyObject(x);
+	else if (a->n)
+		log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", who, err);
+	record_strv_free(a);
+}
+
 int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq)
 {
 	int k = 0;
@@ -136,16 +154,10 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	int bad = 0;
 	for (int j = k; j < n; j++)
 		bad |= record_strv_add(&a, entries[j]) || record_strv_add(&a, strcmp(prev_sq, "-1") ? prev_sq : "");
-	char err[256], k_send[160], k_out[96];
+	char k_send[160], k_out[96];
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
-	const char *pk[] = {k_send, k_out};
-	redisReply *x = bad ? NULL : store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v, err, sizeof err);
-	if (x)
-		freeReplyObject(x);
-	else
-		log_warn("[%s] msg=\"could not put messages back, the sweep will\"", g->cfg->smsc[i].name);
-	record_strv_free(&a);
+	gw_putback(g, g->cfg->smsc[i].name, k_send, k_out, &a, bad);
 	event_active(g->ev_outbox, 0, 0);
 	return k;
 }
@@ -163,7 +175,6 @@ struct gw_take {
  * head of the outbox, in order, with their survey's "sq" as it was. */
 static void gw_take_putback(struct gw *g, const struct gw_take *t, const redisReply *r, size_t k)
 {
-	char err[256];
 	size_t n = r->elements / 3;
 	struct record_strv a = {0};
 	int bad = 0;
@@ -174,33 +185,21 @@ static void gw_take_putback(struct gw *g, const struct gw_take *t, const redisRe
 			continue;
 		bad |= record_strv_add(&a, ent->str) || record_strv_add(&a, prev->type == REDIS_REPLY_STRING ? prev->str : "");
 	}
-	const char *pk[] = {t->k_send, t->k_out};
-	redisReply *x = !bad && a.n ? store_script(g->store, STORE_PUTBACK, 2, pk, a.n, (const char **)a.v, err, sizeof err)
-	                            : NULL;
-	if (x)
-		freeReplyObject(x);
-	else if (a.n)
-		log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", t->k_out, err);
-	record_strv_free(&a);
+	gw_putback(g, t->k_out, t->k_send, t->k_out, &a, bad);
 }
 
-static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
+/* A TAKE's reply: its entries handed to the session or put back. */
+static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err)
 {
-	struct gw_take *t = arg;
 	struct gw *g = t->g;
 	int i = t->smsc;
-	g->reserved[i] -= t->want;
-	/* taking[i] stays set until the entries are in a session or put back:
-	 * the sweep (gw_lease_cb below may run it) must not give them back */
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
-		g->taking[i] = 0;
 		/* whatever it moved stays in our sending list, held by no session:
 		 * the sweep gives it back at the next lease tick */
 		g->counters[GW_REDIS_ERR]++;
 		if (!g->closing)
 			log_warn("[%s] outbox msg=\"TAKE failed\" err=\"%s\"", g->cfg->smsc[i].name,
 			         err ? err : r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		free(t);
 		return;
 	}
 	size_t n = r->elements / 3, k = 0;
@@ -210,8 +209,6 @@ static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
 		/* shutting down, or the session was replaced by a reload: none of
 		 * them left */
 		gw_take_putback(g, t, r, 0);
-		g->taking[i] = 0;
-		free(t);
 		return;
 	}
 	if (g->registered && store_connects(g->store) != g->lease_conn) {
@@ -220,8 +217,6 @@ static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
 		 * and these go back in line to be taken again after it */
 		gw_lease_cb(-1, 0, g);
 		gw_take_putback(g, t, r, 0); /* the sweep will if this fails */
-		g->taking[i] = 0;
-		free(t);
 		event_active(g->ev_outbox, 0, 0);
 		return;
 	}
@@ -263,10 +258,20 @@ static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
 		gw_take_putback(g, t, r, k);
 		more = 0;
 	}
-	g->taking[i] = 0;
-	free(t);
 	if (more)
 		event_active(g->ev_outbox, 0, 0);
+}
+
+static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_take *t = arg;
+	struct gw *g = t->g;
+	g->reserved[t->smsc] -= t->want;
+	/* taking stays set until the entries are in a session or put back: the
+	 * sweep (gw_lease_cb in gw_take_hand may run it) must not give them back */
+	gw_take_hand(t, r, err);
+	g->taking[t->smsc] = 0;
+	free(t);
 }
 
 /* The outbox pump: for each session with room, one TAKE on the asynchronous

@@ -327,6 +327,17 @@ int gw_commit_sync(struct gw *g, struct gw_commit *k)
 	return rc;
 }
 
+/* COMMIT a prepared step on the asynchronous connection: cb(arg, reply, err)
+ * then calls gw_commit_done. 0 when queued; -EIO when Redis cannot be
+ * reached now (k is finished here as unreachable, cb is not called). */
+int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg)
+{
+	if (store_async_script(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, cb, arg) == 0)
+		return 0;
+	gw_commit_done(g, k, NULL, "redis unreachable");
+	return -EIO;
+}
+
 /* Write one step atomically (gw_commit_prepare), now. Returns 1, 0 when the
  * survey moved on meanwhile (retry), or -EIO. */
 int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,

@@ -600,6 +600,30 @@ static void make_v7(const char *path, int drop)
 	sqlite3_close(db);
 }
 
+/* The report of campaign ca-test in every format (JSON, table, CSV). */
+static void reports_all(struct fx *f, char *out[3])
+{
+	static const enum report_format fmts[] = { REPORT_FMT_JSON, REPORT_FMT_TABLE, REPORT_FMT_CSV };
+	int rc;
+	for (int i = 0; i < 3; i++) {
+		out[i] = report(f, "ca-test", fmts[i], &rc);
+		assert_int_equal(rc, 0);
+	}
+}
+
+/* The reports now are byte for byte those of `before` (freed). */
+static void reports_same(struct fx *f, char *before[3])
+{
+	char *now[3];
+	reports_all(f, now);
+	for (int i = 0; i < 3; i++) {
+		assert_true(strlen(now[i]) > 100);
+		assert_string_equal(before[i], now[i]);
+		free(before[i]);
+		free(now[i]);
+	}
+}
+
 /* A schema 7 archive (rollups keyed by text) opened by this program: the
  * rollups are counted again into schema 8's integer tables, read through
  * views that give the same rows, and every report is byte for byte what it
@@ -607,16 +631,11 @@ static void make_v7(const char *path, int drop)
 static void test_migration_v7_rollups(void **state)
 {
 	struct fx *f = *state;
-	static const enum report_format fmts[] = { REPORT_FMT_JSON, REPORT_FMT_TABLE, REPORT_FMT_CSV };
-	char err[256] = "", *before, *after, *rb[3], *ra[3];
-	int rc;
+	char err[256] = "", *before, *after, *rb[3];
 
 	put_basic(f);
 	before = rollups(f->path);
-	for (int i = 0; i < 3; i++) {
-		rb[i] = report(f, "ca-test", fmts[i], &rc);
-		assert_int_equal(rc, 0);
-	}
+	reports_all(f, rb);
 	archive_close(f->a);
 	f->a = NULL;
 	make_v7(f->path, 0);
@@ -633,14 +652,7 @@ static void test_migration_v7_rollups(void **state)
 	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view'"), 3);
 	after = rollups(f->path);
 	assert_string_equal(before, after);
-	for (int i = 0; i < 3; i++) {
-		ra[i] = report(f, "ca-test", fmts[i], &rc);
-		assert_int_equal(rc, 0);
-		assert_true(strlen(ra[i]) > 100);
-		assert_string_equal(rb[i], ra[i]);
-		free(rb[i]);
-		free(ra[i]);
-	}
+	reports_same(f, rb);
 	free(before);
 	free(after);
 }
@@ -652,17 +664,13 @@ static void test_migration_v7_rollups(void **state)
 static void test_migration_v8_recent(void **state)
 {
 	struct fx *f = *state;
-	static const enum report_format fmts[] = { REPORT_FMT_JSON, REPORT_FMT_TABLE, REPORT_FMT_CSV };
-	char err[256] = "", *before, *after, *rb[3], *ra[3];
+	char err[256] = "", *before, *after, *rb[3], *json;
 	sqlite3 *db;
 	int rc;
 
 	put_basic(f);
 	before = rollups(f->path);
-	for (int i = 0; i < 3; i++) {
-		rb[i] = report(f, "ca-test", fmts[i], &rc);
-		assert_int_equal(rc, 0);
-	}
+	reports_all(f, rb);
 	archive_close(f->a);
 	f->a = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -680,14 +688,7 @@ static void test_migration_v8_recent(void **state)
 	after = rollups(f->path);
 	assert_string_equal(before, after);
 	free(after);
-	for (int i = 0; i < 3; i++) {
-		ra[i] = report(f, "ca-test", fmts[i], &rc);
-		assert_int_equal(rc, 0);
-		assert_true(strlen(ra[i]) > 100);
-		assert_string_equal(rb[i], ra[i]);
-		free(rb[i]);
-		free(ra[i]);
-	}
+	reports_same(f, rb);
 	/* a new citizen after the upgrade: in the new table, and in the report */
 	struct archive_survey s = SURVEY("after-v9", "t-v9", "h-after-v9", "completed", NULL, 0);
 
@@ -697,16 +698,16 @@ static void test_migration_v8_recent(void **state)
 	assert_int_equal(scalar(f->path, "SELECT COUNT(*) FROM rollup_citizens"), n);
 	after = rollups(f->path);
 	assert_string_not_equal(before, after);
-	ra[0] = report(f, "ca-test", REPORT_FMT_JSON, &rc);
+	json = report(f, "ca-test", REPORT_FMT_JSON, &rc);
 	assert_int_equal(rc, 0);
 	json_error_t je;
-	json_t *j = json_loads(ra[0], 0, &je), *rr;
+	json_t *j = json_loads(json, 0, &je), *rr;
 	assert_non_null(j);
 	rr = json_object_get(json_object_get(json_object_get(j, "total"), "response_rate"), "citizens");
 	assert_int_equal(json_integer_value(rr), scalar(f->path, "SELECT COUNT(DISTINCT msisdn_hash) FROM surveys"));
 	assert_int_equal(json_integer_value(rr), 6);
 	json_decref(j);
-	free(ra[0]);
+	free(json);
 	free(before);
 	free(after);
 }
