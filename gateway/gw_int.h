@@ -223,6 +223,7 @@ struct gw {
 	int closing;                         /* gw_free has begun: replies coming now hand nothing to a session */
 	struct gw_commit *committing;        /* steps whose COMMIT is on its way */
 	struct gw_mojob *moq[GW_MOQ_BUCKETS]; /* replies being handled, by number (gw_mo.c) */
+	int mo_sweeping;                      /* a MOSWEEP is on its way (gw_moparts.c) */
 	size_t mo_jobs;
 	int pop_busy;                        /* a POP is on its way (gw_survey.c) */
 	unsigned optout_restores;            /* opt-outs restored into Redis so far (gw_optout.c) */
@@ -332,9 +333,30 @@ int gw_is_stop(const char *text);
  * number that came before that item left answer nothing). */
 int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
                 struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
-/* gw_mo.c: a one-part reply on the asynchronous connection; answers it. */
+/* The first steps of every MO: an SMS trigger (*status set, returns 1), a
+ * number that is not a mobile one (ignored, returns 1), else 0 with the
+ * canonical number in msisdn. */
+int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+                uint32_t *status);
+/* gw_mo.c: a reply on the asynchronous connection; answers it. */
 void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
                  double t_reply);
+/* The same, but when its effect is stored (status 0) or cannot be (another
+ * status), done(g, arg, status) is called instead of answering the
+ * deliver_sm (a long MO's last part: gw_moparts.c). done is called exactly
+ * once, possibly from inside this call. */
+typedef void (*gw_mo_done_fn)(struct gw *g, void *arg, uint32_t status);
+void gw_mo_async_then(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                      double t_reply, gw_mo_done_fn done, void *arg);
+/* Keeps a reply's place in its number's line before its text is known (a
+ * long MO's part whose MOPART is on its way): the number's later replies
+ * wait behind it. gw_mo_go(j, text) then handles it as gw_mo_async_then
+ * would (done called at its end), or, text NULL, gives the place up (done
+ * not called). NULL when out of memory. */
+struct gw_mojob;
+struct gw_mojob *gw_mo_hold(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, double t_reply,
+                            gw_mo_done_fn done, void *arg);
+void gw_mo_go(struct gw_mojob *j, const char *text);
 size_t gw_mo_pending(const struct gw *g);
 void gw_mo_free(struct gw *g);
 /* Forget every cached survey (sq may have gone back: our lists given back). */

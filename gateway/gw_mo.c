@@ -31,8 +31,11 @@ struct gw_mojob {
 	int attempt;
 	int busy;   /* its ACTIVE or COMMIT is on its way */
 	int before_q; /* it came before item before_q was handed to the SMSC (-1: no such item) */
+	int fed_q;    /* the item the survey was at when the reply was fed */
 	struct gw_commit k;
 	struct gw_mocache *after; /* the survey as its COMMIT leaves it (for the cache) */
+	gw_mo_done_fn done;  /* called instead of answering (NULL: answer) */
+	void *done_arg;
 	struct gw_mojob *next; /* same bucket, in arrival order */
 };
 
@@ -270,7 +273,10 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", g->cfg->smsc[j->smsc].name,
 		         j->mask);
 	}
-	gw_answer(g, j->smsc, j->epoch, j->token, status);
+	if (j->done)
+		j->done(g, j->done_arg, status);
+	else
+		gw_answer(g, j->smsc, j->epoch, j->token, status);
 	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
 	while (*pp && *pp != j)
 		pp = &(*pp)->next;
@@ -326,7 +332,9 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	}
 	gw_mocache_free(j->after);
 	j->after = NULL;
-	if (rc == 1 && asks >= 0)
+	/* (an item asked again, a re-prompt, was read already: replies that
+	 * came meanwhile may answer it) */
+	if (rc == 1 && asks >= 0 && asks != j->fed_q)
 		gw_mo_mark_before(j, asks);
 	if (rc == 1)
 		gw_mo_finish(j, SMPP_ESME_ROK);
@@ -391,6 +399,7 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 		return;
 	}
 	struct survey_out o;
+	j->fed_q = s->q;
 	int rc = survey_feed(c, s, j->text, gw_now(), &o);
 	if (rc == 0 && o.echo)
 		gw_mo_echo_note(g, j->mask, m->id, s->q);
@@ -422,6 +431,8 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 static void gw_mo_active(struct gw_mojob *j)
 {
 	struct gw *g = j->g;
+	if (!j->text)
+		return; /* a place kept for a long reply still being put together: gw_mo_go starts it */
 	if (j->attempt == 0) {
 		/* the survey as we left it: straight to COMMIT */
 		struct gw_mocache **e = gw_mocache_slot(g, j->msisdn);
@@ -463,15 +474,61 @@ static void gw_mo_active(struct gw_mojob *j)
 void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
                  double t_reply)
 {
-	int smsc = gw_esme_index(g, e);
-	struct gw_mojob *j = smsc >= 0 ? calloc(1, sizeof *j) : NULL;
-	if (j)
-		j->text = strdup(text);
-	if (!j || !j->text) {
-		free(j);
-		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+	gw_mo_async_then(g, e, token, msisdn, text, t_reply, NULL, NULL);
+}
+
+/* The first job of its number in its bucket (the one being handled). */
+static int gw_mo_first(const struct gw_mojob *j)
+{
+	const struct gw_mojob *x = j->g->moq[j->h % GW_MOQ_BUCKETS];
+	while (x && strcmp(x->msisdn, j->msisdn) != 0)
+		x = x->next;
+	return x == j;
+}
+
+void gw_mo_go(struct gw_mojob *j, const char *text)
+{
+	struct gw *g = j->g;
+	if (text && (j->text = strdup(text)) != NULL) {
+		if (gw_mo_first(j))
+			gw_mo_active(j);
 		return;
 	}
+	if (text) { /* no memory: answered as not stored */
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	/* nothing to handle: out of line, the number's next reply goes on */
+	int first = gw_mo_first(j);
+	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
+	while (*pp && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = j->next;
+	struct gw_mojob *n = j->next;
+	while (n && strcmp(n->msisdn, j->msisdn) != 0)
+		n = n->next;
+	g->mo_jobs--;
+	free(j);
+	if (n && first)
+		gw_mo_active(n);
+}
+
+/* A job in its number's line; text NULL keeps the place (gw_mo_hold). NULL
+ * when out of memory. */
+static struct gw_mojob *gw_mo_enqueue(struct gw *g, struct esme *e, uint64_t token, const char *msisdn,
+                                      const char *text, double t_reply, gw_mo_done_fn done, void *arg)
+{
+	int smsc = gw_esme_index(g, e);
+	struct gw_mojob *j = smsc >= 0 ? calloc(1, sizeof *j) : NULL;
+	if (j && text && !(j->text = strdup(text))) {
+		free(j);
+		j = NULL;
+	}
+	if (!j)
+		return NULL;
+	j->done = done;
+	j->done_arg = arg;
 	j->g = g;
 	j->e = e;
 	j->smsc = smsc;
@@ -486,14 +543,31 @@ void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisd
 	/* at the end of its bucket; it waits when an earlier reply of the
 	 * same number is still on its way */
 	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
-	int waits = 0;
-	while (*pp) {
-		waits |= strcmp((*pp)->msisdn, msisdn) == 0;
+	while (*pp)
 		pp = &(*pp)->next;
-	}
 	*pp = j;
 	g->mo_jobs++;
-	if (!waits)
+	return j;
+}
+
+struct gw_mojob *gw_mo_hold(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, double t_reply,
+                            gw_mo_done_fn done, void *arg)
+{
+	return gw_mo_enqueue(g, e, token, msisdn, NULL, t_reply, done, arg);
+}
+
+void gw_mo_async_then(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                      double t_reply, gw_mo_done_fn done, void *arg)
+{
+	struct gw_mojob *j = gw_mo_enqueue(g, e, token, msisdn, text, t_reply, done, arg);
+	if (!j) {
+		if (done)
+			done(g, arg, SMPP_ESME_RX_T_APPN);
+		else
+			esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	if (gw_mo_first(j))
 		gw_mo_active(j);
 }
 

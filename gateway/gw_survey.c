@@ -1,11 +1,10 @@
-/* gw_survey: surveys started from the queue, citizens' replies (short and long), timers. */
+/* gw_survey: surveys started from the queue, citizens' replies (reading and judging them; the
+ * asynchronous path is gw_mo.c, long ones gw_moparts.c), timers. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
 
 #include "esme.h"
 #include "gw_int.h"
@@ -494,11 +493,8 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 	return GW_MO_FEED;
 }
 
-/* The first steps of every MO: an SMS trigger (*status set, returns 1), a
- * number that is not a mobile one (ignored, returns 1), else 0 with the
- * canonical number in msisdn. */
-static int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
-                       uint32_t *status)
+int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+                uint32_t *status)
 {
 	char why[128];
 	g->counters[GW_MO]++;
@@ -587,147 +583,4 @@ void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const
 		esme_answer(e, token, status);
 	else
 		gw_mo_async(g, e, token, msisdn, text, t_reply);
-}
-
-/* One part of a concatenated MO. The parts are kept in Redis, not in this
- * process: when several gateways are bound to one SMSC, the parts of one
- * message may reach different gateways, and a part already answered must
- * survive a crash. Each part is answered once stored; the part that
- * completes the set is answered once the reply it makes is stored. A set
- * with no new part for GW_MOPART_AGE is dropped (logged, counted). */
-#define GW_MOPART_TTL 7200  /* a set's key (safety net behind the sweep) */
-#define GW_MOPART_AGE 3600  /* an incomplete set is dropped after this without a part */
-#define GW_MOPART_DONE 600  /* a handled set is kept to recognise redelivered parts */
-#define GW_MOPART_BUSY 60   /* a completed set is one caller's for at most this */
-
-/* Decodes the parts {dc1, hex1, ..., dcN, hexN}: runs of parts with one
- * data_coding are joined before decoding (a GSM escape or a UTF-16 pair may
- * straddle two parts). Returns a malloc'd UTF-8 string or NULL. */
-static char *gw_mo_join(const redisReply *r)
-{
-	size_t all = 0;
-	for (size_t i = 1; i < r->elements; i += 2)
-		all += r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->len / 2 : 0;
-	uint8_t *bytes = malloc(all + 1);
-	size_t cap = all * 3 + 4, used = 0;
-	char *text = malloc(cap);
-	if (!bytes || !text) {
-		free(bytes);
-		free(text);
-		return NULL;
-	}
-	text[0] = '\0';
-	size_t i = 0;
-	while (i + 1 < r->elements) {
-		const char *dc = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "0";
-		size_t n = 0;
-		for (; i + 1 < r->elements; i += 2) {
-			const redisReply *d = r->element[i], *p = r->element[i + 1];
-			if (d->type != REDIS_REPLY_STRING || strcmp(d->str, dc) != 0)
-				break;
-			size_t got = 0;
-			if (p->type == REDIS_REPLY_STRING &&
-			    sodium_hex2bin(bytes + n, all - n, p->str, p->len, NULL, &got, NULL) == 0)
-				n += got;
-		}
-		int w = text_decode(atoi(dc), bytes, n, text + used, cap - used);
-		if (w > 0)
-			used += (size_t)w;
-		text[used] = '\0';
-		if (i + 1 < r->elements && r->element[i]->type != REDIS_REPLY_STRING)
-			i += 2; /* a part without its coding: skipped */
-	}
-	free(bytes);
-	return text;
-}
-
-void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_sm *sm,
-                   uint32_t ref, int total, int seq, const uint8_t *bytes, size_t n)
-{
-	struct gw *g = arg;
-	char key[256], hsrc[2 * sizeof sm->src_addr + 1], hdst[2 * sizeof sm->dst_addr + 1];
-	char sseq[12], stotal[12], sdc[8], sttl[12], snow[24], sbusy[12], err[256];
-	char *hex = malloc(2 * n + 1);
-	if (!hex) {
-		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
-		return;
-	}
-	sodium_bin2hex(hex, 2 * n + 1, bytes, n);
-	/* the addresses in hex: whatever the network sends, one key per set */
-	sodium_bin2hex(hsrc, sizeof hsrc, (const unsigned char *)sm->src_addr, strlen(sm->src_addr));
-	sodium_bin2hex(hdst, sizeof hdst, (const unsigned char *)sm->dst_addr, strlen(sm->dst_addr));
-	snprintf(key, sizeof key, GW_K_MO "%s:%s:%s:%u:%d", esme_name(e), hsrc, hdst, ref, total);
-	snprintf(sseq, sizeof sseq, "%d", seq);
-	snprintf(stotal, sizeof stotal, "%d", total);
-	snprintf(sdc, sizeof sdc, "%u", sm->data_coding);
-	snprintf(sttl, sizeof sttl, "%d", GW_MOPART_TTL);
-	snprintf(snow, sizeof snow, "%" PRId64, gw_now());
-	snprintf(sbusy, sizeof sbusy, "%d", GW_MOPART_BUSY);
-	const char *keys[] = {key, GW_K_MOSETS};
-	const char *args[] = {sseq, stotal, sdc, hex, sttl, snow, sbusy};
-	redisReply *r = store_script(g->store, STORE_MOPART, 2, keys, 7, args, err, sizeof err);
-	free(hex);
-	char m[PHONE_MAX];
-	phone_mask(sm->src_addr, m);
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
-		g->counters[GW_MO_RETRY]++;
-		log_warn("[%s] mo from=%s part=%d/%d msg=\"cannot store now, SMSC will retry\" err=\"%s\"",
-		         esme_name(e), m, seq, total, err);
-		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
-		return;
-	}
-	if (r->type == REDIS_REPLY_INTEGER) {
-		uint32_t st = SMPP_ESME_ROK;
-		if (r->integer == -1) {
-			st = SMPP_ESME_RX_T_APPN; /* its set is being handled right now */
-			log_info("[%s] mo from=%s part=%d/%d msg=\"its message is being handled, SMSC will retry\"",
-			         esme_name(e), m, seq, total);
-		} else if (r->integer == -2) {
-			log_info("[%s] mo from=%s part=%d/%d msg=\"part of a message already taken, ignored\"",
-			         esme_name(e), m, seq, total);
-		} else {
-			log_debug("[%s] mo from=%s part=%d/%d have=%lld", esme_name(e), m, seq, total, r->integer);
-		}
-		freeReplyObject(r);
-		esme_answer(e, token, st);
-		return;
-	}
-	uint32_t status = SMPP_ESME_RX_T_APPN;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 * (size_t)total) {
-		char *text = gw_mo_join(r);
-		if (text) {
-			log_info("[%s] mo from=%s parts=%d msg=\"concatenated message complete\"", esme_name(e), m, total);
-			status = gw_mo(g, e, sm->src_addr, text);
-			free(text);
-		}
-	}
-	freeReplyObject(r);
-	char sdone[12];
-	snprintf(sdone, sizeof sdone, "%d", GW_MOPART_DONE);
-	const char *eargs[] = {status == SMPP_ESME_ROK ? "1" : "0", sttl, sdone};
-	r = store_script(g->store, STORE_MOEND, 2, keys, 3, eargs, err, sizeof err);
-	if (r)
-		freeReplyObject(r); /* else: done stays busy until GW_MOPART_BUSY, then redone */
-	esme_answer(e, token, status);
-}
-
-/* Drops the concatenated MOs that never completed (a part lost by the SMSC). */
-void gw_mo_sweep(struct gw *g)
-{
-	char before[24], err[256];
-	snprintf(before, sizeof before, "%" PRId64, gw_now() - GW_MOPART_AGE);
-	const char *keys[] = {GW_K_MOSETS};
-	const char *args[] = {before, "100"};
-	redisReply *r = store_script(g->store, STORE_MOSWEEP, 1, keys, 2, args, err, sizeof err);
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-		g->counters[GW_MO_PARTS_EXPIRED]++;
-		/* the key names the set; its addresses are hex, not shown */
-		const char *k = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
-		const char *tail = strrchr(k, ':');
-		log_warn("mo_parts_expired parts=%lld total=%s msg=\"a long reply never completed within %d s, "
-		         "dropped\"", r->element[i + 1]->integer, tail ? tail + 1 : "?", GW_MOPART_AGE);
-	}
-	if (r)
-		freeReplyObject(r);
 }

@@ -3,9 +3,13 @@
 SMSC delivers again after the message was taken is ignored (no second reply,
 no "no survey" notice); a phone that reuses a reference for a new message is
 read as a new message; a set whose last part never comes is dropped, logged
-and counted (the sweep age is brought forward by moving its index entry)."""
+and counted (the sweep age is brought forward by moving its index entry); a
+short reply sent right behind a long one is read after it (Redis held busy
+while both arrive, so that the long one's parts are still being stored when
+the short one comes)."""
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 import urllib.error
@@ -69,8 +73,8 @@ def main():
             except urllib.error.HTTPError as e:
                 check(e.code == 400, f"sim /mo {bad}: {e.code}")
                 check(b"parts" in e.read(), f"sim /mo {bad}: the error does not say what it wants")
-        a, b, c = harness.citizen(101), harness.citizen(102), harness.citizen(103)
-        for m, tx in ((a, "P-A"), (b, "P-B"), (c, "P-C")):
+        a, b, c, d = harness.citizen(101), harness.citizen(102), harness.citizen(103), harness.citizen(104)
+        for m, tx in ((a, "P-A"), (b, "P-B"), (c, "P-C"), (d, "P-D")):
             code, body = st.trigger("0" + m[2:], tx)
             check(code == 202, f"trigger {tx}: {code} {body}")
 
@@ -104,6 +108,35 @@ def main():
         harness.wait_for(lambda: archived(st, "P-C") is not None, 10, "C archived")
         check(comment_of(st, "P-C") == LONG_A, f"C's comment: {comment_of(st, 'P-C')!r}")
 
+        # D: at the last scale item, a long text (no score: asked again) and
+        # right behind it "5". In that order, "5" answers the scale item and
+        # the comment question follows; read the other way round, the long
+        # text would become the comment. Redis is held busy (a script that
+        # spins 0.6 s) while both arrive, so the long one's MOPART is still
+        # on its way when "5" comes.
+        for k in range(4):
+            wait_items(st, d, k + 1, f"D's item {k + 1}")
+            harness.mo(st, d, "5")
+        wait_items(st, d, 5, "D's last scale item")
+        busy = subprocess.Popen(["redis-cli", "-p", str(st.redis_port), "EVAL",
+                                 "local t = redis.call('TIME') local e = t[1] * 1e6 + t[2] + 600000 "
+                                 "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e return 1", "0"],
+                                stdout=subprocess.DEVNULL)
+        time.sleep(0.1)
+        post_mo(st, d, LONG_B, ucs2=True, ref=13)
+        harness.mo(st, d, "5")
+        busy.wait(timeout=10)
+        try:
+            wait_items(st, d, 7, "D's re-prompt and comment question")
+        except TimeoutError:
+            raise AssertionError(f"D got {harness.inbox(st, d)[4:]}")
+        time.sleep(0.3)
+        check(archived(st, "P-D") is None, f"D's survey ended: the long text was read after the 5 "
+                                           f"({harness.inbox(st, d)[4:]})")
+        harness.mo(st, d, "Cam on")
+        harness.wait_for(lambda: archived(st, "P-D") is not None, 10, "D archived")
+        check(comment_of(st, "P-D") == "Cam on", f"D's comment: {comment_of(st, 'P-D')!r}")
+
         # B: part 2 never comes: the set is swept, logged and counted
         answer_scales(st, b)
         post_mo(st, b, LONG_B, ucs2=True, ref=11, parts=[1])
@@ -117,7 +150,8 @@ def main():
         check("mo_parts_expired parts=1 total=2" in st.log_text("hailongd"), "the sweep not logged")
         check(archived(st, "P-B") is None, "B's survey ended without its comment")
         print("ok: long replies kept in Redis: whole after a late part, a redelivered part ignored, "
-              "a reused reference read as a new message, an incomplete set swept and counted")
+              "a reused reference read as a new message, a short reply right behind a long one read after it, "
+              "an incomplete set swept and counted")
 
 
 if __name__ == "__main__":
