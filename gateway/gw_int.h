@@ -309,6 +309,11 @@ int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct re
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
+/* The same on the asynchronous connection: 0 = done(g, arg, rc) is called
+ * later with what gw_notice would return; < 0 = not sent (done not called). */
+typedef void (*gw_notice_fn)(struct gw *g, void *arg, int rc);
+int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
+                    gw_notice_fn done, void *arg);
 char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
                       int first, int q, const struct gw_ussd_out *u, long long prev);
 
@@ -323,9 +328,17 @@ int gw_starts_busy(const struct gw *g);
 #define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
 void gw_requeue_lost_starts(struct gw *g);
 /* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
- * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
- * GW_MO_FEED (m, c, s loaded: feed the text). */
-enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED };
+ * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again),
+ * GW_MO_FEED (m, c, s loaded: feed the text) or GW_MO_NOTICE (no survey
+ * running: gw_no_survey answers it). */
+enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
+/* A reply from a number with no survey running: HUY/STOP records the
+ * opt-out and is confirmed; anything else gets the built-in answer. Either
+ * at most once per day. < 0 when Redis could not take it (an opt-out would
+ * be lost: answer ESME_RX_T_APPN, the SMSC delivers it again). */
+int gw_no_survey(struct gw *g, const char *msisdn, const char *text);
+/* The same on the asynchronous connection, as gw_notice_async. */
+int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg);
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
 /* GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost

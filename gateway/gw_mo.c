@@ -344,6 +344,15 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
 }
 
+/* The notice to a number without a survey is stored (or not). */
+static void gw_mo_on_notice(struct gw *g, void *arg, int rc)
+{
+	struct gw_mojob *j = arg;
+	(void)g;
+	j->busy = 0;
+	gw_mo_finish(j, rc < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK);
+}
+
 static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 {
 	struct gw_mojob *j = arg;
@@ -375,6 +384,13 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 	}
 	if (v == GW_MO_AGAIN && j->attempt < 5) {
 		gw_mo_active(j);
+		return;
+	}
+	if (v == GW_MO_NOTICE) {
+		if (gw_no_survey_async(g, j->msisdn, j->text, gw_mo_on_notice, j) < 0)
+			gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+		else
+			j->busy = 1;
 		return;
 	}
 	if (v != GW_MO_FEED) {

@@ -423,63 +423,139 @@ int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct ca
 	return rc;
 }
 
+/* A notice on its way: the keys and arguments of its NOTICE (marker given)
+ * or RPUSH, and what to do after. */
+struct gw_notice {
+	struct gw *g;
+	int smsc, optout, marked;
+	char k_out[96], mk[96], ttl[16], h[65];
+	char *entry, *rec;
+	gw_notice_fn done;
+	void *arg;
+};
+
+static void gw_notice_free(struct gw_notice *n)
+{
+	if (!n)
+		return;
+	free(n->entry);
+	free(n->rec);
+	free(n);
+}
+
+static struct gw_notice *gw_notice_new(struct gw *g, const char *msisdn, const char *text, const char *marker,
+                                       int optout)
+{
+	struct gw_notice *n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	n->g = g;
+	n->optout = optout;
+	n->smsc = gw_route(g, msisdn);
+	struct gw_ussd_out uo = {.op = -1};
+	if (g->ussd.active) {
+		/* inside a USSD session: the final screen, on its link, every time
+		 * the citizen dials (not once a day: a session must be answered) */
+		n->smsc = g->ussd.smsc;
+		gw_ussd_out_for(g, n->smsc, 1, &uo);
+		if (!optout)
+			marker = NULL;
+	}
+	gw_key(n->k_out, sizeof n->k_out, GW_K_OUTBOX, g->cfg->smsc[n->smsc].name);
+	if (!(n->entry = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo, GW_NO_PREV)))
+		goto fail;
+	if (marker) {
+		n->marked = 1;
+		snprintf(n->mk, sizeof n->mk, "%s%s", marker, msisdn);
+		snprintf(n->ttl, sizeof n->ttl, "%d", GW_NOTICE_TTL);
+		/* an opt-out: the hash in Redis, and a record for the archive's optouts */
+		if (optout) {
+			gw_msisdn_hash(g, msisdn, n->h);
+			if (!(n->rec = gw_optout_record(n->h, gw_now(), "keyword")))
+				goto fail;
+		}
+	}
+	return n;
+fail:
+	gw_notice_free(n);
+	return NULL;
+}
+
+/* The result of a notice's NOTICE or RPUSH (r NULL: not run, or lost):
+ * 1 sent, 0 not needed (sent already within GW_NOTICE_TTL), -EIO. */
+static int gw_notice_result(struct gw_notice *n, const redisReply *r, const char *err)
+{
+	struct gw *g = n->g;
+	int rc;
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		rc = -EIO;
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("notice err=\"%s\"", r ? r->str : err ? err : "");
+	} else {
+		rc = n->marked ? (r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0) : 1;
+	}
+	if (rc >= 0 && n->marked && n->optout)
+		event_active(g->ev_archive, 0, 0);
+	if (rc == 1) {
+		g->counters[GW_NOTICES]++;
+		g->out_backlog[n->smsc] = 1;
+		event_active(g->ev_outbox, 0, 0);
+	}
+	return rc;
+}
+
 /* A message to a number outside any survey (answers to a reply without a
  * survey, to an SMS trigger): at most once per GW_NOTICE_TTL per `marker`
  * key when one is given; optout = record the number as opted out. */
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
 {
-	char k_out[96], mk[96], err[256];
-	int smsc = gw_route(g, msisdn);
-	struct gw_ussd_out uo = {.op = -1};
-	if (g->ussd.active) {
-		/* inside a USSD session: the final screen, on its link, every time
-		 * the citizen dials (not once a day: a session must be answered) */
-		smsc = g->ussd.smsc;
-		gw_ussd_out_for(g, smsc, 1, &uo);
-		if (!optout)
-			marker = NULL;
-	}
-	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[smsc].name);
-	char *e = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo, GW_NO_PREV);
-	if (!e)
+	struct gw_notice *n = gw_notice_new(g, msisdn, text, marker, optout);
+	if (!n)
 		return -ENOMEM;
-	int rc;
-	if (marker) {
-		snprintf(mk, sizeof mk, "%s%s", marker, msisdn);
-		char ttl[16];
-		snprintf(ttl, sizeof ttl, "%d", GW_NOTICE_TTL);
-		char h[65] = "";
-		char *rec = NULL;
-		if (optout) {
-			/* the hash in Redis, and a record for the archive's optouts */
-			gw_msisdn_hash(g, msisdn, h);
-			if (!(rec = gw_optout_record(h, gw_now(), "keyword"))) {
-				free(e);
-				return -ENOMEM;
-			}
-		}
-		const char *keys[] = {mk, k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
-		const char *args[] = {ttl, e, h, rec ? rec : ""};
-		redisReply *r = store_script(g->store, STORE_NOTICE, 4, keys, 4, args, err, sizeof err);
-		rc = r ? (r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0) : -EIO;
-		if (r)
-			freeReplyObject(r);
-		free(rec);
-		if (rc >= 0 && optout)
-			event_active(g->ev_archive, 0, 0);
+	char err[256];
+	redisReply *r;
+	if (n->marked) {
+		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
+		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
+		r = store_script(g->store, STORE_NOTICE, 4, keys, 4, args, err, sizeof err);
 	} else {
-		redisReply *r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", k_out, e);
-		rc = r ? 1 : -EIO;
-		if (r)
-			freeReplyObject(r);
+		r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", n->k_out, n->entry);
 	}
-	free(e);
-	if (rc < 0)
+	int rc = gw_notice_result(n, r, err);
+	if (r)
+		freeReplyObject(r);
+	gw_notice_free(n);
+	return rc;
+}
+
+static void gw_notice_on_reply(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_notice *n = arg;
+	int rc = gw_notice_result(n, r, err);
+	n->done(n->g, n->arg, rc);
+	gw_notice_free(n);
+}
+
+int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
+                    gw_notice_fn done, void *arg)
+{
+	struct gw_notice *n = gw_notice_new(g, msisdn, text, marker, optout);
+	if (!n)
+		return -ENOMEM;
+	n->done = done;
+	n->arg = arg;
+	int rc;
+	if (n->marked) {
+		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
+		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
+		rc = store_async_script(g->store, STORE_NOTICE, 4, keys, 4, args, gw_notice_on_reply, n);
+	} else {
+		const char *argv[] = {"RPUSH", n->k_out, n->entry};
+		rc = store_async_argv(g->store, 3, argv, gw_notice_on_reply, n);
+	}
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
-	if (rc == 1) {
-		g->counters[GW_NOTICES]++;
-		g->out_backlog[smsc] = 1;
-		event_active(g->ev_outbox, 0, 0);
+		gw_notice_free(n);
 	}
 	return rc;
 }

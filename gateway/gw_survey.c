@@ -345,11 +345,6 @@ int gw_starts_busy(const struct gw *g)
 
 /* ---- replies ---- */
 
-/* A reply from a number with no survey running: HUY/STOP records the opt-out
- * and is confirmed; anything else gets the built-in answer. Either at most
- * once per day. The reply is never kept for a later survey. */
-/* Returns gw_notice's result: < 0 when Redis could not take it (an opt-out
- * would be lost: the caller has the SMSC deliver the reply again). */
 int gw_is_stop(const char *text)
 {
 	char *f = text_fold(text);
@@ -358,16 +353,47 @@ int gw_is_stop(const char *text)
 	return stop;
 }
 
-static int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
+/* The text answering a reply without a survey. */
+static const char *gw_no_survey_msg(struct gw *g, int stop)
+{
+	if (!stop)
+		return gw_no_survey_text;
+	const struct campaign *d = gw_campaign(g, "default", NULL);
+	return d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
+}
+
+int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 {
 	int stop = gw_is_stop(text);
 	gw_stray_note(g, msisdn); /* kept by hash for the integrity signals (gw_stray.c) */
-	const char *msg = gw_no_survey_text;
-	if (stop) {
-		const struct campaign *d = gw_campaign(g, "default", NULL);
-		msg = d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
+	return gw_notice(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
+}
+
+static void gw_stray_on_reply(void *arg, const redisReply *r, const char *err)
+{
+	struct gw *g = arg;
+	if (r && r->type != REDIS_REPLY_ERROR) {
+		event_active(g->ev_archive, 0, 0);
+		return;
 	}
-	return gw_notice(g, msisdn, msg, stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
+	g->counters[GW_REDIS_ERR]++;
+	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", r ? r->str : err ? err : "");
+}
+
+int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg)
+{
+	int stop = gw_is_stop(text);
+	/* kept by hash for the integrity signals (gw_stray.c); best effort: the
+	 * citizen is answered whatever happens to it */
+	char h[65];
+	gw_msisdn_hash(g, msisdn, h);
+	char *rec = gw_stray_record(h, gw_now());
+	const char *argv[] = {"RPUSH", GW_K_ARCHIVE, rec};
+	if (!rec || store_async_argv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
+		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
+	free(rec);
+	return gw_notice_async(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop,
+	                       done, arg);
 }
 
 /* 1 when `text` reads as an answer to item i of c (an option or a skip), 0
@@ -432,8 +458,7 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 	if (rc == 1) {
 		g->counters[GW_MO_ORPHAN]++;
 		log_info("[%s] mo msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
-		*status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
-		return GW_MO_DONE;
+		return GW_MO_NOTICE;
 	}
 	if (rc == -ENOENT) {
 		survey_clear(s);
@@ -534,6 +559,10 @@ uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
 		struct survey s;
 		int v = gw_mo_judge(g, e, msisdn, text, r, &m, &c, &s, &status);
 		freeReplyObject(r);
+		if (v == GW_MO_NOTICE) {
+			status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
+			break;
+		}
 		if (v == GW_MO_AGAIN) {
 			status = SMPP_ESME_RX_T_APPN;
 			continue;
