@@ -49,13 +49,25 @@ static void gw_due_on_commit(void *arg, const redisReply *r, const char *err)
 	gw_due_job_end(j);
 }
 
+/* The reply of a command whose result needs nothing more than a note when
+ * it failed (WAKE, the ZREM of a timer whose survey is gone: the next tick
+ * finds them again). */
+static void gw_due_on_aside(void *arg, const redisReply *r, const char *err)
+{
+	struct gw *g = arg;
+	if (r && r->type != REDIS_REPLY_ERROR)
+		return;
+	g->counters[GW_REDIS_ERR]++;
+	if (!g->closing)
+		log_warn("due msg=\"a timer's follow-up failed, next tick\" err=\"%s\"", r ? r->str : err ? err : "");
+}
+
 /* A survey's step when its timer is due, from its state (HGETALL reply).
  * 1 when its COMMIT is on its way (gw_due_on_commit ends the job), else 0. */
 static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 {
 	int sent = 0;
 	struct gw *g = j->g;
-	char err[256];
 	struct record_meta m;
 	const struct campaign *c = NULL;
 	struct survey s;
@@ -65,10 +77,9 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 		/* a start held by quiet hours: back in the queue */
 		const char *wk[] = {GW_K_DUE, GW_K_QUEUE};
 		const char *wa[] = {j->id};
-		redisReply *w = store_script(g->store, STORE_WAKE, 2, wk, 1, wa, err, sizeof err);
-		if (w)
-			freeReplyObject(w);
-		event_active(g->ev_queue, 0, 0);
+		if (store_async_script(g->store, STORE_WAKE, 2, wk, 1, wa, gw_due_on_aside, g) < 0)
+			g->counters[GW_REDIS_ERR]++;
+		event_active(g->ev_queue, 0, 0); /* after the WAKE: the queue pump's POP is sent behind it */
 	} else if (rc == 0) {
 		struct survey_out o;
 		if (c->channel != CAMPAIGN_USSD && s.status == SURVEY_ACTIVE && m.sq < s.q && !s.reminded &&
@@ -89,9 +100,8 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 		survey_out_clear(&o);
 	} else if (rc == -ENOENT) {
 		const char *zk[] = {"ZREM", GW_K_DUE, j->id};
-		redisReply *z = store_cmdargv(g->store, err, sizeof err, 3, zk, NULL);
-		if (z)
-			freeReplyObject(z);
+		if (store_async_argv(g->store, 3, zk, gw_due_on_aside, g) < 0)
+			g->counters[GW_REDIS_ERR]++;
 	} else if (rc == -ESRCH || rc == -EINVAL) {
 		gw_fail_broken(g, &m, c, &s, rc, NULL);
 	}
@@ -153,35 +163,57 @@ static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
 	gw_due_release(g);
 }
 
+/* A HELD_RELEASE on its way: the SMSC whose held messages it moves. */
+struct gw_release {
+	struct gw *g;
+	char smsc[64];
+};
+
+static void gw_due_on_release(void *arg, const redisReply *r, const char *err)
+{
+	struct gw_release *h = arg;
+	struct gw *g = h->g;
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		g->counters[GW_REDIS_ERR]++;
+		if (!g->closing)
+			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc,
+			         r ? r->str : err ? err : "");
+	} else if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+		log_info("[%s] quiet hours over released=%lld", h->smsc, r->integer);
+		event_active(g->ev_outbox, 0, 0);
+	}
+	free(h);
+}
+
 void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	char now[24], lease[16], max[16], err[256];
+	char now[24], lease[16], max[16];
 	if (g->due_claiming || g->due_jobs > 0 || g->shutting_down || g->closing)
 		return; /* the last tick's surveys first: their end looks again */
 	int64_t t = gw_now();
 	snprintf(now, sizeof now, "%" PRId64, t);
 	snprintf(lease, sizeof lease, "%d", GW_DUE_LEASE);
 	snprintf(max, sizeof max, "%d", GW_PUMP_BATCH);
-	/* held messages whose quiet hours ended go out */
+	/* held messages whose quiet hours ended go out (pipelined with the claim) */
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
 		char k_held[96], k_out[96];
 		gw_key(k_held, sizeof k_held, GW_K_HELD, g->cfg->smsc[i].name);
 		gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
 		const char *hk[] = {k_held, k_out};
 		const char *ha[] = {now, max};
-		redisReply *h = store_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, err, sizeof err);
-		if (!h) {
+		struct gw_release *h = malloc(sizeof *h);
+		if (!h)
+			return;
+		h->g = g;
+		snprintf(h->smsc, sizeof h->smsc, "%s", g->cfg->smsc[i].name);
+		if (store_async_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, gw_due_on_release, h) < 0) {
+			free(h);
 			g->counters[GW_REDIS_ERR]++;
 			return;
 		}
-		if (h->type == REDIS_REPLY_INTEGER && h->integer > 0) {
-			log_info("[%s] quiet hours over released=%lld", g->cfg->smsc[i].name, h->integer);
-			event_active(g->ev_outbox, 0, 0);
-		}
-		freeReplyObject(h);
 	}
 	const char *keys[] = {GW_K_DUE};
 	const char *args[] = {now, lease, max};
