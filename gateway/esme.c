@@ -625,6 +625,17 @@ int esme_room(const struct esme *e)
 	return c > 0 ? c : 0;
 }
 
+int esme_unsent(const struct esme *e, uint64_t tag)
+{
+	if (!e)
+		return 0;
+	const struct esme_out *m;
+	TAILQ_FOREACH(m, &e->msgs, link)
+		if (m->tag == tag)
+			return !m->written && !m->finished;
+	return 0;
+}
+
 /* source ton/npi from cfg, or derived from source_addr when cfg says -1. */
 static void source_ton_npi(const struct config_smsc *cfg, uint8_t *ton, uint8_t *npi)
 {

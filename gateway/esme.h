@@ -101,6 +101,10 @@ int esme_capacity(const struct esme *e);
  * responses free slots (no token bucket consulted: queued parts wait for
  * their tokens). */
 int esme_room(const struct esme *e);
+/* 1 when the message submitted with tag waits in the session's queue and
+ * none of its parts has been written to the SMSC yet (0: written, done or
+ * unknown). */
+int esme_unsent(const struct esme *e, uint64_t tag);
 /* Queue a message: split into parts, submitted within the window and TPS.
  * Returns 0, -EAGAIN (no capacity), or -EINVAL/-EILSEQ/-EMSGSIZE (text). */
 int esme_submit(struct esme *e, const struct esme_msg *m);

@@ -90,6 +90,7 @@ struct esme_out {
 	int nok;                     /* parts accepted */
 	int inflight;                /* parts in a window slot */
 	int finished;                /* on_sent called: remaining responses are ignored */
+	int written;                 /* a part has been written to the SMSC (once is enough) */
 	char first_id[66];           /* message_id of part 0 */
 	struct esme_part part[];     /* nparts */
 };

@@ -251,6 +251,7 @@ static void send_part(struct esme *e, struct esme_slot *s, struct esme_part *p, 
 	e->queued--;
 	p->state = PART_INFLIGHT;
 	p->msg->inflight++;
+	p->msg->written = 1;
 	s->seq = seq;
 	s->sent_no = ++e->submits;
 	s->part = p;

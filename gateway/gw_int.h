@@ -111,6 +111,7 @@ struct gw_inflight {
 	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
+	int prev;              /* the entry's "p" (sq before its COMMIT sent it at once), -2 = none */
 	double handed_at;      /* monotonic s, when handed to the esme */
 	int batching;          /* a removal whose SENT is in a batch (gw_batch.c): not the sweep's */
 	struct gw_inflight *next;
@@ -402,6 +403,10 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg);
 void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
 /* Hands entries a COMMIT put straight into our sending list to session i;
  * what it cannot take goes back to the outbox (PUTBACK, sq back to prev). */
+/* 1 when item q of the survey is in one of our sessions' queues, asked
+ * for the first time (its COMMIT raised sq to it) and not written to the
+ * SMSC yet: a reply now cannot answer it. */
+int gw_item_unsent(struct gw *g, const char *survey, int q);
 int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq); /* how many handed */
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);

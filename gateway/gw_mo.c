@@ -405,7 +405,10 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct campaign *c, struct survey *s)
 {
 	struct gw *g = j->g;
-	if (j->before_q >= 0 && s->q >= j->before_q && !gw_is_stop(j->text)) {
+	if (((j->before_q >= 0 && s->q >= j->before_q) ||
+	     /* (an item a crash left unsure of may have been read: gw_mo_judge) */
+	     (s->status == SURVEY_ACTIVE && m->uq != s->q && gw_item_unsent(g, m->id, s->q))) &&
+	    !gw_is_stop(j->text)) {
 		/* (an opt-out answers no item: honoured whatever has left) */
 		g->counters[GW_MO_EARLY]++;
 		log_info("[%s] mo msisdn=%s survey=%s item=%d msg=\"reply came before the item left, ignored\"",

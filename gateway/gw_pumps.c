@@ -22,6 +22,15 @@
 
 static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
 
+int gw_item_unsent(struct gw *g, const char *survey, int q)
+{
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->q == q && f->prev >= -1 && f->prev < q && strcmp(f->survey, survey) == 0 &&
+		    f->smsc < g->nesme && esme_unsent(g->esme[f->smsc], f->tag))
+			return 1;
+	return 0;
+}
+
 /* Hands one outbox entry (taken into our sending list) to SMSC i's session;
  * may_wait: taken while esme_room allows, to wait in the session's queue
  * (the direct path, see gw_direct_smsc). 0, -EAGAIN (no room: the caller
@@ -63,6 +72,8 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
 		f->smsc = i;
 		f->q = json_is_integer(jq) ? (int)json_integer_value(jq) : -1;
 		f->first = first;
+		json_t *jp = json_object_get(o, "p");
+		f->prev = json_is_integer(jp) ? (int)json_integer_value(jp) : -2;
 		if (sid && f->q >= 0)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
 		f->handed_at = gw_clock();
