@@ -271,10 +271,6 @@ void gw_msisdn_hash(const struct gw *g, const char *msisdn, char out[65]);
 
 /* gw_step.c: keys, committing a step, reading a survey back */
 void gw_key(char *out, size_t cap, const char *prefix, const char *id);
-/* ACTIVE: the citizen's running survey and its record, or when none runs the
- * second their last survey ended, in one round trip. The caller frees the
- * reply; NULL (err filled) when Redis did not answer. */
-redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen);
 uint64_t gw_hash64(const char *s);
 /* n random bytes (a per-thread pool refilled from the kernel; see gw.c). */
 void gw_random(void *out, size_t n);
@@ -285,22 +281,17 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
-int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err);
-int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
                     int rc, const char *msisdn);
-/* The running survey an ACTIVE reply r names: id (RECORD_ID_MAX bytes), m,
- * c, s loaded as gw_parse_survey does (0, -ENOENT when it finished
- * meanwhile: look again, or another error); 1 when r names none (nothing
- * loaded: s is not to be cleared). */
-int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_meta *m,
-                    const struct campaign **c, struct survey *s);
-int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
-                    const struct campaign **c, struct survey *s);
+/* The citizen's running survey, read with ACTIVE: as gw_active_parse says
+ * (0, -ENOENT: it finished meanwhile, look again, or another error; 1: none
+ * runs), or -EIO (err filled) when Redis did not answer. */
+int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
+                   struct survey *s, char *err, size_t errlen);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
@@ -323,11 +314,6 @@ void gw_requeue_lost_starts(struct gw *g);
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED };
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
-/* GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
- * (answer it ROK; the survey now waits on item m->sq: replies of the same
- * number that came before that item left answer nothing). */
-int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
-                struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
 /* gw_mo.c: a one-part reply on the asynchronous connection; answers it. */
 void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
                  double t_reply);
