@@ -59,17 +59,20 @@ enum store_kind {
 	STORE_NIL = 0,  /* nil (a missing key, a Lua false) */
 	STORE_INT,      /* an integer */
 	STORE_STR,      /* a bulk string or a status ("OK") */
-	STORE_NESTED    /* an array: not read by store_list (the verbs that return one parse it) */
+	STORE_NESTED    /* an array (POP's records, an HGETALL inside a script's reply): sub */
 };
+struct store_list;
 struct store_item {
 	enum store_kind kind;
 	long long i;       /* STORE_INT: the number; else 0 */
 	const char *s;     /* STORE_STR: the text, NUL-terminated (len says where it ends if it holds a NUL);
 	                    * else NULL */
 	size_t len;        /* STORE_STR: its length */
+	const struct store_list *sub; /* STORE_NESTED: its elements (part of the top list); else NULL */
 };
-/* An array reply, flat. Zeroed = empty; store_list_clear frees what a verb
- * filled (one allocation: the items and their texts) and zeroes it again. */
+/* An array reply. Zeroed = empty; store_list_clear frees what a verb filled
+ * (one allocation: the items, nested lists and their texts) and zeroes it
+ * again. */
 struct store_list {
 	size_t n;
 	struct store_item *e;

@@ -47,28 +47,38 @@ const struct store_item *store_list_field(const struct store_list *l, const char
 	return NULL;
 }
 
-/* An array reply r into *out (one allocation: the items, then their texts). */
-static int store_list_from(const redisReply *r, struct store_list *out, char *err, size_t errlen)
+/* What an array reply needs, nested arrays included: items, list headers,
+ * text bytes. */
+struct store_sizes {
+	size_t items, lists, text;
+};
+
+static void store_list_size(const redisReply *r, struct store_sizes *z)
 {
-	out->n = 0;
-	out->e = NULL;
-	if (r->type != REDIS_REPLY_ARRAY)
-		return store_shape(err, errlen, "array", r);
-	size_t bytes = r->elements * sizeof(struct store_item);
+	z->items += r->elements;
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *x = r->element[i];
 		if (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS)
-			bytes += x->len + 1;
+			z->text += x->len + 1;
+		else if (x->type == REDIS_REPLY_ARRAY) {
+			z->lists++;
+			store_list_size(x, z);
+		}
 	}
-	if (r->elements == 0)
-		return 0;
-	char *block = malloc(bytes);
-	if (!block) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	struct store_item *e = (struct store_item *)(void *)block;
-	char *text = block + r->elements * sizeof(struct store_item);
+}
+
+/* the list headers follow the items in one block */
+_Static_assert(sizeof(struct store_item) % _Alignof(struct store_list) == 0, "store_list after store_items");
+
+/* Where the next item, list header and text go in the block. */
+struct store_cursor {
+	struct store_item *item;
+	struct store_list *list;
+	char *text;
+};
+
+static void store_list_fill(const redisReply *r, struct store_item *e, struct store_cursor *c)
+{
 	for (size_t i = 0; i < r->elements; i++) {
 		const redisReply *x = r->element[i];
 		memset(&e[i], 0, sizeof e[i]);
@@ -80,22 +90,56 @@ static int store_list_from(const redisReply *r, struct store_list *out, char *er
 		case REDIS_REPLY_STRING:
 		case REDIS_REPLY_STATUS:
 			e[i].kind = STORE_STR;
-			memcpy(text, x->str, x->len);
-			text[x->len] = '\0';
-			e[i].s = text;
+			memcpy(c->text, x->str, x->len);
+			c->text[x->len] = '\0';
+			e[i].s = c->text;
 			e[i].len = x->len;
-			text += x->len + 1;
+			c->text += x->len + 1;
 			break;
-		case REDIS_REPLY_ARRAY:
+		case REDIS_REPLY_ARRAY: {
+			struct store_list *l = c->list++;
+			l->n = x->elements;
+			l->e = x->elements ? c->item : NULL;
+			c->item += x->elements;
+			store_list_fill(x, l->e, c);
 			e[i].kind = STORE_NESTED;
+			e[i].sub = l;
 			break;
+		}
 		default:
 			e[i].kind = STORE_NIL;
 			break;
 		}
 	}
+}
+
+/* An array reply r into *out, in one allocation: every item first (the top
+ * list's at its start, so that freeing out->e frees all), then the nested
+ * lists' headers, then the texts. */
+static int store_list_from(const redisReply *r, struct store_list *out, char *err, size_t errlen)
+{
+	out->n = 0;
+	out->e = NULL;
+	if (r->type != REDIS_REPLY_ARRAY)
+		return store_shape(err, errlen, "array", r);
+	if (r->elements == 0)
+		return 0;
+	struct store_sizes z = {0, 0, 0};
+	store_list_size(r, &z);
+	char *block = malloc(z.items * sizeof(struct store_item) + z.lists * sizeof(struct store_list) + z.text);
+	if (!block) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	struct store_cursor c;
+	c.item = (struct store_item *)(void *)block;
+	c.list = (struct store_list *)(void *)(block + z.items * sizeof(struct store_item));
+	c.text = block + z.items * sizeof(struct store_item) + z.lists * sizeof(struct store_list);
+	struct store_item *top = c.item;
+	c.item += r->elements;
+	store_list_fill(r, top, &c);
 	out->n = r->elements;
-	out->e = e;
+	out->e = top;
 	return 0;
 }
 

@@ -1094,14 +1094,24 @@ static void test_verbs_sync(void **state)
 	assert_null(l.e);
 	store_list_clear(&l); /* twice is harmless */
 	/* every kind of element */
-	assert_int_equal(store_list(s, &l, err, sizeof err, "EVAL %s 0", "return {7, 'x', false, {1, 2}}"), 0);
-	assert_int_equal(l.n, 4);
+	assert_int_equal(store_list(s, &l, err, sizeof err, "EVAL %s 0", "return {7, 'x', false, {1, {'y', {}}}, 'z'}"), 0);
+	assert_int_equal(l.n, 5);
 	assert_int_equal(l.e[0].kind, STORE_INT);
 	assert_int_equal(l.e[0].i, 7);
 	assert_null(l.e[0].s);
 	assert_int_equal(l.e[1].kind, STORE_STR);
 	assert_int_equal(l.e[2].kind, STORE_NIL);
 	assert_int_equal(l.e[3].kind, STORE_NESTED);
+	const struct store_list *in = l.e[3].sub;
+	assert_int_equal(in->n, 2);
+	assert_int_equal(in->e[0].i, 1);
+	assert_int_equal(in->e[1].kind, STORE_NESTED);
+	assert_int_equal(in->e[1].sub->n, 2);
+	assert_string_equal(in->e[1].sub->e[0].s, "y");
+	assert_int_equal(in->e[1].sub->e[1].sub->n, 0); /* an empty array */
+	assert_null(in->e[1].sub->e[1].sub->e);
+	assert_string_equal(l.e[4].s, "z");
+	assert_null(l.e[4].sub);
 	store_list_clear(&l);
 	assert_int_equal(store_list(s, &l, err, sizeof err, "LRANGE empty 0 -1"), 0);
 	assert_int_equal(l.n, 0);
@@ -1122,10 +1132,13 @@ static void test_verbs_sync(void **state)
 	assert_int_equal(store_run_str(s, STORE_REQUEUE, 2, rq, 0, NULL, &str, err, sizeof err), -EBADMSG);
 	assert_int_equal(store_run_list(s, STORE_REQUEUE, 2, rq, 0, NULL, &l, err, sizeof err), -EBADMSG);
 	const char *pk[] = {"to", "starting"}, *one[] = {"1"};
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:s:a f %s", "v w"), 0);
 	assert_int_equal(store_run_list(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), 0);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.e[0].s, "a");
-	assert_int_equal(l.e[1].kind, STORE_NESTED); /* its record */
+	assert_int_equal(l.e[1].kind, STORE_NESTED); /* its record, as HGETALL gives it */
+	assert_int_equal(l.e[1].sub->n, 2);
+	assert_string_equal(store_list_field(l.e[1].sub, "f")->s, "v w");
 	store_list_clear(&l);
 	/* TRIGGER, then TXGET of its transaction */
 	char now[24], id[33];
