@@ -39,8 +39,9 @@ int store_ping(struct store *s);
  *            broke after the command left, or no reply within 2 s. Such a
  *            command may have run; it is never sent again here, and the
  *            caller decides.
- *   -EPROTO  Redis answered an error (the command did not run: a script's
- *            redis.error_reply, a wrong type).
+ *   -EPROTO  Redis answered an error: a command refused (a wrong type:
+ *            it did not run), or a script that stopped with an error (what
+ *            it wrote before that stays).
  *   -EBADMSG Redis answered, with a reply of another shape than the verb
  *            reads (the command ran).
  *   -ENOMEM
