@@ -308,9 +308,7 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 int gw_starts_busy(const struct gw *g);
 #define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
 void gw_requeue_lost_starts(struct gw *g);
-/* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
- * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
- * GW_MO_FEED (m, c, s loaded: feed the text). */
+/* What gw_mo_judge (gw_raw.h) makes of ACTIVE's reply for an MO. */
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED };
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);

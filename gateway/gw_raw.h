@@ -24,7 +24,10 @@ int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct re
                     const struct campaign **c, struct survey *s);
 
 /* gw_survey.c */
-/* GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
+/* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
+ * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again) or
+ * GW_MO_FEED (m, c, s loaded: feed the text).
+ * GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
  * (answer it ROK; the survey now waits on item m->sq: replies of the same
  * number that came before that item left answer nothing). */
 int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
