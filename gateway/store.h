@@ -105,6 +105,10 @@ int store_run_str(struct store *s, enum store_script which, int nkeys, const cha
                   const char **args, char **out, char *err, size_t errlen);
 int store_run_list(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
                    const char **args, struct store_list *out, char *err, size_t errlen);
+/* A script whose reply takes more than one shape (MOPART: a number or the
+ * parts): out->e[0] is the reply, whatever it is (an array: NESTED, in sub). */
+int store_run_any(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
+                  const char **args, struct store_list *out, char *err, size_t errlen);
 
 /* TRIGGER (KEYS and ARGV as store.c says): *is_new 1 when this call made the
  * survey, 0 when the transaction had one already; id (cap bytes, at least
@@ -149,7 +153,10 @@ int store_async_run_int(struct store *s, enum store_script which, int nkeys, con
                         const char **args, store_int_cb cb, void *arg);
 int store_async_run_list(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
                          const char **args, store_list_cb cb, void *arg);
+int store_async_run_any(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
+                        const char **args, store_list_cb cb, void *arg);
 int store_async_intv(struct store *s, int argc, const char **argv, store_int_cb cb, void *arg);
+int store_async_listv(struct store *s, int argc, const char **argv, store_list_cb cb, void *arg);
 int store_async_trigger(struct store *s, int nkeys, const char **keys, int nargs, const char **args,
                         store_trigger_cb cb, void *arg);
 int store_async_active(struct store *s, const char *k_active, const char *k_last, store_active_cb cb, void *arg);

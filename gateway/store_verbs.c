@@ -3,6 +3,7 @@
  * caller has to know hiredis. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,16 +54,16 @@ struct store_sizes {
 	size_t items, lists, text;
 };
 
-static void store_list_size(const redisReply *r, struct store_sizes *z)
+static void store_list_size(redisReply *const *el, size_t n, struct store_sizes *z)
 {
-	z->items += r->elements;
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *x = r->element[i];
+	z->items += n;
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *x = el[i];
 		if (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS)
 			z->text += x->len + 1;
 		else if (x->type == REDIS_REPLY_ARRAY) {
 			z->lists++;
-			store_list_size(x, z);
+			store_list_size(x->element, x->elements, z);
 		}
 	}
 }
@@ -77,10 +78,10 @@ struct store_cursor {
 	char *text;
 };
 
-static void store_list_fill(const redisReply *r, struct store_item *e, struct store_cursor *c)
+static void store_list_fill(redisReply *const *el, size_t n, struct store_item *e, struct store_cursor *c)
 {
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *x = r->element[i];
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *x = el[i];
 		memset(&e[i], 0, sizeof e[i]);
 		switch (x->type) {
 		case REDIS_REPLY_INTEGER:
@@ -101,7 +102,7 @@ static void store_list_fill(const redisReply *r, struct store_item *e, struct st
 			l->n = x->elements;
 			l->e = x->elements ? c->item : NULL;
 			c->item += x->elements;
-			store_list_fill(x, l->e, c);
+			store_list_fill(x->element, x->elements, l->e, c);
 			e[i].kind = STORE_NESTED;
 			e[i].sub = l;
 			break;
@@ -113,19 +114,17 @@ static void store_list_fill(const redisReply *r, struct store_item *e, struct st
 	}
 }
 
-/* An array reply r into *out, in one allocation: every item first (the top
- * list's at its start, so that freeing out->e frees all), then the nested
- * lists' headers, then the texts. */
-static int store_list_from(const redisReply *r, struct store_list *out, char *err, size_t errlen)
+/* Replies el[0, n) as the items of *out, in one allocation: every item
+ * first (the top list's at its start, so that freeing out->e frees all),
+ * then the nested lists' headers, then the texts. */
+static int store_items_from(redisReply *const *el, size_t n, struct store_list *out, char *err, size_t errlen)
 {
 	out->n = 0;
 	out->e = NULL;
-	if (r->type != REDIS_REPLY_ARRAY)
-		return store_shape(err, errlen, "array", r);
-	if (r->elements == 0)
+	if (n == 0)
 		return 0;
 	struct store_sizes z = {0, 0, 0};
-	store_list_size(r, &z);
+	store_list_size(el, n, &z);
 	char *block = malloc(z.items * sizeof(struct store_item) + z.lists * sizeof(struct store_list) + z.text);
 	if (!block) {
 		snprintf(err, errlen, "out of memory");
@@ -136,11 +135,28 @@ static int store_list_from(const redisReply *r, struct store_list *out, char *er
 	c.list = (struct store_list *)(void *)(block + z.items * sizeof(struct store_item));
 	c.text = block + z.items * sizeof(struct store_item) + z.lists * sizeof(struct store_list);
 	struct store_item *top = c.item;
-	c.item += r->elements;
-	store_list_fill(r, top, &c);
-	out->n = r->elements;
+	c.item += n;
+	store_list_fill(el, n, top, &c);
+	out->n = n;
 	out->e = top;
 	return 0;
+}
+
+/* An array reply into *out. */
+static int store_list_from(const redisReply *r, struct store_list *out, char *err, size_t errlen)
+{
+	out->n = 0;
+	out->e = NULL;
+	if (r->type != REDIS_REPLY_ARRAY)
+		return store_shape(err, errlen, "array", r);
+	return store_items_from(r->element, r->elements, out, err, errlen);
+}
+
+/* Any reply into *out as its one item (an array: NESTED, in sub). */
+static int store_any_from(const redisReply *r, struct store_list *out, char *err, size_t errlen)
+{
+	redisReply *const one[] = {(redisReply *)(uintptr_t)r}; /* read only */
+	return store_items_from(one, 1, out, err, errlen);
 }
 
 static int store_int_from(const redisReply *r, long long *out, char *err, size_t errlen)
@@ -341,6 +357,19 @@ int store_run_list(struct store *s, enum store_script which, int nkeys, const ch
 	return rc;
 }
 
+int store_run_any(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
+                  const char **args, struct store_list *out, char *err, size_t errlen)
+{
+	out->n = 0;
+	out->e = NULL;
+	redisReply *r = store_script(s, which, nkeys, keys, nargs, args, err, errlen);
+	if (!r)
+		return store_err_rc(err);
+	int rc = store_any_from(r, out, err, errlen);
+	freeReplyObject(r);
+	return rc;
+}
+
 int store_trigger(struct store *s, int nkeys, const char **keys, int nargs, const char **args, int *is_new,
                   char *id, size_t cap, char *err, size_t errlen)
 {
@@ -367,7 +396,7 @@ int store_active(struct store *s, const char *k_active, const char *k_last, stru
 
 /* ---- asynchronous: one job per command, holding the typed callback ---- */
 
-enum store_job_kind { STORE_JOB_INT, STORE_JOB_LIST, STORE_JOB_TRIGGER, STORE_JOB_ACTIVE };
+enum store_job_kind { STORE_JOB_INT, STORE_JOB_LIST, STORE_JOB_ANY, STORE_JOB_TRIGGER, STORE_JOB_ACTIVE };
 
 struct store_job {
 	enum store_job_kind kind;
@@ -397,10 +426,12 @@ static void store_job_cb(void *arg, const redisReply *r, const char *why)
 		j->cb.i(j->arg, rc, v, rc < 0 ? err : NULL);
 		break;
 	}
-	case STORE_JOB_LIST: {
+	case STORE_JOB_LIST:
+	case STORE_JOB_ANY: {
 		struct store_list l = {0, NULL};
 		if (r)
-			rc = store_list_from(r, &l, err, sizeof err);
+			rc = j->kind == STORE_JOB_ANY ? store_any_from(r, &l, err, sizeof err)
+			                              : store_list_from(r, &l, err, sizeof err);
 		j->cb.l(j->arg, rc, rc < 0 ? NULL : &l, rc < 0 ? err : NULL);
 		store_list_clear(&l);
 		break;
@@ -466,6 +497,23 @@ int store_async_run_list(struct store *s, enum store_script which, int nkeys, co
 	if (j)
 		j->cb.l = cb;
 	return store_job_send(s, j, (int)which, nkeys, keys, nargs, args);
+}
+
+int store_async_run_any(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
+                        const char **args, store_list_cb cb, void *arg)
+{
+	struct store_job *j = store_job_new(STORE_JOB_ANY, arg);
+	if (j)
+		j->cb.l = cb;
+	return store_job_send(s, j, (int)which, nkeys, keys, nargs, args);
+}
+
+int store_async_listv(struct store *s, int argc, const char **argv, store_list_cb cb, void *arg)
+{
+	struct store_job *j = store_job_new(STORE_JOB_LIST, arg);
+	if (j)
+		j->cb.l = cb;
+	return store_job_send(s, j, -1, 0, NULL, argc, argv);
 }
 
 int store_async_intv(struct store *s, int argc, const char **argv, store_int_cb cb, void *arg)

@@ -1140,6 +1140,20 @@ static void test_verbs_sync(void **state)
 	assert_int_equal(l.e[1].sub->n, 2);
 	assert_string_equal(store_list_field(l.e[1].sub, "f")->s, "v w");
 	store_list_clear(&l);
+	/* a reply of any shape, as one item */
+	assert_int_equal(store_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.e[0].kind, STORE_INT);
+	assert_int_equal(l.e[0].i, 0);
+	store_list_clear(&l);
+	assert_int_equal(store_exec(s, err, sizeof err, "RPUSH to b"), 0);
+	assert_int_equal(store_run_any(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.e[0].kind, STORE_NESTED);
+	assert_int_equal(l.e[0].sub->n, 2);
+	assert_string_equal(l.e[0].sub->e[0].s, "b");
+	assert_int_equal(l.e[0].sub->e[1].kind, STORE_NESTED);
+	store_list_clear(&l);
 	/* TRIGGER, then TXGET of its transaction */
 	char now[24], id[33];
 	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
@@ -1200,6 +1214,8 @@ static void test_verbs_sync(void **state)
 	assert_int_equal(store_run_int(s, STORE_REQUEUE, 2, rq, 0, NULL, &v, err, sizeof err), -EIO);
 	assert_int_equal(store_run_str(s, STORE_TXGET, 2, xk, 4, xa, &str, err, sizeof err), -EIO);
 	assert_int_equal(store_run_list(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), -EIO);
+	assert_int_equal(store_run_any(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), -EIO);
+	assert_int_equal(l.n, 0);
 	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &is_new, id, sizeof id, err, sizeof err), -EIO);
 	assert_int_equal(store_active(s, "hl:c:84900", "hl:c:84900", &a, err, sizeof err), -EIO);
 	assert_int_equal(a.running, 0);
@@ -1311,9 +1327,12 @@ static void test_verbs_async(void **state)
 	assert_int_equal(store_async_trigger(s, 4, tk, 7, ta, tcall_trigger, &c), 0);
 	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), 0);
 	assert_int_equal(store_async_run_list(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), 0);
+	const char *hget[] = {"HGETALL", "hl:s:S1"};
+	assert_int_equal(store_async_listv(s, 2, hget, tcall_list, &c), 0);
+	assert_int_equal(store_async_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), 0);
 	assert_int_equal(c.n, 0); /* never from inside the call */
-	trun_until(base, &c, 8, 3000);
-	assert_int_equal(c.n, 8);
+	trun_until(base, &c, 10, 3000);
+	assert_int_equal(c.n, 10);
 	assert_int_equal(c.rc[0], 0);
 	assert_int_equal(c.v[0], 3);  /* REQUEUE moved three */
 	assert_int_equal(c.rc[1], 0);
@@ -1331,6 +1350,10 @@ static void test_verbs_async(void **state)
 	assert_int_equal(c.v[6], 0);  /* nobody running, none ended */
 	assert_int_equal(c.rc[7], -EBADMSG);
 	assert_int_equal(c.len[7], 0);
+	assert_int_equal(c.rc[8], 0);
+	assert_true(c.len[8] >= 2);  /* the hash TRIGGER wrote: name, value... */
+	assert_int_equal(c.rc[9], 0);
+	assert_int_equal(c.len[9], 1); /* one item: the number */
 	/* a running survey, then a duplicate trigger */
 	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a S1"), 0);
 	memset(&c, 0, sizeof c);
@@ -1377,6 +1400,8 @@ static void test_verbs_async(void **state)
 	assert_int_equal(store_async_run_list(s, STORE_POP, 2, pk, 1, two, tcall_list, &c), -EIO);
 	assert_int_equal(store_async_trigger(s, 4, tk, 7, ta, tcall_trigger, &c), -EIO);
 	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), -EIO);
+	assert_int_equal(store_async_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), -EIO);
+	assert_int_equal(store_async_listv(s, 2, hget, tcall_list, &c), -EIO);
 	trun_until(base, &c, n + 1, 200);
 	assert_int_equal(c.n, n);
 	redis_start();
