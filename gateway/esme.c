@@ -617,6 +617,14 @@ int esme_capacity(const struct esme *e)
 	return c > 0 ? c : 0;
 }
 
+int esme_room(const struct esme *e)
+{
+	if (!e || e->state != ES_BOUND || e->shutting)
+		return 0;
+	int c = 2 * e->window - e->inflight - e->queued;
+	return c > 0 ? c : 0;
+}
+
 /* source ton/npi from cfg, or derived from source_addr when cfg says -1. */
 static void source_ton_npi(const struct config_smsc *cfg, uint8_t *ton, uint8_t *npi)
 {
@@ -645,7 +653,7 @@ int esme_submit(struct esme *e, const struct esme_msg *m)
 {
 	if (!m || !m->dst || !m->text)
 		return -EINVAL;
-	if (esme_capacity(e) <= 0)
+	if ((m->may_wait ? esme_room(e) : esme_capacity(e)) <= 0)
 		return -EAGAIN;
 	struct text_parts *tp = malloc(sizeof *tp);
 	if (!tp)

@@ -26,6 +26,9 @@ struct esme_msg {
 	uint8_t sess[2];
 	int has_umr;                /* USSD: user_message_reference to echo */
 	uint16_t umr;
+	int may_wait;               /* taken while esme_room allows (not only esme_capacity):
+	                             * with the window full it waits in the queue and goes
+	                             * out the moment a slot frees */
 };
 
 /* Delivery receipt states (message_state values of SMPP 3.4). */
@@ -92,6 +95,12 @@ int esme_bound(const struct esme *e);
  * long message is taken when this is >= 1; its extra parts then wait in the
  * queue and keep the capacity at 0 until they are sent. */
 int esme_capacity(const struct esme *e);
+/* How many messages marked may_wait esme_submit would take now: the free
+ * window slots plus one window more, minus the parts queued (0 when unbound or
+ * shutting down). The extra window is held here, in order, and sent as
+ * responses free slots (no token bucket consulted: queued parts wait for
+ * their tokens). */
+int esme_room(const struct esme *e);
 /* Queue a message: split into parts, submitted within the window and TPS.
  * Returns 0, -EAGAIN (no capacity), or -EINVAL/-EILSEQ/-EMSGSIZE (text). */
 int esme_submit(struct esme *e, const struct esme_msg *m);

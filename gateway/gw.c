@@ -39,6 +39,10 @@ static const char *const gw_counter_names[] = {
 	"hailong_mo_one_round_trip_total",
 	"hailong_mo_commit_reply_lost_total", "hailong_mo_already_stored_total", "hailong_mo_repeat_ignored_total",
 	"hailong_mo_unsure_item_answered_total",
+	/* how messages reached their session: in the step's COMMIT into a free
+	 * slot, into the session's queue behind a full window, or by a TAKE */
+	"hailong_mt_handed_total{path=\"direct\"}", "hailong_mt_handed_total{path=\"queued\"}",
+	"hailong_mt_handed_total{path=\"outbox\"}",
 };
 _Static_assert(sizeof gw_counter_names / sizeof gw_counter_names[0] == GW_NCOUNTERS,
                "one metric name per counter");

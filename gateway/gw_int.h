@@ -84,6 +84,7 @@ enum gw_counter {
 	GW_OPTOUT_RESTORES,
 	GW_MO_CACHED,
 	GW_MO_LOST_COMMIT, GW_MO_REDELIVERED, GW_MO_ECHO, GW_MO_UNSURE_ITEM,
+	GW_MT_DIRECT, GW_MT_QUEUED, GW_MT_OUTBOX,
 	GW_NCOUNTERS
 };
 
@@ -212,6 +213,9 @@ struct gw {
 	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) and to TAKEs on their way */
 	int taking[CONFIG_MAX_SMSC];         /* a TAKE on its way (its entries may be in our sending list, in no session) */
 	int take_again[CONFIG_MAX_SMSC];     /* the outbox was poked while it was: TAKE again after its reply */
+	int out_backlog[CONFIG_MAX_SMSC];    /* the outbox may hold messages (we pushed one, or the last
+	                                      * TAKE filled up): steps wait their turn there rather than
+	                                      * in the session's queue (gw_direct_smsc) */
 	double take_at[CONFIG_MAX_SMSC];     /* when the TAKE on its way was sent (gw_clock) */
 	double sweep_at[CONFIG_MAX_SMSC];    /* the last sweep of our sending list (gw_sweep_sending) */
 	uint64_t *unheld[CONFIG_MAX_SMSC];   /* hashes of the entries it found held by no session */

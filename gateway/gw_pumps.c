@@ -22,10 +22,12 @@
 
 static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
 
-/* Hands one outbox entry (taken into our sending list) to SMSC i's session.
- * 0, -EAGAIN (no room: the caller puts it back), or another error (the entry
- * cannot be sent: the caller drops it). */
-static int gw_submit_entry(struct gw *g, int i, const char *entry)
+/* Hands one outbox entry (taken into our sending list) to SMSC i's session;
+ * may_wait: taken while esme_room allows, to wait in the session's queue
+ * (the direct path, see gw_direct_smsc). 0, -EAGAIN (no room: the caller
+ * puts it back), or another error (the entry cannot be sent: the caller
+ * drops it). */
+static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
 {
 	json_error_t je;
 	json_t *o = json_loads(entry, 0, &je);
@@ -39,7 +41,7 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry)
 	int rc = -EINVAL;
 	if (f && to && text && (f->json = strdup(entry)) != NULL) {
 		struct esme_msg msg = {.tag = ++g->next_tag, .dst = to, .text = text,
-		                       .enc = (enum text_encoding)enc, .ussd_op = -1};
+		                       .enc = (enum text_encoding)enc, .ussd_op = -1, .may_wait = may_wait};
 		json_t *jop = json_object_get(o, "op"), *jsi = json_object_get(o, "si"),
 		       *jumr = json_object_get(o, "umr");
 		if (json_is_integer(jop)) {
@@ -131,10 +133,11 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 {
 	int k = 0;
 	for (; k < n; k++) {
-		int before = esme_capacity(g->esme[i]);
-		int rc = gw_submit_entry(g, i, entries[k]);
+		int before = esme_room(g->esme[i]), free_slot = esme_capacity(g->esme[i]) > 0;
+		int rc = gw_submit_entry(g, i, entries[k], 1);
 		if (rc == 0) {
-			int used = before - esme_capacity(g->esme[i]);
+			g->counters[free_slot ? GW_MT_DIRECT : GW_MT_QUEUED]++;
+			int used = before - esme_room(g->esme[i]);
 			g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
 			continue;
 		}
@@ -158,6 +161,7 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
 	gw_putback(g, g->cfg->smsc[i].name, k_send, k_out, &a, bad);
+	g->out_backlog[i] = 1;
 	event_active(g->ev_outbox, 0, 0);
 	return k;
 }
@@ -204,6 +208,7 @@ static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err
 	}
 	size_t n = r->elements / 3, k = 0;
 	int more = g->take_again[i] || n == (size_t)t->want;
+	g->out_backlog[i] = n == (size_t)t->want;
 	g->take_again[i] = 0;
 	if (g->closing || t->epoch != g->esme_epoch[i]) {
 		/* shutting down, or the session was replaced by a reload: none of
@@ -240,8 +245,9 @@ static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err
 			continue;
 		}
 		int before = esme_capacity(g->esme[i]);
-		int rc = gw_submit_entry(g, i, ent->str);
+		int rc = gw_submit_entry(g, i, ent->str, 0);
 		if (rc == 0) {
+			g->counters[GW_MT_OUTBOX]++;
 			int used = before - esme_capacity(g->esme[i]);
 			g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
 			continue;
@@ -520,6 +526,7 @@ static void gw_on_state(void *arg, struct esme *e, int bound)
 		if (g->esme[i] != e)
 			continue;
 		g->bound[i] = bound;
+		g->out_backlog[i] = 1; /* until a TAKE finds the outbox empty */
 		if (bound) {
 			/* a session bound (or re-bound by a reload) while the replies
 			 * wait for Redis is not read either (backpressure) */

@@ -102,8 +102,11 @@ void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
 /* The SMSC session a step's messages can be handed to at once, in the
  * same COMMIT that stores the step (no TAKE round trip): a plain SMS step,
  * sent now, on a session bound past its grace with room for all of them
- * (room already promised to steps still committing counted). -1 = through
- * the outbox. */
+ * (room already promised to steps still committing counted). Room is the
+ * free window, plus, while the outbox has nothing waiting that we know of,
+ * one window more held in the session's queue (esme_room): a step that
+ * meets a full window goes out as the next slot frees, rather than through
+ * the outbox and a TAKE round trip. -1 = through the outbox. */
 static int gw_direct_smsc(struct gw *g, int smsc, const struct campaign *c, int64_t hold, int nout)
 {
 	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || g->ussd.active || smsc >= g->nesme ||
@@ -114,7 +117,8 @@ static int gw_direct_smsc(struct gw *g, int smsc, const struct campaign *c, int6
 	if (now.tv_sec < g->send_after[smsc].tv_sec ||
 	    (now.tv_sec == g->send_after[smsc].tv_sec && now.tv_nsec < g->send_after[smsc].tv_nsec))
 		return -1;
-	return esme_capacity(g->esme[smsc]) - g->reserved[smsc] >= nout ? smsc : -1;
+	int room = g->out_backlog[smsc] ? esme_capacity(g->esme[smsc]) : esme_room(g->esme[smsc]);
+	return room - g->reserved[smsc] >= nout ? smsc : -1;
 }
 
 /* Prepare one step for COMMIT (its keys and arguments in k): state,
@@ -319,8 +323,10 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 		             k->nmsg, k->last_at);
 	if (rc == 1 && k->hold)
 		g->counters[GW_HELD] += (uint64_t)k->nout;
-	else if (rc == 1 && k->nmsg && direct < 0)
+	else if (rc == 1 && k->nmsg && direct < 0) {
+		g->out_backlog[k->smsc] = 1;
 		event_active(g->ev_outbox, 0, 0);
+	}
 	gw_commit_clear(g, k);
 	return rc;
 }
@@ -483,6 +489,7 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 		g->counters[GW_REDIS_ERR]++;
 	if (rc == 1) {
 		g->counters[GW_NOTICES]++;
+		g->out_backlog[smsc] = 1;
 		event_active(g->ev_outbox, 0, 0);
 	}
 	return rc;

@@ -21,7 +21,10 @@
    (a 5-question yes/no campaign, window 10) and Kannel (bearerbox + smsbox answering
    every MO with a fixed text, max-pending-submits 10) in the same run: round trips
    MO -> submit_sm per second (`vs_kannel` = hailongd / Kannel), then hailongd at half
-   that rate for latency, and Redis commands per step (hailongd's own count of the
+   that rate for latency (relay_latency_p50_ms/_p99_ms: the MOs released every 1 ms,
+   an even pace; relay_burst_latency_*: the same rate released every 10 ms, each
+   tick's MOs at once; relay_handed: how the next questions reached the session,
+   hailong_mt_handed_total), and Redis commands per step (hailongd's own count of the
    commands it sent, and INFO commandstats with the commands run inside scripts);
 8. USSD: hailong-sim as the USSD centre (--ussd), citizens answering each screen at
    once: answers per second at saturation, then answer -> next screen latency p50/p99
@@ -328,10 +331,10 @@ max-messages = 1
 """
 
 
-def loadgen(port, citizens, seconds, warmup, rate=0, trigger=None):
+def loadgen(port, citizens, seconds, warmup, rate=0, trigger=None, tick=10):
     """Starts tests/peer/loadgen.js on port; returns the process (stdout piped)."""
     argv = ["node", os.path.join(PEER, "loadgen.js"), "--port", str(port), "--citizens", str(citizens),
-            "--seconds", str(seconds), "--warmup", str(warmup), "--rate", "%g" % rate]
+            "--seconds", str(seconds), "--warmup", str(warmup), "--rate", "%g" % rate, "--tick", "%g" % tick]
     if trigger:
         argv += ["--trigger", trigger["url"], "--token", trigger["token"], "--campaign", "relay", "--end", "CAM ON"]
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -397,6 +400,48 @@ def kannel_part(a, out):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def relay_half(a, out, camp, rate, tick, pre):
+    """hailongd at the given rate (half its saturation), the MOs released every
+    tick ms; figures named relay_{pre}...; the first run also counts Redis
+    commands per step."""
+    with harness.Stack(campaigns=camp) as st:
+        st.start_redis()
+        trig = {"url": "http://127.0.0.1:%d" % st.http_port, "token": harness.TOKEN}
+        say(f"hailongd relay at half saturation: {rate:.0f} MO/s for {a.relay_s}s, released every {tick:g} ms")
+        lg = loadgen(st.smsc_port, a.relay_citizens, a.relay_s, a.relay_warmup, rate=rate, trigger=trig,
+                     tick=tick)
+        st.start_gateway(config=st.write_config(window=a.relay_window, tps=100000, unix=True))
+        m0, (c0, s0) = st.metrics(), redis_calls(st)
+        h = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
+        m1, (c1, s1) = st.metrics(), redis_calls(st)
+        say("hailongd relay at half saturation: " + json.dumps(h))
+        out["relay_%shalf" % pre] = h
+        lat = h["latency_ms"]
+        out["relay_%slatency_p50_ms" % pre] = lat.get("p50")
+        out["relay_%slatency_p99_ms" % pre] = lat.get("p99")
+        # hailongd's own share: reply read -> next question handed to the session
+        hs = "hailong_reply_to_next_question_seconds"
+        n = m1.get(hs + "_count", 0) - m0.get(hs + "_count", 0)
+        if n > 0:
+            out["relay_%sgateway_mean_ms" % pre] = round(1000 * (m1.get(hs + "_sum", 0) - m0.get(hs + "_sum", 0)) / n, 3)
+        # how the next questions reached the session (hailong_mt_handed_total)
+        out["relay_%shanded" % pre] = {p: int(m1.get('hailong_mt_handed_total{path="%s"}' % p, 0)
+                                               - m0.get('hailong_mt_handed_total{path="%s"}' % p, 0))
+                                        for p in ("direct", "queued", "outbox")}
+        if pre:
+            st.stop("hailongd")
+            return
+        # the steps of the whole run (warm-up included) against the commands of
+        # that run: hailongd's own count of what it sent, and Redis's count
+        # of every command it ran (those inside scripts too)
+        steps = max(1, h["steps_all"])
+        sent = m1.get("hailong_redis_commands_total", 0) - m0.get("hailong_redis_commands_total", 0)
+        out["redis_commands_per_step"] = round(sent / steps, 2)
+        out["redis_ops_per_step"] = round((c1 - c0) / steps, 2)
+        out["redis_scripts_per_step"] = round((s1 - s0) / steps, 2)
+        st.stop("hailongd")
+
+
 def relay_part(a, out):
     """hailongd under the same load generator and window as Kannel."""
     if not shutil.which("node"):
@@ -417,35 +462,11 @@ def relay_part(a, out):
             out["relay_steps_per_s"] = round(r["steps_per_s"], 1)
             st.stop("hailongd")
 
-        with harness.Stack(campaigns=camp) as st:
-            st.start_redis()
-            trig = {"url": "http://127.0.0.1:%d" % st.http_port, "token": harness.TOKEN}
-            rate = max(1.0, r["steps_per_s"] / 2)
-            say(f"hailongd relay at half saturation: {rate:.0f} MO/s for {a.relay_s}s")
-            lg = loadgen(st.smsc_port, a.relay_citizens, a.relay_s, a.relay_warmup, rate=rate, trigger=trig)
-            st.start_gateway(config=st.write_config(window=a.relay_window, tps=100000, unix=True))
-            m0, (c0, s0) = st.metrics(), redis_calls(st)
-            h = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
-            m1, (c1, s1) = st.metrics(), redis_calls(st)
-            say("hailongd relay at half saturation: " + json.dumps(h))
-            out["relay_half"] = h
-            lat = h["latency_ms"]
-            out["relay_latency_p50_ms"] = lat.get("p50")
-            out["relay_latency_p99_ms"] = lat.get("p99")
-            # hailongd's own share: reply read -> next question handed to the session
-            hs = "hailong_reply_to_next_question_seconds"
-            n = m1.get(hs + "_count", 0) - m0.get(hs + "_count", 0)
-            if n > 0:
-                out["relay_gateway_mean_ms"] = round(1000 * (m1.get(hs + "_sum", 0) - m0.get(hs + "_sum", 0)) / n, 3)
-            # the steps of the whole run (warm-up included) against the commands of
-            # that run: hailongd's own count of what it sent, and Redis's count
-            # of every command it ran (those inside scripts too)
-            steps = max(1, h["steps_all"])
-            sent = m1.get("hailong_redis_commands_total", 0) - m0.get("hailong_redis_commands_total", 0)
-            out["redis_commands_per_step"] = round(sent / steps, 2)
-            out["redis_ops_per_step"] = round((c1 - c0) / steps, 2)
-            out["redis_scripts_per_step"] = round((s1 - s0) / steps, 2)
-            st.stop("hailongd")
+        rate = max(1.0, r["steps_per_s"] / 2)
+        relay_half(a, out, camp, rate, a.relay_tick, "")
+        # the same rate released in 10 ms bursts (each tick's MOs at once):
+        # what a burstier SMSC gives
+        relay_half(a, out, camp, rate, 10, "burst_")
     finally:
         shutil.rmtree(camp, ignore_errors=True)
 
@@ -466,6 +487,8 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--short", action="store_true", help="a few seconds, for make test")
+    ap.add_argument("--relay-tick", type=float, default=float(os.environ.get("BENCH_RELAY_TICK", "1")),
+                    help="ms between the paced load's releases at half rate (a 10 ms run follows)")
     ap.add_argument("--only", default="", help="comma-separated parts to run (gateway,tcp,sim,kannel,"
                     "relay,ussd,archive,reading); default all")
     a = ap.parse_args()

@@ -2,13 +2,14 @@
 // plays the SMSC and closed-loop citizens, and measures any ESME that answers a
 // citizen's MO with a message back (hailongd's next question, or Kannel's fixed
 // reply). Usage:
-//   node loadgen.js --port P --citizens N --seconds S [--warmup S] [--rate R]
+//   node loadgen.js --port P --citizens N --seconds S [--warmup S] [--rate R [--tick MS]]
 //                   [--trigger URL --token T --campaign C --end TEXT]
 // Binds are accepted with any credentials. Each citizen sends an MO ("1") and
 // waits for the next submit_sm to its number; that answer is one step, timed
 // from the deliver_sm written to the submit_sm read. The citizen then answers
 // at once (or, with --rate R, when the global pace of R MOs per second lets
-// it). submit_sm gets submit_sm_resp at once, and a delivery receipt when it
+// it; the pace is refilled every --tick ms, default 10: a tick releases
+// rate*tick/1000 MOs together). submit_sm gets submit_sm_resp at once, and a delivery receipt when it
 // asks for one. With --trigger, every citizen's survey is started through
 // hailongd's HTTP API, and again when a text containing --end arrives (that
 // text is still a step: it answers the last MO). Prints one JSON line:
@@ -18,7 +19,7 @@
 const http = require('http');
 const smpp = require('smpp');
 
-const opt = { port: 0, citizens: 100, seconds: 10, warmup: 2, rate: 0, trigger: '', token: '', campaign: '', end: '' };
+const opt = { port: 0, citizens: 100, seconds: 10, warmup: 2, rate: 0, tick: 10, trigger: '', token: '', campaign: '', end: '' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, '');
   if (!(k in opt)) { process.stderr.write('loadgen: unknown option --' + k + '\n'); process.exit(2); }
@@ -55,11 +56,15 @@ function sendMo(c) {
 }
 
 if (opt.rate > 0) {
-  // refill every 10 ms; a burst never exceeds 50 ms of the rate
+  // refill every tick by the time that really passed (timers run late);
+  // a burst never exceeds 50 ms of the rate
+  let last = process.hrtime.bigint();
   setInterval(() => {
-    tokens = Math.min(tokens + opt.rate / 100, Math.max(1, opt.rate / 20));
+    const now = process.hrtime.bigint();
+    tokens = Math.min(tokens + opt.rate * Number(now - last) / 1e9, Math.max(1, opt.rate / 20));
+    last = now;
     while (tokens >= 1 && paced.length) sendMo(paced.shift());
-  }, 10);
+  }, opt.tick);
 }
 
 function trigger(c) {
