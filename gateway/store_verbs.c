@@ -11,8 +11,8 @@
 #include "store_int.h"
 
 /* The errno of a failed command, from the err the connection filled: an
- * error reply (the command did not run), memory, or else I/O (unreachable,
- * or the reply lost: it may have run). */
+ * error reply (refused, or a script stopped by an error), memory, or else
+ * I/O (unreachable, or the reply lost: it may have run). */
 static int store_err_rc(const char *err)
 {
 	if (err && strncmp(err, STORE_ERR_REPLY, strlen(STORE_ERR_REPLY)) == 0)
