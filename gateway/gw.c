@@ -230,10 +230,8 @@ void gw_free(struct gw *g)
 		char err[256], k_send[160];
 		for (struct gw_inflight *d = g->removals; d && g->registered; d = d->next) {
 			gw_sending_key(g, d->smsc, k_send, sizeof k_send);
-			redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json);
-			if (!r)
+			if (store_exec(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json) < 0)
 				break;
-			freeReplyObject(r);
 		}
 	}
 	for (int i = 0; i < g->nesme; i++)

@@ -65,16 +65,18 @@ static void gw_removal_drop(struct gw *g, struct gw_inflight *d)
 		}
 }
 
-/* The SENT script's reply r (NULL: not run, or lost, err says why). */
-static void gw_batch_done(void *arg, const redisReply *r, const char *err)
+/* The SENT script's reply r, one number per receipt (rc < 0: not run, or
+ * lost, err says why). */
+static void gw_batch_done(void *arg, int rc, const struct store_list *r, const char *err)
 {
 	struct gw_batch_run *b = arg;
 	struct gw *g = b->g;
-	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)b->ndlr)) {
+	if (rc == 0 && r->n != (size_t)b->ndlr) {
 		err = "unexpected reply";
-		r = NULL;
+		rc = -EBADMSG;
 	}
-	if (!r) {
+	if (rc < 0) {
+		r = NULL;
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("redis msg=\"%d answers and %d receipts not stored: the answers kept for the sweep, the "
 		         "receipts sent again by the SMSC\" err=\"%s\"",
@@ -101,8 +103,8 @@ static void gw_batch_done(void *arg, const redisReply *r, const char *err)
 		uint32_t status = SMPP_ESME_RX_T_APPN; /* not stored: the SMSC sends it again */
 		if (r) {
 			status = SMPP_ESME_ROK;
-			const redisReply *x = r->element[i];
-			if (x->type == REDIS_REPLY_INTEGER && x->integer == 1) {
+			const struct store_item *x = &r->e[i];
+			if (x->kind == STORE_INT && x->i == 1) {
 				g->receipts[it->state]++;
 				/* recorded: the receipts of its other parts need nothing */
 				g->dlr_seen[it->h % (sizeof g->dlr_seen / sizeof g->dlr_seen[0])] = it->h;
@@ -166,9 +168,9 @@ static void gw_flush_run(struct gw *g, struct gw_batchq *q, int fs, int ns, int 
 		bad = record_strv_add(&k, it->key) || record_strv_add(&a, g->cfg->smsc[it->smsc].name) ||
 		      record_strv_add(&a, it->msgid) || record_strv_add(&a, gw_dlr_names[it->state]);
 	}
-	if (bad || store_async_script(g->store, STORE_SENT, k.n, (const char **)k.v, a.n, (const char **)a.v,
-	                              gw_batch_done, b) < 0)
-		gw_batch_done(b, NULL, bad ? "out of memory" : "redis unreachable");
+	if (bad || store_async_run_list(g->store, STORE_SENT, k.n, (const char **)k.v, a.n, (const char **)a.v,
+	                                gw_batch_done, b) < 0)
+		gw_batch_done(b, -EIO, NULL, bad ? "out of memory" : "redis unreachable");
 	record_strv_free(&k);
 	record_strv_free(&a);
 }
@@ -304,12 +306,10 @@ void gw_batch_free(struct gw *g)
 			gw_sending_key(g, it->d->smsc, k_send, sizeof k_send);
 			const char *keys[] = {GW_K_DELIVERIES, k_send, it->k_msg ? it->k_msg : GW_K_MSG "none"};
 			const char *args[] = {"259200", "0", "1", it->d->json, it->val ? it->val : ""};
-			redisReply *r = store_script(g->store, STORE_SENT, 3, keys, 5, args, err, sizeof err);
+			int rc = store_run(g->store, STORE_SENT, 3, keys, 5, args, err, sizeof err);
 			it->d->batching = 0;
-			if (r) {
-				freeReplyObject(r);
+			if (rc == 0)
 				gw_removal_drop(g, it->d);
-			}
 			gw_sent_item_free(it);
 		}
 		for (int i = 0; i < q->ndlr; i++)

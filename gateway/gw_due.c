@@ -13,7 +13,7 @@
 
 #include "gw_int.h"
 #include "log.h"
-#include "store.h"
+#include "gw_raw.h"
 #include "survey.h"
 
 /* One claimed survey on its way: its HGETALL, then its COMMIT. */

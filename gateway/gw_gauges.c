@@ -3,6 +3,7 @@
  * surveys with a timer, sessions bound and the window in use, and two
  * latency histograms (submit_sm -> its response; a citizen's reply -> the
  * next question handed to the SMSC). docs/operations.md lists the alerts. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,12 +89,12 @@ static long long gw_redis_int(struct gw *g, int *down, const char *fmt, const ch
 	char err[256];
 	if (*down)
 		return -1;
-	redisReply *r = store_cmd(g->store, err, sizeof err, fmt, key);
-	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-	if (!r)
-		*down = 1;
-	if (r)
-		freeReplyObject(r);
+	long long v = -1;
+	int rc = store_int(g->store, &v, err, sizeof err, fmt, key);
+	if (rc < 0) {
+		*down = rc != -EBADMSG; /* no answer, or an error reply */
+		v = -1;
+	}
 	return v;
 }
 

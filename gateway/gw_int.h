@@ -277,10 +277,6 @@ void gw_msisdn_hash(const struct gw *g, const char *msisdn, char out[65]);
 
 /* gw_step.c: keys, committing a step, reading a survey back */
 void gw_key(char *out, size_t cap, const char *prefix, const char *id);
-/* ACTIVE: the citizen's running survey and its record, or when none runs the
- * second their last survey ended, in one round trip. The caller frees the
- * reply; NULL (err filled) when Redis did not answer. */
-redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen);
 uint64_t gw_hash64(const char *s);
 /* n random bytes (a per-thread pool refilled from the kernel; see gw.c). */
 void gw_random(void *out, size_t n);
@@ -291,22 +287,17 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
-int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err);
-int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
                     int rc, const char *msisdn);
-/* The running survey an ACTIVE reply r names: id (RECORD_ID_MAX bytes), m,
- * c, s loaded as gw_parse_survey does (0, -ENOENT when it finished
- * meanwhile: look again, or another error); 1 when r names none (nothing
- * loaded: s is not to be cleared). */
-int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_meta *m,
-                    const struct campaign **c, struct survey *s);
-int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
-                    const struct campaign **c, struct survey *s);
+/* The citizen's running survey, read with ACTIVE: as gw_active_parse says
+ * (0, -ENOENT: it finished meanwhile, look again, or another error; 1: none
+ * runs), or -EIO (err filled) when Redis did not answer. */
+int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
+                   struct survey *s, char *err, size_t errlen);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
@@ -328,10 +319,7 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 int gw_starts_busy(const struct gw *g);
 #define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
 void gw_requeue_lost_starts(struct gw *g);
-/* What ACTIVE's reply r means for an MO of msisdn: GW_MO_DONE (answer it
- * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again),
- * GW_MO_FEED (m, c, s loaded: feed the text) or GW_MO_NOTICE (no survey
- * running: gw_no_survey answers it). */
+/* What gw_mo_judge (gw_raw.h) makes of ACTIVE's reply for an MO. */
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
 /* A reply from a number with no survey running: HUY/STOP records the
  * opt-out and is confirmed; anything else gets the built-in answer. Either
@@ -342,11 +330,6 @@ int gw_no_survey(struct gw *g, const char *msisdn, const char *text);
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg);
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
-/* GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
- * (answer it ROK; the survey now waits on item m->sq: replies of the same
- * number that came before that item left answer nothing). */
-int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
-                struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
 /* The first steps of every MO: an SMS trigger (*status set, returns 1), a
  * number that is not a mobile one (ignored, returns 1), else 0 with the
  * canonical number in msisdn. */

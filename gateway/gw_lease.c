@@ -44,13 +44,14 @@ long long gw_reap(struct gw *g, const char *inst, int force)
 		keys[nk++] = pairs[i][1];
 	}
 	const char *args[] = {inst, force ? "1" : "0"};
-	redisReply *r = store_script(g->store, STORE_REAP, nk, keys, 2, args, err, sizeof err);
-	if (!r) {
+	long long n = 0;
+	int rc = store_run_int(g->store, STORE_REAP, nk, keys, 2, args, &n, err, sizeof err);
+	if (rc < 0 && rc != -EBADMSG) {
 		g->counters[GW_REDIS_ERR]++;
 		return -EIO;
 	}
-	long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-	freeReplyObject(r);
+	if (rc < 0)
+		n = 0;
 	if (n > 0)
 		log_info("recover instance=%s requeued=%lld%s", inst, n, force ? " (own stop)" : " (lease expired)");
 	return n;
@@ -69,17 +70,16 @@ void gw_sweep_sending(struct gw *g, int at_once)
 	/* first what could not be written while Redis was away */
 	for (struct gw_unkept **kp = &g->unkept; *kp;) {
 		struct gw_unkept *k = *kp;
-		redisReply *r;
+		int rc;
 		if (k->send_key) {
 			const char *keys[] = {k->send_key, k->key};
 			const char *args[] = {k->entry, k->val, "259200"};
-			r = store_script(g->store, STORE_KEEP, 2, keys, 3, args, err, sizeof err);
+			rc = store_run(g->store, STORE_KEEP, 2, keys, 3, args, err, sizeof err);
 		} else {
-			r = store_cmd(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
+			rc = store_exec(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
 		}
-		if (!r)
+		if (rc < 0)
 			return;
-		freeReplyObject(r);
 		*kp = k->next;
 		gw_unkept_free(k);
 	}
@@ -90,10 +90,8 @@ void gw_sweep_sending(struct gw *g, int at_once)
 			continue;
 		}
 		gw_sending_key(g, d->smsc, k_send, sizeof k_send);
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json);
-		if (!r)
+		if (store_exec(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json) < 0)
 			return; /* still away: try again at the next tick */
-		freeReplyObject(r);
 		*pp = d->next;
 		free(d->json);
 		free(d);
@@ -111,15 +109,16 @@ void gw_sweep_sending(struct gw *g, int at_once)
 		size_t nseen = 0;
 		gw_sending_key(g, i, k_send, sizeof k_send);
 		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LRANGE %s 0 -1", k_send);
-		if (!r)
+		struct store_list r;
+		int rc = store_list(g->store, &r, err, sizeof err, "LRANGE %s 0 -1", k_send);
+		if (rc < 0 && rc != -EBADMSG)
 			return;
-		for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
-			const char *v = r->element[k]->str;
+		for (size_t k = 0; k < r.n; k++) {
+			const char *v = r.e[k].s;
 			/* as many copies in the list as in flight: the surplus is lost */
 			int listed = 0, held = 0;
-			for (size_t j = 0; j < r->elements; j++)
-				listed += strcmp(r->element[j]->str, v) == 0;
+			for (size_t j = 0; j < r.n; j++)
+				listed += strcmp(r.e[j].s, v) == 0;
 			for (struct gw_inflight *f = g->inflight; f; f = f->next)
 				held += f->smsc == i && strcmp(f->json, v) == 0;
 			held += gw_committing_has(g, i, v); /* its COMMIT's reply is on its way */
@@ -127,7 +126,7 @@ void gw_sweep_sending(struct gw *g, int at_once)
 				held += d->batching && d->smsc == i && strcmp(d->json, v) == 0; /* sent: its SENT is on its way */
 			int first = 1;
 			for (size_t j = 0; j < k; j++)
-				first &= strcmp(r->element[j]->str, v) != 0;
+				first &= strcmp(r.e[j].s, v) != 0;
 			if (!first || held >= listed)
 				continue;
 			uint64_t h = gw_hash64(v);
@@ -145,15 +144,13 @@ void gw_sweep_sending(struct gw *g, int at_once)
 			for (int n = held; n < listed; n++) {
 				const char *keys[] = {k_send, k_out};
 				const char *args[] = {v};
-				redisReply *x = store_script(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err);
-				if (x) {
+				if (store_run(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err) == 0) {
 					log_warn("[%s] sending entry held by no session: back to the outbox", g->cfg->smsc[i].name);
-					freeReplyObject(x);
 					gw_mo_cache_clear(g); /* its survey's sq went back */
 				}
 			}
 		}
-		freeReplyObject(r);
+		store_list_clear(&r);
 		free(g->unheld[i]);
 		g->unheld[i] = seen;
 		g->nunheld[i] = nseen;
@@ -176,23 +173,21 @@ static int gw_reclaim(struct gw *g)
 		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[f->smsc].name);
 		const char *keys[] = {k_send, k_out};
 		const char *args[] = {f->json};
-		redisReply *r = store_script(g->store, STORE_RECLAIM, 2, keys, 1, args, err, sizeof err);
-		if (!r)
+		long long ours = 0;
+		int rc = store_run_int(g->store, STORE_RECLAIM, 2, keys, 1, args, &ours, err, sizeof err);
+		if (rc < 0 && rc != -EBADMSG)
 			return -EIO;
-		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+		if (rc == 0 && ours == 1)
 			kept++;
 		else
 			taken++;
-		freeReplyObject(r);
 	}
 	/* sent already, their removal from our list still pending: a copy a
 	 * peer put back in the outbox must not go out again */
 	for (struct gw_inflight *d = g->removals; d; d = d->next) {
 		snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[d->smsc].name);
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_out, d->json);
-		if (!r)
+		if (store_exec(g->store, err, sizeof err, "LREM %s 1 %s", k_out, d->json) < 0)
 			return -EIO;
-		freeReplyObject(r);
 	}
 	g->counters[GW_LEASE_TAKEN] += (uint64_t)taken;
 	if (taken)
@@ -215,15 +210,16 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	struct gw *g = arg;
 	char err[256];
 	/* GET: the old value, to see whether the lease ran out meanwhile */
-	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %d:%" PRIu64 ":%s EX %d GET", g->k_lease,
-	                          (int)getpid(), ++g->renewals, g->lease_where, g->cfg->lease_s);
-	if (!r) {
+	char *old = NULL;
+	int rc = store_str(g->store, &old, err, sizeof err, "SET %s %d:%" PRIu64 ":%s EX %d GET", g->k_lease,
+	                   (int)getpid(), ++g->renewals, g->lease_where, g->cfg->lease_s);
+	free(old);
+	if (rc < 0 && rc != -EBADMSG) {
 		g->counters[GW_REDIS_ERR]++;
 		return;
 	}
 	double now = gw_mono();
-	int lost = g->registered && r->type == REDIS_REPLY_NIL;
-	freeReplyObject(r);
+	int lost = g->registered && rc == 0; /* nil: no lease was there */
 	/* A peer's lease is judged only after ours has been renewed without a
 	 * gap for a whole lease: when Redis itself was away (restarted, or
 	 * unreachable for everyone), or this process stood still, every lease
@@ -243,15 +239,15 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (g->reclaim_pending && gw_reclaim(g) == 0)
 		g->reclaim_pending = 0;
-	r = store_cmd(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
-	if (r)
-		freeReplyObject(r);
+	store_exec(g->store, err, sizeof err, "SADD hl:instances %s", g->inst);
 	g->registered = 1;
 	int judge = now - g->redis_since >= g->cfg->lease_s;
-	r = judge ? store_cmd(g->store, err, sizeof err, "SMEMBERS hl:instances") : NULL;
-	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		const char *other = r->element[i]->str;
-		if (strcmp(other, g->inst) == 0 || strlen(other) > 32)
+	struct store_list peers = {0, NULL};
+	if (judge)
+		store_list(g->store, &peers, err, sizeof err, "SMEMBERS hl:instances");
+	for (size_t i = 0; i < peers.n; i++) {
+		const char *other = peers.e[i].s;
+		if (!other || strcmp(other, g->inst) == 0 || strlen(other) > 32)
 			continue;
 		if (gw_reap(g, other, 0) > 0) {
 			event_active(g->ev_queue, 0, 0);
@@ -259,8 +255,7 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 			event_active(g->ev_archive, 0, 0);
 		}
 	}
-	if (r)
-		freeReplyObject(r);
+	store_list_clear(&peers);
 	gw_retire_campaigns(g, gw_now());
 	gw_mo_sweep(g);
 	gw_sweep_sending(g, 0);
@@ -271,13 +266,11 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 		gw_requeue_lost_starts(g);
 	else
 		g->nlost_starts = 0; /* all of them, if still there, go back now */
-	r = gw_starts_busy(g) ? NULL : store_script(g->store, STORE_REQUEUE, 2, sk, 0, NULL, err, sizeof err);
-	if (r) {
-		if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-			log_warn("recover requeued=%lld what=starting msg=\"left by a failure half-way\"", r->integer);
-			event_active(g->ev_queue, 0, 0);
-		}
-		freeReplyObject(r);
+	long long back = 0;
+	if (!gw_starts_busy(g) && store_run_int(g->store, STORE_REQUEUE, 2, sk, 0, NULL, &back, err, sizeof err) == 0 &&
+	    back > 0) {
+		log_warn("recover requeued=%lld what=starting msg=\"left by a failure half-way\"", back);
+		event_active(g->ev_queue, 0, 0);
 	}
 }
 
@@ -327,14 +320,11 @@ int gw_take_over(struct gw *g, char *err, size_t errlen)
 {
 	char e[256], first[256] = "";
 	gw_lease_where_init(g);
-	redisReply *r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
-	if (!r || r->type != REDIS_REPLY_STRING) {
-		if (r)
-			freeReplyObject(r);
+	char *v = NULL;
+	if (store_str(g->store, &v, e, sizeof e, "GET %s", g->k_lease) != 1)
 		return 0; /* no lease (or no Redis yet: the lease cb catches up) */
-	}
-	snprintf(first, sizeof first, "%s", r->str);
-	freeReplyObject(r);
+	snprintf(first, sizeof first, "%s", v);
+	free(v);
 	long pid;
 	if (gw_lease_dead(g, first, &pid)) {
 		log_info("recover instance=%s pid=%ld msg=\"lease of a process that is gone: taken over at once\"", g->inst,
@@ -346,11 +336,10 @@ int gw_take_over(struct gw *g, char *err, size_t errlen)
 	for (int i = 0; i < 18; i++) { /* 4.5 s: more than two renewals of a live one */
 		struct timespec ts = {0, 250000000};
 		nanosleep(&ts, NULL);
-		r = store_cmd(g->store, e, sizeof e, "GET %s", g->k_lease);
-		int changed = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, first) != 0;
-		int gone = r && r->type != REDIS_REPLY_STRING;
-		if (r)
-			freeReplyObject(r);
+		int rc = store_str(g->store, &v, e, sizeof e, "GET %s", g->k_lease);
+		int changed = rc == 1 && strcmp(v, first) != 0;
+		int gone = rc == 0 || rc == -EBADMSG; /* answered, and no lease */
+		free(v);
 		if (changed) {
 			snprintf(err, errlen, "another hailongd with http.listen %s runs on this host with the same Redis",
 			         g->cfg->http_listen);
@@ -371,24 +360,17 @@ void gw_recover(struct gw *g)
 	const char *keys[2];
 	keys[0] = GW_K_OLD_STARTING;
 	keys[1] = GW_K_QUEUE;
-	redisReply *r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
-	if (r)
-		freeReplyObject(r);
-	else
+	if (store_run(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err) < 0)
 		log_warn("recover err=\"%s\" msg=\"will retry when redis is back\"", err);
 	keys[0] = GW_K_OLD_ARCHIVING;
 	keys[1] = GW_K_ARCHIVE;
-	r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
-	if (r)
-		freeReplyObject(r);
+	store_run(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
 		snprintf(from, sizeof from, GW_K_SENDING "%s", g->cfg->smsc[i].name);
 		snprintf(to, sizeof to, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
 		keys[0] = from;
 		keys[1] = to;
-		r = store_script(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
-		if (r)
-			freeReplyObject(r);
+		store_run(g->store, STORE_REQUEUE, 2, keys, 0, NULL, err, sizeof err);
 	}
 	gw_lease_cb(-1, 0, g);
 }

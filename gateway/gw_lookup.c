@@ -143,15 +143,16 @@ int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t 
 		snprintf(sttl, sizeof sttl, "%d", GW_TX_TTL);
 		snprintf(sper, sizeof sper, "%d", GW_TX_PERIOD);
 		const char *keys[] = {key, pre}, *args[] = {snow, sttl, sper, txid};
-		redisReply *r = store_script(g->store, STORE_TXGET, 2, keys, 4, args, err, sizeof err);
-		if (!r) {
+		char *id = NULL;
+		int rc = store_run_str(g->store, STORE_TXGET, 2, keys, 4, args, &id, err, sizeof err);
+		if (rc < 0 && rc != -EBADMSG) {
 			g->counters[GW_REDIS_ERR]++;
 			json_decref(acc.arr);
 			return -EIO;
 		}
 		json_t *o = NULL;
-		int rc = r->type == REDIS_REPLY_STRING ? gw_lookup_running(g, r->str, &o) : -ENOENT;
-		freeReplyObject(r);
+		rc = rc == 1 ? gw_lookup_running(g, id, &o) : -ENOENT;
+		free(id);
 		if (rc == -EIO) {
 			json_decref(acc.arr);
 			return -EIO;

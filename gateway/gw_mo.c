@@ -15,7 +15,7 @@
 #include "gw_int.h"
 #include "log.h"
 #include "phone.h"
-#include "store.h"
+#include "gw_raw.h"
 #include "survey.h"
 
 struct gw_mojob {

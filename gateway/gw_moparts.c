@@ -45,11 +45,11 @@ struct gw_mopart {
 /* Decodes the parts {dc1, hex1, ..., dcN, hexN}: runs of parts with one
  * data_coding are joined before decoding (a GSM escape or a UTF-16 pair may
  * straddle two parts). Returns a malloc'd UTF-8 string or NULL. */
-static char *gw_mo_join(const redisReply *r)
+static char *gw_mo_join(const struct store_list *l)
 {
 	size_t all = 0;
-	for (size_t i = 1; i < r->elements; i += 2)
-		all += r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->len / 2 : 0;
+	for (size_t i = 1; i < l->n; i += 2)
+		all += l->e[i].kind == STORE_STR ? l->e[i].len / 2 : 0;
 	uint8_t *bytes = malloc(all + 1);
 	size_t cap = all * 3 + 4, used = 0;
 	char *text = malloc(cap);
@@ -60,23 +60,22 @@ static char *gw_mo_join(const redisReply *r)
 	}
 	text[0] = '\0';
 	size_t i = 0;
-	while (i + 1 < r->elements) {
-		const char *dc = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "0";
+	while (i + 1 < l->n) {
+		const char *dc = l->e[i].kind == STORE_STR ? l->e[i].s : "0";
 		size_t n = 0;
-		for (; i + 1 < r->elements; i += 2) {
-			const redisReply *d = r->element[i], *p = r->element[i + 1];
-			if (d->type != REDIS_REPLY_STRING || strcmp(d->str, dc) != 0)
+		for (; i + 1 < l->n; i += 2) {
+			const struct store_item *d = &l->e[i], *p = &l->e[i + 1];
+			if (d->kind != STORE_STR || strcmp(d->s, dc) != 0)
 				break;
 			size_t got = 0;
-			if (p->type == REDIS_REPLY_STRING &&
-			    sodium_hex2bin(bytes + n, all - n, p->str, p->len, NULL, &got, NULL) == 0)
+			if (p->kind == STORE_STR && sodium_hex2bin(bytes + n, all - n, p->s, p->len, NULL, &got, NULL) == 0)
 				n += got;
 		}
 		int w = text_decode(atoi(dc), bytes, n, text + used, cap - used);
 		if (w > 0)
 			used += (size_t)w;
 		text[used] = '\0';
-		if (i + 1 < r->elements && r->element[i]->type != REDIS_REPLY_STRING)
+		if (i + 1 < l->n && l->e[i].kind != STORE_STR)
 			i += 2; /* a part without its coding: skipped */
 	}
 	free(bytes);
@@ -91,12 +90,13 @@ static void gw_mopart_answer(struct gw_mopart *p, uint32_t status)
 	free(p);
 }
 
-static void gw_mopart_on_end(void *arg, const redisReply *r, const char *err)
+static void gw_mopart_on_end(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_mopart *p = arg;
-	if (!r || r->type == REDIS_REPLY_ERROR) /* the set stays busy until GW_MOPART_BUSY, then is redone */
+	(void)v;
+	if (rc < 0) /* the set stays busy until GW_MOPART_BUSY, then is redone */
 		log_warn("[%s] mo from=%s parts=%d msg=\"could not mark the message handled\" err=\"%s\"",
-		         p->g->cfg->smsc[p->smsc].name, p->mask, p->total, r ? r->str : err ? err : "");
+		         p->g->cfg->smsc[p->smsc].name, p->mask, p->total, err ? err : "");
 	gw_mopart_answer(p, p->status);
 }
 
@@ -112,17 +112,17 @@ static void gw_mopart_end(struct gw *g, void *arg, uint32_t status)
 	const char *keys[] = {p->key, GW_K_MOSETS};
 	const char *args[] = {status == SMPP_ESME_ROK ? "1" : "0", sttl, sdone};
 	p->status = status;
-	if (g->closing || store_async_script(g->store, STORE_MOEND, 2, keys, 3, args, gw_mopart_on_end, p) < 0)
+	if (g->closing || store_async_run_int(g->store, STORE_MOEND, 2, keys, 3, args, gw_mopart_on_end, p) < 0)
 		gw_mopart_answer(p, status);
 }
 
 /* The whole message is here: it is read as any reply. */
-static void gw_mopart_complete(struct gw_mopart *p, const redisReply *r)
+static void gw_mopart_complete(struct gw_mopart *p, const struct store_list *parts)
 {
 	struct gw *g = p->g;
 	const char *name = g->cfg->smsc[p->smsc].name;
 	struct esme *e = g->esme_epoch[p->smsc] == p->epoch ? g->esme[p->smsc] : NULL;
-	char *text = gw_mo_join(r);
+	char *text = gw_mo_join(parts);
 	if (!text || !e || g->closing) {
 		/* no memory, or the session is gone (its answer would go nowhere):
 		 * not handled, the SMSC delivers the last part again */
@@ -146,36 +146,39 @@ static void gw_mopart_complete(struct gw_mopart *p, const redisReply *r)
 	free(text);
 }
 
-static void gw_mopart_on_reply(void *arg, const redisReply *r, const char *err)
+/* MOPART's reply: the number of parts held, or (l->e[0] nested) the whole
+ * set's parts. */
+static void gw_mopart_on_reply(void *arg, int rc, const struct store_list *l, const char *err)
 {
 	struct gw_mopart *p = arg;
 	struct gw *g = p->g;
 	const char *name = g->cfg->smsc[p->smsc].name;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
+	if (rc < 0 || l->n < 1) {
 		g->counters[GW_REDIS_ERR]++;
 		g->counters[GW_MO_RETRY]++;
 		log_warn("[%s] mo from=%s part=%d/%d msg=\"cannot store now, SMSC will retry\" err=\"%s\"", name,
-		         p->mask, p->seq, p->total, r ? r->str : err ? err : "");
+		         p->mask, p->seq, p->total, err ? err : "no reply");
 		gw_mopart_answer(p, SMPP_ESME_RX_T_APPN);
 		return;
 	}
-	if (r->type == REDIS_REPLY_INTEGER) {
+	const struct store_item *r = &l->e[0];
+	if (r->kind == STORE_INT) {
 		uint32_t st = SMPP_ESME_ROK;
-		if (r->integer == -1) {
+		if (r->i == -1) {
 			st = SMPP_ESME_RX_T_APPN; /* its set is being handled right now */
 			log_info("[%s] mo from=%s part=%d/%d msg=\"its message is being handled, SMSC will retry\"", name,
 			         p->mask, p->seq, p->total);
-		} else if (r->integer == -2) {
+		} else if (r->i == -2) {
 			log_info("[%s] mo from=%s part=%d/%d msg=\"part of a message already taken, ignored\"", name,
 			         p->mask, p->seq, p->total);
 		} else {
-			log_debug("[%s] mo from=%s part=%d/%d have=%lld", name, p->mask, p->seq, p->total, r->integer);
+			log_debug("[%s] mo from=%s part=%d/%d have=%lld", name, p->mask, p->seq, p->total, r->i);
 		}
 		gw_mopart_answer(p, st);
 		return;
 	}
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 * (size_t)p->total)
-		gw_mopart_complete(p, r);
+	if (r->kind == STORE_NESTED && r->sub->n == 2 * (size_t)p->total)
+		gw_mopart_complete(p, r->sub);
 	else
 		gw_mopart_end(g, p, SMPP_ESME_RX_T_APPN);
 }
@@ -222,7 +225,7 @@ void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_
 	char msisdn[PHONE_MAX], why[64];
 	if (phone_normalize(sm->src_addr, msisdn, why, sizeof why) == 0)
 		p->place = gw_mo_hold(g, e, token, msisdn, p->t_reply, gw_mopart_end, p);
-	int rc = store_async_script(g->store, STORE_MOPART, 2, keys, 7, args, gw_mopart_on_reply, p);
+	int rc = store_async_run_any(g->store, STORE_MOPART, 2, keys, 7, args, gw_mopart_on_reply, p);
 	free(hex);
 	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
@@ -233,23 +236,22 @@ void gw_on_mo_part(void *arg, struct esme *e, uint64_t token, const struct smpp_
 	}
 }
 
-static void gw_mo_on_sweep(void *arg, const redisReply *r, const char *err)
+static void gw_mo_on_sweep(void *arg, int rc, const struct store_list *l, const char *err)
 {
 	struct gw *g = arg;
 	g->mo_sweeping = 0;
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (rc < 0) {
 		if (!g->closing)
-			log_warn("mo_parts_sweep msg=\"failed, next tick\" err=\"%s\"",
-			         r && r->type == REDIS_REPLY_ERROR ? r->str : err ? err : "unexpected reply");
+			log_warn("mo_parts_sweep msg=\"failed, next tick\" err=\"%s\"", err ? err : "");
 		return;
 	}
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+	for (size_t i = 0; i + 1 < l->n; i += 2) {
 		g->counters[GW_MO_PARTS_EXPIRED]++;
 		/* the key names the set; its addresses are hex, not shown */
-		const char *k = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+		const char *k = l->e[i].kind == STORE_STR ? l->e[i].s : "";
 		const char *tail = strrchr(k, ':');
 		log_warn("mo_parts_expired parts=%lld total=%s msg=\"a long reply never completed within %d s, "
-		         "dropped\"", r->element[i + 1]->integer, tail ? tail + 1 : "?", GW_MOPART_AGE);
+		         "dropped\"", l->e[i + 1].i, tail ? tail + 1 : "?", GW_MOPART_AGE);
 	}
 }
 
@@ -261,6 +263,6 @@ void gw_mo_sweep(struct gw *g)
 	snprintf(before, sizeof before, "%" PRId64, gw_now() - GW_MOPART_AGE);
 	const char *keys[] = {GW_K_MOSETS};
 	const char *args[] = {before, "100"};
-	if (store_async_script(g->store, STORE_MOSWEEP, 1, keys, 2, args, gw_mo_on_sweep, g) == 0)
+	if (store_async_run_list(g->store, STORE_MOSWEEP, 1, keys, 2, args, gw_mo_on_sweep, g) == 0)
 		g->mo_sweeping = 1;
 }

@@ -57,34 +57,30 @@ int gw_optout_api(struct gw *g, const char *msisdn, int *is_new, char ended[RECO
 	char *rec = gw_optout_record(h, gw_now(), "api");
 	if (!rec)
 		return -ENOMEM;
-	redisReply *r = store_cmd(g->store, err, sizeof err, "EVAL %s 2 %s %s %s %s", gw_optout_lua, GW_K_OPTOUT,
-	                          GW_K_ARCHIVE, h, rec);
+	long long added = 0;
+	int rc = store_int(g->store, &added, err, sizeof err, "EVAL %s 2 %s %s %s %s", gw_optout_lua, GW_K_OPTOUT,
+	                   GW_K_ARCHIVE, h, rec);
 	free(rec);
-	if (!r || r->type != REDIS_REPLY_INTEGER) {
-		if (r)
-			freeReplyObject(r);
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
-		log_warn("optout source=api err=\"%s\"", r ? "unexpected reply" : err);
+		log_warn("optout source=api err=\"%s\"", err);
 		return -EIO;
 	}
-	*is_new = r->integer == 1;
-	freeReplyObject(r);
+	*is_new = added == 1;
 	event_active(g->ev_archive, 0, 0);
 	phone_mask(msisdn, mask);
 	/* the citizen's running survey ends now, opted out (their waiting ones
 	 * are suppressed when their turn comes: CLAIM reads hl:optout) */
 	for (int tries = 0; tries < GW_CANCEL_TRIES; tries++) {
-		r = gw_active(g, msisdn, err, sizeof err);
-		if (!r) {
-			g->counters[GW_REDIS_ERR]++;
-			return -EIO; /* the opt-out is stored; a retry (the API answers 503) ends the survey */
-		}
 		char id[RECORD_ID_MAX];
 		struct record_meta m;
 		const struct campaign *c = NULL;
 		struct survey s;
-		int rc = gw_active_parse(g, r, id, &m, &c, &s);
-		freeReplyObject(r);
+		rc = gw_active_load(g, msisdn, id, &m, &c, &s, err, sizeof err);
+		if (rc == -EIO) {
+			g->counters[GW_REDIS_ERR]++;
+			return -EIO; /* the opt-out is stored; a retry (the API answers 503) ends the survey */
+		}
 		if (rc == 1)
 			break; /* none running */
 		if (rc == -ENOENT) {

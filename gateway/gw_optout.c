@@ -32,12 +32,14 @@ char *gw_optout_record(const char *hash, int64_t at, const char *source)
 static int gw_optout_migrate(struct gw *g)
 {
 	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "SMEMBERS %s", GW_K_OPTOUT);
-	if (!r)
+	struct store_list l;
+	int rc = store_list(g->store, &l, err, sizeof err, "SMEMBERS %s", GW_K_OPTOUT);
+	if (rc < 0 && rc != -EBADMSG)
 		return -EIO;
-	int moved = 0, rc = 0;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && rc == 0; i++) {
-		const char *v = r->element[i]->str;
+	int moved = 0;
+	rc = 0;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		const char *v = l.e[i].s;
 		if (!v || optout_is_hash(v))
 			continue;
 		char h[65];
@@ -48,17 +50,14 @@ static int gw_optout_migrate(struct gw *g)
 			break;
 		}
 		/* hash first, then the archive, then the number: a crash in between repeats harmlessly */
-		redisReply *x = store_cmd(g->store, err, sizeof err, "SADD %s %s", GW_K_OPTOUT, h);
-		redisReply *y = x ? store_cmd(g->store, err, sizeof err, "RPUSH %s %s", GW_K_ARCHIVE, rec) : NULL;
-		redisReply *z = y ? store_cmd(g->store, err, sizeof err, "SREM %s %s", GW_K_OPTOUT, v) : NULL;
-		rc = z ? 0 : -EIO;
-		freeReplyObject(x);
-		freeReplyObject(y);
-		freeReplyObject(z);
+		int ok = store_exec(g->store, err, sizeof err, "SADD %s %s", GW_K_OPTOUT, h) == 0 &&
+		         store_exec(g->store, err, sizeof err, "RPUSH %s %s", GW_K_ARCHIVE, rec) == 0 &&
+		         store_exec(g->store, err, sizeof err, "SREM %s %s", GW_K_OPTOUT, v) == 0;
+		rc = ok ? 0 : -EIO;
 		free(rec);
 		moved += rc == 0;
 	}
-	freeReplyObject(r);
+	store_list_clear(&l);
 	if (moved)
 		log_info("optout msg=\"numbers of an older version replaced by their hash\" count=%d", moved);
 	return rc;
@@ -78,15 +77,12 @@ static int gw_optout_flush(struct gw_optout_batch *b)
 		return 0;
 	b->argv[0] = "SADD";
 	b->argv[1] = GW_K_OPTOUT;
-	redisReply *r = store_cmdargv(b->g->store, err, sizeof err, b->n + 2, b->argv, NULL);
+	int rc = store_execv(b->g->store, b->n + 2, b->argv, err, sizeof err);
 	for (int i = 0; i < b->n; i++)
 		free((void *)b->argv[i + 2]);
 	b->total += b->n;
 	b->n = 0;
-	if (!r)
-		return -EIO;
-	freeReplyObject(r);
-	return 0;
+	return rc < 0 ? -EIO : 0;
 }
 
 static int gw_optout_each(void *arg, const char *hash, const char *at, const char *source)
@@ -127,12 +123,10 @@ int gw_optout_restore(struct gw *g)
 		log_error("optout msg=\"cannot restore the opt-outs into redis\" err=\"%s\"", err);
 		return rc;
 	}
-	redisReply *r = store_cmd(g->store, err, sizeof err, "SET %s %" PRId64, g->k_optready, gw_now());
-	if (!r) {
+	if (store_exec(g->store, err, sizeof err, "SET %s %" PRId64, g->k_optready, gw_now()) < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		return -EIO;
 	}
-	freeReplyObject(r);
 	g->optout_seq = seq;
 	g->optout_blocked = 0;
 	g->optout_restores++;
@@ -145,27 +139,24 @@ static int gw_optout_apply(void *arg, const char *hash, int recorded)
 {
 	struct gw *g = arg;
 	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "%s %s %s", recorded ? "SADD" : "SREM", GW_K_OPTOUT,
-	                          hash);
-	if (!r)
+	if (store_exec(g->store, err, sizeof err, "%s %s %s", recorded ? "SADD" : "SREM", GW_K_OPTOUT, hash) < 0)
 		return -EIO;
-	freeReplyObject(r);
 	return 0;
 }
 
 int gw_optout_sync(struct gw *g)
 {
 	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "EXISTS %s", g->k_optready);
-	if (!r) {
+	long long n = 0;
+	int rc = store_int(g->store, &n, err, sizeof err, "EXISTS %s", g->k_optready);
+	if (rc < 0 && rc != -EBADMSG) {
 		g->counters[GW_REDIS_ERR]++;
 		return -EIO;
 	}
-	int ready = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	freeReplyObject(r);
+	int ready = rc == 0 && n == 1;
 	if (!ready) {
 		log_warn("optout msg=\"redis has no opt-outs from this gateway: restoring before any survey starts\"");
-		int rc = gw_optout_restore(g);
+		rc = gw_optout_restore(g);
 		if (rc == 0)
 			event_active(g->ev_queue, 0, 0);
 		return rc;
@@ -175,7 +166,7 @@ int gw_optout_sync(struct gw *g)
 		event_active(g->ev_queue, 0, 0);
 	}
 	int64_t last = g->optout_seq;
-	int rc = optout_changes(g->archive, g->optout_seq, gw_optout_apply, g, &last, err, sizeof err);
+	rc = optout_changes(g->archive, g->optout_seq, gw_optout_apply, g, &last, err, sizeof err);
 	if (last != g->optout_seq)
 		log_info("optout msg=\"operator changes applied\" from=%" PRId64 " to=%" PRId64, g->optout_seq, last);
 	g->optout_seq = last; /* what was applied stays applied; the rest next time */

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "optout.h"
 #include "record.h"
-#include "store.h"
+#include "gw_raw.h"
 #include "survey.h"
 
 /* ---- sending ---- */

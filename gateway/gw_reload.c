@@ -75,11 +75,12 @@ static int gw_retire_batch(struct gw *g, int i, int held, long long *moved)
 	char err[256], src[96], nk[12], dst[CONFIG_MAX_SMSC][96], idx[GW_RETIRE_BATCH][12];
 	const char *argv[4 + CONFIG_MAX_SMSC + 3 * GW_RETIRE_BATCH];
 	gw_key(src, sizeof src, held ? GW_K_HELD : GW_K_OUTBOX, cfg->smsc[i].name);
-	redisReply *r = store_cmd(g->store, err, sizeof err, held ? "ZRANGE %s 0 %d WITHSCORES" : "LRANGE %s 0 %d",
-	                          src, GW_RETIRE_BATCH - 1);
-	if (!r)
+	struct store_list r;
+	int rc = store_list(g->store, &r, err, sizeof err, held ? "ZRANGE %s 0 %d WITHSCORES" : "LRANGE %s 0 %d", src,
+	                    GW_RETIRE_BATCH - 1);
+	if (rc < 0 && rc != -EBADMSG)
 		return -1;
-	size_t per = held ? 2 : 1, n = r->type == REDIS_REPLY_ARRAY ? r->elements / per : 0;
+	size_t per = held ? 2 : 1, n = r.n / per;
 	int argc = 0, any = 0;
 	argv[argc++] = "EVAL";
 	argv[argc++] = held ? gw_move_held_lua : gw_move_out_lua;
@@ -91,31 +92,31 @@ static int gw_retire_batch(struct gw *g, int i, int held, long long *moved)
 		argv[argc++] = dst[k];
 	}
 	for (size_t e = 0; e < n && e < GW_RETIRE_BATCH; e++) {
-		const redisReply *m = r->element[per * e];
-		if (m->type != REDIS_REPLY_STRING || (held && r->element[per * e + 1]->type != REDIS_REPLY_STRING))
+		const struct store_item *m = &r.e[per * e];
+		if (m->kind != STORE_STR || (held && r.e[per * e + 1].kind != STORE_STR))
 			continue;
-		const char *bar = held ? strchr(m->str, '|') : NULL; /* held: "seq|JSON" */
-		int to = gw_retire_route(g, bar ? bar + 1 : m->str);
+		const char *bar = held ? strchr(m->s, '|') : NULL; /* held: "seq|JSON" */
+		int to = gw_retire_route(g, bar ? bar + 1 : m->s);
 		if (to == i || to < 0 || to >= cfg->nsmsc)
 			continue; /* cannot be: a reload keeps at least one entry */
 		snprintf(idx[e], sizeof idx[e], "%d", to + 2);
-		argv[argc++] = m->str;
+		argv[argc++] = m->s;
 		if (held)
-			argv[argc++] = r->element[per * e + 1]->str;
+			argv[argc++] = r.e[per * e + 1].s;
 		argv[argc++] = idx[e];
 		any = 1;
 	}
 	if (any) {
-		redisReply *x = store_cmdargv(g->store, err, sizeof err, argc, argv, NULL);
-		if (!x) {
-			freeReplyObject(r);
+		long long x = 0;
+		rc = store_intv(g->store, &x, argc, argv, err, sizeof err);
+		if (rc < 0 && rc != -EBADMSG) {
+			store_list_clear(&r);
 			return -1;
 		}
-		if (x->type == REDIS_REPLY_INTEGER)
-			*moved += x->integer;
-		freeReplyObject(x);
+		if (rc == 0)
+			*moved += x;
 	}
-	freeReplyObject(r);
+	store_list_clear(&r);
 	return any ? (int)n : 0;
 }
 
@@ -224,10 +225,9 @@ static void gw_retire_cb(evutil_socket_t fd, short what, void *arg)
 	char err[256], k_send[160];
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	for (int tries = 0; !later; tries++) {
-		redisReply *r = store_cmd(g->store, err, sizeof err, "LLEN %s", k_send);
-		long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-		if (r)
-			freeReplyObject(r);
+		long long n = -1;
+		if (store_int(g->store, &n, err, sizeof err, "LLEN %s", k_send) < 0)
+			n = -1;
 		if (n == 0)
 			break;
 		later = n < 0 || tries > 0; /* Redis away, or an answer still on its way */

@@ -14,7 +14,7 @@
 #include "record.h"
 #include "schedule.h"
 #include "seal.h"
-#include "store.h"
+#include "gw_raw.h"
 #include "survey.h"
 #include "text.h"
 #include "ussd.h"
@@ -42,6 +42,17 @@ int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_m
 		return 1;
 	snprintf(id, RECORD_ID_MAX, "%s", r->element[0]->str);
 	return gw_parse_survey(g, id, r->element[1], m, c, s);
+}
+
+int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
+                   struct survey *s, char *err, size_t errlen)
+{
+	redisReply *r = gw_active(g, msisdn, err, errlen);
+	if (!r)
+		return -EIO;
+	int rc = gw_active_parse(g, r, id, m, c, s);
+	freeReplyObject(r);
+	return rc;
 }
 
 /* An outbox entry: the survey it belongs to ("" = none), the number, the

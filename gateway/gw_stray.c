@@ -26,13 +26,12 @@ void gw_stray_note(struct gw *g, const char *msisdn)
 	if (!rec)
 		return;
 	/* best effort: the citizen is answered whatever happens here */
-	redisReply *r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", GW_K_ARCHIVE, rec);
+	int rc = store_exec(g->store, err, sizeof err, "RPUSH %s %s", GW_K_ARCHIVE, rec);
 	free(rec);
-	if (!r) {
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", err);
 		return;
 	}
-	freeReplyObject(r);
 	event_active(g->ev_archive, 0, 0);
 }

@@ -12,7 +12,7 @@
 #include "phone.h"
 #include "reply.h"
 #include "schedule.h"
-#include "store.h"
+#include "gw_raw.h"
 #include "survey.h"
 #include "text.h"
 

@@ -119,24 +119,24 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 	return 0;
 }
 
-/* What TRIGGER answered (NULL: no answer, err says why). Returns a
+/* What TRIGGER answered: store_trigger's rc (< 0: no answer, err says why),
+ * and when it answered, whether the survey is new and its id. Returns a
  * gw_trigger_result (survey_id filled) or -EAGAIN. */
-static int gw_trigger_took(struct gw *g, const redisReply *r, char survey_id[33], char *err, size_t errlen)
+static int gw_trigger_took(struct gw *g, int rc, int is_new, const char *id, char survey_id[33], char *err,
+                           size_t errlen)
 {
-	if (!r) {
-		g->counters[GW_REDIS_ERR]++;
-		g->counters[GW_TRIG_UNAVAIL]++;
-		return -EAGAIN;
-	}
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING) {
-		int rc = r->element[0]->integer == 1 ? GW_TRIGGER_NEW : GW_TRIGGER_DUPLICATE;
-		snprintf(survey_id, 33, "%s", r->element[1]->str);
+	if (rc == 0) {
+		rc = is_new ? GW_TRIGGER_NEW : GW_TRIGGER_DUPLICATE;
+		snprintf(survey_id, 33, "%s", id);
 		g->counters[rc == GW_TRIGGER_NEW ? GW_TRIG_NEW : GW_TRIG_DUP]++;
 		if (rc == GW_TRIGGER_NEW)
 			event_active(g->ev_queue, 0, 0);
 		return rc;
 	}
-	snprintf(err, errlen, "unexpected reply from redis");
+	if (rc == -EBADMSG)
+		snprintf(err, errlen, "unexpected reply from redis");
+	else
+		g->counters[GW_REDIS_ERR]++;
 	g->counters[GW_TRIG_UNAVAIL]++;
 	return -EAGAIN;
 }
@@ -148,10 +148,10 @@ int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], con
 	int rc = gw_trigger_prepare(g, t, &p, field, err, errlen);
 	if (rc < 0)
 		return rc;
-	redisReply *r = store_script(g->store, STORE_TRIGGER, 4, p.keys, p.a.n, (const char **)p.a.v, err, errlen);
-	rc = gw_trigger_took(g, r, survey_id, err, errlen);
-	if (r)
-		freeReplyObject(r);
+	char id[33] = "";
+	int is_new = 0;
+	rc = store_trigger(g->store, 4, p.keys, p.a.n, (const char **)p.a.v, &is_new, id, sizeof id, err, errlen);
+	rc = gw_trigger_took(g, rc, is_new, id, survey_id, err, errlen);
 	record_strv_free(&p.a);
 	return rc;
 }
@@ -163,13 +163,13 @@ struct gw_trig_job {
 	void *arg;
 };
 
-static void gw_trigger_done(void *arg, const redisReply *r, const char *why)
+static void gw_trigger_done(void *arg, int rc, int is_new, const char *sid, const char *why)
 {
 	struct gw_trig_job *j = arg;
 	char id[33] = "", err[256] = "";
-	if (!r)
+	if (rc < 0)
 		snprintf(err, sizeof err, "%s", why ? why : "redis unreachable");
-	int rc = gw_trigger_took(j->g, r, id, err, sizeof err);
+	rc = gw_trigger_took(j->g, rc, is_new, sid, id, err, sizeof err);
 	j->cb(j->arg, rc, id, err);
 	free(j);
 }
@@ -190,11 +190,11 @@ int gw_trigger_async(struct gw *g, const struct gw_trigger *t, const char **fiel
 	j->g = g;
 	j->cb = cb;
 	j->arg = arg;
-	rc = store_async_script(g->store, STORE_TRIGGER, 4, p.keys, p.a.n, (const char **)p.a.v, gw_trigger_done, j);
+	rc = store_async_trigger(g->store, 4, p.keys, p.a.n, (const char **)p.a.v, gw_trigger_done, j);
 	record_strv_free(&p.a);
 	if (rc < 0) {
 		free(j);
-		gw_trigger_took(g, NULL, NULL, err, errlen);
+		gw_trigger_took(g, -EIO, 0, NULL, NULL, err, errlen);
 		snprintf(err, errlen, "redis unreachable");
 		return -EAGAIN;
 	}

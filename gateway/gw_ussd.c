@@ -169,10 +169,7 @@ static void gw_ussd_flush(struct gw *g)
 		if (n == 2)
 			continue;
 		char err[256];
-		redisReply *r = store_cmdargv(g->store, err, sizeof err, n, av, NULL);
-		if (r) {
-			freeReplyObject(r);
-		} else {
+		if (store_execv(g->store, n, av, err, sizeof err) < 0) {
 			g->counters[GW_REDIS_ERR]++;
 			log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err);
 		}
@@ -265,23 +262,24 @@ static void gw_ussd_tick_cb(evutil_socket_t fd, short what, void *arg)
 	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
 	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
 	for (int round = 0; round < 10; round++) {
-		redisReply *r = store_cmd(g->store, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua,
-		                          GW_K_USSD, now, max);
-		if (!r) {
+		struct store_list r;
+		int rc = store_list(g->store, &r, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua, GW_K_USSD,
+		                    now, max);
+		if (rc < 0 && rc != -EBADMSG) {
 			g->counters[GW_REDIS_ERR]++;
 			return;
 		}
-		size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+		size_t n = r.n;
 		for (size_t i = 0; i < n; i++) {
 			char mask[PHONE_MAX];
-			if (r->element[i]->type != REDIS_REPLY_STRING)
+			if (r.e[i].kind != STORE_STR)
 				continue;
-			phone_mask(r->element[i]->str, mask);
+			phone_mask(r.e[i].s, mask);
 			g->counters[GW_USSD_TIMED_OUT]++;
 			log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
 			         "dial\"", mask);
 		}
-		freeReplyObject(r);
+		store_list_clear(&r);
 		if (n < GW_USSD_TAKE)
 			return;
 	}
@@ -332,17 +330,15 @@ static uint32_t gw_ussd_dial(struct gw *g, struct esme *e, const char *msisdn)
 	phone_mask(msisdn, mask);
 	g->counters[GW_USSD_OPENED]++;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		redisReply *r = gw_active(g, msisdn, err, sizeof err);
-		if (!r) {
-			g->counters[GW_REDIS_ERR]++;
-			return SMPP_ESME_RX_T_APPN;
-		}
 		char id[RECORD_ID_MAX];
 		struct record_meta m;
 		const struct campaign *c = NULL;
 		struct survey s;
-		int rc = gw_active_parse(g, r, id, &m, &c, &s);
-		freeReplyObject(r);
+		int rc = gw_active_load(g, msisdn, id, &m, &c, &s, err, sizeof err);
+		if (rc == -EIO) {
+			g->counters[GW_REDIS_ERR]++;
+			return SMPP_ESME_RX_T_APPN;
+		}
 		if (rc == 1)
 			break; /* no survey */
 		if (rc == -ENOENT) {

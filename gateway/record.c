@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis.h>
+
 #include "record.h"
 
 int record_strv_add(struct record_strv *sv, const char *s)

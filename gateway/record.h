@@ -4,13 +4,14 @@
 
 #include <stdint.h>
 
-#include <hiredis.h>
 #include <jansson.h>
 
 #include "archive.h"
 #include "campaign.h"
 #include "phone.h"
 #include "survey.h"
+
+struct redisReply; /* hiredis (record.c): the survey hash as HGETALL gives it */
 
 #define RECORD_ID_MAX 33
 #define RECORD_FIELD_MAX 129
@@ -51,10 +52,10 @@ int record_state_fields(const struct campaign *c, const struct survey *s, struct
 
 /* Read meta from an HGETALL reply. Returns 0, or -ENOENT for an empty
  * reply (no such survey), -EINVAL for a hash that lacks what it must have. */
-int record_meta_parse(const redisReply *r, struct record_meta *m);
+int record_meta_parse(const struct redisReply *r, struct record_meta *m);
 /* Read the state (answers matched by question id) from the same reply.
  * The survey must be survey_init()ed; it takes ownership of answer texts. */
-int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s);
+int record_state_parse(const struct redisReply *r, const struct campaign *c, struct survey *s);
 
 /* The archive record of a finished survey (JSON text, malloc'd). msisdn_hash
  * is the keyed hash; reason may be NULL. */

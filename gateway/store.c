@@ -8,7 +8,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "store.h"
 #include "store_int.h"
 
 /* The keys (all under "hl:"):
@@ -773,7 +772,7 @@ static int store_ready(struct store *s, char *err, size_t errlen)
 
 /* One command already in protocol form (cmd, len; borrowed): sent on a live
  * connection, and once more on a fresh one only when it was not written whole. */
-static redisReply *store_send(struct store *s, const char *cmd, size_t len, char *err, size_t errlen)
+redisReply *store_send(struct store *s, const char *cmd, size_t len, char *err, size_t errlen)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (store_ready(s, err, errlen) < 0)

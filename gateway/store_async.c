@@ -165,7 +165,7 @@ static void store_on_reply(redisAsyncContext *ac, void *reply, void *priv)
 			s->ac_up = 0;
 		}
 	} else if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(err, sizeof err, "redis error: %s", r->str);
+		snprintf(err, sizeof err, STORE_ERR_REPLY "%s", r->str);
 		e = err;
 		r = NULL;
 	}

@@ -10,7 +10,11 @@
 #include <hiredis.h>
 #include <async.h>
 
-#include "store.h"
+#include "store_raw.h"
+
+/* How an error reply starts in err (sync and async): the verbs tell it
+ * (-EPROTO, the command did not run) from a lost reply (-EIO). */
+#define STORE_ERR_REPLY "redis error: "
 
 struct store_req;
 
@@ -41,5 +45,8 @@ struct store {
 extern const char *const store_lua[STORE_NSCRIPTS];
 
 void store_async_free(struct store *s);
+/* One command already in protocol form (cmd, len; borrowed), as store_cmd
+ * sends it. */
+redisReply *store_send(struct store *s, const char *cmd, size_t len, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <hiredis.h>
+
 #include "record.h"
 
 static const struct {

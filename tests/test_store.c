@@ -26,7 +26,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "store.h"
+#include "store_raw.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1043,6 +1043,384 @@ static void test_async_unreachable(void **state)
 	event_base_free(base);
 }
 
+/* ---- the typed verbs (store_verbs.c) ---- */
+
+/* Every shape a verb reads, what it does with another shape (-EBADMSG) and
+ * with an error reply (-EPROTO), then each verb with Redis gone (-EIO, out
+ * parameters left empty). */
+static void test_verbs_sync(void **state)
+{
+	(void)state;
+	char err[256];
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	long long v = -1;
+	char *str = NULL;
+	struct store_list l = {0, NULL};
+	/* plain commands */
+	assert_int_equal(store_exec(s, err, sizeof err, "SET k %s", "two words"), 0);
+	assert_int_equal(store_str(s, &str, err, sizeof err, "GET k"), 1);
+	assert_string_equal(str, "two words"); /* %s is one argument */
+	free(str);
+	assert_int_equal(store_str(s, &str, err, sizeof err, "GET nothing"), 0);
+	assert_null(str);
+	assert_int_equal(store_int(s, &v, err, sizeof err, "INCR n"), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_int(s, &v, err, sizeof err, "GET k"), -EBADMSG);
+	assert_non_null(strstr(err, "unexpected reply"));
+	assert_int_equal(store_str(s, &str, err, sizeof err, "INCR n"), -EBADMSG);
+	assert_null(str);
+	assert_int_equal(store_list(s, &l, err, sizeof err, "GET k"), -EBADMSG);
+	assert_int_equal(l.n, 0);
+	err[0] = '\0';
+	assert_int_equal(store_exec(s, err, sizeof err, "LPUSH k x"), -EPROTO); /* WRONGTYPE: did not run */
+	assert_non_null(strstr(err, "WRONGTYPE"));
+	assert_int_equal(store_int(s, &v, err, sizeof err, "INCR k"), -EPROTO);
+	const char *argv[] = {"RPUSH", "l", "a", "", "c d"};
+	assert_int_equal(store_intv(s, &v, 5, argv, err, sizeof err), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(store_execv(s, 5, argv, err, sizeof err), 0);
+	assert_int_equal(store_exec(s, err, sizeof err, "RPUSH l %b", "x\0y", (size_t)3), 0);
+	assert_int_equal(store_list(s, &l, err, sizeof err, "LRANGE l 0 -1"), 0);
+	assert_int_equal(l.n, 7);
+	assert_int_equal(l.e[0].kind, STORE_STR);
+	assert_string_equal(l.e[0].s, "a");
+	assert_int_equal(l.e[1].len, 0);
+	assert_string_equal(l.e[1].s, "");
+	assert_string_equal(l.e[5].s, "c d");
+	assert_int_equal(l.e[6].len, 3); /* binary-safe */
+	assert_memory_equal(l.e[6].s, "x\0y", 4);
+	store_list_clear(&l);
+	assert_null(l.e);
+	store_list_clear(&l); /* twice is harmless */
+	/* every kind of element */
+	assert_int_equal(store_list(s, &l, err, sizeof err, "EVAL %s 0", "return {7, 'x', false, {1, {'y', {}}}, 'z'}"), 0);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(l.e[0].kind, STORE_INT);
+	assert_int_equal(l.e[0].i, 7);
+	assert_null(l.e[0].s);
+	assert_int_equal(l.e[1].kind, STORE_STR);
+	assert_int_equal(l.e[2].kind, STORE_NIL);
+	assert_int_equal(l.e[3].kind, STORE_NESTED);
+	const struct store_list *in = l.e[3].sub;
+	assert_int_equal(in->n, 2);
+	assert_int_equal(in->e[0].i, 1);
+	assert_int_equal(in->e[1].kind, STORE_NESTED);
+	assert_int_equal(in->e[1].sub->n, 2);
+	assert_string_equal(in->e[1].sub->e[0].s, "y");
+	assert_int_equal(in->e[1].sub->e[1].sub->n, 0); /* an empty array */
+	assert_null(in->e[1].sub->e[1].sub->e);
+	assert_string_equal(l.e[4].s, "z");
+	assert_null(l.e[4].sub);
+	store_list_clear(&l);
+	assert_int_equal(store_list(s, &l, err, sizeof err, "LRANGE empty 0 -1"), 0);
+	assert_int_equal(l.n, 0);
+	/* a hash, read by field */
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET h a 1 b %s", "x y"), 0);
+	assert_int_equal(store_list(s, &l, err, sizeof err, "HGETALL h"), 0);
+	assert_string_equal(store_list_field(&l, "b")->s, "x y");
+	assert_string_equal(store_list_field(&l, "a")->s, "1");
+	assert_null(store_list_field(&l, "c"));
+	assert_null(store_list_field(&l, "1")); /* a value is no name */
+	store_list_clear(&l);
+	/* scripts, by the shape of their reply */
+	assert_int_equal(store_exec(s, err, sizeof err, "RPUSH from a b"), 0);
+	const char *rq[] = {"from", "to"};
+	assert_int_equal(store_run_int(s, STORE_REQUEUE, 2, rq, 0, NULL, &v, err, sizeof err), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_run(s, STORE_REQUEUE, 2, rq, 0, NULL, err, sizeof err), 0);
+	assert_int_equal(store_run_str(s, STORE_REQUEUE, 2, rq, 0, NULL, &str, err, sizeof err), -EBADMSG);
+	assert_int_equal(store_run_list(s, STORE_REQUEUE, 2, rq, 0, NULL, &l, err, sizeof err), -EBADMSG);
+	const char *pk[] = {"to", "starting"}, *one[] = {"1"};
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:s:a f %s", "v w"), 0);
+	assert_int_equal(store_run_list(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.e[0].s, "a");
+	assert_int_equal(l.e[1].kind, STORE_NESTED); /* its record, as HGETALL gives it */
+	assert_int_equal(l.e[1].sub->n, 2);
+	assert_string_equal(store_list_field(l.e[1].sub, "f")->s, "v w");
+	store_list_clear(&l);
+	/* a reply of any shape, as one item */
+	assert_int_equal(store_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.e[0].kind, STORE_INT);
+	assert_int_equal(l.e[0].i, 0);
+	store_list_clear(&l);
+	assert_int_equal(store_exec(s, err, sizeof err, "RPUSH to b"), 0);
+	assert_int_equal(store_run_any(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.e[0].kind, STORE_NESTED);
+	assert_int_equal(l.e[0].sub->n, 2);
+	assert_string_equal(l.e[0].sub->e[0].s, "b");
+	assert_int_equal(l.e[0].sub->e[1].kind, STORE_NESTED);
+	store_list_clear(&l);
+	/* TRIGGER, then TXGET of its transaction */
+	char now[24], id[33];
+	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+	const char *tk[] = {"hl:tx:c:T1", "hl:s:S1", "hl:queue", "hl:t:c:"};
+	const char *ta[] = {"S1", "1000", now, "100", "T1", "c", "c"};
+	int is_new = -1;
+	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &is_new, id, sizeof id, err, sizeof err), 0);
+	assert_int_equal(is_new, 1);
+	assert_string_equal(id, "S1");
+	ta[0] = "S2";
+	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &is_new, id, sizeof id, err, sizeof err), 0);
+	assert_int_equal(is_new, 0);
+	assert_string_equal(id, "S1");
+	const char *xk[] = {"hl:tx:c:T1", "hl:t:c:"}, *xa[] = {now, "1000", "100", "T1"};
+	assert_int_equal(store_run_str(s, STORE_TXGET, 2, xk, 4, xa, &str, err, sizeof err), 1);
+	assert_string_equal(str, "S1");
+	free(str);
+	xa[3] = "T9";
+	assert_int_equal(store_run_str(s, STORE_TXGET, 2, xk, 4, xa, &str, err, sizeof err), 0);
+	assert_int_equal(store_run_int(s, STORE_TXGET, 2, xk, 4, xa, &v, err, sizeof err), -EBADMSG);
+	/* ACTIVE: none, none since an end, running */
+	struct store_active a;
+	assert_int_equal(store_active(s, "hl:c:84900", "hl:c:84900", &a, err, sizeof err), 0);
+	assert_int_equal(a.running, 0);
+	assert_int_equal(a.ended_at, 0);
+	store_active_clear(&a);
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 l 100:250"), 0);
+	assert_int_equal(store_active(s, "hl:c:84900", "hl:c:84900", &a, err, sizeof err), 0);
+	assert_int_equal(a.running, 0);
+	assert_int_equal(a.ended_at, 250);
+	store_active_clear(&a);
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a S1"), 0);
+	assert_int_equal(store_active(s, "hl:c:84900", "hl:c:84900", &a, err, sizeof err), 0);
+	assert_int_equal(a.running, 1);
+	assert_string_equal(a.id, "S1");
+	assert_int_equal(a.fields.n % 2, 0);
+	assert_true(a.fields.n >= 2);
+	assert_string_equal(store_list_field(&a.fields, "c")->s, "c"); /* TRIGGER wrote it */
+	store_active_clear(&a);
+	assert_null(a.id);
+	store_active_clear(&a);
+	/* Redis gone: every kind fails at once with -EIO and leaves nothing behind */
+	redis_stop();
+	v = 42;
+	assert_int_equal(store_exec(s, err, sizeof err, "SET k v"), -EIO);
+	assert_true(strlen(err) > 0);
+	assert_int_equal(store_execv(s, 5, argv, err, sizeof err), -EIO);
+	assert_int_equal(store_int(s, &v, err, sizeof err, "INCR n"), -EIO);
+	assert_int_equal(store_intv(s, &v, 5, argv, err, sizeof err), -EIO);
+	assert_int_equal(v, 42);
+	str = (char *)"x";
+	assert_int_equal(store_str(s, &str, err, sizeof err, "GET k"), -EIO);
+	assert_null(str);
+	l.n = 5;
+	assert_int_equal(store_list(s, &l, err, sizeof err, "LRANGE l 0 -1"), -EIO);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_run(s, STORE_REQUEUE, 2, rq, 0, NULL, err, sizeof err), -EIO);
+	assert_int_equal(store_run_int(s, STORE_REQUEUE, 2, rq, 0, NULL, &v, err, sizeof err), -EIO);
+	assert_int_equal(store_run_str(s, STORE_TXGET, 2, xk, 4, xa, &str, err, sizeof err), -EIO);
+	assert_int_equal(store_run_list(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), -EIO);
+	assert_int_equal(store_run_any(s, STORE_POP, 2, pk, 1, one, &l, err, sizeof err), -EIO);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &is_new, id, sizeof id, err, sizeof err), -EIO);
+	assert_int_equal(store_active(s, "hl:c:84900", "hl:c:84900", &a, err, sizeof err), -EIO);
+	assert_int_equal(a.running, 0);
+	assert_null(a.id);
+	redis_start();
+	store_free(s);
+}
+
+/* A reply lost to a cut connection: -EIO, and the command not sent again. */
+static void test_verbs_reply_lost(void **state)
+{
+	(void)state;
+	char err[256];
+	struct store *s = store_new(url, err, sizeof err);
+	struct store *p = store_new(url, err, sizeof err);
+	flush(s);
+	assert_string_equal(cmd_str(p, "CLIENT PAUSE 1500 WRITE", NULL, NULL), "OK");
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, killer, NULL), 0);
+	long long v = 0;
+	int rc = store_int(s, &v, err, sizeof err, "INCR n");
+	pthread_join(t, NULL);
+	assert_int_equal(rc, -EIO);
+	assert_non_null(strstr(err, "reply lost"));
+	sleep_ms(100);
+	assert_int_equal(store_str(s, (char *[]){NULL}, err, sizeof err, "GET n"), 0); /* it never ran */
+	store_free(p);
+	store_free(s);
+}
+
+struct tcall {
+	int n, rc[16];
+	long long v[16];
+	size_t len[16];
+	char str[16][64];
+};
+
+static void tcall_int(void *arg, int rc, long long v, const char *err)
+{
+	struct tcall *c = arg;
+	c->rc[c->n] = rc;
+	c->v[c->n] = v;
+	snprintf(c->str[c->n], sizeof c->str[0], "%s", rc < 0 ? err : "");
+	c->n++;
+}
+
+static void tcall_list(void *arg, int rc, const struct store_list *l, const char *err)
+{
+	struct tcall *c = arg;
+	c->rc[c->n] = rc;
+	c->len[c->n] = l ? l->n : 0;
+	snprintf(c->str[c->n], sizeof c->str[0], "%s", rc < 0 ? err : l->n && l->e[0].s ? l->e[0].s : "");
+	c->n++;
+}
+
+static void tcall_trigger(void *arg, int rc, int is_new, const char *id, const char *err)
+{
+	struct tcall *c = arg;
+	c->rc[c->n] = rc;
+	c->v[c->n] = is_new;
+	snprintf(c->str[c->n], sizeof c->str[0], "%s", rc < 0 ? err : id);
+	c->n++;
+}
+
+static void tcall_active(void *arg, int rc, const struct store_active *a, const char *err)
+{
+	struct tcall *c = arg;
+	c->rc[c->n] = rc;
+	c->v[c->n] = a ? (a->running ? -1 : a->ended_at) : -2;
+	c->len[c->n] = a ? a->fields.n : 0;
+	snprintf(c->str[c->n], sizeof c->str[0], "%s", rc < 0 ? err : a->running ? a->id : "");
+	c->n++;
+}
+
+static void trun_until(struct event_base *base, const struct tcall *c, int n, int ms)
+{
+	for (int i = 0; i < ms / 10 && c->n < n; i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+}
+
+/* The typed asynchronous verbs: each result, an error reply, a reply of
+ * another shape, a lost reply; and with Redis unreachable, each verb fails
+ * without calling its callback. */
+static void test_verbs_async(void **state)
+{
+	(void)state;
+	char err[256];
+	struct event_base *base = event_base_new();
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	store_attach(s, base);
+	assert_int_equal(store_exec(s, err, sizeof err, "RPUSH from a b c"), 0);
+	assert_int_equal(store_exec(s, err, sizeof err, "SET str v"), 0);
+	struct tcall c = {0};
+	const char *rq[] = {"from", "to"}, *pk[] = {"to", "starting"}, *two[] = {"2"};
+	const char *incr[] = {"INCR", "n"}, *bad[] = {"LPUSH", "str", "x"}, *get[] = {"GET", "str"};
+	char now[24];
+	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+	const char *tk[] = {"hl:tx:c:T1", "hl:s:S1", "hl:queue", "hl:t:c:"};
+	const char *ta[] = {"S1", "1000", now, "100", "T1", "c", "c"};
+	assert_int_equal(store_async_run_int(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_int, &c), 0);
+	assert_int_equal(store_async_run_list(s, STORE_POP, 2, pk, 1, two, tcall_list, &c), 0);
+	assert_int_equal(store_async_intv(s, 2, incr, tcall_int, &c), 0);
+	assert_int_equal(store_async_intv(s, 3, bad, tcall_int, &c), 0);
+	assert_int_equal(store_async_intv(s, 2, get, tcall_int, &c), 0);
+	assert_int_equal(store_async_trigger(s, 4, tk, 7, ta, tcall_trigger, &c), 0);
+	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), 0);
+	assert_int_equal(store_async_run_list(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), 0);
+	const char *hget[] = {"HGETALL", "hl:s:S1"};
+	assert_int_equal(store_async_listv(s, 2, hget, tcall_list, &c), 0);
+	assert_int_equal(store_async_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), 0);
+	assert_int_equal(c.n, 0); /* never from inside the call */
+	trun_until(base, &c, 10, 3000);
+	assert_int_equal(c.n, 10);
+	assert_int_equal(c.rc[0], 0);
+	assert_int_equal(c.v[0], 3);  /* REQUEUE moved three */
+	assert_int_equal(c.rc[1], 0);
+	assert_int_equal(c.len[1], 4); /* POP: id, record, id, record */
+	assert_string_equal(c.str[1], "a");
+	assert_int_equal(c.rc[2], 0);
+	assert_int_equal(c.v[2], 1);
+	assert_int_equal(c.rc[3], -EPROTO); /* WRONGTYPE */
+	assert_non_null(strstr(c.str[3], "WRONGTYPE"));
+	assert_int_equal(c.rc[4], -EBADMSG); /* a string where a number was wanted */
+	assert_int_equal(c.rc[5], 0);
+	assert_int_equal(c.v[5], 1);
+	assert_string_equal(c.str[5], "S1");
+	assert_int_equal(c.rc[6], 0);
+	assert_int_equal(c.v[6], 0);  /* nobody running, none ended */
+	assert_int_equal(c.rc[7], -EBADMSG);
+	assert_int_equal(c.len[7], 0);
+	assert_int_equal(c.rc[8], 0);
+	assert_true(c.len[8] >= 2);  /* the hash TRIGGER wrote: name, value... */
+	assert_int_equal(c.rc[9], 0);
+	assert_int_equal(c.len[9], 1); /* one item: the number */
+	/* a running survey, then a duplicate trigger */
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a S1"), 0);
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), 0);
+	ta[0] = "S2";
+	assert_int_equal(store_async_trigger(s, 4, tk, 7, ta, tcall_trigger, &c), 0);
+	trun_until(base, &c, 2, 3000);
+	assert_int_equal(c.rc[0], 0);
+	assert_int_equal(c.v[0], -1);
+	assert_string_equal(c.str[0], "S1");
+	assert_true(c.len[0] >= 2);
+	assert_int_equal(c.rc[1], 0);
+	assert_int_equal(c.v[1], 0);
+	assert_string_equal(c.str[1], "S1");
+	/* a reply lost (Redis paused past the deadline): -EIO, not sent again */
+	struct store *p = store_new(url, NULL, 0);
+	assert_string_equal(cmd_str(p, "CLIENT PAUSE 3000 WRITE", NULL, NULL), "OK");
+	memset(&c, 0, sizeof c);
+	const char *lost[] = {"INCR", "lost"};
+	assert_int_equal(store_async_intv(s, 2, lost, tcall_int, &c), 0);
+	trun_until(base, &c, 1, 4000);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.rc[0], -EIO);
+	assert_non_null(strstr(c.str[0], "reply lost"));
+	cmd_str(p, "CLIENT UNPAUSE", NULL, NULL);
+	sleep_ms(100);
+	assert_string_equal(cmd_str(p, "GET lost", NULL, NULL), "");
+	store_free(p);
+	/* Redis gone: a verb either fails now (no callback) or calls back -EIO;
+	 * right after a failed connect each fails at once, no callback */
+	redis_stop();
+	memset(&c, 0, sizeof c);
+	int rc = store_async_intv(s, 2, incr, tcall_int, &c);
+	if (rc == 0) {
+		trun_until(base, &c, 1, 3000);
+		assert_int_equal(c.n, 1);
+		assert_int_equal(c.rc[0], -EIO);
+	} else {
+		assert_int_equal(rc, -EIO);
+	}
+	int n = c.n;
+	assert_int_equal(store_async_intv(s, 2, incr, tcall_int, &c), -EIO);
+	assert_int_equal(store_async_run_int(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_int, &c), -EIO);
+	assert_int_equal(store_async_run_list(s, STORE_POP, 2, pk, 1, two, tcall_list, &c), -EIO);
+	assert_int_equal(store_async_trigger(s, 4, tk, 7, ta, tcall_trigger, &c), -EIO);
+	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), -EIO);
+	assert_int_equal(store_async_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), -EIO);
+	assert_int_equal(store_async_listv(s, 2, hget, tcall_list, &c), -EIO);
+	trun_until(base, &c, n + 1, 200);
+	assert_int_equal(c.n, n);
+	redis_start();
+	/* pending at close: each typed callback called once, with -EIO */
+	memset(&c, 0, sizeof c);
+	struct store *q = store_new(url, NULL, 0);
+	store_attach(q, base);
+	assert_int_equal(store_async_intv(q, 2, incr, tcall_int, &c), 0);
+	assert_int_equal(store_async_active(q, "hl:c:84900", "hl:c:84900", tcall_active, &c), 0);
+	store_async_close(q);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.rc[0], -EIO);
+	assert_int_equal(c.rc[1], -EIO);
+	assert_int_equal(c.v[1], -2); /* no result handed */
+	store_free(q);
+	store_free(s);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1063,6 +1441,9 @@ int main(void)
 		cmocka_unit_test(test_async_order_and_noscript),
 		cmocka_unit_test(test_async_reply_lost),
 		cmocka_unit_test(test_async_unreachable),
+		cmocka_unit_test(test_verbs_sync),
+		cmocka_unit_test(test_verbs_reply_lost),
+		cmocka_unit_test(test_verbs_async),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
