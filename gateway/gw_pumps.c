@@ -15,7 +15,7 @@
 #include "log.h"
 #include "optout.h"
 #include "record.h"
-#include "gw_raw.h"
+#include "store.h"
 #include "survey.h"
 
 /* ---- sending ---- */
@@ -130,12 +130,9 @@ static void gw_putback(struct gw *g, const char *who, const char *k_send, const 
 {
 	char err[256] = "out of memory";
 	const char *pk[] = {k_send, k_out};
-	redisReply *x = !bad && a->n ? store_script(g->store, STORE_PUTBACK, 2, pk, a->n, (const char **)a->v, err,
-	                                            sizeof err)
-	                             : NULL;
-	if (x)
-		freeReplyObject(x);
-	else if (a->n)
+	int rc = !bad && a->n ? store_run(g->store, STORE_PUTBACK, 2, pk, a->n, (const char **)a->v, err, sizeof err)
+	                      : -ENOMEM;
+	if (rc < 0 && a->n)
 		log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", who, err);
 	record_strv_free(a);
 }
@@ -157,9 +154,8 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 		char err[256], k_send[160];
 		gw_sending_key(g, i, k_send, sizeof k_send);
 		log_error("[%s] entry not sendable rc=%d msg=\"dropped\"", g->cfg->smsc[i].name, rc);
-		redisReply *x = store_cmd(g->store, err, sizeof err, "LREM %s 1 %s", k_send, entries[k]);
-		if (x)
-			freeReplyObject(x);
+		if (store_exec(g->store, err, sizeof err, "LREM %s 1 %s", k_send, entries[k]) < 0)
+			g->counters[GW_REDIS_ERR]++; /* still listed: the sweep gives it back, and it is dropped again */
 	}
 	if (k == n)
 		return n;
@@ -188,36 +184,36 @@ struct gw_take {
 
 /* The messages of a TAKE's reply from index k on did not leave: back to the
  * head of the outbox, in order, with their survey's "sq" as it was. */
-static void gw_take_putback(struct gw *g, const struct gw_take *t, const redisReply *r, size_t k)
+static void gw_take_putback(struct gw *g, const struct gw_take *t, const struct store_list *l, size_t k)
 {
-	size_t n = r->elements / 3;
+	size_t n = l->n / 3;
 	struct record_strv a = {0};
 	int bad = 0;
 	for (size_t j = k; j < n; j++) {
-		const redisReply *flag = r->element[3 * j], *ent = r->element[3 * j + 1], *prev = r->element[3 * j + 2];
-		if (ent->type != REDIS_REPLY_STRING || (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) ||
-		    (t->epoch == g->esme_epoch[t->smsc] && gw_in_hand(g, t->smsc, ent->str)))
+		const struct store_item *flag = &l->e[3 * j], *ent = &l->e[3 * j + 1], *prev = &l->e[3 * j + 2];
+		if (ent->kind != STORE_STR || (flag->kind == STORE_INT && flag->i == 0) ||
+		    (t->epoch == g->esme_epoch[t->smsc] && gw_in_hand(g, t->smsc, ent->s)))
 			continue;
-		bad |= record_strv_add(&a, ent->str) || record_strv_add(&a, prev->type == REDIS_REPLY_STRING ? prev->str : "");
+		bad |= record_strv_add(&a, ent->s) || record_strv_add(&a, prev->kind == STORE_STR ? prev->s : "");
 	}
 	gw_putback(g, t->k_out, t->k_send, t->k_out, &a, bad);
 }
 
 /* A TAKE's reply: its entries handed to the session or put back. */
-static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err)
+static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r, const char *err)
 {
 	struct gw *g = t->g;
 	int i = t->smsc;
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (took < 0) {
 		/* whatever it moved stays in our sending list, held by no session:
 		 * the sweep gives it back at the next lease tick */
 		g->counters[GW_REDIS_ERR]++;
 		if (!g->closing)
 			log_warn("[%s] outbox msg=\"TAKE failed\" err=\"%s\"", g->cfg->smsc[i].name,
-			         err ? err : r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			         err ? err : "unexpected reply");
 		return;
 	}
-	size_t n = r->elements / 3, k = 0;
+	size_t n = r->n / 3, k = 0;
 	int more = g->take_again[i] || n == (size_t)t->want;
 	g->out_backlog[i] = n == (size_t)t->want;
 	g->take_again[i] = 0;
@@ -238,17 +234,17 @@ static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err
 	}
 	const char *name = g->cfg->smsc[i].name;
 	for (; k < n; k++) {
-		const redisReply *flag = r->element[3 * k], *ent = r->element[3 * k + 1];
-		if (ent->type != REDIS_REPLY_STRING)
+		const struct store_item *flag = &r->e[3 * k], *ent = &r->e[3 * k + 1];
+		if (ent->kind != STORE_STR)
 			continue;
-		if (flag->type == REDIS_REPLY_INTEGER && flag->integer == 0) {
+		if (flag->kind == STORE_INT && flag->i == 0) {
 			/* an item its survey has moved past: a copy re-sent after a
 			 * crash would only confuse the citizen */
 			g->counters[GW_MT_STALE]++;
 			log_info("[%s] outbox msg=\"stale item not sent again\"", name);
 			continue;
 		}
-		if (gw_in_hand(g, i, ent->str)) {
+		if (gw_in_hand(g, i, ent->s)) {
 			/* our own message, back in the outbox by a peer's REAP (our
 			 * lease ran out): it is in flight or sent already, and its one
 			 * copy is in our list again */
@@ -256,7 +252,7 @@ static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err
 			continue;
 		}
 		int before = esme_capacity(g->esme[i]);
-		int rc = gw_submit_entry(g, i, ent->str, 0);
+		int rc = gw_submit_entry(g, i, ent->s, 0);
 		if (rc == 0) {
 			g->counters[GW_MT_OUTBOX]++;
 			int used = before - esme_capacity(g->esme[i]);
@@ -267,9 +263,8 @@ static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err
 			break; /* no room (or memory) after all: this one and the rest go back */
 		char e2[256];
 		log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-		redisReply *x = store_cmd(g->store, e2, sizeof e2, "LREM %s 1 %s", t->k_send, ent->str);
-		if (x)
-			freeReplyObject(x);
+		if (store_exec(g->store, e2, sizeof e2, "LREM %s 1 %s", t->k_send, ent->s) < 0)
+			g->counters[GW_REDIS_ERR]++; /* still listed: the sweep gives it back, and it is dropped again */
 	}
 	if (k < n) {
 		gw_take_putback(g, t, r, k);
@@ -279,14 +274,14 @@ static void gw_take_hand(struct gw_take *t, const redisReply *r, const char *err
 		event_active(g->ev_outbox, 0, 0);
 }
 
-static void gw_take_on_reply(void *arg, const redisReply *r, const char *err)
+static void gw_take_on_reply(void *arg, int rc, const struct store_list *r, const char *err)
 {
 	struct gw_take *t = arg;
 	struct gw *g = t->g;
 	g->reserved[t->smsc] -= t->want;
 	/* taking stays set until the entries are in a session or put back: the
 	 * sweep (gw_lease_cb in gw_take_hand may run it) must not give them back */
-	gw_take_hand(t, r, err);
+	gw_take_hand(t, rc, r, err);
 	g->taking[t->smsc] = 0;
 	free(t);
 }
@@ -340,7 +335,7 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 		g->reserved[i] += want;
 		g->taking[i] = 1;
 		g->take_at[i] = gw_clock();
-		if (store_async_script(g->store, STORE_TAKE, 2, tk, 2, ta, gw_take_on_reply, t) < 0) {
+		if (store_async_run_list(g->store, STORE_TAKE, 2, tk, 2, ta, gw_take_on_reply, t) < 0) {
 			g->reserved[i] -= want;
 			g->taking[i] = 0;
 			g->counters[GW_REDIS_ERR]++;
@@ -429,10 +424,7 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	if (gw_batch_sent(g, f->smsc, f->json, f->hash, k_msg, v) < 0) {
 		const char *keys[] = {GW_K_DELIVERIES, k_send, k_msg[0] ? k_msg : GW_K_MSG "none"};
 		const char *args[] = {"259200", "0", "1", f->json, v ? v : ""};
-		redisReply *r = store_script(g->store, STORE_SENT, 3, keys, 5, args, err, sizeof err);
-		if (r) {
-			freeReplyObject(r);
-		} else {
+		if (store_run(g->store, STORE_SENT, 3, keys, 5, args, err, sizeof err) < 0) {
 			g->counters[GW_REDIS_ERR]++;
 			/* done with, but still listed: remove it when Redis is back, so
 			 * that it is never taken for a message to send again */
@@ -608,22 +600,28 @@ struct gw_arch_take {
 	int k;
 };
 
-static redisReply *gw_archive_take(struct gw *g, const char *from, const char *taking)
+static int gw_archive_take(struct gw *g, const char *from, const char *taking, struct store_list *out)
 {
 	char max[16], err[256];
 	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
 	const char *keys[] = {from, taking};
 	const char *args[] = {max};
-	redisReply *r = store_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
-	if (!r)
+	int rc = store_run_list(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, out, err, sizeof err);
+	if (rc < 0)
 		g->counters[GW_REDIS_ERR]++;
-	return r;
+	return rc;
+}
+
+/* A record of a taken batch (a string; anything else reads as ""). */
+static const char *gw_arch_rec(const struct store_list *l, size_t i)
+{
+	return l->e[i].kind == STORE_STR ? l->e[i].s : "";
 }
 
 /* Delivery records (hl:deliveries) parsed into a job; NULL when none. */
-static struct gw_arch_job *gw_arch_deliveries(const redisReply *r)
+static struct gw_arch_job *gw_arch_deliveries(const struct store_list *r)
 {
-	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	size_t n = r->n;
 	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
 	if (!j)
 		return NULL;
@@ -633,7 +631,7 @@ static struct gw_arch_job *gw_arch_deliveries(const redisReply *r)
 	j->holders = calloc(n, sizeof *j->holders);
 	for (size_t i = 0; j->d && j->holders && i < n; i++) {
 		json_error_t je;
-		json_t *o = json_loads(r->element[i]->str, 0, &je);
+		json_t *o = json_loads(gw_arch_rec(r, i), 0, &je);
 		struct archive_delivery *x = &j->d[j->n];
 		x->smsc = json_string_value(json_object_get(o, "smsc"));
 		x->message_id = json_string_value(json_object_get(o, "m"));
@@ -682,10 +680,10 @@ static int gw_arch_optout(struct gw_arch_job *j, const char *str)
 
 /* Survey records (hl:archive) parsed into a job; an unreadable one is kept
  * in hl:archive:bad. NULL when none. */
-static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
+static struct gw_arch_job *gw_arch_surveys(struct gw *g, const struct store_list *r)
 {
 	char err[256];
-	size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	size_t n = r->n;
 	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
 	if (!j)
 		return NULL;
@@ -697,7 +695,7 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 	j->st = calloc(n, sizeof *j->st);
 	j->sthash = calloc(n, sizeof *j->sthash);
 	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && j->st && j->sthash && i < n; i++) {
-		const char *str = r->element[i]->str;
+		const char *str = gw_arch_rec(r, i);
 		if (strncmp(str, GW_STRAY_REC_PREFIX, strlen(GW_STRAY_REC_PREFIX)) == 0) {
 			json_t *o = json_loads(str, 0, NULL);
 			const char *h = json_string_value(json_object_get(o, "stray"));
@@ -712,9 +710,8 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 		if (strncmp(str, GW_OPTOUT_REC_PREFIX, strlen(GW_OPTOUT_REC_PREFIX)) == 0) {
 			if (gw_arch_optout(j, str) < 0) {
 				log_error("archive msg=\"unreadable opt-out record kept in hl:archive:bad\"");
-				redisReply *x = store_cmd(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str);
-				if (x)
-					freeReplyObject(x);
+				if (store_exec(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str) < 0)
+					g->counters[GW_REDIS_ERR]++;
 			}
 			continue;
 		}
@@ -729,9 +726,8 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const redisReply *r)
 			j->n++;
 		} else {
 			log_error("archive msg=\"unreadable record kept in hl:archive:bad\"");
-			redisReply *x = store_cmd(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", r->element[i]->str);
-			if (x)
-				freeReplyObject(x);
+			if (store_exec(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str) < 0)
+				g->counters[GW_REDIS_ERR]++;
 			free((void *)j->s[j->n].answers);
 			json_decref(j->holders[j->n]);
 			j->holders[j->n] = NULL;
@@ -768,15 +764,16 @@ static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
 
 /* Back on the loop: the batch is in SQLite (our list of it is cleared) or
  * not (it stays in our list and is written again on the next pass). */
-static void gw_arch_del_on_reply(void *arg, const redisReply *r, const char *err)
+static void gw_arch_del_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
+	(void)v;
 	g->arch_dels--;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
+	if (rc < 0) {
 		/* the batch may come back from the taking list: written again,
 		 * which changes nothing (archive_put skips a survey it has) */
 		g->counters[GW_REDIS_ERR]++;
-		log_warn("archive msg=\"could not clear the batch written\" err=\"%s\"", err ? err : r->str);
+		log_warn("archive msg=\"could not clear the batch written\" err=\"%s\"", err ? err : "");
 	}
 }
 
@@ -792,15 +789,12 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 		if (!g->shutting_down && !g->closing) {
 			/* on the asynchronous connection, before the next TAKE of the
 			 * same list (one connection keeps the order) */
-			if (store_async_argv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
+			if (store_async_intv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
 				g->counters[GW_REDIS_ERR]++;
 			else
 				g->arch_dels++;
 		} else {
-			redisReply *x = store_cmd(g->store, e, sizeof e, "DEL %s", del[1]);
-			if (x)
-				freeReplyObject(x);
-			else
+			if (store_exec(g->store, e, sizeof e, "DEL %s", del[1]) < 0)
 				g->counters[GW_REDIS_ERR]++;
 		}
 	} else {
@@ -813,7 +807,7 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 }
 
 /* A batch taken: handed to the archiver's thread. 1 when there was one. */
-static int gw_arch_hand(struct gw *g, int deliveries, const redisReply *r)
+static int gw_arch_hand(struct gw *g, int deliveries, const struct store_list *r)
 {
 	struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
 	if (!j)
@@ -826,17 +820,17 @@ static int gw_arch_hand(struct gw *g, int deliveries, const redisReply *r)
 
 static int gw_arch_take_async(struct gw *g, int k);
 
-static void gw_arch_on_take(void *arg, const redisReply *r, const char *err)
+static void gw_arch_on_take(void *arg, int rc, const struct store_list *r, const char *err)
 {
 	struct gw_arch_take *t = arg;
 	struct gw *g = t->g;
 	int k = t->k;
 	free(t);
 	g->arch_taking = 0;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		if (!g->shutting_down)
-			log_warn("archive msg=\"could not take a batch\" err=\"%s\"", err ? err : r->str);
+			log_warn("archive msg=\"could not take a batch\" err=\"%s\"", err ? err : "");
 		return; /* the next tick looks again; what it moved is in the taking list */
 	}
 	if (g->shutting_down || archiver_busy(g->archiver))
@@ -859,7 +853,7 @@ static int gw_arch_take_async(struct gw *g, int k)
 	const char *keys[] = {deliveries ? GW_K_DELIVERIES : GW_K_ARCHIVE, deliveries ? g->k_dtaking : g->k_archiving};
 	const char *args[] = {max};
 	g->arch_taking = 1;
-	if (store_async_script(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, gw_arch_on_take, t) < 0) {
+	if (store_async_run_list(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, gw_arch_on_take, t) < 0) {
 		g->arch_taking = 0;
 		g->counters[GW_REDIS_ERR]++;
 		free(t);
@@ -892,12 +886,12 @@ void gw_archive_flush(struct gw *g)
 	for (int i = 0; i < 2 && !g->arch_dels; i++) {
 		for (int k = 0; k < 2; k++) {
 			int deliveries = g->arch_turn ^ k;
-			redisReply *r = deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking)
-			                           : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving);
-			if (!r)
+			struct store_list r = {0};
+			if ((deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking, &r)
+			                : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving, &r)) < 0)
 				break;
-			int handed = gw_arch_hand(g, deliveries, r);
-			freeReplyObject(r);
+			int handed = gw_arch_hand(g, deliveries, &r);
+			store_list_clear(&r);
 			if (handed)
 				break;
 		}
