@@ -52,14 +52,15 @@ static void gw_due_on_commit(void *arg, const redisReply *r, const char *err)
 /* The reply of a command whose result needs nothing more than a note when
  * it failed (WAKE, the ZREM of a timer whose survey is gone: the next tick
  * finds them again). */
-static void gw_due_on_aside(void *arg, const redisReply *r, const char *err)
+static void gw_due_on_aside(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
-	if (r && r->type != REDIS_REPLY_ERROR)
+	(void)v;
+	if (rc >= 0)
 		return;
 	g->counters[GW_REDIS_ERR]++;
 	if (!g->closing)
-		log_warn("due msg=\"a timer's follow-up failed, next tick\" err=\"%s\"", r ? r->str : err ? err : "");
+		log_warn("due msg=\"a timer's follow-up failed, next tick\" err=\"%s\"", err ? err : "");
 }
 
 /* A survey's step when its timer is due, from its state (HGETALL reply).
@@ -77,7 +78,7 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 		/* a start held by quiet hours: back in the queue */
 		const char *wk[] = {GW_K_DUE, GW_K_QUEUE};
 		const char *wa[] = {j->id};
-		if (store_async_script(g->store, STORE_WAKE, 2, wk, 1, wa, gw_due_on_aside, g) < 0)
+		if (store_async_run_int(g->store, STORE_WAKE, 2, wk, 1, wa, gw_due_on_aside, g) < 0)
 			g->counters[GW_REDIS_ERR]++;
 		event_active(g->ev_queue, 0, 0); /* after the WAKE: the queue pump's POP is sent behind it */
 	} else if (rc == 0) {
@@ -100,7 +101,7 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 		survey_out_clear(&o);
 	} else if (rc == -ENOENT) {
 		const char *zk[] = {"ZREM", GW_K_DUE, j->id};
-		if (store_async_argv(g->store, 3, zk, gw_due_on_aside, g) < 0)
+		if (store_async_intv(g->store, 3, zk, gw_due_on_aside, g) < 0)
 			g->counters[GW_REDIS_ERR]++;
 	} else if (rc == -ESRCH || rc == -EINVAL) {
 		gw_fail_broken(g, &m, c, &s, rc, NULL);
@@ -169,17 +170,16 @@ struct gw_release {
 	char smsc[64];
 };
 
-static void gw_due_on_release(void *arg, const redisReply *r, const char *err)
+static void gw_due_on_release(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_release *h = arg;
 	struct gw *g = h->g;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		if (!g->closing)
-			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc,
-			         r ? r->str : err ? err : "");
-	} else if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-		log_info("[%s] quiet hours over released=%lld", h->smsc, r->integer);
+			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc, err ? err : "");
+	} else if (v > 0) {
+		log_info("[%s] quiet hours over released=%lld", h->smsc, v);
 		event_active(g->ev_outbox, 0, 0);
 	}
 	free(h);
@@ -209,7 +209,7 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		h->g = g;
 		snprintf(h->smsc, sizeof h->smsc, "%s", g->cfg->smsc[i].name);
-		if (store_async_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, gw_due_on_release, h) < 0) {
+		if (store_async_run_int(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, gw_due_on_release, h) < 0) {
 			free(h);
 			g->counters[GW_REDIS_ERR]++;
 			return;

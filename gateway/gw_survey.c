@@ -369,15 +369,16 @@ int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
 	return gw_notice(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
 }
 
-static void gw_stray_on_reply(void *arg, const redisReply *r, const char *err)
+static void gw_stray_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
-	if (r && r->type != REDIS_REPLY_ERROR) {
+	(void)v;
+	if (rc >= 0) {
 		event_active(g->ev_archive, 0, 0);
 		return;
 	}
 	g->counters[GW_REDIS_ERR]++;
-	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", r ? r->str : err ? err : "");
+	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", err ? err : "");
 }
 
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg)
@@ -389,7 +390,7 @@ int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_no
 	gw_msisdn_hash(g, msisdn, h);
 	char *rec = gw_stray_record(h, gw_now());
 	const char *argv[] = {"RPUSH", GW_K_ARCHIVE, rec};
-	if (!rec || store_async_argv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
+	if (!rec || store_async_intv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
 		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
 	free(rec);
 	return gw_notice_async(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop,
