@@ -311,6 +311,10 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
 
 /* gw_trigger.c */
 int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
+/* The same for an MO read from session e, on the asynchronous connection:
+ * 1 when it was an office's trigger (the deliver_sm is answered when its
+ * TRIGGER and the answer to the office are stored), 0 when not. */
+int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text);
 
 /* gw_survey.c */
 uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text);

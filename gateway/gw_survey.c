@@ -607,6 +607,8 @@ void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const
 	if (gw_ussd_on_mo(arg, e, token, from, text, sm))
 		return; /* a USSD session's MO, answered there */
 	double t_reply = gw_clock();
+	if (gw_sms_trigger_async(g, e, token, from, text))
+		return; /* an office's trigger, answered once stored */
 	char msisdn[PHONE_MAX];
 	uint32_t status;
 	if (gw_mo_front(g, e, from, text, msisdn, &status))
