@@ -1,7 +1,8 @@
 /* gw_due: the timers. Every second the due pump releases messages whose
  * quiet hours ended and claims the surveys whose timer is due (reminder,
- * expiry, a start held by quiet hours): their state is read and their step
- * committed on the asynchronous connection, all of a tick pipelined, so the
+ * expiry, a start held by quiet hours), each with its state read in the
+ * same script, and commits their steps on the asynchronous connection, all
+ * of a tick pipelined, so the
  * loop never waits for Redis here (a USSD survey's step, rare, goes on the
  * synchronous one). A claim leases the timer for GW_DUE_LEASE seconds: a
  * step whose reply was lost comes back then, read afresh. */

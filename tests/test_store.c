@@ -1040,6 +1040,22 @@ static void test_citizen_layout(void **state)
 	assert_string_equal(cmd_str(s, "EXISTS hl:s:0123456789abcdef", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "HGET hl:c:8498 l", NULL, NULL), "1000:3000");
 	assert_string_equal(cmd_str(s, "HEXISTS hl:c:8498 a", NULL, NULL), "0");
+	/* one an older version triggered (its id not in hl:i) and this one starts: it runs in hl:s:{id} */
+	cmd_str(s, "HSET hl:s:00000000000000b7 c c m 8499 tx T3 ver 0 st queued t %s", now, NULL);
+	const char *qk[] = {"hl:c:8499", "hl:wait:8499", "hl:starting:i1", "hl:s:00000000000000b7", "hl:optout",
+	                    "hl:c:8499", "hl:queue", "hl:optout:ready:i1",
+	                    "hl:s:00000000000000b7", "hl:c:8499", "hl:wait:8499", "hl:queue", "hl:archive", "hl:due",
+	                    "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:8499"};
+	const char *qa[] = {"8", "7", "00000000000000b7", "8499", now, "0", "100000", "h8499", "100",
+	                    "00000000000000b7", "0", "0", "2000", "", "", "0", now, "0", "q", "0"};
+	r = store_script(s, STORE_START, (int)N(qk), qk, (int)N(qa), qa, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->element[0]->integer, 1);
+	assert_int_equal(r->element[1]->integer, 1);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "HGET hl:c:8499 a", NULL, NULL), "00000000000000b7");
+	assert_string_equal(cmd_str(s, "HGET hl:s:00000000000000b7 ver", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LINDEX hl:due:2000 -1", NULL, NULL), "00000000000000b7");
 	store_free(s);
 }
 
