@@ -1,7 +1,8 @@
 /* gw_due: the timers. Every second the due pump releases messages whose
  * quiet hours ended and claims the surveys whose timer is due (reminder,
- * expiry, a start held by quiet hours): their state is read and their step
- * committed on the asynchronous connection, all of a tick pipelined, so the
+ * expiry, a start held by quiet hours), each with its state read in the
+ * same script, and commits their steps on the asynchronous connection, all
+ * of a tick pipelined, so the
  * loop never waits for Redis here (a USSD survey's step, rare, goes on the
  * synchronous one). A claim leases the timer for GW_DUE_LEASE seconds: a
  * step whose reply was lost comes back then, read afresh. */
@@ -16,7 +17,7 @@
 #include "gw_raw.h"
 #include "survey.h"
 
-/* One claimed survey on its way: its HGETALL, then its COMMIT. */
+/* One claimed survey on its way (DUE_CLAIM read its state): its COMMIT. */
 struct gw_duejob {
 	struct gw *g;
 	int64_t t;
@@ -63,7 +64,7 @@ static void gw_due_on_aside(void *arg, int rc, long long v, const char *err)
 		log_warn("due msg=\"a timer's follow-up failed, next tick\" err=\"%s\"", err ? err : "");
 }
 
-/* A survey's step when its timer is due, from its state (HGETALL reply).
+/* A survey's step when its timer is due, from its state (as HGETALL gives it).
  * 1 when its COMMIT is on its way (gw_due_on_commit ends the job), else 0. */
 static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 {
@@ -110,20 +111,6 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 	return sent;
 }
 
-static void gw_due_on_state(void *arg, const redisReply *r, const char *err)
-{
-	struct gw_duejob *j = arg;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
-		/* the lease brings it back */
-		j->g->counters[GW_REDIS_ERR]++;
-		if (!j->g->closing)
-			log_warn("due survey=%s err=\"%s\"", j->id, err ? err : r->str);
-	} else if (!j->g->shutting_down && !j->g->closing && gw_due_step(j, r)) {
-		return; /* gw_due_on_commit ends it */
-	}
-	gw_due_job_end(j);
-}
-
 static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
 {
 	struct gw *g = arg;
@@ -138,28 +125,22 @@ static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
 	if (g->shutting_down || g->closing)
 		return; /* claimed: the lease brings them back */
 	int64_t t = gw_now();
-	g->due_more = r->elements >= GW_PUMP_BATCH;
+	/* {id, state, id, state, ...}: each claimed survey with its state */
+	g->due_more = r->elements / 2 >= GW_PUMP_BATCH;
 	g->due_jobs++; /* held while the jobs are made: none ends the tick early */
-	for (size_t i = 0; i < r->elements; i++) {
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
 		const redisReply *e = r->element[i];
 		if (e->type != REDIS_REPLY_STRING || e->len >= RECORD_ID_MAX)
 			continue;
 		struct gw_duejob *j = calloc(1, sizeof *j);
 		if (!j)
-			break;
+			break; /* leased: the lease brings it back */
 		j->g = g;
 		j->t = t;
 		memcpy(j->id, e->str, e->len + 1);
-		char key[64];
-		gw_key(key, sizeof key, GW_K_SURVEY, j->id);
-		const char *argv[] = {"HGETALL", key};
 		g->due_jobs++;
-		if (store_async_argv(g->store, 2, argv, gw_due_on_state, j) < 0) {
-			g->due_jobs--;
-			free(j);
-			g->counters[GW_REDIS_ERR]++;
-			break;
-		}
+		if (!gw_due_step(j, r->element[i + 1]))
+			gw_due_job_end(j); /* else gw_due_on_commit ends it */
 	}
 	gw_due_release(g);
 }

@@ -419,9 +419,12 @@ int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct re
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s)
 {
-	char key[64], err[256];
-	gw_key(key, sizeof key, GW_K_SURVEY, id);
-	redisReply *r = store_cmd(g->store, err, sizeof err, "HGETALL %s", key);
+	char err[256], snow[24], sttl[16], sper[16];
+	snprintf(snow, sizeof snow, "%" PRId64, gw_now());
+	snprintf(sttl, sizeof sttl, "%d", GW_TX_TTL);
+	snprintf(sper, sizeof sper, "%d", GW_TX_PERIOD);
+	const char *args[] = {id, snow, sttl, sper};
+	redisReply *r = store_script(g->store, STORE_LOAD, 0, NULL, 4, args, err, sizeof err); /* by its id alone */
 	if (!r) {
 		survey_init(s);
 		*c = NULL;

@@ -49,7 +49,7 @@ struct gw_startjob {
 	int tries;
 	unsigned restores; /* g->optout_restores when START was sent */
 	char k_act[48], k_wait[48], k_s[64], k_last[48];
-	char snow[24], sre[24], sttl[24], h[65];
+	char snow[24], sre[24], sttl[24], h[65], sper[16];
 };
 
 static void gw_startjob_free(struct gw_startjob *j)
@@ -234,19 +234,21 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		return; /* stays in our hl:starting; put back in line by the lease tick */
 	}
 	const char *ck[] = {j->k_act, j->k_wait, g->k_starting, j->k_s, GW_K_OPTOUT, j->k_last, GW_K_QUEUE, g->k_optready};
-	const char *ca[] = {j->m.id, j->m.msisdn, j->snow, j->sre, j->sttl, j->h};
+	/* the period of hl:i: a survey whose id is there moves into its citizen's hash */
+	snprintf(j->sper, sizeof j->sper, "%d", GW_TX_PERIOD);
+	const char *ca[] = {j->m.id, j->m.msisdn, j->snow, j->sre, j->sttl, j->h, j->sper};
 	j->keys = malloc(sizeof *j->keys * (size_t)(8 + j->k.nkeys));
-	j->args = malloc(sizeof *j->args * (size_t)(8 + j->k.a.n));
+	j->args = malloc(sizeof *j->args * (size_t)(9 + j->k.a.n));
 	if (!j->keys || !j->args) {
 		gw_startjob_free(j);
 		return;
 	}
-	static const char nck[] = "8", nca[] = "6";
+	static const char nck[] = "8", nca[] = "7";
 	j->args[j->na++] = nck;
 	j->args[j->na++] = nca;
 	for (int i = 0; i < 8; i++)
 		j->keys[j->nk++] = ck[i];
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		j->args[j->na++] = ca[i];
 	for (int i = 0; i < j->k.nkeys; i++)
 		j->keys[j->nk++] = j->k.keys[i];
