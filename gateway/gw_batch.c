@@ -212,16 +212,30 @@ static struct gw_batchq *gw_batchq(struct gw *g)
  * GW_BATCH_MS after the first of a batch came, so that under load one
  * script run carries many. A receipt holds a place in the SMSC's window
  * until it is answered (the same window as the citizens' replies): a batch
- * with one is written at the end of this pass of the loop (an SMPP read
- * handles every PDU it has before), or at once when the batch is full. */
+ * with one is written GW_BATCH_DLR_US after its first receipt at the
+ * latest, at once when GW_BATCH_DLR_MAX receipts wait (well inside any
+ * window an SMSC gives) or the batch is full. Written at the end of each
+ * loop pass instead, receipts arriving one by one at an even pace made
+ * one script run each: about one more Redis command per survey step. */
 #define GW_BATCH_MS 5
+
+#ifndef GW_BATCH_DLR_US
+#define GW_BATCH_DLR_US 2000
+#endif
+#define GW_BATCH_DLR_MAX 8
 
 static void gw_batch_arm(struct gw *g)
 {
 	struct gw_batchq *q = g->batchq;
-	if (q->ndlr > 0 || q->nsent + q->ndlr >= GW_BATCH_MAX) {
+	struct timeval due;
+	if (q->ndlr >= GW_BATCH_DLR_MAX || q->nsent + q->ndlr >= GW_BATCH_MAX) {
 		event_del(g->ev_batch);
 		event_active(g->ev_batch, 0, 0);
+	} else if (q->ndlr > 0 && (!event_pending(g->ev_batch, EV_TIMEOUT, &due) || q->ndlr == 1)) {
+		/* the first receipt of a batch: written GW_BATCH_DLR_US from now at the latest */
+		struct timeval tv = {0, GW_BATCH_DLR_US};
+		event_del(g->ev_batch);
+		event_add(g->ev_batch, &tv);
 	} else if (!event_pending(g->ev_batch, EV_TIMEOUT, NULL)) {
 		struct timeval tv = {0, GW_BATCH_MS * 1000};
 		event_add(g->ev_batch, &tv);
