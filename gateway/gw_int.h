@@ -168,9 +168,11 @@ struct gw_ussd_out {
 	int has_umr; uint16_t umr;
 };
 
-/* The USSD session of the MO being handled (gw_ussd.c): the screens that
- * step writes go back on the link it came from, as ussr_request /
- * pssr_response, echoing its session TLVs. active = 0 outside a USSD MO. */
+/* The USSD session of an MO (gw_ussd.c): the screens its step writes go
+ * back on the link it came from, as ussr_request / pssr_response, echoing
+ * its session TLVs. A USSD MO's job carries its own (gw_mo.c) and hands it
+ * to gw_commit_prepare_u / gw_notice_async_u; g->ussd is the context of the
+ * steps written outside any MO (active = 0; the due tick's invite). */
 struct gw_ussd_ctx {
 	int active;
 	int smsc;              /* the link it came on */
@@ -181,7 +183,7 @@ struct gw_ussd_ctx {
 
 struct gw {
 	struct event_base *base;
-	struct gw_ussd_ctx ussd;              /* see struct gw_ussd_ctx */
+	struct gw_ussd_ctx ussd;              /* steps outside an MO: see struct gw_ussd_ctx */
 	const struct config *cfg;
 	struct gw_camp camps[GW_MAX_VERSIONS];
 	int ncamps;
@@ -287,6 +289,11 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
+/* The same for a step a USSD MO asks for (u: its session; gw_commit_prepare
+ * uses g->ussd). */
+int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct record_meta *m,
+                        const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
+                        const char *reason, int first, struct gw_commit *k);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
@@ -306,6 +313,10 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 typedef void (*gw_notice_fn)(struct gw *g, void *arg, int rc);
 int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
                     gw_notice_fn done, void *arg);
+/* The same inside a USSD session u (u->active: the final screen on its link,
+ * every time; u NULL or inactive = gw_notice_async). */
+int gw_notice_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                      const char *marker, int optout, gw_notice_fn done, void *arg);
 char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
                       int first, int q, const struct gw_ussd_out *u, long long prev);
 
@@ -328,6 +339,9 @@ enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
 int gw_no_survey(struct gw *g, const char *msisdn, const char *text);
 /* The same on the asynchronous connection, as gw_notice_async. */
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg);
+/* The same answering a USSD MO of session u (a final screen on its link). */
+int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                         gw_notice_fn done, void *arg);
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
 /* The first steps of every MO: an SMS trigger (*status set, returns 1), a
@@ -354,6 +368,15 @@ struct gw_mojob;
 struct gw_mojob *gw_mo_hold(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, double t_reply,
                             gw_mo_done_fn done, void *arg);
 void gw_mo_go(struct gw_mojob *j, const char *text);
+/* A USSD MO of session u in its number's line (gw_ussd.c says which kind):
+ * answered as gw_mo_async does, once what it asks for is stored. */
+enum { GW_MOJ_REPLY = 0, /* an answer: read as an SMS reply, the next screen in the session */
+	GW_MOJ_DIAL,     /* the service code: the screen where the survey stands (gw_ussd_dial_prepare) */
+	GW_MOJ_NONE,     /* another code: the final "no survey" screen */
+	GW_MOJ_RELEASE   /* the network released the session: its timer goes */
+};
+void gw_mo_ussd(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                double t_reply, const struct gw_ussd_ctx *u, int kind);
 size_t gw_mo_pending(const struct gw *g);
 void gw_mo_free(struct gw *g);
 /* Forget every cached survey (sq may have gone back: our lists given back). */
@@ -415,13 +438,20 @@ void gw_archive_flush(struct gw *g);
 /* gw_ussd.c: USSD sessions (docs/ussd.md) */
 int gw_ussd_route(const struct gw *g, const char *msisdn);
 int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *err, size_t errlen);
-void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out *u);
+void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int smsc, int final,
+                     struct gw_ussd_out *u);
 int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
                   const struct smpp_sm *sm);
 int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                 struct survey_out *o);
 void gw_ussd_step(struct gw *g, int smsc, const char *msisdn, int finished, int completed, int pushed_first,
                   int nmsg, int64_t last_at);
+int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, const char *msisdn,
+                         struct record_meta *m, const struct campaign *c, struct survey *s, struct gw_commit *k);
+void gw_ussd_dial_done(struct gw *g, int smsc, const char *msisdn, const char *id, long long sq);
+int gw_ussd_none_async(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, int dial,
+                       gw_notice_fn done, void *arg);
+void gw_ussd_release(struct gw *g, const char *msisdn);
 int gw_ussd_start(struct gw *g);
 void gw_ussd_stop(struct gw *g);
 

@@ -107,9 +107,10 @@ void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
  * one window more held in the session's queue (esme_room): a step that
  * meets a full window goes out as the next slot frees, rather than through
  * the outbox and a TAKE round trip. -1 = through the outbox. */
-static int gw_direct_smsc(struct gw *g, int smsc, const struct campaign *c, int64_t hold, int nout)
+static int gw_direct_smsc(struct gw *g, const struct gw_ussd_ctx *u, int smsc, const struct campaign *c,
+                          int64_t hold, int nout)
 {
-	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || g->ussd.active || smsc >= g->nesme ||
+	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || u->active || smsc >= g->nesme ||
 	    !g->esme[smsc] || g->shutting_down)
 		return -1;
 	struct timespec now;
@@ -133,6 +134,15 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k)
 {
+	return gw_commit_prepare_u(g, &g->ussd, m, c, s, o, expect_ver, reason, first, k);
+}
+
+/* The same, for a step written in answer to a USSD MO of session u (its
+ * screens go back on u's link, echoing its TLVs, never held). */
+int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct record_meta *m,
+                        const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
+                        const char *reason, int first, struct gw_commit *k)
+{
 	memset(k, 0, sizeof *k);
 	k->direct = -1;
 	int smsc = gw_route(g, m->msisdn);
@@ -140,13 +150,13 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	 * or the number's for a push); its invite goes as an SMS (gw_ussd.c) */
 	struct gw_ussd_out uo = {.op = -1};
 	char *screen = NULL;
-	k->ussd = c && c->channel == CAMPAIGN_USSD && !g->ussd.invite;
-	k->ussd_push = k->ussd && !g->ussd.active;
+	k->ussd = c && c->channel == CAMPAIGN_USSD && !u->invite;
+	k->ussd_push = k->ussd && !u->active;
 	if (k->ussd) {
-		int us = g->ussd.active ? g->ussd.smsc : gw_ussd_route(g, m->msisdn);
+		int us = u->active ? u->smsc : gw_ussd_route(g, m->msisdn);
 		if (us >= 0) {
 			smsc = us;
-			gw_ussd_out_for(g, us, o->finished, &uo);
+			gw_ussd_out_for(u, g->cfg, us, o->finished, &uo);
 		}
 		if (o->nmsg > 0 && !(screen = ussd_screen(o)))
 			return -ENOMEM;
@@ -171,7 +181,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	int rc = -ENOMEM;
 	int64_t now = gw_now();
 	/* a screen inside a session the citizen opened is never held */
-	int64_t hold = (c && o->nmsg && !g->ussd.active) ? schedule_quiet_until(c, now) : 0;
+	int64_t hold = (c && o->nmsg && !u->active) ? schedule_quiet_until(c, now) : 0;
 	k->hold = hold != 0;
 	char opt_hash[65] = "";
 	if (s->status == SURVEY_OPTED_OUT)
@@ -183,7 +193,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	}
 	k->smsc = smsc;
 	k->last_at = s->last_at;
-	k->direct = gw_direct_smsc(g, smsc, c, hold, nout);
+	k->direct = gw_direct_smsc(g, u, smsc, c, hold, nout);
 	if (k->direct >= 0)
 		gw_sending_key(g, smsc, k->k_send, sizeof k->k_send);
 	if (o->finished) {
@@ -454,8 +464,8 @@ static void gw_notice_free(struct gw_notice *n)
 	free(n);
 }
 
-static struct gw_notice *gw_notice_new(struct gw *g, const char *msisdn, const char *text, const char *marker,
-                                       int optout)
+static struct gw_notice *gw_notice_new(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn,
+                                       const char *text, const char *marker, int optout)
 {
 	struct gw_notice *n = calloc(1, sizeof *n);
 	if (!n)
@@ -464,11 +474,11 @@ static struct gw_notice *gw_notice_new(struct gw *g, const char *msisdn, const c
 	n->optout = optout;
 	n->smsc = gw_route(g, msisdn);
 	struct gw_ussd_out uo = {.op = -1};
-	if (g->ussd.active) {
+	if (u && u->active) {
 		/* inside a USSD session: the final screen, on its link, every time
 		 * the citizen dials (not once a day: a session must be answered) */
-		n->smsc = g->ussd.smsc;
-		gw_ussd_out_for(g, n->smsc, 1, &uo);
+		n->smsc = u->smsc;
+		gw_ussd_out_for(u, g->cfg, n->smsc, 1, &uo);
 		if (!optout)
 			marker = NULL;
 	}
@@ -520,7 +530,7 @@ static int gw_notice_result(struct gw_notice *n, const redisReply *r, const char
  * key when one is given; optout = record the number as opted out. */
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
 {
-	struct gw_notice *n = gw_notice_new(g, msisdn, text, marker, optout);
+	struct gw_notice *n = gw_notice_new(g, &g->ussd, msisdn, text, marker, optout);
 	if (!n)
 		return -ENOMEM;
 	char err[256];
@@ -550,7 +560,13 @@ static void gw_notice_on_reply(void *arg, const redisReply *r, const char *err)
 int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
                     gw_notice_fn done, void *arg)
 {
-	struct gw_notice *n = gw_notice_new(g, msisdn, text, marker, optout);
+	return gw_notice_async_u(g, &g->ussd, msisdn, text, marker, optout, done, arg);
+}
+
+int gw_notice_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                      const char *marker, int optout, gw_notice_fn done, void *arg)
+{
+	struct gw_notice *n = gw_notice_new(g, u, msisdn, text, marker, optout);
 	if (!n)
 		return -ENOMEM;
 	n->done = done;

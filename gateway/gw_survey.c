@@ -382,6 +382,12 @@ static void gw_stray_on_reply(void *arg, const redisReply *r, const char *err)
 
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg)
 {
+	return gw_no_survey_async_u(g, NULL, msisdn, text, done, arg);
+}
+
+int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                         gw_notice_fn done, void *arg)
+{
 	int stop = gw_is_stop(text);
 	/* kept by hash for the integrity signals (gw_stray.c); best effort: the
 	 * citizen is answered whatever happens to it */
@@ -392,8 +398,8 @@ int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_no
 	if (!rec || store_async_argv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
 		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
 	free(rec);
-	return gw_notice_async(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop,
-	                       done, arg);
+	return gw_notice_async_u(g, u, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN,
+	                         stop, done, arg);
 }
 
 /* 1 when `text` reads as an answer to item i of c (an option or a skip), 0

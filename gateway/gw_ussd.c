@@ -91,20 +91,23 @@ int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *e
 	return -EINVAL;
 }
 
-void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out *u)
+/* How a screen on link smsc goes out: its op, and when it answers an MO of
+ * session x on that link, the TLVs to echo. */
+void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int smsc, int final,
+                     struct gw_ussd_out *u)
 {
 	struct ussd_ops ops;
 	memset(u, 0, sizeof *u);
 	u->op = -1;
-	if (smsc < 0 || smsc >= g->cfg->nsmsc || !g->cfg->smsc[smsc].has_ussd)
+	if (smsc < 0 || smsc >= cfg->nsmsc || !cfg->smsc[smsc].has_ussd)
 		return;
-	gw_ussd_ops(&g->cfg->smsc[smsc], &ops);
+	gw_ussd_ops(&cfg->smsc[smsc], &ops);
 	u->op = ussd_screen_op(&ops, final);
-	if (g->ussd.active && g->ussd.smsc == smsc) {
-		u->has_sess = g->ussd.has_sess;
-		memcpy(u->sess, g->ussd.sess, sizeof u->sess);
-		u->has_umr = g->ussd.has_umr;
-		u->umr = g->ussd.umr;
+	if (x && x->active && x->smsc == smsc) {
+		u->has_sess = x->has_sess;
+		memcpy(u->sess, x->sess, sizeof u->sess);
+		u->has_umr = x->has_umr;
+		u->umr = x->umr;
 	}
 }
 
@@ -321,67 +324,74 @@ void gw_ussd_stop(struct gw *g)
 	g->ussd_t = NULL;
 }
 
-/* The citizen dialled the code: the screen of the item where their USSD
- * survey stands, or the final "no survey" screen. Returns the status for
- * the deliver_sm. */
-static uint32_t gw_ussd_dial(struct gw *g, struct esme *e, const char *msisdn)
+/* The citizen dialled the code (u: the session), and ACTIVE said where
+ * their survey stands (rc, m, c, s as gw_active_parse leaves them, -ENOENT
+ * excepted: the caller looks again): the screen of the item where their
+ * USSD survey stands, prepared in k for its COMMIT (returns 1); 0 when this
+ * code has nothing to show (no survey, an SMS one, one not running, or one
+ * that cannot be read: archived as failed): the caller answers with
+ * gw_ussd_none_async; < 0 when it cannot be written now. Clears s. */
+int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, const char *msisdn,
+                         struct record_meta *m, const struct campaign *c, struct survey *s, struct gw_commit *k)
 {
-	char err[256], mask[PHONE_MAX];
-	phone_mask(msisdn, mask);
-	g->counters[GW_USSD_OPENED]++;
-	for (int attempt = 0; attempt < 5; attempt++) {
-		char id[RECORD_ID_MAX];
-		struct record_meta m;
-		const struct campaign *c = NULL;
-		struct survey s;
-		int rc = gw_active_load(g, msisdn, id, &m, &c, &s, err, sizeof err);
-		if (rc == -EIO) {
-			g->counters[GW_REDIS_ERR]++;
-			return SMPP_ESME_RX_T_APPN;
-		}
-		if (rc == 1)
-			break; /* no survey */
-		if (rc == -ENOENT) {
-			survey_clear(&s);
-			continue;
-		}
-		int kind = rc == 0 && c->channel == CAMPAIGN_USSD ? ussd_resume_kind(&s) : -1;
-		if (rc < 0 || kind < 0) {
-			/* unreadable, not running, or an SMS survey: this code has nothing to show */
-			if (rc < 0)
-				gw_fail_broken(g, &m, c, &s, rc, msisdn);
-			survey_clear(&s);
-			break;
-		}
-		struct survey_out o;
-		memset(&o, 0, sizeof o);
-		int64_t now = gw_now();
-		rc = survey_compose(c, (enum survey_msg_kind)kind, s.q, &o.msg[0]);
-		if (rc == 0 && o.msg[0]) {
-			o.nmsg = 1;
-			s.last_at = now;
-			o.due = survey_next_due(c, &s);
-			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, kind == SURVEY_MSG_FIRST);
-		} else if (rc == 0) {
-			rc = -EINVAL;
-		}
-		survey_out_clear(&o);
-		survey_clear(&s);
-		if (rc == 1) {
-			g->counters[GW_USSD_RESUMED]++;
-			log_info("[%s] ussd dial msisdn=%s survey=%s item=%d msg=\"session opened where the survey stands\"",
-			         esme_name(e), mask, id, m.sq >= 0 ? (int)m.sq : 0);
-			return SMPP_ESME_ROK;
-		}
+	if (rc == 1)
+		return 0; /* no survey (s not loaded) */
+	int kind = rc == 0 && c->channel == CAMPAIGN_USSD ? ussd_resume_kind(s) : -1;
+	if (rc < 0 || kind < 0) {
+		/* unreadable, not running, or an SMS survey: this code has nothing to show */
 		if (rc < 0)
-			return SMPP_ESME_RX_T_APPN;
+			gw_fail_broken(g, m, c, s, rc, msisdn);
+		survey_clear(s);
+		return 0;
 	}
-	log_info("[%s] ussd dial msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
-	return gw_notice(g, msisdn, gw_ussd_none_text, NULL, 0) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
+	struct survey_out o;
+	memset(&o, 0, sizeof o);
+	int64_t now = gw_now();
+	rc = survey_compose(c, (enum survey_msg_kind)kind, s->q, &o.msg[0]);
+	if (rc == 0 && o.msg[0]) {
+		o.nmsg = 1;
+		s->last_at = now;
+		o.due = survey_next_due(c, s);
+		rc = gw_commit_prepare_u(g, u, m, c, s, &o, m->ver, NULL, kind == SURVEY_MSG_FIRST, k);
+	} else if (rc == 0) {
+		rc = -EINVAL;
+	}
+	survey_out_clear(&o);
+	survey_clear(s);
+	return rc < 0 ? rc : 1;
 }
 
-/* 1 when the MO belongs to a USSD session (it was answered here), 0 for an
- * ordinary SMS. */
+/* A dial's screen is stored: the session is open where the survey stands. */
+void gw_ussd_dial_done(struct gw *g, int smsc, const char *msisdn, const char *id, long long sq)
+{
+	char mask[PHONE_MAX];
+	phone_mask(msisdn, mask);
+	g->counters[GW_USSD_RESUMED]++;
+	log_info("[%s] ussd dial msisdn=%s survey=%s item=%d msg=\"session opened where the survey stands\"",
+	         g->cfg->smsc[smsc].name, mask, id, sq >= 0 ? (int)sq : 0);
+}
+
+/* The final "no survey" screen in session u (a dial of a number without a
+ * running USSD survey, or of another code, dial 0): as gw_notice_async. */
+int gw_ussd_none_async(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, int dial,
+                       gw_notice_fn done, void *arg)
+{
+	char mask[PHONE_MAX];
+	phone_mask(msisdn, mask);
+	if (dial)
+		log_info("[%s] ussd dial msisdn=%s msg=\"no survey running\"", g->cfg->smsc[u->smsc].name, mask);
+	return gw_notice_async_u(g, u, msisdn, gw_ussd_none_text, NULL, 0, done, arg);
+}
+
+/* The network released msisdn's session: nothing to time out. */
+void gw_ussd_release(struct gw *g, const char *msisdn)
+{
+	gw_ussd_change(g, msisdn, 0);
+}
+
+/* 1 when the MO belongs to a USSD session (it is answered by the number's
+ * line of replies, gw_mo.c: after what it asks for is stored, and after
+ * the number's earlier MOs, SMS or USSD), 0 for an ordinary SMS. */
 int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
                   const struct smpp_sm *sm)
 {
@@ -396,45 +406,50 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	enum ussd_event ev = ussd_classify(&ops, sm->has_ussd_op, sm->ussd_op, text, cs->ussd_service_code);
 	if (ev == USSD_EV_NONE)
 		return 0;
+	double t_reply = gw_clock();
 	char msisdn[PHONE_MAX], why[128];
-	uint32_t status = SMPP_ESME_ROK;
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] ussd from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
 		esme_answer(e, token, SMPP_ESME_ROK);
 		return 1;
 	}
-	memset(&g->ussd, 0, sizeof g->ussd);
-	g->ussd.active = 1;
-	g->ussd.smsc = i;
-	g->ussd.has_sess = sm->has_its_session;
-	memcpy(g->ussd.sess, sm->its_session, sizeof g->ussd.sess);
-	g->ussd.has_umr = sm->has_umr;
-	g->ussd.umr = sm->umr;
+	struct gw_ussd_ctx u;
+	memset(&u, 0, sizeof u);
+	u.active = 1;
+	u.smsc = i;
+	u.has_sess = sm->has_its_session;
+	memcpy(u.sess, sm->its_session, sizeof u.sess);
+	u.has_umr = sm->has_umr;
+	u.umr = sm->umr;
 	switch (ev) {
 	case USSD_EV_DIAL:
-		status = gw_ussd_dial(g, e, msisdn);
+		g->counters[GW_USSD_OPENED]++;
+		gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_DIAL);
 		break;
 	case USSD_EV_DIAL_OTHER:
 		g->counters[GW_USSD_OPENED]++;
-		status = gw_notice(g, msisdn, gw_ussd_none_text, NULL, 0) < 0 ? SMPP_ESME_RX_T_APPN
-		                                                             : SMPP_ESME_ROK;
+		gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_NONE);
 		break;
-	case USSD_EV_ANSWER:
+	case USSD_EV_ANSWER: {
 		/* the same reading as an SMS reply; the next screen echoes the session */
-		status = gw_mo(g, e, from, text);
+		uint32_t status;
+		if (gw_mo_front(g, e, from, text, msisdn, &status))
+			esme_answer(e, token, status);
+		else
+			gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_REPLY);
 		break;
+	}
 	default: {
 		char mask[PHONE_MAX];
 		phone_mask(msisdn, mask);
-		gw_ussd_change(g, msisdn, 0); /* over: nothing to time out */
 		g->counters[GW_USSD_RELEASED]++;
 		log_info("[%s] ussd msisdn=%s op=%d msg=\"session released: the survey waits for a new dial\"",
 		         esme_name(e), mask, sm->ussd_op);
+		/* over: nothing to time out, once the number's earlier MOs are done */
+		gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_RELEASE);
 		break;
 	}
 	}
-	memset(&g->ussd, 0, sizeof g->ussd);
-	esme_answer(e, token, status);
 	return 1;
 }
 
