@@ -127,6 +127,8 @@ struct gw_ussd_change {
 struct gw_ussd_timers {
 	struct event *tick;    /* every second: close the sessions past their deadline */
 	struct event *flush;   /* sends the changes below */
+	int taking;            /* a take is on its way (the asynchronous connection) */
+	int rounds;            /* takes in this tick */
 	struct gw_ussd_change *chg;
 	int nchg, capchg;
 };
@@ -140,9 +142,20 @@ static double gw_ussd_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sends the pending changes. A Redis error loses them: a session not armed
+static void gw_ussd_flushed(void *arg, int rc, long long v, const char *err)
+{
+	struct gw *g = arg;
+	(void)v;
+	if (rc < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err ? err : "");
+	}
+}
+
+/* Sends the pending changes, on the asynchronous connection (sync: on the
+ * synchronous one, at exit). A Redis error loses them: a session not armed
  * is not counted as timed out; one not removed is, later. */
-static void gw_ussd_flush(struct gw *g)
+static void gw_ussd_flush_on(struct gw *g, int sync)
 {
 	struct gw_ussd_timers *t = g->ussd_t;
 	if (!t || !t->nchg)
@@ -172,14 +185,22 @@ static void gw_ussd_flush(struct gw *g)
 		if (n == 2)
 			continue;
 		char err[256];
-		if (store_execv(g->store, n, av, err, sizeof err) < 0) {
+		int rc = sync ? store_execv(g->store, n, av, err, sizeof err)
+		              : store_async_intv(g->store, n, av, gw_ussd_flushed, g);
+		if (rc < 0) {
 			g->counters[GW_REDIS_ERR]++;
-			log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err);
+			log_warn("ussd err=\"%s\" msg=\"session timers not written\"",
+			         sync ? err : "Redis cannot be reached");
 		}
 	}
 	free(av);
 	free(score);
 	t->nchg = 0;
+}
+
+static void gw_ussd_flush(struct gw *g)
+{
+	gw_ussd_flush_on(g, 0);
 }
 
 static void gw_ussd_flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -252,40 +273,66 @@ static const char gw_ussd_take_lua[] =
 	"if #t > 0 then redis.call('ZREM', KEYS[1], unpack(t)) end\n"
 	"return t\n";
 
+static void gw_ussd_take(struct gw *g);
+
+/* The sessions a take closed: counted and logged; a full take means more
+ * may be past their deadline: another, up to 10 a tick. */
+static void gw_ussd_taken(void *arg, int rc, const struct store_list *r, const char *err)
+{
+	struct gw *g = arg;
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (t)
+		t->taking = 0;
+	if (rc < 0 && rc != -EBADMSG) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("ussd err=\"%s\" msg=\"session timeouts not read\"", err ? err : "");
+		return;
+	}
+	size_t n = rc < 0 ? 0 : r->n;
+	for (size_t i = 0; i < n; i++) {
+		char mask[PHONE_MAX];
+		if (r->e[i].kind != STORE_STR)
+			continue;
+		phone_mask(r->e[i].s, mask);
+		g->counters[GW_USSD_TIMED_OUT]++;
+		log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
+		         "dial\"", mask);
+	}
+	if (t && n >= GW_USSD_TAKE && t->rounds < 10 && !g->closing)
+		gw_ussd_take(g);
+}
+
+/* One take, on the asynchronous connection (after the changes flushed
+ * before it: replies come in order). */
+static void gw_ussd_take(struct gw *g)
+{
+	struct gw_ussd_timers *t = g->ussd_t;
+	char now[24], max[16];
+	if (t->taking)
+		return; /* the last one is still on its way */
+	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
+	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
+	const char *av[] = {"EVAL", gw_ussd_take_lua, "1", GW_K_USSD, now, max};
+	if (store_async_listv(g->store, 6, av, gw_ussd_taken, g) < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	t->taking = 1;
+	t->rounds++;
+}
+
 /* Every second: the sessions left without an answer for their link's
  * session_timeout are over. Nothing is sent (the network has closed them);
- * the survey stays where it is, for a dial or the one SMS invitation. */
+ * the survey stays where it is, for a dial or the one SMS invitation. The
+ * loop never waits for Redis here: both go on the asynchronous connection. */
 static void gw_ussd_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	char now[24], max[16], err[256];
 	gw_ussd_flush(g); /* an answer handled just now re-armed its session */
-	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
-	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
-	for (int round = 0; round < 10; round++) {
-		struct store_list r;
-		int rc = store_list(g->store, &r, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua, GW_K_USSD,
-		                    now, max);
-		if (rc < 0 && rc != -EBADMSG) {
-			g->counters[GW_REDIS_ERR]++;
-			return;
-		}
-		size_t n = r.n;
-		for (size_t i = 0; i < n; i++) {
-			char mask[PHONE_MAX];
-			if (r.e[i].kind != STORE_STR)
-				continue;
-			phone_mask(r.e[i].s, mask);
-			g->counters[GW_USSD_TIMED_OUT]++;
-			log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
-			         "dial\"", mask);
-		}
-		store_list_clear(&r);
-		if (n < GW_USSD_TAKE)
-			return;
-	}
+	g->ussd_t->rounds = 0;
+	gw_ussd_take(g);
 }
 
 int gw_ussd_start(struct gw *g)
@@ -314,7 +361,7 @@ void gw_ussd_stop(struct gw *g)
 	if (!t)
 		return;
 	if (g->store)
-		gw_ussd_flush(g); /* the timers of the last steps outlive this process */
+		gw_ussd_flush_on(g, 1); /* the timers of the last steps outlive this process */
 	if (t->tick)
 		event_free(t->tick);
 	if (t->flush)
