@@ -324,7 +324,6 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
 int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
 
 /* gw_survey.c */
-uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text);
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 /* 1 while a POP or a START is on its way (our hl:starting is theirs). */
 int gw_starts_busy(const struct gw *g);
@@ -334,10 +333,9 @@ void gw_requeue_lost_starts(struct gw *g);
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
 /* A reply from a number with no survey running: HUY/STOP records the
  * opt-out and is confirmed; anything else gets the built-in answer. Either
- * at most once per day. < 0 when Redis could not take it (an opt-out would
- * be lost: answer ESME_RX_T_APPN, the SMSC delivers it again). */
-int gw_no_survey(struct gw *g, const char *msisdn, const char *text);
-/* The same on the asynchronous connection, as gw_notice_async. */
+ * at most once per day. As gw_notice_async: < 0 when Redis could not take
+ * it (an opt-out would be lost: answer ESME_RX_T_APPN, the SMSC delivers it
+ * again). */
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg);
 /* The same answering a USSD MO of session u (a final screen on its link). */
 int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,

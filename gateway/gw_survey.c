@@ -362,13 +362,6 @@ static const char *gw_no_survey_msg(struct gw *g, int stop)
 	return d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
 }
 
-int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
-{
-	int stop = gw_is_stop(text);
-	gw_stray_note(g, msisdn); /* kept by hash for the integrity signals (gw_stray.c) */
-	return gw_notice(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
-}
-
 static void gw_stray_on_reply(void *arg, const redisReply *r, const char *err)
 {
 	struct gw *g = arg;
@@ -538,71 +531,6 @@ int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text
 		return 1;
 	}
 	return 0;
-}
-
-/* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
- * message from a number without one, handled now on the synchronous
- * connection (long MOs, USSD; one-part SMS replies go through gw_mo.c).
- * Returns the status to answer it with: 0 once its effect is stored,
- * ESME_RX_T_APPN when it could not be. */
-uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
-{
-	char msisdn[PHONE_MAX], mask[PHONE_MAX], err[256];
-	double t_reply = gw_clock();
-	uint32_t status;
-	if (gw_mo_front(g, e, from, text, msisdn, &status))
-		return status;
-	status = SMPP_ESME_RX_T_APPN;
-	phone_mask(msisdn, mask);
-	for (int attempt = 0; attempt < 5; attempt++) {
-		redisReply *r = gw_active(g, msisdn, err, sizeof err);
-		if (!r) {
-			g->counters[GW_REDIS_ERR]++;
-			break;
-		}
-		struct record_meta m;
-		const struct campaign *c = NULL;
-		struct survey s;
-		int v = gw_mo_judge(g, e, msisdn, text, r, &m, &c, &s, &status);
-		freeReplyObject(r);
-		if (v == GW_MO_NOTICE) {
-			status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
-			break;
-		}
-		if (v == GW_MO_AGAIN) {
-			status = SMPP_ESME_RX_T_APPN;
-			continue;
-		}
-		if (v == GW_MO_DONE || v == GW_MO_STORED)
-			break;
-		struct survey_out o;
-		struct gw_commit k;
-		int rc = survey_feed(c, &s, text, gw_now(), &o);
-		if (rc == 0 && o.echo)
-			gw_mo_echo_note(g, mask, m.id, s.q);
-		if (rc == 0)
-			rc = gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &k);
-		survey_out_clear(&o);
-		survey_clear(&s);
-		if (rc == 0) {
-			k.t_reply = t_reply;
-			char nonce[sizeof k.nonce];
-			memcpy(nonce, k.nonce, sizeof nonce);
-			rc = gw_commit_sync(g, &k);
-			if (rc < 0) /* it may have run: a second look, or the redelivery, tells */
-				gw_mo_unsure_add(g, msisdn, text, nonce, m.id);
-			else if (rc == 1)
-				gw_mo_unsure_forget(g, msisdn, text);
-		}
-		status = rc == 1 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
-		if (rc == 1 || (rc < 0 && rc != -EIO))
-			break;
-	}
-	if (status != SMPP_ESME_ROK) {
-		g->counters[GW_MO_RETRY]++;
-		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", esme_name(e), mask);
-	}
-	return status;
 }
 
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,
