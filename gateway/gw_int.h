@@ -296,6 +296,8 @@ int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct 
                         const char *reason, int first, struct gw_commit *k);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
+int gw_commit_done(struct gw *g, struct gw_commit *k, int rc, long long v, const char *err);
+int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,

@@ -307,7 +307,7 @@ static void gw_mo_mark_before(struct gw_mojob *j, int q)
 			n->before_q = q;
 }
 
-static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
+static void gw_mo_on_commit(void *arg, int res, long long v, const char *err)
 {
 	struct gw_mojob *j = arg;
 	j->busy = 0;
@@ -316,7 +316,7 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	char nonce[sizeof j->k.nonce], id[RECORD_ID_MAX];
 	memcpy(nonce, j->k.nonce, sizeof nonce);
 	memcpy(id, j->k.id, sizeof id);
-	int rc = gw_commit_done(j->g, &j->k, r, err);
+	int rc = gw_commit_done(j->g, &j->k, res, v, err);
 	gw_mocache_drop(j->g, j->msisdn);
 	if (rc < 0) /* it may have run: the second look (or the redelivery) tells */
 		gw_mo_unsure_add(j->g, j->msisdn, j->text, nonce, id);
@@ -368,13 +368,13 @@ static void gw_mo_none(struct gw_mojob *j, int dial)
 	}
 }
 
-static void gw_mo_on_dial_commit(void *arg, const redisReply *r, const char *err)
+static void gw_mo_on_dial_commit(void *arg, int res, long long v, const char *err)
 {
 	struct gw_mojob *j = arg;
 	j->busy = 0;
 	char id[RECORD_ID_MAX];
 	memcpy(id, j->k.id, sizeof id);
-	int rc = gw_commit_done(j->g, &j->k, r, err);
+	int rc = gw_commit_done(j->g, &j->k, res, v, err);
 	gw_mocache_drop(j->g, j->msisdn); /* its version moved on */
 	if (rc == 1) {
 		gw_ussd_dial_done(j->g, j->smsc, j->msisdn, id, j->fed_q);

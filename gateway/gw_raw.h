@@ -12,8 +12,6 @@
  * second their last survey ended, in one round trip. The caller frees the
  * reply; NULL (err filled) when Redis did not answer. */
 redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen);
-int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err);
-int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg);
 /* The running survey an ACTIVE reply r names: id (RECORD_ID_MAX bytes), m,
  * c, s loaded as gw_parse_survey does (0, -ENOENT when it finished
  * meanwhile: look again, or another error); 1 when r names none (nothing

@@ -296,19 +296,20 @@ void gw_commit_clear(struct gw *g, struct gw_commit *k)
 	record_strv_free(&k->a);
 }
 
-/* What follows a COMMIT's reply r (NULL: Redis did not answer, err says
- * why): the messages sent at once are handed to their session, the counters
- * and the log. Returns 1 (stored), 0 (the survey moved on meanwhile: retry)
- * or -EIO. Clears k. */
-int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err)
+/* What follows a COMMIT's reply, as a typed verb gives it (rc < 0: Redis
+ * did not answer or answered an error, err says why; -EBADMSG: a reply that
+ * is no number, read as 0; else v): the messages sent at once are handed to
+ * their session, the counters and the log. Returns 1 (stored), 0 (the
+ * survey moved on meanwhile: retry) or -EIO. Clears k. */
+int gw_commit_done(struct gw *g, struct gw_commit *k, int res, long long v, const char *err)
 {
 	int rc;
-	if (!r) {
+	if (res < 0 && res != -EBADMSG) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("commit survey=%s err=\"%s\"", k->id, err ? err : "");
 		rc = -EIO;
 	} else {
-		rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+		rc = res == 0 && v == 1;
 	}
 	int direct = k->direct;
 	if (direct >= 0 && k->nkeys == 13) {
@@ -346,22 +347,22 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 int gw_commit_sync(struct gw *g, struct gw_commit *k)
 {
 	char err[256];
-	redisReply *r = store_script(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, err,
-	                             sizeof err);
-	int rc = gw_commit_done(g, k, r, err);
-	if (r)
-		freeReplyObject(r);
-	return rc;
+	long long v = 0;
+	int res = store_run_int(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, &v, err,
+	                        sizeof err);
+	return gw_commit_done(g, k, res, v, err);
 }
 
-/* COMMIT a prepared step on the asynchronous connection: cb(arg, reply, err)
- * then calls gw_commit_done. 0 when queued; -EIO when Redis cannot be
- * reached now (k is finished here as unreachable, cb is not called). */
-int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg)
+/* COMMIT a prepared step on the asynchronous connection: cb(arg, rc, v, err)
+ * then calls gw_commit_done(g, k, rc, v, err). 0 when queued; -EIO when
+ * Redis cannot be reached now (k is finished here as unreachable, cb is not
+ * called). */
+int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg)
 {
-	if (store_async_script(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, cb, arg) == 0)
+	if (store_async_run_int(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, cb, arg) ==
+	    0)
 		return 0;
-	gw_commit_done(g, k, NULL, "redis unreachable");
+	gw_commit_done(g, k, -EIO, 0, "redis unreachable");
 	return -EIO;
 }
 

@@ -83,7 +83,7 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 		 * goes back in line at the next lease tick (gw_requeue_lost_starts:
 		 * this one by its id, while other starts go on) */
 		g->counters[GW_REDIS_ERR]++;
-		gw_commit_done(g, &j->k, NULL, err);
+		gw_commit_done(g, &j->k, -EIO, 0, err);
 		if (!g->lost_starts)
 			g->lost_starts = calloc(GW_LOST_STARTS_MAX, sizeof *g->lost_starts);
 		if (g->lost_starts && g->nlost_starts < GW_LOST_STARTS_MAX)
@@ -102,7 +102,8 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
 	if (claimed == 1) {
 		int direct = j->k.direct, nout = j->k.nout;
-		if (gw_commit_done(g, &j->k, r->element[1], NULL) == 1) {
+		const redisReply *st = r->element[1];
+		if (gw_commit_done(g, &j->k, 0, st->type == REDIS_REPLY_INTEGER ? st->integer : 0, NULL) == 1) {
 			/* the citizen's first reply goes straight to COMMIT (gw_mo.c) */
 			if (j->s.status == SURVEY_ACTIVE)
 				gw_mo_cache_put(g, j->m.msisdn, &j->m, &j->s, direct >= 0 && j->k.handed == nout ? j->s.q : -1);
@@ -254,7 +255,7 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		j->args[j->na++] = j->k.a.v[i];
 	if (gw_start_send(j) < 0) {
 		g->counters[GW_REDIS_ERR]++;
-		gw_commit_done(g, &j->k, NULL, "redis unreachable");
+		gw_commit_done(g, &j->k, -EIO, 0, "redis unreachable");
 		gw_startjob_free(j);
 	}
 }
