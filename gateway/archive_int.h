@@ -1,4 +1,4 @@
-/* archive_int: what archive.c and archive_rollup.c share; not an API. */
+/* archive_int: what archive.c, archive_rollup.c and archive_rollup_count.c share; not an API. */
 #ifndef HL_ARCHIVE_INT_H
 #define HL_ARCHIVE_INT_H
 
@@ -48,6 +48,20 @@ struct qinfo {
 	int multi, rated;        /* type multi; has satisfied values */
 };
 
+/* One rollup row's count in this transaction: its key in small integers
+ * (strings interned in a->rn), so that adding to it costs no allocation and
+ * no string compare (archive_rollup_count.c adds to it, archive_rollup_flush
+ * writes it). */
+struct rdelta {
+	int table;                  /* 0 rollup_surveys, 1 rollup_answers, 2 rollup_groups */
+	int32_t c, st, x;           /* interned campaign, status, question or group ("" = none) */
+	int kind, value;            /* rollup_answers */
+	int64_t dayn, uid;
+	int64_t n, rated;
+	uint64_t h;
+	int64_t cdb, stdb, xdb;     /* their rollup_names ids, found at flush */
+};
+
 struct archive {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX]; /* lazily prepared, owned, finalized by archive_close */
@@ -61,7 +75,7 @@ struct archive {
 	char (*ca_at)[32];              /* their answered_at ("" = NULL) */
 	char **ca_own;                  /* their text (owned) */
 	int nca, capca;
-	/* Rollup counts of this transaction, not yet written (archive_rollup.c):
+	/* Rollup counts of this transaction, not yet written (archive_rollup_count.c):
 	 * keyed by small integers, the strings interned once in rn. */
 	struct rdelta *rd;              /* the deltas, rdn of them (owned) */
 	int rdn, rdmax;
@@ -102,22 +116,16 @@ int archive_migrate_v7(struct archive *a, char *err, size_t errlen);
 int archive_migrate_v8(struct archive *a, char *err, size_t errlen);
 /* Schema 9: rollup_citizens_recent, the citizens of the last batches. */
 int archive_migrate_v9(struct archive *a, char *err, size_t errlen);
+const char *archive_iso_time(int64_t t, char *buf, size_t cap);
+void archive_bind_text(sqlite3_stmt *s, int i, const char *v);
+
+/* archive_rollup.c: the rollup tables, their zone, the counts written. */
 /* Create the rollup tables and views (IF NOT EXISTS); temp: TEMP copies
  * (dropped first) that shadow the archive's on this connection; else
  * rollup tables of schema 3-7 are dropped first. 0 or -EIO. */
 int archive_rollup_schema(struct archive *a, int temp, char *err, size_t errlen);
-const char *archive_iso_time(int64_t t, char *buf, size_t cap);
-void archive_bind_text(sqlite3_stmt *s, int i, const char *v);
-void archive_rkey_day(struct archive_rkey *k, int64_t t);
 /* "YYYY-MM-DD" of a day number (days since 1970-01-01) into buf[11]; "" for ARCHIVE_NO_DAY. */
 const char *archive_day_text(int64_t dayn, char buf[16]);
-void archive_rkey_clear(struct archive_rkey *k);
-void archive_qcache_clear(struct archive *a);
-int archive_question_info(struct archive *a, const char *campaign_id, const char *version,
-                         const char *qid, int *multi, const char **grp, int *rated);
-int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char *qid, int has_value, int value,
-                         const char *text);
-int archive_rollup_survey(struct archive *a, struct archive_rkey *k);
 /* Count again, from the rows, the surveys of campaign_id (NULL = all) in the
  * process's zone (tzone.h), inside the caller's transaction; unless temp,
  * the zone is recorded in rollup_meta. */
@@ -125,11 +133,20 @@ int archive_rollup_rebuild(struct archive *a, const char *campaign_id, int temp,
 /* Inside archive_put's transaction: rebuild the rollups when they count
  * local days of a zone other than the process's. */
 int archive_rollup_zone(struct archive *a, char *err, size_t errlen);
-void archive_units_forget(struct archive *a);
-
 /* Write the rollup counts gathered in this transaction (one upsert per key,
  * however many surveys share it); discard them after a rollback. */
 int archive_rollup_flush(struct archive *a);
+
+/* archive_rollup_count.c: the counts of this transaction, in memory. */
+void archive_rkey_day(struct archive_rkey *k, int64_t t);
+void archive_rkey_clear(struct archive_rkey *k);
+void archive_qcache_clear(struct archive *a);
+int archive_question_info(struct archive *a, const char *campaign_id, const char *version,
+                         const char *qid, int *multi, const char **grp, int *rated);
+int archive_rollup_answer(struct archive *a, struct archive_rkey *k, const char *qid, int has_value, int value,
+                         const char *text);
+int archive_rollup_survey(struct archive *a, struct archive_rkey *k);
+void archive_units_forget(struct archive *a);
 void archive_rollup_discard(struct archive *a);
 /* archive_rollup_discard, and the interned strings too (archive_close). */
 void archive_rollup_names_free(struct archive *a);

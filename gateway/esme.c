@@ -15,10 +15,11 @@
  * esme_capacity/esme_shutdown; only `done` (given to esme_shutdown) may call
  * esme_free.
  *
- * This file: the connection (bind, enquire_link, unbind, reconnect) and the
- * public verbs. The outgoing side is in esme_send.c, receipts in esme_dlr.c,
- * MOs in esme_mo.c, reading the SMSC in esme_rx.c; esme_int.h is what they
- * share. */
+ * This file: the session as a whole (made, freed, shut down, its connection
+ * lost) and the public verbs. The link's own steps (bind, enquire_link,
+ * unbind, reconnect backoff) are in esme_link.c, the outgoing side in
+ * esme_send.c, receipts in esme_dlr.c, MOs in esme_mo.c, connecting and
+ * reading the SMSC in esme_rx.c; esme_int.h is what they share. */
 #include "esme_int.h"
 
 /* ---------- small helpers ---------- */
@@ -93,7 +94,6 @@ void esme_send_sm_resp(struct esme *e, uint32_t cmd_resp, uint32_t status, uint3
 		esme_send_header(e, cmd_resp, status, seq);
 }
 
-
 void esme_schedule_ready(struct esme *e)
 {
 	if (e->cbs->on_ready && !e->shutting && e->state == ES_BOUND &&
@@ -101,53 +101,14 @@ void esme_schedule_ready(struct esme *e)
 		event_active(e->ready_ev, EV_TIMEOUT, 1);
 }
 
-/* ---------- connection ---------- */
-
-void esme_reconnect_schedule(struct esme *e)
-{
-	int64_t d = ESME_BACKOFF_MIN_MS;
-	for (int i = 0; i < e->backoff_attempt && d < ESME_BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > ESME_BACKOFF_MAX_MS)
-		d = ESME_BACKOFF_MAX_MS;
-	d = esme_jitter(e, d);
-	e->backoff_attempt++;
-	e->state = ES_IDLE;
-	esme_arm(e->reconnect_ev, d);
-	log_info("[%s] event=reconnect_scheduled delay_ms=%lld attempt=%d", e->name, (long long)d,
-	         e->backoff_attempt);
-}
-
-static void finish_shutdown(struct esme *e)
-{
-	e->state = ES_DONE;
-	event_del(e->reconnect_ev);
-	event_del(e->shut_ev);
-	event_del(e->unbind_ev);
-	log_info("[%s] event=shutdown_done unconfirmed_parts=%d", e->name, e->queued + e->inflight);
-	event_active(e->done_ev, EV_TIMEOUT, 1);
-}
-
-static void close_bev(struct esme *e)
-{
-	if (e->bev) {
-		bufferevent_free(e->bev);
-		e->bev = NULL;
-	}
-	evtimer_del(e->bind_ev);
-	evtimer_del(e->el_ev);
-	evtimer_del(e->el_resp_ev);
-	evtimer_del(e->flush_ev);
-	evtimer_del(e->unbind_ev);
-	e->bind_seq = e->el_seq = e->unbind_seq = 0;
-}
+/* ---------- connection lost ---------- */
 
 /* The connection is gone (error, EOF, dead link, refused bind, closed by us):
  * put parts in flight back in the queue and reconnect (or finish a shutdown). */
 void esme_conn_lost(struct esme *e, const char *why)
 {
 	int was_bound = e->bound;
-	close_bev(e);
+	esme_close_bev(e);
 	int requeued = 0;
 	for (int i = 0; i < e->window; i++) {
 		struct esme_slot *s = &e->slots[i];
@@ -183,168 +144,13 @@ void esme_conn_lost(struct esme *e, const char *why)
 	e->answers_pending = 0; /* their tokens are of the old connection: the SMSC delivers them again */
 	log_warn("[%s] event=disconnected reason=%s requeued_parts=%d", e->name, why, requeued);
 	if (e->shutting)
-		finish_shutdown(e);
+		esme_finish_shutdown(e);
 	else
 		esme_reconnect_schedule(e);
 	if (was_bound && e->cbs->on_state) {
 		e->in_state_cb++;
 		e->cbs->on_state(e->arg, e, 0);
 		e->in_state_cb--;
-	}
-}
-
-/* Close once the output buffer is flushed (after unbind_resp or generic_nack). */
-void esme_close_after_flush(struct esme *e, const char *why)
-{
-	if (!e->bev) {
-		return;
-	}
-	e->state = ES_CLOSING;
-	e->close_why = why;
-	bufferevent_disable(e->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(e->bev)) == 0) {
-		esme_conn_lost(e, why);
-		return;
-	}
-	esme_arm(e->flush_ev, ESME_FLUSH_WAIT_MS);
-}
-
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct esme *e = arg;
-	log_warn("[%s] event=flush_timeout", e->name);
-	esme_conn_lost(e, e->close_why ? e->close_why : "closed");
-}
-
-void esme_send_bind(struct esme *e)
-{
-	uint8_t b[256];
-	uint32_t cmd = e->mode == EM_TX   ? SMPP_BIND_TRANSMITTER
-	               : e->mode == EM_RX ? SMPP_BIND_RECEIVER
-	                                  : SMPP_BIND_TRANSCEIVER;
-	e->bind_seq = esme_take_seq(e);
-	int n = smpp_build_bind(b, sizeof b, cmd, e->bind_seq, e->cfg->system_id ? e->cfg->system_id : "",
-	                        e->cfg->password ? e->cfg->password : "",
-	                        e->cfg->system_type ? e->cfg->system_type : "");
-	if (n < 0) {
-		log_error("[%s] event=bind_build_failed err=%d (system_id/password/system_type too long?)",
-		          e->name, n);
-		esme_conn_lost(e, "bind_build_failed");
-		return;
-	}
-	esme_send_bytes(e, b, (size_t)n);
-	e->state = ES_BINDING;
-	esme_arm(e->bind_ev, esme_resp_ms(e));
-	log_info("[%s] event=bind_sent cmd=%s system_id=%s seq=%u", e->name, smpp_cmd_name(cmd),
-	         e->cfg->system_id ? e->cfg->system_id : "", e->bind_seq);
-}
-
-static void bind_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct esme *e = arg;
-	log_warn("[%s] event=%s_timeout", e->name, e->state == ES_CONNECTING ? "connect" : "bind");
-	esme_conn_lost(e, e->state == ES_CONNECTING ? "connect_timeout" : "bind_timeout");
-}
-
-static void el_timer_arm(struct esme *e, int64_t ms)
-{
-	if (e->cfg->enquire_link_s > 0)
-		esme_arm(e->el_ev, ms);
-}
-
-void esme_bind_result(struct esme *e, uint32_t status)
-{
-	evtimer_del(e->bind_ev);
-	e->bind_seq = 0;
-	if (status != 0) {
-		log_warn("[%s] event=bind_refused status=%s", e->name, smpp_status_name(status));
-		esme_conn_lost(e, "bind_refused");
-		return;
-	}
-	int64_t now = esme_now_ms();
-	e->state = ES_BOUND;
-	e->bound = 1;
-	if (e->paused && e->bev) /* backpressure outlives a reconnect */
-		bufferevent_disable(e->bev, EV_READ);
-	e->backoff_attempt = 0;
-	e->last_rx = now;
-	e->tok_last = now;
-	e->tokens = e->cfg->tps > 0 ? esme_tps_rate(e, now) : 0;
-	el_timer_arm(e, (int64_t)e->cfg->enquire_link_s * 1000);
-	log_info("[%s] event=bound host=%s port=%d queued_parts=%d", e->name, e->cfg->host,
-	         e->cfg->port, e->queued);
-	if (e->shutting) {
-		esme_send_unbind(e);
-		return;
-	}
-	esme_pump(e);
-	if (e->cbs->on_state)
-		e->cbs->on_state(e->arg, e, 1);
-	esme_schedule_ready(e);
-}
-
-static void el_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct esme *e = arg;
-	if (e->state != ES_BOUND && e->state != ES_UNBINDING)
-		return;
-	int64_t el_ms = (int64_t)e->cfg->enquire_link_s * 1000;
-	int64_t idle = esme_now_ms() - e->last_rx;
-	if (idle >= el_ms && e->el_seq == 0) {
-		e->el_seq = esme_take_seq(e);
-		esme_send_header(e, SMPP_ENQUIRE_LINK, 0, e->el_seq);
-		esme_arm(e->el_resp_ev, esme_resp_ms(e));
-		log_debug("[%s] event=enquire_link seq=%u", e->name, e->el_seq);
-		el_timer_arm(e, el_ms);
-	} else {
-		el_timer_arm(e, idle >= el_ms ? el_ms : el_ms - idle);
-	}
-}
-
-static void el_resp_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct esme *e = arg;
-	log_warn("[%s] event=enquire_link_timeout seq=%u", e->name, e->el_seq);
-	esme_conn_lost(e, "link_dead");
-}
-
-void esme_send_unbind(struct esme *e)
-{
-	evtimer_del(e->shut_ev);
-	e->unbind_seq = esme_take_seq(e);
-	esme_send_header(e, SMPP_UNBIND, 0, e->unbind_seq);
-	e->state = ES_UNBINDING;
-	int64_t w = esme_resp_ms(e);
-	esme_arm(e->unbind_ev, w > ESME_UNBIND_WAIT_MS ? ESME_UNBIND_WAIT_MS : w);
-	log_info("[%s] event=unbind_sent seq=%u inflight=%d", e->name, e->unbind_seq, e->inflight);
-}
-
-static void unbind_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	esme_conn_lost(arg, "unbind_timeout");
-}
-
-static void shut_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct esme *e = arg;
-	if (e->state == ES_BOUND) {
-		/* what is still in flight goes back to the gateway's outbox (conn_lost,
-		 * gw_reap); MOs not answered are delivered again by the SMSC */
-		log_warn("[%s] event=shutdown_wait_timeout inflight=%d answers_pending=%d", e->name, e->inflight,
-		         e->answers_pending);
-		esme_send_unbind(e);
 	}
 }
 
@@ -481,12 +287,13 @@ static struct esme *esme_create(struct event_base *base, const struct config_sms
 		struct event **ev;
 		event_callback_fn cb;
 	} evs[] = {
-	    {&e->reconnect_ev, esme_reconnect_cb}, {&e->bind_ev, bind_timeout_cb},
-	    {&e->el_ev, el_cb},               {&e->el_resp_ev, el_resp_cb},
-	    {&e->tps_ev, esme_tps_cb},             {&e->retry_ev, esme_retry_cb},
-	    {&e->shut_ev, shut_timeout_cb},   {&e->unbind_ev, unbind_timeout_cb},
-	    {&e->flush_ev, flush_cb},         {&e->mo_ev, esme_mo_sweep_cb},         {&e->held_ev, esme_held_cb},
-	    {&e->ready_ev, esme_ready_cb},         {&e->done_ev, done_cb},
+	    {&e->reconnect_ev, esme_reconnect_cb},  {&e->bind_ev, esme_bind_timeout_cb},
+	    {&e->el_ev, esme_el_cb},                {&e->el_resp_ev, esme_el_resp_cb},
+	    {&e->tps_ev, esme_tps_cb},              {&e->retry_ev, esme_retry_cb},
+	    {&e->shut_ev, esme_shut_timeout_cb},    {&e->unbind_ev, esme_unbind_timeout_cb},
+	    {&e->flush_ev, esme_flush_cb},          {&e->mo_ev, esme_mo_sweep_cb},
+	    {&e->held_ev, esme_held_cb},            {&e->ready_ev, esme_ready_cb},
+	    {&e->done_ev, done_cb},
 	};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
 		*evs[i].ev = evtimer_new(base, evs[i].cb, e);
@@ -577,7 +384,7 @@ void esme_shutdown(struct esme *e, int timeout_ms, void (*done)(void *arg), void
 		return; /* conn_lost will finish */
 	default: {
 		int was_bound = e->bound;
-		close_bev(e);
+		esme_close_bev(e);
 		e->bound = 0;
 		e->state = ES_DONE;
 		event_del(e->reconnect_ev);
@@ -909,7 +716,6 @@ void esme_set_retry(struct esme *e, int max_tries, int backoff_ms)
 	if (backoff_ms > 0)
 		e->retry_base_ms = backoff_ms;
 }
-
 
 /* Empty ids never match: a receipt without an id names no message. */
 int esme_msgid_eq(const char *a, const char *b)

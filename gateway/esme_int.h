@@ -228,12 +228,22 @@ int esme_send_bytes(struct esme *e, const void *buf, size_t len);
 void esme_send_header(struct esme *e, uint32_t cmd, uint32_t status, uint32_t seq);
 void esme_send_sm_resp(struct esme *e, uint32_t cmd_resp, uint32_t status, uint32_t seq);
 void esme_schedule_ready(struct esme *e);
-void esme_reconnect_schedule(struct esme *e);
 void esme_conn_lost(struct esme *e, const char *why);
+
+/* esme_link.c */
+void esme_reconnect_schedule(struct esme *e);
+void esme_finish_shutdown(struct esme *e);
+void esme_close_bev(struct esme *e);
 void esme_close_after_flush(struct esme *e, const char *why);
 void esme_send_bind(struct esme *e);
 void esme_bind_result(struct esme *e, uint32_t status);
 void esme_send_unbind(struct esme *e);
+void esme_flush_cb(evutil_socket_t fd, short what, void *arg);
+void esme_bind_timeout_cb(evutil_socket_t fd, short what, void *arg);
+void esme_el_cb(evutil_socket_t fd, short what, void *arg);
+void esme_el_resp_cb(evutil_socket_t fd, short what, void *arg);
+void esme_unbind_timeout_cb(evutil_socket_t fd, short what, void *arg);
+void esme_shut_timeout_cb(evutil_socket_t fd, short what, void *arg);
 
 /* esme_send.c */
 double esme_tps_rate(const struct esme *e, int64_t now);

@@ -1,7 +1,8 @@
 /* gw_due: the timers. Every second the due pump releases messages whose
  * quiet hours ended and claims the surveys whose timer is due (reminder,
- * expiry, a start held by quiet hours): their state is read and their step
- * committed on the asynchronous connection, all of a tick pipelined, so the
+ * expiry, a start held by quiet hours), each with its state read in the
+ * same script, and commits their steps on the asynchronous connection, all
+ * of a tick pipelined, so the
  * loop never waits for Redis here (a USSD survey's step, rare, goes on the
  * synchronous one). A claim leases the timer for GW_DUE_LEASE seconds: a
  * step whose reply was lost comes back then, read afresh. */
@@ -16,7 +17,7 @@
 #include "gw_raw.h"
 #include "survey.h"
 
-/* One claimed survey on its way: its HGETALL, then its COMMIT. */
+/* One claimed survey on its way (DUE_CLAIM read its state): its COMMIT. */
 struct gw_duejob {
 	struct gw *g;
 	int64_t t;
@@ -52,17 +53,18 @@ static void gw_due_on_commit(void *arg, int rc, long long v, const char *err)
 /* The reply of a command whose result needs nothing more than a note when
  * it failed (WAKE, the ZREM of a timer whose survey is gone: the next tick
  * finds them again). */
-static void gw_due_on_aside(void *arg, const redisReply *r, const char *err)
+static void gw_due_on_aside(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
-	if (r && r->type != REDIS_REPLY_ERROR)
+	(void)v;
+	if (rc >= 0)
 		return;
 	g->counters[GW_REDIS_ERR]++;
 	if (!g->closing)
-		log_warn("due msg=\"a timer's follow-up failed, next tick\" err=\"%s\"", r ? r->str : err ? err : "");
+		log_warn("due msg=\"a timer's follow-up failed, next tick\" err=\"%s\"", err ? err : "");
 }
 
-/* A survey's step when its timer is due, from its state (HGETALL reply).
+/* A survey's step when its timer is due, from its state (as HGETALL gives it).
  * 1 when its COMMIT is on its way (gw_due_on_commit ends the job), else 0. */
 static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 {
@@ -77,7 +79,7 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 		/* a start held by quiet hours: back in the queue */
 		const char *wk[] = {GW_K_DUE, GW_K_QUEUE};
 		const char *wa[] = {j->id};
-		if (store_async_script(g->store, STORE_WAKE, 2, wk, 1, wa, gw_due_on_aside, g) < 0)
+		if (store_async_run_int(g->store, STORE_WAKE, 2, wk, 1, wa, gw_due_on_aside, g) < 0)
 			g->counters[GW_REDIS_ERR]++;
 		event_active(g->ev_queue, 0, 0); /* after the WAKE: the queue pump's POP is sent behind it */
 	} else if (rc == 0) {
@@ -100,27 +102,13 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 		survey_out_clear(&o);
 	} else if (rc == -ENOENT) {
 		const char *zk[] = {"ZREM", GW_K_DUE, j->id};
-		if (store_async_argv(g->store, 3, zk, gw_due_on_aside, g) < 0)
+		if (store_async_intv(g->store, 3, zk, gw_due_on_aside, g) < 0)
 			g->counters[GW_REDIS_ERR]++;
 	} else if (rc == -ESRCH || rc == -EINVAL) {
 		gw_fail_broken(g, &m, c, &s, rc, NULL);
 	}
 	survey_clear(&s);
 	return sent;
-}
-
-static void gw_due_on_state(void *arg, const redisReply *r, const char *err)
-{
-	struct gw_duejob *j = arg;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
-		/* the lease brings it back */
-		j->g->counters[GW_REDIS_ERR]++;
-		if (!j->g->closing)
-			log_warn("due survey=%s err=\"%s\"", j->id, err ? err : r->str);
-	} else if (!j->g->shutting_down && !j->g->closing && gw_due_step(j, r)) {
-		return; /* gw_due_on_commit ends it */
-	}
-	gw_due_job_end(j);
 }
 
 static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
@@ -137,28 +125,22 @@ static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
 	if (g->shutting_down || g->closing)
 		return; /* claimed: the lease brings them back */
 	int64_t t = gw_now();
-	g->due_more = r->elements >= GW_PUMP_BATCH;
+	/* {id, state, id, state, ...}: each claimed survey with its state */
+	g->due_more = r->elements / 2 >= GW_PUMP_BATCH;
 	g->due_jobs++; /* held while the jobs are made: none ends the tick early */
-	for (size_t i = 0; i < r->elements; i++) {
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
 		const redisReply *e = r->element[i];
 		if (e->type != REDIS_REPLY_STRING || e->len >= RECORD_ID_MAX)
 			continue;
 		struct gw_duejob *j = calloc(1, sizeof *j);
 		if (!j)
-			break;
+			break; /* leased: the lease brings it back */
 		j->g = g;
 		j->t = t;
 		memcpy(j->id, e->str, e->len + 1);
-		char key[64];
-		gw_key(key, sizeof key, GW_K_SURVEY, j->id);
-		const char *argv[] = {"HGETALL", key};
 		g->due_jobs++;
-		if (store_async_argv(g->store, 2, argv, gw_due_on_state, j) < 0) {
-			g->due_jobs--;
-			free(j);
-			g->counters[GW_REDIS_ERR]++;
-			break;
-		}
+		if (!gw_due_step(j, r->element[i + 1]))
+			gw_due_job_end(j); /* else gw_due_on_commit ends it */
 	}
 	gw_due_release(g);
 }
@@ -169,17 +151,16 @@ struct gw_release {
 	char smsc[64];
 };
 
-static void gw_due_on_release(void *arg, const redisReply *r, const char *err)
+static void gw_due_on_release(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_release *h = arg;
 	struct gw *g = h->g;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		if (!g->closing)
-			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc,
-			         r ? r->str : err ? err : "");
-	} else if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-		log_info("[%s] quiet hours over released=%lld", h->smsc, r->integer);
+			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc, err ? err : "");
+	} else if (v > 0) {
+		log_info("[%s] quiet hours over released=%lld", h->smsc, v);
 		event_active(g->ev_outbox, 0, 0);
 	}
 	free(h);
@@ -209,7 +190,7 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		h->g = g;
 		snprintf(h->smsc, sizeof h->smsc, "%s", g->cfg->smsc[i].name);
-		if (store_async_script(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, gw_due_on_release, h) < 0) {
+		if (store_async_run_int(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, gw_due_on_release, h) < 0) {
 			free(h);
 			g->counters[GW_REDIS_ERR]++;
 			return;

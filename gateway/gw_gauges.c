@@ -113,6 +113,11 @@ static const char gw_running_lua[] =
 	"  cur = r[1]\n"
 	"  n = n + #r[2]\n"
 	"until cur == '0'\n"
+	"repeat\n" /* a running survey in its citizen's hash (store.c) */
+	"  local r = redis.call('SCAN', cur, 'MATCH', 'hl:c:*', 'COUNT', 1000)\n"
+	"  cur = r[1]\n"
+	"  for _, k in ipairs(r[2]) do n = n + redis.call('HEXISTS', k, 'c') end\n"
+	"until cur == '0'\n"
 	"redis.call('SET', KEYS[1], n)\n"
 	"redis.call('SET', KEYS[2], '1')\n"
 	"return n\n";

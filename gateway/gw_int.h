@@ -21,7 +21,7 @@
 #include "survey.h"
 
 #define GW_TX_TTL (400 * 86400)     /* how long a transaction id stays idempotent */
-#define GW_TX_PERIOD (30 * 86400)   /* transaction ids are kept in one hash per period (hl:t:) */
+#define GW_TX_PERIOD (30 * 86400)   /* survey ids are kept in one hash per period (hl:i:) */
 #define GW_MAX_CAMPAIGNS 64       /* campaign files in the folder */
 #define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
 #define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */
@@ -36,7 +36,8 @@
 
 /* ---- Redis keys, all in one place (what each holds is written in store.c) ---- */
 #define GW_K_QUEUE "hl:queue"            /* ids waiting for their first item */
-#define GW_K_DUE "hl:due"                /* + ":{second}": list of ids due then; + "b": zset of those
+#define GW_K_DUE "hl:due"                /* + ":{second}": list of surveys due then (a number or an
+                                          * id, store.c); + "b": zset of those
                                           * lists (store.c); alone: the zset of older versions */
 #define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store.c) */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
@@ -49,11 +50,15 @@
 #define GW_K_RUNNING_OK "hl:nrunning:ok" /* hl:nrunning was counted from the survey hashes */
 #define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
-#define GW_K_SURVEY "hl:s:"              /* survey id: the survey hash */
+#define GW_K_SURVEY "hl:s:"              /* survey id: a survey not started yet (or started by an older
+                                          * version); a running one is in its citizen's hash */
+#define GW_K_IDX "hl:i:"                 /* period: hash survey id (raw) -> number (store.c, Lua only) */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id (older versions; read) */
-#define GW_K_TXP "hl:t:"                 /* campaign:period: hash transaction -> survey id */
-#define GW_K_CITIZEN "hl:c:"             /* msisdn: hash, "a" the running survey, "l" "start[:end]"
-                                          * of the last one (the scripts take it as both keys below) */
+#define GW_K_TXP "hl:t:"                 /* campaign:period: hash transaction -> survey id (older
+                                          * versions; read, and its prefix names the campaign) */
+#define GW_K_CITIZEN "hl:c:"             /* msisdn: hash, the running survey ("a" its id) or "l"
+                                          * "start:end" of the last one (the scripts take it as both
+                                          * keys below) */
 #define GW_K_ACTIVE GW_K_CITIZEN         /* msisdn: the running survey (field "a") */
 #define GW_K_WAIT "hl:wait:"             /* msisdn: the next surveys */
 #define GW_K_LAST GW_K_CITIZEN           /* msisdn: "start[:end]" of the last survey (field "l") */
@@ -324,6 +329,10 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
 
 /* gw_trigger.c */
 int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
+/* The same for an MO read from session e, on the asynchronous connection:
+ * 1 when it was an office's trigger (the deliver_sm is answered when its
+ * TRIGGER and the answer to the office are stored), 0 when not. */
+int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text);
 
 /* gw_survey.c */
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);

@@ -430,9 +430,12 @@ int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct re
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s)
 {
-	char key[64], err[256];
-	gw_key(key, sizeof key, GW_K_SURVEY, id);
-	redisReply *r = store_cmd(g->store, err, sizeof err, "HGETALL %s", key);
+	char err[256], snow[24], sttl[16], sper[16];
+	snprintf(snow, sizeof snow, "%" PRId64, gw_now());
+	snprintf(sttl, sizeof sttl, "%d", GW_TX_TTL);
+	snprintf(sper, sizeof sper, "%d", GW_TX_PERIOD);
+	const char *args[] = {id, snow, sttl, sper};
+	redisReply *r = store_script(g->store, STORE_LOAD, 0, NULL, 4, args, err, sizeof err); /* by its id alone */
 	if (!r) {
 		survey_init(s);
 		*c = NULL;
@@ -503,18 +506,18 @@ fail:
 	return NULL;
 }
 
-/* The result of a notice's NOTICE or RPUSH (r NULL: not run, or lost):
- * 1 sent, 0 not needed (sent already within GW_NOTICE_TTL), -EIO. */
-static int gw_notice_result(struct gw_notice *n, const redisReply *r, const char *err)
+/* The result of a notice's NOTICE or RPUSH (rc < 0: not run, or lost; v:
+ * what NOTICE answered): 1 sent, 0 not needed (sent already within
+ * GW_NOTICE_TTL), -EIO. */
+static int gw_notice_result(struct gw_notice *n, int rc, long long v, const char *err)
 {
 	struct gw *g = n->g;
-	int rc;
-	if (!r || r->type == REDIS_REPLY_ERROR) {
+	if (rc < 0) {
 		rc = -EIO;
 		g->counters[GW_REDIS_ERR]++;
-		log_warn("notice err=\"%s\"", r ? r->str : err ? err : "");
+		log_warn("notice err=\"%s\"", err ? err : "");
 	} else {
-		rc = n->marked ? (r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0) : 1;
+		rc = n->marked ? (int)v : 1;
 	}
 	if (rc >= 0 && n->marked && n->optout)
 		event_active(g->ev_archive, 0, 0);
@@ -534,26 +537,25 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 	struct gw_notice *n = gw_notice_new(g, &g->ussd, msisdn, text, marker, optout);
 	if (!n)
 		return -ENOMEM;
-	char err[256];
-	redisReply *r;
+	char err[256] = "";
+	long long v = 0;
+	int rc;
 	if (n->marked) {
 		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
 		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
-		r = store_script(g->store, STORE_NOTICE, 4, keys, 4, args, err, sizeof err);
+		rc = store_run_int(g->store, STORE_NOTICE, 4, keys, 4, args, &v, err, sizeof err);
 	} else {
-		r = store_cmd(g->store, err, sizeof err, "RPUSH %s %s", n->k_out, n->entry);
+		rc = store_exec(g->store, err, sizeof err, "RPUSH %s %s", n->k_out, n->entry);
 	}
-	int rc = gw_notice_result(n, r, err);
-	if (r)
-		freeReplyObject(r);
+	rc = gw_notice_result(n, rc, v, err);
 	gw_notice_free(n);
 	return rc;
 }
 
-static void gw_notice_on_reply(void *arg, const redisReply *r, const char *err)
+static void gw_notice_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_notice *n = arg;
-	int rc = gw_notice_result(n, r, err);
+	rc = gw_notice_result(n, rc, v, err);
 	n->done(n->g, n->arg, rc);
 	gw_notice_free(n);
 }
@@ -576,10 +578,10 @@ int gw_notice_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msi
 	if (n->marked) {
 		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
 		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
-		rc = store_async_script(g->store, STORE_NOTICE, 4, keys, 4, args, gw_notice_on_reply, n);
+		rc = store_async_run_int(g->store, STORE_NOTICE, 4, keys, 4, args, gw_notice_on_reply, n);
 	} else {
 		const char *argv[] = {"RPUSH", n->k_out, n->entry};
-		rc = store_async_argv(g->store, 3, argv, gw_notice_on_reply, n);
+		rc = store_async_intv(g->store, 3, argv, gw_notice_on_reply, n);
 	}
 	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;

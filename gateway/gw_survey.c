@@ -49,7 +49,7 @@ struct gw_startjob {
 	int tries;
 	unsigned restores; /* g->optout_restores when START was sent */
 	char k_act[48], k_wait[48], k_s[64], k_last[48];
-	char snow[24], sre[24], sttl[24], h[65];
+	char snow[24], sre[24], sttl[24], h[65], sper[16];
 };
 
 static void gw_startjob_free(struct gw_startjob *j)
@@ -235,19 +235,21 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		return; /* stays in our hl:starting; put back in line by the lease tick */
 	}
 	const char *ck[] = {j->k_act, j->k_wait, g->k_starting, j->k_s, GW_K_OPTOUT, j->k_last, GW_K_QUEUE, g->k_optready};
-	const char *ca[] = {j->m.id, j->m.msisdn, j->snow, j->sre, j->sttl, j->h};
+	/* the period of hl:i: a survey whose id is there moves into its citizen's hash */
+	snprintf(j->sper, sizeof j->sper, "%d", GW_TX_PERIOD);
+	const char *ca[] = {j->m.id, j->m.msisdn, j->snow, j->sre, j->sttl, j->h, j->sper};
 	j->keys = malloc(sizeof *j->keys * (size_t)(8 + j->k.nkeys));
-	j->args = malloc(sizeof *j->args * (size_t)(8 + j->k.a.n));
+	j->args = malloc(sizeof *j->args * (size_t)(9 + j->k.a.n));
 	if (!j->keys || !j->args) {
 		gw_startjob_free(j);
 		return;
 	}
-	static const char nck[] = "8", nca[] = "6";
+	static const char nck[] = "8", nca[] = "7";
 	j->args[j->na++] = nck;
 	j->args[j->na++] = nca;
 	for (int i = 0; i < 8; i++)
 		j->keys[j->nk++] = ck[i];
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		j->args[j->na++] = ca[i];
 	for (int i = 0; i < j->k.nkeys; i++)
 		j->keys[j->nk++] = j->k.keys[i];
@@ -363,15 +365,16 @@ static const char *gw_no_survey_msg(struct gw *g, int stop)
 	return d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
 }
 
-static void gw_stray_on_reply(void *arg, const redisReply *r, const char *err)
+static void gw_stray_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
-	if (r && r->type != REDIS_REPLY_ERROR) {
+	(void)v;
+	if (rc >= 0) {
 		event_active(g->ev_archive, 0, 0);
 		return;
 	}
 	g->counters[GW_REDIS_ERR]++;
-	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", r ? r->str : err ? err : "");
+	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", err ? err : "");
 }
 
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg)
@@ -389,7 +392,7 @@ int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *
 	gw_msisdn_hash(g, msisdn, h);
 	char *rec = gw_stray_record(h, gw_now());
 	const char *argv[] = {"RPUSH", GW_K_ARCHIVE, rec};
-	if (!rec || store_async_argv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
+	if (!rec || store_async_intv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
 		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
 	free(rec);
 	return gw_notice_async_u(g, u, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN,
@@ -541,6 +544,8 @@ void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const
 	if (gw_ussd_on_mo(arg, e, token, from, text, sm))
 		return; /* a USSD session's MO, answered there */
 	double t_reply = gw_clock();
+	if (gw_sms_trigger_async(g, e, token, from, text))
+		return; /* an office's trigger, answered once stored */
 	char msisdn[PHONE_MAX];
 	uint32_t status;
 	if (gw_mo_front(g, e, from, text, msisdn, &status))

@@ -286,12 +286,38 @@ static int gw_same_number(const char *a, const char *b)
  * trigger (config `sms_triggers`: number, agency, campaign). Returns 1 when it
  * was handled (and *status is the deliver_sm answer), 0 when it is not a
  * trigger. */
+/* The office number's configuration when `from` is one (else NULL). */
+static const struct config_sms_trigger *gw_sms_office(struct gw *g, const char *from)
+{
+	for (int i = 0; i < g->cfg->nsms_triggers; i++)
+		if (gw_same_number(from, g->cfg->sms_triggers[i].number))
+			return &g->cfg->sms_triggers[i];
+	return NULL;
+}
+
+/* The answer to the office for what gw_trigger made of its trigger (res). */
+static void gw_sms_answer(int res, const struct gw_sms_trigger *t, const char *err, char *answer, size_t cap)
+{
+	char mask[PHONE_MAX];
+	phone_mask(t->msisdn, mask);
+	if (res == GW_TRIGGER_NEW)
+		snprintf(answer, cap, "Da nhan: ho so %s, khao sat gui toi %s.", t->transaction_id, mask);
+	else if (res == GW_TRIGGER_DUPLICATE)
+		snprintf(answer, cap, "Ho so %s da duoc nhan truoc do.", t->transaction_id);
+	else
+		snprintf(answer, cap, "Loi: %s", err);
+}
+
+static void gw_sms_sender(const char *from, char *sender)
+{
+	char why[128];
+	if (phone_normalize(from, sender, why, sizeof why) < 0)
+		snprintf(sender, PHONE_MAX, "%s", from);
+}
+
 int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status)
 {
-	const struct config_sms_trigger *w = NULL;
-	for (int i = 0; i < g->cfg->nsms_triggers && !w; i++)
-		if (gw_same_number(from, g->cfg->sms_triggers[i].number))
-			w = &g->cfg->sms_triggers[i];
+	const struct config_sms_trigger *w = gw_sms_office(g, from);
 	if (!w)
 		return 0;
 	struct gw_sms_trigger t;
@@ -312,26 +338,110 @@ int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *s
 		                        .agency = w->agency, .procedure = t.procedure[0] ? t.procedure : NULL};
 		const char *field = NULL;
 		int res = gw_trigger(g, &tr, id, &field, err, sizeof err);
-		char mask[PHONE_MAX];
-		phone_mask(t.msisdn, mask);
 		if (res == -EAGAIN || res == -ENOMEM) {
 			*status = SMPP_ESME_RX_T_APPN; /* not stored: the SMSC delivers it again */
 			return 1;
 		}
-		if (res == GW_TRIGGER_NEW)
-			snprintf(answer, sizeof answer, "Da nhan: ho so %s, khao sat gui toi %s.", t.transaction_id, mask);
-		else if (res == GW_TRIGGER_DUPLICATE)
-			snprintf(answer, sizeof answer, "Ho so %s da duoc nhan truoc do.", t.transaction_id);
-		else
-			snprintf(answer, sizeof answer, "Loi: %s", err);
+		gw_sms_answer(res, &t, err, answer, sizeof answer);
 		log_info("sms trigger from=%s agency=%s campaign=%s tx=%s result=%d", w->number, w->agency, w->campaign,
 		         t.transaction_id, res);
 	}
-	char sender[PHONE_MAX], why[128];
-	if (phone_normalize(from, sender, why, sizeof why) < 0)
-		snprintf(sender, sizeof sender, "%s", from);
+	char sender[PHONE_MAX];
+	gw_sms_sender(from, sender);
 	if (gw_notice(g, sender, answer, NULL, 0) < 0)
 		log_warn("sms trigger msg=\"answer not queued\"");
+	return 1;
+}
+
+/* An office's trigger on its way (the asynchronous connection): its
+ * TRIGGER, then the answer to the office, then the deliver_sm's answer. */
+struct gw_sms_job {
+	struct gw *g;
+	int smsc;
+	unsigned epoch;
+	uint64_t token;
+	uint32_t status;
+	struct gw_sms_trigger t;
+	char sender[PHONE_MAX], office[PHONE_MAX];
+};
+
+static void gw_sms_job_end(struct gw_sms_job *j)
+{
+	gw_answer(j->g, j->smsc, j->epoch, j->token, j->status);
+	free(j);
+}
+
+static void gw_sms_on_notice(struct gw *g, void *arg, int rc)
+{
+	(void)g;
+	if (rc < 0)
+		log_warn("sms trigger msg=\"answer not queued\"");
+	gw_sms_job_end(arg);
+}
+
+/* The answer to the office goes out (its notice on its way), then the
+ * deliver_sm is answered ROK. */
+static void gw_sms_reply(struct gw_sms_job *j, const char *answer)
+{
+	if (gw_notice_async(j->g, j->sender, answer, NULL, 0, gw_sms_on_notice, j) < 0) {
+		log_warn("sms trigger msg=\"answer not queued\"");
+		gw_sms_job_end(j);
+	}
+}
+
+static void gw_sms_on_trigger(void *arg, int res, const char *survey_id, const char *err)
+{
+	struct gw_sms_job *j = arg;
+	(void)survey_id;
+	log_info("sms trigger from=%s tx=%s result=%d", j->office, j->t.transaction_id, res);
+	if (res == -EAGAIN || res == -ENOMEM) {
+		j->status = SMPP_ESME_RX_T_APPN; /* not stored: the SMSC delivers it again */
+		gw_sms_job_end(j);
+		return;
+	}
+	char answer[400];
+	gw_sms_answer(res, &j->t, err ? err : "", answer, sizeof answer);
+	gw_sms_reply(j, answer);
+}
+
+int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text)
+{
+	const struct config_sms_trigger *w = gw_sms_office(g, from);
+	int smsc = gw_esme_index(g, e);
+	if (!w || smsc < 0)
+		return 0;
+	struct gw_sms_job *j = calloc(1, sizeof *j);
+	int rc = j ? gw_sms_trigger_parse(text, &j->t) : -ENOMEM;
+	if (rc == -ENOENT) {
+		free(j);
+		return 0;
+	}
+	g->counters[GW_MO]++;
+	g->counters[GW_SMS_TRIG]++;
+	if (rc == -ENOMEM) {
+		free(j);
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return 1;
+	}
+	j->g = g;
+	j->smsc = smsc;
+	j->epoch = g->esme_epoch[smsc];
+	j->token = token;
+	j->status = SMPP_ESME_ROK;
+	gw_sms_sender(from, j->sender);
+	snprintf(j->office, sizeof j->office, "%s", w->number);
+	char answer[400], err[256] = "";
+	if (rc < 0) {
+		snprintf(answer, sizeof answer, "Loi: %s", j->t.error);
+		gw_sms_reply(j, answer);
+		return 1;
+	}
+	struct gw_trigger tr = {.campaign = w->campaign, .msisdn = j->t.msisdn, .transaction_id = j->t.transaction_id,
+	                        .agency = w->agency, .procedure = j->t.procedure[0] ? j->t.procedure : NULL};
+	const char *field = NULL;
+	rc = gw_trigger_async(g, &tr, &field, err, sizeof err, gw_sms_on_trigger, j);
+	if (rc != 0) /* refused at once (a bad trigger, or Redis cannot be reached): cb not called */
+		gw_sms_on_trigger(j, rc, NULL, err);
 	return 1;
 }
 

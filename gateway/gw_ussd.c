@@ -4,9 +4,9 @@
  * (state in its Redis hash, the same reading rules); what differs is how its
  * steps travel. Every step is ONE screen, an outbox entry carrying the
  * ussd_service_op to write: ussr_request while the survey runs, pssr_response
- * when it ends. A screen written while handling a USSD MO (g->ussd.active)
- * goes back on the link the MO came from and echoes its its_session_info /
- * user_message_reference; a push (the first screen after a trigger) takes
+ * when it ends. A screen written in answer to a USSD MO (its job carries the
+ * session, struct gw_ussd_ctx) goes back on the link the MO came from and
+ * echoes its its_session_info / user_message_reference; a push (the first screen after a trigger) takes
  * the number's USSD link. The session itself holds no state of its own: the
  * survey hash says which item waits for an answer, so a session that broke
  * (network timeout, release) resumes when the citizen dials the code again,

@@ -160,7 +160,9 @@ struct smsc {
 	struct smsc_stats st;
 	uint64_t next_id;                 /* next message id */
 	uint32_t submits;                 /* submit_sm counted for the faults */
-	uint8_t mo_ref;                   /* concatenation reference of the next long MO */
+	uint8_t mo_ref[4096];             /* concatenation reference of a number's next long MO, by a
+	                                   * hash of the number: as a phone keeps its own counter, so
+	                                   * that one number's consecutive messages never share one */
 	int turn;                         /* the ready queue pump serves next */
 	char last_src[21];                /* source address of the last submit_sm */
 	int stopping;
@@ -736,7 +738,8 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 		mo_free(mo);
 		return;
 	}
-	uint8_t ref = mo->ref >= 0 ? (uint8_t)mo->ref : s->mo_ref++;
+	uint8_t ref = mo->ref >= 0 ? (uint8_t)mo->ref
+	                           : s->mo_ref[text_fnv1a64(mo->from, strlen(mo->from)) % sizeof s->mo_ref]++;
 	log_info("[smsc] mo from=%s to=%s parts=%d dc=%d", mask(mo->from, m), mo->to, tp->nparts,
 	         (int)tp->coding);
 	mo->parts_left = 0;

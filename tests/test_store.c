@@ -3,7 +3,9 @@
  * made again, a command whose reply was lost never sent again) and the
  * scripts, one table each (TAKE/PUTBACK and sq, COMMIT and its version, the
  * end noted in hl:c (the older hl:active and hl:last folded in) and read by ACTIVE, REAP and its unsend, SENT with
- * receipts, POP), and the asynchronous connection (pipelined order, scripts
+ * receipts, POP, TRIGGER/TXGET with derived ids, a running survey in its
+ * citizen's hash from START to its end (and one of the previous layout in
+ * hl:s:{id}), DUE_CLAIM), and the asynchronous connection (pipelined order, scripts
  * after a script cache flush, a lost reply reported once and not sent again,
  * an unreachable Redis). */
 #include <errno.h>
@@ -749,10 +751,29 @@ static void test_start(void **state)
 	store_free(s);
 }
 
-/* TRIGGER and TXGET: a transaction id is idempotent for tx_ttl seconds,
- * kept in the hash of its period (hl:t:{campaign}:{period}, expiring tx_ttl
- * after the period ends); the key of its own an older version wrote
- * (hl:tx:{campaign}:{transaction}) is still honoured. */
+/* The id TRIGGER derives for transaction tx of campaign c in period p: 16
+ * hex digits of SHA-1("c\ntx\np"), computed here by Redis itself. */
+static const char *derived_id(struct store *s, const char *c, const char *tx, long long p)
+{
+	static char out[4][17];
+	static int slot;
+	char in[128], err[256];
+	snprintf(in, sizeof in, "%s\n%s\n%lld", c, tx, p);
+	redisReply *r = store_cmd(s, err, sizeof err, "EVAL %s 0 %s", "return redis.sha1hex(ARGV[1])", in);
+	if (!r || r->type != REDIS_REPLY_STRING)
+		fail_msg("sha1hex: %s", r ? "unexpected reply" : err);
+	char *o = out[slot++ % 4];
+	snprintf(o, 17, "%.16s", r->str);
+	freeReplyObject(r);
+	return o;
+}
+
+/* TRIGGER and TXGET: a transaction id is idempotent for tx_ttl seconds.
+ * The survey's id is derived from campaign, transaction id and period, and
+ * its entry in hl:i:{period} (raw id -> the number, expiring tx_ttl after
+ * the period ends) is what makes the next trigger a duplicate; the hashes
+ * (hl:t:{campaign}:{period}) and keys (hl:tx:{campaign}:{transaction}) of
+ * older versions are still honoured, never written. */
 static void test_trigger_tx(void **state)
 {
 	(void)state;
@@ -764,49 +785,63 @@ static void test_trigger_tx(void **state)
 	snprintf(past, sizeof past, "%lld", t0 - 250); /* two or three periods of 100 s back */
 	snprintf(later, sizeof later, "%lld", t0 + 2000);
 	cmd_str(s, "SET hl:tx:c:OLD X0 EX 1000", NULL, NULL); /* an older version's trigger */
+	char k_oldp[32];
+	snprintf(k_oldp, sizeof k_oldp, "hl:t:c:%lld", t0 / 100);
+	cmd_str(s, "HSET %s OLDP X1", k_oldp, NULL); /* an older version's period hash */
+	const char *id1 = derived_id(s, "c", "T1", t0 / 100), *id4 = derived_id(s, "c", "T4", (t0 - 250) / 100);
 	static const struct {
-		const char *what, *id, *tx, *at;
+		const char *what, *tx, *at;
 		long long fresh; /* the reply's first element */
-		const char *got;
+		int got;         /* the id: 1 = T1's, 4 = T4's (written periods ago), 0 = X0, -1 = X1 */
 	} t[] = {
-		{"new", "S1", "T1", NULL, 1, "S1"},
-		{"the same call again (its reply lost)", "S1", "T1", NULL, 1, "S1"},
-		{"a duplicate", "S2", "T1", NULL, 0, "S1"},
-		{"an older version's key", "S3", "OLD", NULL, 0, "X0"},
-		{"written periods ago", "S4", "T4", "past", 1, "S4"},
-		{"its duplicate now", "S5", "T4", NULL, 0, "S4"},
+		{"new", "T1", NULL, 1, 1},
+		{"a duplicate (or the same call again, its reply lost)", "T1", NULL, 0, 1},
+		{"an older version's key", "OLD", NULL, 0, 0},
+		{"an older version's period hash", "OLDP", NULL, 0, -1},
+		{"written periods ago", "T4", "past", 1, 4},
+		{"its duplicate now", "T4", NULL, 0, 4},
 	};
 	for (size_t i = 0; i < N(t); i++) {
-		char k_old[32], k_s[32];
+		char k_old[32];
 		snprintf(k_old, sizeof k_old, "hl:tx:c:%s", t[i].tx);
-		snprintf(k_s, sizeof k_s, "hl:s:%s", t[i].id);
-		const char *keys[] = {k_old, k_s, "hl:queue", "hl:t:c:"};
-		const char *args[] = {t[i].id, "1000", t[i].at ? past : now, "100", t[i].tx, "c", "c", "tx", t[i].tx};
+		const char *keys[] = {k_old, "hl:s:unused", "hl:queue", "hl:t:c:"};
+		const char *args[] = {"unused", "1000", t[i].at ? past : now, "100", t[i].tx,
+		                      "c", "c", "m", "8491", "tx", t[i].tx};
 		char err[256];
 		redisReply *r = store_script(s, STORE_TRIGGER, 4, keys, (int)N(args), args, err, sizeof err);
 		if (!r)
 			fail_msg("%s: %s", t[i].what, err);
+		const char *want = t[i].got == 1 ? id1 : t[i].got == 4 ? id4 : t[i].got == 0 ? "X0" : "X1";
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->integer != t[i].fresh ||
-		    strcmp(r->element[1]->str, t[i].got) != 0)
+		    strcmp(r->element[1]->str, want) != 0)
 			fail_msg("%s: unexpected reply", t[i].what);
 		freeReplyObject(r);
 	}
 	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), "2");
-	assert_string_equal(cmd_str(s, "EXISTS hl:s:S2 hl:s:S3 hl:s:S5", NULL, NULL), "0");
-	/* no key of its own: a field of the period's hash, which expires a tx_ttl after the period */
-	assert_string_equal(cmd_str(s, "EXISTS hl:tx:c:T1", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "LINDEX hl:queue 0", NULL, NULL), id1);
+	char k_s[32];
+	snprintf(k_s, sizeof k_s, "hl:s:%s", id1);
+	assert_string_equal(cmd_str(s, "HGET %s tx", k_s, NULL), "T1");
+	assert_string_equal(cmd_str(s, "EXISTS hl:s:unused hl:tx:c:T1", NULL, NULL), "0");
+	/* nothing written the older ways: one field of hl:i:{period}, raw id -> number */
+	assert_string_equal(cmd_str(s, "HLEN %s", k_oldp, NULL), "1");
 	char k_p[32];
-	snprintf(k_p, sizeof k_p, "hl:t:c:%lld", t0 / 100);
-	assert_string_equal(cmd_str(s, "HGET %s T1", k_p, NULL), "S1");
+	snprintf(k_p, sizeof k_p, "hl:i:%lld", t0 / 100);
+	assert_string_equal(cmd_str(s, "HLEN %s", k_p, NULL), "1");
+	assert_string_equal(cmd_str(s, "EVAL %s 1 %s",
+	                            "local k = redis.call('HKEYS', KEYS[1])[1] "
+	                            "return #k .. ':' .. redis.call('HGET', KEYS[1], k)", k_p),
+	                    "8:8491");
 	long long ttl = atoll(cmd_str(s, "TTL %s", k_p, NULL));
 	if (ttl < 1000 || ttl > 1100)
 		fail_msg("TTL %lld", ttl);
 	/* TXGET */
 	static const struct {
-		const char *tx, *at, *want;
+		const char *tx, *at;
+		int want; /* as above; 9 = none */
 	} g[] = {
-		{"T1", "now", "S1"}, {"T4", "now", "S4"}, {"OLD", "now", "X0"}, {"T9", "now", ""},
-		{"T1", "later", ""}, /* past tx_ttl: forgotten */
+		{"T1", "now", 1}, {"T4", "now", 4}, {"OLD", "now", 0}, {"OLDP", "now", -1}, {"T9", "now", 9},
+		{"T1", "later", 9}, /* past tx_ttl: forgotten */
 	};
 	for (size_t i = 0; i < N(g); i++) {
 		char k_old[32];
@@ -818,18 +853,219 @@ static void test_trigger_tx(void **state)
 		if (!r)
 			fail_msg("TXGET %s: %s", g[i].tx, err);
 		const char *got = r->type == REDIS_REPLY_STRING ? r->str : "";
-		if (strcmp(got, g[i].want) != 0)
-			fail_msg("TXGET %s at %s: got '%s' want '%s'", g[i].tx, g[i].at, got, g[i].want);
+		const char *want = g[i].want == 1 ? id1 : g[i].want == 4 ? id4 : g[i].want == 0 ? "X0"
+		                 : g[i].want == -1 ? "X1" : "";
+		if (strcmp(got, want) != 0)
+			fail_msg("TXGET %s at %s: got '%s' want '%s'", g[i].tx, g[i].at, got, want);
 		freeReplyObject(r);
 	}
 	store_free(s);
 }
 
+/* A reply's fields (HGETALL form) as "k=v,..." with "a" shown as its length
+ * (8 raw bytes), for comparing with a table. */
+static void fields_str(const redisReply *r, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		const char *k = r->element[i]->str;
+		size_t n = strlen(out);
+		if (strcmp(k, "a") == 0)
+			snprintf(out + n, cap - n, "%sa=#%zu", n ? "," : "", r->element[i + 1]->len);
+		else
+			snprintf(out + n, cap - n, "%s%s=%s", n ? "," : "", k, r->element[i + 1]->str);
+	}
+}
+
+static const char *script_fields(struct store *s, enum store_script w, int nk, const char **k, int na,
+                                 const char **a)
+{
+	static char out[1024];
+	char err[256];
+	redisReply *r = store_script(s, w, nk, k, na, a, err, sizeof err);
+	if (!r)
+		fail_msg("script %d: %s", (int)w, err);
+	fields_str(r, out, sizeof out);
+	freeReplyObject(r);
+	return out;
+}
+
+/* The running survey in its citizen's hash, step by step: TRIGGER writes
+ * hl:s:{id} and hl:i; START moves it into hl:c:{msisdn} ("a" its id in 8 raw
+ * bytes, no "m", no "st"), where ACTIVE, LOAD (by id alone), TAKE (by the
+ * entry's "s" and "to"), COMMIT and DUE_CLAIM (its timer entry is the
+ * number) find it; the final COMMIT leaves the citizen "l" = "start:end"
+ * alone. A survey an older version started (hl:s:{id}, "a" in hex) runs to
+ * its end where it is. */
+static void test_citizen_layout(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "SET hl:optout:ready:i1 1", NULL, NULL);
+	char now[24], left[24];
+	long long t0 = (long long)time(NULL);
+	snprintf(now, sizeof now, "%lld", t0);
+	snprintf(left, sizeof left, "%lld", t0 + 5);
+	const char *tk[] = {"hl:tx:c:T1", "hl:s:unused", "hl:queue", "hl:t:c:"};
+	const char *ta[] = {"unused", "1000", now, "100", "T1", "c", "c", "cv", "v1", "m", "8497", "tx", "T1",
+	                    "t", now, "st", "queued", "ver", "0"};
+	char err[256], id[17];
+	redisReply *r = store_script(s, STORE_TRIGGER, 4, tk, (int)N(ta), ta, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->element[0]->integer, 1);
+	snprintf(id, sizeof id, "%s", r->element[1]->str);
+	freeReplyObject(r);
+	char k_s[32];
+	snprintf(k_s, sizeof k_s, "hl:s:%s", id);
+	assert_string_equal(cmd_str(s, "LPOP hl:queue", NULL, NULL), id);
+	/* START: claimed and moved, its first item in the outbox, its timer at 2000 */
+	char entry[128];
+	snprintf(entry, sizeof entry, "{\"s\":\"%s\",\"q\":0,\"to\":\"8497\",\"text\":\"Q1\",\"u\":\"1\"}", id);
+	const char *sk[] = {"hl:c:8497", "hl:wait:8497", "hl:starting:i1", k_s, "hl:optout", "hl:c:8497",
+	                    "hl:queue", "hl:optout:ready:i1",
+	                    k_s, "hl:c:8497", "hl:wait:8497", "hl:queue", "hl:archive", "hl:due", "hl:outbox:x",
+	                    "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:8497"};
+	const char *sa[] = {"8", "7", id, "8497", now, "0", "100000", "h8497", "100",
+	                    id, "0", "0", "2000", "", "", "0", now, "1", entry, "q", "0", "s0", now, "l", now};
+	r = store_script(s, STORE_START, (int)N(sk), sk, (int)N(sa), sa, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->element[0]->integer, 1);
+	assert_int_equal(r->element[1]->integer, 1);
+	freeReplyObject(r);
+	char want[512];
+	snprintf(want, sizeof want, "a=#8,l=%s,c=c,cv=v1,tx=T1,t=%s,ver=1,q=0,s0=%s,d=2000", now, now, now);
+	const char *hall = "return redis.call('HGETALL', KEYS[1])";
+	char got[1024];
+	{
+		r = store_cmd(s, err, sizeof err, "EVAL %s 1 hl:c:8497", hall);
+		assert_non_null(r);
+		fields_str(r, got, sizeof got);
+		freeReplyObject(r);
+	}
+	assert_string_equal(got, want);
+	assert_string_equal(cmd_str(s, "EXISTS %s", k_s, NULL), "0");
+	assert_string_equal(cmd_str(s, "LRANGE hl:due:2000 0 0", NULL, NULL), "");
+	assert_string_equal(cmd_str(s, "LINDEX hl:due:2000 0", NULL, NULL), "8497");
+	/* ACTIVE and LOAD read it, "m" added */
+	const char *ak[] = {"hl:c:8497", "hl:c:8497"};
+	r = store_script(s, STORE_ACTIVE, 2, ak, 0, NULL, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+	assert_string_equal(r->element[0]->str, id);
+	fields_str(r->element[1], got, sizeof got);
+	freeReplyObject(r);
+	char want_m[600];
+	snprintf(want_m, sizeof want_m, "%s,m=8497", want);
+	assert_string_equal(got, want_m);
+	const char *la[] = {id, now, "1000", "100"};
+	assert_string_equal(script_fields(s, STORE_LOAD, 0, NULL, 4, la), want_m);
+	/* TAKE raises its sq (and notes when it left) in the citizen's hash */
+	const char *xk[] = {"hl:outbox:x", "hl:sending:x:i1"}, *xa[] = {"10", left};
+	r = store_script(s, STORE_TAKE, 2, xk, 2, xa, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->elements, 3);
+	assert_int_equal(r->element[0]->integer, 1);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "HGET hl:c:8497 sq", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:c:8497 l", NULL, NULL), left);
+	/* COMMIT: a step read at version 1 after item 0 left; then one of another
+	 * survey of the same citizen (an id the hash does not name) changes nothing */
+	const char *ck[] = {k_s, "hl:c:8497", "hl:wait:8497", "hl:queue", "hl:archive", "hl:due", "hl:outbox:x",
+	                    "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:8497"};
+	const char *c1[] = {id, "1:0", "0", "2100", "", "", "0", "2000", "0", "q", "1"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, ck, (int)N(c1), c1), 1);
+	const char *ck2[] = {"hl:s:ffffffffffffffff", "hl:c:8497", "hl:wait:8497", "hl:queue", "hl:archive",
+	                     "hl:due", "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
+	                     "hl:c:8497"};
+	const char *c2[] = {"ffffffffffffffff", "2", "0", "2200", "", "", "0", "2000", "0", "q", "5"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, ck2, (int)N(c2), c2), 0);
+	assert_string_equal(cmd_str(s, "HGET hl:c:8497 ver", NULL, NULL), "2");
+	assert_string_equal(cmd_str(s, "HGET hl:c:8497 q", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LINDEX hl:due:2100 0", NULL, NULL), "8497");
+	/* DUE_CLAIM hands it out by its number, with its state */
+	const char *dk[] = {"hl:due"}, *da[] = {"2150", "60", "10"};
+	r = store_script(s, STORE_DUE_CLAIM, 1, dk, 3, da, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->elements, 2);
+	assert_string_equal(r->element[0]->str, id);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "HGET hl:c:8497 d", NULL, NULL), "2210");
+	/* the end: archived, the citizen keeps "l" = start:end only, TTL kept */
+	const char *c3[] = {id, "2", "1", "0", "{\"survey_id\":1}", "", "0", "3000", "0"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, ck, (int)N(c3), c3), 1);
+	{
+		r = store_cmd(s, err, sizeof err, "EVAL %s 1 hl:c:8497", hall);
+		assert_non_null(r);
+		fields_str(r, got, sizeof got);
+		freeReplyObject(r);
+	}
+	snprintf(want, sizeof want, "l=%s:3000", now);
+	assert_string_equal(got, want);
+	long long ttl = atoll(cmd_str(s, "TTL hl:c:8497", NULL, NULL));
+	if (ttl < 99000 || ttl > 100000)
+		fail_msg("TTL %lld", ttl);
+	assert_string_equal(cmd_str(s, "LLEN hl:archive", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "GET hl:nrunning", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "0");
+	r = store_script(s, STORE_ACTIVE, 2, ak, 0, NULL, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	assert_int_equal(r->integer, 3000);
+	freeReplyObject(r);
+	assert_string_equal(script_fields(s, STORE_LOAD, 0, NULL, 4, la), "");
+	/* a survey an older version started: found in hl:s:{id} by ACTIVE, TAKE, LOAD and COMMIT */
+	cmd_str(s, "HSET hl:s:0123456789abcdef c c m 8498 tx T2 ver 1 q 0", NULL, NULL);
+	cmd_str(s, "HSET hl:c:8498 a 0123456789abcdef l 1000", NULL, NULL);
+	const char *ok[] = {"hl:c:8498", "hl:c:8498"};
+	r = store_script(s, STORE_ACTIVE, 2, ok, 0, NULL, err, sizeof err);
+	assert_non_null(r);
+	assert_string_equal(r->element[0]->str, "0123456789abcdef");
+	fields_str(r->element[1], got, sizeof got);
+	freeReplyObject(r);
+	assert_string_equal(got, "c=c,m=8498,tx=T2,ver=1,q=0");
+	const char *ola[] = {"0123456789abcdef", now, "1000", "100"};
+	assert_string_equal(script_fields(s, STORE_LOAD, 0, NULL, 4, ola), "c=c,m=8498,tx=T2,ver=1,q=0");
+	cmd_str(s, "RPUSH hl:outbox:x %s", "{\"s\":\"0123456789abcdef\",\"q\":0,\"to\":\"8498\",\"u\":\"2\"}", NULL);
+	r = store_script(s, STORE_TAKE, 2, xk, 2, xa, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->element[0]->integer, 1);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "HGET hl:s:0123456789abcdef sq", NULL, NULL), "0");
+	const char *ok2[] = {"hl:s:0123456789abcdef", "hl:c:8498", "hl:wait:8498", "hl:queue", "hl:archive",
+	                     "hl:due", "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout",
+	                     "hl:c:8498"};
+	const char *o3[] = {"0123456789abcdef", "1", "1", "0", "{\"survey_id\":2}", "", "0", "3000", "0"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, ok2, (int)N(o3), o3), 1);
+	assert_string_equal(cmd_str(s, "EXISTS hl:s:0123456789abcdef", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HGET hl:c:8498 l", NULL, NULL), "1000:3000");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:c:8498 a", NULL, NULL), "0");
+	/* one an older version triggered (its id not in hl:i) and this one starts: it runs in hl:s:{id} */
+	cmd_str(s, "HSET hl:s:00000000000000b7 c c m 8499 tx T3 ver 0 st queued t %s", now, NULL);
+	const char *qk[] = {"hl:c:8499", "hl:wait:8499", "hl:starting:i1", "hl:s:00000000000000b7", "hl:optout",
+	                    "hl:c:8499", "hl:queue", "hl:optout:ready:i1",
+	                    "hl:s:00000000000000b7", "hl:c:8499", "hl:wait:8499", "hl:queue", "hl:archive", "hl:due",
+	                    "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:8499"};
+	const char *qa[] = {"8", "7", "00000000000000b7", "8499", now, "0", "100000", "h8499", "100",
+	                    "00000000000000b7", "0", "0", "2000", "", "", "0", now, "0", "q", "0"};
+	r = store_script(s, STORE_START, (int)N(qk), qk, (int)N(qa), qa, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(r->element[0]->integer, 1);
+	assert_int_equal(r->element[1]->integer, 1);
+	freeReplyObject(r);
+	assert_string_equal(cmd_str(s, "HGET hl:c:8499 a", NULL, NULL), "00000000000000b7");
+	assert_string_equal(cmd_str(s, "HGET hl:s:00000000000000b7 ver", NULL, NULL), "1");
+	assert_string_equal(cmd_str(s, "LINDEX hl:due:2000 -1", NULL, NULL), "00000000000000b7");
+	store_free(s);
+}
+
 /* The timers: COMMIT, DEFER and DUE_CLAIM keep a survey's second in its
- * field "d" and its id in the list of that second; DUE_CLAIM hands out what
- * is due (leased: moved lease seconds ahead), drops entries whose "d" moved
- * on or whose survey ended, honours the zset hl:due of older versions, and
- * WAKE puts a deferred start back in the queue once. */
+ * field "d" and in the list of that second its id (a survey in hl:s:{id})
+ * or its citizen's number (a survey running in its citizen's hash);
+ * DUE_CLAIM hands out what is due with its state (leased: moved lease
+ * seconds ahead), drops entries whose "d" moved on or whose survey ended,
+ * honours the zset hl:due of older versions, and WAKE puts a deferred start
+ * back in the queue once. */
 static void test_due(void **state)
 {
 	(void)state;
@@ -852,7 +1088,16 @@ static void test_due(void **state)
 		assert_int_equal(script_int(s, STORE_COMMIT, 12, ck, (int)N(a), a), 1);
 	}
 	assert_string_equal(cmd_str(s, "HEXISTS hl:s:T3 d", NULL, NULL), "0");
-	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "2");
+	/* T6 runs in its citizen's hash (id 00000000000000a6, "a" in 8 raw bytes), due at 100 */
+	cmd_str(s, "EVAL %s 1 hl:c:8496", "redis.call('HSET', KEYS[1], 'a', '\\0\\0\\0\\0\\0\\0\\0\\166', "
+	        "'c', 'x', 'ver', '1')", NULL);
+	const char *ck6[] = {"hl:s:00000000000000a6", "hl:c:8496", "hl:wait:8496", "hl:queue", "hl:archive", "hl:due",
+	                     "hl:outbox:x", "hl:starting:i1", "hl:held:x", "hl:heldseq", "hl:optout", "hl:c:8496"};
+	const char *a6[] = {"00000000000000a6", "", "0", "100", "", "", "0", "50", "0", "q", "1"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, ck6, (int)N(a6), a6), 1);
+	assert_string_equal(cmd_str(s, "LINDEX hl:due:100 -1", NULL, NULL), "8496");
+	assert_string_equal(cmd_str(s, "EXISTS hl:s:00000000000000a6", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "3");
 	cmd_str(s, "ZADD hl:due 90 T4", NULL, NULL);
 	/* T5 queued, its start deferred to 200 */
 	cmd_str(s, "RPUSH hl:starting:i1 T5", NULL, NULL);
@@ -863,11 +1108,11 @@ static void test_due(void **state)
 		const char *now, *max, *want; /* the ids handed out, in order */
 	} t[] = {
 		{"99", "10", "T4"},          /* the older version's zset, T1 not yet */
-		{"100", "10", "T1"},         /* T2 moved on, T3 ended: dropped */
+		{"100", "10", "T1,T6"},      /* T2 moved on, T3 ended: dropped */
 		{"150", "10", ""},           /* leased: 60 s ahead */
-		{"250", "10", "T4,T1,T5"},   /* the leases ran out (a crash retries), and the deferred start */
+		{"250", "10", "T4,T1,T6,T5"}, /* the leases ran out (a crash retries), and the deferred start */
 		{"300", "1", "T2"},          /* at most max */
-		{"310", "10", "T4,T1,T5"},   /* the leases of 250 */
+		{"310", "10", "T4,T1,T6,T5"}, /* the leases of 250 */
 		{"310", "10", ""},
 		{"360", "10", "T2"},
 	};
@@ -878,8 +1123,16 @@ static void test_due(void **state)
 		redisReply *r = store_script(s, STORE_DUE_CLAIM, 1, qk, 3, qa, err, sizeof err);
 		if (!r)
 			fail_msg("DUE_CLAIM at %s: %s", t[i].now, err);
-		for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++)
-			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? "," : "", r->element[j]->str);
+		/* {id, state, ...}: the state read with it ("m" added for one in its citizen's hash) */
+		for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j + 1 < r->elements; j += 2) {
+			const char *id = r->element[j]->str;
+			const redisReply *st = r->element[j + 1];
+			int t6 = strcmp(id, "00000000000000a6") == 0;
+			if (st->type != REDIS_REPLY_ARRAY || st->elements < 2 ||
+			    (t6 && strcmp(st->element[st->elements - 1]->str, "8496") != 0))
+				fail_msg("DUE_CLAIM at %s: %s without its state", t[i].now, id);
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? "," : "", t6 ? "T6" : id);
+		}
 		freeReplyObject(r);
 		if (strcmp(got, t[i].want) != 0)
 			fail_msg("DUE_CLAIM at %s max %s: got '%s' want '%s'", t[i].now, t[i].max, got, t[i].want);
@@ -892,7 +1145,7 @@ static void test_due(void **state)
 	assert_string_equal(cmd_str(s, "LRANGE hl:queue 0 -1", NULL, NULL), "");
 	assert_string_equal(cmd_str(s, "LLEN hl:queue", NULL, NULL), "1");
 	assert_string_equal(cmd_str(s, "HEXISTS hl:s:T5 d", NULL, NULL), "0");
-	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "3"); /* T1, T2, T4 */
+	assert_string_equal(cmd_str(s, "GET hl:ndue", NULL, NULL), "4"); /* T1, T2, T4, T6 */
 	store_free(s);
 }
 
@@ -1162,14 +1415,16 @@ static void test_verbs_sync(void **state)
 	int is_new = -1;
 	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &is_new, id, sizeof id, err, sizeof err), 0);
 	assert_int_equal(is_new, 1);
-	assert_string_equal(id, "S1");
+	char id1[33]; /* derived from campaign, transaction and period: 16 hex digits */
+	snprintf(id1, sizeof id1, "%s", id);
+	assert_int_equal(strlen(id1), 16);
 	ta[0] = "S2";
 	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &is_new, id, sizeof id, err, sizeof err), 0);
 	assert_int_equal(is_new, 0);
-	assert_string_equal(id, "S1");
+	assert_string_equal(id, id1);
 	const char *xk[] = {"hl:tx:c:T1", "hl:t:c:"}, *xa[] = {now, "1000", "100", "T1"};
 	assert_int_equal(store_run_str(s, STORE_TXGET, 2, xk, 4, xa, &str, err, sizeof err), 1);
-	assert_string_equal(str, "S1");
+	assert_string_equal(str, id1);
 	free(str);
 	xa[3] = "T9";
 	assert_int_equal(store_run_str(s, STORE_TXGET, 2, xk, 4, xa, &str, err, sizeof err), 0);
@@ -1185,10 +1440,10 @@ static void test_verbs_sync(void **state)
 	assert_int_equal(a.running, 0);
 	assert_int_equal(a.ended_at, 250);
 	store_active_clear(&a);
-	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a S1"), 0);
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a %s", id1), 0);
 	assert_int_equal(store_active(s, "hl:c:84900", "hl:c:84900", &a, err, sizeof err), 0);
 	assert_int_equal(a.running, 1);
-	assert_string_equal(a.id, "S1");
+	assert_string_equal(a.id, id1);
 	assert_int_equal(a.fields.n % 2, 0);
 	assert_true(a.fields.n >= 2);
 	assert_string_equal(store_list_field(&a.fields, "c")->s, "c"); /* TRIGGER wrote it */
@@ -1319,6 +1574,15 @@ static void test_verbs_async(void **state)
 	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
 	const char *tk[] = {"hl:tx:c:T1", "hl:s:S1", "hl:queue", "hl:t:c:"};
 	const char *ta[] = {"S1", "1000", now, "100", "T1", "c", "c"};
+	/* the id TRIGGER will derive (campaign, transaction, period), learnt
+	 * from a run that is then undone */
+	char sid[33], k_sid[40];
+	int nw;
+	assert_int_equal(store_trigger(s, 4, tk, 7, ta, &nw, sid, sizeof sid, err, sizeof err), 0);
+	snprintf(k_sid, sizeof k_sid, "hl:s:%s", sid);
+	flush(s);
+	assert_int_equal(store_exec(s, err, sizeof err, "RPUSH from a b c"), 0);
+	assert_int_equal(store_exec(s, err, sizeof err, "SET str v"), 0);
 	assert_int_equal(store_async_run_int(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_int, &c), 0);
 	assert_int_equal(store_async_run_list(s, STORE_POP, 2, pk, 1, two, tcall_list, &c), 0);
 	assert_int_equal(store_async_intv(s, 2, incr, tcall_int, &c), 0);
@@ -1327,7 +1591,7 @@ static void test_verbs_async(void **state)
 	assert_int_equal(store_async_trigger(s, 4, tk, 7, ta, tcall_trigger, &c), 0);
 	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), 0);
 	assert_int_equal(store_async_run_list(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), 0);
-	const char *hget[] = {"HGETALL", "hl:s:S1"};
+	const char *hget[] = {"HGETALL", k_sid};
 	assert_int_equal(store_async_listv(s, 2, hget, tcall_list, &c), 0);
 	assert_int_equal(store_async_run_any(s, STORE_REQUEUE, 2, rq, 0, NULL, tcall_list, &c), 0);
 	assert_int_equal(c.n, 0); /* never from inside the call */
@@ -1345,7 +1609,7 @@ static void test_verbs_async(void **state)
 	assert_int_equal(c.rc[4], -EBADMSG); /* a string where a number was wanted */
 	assert_int_equal(c.rc[5], 0);
 	assert_int_equal(c.v[5], 1);
-	assert_string_equal(c.str[5], "S1");
+	assert_string_equal(c.str[5], sid);
 	assert_int_equal(c.rc[6], 0);
 	assert_int_equal(c.v[6], 0);  /* nobody running, none ended */
 	assert_int_equal(c.rc[7], -EBADMSG);
@@ -1355,7 +1619,7 @@ static void test_verbs_async(void **state)
 	assert_int_equal(c.rc[9], 0);
 	assert_int_equal(c.len[9], 1); /* one item: the number */
 	/* a running survey, then a duplicate trigger */
-	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a S1"), 0);
+	assert_int_equal(store_exec(s, err, sizeof err, "HSET hl:c:84900 a %s", sid), 0);
 	memset(&c, 0, sizeof c);
 	assert_int_equal(store_async_active(s, "hl:c:84900", "hl:c:84900", tcall_active, &c), 0);
 	ta[0] = "S2";
@@ -1363,11 +1627,11 @@ static void test_verbs_async(void **state)
 	trun_until(base, &c, 2, 3000);
 	assert_int_equal(c.rc[0], 0);
 	assert_int_equal(c.v[0], -1);
-	assert_string_equal(c.str[0], "S1");
+	assert_string_equal(c.str[0], sid);
 	assert_true(c.len[0] >= 2);
 	assert_int_equal(c.rc[1], 0);
 	assert_int_equal(c.v[1], 0);
-	assert_string_equal(c.str[1], "S1");
+	assert_string_equal(c.str[1], sid);
 	/* a reply lost (Redis paused past the deadline): -EIO, not sent again */
 	struct store *p = store_new(url, NULL, 0);
 	assert_string_equal(cmd_str(p, "CLIENT PAUSE 3000 WRITE", NULL, NULL), "OK");
@@ -1437,6 +1701,7 @@ int main(void)
 		cmocka_unit_test(test_pop),
 		cmocka_unit_test(test_start),
 		cmocka_unit_test(test_trigger_tx),
+		cmocka_unit_test(test_citizen_layout),
 		cmocka_unit_test(test_due),
 		cmocka_unit_test(test_async_order_and_noscript),
 		cmocka_unit_test(test_async_reply_lost),

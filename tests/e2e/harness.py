@@ -101,9 +101,10 @@ class Stack:
         wait_for(lambda: self.redis("PING") == "PONG", 10, "redis-server")
 
     def redis(self, *args):
-        """One command through redis-cli; returns its raw output, stripped."""
+        """One command through redis-cli; returns its raw output, stripped (bytes
+        that are no UTF-8, such as a survey id kept in raw bytes, replaced)."""
         r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis_port), "--raw"] +
-                           [str(a) for a in args], capture_output=True, text=True, timeout=10)
+                           [str(a) for a in args], capture_output=True, text=True, errors="replace", timeout=10)
         return r.stdout.strip()
 
     # ---- the simulator ----

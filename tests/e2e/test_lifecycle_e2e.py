@@ -89,7 +89,7 @@ def main():
         # L's item as if it had not left yet (outbox behind, or put back
         # after a crash: "sq" below it): its reminder waits for it, else
         # the citizen would get both at once and answer across them
-        st.redis("HDEL", "hl:s:" + ids["L"], "sq")
+        st.redis("HDEL", "hl:c:" + n["L"], "sq")  # (a running survey is kept in its citizen's hash)
         got("G", "AGAIN  cau 1")
         got("K", "HELD  cau 1")
         mo(st, n["B"], "1")
@@ -131,7 +131,7 @@ def main():
 
         # reload: held.yaml gets quiet hours; K keeps the version it started with...
         v1 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
-        check(st.redis("HGET", "hl:s:" + ids["K"], "cv") == v1, "K's cver")
+        check(st.redis("HGET", "hl:c:" + n["K"], "cv") == v1, "K's cver")
         write(os.path.join(tmp, "held.yaml"), campaign("held", quiet_now + "reminder_after: 0\nexpire_after: 60s\n", nq=3, tag="v2"))
         v2 = harness.campaign_version(os.path.join(tmp, "held.yaml"))
         write(os.path.join(tmp, "broken.yaml"), "id: broken\nquestions: [\n")
@@ -148,8 +148,8 @@ def main():
         # ...while a survey that runs with v2 has its next item held until quiet hours end
         # (a change to a survey hash moves its version, as every writer's does:
         # the gateway's copy of the survey it last committed is then stale)
-        st.redis("HSET", "hl:s:" + ids["K"], "cv", v2)
-        st.redis("HINCRBY", "hl:s:" + ids["K"], "ver", "1")
+        st.redis("HSET", "hl:c:" + n["K"], "cv", v2)
+        st.redis("HINCRBY", "hl:c:" + n["K"], "ver", "1")
         mo(st, n["K"], "1")
         wait_for(lambda: st.redis("ZCARD", "hl:held:sim") == "1", 5, "a held message")
         held = st.redis("ZRANGE", "hl:held:sim", "0", "-1")

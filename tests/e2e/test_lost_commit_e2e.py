@@ -162,8 +162,7 @@ def main():
         n["C"] = "84912300003"
         code, body = st.trigger(n["C"], "LOST-C")
         check(code == 202, f"trigger C: {code} {body}")
-        sid = body["survey_id"]
-        key = "hl:s:" + sid
+        key = "hl:c:" + n["C"]  # a running survey is kept in its citizen's hash
 
         def unsure(sq, uq):
             st.redis("HSET", key, "sq", str(sq), "uq", str(uq))
@@ -200,7 +199,7 @@ def main():
         n["D"] = "84912300004"
         code, body = st.trigger(n["D"], "LOST-D")
         check(code == 202, f"trigger D: {code} {body}")
-        key = "hl:s:" + body["survey_id"]
+        key = "hl:c:" + n["D"]
         got("D", "Câu 1/6")
         mo(st, n["D"], "1")
         got("D", "Câu 2/6")

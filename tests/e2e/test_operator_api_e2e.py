@@ -140,9 +140,12 @@ def main():
             check(st.trigger("8491500010%d" % i, "TX-R%d" % i)[0] == 202, "trigger R")
 
         def hashes():
+            """Surveys not started (hl:s:{id}) and running ones (in the citizen's hash, field c)."""
             out = subprocess.run(["redis-cli", "-p", str(st.redis_port), "--scan", "--pattern", "hl:s:*"],
                                  capture_output=True, text=True, timeout=10).stdout.split()
-            return len(out)
+            cit = subprocess.run(["redis-cli", "-p", str(st.redis_port), "--scan", "--pattern", "hl:c:*"],
+                                 capture_output=True, text=True, timeout=10).stdout.split()
+            return len(out) + sum(st.redis("HEXISTS", k, "c") == "1" for k in cit)
         want = hashes()
         check(want >= 4, f"{want} surveys in Redis")
         check(st.metrics().get("hailong_surveys_running") == want, f"running: {st.metrics()} want {want}")

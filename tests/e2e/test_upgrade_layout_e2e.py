@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
-"""An upgrade on a Redis that holds the older key layout: surveys started
-by a version that kept hl:active:{msisdn} + hl:last:{msisdn}, one
-hl:tx:{campaign}:{transaction} key per trigger, the timers in the zset
-hl:due, "st active" and counters at 0 in the survey hash. The gateway is stopped mid-survey, its state is put
-back into that layout (as the older version wrote it), and a gateway of
-this version is started on it: the surveys finish with every answer, no
-item is sent twice, a trigger repeated gets the survey it started, a
-citizen's end noted the old way still spares a late reply the notice, and
-the old keys are gone once met."""
+"""An upgrade on a Redis that holds an older key layout, twice:
+
+- the previous one: a running survey in hl:s:{id} (with "m"), its citizen's
+  hash hl:c:{msisdn} holding "a" = the id in hex and "l" = its start, the
+  transaction ids in hl:t:{campaign}:{period} (transaction -> id), the
+  timer lists naming ids;
+- the oldest one, on top of that: hl:active:{msisdn} + hl:last:{msisdn},
+  one hl:tx:{campaign}:{transaction} key per trigger, the timers in the
+  zset hl:due, "st active" and counters at 0 in the survey hash.
+
+The gateway is stopped mid-survey, its state is put back into that layout
+(as the older version wrote it), and a gateway of this version is started
+on it: the surveys finish with every answer where they are, no item is sent
+twice, a trigger repeated gets the survey it started, a second survey of the
+same citizen triggered after the upgrade waits for the first and then runs
+in this version's layout (in the citizen's hash), a citizen's end noted the
+old way still spares a late reply the notice, and the old keys are gone once
+met."""
 import os
 import sqlite3
 import sys
@@ -20,6 +29,58 @@ check = harness.check
 wait_for = harness.wait_for
 inbox = harness.inbox
 mo = harness.mo
+
+
+# The previous layout, made from this one in one script: a survey running in
+# its citizen's hash goes back to hl:s:{id} ("m" added), the citizen keeps
+# "a" (the id in hex) and "l" (its start), the timer lists name the id, and
+# the transaction ids go from hl:i:{period} back to hl:t:{campaign}:{period}.
+TO_PREVIOUS = r"""
+local per = 2592000
+local function hex(a)
+  return (string.gsub(a, '.', function(c) return string.format('%02x', string.byte(c)) end))
+end
+local function keys(pat)
+  local out, cur = {}, '0'
+  repeat
+    local r = redis.call('SCAN', cur, 'MATCH', pat, 'COUNT', 1000)
+    cur = r[1]
+    for _, k in ipairs(r[2]) do out[#out + 1] = k end
+  until cur == '0'
+  return out
+end
+local moved = 0
+for _, k in ipairs(keys('hl:c:*')) do
+  if redis.call('HEXISTS', k, 'c') == 1 then
+    local m = string.sub(k, 6)
+    local f = redis.call('HGETALL', k)
+    local id, start, set = nil, nil, {'m', m}
+    for i = 1, #f, 2 do
+      if f[i] == 'a' then id = hex(f[i + 1]) else set[#set + 1] = f[i] set[#set + 1] = f[i + 1] end
+      if f[i] == 's0' then start = f[i + 1] end
+    end
+    redis.call('HSET', 'hl:s:' .. id, unpack(set))
+    local ttl = redis.call('PTTL', k)
+    redis.call('DEL', k)
+    redis.call('HSET', k, 'a', id, 'l', start)
+    if ttl > 0 then redis.call('PEXPIRE', k, ttl) end
+    local d = redis.call('HGET', 'hl:s:' .. id, 'd')
+    if d then
+      redis.call('LREM', 'hl:due:' .. d, 0, m)
+      redis.call('RPUSH', 'hl:due:' .. d, id)
+    end
+    moved = moved + 1
+  end
+end
+for _, k in ipairs(keys('hl:s:*')) do
+  local c, tx, t = redis.call('HGET', k, 'c'), redis.call('HGET', k, 'tx'), tonumber(redis.call('HGET', k, 't'))
+  local p = 'hl:t:' .. c .. ':' .. string.format('%d', math.floor(t / per))
+  redis.call('HSET', p, tx, string.sub(k, 6))
+  redis.call('EXPIREAT', p, (math.floor(t / per) + 1) * per + 400 * 86400)
+end
+for _, k in ipairs(keys('hl:i:*')) do redis.call('DEL', k) end
+return moved
+"""
 
 
 def to_old_layout(st):
@@ -53,7 +114,8 @@ def to_old_layout(st):
                 r("HSET", k, f, "0")
 
 
-def main():
+def run(layout):
+    """layout: "previous" or "oldest" (see the top)."""
     with harness.Stack() as st:
         st.start_redis()
         st.start_sim(0, think="5")
@@ -83,15 +145,24 @@ def main():
         now = int(time.time())
         st.redis("SET", "hl:last:" + n["C"], "%d:%d" % (now - 60, now - 30), "EX", "1000")
         st.stop("hailongd")
-        to_old_layout(st)
-        check(st.redis("EXISTS", "hl:active:" + n["A"]) == "1" and st.redis("EXISTS", "hl:tx:default:UP-A") == "1"
-              and st.redis("HGET", "hl:s:" + ids["A"], "st") == "active" and st.redis("ZCARD", "hl:due") == "2",
-              "the older layout was written")
+        check(st.redis("EVAL", TO_PREVIOUS, "0") == "2", "the previous layout was written")
+        check(st.redis("HGET", "hl:s:" + ids["A"], "m") == n["A"] and st.redis("HGET", "hl:c:" + n["A"], "a") == ids["A"]
+              and st.redis("HGET", "hl:t:default:%d" % (now // 2592000), "UP-A") == ids["A"]
+              and st.redis("KEYS", "hl:i:*") == "", "the previous layout: " + st.redis("HGETALL", "hl:c:" + n["A"]))
+        if layout == "oldest":
+            to_old_layout(st)
+            check(st.redis("EXISTS", "hl:active:" + n["A"]) == "1" and st.redis("EXISTS", "hl:tx:default:UP-A") == "1"
+                  and st.redis("HGET", "hl:s:" + ids["A"], "st") == "active" and st.redis("ZCARD", "hl:due") == "2",
+                  "the older layout was written")
         st.start_gateway()
 
         # a repeated trigger finds the survey through the older key
         code, body = st.trigger(n["A"], "UP-A")
         check(code == 200 and body.get("survey_id") == ids["A"], f"repeated trigger: {code} {body}")
+        # a second survey of A, triggered now: it waits for the first
+        code, body = st.trigger(n["A"], "UP-A2")
+        check(code == 202, f"A's second trigger: {code} {body}")
+        ids["A2"] = body["survey_id"]
         # the rest of the answers
         for k, v in ((3, "3"), (4, "4"), (5, "5"), (6, "0")):
             answer("A", k, v)
@@ -106,18 +177,27 @@ def main():
             check(got.get((ids["A"], q), (None,))[0] == v, f"A's {q}: {got.get((ids['A'], q))}")
         check(got.get((ids["B"], "access"), (None,))[0] == 3, f"B's access: {got.get((ids['B'], 'access'))}")
         check(got.get((ids["B"], "comment"), (None, None))[1] == "rat tot", f"B's comment: {got}")
-        # no item twice (the thanks once)
+        # A's second survey started once the first ended, in this version's
+        # layout: in the citizen's hash, no hl:s:{id} left
+        wait_for(lambda: len(items("A")) >= 7, 10, f"A's second survey: {inbox(st, n['A'])}")
+        check(st.redis("EXISTS", "hl:s:" + ids["A2"]) == "0" and st.redis("HGET", "hl:c:" + n["A"], "tx") == "UP-A2",
+              f"A's second survey: {st.redis('HGETALL', 'hl:c:' + n['A'])}")
+        # no item twice (the thanks once; A's last item is its second survey's first)
         for who in "AB":
             box = inbox(st, n[who])
-            check(len(items(who)) == len(set(items(who))) == 6 and sum("cảm ơn Ông/Bà đã tham gia" in t
-                                                                       for t in box) == 1,
-                  f"{who}'s inbox: {box}")
-        # the old keys were folded into the citizen's hash; the end is noted there
+            mine = items(who)[:6]
+            check(len(mine) == len(set(mine)) == 6 and sum("cảm ơn Ông/Bà đã tham gia" in t for t in box) == 1
+                  and len(items(who)) == (7 if who == "A" else 6), f"{who}'s inbox: {box}")
+        # the old keys were folded into the citizen's hash; the end is noted
+        # there (A's gave way to its second survey)
         for who in "AB":
             check(st.redis("EXISTS", "hl:active:" + n[who], "hl:last:" + n[who]) == "0", f"{who}'s old keys left")
-            check(":" in st.redis("HGET", "hl:c:" + n[who], "l"), f"{who}'s end noted")
-        # the timers left the older zset as the surveys moved on, and ended with them
-        check(st.redis("ZCARD", "hl:due") == "0" and st.redis("GET", "hl:ndue") in ("0", ""),
+        check(":" in st.redis("HGET", "hl:c:" + n["B"], "l"), "B's end noted")
+        # the timers left the older zset as the surveys moved on, and ended with
+        # them (but that of A's second survey, in the list of its second, by number)
+        d = st.redis("HGET", "hl:c:" + n["A"], "d")
+        check(st.redis("ZCARD", "hl:due") == "0" and st.redis("GET", "hl:ndue") == "1"
+              and n["A"] in st.redis("LRANGE", "hl:due:" + d, "0", "-1").split(),
               f"timers left: {st.redis('ZRANGE', 'hl:due', '0', '-1')} ndue={st.redis('GET', 'hl:ndue')}")
         # C's end noted the old way: a late reply is acknowledged without the notice
         before = st.metrics().get("hailong_mo_after_end_total", 0)
@@ -126,7 +206,12 @@ def main():
         time.sleep(0.5)
         check(inbox(st, n["C"]) == [], f"C got a notice: {inbox(st, n['C'])}")
         check(st.redis("EXISTS", "hl:last:" + n["C"]) == "0", "C's old key left")
-    print("upgrade layout: ok")
+    print(f"upgrade layout from the {layout} one: ok")
+
+
+def main():
+    for layout in ("previous", "oldest"):
+        run(layout)
 
 
 if __name__ == "__main__":
