@@ -312,6 +312,12 @@ void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *
  * runs), or -EIO (err filled) when Redis did not answer. */
 int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
                    struct survey *s, char *err, size_t errlen);
+/* The running survey ACTIVE's reply a names: id (RECORD_ID_MAX bytes), m, c,
+ * s loaded as gw_parse_survey does (0, -ENOENT when it finished meanwhile:
+ * look again, or another error); 1 when a names none (nothing loaded: s is
+ * not to be cleared). */
+int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct record_meta *m,
+                   const struct campaign **c, struct survey *s);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
@@ -340,8 +346,17 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 int gw_starts_busy(const struct gw *g);
 #define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
 void gw_requeue_lost_starts(struct gw *g);
-/* What gw_mo_judge (gw_raw.h) makes of ACTIVE's reply for an MO. */
+/* What gw_mo_judge makes of ACTIVE's reply for an MO. */
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
+/* What ACTIVE's reply a means for an MO of msisdn: GW_MO_DONE (answer it
+ * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again),
+ * GW_MO_FEED (m, c, s loaded: feed the text) or GW_MO_NOTICE (no survey
+ * running: gw_no_survey_async answers it).
+ * GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
+ * (answer it ROK; the survey now waits on item m->sq: replies of the same
+ * number that came before that item left answer nothing). */
+int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const struct store_active *a,
+                struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
 /* A reply from a number with no survey running: HUY/STOP records the
  * opt-out and is confirmed; anything else gets the built-in answer. Either
  * at most once per day. As gw_notice_async: < 0 when Redis could not take

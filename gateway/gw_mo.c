@@ -15,7 +15,7 @@
 #include "gw_int.h"
 #include "log.h"
 #include "phone.h"
-#include "gw_raw.h"
+#include "gw_int.h"
 #include "survey.h"
 
 struct gw_mojob {
@@ -56,7 +56,7 @@ struct gw_mocache {
 };
 
 static void gw_mo_active(struct gw_mojob *j);
-static void gw_mo_dial(struct gw_mojob *j, const redisReply *r);
+static void gw_mo_dial(struct gw_mojob *j, const struct store_active *a);
 static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct campaign *c, struct survey *s);
 
 /* Reading pauses above this many commands waiting for Redis, and resumes
@@ -390,14 +390,14 @@ static void gw_mo_on_dial_commit(void *arg, int res, long long v, const char *er
 
 /* ACTIVE's reply r to a dial: the screen where the survey stands, once its
  * COMMIT is back, or the "no survey" screen. */
-static void gw_mo_dial(struct gw_mojob *j, const redisReply *r)
+static void gw_mo_dial(struct gw_mojob *j, const struct store_active *a)
 {
 	struct gw *g = j->g;
 	char id[RECORD_ID_MAX];
 	struct record_meta m;
 	const struct campaign *c = NULL;
 	struct survey s;
-	int rc = gw_active_parse(g, r, id, &m, &c, &s);
+	int rc = gw_active_read(g, a, id, &m, &c, &s);
 	if (rc == -ENOENT) { /* finished meanwhile: look again */
 		survey_clear(&s);
 		if (j->attempt < 5)
@@ -419,12 +419,12 @@ static void gw_mo_dial(struct gw_mojob *j, const redisReply *r)
 	}
 }
 
-static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
+static void gw_mo_on_active(void *arg, int res, const struct store_active *a, const char *err)
 {
 	struct gw_mojob *j = arg;
 	struct gw *g = j->g;
 	j->busy = 0;
-	if (!r) {
+	if (res < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("[%s] mo msisdn=%s err=\"%s\"", g->cfg->smsc[j->smsc].name, j->mask, err ? err : "");
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
@@ -439,10 +439,10 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 		return;
 	}
 	if (j->kind == GW_MOJ_DIAL) {
-		gw_mo_dial(j, r);
+		gw_mo_dial(j, a);
 		return;
 	}
-	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, r, &m, &c, &s, &status);
+	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, a, &m, &c, &s, &status);
 	if (v == GW_MO_STORED) {
 		/* as after our own COMMIT: the replies of this number that came
 		 * meanwhile came before the item it asks left (a duplicate
@@ -557,10 +557,9 @@ static void gw_mo_active(struct gw_mojob *j)
 	char k_act[48], k_last[48];
 	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, j->msisdn);
 	gw_key(k_last, sizeof k_last, GW_K_LAST, j->msisdn);
-	const char *ak[] = {k_act, k_last};
 	j->attempt++;
 	j->busy = 1;
-	if (store_async_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, gw_mo_on_active, j) < 0) {
+	if (store_async_active(g->store, k_act, k_last, gw_mo_on_active, j) < 0) {
 		j->busy = 0;
 		g->counters[GW_REDIS_ERR]++;
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);

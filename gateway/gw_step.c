@@ -26,32 +26,35 @@ void gw_key(char *out, size_t cap, const char *prefix, const char *id)
 	snprintf(out, cap, "%s%s", prefix, id);
 }
 
-redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen)
+int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct record_meta *m,
+                   const struct campaign **c, struct survey *s)
 {
-	char k_act[48], k_last[48];
-	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
-	gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
-	const char *ak[] = {k_act, k_last};
-	return store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, errlen);
-}
-
-int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_meta *m,
-                    const struct campaign **c, struct survey *s)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING)
+	if (!a->running || !a->id)
 		return 1;
-	snprintf(id, RECORD_ID_MAX, "%s", r->element[0]->str);
-	return gw_parse_survey(g, id, r->element[1], m, c, s);
+	snprintf(id, RECORD_ID_MAX, "%s", a->id);
+	survey_init(s);
+	*c = NULL;
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	int rc = record_meta_parse_list(&a->fields, m);
+	if (rc == 0) {
+		*c = gw_campaign(g, m->campaign, m->cver);
+		rc = *c ? record_state_parse_list(&a->fields, *c, s) : -ESRCH;
+	}
+	return rc;
 }
 
 int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
                    struct survey *s, char *err, size_t errlen)
 {
-	redisReply *r = gw_active(g, msisdn, err, errlen);
-	if (!r)
+	char k_act[48], k_last[48];
+	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
+	gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
+	struct store_active a;
+	if (store_active(g->store, k_act, k_last, &a, err, errlen) < 0)
 		return -EIO;
-	int rc = gw_active_parse(g, r, id, m, c, s);
-	freeReplyObject(r);
+	int rc = gw_active_read(g, &a, id, m, c, s);
+	store_active_clear(&a);
 	return rc;
 }
 

@@ -435,13 +435,13 @@ static int gw_unsure_reply_answers(const struct campaign *c, const struct survey
 	return fits < 0 ? fits : !fits;
 }
 
-int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
+int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const struct store_active *a,
                 struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status)
 {
 	char mask[PHONE_MAX];
 	phone_mask(msisdn, mask);
 	*status = SMPP_ESME_ROK;
-	if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 && gw_now() - r->integer < GW_RECENT_END &&
+	if (!a->running && a->ended_at > 0 && gw_now() - a->ended_at < GW_RECENT_END &&
 	    !gw_is_stop(text)) {
 		/* their survey ended a moment ago: this is its last answer
 		 * delivered again (a crash between its commit and its
@@ -452,7 +452,7 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		return GW_MO_DONE;
 	}
 	char id[RECORD_ID_MAX];
-	int rc = gw_active_parse(g, r, id, m, c, s);
+	int rc = gw_active_read(g, a, id, m, c, s);
 	if (rc == 1 && gw_mo_unsure_took(g, msisdn, text, NULL)) {
 		log_info("[%s] mo msisdn=%s msg=\"the survey this reply was stored to has ended: acknowledged\"",
 		         esme_name(e), mask);
