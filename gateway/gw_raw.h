@@ -1,6 +1,6 @@
 /* gw_raw: the gateway core's verbs that still pass hiredis replies, for the
- * files not yet moved to store.h's typed verbs (gw_step, gw_mo, gw_due,
- * gw_survey, gw_pumps). Not for other modules; new code uses gw_int.h. */
+ * files not yet moved to store.h's typed verbs (gw_step, gw_due,
+ * gw_survey). Not for other modules; new code uses gw_int.h. */
 #ifndef HL_GW_RAW_H
 #define HL_GW_RAW_H
 
