@@ -15,7 +15,6 @@
 #include "gw_int.h"
 #include "log.h"
 #include "phone.h"
-#include "gw_int.h"
 #include "survey.h"
 
 struct gw_mojob {

@@ -157,12 +157,18 @@ struct record_src {
 
 static const char *record_field_exact(const struct record_src *r, const char *name, size_t *len)
 {
-	if (r->l) {
-		const struct store_item *v = store_list_field(r->l, name);
-		if (v && len)
-			*len = v->len;
-		return v ? v->s : NULL;
+	for (size_t i = 0; r->l && i + 1 < r->l->n; i += 2) {
+		const struct store_item *k = &r->l->e[i], *v = &r->l->e[i + 1];
+		if (k->kind == STORE_STR && strcmp(k->s, name) == 0) {
+			if (v->kind != STORE_STR)
+				return NULL;
+			if (len)
+				*len = v->len;
+			return v->s;
+		}
 	}
+	if (r->l)
+		return NULL;
 	if (!r->r || r->r->type != REDIS_REPLY_ARRAY)
 		return NULL;
 	for (size_t i = 0; i + 1 < r->r->elements; i += 2) {
