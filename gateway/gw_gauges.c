@@ -113,7 +113,7 @@ static const char gw_running_lua[] =
 	"  cur = r[1]\n"
 	"  n = n + #r[2]\n"
 	"until cur == '0'\n"
-	"repeat\n" /* a running survey in its citizen's hash (store.c) */
+	"repeat\n" /* a running survey in its citizen's hash (store_lua.c) */
 	"  local r = redis.call('SCAN', cur, 'MATCH', 'hl:c:*', 'COUNT', 1000)\n"
 	"  cur = r[1]\n"
 	"  for _, k in ipairs(r[2]) do n = n + redis.call('HEXISTS', k, 'c') end\n"
@@ -123,7 +123,7 @@ static const char gw_running_lua[] =
 	"return n\n";
 
 /* hailong_surveys_with_timer: hl:ndue (the scripts keep it with the
- * surveys' "d", store.c), and the members of the zset of older versions. */
+ * surveys' "d", store_lua.c), and the members of the zset of older versions. */
 static const char gw_timers_lua[] =
 	"return redis.call('ZCARD', KEYS[1]) + math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') or 0)\n";
 

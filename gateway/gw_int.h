@@ -34,25 +34,25 @@
 #define GW_NOTICE_TTL 86400       /* a reply without a survey is answered once per day */
 #define GW_RECENT_END (6 * 3600)  /* a reply this soon after the survey ended gets no notice */
 
-/* ---- Redis keys, all in one place (what each holds is written in store.c) ---- */
+/* ---- Redis keys, all in one place (what each holds is written in store_lua.c) ---- */
 #define GW_K_QUEUE "hl:queue"            /* ids waiting for their first item */
 #define GW_K_DUE "hl:due"                /* + ":{second}": list of surveys due then (a number or an
-                                          * id, store.c); + "b": zset of those
-                                          * lists (store.c); alone: the zset of older versions */
-#define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store.c) */
+                                          * id, store_lua.c); + "b": zset of those
+                                          * lists (store_lua.c); alone: the zset of older versions */
+#define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store_lua.c) */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
 #define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
 #define GW_K_INSTANCES "hl:instances"    /* set of gateway instance ids */
 #define GW_K_HELDSEQ "hl:heldseq"        /* counter that orders held messages */
-#define GW_K_RUNNING "hl:nrunning"       /* how many surveys are running (store.c) */
+#define GW_K_RUNNING "hl:nrunning"       /* how many surveys are running (store_lua.c) */
 #define GW_K_RUNNING_OK "hl:nrunning:ok" /* hl:nrunning was counted from the survey hashes */
 #define GW_K_USSD "hl:ussd:sessions"    /* zset msisdn -> when its open USSD session times out */
 /* prefixes, followed by what the comment says */
 #define GW_K_SURVEY "hl:s:"              /* survey id: a survey not started yet (or started by an older
                                           * version); a running one is in its citizen's hash */
-#define GW_K_IDX "hl:i:"                 /* period: hash survey id (raw) -> number (store.c, Lua only) */
+#define GW_K_IDX "hl:i:"                 /* period: hash survey id (raw) -> number (store_lua.c, Lua only) */
 #define GW_K_TX "hl:tx:"                 /* campaign:transaction: survey id (older versions; read) */
 #define GW_K_TXP "hl:t:"                 /* campaign:period: hash transaction -> survey id (older
                                           * versions; read, and its prefix names the campaign) */

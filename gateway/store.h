@@ -16,7 +16,7 @@ struct store *store_new(const char *url, char *err, size_t errlen);
 void store_free(struct store *s);
 
 /* The registered scripts. What each does (its KEYS, ARGV and reply) is
- * written above it in store.c. */
+ * written above it in store_lua.c. */
 enum store_script { STORE_TRIGGER = 0, STORE_CLAIM, STORE_COMMIT, STORE_DUE_CLAIM,
 	STORE_ARCHIVE_TAKE, STORE_REQUEUE, STORE_DEFER, STORE_WAKE, STORE_HELD_RELEASE, STORE_REAP,
 	STORE_NOTICE, STORE_TAKE, STORE_PUTBACK, STORE_GIVEBACK, STORE_ACTIVE, STORE_RECLAIM, STORE_MOPART,
@@ -96,7 +96,7 @@ int store_str(struct store *s, char **out, char *err, size_t errlen, const char 
  * *out filled (the caller clears it); on an error *out is left empty. */
 int store_list(struct store *s, struct store_list *out, char *err, size_t errlen, const char *fmt, ...);
 
-/* Scripts, by the shape of their reply (see each script in store.c). */
+/* Scripts, by the shape of their reply (see each script in store_lua.c). */
 int store_run(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
               const char **args, char *err, size_t errlen);
 int store_run_int(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
@@ -110,7 +110,7 @@ int store_run_list(struct store *s, enum store_script which, int nkeys, const ch
 int store_run_any(struct store *s, enum store_script which, int nkeys, const char **keys, int nargs,
                   const char **args, struct store_list *out, char *err, size_t errlen);
 
-/* TRIGGER (KEYS and ARGV as store.c says): *is_new 1 when this call made the
+/* TRIGGER (KEYS and ARGV as store_lua.c says): *is_new 1 when this call made the
  * survey, 0 when the transaction had one already; id (cap bytes, at least
  * 33) its survey id. */
 int store_trigger(struct store *s, int nkeys, const char **keys, int nargs, const char **args, int *is_new,

@@ -234,10 +234,14 @@ def run_layout(st, lis, split, base):
     stats2 = harness.sim_get(st, "/stats")
     check(stats2["faults"] > stats1["faults"], f"{name}: no submit_sm was throttled: {stats2}")
     # a response cut off by a dropped link makes Kannel submit again: the
-    # handset may get that message twice, never one whose response arrived
+    # handset may get that message twice, never one whose response arrived.
+    # The simulator knows a response it never wrote (orphaned); one written
+    # in the instant before the link dropped may still die unread in the
+    # socket: at most one per drop here, the MTs going 0.3 s apart
     orphaned = stats2["receipts_orphaned"] - stats0["receipts_orphaned"]
+    drops = stats2["disconnects"] - stats1["disconnects"]
     dups = sum(harness.inbox(st, to).count(text) - 1 for to, text, _ in fmts)
-    check(dups <= orphaned, f"{name}: {dups} duplicate MTs for {orphaned} lost responses")
+    check(dups <= orphaned + drops, f"{name}: {dups} duplicate MTs for {orphaned} lost responses and {drops} drops")
     for frm, text in fmos:
         check(set(lis.mo_texts(frm)) == {text}, f"{name}: MO from {frm}: {lis.mo_texts(frm)}")
 
