@@ -41,12 +41,12 @@ static void gw_due_job_end(struct gw_duejob *j)
 	gw_due_release(g);
 }
 
-static void gw_due_on_commit(void *arg, const redisReply *r, const char *err)
+static void gw_due_on_commit(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_duejob *j = arg;
 	/* 0 (the survey moved on meanwhile: its new timer stands) or a lost
 	 * reply (the lease brings it back) need nothing more */
-	gw_commit_done(j->g, &j->k, r, err);
+	gw_commit_done(j->g, &j->k, rc, v, err);
 	gw_due_job_end(j);
 }
 

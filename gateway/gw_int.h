@@ -173,9 +173,11 @@ struct gw_ussd_out {
 	int has_umr; uint16_t umr;
 };
 
-/* The USSD session of the MO being handled (gw_ussd.c): the screens that
- * step writes go back on the link it came from, as ussr_request /
- * pssr_response, echoing its session TLVs. active = 0 outside a USSD MO. */
+/* The USSD session of an MO (gw_ussd.c): the screens its step writes go
+ * back on the link it came from, as ussr_request / pssr_response, echoing
+ * its session TLVs. A USSD MO's job carries its own (gw_mo.c) and hands it
+ * to gw_commit_prepare_u / gw_notice_async_u; g->ussd is the context of the
+ * steps written outside any MO (active = 0; the due tick's invite). */
 struct gw_ussd_ctx {
 	int active;
 	int smsc;              /* the link it came on */
@@ -186,7 +188,7 @@ struct gw_ussd_ctx {
 
 struct gw {
 	struct event_base *base;
-	struct gw_ussd_ctx ussd;              /* see struct gw_ussd_ctx */
+	struct gw_ussd_ctx ussd;              /* steps outside an MO: see struct gw_ussd_ctx */
 	const struct config *cfg;
 	struct gw_camp camps[GW_MAX_VERSIONS];
 	int ncamps;
@@ -292,8 +294,15 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
+/* The same for a step a USSD MO asks for (u: its session; gw_commit_prepare
+ * uses g->ussd). */
+int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct record_meta *m,
+                        const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
+                        const char *reason, int first, struct gw_commit *k);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
+int gw_commit_done(struct gw *g, struct gw_commit *k, int rc, long long v, const char *err);
+int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
@@ -303,6 +312,12 @@ void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *
  * runs), or -EIO (err filled) when Redis did not answer. */
 int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
                    struct survey *s, char *err, size_t errlen);
+/* The running survey ACTIVE's reply a names: id (RECORD_ID_MAX bytes), m, c,
+ * s loaded as gw_parse_survey does (0, -ENOENT when it finished meanwhile:
+ * look again, or another error); 1 when a names none (nothing loaded: s is
+ * not to be cleared). */
+int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct record_meta *m,
+                   const struct campaign **c, struct survey *s);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
@@ -311,6 +326,10 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 typedef void (*gw_notice_fn)(struct gw *g, void *arg, int rc);
 int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
                     gw_notice_fn done, void *arg);
+/* The same inside a USSD session u (u->active: the final screen on its link,
+ * every time; u NULL or inactive = gw_notice_async). */
+int gw_notice_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                      const char *marker, int optout, gw_notice_fn done, void *arg);
 char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc, const char *text,
                       int first, int q, const struct gw_ussd_out *u, long long prev);
 
@@ -322,21 +341,31 @@ int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *s
 int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text);
 
 /* gw_survey.c */
-uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text);
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 /* 1 while a POP or a START is on its way (our hl:starting is theirs). */
 int gw_starts_busy(const struct gw *g);
 #define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
 void gw_requeue_lost_starts(struct gw *g);
-/* What gw_mo_judge (gw_raw.h) makes of ACTIVE's reply for an MO. */
+/* What gw_mo_judge makes of ACTIVE's reply for an MO. */
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
+/* What ACTIVE's reply a means for an MO of msisdn: GW_MO_DONE (answer it
+ * with *status), GW_MO_AGAIN (the survey finished meanwhile: look again),
+ * GW_MO_FEED (m, c, s loaded: feed the text) or GW_MO_NOTICE (no survey
+ * running: gw_no_survey_async answers it).
+ * GW_MO_STORED: the reply was stored by a COMMIT whose answer was lost
+ * (answer it ROK; the survey now waits on item m->sq: replies of the same
+ * number that came before that item left answer nothing). */
+int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const struct store_active *a,
+                struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status);
 /* A reply from a number with no survey running: HUY/STOP records the
  * opt-out and is confirmed; anything else gets the built-in answer. Either
- * at most once per day. < 0 when Redis could not take it (an opt-out would
- * be lost: answer ESME_RX_T_APPN, the SMSC delivers it again). */
-int gw_no_survey(struct gw *g, const char *msisdn, const char *text);
-/* The same on the asynchronous connection, as gw_notice_async. */
+ * at most once per day. As gw_notice_async: < 0 when Redis could not take
+ * it (an opt-out would be lost: answer ESME_RX_T_APPN, the SMSC delivers it
+ * again). */
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg);
+/* The same answering a USSD MO of session u (a final screen on its link). */
+int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                         gw_notice_fn done, void *arg);
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
 /* The first steps of every MO: an SMS trigger (*status set, returns 1), a
@@ -363,6 +392,15 @@ struct gw_mojob;
 struct gw_mojob *gw_mo_hold(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, double t_reply,
                             gw_mo_done_fn done, void *arg);
 void gw_mo_go(struct gw_mojob *j, const char *text);
+/* A USSD MO of session u in its number's line (gw_ussd.c says which kind):
+ * answered as gw_mo_async does, once what it asks for is stored. */
+enum { GW_MOJ_REPLY = 0, /* an answer: read as an SMS reply, the next screen in the session */
+	GW_MOJ_DIAL,     /* the service code: the screen where the survey stands (gw_ussd_dial_prepare) */
+	GW_MOJ_NONE,     /* another code: the final "no survey" screen */
+	GW_MOJ_RELEASE   /* the network released the session: its timer goes */
+};
+void gw_mo_ussd(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                double t_reply, const struct gw_ussd_ctx *u, int kind);
 size_t gw_mo_pending(const struct gw *g);
 void gw_mo_free(struct gw *g);
 /* Forget every cached survey (sq may have gone back: our lists given back). */
@@ -424,13 +462,20 @@ void gw_archive_flush(struct gw *g);
 /* gw_ussd.c: USSD sessions (docs/ussd.md) */
 int gw_ussd_route(const struct gw *g, const char *msisdn);
 int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *err, size_t errlen);
-void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out *u);
+void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int smsc, int final,
+                     struct gw_ussd_out *u);
 int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
                   const struct smpp_sm *sm);
 int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                 struct survey_out *o);
 void gw_ussd_step(struct gw *g, int smsc, const char *msisdn, int finished, int completed, int pushed_first,
                   int nmsg, int64_t last_at);
+int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, const char *msisdn,
+                         struct record_meta *m, const struct campaign *c, struct survey *s, struct gw_commit *k);
+void gw_ussd_dial_done(struct gw *g, int smsc, const char *msisdn, const char *id, long long sq);
+int gw_ussd_none_async(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, int dial,
+                       gw_notice_fn done, void *arg);
+void gw_ussd_release(struct gw *g, const char *msisdn);
 int gw_ussd_start(struct gw *g);
 void gw_ussd_stop(struct gw *g);
 

@@ -15,7 +15,6 @@
 #include "gw_int.h"
 #include "log.h"
 #include "phone.h"
-#include "gw_raw.h"
 #include "survey.h"
 
 struct gw_mojob {
@@ -34,6 +33,8 @@ struct gw_mojob {
 	int fed_q;    /* the item the survey was at when the reply was fed */
 	struct gw_commit k;
 	struct gw_mocache *after; /* the survey as its COMMIT leaves it (for the cache) */
+	int kind;            /* GW_MOJ_*: a reply (SMS or USSD), or a USSD dial, other code, release */
+	struct gw_ussd_ctx ussd; /* a USSD MO: its session (active 0: an SMS) */
 	gw_mo_done_fn done;  /* called instead of answering (NULL: answer) */
 	void *done_arg;
 	struct gw_mojob *next; /* same bucket, in arrival order */
@@ -54,6 +55,7 @@ struct gw_mocache {
 };
 
 static void gw_mo_active(struct gw_mojob *j);
+static void gw_mo_dial(struct gw_mojob *j, const struct store_active *a);
 static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct campaign *c, struct survey *s);
 
 /* Reading pauses above this many commands waiting for Redis, and resumes
@@ -304,7 +306,7 @@ static void gw_mo_mark_before(struct gw_mojob *j, int q)
 			n->before_q = q;
 }
 
-static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
+static void gw_mo_on_commit(void *arg, int res, long long v, const char *err)
 {
 	struct gw_mojob *j = arg;
 	j->busy = 0;
@@ -313,7 +315,7 @@ static void gw_mo_on_commit(void *arg, const redisReply *r, const char *err)
 	char nonce[sizeof j->k.nonce], id[RECORD_ID_MAX];
 	memcpy(nonce, j->k.nonce, sizeof nonce);
 	memcpy(id, j->k.id, sizeof id);
-	int rc = gw_commit_done(j->g, &j->k, r, err);
+	int rc = gw_commit_done(j->g, &j->k, res, v, err);
 	gw_mocache_drop(j->g, j->msisdn);
 	if (rc < 0) /* it may have run: the second look (or the redelivery) tells */
 		gw_mo_unsure_add(j->g, j->msisdn, j->text, nonce, id);
@@ -353,12 +355,75 @@ static void gw_mo_on_notice(struct gw *g, void *arg, int rc)
 	gw_mo_finish(j, rc < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK);
 }
 
-static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
+/* ---- USSD dials ---- */
+
+/* The final "no survey" screen of a dial (dial 1) or another code. */
+static void gw_mo_none(struct gw_mojob *j, int dial)
+{
+	j->busy = 1;
+	if (gw_ussd_none_async(j->g, &j->ussd, j->msisdn, dial, gw_mo_on_notice, j) < 0) {
+		j->busy = 0;
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+	}
+}
+
+static void gw_mo_on_dial_commit(void *arg, int res, long long v, const char *err)
+{
+	struct gw_mojob *j = arg;
+	j->busy = 0;
+	char id[RECORD_ID_MAX];
+	memcpy(id, j->k.id, sizeof id);
+	int rc = gw_commit_done(j->g, &j->k, res, v, err);
+	gw_mocache_drop(j->g, j->msisdn); /* its version moved on */
+	if (rc == 1) {
+		gw_ussd_dial_done(j->g, j->smsc, j->msisdn, id, j->fed_q);
+		gw_mo_finish(j, SMPP_ESME_ROK);
+	} else if (rc == 0 && j->attempt < 5) {
+		gw_mo_active(j); /* the survey moved on meanwhile: look again */
+	} else if (rc == 0) {
+		gw_mo_none(j, 1);
+	} else {
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN); /* the SMSC delivers the dial again */
+	}
+}
+
+/* ACTIVE's reply r to a dial: the screen where the survey stands, once its
+ * COMMIT is back, or the "no survey" screen. */
+static void gw_mo_dial(struct gw_mojob *j, const struct store_active *a)
+{
+	struct gw *g = j->g;
+	char id[RECORD_ID_MAX];
+	struct record_meta m;
+	const struct campaign *c = NULL;
+	struct survey s;
+	int rc = gw_active_read(g, a, id, &m, &c, &s);
+	if (rc == -ENOENT) { /* finished meanwhile: look again */
+		survey_clear(&s);
+		if (j->attempt < 5)
+			gw_mo_active(j);
+		else
+			gw_mo_none(j, 1);
+		return;
+	}
+	j->fed_q = rc == 0 ? (int)m.sq : -1;
+	rc = gw_ussd_dial_prepare(g, &j->ussd, rc, j->msisdn, &m, c, &s, &j->k);
+	if (rc == 0) {
+		gw_mo_none(j, 1);
+		return;
+	}
+	j->busy = 1;
+	if (rc < 0 || gw_commit_async(g, &j->k, gw_mo_on_dial_commit, j) < 0) {
+		j->busy = 0;
+		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
+	}
+}
+
+static void gw_mo_on_active(void *arg, int res, const struct store_active *a, const char *err)
 {
 	struct gw_mojob *j = arg;
 	struct gw *g = j->g;
 	j->busy = 0;
-	if (!r) {
+	if (res < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("[%s] mo msisdn=%s err=\"%s\"", g->cfg->smsc[j->smsc].name, j->mask, err ? err : "");
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
@@ -372,7 +437,11 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN); /* its session is gone: the SMSC delivers it again */
 		return;
 	}
-	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, r, &m, &c, &s, &status);
+	if (j->kind == GW_MOJ_DIAL) {
+		gw_mo_dial(j, a);
+		return;
+	}
+	int v = gw_mo_judge(g, j->e, j->msisdn, j->text, a, &m, &c, &s, &status);
 	if (v == GW_MO_STORED) {
 		/* as after our own COMMIT: the replies of this number that came
 		 * meanwhile came before the item it asks left (a duplicate
@@ -387,7 +456,7 @@ static void gw_mo_on_active(void *arg, const redisReply *r, const char *err)
 		return;
 	}
 	if (v == GW_MO_NOTICE) {
-		if (gw_no_survey_async(g, j->msisdn, j->text, gw_mo_on_notice, j) < 0)
+		if (gw_no_survey_async_u(g, &j->ussd, j->msisdn, j->text, gw_mo_on_notice, j) < 0)
 			gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
 		else
 			j->busy = 1;
@@ -423,7 +492,7 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 	if (rc == 0 && o.echo)
 		gw_mo_echo_note(g, j->mask, m->id, s->q);
 	if (rc == 0)
-		rc = gw_commit_prepare(g, m, c, s, &o, m->ver, NULL, 0, &j->k);
+		rc = gw_commit_prepare_u(g, &j->ussd, m, c, s, &o, m->ver, NULL, 0, &j->k);
 	if (rc == 0 && !o.finished && (j->after = calloc(1, sizeof *j->after)) != NULL) {
 		snprintf(j->after->msisdn, sizeof j->after->msisdn, "%s", j->msisdn);
 		j->after->m = *m;
@@ -452,7 +521,16 @@ static void gw_mo_active(struct gw_mojob *j)
 	struct gw *g = j->g;
 	if (!j->text)
 		return; /* a place kept for a long reply still being put together: gw_mo_go starts it */
-	if (j->attempt == 0) {
+	if (j->kind == GW_MOJ_RELEASE) { /* nothing to store: in line only for its order */
+		gw_ussd_release(g, j->msisdn);
+		gw_mo_finish(j, SMPP_ESME_ROK);
+		return;
+	}
+	if (j->kind == GW_MOJ_NONE) {
+		gw_mo_none(j, 0);
+		return;
+	}
+	if (j->attempt == 0 && j->kind == GW_MOJ_REPLY) {
 		/* the survey as we left it: straight to COMMIT */
 		struct gw_mocache **e = gw_mocache_slot(g, j->msisdn);
 		const struct campaign *c = NULL;
@@ -478,10 +556,9 @@ static void gw_mo_active(struct gw_mojob *j)
 	char k_act[48], k_last[48];
 	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, j->msisdn);
 	gw_key(k_last, sizeof k_last, GW_K_LAST, j->msisdn);
-	const char *ak[] = {k_act, k_last};
 	j->attempt++;
 	j->busy = 1;
-	if (store_async_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, gw_mo_on_active, j) < 0) {
+	if (store_async_active(g->store, k_act, k_last, gw_mo_on_active, j) < 0) {
 		j->busy = 0;
 		g->counters[GW_REDIS_ERR]++;
 		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
@@ -573,6 +650,20 @@ struct gw_mojob *gw_mo_hold(struct gw *g, struct esme *e, uint64_t token, const 
                             gw_mo_done_fn done, void *arg)
 {
 	return gw_mo_enqueue(g, e, token, msisdn, NULL, t_reply, done, arg);
+}
+
+void gw_mo_ussd(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
+                double t_reply, const struct gw_ussd_ctx *u, int kind)
+{
+	struct gw_mojob *j = gw_mo_enqueue(g, e, token, msisdn, text ? text : "", t_reply, NULL, NULL);
+	if (!j) {
+		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		return;
+	}
+	j->kind = kind;
+	j->ussd = *u;
+	if (gw_mo_first(j))
+		gw_mo_active(j);
 }
 
 void gw_mo_async_then(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,

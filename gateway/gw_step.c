@@ -26,32 +26,35 @@ void gw_key(char *out, size_t cap, const char *prefix, const char *id)
 	snprintf(out, cap, "%s%s", prefix, id);
 }
 
-redisReply *gw_active(struct gw *g, const char *msisdn, char *err, size_t errlen)
+int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct record_meta *m,
+                   const struct campaign **c, struct survey *s)
 {
-	char k_act[48], k_last[48];
-	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
-	gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
-	const char *ak[] = {k_act, k_last};
-	return store_script(g->store, STORE_ACTIVE, 2, ak, 0, NULL, err, errlen);
-}
-
-int gw_active_parse(struct gw *g, const redisReply *r, char *id, struct record_meta *m,
-                    const struct campaign **c, struct survey *s)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING)
+	if (!a->running || !a->id)
 		return 1;
-	snprintf(id, RECORD_ID_MAX, "%s", r->element[0]->str);
-	return gw_parse_survey(g, id, r->element[1], m, c, s);
+	snprintf(id, RECORD_ID_MAX, "%s", a->id);
+	survey_init(s);
+	*c = NULL;
+	memset(m, 0, sizeof *m);
+	snprintf(m->id, sizeof m->id, "%s", id);
+	int rc = record_meta_parse_list(&a->fields, m);
+	if (rc == 0) {
+		*c = gw_campaign(g, m->campaign, m->cver);
+		rc = *c ? record_state_parse_list(&a->fields, *c, s) : -ESRCH;
+	}
+	return rc;
 }
 
 int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
                    struct survey *s, char *err, size_t errlen)
 {
-	redisReply *r = gw_active(g, msisdn, err, errlen);
-	if (!r)
+	char k_act[48], k_last[48];
+	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
+	gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
+	struct store_active a;
+	if (store_active(g->store, k_act, k_last, &a, err, errlen) < 0)
 		return -EIO;
-	int rc = gw_active_parse(g, r, id, m, c, s);
-	freeReplyObject(r);
+	int rc = gw_active_read(g, &a, id, m, c, s);
+	store_active_clear(&a);
 	return rc;
 }
 
@@ -107,9 +110,10 @@ void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
  * one window more held in the session's queue (esme_room): a step that
  * meets a full window goes out as the next slot frees, rather than through
  * the outbox and a TAKE round trip. -1 = through the outbox. */
-static int gw_direct_smsc(struct gw *g, int smsc, const struct campaign *c, int64_t hold, int nout)
+static int gw_direct_smsc(struct gw *g, const struct gw_ussd_ctx *u, int smsc, const struct campaign *c,
+                          int64_t hold, int nout)
 {
-	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || g->ussd.active || smsc >= g->nesme ||
+	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || u->active || smsc >= g->nesme ||
 	    !g->esme[smsc] || g->shutting_down)
 		return -1;
 	struct timespec now;
@@ -133,6 +137,15 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k)
 {
+	return gw_commit_prepare_u(g, &g->ussd, m, c, s, o, expect_ver, reason, first, k);
+}
+
+/* The same, for a step written in answer to a USSD MO of session u (its
+ * screens go back on u's link, echoing its TLVs, never held). */
+int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct record_meta *m,
+                        const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
+                        const char *reason, int first, struct gw_commit *k)
+{
 	memset(k, 0, sizeof *k);
 	k->direct = -1;
 	int smsc = gw_route(g, m->msisdn);
@@ -140,13 +153,13 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	 * or the number's for a push); its invite goes as an SMS (gw_ussd.c) */
 	struct gw_ussd_out uo = {.op = -1};
 	char *screen = NULL;
-	k->ussd = c && c->channel == CAMPAIGN_USSD && !g->ussd.invite;
-	k->ussd_push = k->ussd && !g->ussd.active;
+	k->ussd = c && c->channel == CAMPAIGN_USSD && !u->invite;
+	k->ussd_push = k->ussd && !u->active;
 	if (k->ussd) {
-		int us = g->ussd.active ? g->ussd.smsc : gw_ussd_route(g, m->msisdn);
+		int us = u->active ? u->smsc : gw_ussd_route(g, m->msisdn);
 		if (us >= 0) {
 			smsc = us;
-			gw_ussd_out_for(g, us, o->finished, &uo);
+			gw_ussd_out_for(u, g->cfg, us, o->finished, &uo);
 		}
 		if (o->nmsg > 0 && !(screen = ussd_screen(o)))
 			return -ENOMEM;
@@ -171,7 +184,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	int rc = -ENOMEM;
 	int64_t now = gw_now();
 	/* a screen inside a session the citizen opened is never held */
-	int64_t hold = (c && o->nmsg && !g->ussd.active) ? schedule_quiet_until(c, now) : 0;
+	int64_t hold = (c && o->nmsg && !u->active) ? schedule_quiet_until(c, now) : 0;
 	k->hold = hold != 0;
 	char opt_hash[65] = "";
 	if (s->status == SURVEY_OPTED_OUT)
@@ -183,7 +196,7 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
 	}
 	k->smsc = smsc;
 	k->last_at = s->last_at;
-	k->direct = gw_direct_smsc(g, smsc, c, hold, nout);
+	k->direct = gw_direct_smsc(g, u, smsc, c, hold, nout);
 	if (k->direct >= 0)
 		gw_sending_key(g, smsc, k->k_send, sizeof k->k_send);
 	if (o->finished) {
@@ -286,19 +299,20 @@ void gw_commit_clear(struct gw *g, struct gw_commit *k)
 	record_strv_free(&k->a);
 }
 
-/* What follows a COMMIT's reply r (NULL: Redis did not answer, err says
- * why): the messages sent at once are handed to their session, the counters
- * and the log. Returns 1 (stored), 0 (the survey moved on meanwhile: retry)
- * or -EIO. Clears k. */
-int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const char *err)
+/* What follows a COMMIT's reply, as a typed verb gives it (rc < 0: Redis
+ * did not answer or answered an error, err says why; -EBADMSG: a reply that
+ * is no number, read as 0; else v): the messages sent at once are handed to
+ * their session, the counters and the log. Returns 1 (stored), 0 (the
+ * survey moved on meanwhile: retry) or -EIO. Clears k. */
+int gw_commit_done(struct gw *g, struct gw_commit *k, int res, long long v, const char *err)
 {
 	int rc;
-	if (!r) {
+	if (res < 0 && res != -EBADMSG) {
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("commit survey=%s err=\"%s\"", k->id, err ? err : "");
 		rc = -EIO;
 	} else {
-		rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+		rc = res == 0 && v == 1;
 	}
 	int direct = k->direct;
 	if (direct >= 0 && k->nkeys == 13) {
@@ -336,22 +350,22 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, const redisReply *r, const
 int gw_commit_sync(struct gw *g, struct gw_commit *k)
 {
 	char err[256];
-	redisReply *r = store_script(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, err,
-	                             sizeof err);
-	int rc = gw_commit_done(g, k, r, err);
-	if (r)
-		freeReplyObject(r);
-	return rc;
+	long long v = 0;
+	int res = store_run_int(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, &v, err,
+	                        sizeof err);
+	return gw_commit_done(g, k, res, v, err);
 }
 
-/* COMMIT a prepared step on the asynchronous connection: cb(arg, reply, err)
- * then calls gw_commit_done. 0 when queued; -EIO when Redis cannot be
- * reached now (k is finished here as unreachable, cb is not called). */
-int gw_commit_async(struct gw *g, struct gw_commit *k, store_cb cb, void *arg)
+/* COMMIT a prepared step on the asynchronous connection: cb(arg, rc, v, err)
+ * then calls gw_commit_done(g, k, rc, v, err). 0 when queued; -EIO when
+ * Redis cannot be reached now (k is finished here as unreachable, cb is not
+ * called). */
+int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg)
 {
-	if (store_async_script(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, cb, arg) == 0)
+	if (store_async_run_int(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, cb, arg) ==
+	    0)
 		return 0;
-	gw_commit_done(g, k, NULL, "redis unreachable");
+	gw_commit_done(g, k, -EIO, 0, "redis unreachable");
 	return -EIO;
 }
 
@@ -457,8 +471,8 @@ static void gw_notice_free(struct gw_notice *n)
 	free(n);
 }
 
-static struct gw_notice *gw_notice_new(struct gw *g, const char *msisdn, const char *text, const char *marker,
-                                       int optout)
+static struct gw_notice *gw_notice_new(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn,
+                                       const char *text, const char *marker, int optout)
 {
 	struct gw_notice *n = calloc(1, sizeof *n);
 	if (!n)
@@ -467,11 +481,11 @@ static struct gw_notice *gw_notice_new(struct gw *g, const char *msisdn, const c
 	n->optout = optout;
 	n->smsc = gw_route(g, msisdn);
 	struct gw_ussd_out uo = {.op = -1};
-	if (g->ussd.active) {
+	if (u && u->active) {
 		/* inside a USSD session: the final screen, on its link, every time
 		 * the citizen dials (not once a day: a session must be answered) */
-		n->smsc = g->ussd.smsc;
-		gw_ussd_out_for(g, n->smsc, 1, &uo);
+		n->smsc = u->smsc;
+		gw_ussd_out_for(u, g->cfg, n->smsc, 1, &uo);
 		if (!optout)
 			marker = NULL;
 	}
@@ -523,7 +537,7 @@ static int gw_notice_result(struct gw_notice *n, int rc, long long v, const char
  * key when one is given; optout = record the number as opted out. */
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
 {
-	struct gw_notice *n = gw_notice_new(g, msisdn, text, marker, optout);
+	struct gw_notice *n = gw_notice_new(g, &g->ussd, msisdn, text, marker, optout);
 	if (!n)
 		return -ENOMEM;
 	char err[256] = "";
@@ -552,7 +566,13 @@ static void gw_notice_on_reply(void *arg, int rc, long long v, const char *err)
 int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
                     gw_notice_fn done, void *arg)
 {
-	struct gw_notice *n = gw_notice_new(g, msisdn, text, marker, optout);
+	return gw_notice_async_u(g, &g->ussd, msisdn, text, marker, optout, done, arg);
+}
+
+int gw_notice_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                      const char *marker, int optout, gw_notice_fn done, void *arg)
+{
+	struct gw_notice *n = gw_notice_new(g, u, msisdn, text, marker, optout);
 	if (!n)
 		return -ENOMEM;
 	n->done = done;

@@ -83,7 +83,7 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 		 * goes back in line at the next lease tick (gw_requeue_lost_starts:
 		 * this one by its id, while other starts go on) */
 		g->counters[GW_REDIS_ERR]++;
-		gw_commit_done(g, &j->k, NULL, err);
+		gw_commit_done(g, &j->k, -EIO, 0, err);
 		if (!g->lost_starts)
 			g->lost_starts = calloc(GW_LOST_STARTS_MAX, sizeof *g->lost_starts);
 		if (g->lost_starts && g->nlost_starts < GW_LOST_STARTS_MAX)
@@ -102,7 +102,8 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
 	if (claimed == 1) {
 		int direct = j->k.direct, nout = j->k.nout;
-		if (gw_commit_done(g, &j->k, r->element[1], NULL) == 1) {
+		const redisReply *st = r->element[1];
+		if (gw_commit_done(g, &j->k, 0, st->type == REDIS_REPLY_INTEGER ? st->integer : 0, NULL) == 1) {
 			/* the citizen's first reply goes straight to COMMIT (gw_mo.c) */
 			if (j->s.status == SURVEY_ACTIVE)
 				gw_mo_cache_put(g, j->m.msisdn, &j->m, &j->s, direct >= 0 && j->k.handed == nout ? j->s.q : -1);
@@ -256,7 +257,7 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		j->args[j->na++] = j->k.a.v[i];
 	if (gw_start_send(j) < 0) {
 		g->counters[GW_REDIS_ERR]++;
-		gw_commit_done(g, &j->k, NULL, "redis unreachable");
+		gw_commit_done(g, &j->k, -EIO, 0, "redis unreachable");
 		gw_startjob_free(j);
 	}
 }
@@ -364,13 +365,6 @@ static const char *gw_no_survey_msg(struct gw *g, int stop)
 	return d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
 }
 
-int gw_no_survey(struct gw *g, const char *msisdn, const char *text)
-{
-	int stop = gw_is_stop(text);
-	gw_stray_note(g, msisdn); /* kept by hash for the integrity signals (gw_stray.c) */
-	return gw_notice(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop);
-}
-
 static void gw_stray_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
@@ -385,6 +379,12 @@ static void gw_stray_on_reply(void *arg, int rc, long long v, const char *err)
 
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg)
 {
+	return gw_no_survey_async_u(g, NULL, msisdn, text, done, arg);
+}
+
+int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, const char *text,
+                         gw_notice_fn done, void *arg)
+{
 	int stop = gw_is_stop(text);
 	/* kept by hash for the integrity signals (gw_stray.c); best effort: the
 	 * citizen is answered whatever happens to it */
@@ -395,8 +395,8 @@ int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_no
 	if (!rec || store_async_intv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
 		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
 	free(rec);
-	return gw_notice_async(g, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN, stop,
-	                       done, arg);
+	return gw_notice_async_u(g, u, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN,
+	                         stop, done, arg);
 }
 
 /* 1 when `text` reads as an answer to item i of c (an option or a skip), 0
@@ -435,13 +435,13 @@ static int gw_unsure_reply_answers(const struct campaign *c, const struct survey
 	return fits < 0 ? fits : !fits;
 }
 
-int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const redisReply *r,
+int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *text, const struct store_active *a,
                 struct record_meta *m, const struct campaign **c, struct survey *s, uint32_t *status)
 {
 	char mask[PHONE_MAX];
 	phone_mask(msisdn, mask);
 	*status = SMPP_ESME_ROK;
-	if (r->type == REDIS_REPLY_INTEGER && r->integer > 0 && gw_now() - r->integer < GW_RECENT_END &&
+	if (!a->running && a->ended_at > 0 && gw_now() - a->ended_at < GW_RECENT_END &&
 	    !gw_is_stop(text)) {
 		/* their survey ended a moment ago: this is its last answer
 		 * delivered again (a crash between its commit and its
@@ -452,7 +452,7 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 		return GW_MO_DONE;
 	}
 	char id[RECORD_ID_MAX];
-	int rc = gw_active_parse(g, r, id, m, c, s);
+	int rc = gw_active_read(g, a, id, m, c, s);
 	if (rc == 1 && gw_mo_unsure_took(g, msisdn, text, NULL)) {
 		log_info("[%s] mo msisdn=%s msg=\"the survey this reply was stored to has ended: acknowledged\"",
 		         esme_name(e), mask);
@@ -535,71 +535,6 @@ int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text
 		return 1;
 	}
 	return 0;
-}
-
-/* What an MO means: an SMS trigger, a reply to the citizen's survey, or a
- * message from a number without one, handled now on the synchronous
- * connection (long MOs, USSD; one-part SMS replies go through gw_mo.c).
- * Returns the status to answer it with: 0 once its effect is stored,
- * ESME_RX_T_APPN when it could not be. */
-uint32_t gw_mo(struct gw *g, struct esme *e, const char *from, const char *text)
-{
-	char msisdn[PHONE_MAX], mask[PHONE_MAX], err[256];
-	double t_reply = gw_clock();
-	uint32_t status;
-	if (gw_mo_front(g, e, from, text, msisdn, &status))
-		return status;
-	status = SMPP_ESME_RX_T_APPN;
-	phone_mask(msisdn, mask);
-	for (int attempt = 0; attempt < 5; attempt++) {
-		redisReply *r = gw_active(g, msisdn, err, sizeof err);
-		if (!r) {
-			g->counters[GW_REDIS_ERR]++;
-			break;
-		}
-		struct record_meta m;
-		const struct campaign *c = NULL;
-		struct survey s;
-		int v = gw_mo_judge(g, e, msisdn, text, r, &m, &c, &s, &status);
-		freeReplyObject(r);
-		if (v == GW_MO_NOTICE) {
-			status = gw_no_survey(g, msisdn, text) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
-			break;
-		}
-		if (v == GW_MO_AGAIN) {
-			status = SMPP_ESME_RX_T_APPN;
-			continue;
-		}
-		if (v == GW_MO_DONE || v == GW_MO_STORED)
-			break;
-		struct survey_out o;
-		struct gw_commit k;
-		int rc = survey_feed(c, &s, text, gw_now(), &o);
-		if (rc == 0 && o.echo)
-			gw_mo_echo_note(g, mask, m.id, s.q);
-		if (rc == 0)
-			rc = gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &k);
-		survey_out_clear(&o);
-		survey_clear(&s);
-		if (rc == 0) {
-			k.t_reply = t_reply;
-			char nonce[sizeof k.nonce];
-			memcpy(nonce, k.nonce, sizeof nonce);
-			rc = gw_commit_sync(g, &k);
-			if (rc < 0) /* it may have run: a second look, or the redelivery, tells */
-				gw_mo_unsure_add(g, msisdn, text, nonce, m.id);
-			else if (rc == 1)
-				gw_mo_unsure_forget(g, msisdn, text);
-		}
-		status = rc == 1 ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
-		if (rc == 1 || (rc < 0 && rc != -EIO))
-			break;
-	}
-	if (status != SMPP_ESME_ROK) {
-		g->counters[GW_MO_RETRY]++;
-		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", esme_name(e), mask);
-	}
-	return status;
 }
 
 void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const char *text,

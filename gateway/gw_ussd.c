@@ -4,18 +4,19 @@
  * (state in its Redis hash, the same reading rules); what differs is how its
  * steps travel. Every step is ONE screen, an outbox entry carrying the
  * ussd_service_op to write: ussr_request while the survey runs, pssr_response
- * when it ends. A screen written while handling a USSD MO (g->ussd.active)
- * goes back on the link the MO came from and echoes its its_session_info /
- * user_message_reference; a push (the first screen after a trigger) takes
- * the number's USSD link. The session itself holds no state of its own: the
- * survey hash says which item waits for an answer, so a session that broke
- * (network timeout, release) resumes when the citizen dials the code again,
- * on any gateway and after a restart. What the gateway does keep is when
- * each open session times out (GW_K_USSD, a zset in Redis, so it outlives a
- * restart and is shared by every gateway): a screen that expects an answer
- * arms it, an answer's next screen re-arms it, an end, a release or a
- * timeout removes it; a 1 s timer closes the sessions left unanswered for
- * the link's session_timeout (hailong_ussd_sessions_total{event="timed_out"}).
+ * when it ends. A screen written in answer to a USSD MO (its job carries the
+ * session, struct gw_ussd_ctx) goes back on the link the MO came from and
+ * echoes its its_session_info / user_message_reference; a push (the first
+ * screen after a trigger) takes the number's USSD link. The session itself
+ * holds no state of its own: the survey hash says which item waits for an
+ * answer, so a session that broke (network timeout, release) resumes when
+ * the citizen dials the code again, on any gateway and after a restart.
+ * What the gateway does keep is when each open session times out
+ * (GW_K_USSD, a zset in Redis, so it outlives a restart and is shared by
+ * every gateway): a screen that expects an answer arms it, an answer's next
+ * screen re-arms it, an end, a release or a timeout removes it; a 1 s
+ * timer closes the sessions left unanswered for the link's session_timeout
+ * (hailong_ussd_sessions_total{event="timed_out"}).
  * A survey whose session ended unanswered gets one SMS inviting to dial
  * (ussd.invite_after, in place of the reminder; held by quiet hours like
  * every push). */
@@ -91,20 +92,23 @@ int gw_ussd_check_campaign(const struct gw *g, const struct campaign *c, char *e
 	return -EINVAL;
 }
 
-void gw_ussd_out_for(const struct gw *g, int smsc, int final, struct gw_ussd_out *u)
+/* How a screen on link smsc goes out: its op, and when it answers an MO of
+ * session x on that link, the TLVs to echo. */
+void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int smsc, int final,
+                     struct gw_ussd_out *u)
 {
 	struct ussd_ops ops;
 	memset(u, 0, sizeof *u);
 	u->op = -1;
-	if (smsc < 0 || smsc >= g->cfg->nsmsc || !g->cfg->smsc[smsc].has_ussd)
+	if (smsc < 0 || smsc >= cfg->nsmsc || !cfg->smsc[smsc].has_ussd)
 		return;
-	gw_ussd_ops(&g->cfg->smsc[smsc], &ops);
+	gw_ussd_ops(&cfg->smsc[smsc], &ops);
 	u->op = ussd_screen_op(&ops, final);
-	if (g->ussd.active && g->ussd.smsc == smsc) {
-		u->has_sess = g->ussd.has_sess;
-		memcpy(u->sess, g->ussd.sess, sizeof u->sess);
-		u->has_umr = g->ussd.has_umr;
-		u->umr = g->ussd.umr;
+	if (x && x->active && x->smsc == smsc) {
+		u->has_sess = x->has_sess;
+		memcpy(u->sess, x->sess, sizeof u->sess);
+		u->has_umr = x->has_umr;
+		u->umr = x->umr;
 	}
 }
 
@@ -124,6 +128,8 @@ struct gw_ussd_change {
 struct gw_ussd_timers {
 	struct event *tick;    /* every second: close the sessions past their deadline */
 	struct event *flush;   /* sends the changes below */
+	int taking;            /* a take is on its way (the asynchronous connection) */
+	int rounds;            /* takes in this tick */
 	struct gw_ussd_change *chg;
 	int nchg, capchg;
 };
@@ -137,9 +143,20 @@ static double gw_ussd_clock(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sends the pending changes. A Redis error loses them: a session not armed
+static void gw_ussd_flushed(void *arg, int rc, long long v, const char *err)
+{
+	struct gw *g = arg;
+	(void)v;
+	if (rc < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err ? err : "");
+	}
+}
+
+/* Sends the pending changes, on the asynchronous connection (sync: on the
+ * synchronous one, at exit). A Redis error loses them: a session not armed
  * is not counted as timed out; one not removed is, later. */
-static void gw_ussd_flush(struct gw *g)
+static void gw_ussd_flush_on(struct gw *g, int sync)
 {
 	struct gw_ussd_timers *t = g->ussd_t;
 	if (!t || !t->nchg)
@@ -169,14 +186,22 @@ static void gw_ussd_flush(struct gw *g)
 		if (n == 2)
 			continue;
 		char err[256];
-		if (store_execv(g->store, n, av, err, sizeof err) < 0) {
+		int rc = sync ? store_execv(g->store, n, av, err, sizeof err)
+		              : store_async_intv(g->store, n, av, gw_ussd_flushed, g);
+		if (rc < 0) {
 			g->counters[GW_REDIS_ERR]++;
-			log_warn("ussd err=\"%s\" msg=\"session timers not written\"", err);
+			log_warn("ussd err=\"%s\" msg=\"session timers not written\"",
+			         sync ? err : "Redis cannot be reached");
 		}
 	}
 	free(av);
 	free(score);
 	t->nchg = 0;
+}
+
+static void gw_ussd_flush(struct gw *g)
+{
+	gw_ussd_flush_on(g, 0);
 }
 
 static void gw_ussd_flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -249,40 +274,66 @@ static const char gw_ussd_take_lua[] =
 	"if #t > 0 then redis.call('ZREM', KEYS[1], unpack(t)) end\n"
 	"return t\n";
 
+static void gw_ussd_take(struct gw *g);
+
+/* The sessions a take closed: counted and logged; a full take means more
+ * may be past their deadline: another, up to 10 a tick. */
+static void gw_ussd_taken(void *arg, int rc, const struct store_list *r, const char *err)
+{
+	struct gw *g = arg;
+	struct gw_ussd_timers *t = g->ussd_t;
+	if (t)
+		t->taking = 0;
+	(void)err;
+	if (rc < 0 && rc != -EBADMSG) {
+		g->counters[GW_REDIS_ERR]++; /* the next tick takes them */
+		return;
+	}
+	size_t n = rc < 0 ? 0 : r->n;
+	for (size_t i = 0; i < n; i++) {
+		char mask[PHONE_MAX];
+		if (r->e[i].kind != STORE_STR)
+			continue;
+		phone_mask(r->e[i].s, mask);
+		g->counters[GW_USSD_TIMED_OUT]++;
+		log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
+		         "dial\"", mask);
+	}
+	if (t && n >= GW_USSD_TAKE && t->rounds < 10 && !g->closing)
+		gw_ussd_take(g);
+}
+
+/* One take, on the asynchronous connection (after the changes flushed
+ * before it: replies come in order). */
+static void gw_ussd_take(struct gw *g)
+{
+	struct gw_ussd_timers *t = g->ussd_t;
+	char now[24], max[16];
+	if (t->taking)
+		return; /* the last one is still on its way */
+	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
+	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
+	const char *av[] = {"EVAL", gw_ussd_take_lua, "1", GW_K_USSD, now, max};
+	if (store_async_listv(g->store, 6, av, gw_ussd_taken, g) < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	t->taking = 1;
+	t->rounds++;
+}
+
 /* Every second: the sessions left without an answer for their link's
  * session_timeout are over. Nothing is sent (the network has closed them);
- * the survey stays where it is, for a dial or the one SMS invitation. */
+ * the survey stays where it is, for a dial or the one SMS invitation. The
+ * loop never waits for Redis here: both go on the asynchronous connection. */
 static void gw_ussd_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	char now[24], max[16], err[256];
 	gw_ussd_flush(g); /* an answer handled just now re-armed its session */
-	snprintf(now, sizeof now, "%.3f", gw_ussd_clock());
-	snprintf(max, sizeof max, "%d", GW_USSD_TAKE);
-	for (int round = 0; round < 10; round++) {
-		struct store_list r;
-		int rc = store_list(g->store, &r, err, sizeof err, "EVAL %s 1 %s %s %s", gw_ussd_take_lua, GW_K_USSD,
-		                    now, max);
-		if (rc < 0 && rc != -EBADMSG) {
-			g->counters[GW_REDIS_ERR]++;
-			return;
-		}
-		size_t n = r.n;
-		for (size_t i = 0; i < n; i++) {
-			char mask[PHONE_MAX];
-			if (r.e[i].kind != STORE_STR)
-				continue;
-			phone_mask(r.e[i].s, mask);
-			g->counters[GW_USSD_TIMED_OUT]++;
-			log_info("ussd msisdn=%s msg=\"session timed out without an answer: the survey waits for a "
-			         "dial\"", mask);
-		}
-		store_list_clear(&r);
-		if (n < GW_USSD_TAKE)
-			return;
-	}
+	g->ussd_t->rounds = 0;
+	gw_ussd_take(g);
 }
 
 int gw_ussd_start(struct gw *g)
@@ -311,7 +362,7 @@ void gw_ussd_stop(struct gw *g)
 	if (!t)
 		return;
 	if (g->store)
-		gw_ussd_flush(g); /* the timers of the last steps outlive this process */
+		gw_ussd_flush_on(g, 1); /* the timers of the last steps outlive this process */
 	if (t->tick)
 		event_free(t->tick);
 	if (t->flush)
@@ -321,67 +372,74 @@ void gw_ussd_stop(struct gw *g)
 	g->ussd_t = NULL;
 }
 
-/* The citizen dialled the code: the screen of the item where their USSD
- * survey stands, or the final "no survey" screen. Returns the status for
- * the deliver_sm. */
-static uint32_t gw_ussd_dial(struct gw *g, struct esme *e, const char *msisdn)
+/* The citizen dialled the code (u: the session), and ACTIVE said where
+ * their survey stands (rc, m, c, s as gw_active_parse leaves them, -ENOENT
+ * excepted: the caller looks again): the screen of the item where their
+ * USSD survey stands, prepared in k for its COMMIT (returns 1); 0 when this
+ * code has nothing to show (no survey, an SMS one, one not running, or one
+ * that cannot be read: archived as failed): the caller answers with
+ * gw_ussd_none_async; < 0 when it cannot be written now. Clears s. */
+int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, const char *msisdn,
+                         struct record_meta *m, const struct campaign *c, struct survey *s, struct gw_commit *k)
 {
-	char err[256], mask[PHONE_MAX];
-	phone_mask(msisdn, mask);
-	g->counters[GW_USSD_OPENED]++;
-	for (int attempt = 0; attempt < 5; attempt++) {
-		char id[RECORD_ID_MAX];
-		struct record_meta m;
-		const struct campaign *c = NULL;
-		struct survey s;
-		int rc = gw_active_load(g, msisdn, id, &m, &c, &s, err, sizeof err);
-		if (rc == -EIO) {
-			g->counters[GW_REDIS_ERR]++;
-			return SMPP_ESME_RX_T_APPN;
-		}
-		if (rc == 1)
-			break; /* no survey */
-		if (rc == -ENOENT) {
-			survey_clear(&s);
-			continue;
-		}
-		int kind = rc == 0 && c->channel == CAMPAIGN_USSD ? ussd_resume_kind(&s) : -1;
-		if (rc < 0 || kind < 0) {
-			/* unreadable, not running, or an SMS survey: this code has nothing to show */
-			if (rc < 0)
-				gw_fail_broken(g, &m, c, &s, rc, msisdn);
-			survey_clear(&s);
-			break;
-		}
-		struct survey_out o;
-		memset(&o, 0, sizeof o);
-		int64_t now = gw_now();
-		rc = survey_compose(c, (enum survey_msg_kind)kind, s.q, &o.msg[0]);
-		if (rc == 0 && o.msg[0]) {
-			o.nmsg = 1;
-			s.last_at = now;
-			o.due = survey_next_due(c, &s);
-			rc = gw_commit(g, &m, c, &s, &o, m.ver, NULL, kind == SURVEY_MSG_FIRST);
-		} else if (rc == 0) {
-			rc = -EINVAL;
-		}
-		survey_out_clear(&o);
-		survey_clear(&s);
-		if (rc == 1) {
-			g->counters[GW_USSD_RESUMED]++;
-			log_info("[%s] ussd dial msisdn=%s survey=%s item=%d msg=\"session opened where the survey stands\"",
-			         esme_name(e), mask, id, m.sq >= 0 ? (int)m.sq : 0);
-			return SMPP_ESME_ROK;
-		}
+	if (rc == 1)
+		return 0; /* no survey (s not loaded) */
+	int kind = rc == 0 && c->channel == CAMPAIGN_USSD ? ussd_resume_kind(s) : -1;
+	if (rc < 0 || kind < 0) {
+		/* unreadable, not running, or an SMS survey: this code has nothing to show */
 		if (rc < 0)
-			return SMPP_ESME_RX_T_APPN;
+			gw_fail_broken(g, m, c, s, rc, msisdn);
+		survey_clear(s);
+		return 0;
 	}
-	log_info("[%s] ussd dial msisdn=%s msg=\"no survey running\"", esme_name(e), mask);
-	return gw_notice(g, msisdn, gw_ussd_none_text, NULL, 0) < 0 ? SMPP_ESME_RX_T_APPN : SMPP_ESME_ROK;
+	struct survey_out o;
+	memset(&o, 0, sizeof o);
+	int64_t now = gw_now();
+	rc = survey_compose(c, (enum survey_msg_kind)kind, s->q, &o.msg[0]);
+	if (rc == 0 && o.msg[0]) {
+		o.nmsg = 1;
+		s->last_at = now;
+		o.due = survey_next_due(c, s);
+		rc = gw_commit_prepare_u(g, u, m, c, s, &o, m->ver, NULL, kind == SURVEY_MSG_FIRST, k);
+	} else if (rc == 0) {
+		rc = -EINVAL;
+	}
+	survey_out_clear(&o);
+	survey_clear(s);
+	return rc < 0 ? rc : 1;
 }
 
-/* 1 when the MO belongs to a USSD session (it was answered here), 0 for an
- * ordinary SMS. */
+/* A dial's screen is stored: the session is open where the survey stands. */
+void gw_ussd_dial_done(struct gw *g, int smsc, const char *msisdn, const char *id, long long sq)
+{
+	char mask[PHONE_MAX];
+	phone_mask(msisdn, mask);
+	g->counters[GW_USSD_RESUMED]++;
+	log_info("[%s] ussd dial msisdn=%s survey=%s item=%d msg=\"session opened where the survey stands\"",
+	         g->cfg->smsc[smsc].name, mask, id, sq >= 0 ? (int)sq : 0);
+}
+
+/* The final "no survey" screen in session u (a dial of a number without a
+ * running USSD survey, or of another code, dial 0): as gw_notice_async. */
+int gw_ussd_none_async(struct gw *g, const struct gw_ussd_ctx *u, const char *msisdn, int dial,
+                       gw_notice_fn done, void *arg)
+{
+	char mask[PHONE_MAX];
+	phone_mask(msisdn, mask);
+	if (dial)
+		log_info("[%s] ussd dial msisdn=%s msg=\"no survey running\"", g->cfg->smsc[u->smsc].name, mask);
+	return gw_notice_async_u(g, u, msisdn, gw_ussd_none_text, NULL, 0, done, arg);
+}
+
+/* The network released msisdn's session: nothing to time out. */
+void gw_ussd_release(struct gw *g, const char *msisdn)
+{
+	gw_ussd_change(g, msisdn, 0);
+}
+
+/* 1 when the MO belongs to a USSD session (it is answered by the number's
+ * line of replies, gw_mo.c: after what it asks for is stored, and after
+ * the number's earlier MOs, SMS or USSD), 0 for an ordinary SMS. */
 int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
                   const struct smpp_sm *sm)
 {
@@ -396,45 +454,50 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	enum ussd_event ev = ussd_classify(&ops, sm->has_ussd_op, sm->ussd_op, text, cs->ussd_service_code);
 	if (ev == USSD_EV_NONE)
 		return 0;
+	double t_reply = gw_clock();
 	char msisdn[PHONE_MAX], why[128];
-	uint32_t status = SMPP_ESME_ROK;
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] ussd from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
 		esme_answer(e, token, SMPP_ESME_ROK);
 		return 1;
 	}
-	memset(&g->ussd, 0, sizeof g->ussd);
-	g->ussd.active = 1;
-	g->ussd.smsc = i;
-	g->ussd.has_sess = sm->has_its_session;
-	memcpy(g->ussd.sess, sm->its_session, sizeof g->ussd.sess);
-	g->ussd.has_umr = sm->has_umr;
-	g->ussd.umr = sm->umr;
+	struct gw_ussd_ctx u;
+	memset(&u, 0, sizeof u);
+	u.active = 1;
+	u.smsc = i;
+	u.has_sess = sm->has_its_session;
+	memcpy(u.sess, sm->its_session, sizeof u.sess);
+	u.has_umr = sm->has_umr;
+	u.umr = sm->umr;
 	switch (ev) {
 	case USSD_EV_DIAL:
-		status = gw_ussd_dial(g, e, msisdn);
+		g->counters[GW_USSD_OPENED]++;
+		gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_DIAL);
 		break;
 	case USSD_EV_DIAL_OTHER:
 		g->counters[GW_USSD_OPENED]++;
-		status = gw_notice(g, msisdn, gw_ussd_none_text, NULL, 0) < 0 ? SMPP_ESME_RX_T_APPN
-		                                                             : SMPP_ESME_ROK;
+		gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_NONE);
 		break;
-	case USSD_EV_ANSWER:
+	case USSD_EV_ANSWER: {
 		/* the same reading as an SMS reply; the next screen echoes the session */
-		status = gw_mo(g, e, from, text);
+		uint32_t status;
+		if (gw_mo_front(g, e, from, text, msisdn, &status))
+			esme_answer(e, token, status);
+		else
+			gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_REPLY);
 		break;
+	}
 	default: {
 		char mask[PHONE_MAX];
 		phone_mask(msisdn, mask);
-		gw_ussd_change(g, msisdn, 0); /* over: nothing to time out */
 		g->counters[GW_USSD_RELEASED]++;
 		log_info("[%s] ussd msisdn=%s op=%d msg=\"session released: the survey waits for a new dial\"",
 		         esme_name(e), mask, sm->ussd_op);
+		/* over: nothing to time out, once the number's earlier MOs are done */
+		gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_RELEASE);
 		break;
 	}
 	}
-	memset(&g->ussd, 0, sizeof g->ussd);
-	esme_answer(e, token, status);
 	return 1;
 }
 

@@ -11,6 +11,7 @@
 #include <hiredis.h>
 
 #include "record.h"
+#include "store.h"
 
 int record_strv_add(struct record_strv *sv, const char *s)
 {
@@ -147,52 +148,75 @@ static const char *const record_long_names[][2] = {
 	{"ao", "audit_of"},
 };
 
-static const redisReply *record_field_exact(const redisReply *r, const char *name)
+/* A survey hash as a reader gets it: an HGETALL reply (hiredis) or a typed
+ * verb's list (store.h); names and values alternate. */
+struct record_src {
+	const redisReply *r;
+	const struct store_list *l;
+};
+
+static const char *record_field_exact(const struct record_src *r, const char *name, size_t *len)
 {
-	if (!r || r->type != REDIS_REPLY_ARRAY)
+	for (size_t i = 0; r->l && i + 1 < r->l->n; i += 2) {
+		const struct store_item *k = &r->l->e[i], *v = &r->l->e[i + 1];
+		if (k->kind == STORE_STR && strcmp(k->s, name) == 0) {
+			if (v->kind != STORE_STR)
+				return NULL;
+			if (len)
+				*len = v->len;
+			return v->s;
+		}
+	}
+	if (r->l)
 		return NULL;
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *k = r->element[i];
-		if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
-			return r->element[i + 1];
+	if (!r->r || r->r->type != REDIS_REPLY_ARRAY)
+		return NULL;
+	for (size_t i = 0; i + 1 < r->r->elements; i += 2) {
+		const redisReply *k = r->r->element[i], *v = r->r->element[i + 1];
+		if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0) {
+			if (v->type != REDIS_REPLY_STRING)
+				return NULL;
+			if (len)
+				*len = v->len;
+			return v->str;
+		}
 	}
 	return NULL;
 }
 
-static const redisReply *record_field(const redisReply *r, const char *name)
+/* The text of field name (NUL-terminated; *len its length when len is not
+ * NULL), or NULL when absent or no string. */
+static const char *record_field(const struct record_src *r, const char *name, size_t *len)
 {
-	const redisReply *v = record_field_exact(r, name);
+	const char *v = record_field_exact(r, name, len);
 	for (size_t i = 0; !v && i < sizeof record_long_names / sizeof record_long_names[0]; i++)
 		if (strcmp(record_long_names[i][0], name) == 0)
-			v = record_field_exact(r, record_long_names[i][1]);
+			v = record_field_exact(r, record_long_names[i][1], len);
 	return v;
 }
 
-static int record_copy(const redisReply *r, const char *name, char *out, size_t cap, int required)
+static int record_copy(const struct record_src *r, const char *name, char *out, size_t cap, int required)
 {
-	const redisReply *v = record_field(r, name);
-	if (!v || v->type != REDIS_REPLY_STRING) {
+	size_t len = 0;
+	const char *v = record_field(r, name, &len);
+	if (!v) {
 		out[0] = '\0';
 		return required ? -EINVAL : 0;
 	}
-	if (v->len >= cap)
+	if (len >= cap)
 		return -EINVAL;
-	memcpy(out, v->str, v->len + 1);
+	memcpy(out, v, len + 1);
 	return 0;
 }
 
-static int64_t record_int(const redisReply *r, const char *name)
+static int64_t record_int(const struct record_src *r, const char *name)
 {
-	const redisReply *v = record_field(r, name);
-	if (!v || v->type != REDIS_REPLY_STRING)
-		return 0;
-	return strtoll(v->str, NULL, 10);
+	const char *v = record_field(r, name, NULL);
+	return v ? strtoll(v, NULL, 10) : 0;
 }
 
-int record_meta_parse(const redisReply *r, struct record_meta *m)
+static int record_meta_from(const struct record_src *r, struct record_meta *m)
 {
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
-		return -ENOENT;
 	char id[RECORD_ID_MAX];
 	memcpy(id, m->id, sizeof id);
 	memset(m, 0, sizeof *m);
@@ -212,14 +236,30 @@ int record_meta_parse(const redisReply *r, struct record_meta *m)
 	record_copy(r, "n", m->nonce, sizeof m->nonce, 0);
 	m->triggered_at = record_int(r, "t");
 	m->completed_at = record_int(r, "tc");
-	const redisReply *sq = record_field(r, "sq");
-	m->sq = sq && sq->type == REDIS_REPLY_STRING ? strtoll(sq->str, NULL, 10) : -1;
-	const redisReply *uq = record_field(r, "uq");
-	m->uq = uq && uq->type == REDIS_REPLY_STRING ? strtoll(uq->str, NULL, 10) : -1;
+	const char *sq = record_field(r, "sq", NULL);
+	m->sq = sq ? strtoll(sq, NULL, 10) : -1;
+	const char *uq = record_field(r, "uq", NULL);
+	m->uq = uq ? strtoll(uq, NULL, 10) : -1;
 	return rc ? -EINVAL : 0;
 }
 
-int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s)
+int record_meta_parse(const redisReply *r, struct record_meta *m)
+{
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		return -ENOENT;
+	struct record_src src = {.r = r};
+	return record_meta_from(&src, m);
+}
+
+int record_meta_parse_list(const struct store_list *l, struct record_meta *m)
+{
+	if (!l || l->n == 0)
+		return -ENOENT;
+	struct record_src src = {.l = l};
+	return record_meta_from(&src, m);
+}
+
+static int record_state_from(const struct record_src *r, const struct campaign *c, struct survey *s)
 {
 	char st[16];
 	if (record_copy(r, "st", st, sizeof st, 0) < 0)
@@ -247,11 +287,12 @@ int record_state_parse(const redisReply *r, const struct campaign *c, struct sur
 	for (int i = 0; i < c->nquestions; i++) {
 		char key[160];
 		snprintf(key, sizeof key, "a:%s", c->questions[i].id);
-		const redisReply *v = record_field(r, key);
-		if (!v || v->type != REDIS_REPLY_STRING)
+		const char *v = record_field(r, key, NULL);
+		if (!v)
 			continue;
 		struct survey_answer *a = &s->answers[i];
-		char *p = v->str, *end;
+		const char *p = v;
+		char *end;
 		a->state = (int)strtol(p, &end, 10);
 		if (*end != ';' || a->state < 1 || a->state > 2)
 			return -EINVAL;
@@ -276,6 +317,18 @@ int record_state_parse(const redisReply *r, const struct campaign *c, struct sur
 		}
 	}
 	return 0;
+}
+
+int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s)
+{
+	struct record_src src = {.r = r};
+	return record_state_from(&src, c, s);
+}
+
+int record_state_parse_list(const struct store_list *l, const struct campaign *c, struct survey *s)
+{
+	struct record_src src = {.l = l};
+	return record_state_from(&src, c, s);
 }
 
 void record_iso8601(int64_t t, char out[21])

@@ -56,6 +56,10 @@ int record_meta_parse(const struct redisReply *r, struct record_meta *m);
 /* Read the state (answers matched by question id) from the same reply.
  * The survey must be survey_init()ed; it takes ownership of answer texts. */
 int record_state_parse(const struct redisReply *r, const struct campaign *c, struct survey *s);
+/* The same from a typed verb's list (store.h: the hash of store_active). */
+struct store_list;
+int record_meta_parse_list(const struct store_list *l, struct record_meta *m);
+int record_state_parse_list(const struct store_list *l, const struct campaign *c, struct survey *s);
 
 /* The archive record of a finished survey (JSON text, malloc'd). msisdn_hash
  * is the keyed hash; reason may be NULL. */

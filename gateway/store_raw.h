@@ -1,6 +1,6 @@
 /* store_raw: the store's hiredis replies, for the files not yet moved to the
- * typed verbs of store.h (gw_step, gw_mo, gw_due, gw_survey, gw_pumps,
- * record). New code uses store.h only. */
+ * typed verbs of store.h (gw_step, gw_due, gw_survey, record). New code
+ * uses store.h only. */
 #ifndef HL_STORE_RAW_H
 #define HL_STORE_RAW_H
 

@@ -78,15 +78,15 @@ static void on_mo(struct simctl *c, struct evhttp_request *req)
 	json_t *from = json_object_get(o, "from"), *text = json_object_get(o, "text");
 	json_t *to = json_object_get(o, "to"), *delay = json_object_get(o, "delay_ms");
 	json_t *ref = json_object_get(o, "ref"), *parts = json_object_get(o, "parts");
-	json_t *ucs2 = json_object_get(o, "ucs2");
+	json_t *ucs2 = json_object_get(o, "ucs2"), *sms = json_object_get(o, "sms");
 	if (!json_is_string(from) || !json_is_string(text) || (to && !json_is_string(to)) ||
-	    (delay && !json_is_integer(delay)) || (ucs2 && !json_is_boolean(ucs2)) ||
+	    (delay && !json_is_integer(delay)) || (ucs2 && !json_is_boolean(ucs2)) || (sms && !json_is_boolean(sms)) ||
 	    (ref && (!json_is_integer(ref) || json_integer_value(ref) < 0 || json_integer_value(ref) > 255)) ||
 	    (parts && !json_is_array(parts))) {
 		json_decref(o);
 		send_error(req, 400, "Bad Request",
 		           "want {\"from\": \"...\", \"text\": \"...\"} (optional: to, delay_ms, ucs2: true|false, "
-		           "ref: 0..255, parts: [1, 3])");
+		           "ref: 0..255, parts: [1, 3], sms: true|false)");
 		return;
 	}
 	uint32_t only = 0;
@@ -106,7 +106,7 @@ static void on_mo(struct simctl *c, struct evhttp_request *req)
 		d = 0;
 	int rc = smsc_send_mo_parts(c->s, json_string_value(from), to ? json_string_value(to) : NULL,
 	                            json_string_value(text), d, json_is_true(ucs2), ref ? (int)json_integer_value(ref) : -1,
-	                            only);
+	                            only, json_is_true(sms));
 	json_decref(o);
 	if (rc < 0) {
 		send_error(req, 400, "Bad Request", "from/to must be 1-20 characters");

@@ -965,13 +965,15 @@ static int ussd_screen(struct smsc *s, const struct smpp_sm *sm)
 }
 
 int smsc_send_mo_parts(struct smsc *s, const char *from, const char *to, const char *text, int delay_ms,
-                       int ucs2, int ref, uint32_t only)
+                       int ucs2, int ref, uint32_t only, int sms)
 {
 	int rc = smsc_send_mo_enc(s, from, to, text, delay_ms, NULL, ucs2);
 	if (rc == 0) {
 		struct mo *mo = LIST_FIRST(&s->mos); /* the one just queued */
 		mo->ref = ref;
 		mo->only = only;
+		if (sms)
+			mo->ussd_op = -1;
 	}
 	return rc;
 }

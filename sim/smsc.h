@@ -147,9 +147,10 @@ int smsc_send_mo_enc(struct smsc *s, const char *from, const char *to, const cha
 /* The same for a tester: ref (0..255, -1 = the next one) as the
  * concatenation reference of a long text, and only the parts whose bit is set
  * in `only` (bit 0 = part 1; 0 = all), to rehearse a lost part or a reference
- * a phone reuses. */
+ * a phone reuses; sms: an SMS even from a number whose USSD session is open
+ * (a citizen who texts while a screen is on the phone). */
 int smsc_send_mo_parts(struct smsc *s, const char *from, const char *to, const char *text, int delay_ms,
-                       int ucs2, int ref, uint32_t only);
+                       int ucs2, int ref, uint32_t only, int sms);
 
 /* Unbind every session and leave the event loop when all are closed or
  * after timeout_ms. */

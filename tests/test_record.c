@@ -13,6 +13,7 @@
 #include <hiredis.h>
 
 #include "record.h"
+#include "store.h"
 
 static const struct {
 	const char *in;
@@ -262,6 +263,95 @@ static void test_state_round_trip(void **state)
 	campaign_free(c);
 }
 
+/* A typed verb's list (store.h) of the same field/value strings. */
+static void fake_list(char **kv, int n, struct store_list *l, struct store_item *items)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&items[i], 0, sizeof items[i]);
+		items[i].kind = STORE_STR;
+		items[i].s = kv[i];
+		items[i].len = strlen(kv[i]);
+	}
+	l->n = (size_t)n;
+	l->e = items;
+}
+
+/* The survey hash read from a typed list (ACTIVE on the asynchronous
+ * connection) gives what the HGETALL reply gives: short and older long
+ * names, an answer, sq; an empty list is no survey; a hash without its
+ * number is refused. */
+static void test_list_parse(void **state)
+{
+	(void)state;
+	static const char yaml[] =
+	    "id: t\nname: T\nscales:\n  s2:\n    satisfied: [1]\n    options:\n"
+	    "      - {value: 1, label: Co, keys: [\"1\"]}\n      - {value: 2, label: Khong, keys: [\"2\"]}\n"
+	    "questions:\n  - {id: a, type: scale, scale: s2, text: \"A?\"}\n"
+	    "  - {id: b, type: text, text: \"B?\"}\n"
+	    "messages: {intro: \"X.\", invalid: \"I.\", reminder: \"R.\", thanks: \"T.\",\n"
+	    "           stopped: \"S.\", help: \"H.\", expired: \"E.\"}\n";
+	struct campaign *c = NULL;
+	char err[1024];
+	if (campaign_parse("t.yaml", yaml, sizeof yaml - 1, &c, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	char *kv[][26] = {
+	    {"c", "t", "cv", "8d114ca4b5646f6a", "m", "84912000003", "ag", "ca", "tx", "T-L", "t", "1795255000",
+	     "ver", "7", "sq", "1", "uq", "1", "n", "12345", "q", "1", "l", "1795255100", "a:a", "1;1795255050;2;"},
+	    {"campaign", "t", "cver", "8d114ca4b5646f6a", "msisdn", "84912000003", "agency", "ca", "txid", "T-L",
+	     "triggered_at", "1795255000", "ver", "7", "sq", "1", "uq", "1", "n", "12345", "q", "1", "l",
+	     "1795255100", "a:a", "1;1795255050;2;"},
+	};
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+		struct store_item items[26];
+		struct store_list l;
+		fake_list(kv[i], 26, &l, items);
+		redisReply *r = fake_hash(kv[i], 26);
+		struct record_meta a, b;
+		memset(&a, 0, sizeof a);
+		memset(&b, 0, sizeof b);
+		assert_int_equal(record_meta_parse(r, &a), 0);
+		assert_int_equal(record_meta_parse_list(&l, &b), 0);
+		assert_memory_equal(&a, &b, sizeof a);
+		assert_string_equal(b.msisdn, "84912000003");
+		assert_string_equal(b.ver, "7");
+		assert_string_equal(b.nonce, "12345");
+		assert_int_equal(b.sq, 1);
+		assert_int_equal(b.uq, 1);
+		struct survey sa, sb;
+		memset(&sa, 0, sizeof sa);
+		memset(&sb, 0, sizeof sb);
+		assert_int_equal(record_state_parse(r, c, &sa), 0);
+		assert_int_equal(record_state_parse_list(&l, c, &sb), 0);
+		assert_int_equal(sb.status, SURVEY_ACTIVE);
+		assert_int_equal(sb.q, sa.q);
+		assert_int_equal(sb.last_at, 1795255100);
+		assert_int_equal(sb.answers[0].state, 1);
+		assert_int_equal(sb.answers[0].at, 1795255050);
+		assert_int_equal(sb.answers[0].values[0], 2);
+		assert_int_equal(sb.answers[1].state, 0);
+		survey_clear(&sa);
+		survey_clear(&sb);
+		fake_free(r);
+	}
+	struct store_list empty = {0, NULL};
+	struct record_meta m;
+	memset(&m, 0, sizeof m);
+	assert_int_equal(record_meta_parse_list(&empty, &m), -ENOENT);
+	char *bad[] = {"c", "t", "cv", "x", "ag", "a", "tx", "T", "t", "1", "ver", "0"};
+	struct store_item items[12];
+	struct store_list l;
+	fake_list(bad, 12, &l, items);
+	assert_int_equal(record_meta_parse_list(&l, &m), -EINVAL);
+	/* an answer that cannot be read is refused, as from the reply */
+	char *badans[] = {"q", "1", "a:a", "3;x"};
+	struct survey s;
+	memset(&s, 0, sizeof s);
+	fake_list(badans, 4, &l, items);
+	assert_int_equal(record_state_parse_list(&l, c, &s), -EINVAL);
+	survey_clear(&s);
+	campaign_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_meta_round_trip),
 		cmocka_unit_test(test_state_round_trip),
+		cmocka_unit_test(test_list_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
