@@ -18,20 +18,29 @@ char *gw_stray_record(const char *hash, int64_t at)
 	return s;
 }
 
-void gw_stray_note(struct gw *g, const char *msisdn)
+static void gw_stray_on_reply(void *arg, int rc, long long v, const char *err)
 {
-	char h[65], err[256];
-	gw_msisdn_hash(g, msisdn, h);
-	char *rec = gw_stray_record(h, gw_now());
-	if (!rec)
-		return;
-	/* best effort: the citizen is answered whatever happens here */
-	int rc = store_exec(g->store, err, sizeof err, "RPUSH %s %s", GW_K_ARCHIVE, rec);
-	free(rec);
-	if (rc < 0) {
-		g->counters[GW_REDIS_ERR]++;
-		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", err);
+	struct gw *g = arg;
+	(void)v;
+	if (rc >= 0) {
+		event_active(g->ev_archive, 0, 0);
 		return;
 	}
-	event_active(g->ev_archive, 0, 0);
+	g->counters[GW_REDIS_ERR]++;
+	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", err ? err : "");
+}
+
+void gw_stray_note(struct gw *g, const char *msisdn)
+{
+	/* best effort, on the asynchronous connection: the citizen is answered
+	 * whatever happens here */
+	char h[65];
+	gw_msisdn_hash(g, msisdn, h);
+	char *rec = gw_stray_record(h, gw_now());
+	const char *argv[] = {"RPUSH", GW_K_ARCHIVE, rec};
+	if (!rec || store_async_intv(g->store, 3, argv, gw_stray_on_reply, g) < 0) {
+		g->counters[GW_REDIS_ERR] += rec != NULL;
+		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
+	}
+	free(rec);
 }

@@ -365,18 +365,6 @@ static const char *gw_no_survey_msg(struct gw *g, int stop)
 	return d && d->msg.stopped ? d->msg.stopped : gw_stopped_text;
 }
 
-static void gw_stray_on_reply(void *arg, int rc, long long v, const char *err)
-{
-	struct gw *g = arg;
-	(void)v;
-	if (rc >= 0) {
-		event_active(g->ev_archive, 0, 0);
-		return;
-	}
-	g->counters[GW_REDIS_ERR]++;
-	log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", err ? err : "");
-}
-
 int gw_no_survey_async(struct gw *g, const char *msisdn, const char *text, gw_notice_fn done, void *arg)
 {
 	return gw_no_survey_async_u(g, NULL, msisdn, text, done, arg);
@@ -386,15 +374,7 @@ int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *
                          gw_notice_fn done, void *arg)
 {
 	int stop = gw_is_stop(text);
-	/* kept by hash for the integrity signals (gw_stray.c); best effort: the
-	 * citizen is answered whatever happens to it */
-	char h[65];
-	gw_msisdn_hash(g, msisdn, h);
-	char *rec = gw_stray_record(h, gw_now());
-	const char *argv[] = {"RPUSH", GW_K_ARCHIVE, rec};
-	if (!rec || store_async_intv(g->store, 3, argv, gw_stray_on_reply, g) < 0)
-		log_warn("mo msg=\"stray reply not recorded\" err=\"%s\"", rec ? "Redis cannot be reached" : "no memory");
-	free(rec);
+	gw_stray_note(g, msisdn); /* kept by hash for the integrity signals (gw_stray.c) */
 	return gw_notice_async_u(g, u, msisdn, gw_no_survey_msg(g, stop), stop ? GW_K_ORPHAN_STOP : GW_K_ORPHAN,
 	                         stop, done, arg);
 }
