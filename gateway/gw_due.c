@@ -148,6 +148,7 @@ static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
 /* A HELD_RELEASE on its way: the SMSC whose held messages it moves. */
 struct gw_release {
 	struct gw *g;
+	int i;      /* its index */
 	char smsc[64];
 };
 
@@ -161,6 +162,7 @@ static void gw_due_on_release(void *arg, int rc, long long v, const char *err)
 			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc, err ? err : "");
 	} else if (v > 0) {
 		log_info("[%s] quiet hours over released=%lld", h->smsc, v);
+		g->out_backlog[h->i] = 1; /* they wait there: steps take their turn behind them */
 		event_active(g->ev_outbox, 0, 0);
 	}
 	free(h);
@@ -189,6 +191,7 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 		if (!h)
 			return;
 		h->g = g;
+		h->i = i;
 		snprintf(h->smsc, sizeof h->smsc, "%s", g->cfg->smsc[i].name);
 		if (store_async_run_int(g->store, STORE_HELD_RELEASE, 2, hk, 2, ha, gw_due_on_release, h) < 0) {
 			free(h);

@@ -298,11 +298,13 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 
 /* The replies of this number that came while j was handled came before
  * item q left: none of them answers it (a duplicated deliver_sm of j's
- * reply, sent in the same breath, is the usual one). */
-static void gw_mo_mark_before(struct gw_mojob *j, int q)
+ * reply, sent in the same breath, is the usual one). same_text_only: only
+ * the copies of j's text (q was asked again, and read already). */
+static void gw_mo_mark_before(struct gw_mojob *j, int q, int same_text_only)
 {
 	for (struct gw_mojob *n = j->next; n; n = n->next)
-		if (strcmp(n->msisdn, j->msisdn) == 0 && n->before_q < 0)
+		if (strcmp(n->msisdn, j->msisdn) == 0 && n->before_q < 0 &&
+		    (!same_text_only || (n->text && j->text && strcmp(n->text, j->text) == 0)))
 			n->before_q = q;
 }
 
@@ -335,9 +337,10 @@ static void gw_mo_on_commit(void *arg, int res, long long v, const char *err)
 	gw_mocache_free(j->after);
 	j->after = NULL;
 	/* (an item asked again, a re-prompt, was read already: replies that
-	 * came meanwhile may answer it) */
-	if (rc == 1 && asks >= 0 && asks != j->fed_q)
-		gw_mo_mark_before(j, asks);
+	 * came meanwhile may answer it, but a copy of this very reply, a
+	 * duplicated deliver_sm, would only be re-prompted and counted again) */
+	if (rc == 1 && asks >= 0)
+		gw_mo_mark_before(j, asks, asks == j->fed_q);
 	if (rc == 1)
 		gw_mo_finish(j, SMPP_ESME_ROK);
 	else if (rc <= 0 && j->attempt < 5)
@@ -447,7 +450,7 @@ static void gw_mo_on_active(void *arg, int res, const struct store_active *a, co
 		 * meanwhile came before the item it asks left (a duplicate
 		 * deliver_sm of this very reply is the usual one) */
 		if (m.sq >= 0)
-			gw_mo_mark_before(j, (int)m.sq);
+			gw_mo_mark_before(j, (int)m.sq, 0);
 		gw_mo_finish(j, SMPP_ESME_ROK);
 		return;
 	}
