@@ -162,7 +162,7 @@ static void gw_due_on_release(void *arg, int rc, long long v, const char *err)
 			log_warn("[%s] quiet hours msg=\"release failed, next tick\" err=\"%s\"", h->smsc, err ? err : "");
 	} else if (v > 0) {
 		log_info("[%s] quiet hours over released=%lld", h->smsc, v);
-		g->out_backlog[h->i] = 1; /* they wait there: steps take their turn behind them */
+		gw_outbox_pushed(g, h->i); /* they wait there: steps take their turn behind them */
 		event_active(g->ev_outbox, 0, 0);
 	}
 	free(h);

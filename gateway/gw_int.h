@@ -221,6 +221,7 @@ struct gw {
 	int reserved[CONFIG_MAX_SMSC];       /* room promised to steps being committed (direct) and to TAKEs on their way */
 	int taking[CONFIG_MAX_SMSC];         /* a TAKE on its way (its entries may be in our sending list, in no session) */
 	int take_again[CONFIG_MAX_SMSC];     /* the outbox was poked while it was: TAKE again after its reply */
+	unsigned out_pushes[CONFIG_MAX_SMSC]; /* messages we put in the outbox (gw_outbox_pushed) */
 	int out_backlog[CONFIG_MAX_SMSC];    /* the outbox may hold messages (we pushed one, or the last
 	                                      * TAKE filled up): steps wait their turn there rather than
 	                                      * in the session's queue (gw_direct_smsc) */
@@ -437,6 +438,12 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
  * for the first time (its COMMIT raised sq to it) and not written to the
  * SMSC yet: a reply now cannot answer it. */
 int gw_item_unsent(struct gw *g, const char *survey, int q);
+/* We put messages in SMSC smsc's outbox (a step through the outbox, a
+ * notice, a release, a put-back or give-back, a peer's reaped list): the
+ * outbox has something waiting, and the next steps take their turn behind
+ * it until a TAKE sent after this finds it empty (gw_direct_smsc). smsc -1:
+ * every SMSC's. */
+void gw_outbox_pushed(struct gw *g, int smsc);
 int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq); /* how many handed */
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);

@@ -145,6 +145,7 @@ void gw_sweep_sending(struct gw *g, int at_once)
 				const char *keys[] = {k_send, k_out};
 				const char *args[] = {v};
 				if (store_run(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err) == 0) {
+					gw_outbox_pushed(g, i);
 					log_warn("[%s] sending entry held by no session: back to the outbox", g->cfg->smsc[i].name);
 					gw_mo_cache_clear(g); /* its survey's sq went back */
 				}
@@ -250,6 +251,7 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 		if (!other || strcmp(other, g->inst) == 0 || strlen(other) > 32)
 			continue;
 		if (gw_reap(g, other, 0) > 0) {
+			gw_outbox_pushed(g, -1); /* its sending lists went back to the outboxes */
 			event_active(g->ev_queue, 0, 0);
 			event_active(g->ev_outbox, 0, 0);
 			event_active(g->ev_archive, 0, 0);

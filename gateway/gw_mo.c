@@ -275,10 +275,12 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 		log_warn("[%s] mo msisdn=%s msg=\"cannot store now, SMSC will retry\"", g->cfg->smsc[j->smsc].name,
 		         j->mask);
 	}
-	if (j->done)
+	if (j->done && j->text)
 		j->done(g, j->done_arg, status);
-	else
+	else if (!j->done)
 		gw_answer(g, j->smsc, j->epoch, j->token, status);
+	/* (a place kept for a long reply, text NULL, is answered by its owner,
+	 * gw_moparts.c, whose MOPART reply always comes first) */
 	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
 	while (*pp && *pp != j)
 		pp = &(*pp)->next;

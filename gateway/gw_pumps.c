@@ -1,4 +1,5 @@
-/* gw_pumps: the outbox pump to the SMSC sessions, their outcomes and receipts, the archive pump to SQLite. */
+/* gw_pumps: the outbox pump to the SMSC sessions, their outcomes and receipts (the archive pump
+ * is gw_archpump.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,12 +9,9 @@
 
 #include <jansson.h>
 
-#include "archive.h"
-#include "archiver.h"
 #include "esme.h"
 #include "gw_int.h"
 #include "log.h"
-#include "optout.h"
 #include "record.h"
 #include "store.h"
 #include "survey.h"
@@ -21,6 +19,15 @@
 /* ---- sending ---- */
 
 static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
+
+void gw_outbox_pushed(struct gw *g, int smsc)
+{
+	for (int i = 0; i < g->nesme && i < CONFIG_MAX_SMSC; i++)
+		if (smsc < 0 || i == smsc) {
+			g->out_pushes[i]++;
+			g->out_backlog[i] = 1;
+		}
+}
 
 int gw_item_unsent(struct gw *g, const char *survey, int q)
 {
@@ -168,7 +175,7 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
 	gw_putback(g, g->cfg->smsc[i].name, k_send, k_out, &a, bad);
-	g->out_backlog[i] = 1;
+	gw_outbox_pushed(g, i);
 	event_active(g->ev_outbox, 0, 0);
 	return k;
 }
@@ -179,6 +186,7 @@ struct gw_take {
 	struct gw *g;
 	int smsc, want;
 	unsigned epoch;
+	unsigned pushes; /* g->out_pushes[smsc] when it was sent */
 	char k_send[160], k_out[96];
 };
 
@@ -215,12 +223,15 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 	}
 	size_t n = r->n / 3, k = 0;
 	int more = g->take_again[i] || n == (size_t)t->want;
-	g->out_backlog[i] = n == (size_t)t->want;
+	/* the outbox is empty when it gave less than asked, unless we put
+	 * something there since the TAKE left */
+	g->out_backlog[i] = n == (size_t)t->want || g->out_pushes[i] != t->pushes;
 	g->take_again[i] = 0;
 	if (g->closing || t->epoch != g->esme_epoch[i]) {
 		/* shutting down, or the session was replaced by a reload: none of
 		 * them left */
 		gw_take_putback(g, t, r, 0);
+		gw_outbox_pushed(g, i);
 		return;
 	}
 	if (g->registered && store_connects(g->store) != g->lease_conn) {
@@ -229,6 +240,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 		 * and these go back in line to be taken again after it */
 		gw_lease_cb(-1, 0, g);
 		gw_take_putback(g, t, r, 0); /* the sweep will if this fails */
+		gw_outbox_pushed(g, i);
 		event_active(g->ev_outbox, 0, 0);
 		return;
 	}
@@ -268,6 +280,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 	}
 	if (k < n) {
 		gw_take_putback(g, t, r, k);
+		gw_outbox_pushed(g, i);
 		more = 0;
 	}
 	if (more)
@@ -325,6 +338,7 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 		t->smsc = i;
 		t->want = want;
 		t->epoch = g->esme_epoch[i];
+		t->pushes = g->out_pushes[i];
 		gw_sending_key(g, i, t->k_send, sizeof t->k_send);
 		snprintf(t->k_out, sizeof t->k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
 		char smax[12], snow[24];
@@ -552,349 +566,3 @@ const struct esme_cbs gw_esme_cbs = {
 	.on_ready = gw_on_ready,
 	.on_state = gw_on_state,
 };
-
-/* ---- archiving ---- */
-
-/* A batch on its way to SQLite (written by the archiver's thread): the
- * records of one list, parsed; their strings live in the json holders. */
-struct gw_arch_job {
-	int deliveries;                 /* 1 = hl:deliveries records, 0 = surveys */
-	int n;                          /* records parsed */
-	struct archive_survey *s;       /* surveys (answers malloc'd each) */
-	struct archive_delivery *d;     /* or deliveries */
-	json_t **holders;               /* n of them */
-	int took;                       /* records taken from Redis (the list to clear) */
-	struct optout *o;               /* opt-outs: records of their own and opted_out surveys */
-	char (*ohash)[65];              /* their hashes */
-	int no;
-	struct archive_stray *st;       /* replies from numbers without a survey (gw_stray.c) */
-	char (*sthash)[65];
-	int nst;
-};
-
-static void gw_arch_job_free(struct gw_arch_job *j)
-{
-	if (!j)
-		return;
-	for (int i = 0; i < j->n; i++) {
-		if (j->s)
-			free((void *)j->s[i].answers);
-		json_decref(j->holders[i]);
-	}
-	free(j->s);
-	free(j->d);
-	free(j->holders);
-	free(j->o);
-	free(j->ohash);
-	free(j->st);
-	free(j->sthash);
-	free(j);
-}
-
-/* The next batch for the archive: what our list `taking` still holds (left
- * by a failed write) or up to GW_ARCHIVE_BATCH records moved there from
- * `from`. NULL when Redis cannot be reached. */
-/* An ARCHIVE_TAKE on its way: k = 0 for the kind whose turn it is, 1 for the other. */
-struct gw_arch_take {
-	struct gw *g;
-	int k;
-};
-
-static int gw_archive_take(struct gw *g, const char *from, const char *taking, struct store_list *out)
-{
-	char max[16], err[256];
-	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
-	const char *keys[] = {from, taking};
-	const char *args[] = {max};
-	int rc = store_run_list(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, out, err, sizeof err);
-	if (rc < 0)
-		g->counters[GW_REDIS_ERR]++;
-	return rc;
-}
-
-/* A record of a taken batch (a string; anything else reads as ""). */
-static const char *gw_arch_rec(const struct store_list *l, size_t i)
-{
-	return l->e[i].kind == STORE_STR ? l->e[i].s : "";
-}
-
-/* Delivery records (hl:deliveries) parsed into a job; NULL when none. */
-static struct gw_arch_job *gw_arch_deliveries(const struct store_list *r)
-{
-	size_t n = r->n;
-	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
-	if (!j)
-		return NULL;
-	j->deliveries = 1;
-	j->took = (int)n;
-	j->d = calloc(n, sizeof *j->d);
-	j->holders = calloc(n, sizeof *j->holders);
-	for (size_t i = 0; j->d && j->holders && i < n; i++) {
-		json_error_t je;
-		json_t *o = json_loads(gw_arch_rec(r, i), 0, &je);
-		struct archive_delivery *x = &j->d[j->n];
-		x->smsc = json_string_value(json_object_get(o, "smsc"));
-		x->message_id = json_string_value(json_object_get(o, "m"));
-		x->state = json_string_value(json_object_get(o, "st"));
-		x->survey_id = json_string_value(json_object_get(o, "s"));
-		if (x->survey_id && !*x->survey_id)
-			x->survey_id = NULL;
-		json_t *q = json_object_get(o, "q");
-		x->item = json_is_integer(q) ? (int)json_integer_value(q) : -1;
-		x->submitted_at = json_integer_value(json_object_get(o, "t"));
-		x->state_at = json_integer_value(json_object_get(o, "at"));
-		if (!x->smsc || !x->message_id || !x->state) {
-			log_error("archive msg=\"unreadable delivery record dropped\"");
-			json_decref(o);
-			continue;
-		}
-		j->holders[j->n++] = o;
-	}
-	if (!j->d || !j->holders) {
-		gw_arch_job_free(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* An opt-out record of hl:archive ({"optout":HASH,"at":N,"source":S}) into the job. */
-static int gw_arch_optout(struct gw_arch_job *j, const char *str)
-{
-	json_error_t je;
-	json_t *o = json_loads(str, 0, &je);
-	const char *h = json_string_value(json_object_get(o, "optout"));
-	const char *src = json_string_value(json_object_get(o, "source"));
-	json_t *at = json_object_get(o, "at");
-	int rc = -EINVAL;
-	if (h && optout_is_hash(h) && json_is_integer(at) && src &&
-	    (!strcmp(src, "keyword") || !strcmp(src, "api") || !strcmp(src, "operator"))) {
-		snprintf(j->ohash[j->no], sizeof j->ohash[j->no], "%s", h);
-		j->o[j->no] = (struct optout){j->ohash[j->no], json_integer_value(at),
-		                              !strcmp(src, "keyword") ? "keyword" : !strcmp(src, "api") ? "api" : "operator"};
-		j->no++;
-		rc = 0;
-	}
-	json_decref(o);
-	return rc;
-}
-
-/* Survey records (hl:archive) parsed into a job; an unreadable one is kept
- * in hl:archive:bad. NULL when none. */
-static struct gw_arch_job *gw_arch_surveys(struct gw *g, const struct store_list *r)
-{
-	char err[256];
-	size_t n = r->n;
-	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
-	if (!j)
-		return NULL;
-	j->took = (int)n;
-	j->s = calloc(n, sizeof *j->s);
-	j->holders = calloc(n, sizeof *j->holders);
-	j->o = calloc(n, sizeof *j->o);
-	j->ohash = calloc(n, sizeof *j->ohash);
-	j->st = calloc(n, sizeof *j->st);
-	j->sthash = calloc(n, sizeof *j->sthash);
-	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && j->st && j->sthash && i < n; i++) {
-		const char *str = gw_arch_rec(r, i);
-		if (strncmp(str, GW_STRAY_REC_PREFIX, strlen(GW_STRAY_REC_PREFIX)) == 0) {
-			json_t *o = json_loads(str, 0, NULL);
-			const char *h = json_string_value(json_object_get(o, "stray"));
-			if (h && optout_is_hash(h) && json_integer_value(json_object_get(o, "at")) > 0) {
-				snprintf(j->sthash[j->nst], sizeof j->sthash[j->nst], "%s", h);
-				j->st[j->nst] = (struct archive_stray){j->sthash[j->nst], json_integer_value(json_object_get(o, "at"))};
-				j->nst++;
-			}
-			json_decref(o);
-			continue;
-		}
-		if (strncmp(str, GW_OPTOUT_REC_PREFIX, strlen(GW_OPTOUT_REC_PREFIX)) == 0) {
-			if (gw_arch_optout(j, str) < 0) {
-				log_error("archive msg=\"unreadable opt-out record kept in hl:archive:bad\"");
-				if (store_exec(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str) < 0)
-					g->counters[GW_REDIS_ERR]++;
-			}
-			continue;
-		}
-		if (record_archive_parse(str, &j->holders[j->n], &j->s[j->n]) == 0) {
-			const struct archive_survey *v = &j->s[j->n];
-			/* a survey ended by HUY/STOP: the opt-out itself is kept too */
-			if (strcmp(v->status, "opted_out") == 0 && optout_is_hash(v->msisdn_hash)) {
-				snprintf(j->ohash[j->no], sizeof j->ohash[j->no], "%s", v->msisdn_hash);
-				j->o[j->no] = (struct optout){j->ohash[j->no], v->finished_at, "keyword"};
-				j->no++;
-			}
-			j->n++;
-		} else {
-			log_error("archive msg=\"unreadable record kept in hl:archive:bad\"");
-			if (store_exec(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str) < 0)
-				g->counters[GW_REDIS_ERR]++;
-			free((void *)j->s[j->n].answers);
-			json_decref(j->holders[j->n]);
-			j->holders[j->n] = NULL;
-			memset(&j->s[j->n], 0, sizeof j->s[j->n]);
-		}
-	}
-	if (!j->s || !j->holders || !j->o || !j->ohash || !j->st || !j->sthash) {
-		gw_arch_job_free(j);
-		return NULL;
-	}
-	return j;
-}
-
-/* On the archiver's thread, with its own connection. */
-static int gw_arch_write(struct archive *a, void *job, char *err, size_t errlen)
-{
-	struct gw_arch_job *j = job;
-	if (j->deliveries)
-		return archive_put_deliveries(a, j->d, j->n, err, errlen);
-	int rc = archive_put(a, j->s, j->n, err, errlen);
-	if (rc >= 0 && j->no > 0) {
-		/* the same batch: cleared from Redis only once both are written */
-		int r2 = optout_put(a, j->o, j->no, err, errlen);
-		if (r2 < 0)
-			return r2;
-	}
-	if (rc >= 0 && j->nst > 0) {
-		int r3 = archive_put_strays(a, j->st, j->nst, err, errlen);
-		if (r3 < 0)
-			return r3;
-	}
-	return rc;
-}
-
-/* Back on the loop: the batch is in SQLite (our list of it is cleared) or
- * not (it stays in our list and is written again on the next pass). */
-static void gw_arch_del_on_reply(void *arg, int rc, long long v, const char *err)
-{
-	struct gw *g = arg;
-	(void)v;
-	g->arch_dels--;
-	if (rc < 0) {
-		/* the batch may come back from the taking list: written again,
-		 * which changes nothing (archive_put skips a survey it has) */
-		g->counters[GW_REDIS_ERR]++;
-		log_warn("archive msg=\"could not clear the batch written\" err=\"%s\"", err ? err : "");
-	}
-}
-
-void gw_arch_done(void *arg, void *job, int rc, const char *err)
-{
-	struct gw *g = arg;
-	struct gw_arch_job *j = job;
-	if (rc >= 0) {
-		char e[256];
-		if (!j->deliveries)
-			g->counters[GW_ARCHIVED] += (uint64_t)rc;
-		const char *del[] = {"DEL", j->deliveries ? g->k_dtaking : g->k_archiving};
-		if (!g->shutting_down && !g->closing) {
-			/* on the asynchronous connection, before the next TAKE of the
-			 * same list (one connection keeps the order) */
-			if (store_async_intv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
-				g->counters[GW_REDIS_ERR]++;
-			else
-				g->arch_dels++;
-		} else {
-			if (store_exec(g->store, e, sizeof e, "DEL %s", del[1]) < 0)
-				g->counters[GW_REDIS_ERR]++;
-		}
-	} else {
-		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
-		          j->deliveries ? "deliveries" : "surveys", err);
-	}
-	gw_arch_job_free(j);
-	if (rc >= 0 && !g->shutting_down)
-		event_active(g->ev_archive, 0, 0); /* more may be waiting */
-}
-
-/* A batch taken: handed to the archiver's thread. 1 when there was one. */
-static int gw_arch_hand(struct gw *g, int deliveries, const struct store_list *r)
-{
-	struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
-	if (!j)
-		return 0;
-	g->arch_turn = !deliveries;
-	if (archiver_submit(g->archiver, gw_arch_write, j) < 0)
-		gw_arch_job_free(j); /* cannot happen: not busy */
-	return 1;
-}
-
-static int gw_arch_take_async(struct gw *g, int k);
-
-static void gw_arch_on_take(void *arg, int rc, const struct store_list *r, const char *err)
-{
-	struct gw_arch_take *t = arg;
-	struct gw *g = t->g;
-	int k = t->k;
-	free(t);
-	g->arch_taking = 0;
-	if (rc < 0) {
-		g->counters[GW_REDIS_ERR]++;
-		if (!g->shutting_down)
-			log_warn("archive msg=\"could not take a batch\" err=\"%s\"", err ? err : "");
-		return; /* the next tick looks again; what it moved is in the taking list */
-	}
-	if (g->shutting_down || archiver_busy(g->archiver))
-		return; /* left in the taking list: the flush (or the next start) takes it */
-	if (!gw_arch_hand(g, g->arch_turn ^ k, r) && k == 0)
-		gw_arch_take_async(g, 1); /* nothing of this kind: the other */
-}
-
-/* ARCHIVE_TAKE of kind arch_turn ^ k on the asynchronous connection. */
-static int gw_arch_take_async(struct gw *g, int k)
-{
-	struct gw_arch_take *t = calloc(1, sizeof *t);
-	if (!t)
-		return -ENOMEM;
-	t->g = g;
-	t->k = k;
-	int deliveries = g->arch_turn ^ k;
-	char max[16];
-	snprintf(max, sizeof max, "%d", GW_ARCHIVE_BATCH);
-	const char *keys[] = {deliveries ? GW_K_DELIVERIES : GW_K_ARCHIVE, deliveries ? g->k_dtaking : g->k_archiving};
-	const char *args[] = {max};
-	g->arch_taking = 1;
-	if (store_async_run_list(g->store, STORE_ARCHIVE_TAKE, 2, keys, 1, args, gw_arch_on_take, t) < 0) {
-		g->arch_taking = 0;
-		g->counters[GW_REDIS_ERR]++;
-		free(t);
-		return -EIO;
-	}
-	return 0;
-}
-
-/* Takes the next batch (surveys and deliveries in turn) and hands it to the
- * archiver's thread; nothing while a batch is being written (its end looks
- * again) or taken. SQLite never runs on this thread, and the loop never
- * waits for Redis here: the TAKE goes on the asynchronous connection. */
-void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct gw *g = arg;
-	if (archiver_busy(g->archiver) || g->arch_taking || g->shutting_down)
-		return;
-	gw_arch_take_async(g, 0);
-}
-
-/* Shutdown: the batch in hand, then one more of each kind, written now (on
- * the synchronous connection: the loop is ending). */
-void gw_archive_flush(struct gw *g)
-{
-	archiver_drain(g->archiver);
-	/* a DEL still on its way would clear a batch taken now while it is
-	 * written: what waits stays in line (REAP at the end, or the next start) */
-	for (int i = 0; i < 2 && !g->arch_dels; i++) {
-		for (int k = 0; k < 2; k++) {
-			int deliveries = g->arch_turn ^ k;
-			struct store_list r = {0};
-			if ((deliveries ? gw_archive_take(g, GW_K_DELIVERIES, g->k_dtaking, &r)
-			                : gw_archive_take(g, GW_K_ARCHIVE, g->k_archiving, &r)) < 0)
-				break;
-			int handed = gw_arch_hand(g, deliveries, &r);
-			store_list_clear(&r);
-			if (handed)
-				break;
-		}
-		archiver_drain(g->archiver);
-	}
-}

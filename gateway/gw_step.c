@@ -338,7 +338,7 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, int res, long long v, cons
 	if (rc == 1 && k->hold)
 		g->counters[GW_HELD] += (uint64_t)k->nout;
 	else if (rc == 1 && k->nmsg && direct < 0) {
-		g->out_backlog[k->smsc] = 1;
+		gw_outbox_pushed(g, k->smsc);
 		event_active(g->ev_outbox, 0, 0);
 	}
 	gw_commit_clear(g, k);
@@ -526,7 +526,7 @@ static int gw_notice_result(struct gw_notice *n, int rc, long long v, const char
 		event_active(g->ev_archive, 0, 0);
 	if (rc == 1) {
 		g->counters[GW_NOTICES]++;
-		g->out_backlog[n->smsc] = 1;
+		gw_outbox_pushed(g, n->smsc);
 		event_active(g->ev_outbox, 0, 0);
 	}
 	return rc;
