@@ -14,7 +14,7 @@
 
 #include "gw_int.h"
 #include "log.h"
-#include "gw_raw.h"
+#include "store.h"
 #include "survey.h"
 
 /* One claimed survey on its way (DUE_CLAIM read its state): its COMMIT. */
@@ -66,7 +66,7 @@ static void gw_due_on_aside(void *arg, int rc, long long v, const char *err)
 
 /* A survey's step when its timer is due, from its state (as HGETALL gives it).
  * 1 when its COMMIT is on its way (gw_due_on_commit ends the job), else 0. */
-static int gw_due_step(struct gw_duejob *j, const redisReply *r)
+static int gw_due_step(struct gw_duejob *j, const struct store_list *r)
 {
 	int sent = 0;
 	struct gw *g = j->g;
@@ -111,35 +111,35 @@ static int gw_due_step(struct gw_duejob *j, const redisReply *r)
 	return sent;
 }
 
-static void gw_due_on_claim(void *arg, const redisReply *r, const char *err)
+static void gw_due_on_claim(void *arg, int rc, const struct store_list *r, const char *err)
 {
 	struct gw *g = arg;
 	g->due_claiming = 0;
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		if (!g->closing)
-			log_warn("due msg=\"claim failed\" err=\"%s\"",
-			         err ? err : r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			log_warn("due msg=\"claim failed\" err=\"%s\"", err ? err : "");
 		return;
 	}
 	if (g->shutting_down || g->closing)
 		return; /* claimed: the lease brings them back */
 	int64_t t = gw_now();
 	/* {id, state, id, state, ...}: each claimed survey with its state */
-	g->due_more = r->elements / 2 >= GW_PUMP_BATCH;
+	g->due_more = r->n / 2 >= GW_PUMP_BATCH;
 	g->due_jobs++; /* held while the jobs are made: none ends the tick early */
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *e = r->element[i];
-		if (e->type != REDIS_REPLY_STRING || e->len >= RECORD_ID_MAX)
+	static const struct store_list none; /* a state that is no list: gone */
+	for (size_t i = 0; i + 1 < r->n; i += 2) {
+		const struct store_item *e = &r->e[i], *state = &r->e[i + 1];
+		if (e->kind != STORE_STR || e->len >= RECORD_ID_MAX)
 			continue;
 		struct gw_duejob *j = calloc(1, sizeof *j);
 		if (!j)
 			break; /* leased: the lease brings it back */
 		j->g = g;
 		j->t = t;
-		memcpy(j->id, e->str, e->len + 1);
+		memcpy(j->id, e->s, e->len + 1);
 		g->due_jobs++;
-		if (!gw_due_step(j, r->element[i + 1]))
+		if (!gw_due_step(j, state->kind == STORE_NESTED ? state->sub : &none))
 			gw_due_job_end(j); /* else gw_due_on_commit ends it */
 	}
 	gw_due_release(g);
@@ -202,7 +202,7 @@ void gw_due_cb(evutil_socket_t fd, short what, void *arg)
 	const char *keys[] = {GW_K_DUE};
 	const char *args[] = {now, lease, max};
 	g->due_claiming = 1;
-	if (store_async_script(g->store, STORE_DUE_CLAIM, 1, keys, 3, args, gw_due_on_claim, g) < 0) {
+	if (store_async_run_list(g->store, STORE_DUE_CLAIM, 1, keys, 3, args, gw_due_on_claim, g) < 0) {
 		g->due_claiming = 0;
 		g->counters[GW_REDIS_ERR]++;
 	}

@@ -319,6 +319,12 @@ int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_met
  * not to be cleared). */
 int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct record_meta *m,
                    const struct campaign **c, struct survey *s);
+/* Read a survey from its hash's fields (name, value...: an HGETALL): meta,
+ * its campaign and its state. Returns 0, -ENOENT (gone: no fields) or
+ * -EINVAL / -ESRCH (a record we cannot read; -ESRCH: meta read, but no
+ * version of its campaign is loaded, *c NULL). */
+int gw_parse_survey(struct gw *g, const char *id, const struct store_list *fields, struct record_meta *m,
+                    const struct campaign **c, struct survey *s);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);

@@ -14,7 +14,7 @@
 #include "record.h"
 #include "schedule.h"
 #include "seal.h"
-#include "gw_raw.h"
+#include "store.h"
 #include "survey.h"
 #include "text.h"
 #include "ussd.h"
@@ -32,16 +32,7 @@ int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct 
 	if (!a->running || !a->id)
 		return 1;
 	snprintf(id, RECORD_ID_MAX, "%s", a->id);
-	survey_init(s);
-	*c = NULL;
-	memset(m, 0, sizeof *m);
-	snprintf(m->id, sizeof m->id, "%s", id);
-	int rc = record_meta_parse_list(&a->fields, m);
-	if (rc == 0) {
-		*c = gw_campaign(g, m->campaign, m->cver);
-		rc = *c ? record_state_parse_list(&a->fields, *c, s) : -ESRCH;
-	}
-	return rc;
+	return gw_parse_survey(g, id, &a->fields, m, c, s);
 }
 
 int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
@@ -409,22 +400,17 @@ void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *
 	gw_finish_early(g, m, rc == -ESRCH ? NULL : c, s, SURVEY_FAILED, why);
 }
 
-/* Load a survey: meta, its campaign and its state. Returns 0, -ENOENT (gone),
- * -EIO (Redis), -ESRCH (meta read, but no version of its campaign is loaded:
- * *c is NULL) or -EINVAL (a record we cannot read). */
-/* Read a survey from an HGETALL reply: meta, its campaign and its state.
- * Returns 0, -ENOENT (gone) or -EINVAL / -ESRCH (a record we cannot read). */
-int gw_parse_survey(struct gw *g, const char *id, const redisReply *r, struct record_meta *m,
+int gw_parse_survey(struct gw *g, const char *id, const struct store_list *fields, struct record_meta *m,
                     const struct campaign **c, struct survey *s)
 {
 	survey_init(s);
 	*c = NULL;
 	memset(m, 0, sizeof *m);
 	snprintf(m->id, sizeof m->id, "%s", id);
-	int rc = record_meta_parse(r, m);
+	int rc = record_meta_parse_list(fields, m);
 	if (rc == 0) {
 		*c = gw_campaign(g, m->campaign, m->cver);
-		rc = *c ? record_state_parse(r, *c, s) : -ESRCH;
+		rc = *c ? record_state_parse_list(fields, *c, s) : -ESRCH;
 	}
 	return rc;
 }
@@ -438,16 +424,17 @@ int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct ca
 	snprintf(sttl, sizeof sttl, "%d", GW_TX_TTL);
 	snprintf(sper, sizeof sper, "%d", GW_TX_PERIOD);
 	const char *args[] = {id, snow, sttl, sper};
-	redisReply *r = store_script(g->store, STORE_LOAD, 0, NULL, 4, args, err, sizeof err); /* by its id alone */
-	if (!r) {
+	struct store_list l = {0};
+	int rc = store_run_list(g->store, STORE_LOAD, 0, NULL, 4, args, &l, err, sizeof err); /* by its id alone */
+	if (rc < 0) {
 		survey_init(s);
 		*c = NULL;
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("load survey=%s err=\"%s\"", id, err);
 		return -EIO;
 	}
-	int rc = gw_parse_survey(g, id, r, m, c, s);
-	freeReplyObject(r);
+	rc = gw_parse_survey(g, id, &l, m, c, s);
+	store_list_clear(&l);
 	return rc;
 }
 

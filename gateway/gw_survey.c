@@ -12,7 +12,7 @@
 #include "phone.h"
 #include "reply.h"
 #include "schedule.h"
-#include "gw_raw.h"
+#include "store.h"
 #include "survey.h"
 #include "text.h"
 
@@ -32,9 +32,8 @@ static const char gw_stopped_text[] =
 static void gw_drop_starting(struct gw *g, const char *id)
 {
 	char err[256];
-	redisReply *r = store_cmd(g->store, err, sizeof err, "LREM %s 0 %s", g->k_starting, id);
-	if (r)
-		freeReplyObject(r);
+	if (store_exec(g->store, err, sizeof err, "LREM %s 0 %s", g->k_starting, id) < 0)
+		g->counters[GW_REDIS_ERR]++; /* left in our list: the lease tick puts it back, and it is dropped again */
 }
 
 /* A survey's START on its way (asynchronous connection): the survey as
@@ -63,22 +62,22 @@ static void gw_startjob_free(struct gw_startjob *j)
 	free(j);
 }
 
-static void gw_start_done(void *arg, const redisReply *r, const char *err);
+static void gw_start_done(void *arg, int rc, const struct store_list *r, const char *err);
 
 static int gw_start_send(struct gw_startjob *j)
 {
 	j->restores = j->g->optout_restores;
-	return store_async_script(j->g->store, STORE_START, j->nk, j->keys, j->na, j->args, gw_start_done, j);
+	return store_async_run_list(j->g->store, STORE_START, j->nk, j->keys, j->na, j->args, gw_start_done, j);
 }
 
 /* START's reply: the citizen claimed and the first item sent (1), or why not. */
-static void gw_start_done(void *arg, const redisReply *r, const char *err)
+static void gw_start_done(void *arg, int rc, const struct store_list *r, const char *err)
 {
 	struct gw_startjob *j = arg;
 	struct gw *g = j->g;
 	char mask[PHONE_MAX], e2[256];
 	phone_mask(j->m.msisdn, mask);
-	if (!r) {
+	if (rc == -EIO || rc == -ENOMEM) {
 		/* it may have run: if not, the id is still in our hl:starting and
 		 * goes back in line at the next lease tick (gw_requeue_lost_starts:
 		 * this one by its id, while other starts go on) */
@@ -91,9 +90,7 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 		gw_startjob_free(j);
 		return;
 	}
-	long long claimed = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER
-	                        ? r->element[0]->integer
-	                        : -1;
+	long long claimed = rc == 0 && r->n == 2 && r->e[0].kind == STORE_INT ? r->e[0].i : -1;
 	/* Redis held no opt-outs of ours: restored (once for a whole batch:
 	 * not again when another START restored them meanwhile), claimed again */
 	if (claimed == -2 && j->tries++ == 0 && (j->restores != g->optout_restores || gw_optout_restore(g) == 0) &&
@@ -102,8 +99,8 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
 	if (claimed == 1) {
 		int direct = j->k.direct, nout = j->k.nout;
-		const redisReply *st = r->element[1];
-		if (gw_commit_done(g, &j->k, 0, st->type == REDIS_REPLY_INTEGER ? st->integer : 0, NULL) == 1) {
+		const struct store_item *st = &r->e[1];
+		if (gw_commit_done(g, &j->k, 0, st->kind == STORE_INT ? st->i : 0, NULL) == 1) {
 			/* the citizen's first reply goes straight to COMMIT (gw_mo.c) */
 			if (j->s.status == SURVEY_ACTIVE)
 				gw_mo_cache_put(g, j->m.msisdn, &j->m, &j->s, direct >= 0 && j->k.handed == nout ? j->s.q : -1);
@@ -122,10 +119,7 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 		g->optout_blocked = 1;
 		const char *uk[] = {g->k_starting, GW_K_QUEUE};
 		const char *ua[] = {j->m.id};
-		redisReply *x = store_script(g->store, STORE_UNCLAIM, 2, uk, 1, ua, e2, sizeof e2);
-		if (x)
-			freeReplyObject(x);
-		else
+		if (store_run(g->store, STORE_UNCLAIM, 2, uk, 1, ua, e2, sizeof e2) < 0)
 			g->counters[GW_REDIS_ERR]++;
 	} else if (claimed == -3) {
 		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", j->m.id);
@@ -140,7 +134,7 @@ static void gw_start_done(void *arg, const redisReply *r, const char *err)
 /* Starts survey id, whose record POP returned (rec): its first step is
  * prepared here and START (claim and first COMMIT in one script) goes on
  * the asynchronous connection; gw_start_done does the rest. */
-static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
+static void gw_start_one(struct gw *g, const char *id, const struct store_list *rec)
 {
 	struct record_meta m;
 	const struct campaign *c = NULL;
@@ -193,9 +187,7 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 		snprintf(at, sizeof at, "%" PRId64, quiet);
 		const char *keys[] = {GW_K_DUE, g->k_starting};
 		const char *args[] = {m.id, at};
-		redisReply *r = store_script(g->store, STORE_DEFER, 2, keys, 2, args, err, sizeof err);
-		if (r) {
-			freeReplyObject(r);
+		if (store_run(g->store, STORE_DEFER, 2, keys, 2, args, err, sizeof err) == 0) {
 			g->counters[GW_DEFERRED]++;
 			log_info("start survey=%s msisdn=%s msg=\"quiet hours: start held\" until=%" PRId64, m.id, mask,
 			         quiet);
@@ -262,23 +254,25 @@ static void gw_start_one(struct gw *g, const char *id, const redisReply *rec)
 	}
 }
 
-static void gw_pop_done(void *arg, const redisReply *r, const char *err)
+static void gw_pop_done(void *arg, int rc, const struct store_list *r, const char *err)
 {
 	struct gw *g = arg;
 	g->pop_busy = 0;
-	if (r && g->shutting_down)
+	if (rc == 0 && g->shutting_down)
 		return; /* draining: what it took waits in our hl:starting, put back in line at the end (REAP) */
-	if (!r) {
+	if (rc < 0) {
 		/* what it took (if it ran) waits in our hl:starting for the lease tick */
 		g->counters[GW_REDIS_ERR]++;
 		log_warn("start err=\"%s\"", err ? err : "");
 		return;
 	}
-	size_t got = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+	/* {id, its record, id, its record...}; a record that is no list (gone) reads as empty */
+	size_t got = r->n / 2;
+	static const struct store_list none;
 	for (size_t i = 0; i < got; i++) {
-		const redisReply *id = r->element[2 * i];
-		if (id->type == REDIS_REPLY_STRING && id->len < RECORD_ID_MAX)
-			gw_start_one(g, id->str, r->element[2 * i + 1]);
+		const struct store_item *id = &r->e[2 * i], *rec = &r->e[2 * i + 1];
+		if (id->kind == STORE_STR && id->len < RECORD_ID_MAX)
+			gw_start_one(g, id->s, rec->kind == STORE_NESTED ? rec->sub : &none);
 	}
 	if (got == GW_POP_MAX && !g->shutting_down)
 		event_active(g->ev_queue, 0, 0); /* more may be waiting: after the other events */
@@ -300,7 +294,7 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 	snprintf(most, sizeof most, "%d", GW_POP_MAX);
 	const char *keys[] = {GW_K_QUEUE, g->k_starting};
 	const char *args[] = {most};
-	if (store_async_script(g->store, STORE_POP, 2, keys, 1, args, gw_pop_done, g) < 0) {
+	if (store_async_run_list(g->store, STORE_POP, 2, keys, 1, args, gw_pop_done, g) < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		return;
 	}
@@ -322,18 +316,17 @@ void gw_requeue_lost_starts(struct gw *g)
 		char err[256];
 		const char *keys[] = {g->k_starting, GW_K_QUEUE};
 		const char *args[] = {g->lost_starts[i]};
-		redisReply *r = store_script(g->store, STORE_UNCLAIM, 2, keys, 1, args, err, sizeof err);
-		if (!r) {
+		long long v = 0;
+		if (store_run_int(g->store, STORE_UNCLAIM, 2, keys, 1, args, &v, err, sizeof err) < 0) {
 			g->counters[GW_REDIS_ERR]++;
 			memmove(g->lost_starts[keep++], g->lost_starts[i], RECORD_ID_MAX);
 			continue;
 		}
-		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+		if (v == 1) {
 			moved++;
 			log_warn("recover survey=%s what=starting msg=\"its start's reply was lost and it had not run: back in line\"",
 			         g->lost_starts[i]);
 		}
-		freeReplyObject(r);
 	}
 	g->nlost_starts = keep;
 	if (moved)

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <hiredis.h>
 
 #include "record.h"
 #include "store.h"
@@ -148,10 +147,9 @@ static const char *const record_long_names[][2] = {
 	{"ao", "audit_of"},
 };
 
-/* A survey hash as a reader gets it: an HGETALL reply (hiredis) or a typed
- * verb's list (store.h); names and values alternate. */
+/* A survey hash as a reader gets it: a typed verb's list (store.h), names
+ * and values alternating (an HGETALL). */
 struct record_src {
-	const redisReply *r;
 	const struct store_list *l;
 };
 
@@ -165,20 +163,6 @@ static const char *record_field_exact(const struct record_src *r, const char *na
 			if (len)
 				*len = v->len;
 			return v->s;
-		}
-	}
-	if (r->l)
-		return NULL;
-	if (!r->r || r->r->type != REDIS_REPLY_ARRAY)
-		return NULL;
-	for (size_t i = 0; i + 1 < r->r->elements; i += 2) {
-		const redisReply *k = r->r->element[i], *v = r->r->element[i + 1];
-		if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0) {
-			if (v->type != REDIS_REPLY_STRING)
-				return NULL;
-			if (len)
-				*len = v->len;
-			return v->str;
 		}
 	}
 	return NULL;
@@ -241,14 +225,6 @@ static int record_meta_from(const struct record_src *r, struct record_meta *m)
 	const char *uq = record_field(r, "uq", NULL);
 	m->uq = uq ? strtoll(uq, NULL, 10) : -1;
 	return rc ? -EINVAL : 0;
-}
-
-int record_meta_parse(const redisReply *r, struct record_meta *m)
-{
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
-		return -ENOENT;
-	struct record_src src = {.r = r};
-	return record_meta_from(&src, m);
 }
 
 int record_meta_parse_list(const struct store_list *l, struct record_meta *m)
@@ -317,12 +293,6 @@ static int record_state_from(const struct record_src *r, const struct campaign *
 		}
 	}
 	return 0;
-}
-
-int record_state_parse(const redisReply *r, const struct campaign *c, struct survey *s)
-{
-	struct record_src src = {.r = r};
-	return record_state_from(&src, c, s);
 }
 
 int record_state_parse_list(const struct store_list *l, const struct campaign *c, struct survey *s)

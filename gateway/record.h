@@ -11,7 +11,6 @@
 #include "phone.h"
 #include "survey.h"
 
-struct redisReply; /* hiredis (record.c): the survey hash as HGETALL gives it */
 
 #define RECORD_ID_MAX 33
 #define RECORD_FIELD_MAX 129
@@ -50,15 +49,13 @@ int record_meta_fields(const struct record_meta *m, struct record_strv *out);
 /* Fields for the survey's state (status, position, timers, answers). */
 int record_state_fields(const struct campaign *c, const struct survey *s, struct record_strv *out);
 
-/* Read meta from an HGETALL reply. Returns 0, or -ENOENT for an empty
- * reply (no such survey), -EINVAL for a hash that lacks what it must have. */
-int record_meta_parse(const struct redisReply *r, struct record_meta *m);
-/* Read the state (answers matched by question id) from the same reply.
- * The survey must be survey_init()ed; it takes ownership of answer texts. */
-int record_state_parse(const struct redisReply *r, const struct campaign *c, struct survey *s);
-/* The same from a typed verb's list (store.h: the hash of store_active). */
+/* Read meta from a survey hash's fields as a typed verb hands them over
+ * (store.h: name, value... of an HGETALL). Returns 0, or -ENOENT for no
+ * fields (no such survey), -EINVAL for a hash that lacks what it must have. */
 struct store_list;
 int record_meta_parse_list(const struct store_list *l, struct record_meta *m);
+/* Read the state (answers matched by question id) from the same fields.
+ * The survey must be survey_init()ed; it takes ownership of answer texts. */
 int record_state_parse_list(const struct store_list *l, const struct campaign *c, struct survey *s);
 
 /* The archive record of a finished survey (JSON text, malloc'd). msisdn_hash

@@ -1,7 +1,7 @@
 /* store: the Redis connections and the Lua scripts that keep every survey
  * step atomic, offered as typed verbs: the caller gets numbers, strings and
- * lists, never a hiredis reply (store_raw.h still hands those to the files
- * not converted yet). */
+ * lists, never a hiredis reply (only the store's own files, and its tests,
+ * see those: store_raw.h). */
 #ifndef HL_STORE_H
 #define HL_STORE_H
 

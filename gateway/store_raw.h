@@ -1,6 +1,6 @@
-/* store_raw: the store's hiredis replies, for the files not yet moved to the
- * typed verbs of store.h (gw_step, gw_due, gw_survey, record). New code
- * uses store.h only. */
+/* store_raw: the store's commands with their hiredis replies, under the
+ * typed verbs (store_verbs.c) and for the store's own tests. Every other
+ * file uses store.h. */
 #ifndef HL_STORE_RAW_H
 #define HL_STORE_RAW_H
 
