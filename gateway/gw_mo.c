@@ -265,6 +265,23 @@ void gw_mo_echo_note(struct gw *g, const char *mask, const char *id, int q)
 	         "crossed: not taken as this item's answer\"", mask, id, q);
 }
 
+/* j out of its bucket (not freed); returns the next reply of the same
+ * number, if any. */
+static struct gw_mojob *gw_mo_unlink(struct gw_mojob *j)
+{
+	struct gw *g = j->g;
+	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
+	while (*pp && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = j->next;
+	struct gw_mojob *n = j->next;
+	while (n && strcmp(n->msisdn, j->msisdn) != 0)
+		n = n->next;
+	g->mo_jobs--;
+	return n;
+}
+
 /* The job is answered: out of its bucket, and the next reply of the same
  * number (if any) goes on. */
 static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
@@ -281,15 +298,7 @@ static void gw_mo_finish(struct gw_mojob *j, uint32_t status)
 		gw_answer(g, j->smsc, j->epoch, j->token, status);
 	/* (a place kept for a long reply, text NULL, is answered by its owner,
 	 * gw_moparts.c, whose MOPART reply always comes first) */
-	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
-	while (*pp && *pp != j)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = j->next;
-	struct gw_mojob *n = j->next;
-	while (n && strcmp(n->msisdn, j->msisdn) != 0)
-		n = n->next;
-	g->mo_jobs--;
+	struct gw_mojob *n = gw_mo_unlink(j);
 	gw_mocache_free(j->after);
 	free(j->text);
 	free(j);
@@ -595,22 +604,16 @@ void gw_mo_go(struct gw_mojob *j, const char *text)
 			gw_mo_active(j);
 		return;
 	}
-	if (text) { /* no memory: answered as not stored */
-		gw_mo_finish(j, SMPP_ESME_RX_T_APPN);
-		return;
-	}
-	/* nothing to handle: out of line, the number's next reply goes on */
+	/* nothing to handle, or (text given) no memory to: out of line, the
+	 * number's next reply goes on; with no memory its owner hears that it
+	 * was not stored (the SMSC delivers it again) */
+	gw_mo_done_fn done = text ? j->done : NULL;
+	void *arg = j->done_arg;
 	int first = gw_mo_first(j);
-	struct gw_mojob **pp = &g->moq[j->h % GW_MOQ_BUCKETS];
-	while (*pp && *pp != j)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = j->next;
-	struct gw_mojob *n = j->next;
-	while (n && strcmp(n->msisdn, j->msisdn) != 0)
-		n = n->next;
-	g->mo_jobs--;
+	struct gw_mojob *n = gw_mo_unlink(j);
 	free(j);
+	if (done)
+		done(g, arg, SMPP_ESME_RX_T_APPN);
 	if (n && first)
 		gw_mo_active(n);
 }

@@ -79,16 +79,23 @@ static void test_strv(void **state)
 
 /* An HGETALL reply made of field/value strings (what Redis gives back), as
  * the typed verbs hand it over (store.h). */
+static void fake_list(char **kv, int n, struct store_list *l, struct store_item *items)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&items[i], 0, sizeof items[i]);
+		items[i].kind = STORE_STR;
+		items[i].s = kv[i];
+		items[i].len = strlen(kv[i]);
+	}
+	l->n = (size_t)n;
+	l->e = items;
+}
+
+/* The same on the heap (fake_free). */
 static struct store_list *fake_hash(char **kv, int n)
 {
 	struct store_list *l = calloc(1, sizeof *l);
-	l->n = (size_t)n;
-	l->e = calloc((size_t)n, sizeof *l->e);
-	for (int i = 0; i < n; i++) {
-		l->e[i].kind = STORE_STR;
-		l->e[i].s = kv[i];
-		l->e[i].len = strlen(kv[i]);
-	}
+	fake_list(kv, n, l, calloc((size_t)n, sizeof *l->e));
 	return l;
 }
 
@@ -259,17 +266,6 @@ static void test_state_round_trip(void **state)
 }
 
 /* A typed verb's list (store.h) of the same field/value strings. */
-static void fake_list(char **kv, int n, struct store_list *l, struct store_item *items)
-{
-	for (int i = 0; i < n; i++) {
-		memset(&items[i], 0, sizeof items[i]);
-		items[i].kind = STORE_STR;
-		items[i].s = kv[i];
-		items[i].len = strlen(kv[i]);
-	}
-	l->n = (size_t)n;
-	l->e = items;
-}
 
 /* The survey hash read from a typed list (ACTIVE on the asynchronous
  * connection) gives what the HGETALL reply gives: short and older long
