@@ -131,6 +131,32 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 	gw_startjob_free(j);
 }
 
+/* A start held by quiet hours: its DEFER on its way (the asynchronous
+ * connection). */
+struct gw_defer {
+	struct gw *g;
+	int64_t until;
+	char id[RECORD_ID_MAX], mask[PHONE_MAX];
+};
+
+static void gw_defer_done(void *arg, int rc, long long v, const char *err)
+{
+	struct gw_defer *d = arg;
+	struct gw *g = d->g;
+	(void)v;
+	g->starts_pending--;
+	if (rc == 0) {
+		g->counters[GW_DEFERRED]++;
+		log_info("start survey=%s msisdn=%s msg=\"quiet hours: start held\" until=%" PRId64, d->id, d->mask,
+		         d->until);
+	} else {
+		/* not run: still in our hl:starting, back in line at a lease tick */
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("start survey=%s msg=\"quiet hours: could not hold the start\" err=\"%s\"", d->id, err ? err : "");
+	}
+	free(d);
+}
+
 /* Starts survey id, whose record POP returned (rec): its first step is
  * prepared here and START (claim and first COMMIT in one script) goes on
  * the asynchronous connection; gw_start_done does the rest. */
@@ -140,7 +166,7 @@ static void gw_start_one(struct gw *g, const char *id, const struct store_list *
 	const struct campaign *c = NULL;
 	struct survey s;
 	int rc = gw_parse_survey(g, id, rec, &m, &c, &s);
-	char err[256], mask[PHONE_MAX];
+	char mask[PHONE_MAX];
 	if (rc == -ENOENT) {
 		gw_drop_starting(g, id);
 		survey_clear(&s);
@@ -187,11 +213,19 @@ static void gw_start_one(struct gw *g, const char *id, const struct store_list *
 		snprintf(at, sizeof at, "%" PRId64, quiet);
 		const char *keys[] = {GW_K_DUE, g->k_starting};
 		const char *args[] = {m.id, at};
-		if (store_run(g->store, STORE_DEFER, 2, keys, 2, args, err, sizeof err) == 0) {
-			g->counters[GW_DEFERRED]++;
-			log_info("start survey=%s msisdn=%s msg=\"quiet hours: start held\" until=%" PRId64, m.id, mask,
-			         quiet);
+		struct gw_defer *d = malloc(sizeof *d);
+		if (d) {
+			d->g = g;
+			d->until = quiet;
+			snprintf(d->id, sizeof d->id, "%s", m.id);
+			snprintf(d->mask, sizeof d->mask, "%s", mask);
+		}
+		/* a start on its way (starts_pending): the lease tick leaves our
+		 * hl:starting alone meanwhile */
+		if (d && store_async_run_int(g->store, STORE_DEFER, 2, keys, 2, args, gw_defer_done, d) == 0) {
+			g->starts_pending++;
 		} else {
+			free(d); /* stays in our hl:starting; put back in line by the lease tick */
 			g->counters[GW_REDIS_ERR]++;
 		}
 		survey_clear(&s);
