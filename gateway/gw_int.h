@@ -117,6 +117,7 @@ struct gw_inflight {
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
 	int prev;              /* the entry's "p" (sq before its COMMIT sent it at once), -2 = none */
+	uint64_t to;           /* gw_hash64 of the number it goes to */
 	double handed_at;      /* monotonic s, when handed to the esme */
 	int batching;          /* a removal whose SENT is in a batch (gw_batch.c): not the sweep's */
 	struct gw_inflight *next;
@@ -444,6 +445,10 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg);
  * for the first time (its COMMIT raised sq to it) and not written to the
  * SMSC yet: a reply now cannot answer it. */
 int gw_item_unsent(struct gw *g, const char *survey, int q);
+/* The same looked up by number, when a reply comes: the survey (survey,
+ * RECORD_ID_MAX bytes) and item of such an item waiting for msisdn, 1; else
+ * 0. */
+int gw_item_unsent_to(struct gw *g, const char *msisdn, char *survey, int *q);
 /* We put messages in SMSC smsc's outbox (a step through the outbox, a
  * notice, a release, a put-back or give-back, a peer's reaped list): the
  * outbox has something waiting, and the next steps take their turn behind

@@ -31,6 +31,9 @@ struct gw_mojob {
 	int busy;   /* its ACTIVE or COMMIT is on its way */
 	int before_q; /* it came before item before_q was handed to the SMSC (-1: no such item) */
 	int fed_q;    /* the item the survey was at when the reply was fed */
+	int unsent_q; /* when it came, item unsent_q of survey unsent_id waited unsent in our
+	               * session's queue (gw_item_unsent_to; -1: none) */
+	char unsent_id[RECORD_ID_MAX];
 	struct gw_commit k;
 	struct gw_mocache *after; /* the survey as its COMMIT leaves it (for the cache) */
 	int kind;            /* GW_MOJ_*: a reply (SMS or USSD), or a USSD dial, other code, release */
@@ -490,7 +493,8 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 	struct gw *g = j->g;
 	if (((j->before_q >= 0 && s->q >= j->before_q) ||
 	     /* (an item a crash left unsure of may have been read: gw_mo_judge) */
-	     (s->status == SURVEY_ACTIVE && m->uq != s->q && gw_item_unsent(g, m->id, s->q))) &&
+	     (s->status == SURVEY_ACTIVE && m->uq != s->q &&
+	      ((j->unsent_q == s->q && strcmp(j->unsent_id, m->id) == 0) || gw_item_unsent(g, m->id, s->q)))) &&
 	    !gw_is_stop(j->text)) {
 		/* (an opt-out answers no item: honoured whatever has left) */
 		g->counters[GW_MO_EARLY]++;
@@ -641,6 +645,9 @@ static struct gw_mojob *gw_mo_enqueue(struct gw *g, struct esme *e, uint64_t tok
 	j->t_reply = t_reply;
 	j->k.direct = -1;
 	j->before_q = -1;
+	j->unsent_q = -1;
+	if (text) /* (a long reply's place: its parts came before) */
+		gw_item_unsent_to(g, msisdn, j->unsent_id, &j->unsent_q);
 	snprintf(j->msisdn, sizeof j->msisdn, "%s", msisdn);
 	phone_mask(msisdn, j->mask);
 	j->h = gw_hash64(msisdn);

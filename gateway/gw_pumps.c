@@ -29,6 +29,19 @@ void gw_outbox_pushed(struct gw *g, int smsc)
 		}
 }
 
+int gw_item_unsent_to(struct gw *g, const char *msisdn, char *survey, int *q)
+{
+	uint64_t h = gw_hash64(msisdn);
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->to == h && f->q >= 0 && f->prev >= -1 && f->prev < f->q && f->survey[0] &&
+		    f->smsc < g->nesme && esme_unsent(g->esme[f->smsc], f->tag)) {
+			snprintf(survey, RECORD_ID_MAX, "%s", f->survey);
+			*q = f->q;
+			return 1;
+		}
+	return 0;
+}
+
 int gw_item_unsent(struct gw *g, const char *survey, int q)
 {
 	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
@@ -81,6 +94,7 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
 		f->first = first;
 		json_t *jp = json_object_get(o, "p");
 		f->prev = json_is_integer(jp) ? (int)json_integer_value(jp) : -2;
+		f->to = gw_hash64(to);
 		if (sid && f->q >= 0)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
 		f->handed_at = gw_clock();
