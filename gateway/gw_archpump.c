@@ -19,6 +19,8 @@
 
 /* ---- archiving ---- */
 
+#define GW_ARCH_REST_S 0.02 /* after a small batch, before the next (s) */
+
 /* A batch on its way to SQLite (written by the archiver's thread): the
  * records of one list, parsed; their strings live in the json holders. */
 struct gw_arch_job {
@@ -265,8 +267,13 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
 		          j->deliveries ? "deliveries" : "surveys", err);
 	}
+	/* a small batch: the list had little, the next one waits a moment to
+	 * gather more (fewer ARCHIVE_TAKE/DEL round trips and SQLite commits;
+	 * the archive is GW_ARCH_REST_S behind at most) */
+	int small = j->took < GW_ARCHIVE_BATCH / 4;
 	gw_arch_job_free(j);
-	if (rc >= 0 && !g->shutting_down)
+	g->arch_rest_until = rc >= 0 && small ? gw_clock() + GW_ARCH_REST_S : 0;
+	if (rc >= 0 && !small && !g->shutting_down)
 		event_active(g->ev_archive, 0, 0); /* more may be waiting */
 }
 
@@ -328,15 +335,17 @@ static int gw_arch_take_async(struct gw *g, int k)
 
 /* Takes the next batch (surveys and deliveries in turn) and hands it to the
  * archiver's thread; nothing while a batch is being written (its end looks
- * again) or taken. SQLite never runs on this thread, and the loop never
- * waits for Redis here: the TAKE goes on the asynchronous connection. */
+ * again) or taken, nor, but at the 200 ms tick, for GW_ARCH_REST_S after a
+ * small batch. SQLite never runs on this thread, and the loop never waits
+ * for Redis here: the TAKE goes on the asynchronous connection. */
 void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
-	(void)what;
 	struct gw *g = arg;
 	if (archiver_busy(g->archiver) || g->arch_taking || g->shutting_down)
 		return;
+	if (!(what & EV_TIMEOUT) && gw_clock() < g->arch_rest_until)
+		return; /* resting after a small batch: the next finish after it, or the tick */
 	gw_arch_take_async(g, 0);
 }
 

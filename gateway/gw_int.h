@@ -210,6 +210,8 @@ struct gw {
 	struct archiver *archiver;            /* surveys and receipts are written on its thread */
 	int arch_turn;                        /* 1 = deliveries next, 0 = surveys */
 	int arch_taking;                      /* an ARCHIVE_TAKE on its way (asynchronous connection) */
+	double arch_rest_until;               /* after a small batch: the next waits until then (monotonic s),
+	                                       * or the 200 ms tick (gw_archpump.c) */
 	int arch_dels;                        /* DELs of written batches on their way */
 	int due_claiming;                     /* a DUE_CLAIM on its way (gw_due.c) */
 	int due_jobs;                         /* claimed surveys whose step is on its way */
