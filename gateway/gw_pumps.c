@@ -29,12 +29,19 @@ void gw_outbox_pushed(struct gw *g, int smsc)
 		}
 }
 
+/* f is an item of a survey asked for the first time (its COMMIT raised sq
+ * to it) that waits unsent in its session's queue. */
+static int gw_inflight_unsent(struct gw *g, const struct gw_inflight *f)
+{
+	return f->q >= 0 && f->survey[0] && f->prev >= -1 && f->prev < f->q && f->smsc < g->nesme &&
+	       esme_unsent(g->esme[f->smsc], f->tag);
+}
+
 int gw_item_unsent_to(struct gw *g, const char *msisdn, char *survey, int *q)
 {
 	uint64_t h = gw_hash64(msisdn);
 	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
-		if (f->to == h && f->q >= 0 && f->prev >= -1 && f->prev < f->q && f->survey[0] &&
-		    f->smsc < g->nesme && esme_unsent(g->esme[f->smsc], f->tag)) {
+		if (f->to == h && gw_inflight_unsent(g, f)) {
 			snprintf(survey, RECORD_ID_MAX, "%s", f->survey);
 			*q = f->q;
 			return 1;
@@ -45,8 +52,7 @@ int gw_item_unsent_to(struct gw *g, const char *msisdn, char *survey, int *q)
 int gw_item_unsent(struct gw *g, const char *survey, int q)
 {
 	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
-		if (f->q == q && f->prev >= -1 && f->prev < q && strcmp(f->survey, survey) == 0 &&
-		    f->smsc < g->nesme && esme_unsent(g->esme[f->smsc], f->tag))
+		if (f->q == q && strcmp(f->survey, survey) == 0 && gw_inflight_unsent(g, f))
 			return 1;
 	return 0;
 }

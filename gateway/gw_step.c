@@ -445,6 +445,8 @@ struct gw_notice {
 	int smsc, optout, marked;
 	char k_out[96], mk[96], ttl[16], h[65];
 	char *entry, *rec;
+	const char *keys[4], *args[4]; /* NOTICE's (marked) */
+	const char *argv[3];           /* else RPUSH's */
 	gw_notice_fn done;
 	void *arg;
 };
@@ -479,6 +481,9 @@ static struct gw_notice *gw_notice_new(struct gw *g, const struct gw_ussd_ctx *u
 	gw_key(n->k_out, sizeof n->k_out, GW_K_OUTBOX, g->cfg->smsc[n->smsc].name);
 	if (!(n->entry = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo, GW_NO_PREV)))
 		goto fail;
+	n->argv[0] = "RPUSH";
+	n->argv[1] = n->k_out;
+	n->argv[2] = n->entry;
 	if (marker) {
 		n->marked = 1;
 		snprintf(n->mk, sizeof n->mk, "%s%s", marker, msisdn);
@@ -489,6 +494,10 @@ static struct gw_notice *gw_notice_new(struct gw *g, const struct gw_ussd_ctx *u
 			if (!(n->rec = gw_optout_record(n->h, gw_now(), "keyword")))
 				goto fail;
 		}
+		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
+		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
+		memcpy(n->keys, keys, sizeof keys);
+		memcpy(n->args, args, sizeof args);
 	}
 	return n;
 fail:
@@ -530,13 +539,10 @@ int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *ma
 	char err[256] = "";
 	long long v = 0;
 	int rc;
-	if (n->marked) {
-		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
-		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
-		rc = store_run_int(g->store, STORE_NOTICE, 4, keys, 4, args, &v, err, sizeof err);
-	} else {
-		rc = store_exec(g->store, err, sizeof err, "RPUSH %s %s", n->k_out, n->entry);
-	}
+	if (n->marked)
+		rc = store_run_int(g->store, STORE_NOTICE, 4, n->keys, 4, n->args, &v, err, sizeof err);
+	else
+		rc = store_intv(g->store, &v, 3, n->argv, err, sizeof err);
 	rc = gw_notice_result(n, rc, v, err);
 	gw_notice_free(n);
 	return rc;
@@ -565,14 +571,10 @@ int gw_notice_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *msi
 	n->done = done;
 	n->arg = arg;
 	int rc;
-	if (n->marked) {
-		const char *keys[] = {n->mk, n->k_out, GW_K_OPTOUT, GW_K_ARCHIVE};
-		const char *args[] = {n->ttl, n->entry, n->h, n->rec ? n->rec : ""};
-		rc = store_async_run_int(g->store, STORE_NOTICE, 4, keys, 4, args, gw_notice_on_reply, n);
-	} else {
-		const char *argv[] = {"RPUSH", n->k_out, n->entry};
-		rc = store_async_intv(g->store, 3, argv, gw_notice_on_reply, n);
-	}
+	if (n->marked)
+		rc = store_async_run_int(g->store, STORE_NOTICE, 4, n->keys, 4, n->args, gw_notice_on_reply, n);
+	else
+		rc = store_async_intv(g->store, 3, n->argv, gw_notice_on_reply, n);
 	if (rc < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		gw_notice_free(n);

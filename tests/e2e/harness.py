@@ -270,6 +270,27 @@ def local_citizen(i):
 
 
 # ---- helpers for tests that drive citizens themselves (added for the lifecycle tests) ----
+def ussd_campaigns(st, replace=None):
+    """A campaigns folder for a USSD test: the default campaign and
+    config/examples/ussd.yaml, with each (old, new) of replace applied to the
+    latter (each old must be there). Makes it the stack's folder; returns the
+    path of ussd.yaml (for the simulator's --campaign)."""
+    camps = os.path.join(st.dir, "campaigns")
+    os.makedirs(camps, exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "config", "campaigns", "default.yaml"), camps)
+    with open(os.path.join(ROOT, "config", "examples", "ussd.yaml"), encoding="utf-8") as f:
+        src = f.read()
+    for old, new in replace or ():
+        if old not in src:
+            raise AssertionError(f"config/examples/ussd.yaml no longer holds {old!r}")
+        src = src.replace(old, new, 1)
+    ussd = os.path.join(camps, "ussd.yaml")
+    with open(ussd, "w", encoding="utf-8") as f:
+        f.write(src)
+    st.campaigns = camps
+    return ussd
+
+
 def sim_get(st, path):
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (st.control_port, path), timeout=10) as r:
         return json.loads(r.read().decode())

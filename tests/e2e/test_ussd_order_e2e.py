@@ -13,7 +13,6 @@ survey ends with no answer, and the late answer is acknowledged without the
 B's one. C only answers: the next screen must come, echoing its session.
 Every MO is acknowledged (none refused for a retry)."""
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -37,12 +36,7 @@ def archived(st, txid):
 
 def main():
     with harness.Stack() as st:
-        camps = os.path.join(st.dir, "campaigns")
-        os.makedirs(camps)
-        shutil.copy(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), camps)
-        ussd = os.path.join(camps, "ussd.yaml")
-        shutil.copy(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), ussd)
-        st.campaigns = camps
+        ussd = harness.ussd_campaigns(st)
         st.start_redis()
         st.start_sim(0, extra=("--campaign", ussd, "--ussd", CODE))
         st.start_gateway(st.write_config(extra_smsc="    ussd: {service_code: \"%s\"}\n" % CODE))

@@ -8,7 +8,6 @@ again; nothing is lost and nothing is taken twice: every survey completes
 once, the archive equals the simulator's ledger, every screen echoed its
 session."""
 import os
-import shutil
 import sys
 import time
 
@@ -22,15 +21,7 @@ check = harness.check
 
 def main():
     with harness.Stack() as st:
-        camps = os.path.join(st.dir, "campaigns")
-        os.makedirs(camps)
-        shutil.copy(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), camps)
-        src = open(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), encoding="utf-8").read()
-        src = src.replace("invite_after: 10m", "invite_after: 30s")
-        ussd = os.path.join(camps, "ussd.yaml")
-        with open(ussd, "w", encoding="utf-8") as f:
-            f.write(src)
-        st.campaigns = camps
+        ussd = harness.ussd_campaigns(st, [("invite_after: 10m", "invite_after: 30s")])
         st.start_redis()
         st.start_sim(N, seed=11, think="200-900",
                      extra=("--campaign", ussd, "--ussd", CODE, "--ussd-ops", "1,0x12,0x11,2",

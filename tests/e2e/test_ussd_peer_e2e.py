@@ -10,7 +10,6 @@ never be concatenated (checked by the peer). The archive must hold, with
 channel `ussd`, exactly what the citizens keyed; the metrics count sessions."""
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -30,15 +29,7 @@ def main():
     if not os.path.isdir(os.path.join(PEER, "node_modules", "smpp")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=PEER, check=True)
     with harness.Stack() as st:
-        camps = os.path.join(st.dir, "campaigns")
-        os.makedirs(camps)
-        shutil.copy(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), camps)
-        src = open(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), encoding="utf-8").read()
-        src = src.replace("invite_after: 10m", "invite_after: 6s")
-        assert "invite_after: 6s" in src
-        with open(os.path.join(camps, "ussd.yaml"), "w", encoding="utf-8") as f:
-            f.write(src)
-        st.campaigns = camps
+        harness.ussd_campaigns(st, [("invite_after: 10m", "invite_after: 6s")])
         st.start_redis()
         # a USSD campaign with no smpp entry that carries USSD: refused at start, with why
         try:

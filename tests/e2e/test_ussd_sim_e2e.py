@@ -6,7 +6,6 @@ dials again; vendor op values on both sides. Every survey completes, the
 archive (channel ussd) equals the simulator's ledger, every screen echoed its
 session, and the gateway's metrics count the resumed sessions."""
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -18,15 +17,7 @@ CODE = "*8088#"
 
 def main():
     with harness.Stack() as st:
-        camps = os.path.join(st.dir, "campaigns")
-        os.makedirs(camps)
-        shutil.copy(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), camps)
-        src = open(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), encoding="utf-8").read()
-        src = src.replace("invite_after: 10m", "invite_after: 30s")
-        ussd = os.path.join(camps, "ussd.yaml")
-        with open(ussd, "w", encoding="utf-8") as f:
-            f.write(src)
-        st.campaigns = camps
+        ussd = harness.ussd_campaigns(st, [("invite_after: 10m", "invite_after: 30s")])
         st.start_redis()
         st.start_sim(N, seed=7, think="20-150",
                      extra=("--campaign", ussd, "--ussd", CODE, "--ussd-ops", "1,0x12,0x11,2",

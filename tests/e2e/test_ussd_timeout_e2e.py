@@ -15,7 +15,6 @@
    slow, resumed = dials, released = late answers, one invitation per
    waiting citizen and no more."""
 import os
-import shutil
 import signal
 import sys
 import time
@@ -30,20 +29,10 @@ INVITE = "Khao sat chua xong: bam {code} (mien phi) de tiep tuc."
 
 def main():
     with harness.Stack() as st:
-        camps = os.path.join(st.dir, "campaigns")
-        os.makedirs(camps)
-        shutil.copy(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), camps)
-        src = open(os.path.join(harness.ROOT, "config", "examples", "ussd.yaml"), encoding="utf-8").read()
-        old = "  invite_after: 10m"
-        assert old in src
         # the gateway closes a session 5-6 s after its screen (session_timeout 5s, a sweep each
         # second); every citizen below comes back 2 s after that at the earliest (the invitation
         # 7-8 s after the screen, a redial 8 s after it), so each lapse is one timeout, exactly
-        src = src.replace(old, '  invite_after: 7s\n  invite: "%s"' % INVITE)
-        ussd = os.path.join(camps, "ussd.yaml")
-        with open(ussd, "w", encoding="utf-8") as f:
-            f.write(src)
-        st.campaigns = camps
+        ussd = harness.ussd_campaigns(st, [("  invite_after: 10m", '  invite_after: 7s\n  invite: "%s"' % INVITE)])
         st.start_redis()
         st.start_sim(N, seed=int(os.environ.get("E2E_USSD_SEED", "115")), think="20-150",
                      extra=("--campaign", ussd, "--ussd", CODE, "--ussd-ops", "1,0x12,0x11,2",
