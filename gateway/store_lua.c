@@ -60,25 +60,37 @@
  * (aval); one not started yet is in hl:s:{id}, and so is one an older
  * version started (its citizen's "a" is the id in hex): it runs to its end
  * there. skey(id, m): the hash of survey id (m: its citizen's number, nil
- * when unknown), or nil when it is in neither (finished, or gone).
+ * when unknown), or nil when it is in neither (finished, or gone); sget(id,
+ * m, field...) the same and those fields' values (false when missing), the
+ * citizen's hash read first in one HMGET (a survey is never in both).
  * sref(k): how a timer list names the survey in hash k (the number for a
  * citizen's hash, else the id). */
 #define STORE_LUA_SURVEY \
 	"local function hexid(a)\n" \
-	"  if a and #a == 8 then return (string.gsub(a, '.', function(c) return string.format('%02x', string.byte(c)) end)) end\n" \
+	"  if a and #a == 8 then return string.format('%02x%02x%02x%02x%02x%02x%02x%02x', string.byte(a, 1, 8)) end\n" \
 	"  return a\n" \
 	"end\n" \
 	"local function aval(id)\n" \
-	"  if #id == 16 then return (string.gsub(id, '%x%x', function(x) return string.char(tonumber(x, 16)) end)) end\n" \
+	"  if #id == 16 and not string.find(id, '%X') then\n" \
+	"    local b = {}\n" \
+	"    for i = 1, 15, 2 do b[#b + 1] = tonumber(string.sub(id, i, i + 1), 16) end\n" \
+	"    return string.char(unpack(b))\n" \
+	"  end\n" \
 	"  return id\n" \
 	"end\n" \
-	"local function skey(id, m)\n" \
+	"local function sget(id, m, ...)\n" \
+	"  if type(m) == 'string' and m ~= '' then\n" \
+	"    local k = 'hl:c:' .. m\n" \
+	"    local h = redis.call('HMGET', k, 'a', 'c', ...)\n" \
+	"    if h[1] and h[2] and #h[1] == 8 and h[1] == aval(id) then return k, {select(3, unpack(h))} end\n" \
+	"  end\n" \
 	"  local k = 'hl:s:' .. id\n" \
-	"  if redis.call('EXISTS', k) == 1 then return k end\n" \
-	"  if type(m) ~= 'string' or m == '' then return nil end\n" \
-	"  k = 'hl:c:' .. m\n" \
-	"  if hexid(redis.call('HGET', k, 'a')) == id and redis.call('HEXISTS', k, 'c') == 1 then return k end\n" \
-	"  return nil\n" \
+	"  if redis.call('EXISTS', k) == 0 then return nil end\n" \
+	"  if select('#', ...) == 0 then return k, {} end\n" \
+	"  return k, redis.call('HMGET', k, ...)\n" \
+	"end\n" \
+	"local function skey(id, m)\n" \
+	"  return (sget(id, m))\n" \
 	"end\n" \
 	"local function sref(k)\n" \
 	"  return string.sub(k, 6)\n" \
@@ -135,21 +147,25 @@
  * timer costs a field and a list entry, not a zset member. hl:ndue counts
  * the surveys with a timer. zk is hl:due, the zset of older versions (id ->
  * second), whose members are still honoured.
- * due_set(zk, id, k, t): the timer of survey id, whose hash is k (skey), at
- * t (nil or 0 = none). */
+ * due_set(zk, id, k, t[, cur, set]): the timer of survey id, whose hash is
+ * k (skey), at t (nil or 0 = none); cur: its "d" when the caller read it
+ * (false = none), set: a list of field, value the caller will HSET into k,
+ * where the new "d" goes. Only a survey in hl:s:{id} can be in zk. */
 #define STORE_LUA_DUE \
 	"local function due_push(zk, id, t)\n" \
 	"  local b = zk .. ':' .. string.format('%d', t)\n" \
 	"  redis.call('RPUSH', b, id)\n" \
 	"  redis.call('ZADD', zk .. 'b', t, b)\n" \
 	"end\n" \
-	"local function due_set(zk, id, k, t)\n" \
-	"  redis.call('ZREM', zk, id)\n" \
-	"  local cur = tonumber(redis.call('HGET', k, 'd') or '')\n" \
+	"local function due_set(zk, id, k, t, cur, set)\n" \
+	"  if string.sub(k, 1, 5) ~= 'hl:c:' then redis.call('ZREM', zk, id) end\n" \
+	"  if cur == nil then cur = redis.call('HGET', k, 'd') end\n" \
+	"  cur = tonumber(cur or '')\n" \
 	"  if t and t > 0 then\n" \
 	"    if cur == t then return end\n" \
 	"    if not cur then redis.call('INCR', 'hl:ndue') end\n" \
-	"    redis.call('HSET', k, 'd', string.format('%d', t))\n" \
+	"    if set then set[#set + 1] = 'd' set[#set + 1] = string.format('%d', t)\n" \
+	"    else redis.call('HSET', k, 'd', string.format('%d', t)) end\n" \
 	"    due_push(zk, sref(k), t)\n" \
 	"  elseif cur then\n" \
 	"    redis.call('HDEL', k, 'd')\n" \
@@ -166,8 +182,11 @@
 	"local function txfind(old, pre, now, ttl, per, tx)\n" \
 	"  local e = redis.call('GET', old)\n" \
 	"  if e then return e end\n" \
-	"  for i = math.floor(now / per), math.floor((now - ttl) / per), -1 do\n" \
-	"    e = redis.call('HGET', pre .. string.format('%d', i), tx)\n" \
+	"  local ks = {}\n" \
+	"  for i = math.floor(now / per), math.floor((now - ttl) / per), -1 do ks[#ks + 1] = pre .. string.format('%d', i) end\n" \
+	"  if redis.call('EXISTS', unpack(ks)) == 0 then return nil end\n"  /* none since the upgrade */ \
+	"  for _, k in ipairs(ks) do\n" \
+	"    e = redis.call('HGET', k, tx)\n" \
 	"    if e then return e end\n" \
 	"  end\n" \
 	"  return nil\n" \
@@ -230,14 +249,21 @@
 	"return 1\n"
 
 #define STORE_LUA_COMMIT \
-	"citizen(KEYS[2])\n" \
-	"local sk = KEYS[1]\n"  /* in the citizen's hash while it runs there (skey) */ \
-	"local inc = redis.call('EXISTS', sk) == 0 and hexid(redis.call('HGET', KEYS[2], 'a')) == ARGV[1] and redis.call('HEXISTS', KEYS[2], 'c') == 1\n" \
-	"if inc then sk = KEYS[2] end\n" \
-	"local ver = redis.call('HGET', sk, 'ver')\n" \
+	"local sk, inc = KEYS[1], false\n"  /* in the citizen's hash while it runs there (sget) */ \
+	"local h = redis.call('HMGET', KEYS[2], 'a', 'c', 'ver', 'sq', 'd', 's0')\n" \
+	"if h[1] and h[2] and #h[1] == 8 and h[1] == aval(ARGV[1]) then\n" \
+	"  sk, inc = KEYS[2], true\n" \
+	"else\n" \
+	"  citizen(KEYS[2])\n" \
+	"  inc = redis.call('EXISTS', sk) == 0 and hexid(redis.call('HGET', KEYS[2], 'a')) == ARGV[1] and redis.call('HEXISTS', KEYS[2], 'c') == 1\n" \
+	"  if inc then sk = KEYS[2] end\n" \
+	"  local v = redis.call('HMGET', sk, 'ver', 'sq', 'd', 's0')\n" \
+	"  h = {false, false, v[1], v[2], v[3], v[4]}\n" \
+	"end\n" \
+	"local ver = h[3]\n" \
 	"local want, need = string.match(ARGV[2], '^(%d*):(%d+)$')\n" \
 	"if want then\n" \
-	"  if ver ~= want or (tonumber(redis.call('HGET', sk, 'sq')) or -1) < tonumber(need) then return 0 end\n" \
+	"  if ver ~= want or (tonumber(h[4]) or -1) < tonumber(need) then return 0 end\n" \
 	"elseif ARGV[2] ~= '' and ver ~= ARGV[2] then return 0 end\n" \
 	"local n = tonumber(ARGV[9])\n" \
 	"local hold = tonumber(ARGV[7])\n" \
@@ -250,10 +276,10 @@
 	"redis.call('LREM', KEYS[8], 0, ARGV[1])\n" \
 	"if ARGV[6] ~= '' then redis.call('SADD', KEYS[11], ARGV[6]) end\n" \
 	"if ARGV[3] == '1' then\n" \
-	"  due_set(KEYS[6], ARGV[1], sk, 0)\n" \
+	"  due_set(KEYS[6], ARGV[1], sk, 0, h[5])\n" \
 	"  redis.call('RPUSH', KEYS[5], ARGV[5])\n" \
 	"  if inc then\n"  /* the citizen keeps "l", start:end, and nothing of the survey */ \
-	"    local start = redis.call('HGET', sk, 's0') or ARGV[8]\n" \
+	"    local start = h[6] or ARGV[8]\n" \
 	"    local del = {}\n" \
 	"    for _, f in ipairs(redis.call('HKEYS', sk)) do if f ~= 'l' then del[#del + 1] = f end end\n" \
 	"    redis.call('HDEL', sk, unpack(del))\n" \
@@ -277,10 +303,11 @@
 	"for i = 10 + n, #ARGV - 1, 2 do\n" \
 	"  if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i] set[#set + 1] = ARGV[i + 1] end\n" \
 	"end\n" \
-	"if #set > 0 then redis.call('HSET', sk, unpack(set)) end\n" \
 	"if #del > 0 then redis.call('HDEL', sk, unpack(del)) end\n" \
-	"redis.call('HSET', sk, 'ver', (tonumber(ver) or 0) + 1)\n" \
-	"due_set(KEYS[6], ARGV[1], sk, tonumber(ARGV[4]))\n" \
+	"set[#set + 1] = 'ver'\n" \
+	"set[#set + 1] = (tonumber(ver) or 0) + 1\n" \
+	"due_set(KEYS[6], ARGV[1], sk, tonumber(ARGV[4]), h[5], set)\n" \
+	"redis.call('HSET', sk, unpack(set))\n" \
 	"return 1\n"
 
 /* START holds CLAIM, COMMIT and their helpers: longer than the 4095
@@ -454,18 +481,19 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	"  local keep, prev = 1, ''\n"
 	"  local ok, o = pcall(cjson.decode, m)\n"
 	"  if ok and type(o) == 'table' and type(o.s) == 'string' and type(o.q) == 'number' and o.q >= 0 then\n"
-	"    local k = skey(o.s, o.to)\n"
-	"    local q = k and tonumber(redis.call('HGET', k, 'q') or '')\n"
-	"    if q ~= o.q then\n"
+	"    local k, h = sget(o.s, o.to, 'q', 'sq', 'l')\n"
+	"    if not k or tonumber(h[1] or '') ~= o.q then\n"
 	"      redis.call('LREM', KEYS[2], -1, m)\n"
 	"      keep = 0\n"
 	"    else\n"
-	"      prev = redis.call('HGET', k, 'sq') or ''\n"
+	"      prev = h[2] or ''\n"
 	"      local cur = tonumber(prev)\n"
-	"      if (not cur) or cur < o.q then redis.call('HSET', k, 'sq', o.q, 'tp', cur or -1)\n"
+	"      local set = {}\n"
+	"      if (not cur) or cur < o.q then set = {'sq', o.q, 'tp', cur or -1}\n"
 	"      else redis.call('HDEL', k, 'tp') end\n"
 	"      local now = tonumber(ARGV[2] or '')\n"
-	"      if now and now > (tonumber(redis.call('HGET', k, 'l') or '') or 0) then redis.call('HSET', k, 'l', now) end\n"
+	"      if now and now > (tonumber(h[3] or '') or 0) then set[#set + 1] = 'l' set[#set + 1] = now end\n"
+	"      if #set > 0 then redis.call('HSET', k, unpack(set)) end\n"
 	"    end\n"
 	"  end\n"
 	"  out[#out + 1] = keep\n"
@@ -511,14 +539,23 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * finished), or, when there is none, the second their last survey ended
 	 * (0 = none noted). */
 	STORE_LUA_SURVEY STORE_LUA_CITIZEN
-	"citizen(KEYS[1])\n"
-	"local id = hexid(redis.call('HGET', KEYS[1], 'a'))\n"
-	"if not id then return tonumber(string.match(redis.call('HGET', KEYS[2], 'l') or '', ':(%d+)$')) or 0 end\n"
-	"local k = skey(id, sref(KEYS[1]))\n"
-	"if not k then return {id, {}} end\n"
-	"local f = redis.call('HGETALL', k)\n"
-	"if k == KEYS[1] then f[#f + 1] = 'm' f[#f + 1] = sref(k) end\n"
-	"return {id, f}\n",
+	/* one HGETALL when the survey runs in the citizen's hash */
+	"local f = redis.call('HGETALL', KEYS[1])\n"
+	"if #f == 0 then citizen(KEYS[1]) f = redis.call('HGETALL', KEYS[1]) end\n"
+	"local a, c, l = false, false, false\n"
+	"for i = 1, #f, 2 do\n"
+	"  if f[i] == 'a' then a = f[i + 1] elseif f[i] == 'c' then c = true elseif f[i] == 'l' then l = f[i + 1] end\n"
+	"end\n"
+	"if not a then return tonumber(string.match(l or '', ':(%d+)$')) or 0 end\n"
+	"local id = hexid(a)\n"
+	"if #a == 8 then\n"
+	"  if not c then return {id, {}} end\n"
+	"  f[#f + 1] = 'm'\n"
+	"  f[#f + 1] = sref(KEYS[1])\n"
+	"  return {id, f}\n"
+	"end\n"
+	"if redis.call('EXISTS', 'hl:s:' .. id) == 0 then return {id, {}} end\n"
+	"return {id, redis.call('HGETALL', 'hl:s:' .. id)}\n",
 	/* RECLAIM: KEYS sending, outbox; ARGV entry. After our lease ran out, a
 	 * peer may have put a message our session still holds back in the outbox:
 	 * take it back if it is still there. 1 = ours (listed in sending), 0 = a
