@@ -428,7 +428,7 @@ int esme_room(const struct esme *e)
 {
 	if (!e || e->state != ES_BOUND || e->shutting)
 		return 0;
-	int c = 2 * e->window - e->inflight - e->queued;
+	int c = e->window + (e->window > ESME_QUEUE_MIN ? e->window : ESME_QUEUE_MIN) - e->inflight - e->queued;
 	return c > 0 ? c : 0;
 }
 

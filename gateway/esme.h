@@ -96,10 +96,12 @@ int esme_bound(const struct esme *e);
  * queue and keep the capacity at 0 until they are sent. */
 int esme_capacity(const struct esme *e);
 /* How many messages marked may_wait esme_submit would take now: the free
- * window slots plus one window more, minus the parts queued (0 when unbound or
- * shutting down). The extra window is held here, in order, and sent as
- * responses free slots (no token bucket consulted: queued parts wait for
- * their tokens). */
+ * window slots plus a queue of one window or ESME_QUEUE_MIN parts, whichever
+ * is more, minus the parts queued (0 when unbound or shutting down). The
+ * queue is held here, in order, and sent as responses free slots (no token
+ * bucket consulted: queued parts wait for their tokens), so that a response
+ * finds the next message at hand rather than a Redis round trip away. */
+#define ESME_QUEUE_MIN 64
 int esme_room(const struct esme *e);
 /* 1 when the message submitted with tag waits in the session's queue and
  * none of its parts has been written to the SMSC yet (0: written, done or

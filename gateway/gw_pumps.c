@@ -283,11 +283,11 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 			log_warn("[%s] outbox msg=\"a message this gateway holds came back: not sent twice\"", name);
 			continue;
 		}
-		int before = esme_capacity(g->esme[i]);
-		int rc = gw_submit_entry(g, i, ent->s, 0);
+		int before = esme_room(g->esme[i]);
+		int rc = gw_submit_entry(g, i, ent->s, 1);
 		if (rc == 0) {
 			g->counters[GW_MT_OUTBOX]++;
-			int used = before - esme_capacity(g->esme[i]);
+			int used = before - esme_room(g->esme[i]);
 			g->parts_avg[i] = 0.8 * g->parts_avg[i] + 0.2 * (used < 1 ? 1 : used);
 			continue;
 		}
@@ -343,12 +343,14 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			g->take_again[i] = 1; /* whatever came into the outbox meanwhile: after its reply */
 			continue;
 		}
-		int cap = esme_capacity(g->esme[i]) - g->reserved[i];
+		int cap = esme_room(g->esme[i]) - g->reserved[i];
 		if (cap <= 0)
 			continue;
-		/* as many messages as the bind takes now: capacity counts parts, so
-		 * divided by the parts a message had lately (room promised to steps
-		 * being committed left aside) */
+		/* as many messages as the session takes now, its window and its
+		 * queue (esme_room: so that a response that frees a slot has the
+		 * next message at hand, not a TAKE away): room counts
+		 * parts, so divided by the parts a message had lately (room
+		 * promised to steps being committed left aside) */
 		int want = (int)(cap / g->parts_avg[i]);
 		want = want < 1 ? 1 : want > GW_TAKE_MAX ? GW_TAKE_MAX : want;
 		struct gw_take *t = calloc(1, sizeof *t);

@@ -24,7 +24,7 @@
 #include "smpp_pdu.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-#define MAXREC 64
+#define MAXREC 96
 
 /* ---- fake SMSC ------------------------------------------------------ */
 
@@ -821,6 +821,40 @@ static void test_response_timeout_retried(void **state)
 	assert_int_equal(c.r.sent_status[0], 0);
 	assert_int_equal(c.f.nsubmit, 2);
 	assert_true(esme_bound(c.e));
+	ctx_fini(&c);
+}
+
+/* Messages that may wait (may_wait) fill the window and then a queue of
+ * ESME_QUEUE_MIN parts (the window being smaller), and no more; the wire
+ * never carries more than the window, and they leave in order. */
+static void test_queue_behind_window(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	c.cfg.window = 3;
+	c.f.delay_ms = 5;
+	ctx_start(&c);
+	assert_int_equal(esme_room(c.e), 3 + ESME_QUEUE_MIN);
+	int n = 0;
+	for (;; n++) {
+		struct esme_msg m = {.tag = (uint64_t)n + 1, .dst = "84912345678", .text = "q", .enc = TEXT_ENC_AUTO,
+		                     .ussd_op = -1, .may_wait = 1};
+		int rc = esme_submit(c.e, &m);
+		if (rc == -EAGAIN)
+			break;
+		assert_int_equal(rc, 0);
+	}
+	assert_int_equal(n, 3 + ESME_QUEUE_MIN);
+	assert_int_equal(esme_room(c.e), 0);
+	assert_int_equal(esme_capacity(c.e), 0);
+	assert_true(wait_int(c.base, &c.r.nsent, n, 8000));
+	assert_true(c.f.max_outstanding <= 3);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(c.r.sent_tag[i], (uint64_t)i + 1);
+		assert_int_equal(c.r.sent_status[i], 0);
+	}
+	assert_int_equal(esme_room(c.e), 3 + ESME_QUEUE_MIN);
 	ctx_fini(&c);
 }
 
@@ -1969,6 +2003,7 @@ int main(void)
 	    cmocka_unit_test(test_generic_nack_throttled),
 	    cmocka_unit_test(test_response_timeout_retried),
 	    cmocka_unit_test(test_window_respected),
+	    cmocka_unit_test(test_queue_behind_window),
 	    cmocka_unit_test(test_tps_limit),
 	    cmocka_unit_test(test_mo_three_parts),
 	    cmocka_unit_test(test_mo_sar_ucs2_and_retry_later),

@@ -13,7 +13,8 @@ still on its way.
 - window: first items held in the SMSC window across several ticks
   (submit_sm_resp 5 s late) are never given back and reach each citizen
   once. Fails if the sweep takes an entry in flight for an unheld one.
-- take: 300 first items leave by TAKE (window 4) through a relay that holds
+- take: 300 first items leave by TAKE (window 4, 120 messages a second)
+  through a relay that holds
   every Redis reply 25 ms: a TAKE has moved its entries into our sending
   list long before its reply hands them to the session, so nearly every
   lease tick's sweep finds such entries held by no session. Given back at
@@ -230,7 +231,9 @@ def take():
         relay = SlowRedis(st.redis_port, delay)
         try:
             st.start_sim(n, seed=5, extra=["--no-reply-share", "1.0"])
-            cfg = st.write_config(window=4)
+            # 120 messages a second (a first item is two parts): TAKEs keep
+            # coming, one as each slot frees, for several lease ticks
+            cfg = st.write_config(window=4, tps=120)
             with open(cfg) as f:
                 text = f.read()
             with open(cfg, "w") as f:
