@@ -299,10 +299,12 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
 /* The same for a step a USSD MO asks for (u: its session; gw_commit_prepare
- * uses g->ussd). */
+ * uses g->ussd); before: the state fields as read (record_state_fields), so
+ * that only what the step changed is written (the COMMIT's version check
+ * makes sure nothing else wrote them meanwhile), NULL = write them all. */
 int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct record_meta *m,
                         const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
-                        const char *reason, int first, struct gw_commit *k);
+                        const char *reason, int first, const struct record_strv *before, struct gw_commit *k);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
 int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_commit_done(struct gw *g, struct gw_commit *k, int rc, long long v, const char *err);

@@ -506,11 +506,15 @@ static void gw_mo_feed(struct gw_mojob *j, struct record_meta *m, const struct c
 	}
 	struct survey_out o;
 	j->fed_q = s->q;
+	/* the state as read: the COMMIT writes only what the step changes */
+	struct record_strv before = {0};
+	int diff = record_state_fields(c, s, &before) == 0;
 	int rc = survey_feed(c, s, j->text, gw_now(), &o);
 	if (rc == 0 && o.echo)
 		gw_mo_echo_note(g, j->mask, m->id, s->q);
 	if (rc == 0)
-		rc = gw_commit_prepare_u(g, &j->ussd, m, c, s, &o, m->ver, NULL, 0, &j->k);
+		rc = gw_commit_prepare_u(g, &j->ussd, m, c, s, &o, m->ver, NULL, 0, diff ? &before : NULL, &j->k);
+	record_strv_free(&before);
 	if (rc == 0 && !o.finished && (j->after = calloc(1, sizeof *j->after)) != NULL) {
 		snprintf(j->after->msisdn, sizeof j->after->msisdn, "%s", j->msisdn);
 		j->after->m = *m;

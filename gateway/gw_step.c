@@ -128,14 +128,14 @@ int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct ca
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k)
 {
-	return gw_commit_prepare_u(g, &g->ussd, m, c, s, o, expect_ver, reason, first, k);
+	return gw_commit_prepare_u(g, &g->ussd, m, c, s, o, expect_ver, reason, first, NULL, k);
 }
 
 /* The same, for a step written in answer to a USSD MO of session u (its
  * screens go back on u's link, echoing its TLVs, never held). */
 int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct record_meta *m,
                         const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
-                        const char *reason, int first, struct gw_commit *k)
+                        const char *reason, int first, const struct record_strv *before, struct gw_commit *k)
 {
 	memset(k, 0, sizeof *k);
 	k->direct = -1;
@@ -234,7 +234,7 @@ int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct 
 	gw_random(&nonce, sizeof nonce);
 	snprintf(k->nonce, sizeof k->nonce, "%" PRIu32, (nonce & 0x7fffffffu) | 1u); /* 31 bits: Redis keeps it in 4 bytes */
 	if (!o->finished && c &&
-	    (record_state_fields(c, s, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
+	    (record_state_fields_since(c, s, before, a) || record_strv_add(a, "cv") || record_strv_add(a, m->cver) ||
 	     (!first && (record_strv_add(a, "n") || record_strv_add(a, k->nonce)))))
 		goto done;
 	/* sent at once: "sq" (the last item handed to the SMSC) rises in the same step, as TAKE would */

@@ -400,7 +400,7 @@ int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, cons
 		o.nmsg = 1;
 		s->last_at = now;
 		o.due = survey_next_due(c, s);
-		rc = gw_commit_prepare_u(g, u, m, c, s, &o, m->ver, NULL, kind == SURVEY_MSG_FIRST, k);
+		rc = gw_commit_prepare_u(g, u, m, c, s, &o, m->ver, NULL, kind == SURVEY_MSG_FIRST, NULL, k);
 	} else if (rc == 0) {
 		rc = -EINVAL;
 	}

@@ -139,6 +139,34 @@ int record_state_fields(const struct campaign *c, const struct survey *s, struct
 	return rc ? -ENOMEM : 0;
 }
 
+static const char *record_strv_get(const struct record_strv *sv, const char *name)
+{
+	for (int i = 0; i + 1 < sv->n; i += 2)
+		if (strcmp(sv->v[i], name) == 0)
+			return sv->v[i + 1];
+	return NULL;
+}
+
+int record_state_fields_since(const struct campaign *c, const struct survey *s, const struct record_strv *before,
+                              struct record_strv *o)
+{
+	if (!before)
+		return record_state_fields(c, s, o);
+	struct record_strv now = {0};
+	int rc = record_state_fields(c, s, &now);
+	/* a field absent and one written "" both mean none */
+	for (int i = 0; rc == 0 && i + 1 < now.n; i += 2) {
+		const char *was = record_strv_get(before, now.v[i]);
+		if (strcmp(was ? was : "", now.v[i + 1]) != 0)
+			rc = record_kv(o, now.v[i], now.v[i + 1]);
+	}
+	for (int i = 0; rc == 0 && i + 1 < before->n; i += 2)
+		if (before->v[i + 1][0] && !record_strv_get(&now, before->v[i]))
+			rc = record_kv(o, before->v[i], "");
+	record_strv_free(&now);
+	return rc ? -ENOMEM : 0;
+}
+
 /* The short field names and the long ones of hashes written before them. */
 static const char *const record_long_names[][2] = {
 	{"c", "campaign"}, {"cv", "cver"}, {"m", "msisdn"}, {"ag", "agency"}, {"p", "procedure"},

@@ -48,6 +48,12 @@ void record_strv_free(struct record_strv *sv);
 int record_meta_fields(const struct record_meta *m, struct record_strv *out);
 /* Fields for the survey's state (status, position, timers, answers). */
 int record_state_fields(const struct campaign *c, const struct survey *s, struct record_strv *out);
+/* The same, but only what differs from before (the fields
+ * record_state_fields gave for the state as read): a changed or new field
+ * with its value, one gone as "" (deleted); a field unchanged is left out.
+ * before NULL: every field (record_state_fields). 0 or -ENOMEM. */
+int record_state_fields_since(const struct campaign *c, const struct survey *s, const struct record_strv *before,
+                              struct record_strv *out);
 
 /* Read meta from a survey hash's fields as a typed verb hands them over
  * (store.h: name, value... of an HGETALL). Returns 0, or -ENOENT for no

@@ -265,6 +265,124 @@ static void test_state_round_trip(void **state)
 	campaign_free(c);
 }
 
+/* A hash as COMMIT leaves it: fields set, "" deleting (at most 32). */
+struct mini_hash {
+	char k[32][64], v[32][128];
+	int n;
+};
+
+static void mini_apply(struct mini_hash *h, const struct record_strv *sv)
+{
+	for (int i = 0; i + 1 < sv->n; i += 2) {
+		int j = 0;
+		while (j < h->n && strcmp(h->k[j], sv->v[i]) != 0)
+			j++;
+		if (!sv->v[i + 1][0]) {
+			if (j < h->n) {
+				h->n--;
+				memmove(h->k[j], h->k[h->n], sizeof h->k[0]);
+				memmove(h->v[j], h->v[h->n], sizeof h->v[0]);
+			}
+			continue;
+		}
+		assert_true(j < 32);
+		if (j == h->n)
+			h->n++;
+		snprintf(h->k[j], sizeof h->k[j], "%s", sv->v[i]);
+		snprintf(h->v[j], sizeof h->v[j], "%s", sv->v[i + 1]);
+	}
+}
+
+static void mini_same(const struct mini_hash *a, const struct mini_hash *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n; i++) {
+		int j = 0;
+		while (j < b->n && strcmp(a->k[i], b->k[j]) != 0)
+			j++;
+		assert_true(j < b->n);
+		assert_string_equal(a->v[i], b->v[j]);
+	}
+}
+
+/* A step's COMMIT writes only what changed (record_state_fields_since):
+ * the hash it leaves is the one writing every field leaves, and an
+ * unchanged answer, start time or zero counter is not sent at all. */
+static void test_state_fields_since(void **state)
+{
+	(void)state;
+	static const char yaml[] =
+	    "id: t\nname: T\nscales:\n  s2:\n    satisfied: [1]\n    options:\n"
+	    "      - {value: 1, label: Co, keys: [\"1\"]}\n      - {value: 2, label: Khong, keys: [\"2\"]}\n"
+	    "questions:\n  - {id: a, type: scale, scale: s2, text: \"A?\"}\n"
+	    "  - {id: b, type: scale, scale: s2, text: \"B?\"}\n"
+	    "  - {id: c, type: text, text: \"C?\"}\n"
+	    "messages: {intro: \"X.\", invalid: \"I.\", reminder: \"R.\", thanks: \"T.\",\n"
+	    "           stopped: \"S.\", help: \"H.\", expired: \"E.\"}\n";
+	struct campaign *c = NULL;
+	char err[1024];
+	if (campaign_parse("t.yaml", yaml, sizeof yaml - 1, &c, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	struct survey s;
+	memset(&s, 0, sizeof s);
+	s.status = SURVEY_ACTIVE;
+	s.q = 1;
+	s.invalid = 1;
+	s.started_at = 1795255000;
+	s.last_at = 1795255100;
+	s.answers[0].state = 1;
+	s.answers[0].at = 1795255050;
+	s.answers[0].nvalues = 1;
+	s.answers[0].values[0] = 2;
+	struct record_strv before = {0}, diff = {0}, full = {0};
+	assert_int_equal(record_state_fields(c, &s, &before), 0);
+	struct mini_hash h0 = {0}, hd, hf;
+	mini_apply(&h0, &before);
+	/* the step: item b answered, the invalid count back to 0, c asked */
+	s.q = 2;
+	s.invalid = 0;
+	s.last_at = 1795255200;
+	s.answers[1].state = 1;
+	s.answers[1].at = 1795255200;
+	s.answers[1].nvalues = 1;
+	s.answers[1].values[0] = 1;
+	assert_int_equal(record_state_fields_since(c, &s, &before, &diff), 0);
+	assert_int_equal(record_state_fields(c, &s, &full), 0);
+	hd = h0;
+	hf = h0;
+	mini_apply(&hd, &diff);
+	mini_apply(&hf, &full);
+	mini_same(&hd, &hf);
+	int seen = 0;
+	for (int i = 0; i + 1 < diff.n; i += 2) {
+		const char *k = diff.v[i], *v = diff.v[i + 1];
+		if (strcmp(k, "q") == 0 && strcmp(v, "2") == 0)
+			seen |= 1;
+		else if (strcmp(k, "i") == 0 && !v[0])
+			seen |= 2; /* back to 0: deleted */
+		else if (strcmp(k, "l") == 0 && strcmp(v, "1795255200") == 0)
+			seen |= 4;
+		else if (strcmp(k, "a:b") == 0)
+			seen |= 8;
+		else
+			fail_msg("unchanged field %s=%s written", k, v);
+	}
+	assert_int_equal(seen, 15);
+	/* no state as read: every field */
+	struct record_strv all = {0};
+	assert_int_equal(record_state_fields_since(c, &s, NULL, &all), 0);
+	assert_int_equal(all.n, full.n);
+	record_strv_free(&all);
+	/* nothing changed: nothing written */
+	record_strv_free(&diff);
+	assert_int_equal(record_state_fields_since(c, &s, &full, &diff), 0);
+	assert_int_equal(diff.n, 0);
+	record_strv_free(&diff);
+	record_strv_free(&before);
+	record_strv_free(&full);
+	campaign_free(c);
+}
+
 /* A typed verb's list (store.h) of the same field/value strings. */
 
 /* The survey hash read from a typed list (ACTIVE on the asynchronous
@@ -342,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_meta_round_trip),
 		cmocka_unit_test(test_state_round_trip),
+		cmocka_unit_test(test_state_fields_since),
 		cmocka_unit_test(test_list_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
