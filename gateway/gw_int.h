@@ -21,7 +21,7 @@
 #include "survey.h"
 
 #define GW_TX_TTL (400 * 86400)     /* how long a transaction id stays idempotent */
-#define GW_TX_PERIOD (30 * 86400)   /* survey ids are kept in one hash per period (hl:i:) */
+#define GW_TX_PERIOD (100 * 86400)  /* survey ids are kept in one hash per period (hl:i:): a trigger looks in 5 */
 #define GW_MAX_CAMPAIGNS 64       /* campaign files in the folder */
 #define GW_MAX_VERSIONS 256       /* campaign versions kept in memory (current + retired) */
 #define GW_RETIRE_MARGIN 3600     /* a replaced version is kept expire_after + this long */

@@ -6,7 +6,7 @@
 
 /* The keys (all under "hl:"):
  *   hl:i:{period}                   survey id (8 raw bytes) -> the citizen's number: one hash per
- *                                   30 days (period = unix second / 2592000), kept 400 days after
+ *                                   100 days (period = unix second / 8640000), kept 400 days after
  *                                   the period ends. A survey's id is derived from its campaign,
  *                                   transaction id and period (sid()), so this one entry both
  *                                   makes a trigger idempotent and finds a running survey by its
@@ -173,13 +173,15 @@
 	"  end\n" \
 	"end\n"
 
-/* txfind(old, pre, now, ttl, period, tx): the survey a transaction id
- * started, if within ttl seconds: in the hash of its period of `period`
- * seconds, pre .. floor(t / period) (field tx, value the survey id, the
- * hash expiring ttl after the period ends), or in the key of its own an
- * older version wrote (old, with its TTL). nil when none. */
+/* txfind(old, pre, now, ttl, tx): the survey a transaction id started
+ * under an older version, if within ttl seconds: in the hash of its period
+ * of 30 days (2592000 s, those versions' period), pre .. floor(t / period)
+ * (field tx, value the survey id, the hash expiring ttl after the period
+ * ends), or in the key of its own an even older version wrote (old, with
+ * its TTL). nil when none. */
 #define STORE_LUA_TXFIND \
-	"local function txfind(old, pre, now, ttl, per, tx)\n" \
+	"local function txfind(old, pre, now, ttl, tx)\n" \
+	"  local per = 2592000\n" \
 	"  local e = redis.call('GET', old)\n" \
 	"  if e then return e end\n" \
 	"  local ks = {}\n" \
@@ -324,7 +326,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	STORE_LUA_SURVEY STORE_LUA_SID STORE_LUA_TXFIND
 	"local now, ttl, per = tonumber(ARGV[3]), tonumber(ARGV[2]), tonumber(ARGV[4])\n"
 	"local camp = string.sub(KEYS[4], 6, -2)\n"
-	"local e = idfind(camp, now, ttl, per, ARGV[5]) or txfind(KEYS[1], KEYS[4], now, ttl, per, ARGV[5])\n"
+	"local e = idfind(camp, now, ttl, per, ARGV[5]) or txfind(KEYS[1], KEYS[4], now, ttl, ARGV[5])\n"
 	"if e then return {0, e} end\n"
 	"local p = math.floor(now / per)\n"
 	"local id = sid(camp, ARGV[5], p)\n"
@@ -718,7 +720,7 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * survey id or nil (idfind, then txfind). */
 	STORE_LUA_SURVEY STORE_LUA_SID STORE_LUA_TXFIND
 	"local now, ttl, per = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-	"return idfind(string.sub(KEYS[2], 6, -2), now, ttl, per, ARGV[4]) or txfind(KEYS[1], KEYS[2], now, ttl, per, ARGV[4])\n",
+	"return idfind(string.sub(KEYS[2], 6, -2), now, ttl, per, ARGV[4]) or txfind(KEYS[1], KEYS[2], now, ttl, ARGV[4])\n",
 	/* LOAD: ARGV id, now, tx_ttl, period. A survey found by its id alone
 	 * (the API, a cancel, an item the SMSC refused): its own hash, or its
 	 * citizen's, whose number hl:i holds (with "m" added), as HGETALL gives

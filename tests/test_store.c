@@ -786,8 +786,8 @@ static void test_trigger_tx(void **state)
 	snprintf(later, sizeof later, "%lld", t0 + 2000);
 	cmd_str(s, "SET hl:tx:c:OLD X0 EX 1000", NULL, NULL); /* an older version's trigger */
 	char k_oldp[32];
-	snprintf(k_oldp, sizeof k_oldp, "hl:t:c:%lld", t0 / 100);
-	cmd_str(s, "HSET %s OLDP X1", k_oldp, NULL); /* an older version's period hash */
+	snprintf(k_oldp, sizeof k_oldp, "hl:t:c:%lld", t0 / 2592000);
+	cmd_str(s, "HSET %s OLDP X1", k_oldp, NULL); /* an older version's period hash (30 days) */
 	const char *id1 = derived_id(s, "c", "T1", t0 / 100), *id4 = derived_id(s, "c", "T4", (t0 - 250) / 100);
 	static const struct {
 		const char *what, *tx, *at;
