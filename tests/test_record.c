@@ -180,30 +180,39 @@ static void test_meta_round_trip(void **state)
  * "" (COMMIT deletes those fields), a hash without them reads as active
  * with zeros, and a hash that still holds them (written by an older
  * version) reads the same. */
-static void test_state_round_trip(void **state)
+/* Two scale items and a text item; a survey of it at its second item, the
+ * first answered. */
+static struct campaign *state_campaign(struct survey *s)
 {
-	(void)state;
 	static const char yaml[] =
 	    "id: t\nname: T\nscales:\n  s2:\n    satisfied: [1]\n    options:\n"
 	    "      - {value: 1, label: Co, keys: [\"1\"]}\n      - {value: 2, label: Khong, keys: [\"2\"]}\n"
 	    "questions:\n  - {id: a, type: scale, scale: s2, text: \"A?\"}\n"
 	    "  - {id: b, type: scale, scale: s2, text: \"B?\"}\n"
+	    "  - {id: c, type: text, text: \"C?\"}\n"
 	    "messages: {intro: \"X.\", invalid: \"I.\", reminder: \"R.\", thanks: \"T.\",\n"
 	    "           stopped: \"S.\", help: \"H.\", expired: \"E.\"}\n";
 	struct campaign *c = NULL;
 	char err[1024];
 	if (campaign_parse("t.yaml", yaml, sizeof yaml - 1, &c, err, sizeof err) != 0)
 		fail_msg("%s", err);
+	memset(s, 0, sizeof *s);
+	s->status = SURVEY_ACTIVE;
+	s->q = 1;
+	s->started_at = 1795255000;
+	s->last_at = 1795255100;
+	s->answers[0].state = 1;
+	s->answers[0].at = 1795255050;
+	s->answers[0].nvalues = 1;
+	s->answers[0].values[0] = 2;
+	return c;
+}
+
+static void test_state_round_trip(void **state)
+{
+	(void)state;
 	struct survey s;
-	memset(&s, 0, sizeof s);
-	s.status = SURVEY_ACTIVE;
-	s.q = 1;
-	s.started_at = 1795255000;
-	s.last_at = 1795255100;
-	s.answers[0].state = 1;
-	s.answers[0].at = 1795255050;
-	s.answers[0].nvalues = 1;
-	s.answers[0].values[0] = 2;
+	struct campaign *c = state_campaign(&s);
 	struct record_strv sv = {0};
 	assert_int_equal(record_state_fields(c, &s, &sv), 0);
 	/* what COMMIT keeps: the fields whose value is not "" */
@@ -311,29 +320,9 @@ static void mini_same(const struct mini_hash *a, const struct mini_hash *b)
 static void test_state_fields_since(void **state)
 {
 	(void)state;
-	static const char yaml[] =
-	    "id: t\nname: T\nscales:\n  s2:\n    satisfied: [1]\n    options:\n"
-	    "      - {value: 1, label: Co, keys: [\"1\"]}\n      - {value: 2, label: Khong, keys: [\"2\"]}\n"
-	    "questions:\n  - {id: a, type: scale, scale: s2, text: \"A?\"}\n"
-	    "  - {id: b, type: scale, scale: s2, text: \"B?\"}\n"
-	    "  - {id: c, type: text, text: \"C?\"}\n"
-	    "messages: {intro: \"X.\", invalid: \"I.\", reminder: \"R.\", thanks: \"T.\",\n"
-	    "           stopped: \"S.\", help: \"H.\", expired: \"E.\"}\n";
-	struct campaign *c = NULL;
-	char err[1024];
-	if (campaign_parse("t.yaml", yaml, sizeof yaml - 1, &c, err, sizeof err) != 0)
-		fail_msg("%s", err);
 	struct survey s;
-	memset(&s, 0, sizeof s);
-	s.status = SURVEY_ACTIVE;
-	s.q = 1;
+	struct campaign *c = state_campaign(&s);
 	s.invalid = 1;
-	s.started_at = 1795255000;
-	s.last_at = 1795255100;
-	s.answers[0].state = 1;
-	s.answers[0].at = 1795255050;
-	s.answers[0].nvalues = 1;
-	s.answers[0].values[0] = 2;
 	struct record_strv before = {0}, diff = {0}, full = {0};
 	assert_int_equal(record_state_fields(c, &s, &before), 0);
 	struct mini_hash h0 = {0}, hd, hf;
