@@ -79,7 +79,7 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 	phone_mask(j->m.msisdn, mask);
 	if (rc == -EIO || rc == -ENOMEM) {
 		/* it may have run: if not, the id is still in our hl:starting and
-		 * goes back in line at the next lease tick (gw_requeue_lost_starts:
+		 * goes back in line at the next lease tick (gw_tick_starting:
 		 * this one by its id, while other starts go on) */
 		g->counters[GW_REDIS_ERR]++;
 		gw_commit_done(g, &j->k, -EIO, 0, err);
@@ -333,38 +333,6 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	g->pop_busy = 1;
-}
-
-/* The surveys whose START's reply was lost, back to the head of the queue
- * if they are still on our starting list (the START did not run); one that
- * ran was taken off it, and should it run late, after this, its survey is
- * started once all the same (a START of a started survey changes nothing).
- * With no POP or START on its way, the lease tick moves the whole list
- * back instead; these are for a gateway that never has such a moment (a
- * backlog). Those Redis could not take now are tried again at the next tick. */
-void gw_requeue_lost_starts(struct gw *g)
-{
-	size_t keep = 0;
-	int moved = 0;
-	for (size_t i = 0; i < g->nlost_starts; i++) {
-		char err[256];
-		const char *keys[] = {g->k_starting, GW_K_QUEUE};
-		const char *args[] = {g->lost_starts[i]};
-		long long v = 0;
-		if (store_run_int(g->store, STORE_UNCLAIM, 2, keys, 1, args, &v, err, sizeof err) < 0) {
-			g->counters[GW_REDIS_ERR]++;
-			memmove(g->lost_starts[keep++], g->lost_starts[i], RECORD_ID_MAX);
-			continue;
-		}
-		if (v == 1) {
-			moved++;
-			log_warn("recover survey=%s what=starting msg=\"its start's reply was lost and it had not run: back in line\"",
-			         g->lost_starts[i]);
-		}
-	}
-	g->nlost_starts = keep;
-	if (moved)
-		event_active(g->ev_queue, 0, 0);
 }
 
 /* 1 while a POP or a START is on its way: our hl:starting is theirs. */
