@@ -271,6 +271,8 @@ struct gw {
 	struct event *ev_optout;
 	int64_t optout_seq;     /* the archive's opt-out change log applied up to here */
 	int optout_blocked;     /* hl:optout could not be restored: no survey starts */
+	struct gw_restore *restoring; /* a restore on its way (gw_optout.c), NULL = none */
+	int optout_checking;    /* the marker's EXISTS, a restore or the changes on their way */
 	char (*lost_starts)[RECORD_ID_MAX]; /* STARTs whose reply was lost: back in line at the lease tick */
 	size_t nlost_starts;
 	void (*done)(void *);
@@ -511,8 +513,19 @@ char *gw_optout_record(const char *hash, int64_t at, const char *source);
 #define GW_STRAY_REC_PREFIX "{\"stray\":"
 char *gw_stray_record(const char *hash, int64_t at);
 void gw_stray_note(struct gw *g, const char *msisdn);
+struct gw_restore;
+/* At start (before the loop), on the synchronous connection: hl:optout
+ * filled again from the archive, then our marker. 0 or -EIO. */
 int gw_optout_restore(struct gw *g);
-int gw_optout_sync(struct gw *g);
+/* The same on the loop, on the asynchronous connection; fn(arg, rc) is
+ * called once when it ends (one restore at a time: a caller that comes
+ * while one is on its way waits for it). 0, or -EIO/-ENOMEM and fn is
+ * never called. */
+typedef void (*gw_restored_fn)(void *arg, int rc);
+int gw_optout_restore_async(struct gw *g, gw_restored_fn fn, void *arg);
+/* Our marker looked for (restored when it is gone), then the operator's
+ * changes applied (every 5 s, and on SIGHUP): asynchronous, one at a time. */
+void gw_optout_check(struct gw *g);
 void gw_optout_cb(evutil_socket_t fd, short what, void *arg);
 
 /* gw_gauges.c: gauges and histograms for /metrics */

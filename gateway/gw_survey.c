@@ -63,6 +63,8 @@ static void gw_startjob_free(struct gw_startjob *j)
 }
 
 static void gw_start_done(void *arg, int rc, const struct store_list *r, const char *err);
+static void gw_start_restored(void *arg, int rc);
+static void gw_start_dropped(struct gw_startjob *j, long long claimed);
 
 static int gw_start_send(struct gw_startjob *j)
 {
@@ -75,7 +77,7 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 {
 	struct gw_startjob *j = arg;
 	struct gw *g = j->g;
-	char mask[PHONE_MAX], e2[256];
+	char mask[PHONE_MAX];
 	phone_mask(j->m.msisdn, mask);
 	if (rc == -EIO || rc == -ENOMEM) {
 		/* it may have run: if not, the id is still in our hl:starting and
@@ -92,11 +94,16 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 	}
 	long long claimed = rc == 0 && r->n == 2 && r->e[0].kind == STORE_INT ? r->e[0].i : -1;
 	/* Redis held no opt-outs of ours: restored (once for a whole batch:
-	 * not again when another START restored them meanwhile), claimed again */
-	if (claimed == -2 && j->tries++ == 0 && (j->restores != g->optout_restores || gw_optout_restore(g) == 0) &&
-	    gw_start_send(j) == 0)
-		return;
-	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
+	 * not again when another START restored them meanwhile, and a START
+	 * that finds a restore on its way waits for it), claimed again */
+	if (claimed == -2 && j->tries++ == 0) {
+		if (j->restores != g->optout_restores) {
+			if (gw_start_send(j) == 0)
+				return;
+		} else if (!g->closing && gw_optout_restore_async(g, gw_start_restored, j) == 0) {
+			return; /* gw_start_restored goes on */
+		}
+	}
 	if (claimed == 1) {
 		int direct = j->k.direct, nout = j->k.nout;
 		const struct store_item *st = &r->e[1];
@@ -110,6 +117,38 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 		gw_startjob_free(j);
 		return;
 	}
+	gw_start_dropped(j, claimed);
+}
+
+/* UNCLAIM of a survey that waits for the opt-outs: a failure leaves it on
+ * our starting list, where the lease tick finds it. */
+static void gw_start_on_unclaim(void *arg, int rc, long long v, const char *err)
+{
+	struct gw *g = arg;
+	(void)v;
+	if (rc < 0 && rc != -EBADMSG) {
+		g->counters[GW_REDIS_ERR]++;
+		if (!g->closing)
+			log_warn("start msg=\"UNCLAIM failed: the lease tick puts it back\" err=\"%s\"", err ? err : "");
+	}
+}
+
+/* The restore a START waited for (rc 0: done): its claim again, or not
+ * started. */
+static void gw_start_restored(void *arg, int rc)
+{
+	struct gw_startjob *j = arg;
+	if (rc == 0 && !j->g->closing && gw_start_send(j) == 0)
+		return;
+	gw_start_dropped(j, -2);
+}
+
+/* A START that did not start its survey (claimed: CLAIM's answer): archived
+ * as it was, nothing asked, or back in line. Frees j. */
+static void gw_start_dropped(struct gw_startjob *j, long long claimed)
+{
+	struct gw *g = j->g;
+	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
 	gw_commit_clear(g, &j->k);
 	/* not started after all: archived as it was, nothing asked */
 	survey_clear(&j->s);
@@ -119,7 +158,7 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 		g->optout_blocked = 1;
 		const char *uk[] = {g->k_starting, GW_K_QUEUE};
 		const char *ua[] = {j->m.id};
-		if (store_run(g->store, STORE_UNCLAIM, 2, uk, 1, ua, e2, sizeof e2) < 0)
+		if (store_async_run_int(g->store, STORE_UNCLAIM, 2, uk, 1, ua, gw_start_on_unclaim, g) < 0)
 			g->counters[GW_REDIS_ERR]++;
 	} else if (claimed == -3) {
 		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", j->m.id);
