@@ -248,8 +248,7 @@ void gw_sweep_sending(struct gw *g)
  * with the last reply; the next does not start before (g->tick). A reply
  * lost (-EIO) is counted and logged, never sent again: the next tick reads
  * afresh what Redis holds and decides again. When the renewal cannot be
- * written the tick does nothing more (as a peer may take our lists then,
- * and our own view of Redis is in doubt). */
+ * written the tick does nothing more, as when it ran in place. */
 struct gw_tick {
 	struct gw *g;
 	int pending;            /* commands sent whose reply has not come (a callback's own holds it while it sends) */
@@ -270,6 +269,7 @@ struct gw_tick_job {
 	struct gw_unkept *k;    /* an unkept record being written */
 	struct gw_inflight *d;  /* a removal being removed */
 	char inst[33];          /* a peer being reaped */
+	char id[RECORD_ID_MAX]; /* a survey put back in line (UNCLAIM) */
 };
 
 static void gw_tick_end(struct gw_tick *t);
@@ -590,10 +590,10 @@ static void gw_tick_on_unclaim(void *arg, int rc, long long v, const char *err)
 		/* (it may have run: if so it finds nothing to move next time) */
 		gw_tick_fail(t, rc, err);
 		if (g->lost_starts && g->nlost_starts < GW_LOST_STARTS_MAX)
-			snprintf(g->lost_starts[g->nlost_starts++], RECORD_ID_MAX, "%s", j->inst);
+			snprintf(g->lost_starts[g->nlost_starts++], RECORD_ID_MAX, "%s", j->id);
 	} else if (rc == 0 && v == 1) {
 		log_warn("recover survey=%s what=starting msg=\"its start's reply was lost and it had not run: back in line\"",
-		         j->inst);
+		         j->id);
 		event_active(g->ev_queue, 0, 0);
 	}
 	free(j);
@@ -637,7 +637,7 @@ static void gw_tick_starting(struct gw_tick *t)
 		const char *args[] = {g->lost_starts[i]};
 		struct gw_tick_job *j = gw_tick_job(t);
 		if (j)
-			snprintf(j->inst, sizeof j->inst, "%s", g->lost_starts[i]);
+			snprintf(j->id, sizeof j->id, "%s", g->lost_starts[i]);
 		int rc = j ? store_async_run_int(g->store, STORE_UNCLAIM, 2, keys, 1, args, gw_tick_on_unclaim, j) : -ENOMEM;
 		if (gw_tick_sent(t, j, rc) < 0)
 			memmove(g->lost_starts[keep++], g->lost_starts[i], RECORD_ID_MAX);
