@@ -718,8 +718,8 @@ static void gw_tick_end(struct gw_tick *t)
 
 void gw_lease_tick(struct gw *g)
 {
-	if (g->closing || g->shutting_down)
-		return;
+	if (g->closing)
+		return; /* (while shutting down, draining, the lease is still renewed) */
 	if (g->tick) {
 		/* Redis reached again since its renewal left: one more after it */
 		if (store_connects(g->store) != g->tick->conn)

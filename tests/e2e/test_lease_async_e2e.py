@@ -80,8 +80,8 @@ def main():
                 time.sleep(0.1)
             wait_for(lambda: inbox(st, to), 4, "the orphan given back and delivered", step=0.05)
             wait_for(lambda: not listed(st, k_send, entry), 3, "the orphan off our sending list", step=0.05)
-            r1 = wait_for(lambda: (lambda r: r if r >= r0 + 3 else 0)(renewals(st, inst)), 5,
-                          "three lease ticks", step=0.05)
+            r1 = wait_for(lambda: (lambda r: r if r >= r0 + 2 else 0)(renewals(st, inst)), 5,
+                          "two lease ticks", step=0.05)
             stop.set()
             probe.join(6)
             m = st.metrics()
