@@ -15,12 +15,17 @@ every 20 ms:
   the lease less a tick and the delays), and never found lost;
 - the sweep still does its work with its replies late: an entry written
   into our sending list by hand (a hand-over cut half-way) is given back to
-  the outbox once and delivered once.
+  the outbox once and delivered once;
+- a renewal that cannot be written (the lease key made a list: WRONGTYPE)
+  ends its tick, as when the tick ran in place: a second such entry is not
+  swept over two ticks; once the key is gone the next renewal finds the
+  lease lost (and takes back what peers may have put back).
 
 Fails if a tick blocks the loop, if the chain stalls (no renewal), or if the
 late replies make the sweep give back twice or never."""
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -86,6 +91,25 @@ def main():
             probe.join(6)
             m = st.metrics()
             got = inbox(st, to)
+            # a renewal that cannot be written ends its tick: nothing more
+            # (the lease key made a list: SET ... GET answers WRONGTYPE)
+            k_lease = "hl:inst:" + inst
+            refused = lambda: len(re.findall(r"lease.tick errors=\d+ err=\"[^\"]*WRONGTYPE",  # noqa: E731
+                                             st.log_text("hailongd")))
+            st.redis("DEL", k_lease)
+            st.redis("RPUSH", k_lease, "not a lease")
+            n0 = refused()
+            to2 = "84919990003"
+            entry2 = json.dumps({"to": to2, "text": "orphan entry, no renewal", "enc": 0, "u": "lease-async-2"},
+                                separators=(",", ":"))
+            st.redis("RPUSH", k_send, entry2)
+            wait_for(lambda: refused() >= n0 + 2, 8, "two renewals refused", step=0.05)
+            time.sleep(2 * DELAY + 0.3)  # a GIVEBACK the second tick sent would be back
+            kept2 = listed(st, k_send, entry2) and not inbox(st, to2)
+            st.redis("LREM", k_send, 0, entry2)
+            st.redis("DEL", k_lease)
+            wait_for(lambda: "ran out while redis was away" in st.log_text("hailongd"), 5,
+                     "the next renewal to find the lease gone", step=0.05)
         finally:
             stop.set()
             st.stop_all()
@@ -98,9 +122,10 @@ def main():
         check(int(m.get("hailong_lease_lost_total", 0)) == 0, "the lease was found lost")
         check(len(got) == 1, f"the orphan was delivered {len(got)} times: {got}")
         check(given_back(st) == 1, f"the orphan given back {given_back(st)} times, want once")
+        check(kept2, "with its renewal refused, a tick went on and swept our sending list")
         print(f"ok: every Redis reply {DELAY * 1000:.0f} ms late, {r1 - r0} lease ticks: /healthz answered "
               f"within {worst * 1000:.0f} ms ({len(lat)} asked), lease TTL never below {ttl_low} s, the orphan "
-              f"given back and delivered once")
+              f"given back and delivered once; with the renewal refused, nothing swept")
 
 
 if __name__ == "__main__":
