@@ -147,7 +147,8 @@ static void gw_restore_on_members(void *arg, int rc, const struct store_list *l,
 	struct gw *g = o->g;
 	char e2[256];
 	if (rc < 0 && rc != -EBADMSG) {
-		log_warn("optout msg=\"cannot read hl:optout\" err=\"%s\"", err ? err : "");
+		if (!g->closing)
+			log_warn("optout msg=\"cannot read hl:optout, restored later\" err=\"%s\"", err ? err : "");
 		gw_restore_end(o, -EIO);
 		return;
 	}
