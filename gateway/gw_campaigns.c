@@ -219,7 +219,7 @@ int gw_reload(struct gw *g)
 	for (int i = 0; i < g->ncamps; i++)
 		ncur += g->camps[i].current;
 	log_info("reload campaigns=%d versions_in_memory=%d refused=%d", ncur, g->ncamps, refused);
-	gw_optout_sync(g); /* the operator's opt-out changes (hailong optout) */
+	gw_optout_check(g); /* the operator's opt-out changes (hailong optout) */
 	return refused;
 }
 

@@ -120,6 +120,7 @@ struct gw_inflight {
 	uint64_t to;           /* gw_hash64 of the number it goes to */
 	double handed_at;      /* monotonic s, when handed to the esme */
 	int batching;          /* a removal whose SENT is in a batch (gw_batch.c): not the sweep's */
+	int sweeping;          /* a removal whose LREM the lease tick's sweep sent: its reply decides */
 	struct gw_inflight *next;
 };
 
@@ -153,6 +154,7 @@ struct gw_commit {
 struct gw_unkept {
 	char *key, *val;
 	char *send_key, *entry; /* its sending list and entry: written only if still there (KEEP); NULL = always */
+	int sweeping;           /* its write is on its way (the lease tick's sweep) */
 	struct gw_unkept *next;
 };
 
@@ -205,6 +207,9 @@ struct gw {
 	double last_renew;                    /* last lease renewal (monotonic s) */
 	unsigned long lease_conn;             /* store_connects() at the last renewal */
 	int reclaim_pending;                  /* the lease ran out: take back what peers left */
+	struct gw_tick *tick;                 /* the lease tick on its way (gw_lease.c), NULL = none */
+	int tick_again;                       /* Redis was reached again while it was: one more after it */
+	int outbox_after_renew;               /* the outbox pump waits for the tick's renewal */
 	struct store *store;
 	struct archive *archive;              /* the loop's connection: campaigns only */
 	struct archiver *archiver;            /* surveys and receipts are written on its thread */
@@ -266,6 +271,8 @@ struct gw {
 	struct event *ev_optout;
 	int64_t optout_seq;     /* the archive's opt-out change log applied up to here */
 	int optout_blocked;     /* hl:optout could not be restored: no survey starts */
+	struct gw_restore *restoring; /* a restore on its way (gw_optout.c), NULL = none */
+	int optout_checking;    /* the marker's EXISTS, a restore or the changes on their way */
 	char (*lost_starts)[RECORD_ID_MAX]; /* STARTs whose reply was lost: back in line at the lease tick */
 	size_t nlost_starts;
 	void (*done)(void *);
@@ -357,7 +364,6 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
 /* 1 while a POP or a START is on its way (our hl:starting is theirs). */
 int gw_starts_busy(const struct gw *g);
 #define GW_LOST_STARTS_MAX 4096 /* more lost at once wait for a moment without starts */
-void gw_requeue_lost_starts(struct gw *g);
 /* What gw_mo_judge makes of ACTIVE's reply for an MO. */
 enum { GW_MO_DONE, GW_MO_AGAIN, GW_MO_FEED, GW_MO_STORED, GW_MO_NOTICE };
 /* What ACTIVE's reply a means for an MO of msisdn: GW_MO_DONE (answer it
@@ -509,8 +515,19 @@ char *gw_optout_record(const char *hash, int64_t at, const char *source);
 #define GW_STRAY_REC_PREFIX "{\"stray\":"
 char *gw_stray_record(const char *hash, int64_t at);
 void gw_stray_note(struct gw *g, const char *msisdn);
+struct gw_restore;
+/* At start (before the loop), on the synchronous connection: hl:optout
+ * filled again from the archive, then our marker. 0 or -EIO. */
 int gw_optout_restore(struct gw *g);
-int gw_optout_sync(struct gw *g);
+/* The same on the loop, on the asynchronous connection; fn(arg, rc) is
+ * called once when it ends (one restore at a time: a caller that comes
+ * while one is on its way waits for it). 0, or -EIO/-ENOMEM and fn is
+ * never called. */
+typedef void (*gw_restored_fn)(void *arg, int rc);
+int gw_optout_restore_async(struct gw *g, gw_restored_fn fn, void *arg);
+/* Our marker looked for (restored when it is gone), then the operator's
+ * changes applied (every 5 s, and on SIGHUP): asynchronous, one at a time. */
+void gw_optout_check(struct gw *g);
 void gw_optout_cb(evutil_socket_t fd, short what, void *arg);
 
 /* gw_gauges.c: gauges and histograms for /metrics */
@@ -524,12 +541,23 @@ char *gw_gauges(struct gw *g);
 void gw_rebind_free(struct gw *g);
 
 /* gw_lease.c */
+/* REAP on the synchronous connection (start, exit). */
 long long gw_reap(struct gw *g, const char *inst, int force);
-/* Entries of our sending lists held by no session go back to the outbox:
- * at_once (a reload just forgot them), or, at the lease tick, those the
- * tick before saw so too (a TAKE on its way holds what it moved). */
-void gw_sweep_sending(struct gw *g, int at_once);
+/* A reload's sweep, on the synchronous connection: the entries of our
+ * sending lists held by no session (a reload just forgot them) go back to
+ * the outbox at once. (The lease tick's sweep waits for a second look.) */
+void gw_sweep_sending(struct gw *g);
+/* The 2 s timer: a lease tick, unless the last one is still on its way. */
 void gw_lease_cb(evutil_socket_t fd, short what, void *arg);
+/* A lease tick now (asynchronous connection): the renewal, then RECLAIM,
+ * REAP of dead peers, the sweep of our sending and starting lists. When
+ * one is on its way and Redis was reached again since its renewal left,
+ * one more follows it. */
+void gw_lease_tick(struct gw *g);
+/* For the outbox pump: 1 when Redis was reached again since the lease was
+ * renewed and a tick's renewal is on its way (the pump is called again
+ * when it is back); a tick is started if none is. */
+int gw_lease_first(struct gw *g);
 int gw_take_over(struct gw *g, char *err, size_t errlen);
 void gw_recover(struct gw *g);
 

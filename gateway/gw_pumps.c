@@ -258,7 +258,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 		/* Redis was reached again since the lease was renewed: the lease
 		 * first (was it lost? then what peers left is ours to take back),
 		 * and these go back in line to be taken again after it */
-		gw_lease_cb(-1, 0, g);
+		gw_lease_tick(g);
 		gw_take_putback(g, t, r, 0); /* the sweep will if this fails */
 		gw_outbox_pushed(g, i);
 		event_active(g->ev_outbox, 0, 0);
@@ -313,7 +313,7 @@ static void gw_take_on_reply(void *arg, int rc, const struct store_list *r, cons
 	struct gw *g = t->g;
 	g->reserved[t->smsc] -= t->want;
 	/* taking stays set until the entries are in a session or put back: the
-	 * sweep (gw_lease_cb in gw_take_hand may run it) must not give them back */
+	 * sweep must not give them back */
 	gw_take_hand(t, rc, r, err);
 	g->taking[t->smsc] = 0;
 	free(t);
@@ -330,9 +330,10 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct gw *g = arg;
 	/* Redis came back since our last lease renewal: renew (and see whether
-	 * the lease ran out, then take back our work) before sending anything */
-	if (g->registered && store_connects(g->store) != g->lease_conn)
-		gw_lease_cb(-1, 0, g);
+	 * the lease ran out, then take back our work) before sending anything;
+	 * the renewal's reply calls us again */
+	if (gw_lease_first(g))
+		return;
 	for (int i = 0; i < g->nesme && !g->closing; i++) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);

@@ -203,7 +203,7 @@ static void gw_rebind_done(void *arg)
 		log_info("[%s] event=rebind host=%s port=%d unconfirmed_given_back=%d", g->cfg->smsc[i].name,
 		         g->cfg->smsc[i].host, g->cfg->smsc[i].port, dropped);
 	}
-	gw_sweep_sending(g, 1);
+	gw_sweep_sending(g);
 }
 
 /* A removed entry's slot, once its session is gone: what it never confirmed
@@ -232,7 +232,7 @@ static void gw_retire_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		later = n < 0 || tries > 0; /* Redis away, or an answer still on its way */
 		if (!later)
-			gw_sweep_sending(g, 1);
+			gw_sweep_sending(g);
 	}
 	if (later || !gw_retire_lists(g, i, rb->moved)) {
 		struct timeval sec = {1, 0};
@@ -262,7 +262,7 @@ static void gw_retire_done(void *arg)
 	g->bound[i] = 0;
 	int dropped = gw_forget_inflight(g, i);
 	log_info("[%s] event=smsc_removed unconfirmed_given_back=%d", g->cfg->smsc[i].name, dropped);
-	gw_sweep_sending(g, 1);
+	gw_sweep_sending(g);
 	gw_retire_cb(-1, 0, rb);
 }
 

@@ -63,6 +63,8 @@ static void gw_startjob_free(struct gw_startjob *j)
 }
 
 static void gw_start_done(void *arg, int rc, const struct store_list *r, const char *err);
+static void gw_start_restored(void *arg, int rc);
+static void gw_start_dropped(struct gw_startjob *j, long long claimed);
 
 static int gw_start_send(struct gw_startjob *j)
 {
@@ -75,11 +77,11 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 {
 	struct gw_startjob *j = arg;
 	struct gw *g = j->g;
-	char mask[PHONE_MAX], e2[256];
+	char mask[PHONE_MAX];
 	phone_mask(j->m.msisdn, mask);
 	if (rc == -EIO || rc == -ENOMEM) {
 		/* it may have run: if not, the id is still in our hl:starting and
-		 * goes back in line at the next lease tick (gw_requeue_lost_starts:
+		 * goes back in line at the next lease tick (gw_tick_starting:
 		 * this one by its id, while other starts go on) */
 		g->counters[GW_REDIS_ERR]++;
 		gw_commit_done(g, &j->k, -EIO, 0, err);
@@ -92,11 +94,16 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 	}
 	long long claimed = rc == 0 && r->n == 2 && r->e[0].kind == STORE_INT ? r->e[0].i : -1;
 	/* Redis held no opt-outs of ours: restored (once for a whole batch:
-	 * not again when another START restored them meanwhile), claimed again */
-	if (claimed == -2 && j->tries++ == 0 && (j->restores != g->optout_restores || gw_optout_restore(g) == 0) &&
-	    gw_start_send(j) == 0)
-		return;
-	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
+	 * not again when another START restored them meanwhile, and a START
+	 * that finds a restore on its way waits for it), claimed again */
+	if (claimed == -2 && j->tries++ == 0) {
+		if (j->restores != g->optout_restores) {
+			if (gw_start_send(j) == 0)
+				return;
+		} else if (!g->closing && gw_optout_restore_async(g, gw_start_restored, j) == 0) {
+			return; /* gw_start_restored goes on */
+		}
+	}
 	if (claimed == 1) {
 		int direct = j->k.direct, nout = j->k.nout;
 		const struct store_item *st = &r->e[1];
@@ -110,6 +117,38 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 		gw_startjob_free(j);
 		return;
 	}
+	gw_start_dropped(j, claimed);
+}
+
+/* UNCLAIM of a survey that waits for the opt-outs: a failure leaves it on
+ * our starting list, where the lease tick finds it. */
+static void gw_start_on_unclaim(void *arg, int rc, long long v, const char *err)
+{
+	struct gw *g = arg;
+	(void)v;
+	if (rc < 0 && rc != -EBADMSG) {
+		g->counters[GW_REDIS_ERR]++;
+		if (!g->closing)
+			log_warn("start msg=\"UNCLAIM failed: the lease tick puts it back\" err=\"%s\"", err ? err : "");
+	}
+}
+
+/* The restore a START waited for (rc 0: done): its claim again, or not
+ * started. */
+static void gw_start_restored(void *arg, int rc)
+{
+	struct gw_startjob *j = arg;
+	if (rc == 0 && !j->g->closing && gw_start_send(j) == 0)
+		return;
+	gw_start_dropped(j, -2);
+}
+
+/* A START that did not start its survey (claimed: CLAIM's answer): archived
+ * as it was, nothing asked, or back in line. Frees j. */
+static void gw_start_dropped(struct gw_startjob *j, long long claimed)
+{
+	struct gw *g = j->g;
+	const struct campaign *c = gw_campaign(g, j->m.campaign, j->m.cver);
 	gw_commit_clear(g, &j->k);
 	/* not started after all: archived as it was, nothing asked */
 	survey_clear(&j->s);
@@ -119,7 +158,7 @@ static void gw_start_done(void *arg, int rc, const struct store_list *r, const c
 		g->optout_blocked = 1;
 		const char *uk[] = {g->k_starting, GW_K_QUEUE};
 		const char *ua[] = {j->m.id};
-		if (store_run(g->store, STORE_UNCLAIM, 2, uk, 1, ua, e2, sizeof e2) < 0)
+		if (store_async_run_int(g->store, STORE_UNCLAIM, 2, uk, 1, ua, gw_start_on_unclaim, g) < 0)
 			g->counters[GW_REDIS_ERR]++;
 	} else if (claimed == -3) {
 		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", j->m.id);
@@ -333,38 +372,6 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	g->pop_busy = 1;
-}
-
-/* The surveys whose START's reply was lost, back to the head of the queue
- * if they are still on our starting list (the START did not run); one that
- * ran was taken off it, and should it run late, after this, its survey is
- * started once all the same (a START of a started survey changes nothing).
- * With no POP or START on its way, the lease tick moves the whole list
- * back instead; these are for a gateway that never has such a moment (a
- * backlog). Those Redis could not take now are tried again at the next tick. */
-void gw_requeue_lost_starts(struct gw *g)
-{
-	size_t keep = 0;
-	int moved = 0;
-	for (size_t i = 0; i < g->nlost_starts; i++) {
-		char err[256];
-		const char *keys[] = {g->k_starting, GW_K_QUEUE};
-		const char *args[] = {g->lost_starts[i]};
-		long long v = 0;
-		if (store_run_int(g->store, STORE_UNCLAIM, 2, keys, 1, args, &v, err, sizeof err) < 0) {
-			g->counters[GW_REDIS_ERR]++;
-			memmove(g->lost_starts[keep++], g->lost_starts[i], RECORD_ID_MAX);
-			continue;
-		}
-		if (v == 1) {
-			moved++;
-			log_warn("recover survey=%s what=starting msg=\"its start's reply was lost and it had not run: back in line\"",
-			         g->lost_starts[i]);
-		}
-	}
-	g->nlost_starts = keep;
-	if (moved)
-		event_active(g->ev_queue, 0, 0);
 }
 
 /* 1 while a POP or a START is on its way: our hl:starting is theirs. */

@@ -1526,6 +1526,14 @@ static void tcall_list(void *arg, int rc, const struct store_list *l, const char
 	c->n++;
 }
 
+/* store_async_anyv: the one item's kind in v. */
+static void tcall_any(void *arg, int rc, const struct store_list *l, const char *err)
+{
+	struct tcall *c = arg;
+	c->v[c->n] = l && l->n ? (long long)l->e[0].kind : -1;
+	tcall_list(arg, rc, l, err);
+}
+
 static void tcall_trigger(void *arg, int rc, int is_new, const char *id, const char *err)
 {
 	struct tcall *c = arg;
@@ -1632,6 +1640,24 @@ static void test_verbs_async(void **state)
 	assert_int_equal(c.rc[1], 0);
 	assert_int_equal(c.v[1], 0);
 	assert_string_equal(c.str[1], sid);
+	/* a reply of more than one shape (the lease's SET ... GET): nil, then
+	 * the old value; a plain SET's status */
+	memset(&c, 0, sizeof c);
+	const char *set1[] = {"SET", "lease", "v1", "EX", "10", "GET"}, *set2[] = {"SET", "lease", "v2", "EX", "10", "GET"};
+	const char *set3[] = {"SET", "plain", "x"};
+	assert_int_equal(store_async_anyv(s, 6, set1, tcall_any, &c), 0);
+	assert_int_equal(store_async_anyv(s, 6, set2, tcall_any, &c), 0);
+	assert_int_equal(store_async_anyv(s, 3, set3, tcall_any, &c), 0);
+	trun_until(base, &c, 3, 3000);
+	assert_int_equal(c.rc[0], 0);
+	assert_int_equal(c.len[0], 1);
+	assert_int_equal(c.v[0], STORE_NIL);
+	assert_int_equal(c.rc[1], 0);
+	assert_int_equal(c.v[1], STORE_STR);
+	assert_string_equal(c.str[1], "v1");
+	assert_int_equal(c.rc[2], 0);
+	assert_int_equal(c.v[2], STORE_STR);
+	assert_string_equal(c.str[2], "OK");
 	/* a reply lost (Redis paused past the deadline): -EIO, not sent again */
 	struct store *p = store_new(url, NULL, 0);
 	assert_string_equal(cmd_str(p, "CLIENT PAUSE 3000 WRITE", NULL, NULL), "OK");
