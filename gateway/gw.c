@@ -343,7 +343,7 @@ static void gw_put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 	*n = w < 0 ? cap : *n + (size_t)w;
 }
 
-char *gw_metrics(struct gw *g)
+char *gw_metrics_text(struct gw *g, const char *gauges)
 {
 	size_t cap = 65536, n = 0;
 	char *b = malloc(cap);
@@ -363,10 +363,8 @@ char *gw_metrics(struct gw *g)
 		if (!g->cfg->smsc[i].retired)
 			gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
 			       esme_bound(g->esme[i]));
-	char *gz = gw_gauges(g); /* depths, window in use, latency histograms */
-	if (gz)
-		gw_put(b, cap, &n, "%s", gz);
-	free(gz);
+	if (gauges) /* depths, window in use, latency histograms (gw_gauges.c) */
+		gw_put(b, cap, &n, "%s", gauges);
 	return b;
 }
 
