@@ -31,13 +31,15 @@ struct api {
 
 /* A request answered later: what it asks is on its way to Redis (the
  * asynchronous connection), and the loop goes on meanwhile. libevent may
- * free the request before that: with its connection (evhttp_free at
- * api_free, or a connection dropped while the request is still attached to
- * it); the connection's close callback (api_wait_closed) forgets such a
- * request here first. A client that closed its connection first (or timed
- * out) leaves its request detached from it: that request stays valid and
- * libevent frees it when it is answered, so it is answered all the same
- * (into the void). Nothing is ever sent on a freed request. */
+ * free the request before that, with its connection (evhttp_free at
+ * api_free, or any connection freed while the request is attached to it):
+ * the connection's close callback (api_wait_closed) forgets such a request
+ * here first, so nothing is ever sent on a freed request. A client that
+ * closed its end is not seen until then (libevent 2.1 does not read a
+ * connection whose request waits for its answer): the answer is written,
+ * fails, and libevent frees the request and the connection. One whose
+ * connection timed out (evhttp_set_timeout) is detached from it and stays
+ * valid: answered all the same, into the void, libevent frees it then. */
 struct api_wait {
 	struct api *a;              /* NULL once the API is freed */
 	struct evhttp_request *req; /* NULL: nobody to answer any more */
@@ -456,6 +458,18 @@ static void api_surveys_done(void *arg, int code, json_t *body)
 		json_decref(body);
 }
 
+static void api_ready_done(void *arg, int ok, const char *why)
+{
+	struct api_wait *w = arg;
+	int draining = w->a && w->a->draining; /* (it may have begun meanwhile) */
+	struct evhttp_request *req = api_wait_end(w);
+	free(w);
+	char line[160];
+	snprintf(line, sizeof line, "%s\n", draining ? "draining" : ok ? "ready" : why);
+	if (req)
+		api_text(req, ok && !draining ? 200 : 503, "text/plain", line);
+}
+
 static void api_cb(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
@@ -482,12 +496,13 @@ static void api_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/healthz") == 0) {
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
-		char why[128], line[160];
-		int ok = !a->draining && gw_ready(a->gw, why, sizeof why);
-		if (a->draining)
-			snprintf(why, sizeof why, "draining");
-		snprintf(line, sizeof line, "%s\n", ok ? "ready" : why);
-		api_text(req, ok ? 200 : 503, "text/plain", line);
+		struct api_wait *w = a->draining ? NULL : calloc(1, sizeof *w);
+		if (!w) {
+			api_text(req, 503, "text/plain", a->draining ? "draining\n" : "out of memory\n");
+		} else {
+			api_wait_begin(a, w, req);
+			gw_ready(a->gw, api_ready_done, w);
+		}
 	} else if (strcmp(path, "/metrics") == 0) {
 		struct api_wait *w = calloc(1, sizeof *w);
 		if (!w) {
@@ -552,8 +567,8 @@ void api_free(struct api *a)
 		return;
 	dashboard_free(a->dash); /* before the requests it answers go */
 	/* the requests still waiting for Redis: those on a connection go with
-	 * the server (nothing to answer); one its client left is answered into
-	 * the void when its reply comes (libevent frees it then) */
+	 * the server (nothing to answer); a detached one (its connection timed
+	 * out) is answered into the void when its reply comes, and freed then */
 	for (struct api_wait *w = a->waits; w; w = w->next) {
 		w->a = NULL;
 		if (w->req && evhttp_request_get_connection(w->req))

@@ -98,8 +98,12 @@ int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out);
 
 /* 1 when Redis answers a PING now (systemd readiness). */
 int gw_redis_ok(struct gw *g);
-/* /readyz: 1 when Redis answers and at least one SMSC is bound. */
-int gw_ready(struct gw *g, char *why, size_t whylen);
+/* /readyz: cb(arg, ok, why), ok 1 when Redis answers (a PING on the
+ * asynchronous connection: the loop does not wait) and at least one SMSC is
+ * bound, else 0 and why (borrowed for the call). Called exactly once,
+ * later, or at once when Redis cannot be reached now. */
+typedef void (*gw_ready_cb)(void *arg, int ok, const char *why);
+void gw_ready(struct gw *g, gw_ready_cb cb, void *arg);
 /* The HTTP API's reads and the operator's calls go to Redis on the
  * asynchronous connection: the loop never waits for them. Each calls its
  * callback exactly once, later, or at once (before returning) when nothing

@@ -516,6 +516,14 @@ int store_async_listv(struct store *s, int argc, const char **argv, store_list_c
 	return store_job_send(s, j, -1, 0, NULL, argc, argv);
 }
 
+int store_async_anyv(struct store *s, int argc, const char **argv, store_list_cb cb, void *arg)
+{
+	struct store_job *j = store_job_new(STORE_JOB_ANY, arg);
+	if (j)
+		j->cb.l = cb;
+	return store_job_send(s, j, -1, 0, NULL, argc, argv);
+}
+
 int store_async_intv(struct store *s, int argc, const char **argv, store_int_cb cb, void *arg)
 {
 	struct store_job *j = store_job_new(STORE_JOB_INT, arg);
