@@ -16,17 +16,16 @@ static int api_surveys_err(json_t **body, int code, const char *field, const cha
 	return code;
 }
 
-static int api_allowed(const struct config *cfg, int token, json_t *o)
+static int api_allowed(const struct config_token *t, json_t *o)
 {
 	const char *ag = json_string_value(json_object_get(o, "agency"));
-	return config_token_allows(cfg, token, ag ? ag : "");
+	return config_token_permits(t, ag ? ag : "");
 }
 
 /* A look-up or a cancel on its way to Redis: what the answer needs. */
 struct api_surveys_job {
-	const struct config *cfg;
 	struct gw *g;
-	int token;
+	struct config_token token;  /* a copy: a reload may move the config's tokens while Redis answers */
 	char id[64];                /* GET /v1/surveys/{id}, a cancel */
 	api_surveys_reply_fn reply;
 	void *ctx;
@@ -56,7 +55,7 @@ static void api_surveys_found(void *arg, int rc, json_t *arr)
 	size_t found = json_array_size(arr);
 	json_t *mine = json_array();
 	for (size_t i = 0; i < found; i++)
-		if (api_allowed(j->cfg, j->token, json_array_get(arr, i)))
+		if (api_allowed(&j->token, json_array_get(arr, i)))
 			json_array_append(mine, json_array_get(arr, i));
 	json_decref(arr);
 	if (found == 0)
@@ -102,7 +101,7 @@ static void api_surveys_got(void *arg, int rc, json_t *o)
 		api_surveys_fail(j, 404, NULL, "no such survey");
 	else if (rc < 0)
 		api_surveys_fail(j, 503, NULL, "the survey cannot be read now; try again");
-	else if (!api_allowed(j->cfg, j->token, o)) {
+	else if (!api_allowed(&j->token, o)) {
 		json_decref(o);
 		api_surveys_fail(j, 403, NULL, "this token may not see this survey");
 	} else {
@@ -113,7 +112,7 @@ static void api_surveys_got(void *arg, int rc, json_t *o)
 static void api_surveys_cancelled(void *arg, int rc)
 {
 	struct api_surveys_job *j = arg;
-	const char *by = j->cfg->tokens[j->token].name;
+	const char *by = j->token.name;
 	if (rc == -ENOENT) /* it finished between the look and the cancel */
 		api_surveys_fail(j, 409, NULL, "the survey has just finished: nothing to cancel");
 	else if (rc < 0)
@@ -129,7 +128,7 @@ static void api_surveys_cancelled(void *arg, int rc)
 static void api_surveys_cancel_got(void *arg, int rc, json_t *o)
 {
 	struct api_surveys_job *j = arg;
-	if (rc == -ENOENT || (rc == 0 && !api_allowed(j->cfg, j->token, o))) {
+	if (rc == -ENOENT || (rc == 0 && !api_allowed(&j->token, o))) {
 		json_decref(o);
 		api_surveys_fail(j, 404, NULL, "no such survey");
 		return;
@@ -151,7 +150,7 @@ static void api_surveys_cancel_got(void *arg, int rc, json_t *o)
 		return;
 	}
 	json_decref(o);
-	gw_survey_cancel(j->g, j->id, j->cfg->tokens[j->token].name, api_surveys_cancelled, j);
+	gw_survey_cancel(j->g, j->id, j->token.name, api_surveys_cancelled, j);
 }
 
 void api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, const char *path, const char *query,
@@ -163,15 +162,14 @@ void api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, 
 		reply(ctx, api_surveys_err(&body, 503, NULL, "out of memory; retry"), body);
 		return;
 	}
-	j->cfg = cfg;
 	j->g = g;
-	j->token = token;
 	j->reply = reply;
 	j->ctx = ctx;
-	if (token < 0) {
+	if (token < 0 || token >= cfg->ntokens) {
 		api_surveys_fail(j, 401, NULL, "a valid bearer token is required");
 		return;
 	}
+	j->token = cfg->tokens[token];
 	const char *rest = path + strlen("/v1/surveys");
 	const char *cancel = strstr(rest, "/cancel");
 	if (*rest == '/' && cancel && cancel > rest + 1 && strcmp(cancel, "/cancel") == 0 &&

@@ -13,7 +13,8 @@
 typedef void (*api_surveys_reply_fn)(void *ctx, int code, json_t *body);
 
 /* path starts with "/v1/surveys"; query is the URI's query or NULL; token
- * is config_token_find's (-1 = none); cfg and g outlive the call's answer.
+ * is config_token_find's in cfg (-1 = none; the token is copied: a reload
+ * may move the config's tokens before the answer); g outlives the answer.
  * Calls reply exactly once, with the HTTP status and the body: at once when
  * nothing has to be read from Redis, else when Redis answered (the
  * asynchronous connection: the loop does not wait; path and query are
