@@ -18,7 +18,7 @@
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_BATCH 1000
 
-struct api_job;
+struct api_wait;
 struct api {
 	struct evhttp *http;
 	const struct config *cfg;
@@ -26,21 +26,73 @@ struct api {
 	struct dashboard *dash;
 	int draining;           /* api_drain: triggers get 503 */
 	int retry_after_s;      /* what Retry-After says then */
-	struct api_job *jobs;   /* POST /v1/triggers waiting for Redis */
+	struct api_wait *waits; /* requests waiting for Redis */
 };
 
+/* A request answered later: what it asks is on its way to Redis (the
+ * asynchronous connection), and the loop goes on meanwhile. libevent may
+ * free the request before that, with its connection (evhttp_free at
+ * api_free, or any connection freed while the request is attached to it):
+ * the connection's close callback (api_wait_closed) forgets such a request
+ * here first, so nothing is ever sent on a freed request. A client that
+ * closed its end is not seen until then (libevent 2.1 does not read a
+ * connection whose request waits for its answer): the answer is written,
+ * fails, and libevent frees the request and the connection. One whose
+ * connection timed out (evhttp_set_timeout) is detached from it and stays
+ * valid: answered all the same, into the void, libevent frees it then. */
+struct api_wait {
+	struct api *a;              /* NULL once the API is freed */
+	struct evhttp_request *req; /* NULL: nobody to answer any more */
+	struct api_wait *next;      /* a->waits */
+};
+
+/* A connection is going: its request waiting here goes with it. */
+static void api_wait_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct api *a = arg;
+	for (struct api_wait *w = a->waits; w; w = w->next)
+		if (w->req && evhttp_request_get_connection(w->req) == evcon) {
+			w->req = NULL;
+			log_debug("http msg=\"connection closed before its answer\"");
+		}
+}
+
+static void api_wait_begin(struct api *a, struct api_wait *w, struct evhttp_request *req)
+{
+	w->a = a;
+	w->req = req;
+	w->next = a->waits;
+	a->waits = w;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	if (evcon) /* (a request waits alone on its connection: evhttp reads the next once this one is answered) */
+		evhttp_connection_set_closecb(evcon, api_wait_closed, a);
+}
+
+/* The request to answer now, or NULL (nobody to answer); w leaves a's list. */
+static struct evhttp_request *api_wait_end(struct api_wait *w)
+{
+	if (w->a) {
+		struct api_wait **pp = &w->a->waits;
+		while (*pp && *pp != w)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = w->next;
+	}
+	struct evhttp_request *req = w->req;
+	w->a = NULL;
+	w->req = NULL;
+	w->next = NULL;
+	return req;
+}
+
 /* A POST /v1/triggers whose triggers are on their way to Redis
- * (gw_trigger_async): answered when the last comes back. A request whose
- * client went away meanwhile is still valid (libevent frees it when it is
- * answered); at api_free the job is orphaned (a = NULL) and only freed. */
+ * (gw_trigger_async): answered when the last comes back. */
 struct api_job {
-	struct api *a;
-	struct evhttp_request *req;
+	struct api_wait w;      /* first: the request */
 	json_t *results;        /* one answer per trigger, in order (a batch) */
 	int batch;              /* 0: one trigger, answered with its own status */
 	int single_code;
 	int left;               /* triggers still on their way */
-	struct api_job *next;
 	struct api_item {
 		struct api_job *j;
 		size_t i;
@@ -206,28 +258,18 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer, stru
 	return code;
 }
 
+/* Answers the job's request (when someone still waits for it) and frees j. */
 static void api_job_answer(struct api_job *j)
 {
-	if (j->batch)
-		api_reply_json(j->req, 200, json_pack("{s:o}", "results", j->results));
-	else {
+	struct evhttp_request *req = api_wait_end(&j->w);
+	if (req && j->batch) {
+		api_reply_json(req, 200, json_pack("{s:o}", "results", j->results));
+		j->results = NULL;
+	} else if (req) {
 		json_t *one = json_incref(json_array_get(j->results, 0));
-		json_decref(j->results);
 		json_object_del(one, "index");
 		json_object_del(one, "code");
-		api_reply_json(j->req, j->single_code, one);
-	}
-	j->results = NULL;
-}
-
-static void api_job_free(struct api_job *j)
-{
-	if (j->a) {
-		struct api_job **pp = &j->a->jobs;
-		while (*pp && *pp != j)
-			pp = &(*pp)->next;
-		if (*pp)
-			*pp = j->next;
+		api_reply_json(req, j->single_code, one);
 	}
 	json_decref(j->results);
 	free(j);
@@ -250,9 +292,7 @@ static void api_trigger_done(void *arg, int rc, const char *id, const char *err)
 	api_item_set(j, it->i, code, api_trigger_answer(code, id, NULL, err));
 	if (--j->left > 0)
 		return;
-	if (j->a)
-		api_job_answer(j);
-	api_job_free(j);
+	api_job_answer(j);
 }
 
 static void api_triggers(struct api *a, struct evhttp_request *req)
@@ -308,8 +348,7 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 		api_error(req, 503, NULL, "out of memory; retry");
 		return;
 	}
-	j->a = a;
-	j->req = req;
+	api_wait_begin(a, &j->w, req);
 	j->batch = json_is_array(body);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(j->results, json_null());
@@ -323,12 +362,24 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 			api_item_set(j, i, code, one);
 	}
 	json_decref(body);
-	j->next = a->jobs;
-	a->jobs = j;
-	if (--j->left == 0) {
+	if (--j->left == 0)
 		api_job_answer(j);
-		api_job_free(j);
+}
+
+static void api_optout_done(void *arg, int rc, int is_new, const char *ended)
+{
+	struct api_wait *w = arg;
+	struct evhttp_request *req = api_wait_end(w);
+	free(w);
+	if (!req)
+		return;
+	if (rc < 0) {
+		api_error(req, 503, NULL, "cannot store the opt-out now; retry");
+		return;
 	}
+	json_t *o = json_pack("{s:b,s:b}", "optout", 1, "new", is_new);
+	json_object_set_new(o, "survey_ended", ended && *ended ? json_string(ended) : json_null());
+	api_reply_json(req, is_new ? 201 : 200, o);
 }
 
 /* POST /v1/optouts {"msisdn": "..."}: the citizen is never surveyed again
@@ -364,15 +415,12 @@ static void api_optouts(struct api *a, struct evhttp_request *req)
 			snprintf(msg, sizeof msg, "msisdn: required, a string, and the only field");
 		api_error(req, 400, "msisdn", msg);
 	} else {
-		int is_new = 0;
-		char ended[33];
-		int rc = gw_optout_api(a->gw, msisdn, &is_new, ended);
-		if (rc < 0) {
-			api_error(req, 503, NULL, "cannot store the opt-out now; retry");
+		struct api_wait *w = calloc(1, sizeof *w);
+		if (!w) {
+			api_error(req, 503, NULL, "out of memory; retry");
 		} else {
-			json_t *o = json_pack("{s:b,s:b}", "optout", 1, "new", is_new);
-			json_object_set_new(o, "survey_ended", ended[0] ? json_string(ended) : json_null());
-			api_reply_json(req, is_new ? 201 : 200, o);
+			api_wait_begin(a, w, req);
+			gw_optout_api(a->gw, msisdn, api_optout_done, w);
 		}
 	}
 	json_decref(body);
@@ -387,6 +435,39 @@ static void api_text(struct evhttp_request *req, int code, const char *ctype, co
 	evhttp_send_reply(req, code, code == 200 ? "OK" : "Service Unavailable", out);
 	if (out)
 		evbuffer_free(out);
+}
+
+static void api_metrics_done(void *arg, char *text)
+{
+	struct api_wait *w = arg;
+	struct evhttp_request *req = api_wait_end(w);
+	free(w);
+	if (req)
+		api_text(req, 200, "text/plain; version=0.0.4", text ? text : "");
+	free(text);
+}
+
+static void api_surveys_done(void *arg, int code, json_t *body)
+{
+	struct api_wait *w = arg;
+	struct evhttp_request *req = api_wait_end(w);
+	free(w);
+	if (req)
+		api_reply_json(req, code, body);
+	else
+		json_decref(body);
+}
+
+static void api_ready_done(void *arg, int ok, const char *why)
+{
+	struct api_wait *w = arg;
+	int draining = w->a && w->a->draining; /* (it may have begun meanwhile) */
+	struct evhttp_request *req = api_wait_end(w);
+	free(w);
+	char line[160];
+	snprintf(line, sizeof line, "%s\n", draining ? "draining" : ok ? "ready" : why);
+	if (req)
+		api_text(req, ok && !draining ? 200 : 503, "text/plain", line);
 }
 
 static void api_cb(struct evhttp_request *req, void *arg)
@@ -404,23 +485,32 @@ static void api_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/v1/report") == 0 || strcmp(path, "/dashboard") == 0) {
 		dashboard_serve(a->dash, req, api_auth(a, req), strcmp(path, "/dashboard") == 0);
 	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
-		json_t *body = NULL;
-		int code = api_surveys(a->cfg, a->gw, api_auth(a, req), evhttp_request_get_command(req) == EVHTTP_REQ_GET,
-		                       path, evhttp_uri_get_query(u), &body);
-		api_reply_json(req, code, body);
+		struct api_wait *w = calloc(1, sizeof *w);
+		if (!w) {
+			api_error(req, 503, NULL, "out of memory; retry");
+		} else {
+			api_wait_begin(a, w, req);
+			api_surveys(a->cfg, a->gw, api_auth(a, req), evhttp_request_get_command(req) == EVHTTP_REQ_GET, path,
+			            evhttp_uri_get_query(u), api_surveys_done, w);
+		}
 	} else if (strcmp(path, "/healthz") == 0) {
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
-		char why[128], line[160];
-		int ok = !a->draining && gw_ready(a->gw, why, sizeof why);
-		if (a->draining)
-			snprintf(why, sizeof why, "draining");
-		snprintf(line, sizeof line, "%s\n", ok ? "ready" : why);
-		api_text(req, ok ? 200 : 503, "text/plain", line);
+		struct api_wait *w = a->draining ? NULL : calloc(1, sizeof *w);
+		if (!w) {
+			api_text(req, 503, "text/plain", a->draining ? "draining\n" : "out of memory\n");
+		} else {
+			api_wait_begin(a, w, req);
+			gw_ready(a->gw, api_ready_done, w);
+		}
 	} else if (strcmp(path, "/metrics") == 0) {
-		char *m = gw_metrics(a->gw);
-		api_text(req, 200, "text/plain; version=0.0.4", m ? m : "");
-		free(m);
+		struct api_wait *w = calloc(1, sizeof *w);
+		if (!w) {
+			api_text(req, 503, "text/plain", "out of memory\n");
+		} else {
+			api_wait_begin(a, w, req);
+			gw_metrics(a->gw, api_metrics_done, w);
+		}
 	} else {
 		api_error(req, 404, NULL, "no such resource");
 	}
@@ -476,9 +566,15 @@ void api_free(struct api *a)
 	if (!a)
 		return;
 	dashboard_free(a->dash); /* before the requests it answers go */
-	for (struct api_job *j = a->jobs; j; j = j->next)
-		j->a = NULL; /* their requests go with the server: nothing to answer */
-	a->jobs = NULL;
+	/* the requests still waiting for Redis: those on a connection go with
+	 * the server (nothing to answer); a detached one (its connection timed
+	 * out) is answered into the void when its reply comes, and freed then */
+	for (struct api_wait *w = a->waits; w; w = w->next) {
+		w->a = NULL;
+		if (w->req && evhttp_request_get_connection(w->req))
+			w->req = NULL;
+	}
+	a->waits = NULL;
 	if (a->http)
 		evhttp_free(a->http);
 	free(a);

@@ -16,129 +16,193 @@ static int api_surveys_err(json_t **body, int code, const char *field, const cha
 	return code;
 }
 
-static int api_allowed(const struct config *cfg, int token, json_t *o)
+static int api_allowed(const struct config_token *t, json_t *o)
 {
 	const char *ag = json_string_value(json_object_get(o, "agency"));
-	return config_token_allows(cfg, token, ag ? ag : "");
+	return config_token_permits(t, ag ? ag : "");
 }
 
-static int api_surveys_query(const struct config *cfg, struct gw *g, int token, const char *query, json_t **body)
+/* A look-up or a cancel on its way to Redis: what the answer needs. */
+struct api_surveys_job {
+	struct gw *g;
+	struct config_token token;  /* a copy: a reload may move the config's tokens while Redis answers */
+	char id[64];                /* GET /v1/surveys/{id}, a cancel */
+	api_surveys_reply_fn reply;
+	void *ctx;
+};
+
+static void api_surveys_end(struct api_surveys_job *j, int code, json_t *body)
+{
+	j->reply(j->ctx, code, body);
+	free(j);
+}
+
+/* An error answer, ended now. */
+static void api_surveys_fail(struct api_surveys_job *j, int code, const char *field, const char *msg)
+{
+	json_t *body = NULL;
+	api_surveys_err(&body, code, field, msg);
+	api_surveys_end(j, code, body);
+}
+
+static void api_surveys_found(void *arg, int rc, json_t *arr)
+{
+	struct api_surveys_job *j = arg;
+	if (rc < 0) {
+		api_surveys_fail(j, 503, NULL, "the surveys cannot be read now; try again");
+		return;
+	}
+	size_t found = json_array_size(arr);
+	json_t *mine = json_array();
+	for (size_t i = 0; i < found; i++)
+		if (api_allowed(&j->token, json_array_get(arr, i)))
+			json_array_append(mine, json_array_get(arr, i));
+	json_decref(arr);
+	if (found == 0)
+		api_surveys_fail(j, 404, "transaction_id", "no survey with this transaction id");
+	else if (json_array_size(mine) == 0)
+		api_surveys_fail(j, 403, "transaction_id", "this token may not see these surveys");
+	else
+		api_surveys_end(j, 200, json_pack("{s:O}", "surveys", mine));
+	json_decref(mine);
+}
+
+static void api_surveys_query(struct api_surveys_job *j, const char *query)
 {
 	struct evkeyvalq q;
 	memset(&q, 0, sizeof q); /* evhttp_parse_query_str initialises it */
 	if (!query || evhttp_parse_query_str(query, &q) < 0) {
 		evhttp_clear_headers(&q);
-		return api_surveys_err(body, 400, "transaction_id", "transaction_id is required");
+		api_surveys_fail(j, 400, "transaction_id", "transaction_id is required");
+		return;
 	}
-	const char *tx = NULL, *camp = NULL;
-	int code = 0;
-	for (struct evkeyval *kv = q.tqh_first; kv && !code; kv = kv->next.tqe_next) {
+	const char *tx = NULL, *camp = NULL, *bad = NULL;
+	for (struct evkeyval *kv = q.tqh_first; kv && !bad; kv = kv->next.tqe_next) {
 		if (strcmp(kv->key, "transaction_id") == 0)
 			tx = kv->value;
 		else if (strcmp(kv->key, "campaign") == 0)
 			camp = kv->value;
 		else
-			code = api_surveys_err(body, 400, kv->key, "unknown parameter (transaction_id, campaign)");
+			bad = kv->key;
 	}
-	if (!code && (!tx || !*tx))
-		code = api_surveys_err(body, 400, "transaction_id", "transaction_id is required");
-	json_t *arr = NULL;
-	if (!code && gw_survey_find(g, tx, camp && *camp ? camp : NULL, &arr) < 0)
-		code = api_surveys_err(body, 503, NULL, "the surveys cannot be read now; try again");
-	if (!code) {
-		size_t found = json_array_size(arr);
-		json_t *mine = json_array();
-		for (size_t i = 0; i < found; i++)
-			if (api_allowed(cfg, token, json_array_get(arr, i)))
-				json_array_append(mine, json_array_get(arr, i));
-		if (found == 0)
-			code = api_surveys_err(body, 404, "transaction_id", "no survey with this transaction id");
-		else if (json_array_size(mine) == 0)
-			code = api_surveys_err(body, 403, "transaction_id", "this token may not see these surveys");
-		else {
-			*body = json_pack("{s:O}", "surveys", mine);
-			code = 200;
-		}
-		json_decref(mine);
-	}
-	json_decref(arr);
+	if (bad)
+		api_surveys_fail(j, 400, bad, "unknown parameter (transaction_id, campaign)");
+	else if (!tx || !*tx)
+		api_surveys_fail(j, 400, "transaction_id", "transaction_id is required");
+	else
+		gw_survey_find(j->g, tx, camp && *camp ? camp : NULL, api_surveys_found, j); /* (copies them) */
 	evhttp_clear_headers(&q);
-	return code;
 }
 
-/* POST /v1/surveys/{id}/cancel. A survey outside the token's agencies is
- * answered as an unknown one (404): a token learns nothing of others'. */
-static int api_surveys_cancel(const struct config *cfg, struct gw *g, int token, const char *id, json_t **body)
+static void api_surveys_got(void *arg, int rc, json_t *o)
 {
-	json_t *o = NULL;
-	int rc = gw_survey_get(g, id, &o);
-	if (rc == -ENOENT || (rc == 0 && !api_allowed(cfg, token, o))) {
+	struct api_surveys_job *j = arg;
+	if (rc == -ENOENT)
+		api_surveys_fail(j, 404, NULL, "no such survey");
+	else if (rc < 0)
+		api_surveys_fail(j, 503, NULL, "the survey cannot be read now; try again");
+	else if (!api_allowed(&j->token, o)) {
 		json_decref(o);
-		return api_surveys_err(body, 404, NULL, "no such survey");
+		api_surveys_fail(j, 403, NULL, "this token may not see this survey");
+	} else {
+		api_surveys_end(j, 200, o);
 	}
-	if (rc < 0)
-		return api_surveys_err(body, 503, NULL, "the survey cannot be read now; try again");
+}
+
+static void api_surveys_cancelled(void *arg, int rc)
+{
+	struct api_surveys_job *j = arg;
+	const char *by = j->token.name;
+	if (rc == -ENOENT) /* it finished between the look and the cancel */
+		api_surveys_fail(j, 409, NULL, "the survey has just finished: nothing to cancel");
+	else if (rc < 0)
+		api_surveys_fail(j, 503, NULL, "the survey cannot be cancelled now; try again");
+	else
+		api_surveys_end(j, 200, json_pack("{s:s,s:s,s:s}", "survey_id", j->id, "status", "cancelled",
+		                                  "cancelled_by", by));
+}
+
+/* POST /v1/surveys/{id}/cancel, once the survey was looked at. A survey
+ * outside the token's agencies is answered as an unknown one (404): a
+ * token learns nothing of others'. */
+static void api_surveys_cancel_got(void *arg, int rc, json_t *o)
+{
+	struct api_surveys_job *j = arg;
+	if (rc == -ENOENT || (rc == 0 && !api_allowed(&j->token, o))) {
+		json_decref(o);
+		api_surveys_fail(j, 404, NULL, "no such survey");
+		return;
+	}
+	if (rc < 0) {
+		api_surveys_fail(j, 503, NULL, "the survey cannot be read now; try again");
+		return;
+	}
 	if (!json_is_true(json_object_get(o, "running"))) {
 		const char *st = json_string_value(json_object_get(o, "status"));
 		char msg[160];
 		snprintf(msg, sizeof msg, "the survey has already finished (status %s): nothing to cancel",
 		         st ? st : "unknown");
-		api_surveys_err(body, 409, NULL, msg);
-		json_object_set_new(*body, "status", json_string(st ? st : "unknown"));
+		json_t *body = NULL;
+		api_surveys_err(&body, 409, NULL, msg);
+		json_object_set_new(body, "status", json_string(st ? st : "unknown"));
 		json_decref(o); /* st pointed into it */
-		return 409;
+		api_surveys_end(j, 409, body);
+		return;
 	}
 	json_decref(o);
-	const char *by = cfg->tokens[token].name;
-	rc = gw_survey_cancel(g, id, by);
-	if (rc == -ENOENT) /* it finished between the look and the cancel */
-		return api_surveys_err(body, 409, NULL, "the survey has just finished: nothing to cancel");
-	if (rc < 0)
-		return api_surveys_err(body, 503, NULL, "the survey cannot be cancelled now; try again");
-	*body = json_pack("{s:s,s:s,s:s}", "survey_id", id, "status", "cancelled", "cancelled_by", by);
-	return 200;
+	gw_survey_cancel(j->g, j->id, j->token.name, api_surveys_cancelled, j);
 }
 
-int api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, const char *path, const char *query,
-                json_t **body)
+void api_surveys(const struct config *cfg, struct gw *g, int token, int is_get, const char *path, const char *query,
+                 api_surveys_reply_fn reply, void *ctx)
 {
-	*body = NULL;
-	if (token < 0)
-		return api_surveys_err(body, 401, NULL, "a valid bearer token is required");
+	struct api_surveys_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		json_t *body = NULL;
+		reply(ctx, api_surveys_err(&body, 503, NULL, "out of memory; retry"), body);
+		return;
+	}
+	j->g = g;
+	j->reply = reply;
+	j->ctx = ctx;
+	if (token < 0 || token >= cfg->ntokens) {
+		api_surveys_fail(j, 401, NULL, "a valid bearer token is required");
+		return;
+	}
+	j->token = cfg->tokens[token];
 	const char *rest = path + strlen("/v1/surveys");
 	const char *cancel = strstr(rest, "/cancel");
 	if (*rest == '/' && cancel && cancel > rest + 1 && strcmp(cancel, "/cancel") == 0 &&
 	    !memchr(rest + 1, '/', (size_t)(cancel - rest - 1))) {
-		if (is_get)
-			return api_surveys_err(body, 405, NULL, "POST only");
-		char id[64];
 		size_t n = (size_t)(cancel - rest - 1);
-		if (n >= sizeof id)
-			return api_surveys_err(body, 404, NULL, "no such survey");
-		memcpy(id, rest + 1, n);
-		id[n] = '\0';
-		return api_surveys_cancel(cfg, g, token, id, body);
+		if (is_get) {
+			api_surveys_fail(j, 405, NULL, "POST only");
+		} else if (n >= sizeof j->id) {
+			api_surveys_fail(j, 404, NULL, "no such survey");
+		} else {
+			memcpy(j->id, rest + 1, n);
+			j->id[n] = '\0';
+			gw_survey_get(g, j->id, api_surveys_cancel_got, j);
+		}
+		return;
 	}
 	if (*rest == '/' && rest[1] && !strchr(rest + 1, '/')) {
 		if (!is_get)
-			return api_surveys_err(body, 405, NULL, "GET only");
-		json_t *o = NULL;
-		int rc = gw_survey_get(g, rest + 1, &o);
-		if (rc == -ENOENT)
-			return api_surveys_err(body, 404, NULL, "no such survey");
-		if (rc < 0)
-			return api_surveys_err(body, 503, NULL, "the survey cannot be read now; try again");
-		if (!api_allowed(cfg, token, o)) {
-			json_decref(o);
-			return api_surveys_err(body, 403, NULL, "this token may not see this survey");
+			api_surveys_fail(j, 405, NULL, "GET only");
+		else if (strlen(rest + 1) >= sizeof j->id)
+			api_surveys_fail(j, 404, NULL, "no such survey"); /* (no id is that long) */
+		else {
+			snprintf(j->id, sizeof j->id, "%s", rest + 1);
+			gw_survey_get(g, j->id, api_surveys_got, j);
 		}
-		*body = o;
-		return 200;
+		return;
 	}
 	if (*rest == '\0') {
 		if (!is_get)
-			return api_surveys_err(body, 405, NULL, "GET only");
-		return api_surveys_query(cfg, g, token, query, body);
+			api_surveys_fail(j, 405, NULL, "GET only");
+		else
+			api_surveys_query(j, query);
+		return;
 	}
-	return api_surveys_err(body, 404, NULL, "no such resource");
+	api_surveys_fail(j, 404, NULL, "no such resource");
 }

@@ -689,12 +689,19 @@ const struct config_sms_trigger *config_sms_trigger_find(const struct config *c,
 
 int config_token_allows(const struct config *c, int i, const char *agency)
 {
+	if (!c || i < 0 || i >= c->ntokens)
+		return 0;
+	return config_token_permits(&c->tokens[i], agency);
+}
+
+int config_token_permits(const struct config_token *t, const char *agency)
+{
 	int j;
 
-	if (!c || i < 0 || i >= c->ntokens || !agency)
+	if (!t || !agency)
 		return 0;
-	for (j = 0; j < c->tokens[i].nagencies; j++) {
-		const char *a = c->tokens[i].agencies[j];
+	for (j = 0; j < t->nagencies; j++) {
+		const char *a = t->agencies[j];
 
 		if (strcmp(a, "*") == 0 || strcmp(a, agency) == 0)
 			return 1;

@@ -115,6 +115,9 @@ int config_smsc_same_link(const struct config_smsc *a, const struct config_smsc 
 int config_token_find(const struct config *c, const char *token);
 /* 1 if token i may trigger for `agency`. */
 int config_token_allows(const struct config *c, int i, const char *agency);
+/* The same for a token itself (a copy taken before a reload may move the
+ * tokens: their strings stay allocated until exit). */
+int config_token_permits(const struct config_token *t, const char *agency);
 /* The sms_triggers entry for a canonical number ("849..."), or NULL. */
 const struct config_sms_trigger *config_sms_trigger_find(const struct config *c, const char *number);
 

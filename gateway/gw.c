@@ -317,17 +317,51 @@ int gw_redis_ok(struct gw *g)
 	return store_ping(g->store);
 }
 
-int gw_ready(struct gw *g, char *why, size_t whylen)
+/* A /readyz whose PING is on its way. */
+struct gw_ready_job {
+	struct gw *g;
+	gw_ready_cb cb;
+	void *arg;
+};
+
+/* Ready: Redis answered, and a session is bound now. */
+static void gw_ready_end(struct gw *g, int redis_ok, gw_ready_cb cb, void *arg)
 {
-	if (!store_ping(g->store)) {
-		snprintf(why, whylen, "redis not reachable");
-		return 0;
+	if (!redis_ok) {
+		cb(arg, 0, "redis not reachable");
+		return;
 	}
 	for (int i = 0; i < g->nesme; i++)
-		if (esme_bound(g->esme[i]))
-			return 1;
-	snprintf(why, whylen, "no SMSC bound");
-	return 0;
+		if (esme_bound(g->esme[i])) {
+			cb(arg, 1, "");
+			return;
+		}
+	cb(arg, 0, "no SMSC bound");
+}
+
+static void gw_ready_on_ping(void *arg, int rc, const struct store_list *l, const char *err)
+{
+	struct gw_ready_job *j = arg;
+	(void)err;
+	gw_ready_end(j->g, rc == 0 && l->n == 1 && l->e[0].kind == STORE_STR, j->cb, j->arg); /* +PONG */
+	free(j);
+}
+
+void gw_ready(struct gw *g, gw_ready_cb cb, void *arg)
+{
+	struct gw_ready_job *j = malloc(sizeof *j);
+	const char *argv[] = {"PING"};
+	if (!j) {
+		cb(arg, 0, "out of memory");
+		return;
+	}
+	j->g = g;
+	j->cb = cb;
+	j->arg = arg;
+	if (store_async_anyv(g->store, 1, argv, gw_ready_on_ping, j) < 0) {
+		free(j);
+		gw_ready_end(g, 0, cb, arg);
+	}
 }
 
 /* Appends to a metrics buffer; stops quietly when it is full. */
@@ -343,7 +377,7 @@ static void gw_put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 	*n = w < 0 ? cap : *n + (size_t)w;
 }
 
-char *gw_metrics(struct gw *g)
+char *gw_metrics_text(struct gw *g, const char *gauges)
 {
 	size_t cap = 65536, n = 0;
 	char *b = malloc(cap);
@@ -363,10 +397,8 @@ char *gw_metrics(struct gw *g)
 		if (!g->cfg->smsc[i].retired)
 			gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,
 			       esme_bound(g->esme[i]));
-	char *gz = gw_gauges(g); /* depths, window in use, latency histograms */
-	if (gz)
-		gw_put(b, cap, &n, "%s", gz);
-	free(gz);
+	if (gauges) /* depths, window in use, latency histograms (gw_gauges.c) */
+		gw_put(b, cap, &n, "%s", gauges);
 	return b;
 }
 

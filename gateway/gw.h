@@ -98,33 +98,52 @@ int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out);
 
 /* 1 when Redis answers a PING now (systemd readiness). */
 int gw_redis_ok(struct gw *g);
-/* /readyz: 1 when Redis answers and at least one SMSC is bound. */
-int gw_ready(struct gw *g, char *why, size_t whylen);
-/* The operator's view of a survey (gw_lookup.c): a JSON object with its
- * campaign, transaction, agency, status, current item and times, never the
- * number. 0, -ENOENT (unknown id) or -EIO. */
-int gw_survey_get(struct gw *g, const char *id, json_t **out);
-/* The surveys of a transaction id (in one campaign, or any when NULL): a
- * JSON array, maybe empty. 0 or -EIO. */
-int gw_survey_find(struct gw *g, const char *txid, const char *campaign, json_t **out);
+/* /readyz: cb(arg, ok, why), ok 1 when Redis answers (a PING on the
+ * asynchronous connection: the loop does not wait) and at least one SMSC is
+ * bound, else 0 and why (borrowed for the call). Called exactly once,
+ * later, or at once when Redis cannot be reached now. */
+typedef void (*gw_ready_cb)(void *arg, int ok, const char *why);
+void gw_ready(struct gw *g, gw_ready_cb cb, void *arg);
+/* The HTTP API's reads and the operator's calls go to Redis on the
+ * asynchronous connection: the loop never waits for them. Each calls its
+ * callback exactly once, later, or at once (before returning) when nothing
+ * has to be read or Redis cannot be reached now; the callback may free
+ * what arg points to. */
 
-/* POST /v1/surveys/{id}/cancel (gw_cancel.c): a running survey ends now,
+/* The operator's view of a survey (gw_lookup.c): cb(arg, rc, o), o a JSON
+ * object with its campaign, transaction, agency, status, current item and
+ * times, never the number (o is the callback's: it json_decref's it; NULL
+ * unless rc is 0). rc 0, -ENOENT (unknown id) or -EIO. */
+typedef void (*gw_json_cb)(void *arg, int rc, json_t *o);
+void gw_survey_get(struct gw *g, const char *id, gw_json_cb cb, void *arg);
+/* The surveys of a transaction id (in one campaign, or any when NULL):
+ * cb(arg, rc, o), o a JSON array, maybe empty (the callback's). 0 or -EIO. */
+void gw_survey_find(struct gw *g, const char *txid, const char *campaign, gw_json_cb cb, void *arg);
+
+/* POST /v1/surveys/{id}/cancel (gw_operator.c): a running survey ends now,
  * archived `cancelled` with `by` (the token's name) as cancelled_by; the
  * citizen gets no message and no further item (an item still in the outbox
  * is dropped when taken) and their next survey, if one waits, goes on.
- * 0, -ENOENT (not running: unknown, or finished already), -EIO (Redis),
- * -EAGAIN (it kept changing under us: try again), -ENOMEM. */
-int gw_survey_cancel(struct gw *g, const char *id, const char *by);
+ * cb(arg, rc): 0, -ENOENT (not running: unknown, or finished already), -EIO
+ * (Redis), -EAGAIN (it kept changing under us: try again), -ENOMEM. */
+typedef void (*gw_done_cb)(void *arg, int rc);
+void gw_survey_cancel(struct gw *g, const char *id, const char *by, gw_done_cb cb, void *arg);
 
 /* POST /v1/optouts (gw_operator.c): msisdn (canonical 84...) opts out for
  * good: its keyed hash goes into hl:optout and, through hl:archive, into the
  * archive's optouts with source `api`, in one step; a survey of theirs that
- * runs ends now, archived `opted_out` (id in ended, else ""), with no
+ * runs ends now, archived `opted_out` (its id in ended, else ""), with no
  * message; their waiting surveys are suppressed when their turn comes.
- * *is_new = 0 when the hash was in hl:optout already. 0, -EIO or -ENOMEM. */
-int gw_optout_api(struct gw *g, const char *msisdn, int *is_new, char ended[33]);
+ * cb(arg, rc, is_new, ended): is_new 0 when the hash was in hl:optout
+ * already; rc 0, -EIO or -ENOMEM. */
+typedef void (*gw_optout_api_cb)(void *arg, int rc, int is_new, const char *ended);
+void gw_optout_api(struct gw *g, const char *msisdn, gw_optout_api_cb cb, void *arg);
 
-/* Prometheus text of the counters, malloc'd. */
-char *gw_metrics(struct gw *g);
+/* /metrics (gw_gauges.c): cb(arg, text), the Prometheus text of the
+ * counters and gauges (malloc'd, the callback's; NULL without memory). The
+ * Redis gauges are read at once, in one write; when Redis is away they are
+ * left out and hailong_redis_up says 0. */
+typedef void (*gw_text_cb)(void *arg, char *text);
+void gw_metrics(struct gw *g, gw_text_cb cb, void *arg);
 
 #endif

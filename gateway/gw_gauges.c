@@ -82,22 +82,6 @@ static void gw_hist_put(struct gw_buf *o, const char *name, const char *help, co
 	        h->sum, name, h->count);
 }
 
-/* One integer from Redis; -1 when it cannot be read (then *down is set and
- * the other Redis gauges are left out rather than waited for). */
-static long long gw_redis_int(struct gw *g, int *down, const char *fmt, const char *key)
-{
-	char err[256];
-	if (*down)
-		return -1;
-	long long v = -1;
-	int rc = store_int(g->store, &v, err, sizeof err, fmt, key);
-	if (rc < 0) {
-		*down = rc != -EBADMSG; /* no answer, or an error reply */
-		v = -1;
-	}
-	return v;
-}
-
 /* hailong_surveys_running: hl:nrunning, which TRIGGER (a new survey) and
  * the final COMMIT (the one that deletes its hash) keep exact. A counter,
  * not a set of ids: 77 bytes of Redis less per survey. Where it was never
@@ -127,24 +111,57 @@ static const char gw_running_lua[] =
 static const char gw_timers_lua[] =
 	"return redis.call('ZCARD', KEYS[1]) + math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') or 0)\n";
 
-char *gw_gauges(struct gw *g)
+/* The Redis gauges of one /metrics: their reads, all sent at once on the
+ * asynchronous connection (one write), rendered when the last is back. */
+enum { GW_G_QUEUE, GW_G_ARCHIVE, GW_G_RUNNING, GW_G_TIMERS, GW_G_OPTOUTS, GW_G_FIXED };
+#define GW_G_N (GW_G_FIXED + 2 * CONFIG_MAX_SMSC) /* then per SMSC: outbox, held */
+#define GW_G_UNASKED 1
+
+struct gw_gauges_job;
+struct gw_gauge {
+	struct gw_gauges_job *j;
+	int rc;                  /* 0 read; GW_G_UNASKED (a retired entry, or Redis found away before);
+	                          * else the verb's error */
+	long long v;
+};
+struct gw_gauges_job {
+	struct gw *g;
+	int left;                /* reads on their way (+1 while they are sent) */
+	int nsmsc;               /* SMSC entries asked for (a reload may add some before the answer) */
+	struct gw_gauge r[GW_G_N];
+	gw_text_cb cb;
+	void *arg;
+};
+
+/* The gauges' text, once every Redis value is in j. A read that found no
+ * answer or an error reply means Redis is down: the gauges after it (in the
+ * order they were read one by one before, kept here) are left out, as when
+ * a synchronous read stopped there; a reply of another shape leaves out its
+ * own gauge only. */
+static char *gw_gauges(struct gw *g, struct gw_gauges_job *j)
 {
 	struct gw_buf o = {malloc(32768), 32768, 0};
 	if (!o.b)
 		return NULL;
 	o.b[0] = '\0';
 	int down = 0;
-	char key[128];
+	long long val[GW_G_N];
+	for (int i = 0; i < GW_G_N; i++) {
+		const struct gw_gauge *x = &j->r[i];
+		val[i] = !down && x->rc == 0 ? x->v : -1;
+		if (!down && x->rc < 0 && x->rc != -EBADMSG)
+			down = 1; /* no answer, or an error reply */
+	}
 	long long v;
-	if ((v = gw_redis_int(g, &down, "LLEN %s", GW_K_QUEUE)) >= 0)
+	if ((v = val[GW_G_QUEUE]) >= 0)
 		gw_bput(&o, "# TYPE hailong_queue_depth gauge\nhailong_queue_depth %lld\n", v);
-	if ((v = gw_redis_int(g, &down, "LLEN %s", GW_K_ARCHIVE)) >= 0)
+	if ((v = val[GW_G_ARCHIVE]) >= 0)
 		gw_bput(&o, "# TYPE hailong_archive_backlog gauge\nhailong_archive_backlog %lld\n", v);
-	if ((v = gw_redis_int(g, &down, "EVAL %s 2 " GW_K_RUNNING " " GW_K_RUNNING_OK, gw_running_lua)) >= 0)
+	if ((v = val[GW_G_RUNNING]) >= 0)
 		gw_bput(&o, "# TYPE hailong_surveys_running gauge\nhailong_surveys_running %lld\n", v);
-	if ((v = gw_redis_int(g, &down, "EVAL %s 2 " GW_K_DUE " " GW_K_NDUE, gw_timers_lua)) >= 0)
+	if ((v = val[GW_G_TIMERS]) >= 0)
 		gw_bput(&o, "# TYPE hailong_surveys_with_timer gauge\nhailong_surveys_with_timer %lld\n", v);
-	if ((v = gw_redis_int(g, &down, "SCARD %s", GW_K_OPTOUT)) >= 0)
+	if ((v = val[GW_G_OPTOUTS]) >= 0)
 		gw_bput(&o, "# TYPE hailong_optouts gauge\nhailong_optouts %lld\n", v);
 	/* the window counts submit_sm PDUs: a long message takes one per part
 	 * (one in all with long_messages: payload, as a USSD screen) */
@@ -167,10 +184,9 @@ char *gw_gauges(struct gw *g)
 	/* each family in one group, as the exposition format asks */
 	long long depth[2][CONFIG_MAX_SMSC];
 	for (int i = 0; i < g->cfg->nsmsc; i++) {
-		snprintf(key, sizeof key, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
-		depth[0][i] = g->cfg->smsc[i].retired ? -1 : gw_redis_int(g, &down, "LLEN %s", key);
-		snprintf(key, sizeof key, GW_K_HELD "%s", g->cfg->smsc[i].name);
-		depth[1][i] = g->cfg->smsc[i].retired ? -1 : gw_redis_int(g, &down, "ZCARD %s", key);
+		/* an entry a reload added after the reads were sent: not read */
+		depth[0][i] = i < j->nsmsc ? val[GW_G_FIXED + 2 * i] : -1;
+		depth[1][i] = i < j->nsmsc ? val[GW_G_FIXED + 2 * i + 1] : -1;
 	}
 	static const char *const fam[4] = {"hailong_outbox_depth", "hailong_held_depth", "hailong_smsc_window_in_use",
 	                                   "hailong_smsc_window"};
@@ -194,4 +210,72 @@ char *gw_gauges(struct gw *g)
 	gw_hist_put(&o, "hailong_reply_to_next_question_seconds",
 	            "from a citizen's reply to the next question handed to the SMSC session", &g->h_reply);
 	return o.b;
+}
+
+static void gw_gauges_left(struct gw_gauges_job *j)
+{
+	if (--j->left > 0)
+		return;
+	char *gz = gw_gauges(j->g, j);
+	char *text = gw_metrics_text(j->g, gz);
+	free(gz);
+	j->cb(j->arg, text);
+	free(j);
+}
+
+static void gw_gauge_on_int(void *arg, int rc, long long v, const char *err)
+{
+	struct gw_gauge *x = arg;
+	(void)err;
+	x->rc = rc;
+	x->v = rc == 0 ? v : -1;
+	gw_gauges_left(x->j);
+}
+
+/* One read sent, unless Redis was found away by one before. */
+static void gw_gauge_ask(struct gw_gauges_job *j, int i, int *down, int argc, const char **argv)
+{
+	struct gw_gauge *x = &j->r[i];
+	x->j = j;
+	if (*down)
+		return;
+	int rc = store_async_intv(j->g->store, argc, argv, gw_gauge_on_int, x);
+	if (rc < 0) {
+		x->rc = rc;
+		*down = 1;
+	} else {
+		j->left++;
+	}
+}
+
+void gw_metrics(struct gw *g, gw_text_cb cb, void *arg)
+{
+	struct gw_gauges_job *j = calloc(1, sizeof *j);
+	if (!j) {
+		cb(arg, NULL);
+		return;
+	}
+	j->g = g;
+	j->cb = cb;
+	j->arg = arg;
+	for (int i = 0; i < GW_G_N; i++)
+		j->r[i].rc = GW_G_UNASKED;
+	j->left = 1; /* held while the reads are sent */
+	int down = 0;
+	char key[128];
+	gw_gauge_ask(j, GW_G_QUEUE, &down, 2, (const char *[]){"LLEN", GW_K_QUEUE});
+	gw_gauge_ask(j, GW_G_ARCHIVE, &down, 2, (const char *[]){"LLEN", GW_K_ARCHIVE});
+	gw_gauge_ask(j, GW_G_RUNNING, &down, 5, (const char *[]){"EVAL", gw_running_lua, "2", GW_K_RUNNING, GW_K_RUNNING_OK});
+	gw_gauge_ask(j, GW_G_TIMERS, &down, 5, (const char *[]){"EVAL", gw_timers_lua, "2", GW_K_DUE, GW_K_NDUE});
+	gw_gauge_ask(j, GW_G_OPTOUTS, &down, 2, (const char *[]){"SCARD", GW_K_OPTOUT});
+	j->nsmsc = g->cfg->nsmsc;
+	for (int i = 0; i < g->cfg->nsmsc; i++) {
+		if (g->cfg->smsc[i].retired)
+			continue;
+		snprintf(key, sizeof key, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
+		gw_gauge_ask(j, GW_G_FIXED + 2 * i, &down, 2, (const char *[]){"LLEN", key});
+		snprintf(key, sizeof key, GW_K_HELD "%s", g->cfg->smsc[i].name);
+		gw_gauge_ask(j, GW_G_FIXED + 2 * i + 1, &down, 2, (const char *[]){"ZCARD", key});
+	}
+	gw_gauges_left(j);
 }

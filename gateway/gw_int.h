@@ -318,13 +318,15 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, int rc, long long v, const
 int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg);
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason);
+/* gw_finish_early on the asynchronous connection: its COMMIT prepared in
+ * k (the caller's, kept until cb) and sent; cb(arg, rc, v, err) is called
+ * later and hands them to gw_commit_done(g, k, ...). 0 when sent; -ENOMEM,
+ * or -EIO with k finished as unreachable (cb not called). */
+int gw_finish_early_async(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                          enum survey_status st, const char *reason, struct gw_commit *k, store_int_cb cb,
+                          void *arg);
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
                     int rc, const char *msisdn);
-/* The citizen's running survey, read with ACTIVE: as gw_active_parse says
- * (0, -ENOENT: it finished meanwhile, look again, or another error; 1: none
- * runs), or -EIO (err filled) when Redis did not answer. */
-int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
-                   struct survey *s, char *err, size_t errlen);
 /* The running survey ACTIVE's reply a names: id (RECORD_ID_MAX bytes), m, c,
  * s loaded as gw_parse_survey does (0, -ENOENT when it finished meanwhile:
  * look again, or another error); 1 when a names none (nothing loaded: s is
@@ -339,6 +341,14 @@ int gw_parse_survey(struct gw *g, const char *id, const struct store_list *field
                     const struct campaign **c, struct survey *s);
 int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
             struct survey *s);
+/* gw_load on the asynchronous connection: LOAD of survey id sent, and
+ * cb(arg, rc, l, err) called later, which reads it with gw_load_read; or
+ * -EIO / -ENOMEM now (cb not called). */
+int gw_load_async(struct gw *g, const char *id, store_list_cb cb, void *arg);
+/* What LOAD answered (rc, l, err as a store_list_cb has them) read as
+ * gw_load returns it: -EIO (counted and logged) or gw_parse_survey's. */
+int gw_load_read(struct gw *g, const char *id, int rc, const struct store_list *l, const char *err,
+                 struct record_meta *m, const struct campaign **c, struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
 /* The same on the asynchronous connection: 0 = done(g, arg, rc) is called
  * later with what gw_notice would return; < 0 = not sent (done not called). */
@@ -535,7 +545,9 @@ double gw_clock(void);
 void gw_hist_observe(struct gw_hist *h, double s);
 void gw_reply_mark(struct gw *g, const char *survey, double at);
 void gw_reply_sent(struct gw *g, const char *survey, double now);
-char *gw_gauges(struct gw *g);
+/* gw.c: the counters' text of /metrics, with the gauges' text after them
+ * (NULL: none); malloc'd, NULL without memory. */
+char *gw_metrics_text(struct gw *g, const char *gauges);
 
 /* gw_reload.c */
 void gw_rebind_free(struct gw *g);

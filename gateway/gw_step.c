@@ -35,20 +35,6 @@ int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct 
 	return gw_parse_survey(g, id, &a->fields, m, c, s);
 }
 
-int gw_active_load(struct gw *g, const char *msisdn, char *id, struct record_meta *m, const struct campaign **c,
-                   struct survey *s, char *err, size_t errlen)
-{
-	char k_act[48], k_last[48];
-	gw_key(k_act, sizeof k_act, GW_K_ACTIVE, msisdn);
-	gw_key(k_last, sizeof k_last, GW_K_LAST, msisdn);
-	struct store_active a;
-	if (store_active(g->store, k_act, k_last, &a, err, errlen) < 0)
-		return -EIO;
-	int rc = gw_active_read(g, &a, id, m, c, s);
-	store_active_clear(&a);
-	return rc;
-}
-
 /* An outbox entry: the survey it belongs to ("" = none), the number, the
  * text and its encoding; first = the survey's first item (a permanent
  * failure to send it fails the survey). */
@@ -372,18 +358,34 @@ int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *
 	return gw_commit_sync(g, &k);
 }
 
-/* An integer field of a survey hash; -1 when absent or unreadable. */
+/* The step that ends a survey before (or instead of) its next item. */
+static void gw_finish_step(struct survey *s, enum survey_status st, struct survey_out *o)
+{
+	memset(o, 0, sizeof *o);
+	s->status = st;
+	s->finished_at = gw_now();
+	o->finished = 1;
+}
+
 /* Archive a survey that ends before (or instead of) its first item:
  * suppressed or failed, with why. Returns gw_commit's result. */
 int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
                     struct survey *s, enum survey_status st, const char *reason)
 {
 	struct survey_out o;
-	memset(&o, 0, sizeof o);
-	s->status = st;
-	s->finished_at = gw_now();
-	o.finished = 1;
+	gw_finish_step(s, st, &o);
 	return gw_commit(g, m, c, s, &o, m->ver, reason, 0);
+}
+
+int gw_finish_early_async(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                          enum survey_status st, const char *reason, struct gw_commit *k, store_int_cb cb,
+                          void *arg)
+{
+	struct survey_out o;
+	gw_finish_step(s, st, &o);
+	if (gw_commit_prepare(g, m, c, s, &o, m->ver, reason, 0, k) < 0)
+		return -ENOMEM;
+	return gw_commit_async(g, k, cb, arg);
 }
 
 /* A running survey that cannot go on: its campaign version is no longer
@@ -415,27 +417,52 @@ int gw_parse_survey(struct gw *g, const char *id, const struct store_list *field
 	return rc;
 }
 
-/* Load a survey: as gw_parse_survey, or -EIO (Redis). */
-int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
-            struct survey *s)
+/* LOAD's arguments for survey id (the periods it may be in, counted from
+ * now): args[4], pointing into bufs. */
+static void gw_load_args(const char *id, char bufs[3][24], const char *args[4])
 {
-	char err[256], snow[24], sttl[16], sper[16];
-	snprintf(snow, sizeof snow, "%" PRId64, gw_now());
-	snprintf(sttl, sizeof sttl, "%d", GW_TX_TTL);
-	snprintf(sper, sizeof sper, "%d", GW_TX_PERIOD);
-	const char *args[] = {id, snow, sttl, sper};
-	struct store_list l = {0};
-	int rc = store_run_list(g->store, STORE_LOAD, 0, NULL, 4, args, &l, err, sizeof err); /* by its id alone */
+	snprintf(bufs[0], 24, "%" PRId64, gw_now());
+	snprintf(bufs[1], 24, "%d", GW_TX_TTL);
+	snprintf(bufs[2], 24, "%d", GW_TX_PERIOD);
+	args[0] = id;
+	args[1] = bufs[0];
+	args[2] = bufs[1];
+	args[3] = bufs[2];
+}
+
+int gw_load_read(struct gw *g, const char *id, int rc, const struct store_list *l, const char *err,
+                 struct record_meta *m, const struct campaign **c, struct survey *s)
+{
 	if (rc < 0) {
 		survey_init(s);
 		*c = NULL;
 		g->counters[GW_REDIS_ERR]++;
-		log_warn("load survey=%s err=\"%s\"", id, err);
+		log_warn("load survey=%s err=\"%s\"", id, err ? err : "");
 		return -EIO;
 	}
-	rc = gw_parse_survey(g, id, &l, m, c, s);
+	return gw_parse_survey(g, id, l, m, c, s);
+}
+
+/* Load a survey: as gw_parse_survey, or -EIO (Redis). */
+int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
+            struct survey *s)
+{
+	char err[256], bufs[3][24];
+	const char *args[4];
+	gw_load_args(id, bufs, args);
+	struct store_list l = {0};
+	int rc = store_run_list(g->store, STORE_LOAD, 0, NULL, 4, args, &l, err, sizeof err); /* by its id alone */
+	rc = gw_load_read(g, id, rc, &l, err, m, c, s);
 	store_list_clear(&l);
 	return rc;
+}
+
+int gw_load_async(struct gw *g, const char *id, store_list_cb cb, void *arg)
+{
+	char bufs[3][24];
+	const char *args[4];
+	gw_load_args(id, bufs, args);
+	return store_async_run_list(g->store, STORE_LOAD, 0, NULL, 4, args, cb, arg);
 }
 
 /* A notice on its way: the keys and arguments of its NOTICE (marker given)

@@ -158,7 +158,7 @@ int store_async_run_any(struct store *s, enum store_script which, int nkeys, con
 int store_async_intv(struct store *s, int argc, const char **argv, store_int_cb cb, void *arg);
 int store_async_listv(struct store *s, int argc, const char **argv, store_list_cb cb, void *arg);
 /* A command whose reply takes more than one shape (SET ... GET: a string or
- * nil; SET: a status): l->e[0] is the reply, as store_run_any gives it. */
+ * nil; SET, PING: a status): l->e[0] is the reply, as store_run_any gives it. */
 int store_async_anyv(struct store *s, int argc, const char **argv, store_list_cb cb, void *arg);
 int store_async_trigger(struct store *s, int nkeys, const char **keys, int nargs, const char **args,
                         store_trigger_cb cb, void *arg);

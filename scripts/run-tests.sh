@@ -58,6 +58,9 @@ if make -j"$(nproc)" --no-print-directory -s SANITIZE=1 build-san/bin/hailongd b
     run_e2e "san-$(basename "$t")" HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 E2E_CITIZENS=60 \
       timeout 300 "$t"
   done
+  # requests left waiting for Redis by their clients, and by a stop
+  run_e2e "san-test_api_async_e2e.py" HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 \
+    timeout 300 tests/e2e/test_api_async_e2e.py
 else
   failed=$((failed + 1)); failures+=("sanitizer build of the binaries (see $log_dir/build-san-bin.log)"); echo "FAIL sanitizer binaries"
 fi

@@ -2,12 +2,14 @@
 for the demo, the end-to-end tests and the benchmark, and stops them all."""
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -258,6 +260,101 @@ privacy:
     def finished(self):
         m = self.metrics()
         return int(sum(v for k, v in m.items() if k.startswith("hailong_surveys_finished_total")))
+
+
+class SlowRedis:
+    """A relay between hailongd and redis-server that holds every reply
+    `delay` seconds (commands go through at once), as on a loaded or distant
+    Redis. `delay` may be changed while it runs: it applies to the replies
+    read from then on. cut() breaks every connection, as a Redis cut off."""
+
+    def __init__(self, redis_port, delay):
+        self.redis_port, self.delay = redis_port, delay
+        self.is_cut = False
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+                if self.is_cut:
+                    c.close()
+                    continue
+                s = socket.create_connection(("127.0.0.1", self.redis_port))
+            except OSError:
+                return
+            for x in (c, s):
+                x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.socks += [c, s]
+            q = queue.Queue()
+            threading.Thread(target=self._pipe, args=(c, s, None), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(s, c, q), daemon=True).start()
+            threading.Thread(target=self._late, args=(q, c, s), daemon=True).start()
+
+    def _pipe(self, src, dst, q):
+        while True:
+            try:
+                b = src.recv(65536)
+            except OSError:
+                b = b""
+            if q is not None:
+                q.put((time.monotonic() + self.delay, b))
+            elif b:
+                try:
+                    dst.sendall(b)
+                except OSError:
+                    b = b""
+            if not b:
+                for x in (src, dst):
+                    try:
+                        x.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+
+    def _late(self, q, dst, src):
+        while True:
+            due, b = q.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            if not b:
+                return
+            try:
+                dst.sendall(b)
+            except OSError:
+                return
+
+    def cut(self, on=True):
+        """on: every connection through the relay breaks now (what was sent
+        gets no reply), and one made meanwhile is closed at once; off:
+        relayed again."""
+        self.is_cut = on
+        for x in self.socks if on else ():
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def config(self, st, **kw):
+        """st's gateway config (write_config's keywords), with Redis reached through this relay."""
+        cfg = st.write_config(**kw)
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(text.replace("127.0.0.1:%d/" % st.redis_port, "127.0.0.1:%d/" % self.port))
+        return cfg
+
+    def close(self):
+        for x in [self.lsock] + self.socks:
+            try:
+                x.close()
+            except OSError:
+                pass
 
 
 def citizen(i):

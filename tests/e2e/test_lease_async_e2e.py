@@ -34,7 +34,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
 from harness import inbox, wait_for  # noqa: E402
-from test_sweep_sending_e2e import SlowRedis, given_back, instance, listed, renewals  # noqa: E402
+from test_sweep_sending_e2e import given_back, instance, listed, renewals  # noqa: E402
 
 check = harness.check
 DELAY = 0.35
@@ -56,16 +56,11 @@ def healthz_latencies(st, stop, out):
 def main():
     with harness.Stack() as st:
         st.start_redis()
-        relay = SlowRedis(st.redis_port, DELAY)
+        relay = harness.SlowRedis(st.redis_port, DELAY)
         stop = threading.Event()
         try:
             st.start_sim(3, seed=7, extra=["--no-reply-share", "1.0"])
-            cfg = st.write_config(window=10)
-            with open(cfg) as f:
-                text = f.read()
-            with open(cfg, "w") as f:
-                f.write(text.replace("127.0.0.1:%d/" % st.redis_port, "127.0.0.1:%d/" % relay.port))
-            st.start_gateway(cfg)
+            st.start_gateway(relay.config(st, window=10))
             wait_for(lambda: "event=bound" in st.log_text("hailongd"), 10, "the bind")
             inst = instance(st)
             k_send = "hl:sending:sim:" + inst

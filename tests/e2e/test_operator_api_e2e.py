@@ -146,6 +146,10 @@ def main():
             cit = subprocess.run(["redis-cli", "-p", str(st.redis_port), "--scan", "--pattern", "hl:c:*"],
                                  capture_output=True, text=True, timeout=10).stdout.split()
             return len(out) + sum(st.redis("HEXISTS", k, "c") == "1" for k in cit)
+        # counted once the R surveys have started (their first items out): a
+        # survey that moves from hl:s:{id} to its citizen's hash between the
+        # two scans above is counted twice
+        wait_for(lambda: all(inbox(st, "8491500010%d" % i) for i in range(4)), 10, "the R surveys started")
         want = hashes()
         check(want >= 4, f"{want} surveys in Redis")
         check(st.metrics().get("hailong_surveys_running") == want, f"running: {st.metrics()} want {want}")

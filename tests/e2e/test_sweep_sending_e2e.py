@@ -26,11 +26,8 @@ still on its way.
 Run one part with `test_sweep_sending_e2e.py orphan|window|take`."""
 import json
 import os
-import queue
 import re
-import socket
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -152,93 +149,17 @@ def window():
               f"(responses 5 s late): none given back, each delivered once")
 
 
-class SlowRedis:
-    """A relay between hailongd and redis-server that holds every reply
-    `delay` seconds (commands go through at once): a TAKE has then moved
-    its entries long before its reply is read, as on a loaded or distant
-    Redis, and the lease tick's sweep meets TAKEs on their way."""
-
-    def __init__(self, redis_port, delay):
-        self.redis_port, self.delay = redis_port, delay
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.lsock.accept()
-                s = socket.create_connection(("127.0.0.1", self.redis_port))
-            except OSError:
-                return
-            for x in (c, s):
-                x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.socks += [c, s]
-            q = queue.Queue()
-            threading.Thread(target=self._pipe, args=(c, s, None), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(s, c, q), daemon=True).start()
-            threading.Thread(target=self._late, args=(q, c, s), daemon=True).start()
-
-    def _pipe(self, src, dst, q):
-        while True:
-            try:
-                b = src.recv(65536)
-            except OSError:
-                b = b""
-            if q is not None:
-                q.put((time.monotonic() + self.delay, b))
-            elif b:
-                try:
-                    dst.sendall(b)
-                except OSError:
-                    b = b""
-            if not b:
-                for x in (src, dst):
-                    try:
-                        x.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                return
-
-    def _late(self, q, dst, src):
-        while True:
-            due, b = q.get()
-            time.sleep(max(0.0, due - time.monotonic()))
-            if not b:
-                return
-            try:
-                dst.sendall(b)
-            except OSError:
-                return
-
-    def close(self):
-        for x in [self.lsock] + self.socks:
-            try:
-                x.close()
-            except OSError:
-                pass
-
-
 def take():
     n = int(os.environ.get("E2E_CITIZENS", "300"))
     delay = 0.025
     with harness.Stack() as st:
         st.start_redis()
-        relay = SlowRedis(st.redis_port, delay)
+        relay = harness.SlowRedis(st.redis_port, delay)
         try:
             st.start_sim(n, seed=5, extra=["--no-reply-share", "1.0"])
             # 120 messages a second (a first item is two parts): TAKEs keep
             # coming, one as each slot frees, for several lease ticks
-            cfg = st.write_config(window=4, tps=120)
-            with open(cfg) as f:
-                text = f.read()
-            with open(cfg, "w") as f:
-                f.write(text.replace("127.0.0.1:%d/" % st.redis_port, "127.0.0.1:%d/" % relay.port))
-            st.start_gateway(cfg)
+            st.start_gateway(relay.config(st, window=4, tps=120))
             wait_for(lambda: "event=bound" in st.log_text("hailongd"), 10, "the bind")
             time.sleep(2.0)
             inst = instance(st)
