@@ -231,7 +231,12 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 			log_warn("[http] report failed: code=%d %.*s", j->code, (int)(j->len < 200 ? j->len : 200),
 			         j->body ? j->body : "");
 		if (j->req) {
-			evhttp_connection_set_closecb(evhttp_request_get_connection(j->req), NULL, NULL);
+			/* a request whose connection timed out (evhttp_set_timeout) is
+			 * detached from it, and still valid: answered into the void,
+			 * libevent frees it then */
+			struct evhttp_connection *c = evhttp_request_get_connection(j->req);
+			if (c)
+				evhttp_connection_set_closecb(c, NULL, NULL);
 			reply(j->req, j->code, j->ctype, j->body, j->len);
 		}
 		job_free(j);
@@ -292,7 +297,9 @@ void dashboard_serve(struct dashboard *d, struct evhttp_request *req, int token,
 	j->next = d->jobs;
 	d->jobs = j;
 	d->njobs++;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), conn_closed_cb, d);
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	if (c)
+		evhttp_connection_set_closecb(c, conn_closed_cb, d);
 }
 
 struct dashboard *dashboard_new(struct event_base *base, const struct config *cfg, char *err,
@@ -331,8 +338,9 @@ void dashboard_free(struct dashboard *d)
 	while ((j = d->jobs)) {
 		pthread_join(j->th, NULL);
 		d->jobs = j->next;
-		if (j->req)
-			evhttp_connection_set_closecb(evhttp_request_get_connection(j->req), NULL, NULL);
+		struct evhttp_connection *c = j->req ? evhttp_request_get_connection(j->req) : NULL;
+		if (c)
+			evhttp_connection_set_closecb(c, NULL, NULL);
 		job_free(j);
 	}
 	if (d->ev)
