@@ -72,6 +72,10 @@ def main():
         harness.wait_for(lambda: archived(st, "UO-A") is not None and archived(st, "UO-B") is not None, 10,
                          "A and B archived")
         harness.wait_for(lambda: len(harness.inbox(st, c)) >= 2, 10, "C's second screen")
+        # A's and B's "stopped" screens leave through the outbox while the
+        # archive pump writes their rows: wait for both (see ussd_bad_echo below)
+        harness.wait_for(lambda: harness.sim_get(st, "/stats").get("ussd_bad_echo", 0) >= 2, 10,
+                         "A's and B's stopped screens")
         time.sleep(0.5)
         got_a, got_b = archived(st, "UO-A"), archived(st, "UO-B")
         check(got_a == ("opted_out", {"access": 4}),
