@@ -40,7 +40,9 @@ def test_kill9():
         # the lease found is a dead predecessor's (same instance, its pid gone):
         # taken back at once, not after watching it for 4.5 s
         check("taken over at once" in st.log_text("hailongd"), "the dead predecessor's lease was not recognised")
-        check(ready_s < 3.0, f"restart to ready took {ready_s:.1f} s")
+        # (watching it first would alone take 4.5 s: a slow machine's start
+        # must not be taken for that)
+        check(ready_s < 4.0, f"restart to ready took {ready_s:.1f} s")
         print(f"restart after kill -9: ready (HTTP, Redis, SMSC bound) in {ready_s:.2f} s")
         harness.wait_for(lambda: harness.completed_surveys(st) >= N, 90, f"{N} surveys after the restart", step=0.3)
         harness.wait_thanked(st, N)
