@@ -34,10 +34,22 @@ def check(cond, msg):
         raise AssertionError(msg)
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one this process was given before: the
+    kernel may well hand a port it gave (and that was closed since) again,
+    and a Stack picks four before anything binds them (two equal ones, about
+    once in 14 000 pairs, stop a test with "address in use")."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no fresh free port in 100 tries")
 
 
 def wait_for(cond, timeout, what, step=0.05):
@@ -485,3 +497,38 @@ def compare_with_ledger(st, prefix, n):
                 check(val == exp, f"{txid} {q}: archived {got[q]} != ledger {e}")
     check(len(completed) >= n, f"the simulator saw {len(completed)} thanks, want {n}")
     return ledger
+
+
+class BusyRedis:
+    """Holds the stack's redis-server busy: a Lua script that spins `seconds`
+    (every other client waits meanwhile). Returns once the script runs (a
+    PING left unanswered), so that what the caller sends next meets a busy
+    Redis even on a slow machine; done() waits for its end and returns
+    (start, end) in epoch seconds, as Redis's clock (this machine's) saw them."""
+
+    def __init__(self, st, seconds):
+        us = int(seconds * 1e6)
+        self.p = subprocess.Popen(
+            ["redis-cli", "-p", str(st.redis_port), "EVAL",
+             "local t0 = redis.call('TIME') local e = t0[1] * 1e6 + t0[2] + %d local t "
+             "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= e "
+             "return {t0[1], t0[2], t[1], t[2]}" % us, "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        end = time.time() + 10
+        while time.time() < end and self.p.poll() is None:
+            with socket.create_connection(("127.0.0.1", st.redis_port), timeout=5) as s:
+                s.settimeout(0.2)
+                s.sendall(b"PING\r\n")
+                try:
+                    s.recv(64)
+                except socket.timeout:
+                    return  # Redis did not answer within 0.2 s: the script runs
+            time.sleep(0.005)
+        raise AssertionError("the busy script never held Redis (it ended, or never started)")
+
+    def done(self):
+        out, _ = self.p.communicate(timeout=30)
+        v = [int(x) for x in out.split()]
+        if len(v) != 4:
+            raise AssertionError(f"the busy script's answer: {out!r}")
+        return v[0] + v[1] / 1e6, v[2] + v[3] / 1e6

@@ -173,12 +173,17 @@ def main():
             # replies from a number that was never surveyed, minutes after the
             # surveys went out: kept by hash (never the number), flagged per unit
             stray = "0988777666"
+            def strays():
+                with closing(sqlite3.connect(st.db, timeout=5)) as c:
+                    return c.execute("select count(*) from stray_replies").fetchone()[0]
             for i in range(3):
                 code, _ = mo(st, stray, str(i + 1))
                 check(code in (200, 202), f"stray MO {i}: {code}")
-                time.sleep(1.1)  # one record per second and number
-            wait_for(lambda: sqlite3.connect(st.db).execute("select count(*) from stray_replies").fetchone()[0] >= 3,
-                     20, "stray replies archived")
+                # one record per second and number, stamped when hailongd
+                # reads the MO: wait until it has (the record is archived),
+                # then let the clock pass to the next second
+                wait_for(lambda: strays() >= i + 1, 20, f"stray reply {i + 1} archived", step=0.1)
+                time.sleep(1.1)
             with closing(sqlite3.connect(st.db)) as c:
                 rows = c.execute("select msisdn_hash, at from stray_replies").fetchall()
             check(len(rows) == 3 and len({h for h, _ in rows}) == 1 and all(len(h) == 64 for h, _ in rows),

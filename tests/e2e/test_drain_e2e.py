@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drain on SIGTERM (issue 13) under load, against the simulator's ledger:
 with surveys going back and forth and every submit_sm_resp written 250 ms
-late (so messages are in flight), hailongd gets SIGTERM. While it drains, a
+late (so messages are in flight; 1.5 s from just before the signal, so that
+the drain lasts while the test looks at it), hailongd gets SIGTERM. While it drains, a
 new trigger gets 503 with Retry-After and /readyz 503; in-flight submit_sm
 are answered, the sessions unbind, and the process exits 0 within
 drain_timeout. A new hailongd then finishes every survey (the refused
@@ -56,6 +57,13 @@ def main():
             check(post_trigger(st, i)[0] == 202, f"trigger {i}")
         # under way: some surveys done, most in the middle
         wait_for(lambda: completed_surveys(st, "DR-%") >= 3, 30, "load under way", step=0.05)
+        # the drain lasts until the last response in flight: make that one
+        # 1.5 s late (250 ms let it end 0.13-0.22 s after it began, before a
+        # busy test could post its trigger and read /readyz below)
+        sim_post(st, "/faults", {"resp_delay_ms": 1500})
+        submits = st.log_text("hailongd").count("event=submit ")
+        wait_for(lambda: st.log_text("hailongd").count("event=submit ") > submits, 10,
+                 "a submit_sm with its response 1.5 s late", step=0.01)
         p = st.procs["hailongd"]
         t0 = time.time()
         p.send_signal(signal.SIGTERM)

@@ -78,18 +78,21 @@ def main():
         check(len(inbox(st, n["H"])) == 1, f"H answered twice: {inbox(st, n['H'])}")
 
         ids = {}
-        for who in "ABCDEHL":
+        for who in "LABCDEH":
             ids[who] = trig(who, "timers", "T-" + who)
+        # L's item as if it had not left yet (outbox behind, or put back
+        # after a crash: "sq" below it): its reminder waits for it, else
+        # the citizen would get both at once and answer across them. (Done
+        # first thing: it must come before the reminder's time, 2 s after
+        # the item left, however slow the machine.)
+        got("L", "TIMERS  cau 1")
+        st.redis("HDEL", "hl:c:" + n["L"], "sq")  # (a running survey is kept in its citizen's hash)
         ids["F"] = trig("F", "win", "W-F")
         ids["G"] = trig("G", "again", "G-1")
         ids["J"] = trig("J", "quiet", "Q-J")
         ids["K"] = trig("K", "held", "K-1")
-        for who in "ABCDEHL":
+        for who in "ABCDEH":
             got(who, "TIMERS  cau 1")
-        # L's item as if it had not left yet (outbox behind, or put back
-        # after a crash: "sq" below it): its reminder waits for it, else
-        # the citizen would get both at once and answer across them
-        st.redis("HDEL", "hl:c:" + n["L"], "sq")  # (a running survey is kept in its citizen's hash)
         got("G", "AGAIN  cau 1")
         got("K", "HELD  cau 1")
         mo(st, n["B"], "1")

@@ -97,9 +97,10 @@ def main():
         held = '%020d|{"to":"84910000004","text":"held","enc":0}' % 7
         release = str(int(time.time()) + 86400)
         check(st.redis("ZADD", "hl:held:d", release, held) == "1", "held message")
-        # 5. b and d removed while b has a submit_sm in flight (its response 1 s late) and d an
-        # item waiting: b drains (the response comes, then unbind), their messages go to sim
-        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        # 5. b and d removed while b has a submit_sm in flight (its response 2.5 s late: still
+        # in flight at the SIGHUP on a slow machine) and d an item waiting: b drains (the
+        # response comes, then unbind), their messages go to sim
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 2500})
         check(st.trigger(citizen(5), "RS-5")[0] == 202, "trigger 5")
         wait_for(lambda: re.search(r"peer=b event=submit \S+ to=84910\*\*\*005", log()), 10, "citizen 5 through b")
         entry_c = extra.split("  - name: d")[0]
@@ -129,7 +130,7 @@ def main():
         compare_with_ledger(st, "RS-", 5)
         # 7. b removed again with a submit_sm in flight, and SIGTERM during its drain: the
         # drain finishes it, the hand-over is done on the way out, exit 0
-        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 2500})  # (in flight at SIGTERM, on a slow machine too)
         check(st.trigger("84910000099", "RZ-1")[0] == 202, "trigger through b")
         wait_for(lambda: re.search(r"peer=b event=submit \S+ to=84910\*\*\*099", log()), 10, "submit through b")
         write(extra=entry_c, b=False)

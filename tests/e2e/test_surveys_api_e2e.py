@@ -88,7 +88,8 @@ def main():
         # B answers: the next question goes out; the metrics an on-call person reads
         wait_for(lambda: len(inbox(st, b)) >= 1, 10, "B's first question")
         # its answer's next question waits 1 s for its response: the window in use counts its parts
-        harness.sim_post(st, "/faults", {"resp_delay_ms": 1000})
+        # (its response 2.5 s late: the window is read in flight even on a slow machine)
+        harness.sim_post(st, "/faults", {"resp_delay_ms": 2500})
         submits = lambda: re.findall(r"event=submit tag=\d+ to=84914\*\*\*002 parts=(\d+)",  # noqa: E731
                                      st.log_text("hailongd"))
         n = len(submits())
@@ -98,7 +99,7 @@ def main():
         w = st.metrics().get('hailong_smsc_window_in_use{smsc="sim"}')
         check(parts >= 2 and w == parts, f"window in use {w} for a message of {parts} parts in flight")
         harness.sim_post(st, "/faults", {"reset": True})
-        wait_for(lambda: st.metrics().get('hailong_smsc_window_in_use{smsc="sim"}') == 0, 5, "its response")
+        wait_for(lambda: st.metrics().get('hailong_smsc_window_in_use{smsc="sim"}') == 0, 10, "its response")
         wait_for(lambda: len(inbox(st, b)) >= 2, 10, "B's second question")
         code, s = get("/v1/surveys/" + sb)
         check(code == 200 and s["item"] == 2, f"B at its second item: {s}")

@@ -71,10 +71,17 @@ def main():
         harness.mo(st, harness.citizen(7), "KS 0910000008 SMS-2")  # not whitelisted: an ordinary reply
         harness.wait_for(lambda: completed(st, "SMS-%") == 1, 60, "the SMS-triggered survey", step=0.3)
         harness.mo(st, "84" + AGENCY_PHONE[1:], "KS 0910000006 SMS-1 dang-ky-xe")  # sent twice by the office
+
+        def agency_texts():
+            box = harness.inbox(st, "84" + AGENCY_PHONE[1:])
+            return [m if isinstance(m, str) else m.get("text", "") for m in
+                    (box.get("messages", box) if isinstance(box, dict) else box)]
+        # the answer to the repeat leaves through the outbox: wait for it, then
+        # a little longer for a second one, were the repeat taken as new
+        harness.wait_for(lambda: any(t.startswith("Ho so SMS-1 da duoc nhan") for t in agency_texts()), 10,
+                         "the answer to the repeated SMS trigger")
         time.sleep(0.5)
-        agency_inbox = harness.inbox(st, "84" + AGENCY_PHONE[1:])
-        texts = [m if isinstance(m, str) else m.get("text", "") for m in
-                 (agency_inbox.get("messages", agency_inbox) if isinstance(agency_inbox, dict) else agency_inbox)]
+        texts = agency_texts()
         check(any(t.startswith("Da nhan") and "SMS-1" in t for t in texts), f"confirmation: {texts}")
         check(sum(t.startswith("Loi") for t in texts) == 2, f"two error answers: {texts}")
         check(sum(t.startswith("Ho so SMS-1 da duoc nhan") for t in texts) == 1, f"the repeat not recognised: {texts}")

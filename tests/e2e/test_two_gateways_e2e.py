@@ -78,6 +78,10 @@ def main():
                 check(code == 202, f"trigger {i}: {code} {body}")
             harness.wait_for(lambda: count(st, "select count(*) from surveys where status='expired'") == N, 40,
                              f"{N} expired surveys", step=0.3)
+            # the expiry message leaves through the outbox while the archive
+            # pump writes the row: wait for it, then a little longer for copies
+            harness.wait_for(lambda: all(any(expired in t for t in texts_of(st, i)) for i in range(1, N + 1)), 15,
+                             "every expiry message", step=0.3)
             time.sleep(1.0)
             for i in range(1, N + 1):
                 texts = texts_of(st, i)

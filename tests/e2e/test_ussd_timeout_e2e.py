@@ -103,7 +103,7 @@ def main():
                                  f"simulator {played['invites']} (+1 lone), {N} surveys")
         # a final screen ends its session (the timer goes within 100 ms)
         try:
-            harness.wait_for(lambda: st.redis("ZCARD", "hl:ussd:sessions") == "0", 3, "no session left")
+            harness.wait_for(lambda: st.redis("ZCARD", "hl:ussd:sessions") == "0", 10, "no session left")
         except TimeoutError:
             raise AssertionError("sessions left open after every survey ended: " +
                                  st.redis("ZRANGE", "hl:ussd:sessions", "0", "-1"))
