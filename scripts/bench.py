@@ -497,7 +497,7 @@ def main():
         a.archive_n, a.report_n, a.sim_citizens, a.sim_s = 2000, 5000, 50, 1
         a.reading_n = 200
         a.ussd_citizens, a.ussd_count = 100, 100
-        a.relay_citizens, a.relay_s, a.relay_warmup = 20, 2, 2
+        a.relay_citizens, a.relay_s, a.relay_warmup = 20, 1, 1
     else:
         a.citizens = int(os.environ.get("BENCH_CITIZENS", "3000"))
         a.sat_count = int(os.environ.get("BENCH_TRIGGERS", "3000"))

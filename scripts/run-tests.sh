@@ -7,6 +7,7 @@ passed=0 failed=0
 failures=()
 log_dir=build/test-logs
 mkdir -p "$log_dir"
+rm -f "$log_dir"/build-*.rc
 
 run_unit() { # $1 = program, $2 = label
   local out="$log_dir/$2.log"
@@ -20,11 +21,29 @@ run_unit() { # $1 = program, $2 = label
   if [ "$f" -ne 0 ]; then failures+=("$2 (see $out)"); echo "FAIL $2"; grep -a -E 'FAILED|ERROR|error|Sanitizer' "$out" | head -20; else echo "ok   $2 ($p)"; fi
 }
 
+# The sanitizer and fuzzing builds (one job) go on while the plain unit
+# tests run: those mostly wait on timers and sockets. Each build's status is
+# read where its tests begin; nothing else runs beside the end-to-end tests.
+san_units=$(for t in build/bin/tests/test_*; do echo "build-san/bin/tests/$(basename "$t")"; done)
+(
+  make -j1 --no-print-directory -s SANITIZE=1 $san_units >"$log_dir/build-san.log" 2>&1
+  echo $? >"$log_dir/build-san.rc"
+  make -j1 --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
+    >"$log_dir/build-san-bin.log" 2>&1
+  echo $? >"$log_dir/build-san-bin.rc"
+  make -j1 --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1
+  echo $? >"$log_dir/build-fuzz.rc"
+) &
+builds=$!
+
 echo "== unit tests"
 for t in build/bin/tests/test_*; do run_unit "$t" "$(basename "$t")"; done
 
+wait "$builds"
+built() { [ "$(cat "$log_dir/$1.rc" 2>/dev/null)" = 0 ]; }
+
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-if make -j"$(nproc)" --no-print-directory -s SANITIZE=1 $(for t in build/bin/tests/test_*; do echo "build-san/bin/tests/$(basename "$t")"; done) >"$log_dir/build-san.log" 2>&1; then
+if built build-san; then
   for t in build-san/bin/tests/test_*; do
     ASAN_OPTIONS=detect_leaks=1 run_unit "$t" "san-$(basename "$t")"
   done
@@ -51,8 +70,7 @@ for t in tests/e2e/test_*; do
 done
 
 echo "== end-to-end tests with the binaries under AddressSanitizer + UndefinedBehaviorSanitizer"
-if make -j"$(nproc)" --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
-     >"$log_dir/build-san-bin.log" 2>&1; then
+if built build-san-bin; then
   for t in tests/e2e/test_survey_e2e.py tests/e2e/test_lifecycle_e2e.py tests/e2e/test_sim_behaviour.py \
            tests/e2e/test_mo_parts_e2e.py tests/e2e/test_audit_e2e.py; do
     run_e2e "san-$(basename "$t")" HAILONG_BIN=build-san/bin ASAN_OPTIONS=detect_leaks=1 E2E_CITIZENS=60 \
@@ -66,7 +84,7 @@ else
 fi
 
 echo "== fuzzing, a few seconds per target (make fuzz runs them for longer)"
-if make -j"$(nproc)" --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1; then
+if built build-fuzz; then
   for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c); name=${name#fuzz_}
     run_e2e "fuzz-$name" FUZZ_SECONDS="${FUZZ_SECONDS:-5}" scripts/fuzz.sh "$name"
