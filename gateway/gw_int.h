@@ -116,7 +116,7 @@ struct gw_inflight {
 	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
-	int prev;              /* the entry's "p" (sq before its COMMIT sent it at once), -2 = none */
+	int prev;              /* sq before its COMMIT sent it at once (the entry's "p") or its TAKE took it, -2 = none */
 	uint64_t to;           /* gw_hash64 of the number it goes to */
 	double handed_at;      /* monotonic s, when handed to the esme */
 	int batching;          /* a removal whose SENT is in a batch (gw_batch.c): not the sweep's */

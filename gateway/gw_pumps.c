@@ -29,8 +29,9 @@ void gw_outbox_pushed(struct gw *g, int smsc)
 		}
 }
 
-/* f is an item of a survey asked for the first time (its COMMIT raised sq
- * to it) that waits unsent in its session's queue. */
+/* f is an item of a survey asked for the first time (its COMMIT, or the
+ * TAKE that moved it from the outbox, raised sq to it) that waits unsent in
+ * its session's queue. */
 static int gw_inflight_unsent(struct gw *g, const struct gw_inflight *f)
 {
 	return f->q >= 0 && f->survey[0] && f->prev >= -1 && f->prev < f->q && f->smsc < g->nesme &&
@@ -59,10 +60,13 @@ int gw_item_unsent(struct gw *g, const char *survey, int q)
 
 /* Hands one outbox entry (taken into our sending list) to SMSC i's session;
  * may_wait: taken while esme_room allows, to wait in the session's queue
- * (the direct path, see gw_direct_smsc). 0, -EAGAIN (no room: the caller
- * puts it back), or another error (the entry cannot be sent: the caller
- * drops it). */
-static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
+ * (the direct path, see gw_direct_smsc). taken: what TAKE said "sq" was
+ * before it took the entry ("" = none; NULL: not taken by a TAKE, the
+ * entry's "p" says), so that an item whose TAKE raised sq is known not to
+ * have left while it waits in the queue (gw_inflight_unsent). 0, -EAGAIN
+ * (no room: the caller puts it back), or another error (the entry cannot
+ * be sent: the caller drops it). */
+static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait, const char *taken)
 {
 	json_error_t je;
 	json_t *o = json_loads(entry, 0, &je);
@@ -100,6 +104,8 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
 		f->first = first;
 		json_t *jp = json_object_get(o, "p");
 		f->prev = json_is_integer(jp) ? (int)json_integer_value(jp) : -2;
+		if (taken) /* TAKE raised sq to this item when it was below (or none) */
+			f->prev = taken[0] ? (int)strtol(taken, NULL, 10) : -1;
 		f->to = gw_hash64(to);
 		if (sid && f->q >= 0)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
@@ -169,7 +175,7 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	int k = 0;
 	for (; k < n; k++) {
 		int before = esme_room(g->esme[i]), free_slot = esme_capacity(g->esme[i]) > 0;
-		int rc = gw_submit_entry(g, i, entries[k], 1);
+		int rc = gw_submit_entry(g, i, entries[k], 1, NULL);
 		if (rc == 0) {
 			g->counters[free_slot ? GW_MT_DIRECT : GW_MT_QUEUED]++;
 			int used = before - esme_room(g->esme[i]);
@@ -266,7 +272,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 	}
 	const char *name = g->cfg->smsc[i].name;
 	for (; k < n; k++) {
-		const struct store_item *flag = &r->e[3 * k], *ent = &r->e[3 * k + 1];
+		const struct store_item *flag = &r->e[3 * k], *ent = &r->e[3 * k + 1], *prev = &r->e[3 * k + 2];
 		if (ent->kind != STORE_STR)
 			continue;
 		if (flag->kind == STORE_INT && flag->i == 0) {
@@ -284,7 +290,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 			continue;
 		}
 		int before = esme_room(g->esme[i]);
-		int rc = gw_submit_entry(g, i, ent->s, 1);
+		int rc = gw_submit_entry(g, i, ent->s, 1, prev->kind == STORE_STR ? prev->s : "");
 		if (rc == 0) {
 			g->counters[GW_MT_OUTBOX]++;
 			int used = before - esme_room(g->esme[i]);

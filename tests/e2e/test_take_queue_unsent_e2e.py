@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""An item TAKE moved from the outbox into the session's queue has not left
+while it waits there for its TPS tokens, though TAKE raised its survey's
+"sq": a reply of its citizen that comes meanwhile answers nothing (it was
+typed before the item reached them: a copy of the answer before, or a word
+sent before the question). With a window of 1 and 2 messages a second, the
+first items of ten surveys triggered during the bind's grace all go through
+the outbox into the session's queue (esme_room: 64 parts), and wait there
+for seconds; the last survey's citizen sends "1" while its first item
+still waits: the reply is counted in hailong_mo_before_item_total, and the
+survey still stands at its first item, unanswered, once that item left."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+from harness import wait_for  # noqa: E402
+
+check = harness.check
+N = 10
+
+
+def main():
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(1, seed=3)  # citizen 1 only: the surveys below go to numbers nobody answers for
+        st.start_gateway(st.write_config(window=1, tps=2))
+        nums = [harness.citizen(100 + i) for i in range(1, N + 1)]
+        for i, n in enumerate(nums):
+            code, body = st.trigger(n, "TQ-%d" % i)
+            check(code == 202, f"trigger {i}: {code} {body}")
+        last = nums[-1]
+        key = "hl:c:" + last
+        # its first item taken (TAKE raised sq to 0) and waiting in the queue
+        wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
+        check(not harness.inbox(st, last), "the last survey's first item left already: the test proves nothing")
+        sending = [e for k in st.redis("KEYS", "hl:sending:sim:*").split() for e in st.redis("LRANGE", k, 0, -1).splitlines()
+                   if '"to":"%s"' % last in e]
+        check(sending and all('"p":' not in e for e in sending),
+              f"the last survey's first item was not taken by a TAKE: {sending}")
+        early = st.metrics().get("hailong_mo_before_item_total", 0)
+        harness.mo(st, last, "1")
+        wait_for(lambda: len(harness.inbox(st, last)) >= 1, 60, "the last survey's first item to leave")
+        time.sleep(1.0)  # (the reply's step, had it been taken, is written by now)
+        late = st.metrics().get("hailong_mo_before_item_total", 0)
+        q, ans = st.redis("HGET", key, "q"), st.redis("HGET", key, "a:access")
+        check(q == "0" and ans == "",
+              f"a reply that came before its item left was taken for an answer: q={q!r} a:access={ans!r}")
+        check(late > early, "a reply that came while its item waited in the session's queue was not counted")
+        print(f"ok: {N} first items through the outbox into a queue of 64 parts at 2 messages/s; a reply "
+              f"that came while its item waited there answered nothing")
+
+
+if __name__ == "__main__":
+    main()
