@@ -460,6 +460,12 @@ int gw_item_unsent_to(struct gw *g, const char *msisdn, char *survey, int *q);
  * every SMSC's. */
 void gw_outbox_pushed(struct gw *g, int smsc);
 int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq); /* how many handed */
+/* At a clean stop, before the sessions are freed: the messages still
+ * waiting in their queues, none of whose parts was written to the SMSC, go
+ * back to the head of their outbox in order with their survey's "sq" as it
+ * was (PUTBACK), so that the REAP that follows does not note them as items
+ * that may have reached the citizen ("uq"): they did not. */
+void gw_putback_unsent(struct gw *g);
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);

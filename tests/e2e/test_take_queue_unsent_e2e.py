@@ -53,5 +53,40 @@ def main():
               f"that came while its item waited there answered nothing")
 
 
+def stop_while_queued():
+    """A clean stop while items wait in the queue: they never left, so they
+    go back to the outbox with sq as it was, not noted as items that may
+    have reached the citizen ("uq", which lets a later reply answer them);
+    the next gateway sends each once."""
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(1, seed=4)
+        cfg = st.write_config(window=1, tps=500)
+        st.start_gateway(cfg)
+        sim_post(st, "/faults", {"resp_delay_ms": 250})
+        nums = [harness.citizen(200 + i) for i in range(1, N + 1)]
+        for i, n in enumerate(nums):
+            code, body = st.trigger(n, "TS-%d" % i)
+            check(code == 202, f"trigger {i}: {code} {body}")
+        last = nums[-1]
+        key = "hl:c:" + last
+        wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
+        check(not harness.inbox(st, last), "the last survey's first item left already: the test proves nothing")
+        st.stop("hailongd")
+        uq, sq = st.redis("HGET", key, "uq"), st.redis("HGET", key, "sq")
+        check(uq == "" and sq == "", f"an item that never left was put back as one that may have: uq={uq!r} sq={sq!r}")
+        check(any('"to":"%s"' % last in e for e in st.redis("LRANGE", "hl:outbox:sim", 0, -1).splitlines()),
+              "the item is not back in the outbox")
+        sim_post(st, "/faults", {"reset": True})
+        st.start_gateway(cfg)
+        wait_for(lambda: all(harness.inbox(st, n) for n in nums), 60, "every first item after the restart")
+        time.sleep(1.0)
+        twice = [n for n in nums if len(harness.inbox(st, n)) != 1]
+        check(not twice, f"first items not delivered exactly once: {twice}")
+        print(f"ok: a clean stop with {N} first items queued put the unsent ones back with sq as it was (no uq); "
+              f"each delivered once after the restart")
+
+
 if __name__ == "__main__":
     main()
+    stop_while_queued()
