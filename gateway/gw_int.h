@@ -466,6 +466,8 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
  * was (PUTBACK), so that the REAP that follows does not note them as items
  * that may have reached the citizen ("uq"): they did not. */
 void gw_putback_unsent(struct gw *g);
+/* The same for session e of slot i alone (a reload's old session, drained). */
+void gw_putback_unsent_on(struct gw *g, int i, const struct esme *e);
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);

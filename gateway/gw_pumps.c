@@ -208,42 +208,47 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 
 void gw_putback_unsent(struct gw *g)
 {
-	for (int i = 0; i < g->nesme && i < CONFIG_MAX_SMSC; i++) {
-		if (!g->esme[i])
+	for (int i = 0; i < g->nesme && i < CONFIG_MAX_SMSC; i++)
+		gw_putback_unsent_on(g, i, g->esme[i]);
+}
+
+void gw_putback_unsent_on(struct gw *g, int i, const struct esme *e)
+{
+	if (!e || !g->registered || !g->store)
+		return;
+	/* g->inflight is newest first: the pairs are built oldest first */
+	int n = 0;
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		n += f->smsc == i;
+	const struct gw_inflight **v = n ? calloc((size_t)n, sizeof *v) : NULL;
+	if (!v)
+		return;
+	int k = n;
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->smsc == i)
+			v[--k] = f;
+	struct record_strv a = {0};
+	int bad = 0;
+	for (int j = 0; j < n; j++) {
+		const struct gw_inflight *f = v[j];
+		/* an item whose sq before is unknown is left to the REAP */
+		if (!esme_unsent(e, f->tag) || (f->q >= 0 && f->prev < -1))
 			continue;
-		/* g->inflight is newest first: the pairs are built oldest first */
-		int n = 0;
-		for (const struct gw_inflight *f = g->inflight; f; f = f->next)
-			n += f->smsc == i;
-		const struct gw_inflight **v = n ? calloc((size_t)n, sizeof *v) : NULL;
-		if (!v)
-			continue;
-		int k = n;
-		for (const struct gw_inflight *f = g->inflight; f; f = f->next)
-			if (f->smsc == i)
-				v[--k] = f;
-		struct record_strv a = {0};
-		int bad = 0;
-		for (int j = 0; j < n; j++) {
-			const struct gw_inflight *f = v[j];
-			/* an item whose sq before is unknown is left to the REAP */
-			if (!esme_unsent(g->esme[i], f->tag) || (f->q >= 0 && f->prev < -1))
-				continue;
-			char prev[16] = "";
-			if (f->q >= 0 && f->prev >= 0)
-				snprintf(prev, sizeof prev, "%d", f->prev);
-			bad |= record_strv_add(&a, f->json) || record_strv_add(&a, prev);
-		}
-		free(v);
-		if (a.n == 0)
-			continue;
-		char k_send[160], k_out[96];
-		gw_sending_key(g, i, k_send, sizeof k_send);
-		gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
-		log_info("[%s] event=stop msg=\"messages never written to the SMSC go back to the outbox\" n=%d",
-		         g->cfg->smsc[i].name, a.n / 2);
-		gw_putback(g, g->cfg->smsc[i].name, k_send, k_out, &a, bad);
+		char prev[16] = "";
+		if (f->q >= 0 && f->prev >= 0)
+			snprintf(prev, sizeof prev, "%d", f->prev);
+		bad |= record_strv_add(&a, f->json) || record_strv_add(&a, prev);
 	}
+	free(v);
+	if (a.n == 0)
+		return;
+	char k_send[160], k_out[96];
+	gw_sending_key(g, i, k_send, sizeof k_send);
+	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
+	log_info("[%s] event=putback_unsent n=%d msg=\"messages never written to the SMSC go back to the outbox\"",
+	         g->cfg->smsc[i].name, a.n / 2);
+	gw_putback(g, g->cfg->smsc[i].name, k_send, k_out, &a, bad);
+	gw_outbox_pushed(g, i);
 }
 
 /* A TAKE on its way (the asynchronous connection): how many messages it

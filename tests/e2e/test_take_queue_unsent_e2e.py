@@ -8,8 +8,13 @@ late, the first items of ten surveys triggered during the bind's grace all
 go through the outbox into the session's queue (esme_room: 64 parts), and
 wait there for seconds; the last survey's citizen sends "1" while its first item
 still waits: the reply is counted in hailong_mo_before_item_total, and the
-survey still stands at its first item, unanswered, once that item left."""
+survey still stands at its first item, unanswered, once that item left.
+Then a clean stop and a reload that re-binds the session, each while items
+wait in the queue: those never left, so they go back to the outbox with
+"sq" as it was and without "uq" (which would let a later reply answer an
+item the citizen never saw), and each is delivered once."""
 import os
+import signal
 import sys
 import time
 
@@ -87,6 +92,41 @@ def stop_while_queued():
               f"each delivered once after the restart")
 
 
+def reload_while_queued():
+    """A reload that re-binds the session (its window changed) while items
+    wait in its queue: they go back to the outbox as they never left (no
+    "uq"), and the new session sends each once."""
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(1, seed=6)
+        cfg = st.write_config(window=1, tps=500)
+        st.start_gateway(cfg)
+        sim_post(st, "/faults", {"resp_delay_ms": 250})
+        nums = [harness.citizen(300 + i) for i in range(1, N + 1)]
+        for i, n in enumerate(nums):
+            code, body = st.trigger(n, "TR-%d" % i)
+            check(code == 202, f"trigger {i}: {code} {body}")
+        last = nums[-1]
+        key = "hl:c:" + last
+        wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
+        check(not harness.inbox(st, last), "the last survey's first item left already: the test proves nothing")
+        st.write_config(window=2, tps=500)
+        st.procs["hailongd"].send_signal(signal.SIGHUP)
+        wait_for(lambda: "event=rebind " in st.log_text("hailongd"), 20, "the re-bind")
+        check(not harness.inbox(st, last), "the last survey's first item left before the re-bind: proves nothing")
+        uq = st.redis("HGET", key, "uq")
+        check(uq == "", f"an item that never left was given back as one that may have: uq={uq!r}")
+        wait_for(lambda: all(harness.inbox(st, n) for n in nums), 60, "every first item after the re-bind")
+        time.sleep(1.0)
+        twice = [n for n in nums if len(harness.inbox(st, n)) != 1]
+        check(not twice, f"first items not delivered exactly once: {twice}")
+        uq = st.redis("HGET", key, "uq")
+        check(uq == "", f"uq={uq!r} after the re-bind")
+        print(f"ok: a re-bind with {N} first items queued gave the unsent ones back with sq as it was (no uq); "
+              f"each delivered once by the new session")
+
+
 if __name__ == "__main__":
     main()
     stop_while_queued()
+    reload_while_queued()
