@@ -428,7 +428,12 @@ int esme_room(const struct esme *e)
 {
 	if (!e || e->state != ES_BOUND || e->shutting)
 		return 0;
-	int c = e->window + (e->window > ESME_QUEUE_MIN ? e->window : ESME_QUEUE_MIN) - e->inflight - e->queued;
+	int q = e->window > ESME_QUEUE_MIN ? e->window : ESME_QUEUE_MIN;
+	/* under a TPS limit, a second's tokens (at least a window): more would
+	 * only wait longer, each message already counted as gone by Redis */
+	if (e->cfg->tps > 0 && e->cfg->tps < q)
+		q = e->cfg->tps > e->window ? e->cfg->tps : e->window;
+	int c = e->window + q - e->inflight - e->queued;
 	return c > 0 ? c : 0;
 }
 

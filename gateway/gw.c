@@ -234,6 +234,10 @@ void gw_free(struct gw *g)
 				break;
 		}
 	}
+	/* what waits in a session's queue never left: back in line with sq as
+	 * it was, not as an item that may have reached the citizen (REAP) */
+	if (g->registered && g->store)
+		gw_putback_unsent(g);
 	for (int i = 0; i < g->nesme; i++)
 		esme_free(g->esme[i]);
 	archiver_free(g->archiver); /* the batch in hand is written (its list cleared) first */

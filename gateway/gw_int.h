@@ -116,7 +116,7 @@ struct gw_inflight {
 	char survey[RECORD_ID_MAX]; /* the survey of a survey's item, else "" */
 	int q;                 /* the item it asks (-1 = an end message) */
 	int first;             /* the survey's first item */
-	int prev;              /* the entry's "p" (sq before its COMMIT sent it at once), -2 = none */
+	int prev;              /* sq before its COMMIT sent it at once (the entry's "p") or its TAKE took it, -2 = none */
 	uint64_t to;           /* gw_hash64 of the number it goes to */
 	double handed_at;      /* monotonic s, when handed to the esme */
 	int batching;          /* a removal whose SENT is in a batch (gw_batch.c): not the sweep's */
@@ -476,6 +476,14 @@ int gw_item_unsent_to(struct gw *g, const char *msisdn, char *survey, int *q);
  * every SMSC's. */
 void gw_outbox_pushed(struct gw *g, int smsc);
 int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq); /* how many handed */
+/* At a clean stop, before the sessions are freed: the messages still
+ * waiting in their queues, none of whose parts was written to the SMSC, go
+ * back to the head of their outbox in order with their survey's "sq" as it
+ * was (PUTBACK), so that the REAP that follows does not note them as items
+ * that may have reached the citizen ("uq"): they did not. */
+void gw_putback_unsent(struct gw *g);
+/* The same for session e of slot i alone (a reload's old session, drained). */
+void gw_putback_unsent_on(struct gw *g, int i, const struct esme *e);
 /* 1 when a step being committed will hand this entry to session smsc. */
 int gw_committing_has(const struct gw *g, int smsc, const char *entry);
 void gw_unkept_free(struct gw_unkept *k);

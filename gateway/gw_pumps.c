@@ -29,8 +29,9 @@ void gw_outbox_pushed(struct gw *g, int smsc)
 		}
 }
 
-/* f is an item of a survey asked for the first time (its COMMIT raised sq
- * to it) that waits unsent in its session's queue. */
+/* f is an item of a survey asked for the first time (its COMMIT, or the
+ * TAKE that moved it from the outbox, raised sq to it) that waits unsent in
+ * its session's queue. */
 static int gw_inflight_unsent(struct gw *g, const struct gw_inflight *f)
 {
 	return f->q >= 0 && f->survey[0] && f->prev >= -1 && f->prev < f->q && f->smsc < g->nesme &&
@@ -59,10 +60,13 @@ int gw_item_unsent(struct gw *g, const char *survey, int q)
 
 /* Hands one outbox entry (taken into our sending list) to SMSC i's session;
  * may_wait: taken while esme_room allows, to wait in the session's queue
- * (the direct path, see gw_direct_smsc). 0, -EAGAIN (no room: the caller
- * puts it back), or another error (the entry cannot be sent: the caller
- * drops it). */
-static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
+ * (the direct path, see gw_direct_smsc). taken: what TAKE said "sq" was
+ * before it took the entry ("" = none; NULL: not taken by a TAKE, the
+ * entry's "p" says), so that an item whose TAKE raised sq is known not to
+ * have left while it waits in the queue (gw_inflight_unsent). 0, -EAGAIN
+ * (no room: the caller puts it back), or another error (the entry cannot
+ * be sent: the caller drops it). */
+static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait, const char *taken)
 {
 	json_error_t je;
 	json_t *o = json_loads(entry, 0, &je);
@@ -100,6 +104,8 @@ static int gw_submit_entry(struct gw *g, int i, const char *entry, int may_wait)
 		f->first = first;
 		json_t *jp = json_object_get(o, "p");
 		f->prev = json_is_integer(jp) ? (int)json_integer_value(jp) : -2;
+		if (taken) /* TAKE raised sq to this item when it was below (or none) */
+			f->prev = taken[0] ? (int)strtol(taken, NULL, 10) : -1;
 		f->to = gw_hash64(to);
 		if (sid && f->q >= 0)
 			snprintf(f->survey, sizeof f->survey, "%s", sid);
@@ -169,7 +175,7 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	int k = 0;
 	for (; k < n; k++) {
 		int before = esme_room(g->esme[i]), free_slot = esme_capacity(g->esme[i]) > 0;
-		int rc = gw_submit_entry(g, i, entries[k], 1);
+		int rc = gw_submit_entry(g, i, entries[k], 1, NULL);
 		if (rc == 0) {
 			g->counters[free_slot ? GW_MT_DIRECT : GW_MT_QUEUED]++;
 			int used = before - esme_room(g->esme[i]);
@@ -198,6 +204,51 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 	gw_outbox_pushed(g, i);
 	event_active(g->ev_outbox, 0, 0);
 	return k;
+}
+
+void gw_putback_unsent(struct gw *g)
+{
+	for (int i = 0; i < g->nesme && i < CONFIG_MAX_SMSC; i++)
+		gw_putback_unsent_on(g, i, g->esme[i]);
+}
+
+void gw_putback_unsent_on(struct gw *g, int i, const struct esme *e)
+{
+	if (!e || !g->registered || !g->store)
+		return;
+	/* g->inflight is newest first: the pairs are built oldest first */
+	int n = 0;
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		n += f->smsc == i;
+	const struct gw_inflight **v = n ? calloc((size_t)n, sizeof *v) : NULL;
+	if (!v)
+		return;
+	int k = n;
+	for (const struct gw_inflight *f = g->inflight; f; f = f->next)
+		if (f->smsc == i)
+			v[--k] = f;
+	struct record_strv a = {0};
+	int bad = 0;
+	for (int j = 0; j < n; j++) {
+		const struct gw_inflight *f = v[j];
+		/* an item whose sq before is unknown is left to the REAP */
+		if (!esme_unsent(e, f->tag) || (f->q >= 0 && f->prev < -1))
+			continue;
+		char prev[16] = "";
+		if (f->q >= 0 && f->prev >= 0)
+			snprintf(prev, sizeof prev, "%d", f->prev);
+		bad |= record_strv_add(&a, f->json) || record_strv_add(&a, prev);
+	}
+	free(v);
+	if (a.n == 0)
+		return;
+	char k_send[160], k_out[96];
+	gw_sending_key(g, i, k_send, sizeof k_send);
+	gw_key(k_out, sizeof k_out, GW_K_OUTBOX, g->cfg->smsc[i].name);
+	log_info("[%s] event=putback_unsent n=%d msg=\"messages never written to the SMSC go back to the outbox\"",
+	         g->cfg->smsc[i].name, a.n / 2);
+	gw_putback(g, g->cfg->smsc[i].name, k_send, k_out, &a, bad);
+	gw_outbox_pushed(g, i);
 }
 
 /* A TAKE on its way (the asynchronous connection): how many messages it
@@ -266,7 +317,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 	}
 	const char *name = g->cfg->smsc[i].name;
 	for (; k < n; k++) {
-		const struct store_item *flag = &r->e[3 * k], *ent = &r->e[3 * k + 1];
+		const struct store_item *flag = &r->e[3 * k], *ent = &r->e[3 * k + 1], *prev = &r->e[3 * k + 2];
 		if (ent->kind != STORE_STR)
 			continue;
 		if (flag->kind == STORE_INT && flag->i == 0) {
@@ -284,7 +335,7 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 			continue;
 		}
 		int before = esme_room(g->esme[i]);
-		int rc = gw_submit_entry(g, i, ent->s, 1);
+		int rc = gw_submit_entry(g, i, ent->s, 1, prev->kind == STORE_STR ? prev->s : "");
 		if (rc == 0) {
 			g->counters[GW_MT_OUTBOX]++;
 			int used = before - esme_room(g->esme[i]);

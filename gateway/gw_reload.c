@@ -189,6 +189,7 @@ static void gw_rebind_done(void *arg)
 	int i = rb->i;
 	g->rebinding[i] = NULL;
 	g->esme_epoch[i]++; /* replies and receipts still owed to it are dropped */
+	gw_putback_unsent_on(g, i, rb->old); /* what never left: sq as it was, no "uq" */
 	esme_free(rb->old); /* (we are its done callback: allowed) */
 	free(rb);
 	int dropped = gw_forget_inflight(g, i);
@@ -256,6 +257,7 @@ static void gw_retire_done(void *arg)
 	struct gw *g = rb->g;
 	int i = rb->i;
 	g->esme_epoch[i]++;
+	gw_putback_unsent_on(g, i, rb->old); /* what never left: sq as it was, no "uq" */
 	esme_free(rb->old); /* (we are its done callback: allowed) */
 	rb->old = NULL;
 	g->esme[i] = NULL;

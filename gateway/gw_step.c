@@ -84,7 +84,8 @@ void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap)
  * sent now, on a session bound past its grace with room for all of them
  * (room already promised to steps still committing counted). Room is the
  * free window, plus, while the outbox has nothing waiting that we know of,
- * the session's queue (esme_room: at least 64 parts): a step that
+ * the session's queue (esme_room: 64 parts, or a window or a second's
+ * TPS tokens): a step that
  * meets a full window goes out as the next slot frees, rather than through
  * the outbox and a TAKE round trip. -1 = through the outbox. */
 static int gw_direct_smsc(struct gw *g, const struct gw_ussd_ctx *u, int smsc, const struct campaign *c,

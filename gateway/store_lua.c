@@ -302,8 +302,15 @@
 	"  return 1\n" \
 	"end\n" \
 	"local set, del = {}, {}\n"  /* a field whose value is '' is deleted (record.c: a 0 left out) */ \
+	/* and so is its long name of hashes written before the short ones, which \
+	 * record.c reads when the short one is missing: a counter back at 0 would \
+	 * read as the long name's old value */ \
+	"local long = {i = 'invalid', r = 'reminded', st = 'status'}\n" \
 	"for i = 10 + n, #ARGV - 1, 2 do\n" \
-	"  if ARGV[i + 1] == '' then del[#del + 1] = ARGV[i] else set[#set + 1] = ARGV[i] set[#set + 1] = ARGV[i + 1] end\n" \
+	"  if ARGV[i + 1] == '' then\n" \
+	"    del[#del + 1] = ARGV[i]\n" \
+	"    if long[ARGV[i]] then del[#del + 1] = long[ARGV[i]] end\n" \
+	"  else set[#set + 1] = ARGV[i] set[#set + 1] = ARGV[i + 1] end\n" \
 	"end\n" \
 	"if #del > 0 then redis.call('HDEL', sk, unpack(del)) end\n" \
 	"set[#set + 1] = 'ver'\n" \

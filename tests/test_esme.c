@@ -858,6 +858,32 @@ static void test_queue_behind_window(void **state)
 	ctx_fini(&c);
 }
 
+/* Under a TPS limit the queue holds a second's tokens (at least a window),
+ * not ESME_QUEUE_MIN parts: what TAKE moves there counts as gone. */
+static void test_queue_tps_bound(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	c.cfg.window = 3;
+	c.cfg.tps = 10;
+	ctx_start(&c);
+	assert_int_equal(esme_room(c.e), 3 + 10);
+	ctx_fini(&c);
+	ctx_init(&c);
+	c.cfg.window = 8;
+	c.cfg.tps = 2;
+	ctx_start(&c);
+	assert_int_equal(esme_room(c.e), 8 + 8);
+	ctx_fini(&c);
+	ctx_init(&c);
+	c.cfg.window = 3;
+	c.cfg.tps = 500;
+	ctx_start(&c);
+	assert_int_equal(esme_room(c.e), 3 + ESME_QUEUE_MIN);
+	ctx_fini(&c);
+}
+
 static void test_window_respected(void **state)
 {
 	(void)state;
@@ -2004,6 +2030,7 @@ int main(void)
 	    cmocka_unit_test(test_response_timeout_retried),
 	    cmocka_unit_test(test_window_respected),
 	    cmocka_unit_test(test_queue_behind_window),
+	    cmocka_unit_test(test_queue_tps_bound),
 	    cmocka_unit_test(test_tps_limit),
 	    cmocka_unit_test(test_mo_three_parts),
 	    cmocka_unit_test(test_mo_sar_ucs2_and_retry_later),

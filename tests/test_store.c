@@ -339,6 +339,15 @@ static void test_commit_versions_and_end(void **state)
 	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A i", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A st", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "HGET hl:s:A q", NULL, NULL), "3");
+	/* a hash written with the long names (record.c reads "invalid" when "i"
+	 * is missing): a counter back at 0 deletes both, else it would read as
+	 * the long name's old value */
+	cmd_str(s, "HSET hl:s:A invalid 1 reminded 1 status active", NULL, NULL);
+	const char *largs[] = {"A", "6", "0", "2000", "", "", "0", "1500", "0", "i", "", "r", "", "st", "", "q", "3"};
+	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(largs), largs), 1);
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A invalid", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A reminded", NULL, NULL), "0");
+	assert_string_equal(cmd_str(s, "HEXISTS hl:s:A status", NULL, NULL), "0");
 	/* ACTIVE while it runs: {id, hash} */
 	const char *akeys[] = {"hl:c:849", "hl:c:849"};
 	char err[256];
@@ -348,7 +357,7 @@ static void test_commit_versions_and_end(void **state)
 	assert_string_equal(r->element[0]->str, "A");
 	freeReplyObject(r);
 	/* the final step at 1700 */
-	const char *fin[] = {"A", "6", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
+	const char *fin[] = {"A", "7", "1", "0", "{\"archived\":1}", "", "0", "1700", "1", "{\"thanks\":1}"};
 	assert_int_equal(script_int(s, STORE_COMMIT, 12, keys, (int)N(fin), fin), 1);
 	assert_string_equal(cmd_str(s, "EXISTS hl:s:A", NULL, NULL), "0");
 	assert_string_equal(cmd_str(s, "HGET hl:c:849 a", NULL, NULL), "");
