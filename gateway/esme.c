@@ -429,10 +429,15 @@ int esme_room(const struct esme *e)
 	if (!e || e->state != ES_BOUND || e->shutting)
 		return 0;
 	int q = e->window > ESME_QUEUE_MIN ? e->window : ESME_QUEUE_MIN;
-	/* under a TPS limit, a second's tokens (at least a window): more would
-	 * only wait longer, each message already counted as gone by Redis */
-	if (e->cfg->tps > 0 && e->cfg->tps < q)
-		q = e->cfg->tps > e->window ? e->cfg->tps : e->window;
+	/* about a second of sending, at least a window: more would only wait
+	 * longer, each message already counted as gone by Redis. Under a TPS
+	 * limit, a second's tokens; and a window answered in resp_avg_ms goes
+	 * out window * 1000 / resp_avg_ms times a second */
+	int per_s = e->cfg->tps > 0 ? e->cfg->tps : q;
+	if (e->resp_avg_ms > 0 && e->window * 1000.0 / e->resp_avg_ms < per_s)
+		per_s = (int)(e->window * 1000.0 / e->resp_avg_ms);
+	if (per_s < q)
+		q = per_s > e->window ? per_s : e->window;
 	int c = e->window + q - e->inflight - e->queued;
 	return c > 0 ? c : 0;
 }

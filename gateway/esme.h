@@ -97,10 +97,11 @@ int esme_bound(const struct esme *e);
 int esme_capacity(const struct esme *e);
 /* How many messages marked may_wait esme_submit would take now: the free
  * window slots plus a queue of one window or ESME_QUEUE_MIN parts, whichever
- * is more (under a TPS limit below that, a second's tokens or a window,
- * whichever is more: a queued message counts as gone, its "sq" and "l"
- * written, and should not wait long), minus the parts queued (0 when
- * unbound or shutting down). The
+ * is more, but no more than about a second of sending when that is less (a
+ * second's tokens under a TPS limit; window * 1000 / the mean time the SMSC
+ * took to answer a submit_sm), and never less than a window: a queued
+ * message counts as gone, its "sq" and "l" written, and should not wait
+ * long. Minus the parts queued (0 when unbound or shutting down). The
  * queue is held here, in order, and sent as responses free slots (no token
  * bucket consulted: queued parts wait for their tokens), so that a response
  * finds the next message at hand rather than a Redis round trip away. */

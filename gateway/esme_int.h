@@ -99,6 +99,7 @@ struct esme_out {
 struct esme_slot {
 	uint32_t seq;                /* 0 = free */
 	uint64_t sent_no;            /* e->submits when it was written */
+	int64_t sent_ms;             /* monotonic ms it was written */
 	struct esme_part *part;
 	struct event *timer;         /* response timer */
 	struct esme *e;
@@ -178,6 +179,7 @@ struct esme {
 	uint32_t next_seq;           /* 1..0x7FFFFFFF */
 	uint32_t bind_seq, el_seq, unbind_seq; /* 0 = none outstanding */
 	int backoff_attempt;         /* reconnects since the last successful bind */
+	double resp_avg_ms;          /* submit_sm -> its response, moving average (0 = none yet) */
 	uint64_t rng;                /* xorshift state for jitter */
 	uint8_t concat_ref;          /* 8-bit UDH (and sar high byte) reference counter */
 	int max_tries, retry_base_ms; /* esme_set_retry's values ... */

@@ -35,6 +35,10 @@ static void handle_resp(struct esme *e, const struct smpp_hdr *h, const uint8_t 
 		         smpp_cmd_name(h->id), h->seq, smpp_status_name(h->status));
 		return;
 	}
+	if (h->id == SMPP_SUBMIT_SM_RESP) { /* the pace the SMSC answers at (esme_room) */
+		double ms = (double)(esme_now_ms() - s->sent_ms);
+		e->resp_avg_ms = e->resp_avg_ms > 0 ? 0.9 * e->resp_avg_ms + 0.1 * ms : (ms > 0.1 ? ms : 0.1);
+	}
 	uint32_t st = h->status;
 	char id[66] = "";
 	if (h->id == SMPP_GENERIC_NACK) {

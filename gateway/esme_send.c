@@ -244,7 +244,6 @@ void esme_slot_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 static void send_part(struct esme *e, struct esme_slot *s, struct esme_part *p, int64_t now)
 {
-	(void)now;
 	uint32_t seq = esme_take_seq(e);
 	smpp_put_u32(p->pdu + 12, seq);
 	TAILQ_REMOVE(&e->queue, p, link);
@@ -254,6 +253,7 @@ static void send_part(struct esme *e, struct esme_slot *s, struct esme_part *p, 
 	p->msg->written = 1;
 	s->seq = seq;
 	s->sent_no = ++e->submits;
+	s->sent_ms = now;
 	s->part = p;
 	e->inflight++;
 	if (e->cfg->tps > 0)

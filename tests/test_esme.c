@@ -884,6 +884,27 @@ static void test_queue_tps_bound(void **state)
 	ctx_fini(&c);
 }
 
+/* An SMSC that answers slowly gets a queue of about a second of its pace
+ * (window * 1000 / the mean response time), at least a window. */
+static void test_queue_pace_bound(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	c.cfg.window = 2;
+	c.f.delay_ms = 200;
+	ctx_start(&c);
+	assert_int_equal(esme_room(c.e), 2 + ESME_QUEUE_MIN); /* nothing answered yet */
+	c.r.to_submit = 2;
+	submit_more(&c.r, c.e);
+	assert_true(wait_int(c.base, &c.r.nsent, 2, 3000));
+	/* answered in ~200 ms: 2 * 1000 / 200 = 10 a second */
+	int room = esme_room(c.e);
+	if (room < 2 + 7 || room > 2 + 10)
+		fail_msg("room %d after responses 200 ms late, want about 12", room);
+	ctx_fini(&c);
+}
+
 static void test_window_respected(void **state)
 {
 	(void)state;
@@ -2031,6 +2052,7 @@ int main(void)
 	    cmocka_unit_test(test_window_respected),
 	    cmocka_unit_test(test_queue_behind_window),
 	    cmocka_unit_test(test_queue_tps_bound),
+	    cmocka_unit_test(test_queue_pace_bound),
 	    cmocka_unit_test(test_tps_limit),
 	    cmocka_unit_test(test_mo_three_parts),
 	    cmocka_unit_test(test_mo_sar_ucs2_and_retry_later),

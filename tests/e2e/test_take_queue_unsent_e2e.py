@@ -3,11 +3,12 @@
 while it waits there for a slot of the window, though TAKE raised its survey's
 "sq": a reply of its citizen that comes meanwhile answers nothing (it was
 typed before the item reached them: a copy of the answer before, or a word
-sent before the question). With a window of 1 and every response 250 ms
-late, the first items of ten surveys triggered during the bind's grace all
-go through the outbox into the session's queue (esme_room: 64 parts), and
-wait there for seconds; the last survey's citizen sends "1" while its first item
-still waits: the reply is counted in hailong_mo_before_item_total, and the
+sent before the question). With a window of 1 and the responses held 2 s
+(the SMSC's pace not known yet, so the queue takes 64 parts: esme_room), the
+first items of ten surveys triggered during the bind's grace all go through
+the outbox into the session's queue, and wait there for seconds (the last
+for some 30 s, until the test lets the responses go); the last survey's
+citizen sends "1" while its first item still waits: the reply is counted in hailong_mo_before_item_total, and the
 survey still stands at its first item, unanswered, once that item left.
 Then a clean stop and a reload that re-binds the session, each while items
 wait in the queue: those never left, so they go back to the outbox with
@@ -31,7 +32,7 @@ def main():
         st.start_redis()
         st.start_sim(1, seed=3)  # citizen 1 only: the surveys below go to numbers nobody answers for
         st.start_gateway(st.write_config(window=1, tps=500))
-        sim_post(st, "/faults", {"resp_delay_ms": 250})  # one part on the wire at a time, 4 a second
+        sim_post(st, "/faults", {"resp_delay_ms": 2000})  # one part on the wire at a time, every 2 s
         nums = [harness.citizen(100 + i) for i in range(1, N + 1)]
         for i, n in enumerate(nums):
             code, body = st.trigger(n, "TQ-%d" % i)
@@ -47,6 +48,9 @@ def main():
               f"the last survey's first item was not taken by a TAKE: {sending}")
         early = st.metrics().get("hailong_mo_before_item_total", 0)
         harness.mo(st, last, "1")
+        wait_for(lambda: st.metrics().get("hailong_mo_before_item_total", 0) > early, 10, "the reply read")
+        check(not harness.inbox(st, last), "the last survey's first item left before its reply was read")
+        sim_post(st, "/faults", {"reset": True})
         wait_for(lambda: len(harness.inbox(st, last)) >= 1, 60, "the last survey's first item to leave")
         time.sleep(1.0)  # (the reply's step, had it been taken, is written by now)
         late = st.metrics().get("hailong_mo_before_item_total", 0)
@@ -54,7 +58,7 @@ def main():
         check(q == "0" and ans == "",
               f"a reply that came before its item left was taken for an answer: q={q!r} a:access={ans!r}")
         check(late > early, "a reply that came while its item waited in the session's queue was not counted")
-        print(f"ok: {N} first items through the outbox into a queue of 64 parts behind a window of 1; a reply "
+        print(f"ok: {N} first items through the outbox into the session's queue behind a window of 1; a reply "
               f"that came while its item waited there answered nothing")
 
 
@@ -68,7 +72,7 @@ def stop_while_queued():
         st.start_sim(1, seed=4)
         cfg = st.write_config(window=1, tps=500)
         st.start_gateway(cfg)
-        sim_post(st, "/faults", {"resp_delay_ms": 250})
+        sim_post(st, "/faults", {"resp_delay_ms": 2000})
         nums = [harness.citizen(200 + i) for i in range(1, N + 1)]
         for i, n in enumerate(nums):
             code, body = st.trigger(n, "TS-%d" % i)
@@ -101,7 +105,7 @@ def reload_while_queued():
         st.start_sim(1, seed=6)
         cfg = st.write_config(window=1, tps=500)
         st.start_gateway(cfg)
-        sim_post(st, "/faults", {"resp_delay_ms": 250})
+        sim_post(st, "/faults", {"resp_delay_ms": 2000})
         nums = [harness.citizen(300 + i) for i in range(1, N + 1)]
         for i, n in enumerate(nums):
             code, body = st.trigger(n, "TR-%d" % i)
@@ -116,6 +120,7 @@ def reload_while_queued():
         check(not harness.inbox(st, last), "the last survey's first item left before the re-bind: proves nothing")
         uq = st.redis("HGET", key, "uq")
         check(uq == "", f"an item that never left was given back as one that may have: uq={uq!r}")
+        sim_post(st, "/faults", {"reset": True})
         wait_for(lambda: all(harness.inbox(st, n) for n in nums), 60, "every first item after the re-bind")
         time.sleep(1.0)
         twice = [n for n in nums if len(harness.inbox(st, n)) != 1]
