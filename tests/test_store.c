@@ -704,6 +704,51 @@ static void test_pop(void **state)
 	store_free(s);
 }
 
+/* ARCHIVE_TAKE: up to max records move from the archive list to ours, in
+ * order; while ours holds some (a write that failed), those come back again
+ * and nothing moves. */
+static void test_archive_take(void **state)
+{
+	(void)state;
+	struct store *s = store_new(url, NULL, 0);
+	flush(s);
+	cmd_str(s, "RPUSH hl:archive A1 A2 A3 A4 A5", NULL, NULL);
+	const char *keys[] = {"hl:archive", "hl:archiving:i1"};
+	static const struct {
+		const char *max, *want, *left; /* the records returned, then what the archive list holds */
+		int done;                      /* the caller wrote them: our list emptied after */
+	} t[] = {
+	    {"3", "A1 A2 A3", "A4 A5", 0},
+	    {"3", "A1 A2 A3", "A4 A5", 1}, /* not written: the same again */
+	    {"3", "A4 A5", "", 1},
+	    {"3", "", "", 1},
+	};
+	for (size_t i = 0; i < N(t); i++) {
+		const char *args[] = {t[i].max};
+		char err[256], got[256] = "";
+		redisReply *r = store_script(s, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
+		if (!r)
+			fail_msg("take %zu: %s", i, err);
+		assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+		for (size_t k = 0; k < r->elements; k++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? " " : "", r->element[k]->str);
+		freeReplyObject(r);
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("take %zu: got \"%s\", want \"%s\"", i, got, t[i].want);
+		/* ours holds what was returned, the archive what is left, in order */
+		char ours[24], left[24];
+		snprintf(ours, sizeof ours, "%zu", t[i].want[0] ? (strlen(t[i].want) + 1) / 3 : 0);
+		snprintf(left, sizeof left, "%zu", t[i].left[0] ? (strlen(t[i].left) + 1) / 3 : 0);
+		assert_string_equal(cmd_str(s, "LLEN hl:archiving:i1", NULL, NULL), ours);
+		assert_string_equal(cmd_str(s, "LLEN hl:archive", NULL, NULL), left);
+		if (t[i].left[0])
+			assert_string_equal(cmd_str(s, "LINDEX hl:archive 0", NULL, NULL), "A4");
+		if (t[i].done)
+			cmd_str(s, "DEL hl:archiving:i1", NULL, NULL);
+	}
+	store_free(s);
+}
+
 /* START: CLAIM and the first COMMIT in one run; a refused claim commits
  * nothing, a moved version does nothing at all. */
 static void test_start(void **state)
@@ -1734,6 +1779,7 @@ int main(void)
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_sent_and_receipts),
 		cmocka_unit_test(test_pop),
+		cmocka_unit_test(test_archive_take),
 		cmocka_unit_test(test_start),
 		cmocka_unit_test(test_trigger_tx),
 		cmocka_unit_test(test_citizen_layout),
