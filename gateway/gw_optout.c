@@ -127,7 +127,7 @@ static void gw_restore_on_write(void *arg, int rc, const struct store_list *l, c
 	struct gw_restore *o = arg;
 	(void)l;
 	if (rc < 0) {
-		if (!o->failed)
+		if (!o->failed && !o->g->closing)
 			log_warn("optout msg=\"a write of the restore failed: not sent again, restored again later\" "
 			         "err=\"%s\"", err ? err : "");
 		o->failed = 1;
@@ -373,7 +373,9 @@ static void gw_optout_on_exists(void *arg, int rc, long long n, const char *err)
 	if ((rc < 0 && rc != -EBADMSG) || g->closing) {
 		if (rc < 0 && rc != -EBADMSG) {
 			g->counters[GW_REDIS_ERR]++;
-			log_warn("optout msg=\"cannot look for the opt-outs' marker, next time\" err=\"%s\"", err ? err : "");
+			if (!g->closing) /* (not for a reply cut by our own stop) */
+				log_warn("optout msg=\"cannot look for the opt-outs' marker, next time\" err=\"%s\"",
+				         err ? err : "");
 		}
 		g->optout_checking = 0;
 		return;

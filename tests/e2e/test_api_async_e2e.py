@@ -17,13 +17,18 @@ that holds every reply (harness.SlowRedis).
   /metrics 200 with hailong_redis_up 0 and no Redis gauge, /readyz 503
   "redis not reachable", at once; with
   Redis back everything answers again.
+- reload: a SIGHUP moves the tokens (the one a look-up, a find and a
+  cancel came with removed, another now at its index) while their replies
+  are held 500 ms: each is answered for the token it came with (the cancel
+  archived with its name, not the name now at that index), and that token
+  is refused afterwards.
 - gone: clients that close their connection while Redis holds the answer
   (every request kind), then requests still waiting when hailongd is
   stopped: the gateway carries on (the cancel whose client left is done),
   and it stops cleanly (exit status 0: under AddressSanitizer, no report).
 
 The parts run in this order on one gateway; run some of them with
-`test_api_async_e2e.py slow|lost|gone ...`."""
+`test_api_async_e2e.py slow|lost|reload|gone ...`."""
 import concurrent.futures
 import json
 import os
@@ -172,6 +177,52 @@ def lost(st, relay):
           f"without its Redis gauges and hailong_redis_up 0, /readyz 503, all within {took:.2f} s; then answered again")
 
 
+def reload(st, relay):
+    """A SIGHUP that moves the tokens while requests made with one of them
+    wait for Redis: each is answered for the token it came with (the
+    scope it was granted, the name a cancel is archived with), not for the
+    token found at that index after the reload."""
+    ids = triggered(st, 29, 30, "AR")
+    cfg = relay.config(st)
+    with open(cfg) as f:
+        original = f.read()
+    police = '    - name: only-police\n      token: "police-token"\n      agencies: ["ca-vinhphuc"]\n'
+    check(police in original, "the harness config names the only-police token")
+    # only-police (index 1) goes; e2e (all agencies) takes index 1
+    moved = original.replace(police, "").replace(
+        "    - name: e2e\n", '    - name: first-now\n      token: "first-now-token"\n      agencies: ["nobody"]\n'
+        "    - name: e2e\n")
+    relay.delay = 0.5
+    time.sleep(0.6)  # (replies already on their way come back undelayed)
+    reqs = [("GET", "/v1/surveys/" + ids["AR-29"], None), ("GET", "/v1/surveys?transaction_id=AR-29", None),
+            ("POST", "/v1/surveys/%s/cancel" % ids["AR-30"], {})]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(reqs)) as ex:
+        futs = [ex.submit(st.http, m, p, b, "police-token") for m, p, b in reqs]
+        time.sleep(0.15)  # read, and waiting for Redis
+        with open(cfg, "w") as f:
+            f.write(moved)
+        st.procs["hailongd"].send_signal(signal.SIGHUP)
+        res = [f.result() for f in futs]
+    relay.delay = 0
+    wait_for(lambda: "tokens=2" in st.log_text("hailongd"), 10, "the reload")
+    (c1, t1), (c2, t2), (c3, t3) = res
+    check(c1 == 200 and json.loads(t1)["survey_id"] == ids["AR-29"], f"GET by id across the reload: {c1} {t1}")
+    check(c2 == 200 and [s["survey_id"] for s in json.loads(t2)["surveys"]] == [ids["AR-29"]],
+          f"GET by transaction across the reload: {c2} {t2}")
+    check(c3 == 200 and json.loads(t3).get("cancelled_by") == "only-police", f"cancel across the reload: {c3} {t3}")
+    wait_for(lambda: json.loads(st.http("GET", "/v1/surveys/" + ids["AR-30"])[1]).get("cancelled_by") ==
+             "only-police", 5, "the cancel archived with the name of the token it came with")
+    check(st.http("GET", "/v1/surveys/" + ids["AR-29"], token="police-token")[0] == 401,
+          "the removed token still accepted")
+    with open(cfg, "w") as f:  # the tokens as they were, for the parts after this one
+        f.write(original)
+    st.procs["hailongd"].send_signal(signal.SIGHUP)
+    wait_for(lambda: st.http("GET", "/v1/surveys/" + ids["AR-29"], token="police-token")[0] == 200, 10,
+             "the tokens back")
+    print("ok: a reload moved the tokens while a look-up, a find and a cancel made with one of them waited for "
+          "Redis: answered for that token (cancelled_by only-police), which is refused afterwards")
+
+
 def gone(st, relay):
     ids = triggered(st, 24, 26, "AG")
     # (not longer: the lease tick still reads Redis on the loop, a few
@@ -211,7 +262,7 @@ def gone(st, relay):
           "it carried on (the cancel done), and stopped cleanly" % (" until it exited" if waiting else ""))
 
 
-PARTS = {"slow": slow, "lost": lost, "gone": gone}  # in this order, on one gateway (gone stops it)
+PARTS = {"slow": slow, "lost": lost, "reload": reload, "gone": gone}  # in this order, on one gateway (gone stops it)
 
 
 def main(names):
