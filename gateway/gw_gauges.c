@@ -16,7 +16,7 @@
 #include "gw_int.h"
 #include "text.h"
 
-const double gw_hist_le[GW_HIST_NB] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+const double gw_hist_le[GW_HIST_NB] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
 double gw_clock(void)
 {

@@ -94,7 +94,7 @@ enum gw_counter {
 };
 
 /* A latency histogram for /metrics (gw_gauges.c): cumulative buckets. */
-#define GW_HIST_NB 12
+#define GW_HIST_NB 15
 extern const double gw_hist_le[GW_HIST_NB]; /* bucket bounds, seconds */
 struct gw_hist {
 	uint64_t b[GW_HIST_NB];

@@ -412,6 +412,8 @@ def relay_half(a, out, camp, rate, tick, pre):
                      tick=tick)
         st.start_gateway(config=st.write_config(window=a.relay_window, tps=100000, unix=True))
         m0, (c0, s0) = st.metrics(), redis_calls(st)
+        time.sleep(a.relay_warmup)  # hailongd's own latency: the measured seconds only, not the start's
+        mw = st.metrics()
         h = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
         m1, (c1, s1) = st.metrics(), redis_calls(st)
         say("hailongd relay at half saturation: " + json.dumps(h))
@@ -421,9 +423,15 @@ def relay_half(a, out, camp, rate, tick, pre):
         out["relay_%slatency_p99_ms" % pre] = lat.get("p99")
         # hailongd's own share: reply read -> next question handed to the session
         hs = "hailong_reply_to_next_question_seconds"
-        n = m1.get(hs + "_count", 0) - m0.get(hs + "_count", 0)
+        n = m1.get(hs + "_count", 0) - mw.get(hs + "_count", 0)
         if n > 0:
-            out["relay_%sgateway_mean_ms" % pre] = round(1000 * (m1.get(hs + "_sum", 0) - m0.get(hs + "_sum", 0)) / n, 3)
+            out["relay_%sgateway_mean_ms" % pre] = round(1000 * (m1.get(hs + "_sum", 0) - mw.get(hs + "_sum", 0)) / n, 3)
+            # its p50 and p99 as histogram bounds: the least "le" holding that share
+            bk = sorted((float(k.split('le="')[1].split('"')[0]), v - mw.get(k, 0)) for k, v in m1.items()
+                        if k.startswith(hs + '_bucket{le="') and "+Inf" not in k)
+            for q in (50, 99):
+                le = next((b for b, c in bk if c >= n * q / 100), None)
+                out["relay_%sgateway_p%d_le_ms" % (pre, q)] = round(le * 1000, 3) if le is not None else None
         # how the next questions reached the session (hailong_mt_handed_total)
         out["relay_%shanded" % pre] = {p: int(m1.get('hailong_mt_handed_total{path="%s"}' % p, 0)
                                                - m0.get('hailong_mt_handed_total{path="%s"}' % p, 0))
