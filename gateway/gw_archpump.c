@@ -342,7 +342,7 @@ void gw_archive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	struct gw *g = arg;
-	if (archiver_busy(g->archiver) || g->arch_taking || g->shutting_down)
+	if (archiver_busy(g->archiver) || g->arch_taking || g->shutting_down || !g->registered)
 		return;
 	if (!(what & EV_TIMEOUT) && gw_clock() < g->arch_rest_until)
 		return; /* resting after a small batch: the next finish after it, or the tick */

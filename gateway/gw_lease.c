@@ -684,7 +684,15 @@ static void gw_tick_on_renew(void *arg, int rc, const struct store_list *l, cons
 	const char *sadd[] = {"SADD", GW_K_INSTANCES, g->inst};
 	struct gw_tick_job *j = gw_tick_job(t);
 	gw_tick_sent(t, j, j ? store_async_intv(g->store, 3, sadd, gw_tick_on_aside, j) : -ENOMEM);
-	g->registered = 1;
+	if (!g->registered) {
+		/* the pumps that fill our own lists waited for this SADD (sent
+		 * ahead of whatever they send now): a crash before it would
+		 * leave those lists to no peer */
+		g->registered = 1;
+		event_active(g->ev_queue, 0, 0);
+		event_active(g->ev_outbox, 0, 0);
+		event_active(g->ev_archive, 0, 0);
+	}
 	if (now - g->redis_since >= g->cfg->lease_s) {
 		const char *smembers[] = {"SMEMBERS", GW_K_INSTANCES};
 		j = gw_tick_job(t);

@@ -383,8 +383,8 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 	/* Redis came back since our last lease renewal: renew (and see whether
 	 * the lease ran out, then take back our work) before sending anything;
 	 * the renewal's reply calls us again */
-	if (gw_lease_first(g))
-		return;
+	if (gw_lease_first(g) || !g->registered)
+		return; /* (not in hl:instances yet: the first renewal's reply calls us) */
 	for (int i = 0; i < g->nesme && !g->closing; i++) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);

@@ -92,7 +92,7 @@ static int gw_direct_smsc(struct gw *g, const struct gw_ussd_ctx *u, int smsc, c
                           int64_t hold, int nout)
 {
 	if (hold || nout <= 0 || !c || c->channel == CAMPAIGN_USSD || u->active || smsc >= g->nesme ||
-	    !g->esme[smsc] || g->shutting_down)
+	    !g->esme[smsc] || g->shutting_down || !g->registered)
 		return -1;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);

@@ -29,11 +29,22 @@ static const char gw_stopped_text[] =
 
 /* ---- starting surveys ---- */
 
+static void gw_drop_starting_done(void *arg, int rc, long long v, const char *err)
+{
+	struct gw *g = arg;
+	(void)v;
+	(void)err;
+	if (rc < 0)
+		g->counters[GW_REDIS_ERR]++; /* left in our list: the lease tick puts it back, and it is dropped again */
+}
+
+/* (on the asynchronous connection: g outlives every callback, gw_free
+ * closes the connection first) */
 static void gw_drop_starting(struct gw *g, const char *id)
 {
-	char err[256];
-	if (store_exec(g->store, err, sizeof err, "LREM %s 0 %s", g->k_starting, id) < 0)
-		g->counters[GW_REDIS_ERR]++; /* left in our list: the lease tick puts it back, and it is dropped again */
+	const char *argv[] = {"LREM", g->k_starting, "0", id};
+	if (store_async_intv(g->store, 4, argv, gw_drop_starting_done, g) < 0)
+		g->counters[GW_REDIS_ERR]++;
 }
 
 /* A survey's START on its way (asynchronous connection): the survey as
@@ -359,8 +370,8 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	if (g->shutting_down || g->pop_busy)
-		return;
+	if (g->shutting_down || g->pop_busy || !g->registered)
+		return; /* (not in hl:instances yet: a crash would leave our starting list to no one) */
 	if (g->optout_blocked)
 		return; /* the opt-outs are not in Redis: gw_optout_cb restores them first */
 	char most[12];

@@ -21,8 +21,13 @@ every 20 ms:
   swept over two ticks; once the key is gone the next renewal finds the
   lease lost (and takes back what peers may have put back).
 
-Fails if a tick blocks the loop, if the chain stalls (no renewal), or if the
-late replies make the sweep give back twice or never."""
+- at the start, nothing is taken into our own lists (a queued id, by the
+  first POP) before our first renewal's reply has put us in hl:instances:
+  a crash before that would leave those lists to no peer.
+
+Fails if a tick blocks the loop, if the chain stalls (no renewal), if the
+late replies make the sweep give back twice or never, or if our lists fill
+before we are registered."""
 import json
 import os
 import re
@@ -53,6 +58,22 @@ def healthz_latencies(st, stop, out):
         time.sleep(0.02)
 
 
+def unregistered_holdings(st, stop, out):
+    """Polls Redis until stop is set: a starting or sending list of an
+    instance that hl:instances does not name, holding something."""
+    t0 = time.time()
+    while not stop.is_set() and time.time() - t0 < 30:
+        try:
+            members = set(st.redis("SMEMBERS", "hl:instances").split())
+            for k in st.redis("KEYS", "hl:starting:*").split() + st.redis("KEYS", "hl:sending:*").split():
+                inst = k.rsplit(":", 1)[1]
+                if inst not in members and int(st.redis("LLEN", k) or 0) > 0:
+                    out.append((round(time.time() - t0, 3), k))
+        except Exception:  # noqa: BLE001 (a poll missed: the next one counts)
+            pass
+        time.sleep(0.01)
+
+
 def main():
     with harness.Stack() as st:
         st.start_redis()
@@ -60,8 +81,20 @@ def main():
         stop = threading.Event()
         try:
             st.start_sim(3, seed=7, extra=["--no-reply-share", "1.0"])
+            # a queued id with no survey behind it: the first POP moves it
+            # into our starting list, which must never hold anything before
+            # we are in hl:instances (a crash then would leave it to no peer)
+            st.redis("RPUSH", "hl:queue", "0000000000ghost1")
+            early, reg_stop = [], threading.Event()
+            reg = threading.Thread(target=unregistered_holdings, args=(st, reg_stop, early), daemon=True)
+            reg.start()
             st.start_gateway(relay.config(st, window=10))
             wait_for(lambda: "event=bound" in st.log_text("hailongd"), 10, "the bind")
+            wait_for(lambda: st.redis("LLEN", "hl:queue") == "0", 10, "the queued id taken")
+            time.sleep(4 * DELAY)  # its POP's reply, and the drop that follows
+            reg_stop.set()
+            reg.join(5)
+            check(not early, f"our lists held something before we were in hl:instances: {early[:3]}")
             inst = instance(st)
             k_send = "hl:sending:sim:" + inst
             lease_s = 15  # redis.lease (harness default)
