@@ -37,17 +37,17 @@ run_units_2() {
   for t in "$@"; do tally_unit "$pre$(basename "$t")"; done
 }
 
-# The sanitizer and fuzzing builds (one job) go on while the plain unit
+# The sanitizer and fuzzing builds (two jobs) go on while the plain unit
 # tests run: those mostly wait on timers and sockets. Each build's status is
 # read where its tests begin; nothing else runs beside the end-to-end tests.
 san_units=$(for t in build/bin/tests/test_*; do echo "build-san/bin/tests/$(basename "$t")"; done)
 (
-  make -j1 --no-print-directory -s SANITIZE=1 $san_units >"$log_dir/build-san.log" 2>&1
+  make -j2 --no-print-directory -s SANITIZE=1 $san_units >"$log_dir/build-san.log" 2>&1
   echo $? >"$log_dir/build-san.rc"
-  make -j1 --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
+  make -j2 --no-print-directory -s SANITIZE=1 build-san/bin/hailongd build-san/bin/hailong-sim build-san/bin/hailong \
     >"$log_dir/build-san-bin.log" 2>&1
   echo $? >"$log_dir/build-san-bin.rc"
-  make -j1 --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1
+  make -j2 --no-print-directory -s fuzz-build >"$log_dir/build-fuzz.log" 2>&1
   echo $? >"$log_dir/build-fuzz.rc"
 ) &
 builds=$!

@@ -23,7 +23,8 @@ still on its way.
   (Without the relay a TAKE's reply is read within a loop pass or two and
   the sweep rarely meets one.)
 
-Run one part with `test_sweep_sending_e2e.py orphan|window|take`."""
+Run one part with `test_sweep_sending_e2e.py orphan|window|take`; with none,
+orphan and window run side by side, then take."""
 import json
 import os
 import re
@@ -196,5 +197,15 @@ def take():
 PARTS = {"orphan": orphan, "window": window, "take": take}
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or PARTS:
-        PARTS[name]()
+    if sys.argv[1:]:
+        for name in sys.argv[1:]:
+            PARTS[name]()
+    else:
+        # orphan and window (a few citizens each, mostly waiting for lease
+        # ticks) side by side in processes of their own, then take alone
+        import subprocess
+        side = {n: subprocess.Popen([sys.executable, __file__, n]) for n in ("orphan", "window")}
+        bad = [n for n, p in side.items() if p.wait(timeout=240) != 0]
+        if bad:
+            raise AssertionError(f"part(s) failed: {bad}")
+        take()
