@@ -58,17 +58,29 @@ def healthz_latencies(st, stop, out):
         time.sleep(0.02)
 
 
+# one atomic look (a script): read apart, the set and the lists could fall
+# on either side of our SADD and the POP right behind it
+UNREGISTERED = r"""
+local member = {}
+for _, i in ipairs(redis.call('SMEMBERS', 'hl:instances')) do member[i] = true end
+local out = {}
+for _, pat in ipairs({'hl:starting:*', 'hl:sending:*'}) do
+  for _, k in ipairs(redis.call('KEYS', pat)) do
+    if not member[string.match(k, ':([^:]+)$')] and redis.call('LLEN', k) > 0 then out[#out + 1] = k end
+  end
+end
+return out
+"""
+
+
 def unregistered_holdings(st, stop, out):
     """Polls Redis until stop is set: a starting or sending list of an
     instance that hl:instances does not name, holding something."""
     t0 = time.time()
     while not stop.is_set() and time.time() - t0 < 30:
         try:
-            members = set(st.redis("SMEMBERS", "hl:instances").split())
-            for k in st.redis("KEYS", "hl:starting:*").split() + st.redis("KEYS", "hl:sending:*").split():
-                inst = k.rsplit(":", 1)[1]
-                if inst not in members and int(st.redis("LLEN", k) or 0) > 0:
-                    out.append((round(time.time() - t0, 3), k))
+            for k in st.redis("EVAL", UNREGISTERED, "0").split():
+                out.append((round(time.time() - t0, 3), k))
         except Exception:  # noqa: BLE001 (a poll missed: the next one counts)
             pass
         time.sleep(0.01)
