@@ -445,18 +445,24 @@ static void gw_tick_on_peers(void *arg, int rc, const struct store_list *l, cons
  * (KEEP, or SET), or the LREM of a sent message's entry: done, the node
  * goes; else no list is judged this tick (an entry still listed would be
  * taken for one held by no session). */
+static int gw_tick_written(struct gw_tick *t, int rc, const char *err)
+{
+	if (rc < 0 && rc != -EBADMSG) {
+		gw_tick_fail(t, rc, err);
+		t->sweep_failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
 static void gw_tick_on_unkept(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_tick_job *j = arg;
 	struct gw_tick *t = j->t;
 	(void)v;
 	j->k->sweeping = 0;
-	if (rc < 0 && rc != -EBADMSG) {
-		gw_tick_fail(t, rc, err);
-		t->sweep_failed = 1;
-	} else {
+	if (gw_tick_written(t, rc, err))
 		gw_unlink_unkept(t->g, j->k);
-	}
 	free(j);
 	gw_tick_release(t);
 }
@@ -473,12 +479,8 @@ static void gw_tick_on_removal(void *arg, int rc, long long v, const char *err)
 	struct gw_tick *t = j->t;
 	(void)v;
 	j->d->sweeping = 0;
-	if (rc < 0 && rc != -EBADMSG) {
-		gw_tick_fail(t, rc, err);
-		t->sweep_failed = 1;
-	} else {
+	if (gw_tick_written(t, rc, err))
 		gw_unlink_removal(t->g, j->d);
-	}
 	free(j);
 	gw_tick_release(t);
 }

@@ -52,6 +52,42 @@ def free_port():
     raise RuntimeError("no fresh free port in 100 tries")
 
 
+def parse_metrics(text):
+    """/metrics text as {series: value} (comment lines left out)."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            out[k] = float(v)
+    return out
+
+
+def default_campaign_reminding(after):
+    """A campaigns folder (a temporary directory: the caller removes it)
+    holding the default campaign with reminder_after `after` instead of its
+    2 h: an item whose fate a crash left unknown is asked again soon."""
+    camp = tempfile.mkdtemp(prefix="hailong-remind-")
+    with open(os.path.join(ROOT, "config", "campaigns", "default.yaml"), encoding="utf-8") as f:
+        text = f.read()
+    check("reminder_after: 2h\n" in text, "the default campaign's reminder_after moved")
+    with open(os.path.join(camp, "default.yaml"), "w", encoding="utf-8") as f:
+        f.write(text.replace("reminder_after: 2h\n", "reminder_after: %s\n" % after, 1))
+    return camp
+
+
+def run_parts(path, side, then=()):
+    """The test file `path`'s parts named in `side` side by side, each in a
+    process (and a Stack) of its own, then those in `then` one after the
+    other, each as `path part`; raises when any fails."""
+    procs = {n: subprocess.Popen([sys.executable, path, n]) for n in side}
+    bad = [n for n, p in procs.items() if p.wait(timeout=240) != 0]
+    for n in then:
+        if not bad and subprocess.run([sys.executable, path, n], timeout=240).returncode != 0:
+            bad.append(n)
+    if bad:
+        raise AssertionError(f"part(s) failed: {bad}")
+
+
 def wait_for(cond, timeout, what, step=0.05):
     end = time.time() + timeout
     while time.time() < end:
@@ -262,12 +298,7 @@ privacy:
                     raise AssertionError(f"/metrics: the lines of {fam} are not in one group:\n{text}")
                 seen.add(fam)
                 last = fam
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                k, _, v = line.rpartition(" ")
-                out[k] = float(v)
-        return out
+        return parse_metrics(text)
 
     def finished(self):
         m = self.metrics()

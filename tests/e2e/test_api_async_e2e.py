@@ -48,15 +48,6 @@ REDIS_GAUGES = ["hailong_queue_depth", "hailong_archive_backlog", "hailong_surve
                 'hailong_held_depth{smsc="sim"}']
 
 
-def gauges(text):
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            out[k] = float(v)
-    return out
-
-
 def triggered(st, first, last, prefix):
     """Surveys for citizens first..last, each's first item delivered: {txid: survey id}."""
     ids = {}
@@ -123,7 +114,7 @@ def slow(st, relay):
     for p, (code, text), _ in answers:
         check(code == 200, f"{p} with Redis slow: {code} {text}")
         if p == "/metrics":
-            m = gauges(text)
+            m = harness.parse_metrics(text)
             check(m.get("hailong_redis_up") == 1, f"/metrics: Redis not up:\n{text}")
             check(all(g in m for g in REDIS_GAUGES), f"/metrics: a Redis gauge missing:\n{text}")
             check(m["hailong_surveys_running"] >= 10, f"/metrics: running {m['hailong_surveys_running']}")
@@ -162,13 +153,13 @@ def lost(st, relay):
     # back: once the late replies are out of the way, everything answers
     wait_for(lambda: st.http("GET", "/v1/surveys/" + sid)[0] == 200, 15, "the API back")
     code, text = st.http("GET", "/metrics")
-    back = gauges(text)
+    back = harness.parse_metrics(text)
     for (method, path, _), (code, text) in zip(reqs[:4], res[:4]):
         check(code == 503, f"{method} {path} with the reply lost: {code} {text}")
         check(isinstance(json.loads(text).get("error"), str), f"{method} {path}: {text}")
     check(res[5] == (503, "redis not reachable\n"), f"/readyz with the reply lost: {res[5]}")
     code, text = res[4]
-    m = gauges(text)
+    m = harness.parse_metrics(text)
     check(code == 200 and m.get("hailong_redis_up") == 0, f"/metrics with the replies lost: {code}\n{text}")
     check(not any(g in m for g in REDIS_GAUGES), f"/metrics with the replies lost shows a Redis gauge:\n{text}")
     check(back.get("hailong_redis_up") == 1 and all(g in back for g in REDIS_GAUGES), f"/metrics back:\n{text}")

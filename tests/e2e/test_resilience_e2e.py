@@ -10,7 +10,6 @@ import shutil
 import signal
 import sqlite3
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -30,12 +29,7 @@ def test_kill9():
     # simulated citizen ignores the copy sent again and answers the reminder.
     # With the default 2 h reminder such a survey stays open past the test
     # (18 of 100 with hailongd slowed down; the more often, the busier the machine).
-    camp = tempfile.mkdtemp(prefix="hailong-k9-")
-    with open(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), encoding="utf-8") as f:
-        text = f.read()
-    check("reminder_after: 2h\n" in text, "the default campaign's reminder_after moved")
-    with open(os.path.join(camp, "default.yaml"), "w", encoding="utf-8") as f:
-        f.write(text.replace("reminder_after: 2h\n", "reminder_after: 4s\n", 1))
+    camp = harness.default_campaign_reminding("4s")
     try:
         kill9(camp)
     finally:

@@ -202,10 +202,5 @@ if __name__ == "__main__":
             PARTS[name]()
     else:
         # orphan and window (a few citizens each, mostly waiting for lease
-        # ticks) side by side in processes of their own, then take alone
-        import subprocess
-        side = {n: subprocess.Popen([sys.executable, __file__, n]) for n in ("orphan", "window")}
-        bad = [n for n, p in side.items() if p.wait(timeout=240) != 0]
-        if bad:
-            raise AssertionError(f"part(s) failed: {bad}")
-        take()
+        # ticks) side by side, then take alone
+        harness.run_parts(__file__, ("orphan", "window"), ("take",))

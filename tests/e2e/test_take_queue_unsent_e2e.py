@@ -27,21 +27,37 @@ check = harness.check
 N = 10
 
 
+def queued(st, seed, base, prefix):
+    """A gateway (window 1) whose responses are held 2 s, and N surveys
+    triggered for numbers nobody answers for, until the last one's first
+    item is taken into the session's queue (TAKE raised its sq to 0) and has
+    not left. Returns (the config, the numbers, the last one's hash key)."""
+    st.start_redis()
+    st.start_sim(1, seed=seed)  # citizen 1 only: the surveys go to numbers nobody answers for
+    cfg = st.write_config(window=1, tps=500)
+    st.start_gateway(cfg)
+    sim_post(st, "/faults", {"resp_delay_ms": 2000})  # one part on the wire at a time, every 2 s
+    nums = [harness.citizen(base + i) for i in range(1, N + 1)]
+    for i, n in enumerate(nums):
+        code, body = st.trigger(n, "%s-%d" % (prefix, i))
+        check(code == 202, f"trigger {i}: {code} {body}")
+    key = "hl:c:" + nums[-1]
+    wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
+    check(not harness.inbox(st, nums[-1]), "the last survey's first item left already: the test proves nothing")
+    return cfg, nums, key
+
+
+def delivered_once(st, nums, after):
+    wait_for(lambda: all(harness.inbox(st, n) for n in nums), 60, "every first item " + after)
+    time.sleep(1.0)
+    twice = [n for n in nums if len(harness.inbox(st, n)) != 1]
+    check(not twice, f"first items not delivered exactly once: {twice}")
+
+
 def main():
     with harness.Stack() as st:
-        st.start_redis()
-        st.start_sim(1, seed=3)  # citizen 1 only: the surveys below go to numbers nobody answers for
-        st.start_gateway(st.write_config(window=1, tps=500))
-        sim_post(st, "/faults", {"resp_delay_ms": 2000})  # one part on the wire at a time, every 2 s
-        nums = [harness.citizen(100 + i) for i in range(1, N + 1)]
-        for i, n in enumerate(nums):
-            code, body = st.trigger(n, "TQ-%d" % i)
-            check(code == 202, f"trigger {i}: {code} {body}")
+        _, nums, key = queued(st, 3, 100, "TQ")
         last = nums[-1]
-        key = "hl:c:" + last
-        # its first item taken (TAKE raised sq to 0) and waiting in the queue
-        wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
-        check(not harness.inbox(st, last), "the last survey's first item left already: the test proves nothing")
         sending = [e for k in st.redis("KEYS", "hl:sending:sim:*").split() for e in st.redis("LRANGE", k, 0, -1).splitlines()
                    if '"to":"%s"' % last in e]
         check(sending and all('"p":' not in e for e in sending),
@@ -68,19 +84,8 @@ def stop_while_queued():
     have reached the citizen ("uq", which lets a later reply answer them);
     the next gateway sends each once."""
     with harness.Stack() as st:
-        st.start_redis()
-        st.start_sim(1, seed=4)
-        cfg = st.write_config(window=1, tps=500)
-        st.start_gateway(cfg)
-        sim_post(st, "/faults", {"resp_delay_ms": 2000})
-        nums = [harness.citizen(200 + i) for i in range(1, N + 1)]
-        for i, n in enumerate(nums):
-            code, body = st.trigger(n, "TS-%d" % i)
-            check(code == 202, f"trigger {i}: {code} {body}")
+        cfg, nums, key = queued(st, 4, 200, "TS")
         last = nums[-1]
-        key = "hl:c:" + last
-        wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
-        check(not harness.inbox(st, last), "the last survey's first item left already: the test proves nothing")
         st.stop("hailongd")
         uq, sq = st.redis("HGET", key, "uq"), st.redis("HGET", key, "sq")
         check(uq == "" and sq == "", f"an item that never left was put back as one that may have: uq={uq!r} sq={sq!r}")
@@ -88,10 +93,7 @@ def stop_while_queued():
               "the item is not back in the outbox")
         sim_post(st, "/faults", {"reset": True})
         st.start_gateway(cfg)
-        wait_for(lambda: all(harness.inbox(st, n) for n in nums), 60, "every first item after the restart")
-        time.sleep(1.0)
-        twice = [n for n in nums if len(harness.inbox(st, n)) != 1]
-        check(not twice, f"first items not delivered exactly once: {twice}")
+        delivered_once(st, nums, "after the restart")
         print(f"ok: a clean stop with {N} first items queued put the unsent ones back with sq as it was (no uq); "
               f"each delivered once after the restart")
 
@@ -101,19 +103,8 @@ def reload_while_queued():
     wait in its queue: they go back to the outbox as they never left (no
     "uq"), and the new session sends each once."""
     with harness.Stack() as st:
-        st.start_redis()
-        st.start_sim(1, seed=6)
-        cfg = st.write_config(window=1, tps=500)
-        st.start_gateway(cfg)
-        sim_post(st, "/faults", {"resp_delay_ms": 2000})
-        nums = [harness.citizen(300 + i) for i in range(1, N + 1)]
-        for i, n in enumerate(nums):
-            code, body = st.trigger(n, "TR-%d" % i)
-            check(code == 202, f"trigger {i}: {code} {body}")
+        _, nums, key = queued(st, 6, 300, "TR")
         last = nums[-1]
-        key = "hl:c:" + last
-        wait_for(lambda: st.redis("HGET", key, "sq") == "0", 20, "the last survey's first item taken")
-        check(not harness.inbox(st, last), "the last survey's first item left already: the test proves nothing")
         st.write_config(window=2, tps=500)
         st.procs["hailongd"].send_signal(signal.SIGHUP)
         wait_for(lambda: "event=rebind " in st.log_text("hailongd"), 20, "the re-bind")
@@ -121,10 +112,7 @@ def reload_while_queued():
         uq = st.redis("HGET", key, "uq")
         check(uq == "", f"an item that never left was given back as one that may have: uq={uq!r}")
         sim_post(st, "/faults", {"reset": True})
-        wait_for(lambda: all(harness.inbox(st, n) for n in nums), 60, "every first item after the re-bind")
-        time.sleep(1.0)
-        twice = [n for n in nums if len(harness.inbox(st, n)) != 1]
-        check(not twice, f"first items not delivered exactly once: {twice}")
+        delivered_once(st, nums, "after the re-bind")
         uq = st.redis("HGET", key, "uq")
         check(uq == "", f"uq={uq!r} after the re-bind")
         print(f"ok: a re-bind with {N} first items queued gave the unsent ones back with sq as it was (no uq); "

@@ -198,10 +198,6 @@ if __name__ == "__main__":
         for name in sys.argv[1:]:
             PARTS[name]()
     else:
-        # the two parts that mostly wait out leases side by side, each in a
-        # process (and a Stack) of its own; then the long comments
-        side = {n: subprocess.Popen([sys.executable, __file__, n]) for n in ("main", "redis_outage")}
-        bad = [n for n, p in side.items() if p.wait(timeout=240) != 0]
-        if bad:
-            raise AssertionError(f"part(s) failed: {bad}")
-        parts_across_gateways()
+        # the two parts that mostly wait out leases side by side; then the
+        # long comments
+        harness.run_parts(__file__, ("main", "redis_outage"), ("parts_across_gateways",))

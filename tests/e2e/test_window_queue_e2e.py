@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -40,12 +39,7 @@ def main():
     # answer to it may then be refused (docs/design.md, "uq": it also reads as
     # an answer to the item before); the reminder asks again, and the
     # citizen answers it as before
-    camp = tempfile.mkdtemp(prefix="hailong-wq-")
-    with open(os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), encoding="utf-8") as f:
-        text = f.read()
-    check("reminder_after: 2h\n" in text, "the default campaign's reminder_after moved")
-    with open(os.path.join(camp, "default.yaml"), "w", encoding="utf-8") as f:
-        f.write(text.replace("reminder_after: 2h\n", "reminder_after: 4s\n", 1))
+    camp = harness.default_campaign_reminding("4s")
     try:
         run(camp)
     finally:
