@@ -23,7 +23,9 @@
    MO -> submit_sm per second (`vs_kannel` = hailongd / Kannel), then hailongd at half
    that rate for latency (relay_latency_p50_ms/_p99_ms: the MOs released every 1 ms,
    an even pace; relay_burst_latency_*: the same rate released every 10 ms, each
-   tick's MOs at once; relay_handed: how the next questions reached the session,
+   tick's MOs at once; relay_loadgen_delay_p99_ms: how late the generator's own
+   event loop ran meanwhile, a floor under what it can measure; relay_handed: how
+   the next questions reached the session,
    hailong_mt_handed_total), and Redis commands per step (hailongd's own count of the
    commands it sent, and INFO commandstats with the commands run inside scripts);
 8. USSD: hailong-sim as the USSD centre (--ussd), citizens answering each screen at
@@ -421,6 +423,8 @@ def relay_half(a, out, camp, rate, tick, pre):
         lat = h["latency_ms"]
         out["relay_%slatency_p50_ms" % pre] = lat.get("p50")
         out["relay_%slatency_p99_ms" % pre] = lat.get("p99")
+        # how late the generator's own loop ran meanwhile: what it adds to any latency it measures
+        out["relay_%sloadgen_delay_p99_ms" % pre] = (h.get("loop_delay_ms") or {}).get("p99")
         # hailongd's own share: reply read -> next question handed to the session
         hs = "hailong_reply_to_next_question_seconds"
         n = m1.get(hs + "_count", 0) - mw.get(hs + "_count", 0)
