@@ -234,7 +234,7 @@ struct gw {
 	                                      * TAKE filled up): steps wait their turn there rather than
 	                                      * in the session's queue (gw_direct_smsc) */
 	double take_at[CONFIG_MAX_SMSC];     /* when the TAKE on its way was sent (gw_clock) */
-	double sweep_at[CONFIG_MAX_SMSC];    /* the last sweep of our sending list (gw_sweep_sending) */
+	double sweep_at[CONFIG_MAX_SMSC];    /* the last sweep of our sending list (gw_sweep_judge) */
 	uint64_t *unheld[CONFIG_MAX_SMSC];   /* hashes of the entries it found held by no session */
 	size_t nunheld[CONFIG_MAX_SMSC];
 	int closing;                         /* gw_free has begun: replies coming now hand nothing to a session */
@@ -563,10 +563,15 @@ void gw_rebind_free(struct gw *g);
 /* gw_lease.c */
 /* REAP on the synchronous connection (start, exit). */
 long long gw_reap(struct gw *g, const char *inst, int force);
-/* A reload's sweep, on the synchronous connection: the entries of our
- * sending lists held by no session (a reload just forgot them) go back to
- * the outbox at once. (The lease tick's sweep waits for a second look.) */
-void gw_sweep_sending(struct gw *g);
+/* The sweep's judgement of session i's sending list as r lists it (read
+ * when `at` was): give(g, i, k_send, k_out, entry, arg) for each copy held
+ * by no session, at once (a reload's sweep, gw_reload.c) or when the sweep
+ * before saw it so too (the lease tick's). */
+typedef void (*gw_give_fn)(struct gw *g, int i, const char *k_send, const char *k_out, const char *v, void *arg);
+void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once, double at, gw_give_fn give,
+                    void *arg);
+/* A GIVEBACK of session i's entry ran: counted, logged, the outbox pumped. */
+void gw_given_back(struct gw *g, int i);
 /* The 2 s timer: a lease tick, unless the last one is still on its way. */
 void gw_lease_cb(evutil_socket_t fd, short what, void *arg);
 /* A lease tick now (asynchronous connection): the renewal, then RECLAIM,
