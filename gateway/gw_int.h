@@ -41,6 +41,7 @@
                                           * lists (store_lua.c); alone: the zset of older versions */
 #define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store_lua.c) */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
+#define GW_K_ARCHIVE_BAD "hl:archive:bad" /* records the archive pump could not read, kept */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
 #define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */

@@ -13,7 +13,9 @@ the loop without Redis, is asked every 20 ms throughout:
   connection held the loop 0.6 s each: about a dozen of them here);
 - every message of b and d is delivered exactly once (nothing lost with
   the old session, nothing sent twice by the sweep), d's held messages are
-  in sim's held zset with their release time, and no list is left behind.
+  in sim's held zset with their release time, and no list is left behind;
+- an unreadable record in hl:archive is kept in hl:archive:bad once (its
+  RPUSH, then the DEL of our list of the batch, on the same connection).
 
 Fails if a reload's Redis command waits on the loop again, or if the late
 replies make the sweep or the hand-over lose or repeat a message."""
@@ -89,11 +91,15 @@ def main():
             write(300, False)
             n0 = log().count("event=config ")
             st.procs["hailongd"].send_signal(signal.SIGHUP)
-            wait_for(lambda: log().count("event=config ") > n0, 5, "the reload")
+            wait_for(lambda: log().count("event=config ") > n0, 30, "the reload")
             wait_for(lambda: "peer=b event=rebind " in log() and bound("b") == 2, 20, "b bound again")
             wait_for(lambda: "peer=d event=smsc_retired" in log(), 30, "d retired")
             wait_for(lambda: all(inbox(st, t) for t in to_b[-3:] + to_d[-3:]), 60, "the last messages delivered",
                      step=0.2)
+            # an unreadable record in the archive's line: kept in
+            # hl:archive:bad (once), then our list of the batch cleared
+            st.redis("RPUSH", "hl:archive", "not a record {")
+            wait_for(lambda: st.redis("LLEN", "hl:archive:bad") != "0", 10, "the record kept in hl:archive:bad")
             time.sleep(2 * DELAY + 0.5)  # a copy on its way would be in by now
             stop.set()
             probe.join(6)
@@ -103,6 +109,8 @@ def main():
             putback = re.search(r"peer=b event=putback_unsent n=([1-9]\d*)", log())
             left = {k: st.redis("LLEN", k) for k in ("hl:outbox:d", "hl:outbox:b", "hl:outbox:sim")}
             left.update({k: st.redis("LLEN", k) for k in st.redis("KEYS", "hl:sending:*").split()})
+            left.update({k: st.redis("LLEN", k) for k in st.redis("KEYS", "hl:archiving:*").split()})
+            bad = st.redis("LRANGE", "hl:archive:bad", 0, -1)
             zheld = [st.redis("ZSCORE", "hl:held:sim", h) for h in held]
             dheld = st.redis("EXISTS", "hl:held:d")
         finally:
@@ -120,9 +128,10 @@ def main():
         check(m and int(m.group(1)) == N_D and int(m.group(2)) == 2, f"d's hand-over counted {m and m.groups()}")
         check(zheld == [release, release] and dheld == "0", f"d's held messages not in sim's: {zheld} {dheld}")
         check(all(v == "0" for v in left.values()), f"lists left: {left}")
+        check(bad == "not a record {", f"hl:archive:bad holds {bad!r}, want the unreadable record once")
         print(f"ok: every Redis reply {DELAY * 1000:.0f} ms late, a reload re-bound b ({putback.group(1)} unsent "
-              f"put back) and removed d ({N_D} + 2 held handed over): /healthz answered within "
-              f"{worst * 1000:.0f} ms ({len(lat)} asked); each of the {N_B + N_D} messages delivered once")
+              f"put back) and removed d ({N_D} + 2 held handed over), an unreadable archive record kept: /healthz answered "
+              f"within {worst * 1000:.0f} ms ({len(lat)} asked); each of the {N_B + N_D} messages delivered once")
 
 
 if __name__ == "__main__":
