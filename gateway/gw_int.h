@@ -300,9 +300,6 @@ uint64_t gw_hash64(const char *s);
 /* n random bytes (a per-thread pool refilled from the kernel; see gw.c). */
 void gw_random(void *out, size_t n);
 void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap);
-int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
-              struct survey *s, struct survey_out *o, const char *expect_ver,
-              const char *reason, int first);
 int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
@@ -314,20 +311,33 @@ int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct 
                         const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
                         const char *reason, int first, const struct record_strv *before, struct gw_commit *k);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
-int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_commit_done(struct gw *g, struct gw_commit *k, int rc, long long v, const char *err);
 int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg);
-int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
-                    struct survey *s, enum survey_status st, const char *reason);
-/* gw_finish_early on the asynchronous connection: its COMMIT prepared in
+/* A survey ended before (or instead of) its next item (status st, reason:
+ * suppressed, failed, cancelled...), on the asynchronous connection: its COMMIT prepared in
  * k (the caller's, kept until cb) and sent; cb(arg, rc, v, err) is called
  * later and hands them to gw_commit_done(g, k, ...). 0 when sent; -ENOMEM,
  * or -EIO with k finished as unreachable (cb not called). */
 int gw_finish_early_async(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                           enum survey_status st, const char *reason, struct gw_commit *k, store_int_cb cb,
                           void *arg);
+
+/* gw_finish.c: surveys ended early on the asynchronous connection, nothing
+ * awaited (a lost reply is counted and logged; what it should have ended
+ * comes back by the usual ways) */
+/* gw_finish_early_async with its own commit: starting = the survey is on
+ * our starting list (counted as a start on its way; named for the lease
+ * tick's UNCLAIM when its reply is lost). */
+void gw_finish_later(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                     enum survey_status st, const char *reason, int starting);
+/* A running survey that cannot be read (rc -ESRCH: its campaign version is
+ * gone, -EINVAL) archived failed, its citizen released. */
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
                     int rc, const char *msisdn);
+/* The SMSC refused item q of survey id for good: LOAD, and archived failed
+ * with reason if it still waits for that item (first: and nothing was
+ * answered). */
+void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
 /* The running survey ACTIVE's reply a names: id (RECORD_ID_MAX bytes), m, c,
  * s loaded as gw_parse_survey does (0, -ENOENT when it finished meanwhile:
  * look again, or another error); 1 when a names none (nothing loaded: s is
@@ -340,14 +350,12 @@ int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct 
  * version of its campaign is loaded, *c NULL). */
 int gw_parse_survey(struct gw *g, const char *id, const struct store_list *fields, struct record_meta *m,
                     const struct campaign **c, struct survey *s);
-int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
-            struct survey *s);
-/* gw_load on the asynchronous connection: LOAD of survey id sent, and
+/* LOAD of survey id sent on the asynchronous connection, and
  * cb(arg, rc, l, err) called later, which reads it with gw_load_read; or
  * -EIO / -ENOMEM now (cb not called). */
 int gw_load_async(struct gw *g, const char *id, store_list_cb cb, void *arg);
-/* What LOAD answered (rc, l, err as a store_list_cb has them) read as
- * gw_load returns it: -EIO (counted and logged) or gw_parse_survey's. */
+/* What LOAD answered (rc, l, err as a store_list_cb has them): -EIO
+ * (counted and logged) or gw_parse_survey's. */
 int gw_load_read(struct gw *g, const char *id, int rc, const struct store_list *l, const char *err,
                  struct record_meta *m, const struct campaign **c, struct survey *s);
 int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
@@ -513,8 +521,11 @@ void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int 
                      struct gw_ussd_out *u);
 int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
                   const struct smpp_sm *sm);
-int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
-                struct survey_out *o);
+/* A USSD survey's timer step (survey_tick's o): its COMMIT prepared in k
+ * (gw_commit_prepare), a reminder turned into the SMS inviting the citizen
+ * to dial (*invite 1). 0, or -ENOMEM. */
+int gw_ussd_due_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                        struct survey_out *o, struct gw_commit *k, int *invite);
 void gw_ussd_step(struct gw *g, int smsc, const char *msisdn, int finished, int completed, int pushed_first,
                   int nmsg, int64_t last_at);
 int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, const char *msisdn,

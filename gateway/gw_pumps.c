@@ -18,8 +18,6 @@
 
 /* ---- sending ---- */
 
-static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
-
 void gw_outbox_pushed(struct gw *g, int smsc)
 {
 	for (int i = 0; i < g->nesme && i < CONFIG_MAX_SMSC; i++)
@@ -498,29 +496,6 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 			free(t);
 			return;
 		}
-	}
-}
-
-/* An item of a survey could not be delivered (a permanent SMPP status, or a
- * temporary one after its retries): the citizen cannot answer it, so the
- * survey is archived as failed with the status as the reason and the answers
- * given so far, if it still waits for that item (and, for the first item,
- * nothing was answered). */
-static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		struct record_meta m;
-		const struct campaign *c = NULL;
-		struct survey s;
-		int rc = gw_load(g, id, &m, &c, &s);
-		int untouched = rc == 0 && s.status == SURVEY_ACTIVE && s.q == q;
-		for (int i = 0; first && untouched && c && i < c->nquestions; i++)
-			untouched = s.answers[i].state == 0;
-		if (untouched)
-			rc = gw_finish_early(g, &m, c, &s, SURVEY_FAILED, reason);
-		survey_clear(&s);
-		if (!untouched || rc != 0)
-			return;
 	}
 }
 

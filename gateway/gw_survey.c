@@ -174,9 +174,9 @@ static void gw_start_dropped(struct gw_startjob *j, long long claimed)
 	} else if (claimed == -3) {
 		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", j->m.id);
 	} else if (claimed == 2 && c) {
-		gw_finish_early(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
+		gw_finish_later(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT), 1);
 	} else if (claimed == 3 && c) {
-		gw_finish_early(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY));
+		gw_finish_later(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY), 1);
 	}
 	gw_startjob_free(j);
 }
@@ -224,7 +224,7 @@ static void gw_start_one(struct gw *g, const char *id, const struct store_list *
 	}
 	if (rc == -ESRCH) {
 		log_error("start survey=%s campaign=%s msg=\"campaign no longer loaded\"", id, m.campaign);
-		gw_finish_early(g, &m, NULL, &s, SURVEY_FAILED, "campaign not loaded");
+		gw_finish_later(g, &m, NULL, &s, SURVEY_FAILED, "campaign not loaded", 1);
 		survey_clear(&s);
 		return;
 	}
@@ -253,7 +253,7 @@ static void gw_start_one(struct gw *g, const char *id, const struct store_list *
 	snprintf(m.cver, sizeof m.cver, "%s", c->version);
 	int64_t now = gw_now();
 	if (!schedule_in_window(c, m.triggered_at)) {
-		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OUTSIDE_WINDOW));
+		gw_finish_later(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OUTSIDE_WINDOW), 1);
 		survey_clear(&s);
 		return;
 	}
