@@ -358,9 +358,12 @@ int gw_load_async(struct gw *g, const char *id, store_list_cb cb, void *arg);
  * (counted and logged) or gw_parse_survey's. */
 int gw_load_read(struct gw *g, const char *id, int rc, const struct store_list *l, const char *err,
                  struct record_meta *m, const struct campaign **c, struct survey *s);
-int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
-/* The same on the asynchronous connection: 0 = done(g, arg, rc) is called
- * later with what gw_notice would return; < 0 = not sent (done not called). */
+/* A message to a number outside any survey (answers to a reply without a
+ * survey, to an SMS trigger), on the asynchronous connection: at most once
+ * per GW_NOTICE_TTL per `marker` key when one is given; optout = record the
+ * number as opted out. 0 = done(g, arg, rc) is called later with 1 (sent),
+ * 0 (not needed: sent already within GW_NOTICE_TTL) or -EIO; < 0 = not sent
+ * (done not called). */
 typedef void (*gw_notice_fn)(struct gw *g, void *arg, int rc);
 int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
                     gw_notice_fn done, void *arg);
@@ -372,11 +375,17 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
                       int first, int q, const struct gw_ussd_out *u, long long prev);
 
 /* gw_trigger.c */
-int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
-/* The same for an MO read from session e, on the asynchronous connection:
- * 1 when it was an office's trigger (the deliver_sm is answered when its
- * TRIGGER and the answer to the office are stored), 0 when not. */
+/* An MO read from session e, from a whitelisted agency number and starting
+ * with the keyword, is a trigger (config `sms_triggers`: number, agency,
+ * campaign), stored on the asynchronous connection: 1 when it was one (the
+ * deliver_sm is answered when its TRIGGER and the answer to the office
+ * are stored, or at once with ESME_RX_T_APPN), 0 when not. */
 int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text);
+/* The same, the deliver_sm's answer handed to done(g, darg, status) instead
+ * (a long MO's last part, gw_moparts.c). */
+typedef void (*gw_sms_done_fn)(struct gw *g, void *arg, uint32_t status);
+int gw_sms_trigger_then(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
+                        gw_sms_done_fn done, void *darg);
 
 /* gw_survey.c */
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
@@ -405,10 +414,10 @@ int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *
                          gw_notice_fn done, void *arg);
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
-/* The first steps of every MO: an SMS trigger (*status set, returns 1), a
- * number that is not a mobile one (ignored, returns 1), else 0 with the
- * canonical number in msisdn. */
-int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+/* The first step of every MO after the SMS trigger's (gw_sms_trigger_async):
+ * a number that is not a mobile one (ignored, *status set, returns 1), else
+ * 0 with the canonical number in msisdn. */
+int gw_mo_front(struct gw *g, struct esme *e, const char *from, char *msisdn,
                 uint32_t *status);
 /* gw_mo.c: a reply on the asynchronous connection; answers it. */
 void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,

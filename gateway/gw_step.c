@@ -495,26 +495,6 @@ static int gw_notice_result(struct gw_notice *n, int rc, long long v, const char
 	return rc;
 }
 
-/* A message to a number outside any survey (answers to a reply without a
- * survey, to an SMS trigger): at most once per GW_NOTICE_TTL per `marker`
- * key when one is given; optout = record the number as opted out. */
-int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
-{
-	struct gw_notice *n = gw_notice_new(g, &g->ussd, msisdn, text, marker, optout);
-	if (!n)
-		return -ENOMEM;
-	char err[256] = "";
-	long long v = 0;
-	int rc;
-	if (n->marked)
-		rc = store_run_int(g->store, STORE_NOTICE, 4, n->keys, 4, n->args, &v, err, sizeof err);
-	else
-		rc = store_intv(g->store, &v, 3, n->argv, err, sizeof err);
-	rc = gw_notice_result(n, rc, v, err);
-	gw_notice_free(n);
-	return rc;
-}
-
 static void gw_notice_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_notice *n = arg;

@@ -546,14 +546,12 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 	return GW_MO_FEED;
 }
 
-int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+int gw_mo_front(struct gw *g, struct esme *e, const char *from, char *msisdn,
                 uint32_t *status)
 {
 	char why[128];
 	g->counters[GW_MO]++;
 	*status = SMPP_ESME_RX_T_APPN;
-	if (gw_sms_trigger(g, from, text, status))
-		return 1;
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] mo from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
 		*status = SMPP_ESME_ROK;
@@ -573,7 +571,7 @@ void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const
 		return; /* an office's trigger, answered once stored */
 	char msisdn[PHONE_MAX];
 	uint32_t status;
-	if (gw_mo_front(g, e, from, text, msisdn, &status))
+	if (gw_mo_front(g, e, from, msisdn, &status))
 		esme_answer(e, token, status);
 	else
 		gw_mo_async(g, e, token, msisdn, text, t_reply);

@@ -481,7 +481,9 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	case USSD_EV_ANSWER: {
 		/* the same reading as an SMS reply; the next screen echoes the session */
 		uint32_t status;
-		if (gw_mo_front(g, e, from, text, msisdn, &status))
+		if (gw_sms_trigger_async(g, e, token, from, text))
+			break; /* an office's trigger, answered once stored */
+		if (gw_mo_front(g, e, from, msisdn, &status))
 			esme_answer(e, token, status);
 		else
 			gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_REPLY);

@@ -3,7 +3,8 @@
 the synchronous connection"): a survey ended before its first item (a start
 suppressed outside its campaign's window, or because the citizen was
 surveyed too recently) and an item the SMSC refused for good (LOAD, then the
-COMMIT that archives the survey failed) go on the asynchronous connection.
+COMMIT that archives the survey failed) go on the asynchronous connection,
+and so does an office's trigger sent in a long (concatenated) SMS.
 Through a relay that holds every Redis reply 600 ms, /healthz, answered by
 the loop without Redis, is asked every 20 ms throughout:
 
@@ -11,11 +12,13 @@ the loop without Redis, is asked every 20 ms throughout:
   0.6 s on the synchronous connection);
 - each survey is archived as before: suppressed "outside window",
   suppressed "resurvey", failed "vendor 0x401", and nothing is left on our
-  starting list.
+  starting list; the office's long trigger starts its survey and is
+  answered once.
 
 Fails if one of them waits on the loop again, or is lost with its reply
 late."""
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -30,6 +33,8 @@ from test_lifecycle_e2e import campaign, write  # noqa: E402
 
 check = harness.check
 DELAY = 0.6
+OFFICE = "0912999888"
+LONG_TX = "HS-" + "7" * 90
 
 
 def main():
@@ -46,7 +51,10 @@ def main():
         lat = []
         try:
             st.start_sim(0, think="5")
-            st.start_gateway(relay.config(st))
+            cfg = relay.config(st)
+            with open(cfg, "a") as f:
+                f.write(f"sms_triggers:\n  - {{number: \"{OFFICE}\", agency: ca-vinhphuc-pc08, campaign: default}}\n")
+            st.start_gateway(cfg)
             wait_for(lambda: "event=bound" in st.log_text("hailongd"), 10, "the bind")
             n = {k: "849130000%02d" % i for i, k in enumerate("AFI", start=1)}
 
@@ -77,12 +85,22 @@ def main():
             ids["I"] = trig("I", "default", "RI-1")
             wait_for(lambda: status(ids["I"]) is not None, 20, "I archived", step=0.2)
             harness.sim_post(st, "/faults", {"reset": True})
+            # an office's trigger in a long (two-part) SMS
+            office = "84" + OFFICE[1:]
+            harness.sim_post(st, "/mo", {"from": office, "text": "KS 0913000009 %s %s" % (LONG_TX, "p" * 100)})
+            wait_for(lambda: any(LONG_TX in t for t in inbox(st, office)), 20, "the answer to the office")
+            wait_for(lambda: inbox(st, "84913000009"), 20, "the first item of the office's trigger")
             time.sleep(2 * DELAY)
             stop.set()
             probe.join(6)
             inst = st.redis("SMEMBERS", "hl:instances").split()
             starting = {i: st.redis("LLEN", "hl:starting:" + i) for i in inst}
             got = {k: status(v) for k, v in ids.items()}
+            answers = inbox(st, office)
+            joined = re.search(r'parts=2 msg="concatenated message complete"', st.log_text("hailongd"))
+            queued = st.redis("LRANGE", "hl:queue", 0, -1).split() + sum(
+                (st.redis("LRANGE", "hl:starting:" + i, 0, -1).split() for i in inst), [])
+            running = st.redis("HEXISTS", "hl:c:84913000009", "a")
         finally:
             stop.set()
             st.stop_all()
@@ -95,8 +113,12 @@ def main():
     check(got["A2"] == ("suppressed", "resurvey"), f"A2: {got['A2']}")
     check(got["I"] == ("failed", "vendor 0x401"), f"I: {got['I']}")
     check(starting and all(v == "0" for v in starting.values()), f"our starting list holds {starting}")
+    check(joined, "the office's trigger did not come in two parts")
+    check(len(answers) == 1 and answers[0].startswith("Da nhan: ho so " + LONG_TX),
+          f"the office's long trigger answered {answers}")
+    check(running == "1" and not queued, f"the long trigger's survey not started: {running} {queued}")
     print(f"ok: every Redis reply {DELAY * 1000:.0f} ms late: two starts suppressed (outside window, resurvey) "
-          f"and an item refused by the SMSC (failed) archived as before; /healthz answered within "
+          f"and an item refused by the SMSC (failed) archived as before, an office's two-part trigger stored and answered; /healthz answered within "
           f"{worst * 1000:.0f} ms ({len(lat)} asked)")
 
 
