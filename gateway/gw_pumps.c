@@ -568,7 +568,7 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 			} else {
 				free(d);
 			}
-			/* the record kept in memory until Redis is back (gw_sweep_sending),
+			/* the record kept in memory until Redis is back (the lease tick's sweep, gw_lease.c),
 			 * so that its receipt still finds the survey */
 			if (v)
 				gw_unkept_add(g, k_msg, v, k_send, f->json);
