@@ -113,11 +113,14 @@ def main():
             bad = st.redis("LRANGE", "hl:archive:bad", 0, -1)
             zheld = [st.redis("ZSCORE", "hl:held:sim", h) for h in held]
             dheld = st.redis("EXISTS", "hl:held:d")
+            relay.delay = 0.0
+            exit_rc = st.stop("hailongd")  # (under ASan: a report makes it non-zero)
         finally:
             stop.set()
             st.stop_all()
             relay.close()
         worst = max(lat, default=(0, 0))[0]
+        check(exit_rc == 0, f"hailongd exited {exit_rc}")
         check(len(lat) > 100, f"only {len(lat)} /healthz answers sampled")
         check(worst < 0.3, f"/healthz took {worst:.2f} s during the reload: the loop waited for Redis")
         check(putback, "b's old session had nothing queued at the SIGHUP: the PUTBACK was not exercised")
