@@ -1,10 +1,10 @@
 /* gw_due: the timers. Every second the due pump releases messages whose
  * quiet hours ended and claims the surveys whose timer is due (reminder,
  * expiry, a start held by quiet hours), each with its state read in the
- * same script, and commits their steps on the asynchronous connection, all
- * of a tick pipelined, so the
- * loop never waits for Redis here (a USSD survey's step too). A claim leases the timer for GW_DUE_LEASE seconds: a
- * step whose reply was lost comes back then, read afresh. */
+ * same script, and commits their steps (a USSD survey's too) on the
+ * asynchronous connection, all of a tick pipelined, so the loop never
+ * waits for Redis here. A claim leases the timer for GW_DUE_LEASE seconds:
+ * a step whose reply was lost comes back then, read afresh. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
