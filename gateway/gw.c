@@ -316,14 +316,10 @@ void gw_shutdown(struct gw *g, void (*done)(void *arg), void *arg)
 	gw_esme_done(g);
 }
 
-int gw_redis_ok(struct gw *g)
-{
-	return store_ping(g->store);
-}
-
-/* A /readyz whose PING is on its way. */
+/* A /readyz (or systemd's readiness) whose PING is on its way. */
 struct gw_ready_job {
 	struct gw *g;
+	int redis_only; /* gw_redis_ping: Redis's answer is all */
 	gw_ready_cb cb;
 	void *arg;
 };
@@ -347,11 +343,15 @@ static void gw_ready_on_ping(void *arg, int rc, const struct store_list *l, cons
 {
 	struct gw_ready_job *j = arg;
 	(void)err;
-	gw_ready_end(j->g, rc == 0 && l->n == 1 && l->e[0].kind == STORE_STR, j->cb, j->arg); /* +PONG */
+	int pong = rc == 0 && l->n == 1 && l->e[0].kind == STORE_STR; /* +PONG */
+	if (j->redis_only)
+		j->cb(j->arg, pong, pong ? "" : "redis not reachable");
+	else
+		gw_ready_end(j->g, pong, j->cb, j->arg);
 	free(j);
 }
 
-void gw_ready(struct gw *g, gw_ready_cb cb, void *arg)
+static void gw_ping(struct gw *g, int redis_only, gw_ready_cb cb, void *arg)
 {
 	struct gw_ready_job *j = malloc(sizeof *j);
 	const char *argv[] = {"PING"};
@@ -360,12 +360,26 @@ void gw_ready(struct gw *g, gw_ready_cb cb, void *arg)
 		return;
 	}
 	j->g = g;
+	j->redis_only = redis_only;
 	j->cb = cb;
 	j->arg = arg;
 	if (store_async_anyv(g->store, 1, argv, gw_ready_on_ping, j) < 0) {
 		free(j);
-		gw_ready_end(g, 0, cb, arg);
+		if (redis_only)
+			cb(arg, 0, "redis not reachable");
+		else
+			gw_ready_end(g, 0, cb, arg);
 	}
+}
+
+void gw_ready(struct gw *g, gw_ready_cb cb, void *arg)
+{
+	gw_ping(g, 0, cb, arg);
+}
+
+void gw_redis_ping(struct gw *g, gw_ready_cb cb, void *arg)
+{
+	gw_ping(g, 1, cb, arg);
 }
 
 /* Appends to a metrics buffer; stops quietly when it is full. */

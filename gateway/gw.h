@@ -96,14 +96,15 @@ struct gw_sms_trigger {
  * keyword), -EINVAL (a trigger with a mistake: error says which), -ENOMEM. */
 int gw_sms_trigger_parse(const char *text, struct gw_sms_trigger *out);
 
-/* 1 when Redis answers a PING now (systemd readiness). */
-int gw_redis_ok(struct gw *g);
 /* /readyz: cb(arg, ok, why), ok 1 when Redis answers (a PING on the
  * asynchronous connection: the loop does not wait) and at least one SMSC is
  * bound, else 0 and why (borrowed for the call). Called exactly once,
- * later, or at once when Redis cannot be reached now. */
+ * later, or at once when Redis cannot be reached now (also at gw_free, with
+ * 0, for a PING still on its way). */
 typedef void (*gw_ready_cb)(void *arg, int ok, const char *why);
 void gw_ready(struct gw *g, gw_ready_cb cb, void *arg);
+/* The same for Redis alone (systemd readiness): ok 1 when it answered. */
+void gw_redis_ping(struct gw *g, gw_ready_cb cb, void *arg);
 /* The HTTP API's reads and the operator's calls go to Redis on the
  * asynchronous connection: the loop never waits for them. Each calls its
  * callback exactly once, later, or at once (before returning) when nothing

@@ -36,6 +36,8 @@ struct gw_arch_job {
 	struct archive_stray *st;       /* replies from numbers without a survey (gw_stray.c) */
 	char (*sthash)[65];
 	int nst;
+	char **bad;                     /* unreadable records, for hl:archive:bad (malloc'd each) */
+	int nbad;
 };
 
 static void gw_arch_job_free(struct gw_arch_job *j)
@@ -54,7 +56,22 @@ static void gw_arch_job_free(struct gw_arch_job *j)
 	free(j->ohash);
 	free(j->st);
 	free(j->sthash);
+	for (int i = 0; i < j->nbad; i++)
+		free(j->bad[i]);
+	free(j->bad);
 	free(j);
+}
+
+/* An unreadable record of the batch, kept for hl:archive:bad (pushed
+ * there when the batch is written, ahead of the DEL that clears our list,
+ * gw_arch_done): 0, or -ENOMEM. */
+static int gw_arch_bad(struct gw_arch_job *j, const char *str)
+{
+	char *c = strdup(str);
+	if (!c)
+		return -ENOMEM;
+	j->bad[j->nbad++] = c;
+	return 0;
 }
 
 /* The next batch for the archive: what our list `taking` still holds (left
@@ -146,9 +163,8 @@ static int gw_arch_optout(struct gw_arch_job *j, const char *str)
 
 /* Survey records (hl:archive) parsed into a job; an unreadable one is kept
  * in hl:archive:bad. NULL when none. */
-static struct gw_arch_job *gw_arch_surveys(struct gw *g, const struct store_list *r)
+static struct gw_arch_job *gw_arch_surveys(const struct store_list *r)
 {
-	char err[256];
 	size_t n = r->n;
 	struct gw_arch_job *j = n ? calloc(1, sizeof *j) : NULL;
 	if (!j)
@@ -160,7 +176,10 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const struct store_list
 	j->ohash = calloc(n, sizeof *j->ohash);
 	j->st = calloc(n, sizeof *j->st);
 	j->sthash = calloc(n, sizeof *j->sthash);
-	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && j->st && j->sthash && i < n; i++) {
+	j->bad = calloc(n, sizeof *j->bad);
+	int nomem = 0;
+	for (size_t i = 0; j->s && j->holders && j->o && j->ohash && j->st && j->sthash && j->bad && !nomem && i < n;
+	     i++) {
 		const char *str = gw_arch_rec(r, i);
 		if (strncmp(str, GW_STRAY_REC_PREFIX, strlen(GW_STRAY_REC_PREFIX)) == 0) {
 			json_t *o = json_loads(str, 0, NULL);
@@ -176,8 +195,7 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const struct store_list
 		if (strncmp(str, GW_OPTOUT_REC_PREFIX, strlen(GW_OPTOUT_REC_PREFIX)) == 0) {
 			if (gw_arch_optout(j, str) < 0) {
 				log_error("archive msg=\"unreadable opt-out record kept in hl:archive:bad\"");
-				if (store_exec(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str) < 0)
-					g->counters[GW_REDIS_ERR]++;
+				nomem = gw_arch_bad(j, str) < 0;
 			}
 			continue;
 		}
@@ -192,15 +210,14 @@ static struct gw_arch_job *gw_arch_surveys(struct gw *g, const struct store_list
 			j->n++;
 		} else {
 			log_error("archive msg=\"unreadable record kept in hl:archive:bad\"");
-			if (store_exec(g->store, err, sizeof err, "RPUSH hl:archive:bad %s", str) < 0)
-				g->counters[GW_REDIS_ERR]++;
+			nomem = gw_arch_bad(j, str) < 0;
 			free((void *)j->s[j->n].answers);
 			json_decref(j->holders[j->n]);
 			j->holders[j->n] = NULL;
 			memset(&j->s[j->n], 0, sizeof j->s[j->n]);
 		}
 	}
-	if (!j->s || !j->holders || !j->o || !j->ohash || !j->st || !j->sthash) {
+	if (!j->s || !j->holders || !j->o || !j->ohash || !j->st || !j->sthash || !j->bad || nomem) {
 		gw_arch_job_free(j);
 		return NULL;
 	}
@@ -243,25 +260,83 @@ static void gw_arch_del_on_reply(void *arg, int rc, long long v, const char *err
 	}
 }
 
+/* The DEL of our list of a batch written, on the asynchronous connection,
+ * before the next TAKE of the same list (one connection keeps the order). */
+static void gw_arch_del(struct gw *g, const char *k_taking)
+{
+	const char *del[] = {"DEL", k_taking};
+	if (store_async_intv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
+		g->counters[GW_REDIS_ERR]++;
+	else
+		g->arch_dels++;
+}
+
+/* The RPUSH of a written batch's unreadable records to hl:archive:bad:
+ * done, our list is cleared; else it stays, and the batch is taken and
+ * written again (which changes nothing) with its records pushed again. */
+static void gw_arch_bad_on_reply(void *arg, int rc, long long v, const char *err)
+{
+	struct gw *g = arg;
+	(void)v;
+	g->arch_dels--;
+	g->arch_taking = 0;
+	if (rc < 0 && rc != -EBADMSG) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("archive msg=\"could not keep unreadable records in hl:archive:bad; the batch stays in line\" "
+		         "err=\"%s\"", err ? err : "");
+	} else if (!g->shutting_down && !g->closing) {
+		gw_arch_del(g, g->k_archiving);
+	}
+	if (!g->shutting_down && !g->closing)
+		event_active(g->ev_archive, 0, 0);
+}
+
+/* The unreadable records of a written batch to hl:archive:bad, then (on
+ * its reply) the DEL of our list; no TAKE meanwhile (arch_taking), and no
+ * flush (arch_dels). 0 when on its way. */
+static int gw_arch_bad_async(struct gw *g, const struct gw_arch_job *j)
+{
+	const char **argv = calloc((size_t)j->nbad + 2, sizeof *argv);
+	if (!argv)
+		return -ENOMEM;
+	argv[0] = "RPUSH";
+	argv[1] = GW_K_ARCHIVE_BAD;
+	for (int i = 0; i < j->nbad; i++)
+		argv[i + 2] = j->bad[i];
+	int rc = store_async_intv(g->store, j->nbad + 2, argv, gw_arch_bad_on_reply, g);
+	free(argv);
+	if (rc < 0)
+		return rc;
+	g->arch_dels++;
+	g->arch_taking = 1;
+	return 0;
+}
+
+/* The same on the synchronous connection (shutdown): 0 when both ran. */
+static int gw_arch_clear_sync(struct gw *g, const struct gw_arch_job *j, const char *k_taking)
+{
+	char e[256];
+	for (int i = 0; i < j->nbad; i++)
+		if (store_exec(g->store, e, sizeof e, "RPUSH %s %s", GW_K_ARCHIVE_BAD, j->bad[i]) < 0)
+			return -EIO;
+	return store_exec(g->store, e, sizeof e, "DEL %s", k_taking) < 0 ? -EIO : 0;
+}
+
 void gw_arch_done(void *arg, void *job, int rc, const char *err)
 {
 	struct gw *g = arg;
 	struct gw_arch_job *j = job;
 	if (rc >= 0) {
-		char e[256];
 		if (!j->deliveries)
 			g->counters[GW_ARCHIVED] += (uint64_t)rc;
-		const char *del[] = {"DEL", j->deliveries ? g->k_dtaking : g->k_archiving};
+		const char *k_taking = j->deliveries ? g->k_dtaking : g->k_archiving;
 		if (!g->shutting_down && !g->closing) {
-			/* on the asynchronous connection, before the next TAKE of the
-			 * same list (one connection keeps the order) */
-			if (store_async_intv(g->store, 2, del, gw_arch_del_on_reply, g) < 0)
-				g->counters[GW_REDIS_ERR]++;
-			else
-				g->arch_dels++;
-		} else {
-			if (store_exec(g->store, e, sizeof e, "DEL %s", del[1]) < 0)
-				g->counters[GW_REDIS_ERR]++;
+			if (!j->nbad)
+				gw_arch_del(g, k_taking);
+			else if (gw_arch_bad_async(g, j) < 0)
+				g->counters[GW_REDIS_ERR]++; /* our list stays: taken and written again */
+		} else if (gw_arch_clear_sync(g, j, k_taking) < 0) {
+			g->counters[GW_REDIS_ERR]++;
 		}
 	} else {
 		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
@@ -280,7 +355,7 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 /* A batch taken: handed to the archiver's thread. 1 when there was one. */
 static int gw_arch_hand(struct gw *g, int deliveries, const struct store_list *r)
 {
-	struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(g, r);
+	struct gw_arch_job *j = deliveries ? gw_arch_deliveries(r) : gw_arch_surveys(r);
 	if (!j)
 		return 0;
 	g->arch_turn = !deliveries;

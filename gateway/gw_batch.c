@@ -88,7 +88,7 @@ static void gw_batch_done(void *arg, int rc, const struct store_list *r, const c
 		if (r)
 			gw_removal_drop(g, it->d); /* off our sending list now */
 		else if (it->val)
-			/* kept in memory until Redis is back (gw_sweep_sending), so
+			/* kept in memory until Redis is back (the lease tick's sweep), so
 			 * that its receipt still finds the survey; the removal stays
 			 * in g->removals for the sweep */
 		{

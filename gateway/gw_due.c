@@ -1,11 +1,10 @@
 /* gw_due: the timers. Every second the due pump releases messages whose
  * quiet hours ended and claims the surveys whose timer is due (reminder,
  * expiry, a start held by quiet hours), each with its state read in the
- * same script, and commits their steps on the asynchronous connection, all
- * of a tick pipelined, so the
- * loop never waits for Redis here (a USSD survey's step, rare, goes on the
- * synchronous one). A claim leases the timer for GW_DUE_LEASE seconds: a
- * step whose reply was lost comes back then, read afresh. */
+ * same script, and commits their steps (a USSD survey's too) on the
+ * asynchronous connection, all of a tick pipelined, so the loop never
+ * waits for Redis here. A claim leases the timer for GW_DUE_LEASE seconds:
+ * a step whose reply was lost comes back then, read afresh. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@ struct gw_duejob {
 	struct gw *g;
 	int64_t t;
 	char id[RECORD_ID_MAX];
+	int invite;              /* a USSD survey's invitation SMS (counted once stored) */
 	struct gw_commit k;
 };
 
@@ -46,7 +46,8 @@ static void gw_due_on_commit(void *arg, int rc, long long v, const char *err)
 	struct gw_duejob *j = arg;
 	/* 0 (the survey moved on meanwhile: its new timer stands) or a lost
 	 * reply (the lease brings it back) need nothing more */
-	gw_commit_done(j->g, &j->k, rc, v, err);
+	if (gw_commit_done(j->g, &j->k, rc, v, err) == 1 && j->invite)
+		j->g->counters[GW_USSD_INVITES]++;
 	gw_due_job_end(j);
 }
 
@@ -93,11 +94,10 @@ static int gw_due_step(struct gw_duejob *j, const struct store_list *r)
 			s.last_at = t;
 		}
 		if (survey_tick(c, &s, t, &o) == 0) {
-			if (c->channel == CAMPAIGN_USSD) {
-				gw_ussd_due(g, &m, c, &s, &o); /* the invite SMS, or the end */
-			} else if (gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &j->k) == 0) {
+			/* a USSD survey: the invitation SMS in place of a screen, or the end */
+			if ((c->channel == CAMPAIGN_USSD ? gw_ussd_due_prepare(g, &m, c, &s, &o, &j->k, &j->invite)
+			                                 : gw_commit_prepare(g, &m, c, &s, &o, m.ver, NULL, 0, &j->k)) == 0)
 				sent = gw_commit_async(g, &j->k, gw_due_on_commit, j) == 0;
-			}
 		}
 		survey_out_clear(&o);
 	} else if (rc == -ENOENT) {

@@ -41,6 +41,7 @@
                                           * lists (store_lua.c); alone: the zset of older versions */
 #define GW_K_NDUE "hl:ndue"              /* how many surveys have a timer (store_lua.c) */
 #define GW_K_ARCHIVE "hl:archive"        /* finished surveys (JSON) for SQLite */
+#define GW_K_ARCHIVE_BAD "hl:archive:bad" /* records the archive pump could not read, kept */
 #define GW_K_DELIVERIES "hl:deliveries"  /* first final receipts for SQLite */
 #define GW_K_OPTOUT "hl:optout"          /* set of keyed hashes of citizens who opted out */
 #define GW_K_MOSETS "hl:mosets"          /* zset of concatenated MO sets -> last part */
@@ -234,7 +235,7 @@ struct gw {
 	                                      * TAKE filled up): steps wait their turn there rather than
 	                                      * in the session's queue (gw_direct_smsc) */
 	double take_at[CONFIG_MAX_SMSC];     /* when the TAKE on its way was sent (gw_clock) */
-	double sweep_at[CONFIG_MAX_SMSC];    /* the last sweep of our sending list (gw_sweep_sending) */
+	double sweep_at[CONFIG_MAX_SMSC];    /* the last sweep of our sending list (gw_sweep_judge) */
 	uint64_t *unheld[CONFIG_MAX_SMSC];   /* hashes of the entries it found held by no session */
 	size_t nunheld[CONFIG_MAX_SMSC];
 	int closing;                         /* gw_free has begun: replies coming now hand nothing to a session */
@@ -299,9 +300,6 @@ uint64_t gw_hash64(const char *s);
 /* n random bytes (a per-thread pool refilled from the kernel; see gw.c). */
 void gw_random(void *out, size_t n);
 void gw_sending_key(const struct gw *g, int smsc, char *out, size_t cap);
-int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
-              struct survey *s, struct survey_out *o, const char *expect_ver,
-              const char *reason, int first);
 int gw_commit_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                       struct survey_out *o, const char *expect_ver, const char *reason, int first,
                       struct gw_commit *k);
@@ -313,20 +311,33 @@ int gw_commit_prepare_u(struct gw *g, const struct gw_ussd_ctx *u, const struct 
                         const struct campaign *c, struct survey *s, struct survey_out *o, const char *expect_ver,
                         const char *reason, int first, const struct record_strv *before, struct gw_commit *k);
 void gw_commit_clear(struct gw *g, struct gw_commit *k);
-int gw_commit_sync(struct gw *g, struct gw_commit *k);
 int gw_commit_done(struct gw *g, struct gw_commit *k, int rc, long long v, const char *err);
 int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *arg);
-int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
-                    struct survey *s, enum survey_status st, const char *reason);
-/* gw_finish_early on the asynchronous connection: its COMMIT prepared in
+/* A survey ended before (or instead of) its next item (status st, reason:
+ * suppressed, failed, cancelled...), on the asynchronous connection: its COMMIT prepared in
  * k (the caller's, kept until cb) and sent; cb(arg, rc, v, err) is called
  * later and hands them to gw_commit_done(g, k, ...). 0 when sent; -ENOMEM,
  * or -EIO with k finished as unreachable (cb not called). */
 int gw_finish_early_async(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
                           enum survey_status st, const char *reason, struct gw_commit *k, store_int_cb cb,
                           void *arg);
+
+/* gw_finish.c: surveys ended early on the asynchronous connection, nothing
+ * awaited (a lost reply is counted and logged; what it should have ended
+ * comes back by the usual ways) */
+/* gw_finish_early_async with its own commit: starting = the survey is on
+ * our starting list (counted as a start on its way; named for the lease
+ * tick's UNCLAIM when its reply is lost). */
+void gw_finish_later(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                     enum survey_status st, const char *reason, int starting);
+/* A running survey that cannot be read (rc -ESRCH: its campaign version is
+ * gone, -EINVAL) archived failed, its citizen released. */
 void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
                     int rc, const char *msisdn);
+/* The SMSC refused item q of survey id for good: LOAD, and archived failed
+ * with reason if it still waits for that item (first: and nothing was
+ * answered). */
+void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
 /* The running survey ACTIVE's reply a names: id (RECORD_ID_MAX bytes), m, c,
  * s loaded as gw_parse_survey does (0, -ENOENT when it finished meanwhile:
  * look again, or another error); 1 when a names none (nothing loaded: s is
@@ -339,19 +350,20 @@ int gw_active_read(struct gw *g, const struct store_active *a, char *id, struct 
  * version of its campaign is loaded, *c NULL). */
 int gw_parse_survey(struct gw *g, const char *id, const struct store_list *fields, struct record_meta *m,
                     const struct campaign **c, struct survey *s);
-int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
-            struct survey *s);
-/* gw_load on the asynchronous connection: LOAD of survey id sent, and
+/* LOAD of survey id sent on the asynchronous connection, and
  * cb(arg, rc, l, err) called later, which reads it with gw_load_read; or
  * -EIO / -ENOMEM now (cb not called). */
 int gw_load_async(struct gw *g, const char *id, store_list_cb cb, void *arg);
-/* What LOAD answered (rc, l, err as a store_list_cb has them) read as
- * gw_load returns it: -EIO (counted and logged) or gw_parse_survey's. */
+/* What LOAD answered (rc, l, err as a store_list_cb has them): -EIO
+ * (counted and logged) or gw_parse_survey's. */
 int gw_load_read(struct gw *g, const char *id, int rc, const struct store_list *l, const char *err,
                  struct record_meta *m, const struct campaign **c, struct survey *s);
-int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout);
-/* The same on the asynchronous connection: 0 = done(g, arg, rc) is called
- * later with what gw_notice would return; < 0 = not sent (done not called). */
+/* A message to a number outside any survey (answers to a reply without a
+ * survey, to an SMS trigger), on the asynchronous connection: at most once
+ * per GW_NOTICE_TTL per `marker` key when one is given; optout = record the
+ * number as opted out. 0 = done(g, arg, rc) is called later with 1 (sent),
+ * 0 (not needed: sent already within GW_NOTICE_TTL) or -EIO; < 0 = not sent
+ * (done not called). */
 typedef void (*gw_notice_fn)(struct gw *g, void *arg, int rc);
 int gw_notice_async(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout,
                     gw_notice_fn done, void *arg);
@@ -363,11 +375,17 @@ char *gw_outbox_entry(const char *survey, const char *to, enum text_encoding enc
                       int first, int q, const struct gw_ussd_out *u, long long prev);
 
 /* gw_trigger.c */
-int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status);
-/* The same for an MO read from session e, on the asynchronous connection:
- * 1 when it was an office's trigger (the deliver_sm is answered when its
- * TRIGGER and the answer to the office are stored), 0 when not. */
+/* An MO read from session e, from a whitelisted agency number and starting
+ * with the keyword, is a trigger (config `sms_triggers`: number, agency,
+ * campaign), stored on the asynchronous connection: 1 when it was one (the
+ * deliver_sm is answered when its TRIGGER and the answer to the office
+ * are stored, or at once with ESME_RX_T_APPN), 0 when not. */
 int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text);
+/* The same, the deliver_sm's answer handed to done(g, darg, status) instead
+ * (a long MO's last part, gw_moparts.c). */
+typedef void (*gw_sms_done_fn)(struct gw *g, void *arg, uint32_t status);
+int gw_sms_trigger_then(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
+                        gw_sms_done_fn done, void *darg);
 
 /* gw_survey.c */
 void gw_queue_cb(evutil_socket_t fd, short what, void *arg);
@@ -396,10 +414,10 @@ int gw_no_survey_async_u(struct gw *g, const struct gw_ussd_ctx *u, const char *
                          gw_notice_fn done, void *arg);
 /* 1 when text is HUY/STOP (any case, any accents). */
 int gw_is_stop(const char *text);
-/* The first steps of every MO: an SMS trigger (*status set, returns 1), a
- * number that is not a mobile one (ignored, returns 1), else 0 with the
- * canonical number in msisdn. */
-int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+/* The first step of every MO after the SMS trigger's (gw_sms_trigger_async):
+ * a number that is not a mobile one (ignored, *status set, returns 1), else
+ * 0 with the canonical number in msisdn. */
+int gw_mo_front(struct gw *g, struct esme *e, const char *from, char *msisdn,
                 uint32_t *status);
 /* gw_mo.c: a reply on the asynchronous connection; answers it. */
 void gw_mo_async(struct gw *g, struct esme *e, uint64_t token, const char *msisdn, const char *text,
@@ -512,8 +530,11 @@ void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int 
                      struct gw_ussd_out *u);
 int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
                   const struct smpp_sm *sm);
-int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
-                struct survey_out *o);
+/* A USSD survey's timer step (survey_tick's o): its COMMIT prepared in k
+ * (gw_commit_prepare), a reminder turned into the SMS inviting the citizen
+ * to dial (*invite 1). 0, or -ENOMEM. */
+int gw_ussd_due_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                        struct survey_out *o, struct gw_commit *k, int *invite);
 void gw_ussd_step(struct gw *g, int smsc, const char *msisdn, int finished, int completed, int pushed_first,
                   int nmsg, int64_t last_at);
 int gw_ussd_dial_prepare(struct gw *g, const struct gw_ussd_ctx *u, int rc, const char *msisdn,
@@ -563,10 +584,15 @@ void gw_rebind_free(struct gw *g);
 /* gw_lease.c */
 /* REAP on the synchronous connection (start, exit). */
 long long gw_reap(struct gw *g, const char *inst, int force);
-/* A reload's sweep, on the synchronous connection: the entries of our
- * sending lists held by no session (a reload just forgot them) go back to
- * the outbox at once. (The lease tick's sweep waits for a second look.) */
-void gw_sweep_sending(struct gw *g);
+/* The sweep's judgement of session i's sending list as r lists it (read
+ * when `at` was): give(g, i, k_send, k_out, entry, arg) for each copy held
+ * by no session, at once (a reload's sweep, gw_reload.c) or when the sweep
+ * before saw it so too (the lease tick's). */
+typedef void (*gw_give_fn)(struct gw *g, int i, const char *k_send, const char *k_out, const char *v, void *arg);
+void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once, double at, gw_give_fn give,
+                    void *arg);
+/* A GIVEBACK of session i's entry ran: counted, logged, the outbox pumped. */
+void gw_given_back(struct gw *g, int i);
 /* The 2 s timer: a lease tick, unless the last one is still on its way. */
 void gw_lease_cb(evutil_socket_t fd, short what, void *arg);
 /* A lease tick now (asynchronous connection): the renewal, then RECLAIM,

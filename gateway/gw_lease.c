@@ -100,8 +100,6 @@ static int gw_sweep_held(const struct gw *g, int i, const char *v)
 	return held;
 }
 
-typedef void (*gw_give_fn)(struct gw *g, int i, const char *k_send, const char *k_out, const char *v, void *arg);
-
 /* Judges our sending list of session i as r lists it (read when `at` was,
  * gw_clock), against what we hold now, and gives (give) each copy held by
  * no session back: at once (a reload's sweep), or only when the sweep
@@ -111,8 +109,8 @@ typedef void (*gw_give_fn)(struct gw *g, int i, const char *k_send, const char *
  * remembered for the next sweep. On the asynchronous connection the
  * replies of every TAKE and COMMIT sent before the LRANGE have come when
  * its own does, so what they moved is in a session by now. */
-static void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once, double at, gw_give_fn give,
-                           void *arg)
+void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once, double at, gw_give_fn give,
+                    void *arg)
 {
 	char k_send[160], k_out[96];
 	gw_sending_key(g, i, k_send, sizeof k_send);
@@ -154,21 +152,11 @@ static void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int 
 	g->sweep_at[i] = at;
 }
 
-static void gw_given_back(struct gw *g, int i)
+void gw_given_back(struct gw *g, int i)
 {
 	gw_outbox_pushed(g, i);
 	log_warn("[%s] sending entry held by no session: back to the outbox", g->cfg->smsc[i].name);
 	gw_mo_cache_clear(g); /* its survey's sq went back */
-}
-
-static void gw_give_now(struct gw *g, int i, const char *k_send, const char *k_out, const char *v, void *arg)
-{
-	(void)arg;
-	char err[256];
-	const char *keys[] = {k_send, k_out};
-	const char *args[] = {v};
-	if (store_run(g->store, STORE_GIVEBACK, 2, keys, 1, args, err, sizeof err) == 0)
-		gw_given_back(g, i);
 }
 
 static void gw_unlink_unkept(struct gw *g, struct gw_unkept *k)
@@ -190,51 +178,6 @@ static void gw_unlink_removal(struct gw *g, struct gw_inflight *d)
 			free(d);
 			return;
 		}
-}
-
-void gw_sweep_sending(struct gw *g)
-{
-	char k_send[160], err[256];
-	/* first what could not be written while Redis was away (what the lease
-	 * tick is writing now is its reply's) */
-	for (struct gw_unkept *k = g->unkept, *next; k; k = next) {
-		next = k->next;
-		if (k->sweeping)
-			continue;
-		int rc;
-		if (k->send_key) {
-			const char *keys[] = {k->send_key, k->key};
-			const char *args[] = {k->entry, k->val, "259200"};
-			rc = store_run(g->store, STORE_KEEP, 2, keys, 3, args, err, sizeof err);
-		} else {
-			rc = store_exec(g->store, err, sizeof err, "SET %s %s EX 259200", k->key, k->val);
-		}
-		if (rc < 0)
-			return;
-		gw_unlink_unkept(g, k);
-	}
-	for (struct gw_inflight *d = g->removals, *next; d; d = next) {
-		next = d->next;
-		if (d->batching || d->sweeping) /* its SENT, or the tick's LREM, is on its way */
-			continue;
-		gw_sending_key(g, d->smsc, k_send, sizeof k_send);
-		if (store_exec(g->store, err, sizeof err, "LREM %s 1 %s", k_send, d->json) < 0)
-			return; /* still away: the lease tick tries again */
-		gw_unlink_removal(g, d);
-	}
-	for (int i = 0; i < g->nesme; i++) {
-		if (g->taking[i])
-			continue; /* what that TAKE moved is in no session yet */
-		double now = gw_clock();
-		struct store_list r;
-		gw_sending_key(g, i, k_send, sizeof k_send);
-		int rc = store_list(g->store, &r, err, sizeof err, "LRANGE %s 0 -1", k_send);
-		if (rc < 0 && rc != -EBADMSG)
-			return;
-		gw_sweep_judge(g, i, &r, 1, now, gw_give_now, NULL);
-		store_list_clear(&r);
-		event_active(g->ev_outbox, 0, 0);
-	}
 }
 
 /* ---- the lease tick, on the asynchronous connection ----

@@ -133,7 +133,9 @@ static void gw_mopart_complete(struct gw_mopart *p, const struct store_list *par
 	log_info("[%s] mo from=%s parts=%d msg=\"concatenated message complete\"", name, p->mask, p->total);
 	char msisdn[PHONE_MAX];
 	uint32_t status;
-	if (gw_mo_front(g, e, p->from, text, msisdn, &status)) {
+	if (gw_sms_trigger_then(g, e, p->token, p->from, text, gw_mopart_end, p)) {
+		/* an office's trigger: the part answered once it is stored */
+	} else if (gw_mo_front(g, e, p->from, msisdn, &status)) {
 		gw_mopart_end(g, p, status);
 	} else if (p->place) {
 		/* in the line it kept since its part came: the number's replies in order */

@@ -18,8 +18,6 @@
 
 /* ---- sending ---- */
 
-static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason);
-
 void gw_outbox_pushed(struct gw *g, int smsc)
 {
 	for (int i = 0; i < g->nesme && i < CONFIG_MAX_SMSC; i++)
@@ -155,19 +153,90 @@ int gw_committing_has(const struct gw *g, int smsc, const char *entry)
 	return 0;
 }
 
+/* A PUTBACK or an LREM on the asynchronous connection: who names the SMSC
+ * in the log. */
+struct gw_repair {
+	struct gw *g;
+	char who[96];
+};
+
+static void gw_putback_on_reply(void *arg, int rc, long long v, const char *err)
+{
+	struct gw_repair *p = arg;
+	(void)v;
+	if (rc < 0 && rc != -EBADMSG) {
+		/* lost (it may have run: it moves only what is still listed) or
+		 * refused: what it did not move stays in our sending list, held by
+		 * no session, and the lease tick's sweep gives it back */
+		p->g->counters[GW_REDIS_ERR]++;
+		if (!p->g->closing)
+			log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", p->who,
+			         err ? err : "");
+	}
+	free(p);
+}
+
 /* PUTBACK of a's (entry, sq before) pairs from a sending list to its outbox
  * (bad: a could not be built whole: nothing runs, the sweep will); frees a.
- * who names the SMSC in the log. */
+ * who names the SMSC in the log. While the loop runs it goes on the
+ * asynchronous connection, behind every TAKE and COMMIT sent before it and
+ * ahead of the next TAKE and sweep (one connection keeps the order); at the
+ * end (g->closing) on the synchronous one. */
 static void gw_putback(struct gw *g, const char *who, const char *k_send, const char *k_out, struct record_strv *a,
                        int bad)
 {
 	char err[256] = "out of memory";
 	const char *pk[] = {k_send, k_out};
-	int rc = !bad && a->n ? store_run(g->store, STORE_PUTBACK, 2, pk, a->n, (const char **)a->v, err, sizeof err)
-	                      : -ENOMEM;
+	int rc = -ENOMEM;
+	if (!bad && a->n && g->closing) {
+		rc = store_run(g->store, STORE_PUTBACK, 2, pk, a->n, (const char **)a->v, err, sizeof err);
+	} else if (!bad && a->n) {
+		struct gw_repair *p = calloc(1, sizeof *p);
+		if (p) {
+			p->g = g;
+			snprintf(p->who, sizeof p->who, "%s", who);
+			rc = store_async_run_int(g->store, STORE_PUTBACK, 2, pk, a->n, (const char **)a->v, gw_putback_on_reply,
+			                         p);
+			if (rc < 0) {
+				free(p);
+				g->counters[GW_REDIS_ERR]++;
+				snprintf(err, sizeof err, "redis cannot be reached");
+			}
+		}
+	}
 	if (rc < 0 && a->n)
 		log_warn("[%s] outbox msg=\"could not put messages back, the sweep will\" err=\"%s\"", who, err);
 	record_strv_free(a);
+}
+
+static void gw_unsendable_on_reply(void *arg, int rc, long long v, const char *err)
+{
+	struct gw_repair *p = arg;
+	(void)v;
+	if (rc < 0 && rc != -EBADMSG) {
+		p->g->counters[GW_REDIS_ERR]++;
+		log_warn("[%s] outbox msg=\"could not remove an unsendable entry, the sweep gives it back\" err=\"%s\"",
+		         p->who, err ? err : "");
+	}
+	free(p);
+}
+
+/* An entry that cannot be sent (gw_submit_entry said so: its survey is
+ * archived failed) off our sending list, on the asynchronous connection; if
+ * that fails it stays listed, the sweep gives it back, and it is dropped
+ * again. */
+static void gw_drop_unsendable(struct gw *g, int i, const char *k_send, const char *entry)
+{
+	const char *argv[] = {"LREM", k_send, "1", entry};
+	struct gw_repair *p = calloc(1, sizeof *p);
+	if (p) {
+		p->g = g;
+		snprintf(p->who, sizeof p->who, "%s", g->cfg->smsc[i].name);
+	}
+	if (!p || store_async_intv(g->store, 4, argv, gw_unsendable_on_reply, p) < 0) {
+		free(p);
+		g->counters[GW_REDIS_ERR]++;
+	}
 }
 
 int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_sq)
@@ -184,11 +253,10 @@ int gw_submit_now(struct gw *g, int i, char **entries, int n, const char *prev_s
 		}
 		if (rc == -EAGAIN || rc == -ENOMEM)
 			break; /* no room after all: this one and the rest go back */
-		char err[256], k_send[160];
+		char k_send[160];
 		gw_sending_key(g, i, k_send, sizeof k_send);
 		log_error("[%s] entry not sendable rc=%d msg=\"dropped\"", g->cfg->smsc[i].name, rc);
-		if (store_exec(g->store, err, sizeof err, "LREM %s 1 %s", k_send, entries[k]) < 0)
-			g->counters[GW_REDIS_ERR]++; /* still listed: the sweep gives it back, and it is dropped again */
+		gw_drop_unsendable(g, i, k_send, entries[k]);
 	}
 	if (k == n)
 		return n;
@@ -344,10 +412,8 @@ static void gw_take_hand(struct gw_take *t, int took, const struct store_list *r
 		}
 		if (rc == -EAGAIN || rc == -ENOMEM)
 			break; /* no room (or memory) after all: this one and the rest go back */
-		char e2[256];
 		log_error("[%s] outbox entry not sendable rc=%d msg=\"dropped\"", name, rc);
-		if (store_exec(g->store, e2, sizeof e2, "LREM %s 1 %s", t->k_send, ent->s) < 0)
-			g->counters[GW_REDIS_ERR]++; /* still listed: the sweep gives it back, and it is dropped again */
+		gw_drop_unsendable(g, i, t->k_send, ent->s);
 	}
 	if (k < n) {
 		gw_take_putback(g, t, r, k);
@@ -433,29 +499,6 @@ void gw_outbox_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* An item of a survey could not be delivered (a permanent SMPP status, or a
- * temporary one after its retries): the citizen cannot answer it, so the
- * survey is archived as failed with the status as the reason and the answers
- * given so far, if it still waits for that item (and, for the first item,
- * nothing was answered). */
-static void gw_item_failed(struct gw *g, const char *id, int q, int first, const char *reason)
-{
-	for (int attempt = 0; attempt < 3; attempt++) {
-		struct record_meta m;
-		const struct campaign *c = NULL;
-		struct survey s;
-		int rc = gw_load(g, id, &m, &c, &s);
-		int untouched = rc == 0 && s.status == SURVEY_ACTIVE && s.q == q;
-		for (int i = 0; first && untouched && c && i < c->nquestions; i++)
-			untouched = s.answers[i].state == 0;
-		if (untouched)
-			rc = gw_finish_early(g, &m, c, &s, SURVEY_FAILED, reason);
-		survey_clear(&s);
-		if (!untouched || rc != 0)
-			return;
-	}
-}
-
 void gw_unkept_add(struct gw *g, const char *key, const char *val, const char *send_key, const char *entry)
 {
 	struct gw_unkept *k = calloc(1, sizeof *k);
@@ -525,7 +568,7 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 			} else {
 				free(d);
 			}
-			/* the record kept in memory until Redis is back (gw_sweep_sending),
+			/* the record kept in memory until Redis is back (the lease tick's sweep, gw_lease.c),
 			 * so that its receipt still finds the survey */
 			if (v)
 				gw_unkept_add(g, k_msg, v, k_send, f->json);

@@ -323,17 +323,6 @@ int gw_commit_done(struct gw *g, struct gw_commit *k, int res, long long v, cons
 	return rc;
 }
 
-/* COMMIT a prepared step now, on the synchronous connection: as
- * gw_commit_done. */
-int gw_commit_sync(struct gw *g, struct gw_commit *k)
-{
-	char err[256];
-	long long v = 0;
-	int res = store_run_int(g->store, STORE_COMMIT, k->nkeys, k->keys, k->a.n, (const char **)k->a.v, &v, err,
-	                        sizeof err);
-	return gw_commit_done(g, k, res, v, err);
-}
-
 /* COMMIT a prepared step on the asynchronous connection: cb(arg, rc, v, err)
  * then calls gw_commit_done(g, k, rc, v, err). 0 when queued; -EIO when
  * Redis cannot be reached now (k is finished here as unreachable, cb is not
@@ -347,18 +336,6 @@ int gw_commit_async(struct gw *g, struct gw_commit *k, store_int_cb cb, void *ar
 	return -EIO;
 }
 
-/* Write one step atomically (gw_commit_prepare), now. Returns 1, 0 when the
- * survey moved on meanwhile (retry), or -EIO. */
-int gw_commit(struct gw *g, const struct record_meta *m, const struct campaign *c,
-              struct survey *s, struct survey_out *o, const char *expect_ver,
-              const char *reason, int first)
-{
-	struct gw_commit k;
-	if (gw_commit_prepare(g, m, c, s, o, expect_ver, reason, first, &k) < 0)
-		return -ENOMEM;
-	return gw_commit_sync(g, &k);
-}
-
 /* The step that ends a survey before (or instead of) its next item. */
 static void gw_finish_step(struct survey *s, enum survey_status st, struct survey_out *o)
 {
@@ -366,16 +343,6 @@ static void gw_finish_step(struct survey *s, enum survey_status st, struct surve
 	s->status = st;
 	s->finished_at = gw_now();
 	o->finished = 1;
-}
-
-/* Archive a survey that ends before (or instead of) its first item:
- * suppressed or failed, with why. Returns gw_commit's result. */
-int gw_finish_early(struct gw *g, const struct record_meta *m, const struct campaign *c,
-                    struct survey *s, enum survey_status st, const char *reason)
-{
-	struct survey_out o;
-	gw_finish_step(s, st, &o);
-	return gw_commit(g, m, c, s, &o, m->ver, reason, 0);
 }
 
 int gw_finish_early_async(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
@@ -387,20 +354,6 @@ int gw_finish_early_async(struct gw *g, const struct record_meta *m, const struc
 	if (gw_commit_prepare(g, m, c, s, &o, m->ver, reason, 0, k) < 0)
 		return -ENOMEM;
 	return gw_commit_async(g, k, cb, arg);
-}
-
-/* A running survey that cannot go on: its campaign version is no longer
- * loaded (-ESRCH) or its state cannot be read (-EINVAL). Left alone it would
- * hold the citizen and come back on every reply and timer; it is archived
- * `failed` with what could be read, and the citizen is released. */
-void gw_fail_broken(struct gw *g, struct record_meta *m, const struct campaign *c, struct survey *s,
-                    int rc, const char *msisdn)
-{
-	const char *why = rc == -ESRCH ? "campaign not loaded" : "unreadable state";
-	if (!m->msisdn[0] && msisdn)
-		snprintf(m->msisdn, sizeof m->msisdn, "%s", msisdn);
-	log_error("survey=%s campaign=%s msg=\"%s: archived as failed\"", m->id, m->campaign, why);
-	gw_finish_early(g, m, rc == -ESRCH ? NULL : c, s, SURVEY_FAILED, why);
 }
 
 int gw_parse_survey(struct gw *g, const char *id, const struct store_list *fields, struct record_meta *m,
@@ -442,20 +395,6 @@ int gw_load_read(struct gw *g, const char *id, int rc, const struct store_list *
 		return -EIO;
 	}
 	return gw_parse_survey(g, id, l, m, c, s);
-}
-
-/* Load a survey: as gw_parse_survey, or -EIO (Redis). */
-int gw_load(struct gw *g, const char *id, struct record_meta *m, const struct campaign **c,
-            struct survey *s)
-{
-	char err[256], bufs[3][24];
-	const char *args[4];
-	gw_load_args(id, bufs, args);
-	struct store_list l = {0};
-	int rc = store_run_list(g->store, STORE_LOAD, 0, NULL, 4, args, &l, err, sizeof err); /* by its id alone */
-	rc = gw_load_read(g, id, rc, &l, err, m, c, s);
-	store_list_clear(&l);
-	return rc;
 }
 
 int gw_load_async(struct gw *g, const char *id, store_list_cb cb, void *arg)
@@ -553,26 +492,6 @@ static int gw_notice_result(struct gw_notice *n, int rc, long long v, const char
 		gw_outbox_pushed(g, n->smsc);
 		event_active(g->ev_outbox, 0, 0);
 	}
-	return rc;
-}
-
-/* A message to a number outside any survey (answers to a reply without a
- * survey, to an SMS trigger): at most once per GW_NOTICE_TTL per `marker`
- * key when one is given; optout = record the number as opted out. */
-int gw_notice(struct gw *g, const char *msisdn, const char *text, const char *marker, int optout)
-{
-	struct gw_notice *n = gw_notice_new(g, &g->ussd, msisdn, text, marker, optout);
-	if (!n)
-		return -ENOMEM;
-	char err[256] = "";
-	long long v = 0;
-	int rc;
-	if (n->marked)
-		rc = store_run_int(g->store, STORE_NOTICE, 4, n->keys, 4, n->args, &v, err, sizeof err);
-	else
-		rc = store_intv(g->store, &v, 3, n->argv, err, sizeof err);
-	rc = gw_notice_result(n, rc, v, err);
-	gw_notice_free(n);
 	return rc;
 }
 

@@ -174,9 +174,9 @@ static void gw_start_dropped(struct gw_startjob *j, long long claimed)
 	} else if (claimed == -3) {
 		log_warn("start survey=%s msg=\"changed while starting, left for REAP\"", j->m.id);
 	} else if (claimed == 2 && c) {
-		gw_finish_early(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT));
+		gw_finish_later(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OPTED_OUT), 1);
 	} else if (claimed == 3 && c) {
-		gw_finish_early(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY));
+		gw_finish_later(g, &j->m, c, &j->s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_RESURVEY), 1);
 	}
 	gw_startjob_free(j);
 }
@@ -224,7 +224,7 @@ static void gw_start_one(struct gw *g, const char *id, const struct store_list *
 	}
 	if (rc == -ESRCH) {
 		log_error("start survey=%s campaign=%s msg=\"campaign no longer loaded\"", id, m.campaign);
-		gw_finish_early(g, &m, NULL, &s, SURVEY_FAILED, "campaign not loaded");
+		gw_finish_later(g, &m, NULL, &s, SURVEY_FAILED, "campaign not loaded", 1);
 		survey_clear(&s);
 		return;
 	}
@@ -253,7 +253,7 @@ static void gw_start_one(struct gw *g, const char *id, const struct store_list *
 	snprintf(m.cver, sizeof m.cver, "%s", c->version);
 	int64_t now = gw_now();
 	if (!schedule_in_window(c, m.triggered_at)) {
-		gw_finish_early(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OUTSIDE_WINDOW));
+		gw_finish_later(g, &m, c, &s, SURVEY_SUPPRESSED, schedule_reason(SCHEDULE_OUTSIDE_WINDOW), 1);
 		survey_clear(&s);
 		return;
 	}
@@ -546,14 +546,12 @@ int gw_mo_judge(struct gw *g, struct esme *e, const char *msisdn, const char *te
 	return GW_MO_FEED;
 }
 
-int gw_mo_front(struct gw *g, struct esme *e, const char *from, const char *text, char *msisdn,
+int gw_mo_front(struct gw *g, struct esme *e, const char *from, char *msisdn,
                 uint32_t *status)
 {
 	char why[128];
 	g->counters[GW_MO]++;
 	*status = SMPP_ESME_RX_T_APPN;
-	if (gw_sms_trigger(g, from, text, status))
-		return 1;
 	if (phone_normalize(from, msisdn, why, sizeof why) < 0) {
 		log_info("[%s] mo from=\"%.20s\" msg=\"not a mobile number, ignored\"", esme_name(e), from);
 		*status = SMPP_ESME_ROK;
@@ -573,7 +571,7 @@ void gw_on_mo(void *arg, struct esme *e, uint64_t token, const char *from, const
 		return; /* an office's trigger, answered once stored */
 	char msisdn[PHONE_MAX];
 	uint32_t status;
-	if (gw_mo_front(g, e, from, text, msisdn, &status))
+	if (gw_mo_front(g, e, from, msisdn, &status))
 		esme_answer(e, token, status);
 	else
 		gw_mo_async(g, e, token, msisdn, text, t_reply);

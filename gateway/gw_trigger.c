@@ -282,10 +282,6 @@ static int gw_same_number(const char *a, const char *b)
 	return *pa && strcmp(pa, pb) == 0;
 }
 
-/* An MO from a whitelisted agency number that starts with the keyword is a
- * trigger (config `sms_triggers`: number, agency, campaign). Returns 1 when it
- * was handled (and *status is the deliver_sm answer), 0 when it is not a
- * trigger. */
 /* The office number's configuration when `from` is one (else NULL). */
 static const struct config_sms_trigger *gw_sms_office(struct gw *g, const char *from)
 {
@@ -315,44 +311,6 @@ static void gw_sms_sender(const char *from, char *sender)
 		snprintf(sender, PHONE_MAX, "%s", from);
 }
 
-int gw_sms_trigger(struct gw *g, const char *from, const char *text, uint32_t *status)
-{
-	const struct config_sms_trigger *w = gw_sms_office(g, from);
-	if (!w)
-		return 0;
-	struct gw_sms_trigger t;
-	int rc = gw_sms_trigger_parse(text, &t);
-	if (rc == -ENOENT)
-		return 0;
-	char answer[400], id[33], err[256];
-	*status = SMPP_ESME_ROK;
-	g->counters[GW_SMS_TRIG]++;
-	if (rc == -ENOMEM) {
-		*status = SMPP_ESME_RX_T_APPN;
-		return 1;
-	}
-	if (rc < 0) {
-		snprintf(answer, sizeof answer, "Loi: %s", t.error);
-	} else {
-		struct gw_trigger tr = {.campaign = w->campaign, .msisdn = t.msisdn, .transaction_id = t.transaction_id,
-		                        .agency = w->agency, .procedure = t.procedure[0] ? t.procedure : NULL};
-		const char *field = NULL;
-		int res = gw_trigger(g, &tr, id, &field, err, sizeof err);
-		if (res == -EAGAIN || res == -ENOMEM) {
-			*status = SMPP_ESME_RX_T_APPN; /* not stored: the SMSC delivers it again */
-			return 1;
-		}
-		gw_sms_answer(res, &t, err, answer, sizeof answer);
-		log_info("sms trigger from=%s agency=%s campaign=%s tx=%s result=%d", w->number, w->agency, w->campaign,
-		         t.transaction_id, res);
-	}
-	char sender[PHONE_MAX];
-	gw_sms_sender(from, sender);
-	if (gw_notice(g, sender, answer, NULL, 0) < 0)
-		log_warn("sms trigger msg=\"answer not queued\"");
-	return 1;
-}
-
 /* An office's trigger on its way (the asynchronous connection): its
  * TRIGGER, then the answer to the office, then the deliver_sm's answer. */
 struct gw_sms_job {
@@ -361,13 +319,18 @@ struct gw_sms_job {
 	unsigned epoch;
 	uint64_t token;
 	uint32_t status;
+	gw_sms_done_fn done;    /* NULL: the deliver_sm (smsc, epoch, token) is answered here */
+	void *darg;
 	struct gw_sms_trigger t;
 	char sender[PHONE_MAX], office[PHONE_MAX];
 };
 
 static void gw_sms_job_end(struct gw_sms_job *j)
 {
-	gw_answer(j->g, j->smsc, j->epoch, j->token, j->status);
+	if (j->done)
+		j->done(j->g, j->darg, j->status);
+	else
+		gw_answer(j->g, j->smsc, j->epoch, j->token, j->status);
 	free(j);
 }
 
@@ -404,11 +367,12 @@ static void gw_sms_on_trigger(void *arg, int res, const char *survey_id, const c
 	gw_sms_reply(j, answer);
 }
 
-int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text)
+int gw_sms_trigger_then(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text,
+                        gw_sms_done_fn done, void *darg)
 {
 	const struct config_sms_trigger *w = gw_sms_office(g, from);
 	int smsc = gw_esme_index(g, e);
-	if (!w || smsc < 0)
+	if (!w)
 		return 0;
 	struct gw_sms_job *j = calloc(1, sizeof *j);
 	int rc = j ? gw_sms_trigger_parse(text, &j->t) : -ENOMEM;
@@ -418,16 +382,23 @@ int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const cha
 	}
 	g->counters[GW_MO]++;
 	g->counters[GW_SMS_TRIG]++;
-	if (rc == -ENOMEM) {
+	if (rc == -ENOMEM || (smsc < 0 && !done)) {
+		/* no memory, or a session being replaced (nowhere to answer
+		 * later): the SMSC delivers it again */
 		free(j);
-		esme_answer(e, token, SMPP_ESME_RX_T_APPN);
+		if (done)
+			done(g, darg, SMPP_ESME_RX_T_APPN);
+		else
+			esme_answer(e, token, SMPP_ESME_RX_T_APPN);
 		return 1;
 	}
 	j->g = g;
 	j->smsc = smsc;
-	j->epoch = g->esme_epoch[smsc];
+	j->epoch = smsc >= 0 ? g->esme_epoch[smsc] : 0;
 	j->token = token;
 	j->status = SMPP_ESME_ROK;
+	j->done = done;
+	j->darg = darg;
 	gw_sms_sender(from, j->sender);
 	snprintf(j->office, sizeof j->office, "%s", w->number);
 	char answer[400], err[256] = "";
@@ -443,5 +414,10 @@ int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const cha
 	if (rc != 0) /* refused at once (a bad trigger, or Redis cannot be reached): cb not called */
 		gw_sms_on_trigger(j, rc, NULL, err);
 	return 1;
+}
+
+int gw_sms_trigger_async(struct gw *g, struct esme *e, uint64_t token, const char *from, const char *text)
+{
+	return gw_sms_trigger_then(g, e, token, from, text, NULL, NULL);
 }
 

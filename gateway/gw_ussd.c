@@ -481,7 +481,9 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
 	case USSD_EV_ANSWER: {
 		/* the same reading as an SMS reply; the next screen echoes the session */
 		uint32_t status;
-		if (gw_mo_front(g, e, from, text, msisdn, &status))
+		if (gw_sms_trigger_async(g, e, token, from, text))
+			break; /* an office's trigger, answered once stored */
+		if (gw_mo_front(g, e, from, msisdn, &status))
 			esme_answer(e, token, status);
 		else
 			gw_mo_ussd(g, e, token, msisdn, text, t_reply, &u, GW_MOJ_REPLY);
@@ -505,11 +507,12 @@ int gw_ussd_on_mo(struct gw *g, struct esme *e, uint64_t token, const char *from
  * reminder means the last screen went unanswered for ussd.invite_after (or
  * reminder_after): the session is over, and the citizen gets one SMS inviting
  * them to dial the code instead of a screen nobody is looking at. */
-int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
-                struct survey_out *o)
+int gw_ussd_due_prepare(struct gw *g, const struct record_meta *m, const struct campaign *c, struct survey *s,
+                        struct survey_out *o, struct gw_commit *k, int *invite)
 {
+	*invite = 0;
 	if (o->finished || o->nmsg == 0)
-		return gw_commit(g, m, c, s, o, m->ver, NULL, 0);
+		return gw_commit_prepare(g, m, c, s, o, m->ver, NULL, 0, k);
 	int us = gw_ussd_route(g, m->msisdn);
 	char *inv = ussd_invite_text(c->ussd_invite, us >= 0 ? g->cfg->smsc[us].ussd_service_code : "");
 	if (!inv)
@@ -520,9 +523,8 @@ int gw_ussd_due(struct gw *g, const struct record_meta *m, const struct campaign
 	o->nmsg = 1;
 	memset(&g->ussd, 0, sizeof g->ussd);
 	g->ussd.invite = 1;
-	int rc = gw_commit(g, m, c, s, o, m->ver, NULL, 0);
+	int rc = gw_commit_prepare(g, m, c, s, o, m->ver, NULL, 0, k);
 	g->ussd.invite = 0;
-	if (rc == 1)
-		g->counters[GW_USSD_INVITES]++;
+	*invite = rc == 0;
 	return rc;
 }

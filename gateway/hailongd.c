@@ -25,6 +25,7 @@ struct daemon {
 	const struct config *cfg;
 	struct event *ev_daily;  /* the archive's head logged, old sealed contacts purged */
 	struct event *ready_timer;  /* polls until the service is ready (systemd) */
+	int pinging;                /* its PING is on its way */
 	struct event *drain_timer;  /* SIGTERM: stop at drain_timeout whatever happens */
 	int stopping;
 	int ready;                  /* READY=1 was said */
@@ -40,14 +41,14 @@ struct daemon {
  * (gw_new did) and Redis answers, so that units ordered after hailongd and
  * `systemctl start` wait for a gateway that can take triggers. sd_notify is
  * a no-op without $NOTIFY_SOCKET. */
-static void daemon_ready_cb(evutil_socket_t fd, short what, void *arg)
+static void daemon_ready_on_ping(void *arg, int ok, const char *why)
 {
-	(void)fd;
-	(void)what;
 	struct daemon *d = arg;
-	if (d->stopping || d->ready)
+	(void)why;
+	d->pinging = 0;
+	if (d->stopping || d->ready || !d->ready_timer)
 		return;
-	if (!gw_redis_ok(d->gw)) {
+	if (!ok) {
 		sd_notify(0, "STATUS=waiting for Redis");
 		struct timeval tv = {0, 100000};
 		evtimer_add(d->ready_timer, &tv);
@@ -56,6 +57,18 @@ static void daemon_ready_cb(evutil_socket_t fd, short what, void *arg)
 	d->ready = 1;
 	sd_notify(0, "READY=1\nSTATUS=campaigns loaded, Redis reachable");
 	log_info("ready msg=\"campaigns loaded, redis reachable\"");
+}
+
+static void daemon_ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct daemon *d = arg;
+	if (d->stopping || d->ready || d->pinging)
+		return;
+	/* a PING on the asynchronous connection: the loop does not wait */
+	d->pinging = 1;
+	gw_redis_ping(d->gw, daemon_ready_on_ping, d);
 }
 
 /* Once at start and then daily: log the head of the archive's hash chain (to
@@ -367,6 +380,7 @@ int main(int argc, char **argv)
 	event_free(sighup);
 	if (d.ready_timer)
 		event_free(d.ready_timer);
+	d.ready_timer = NULL; /* (a PING still on its way is answered at gw_free) */
 	if (d.ev_daily)
 		event_free(d.ev_daily);
 	if (d.drain_timer)

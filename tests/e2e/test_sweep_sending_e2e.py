@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The sweep of our sending list (gw_sweep_sending, docs/design.md step 4),
+"""The sweep of our sending list (the lease tick's, gw_lease.c, docs/design.md step 4),
 tested directly: at each lease tick (every 2 s) an entry of
 hl:sending:{smsc}:{inst} that no session holds goes back to the outbox only
 when the tick before saw it unheld too and no TAKE sent before that tick is
