@@ -244,6 +244,7 @@ struct gw {
 	int mo_sweeping;                      /* a MOSWEEP is on its way (gw_moparts.c) */
 	size_t mo_jobs;
 	int pop_busy;                        /* a POP is on its way (gw_survey.c) */
+	int pop_again;                       /* woken while it was: POP again after its reply */
 	unsigned optout_restores;            /* opt-outs restored into Redis so far (gw_optout.c) */
 	int starts_pending;                  /* STARTs on their way */
 	int mo_paused;                       /* backpressure: the sessions are not read */

@@ -342,6 +342,8 @@ static void gw_pop_done(void *arg, int rc, const struct store_list *r, const cha
 {
 	struct gw *g = arg;
 	g->pop_busy = 0;
+	int again = g->pop_again;
+	g->pop_again = 0;
 	if (rc == 0 && g->shutting_down)
 		return; /* draining: what it took waits in our hl:starting, put back in line at the end (REAP) */
 	if (rc < 0) {
@@ -358,8 +360,10 @@ static void gw_pop_done(void *arg, int rc, const struct store_list *r, const cha
 		if (id->kind == STORE_STR && id->len < RECORD_ID_MAX)
 			gw_start_one(g, id->s, rec->kind == STORE_NESTED ? rec->sub : &none);
 	}
-	if (got == GW_POP_MAX && !g->shutting_down)
-		event_active(g->ev_queue, 0, 0); /* more may be waiting: after the other events */
+	/* more may be waiting (a full batch, or a trigger came while this POP
+	 * was on its way): after the other events, not at the next 1 s tick */
+	if ((got == GW_POP_MAX || again) && !g->shutting_down)
+		event_active(g->ev_queue, 0, 0);
 }
 
 /* Takes up to GW_POP_MAX surveys from the queue with their records (POP,
@@ -370,7 +374,11 @@ void gw_queue_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	if (g->shutting_down || g->pop_busy || !g->registered)
+	if (g->pop_busy) {
+		g->pop_again = 1;
+		return;
+	}
+	if (g->shutting_down || !g->registered)
 		return; /* (not in hl:instances yet: a crash would leave our starting list to no one) */
 	if (g->optout_blocked)
 		return; /* the opt-outs are not in Redis: gw_optout_cb restores them first */
