@@ -50,9 +50,8 @@ let tokens = 0;
 // The writes of one callback leave together: the session's socket is corked
 // at the first and uncorked once the callback is over (one writev rather
 // than a write per PDU: the generator's own work is measured as latency
-// too). --batch 0 writes each PDU at once, as versions before did (three
-// alternated pairs of Kannel runs on one machine: 1 287-2 076 round trips
-// per second either way, no difference beyond the noise).
+// too). --batch 0 writes each PDU at once, as versions before did (bench.py
+// uses it for the closed-loop runs that compare hailongd with Kannel).
 let corked = null;
 function cork(s) {
   if (!opt.batch || corked === s.socket) return;
