@@ -102,7 +102,8 @@ static int gw_sweep_held(const struct gw *g, int i, const char *v)
 
 /* Judges our sending list of session i as r lists it (read when `at` was,
  * gw_clock), against what we hold now, and gives (give) each copy held by
- * no session back: at once (a reload's sweep), or only when the sweep
+ * no session back: at once (a reload's sweep, unless a TAKE sent since
+ * the LRANGE is on its way: then none, see late_take), or only when the sweep
  * before saw it so too and no TAKE sent before that sweep is still on its
  * way (what a pending TAKE moved is in no session yet; under load one is
  * nearly always pending, so the list is not skipped). The others are
@@ -116,6 +117,12 @@ void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);
 	int old_take = g->taking[i] && g->take_at[i] <= g->sweep_at[i];
+	/* a reload's sweep: a TAKE sent since its LRANGE is on its way; what it
+	 * moves into a session may be an entry listed here and put back in the
+	 * outbox since (a PUTBACK of the replaced session's TAKE): a GIVEBACK
+	 * now would leave that copy in the outbox to be sent again. Nothing is
+	 * given at once then: the lease tick's sweep decides, in two looks. */
+	int late_take = at_once && g->taking[i] && g->take_at[i] >= at;
 	uint64_t *seen = NULL;
 	size_t nseen = 0;
 	for (size_t k = 0; k < r->n; k++) {
@@ -135,7 +142,7 @@ void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once
 		int before = 0;
 		for (size_t j = 0; j < g->nunheld[i] && !before; j++)
 			before = g->unheld[i][j] == h;
-		if (!at_once && (!before || old_take)) {
+		if (at_once ? late_take : !before || old_take) {
 			uint64_t *grown = realloc(seen, (nseen + 1) * sizeof *seen);
 			if (grown) {
 				seen = grown;
