@@ -63,7 +63,7 @@ static void gw_arch_job_free(struct gw_arch_job *j)
 }
 
 /* An unreadable record of the batch, kept for hl:archive:bad (pushed
- * there when the batch is written, ahead of the DEL that clears our list,
+ * there when the batch is written, by the script that clears our list,
  * gw_arch_done): 0, or -ENOMEM. */
 static int gw_arch_bad(struct gw_arch_job *j, const char *str)
 {
@@ -271,55 +271,77 @@ static void gw_arch_del(struct gw *g, const char *k_taking)
 		g->arch_dels++;
 }
 
-/* The RPUSH of a written batch's unreadable records to hl:archive:bad:
- * done, our list is cleared; else it stays, and the batch is taken and
- * written again (which changes nothing) with its records pushed again. */
+/* KEYS hl:archive:bad, our list of the batch; ARGV the batch's unreadable
+ * records: kept, and the list cleared, together (a reply lost cannot leave
+ * the batch in line with its records kept already: written again, it would
+ * push them again). */
+static const char gw_arch_bad_lua[] =
+	"redis.call('RPUSH', KEYS[1], unpack(ARGV))\n"
+	"return redis.call('DEL', KEYS[2])\n";
+
+/* The script above's argv for batch j and our list k_taking (malloc'd;
+ * NULL: no memory); *argc set. */
+static const char **gw_arch_bad_argv(const struct gw_arch_job *j, const char *k_taking, int *argc)
+{
+	const char **argv = calloc((size_t)j->nbad + 5, sizeof *argv);
+	if (!argv)
+		return NULL;
+	int n = 0;
+	argv[n++] = "EVAL";
+	argv[n++] = gw_arch_bad_lua;
+	argv[n++] = "2";
+	argv[n++] = GW_K_ARCHIVE_BAD;
+	argv[n++] = k_taking;
+	for (int i = 0; i < j->nbad; i++)
+		argv[n++] = j->bad[i];
+	*argc = n;
+	return argv;
+}
+
+/* The unreadable records kept and our list cleared: as a DEL's reply
+ * (gw_arch_del_on_reply). A reply lost or refused leaves the batch in
+ * line, taken and written again (which changes nothing) if the script did
+ * not run; if it ran, both are done. */
 static void gw_arch_bad_on_reply(void *arg, int rc, long long v, const char *err)
 {
 	struct gw *g = arg;
-	(void)v;
-	g->arch_dels--;
-	g->arch_taking = 0;
-	if (rc < 0 && rc != -EBADMSG) {
-		g->counters[GW_REDIS_ERR]++;
+	if (rc < 0 && rc != -EBADMSG && !g->closing)
 		log_warn("archive msg=\"could not keep unreadable records in hl:archive:bad; the batch stays in line\" "
 		         "err=\"%s\"", err ? err : "");
-	} else if (!g->shutting_down && !g->closing) {
-		gw_arch_del(g, g->k_archiving);
-	}
-	if (!g->shutting_down && !g->closing)
-		event_active(g->ev_archive, 0, 0);
+	gw_arch_del_on_reply(arg, rc, v, err);
 }
 
-/* The unreadable records of a written batch to hl:archive:bad, then (on
- * its reply) the DEL of our list; no TAKE meanwhile (arch_taking), and no
- * flush (arch_dels). 0 when on its way. */
-static int gw_arch_bad_async(struct gw *g, const struct gw_arch_job *j)
+/* The script on the asynchronous connection, as gw_arch_del: before the
+ * next TAKE of the same list (one connection keeps the order); no flush
+ * meanwhile (arch_dels). 0 when on its way. */
+static int gw_arch_bad_async(struct gw *g, const struct gw_arch_job *j, const char *k_taking)
 {
-	const char **argv = calloc((size_t)j->nbad + 2, sizeof *argv);
+	int argc = 0;
+	const char **argv = gw_arch_bad_argv(j, k_taking, &argc);
 	if (!argv)
 		return -ENOMEM;
-	argv[0] = "RPUSH";
-	argv[1] = GW_K_ARCHIVE_BAD;
-	for (int i = 0; i < j->nbad; i++)
-		argv[i + 2] = j->bad[i];
-	int rc = store_async_intv(g->store, j->nbad + 2, argv, gw_arch_bad_on_reply, g);
+	int rc = store_async_intv(g->store, argc, argv, gw_arch_bad_on_reply, g);
 	free(argv);
 	if (rc < 0)
 		return rc;
 	g->arch_dels++;
-	g->arch_taking = 1;
 	return 0;
 }
 
-/* The same on the synchronous connection (shutdown): 0 when both ran. */
+/* The same on the synchronous connection (shutdown): 0 when it ran. */
 static int gw_arch_clear_sync(struct gw *g, const struct gw_arch_job *j, const char *k_taking)
 {
 	char e[256];
-	for (int i = 0; i < j->nbad; i++)
-		if (store_exec(g->store, e, sizeof e, "RPUSH %s %s", GW_K_ARCHIVE_BAD, j->bad[i]) < 0)
-			return -EIO;
-	return store_exec(g->store, e, sizeof e, "DEL %s", k_taking) < 0 ? -EIO : 0;
+	if (!j->nbad)
+		return store_exec(g->store, e, sizeof e, "DEL %s", k_taking) < 0 ? -EIO : 0;
+	int argc = 0;
+	long long x = 0;
+	const char **argv = gw_arch_bad_argv(j, k_taking, &argc);
+	if (!argv)
+		return -ENOMEM;
+	int rc = store_intv(g->store, &x, argc, argv, e, sizeof e);
+	free(argv);
+	return rc < 0 && rc != -EBADMSG ? -EIO : 0;
 }
 
 void gw_arch_done(void *arg, void *job, int rc, const char *err)
@@ -333,7 +355,7 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 		if (!g->shutting_down && !g->closing) {
 			if (!j->nbad)
 				gw_arch_del(g, k_taking);
-			else if (gw_arch_bad_async(g, j) < 0)
+			else if (gw_arch_bad_async(g, j, k_taking) < 0)
 				g->counters[GW_REDIS_ERR]++; /* our list stays: taken and written again */
 		} else if (gw_arch_clear_sync(g, j, k_taking) < 0) {
 			g->counters[GW_REDIS_ERR]++;

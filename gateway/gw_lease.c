@@ -102,7 +102,8 @@ static int gw_sweep_held(const struct gw *g, int i, const char *v)
 
 /* Judges our sending list of session i as r lists it (read when `at` was,
  * gw_clock), against what we hold now, and gives (give) each copy held by
- * no session back: at once (a reload's sweep), or only when the sweep
+ * no session back: at once (a reload's sweep, unless a TAKE sent since
+ * the LRANGE is on its way: then none, see below), or only when the sweep
  * before saw it so too and no TAKE sent before that sweep is still on its
  * way (what a pending TAKE moved is in no session yet; under load one is
  * nearly always pending, so the list is not skipped). The others are
@@ -112,6 +113,15 @@ static int gw_sweep_held(const struct gw *g, int i, const char *v)
 void gw_sweep_judge(struct gw *g, int i, const struct store_list *r, int at_once, double at, gw_give_fn give,
                     void *arg)
 {
+	/* a reload's sweep while a TAKE sent since its LRANGE is on its way:
+	 * what that TAKE moves into a session may be an entry listed here and
+	 * put back in the outbox since (a PUTBACK of the replaced session's
+	 * TAKE), and a GIVEBACK now would leave a copy in the outbox to be sent
+	 * again. Nothing is given, nor remembered (marked seen once, such an
+	 * entry would be given back by a lease tick whose LRANGE is on its
+	 * way too): the lease tick's sweep decides, in its two looks. */
+	if (at_once && g->taking[i] && g->take_at[i] >= at)
+		return;
 	char k_send[160], k_out[96];
 	gw_sending_key(g, i, k_send, sizeof k_send);
 	snprintf(k_out, sizeof k_out, GW_K_OUTBOX "%s", g->cfg->smsc[i].name);

@@ -378,6 +378,8 @@ static void gw_retire_on_move(void *arg, int rc, long long x, const char *err)
 	}
 	if (rc == 0)
 		rb->moved[rb->held] += x;
+	if (rc == 0 && x > 0 && !rb->held)
+		gw_outbox_pushed(g, -1); /* they wait in other outboxes now: a freed slot takes them (gw_on_ready) */
 	if (!g->closing && !g->shutting_down)
 		gw_retire_next(rb);
 }

@@ -15,7 +15,7 @@ the loop without Redis, is asked every 20 ms throughout:
   the old session, nothing sent twice by the sweep), d's held messages are
   in sim's held zset with their release time, and no list is left behind;
 - an unreadable record in hl:archive is kept in hl:archive:bad once (its
-  RPUSH, then the DEL of our list of the batch, on the same connection).
+  RPUSH and the DEL of our list of the batch in one script).
 
 Fails if a reload's Redis command waits on the loop again, or if the late
 replies make the sweep or the hand-over lose or repeat a message."""
