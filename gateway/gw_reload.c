@@ -251,6 +251,14 @@ static void gw_retire_later(struct gw_rebind *rb)
 		evtimer_add(rb->retry, &sec);
 }
 
+/* The hand-over of a removed entry's messages failed (rc, err; -EIO when
+ * the command could not be sent): logged, tried again a second later. */
+static void gw_retire_failed(struct gw_rebind *rb, int rc, const char *err)
+{
+	gw_resweep_fail(rb->g, rb->i, "the hand-over of its messages", rc, err);
+	gw_retire_later(rb);
+}
+
 static void gw_resweep_on_giveback(void *arg, int rc, long long v, const char *err)
 {
 	struct gw_resweep *w = arg;
@@ -372,8 +380,7 @@ static void gw_retire_on_move(void *arg, int rc, long long x, const char *err)
 	struct gw_rebind *rb = arg;
 	struct gw *g = rb->g;
 	if (rc < 0 && rc != -EBADMSG) {
-		gw_resweep_fail(g, rb->i, "the hand-over of its messages", rc, err);
-		gw_retire_later(rb);
+		gw_retire_failed(rb, rc, err);
 		return;
 	}
 	if (rc == 0)
@@ -389,8 +396,7 @@ static void gw_retire_on_range(void *arg, int rc, const struct store_list *l, co
 	struct gw_rebind *rb = arg;
 	struct gw *g = rb->g;
 	if (rc < 0 && rc != -EBADMSG) {
-		gw_resweep_fail(g, rb->i, "the hand-over of its messages", rc, err);
-		gw_retire_later(rb);
+		gw_retire_failed(rb, rc, err);
 		return;
 	}
 	if (g->closing || g->shutting_down)
@@ -415,8 +421,7 @@ static void gw_retire_on_range(void *arg, int rc, const struct store_list *l, co
 		return;
 	}
 	if (store_async_intv(g->store, argc, b->argv, gw_retire_on_move, rb) < 0) {
-		gw_resweep_fail(g, rb->i, "the hand-over of its messages", -EIO, "redis cannot be reached");
-		gw_retire_later(rb);
+		gw_retire_failed(rb, -EIO, "redis cannot be reached");
 	}
 	free(b);
 }
@@ -437,8 +442,7 @@ static void gw_retire_next(struct gw_rebind *rb)
 	int rc = rb->held ? store_async_listv(g->store, 5, zr, gw_retire_on_range, rb)
 	                  : store_async_listv(g->store, 4, lr, gw_retire_on_range, rb);
 	if (rc < 0) {
-		gw_resweep_fail(g, rb->i, "the hand-over of its messages", -EIO, "redis cannot be reached");
-		gw_retire_later(rb);
+		gw_retire_failed(rb, -EIO, "redis cannot be reached");
 	}
 }
 

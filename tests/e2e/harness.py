@@ -37,6 +37,15 @@ def check(cond, msg):
 _ports_given = set()
 
 
+def smsc_entry(name, port, tps=100, routes=(), window=10):
+    """One more entry of the config's `smsc:` list (the YAML text, for
+    Stack.write_config's extra_smsc): a session to 127.0.0.1:port bound as
+    hailong/secret from 8088, with these routes (number prefixes)."""
+    return ("  - name: %s\n    host: 127.0.0.1\n    port: %d\n    system_id: hailong\n    password: secret\n"
+            "    source_addr: \"8088\"\n    window: %d\n    tps: %s\n    routes: [%s]\n"
+            % (name, port, window, tps, ", ".join('"%s"' % r for r in routes)))
+
+
 def free_port():
     """A free loopback port, never one this process was given before: the
     kernel may well hand a port it gave (and that was closed since) again,

@@ -29,17 +29,6 @@ check = harness.check
 DELAY = 1.8
 N_B = 40
 
-ENTRY = """  - name: b
-    host: 127.0.0.1
-    port: {port}
-    system_id: hailong
-    password: secret
-    source_addr: "8088"
-    window: 2
-    tps: {tps}
-    routes: ["849198"]
-"""
-
 
 def entry(to, tag):
     return json.dumps({"to": to, "text": "rebind take " + tag, "enc": 0, "u": tag}, separators=(",", ":"))
@@ -53,7 +42,7 @@ def main():
             st.start_sim(3, seed=7, extra=["--no-reply-share", "1.0"])
 
             def write(tps):
-                return relay.config(st, extra_smsc=ENTRY.format(port=st.smsc_port, tps=tps))
+                return relay.config(st, extra_smsc=harness.smsc_entry("b", st.smsc_port, tps, ["849198"], window=2))
 
             st.start_gateway(write(4))
             log = lambda: st.log_text("hailongd")  # noqa: E731

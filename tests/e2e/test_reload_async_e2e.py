@@ -36,17 +36,6 @@ check = harness.check
 DELAY = 0.6
 N_B, N_D = 30, 260
 
-ENTRY = """  - name: {name}
-    host: 127.0.0.1
-    port: {port}
-    system_id: hailong
-    password: secret
-    source_addr: "8088"
-    window: 10
-    tps: {tps}
-    routes: [{routes}]
-"""
-
 
 def entry(to, tag):
     return json.dumps({"to": to, "text": "reload async " + tag, "enc": 0, "u": tag}, separators=(",", ":"))
@@ -63,9 +52,9 @@ def main():
             d_port = harness.free_port()  # nothing listens there: d never binds
 
             def write(b_tps, with_d):
-                extra = ENTRY.format(name="b", port=st.smsc_port, tps=b_tps, routes='"849198"')
+                extra = harness.smsc_entry("b", st.smsc_port, b_tps, ["849198"])
                 if with_d:
-                    extra += ENTRY.format(name="d", port=d_port, tps=100, routes='"849199"')
+                    extra += harness.smsc_entry("d", d_port, 100, ["849199"])
                 return relay.config(st, extra_smsc=extra)
 
             st.start_gateway(write(5, True))

@@ -26,25 +26,14 @@ from harness import citizen, compare_with_ledger, completed_surveys, wait_for  #
 check = harness.check
 
 
-ENTRY_B = """  - name: b
-    host: 127.0.0.1
-    port: {port}
-    system_id: hailong
-    password: secret
-    source_addr: "8088"
-    window: 10
-    tps: {tps}
-    routes: [{routes}]
-"""
-
 
 def main():
     with harness.Stack(workdir=os.environ.get("E2E_KEEP")) as st:
         st.start_redis()
         st.start_sim(5, think="700-1000")
 
-        def write(tps=400, routes='"84910000002"', extra="", b=True):
-            entry_b = ENTRY_B.format(port=st.smsc_port, tps=tps, routes=routes) if b else ""
+        def write(tps=400, routes=("84910000002",), extra="", b=True):
+            entry_b = harness.smsc_entry("b", st.smsc_port, tps, routes) if b else ""
             return st.write_config(extra_smsc=entry_b + extra)
 
         path = write()
@@ -63,13 +52,13 @@ def main():
         wait_for(lambda: "peer=b event=submit" in log() and "peer=sim event=submit" in log(), 10, "first items")
         check(re.search(r"peer=b event=submit \S+ to=84910\*\*\*002", log()), "citizen 2 not sent through b")
         # 1. a route added to b: no re-bind, the next survey for that number goes through b
-        path = write(routes='"84910000002", "84910000003"')
+        path = write(routes=("84910000002", "84910000003"))
         hup("event=config ")
         check(bound("sim") == 1 and bound("b") == 1 and "rebind" not in log(), "a route change re-bound a session")
         check(st.trigger(citizen(3), "RS-3")[0] == 202, "trigger 3")
         wait_for(lambda: re.search(r"peer=b event=submit \S+ to=84910\*\*\*003", log()), 10, "citizen 3 through b")
         # 2. b's settings change: b drains and binds again, sim keeps its session
-        path = write(tps=300, routes='"84910000002", "84910000003"')
+        path = write(tps=300, routes=("84910000002", "84910000003"))
         hup("event=config ")
         wait_for(lambda: "peer=b event=rebind " in log() and bound("b") == 2, 15, "b bound again")
         check(bound("sim") == 1, "the unchanged entry was re-bound")
@@ -83,9 +72,9 @@ def main():
         line = [l for l in log().splitlines() if "event=config_refused" in l][-1]
         check(re.search(re.escape(os.path.basename(path)) + r":\d+: smpp b: tps", line), f"no file:line: {line}")
         # 4. new entries bind: c, and d whose SMSC is not there (its first item waits in its outbox)
-        extra = ENTRY_B.format(port=st.smsc_port, tps=100, routes='"84919"').replace("name: b", "name: c")
-        extra += ENTRY_B.format(port=harness.free_port(), tps=100, routes='"84910000004"').replace("name: b", "name: d")
-        routes_b = '"84910000002", "84910000003", "84910000005"'
+        extra = harness.smsc_entry("c", st.smsc_port, 100, ["84919"])
+        extra += harness.smsc_entry("d", harness.free_port(), 100, ["84910000004"])
+        routes_b = ("84910000002", "84910000003", "84910000005")
         path = write(tps=300, routes=routes_b, extra=extra)
         hup("event=config ")
         wait_for(lambda: bound("c") == 1, 10, "c bound")
@@ -121,7 +110,7 @@ def main():
               f"metrics after removal: {m}")
         check(bound("sim") == 1 and bound("c") == 1, "a removal touched the other sessions")
         # 6. b added again: binds (in a retired slot)
-        path = write(tps=300, routes='"84910000099"', extra=entry_c)
+        path = write(tps=300, routes=("84910000099",), extra=entry_c)
         hup("event=config ")
         wait_for(lambda: bound("b") == 3, 10, "b bound again after its removal")
         # everything finished, exactly as the citizens answered
@@ -150,7 +139,7 @@ def removal_while_redis_away():
     with harness.Stack() as st:
         st.start_redis()
         st.start_sim(4, think="100-200")
-        entry_d = ENTRY_B.format(port=harness.free_port(), tps=100, routes='"84910000004"').replace("name: b", "name: d")
+        entry_d = harness.smsc_entry("d", harness.free_port(), 100, ["84910000004"])
         st.start_gateway(st.write_config(extra_smsc=entry_d))
         log = lambda: st.log_text("hailongd")  # noqa: E731
         check(st.trigger(citizen(4), "RA-4")[0] == 202, "trigger")
