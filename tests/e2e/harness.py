@@ -50,15 +50,22 @@ def free_port():
     """A free loopback port, never one this process was given before: the
     kernel may well hand a port it gave (and that was closed since) again,
     and a Stack picks four before anything binds them (two equal ones, about
-    once in 14 000 pairs, stop a test with "address in use")."""
-    for _ in range(100):
+    once in 14 000 pairs, stop a test with "address in use"). With
+    E2E_PORT_LANE set (0 or 1: tests run side by side by
+    scripts/run-tests.sh), only ports whose second lowest bit is the lane
+    (bind(2) to port 0 hands out odd ports only, so not their parity), so
+    that two tests running at once never pick the same one either."""
+    lane = os.environ.get("E2E_PORT_LANE")
+    for _ in range(200):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        if lane in ("0", "1") and (port >> 1) & 1 != int(lane):
+            continue
         if port not in _ports_given:
             _ports_given.add(port)
             return port
-    raise RuntimeError("no fresh free port in 100 tries")
+    raise RuntimeError("no fresh free port in 200 tries")
 
 
 def parse_metrics(text):
