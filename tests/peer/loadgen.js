@@ -61,6 +61,11 @@ function cork(s) {
   process.nextTick(() => { if (corked) { corked.uncork(); corked = null; } });
 }
 
+// Texts are handed to node-smpp as bytes: the same bytes it would encode
+// (GSM digits; the receipt in IA5, data_coding 1, as it detects for such
+// a text), without its detection and encoding for every PDU.
+const ONE = Buffer.from('1', 'latin1');
+
 function sendMo(c) {
   if (done || !session) return;
   if (opt.rate > 0) {
@@ -71,7 +76,7 @@ function sendMo(c) {
   cork(session);
   c.sentAt = process.hrtime.bigint();
   session.deliver_sm({ source_addr: c.num, source_addr_ton: 1, source_addr_npi: 1,
-    destination_addr: '8088', data_coding: 0, short_message: '1' });
+    destination_addr: '8088', data_coding: 0, short_message: ONE });
 }
 
 if (opt.rate > 0) {
@@ -144,7 +149,8 @@ const server = smpp.createServer({}, (s) => {
     if (pdu.registered_delivery & 1 && session) {
       receipts++;
       session.deliver_sm({ source_addr: pdu.destination_addr, destination_addr: '8088', esm_class: 0x04,
-        short_message: `id:${id} sub:001 dlvrd:001 submit date:2611211030 done date:2611211031 stat:DELIVRD err:000 text:` });
+        data_coding: 1, short_message: Buffer.from(`id:${id} sub:001 dlvrd:001 submit date:2611211030 ` +
+          'done date:2611211031 stat:DELIVRD err:000 text:', 'latin1') });
     }
     if (!c) return;
     const text = textOf(pdu);
