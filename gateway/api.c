@@ -152,7 +152,7 @@ static const char *api_str(json_t *o, const char *k, int *bad)
 	return json_string_value(v);
 }
 
-/* The HTTP status for what gw_trigger returned: 202 new, 200 accepted
+/* The HTTP status for what gw_trigger_async gave: 202 new, 200 accepted
  * before, 400 a bad field, 404 an unknown campaign, 503 not stored now. */
 static int api_trigger_status(int rc)
 {

@@ -41,23 +41,19 @@ struct gw_trigger {
 	const char *audit_of;      /* audit campaigns: the survey id this one re-checks, or NULL */
 };
 
-/* What gw_trigger did with a trigger it took. */
+/* What a trigger taken became. */
 enum gw_trigger_result {
 	GW_TRIGGER_NEW = 0,        /* stored: a new survey (survey_id filled) */
 	GW_TRIGGER_DUPLICATE = 1,  /* accepted before: the same survey_id */
 };
-/* Validate and store a trigger. Returns a gw_trigger_result, or -EINVAL (a bad
- * field: field and err say which and why), -ENOENT (unknown campaign, field
- * "campaign"), -EAGAIN (Redis did not store it now: retry), -ENOMEM. What a
- * caller answers is its own business: api.c maps these to HTTP statuses. */
-int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33],
-               const char **field, char *err, size_t errlen);
-/* gw_trigger without waiting for Redis (the asynchronous connection,
- * pipelined with everything else of the loop pass). A trigger refused at
- * once (a bad field, an unknown campaign, Redis not reachable, no memory)
- * returns what gw_trigger would, and cb is never called; else this returns
- * 0 and cb is called exactly once, later, with a gw_trigger_result and the
- * survey id, or -EAGAIN and why. */
+/* Validate and store a trigger without waiting for Redis (the asynchronous
+ * connection, pipelined with everything else of the loop pass). A trigger
+ * refused at once returns -EINVAL (a bad field: field and err say which and
+ * why), -ENOENT (unknown campaign, field "campaign"), -EAGAIN (Redis not
+ * reachable: retry) or -ENOMEM, and cb is never called; else this returns 0
+ * and cb is called exactly once, later, with a gw_trigger_result and the
+ * survey id, or -EAGAIN and why. What a caller answers is its own business:
+ * api.c maps these to HTTP statuses. */
 typedef void (*gw_trigger_cb)(void *arg, int rc, const char *survey_id, const char *err);
 int gw_trigger_async(struct gw *g, const struct gw_trigger *t, const char **field, char *err, size_t errlen,
                      gw_trigger_cb cb, void *arg);

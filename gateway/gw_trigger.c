@@ -119,7 +119,7 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 	return 0;
 }
 
-/* What TRIGGER answered: store_trigger's rc (< 0: no answer, err says why),
+/* What TRIGGER answered: its rc (< 0: no answer, err says why),
  * and when it answered, whether the survey is new and its id. Returns a
  * gw_trigger_result (survey_id filled) or -EAGAIN. */
 static int gw_trigger_took(struct gw *g, int rc, int is_new, const char *id, char survey_id[33], char *err,
@@ -139,21 +139,6 @@ static int gw_trigger_took(struct gw *g, int rc, int is_new, const char *id, cha
 		g->counters[GW_REDIS_ERR]++;
 	g->counters[GW_TRIG_UNAVAIL]++;
 	return -EAGAIN;
-}
-
-int gw_trigger(struct gw *g, const struct gw_trigger *t, char survey_id[33], const char **field,
-               char *err, size_t errlen)
-{
-	struct gw_trig p;
-	int rc = gw_trigger_prepare(g, t, &p, field, err, errlen);
-	if (rc < 0)
-		return rc;
-	char id[33] = "";
-	int is_new = 0;
-	rc = store_trigger(g->store, 4, p.keys, p.a.n, (const char **)p.a.v, &is_new, id, sizeof id, err, errlen);
-	rc = gw_trigger_took(g, rc, is_new, id, survey_id, err, errlen);
-	record_strv_free(&p.a);
-	return rc;
 }
 
 /* A trigger whose TRIGGER is on its way (the asynchronous connection). */
