@@ -79,11 +79,23 @@ run_e2e() { # $1 = label, then the command (environment first, if any)
   fi
 }
 
+# A test run in the background: $log_dir/$2.rc holds "status seconds", $2.log
+# its output. $1 = label, $3 = said after the seconds.
+tally_bg() {
+  local rc secs
+  read -r rc secs <"$log_dir/$2.rc" || rc=1
+  if [ "$rc" = 0 ]; then
+    passed=$((passed + 1)); echo "ok   $1 (${secs}s$3)"
+  else
+    failed=$((failed + 1)); failures+=("$1 (see $log_dir/$2.log)")
+    echo "FAIL $1"; tail -30 "$log_dir/$2.log"
+  fi
+}
+
 # Tests that mostly wait on a Redis whose every reply is held (they check
 # that the loop does not wait with it) run in a lane of their own beside
 # the others: the two lanes pick different ports (harness.free_port, E2E_PORT_LANE).
-side_lane="test_repair_async_e2e.py test_reload_async_e2e.py test_lease_async_e2e.py test_archive_bad_e2e.py
-test_api_async_e2e.py"
+side_lane="test_repair_async_e2e.py test_reload_async_e2e.py test_lease_async_e2e.py test_archive_bad_e2e.py test_api_async_e2e.py"
 (
   for name in $side_lane; do
     s=$(date +%s)
@@ -95,19 +107,11 @@ side=$!
 
 echo "== end-to-end tests"
 for t in tests/e2e/test_*; do
-  case " $(echo $side_lane) " in *" $(basename "$t") "*) continue ;; esac
+  case " $side_lane " in *" $(basename "$t") "*) continue ;; esac
   [ -x "$t" ] && run_e2e "$(basename "$t")" E2E_PORT_LANE=0 timeout 300 "$t"
 done
 wait "$side"
-for name in $side_lane; do
-  read -r rc secs <"$log_dir/$name.rc" || rc=1
-  if [ "$rc" = 0 ]; then
-    passed=$((passed + 1)); echo "ok   $name (${secs}s, beside the others)"
-  else
-    failed=$((failed + 1)); failures+=("$name (see $log_dir/$name.log)")
-    echo "FAIL $name"; tail -30 "$log_dir/$name.log"
-  fi
-done
+for name in $side_lane; do tally_bg "$name" "$name" ", beside the others"; done
 
 echo "== end-to-end tests with the binaries under AddressSanitizer + UndefinedBehaviorSanitizer"
 if built build-san-bin; then
@@ -129,15 +133,7 @@ if built build-fuzz; then
   names=$(for f in tests/fuzz/fuzz_*.c; do n=$(basename "$f" .c); echo "${n#fuzz_}"; done)
   echo "$names" | xargs -P2 -I{} sh -c 's=$(date +%s); FUZZ_SECONDS="$2" scripts/fuzz.sh "$1" >"$3/fuzz-$1.log" 2>&1;
     echo "$? $(( $(date +%s) - s ))" >"$3/fuzz-$1.rc"' _ {} "${FUZZ_SECONDS:-5}" "$log_dir"
-  for name in $names; do
-    read -r rc secs <"$log_dir/fuzz-$name.rc" || rc=1
-    if [ "$rc" = 0 ]; then
-      passed=$((passed + 1)); echo "ok   fuzz-$name (${secs}s)"
-    else
-      failed=$((failed + 1)); failures+=("fuzz-$name (see $log_dir/fuzz-$name.log)")
-      echo "FAIL fuzz-$name"; tail -30 "$log_dir/fuzz-$name.log"
-    fi
-  done
+  for name in $names; do tally_bg "fuzz-$name" "fuzz-$name"; done
 else
   failed=$((failed + 1)); failures+=("fuzz build (see $log_dir/build-fuzz.log)"); echo "FAIL fuzz build"
 fi
