@@ -85,7 +85,7 @@ tally_bg() {
   local rc secs
   read -r rc secs <"$log_dir/$2.rc" || rc=1
   if [ "$rc" = 0 ]; then
-    passed=$((passed + 1)); echo "ok   $1 (${secs}s$3)"
+    passed=$((passed + 1)); echo "ok   $1 (${secs}s${3-})"
   else
     failed=$((failed + 1)); failures+=("$1 (see $log_dir/$2.log)")
     echo "FAIL $1"; tail -30 "$log_dir/$2.log"
