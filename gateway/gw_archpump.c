@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -271,31 +272,57 @@ static void gw_arch_del(struct gw *g, const char *k_taking)
 		g->arch_dels++;
 }
 
-/* KEYS hl:archive:bad, our list of the batch; ARGV the batch's unreadable
+/* KEYS hl:archive:bad, our list of the batch, a free name for what
+ * hl:archive:bad held when it was no list; ARGV the batch's unreadable
  * records: kept, and the list cleared, together (a reply lost cannot leave
  * the batch in line with its records kept already: written again, it would
- * push them again). */
+ * push them again). Returns the DEL's count, plus 2 when hl:archive:bad
+ * was no list (an operator's SET, say): it is renamed to KEYS[3], kept,
+ * and a new list started (else every pass would fail on it, the batch
+ * stuck in line for ever). */
 static const char gw_arch_bad_lua[] =
+	"local moved = 0\n"
+	"local t = redis.call('TYPE', KEYS[1])['ok']\n"
+	"if t ~= 'list' and t ~= 'none' then\n"
+	"  redis.call('RENAME', KEYS[1], KEYS[3])\n"
+	"  moved = 2\n"
+	"end\n"
 	"redis.call('RPUSH', KEYS[1], unpack(ARGV))\n"
-	"return redis.call('DEL', KEYS[2])\n";
+	"return redis.call('DEL', KEYS[2]) + moved\n";
 
-/* The script above's argv for batch j and our list k_taking (malloc'd;
- * NULL: no memory); *argc set. */
-static const char **gw_arch_bad_argv(const struct gw_arch_job *j, const char *k_taking, int *argc)
+/* The name hl:archive:bad is given when it holds no list. */
+static void gw_arch_bad_aside(char *out, size_t cap)
 {
-	const char **argv = calloc((size_t)j->nbad + 5, sizeof *argv);
+	snprintf(out, cap, "%s:displaced:%lld", GW_K_ARCHIVE_BAD, (long long)time(NULL));
+}
+
+/* The script above's argv for batch j, our list k_taking and the name
+ * aside (malloc'd; NULL: no memory); *argc set. */
+static const char **gw_arch_bad_argv(const struct gw_arch_job *j, const char *k_taking, const char *aside,
+                                     int *argc)
+{
+	const char **argv = calloc((size_t)j->nbad + 6, sizeof *argv);
 	if (!argv)
 		return NULL;
 	int n = 0;
 	argv[n++] = "EVAL";
 	argv[n++] = gw_arch_bad_lua;
-	argv[n++] = "2";
+	argv[n++] = "3";
 	argv[n++] = GW_K_ARCHIVE_BAD;
 	argv[n++] = k_taking;
+	argv[n++] = aside;
 	for (int i = 0; i < j->nbad; i++)
 		argv[n++] = j->bad[i];
 	*argc = n;
 	return argv;
+}
+
+/* Says so when the script found hl:archive:bad holding no list. */
+static void gw_arch_bad_moved(int rc, long long v)
+{
+	if (rc >= 0 && v >= 2)
+		log_error("archive msg=\"hl:archive:bad held no list: renamed %s:displaced:<unix time>, kept; "
+		          "unreadable records go to a new list\"", GW_K_ARCHIVE_BAD);
 }
 
 /* The unreadable records kept and our list cleared: as a DEL's reply
@@ -308,6 +335,7 @@ static void gw_arch_bad_on_reply(void *arg, int rc, long long v, const char *err
 	if (rc < 0 && rc != -EBADMSG && !g->closing)
 		log_warn("archive msg=\"could not keep unreadable records in hl:archive:bad; the batch stays in line\" "
 		         "err=\"%s\"", err ? err : "");
+	gw_arch_bad_moved(rc, v);
 	gw_arch_del_on_reply(arg, rc, v, err);
 }
 
@@ -317,7 +345,9 @@ static void gw_arch_bad_on_reply(void *arg, int rc, long long v, const char *err
 static int gw_arch_bad_async(struct gw *g, const struct gw_arch_job *j, const char *k_taking)
 {
 	int argc = 0;
-	const char **argv = gw_arch_bad_argv(j, k_taking, &argc);
+	char aside[64];
+	gw_arch_bad_aside(aside, sizeof aside);
+	const char **argv = gw_arch_bad_argv(j, k_taking, aside, &argc);
 	if (!argv)
 		return -ENOMEM;
 	int rc = store_async_intv(g->store, argc, argv, gw_arch_bad_on_reply, g);
@@ -336,11 +366,14 @@ static int gw_arch_clear_sync(struct gw *g, const struct gw_arch_job *j, const c
 		return store_exec(g->store, e, sizeof e, "DEL %s", k_taking) < 0 ? -EIO : 0;
 	int argc = 0;
 	long long x = 0;
-	const char **argv = gw_arch_bad_argv(j, k_taking, &argc);
+	char aside[64];
+	gw_arch_bad_aside(aside, sizeof aside);
+	const char **argv = gw_arch_bad_argv(j, k_taking, aside, &argc);
 	if (!argv)
 		return -ENOMEM;
 	int rc = store_intv(g->store, &x, argc, argv, e, sizeof e);
 	free(argv);
+	gw_arch_bad_moved(rc, x);
 	return rc < 0 && rc != -EBADMSG ? -EIO : 0;
 }
 
