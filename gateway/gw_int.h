@@ -207,6 +207,7 @@ struct gw {
 	double redis_since;                   /* leases renewed without a gap since (monotonic s; 0 = not yet) */
 	double last_renew;                    /* last lease renewal (monotonic s) */
 	unsigned long lease_conn;             /* store_connects() at the last renewal */
+	int bare_renewing;                    /* renewals sent on their own while a tick runs (gw_lease_cb) */
 	int reclaim_pending;                  /* the lease ran out: take back what peers left */
 	struct gw_tick *tick;                 /* the lease tick on its way (gw_lease.c), NULL = none */
 	int tick_again;                       /* Redis was reached again while it was: one more after it */

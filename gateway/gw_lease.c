@@ -600,6 +600,32 @@ static void gw_tick_starting(struct gw_tick *t)
 	g->nlost_starts = keep;
 }
 
+/* A renewal's reply (SET ... GET: the old value, nil when no lease was
+ * there), sent when store_connects() was conn: the lease's bookkeeping. A
+ * lease found gone means a RECLAIM at the next tick's renewal. */
+static void gw_lease_renewed(struct gw *g, const struct store_list *l, unsigned long conn)
+{
+	double now = gw_clock();
+	int lost = g->registered && l->n == 1 && l->e[0].kind == STORE_NIL;
+	/* A peer's lease is judged only after ours has been renewed without a
+	 * gap for a whole lease: when Redis itself was away (restarted, or
+	 * unreachable for everyone), or this process stood still, every lease
+	 * may have run out together, and the live peers must have had the time
+	 * to renew theirs before they look dead. A single failed renewal is no
+	 * gap; a lease found gone, or no renewal for nearly a lease, is. */
+	if (g->redis_since == 0 || lost || now - g->last_renew >= g->cfg->lease_s - 2)
+		g->redis_since = now;
+	g->last_renew = now;
+	g->lease_conn = conn;
+	if (lost) {
+		g->counters[GW_LEASE_LOST]++;
+		gw_mo_cache_clear(g); /* a peer may have put our lists back (sq lowered) */
+		log_warn("lease instance=%s msg=\"ran out while redis was away; peers judged again after %d s\"",
+		         g->inst, g->cfg->lease_s);
+		g->reclaim_pending = 1;
+	}
+}
+
 /* SET ... GET's reply: the old value (nil: no lease was there). */
 static void gw_tick_on_renew(void *arg, int rc, const struct store_list *l, const char *err)
 {
@@ -614,26 +640,8 @@ static void gw_tick_on_renew(void *arg, int rc, const struct store_list *l, cons
 		return;
 	}
 	/* (its own count holds the tick while this pass sends) */
-	double now = gw_clock();
-	int lost = g->registered && l->n == 1 && l->e[0].kind == STORE_NIL;
-	/* A peer's lease is judged only after ours has been renewed without a
-	 * gap for a whole lease: when Redis itself was away (restarted, or
-	 * unreachable for everyone), or this process stood still, every lease
-	 * may have run out together, and the live peers must have had the time
-	 * to renew theirs before they look dead. A single failed renewal is no
-	 * gap; a lease found gone, or no renewal for nearly a lease, is. */
-	if (g->redis_since == 0 || lost || now - g->last_renew >= g->cfg->lease_s - 2)
-		g->redis_since = now;
-	g->last_renew = now;
-	g->lease_conn = t->conn;
+	gw_lease_renewed(g, l, t->conn);
 	int outbox = g->outbox_after_renew && store_connects(g->store) == t->conn;
-	if (lost) {
-		g->counters[GW_LEASE_LOST]++;
-		gw_mo_cache_clear(g); /* a peer may have put our lists back (sq lowered) */
-		log_warn("lease instance=%s msg=\"ran out while redis was away; peers judged again after %d s\"",
-		         g->inst, g->cfg->lease_s);
-		g->reclaim_pending = 1;
-	}
 	if (g->reclaim_pending)
 		gw_tick_reclaim(t);
 	const char *sadd[] = {"SADD", GW_K_INSTANCES, g->inst};
@@ -648,7 +656,7 @@ static void gw_tick_on_renew(void *arg, int rc, const struct store_list *l, cons
 		event_active(g->ev_outbox, 0, 0);
 		event_active(g->ev_archive, 0, 0);
 	}
-	if (now - g->redis_since >= g->cfg->lease_s) {
+	if (g->last_renew - g->redis_since >= g->cfg->lease_s) {
 		const char *smembers[] = {"SMEMBERS", GW_K_INSTANCES};
 		j = gw_tick_job(t);
 		gw_tick_sent(t, j, j ? store_async_listv(g->store, 2, smembers, gw_tick_on_peers, j) : -ENOMEM);
@@ -679,6 +687,35 @@ static void gw_tick_end(struct gw_tick *t)
 	}
 }
 
+#define GW_BARE_RENEWALS 4 /* renewals on their way beside a tick's, at most */
+
+/* The renewal, SET ... GET (the old value, to see whether the lease ran
+ * out meanwhile), on the asynchronous connection: 0 when on its way. */
+static int gw_lease_send(struct gw *g, store_list_cb cb, void *arg)
+{
+	char val[160], ex[16];
+	snprintf(val, sizeof val, "%d:%" PRIu64 ":%s", (int)getpid(), ++g->renewals, g->lease_where);
+	snprintf(ex, sizeof ex, "%d", g->cfg->lease_s);
+	const char *argv[] = {"SET", g->k_lease, val, "EX", ex, "GET"};
+	return store_async_anyv(g->store, 6, argv, cb, arg);
+}
+
+/* A renewal sent on its own (gw_lease_cb) came back. */
+static void gw_lease_on_bare(void *arg, int rc, const struct store_list *l, const char *err)
+{
+	struct gw *g = arg;
+	g->bare_renewing--;
+	if (g->closing)
+		return;
+	if (rc < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		log_warn("lease instance=%s msg=\"could not renew; the next tick tries again\" err=\"%s\"", g->inst,
+		         err ? err : "");
+		return;
+	}
+	gw_lease_renewed(g, l, store_connects(g->store)); /* (a reply: the connection it left on) */
+}
+
 void gw_lease_tick(struct gw *g)
 {
 	if (g->closing)
@@ -697,12 +734,7 @@ void gw_lease_tick(struct gw *g)
 		return;
 	}
 	t->g = g;
-	char val[160], ex[16];
-	snprintf(val, sizeof val, "%d:%" PRIu64 ":%s", (int)getpid(), ++g->renewals, g->lease_where);
-	snprintf(ex, sizeof ex, "%d", g->cfg->lease_s);
-	/* GET: the old value, to see whether the lease ran out meanwhile */
-	const char *argv[] = {"SET", g->k_lease, val, "EX", ex, "GET"};
-	if (store_async_anyv(g->store, 6, argv, gw_tick_on_renew, j) < 0) {
+	if (gw_lease_send(g, gw_tick_on_renew, j) < 0) {
 		g->counters[GW_REDIS_ERR]++;
 		free(j);
 		free(t);
@@ -729,9 +761,20 @@ void gw_lease_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct gw *g = arg;
-	if (g->tick)
-		return; /* the last one is still on its way: no overlap */
-	gw_lease_tick(g);
+	if (!g->tick) {
+		gw_lease_tick(g);
+		return;
+	}
+	/* The last tick is still on its way (a slow Redis: its chain of
+	 * replies may outlast the lease): no overlap, but the lease is renewed
+	 * on time all the same, by renewals of their own (a few at most). */
+	if (g->bare_renewing >= GW_BARE_RENEWALS || g->closing || !g->registered)
+		return;
+	if (gw_lease_send(g, gw_lease_on_bare, g) < 0) {
+		g->counters[GW_REDIS_ERR]++;
+		return;
+	}
+	g->bare_renewing++;
 }
 
 /* Where this process runs, as the lease says it ("pid:renewals:WHERE"):
