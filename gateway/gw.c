@@ -411,6 +411,9 @@ char *gw_metrics_text(struct gw *g, const char *gauges)
 		gw_put(b, cap, &n, "hailong_receipts_total{state=\"%s\"} %" PRIu64 "\n", gw_dlr_names[st],
 		       g->receipts[st]);
 	gw_put(b, cap, &n, "hailong_redis_commands_total %llu\n", store_commands(g->store));
+	for (int w = 0; w < STORE_NSCRIPTS; w++)
+		gw_put(b, cap, &n, "hailong_redis_scripts_total{script=\"%s\"} %llu\n",
+		       store_script_name((enum store_script)w), store_script_runs(g->store, (enum store_script)w));
 	for (int i = 0; i < g->nesme; i++)
 		if (!g->cfg->smsc[i].retired)
 			gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,

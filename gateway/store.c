@@ -129,6 +129,26 @@ unsigned long store_connects(const struct store *s)
 	return s->connects;
 }
 
+unsigned long long store_script_runs(const struct store *s, enum store_script which)
+{
+	return which >= 0 && which < STORE_NSCRIPTS ? s->runs[which] : 0;
+}
+
+const char *store_script_name(enum store_script which)
+{
+	static const char *const names[STORE_NSCRIPTS] = {
+		[STORE_TRIGGER] = "trigger", [STORE_CLAIM] = "claim", [STORE_COMMIT] = "commit",
+		[STORE_DUE_CLAIM] = "due_claim", [STORE_ARCHIVE_TAKE] = "archive_take", [STORE_REQUEUE] = "requeue",
+		[STORE_DEFER] = "defer", [STORE_WAKE] = "wake", [STORE_HELD_RELEASE] = "held_release",
+		[STORE_REAP] = "reap", [STORE_NOTICE] = "notice", [STORE_TAKE] = "take", [STORE_PUTBACK] = "putback",
+		[STORE_GIVEBACK] = "giveback", [STORE_ACTIVE] = "active", [STORE_RECLAIM] = "reclaim",
+		[STORE_MOPART] = "mopart", [STORE_MOEND] = "moend", [STORE_MOSWEEP] = "mosweep", [STORE_SENT] = "sent",
+		[STORE_POP] = "pop", [STORE_START] = "start", [STORE_UNCLAIM] = "unclaim", [STORE_KEEP] = "keep",
+		[STORE_TXGET] = "txget", [STORE_LOAD] = "load",
+	};
+	return which >= 0 && which < STORE_NSCRIPTS && names[which] ? names[which] : "?";
+}
+
 unsigned long long store_commands(const struct store *s)
 {
 	return s->commands;
@@ -287,6 +307,7 @@ redisReply *store_script(struct store *s, enum store_script w, int nkeys, const 
 		store_seterr(err, errlen, "out of memory", NULL);
 		goto done;
 	}
+	s->runs[w]++;
 	snprintf(nk, sizeof nk, "%d", nkeys);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (store_connect(s, err, errlen) < 0)

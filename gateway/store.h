@@ -27,6 +27,9 @@ enum store_script { STORE_TRIGGER = 0, STORE_CLAIM, STORE_COMMIT, STORE_DUE_CLAI
 unsigned long store_connects(const struct store *s);
 /* How many commands were sent so far (a script run counts one). */
 unsigned long long store_commands(const struct store *s);
+/* Of them, how many runs of script which; and its name for /metrics. */
+unsigned long long store_script_runs(const struct store *s, enum store_script which);
+const char *store_script_name(enum store_script which);
 
 /* 1 when a PING succeeds now. */
 int store_ping(struct store *s);

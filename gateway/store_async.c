@@ -127,6 +127,8 @@ static int store_send_req(struct store *s, struct store_req *q)
 	TAILQ_INSERT_TAIL(&s->reqs, q, link);
 	s->npending++;
 	s->commands++;
+	if (q->which >= 0)
+		s->runs[q->which]++;
 	if (s->npending == 1)
 		store_arm(s);
 	rc = 0;

@@ -28,6 +28,7 @@ struct store {
 	char sha[STORE_NSCRIPTS][41]; /* script SHA1s, "" until loaded */
 	unsigned long connects; /* connections made so far */
 	unsigned long long commands; /* commands sent (EVALSHA counts one), for /metrics */
+	unsigned long long runs[STORE_NSCRIPTS]; /* of them, each script's runs sent */
 	/* the asynchronous connection (store_async.c) */
 	struct event_base *base;        /* NULL until store_attach */
 	redisAsyncContext *ac;          /* NULL until (re)connected */
