@@ -277,14 +277,17 @@ static void gw_arch_del(struct gw *g, const char *k_taking)
  * records: kept, and the list cleared, together (a reply lost cannot leave
  * the batch in line with its records kept already: written again, it would
  * push them again). Returns the DEL's count, plus 2 when hl:archive:bad
- * was no list (an operator's SET, say): it is renamed to KEYS[3], kept,
- * and a new list started (else every pass would fail on it, the batch
- * stuck in line for ever). */
+ * was no list (an operator's SET, say): it is renamed to KEYS[3] (or,
+ * when that is taken, KEYS[3].1, .2, ...: never over another), kept, and
+ * a new list started (else every pass would fail on it, the batch stuck in
+ * line for ever). */
 static const char gw_arch_bad_lua[] =
 	"local moved = 0\n"
 	"local t = redis.call('TYPE', KEYS[1])['ok']\n"
 	"if t ~= 'list' and t ~= 'none' then\n"
-	"  redis.call('RENAME', KEYS[1], KEYS[3])\n"
+	"  local aside, n = KEYS[3], 0\n"
+	"  while redis.call('EXISTS', aside) == 1 do n = n + 1; aside = KEYS[3] .. '.' .. n end\n"
+	"  redis.call('RENAME', KEYS[1], aside)\n"
 	"  moved = 2\n"
 	"end\n"
 	"redis.call('RPUSH', KEYS[1], unpack(ARGV))\n"

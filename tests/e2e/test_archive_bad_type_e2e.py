@@ -4,7 +4,8 @@ say) does not stall the archive: the pump's script renames it
 hl:archive:bad:displaced:<unix time>, keeps it, starts a new list with the
 unreadable records, and the archive's line empties. The gateway's log says
 so. A second unreadable record goes to the same new list (nothing renamed
-again).
+again). Made no list once more while the names of the next seconds are
+taken already, it is renamed beside them (".1"), never over one.
 
 Fails on the build whose script pushed to hl:archive:bad without looking:
 its RPUSH failed (WRONGTYPE) on every pass and the batch stayed in line."""
@@ -41,12 +42,29 @@ def main():
         wait_for(lambda: line_empty(st) and st.redis("LLEN", "hl:archive:bad") == "2", 10,
                  "the second record kept", step=0.1)
         aside2 = st.redis("KEYS", "hl:archive:bad:displaced:*").split()
+        # the names of the next seconds taken: the second rename goes beside
+        now = int(st.redis("TIME").split()[0])
+        taken = {"hl:archive:bad:displaced:%d" % t: "older %d" % t for t in range(now - 2, now + 30)}
+        for k, v in taken.items():
+            st.redis("SET", k, v)
+        st.redis("DEL", "hl:archive:bad")
+        st.redis("SET", "hl:archive:bad", NOTE + " again")
+        st.redis("RPUSH", "hl:archive", "third {")
+        wait_for(lambda: line_empty(st) and st.redis("TYPE", "hl:archive:bad") == "list", 10,
+                 "the third record kept", step=0.1)
+        third = st.redis("LRANGE", "hl:archive:bad", 0, -1)
+        intact = all(st.redis("GET", k) == v for k, v in taken.items())
+        beside = [k for k in st.redis("KEYS", "hl:archive:bad:displaced:*.*").split()
+                  if st.redis("GET", k) == NOTE + " again"]
         log = st.log_text("hailongd")
         exit_rc = st.stop("hailongd")
         check(exit_rc == 0, f"hailongd exited {exit_rc}")
         check(first == "not a record {", f"hl:archive:bad holds {first!r} (type {typ})")
         check(kept == NOTE, f"what hl:archive:bad held was not kept aside: keys {aside}, value {kept!r}")
         check(aside2 == aside, f"renamed again: {aside2}")
+        check(third == "third {", f"hl:archive:bad holds {third!r} after the second rename")
+        check(intact, "a rename overwrote a name taken already")
+        check(len(beside) == 1 and beside[0].endswith(".1"), f"the second one was not kept beside: {beside}")
         check("hl:archive:bad held no list" in log, "the log does not say hl:archive:bad was renamed")
         print("ok: hl:archive:bad holding no list is renamed aside and the archive goes on")
 
