@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The lease outlives a slow Redis (docs/design.md, "Several gateways on one
-Redis"). With `redis.lease: 5s` and every Redis reply held 3 s by a relay, a
-lease tick (its renewal, then its sweep and its other commands, each behind
-the renewal's reply) lasts more than 6 s; ticks never overlap, so if only
-ticks renewed, the lease would run out between two of them and the peers
-could reap a gateway that is alive. While a tick is on its way, the 2 s
-timer sends a renewal of its own:
+Redis"). With `redis.lease: 5s` and every Redis reply held 1.8 s by a
+relay (under the gateway's 2 s reply timeout), a lease tick whose sweep
+gives an entry back (its renewal, then the sweep's LRANGE, then its
+GIVEBACK, each behind the reply before) lasts more than 5 s. Orphan
+entries are written into our sending list every 1.5 s, so that every tick
+has one to give back. Ticks never overlap, so if only ticks renewed, the
+lease would run out between two of them and the peers could reap a
+gateway that is alive. While a tick is on its way, the 2 s timer sends a
+renewal of its own:
 
 - the lease key never disappears (its PTTL, read every 50 ms straight from
   Redis, stays above 0 for 14 s);
