@@ -1214,24 +1214,36 @@ static int receipt_delay(struct smsc *s)
 	return smsc_receipt_delay_ms(&s->o, u1, u2) + (int)s->faults.receipt_late_ms;
 }
 
+/* A final state that is not a success: what registered_delivery 2 (receipt
+ * on failure only) asks a receipt for. ENROUTE is not final, ACCEPTD is not a
+ * failure. */
+static int outcome_failed(const struct smsc_outcome *oc)
+{
+	return oc->state != 1 && oc->state != 2 && oc->state != 6;
+}
+
 /* The receipt of a message accepted from session ss, not yet scheduled (the
  * caller holds it until the response is written), or NULL: lost on purpose
- * (fault receipt_loss_share) or out of memory. */
+ * (fault receipt_loss_share), not asked for (failure_only, as
+ * registered_delivery 2 says, and the message was delivered) or out of
+ * memory. */
 static struct outmsg *make_receipt(struct sess *ss, const struct smpp_sm *sub, const char *id,
-                                   const char *text)
+                                   const char *text, int failure_only)
 {
 	struct smsc *s = ss->s;
 	if (chance(s, s->faults.receipt_loss_share)) {
 		s->st.receipts_lost++;
 		return NULL;
 	}
+	const struct smsc_outcome *oc = receipt_outcome(s);
+	if (failure_only && !outcome_failed(oc))
+		return NULL;
 	struct outmsg *om = out_new(s, NULL);
 	if (!om) {
 		s->st.errors++;
 		return NULL;
 	}
 	om->acct = ss->acct;
-	const struct smsc_outcome *oc = receipt_outcome(s);
 	struct smpp_sm *d = &om->sm;
 	d->src_ton = sub->dst_ton;
 	d->src_npi = sub->dst_npi;
@@ -1297,6 +1309,29 @@ static void lat_add(struct smsc *s, double ms)
 	s->lat[s->nlat++] = (float)ms;
 }
 
+/* An SMPP 3.4 time (section 7.1.1): empty, or "YYMMDDhhmmsstnnp" with p '+'
+ * or '-' (absolute, nn quarter hours from UTC, at most 48) or 'R' (relative:
+ * any digits). 1 when t is one. */
+static int sm_time_ok(const char *t)
+{
+	if (!*t)
+		return 1;
+	if (strlen(t) != 16 || !strchr("+-R", t[15]))
+		return 0;
+	int v[8];
+	for (int i = 0; i < 15; i++)
+		if (t[i] < '0' || t[i] > '9')
+			return 0;
+	for (int i = 0; i < 6; i++)
+		v[i] = (t[2 * i] - '0') * 10 + (t[2 * i + 1] - '0');
+	v[6] = t[12] - '0';
+	v[7] = (t[13] - '0') * 10 + (t[14] - '0');
+	if (t[15] == 'R')
+		return 1;
+	return v[1] >= 1 && v[1] <= 12 && v[2] >= 1 && v[2] <= 31 && v[3] <= 23 && v[4] <= 59 &&
+	       v[5] <= 59 && v[7] <= 48;
+}
+
 static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
 {
 	struct smsc *s = ss->s;
@@ -1315,12 +1350,16 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	uint16_t ref = 0;
 	uint8_t total = 0, seq = 0;
 	if (st == SMPP_ESME_ROK) {
+		/* message_payload, when it came, is the user data (a UDH included
+		 * when esm_class has UDHI), even beside a short_message, which SMPP
+		 * forbids: the payload wins, as at hailongd */
 		struct smpp_ud ud;
-		memset(&ud, 0, sizeof ud);
-		if (sm.payload && sm.payload_len) {
-			data = sm.payload;
-			dlen = sm.payload_len;
-		} else if (smpp_user_data(&sm, &ud) < 0) {
+		size_t sm_len = sm.sm_length;
+		if (sm.payload && sm.payload_len)
+			sm.sm_length = 0;
+		int ud_rc = smpp_user_data(&sm, &ud);
+		sm.sm_length = sm_len;
+		if (ud_rc < 0) {
 			st = SMPP_ESME_RINVMSGLEN;
 		} else {
 			data = ud.text;
@@ -1338,6 +1377,12 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 			st = SMPP_ESME_RINVOPTPARAMVAL;
 		if (st == SMPP_ESME_ROK && sm.dst_addr[0] == '\0')
 			st = SMPP_ESME_RINVDSTADR;
+		/* accepted as written (the message is delivered at once), but
+		 * refused as a real SMSC would when not an SMPP time */
+		if (st == SMPP_ESME_ROK && !sm_time_ok(sm.schedule_delivery_time))
+			st = SMPP_ESME_RINVSCHED;
+		if (st == SMPP_ESME_ROK && !sm_time_ok(sm.validity_period))
+			st = SMPP_ESME_RINVEXPIRY;
 	}
 	if (st != SMPP_ESME_ROK) {
 		s->st.errors++; /* a request that does not decode */
@@ -1370,8 +1415,11 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	if (text_decode(sm.data_coding, data, dlen, text, sizeof text) < 0)
 		text[0] = '\0';
 	struct outmsg *rcpt = NULL;
-	if (s->o.receipts && (sm.registered_delivery & 0x03) == 1)
-		rcpt = make_receipt(ss, &sm, id, text);
+	/* registered_delivery bits 1-0: 1 = a receipt on success or failure,
+	 * 2 = on failure only (3 is reserved in SMPP 3.4: none) */
+	int rd = sm.registered_delivery & 0x03;
+	if (s->o.receipts && (rd == 1 || rd == 2))
+		rcpt = make_receipt(ss, &sm, id, text, rd == 2);
 	int early = rcpt && chance(s, s->faults.early_receipt_share);
 	if (early) {
 		/* the race on purpose: the receipt goes first, the response after it */
