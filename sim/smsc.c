@@ -33,6 +33,7 @@
 #define SMSC_SYSTEM_ID "hailong-sim"
 #define SMSC_OUT_MAX 200000         /* deliver_sm owed at once (receipts pile up without a receiver) */
 #define SMSC_LAT_MAX 4000000        /* latency samples kept (the first ones) */
+#define SMSC_ROUTES_MAX 256         /* source addresses whose account MOs are routed to */
 
 /* A deliver_sm the SMSC owes an ESME: WAIT (timer armed: first send or
  * resend delay), READY (queued for a session with room), INFLIGHT (sent,
@@ -50,7 +51,8 @@ struct sess;
 struct outmsg {
 	struct smsc *s;
 	struct mo *mo;            /* the MO this part belongs to; NULL for a receipt */
-	int acct;                 /* a receipt: the account (index) it goes to; -1 = any (MO) */
+	int acct;                 /* the account (index) whose receivers it goes to: a receipt's
+	                           * submitter, an MO's route (-1 = any account) */
 	int delay_ms;             /* a receipt: sent this long after its response left */
 	uint64_t mark;            /* HELD: released when the session has written this many bytes */
 	struct delayed *dl;       /* RESP: the delayed response it waits for */
@@ -150,6 +152,12 @@ struct smsc {
 	TAILQ_HEAD(, sess) sessions;
 	struct outq ready, inflight, all; /* ready: MOs, to any receiver */
 	struct outq rready[SMSC_ACCOUNTS_MAX + 1];  /* receipts ready, per account */
+	struct outq mready[SMSC_ACCOUNTS_MAX + 1];  /* MOs ready, routed to an account */
+	struct {
+		char addr[21];            /* a source address ESMEs submit from (a short code) */
+		int acct;                 /* the account that last did */
+	} route[SMSC_ROUTES_MAX];         /* where the MOs to each address go */
+	int nroute;
 	struct outq orphans[SMSC_ACCOUNTS_MAX + 1]; /* receipts whose response was lost */
 	int nout;                         /* outmsgs in `all` */
 	LIST_HEAD(, mo) mos;
@@ -350,10 +358,39 @@ static void sess_close(struct sess *ss)
 
 /* ---- outbound deliver_sm ---- */
 
-/* The ready queue of an outmsg: MOs go to any receiver, receipts to their account's. */
+/* The ready queue of an outmsg: receipts go to their account's receivers,
+ * MOs to their route's (any receiver when the address has none). */
 static struct outq *ready_q(struct smsc *s, struct outmsg *om)
 {
-	return om->acct < 0 ? &s->ready : &s->rready[om->acct];
+	if (om->mo)
+		return om->acct < 0 ? &s->ready : &s->mready[om->acct];
+	return &s->rready[om->acct];
+}
+
+/* The account an MO to `addr` goes to, as a real SMSC routes a short code to
+ * the ESME it belongs to: the account that last submitted from addr; -1 when
+ * none did (any receiver takes it). */
+static int route_of(const struct smsc *s, const char *addr)
+{
+	for (int i = 0; i < s->nroute; i++)
+		if (strcmp(s->route[i].addr, addr) == 0)
+			return s->route[i].acct;
+	return -1;
+}
+
+/* Account acct submitted from addr: MOs to addr go to it from now on. When
+ * the table is full the address is not learnt (its MOs go to any receiver). */
+static void route_learn(struct smsc *s, const char *addr, int acct)
+{
+	for (int i = 0; i < s->nroute; i++)
+		if (strcmp(s->route[i].addr, addr) == 0) {
+			s->route[i].acct = acct;
+			return;
+		}
+	if (s->nroute < SMSC_ROUTES_MAX && *addr) {
+		copy_str(s->route[s->nroute].addr, sizeof s->route[s->nroute].addr, addr);
+		s->route[s->nroute++].acct = acct;
+	}
 }
 
 static void out_detach(struct outmsg *om)
@@ -659,22 +696,24 @@ static struct sess *pick_session(struct smsc *s, int acct)
 	return best;
 }
 
-/* Send what is ready while some session has room: the MO queue and each
- * account's receipt queue in turn, one deliver_sm at a time, the turn
- * kept from call to call (a slot freed by a response goes to the next queue,
- * so that neither MOs nor receipts starve while the window is full). */
+/* Send what is ready while some session has room: the unrouted MOs, and
+ * each account's receipts and MOs, in turn, one deliver_sm at a time, the
+ * turn kept from call to call (a slot freed by a response goes to the next
+ * queue, so that neither MOs nor receipts starve while the window is full). */
 static void pump(struct smsc *s)
 {
-	int nq = s->nacct + 1; /* queue 0 = MOs, k = account k-1's receipts */
+	/* queue 0 = unrouted MOs; 2a+1 = account a's receipts, 2a+2 its MOs */
+	int nq = 2 * s->nacct + 1;
 	for (int guard = 0; guard < 100000 && !s->stopping; guard++) {
 		int sent = 0;
 		for (int i = 0; i < nq && !sent; i++) {
 			int k = (s->turn + i) % nq;
-			struct outq *q = k == 0 ? &s->ready : &s->rready[k - 1];
+			int a = (k - 1) / 2;
+			struct outq *q = k == 0 ? &s->ready : k % 2 ? &s->rready[a] : &s->mready[a];
 			struct outmsg *om = TAILQ_FIRST(q);
 			if (!om)
 				continue;
-			struct sess *ss = pick_session(s, k - 1);
+			struct sess *ss = pick_session(s, k == 0 ? -1 : a);
 			if (!ss)
 				continue;
 			TAILQ_REMOVE(q, om, q);
@@ -755,6 +794,7 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 			mo->parts_left--;
 			continue;
 		}
+		om->acct = route_of(s, mo->to);
 		struct smpp_sm *d = &om->sm;
 		d->src_ton = 1;
 		d->src_npi = 1;
@@ -1433,6 +1473,7 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	}
 	reply_submit(ss, resp, SMPP_ESME_ROK, h->seq, id, rcpt, early);
 	copy_str(s->last_src, sizeof s->last_src, sm.src_addr);
+	route_learn(s, sm.src_addr, ss->acct);
 
 	if (total > 1) {
 		s->st.parts++;
@@ -1763,6 +1804,7 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 	TAILQ_INIT(&s->all);
 	for (int i = 0; i <= SMSC_ACCOUNTS_MAX; i++) {
 		TAILQ_INIT(&s->rready[i]);
+		TAILQ_INIT(&s->mready[i]);
 		TAILQ_INIT(&s->orphans[i]);
 	}
 	LIST_INIT(&s->mos);

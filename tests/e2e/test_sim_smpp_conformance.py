@@ -415,7 +415,7 @@ def main():
     with harness.Stack() as st:
         st.start_sim(0, extra=["--account", "partner:pw2", "--receipt-delay-ms", "0",
                                "--receipt-outcomes", "DELIVRD:1,UNDELIV:1"])
-        for part in (sessions, submits, mo_delivery):
+        for part in (sessions, submits, mo_delivery, two_accounts):
             if part is sessions:
                 part(st.smsc_port)
             else:
