@@ -114,6 +114,9 @@ struct sess {
 	struct evbuffer_cb_entry *out_cb;  /* counts them */
 	struct outq held;         /* receipts waiting for their response to leave */
 	struct event *release;    /* releases them outside the buffer callback */
+	struct event *elink;      /* enquire_link timer (--enquire-link-s), persistent */
+	int64_t last_rx_us;       /* when the ESME last sent a PDU (monotonic) */
+	int el_pending;           /* an enquire_link of ours has had no PDU back since */
 	TAILQ_ENTRY(sess) link;
 };
 
@@ -1534,6 +1537,9 @@ static void on_bind(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pd
 
 static void sess_handle(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
 {
+	/* any PDU shows the ESME alive, an enquire_link_resp or not */
+	ss->last_rx_us = now_us();
+	ss->el_pending = 0;
 	switch (h->id) {
 	case SMPP_BIND_RECEIVER:
 	case SMPP_BIND_TRANSMITTER:
@@ -1655,6 +1661,34 @@ static void sess_reaper_cb(evutil_socket_t fd, short what, void *arg)
 		pump(s);
 }
 
+/* A bound session the ESME has not spoken on for --enquire-link-s gets an
+ * enquire_link, as a real SMSC checks an idle link; silent as long again
+ * after it, the link is taken for dead and closed (its deliver_sm in flight
+ * go again on another session or after a rebind). */
+static void sess_elink_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct sess *ss = arg;
+	struct smsc *s = ss->s;
+	if (ss->closing || !ss->bound || s->stopping)
+		return;
+	if (now_us() - ss->last_rx_us < (int64_t)s->o.enquire_link_ms * 1000 - 50000)
+		return; /* traffic since: nothing to ask */
+	if (ss->el_pending) {
+		s->st.links_dead++;
+		log_warn("[smsc] no answer to enquire_link peer=%s: closing", ss->peer);
+		bufferevent_disable(ss->bev, EV_READ | EV_WRITE);
+		ss->closing = 1;
+		struct timeval tv = {0, 0};
+		evtimer_add(ss->reaper, &tv);
+		return;
+	}
+	ss->el_pending = 1;
+	s->st.enquire_links++;
+	reply_header(ss, SMPP_ENQUIRE_LINK, SMPP_ESME_ROK, sess_next_seq(ss));
+}
+
 /* Frees a session's own resources (it is out of every list, owes nothing). */
 static void sess_free(struct sess *ss)
 {
@@ -1667,6 +1701,8 @@ static void sess_free(struct sess *ss)
 		event_free(ss->reaper);
 	if (ss->release)
 		event_free(ss->release);
+	if (ss->elink)
+		event_free(ss->elink);
 	free(ss);
 }
 
@@ -1688,9 +1724,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	ss->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ss->reaper = evtimer_new(s->base, sess_reaper_cb, ss);
 	ss->release = evtimer_new(s->base, sess_release_cb, ss);
+	ss->elink = event_new(s->base, -1, EV_PERSIST, sess_elink_cb, ss);
+	ss->last_rx_us = now_us();
 	if (ss->bev)
 		ss->out_cb = evbuffer_add_cb(bufferevent_get_output(ss->bev), sess_outbuf_cb, ss);
-	if (!ss->bev || !ss->reaper || !ss->release || !ss->out_cb) {
+	if (!ss->bev || !ss->reaper || !ss->release || !ss->elink || !ss->out_cb) {
 		if (!ss->bev)
 			evutil_closesocket(fd);
 		sess_free(ss);
@@ -1713,6 +1751,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(ss->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&s->sessions, ss, link);
 	s->st.sessions++;
+	if (s->o.enquire_link_ms > 0) {
+		struct timeval tv = ms_tv(s->o.enquire_link_ms);
+		evtimer_add(ss->elink, &tv);
+	}
 	log_info("[smsc] connection peer=%s", ss->peer);
 }
 
@@ -1973,7 +2015,8 @@ char *smsc_stats_json(const struct smsc *s)
 	    {"errors", st.errors},       {"faults", st.faults},       {"duplicates", st.duplicates},
 	    {"malformed", st.malformed}, {"receipts_lost", st.receipts_lost},
 	    {"receipts_early", st.receipts_early}, {"receipts_orphaned", st.receipts_orphaned},
-	    {"disconnects", st.disconnects}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
+	    {"disconnects", st.disconnects}, {"enquire_links", st.enquire_links},
+	    {"links_dead", st.links_dead}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
 	    {"ussd_screens", st.ussd_screens}, {"ussd_dials", st.ussd_dials},
 	    {"ussd_released", st.ussd_released}, {"ussd_ignored", st.ussd_ignored},
 	    {"ussd_bad_echo", st.ussd_bad_echo}, {"ussd_invites", st.ussd_invites},

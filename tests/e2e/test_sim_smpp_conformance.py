@@ -9,7 +9,8 @@ schedule/validity strings, empty and 254-octet messages), the commands the
 simulator does not serve (generic_nack ESME_RINVCMDID), a window of 300
 pipelined submits, the SMSC's own deliver_sm retried on the ESME's temporary
 errors and given up on permanent ones, and MOs and receipts routed to the
-right account when two ESMEs are bound. Every divergence is listed before the
+right account when two ESMEs are bound, and the SMSC's own enquire_link on an
+idle session (a dead link closed). Every divergence is listed before the
 test fails."""
 import json
 import os
@@ -411,6 +412,50 @@ def two_accounts(port, ctl):
     b.close()
 
 
+def enquire_links(port, ctl):
+    """The SMSC's enquire_link (--enquire-link-s 1): an idle bound session is
+    asked; answered, it lives on; unanswered, it is closed a period later.
+    Any PDU from the ESME counts as an answer; an unbound session is not asked."""
+    live, dead, busy, unbound = Esme(port), Esme(port), Esme(port), Esme(port)
+    for e in (live, dead, busy):
+        e.bind()
+    t0 = time.time()
+    asked = {"live": 0, "dead": 0, "busy": 0}
+    dead_closed = None
+    unbound.sock.settimeout(0.05)
+    while time.time() - t0 < 4.5:
+        for name, e in (("live", live), ("dead", dead), ("busy", busy)):
+            if name == "dead" and dead_closed is not None:
+                continue
+            try:
+                x = e.recv(0.05)
+            except socket.timeout:
+                continue
+            if x is None:
+                if name == "dead":
+                    dead_closed = time.time() - t0
+                else:
+                    failures.append(f"enquire_link: the {name} session was closed")
+                    return
+            elif x[0] == ENQUIRE_LINK:
+                asked[name] += 1
+                if name == "live":
+                    e.send(ENQUIRE_LINK | RESP, seq=x[2])
+        busy.send(0x777)  # traffic of its own: a generic_nack back, never asked
+        try:
+            expect(unbound.sock.recv(100) == b"", "enquire_link sent before a bind")
+        except socket.timeout:
+            pass
+    expect(asked["live"] >= 2, f"enquire_link: the idle session was asked {asked['live']} times in 4.5 s")
+    expect(asked["dead"] >= 1 and dead_closed is not None and dead_closed < 4.5,
+           f"enquire_link: unanswered, asked {asked['dead']} times, closed at {dead_closed}")
+    expect(asked["busy"] == 0, f"enquire_link: a session with traffic was asked {asked['busy']} times")
+    stats = json.loads(urllib.request.urlopen("http://127.0.0.1:%d/stats" % ctl, timeout=5).read())
+    expect(stats["links_dead"] == 1 and stats["enquire_links"] >= 3, f"enquire_link stats {stats}")
+    for e in (live, busy, unbound):
+        e.close()
+
+
 def main():
     with harness.Stack() as st:
         st.start_sim(0, extra=["--account", "partner:pw2", "--receipt-delay-ms", "0",
@@ -423,6 +468,10 @@ def main():
         stats = st.stop_sim()
         print("sim:", stats)
         harness.check(stats is not None, "the simulator did not exit cleanly")
+    with harness.Stack() as st:
+        st.start_sim(0, extra=["--enquire-link-s", "1"])
+        enquire_links(st.smsc_port, st.control_port)
+        harness.check(st.stop_sim() is not None, "the simulator did not exit cleanly")
     harness.check(not failures, "%d divergences:\n  %s" % (len(failures), "\n  ".join(failures)))
     print("ok: hailong-sim answered a raw SMPP 3.4 client as an SMSC should")
 
