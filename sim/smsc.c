@@ -34,6 +34,24 @@
 #define SMSC_OUT_MAX 200000         /* deliver_sm owed at once (receipts pile up without a receiver) */
 #define SMSC_LAT_MAX 4000000        /* latency samples kept (the first ones) */
 #define SMSC_ROUTES_MAX 256         /* source addresses whose account MOs are routed to */
+#define SMSC_MSGS 65536             /* messages query_sm knows (the last ones; a power of 2) */
+
+/* SMPP 3.4 commands the SMSC answers beyond smpp_pdu.h's */
+#define SMSC_QUERY_SM 0x00000003u
+#define SMSC_REPLACE_SM 0x00000007u
+#define SMSC_CANCEL_SM 0x00000008u
+#define SMSC_ESME_RCANCELFAIL 0x11u
+#define SMSC_ESME_RREPLACEFAIL 0x13u
+#define SMSC_ESME_RQUERYFAIL 0x67u
+
+/* An accepted message, for query_sm: slot (id - first id) % SMSC_MSGS. */
+struct msgrec {
+	uint64_t id;              /* its message id (0 = empty slot) */
+	time_t done;              /* when it reached its final state */
+	uint8_t state;            /* message_state: the receipt's outcome, DELIVERED when none */
+	int8_t acct;              /* the account that submitted it */
+	char src[21];             /* its source address */
+};
 
 /* A deliver_sm the SMSC owes an ESME: WAIT (timer armed: first send or
  * resend delay), READY (queued for a session with room), INFLIGHT (sent,
@@ -170,6 +188,8 @@ struct smsc {
 	struct sim_faults faults;
 	struct smsc_stats st;
 	uint64_t next_id;                 /* next message id */
+	uint64_t first_id;                /* the first one (query_sm's slots count from it) */
+	struct msgrec *msgs;              /* SMSC_MSGS of them */
 	uint32_t submits;                 /* submit_sm counted for the faults */
 	uint8_t mo_ref[4096];             /* concatenation reference of a number's next long MO, by a
 	                                   * hash of the number: as a phone keeps its own counter, so
@@ -1271,7 +1291,7 @@ static int outcome_failed(const struct smsc_outcome *oc)
  * registered_delivery 2 says, and the message was delivered) or out of
  * memory. */
 static struct outmsg *make_receipt(struct sess *ss, const struct smpp_sm *sub, const char *id,
-                                   const char *text, int failure_only)
+                                   const char *text, int failure_only, uint8_t *state)
 {
 	struct smsc *s = ss->s;
 	if (chance(s, s->faults.receipt_loss_share)) {
@@ -1279,6 +1299,7 @@ static struct outmsg *make_receipt(struct sess *ss, const struct smpp_sm *sub, c
 		return NULL;
 	}
 	const struct smsc_outcome *oc = receipt_outcome(s);
+	*state = oc->state;
 	if (failure_only && !outcome_failed(oc))
 		return NULL;
 	struct outmsg *om = out_new(s, NULL);
@@ -1453,7 +1474,8 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 			lat_add(s, (double)(now_us() - t) / 1000.0);
 	}
 	char id[24];
-	snprintf(id, sizeof id, "%" PRIX64, s->next_id++);
+	uint64_t nid = s->next_id++;
+	snprintf(id, sizeof id, "%" PRIX64, nid);
 	char text[8192];
 	if (text_decode(sm.data_coding, data, dlen, text, sizeof text) < 0)
 		text[0] = '\0';
@@ -1461,8 +1483,15 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	/* registered_delivery bits 1-0: 1 = a receipt on success or failure,
 	 * 2 = on failure only (3 is reserved in SMPP 3.4: none) */
 	int rd = sm.registered_delivery & 0x03;
+	uint8_t state = 2; /* DELIVERED, unless a receipt's outcome says otherwise */
 	if (s->o.receipts && (rd == 1 || rd == 2))
-		rcpt = make_receipt(ss, &sm, id, text, rd == 2);
+		rcpt = make_receipt(ss, &sm, id, text, rd == 2, &state);
+	struct msgrec *mr = &s->msgs[(nid - s->first_id) % SMSC_MSGS];
+	mr->id = nid;
+	mr->done = time(NULL);
+	mr->state = state;
+	mr->acct = (int8_t)ss->acct;
+	copy_str(mr->src, sizeof mr->src, sm.src_addr);
 	int early = rcpt && chance(s, s->faults.early_receipt_share);
 	if (early) {
 		/* the race on purpose: the receipt goes first, the response after it */
@@ -1488,6 +1517,76 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 		deliver(s, sm.src_addr, sm.dst_addr, text);
 	}
 	pump(s);
+}
+
+/* query_sm: the state of one of the account's messages (the last SMSC_MSGS
+ * accepted). Its body: message_id, source_addr_ton, _npi, source_addr; its
+ * response: message_id, final_date, message_state, error_code. An id the
+ * SMSC does not know (or another account's, or from another source address)
+ * is ESME_RQUERYFAIL. */
+static void on_query(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	struct smsc *s = ss->s;
+	char id[66] = "", src[21] = "";
+	uint32_t st = SMPP_ESME_ROK;
+	size_t off = SMPP_HEADER_LEN;
+	const uint8_t *nul = memchr(pdu + off, 0, len - off);
+	if (!nul || (size_t)(nul - (pdu + off)) >= sizeof id) {
+		st = nul ? SMPP_ESME_RINVMSGID : SMPP_ESME_RINVCMDLEN;
+	} else {
+		memcpy(id, pdu + off, (size_t)(nul - (pdu + off)) + 1);
+		off += strlen(id) + 1 + 2; /* and the TON, NPI */
+		nul = off < len ? memchr(pdu + off, 0, len - off) : NULL;
+		if (!nul)
+			st = SMPP_ESME_RINVCMDLEN;
+		else if ((size_t)(nul - (pdu + off)) >= sizeof src)
+			st = SMPP_ESME_RINVSRCADR;
+		else
+			memcpy(src, pdu + off, (size_t)(nul - (pdu + off)) + 1);
+	}
+	if (st == SMPP_ESME_ROK && ss->bound != SMPP_BIND_TRANSMITTER && ss->bound != SMPP_BIND_TRANSCEIVER)
+		st = SMPP_ESME_RINVBNDSTS;
+	uint64_t v = 0;
+	const struct msgrec *mr = NULL;
+	if (st == SMPP_ESME_ROK) {
+		if (smpp_parse_u64(id, 16, &v) && v >= s->first_id)
+			mr = &s->msgs[(v - s->first_id) % SMSC_MSGS];
+		if (!mr || mr->id != v || mr->acct != ss->acct || strcmp(mr->src, src) != 0)
+			st = SMSC_ESME_RQUERYFAIL;
+	}
+	uint8_t b[SMPP_HEADER_LEN + 66 + 17 + 2];
+	size_t n = SMPP_HEADER_LEN;
+	if (st == SMPP_ESME_ROK) {
+		struct tm tm;
+		char date[40];
+		gmtime_r(&mr->done, &tm);
+		int dl = snprintf(date, sizeof date, "%02d%02d%02d%02d%02d%02d000+", tm.tm_year % 100,
+		                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		memcpy(b + n, id, strlen(id) + 1);
+		n += strlen(id) + 1;
+		memcpy(b + n, date, dl == 16 ? 17 : 1); /* "YYMMDDhhmmss000+" in UTC */
+		n += dl == 16 ? 17 : 1;
+		b[n++] = mr->state;
+		b[n++] = mr->state == 2 || mr->state == 6 ? 0 : 1; /* as the receipt's err */
+	} else {
+		s->st.errors++;
+	}
+	smpp_build_header(b, sizeof b, h->id | 0x80000000u, st, h->seq);
+	smpp_put_u32(b, (uint32_t)n);
+	sess_write(ss, b, (int)n);
+}
+
+/* cancel_sm, replace_sm: every message is delivered as soon as it is
+ * accepted, so there is never one left to cancel or replace: the command's
+ * response with ESME_RCANCELFAIL / ESME_RREPLACEFAIL (ESME_RINVBNDSTS from a
+ * receiver or before a bind). */
+static void on_cancel_replace(struct sess *ss, const struct smpp_hdr *h)
+{
+	uint32_t st = h->id == SMSC_CANCEL_SM ? SMSC_ESME_RCANCELFAIL : SMSC_ESME_RREPLACEFAIL;
+	if (ss->bound != SMPP_BIND_TRANSMITTER && ss->bound != SMPP_BIND_TRANSCEIVER)
+		st = SMPP_ESME_RINVBNDSTS;
+	ss->s->st.errors++;
+	reply_header(ss, h->id | 0x80000000u, st, h->seq);
 }
 
 /* ---- sessions: reading ---- */
@@ -1556,6 +1655,13 @@ static void sess_handle(struct sess *ss, const struct smpp_hdr *h, const uint8_t
 		break;
 	case SMPP_ENQUIRE_LINK:
 		reply_header(ss, SMPP_ENQUIRE_LINK_RESP, SMPP_ESME_ROK, h->seq);
+		break;
+	case SMSC_QUERY_SM:
+		on_query(ss, h, pdu, len);
+		break;
+	case SMSC_CANCEL_SM:
+	case SMSC_REPLACE_SM:
+		on_cancel_replace(ss, h);
 		break;
 	case SMPP_UNBIND:
 		reply_header(ss, SMPP_UNBIND_RESP, SMPP_ESME_ROK, h->seq);
@@ -1853,10 +1959,13 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 	TAILQ_INIT(&s->asms);
 	/* Message ids start from the clock so a restarted simulator never reuses one. */
 	s->next_id = (uint64_t)time(NULL) << 20;
+	s->first_id = s->next_id;
 	s->inbox = inbox_new();
+	s->msgs = calloc(SMSC_MSGS, sizeof *s->msgs);
 	s->disc_timer = event_new(base, -1, EV_PERSIST, disc_timer_cb, s);
-	if (!s->inbox || !s->disc_timer) {
+	if (!s->inbox || !s->disc_timer || !s->msgs) {
 		inbox_free(s->inbox);
+		free(s->msgs);
 		if (s->disc_timer)
 			event_free(s->disc_timer);
 		free(s);
@@ -1892,6 +2001,7 @@ void smsc_free(struct smsc *s)
 	if (s->disc_timer)
 		event_free(s->disc_timer);
 	free(s->lat);
+	free(s->msgs);
 	inbox_free(s->inbox);
 	free(s);
 }

@@ -5,7 +5,8 @@ refusals, PDUs before a bind, a second bind, unbind, enquire_link, generic_nack
 for unknown ids and bad command_length), submit_sm (every registered_delivery
 value, the receipt's text, esm_class and TLVs, ids, receipts after their
 response, data codings, UDH and sar_* parts, message_payload with a UDH inside,
-schedule/validity strings, empty and 254-octet messages), the commands the
+schedule/validity strings, empty and 254-octet messages), query_sm (and
+cancel_sm/replace_sm of a message already delivered), the commands the
 simulator does not serve (generic_nack ESME_RINVCMDID), a window of 300
 pipelined submits, the SMSC's own deliver_sm retried on the ESME's temporary
 errors and given up on permanent ones, and MOs and receipts routed to the
@@ -188,7 +189,7 @@ def sessions(port):
     r = esme.call(ENQUIRE_LINK)
     expect(r[:2] == (ENQUIRE_LINK | RESP, 0), f"enquire_link before bind: {r}")
     r = esme.call(QUERY_SM, cstr("1") + bytes([1, 1]) + cstr("8088"))
-    expect(r[:2] == (GENERIC_NACK, 3), f"query_sm before bind: {r}")
+    expect(r[:2] == (QUERY_SM | RESP, 4), f"query_sm before bind: {r}")
     # refusals keep the connection open; then a bind, a second bind
     r = esme.bind(pw="wrong")
     expect(r[:2] == (BIND_TRX | RESP, 0x0E), f"wrong password: {r}")
@@ -199,14 +200,31 @@ def sessions(port):
     for cmd in (BIND_TRX, BIND_TX, BIND_RX):
         r = esme.bind(cmd=cmd)
         expect(r[:2] == (cmd | RESP, 5), f"second bind {cmd:#x}: {r}")
+    # query_sm of a message of this account; of an unknown id, of another
+    # source address: ESME_RQUERYFAIL
+    mid = msgid(esme.submit(dst="84999990009", src="8088"))
+    r = esme.call(QUERY_SM, cstr(mid) + bytes([1, 1]) + cstr("8088"))
+    expect(r is not None and r[:2] == (QUERY_SM | RESP, 0), f"query_sm: {r}")
+    if r is not None and r[1] == 0:
+        body = r[3]
+        i = body.index(0)
+        final = body[i + 1:body.index(0, i + 1)].decode()
+        rest = body[body.index(0, i + 1) + 1:]
+        expect(body[:i].decode() == mid and len(final) == 16 and final[12:] == "000+"
+               and rest in (b"\x02\x00", b"\x05\x01"), f"query_sm_resp body {body!r}")
+    for qid, src in (("FFFFFFFFFFFF", "8088"), (mid, "9999"), ("not hex", "8088")):
+        r = esme.call(QUERY_SM, cstr(qid) + bytes([1, 1]) + cstr(src))
+        expect(r is not None and r[:2] == (QUERY_SM | RESP, 0x67), f"query_sm {qid} from {src}: {r}")
+    # a delivered message cannot be cancelled or replaced
+    r = esme.call(CANCEL_SM, cstr("") + cstr(mid) + bytes([1, 1]) + cstr("8088") + bytes([1, 1])
+                  + cstr("84999990009"))
+    expect(r is not None and r[:2] == (CANCEL_SM | RESP, 0x11), f"cancel_sm: {r}")
+    r = esme.call(REPLACE_SM, cstr(mid) + bytes([1, 1]) + cstr("8088") + cstr("") + cstr("")
+                  + bytes([0, 0, 2]) + b"hi")
+    expect(r is not None and r[:2] == (REPLACE_SM | RESP, 0x13), f"replace_sm: {r}")
     # unknown and unserved commands: generic_nack ESME_RINVCMDID, session goes on
     for name, cmd, body in (
             ("unknown 0x777", 0x777, b""),
-            ("query_sm", QUERY_SM, cstr("1") + bytes([1, 1]) + cstr("8088")),
-            ("cancel_sm", CANCEL_SM, cstr("") + cstr("1") + bytes([1, 1]) + cstr("8088") + bytes([1, 1])
-             + cstr("84999990001")),
-            ("replace_sm", REPLACE_SM, cstr("1") + bytes([1, 1]) + cstr("8088") + cstr("") + cstr("")
-             + bytes([0, 0, 2]) + b"hi"),
             ("submit_multi", SUBMIT_MULTI, cstr("") + bytes([1, 1]) + cstr("8088") + bytes([1, 1, 1, 1])
              + cstr("84999990001") + bytes([0, 0, 0]) + cstr("") + cstr("") + bytes([0, 0, 0, 0, 2]) + b"hi"),
             ("outbind", 0x0B, cstr("a") + cstr("b"))):
