@@ -19,7 +19,7 @@ const char *simargs_usage(void)
 	       "                   [--receipts on|off] [--control HOST:PORT] [--log-level LEVEL]\n"
 	       "                   [--account ID:PW]... [--fault NAME=VALUE]...\n"
 	       "                   [--receipt-outcomes \"DELIVRD:90,UNDELIV:10\"] [--receipt-delay-ms MIN-MAX]\n"
-	       "                   [--mo-retry-ms MS]\n"
+	       "                   [--mo-retry-ms MS] [--enquire-link-s S]\n"
 	       "                   [--receipt-delay-dist lognormal|uniform]\n"
 	       "                   [--receipt-form both|text|tlv] [--profile ideal|realistic|hostile]\n"
 	       "                   [--time-factor F] [--think-dist uniform|exp] [--no-reply-share F]\n"
@@ -443,6 +443,7 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 	out->so.receipt_min_ms = SMSC_RECEIPT_MIN_MS_DEFAULT;
 	out->so.receipt_max_ms = SMSC_RECEIPT_MAX_MS_DEFAULT;
 	out->so.receipt_dist = SMSC_DELAY_LOGNORMAL;
+	out->so.enquire_link_ms = 30000;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -533,6 +534,9 @@ int simargs_parse(int argc, char **argv, struct simargs *out, char *err, size_t 
 				return -EINVAL;
 		} else if (strcmp(name, "--receipt-outcomes") == 0) {
 			bad = smsc_parse_outcomes(v, &out->so) < 0;
+		} else if (strcmp(name, "--enquire-link-s") == 0) {
+			bad = parse_long(v, 0, 3600, &l) < 0;
+			out->so.enquire_link_ms = (int)l * 1000;
 		} else if (strcmp(name, "--mo-retry-ms") == 0) {
 			bad = parse_long(v, 1, 3600000, &l) < 0;
 			out->so.retry_ms = (int)l;

@@ -33,6 +33,25 @@
 #define SMSC_SYSTEM_ID "hailong-sim"
 #define SMSC_OUT_MAX 200000         /* deliver_sm owed at once (receipts pile up without a receiver) */
 #define SMSC_LAT_MAX 4000000        /* latency samples kept (the first ones) */
+#define SMSC_ROUTES_MAX 256         /* source addresses whose account MOs are routed to */
+#define SMSC_MSGS 65536             /* messages query_sm knows (the last ones; a power of 2) */
+
+/* SMPP 3.4 commands the SMSC answers beyond smpp_pdu.h's */
+#define SMSC_QUERY_SM 0x00000003u
+#define SMSC_REPLACE_SM 0x00000007u
+#define SMSC_CANCEL_SM 0x00000008u
+#define SMSC_ESME_RCANCELFAIL 0x11u
+#define SMSC_ESME_RREPLACEFAIL 0x13u
+#define SMSC_ESME_RQUERYFAIL 0x67u
+
+/* An accepted message, for query_sm: slot (id - first id) % SMSC_MSGS. */
+struct msgrec {
+	uint64_t id;              /* its message id (0 = empty slot) */
+	time_t done;              /* when it reached its final state */
+	uint8_t state;            /* message_state: the receipt's outcome, DELIVERED when none */
+	int8_t acct;              /* the account that submitted it */
+	char src[21];             /* its source address */
+};
 
 /* A deliver_sm the SMSC owes an ESME: WAIT (timer armed: first send or
  * resend delay), READY (queued for a session with room), INFLIGHT (sent,
@@ -50,7 +69,8 @@ struct sess;
 struct outmsg {
 	struct smsc *s;
 	struct mo *mo;            /* the MO this part belongs to; NULL for a receipt */
-	int acct;                 /* a receipt: the account (index) it goes to; -1 = any (MO) */
+	int acct;                 /* the account (index) whose receivers it goes to: a receipt's
+	                           * submitter, an MO's route (-1 = any account) */
 	int delay_ms;             /* a receipt: sent this long after its response left */
 	uint64_t mark;            /* HELD: released when the session has written this many bytes */
 	struct delayed *dl;       /* RESP: the delayed response it waits for */
@@ -112,6 +132,9 @@ struct sess {
 	struct evbuffer_cb_entry *out_cb;  /* counts them */
 	struct outq held;         /* receipts waiting for their response to leave */
 	struct event *release;    /* releases them outside the buffer callback */
+	struct event *elink;      /* enquire_link timer (--enquire-link-s), persistent */
+	int64_t last_rx_us;       /* when the ESME last sent a PDU (monotonic) */
+	int el_pending;           /* an enquire_link of ours has had no PDU back since */
 	TAILQ_ENTRY(sess) link;
 };
 
@@ -150,6 +173,12 @@ struct smsc {
 	TAILQ_HEAD(, sess) sessions;
 	struct outq ready, inflight, all; /* ready: MOs, to any receiver */
 	struct outq rready[SMSC_ACCOUNTS_MAX + 1];  /* receipts ready, per account */
+	struct outq mready[SMSC_ACCOUNTS_MAX + 1];  /* MOs ready, routed to an account */
+	struct {
+		char addr[21];            /* a source address ESMEs submit from (a short code) */
+		int acct;                 /* the account that last did */
+	} route[SMSC_ROUTES_MAX];         /* where the MOs to each address go */
+	int nroute;
 	struct outq orphans[SMSC_ACCOUNTS_MAX + 1]; /* receipts whose response was lost */
 	int nout;                         /* outmsgs in `all` */
 	LIST_HEAD(, mo) mos;
@@ -159,6 +188,8 @@ struct smsc {
 	struct sim_faults faults;
 	struct smsc_stats st;
 	uint64_t next_id;                 /* next message id */
+	uint64_t first_id;                /* the first one (query_sm's slots count from it) */
+	struct msgrec *msgs;              /* SMSC_MSGS of them */
 	uint32_t submits;                 /* submit_sm counted for the faults */
 	uint8_t mo_ref[4096];             /* concatenation reference of a number's next long MO, by a
 	                                   * hash of the number: as a phone keeps its own counter, so
@@ -350,10 +381,39 @@ static void sess_close(struct sess *ss)
 
 /* ---- outbound deliver_sm ---- */
 
-/* The ready queue of an outmsg: MOs go to any receiver, receipts to their account's. */
+/* The ready queue of an outmsg: receipts go to their account's receivers,
+ * MOs to their route's (any receiver when the address has none). */
 static struct outq *ready_q(struct smsc *s, struct outmsg *om)
 {
-	return om->acct < 0 ? &s->ready : &s->rready[om->acct];
+	if (om->mo)
+		return om->acct < 0 ? &s->ready : &s->mready[om->acct];
+	return &s->rready[om->acct];
+}
+
+/* The account an MO to `addr` goes to, as a real SMSC routes a short code to
+ * the ESME it belongs to: the account that last submitted from addr; -1 when
+ * none did (any receiver takes it). */
+static int route_of(const struct smsc *s, const char *addr)
+{
+	for (int i = 0; i < s->nroute; i++)
+		if (strcmp(s->route[i].addr, addr) == 0)
+			return s->route[i].acct;
+	return -1;
+}
+
+/* Account acct submitted from addr: MOs to addr go to it from now on. When
+ * the table is full the address is not learnt (its MOs go to any receiver). */
+static void route_learn(struct smsc *s, const char *addr, int acct)
+{
+	for (int i = 0; i < s->nroute; i++)
+		if (strcmp(s->route[i].addr, addr) == 0) {
+			s->route[i].acct = acct;
+			return;
+		}
+	if (s->nroute < SMSC_ROUTES_MAX && *addr) {
+		copy_str(s->route[s->nroute].addr, sizeof s->route[s->nroute].addr, addr);
+		s->route[s->nroute++].acct = acct;
+	}
 }
 
 static void out_detach(struct outmsg *om)
@@ -659,22 +719,24 @@ static struct sess *pick_session(struct smsc *s, int acct)
 	return best;
 }
 
-/* Send what is ready while some session has room: the MO queue and each
- * account's receipt queue in turn, one deliver_sm at a time, the turn
- * kept from call to call (a slot freed by a response goes to the next queue,
- * so that neither MOs nor receipts starve while the window is full). */
+/* Send what is ready while some session has room: the unrouted MOs, and
+ * each account's receipts and MOs, in turn, one deliver_sm at a time, the
+ * turn kept from call to call (a slot freed by a response goes to the next
+ * queue, so that neither MOs nor receipts starve while the window is full). */
 static void pump(struct smsc *s)
 {
-	int nq = s->nacct + 1; /* queue 0 = MOs, k = account k-1's receipts */
+	/* queue 0 = unrouted MOs; 2a+1 = account a's receipts, 2a+2 its MOs */
+	int nq = 2 * s->nacct + 1;
 	for (int guard = 0; guard < 100000 && !s->stopping; guard++) {
 		int sent = 0;
 		for (int i = 0; i < nq && !sent; i++) {
 			int k = (s->turn + i) % nq;
-			struct outq *q = k == 0 ? &s->ready : &s->rready[k - 1];
+			int a = (k - 1) / 2;
+			struct outq *q = k == 0 ? &s->ready : k % 2 ? &s->rready[a] : &s->mready[a];
 			struct outmsg *om = TAILQ_FIRST(q);
 			if (!om)
 				continue;
-			struct sess *ss = pick_session(s, k - 1);
+			struct sess *ss = pick_session(s, k == 0 ? -1 : a);
 			if (!ss)
 				continue;
 			TAILQ_REMOVE(q, om, q);
@@ -755,6 +817,7 @@ static void mo_think_cb(evutil_socket_t fd, short what, void *arg)
 			mo->parts_left--;
 			continue;
 		}
+		om->acct = route_of(s, mo->to);
 		struct smpp_sm *d = &om->sm;
 		d->src_ton = 1;
 		d->src_npi = 1;
@@ -1214,24 +1277,37 @@ static int receipt_delay(struct smsc *s)
 	return smsc_receipt_delay_ms(&s->o, u1, u2) + (int)s->faults.receipt_late_ms;
 }
 
+/* A final state that is not a success: what registered_delivery 2 (receipt
+ * on failure only) asks a receipt for. ENROUTE is not final, ACCEPTD is not a
+ * failure. */
+static int outcome_failed(const struct smsc_outcome *oc)
+{
+	return oc->state != 1 && oc->state != 2 && oc->state != 6;
+}
+
 /* The receipt of a message accepted from session ss, not yet scheduled (the
  * caller holds it until the response is written), or NULL: lost on purpose
- * (fault receipt_loss_share) or out of memory. */
+ * (fault receipt_loss_share), not asked for (failure_only, as
+ * registered_delivery 2 says, and the message was delivered) or out of
+ * memory. */
 static struct outmsg *make_receipt(struct sess *ss, const struct smpp_sm *sub, const char *id,
-                                   const char *text)
+                                   const char *text, int failure_only, uint8_t *state)
 {
 	struct smsc *s = ss->s;
 	if (chance(s, s->faults.receipt_loss_share)) {
 		s->st.receipts_lost++;
 		return NULL;
 	}
+	const struct smsc_outcome *oc = receipt_outcome(s);
+	*state = oc->state;
+	if (failure_only && !outcome_failed(oc))
+		return NULL;
 	struct outmsg *om = out_new(s, NULL);
 	if (!om) {
 		s->st.errors++;
 		return NULL;
 	}
 	om->acct = ss->acct;
-	const struct smsc_outcome *oc = receipt_outcome(s);
 	struct smpp_sm *d = &om->sm;
 	d->src_ton = sub->dst_ton;
 	d->src_npi = sub->dst_npi;
@@ -1297,6 +1373,29 @@ static void lat_add(struct smsc *s, double ms)
 	s->lat[s->nlat++] = (float)ms;
 }
 
+/* An SMPP 3.4 time (section 7.1.1): empty, or "YYMMDDhhmmsstnnp" with p '+'
+ * or '-' (absolute, nn quarter hours from UTC, at most 48) or 'R' (relative:
+ * any digits). 1 when t is one. */
+static int sm_time_ok(const char *t)
+{
+	if (!*t)
+		return 1;
+	if (strlen(t) != 16 || !strchr("+-R", t[15]))
+		return 0;
+	int v[8];
+	for (int i = 0; i < 15; i++)
+		if (t[i] < '0' || t[i] > '9')
+			return 0;
+	for (int i = 0; i < 6; i++)
+		v[i] = (t[2 * i] - '0') * 10 + (t[2 * i + 1] - '0');
+	v[6] = t[12] - '0';
+	v[7] = (t[13] - '0') * 10 + (t[14] - '0');
+	if (t[15] == 'R')
+		return 1;
+	return v[1] >= 1 && v[1] <= 12 && v[2] >= 1 && v[2] <= 31 && v[3] <= 23 && v[4] <= 59 &&
+	       v[5] <= 59 && v[7] <= 48;
+}
+
 static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
 {
 	struct smsc *s = ss->s;
@@ -1315,12 +1414,16 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	uint16_t ref = 0;
 	uint8_t total = 0, seq = 0;
 	if (st == SMPP_ESME_ROK) {
+		/* message_payload, when it came, is the user data (a UDH included
+		 * when esm_class has UDHI), even beside a short_message, which SMPP
+		 * forbids: the payload wins, as at hailongd */
 		struct smpp_ud ud;
-		memset(&ud, 0, sizeof ud);
-		if (sm.payload && sm.payload_len) {
-			data = sm.payload;
-			dlen = sm.payload_len;
-		} else if (smpp_user_data(&sm, &ud) < 0) {
+		size_t sm_len = sm.sm_length;
+		if (sm.payload && sm.payload_len)
+			sm.sm_length = 0;
+		int ud_rc = smpp_user_data(&sm, &ud);
+		sm.sm_length = sm_len;
+		if (ud_rc < 0) {
 			st = SMPP_ESME_RINVMSGLEN;
 		} else {
 			data = ud.text;
@@ -1338,6 +1441,12 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 			st = SMPP_ESME_RINVOPTPARAMVAL;
 		if (st == SMPP_ESME_ROK && sm.dst_addr[0] == '\0')
 			st = SMPP_ESME_RINVDSTADR;
+		/* accepted as written (the message is delivered at once), but
+		 * refused as a real SMSC would when not an SMPP time */
+		if (st == SMPP_ESME_ROK && !sm_time_ok(sm.schedule_delivery_time))
+			st = SMPP_ESME_RINVSCHED;
+		if (st == SMPP_ESME_ROK && !sm_time_ok(sm.validity_period))
+			st = SMPP_ESME_RINVEXPIRY;
 	}
 	if (st != SMPP_ESME_ROK) {
 		s->st.errors++; /* a request that does not decode */
@@ -1365,13 +1474,24 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 			lat_add(s, (double)(now_us() - t) / 1000.0);
 	}
 	char id[24];
-	snprintf(id, sizeof id, "%" PRIX64, s->next_id++);
+	uint64_t nid = s->next_id++;
+	snprintf(id, sizeof id, "%" PRIX64, nid);
 	char text[8192];
 	if (text_decode(sm.data_coding, data, dlen, text, sizeof text) < 0)
 		text[0] = '\0';
 	struct outmsg *rcpt = NULL;
-	if (s->o.receipts && (sm.registered_delivery & 0x03) == 1)
-		rcpt = make_receipt(ss, &sm, id, text);
+	/* registered_delivery bits 1-0: 1 = a receipt on success or failure,
+	 * 2 = on failure only (3 is reserved in SMPP 3.4: none) */
+	int rd = sm.registered_delivery & 0x03;
+	uint8_t state = 2; /* DELIVERED, unless a receipt's outcome says otherwise */
+	if (s->o.receipts && (rd == 1 || rd == 2))
+		rcpt = make_receipt(ss, &sm, id, text, rd == 2, &state);
+	struct msgrec *mr = &s->msgs[(nid - s->first_id) % SMSC_MSGS];
+	mr->id = nid;
+	mr->done = time(NULL);
+	mr->state = state;
+	mr->acct = (int8_t)ss->acct;
+	copy_str(mr->src, sizeof mr->src, sm.src_addr);
 	int early = rcpt && chance(s, s->faults.early_receipt_share);
 	if (early) {
 		/* the race on purpose: the receipt goes first, the response after it */
@@ -1385,6 +1505,7 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 	}
 	reply_submit(ss, resp, SMPP_ESME_ROK, h->seq, id, rcpt, early);
 	copy_str(s->last_src, sizeof s->last_src, sm.src_addr);
+	route_learn(s, sm.src_addr, ss->acct);
 
 	if (total > 1) {
 		s->st.parts++;
@@ -1396,6 +1517,76 @@ static void on_submit(struct sess *ss, const struct smpp_hdr *h, const uint8_t *
 		deliver(s, sm.src_addr, sm.dst_addr, text);
 	}
 	pump(s);
+}
+
+/* query_sm: the state of one of the account's messages (the last SMSC_MSGS
+ * accepted). Its body: message_id, source_addr_ton, _npi, source_addr; its
+ * response: message_id, final_date, message_state, error_code. An id the
+ * SMSC does not know (or another account's, or from another source address)
+ * is ESME_RQUERYFAIL. */
+static void on_query(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
+{
+	struct smsc *s = ss->s;
+	char id[66] = "", src[21] = "";
+	uint32_t st = SMPP_ESME_ROK;
+	size_t off = SMPP_HEADER_LEN;
+	const uint8_t *nul = memchr(pdu + off, 0, len - off);
+	if (!nul || (size_t)(nul - (pdu + off)) >= sizeof id) {
+		st = nul ? SMPP_ESME_RINVMSGID : SMPP_ESME_RINVCMDLEN;
+	} else {
+		memcpy(id, pdu + off, (size_t)(nul - (pdu + off)) + 1);
+		off += strlen(id) + 1 + 2; /* and the TON, NPI */
+		nul = off < len ? memchr(pdu + off, 0, len - off) : NULL;
+		if (!nul)
+			st = SMPP_ESME_RINVCMDLEN;
+		else if ((size_t)(nul - (pdu + off)) >= sizeof src)
+			st = SMPP_ESME_RINVSRCADR;
+		else
+			memcpy(src, pdu + off, (size_t)(nul - (pdu + off)) + 1);
+	}
+	if (st == SMPP_ESME_ROK && ss->bound != SMPP_BIND_TRANSMITTER && ss->bound != SMPP_BIND_TRANSCEIVER)
+		st = SMPP_ESME_RINVBNDSTS;
+	uint64_t v = 0;
+	const struct msgrec *mr = NULL;
+	if (st == SMPP_ESME_ROK) {
+		if (smpp_parse_u64(id, 16, &v) && v >= s->first_id)
+			mr = &s->msgs[(v - s->first_id) % SMSC_MSGS];
+		if (!mr || mr->id != v || mr->acct != ss->acct || strcmp(mr->src, src) != 0)
+			st = SMSC_ESME_RQUERYFAIL;
+	}
+	uint8_t b[SMPP_HEADER_LEN + 66 + 17 + 2];
+	size_t n = SMPP_HEADER_LEN;
+	if (st == SMPP_ESME_ROK) {
+		struct tm tm;
+		char date[40];
+		gmtime_r(&mr->done, &tm);
+		int dl = snprintf(date, sizeof date, "%02d%02d%02d%02d%02d%02d000+", tm.tm_year % 100,
+		                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		memcpy(b + n, id, strlen(id) + 1);
+		n += strlen(id) + 1;
+		memcpy(b + n, date, dl == 16 ? 17 : 1); /* "YYMMDDhhmmss000+" in UTC */
+		n += dl == 16 ? 17 : 1;
+		b[n++] = mr->state;
+		b[n++] = mr->state == 2 || mr->state == 6 ? 0 : 1; /* as the receipt's err */
+	} else {
+		s->st.errors++;
+	}
+	smpp_build_header(b, sizeof b, h->id | 0x80000000u, st, h->seq);
+	smpp_put_u32(b, (uint32_t)n);
+	sess_write(ss, b, (int)n);
+}
+
+/* cancel_sm, replace_sm: every message is delivered as soon as it is
+ * accepted, so there is never one left to cancel or replace: the command's
+ * response with ESME_RCANCELFAIL / ESME_RREPLACEFAIL (ESME_RINVBNDSTS from a
+ * receiver or before a bind). */
+static void on_cancel_replace(struct sess *ss, const struct smpp_hdr *h)
+{
+	uint32_t st = h->id == SMSC_CANCEL_SM ? SMSC_ESME_RCANCELFAIL : SMSC_ESME_RREPLACEFAIL;
+	if (ss->bound != SMPP_BIND_TRANSMITTER && ss->bound != SMPP_BIND_TRANSCEIVER)
+		st = SMPP_ESME_RINVBNDSTS;
+	ss->s->st.errors++;
+	reply_header(ss, h->id | 0x80000000u, st, h->seq);
 }
 
 /* ---- sessions: reading ---- */
@@ -1445,6 +1636,9 @@ static void on_bind(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pd
 
 static void sess_handle(struct sess *ss, const struct smpp_hdr *h, const uint8_t *pdu, size_t len)
 {
+	/* any PDU shows the ESME alive, an enquire_link_resp or not */
+	ss->last_rx_us = now_us();
+	ss->el_pending = 0;
 	switch (h->id) {
 	case SMPP_BIND_RECEIVER:
 	case SMPP_BIND_TRANSMITTER:
@@ -1461,6 +1655,13 @@ static void sess_handle(struct sess *ss, const struct smpp_hdr *h, const uint8_t
 		break;
 	case SMPP_ENQUIRE_LINK:
 		reply_header(ss, SMPP_ENQUIRE_LINK_RESP, SMPP_ESME_ROK, h->seq);
+		break;
+	case SMSC_QUERY_SM:
+		on_query(ss, h, pdu, len);
+		break;
+	case SMSC_CANCEL_SM:
+	case SMSC_REPLACE_SM:
+		on_cancel_replace(ss, h);
 		break;
 	case SMPP_UNBIND:
 		reply_header(ss, SMPP_UNBIND_RESP, SMPP_ESME_ROK, h->seq);
@@ -1566,6 +1767,34 @@ static void sess_reaper_cb(evutil_socket_t fd, short what, void *arg)
 		pump(s);
 }
 
+/* A bound session the ESME has not spoken on for --enquire-link-s gets an
+ * enquire_link, as a real SMSC checks an idle link; silent as long again
+ * after it, the link is taken for dead and closed (its deliver_sm in flight
+ * go again on another session or after a rebind). */
+static void sess_elink_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct sess *ss = arg;
+	struct smsc *s = ss->s;
+	if (ss->closing || !ss->bound || s->stopping)
+		return;
+	if (now_us() - ss->last_rx_us < (int64_t)s->o.enquire_link_ms * 1000 - 50000)
+		return; /* traffic since: nothing to ask */
+	if (ss->el_pending) {
+		s->st.links_dead++;
+		log_warn("[smsc] no answer to enquire_link peer=%s: closing", ss->peer);
+		bufferevent_disable(ss->bev, EV_READ | EV_WRITE);
+		ss->closing = 1;
+		struct timeval tv = {0, 0};
+		evtimer_add(ss->reaper, &tv);
+		return;
+	}
+	ss->el_pending = 1;
+	s->st.enquire_links++;
+	reply_header(ss, SMPP_ENQUIRE_LINK, SMPP_ESME_ROK, sess_next_seq(ss));
+}
+
 /* Frees a session's own resources (it is out of every list, owes nothing). */
 static void sess_free(struct sess *ss)
 {
@@ -1578,6 +1807,8 @@ static void sess_free(struct sess *ss)
 		event_free(ss->reaper);
 	if (ss->release)
 		event_free(ss->release);
+	if (ss->elink)
+		event_free(ss->elink);
 	free(ss);
 }
 
@@ -1599,9 +1830,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	ss->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ss->reaper = evtimer_new(s->base, sess_reaper_cb, ss);
 	ss->release = evtimer_new(s->base, sess_release_cb, ss);
+	ss->elink = event_new(s->base, -1, EV_PERSIST, sess_elink_cb, ss);
+	ss->last_rx_us = now_us();
 	if (ss->bev)
 		ss->out_cb = evbuffer_add_cb(bufferevent_get_output(ss->bev), sess_outbuf_cb, ss);
-	if (!ss->bev || !ss->reaper || !ss->release || !ss->out_cb) {
+	if (!ss->bev || !ss->reaper || !ss->release || !ss->elink || !ss->out_cb) {
 		if (!ss->bev)
 			evutil_closesocket(fd);
 		sess_free(ss);
@@ -1624,6 +1857,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(ss->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&s->sessions, ss, link);
 	s->st.sessions++;
+	if (s->o.enquire_link_ms > 0) {
+		struct timeval tv = ms_tv(s->o.enquire_link_ms);
+		evtimer_add(ss->elink, &tv);
+	}
 	log_info("[smsc] connection peer=%s", ss->peer);
 }
 
@@ -1715,16 +1952,20 @@ struct smsc *smsc_new(struct event_base *base, const struct smsc_opts *o, struct
 	TAILQ_INIT(&s->all);
 	for (int i = 0; i <= SMSC_ACCOUNTS_MAX; i++) {
 		TAILQ_INIT(&s->rready[i]);
+		TAILQ_INIT(&s->mready[i]);
 		TAILQ_INIT(&s->orphans[i]);
 	}
 	LIST_INIT(&s->mos);
 	TAILQ_INIT(&s->asms);
 	/* Message ids start from the clock so a restarted simulator never reuses one. */
 	s->next_id = (uint64_t)time(NULL) << 20;
+	s->first_id = s->next_id;
 	s->inbox = inbox_new();
+	s->msgs = calloc(SMSC_MSGS, sizeof *s->msgs);
 	s->disc_timer = event_new(base, -1, EV_PERSIST, disc_timer_cb, s);
-	if (!s->inbox || !s->disc_timer) {
+	if (!s->inbox || !s->disc_timer || !s->msgs) {
 		inbox_free(s->inbox);
+		free(s->msgs);
 		if (s->disc_timer)
 			event_free(s->disc_timer);
 		free(s);
@@ -1760,6 +2001,7 @@ void smsc_free(struct smsc *s)
 	if (s->disc_timer)
 		event_free(s->disc_timer);
 	free(s->lat);
+	free(s->msgs);
 	inbox_free(s->inbox);
 	free(s);
 }
@@ -1883,7 +2125,8 @@ char *smsc_stats_json(const struct smsc *s)
 	    {"errors", st.errors},       {"faults", st.faults},       {"duplicates", st.duplicates},
 	    {"malformed", st.malformed}, {"receipts_lost", st.receipts_lost},
 	    {"receipts_early", st.receipts_early}, {"receipts_orphaned", st.receipts_orphaned},
-	    {"disconnects", st.disconnects}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
+	    {"disconnects", st.disconnects}, {"enquire_links", st.enquire_links},
+	    {"links_dead", st.links_dead}, {"opted_out", st.opted_out}, {"no_reply", st.no_reply},
 	    {"ussd_screens", st.ussd_screens}, {"ussd_dials", st.ussd_dials},
 	    {"ussd_released", st.ussd_released}, {"ussd_ignored", st.ussd_ignored},
 	    {"ussd_bad_echo", st.ussd_bad_echo}, {"ussd_invites", st.ussd_invites},

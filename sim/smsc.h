@@ -55,6 +55,8 @@ struct smsc_opts {
 	int retry_ms;              /* delay before a deliver_sm is sent again (default 1000) */
 	int resp_timeout_ms;       /* no deliver_sm_resp after this: send again (default 30000) */
 	int max_attempts;          /* give up a deliver_sm after this many sends (default 3600) */
+	int enquire_link_ms;       /* a bound session silent this long gets an enquire_link; silent
+	                            * as long again after it, it is closed (0 = never) */
 	/* USSD centre (--ussd CODE, docs/ussd.md): screens are submit_sm with
 	 * ussd_service_op; a citizen's reply to a screen goes back as ussr_confirm
 	 * with its_session_info. */
@@ -109,6 +111,8 @@ struct smsc_stats {
 	uint64_t ussd_slow;        /* answers sent late on purpose (slow phone) */
 	uint64_t ussd_late;        /* answers later than --ussd-timeout-ms: session released */
 	uint64_t disconnects;      /* connections closed on purpose */
+	uint64_t enquire_links;    /* enquire_link sent to ESMEs */
+	uint64_t links_dead;       /* sessions closed: no answer to an enquire_link */
 	uint64_t opted_out;        /* citizens who sent HUY */
 	uint64_t no_reply;         /* citizens who chose not to answer a survey */
 };

@@ -1169,7 +1169,7 @@ static void test_args_more(void **state)
 	                      "--receipt-delay-ms", "10-20", "--receipt-delay-dist", "uniform",
 	                      "--receipt-form", "tlv", "--profile",
 	                      "realistic", "--optout-share", "0.5", "--time-factor", "0.1",
-	                      "--think-dist", "exp", "--ucs2-share", "1"};
+	                      "--think-dist", "exp", "--ucs2-share", "1", "--enquire-link-s", "5"};
 	struct simargs a;
 	char err[256] = "";
 	assert_int_equal(parse_argv(args, (int)N(args), &a, err, sizeof err), 0);
@@ -1187,7 +1187,8 @@ static void test_args_more(void **state)
 	assert_int_equal(a.cit.mode, CITIZENS_MIXED); /* from the profile */
 	assert_true(a.cit.optout_share > 0.49);      /* the flag after it wins */
 	assert_int_equal(a.cit.think_dist, CITIZENS_THINK_EXP);
-	static const char *const bad[][2] = {{"--account", "nocolon"}, {"--fault", "x=1"},
+	assert_int_equal(a.so.enquire_link_ms, 5000);
+	static const char *const bad[][2] = {{"--enquire-link-s", "-1"}, {"--enquire-link-s", "soon"},{"--account", "nocolon"}, {"--fault", "x=1"},
 	                                     {"--receipt-outcomes", "SENT:1"},
 	                                     {"--receipt-outcomes", "DELIVRD:0"},
 	                                     {"--receipt-form", "pdf"}, {"--profile", "angry"},
@@ -2049,6 +2050,60 @@ static void test_population_distribution(void **state)
 	campaign_free(c);
 }
 
+/* An ESME that never answers the SMSC's deliver_sm: the same deliver_sm
+ * again after the response timer and the retry delay, under a new sequence
+ * number, and given up after max_attempts sends. */
+static void test_deliver_no_answer(void **state)
+{
+	(void)state;
+	struct smsc_opts so = {.system_id = "hailong", .password = "secret", .seed = 7,
+	                       .resp_timeout_ms = 300, .retry_ms = 100, .max_attempts = 3};
+	struct server sv;
+	sv.base = event_base_new();
+	assert_non_null(sv.base);
+	sv.smsc = smsc_new(sv.base, &so, NULL);
+	assert_non_null(sv.smsc);
+	char err[256];
+	assert_int_equal(smsc_listen(sv.smsc, "127.0.0.1:0", err, sizeof err), 0);
+	/* queued before the loop runs (the SMSC is not thread-safe) */
+	assert_int_equal(smsc_send_mo(sv.smsc, "84987654321", "8088", "no answer", 0, NULL), 0);
+	assert_int_equal(pthread_create(&sv.th, NULL, server_main, &sv), 0);
+	struct cli c;
+	cli_connect(&c, smsc_port(sv.smsc));
+	assert_int_equal(bind_status(&c, SMPP_BIND_RECEIVER, "hailong", "secret"), SMPP_ESME_ROK);
+	uint8_t b[SMPP_MAX_PDU + 1], first[SMPP_MAX_PDU + 1];
+	struct smpp_hdr h;
+	int64_t at[4] = {0};
+	int n0 = 0, got = 0;
+	for (int i = 0; i < 4; i++) {
+		int n = cli_read(&c, b, sizeof b, &h, i < 3 ? 2000 : 1200);
+		if (n < 0)
+			break;
+		assert_int_equal(h.id, SMPP_DELIVER_SM);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		at[got++] = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (i == 0) {
+			n0 = n;
+			memcpy(first, b, (size_t)n);
+		} else {
+			/* the same PDU but for its sequence number */
+			assert_int_equal(n, n0);
+			assert_memory_equal(b + SMPP_HEADER_LEN, first + SMPP_HEADER_LEN,
+			                    (size_t)n - SMPP_HEADER_LEN);
+			assert_int_not_equal(smpp_get_u32(b + 12), smpp_get_u32(first + 12));
+		}
+	}
+	assert_int_equal(got, 3); /* sent three times, then given up */
+	assert_true(at[1] - at[0] >= 350 && at[2] - at[1] >= 350);
+	close(c.fd);
+	struct smsc_stats st;
+	stop_server(&sv, &st);
+	assert_int_equal(st.mo, 3);
+	assert_int_equal(st.resent, 2);
+	assert_int_equal(st.errors, 1);
+}
+
 int main(void)
 {
 	log_set_level("error");
@@ -2071,6 +2126,7 @@ int main(void)
 		cmocka_unit_test(test_faults_table),
 		cmocka_unit_test(test_args_more),
 		cmocka_unit_test(test_args_ussd),
+		cmocka_unit_test(test_deliver_no_answer),
 		cmocka_unit_test(test_optout),
 		cmocka_unit_test(test_several_answers),
 		cmocka_unit_test(test_typos),
