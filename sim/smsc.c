@@ -1768,9 +1768,12 @@ static void sess_reaper_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A bound session the ESME has not spoken on for --enquire-link-s gets an
- * enquire_link, as a real SMSC checks an idle link; silent as long again
- * after it, the link is taken for dead and closed (its deliver_sm in flight
- * go again on another session or after a rebind). */
+ * enquire_link, as a real SMSC checks an idle link. Silent as long again
+ * after it while it holds deliver_sm of ours unanswered, the link is taken
+ * for dead and closed (they go again on another session or after a
+ * rebind); silent with nothing of ours on it, it is asked again and kept: a
+ * tester's minimal client that answers no enquire_link (node-smpp does not
+ * by itself) stays bound while it waits. */
 static void sess_elink_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -1781,7 +1784,7 @@ static void sess_elink_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (now_us() - ss->last_rx_us < (int64_t)s->o.enquire_link_ms * 1000 - 50000)
 		return; /* traffic since: nothing to ask */
-	if (ss->el_pending) {
+	if (ss->el_pending && ss->inflight > 0) {
 		s->st.links_dead++;
 		log_warn("[smsc] no answer to enquire_link peer=%s: closing", ss->peer);
 		bufferevent_disable(ss->bev, EV_READ | EV_WRITE);

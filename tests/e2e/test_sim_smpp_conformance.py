@@ -432,17 +432,22 @@ def two_accounts(port, ctl):
 
 def enquire_links(port, ctl):
     """The SMSC's enquire_link (--enquire-link-s 1): an idle bound session is
-    asked; answered, it lives on; unanswered, it is closed a period later.
-    Any PDU from the ESME counts as an answer; an unbound session is not asked."""
-    live, dead, busy, unbound = Esme(port), Esme(port), Esme(port), Esme(port)
-    for e in (live, dead, busy):
+    asked; answered, it lives on; unanswered while a deliver_sm of the SMSC
+    waits on it unanswered too, it is closed a period later; unanswered with
+    nothing waiting (a minimal client), it is asked again and kept. Any PDU
+    from the ESME counts as an answer; an unbound session is not asked."""
+    live, dead, busy, silent, unbound = Esme(port), Esme(port), Esme(port), Esme(port), Esme(port)
+    for e in (live, busy, silent):
         e.bind()
+    dead.bind(sid="deadacct", pw="pw3")
+    dead.submit(src="8097", dst="84999995001", rd=0, text="from dead")
+    post(ctl, "/mo", {"from": "84999995002", "to": "8097", "text": "left unanswered"})
     t0 = time.time()
-    asked = {"live": 0, "dead": 0, "busy": 0}
+    asked = {"live": 0, "dead": 0, "busy": 0, "silent": 0}
     dead_closed = None
     unbound.sock.settimeout(0.05)
     while time.time() - t0 < 4.5:
-        for name, e in (("live", live), ("dead", dead), ("busy", busy)):
+        for name, e in (("live", live), ("dead", dead), ("busy", busy), ("silent", silent)):
             if name == "dead" and dead_closed is not None:
                 continue
             try:
@@ -468,9 +473,11 @@ def enquire_links(port, ctl):
     expect(asked["dead"] >= 1 and dead_closed is not None and dead_closed < 4.5,
            f"enquire_link: unanswered, asked {asked['dead']} times, closed at {dead_closed}")
     expect(asked["busy"] == 0, f"enquire_link: a session with traffic was asked {asked['busy']} times")
+    expect(asked["silent"] >= 2, f"enquire_link: the silent session with nothing waiting was asked "
+           f"{asked['silent']} times in 4.5 s (kept, asked again)")
     stats = json.loads(urllib.request.urlopen("http://127.0.0.1:%d/stats" % ctl, timeout=5).read())
     expect(stats["links_dead"] == 1 and stats["enquire_links"] >= 3, f"enquire_link stats {stats}")
-    for e in (live, busy, unbound):
+    for e in (live, busy, silent, unbound):
         e.close()
 
 
@@ -487,7 +494,7 @@ def main():
         print("sim:", stats)
         harness.check(stats is not None, "the simulator did not exit cleanly")
     with harness.Stack() as st:
-        st.start_sim(0, extra=["--enquire-link-s", "1"])
+        st.start_sim(0, extra=["--enquire-link-s", "1", "--account", "deadacct:pw3"])
         enquire_links(st.smsc_port, st.control_port)
         harness.check(st.stop_sim() is not None, "the simulator did not exit cleanly")
     harness.check(not failures, "%d divergences:\n  %s" % (len(failures), "\n  ".join(failures)))
