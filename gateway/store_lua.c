@@ -410,6 +410,14 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * archiving (left by a failed write) or moves up to max new records there. */
 	"local cur = redis.call('LRANGE', KEYS[2], 0, -1)\n"
 	"if #cur > 0 then return cur end\n"
+	/* the whole line fits one batch (as it does while the archive keeps
+	 * up): the list itself becomes ours, not copied (the append-only file
+	 * then logs one RENAME, not every record a second time) */
+	"if redis.call('LLEN', KEYS[1]) <= tonumber(ARGV[1]) then\n"
+	"  local all = redis.call('LRANGE', KEYS[1], 0, -1)\n"
+	"  if #all > 0 then redis.call('RENAME', KEYS[1], KEYS[2]) end\n"
+	"  return all\n"
+	"end\n"
 	/* three calls whatever the batch (an LMOVE per record held Redis for
 	 * half a millisecond at a time under load) */
 	"local got = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"

@@ -707,6 +707,19 @@ static void test_pop(void **state)
 /* ARCHIVE_TAKE: up to max records move from the archive list to ours, in
  * order; while ours holds some (a write that failed), those come back again
  * and nothing moves. */
+/* INFO commandstats: how many times Redis ran cmd (inside scripts too). */
+static long long cmdstat_calls(struct store *s, const char *cmd)
+{
+	char err[256], *info = NULL, key[64];
+	if (store_str(s, &info, err, sizeof err, "INFO commandstats") < 0 || !info)
+		fail_msg("INFO: %s", err);
+	snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
+	const char *p = strstr(info, key);
+	long long n = p ? strtoll(p + strlen(key), NULL, 10) : 0;
+	free(info);
+	return n;
+}
+
 static void test_archive_take(void **state)
 {
 	(void)state;
@@ -720,12 +733,13 @@ static void test_archive_take(void **state)
 	} t[] = {
 	    {"3", "A1 A2 A3", "A4 A5", 0},
 	    {"3", "A1 A2 A3", "A4 A5", 1}, /* not written: the same again */
-	    {"3", "A4 A5", "", 1},
+	    {"3", "A4 A5", "", 1}, /* the whole line: renamed ours, not copied */
 	    {"3", "", "", 1},
 	};
 	for (size_t i = 0; i < N(t); i++) {
 		const char *args[] = {t[i].max};
 		char err[256], got[256] = "";
+		long long rpush0 = cmdstat_calls(s, "rpush"), rename0 = cmdstat_calls(s, "rename");
 		redisReply *r = store_script(s, STORE_ARCHIVE_TAKE, 2, keys, 1, args, err, sizeof err);
 		if (!r)
 			fail_msg("take %zu: %s", i, err);
@@ -735,6 +749,11 @@ static void test_archive_take(void **state)
 		freeReplyObject(r);
 		if (strcmp(got, t[i].want) != 0)
 			fail_msg("take %zu: got \"%s\", want \"%s\"", i, got, t[i].want);
+		/* a part of the line is copied (RPUSH), the whole line renamed */
+		int whole = t[i].want[0] && !t[i].left[0] && i > 0 && strcmp(t[i].want, t[i - 1].want) != 0;
+		assert_int_equal(cmdstat_calls(s, "rename") - rename0, whole);
+		if (whole)
+			assert_int_equal(cmdstat_calls(s, "rpush") - rpush0, 0);
 		/* ours holds what was returned, the archive what is left, in order */
 		char ours[24], left[24];
 		snprintf(ours, sizeof ours, "%zu", t[i].want[0] ? (strlen(t[i].want) + 1) / 3 : 0);
