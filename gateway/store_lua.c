@@ -665,10 +665,17 @@ const char *const store_lua[STORE_NSCRIPTS] = {
 	 * repeated receipt would find it and count the delivery twice).
 	 * Returns one number per receipt: 1 = recorded,
 	 * 0 = unknown or already. Answers go first: a receipt of the same batch
-	 * finds its message. */
+	 * finds its message. An entry at the head of its list (messages are
+	 * mostly answered in the order they left) goes by LPOP: the same entry
+	 * as LREM's first match, and the append-only file logs the key alone,
+	 * not the whole entry again. */
+	"local function off(k, v)\n"
+	"  if redis.call('LINDEX', k, 0) == v then redis.call('LPOP', k) return 1 end\n"
+	"  return redis.call('LREM', k, 1, v)\n"
+	"end\n"
 	"local n = tonumber(ARGV[3])\n"
 	"for i = 1, n do\n"
-	"  if redis.call('LREM', KEYS[2 * i], 1, ARGV[2 + 2 * i]) == 1 and ARGV[3 + 2 * i] ~= '' then\n"
+	"  if off(KEYS[2 * i], ARGV[2 + 2 * i]) == 1 and ARGV[3 + 2 * i] ~= '' then\n"
 	"    redis.call('SET', KEYS[2 * i + 1], ARGV[3 + 2 * i], 'EX', ARGV[1])\n"
 	"  end\n"
 	"end\n"

@@ -624,6 +624,19 @@ static void test_commit_direct(void **state)
 	store_free(s);
 }
 
+/* INFO commandstats: how many times Redis ran cmd (inside scripts too). */
+static long long cmdstat_calls(struct store *s, const char *cmd)
+{
+	char err[256], *info = NULL, key[64];
+	if (store_str(s, &info, err, sizeof err, "INFO commandstats") < 0 || !info)
+		fail_msg("INFO: %s", err);
+	snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
+	const char *p = strstr(info, key);
+	long long n = p ? strtoll(p + strlen(key), NULL, 10) : 0;
+	free(info);
+	return n;
+}
+
 /* SENT: answers off the sending list with their records kept, then the
  * receipts of the same batch: first final one recorded, a second and an
  * unknown one not. */
@@ -638,8 +651,12 @@ static void test_sent_and_receipts(void **state)
 	const char *args[] = {"100", "1234", "2", "E1", "{\"s\":\"S\",\"q\":0}", "E3", "",
 	                      "x", "m1", "delivered", "x", "m1", "delivered", "x", "zz", "expired"};
 	char err[256];
+	long long lpop0 = cmdstat_calls(s, "lpop"), lrem0 = cmdstat_calls(s, "lrem");
 	redisReply *r = store_script(s, STORE_SENT, (int)N(keys), keys, (int)N(args), args, err, sizeof err);
 	assert_non_null(r);
+	/* E1 at the head goes by LPOP, E3 behind E2 by LREM */
+	assert_int_equal(cmdstat_calls(s, "lpop") - lpop0, 1);
+	assert_int_equal(cmdstat_calls(s, "lrem") - lrem0, 1);
 	assert_int_equal(r->type, REDIS_REPLY_ARRAY);
 	assert_int_equal(r->elements, 3);
 	static const long long want[] = {1, 0, 0};
@@ -707,19 +724,6 @@ static void test_pop(void **state)
 /* ARCHIVE_TAKE: up to max records move from the archive list to ours, in
  * order; while ours holds some (a write that failed), those come back again
  * and nothing moves. */
-/* INFO commandstats: how many times Redis ran cmd (inside scripts too). */
-static long long cmdstat_calls(struct store *s, const char *cmd)
-{
-	char err[256], *info = NULL, key[64];
-	if (store_str(s, &info, err, sizeof err, "INFO commandstats") < 0 || !info)
-		fail_msg("INFO: %s", err);
-	snprintf(key, sizeof key, "cmdstat_%s:calls=", cmd);
-	const char *p = strstr(info, key);
-	long long n = p ? strtoll(p + strlen(key), NULL, 10) : 0;
-	free(info);
-	return n;
-}
-
 static void test_archive_take(void **state)
 {
 	(void)state;
