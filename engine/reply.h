@@ -40,7 +40,11 @@ struct reply_text {
 	unsigned char question;     /* a question mark anywhere: "Hài lòng?" is no answer */
 	unsigned char rating;       /* a score: 1 stars, thumbs, "x/y", "x-y" ("5*", "4/5", "1-2");
 	                             * 2 a decimal ("4.5", "4,5"; a list on a multi item) */
+	unsigned char mood;         /* verdicts in emoji or emoticons: REPLY_MOOD_UP ("👍", "❤"),
+	                             * REPLY_MOOD_DOWN ("👎", "😡", ":(") */
 };
+#define REPLY_MOOD_UP 1
+#define REPLY_MOOD_DOWN 2
 
 /* Prepares `utf8` (NULL is ""). Returns 0 or -ENOMEM; bad UTF-8 is not an
  * error (fold stays NULL and every reading says REPLY_INVALID). Release with
