@@ -57,7 +57,9 @@ void reply_text_clear(struct reply_text *t);
  * word: SMS spellings of "không" (ko, k, kg, hok...) and "rất" (rat, lắm...)
  * are negation and intensity markers that must equal the label's, in order,
  * so that no typo tolerance or abbreviation can cross a polarity; content
- * words may carry one typo (3+ letters, one per 6 letters in all);
+ * words may carry one typo (3+ letters, one per 6 letters in all, none
+ * in a label of fewer than 5 letters: "vui" is no "Vừa"); an emoji verdict
+ * against the option read ("hài lòng 👎") makes the reply unread;
  * politeness and filler ("dạ", "ạ", "tôi", "em chọn", "cảm ơn") is dropped;
  * joined words ("rathailong") and initials ("hl") are cut and written out;
  * emphatic letters ("hài lònggg"), emoticons (":D" is no key "d") and VNI or
