@@ -1626,7 +1626,8 @@ int reply_read(const struct campaign_question *q, const struct reply_text *t, st
 		out->kind = kw;
 		return 0;
 	}
-	if (t->fold[0] == '\0')
+	/* a comment may be an emoji alone ("👍"): it says something */
+	if (t->fold[0] == '\0' && (q->type != Q_TEXT || !t->nfc || !text_has_symbol(t->nfc)))
 		return 0;
 	if (q->type == Q_TEXT) {
 		if (q->optional && reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words))) {
