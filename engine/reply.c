@@ -1775,6 +1775,13 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 	const char *last = t->words[to - 1].w;
 	if ((strcmp(last, "a") == 0 || strcmp(last, "e") == 0) && (n == 2 || reply_is_digits(t->words[to - 2].w)))
 		return 0;
+	/* a letter opening numbers ("e 2", "a 1 1", "c 2 ạ") is a pronoun
+	 * as often as a key: "em 2", "anh 1 1", "chị 2" */
+	{
+		const char *w0 = t->words[from].w;
+		if (w0[0] >= 'a' && w0[0] <= 'z' && w0[1] == '\0' && reply_is_digits(t->words[from + 1].w))
+			return 0;
+	}
 	/* two yes/no items: "có ko" is a question, "ko ko" one emphatic no */
 	if (n == 2 && qs[0].type == Q_YESNO && qs[1].type == Q_YESNO)
 		return 0;
