@@ -1788,6 +1788,11 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 	/* the same word twice for two items ("k k", "2 2") may be one answer said twice */
 	if (n == 2 && strcmp(t->words[from].w, t->words[from + 1].w) == 0)
 		return 0;
+	/* ... or the option's two keys, as the legend writes them ("2 b", "4 d") */
+	if (n == 2 && qs[0].scale != NULL && qs[0].scale == qs[1].scale &&
+	    reply_key_of(&qs[0], t->words[from].w) >= 0 &&
+	    reply_key_of(&qs[0], t->words[from].w) == reply_key_of(&qs[0], t->words[from + 1].w))
+		return 0;
 	/* a run of the legend's keys, up or down ("1 2 3", "5 4 3 2 1", "b c d e") */
 	int same_scale = qs[0].scale != NULL;
 	for (int i = 1; i < n; i++)
