@@ -26,8 +26,13 @@ static const char *const reply_stop_words[] = {
 static const char *const reply_dung_words[] = {"dung", "dung lai", "dung khao sat", "dung lai khao sat"};
 static const char *const reply_help_words[] = {"giup", "help", "tro giup", "huong dan"};
 static const char *const reply_repeat_words[] = {"lai", "nhac lai", "repeat"};
-static const char *const reply_skip_words[] = {"0", "k", "ko", "khong", "bo qua", "boqua", "skip",
-                                               "khong co", "khong gop y", "ko co"};
+static const char *const reply_skip_words[] = {
+	"0", "k", "ko", "kg", "khg", "khong", "bo qua", "boqua", "skip", "khong co", "ko co", "k co", "kg co",
+	"khong gop y", "ko gop y", "k gop y", "khong co gi", "ko co gi", "k co gi", "khong y kien", "ko y kien",
+	"khong co y kien", "ko co y kien", "k co y kien", "khong co gop y", "ko co gop y", "khong gop y gi",
+	"ko gop y gi", "khong co gop y gi", "ko co gop y gi", "het", "het roi",
+};
+
 
 /* ---- the words a reply is read with (all folded) ---- */
 
@@ -68,6 +73,24 @@ static int reply_in(const char *s, const char *const *list, size_t n)
 		if (strcmp(s, list[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* A skip of an optional item: one of reply_skip_words, also with "dạ"
+ * before it or "ạ" after it ("Dạ không có ạ"). */
+static int reply_is_skip(const char *fold)
+{
+	char buf[64];
+	size_t n = strlen(fold);
+	if (n >= sizeof buf)
+		return 0;
+	memcpy(buf, fold, n + 1);
+	char *p = buf;
+	if (strncmp(p, "da ", 3) == 0)
+		p += 3;
+	n = strlen(p);
+	if (n > 2 && strcmp(p + n - 2, " a") == 0)
+		p[n - 2] = '\0';
+	return reply_in(p, reply_skip_words, NELEM(reply_skip_words));
 }
 
 enum reply_kind reply_keyword(const char *folded)
@@ -1630,7 +1653,7 @@ int reply_read(const struct campaign_question *q, const struct reply_text *t, st
 	if (t->fold[0] == '\0' && (q->type != Q_TEXT || !t->nfc || !text_has_symbol(t->nfc)))
 		return 0;
 	if (q->type == Q_TEXT) {
-		if (q->optional && reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words))) {
+		if (q->optional && reply_is_skip(t->fold)) {
 			out->kind = REPLY_SKIP;
 			return 0;
 		}
@@ -1642,7 +1665,7 @@ int reply_read(const struct campaign_question *q, const struct reply_text *t, st
 	}
 	reply_read_options(q, t, out);
 	if (out->kind == REPLY_INVALID && q->optional &&
-	    reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words)))
+	    reply_is_skip(t->fold))
 		out->kind = REPLY_SKIP;
 	return 0;
 }
