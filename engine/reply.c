@@ -1244,19 +1244,30 @@ static int reply_label_negated(const struct campaign_question *q, int opt)
 
 /* An emoji or emoticon that says the other way round from the option read
  * ("hài lòng 👎", "Rất hài lòng 😡", "ko hài lòng 👍"): sarcasm, or a slip;
- * unread. Only on items where some labels hold a negation and some do not
- * (a satisfaction scale); a smile or a grin is no verdict ("ko :D"). */
+ * unread. The option's side: negated ("Không hài lòng"), or the same
+ * words without the negation ("Hài lòng", "Rất hài lòng"); an option of
+ * other words ("Bình thường") takes no side ("bình thường 😑"). A smile or
+ * a grin is no verdict ("ko :D"). */
 static int reply_mood_fits(const struct campaign_question *q, const struct reply_text *t, int opt)
 {
 	if (!t->mood || (q->type != Q_SCALE && q->type != Q_CHOICE))
 		return 1;
-	int negs = 0;
-	for (int i = 0; i < q->nopts; i++)
-		negs += reply_label_negated(q, i);
-	if (negs == 0 || negs == q->nopts)
-		return 1;
-	int neg = reply_label_negated(q, opt);
-	return !((t->mood & REPLY_MOOD_DOWN) && !neg) && !((t->mood & REPLY_MOOD_UP) && neg);
+	if (reply_label_negated(q, opt))
+		return !(t->mood & REPLY_MOOD_UP);
+	struct reply_sig mine;
+	reply_label_sig(q->opts[opt].label_fold, &mine);
+	for (int i = 0; i < q->nopts; i++) {
+		struct reply_sig other;
+		if (i == opt || !reply_label_negated(q, i))
+			continue;
+		reply_label_sig(q->opts[i].label_fold, &other);
+		int same = other.nw == mine.nw && mine.nw > 0;
+		for (int k = 0; same && k < mine.nw; k++)
+			same = strcmp(other.w[k], mine.w[k]) == 0;
+		if (same)
+			return !(t->mood & REPLY_MOOD_DOWN);
+	}
+	return 1;
 }
 
 /* Words that open a reason ("vì chờ lâu"), and words that turn or question
