@@ -1370,30 +1370,35 @@ static int reply_read_correction(struct reply_tok *t, int n)
 /* Yes/no items with the usual Có/Không labels: a negation, or a "no" word,
  * says no; a "yes" word (có, ok, vâng, đúng) says yes; a negation before one
  * "yes" word ("không có", "không đúng") says no. Anything else is unread. */
-/* 1 when the word `w` (2+ letters, no key) is one of the words of `text`
- * (folded, or lower case with marks: text_fold or text_lower of the item's text). */
-static int reply_echo_word(const struct campaign_question *q, const char *text, const char *w)
+/* Where the word `w` (2+ letters, no key) stands among the words of `text`
+ * (folded, or lower case with marks: text_fold or text_lower of the item's
+ * text), at `after` + 1 when `after` >= 0 (the next word of a phrase), else
+ * anywhere: its index, or -1. */
+static int reply_echo_word(const struct campaign_question *q, const char *text, const char *w, int after)
 {
 	size_t len = strlen(w);
 	if (!text || len < 2 || reply_is_digits(w) || reply_key_of(q, w) >= 0)
-		return 0;
-	for (const char *p = text; *p;) {
+		return -1;
+	int k = 0;
+	for (const char *p = text + strspn(text, " ,"); *p; k++) {
 		size_t l = strcspn(p, " ,");
-		if (l == len && memcmp(p, w, len) == 0)
-			return 1;
+		if (l == len && memcmp(p, w, len) == 0 && (after < 0 || k == after + 1))
+			return k;
 		p += l;
 		p += strspn(p, " ,");
 	}
-	return 0;
+	return -1;
 }
 
 static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, int n)
 {
-	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1, echo = 0, echo_plain = 0, said = -1;
+	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1, echo = 0, echo_plain = 0, at = -1, said = -1;
 	/* the item's own words said back after the answer ("Đúng hạn" to "...
 	 * đúng hạn?", "Không phải chờ" to "... phải chờ lâu không?") are
 	 * filler, where no pause cuts the reply ("Không, chờ lâu" stays unread)
-	 * and nothing answers after them ("đúng hạn không" asks). A word with
+	 * and nothing answers after them ("đúng hạn không" asks); they are one
+	 * phrase of the item, in its order ("được giải quyết", not "hạn
+	 * giải", nor "hồ sơ ... hạn"). A word with
 	 * marks must be the item's as written ("không hẳn", not quite, is no
 	 * "không hạn"); unmarked ones only as two words or more ("khong dung
 	 * han"), "khong han" being either */
@@ -1433,7 +1438,11 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 			vote = t[i].key;
 		} else if (t[i].cls != RC_FILLER) {
 			int marked = t[i].marked || t[i].dbar;
-			if (!(neg || no || yes) || !reply_echo_word(v->q, marked ? qlower : qfold, marked ? t[i].lw : w))
+			/* one phrase of the item, its words in its order */
+			if (!(neg || no || yes))
+				goto unread;
+			at = reply_echo_word(v->q, marked ? qlower : qfold, marked ? t[i].lw : w, at);
+			if (at < 0)
 				goto unread;
 			echo += marked;
 			echo_plain += !marked;
