@@ -1315,13 +1315,24 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
 	int lab = reply_read_single(v, t, cut);
-	/* a second judgement past a pause that says "not" of something else
-	 * ("Rất hài lòng về cán bộ, thủ tục chưa tốt"): the reply is mixed */
-	if (lab >= 0 && !reply_label_negated(v->q, lab))
-		for (int i = cut; i + 1 < n; i++)
-			for (int k = i + 1; t[i].pause && k < n; k++)
-				if (t[k].cls == RC_NEG)
-					return -1;
+	/* a second remark past a pause may judge something else the other way
+	 * ("Hài lòng về cán bộ, thủ tục rườm rà", "Không hài lòng về thủ tục,
+	 * cán bộ tốt"): read only a negated answer whose every later remark
+	 * says "not" again ("Không hài lòng vì chờ lâu, cán bộ không nhiệt tình") */
+	int negated = lab >= 0 && reply_label_negated(v->q, lab);
+	for (int i = cut; lab >= 0 && i + 1 < n; i++) {
+		if (!t[i].pause)
+			continue;
+		int again = 0, words = 0; /* in the remark after this pause */
+		for (int k = i + 1; k < n; k++) {
+			again |= t[k].cls == RC_NEG;
+			words += t[k].cls != RC_FILLER;
+			if (t[k].pause)
+				break;
+		}
+		if (words && (!negated || !again))
+			return -1; /* (politeness alone, "..., cảm ơn", is no remark) */
+	}
 	return lab;
 }
 
