@@ -1242,18 +1242,26 @@ static int reply_label_negated(const struct campaign_question *q, int opt)
 	return 0;
 }
 
-/* An emoji or emoticon that says the other way round from the option read
- * ("hài lòng 👎", "Rất hài lòng 😡", "ko hài lòng 👍"): sarcasm, or a slip;
- * unread. The option's side: negated ("Không hài lòng"), or the same
- * words without the negation ("Hài lòng", "Rất hài lòng"); an option of
- * other words ("Bình thường") takes no side ("bình thường 😑"). A smile or
- * a grin is no verdict ("ko :D"). */
-static int reply_mood_fits(const struct campaign_question *q, const struct reply_text *t, int opt)
+/* The side option `opt` takes: +1 satisfied, -1 the other way, 0 none. On
+ * a scale that names its satisfied values, those are +1 and as many at the
+ * bottom -1 (likert5 with satisfied [5, 4]: 1 and 2); elsewhere a negated
+ * label is -1 ("Không hài lòng") and the same words without the negation
+ * +1 ("Hài lòng", "Rất hài lòng"); other options take no side ("Bình
+ * thường", "Vừa"). */
+static int reply_side(const struct campaign_question *q, int opt)
 {
-	if (!t->mood || (q->type != Q_SCALE && q->type != Q_CHOICE))
-		return 1;
+	const struct campaign_scale *sc = q->type == Q_SCALE ? q->scale : NULL;
+	if (sc && sc->nsatisfied > 0) {
+		int v = q->opts[opt].value, below = 0;
+		for (int i = 0; i < sc->nsatisfied; i++)
+			if (sc->satisfied[i] == v)
+				return 1;
+		for (int i = 0; i < q->nopts; i++)
+			below += q->opts[i].value < v;
+		return below < sc->nsatisfied ? -1 : 0;
+	}
 	if (reply_label_negated(q, opt))
-		return !(t->mood & REPLY_MOOD_UP);
+		return -1;
 	struct reply_sig mine;
 	reply_label_sig(q->opts[opt].label_fold, &mine);
 	for (int i = 0; i < q->nopts; i++) {
@@ -1265,9 +1273,21 @@ static int reply_mood_fits(const struct campaign_question *q, const struct reply
 		for (int k = 0; same && k < mine.nw; k++)
 			same = strcmp(other.w[k], mine.w[k]) == 0;
 		if (same)
-			return !(t->mood & REPLY_MOOD_DOWN);
+			return 1;
 	}
-	return 1;
+	return 0;
+}
+
+/* An emoji or emoticon that says the other way round from the option read
+ * ("hài lòng 👎", "Rất hài lòng 😡", "ko hài lòng 👍", "tốt 👎"): sarcasm,
+ * or a slip; unread. An option without a side takes any ("bình thường
+ * 😑"); a smile or a grin is no verdict ("ko :D"). */
+static int reply_mood_fits(const struct campaign_question *q, const struct reply_text *t, int opt)
+{
+	if (!t->mood || (q->type != Q_SCALE && q->type != Q_CHOICE))
+		return 1;
+	int side = reply_side(q, opt);
+	return !((side > 0 && (t->mood & REPLY_MOOD_DOWN)) || (side < 0 && (t->mood & REPLY_MOOD_UP)));
 }
 
 /* Words that open a reason ("vì chờ lâu"), and words that turn or question

@@ -436,16 +436,28 @@ static void test_reading_polarity_property(void **state)
  * re-prompts (each printed): the count may only go down. */
 #define CORPUS_MAX_UNREAD 1
 
+#define CORPUS_ITEMS "tests/reading/items.yaml"
+
 /* The item a corpus row names, or NULL: one of the table's items, item 1 of
  * default.yaml ("def", and "def5": the run of its five scale items, read
- * for several answers first) or of ussd.yaml. */
-static const struct campaign_question *corpus_item(const char *name, struct campaign **def, struct campaign **ussd)
+ * for several answers first) or of ussd.yaml, or "x.<id>": the item <id> of
+ * tests/reading/items.yaml (other labels, as operators may write them). */
+static const struct campaign_question *corpus_item(const char *name, struct campaign **def, struct campaign **ussd,
+                                                   struct campaign **items)
 {
 	static const char *const own[] = {"s", "yn", "ch", "mu", "s3", "tk", "tx"};
 	char err[2048];
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 		if (strcmp(name, own[i]) == 0)
 			return &camp->questions[i];
+	if (strncmp(name, "x.", 2) == 0) {
+		if (*items == NULL && campaign_load(CORPUS_ITEMS, items, err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return NULL;
+		}
+		int i = campaign_question_index(*items, name + 2);
+		return i < 0 ? NULL : &(*items)->questions[i];
+	}
 	struct campaign **c = strcmp(name, "def") == 0 || strcmp(name, "def5") == 0 ? def
 	                      : strcmp(name, "ussd") == 0                              ? ussd
 	                                                                               : NULL;
@@ -561,7 +573,7 @@ static void test_reading_corpus(void **state)
 	(void)state;
 	FILE *f = fopen(CORPUS_PATH, "r");
 	assert_non_null(f);
-	struct campaign *def = NULL, *ussd = NULL;
+	struct campaign *def = NULL, *ussd = NULL, *items = NULL;
 	enum { MAXC = 32 };
 	char cname[MAXC][24];
 	int ncls = 0, cnt[MAXC][3] = {{0}}; /* right, re-prompted but clear, misread */
@@ -579,7 +591,7 @@ static void test_reading_corpus(void **state)
 			fail_msg("%s:%d: want 4 tab-separated fields", CORPUS_PATH, lineno);
 		*want_s++ = '\0', *cls++ = '\0', *in++ = '\0';
 		corpus_unescape(in);
-		const struct campaign_question *q = corpus_item(item, &def, &ussd);
+		const struct campaign_question *q = corpus_item(item, &def, &ussd, &items);
 		int run = strcmp(item, "def5") == 0 ? 5 : 1;
 		struct corpus_want w;
 		if (q == NULL || corpus_want(want_s, &w) < 0 || (w.many && run == 1) || strlen(cls) >= sizeof cname[0])
@@ -607,6 +619,7 @@ static void test_reading_corpus(void **state)
 	fclose(f);
 	campaign_free(def);
 	campaign_free(ussd);
+	campaign_free(items);
 	for (int k = 0; k < ncls; k++)
 		printf("corpus %-11s %3d right, %2d re-prompted but clear, %d misread\n", cname[k], cnt[k][0],
 		       cnt[k][1], cnt[k][2]);
