@@ -1436,8 +1436,7 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 	int echo_ok = 1;
 	for (int i = 0; i + 1 < n; i++)
 		echo_ok &= !t[i].pause;
-	char *qfold = echo_ok && v->q->text ? text_fold(v->q->text) : NULL;
-	char *qlower = qfold ? text_lower(v->q->text) : NULL;
+	char *qfold = NULL, *qlower = NULL; /* made when a word may be an echo */
 	for (int i = 0; i < n; i++) {
 		const char *w = t[i].w;
 		if (reply_in(t[i].lw, reply_question_words, NELEM(reply_question_words)) ||
@@ -1470,8 +1469,10 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 		} else if (t[i].cls != RC_FILLER) {
 			int marked = t[i].marked || t[i].dbar;
 			/* one phrase of the item, its words in its order */
-			if (!(neg || no || yes))
+			if (!(neg || no || yes) || !echo_ok || !v->q->text)
 				goto unread;
+			if (!qfold && ((qfold = text_fold(v->q->text)) == NULL || (qlower = text_lower(v->q->text)) == NULL))
+				goto unread; /* (out of memory: unread rather than guessed) */
 			at = reply_echo_word(v->q, marked ? qlower : qfold, marked ? t[i].lw : w, at);
 			if (at < 0)
 				goto unread;
