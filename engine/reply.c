@@ -1300,6 +1300,38 @@ static const char *const reply_reason_marked[] = {
 static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "hay", "hoac", "neu", "or", "but",
                                                "con", "chu", "rieng", "tru", "thi", "sao", "ai", "dau"};
 
+/* Words that judge, in a reason: good and bad, folded and as written with
+ * their marks. A word written with marks must be that word ("chăm", keen,
+ * is no "chậm"); unmarked, only the words whose plain spelling is seldom
+ * another word count ("phuc" is "phục vụ" as often as "phức tạp"). */
+static const struct {
+	const char *plain, *marked;
+	signed char judge;     /* +1 good, -1 bad */
+	unsigned char unmarked; /* read when written without marks */
+} reply_judge_words[] = {
+	{"nhanh", "nhanh", 1, 1}, {"tot", "t\xe1\xbb\x91t", 1, 1}, {"nhiet", "nhi\xe1\xbb\x87t", 1, 1},
+	{"vui", "vui", 1, 1}, {"gon", "g\xe1\xbb\x8dn", 1, 1}, {"tuyet", "tuy\xe1\xbb\x87t", 1, 1},
+	{"tan", "t\xe1\xba\xadn", 1, 0}, {"cham", "ch\xe1\xba\xadm", -1, 1}, {"lau", "l\xc3\xa2u", -1, 1},
+	{"kem", "k\xc3\xa9m", -1, 1}, {"ruom", "r\xc6\xb0\xe1\xbb\x9dm", -1, 1},
+	{"phien", "phi\xe1\xbb\x81n", -1, 1}, {"thieu", "thi\xe1\xba\xbfu", -1, 1},
+	{"xau", "x\xe1\xba\xa5u", -1, 1}, {"met", "m\xe1\xbb\x87t", -1, 1}, {"te", "t\xe1\xbb\x87", -1, 0},
+	{"kho", "kh\xc3\xb3", -1, 0}, {"phuc", "ph\xe1\xbb\xa9\x63", -1, 0}, {"cau", "c\xc3\xa1u", -1, 0},
+}; /* nhanh tốt nhiệt(tình) vui gọn tuyệt tận(tình); chậm lâu kém rườm(rà) phiền
+    * thiếu xấu mệt tệ khó phức(tạp) cáu */
+
+/* +1 when the word judges well, -1 badly, else 0. */
+static int reply_judge(const struct reply_tok *t)
+{
+	for (size_t i = 0; i < NELEM(reply_judge_words); i++) {
+		if (strcmp(t->w, reply_judge_words[i].plain) != 0)
+			continue;
+		if (t->marked || t->dbar)
+			return strcmp(t->lw, reply_judge_words[i].marked) == 0 ? reply_judge_words[i].judge : 0;
+		return reply_judge_words[i].unmarked ? reply_judge_words[i].judge : 0;
+	}
+	return 0;
+}
+
 /* A talkative reply: an answer, then a reason or a remark ("Không hài lòng vì
  * phải chờ lâu", "Hài lòng, cán bộ nhiệt tình"). The first clause (up to a
  * reason word, or up to the first punctuation) must read as one option on its
@@ -1335,23 +1367,46 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
 	int lab = reply_read_single(v, t, cut);
+	/* after "về"/"với" (about, with: what the answer is about), words that
+	 * judge the other way judge something else ("Hài lòng về cán bộ thủ
+	 * tục chậm", "Không hài lòng về thủ tục cán bộ tốt"): a mixed answer;
+	 * a negation turns the words after it ("về việc không phải chờ lâu").
+	 * (A reason after "vì" that contradicts, "Rất hài lòng vì phải chờ
+	 * lâu", is read: the simulator's citizens write it so.) */
+	int side = lab >= 0 ? reply_side(v->q, lab) : 0;
+	int topic = strcmp(t[cut].w, "ve") == 0 || strcmp(t[cut].w, "voi") == 0;
+	for (int i = cut, flip = 0; side && topic && i < n; i++) {
+		flip ^= t[i].cls == RC_NEG;
+		int pol = reply_judge(&t[i]);
+		if (pol && (flip ? -pol : pol) != side)
+			return -1;
+		if (t[i].pause)
+			flip = 0;
+	}
 	/* a second remark past a pause may judge something else the other way
-	 * ("Hài lòng về cán bộ, thủ tục rườm rà", "Không hài lòng về thủ tục,
-	 * cán bộ tốt"): read only a negated answer whose every later remark
-	 * says "not" again ("Không hài lòng vì chờ lâu, cán bộ không nhiệt tình") */
+	 * ("Hài lòng về cán bộ, thủ tục phải đi lại nhiều"): read only a remark
+	 * that judges the same way ("Rất hài lòng vì cán bộ nhiệt tình, thủ tục
+	 * nhanh"), or that says "not" again after a negated answer ("Không hài
+	 * lòng vì chờ lâu, cán bộ không nhiệt tình") */
 	int negated = lab >= 0 && reply_label_negated(v->q, lab);
 	for (int i = cut; lab >= 0 && i + 1 < n; i++) {
 		if (!t[i].pause)
 			continue;
-		int again = 0, words = 0; /* in the remark after this pause */
-		for (int k = i + 1; k < n; k++) {
+		int again = 0, words = 0, agree = 0, disagree = 0; /* in the remark after this pause */
+		for (int k = i + 1, flip = 0; k < n; k++) {
 			again |= t[k].cls == RC_NEG;
+			flip ^= t[k].cls == RC_NEG;
 			words += t[k].cls != RC_FILLER;
+			int pol = reply_judge(&t[k]) * (flip ? -1 : 1);
+			agree |= pol && pol == side;
+			disagree |= pol && pol != side;
 			if (t[k].pause)
 				break;
 		}
-		if (words && (!negated || !again))
-			return -1; /* (politeness alone, "..., cảm ơn", is no remark) */
+		/* (politeness alone, "..., cảm ơn", is no remark; a judgement
+		 * that agrees is one more reason) */
+		if (disagree || (words && !agree && (!negated || !again)))
+			return -1;
 	}
 	return lab;
 }
