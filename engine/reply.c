@@ -16,13 +16,23 @@ static const char *const reply_stop_words[] = {
 	"huy", "huy bo", "huy khao sat", "stop", "tu choi", "tuchoi", "unsubscribe",
 	"ngung", "ngung khao sat", "khong tham gia", "ko tham gia", "k tham gia", "kg tham gia",
 	"khong muon tham gia", "ko muon tham gia",
+	/* "đừng/dừng nhắn tin nữa" (don't text any more): both are a stop, so
+	 * here "dung" needs no marks; "hủy đăng ký" (cancel the subscription) */
+	"dung nhan tin", "dung nhan tin nua", "dung nhan nua", "dung gui tin", "dung gui tin nua",
+	"dung gui nua", "ngung nhan tin", "ngung gui tin", "khong nhan tin nua", "ko nhan tin nua",
+	"k nhan tin nua", "khong muon nhan tin", "ko muon nhan tin", "huy dang ky", "huy dk",
 };
 /* "dừng", "dừng lại"... once folded: a stop only when the ư is written. */
 static const char *const reply_dung_words[] = {"dung", "dung lai", "dung khao sat", "dung lai khao sat"};
 static const char *const reply_help_words[] = {"giup", "help", "tro giup", "huong dan"};
 static const char *const reply_repeat_words[] = {"lai", "nhac lai", "repeat"};
-static const char *const reply_skip_words[] = {"0", "k", "ko", "khong", "bo qua", "boqua", "skip",
-                                               "khong co", "khong gop y", "ko co"};
+static const char *const reply_skip_words[] = {
+	"0", "k", "ko", "kg", "khg", "khong", "bo qua", "boqua", "skip", "khong co", "ko co", "k co", "kg co",
+	"khong gop y", "ko gop y", "k gop y", "khong co gi", "ko co gi", "k co gi", "khong y kien", "ko y kien",
+	"khong co y kien", "ko co y kien", "k co y kien", "khong co gop y", "ko co gop y", "khong gop y gi",
+	"ko gop y gi", "khong co gop y gi", "ko co gop y gi", "het", "het roi",
+};
+
 
 /* ---- the words a reply is read with (all folded) ---- */
 
@@ -63,6 +73,24 @@ static int reply_in(const char *s, const char *const *list, size_t n)
 		if (strcmp(s, list[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* A skip of an optional item: one of reply_skip_words, also with "dạ"
+ * before it or "ạ" after it ("Dạ không có ạ"). */
+static int reply_is_skip(const char *fold)
+{
+	char buf[64];
+	size_t n = strlen(fold);
+	if (n >= sizeof buf)
+		return 0;
+	memcpy(buf, fold, n + 1);
+	char *p = buf;
+	if (strncmp(p, "da ", 3) == 0)
+		p += 3;
+	n = strlen(p);
+	if (n > 2 && strcmp(p + n - 2, " a") == 0)
+		p[n - 2] = '\0';
+	return reply_in(p, reply_skip_words, NELEM(reply_skip_words));
 }
 
 enum reply_kind reply_keyword(const char *folded)
@@ -126,11 +154,33 @@ static void reply_pauses(const char *s, struct reply_word *words, int n)
 	}
 }
 
+/* A '*' that is a star: beside a number anywhere in the reply ("5*", "*5",
+ * "5 *"), alone or in a run of three or more ("*", "***"); one or two
+ * against a word are emphasis ("**hài lòng**"). */
+static int reply_has_star(const char *nfc)
+{
+	if (!strchr(nfc, '*'))
+		return 0;
+	if (strpbrk(nfc, "0123456789"))
+		return 1;
+	for (const char *p = nfc; (p = strchr(p, '*')) != NULL;) {
+		size_t run = strspn(p, "*");
+		unsigned char before = p > nfc ? (unsigned char)p[-1] : ' ';
+		unsigned char after = (unsigned char)p[run];
+		int word = before >= 0x80 || ((before | 0x20) >= 'a' && (before | 0x20) <= 'z') ||
+		           after >= 0x80 || ((after | 0x20) >= 'a' && (after | 0x20) <= 'z');
+		if (run >= 3 || !word)
+			return 1;
+		p += run;
+	}
+	return 0;
+}
+
 /* A rating rather than an answer: stars ("5*", "5★", "⭐"), or exactly two
  * numbers with '-' or '/' between ("4/5", "1-2": a score, or a range). */
 static int reply_is_rating(const char *nfc)
 {
-	if (strchr(nfc, '*') || strstr(nfc, "\xe2\x98\x85") || strstr(nfc, "\xe2\x98\x86") ||
+	if (reply_has_star(nfc) || strstr(nfc, "\xe2\x98\x85") || strstr(nfc, "\xe2\x98\x86") ||
 	    strstr(nfc, "\xe2\xad\x90") || strstr(nfc, "\xf0\x9f\x8c\x9f"))
 		return 1; /* * ★ ☆ ⭐ 🌟 */
 	/* an emoji beside a number is a score too, or says the other way round
@@ -147,6 +197,10 @@ static int reply_is_rating(const char *nfc)
 		if (symbol)
 			return 1;
 	}
+	/* a signed number ("+1": agreed, a like; "-1"): no key */
+	const char *sgn = nfc + strspn(nfc, " \t");
+	if ((*sgn == '+' || *sgn == '-') && sgn[1] >= '0' && sgn[1] <= '9')
+		return 1;
 	/* a decimal score: "4.5", "4,5" */
 	const char *q = nfc + strspn(nfc, " \t");
 	size_t d1 = strspn(q, "0123456789");
@@ -188,6 +242,58 @@ static int reply_is_emoticon(const char *s, size_t len)
 		if (!strchr(")(DdPpVvOo3|/\\[]<>*@$", s[i]))
 			return 0;
 	return 1;
+}
+
+/* A sad or angry emoticon: ":(", ":((", ":-(", ":'(", ":[", "T_T", "-_-", "=.=". */
+static int reply_is_sad_emoticon(const char *s, size_t len)
+{
+	static const char *const whole[] = {"T_T", "-_-", "=.=", ":'(", ">:("};
+	for (size_t i = 0; i < NELEM(whole); i++)
+		if (len == strlen(whole[i]) && memcmp(s, whole[i], len) == 0)
+			return 1;
+	if (len < 2 || !strchr(":;=", s[0]))
+		return 0;
+	size_t i = 1 + (s[1] == '-');
+	if (i >= len)
+		return 0;
+	for (; i < len; i++)
+		if (s[i] != '(' && s[i] != '[')
+			return 0;
+	return 1;
+}
+
+/* Emoji that give a verdict: approval (thumb up, OK hand, hearts, 100) and
+ * disapproval (thumb down, angry, sulking, sad, crying, a broken heart).
+ * Smiles and grins are politeness or laughter, no verdict. */
+static const char *const reply_mood_up[] = {
+	"\xf0\x9f\x91\x8d", "\xf0\x9f\x91\x8c", "\xe2\x9d\xa4", "\xf0\x9f\x98\x8d", "\xf0\x9f\xa5\xb0",
+	"\xf0\x9f\x92\xaf",
+}; /* 👍 👌 ❤ 😍 🥰 💯 */
+static const char *const reply_mood_down[] = {
+	"\xf0\x9f\x91\x8e", "\xf0\x9f\x98\xa1", "\xf0\x9f\x98\xa0", "\xf0\x9f\xa4\xac", "\xf0\x9f\x98\xa4",
+	"\xf0\x9f\x98\x92", "\xf0\x9f\x98\x9e", "\xf0\x9f\x98\x94", "\xf0\x9f\x98\xa2", "\xf0\x9f\x98\xad",
+	"\xf0\x9f\x92\x94", "\xf0\x9f\x98\xa9", "\xf0\x9f\x98\xab", "\xf0\x9f\x99\x81", "\xe2\x98\xb9",
+	"\xf0\x9f\x98\x91",
+}; /* 👎 😡 😠 🤬 😤 😒 😞 😔 😢 😭 💔 😩 😫 🙁 ☹ 😑 */
+
+/* REPLY_MOOD_UP and REPLY_MOOD_DOWN of the verdicts in `s`. */
+static unsigned char reply_mood(const char *s)
+{
+	unsigned char mood = 0;
+	for (size_t i = 0; i < NELEM(reply_mood_up); i++)
+		if (strstr(s, reply_mood_up[i]))
+			mood |= REPLY_MOOD_UP;
+	for (size_t i = 0; i < NELEM(reply_mood_down); i++)
+		if (strstr(s, reply_mood_down[i]))
+			mood |= REPLY_MOOD_DOWN;
+	for (const char *p = s; *p;) {
+		p += strspn(p, " \t\r\n");
+		size_t len = strcspn(p, " \t\r\n");
+		if (len && reply_is_sad_emoticon(p, len))
+			mood |= REPLY_MOOD_DOWN;
+		p += len;
+	}
+	return mood;
 }
 
 /* A copy of `s` with its emoticons (words of their own, reply_is_emoticon)
@@ -244,6 +350,7 @@ int reply_text_init(struct reply_text *t, const char *utf8)
 	t->fold = fold;
 	t->question = strchr(t->nfc, '?') || strstr(t->nfc, "\xef\xbc\x9f");
 	t->rating = (unsigned char)reply_is_rating(t->nfc);
+	t->mood = reply_mood(t->nfc);
 	if (emoticon)
 		t->rating = 1;
 	char fw[REPLY_MAX_WORDS][REPLY_WORD_MAX];
@@ -599,7 +706,7 @@ static int reply_segment(const struct reply_vocab *v, const char *w, int cut[REP
 {
 	int n = (int)strlen(w);
 	int best[REPLY_WORD_MAX + 1], from[REPLY_WORD_MAX + 1];
-	if (n < 4 || n >= REPLY_WORD_MAX)
+	if (n < 3 || n >= REPLY_WORD_MAX)
 		return 0;
 	best[0] = 0;
 	for (int e = 1; e <= n; e++) {
@@ -871,6 +978,10 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 			t[i].cls = RC_FILLER; /* "qua bưu điện": via (no label is "quá" anything) */
 		} else if (t[i].key >= 0) {
 			t[i].cls = RC_KEY;
+		} else if (!yesno && strcmp(lw, "u") == 0 && i == n - 1 && i > 0) {
+			t[i].cls = RC_WORD; /* "hai long u": "ư" (a question) as much as "ừ" */
+			t[i].key = -1;
+			words++;
 		} else if (reply_in(w, reply_fillers, NELEM(reply_fillers)) ||
 		           (!yesno && reply_soft_yes_tok(&t[i])) ||
 		           (strcmp(w, "r") == 0 && i == n - 1 && n > 1)) {
@@ -945,6 +1056,9 @@ static void reply_classify(const struct reply_vocab *v, struct reply_tok *t, int
 			t[i].cls = RC_NEG;
 }
 
+/* The fewest letters a label's content words must have for a typo in them to be read. */
+#define REPLY_TYPO_LETTERS 5
+
 /* How well the reply's content words match a label's: 0 exactly, 1 within
  * typos (one per word of 3+ letters, one per 6 letters in all), -1 not. */
 static int reply_words_match(char (*rw)[REPLY_WORD_MAX], int nr, const struct reply_sig *ls)
@@ -965,6 +1079,10 @@ static int reply_words_match(char (*rw)[REPLY_WORD_MAX], int nr, const struct re
 		}
 		if (exact)
 			return 0;
+		/* a label of fewer than 5 letters takes no typo: one letter
+		 * off "vua" (Vừa) is "vui" (glad), off "tot" (Tốt) "tat", "tet" */
+		if (len < REPLY_TYPO_LETTERS)
+			return -1;
 		int cap = len / 6 < 1 ? 1 : len / 6;
 		return total <= cap ? 1 : -1;
 	}
@@ -986,7 +1104,7 @@ static int reply_words_match(char (*rw)[REPLY_WORD_MAX], int nr, const struct re
 		memcpy(b + lb, ls->w[i], l + 1);
 		lb += l;
 	}
-	if (la < 5 || nr == 0)
+	if (la < 5 || nr == 0 || lb < REPLY_TYPO_LETTERS)
 		return -1;
 	int cap = (int)lb / 6 < 1 ? 1 : (int)lb / 6;
 	return reply_distance(a, b, cap) <= cap ? 1 : -1;
@@ -1113,6 +1231,65 @@ static int reply_read_single(const struct reply_vocab *v, struct reply_tok *t, i
 	return lab;
 }
 
+/* 1 when option `opt`'s label holds a negation ("Không hài lòng"). */
+static int reply_label_negated(const struct campaign_question *q, int opt)
+{
+	struct reply_sig s;
+	reply_label_sig(q->opts[opt].label_fold, &s);
+	for (int k = 0; k < s.nm; k++)
+		if (s.m[k] == RC_NEG)
+			return 1;
+	return 0;
+}
+
+/* The side option `opt` takes: +1 satisfied, -1 the other way, 0 none. On
+ * a scale that names its satisfied values, those are +1 and as many at the
+ * bottom -1 (likert5 with satisfied [5, 4]: 1 and 2); elsewhere a negated
+ * label is -1 ("Không hài lòng") and the same words without the negation
+ * +1 ("Hài lòng", "Rất hài lòng"); other options take no side ("Bình
+ * thường", "Vừa"). */
+static int reply_side(const struct campaign_question *q, int opt)
+{
+	const struct campaign_scale *sc = q->type == Q_SCALE ? q->scale : NULL;
+	if (sc && sc->nsatisfied > 0) {
+		int v = q->opts[opt].value, below = 0;
+		for (int i = 0; i < sc->nsatisfied; i++)
+			if (sc->satisfied[i] == v)
+				return 1;
+		for (int i = 0; i < q->nopts; i++)
+			below += q->opts[i].value < v;
+		return below < sc->nsatisfied ? -1 : 0;
+	}
+	if (reply_label_negated(q, opt))
+		return -1;
+	struct reply_sig mine;
+	reply_label_sig(q->opts[opt].label_fold, &mine);
+	for (int i = 0; i < q->nopts; i++) {
+		struct reply_sig other;
+		if (i == opt || !reply_label_negated(q, i))
+			continue;
+		reply_label_sig(q->opts[i].label_fold, &other);
+		int same = other.nw == mine.nw && mine.nw > 0;
+		for (int k = 0; same && k < mine.nw; k++)
+			same = strcmp(other.w[k], mine.w[k]) == 0;
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* An emoji or emoticon that says the other way round from the option read
+ * ("hài lòng 👎", "Rất hài lòng 😡", "ko hài lòng 👍", "tốt 👎"): sarcasm,
+ * or a slip; unread. An option without a side takes any ("bình thường
+ * 😑"); a smile or a grin is no verdict ("ko :D"). */
+static int reply_mood_fits(const struct campaign_question *q, const struct reply_text *t, int opt)
+{
+	if (!t->mood || (q->type != Q_SCALE && q->type != Q_CHOICE))
+		return 1;
+	int side = reply_side(q, opt);
+	return !((side > 0 && (t->mood & REPLY_MOOD_DOWN)) || (side < 0 && (t->mood & REPLY_MOOD_UP)));
+}
+
 /* Words that open a reason ("vì chờ lâu"), and words that turn or question
  * what came before ("nhưng", "hay", "hoặc", "nếu"): see reply_read_clause. */
 static const char *const reply_reason_words[] = {"vi", "do", "boi", "tai", "voi", "ve", "because"};
@@ -1122,6 +1299,38 @@ static const char *const reply_reason_marked[] = {
 }; /* vì bởi tại với về */
 static const char *const reply_turn_words[] = {"nhung", "tuy", "ma", "song", "hay", "hoac", "neu", "or", "but",
                                                "con", "chu", "rieng", "tru", "thi", "sao", "ai", "dau"};
+
+/* Words that judge, in a reason: good and bad, folded and as written with
+ * their marks. A word written with marks must be that word ("chăm", keen,
+ * is no "chậm"); unmarked, only the words whose plain spelling is seldom
+ * another word count ("phuc" is "phục vụ" as often as "phức tạp"). */
+static const struct {
+	const char *plain, *marked;
+	signed char judge;     /* +1 good, -1 bad */
+	unsigned char unmarked; /* read when written without marks */
+} reply_judge_words[] = {
+	{"nhanh", "nhanh", 1, 1}, {"tot", "t\xe1\xbb\x91t", 1, 1}, {"nhiet", "nhi\xe1\xbb\x87t", 1, 1},
+	{"vui", "vui", 1, 1}, {"gon", "g\xe1\xbb\x8dn", 1, 1}, {"tuyet", "tuy\xe1\xbb\x87t", 1, 1},
+	{"tan", "t\xe1\xba\xadn", 1, 0}, {"cham", "ch\xe1\xba\xadm", -1, 1}, {"lau", "l\xc3\xa2u", -1, 1},
+	{"kem", "k\xc3\xa9m", -1, 1}, {"ruom", "r\xc6\xb0\xe1\xbb\x9dm", -1, 1},
+	{"phien", "phi\xe1\xbb\x81n", -1, 1}, {"thieu", "thi\xe1\xba\xbfu", -1, 1},
+	{"xau", "x\xe1\xba\xa5u", -1, 1}, {"met", "m\xe1\xbb\x87t", -1, 1}, {"te", "t\xe1\xbb\x87", -1, 0},
+	{"kho", "kh\xc3\xb3", -1, 0}, {"phuc", "ph\xe1\xbb\xa9\x63", -1, 0}, {"cau", "c\xc3\xa1u", -1, 0},
+}; /* nhanh tốt nhiệt(tình) vui gọn tuyệt tận(tình); chậm lâu kém rườm(rà) phiền
+    * thiếu xấu mệt tệ khó phức(tạp) cáu */
+
+/* +1 when the word judges well, -1 badly, else 0. */
+static int reply_judge(const struct reply_tok *t)
+{
+	for (size_t i = 0; i < NELEM(reply_judge_words); i++) {
+		if (strcmp(t->w, reply_judge_words[i].plain) != 0)
+			continue;
+		if (t->marked || t->dbar)
+			return strcmp(t->lw, reply_judge_words[i].marked) == 0 ? reply_judge_words[i].judge : 0;
+		return reply_judge_words[i].unmarked ? reply_judge_words[i].judge : 0;
+	}
+	return 0;
+}
 
 /* A talkative reply: an answer, then a reason or a remark ("Không hài lòng vì
  * phải chờ lâu", "Hài lòng, cán bộ nhiệt tình"). The first clause (up to a
@@ -1157,7 +1366,49 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 			return -1;
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
-	return reply_read_single(v, t, cut);
+	int lab = reply_read_single(v, t, cut);
+	/* after "về"/"với" (about, with: what the answer is about), words that
+	 * judge the other way judge something else ("Hài lòng về cán bộ thủ
+	 * tục chậm", "Không hài lòng về thủ tục cán bộ tốt"): a mixed answer;
+	 * a negation turns the words after it ("về việc không phải chờ lâu").
+	 * (A reason after "vì" that contradicts, "Rất hài lòng vì phải chờ
+	 * lâu", is read: the simulator's citizens write it so.) */
+	int side = lab >= 0 ? reply_side(v->q, lab) : 0;
+	int topic = strcmp(t[cut].w, "ve") == 0 || strcmp(t[cut].w, "voi") == 0;
+	for (int i = cut, flip = 0; side && topic && i < n; i++) {
+		flip ^= t[i].cls == RC_NEG;
+		int pol = reply_judge(&t[i]);
+		if (pol && (flip ? -pol : pol) != side)
+			return -1;
+		if (t[i].pause)
+			flip = 0;
+	}
+	/* a second remark past a pause may judge something else the other way
+	 * ("Hài lòng về cán bộ, thủ tục phải đi lại nhiều"): read only a remark
+	 * that judges the same way ("Rất hài lòng vì cán bộ nhiệt tình, thủ tục
+	 * nhanh"), or that says "not" again after a negated answer ("Không hài
+	 * lòng vì chờ lâu, cán bộ không nhiệt tình") */
+	int negated = lab >= 0 && reply_label_negated(v->q, lab);
+	for (int i = cut; lab >= 0 && i + 1 < n; i++) {
+		if (!t[i].pause)
+			continue;
+		int again = 0, words = 0, agree = 0, disagree = 0; /* in the remark after this pause */
+		for (int k = i + 1, flip = 0; k < n; k++) {
+			again |= t[k].cls == RC_NEG;
+			flip ^= t[k].cls == RC_NEG;
+			words += t[k].cls != RC_FILLER;
+			int pol = reply_judge(&t[k]) * (flip ? -1 : 1);
+			agree |= pol && pol == side;
+			disagree |= pol && pol != side;
+			if (t[k].pause)
+				break;
+		}
+		/* (politeness alone, "..., cảm ơn", is no remark; a judgement
+		 * that agrees is one more reason) */
+		if (disagree || (words && !agree && (!negated || !again)))
+			return -1;
+	}
+	return lab;
 }
 
 /* One word as written ("nhầm"), or its plain spelling ("nham"). */
@@ -1205,33 +1456,90 @@ static int reply_read_correction(struct reply_tok *t, int n)
 /* Yes/no items with the usual Có/Không labels: a negation, or a "no" word,
  * says no; a "yes" word (có, ok, vâng, đúng) says yes; a negation before one
  * "yes" word ("không có", "không đúng") says no. Anything else is unread. */
+/* Where the word `w` (2+ letters, no key) stands among the words of `text`
+ * (folded, or lower case with marks: text_fold or text_lower of the item's
+ * text), at `after` + 1 when `after` >= 0 (the next word of a phrase), else
+ * anywhere: its index, or -1. */
+static int reply_echo_word(const struct campaign_question *q, const char *text, const char *w, int after)
+{
+	size_t len = strlen(w);
+	if (!text || len < 2 || reply_is_digits(w) || reply_key_of(q, w) >= 0)
+		return -1;
+	int k = 0;
+	for (const char *p = text + strspn(text, " ,"); *p; k++) {
+		size_t l = strcspn(p, " ,");
+		if (l == len && memcmp(p, w, len) == 0 && (after < 0 || k == after + 1))
+			return k;
+		p += l;
+		p += strspn(p, " ,");
+	}
+	return -1;
+}
+
 static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, int n)
 {
-	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1;
+	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1, echo = 0, echo_plain = 0, at = -1, said = -1;
+	/* the item's own words said back after the answer ("Đúng hạn" to "...
+	 * đúng hạn?", "Không phải chờ" to "... phải chờ lâu không?") are
+	 * filler, where no pause cuts the reply ("Không, chờ lâu" stays unread)
+	 * and nothing answers after them ("đúng hạn không" asks); they are one
+	 * phrase of the item, in its order ("được giải quyết", not "hạn
+	 * giải", nor "hồ sơ ... hạn"). A word with
+	 * marks must be the item's as written ("không hẳn", not quite, is no
+	 * "không hạn"); unmarked ones only as two words or more ("khong dung
+	 * han"), "khong han" being either */
+	int echo_ok = 1;
+	for (int i = 0; i + 1 < n; i++)
+		echo_ok &= !t[i].pause;
+	char *qfold = NULL, *qlower = NULL; /* made when a word may be an echo */
 	for (int i = 0; i < n; i++) {
 		const char *w = t[i].w;
 		if (reply_in(t[i].lw, reply_question_words, NELEM(reply_question_words)) ||
 		    strcmp(t[i].lw, "ah") == 0 || strcmp(t[i].lw, "ak") == 0)
-			return -1;
+			goto unread;
+		/* "không có chi" (you are welcome): "chi" is no "chị" there */
+		if (i > 0 && strcmp(w, "chi") == 0 && strcmp(t[i - 1].w, "co") == 0)
+			goto unread;
 		if (reply_neg_tok(&t[i])) {
+			if (echo || echo_plain)
+				goto unread;
 			if (!neg && !yes)
 				neg_first = 1;
 			neg = 1;
 			if (t[i].pause && i + 1 < n)
 				neg_first = 0; /* "không, có": not "không có" */
-		} else if (reply_in(w, reply_no_words, NELEM(reply_no_words))) {
-			no++;
+		} else if (reply_in(w, reply_no_words, NELEM(reply_no_words)) && !t[i].marked && !t[i].dbar) {
+			if (echo || echo_plain)
+				goto unread;
+			no++; /* "nó" (it, him) is no "no" */
 		} else if ((reply_in(w, reply_yes_words, NELEM(reply_yes_words)) && reply_yes_spelled(&t[i])) ||
 		           (strcmp(w, "dung") == 0 && t[i].dbar)) {
+			if (echo || echo_plain)
+				goto unread;
 			yes++;
 		} else if (t[i].key >= 0 && t[i].cls != RC_FILLER) {
-			if (vote >= 0 && vote != t[i].key)
-				return -1;
+			if ((vote >= 0 && vote != t[i].key) || echo || echo_plain)
+				goto unread;
 			vote = t[i].key;
 		} else if (t[i].cls != RC_FILLER) {
-			return -1;
+			int marked = t[i].marked || t[i].dbar;
+			/* one phrase of the item, its words in its order */
+			if (!(neg || no || yes) || !echo_ok || !v->q->text)
+				goto unread;
+			if (!qfold && ((qfold = text_fold(v->q->text)) == NULL || (qlower = text_lower(v->q->text)) == NULL))
+				goto unread; /* (out of memory: unread rather than guessed) */
+			at = reply_echo_word(v->q, marked ? qlower : qfold, marked ? t[i].lw : w, at);
+			if (at < 0)
+				goto unread;
+			echo += marked;
+			echo_plain += !marked;
 		}
 	}
+	free(qfold);
+	free(qlower);
+	qfold = qlower = NULL;
+	if (echo_plain == 1 && !echo)
+		return -1;
 	/* "c"/"y" beside politeness only: "C cảm ơn" is "chị cảm ơn" (thanks) */
 	for (int i = 0; i < n && n > 1; i++)
 		if ((strcmp(t[i].w, "c") == 0 || strcmp(t[i].w, "y") == 0) && !t[i].marked) {
@@ -1246,7 +1554,6 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 		if (strcmp(t[i].w, "thanks") == 0 || strcmp(t[i].w, "tks") == 0 || strcmp(t[i].w, "thank") == 0 ||
 		    (i + 1 < n && strcmp(t[i].w, "cam") == 0 && strcmp(t[i + 1].w, "on") == 0))
 			return -1;
-	int said = -1;
 	if ((neg || no) && !yes && !(neg && no))
 		said = v->no_opt;
 	else if (yes == 1 && neg && neg_first && !no)
@@ -1260,6 +1567,10 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 	if (vote >= 0 && vote != said)
 		return -1;
 	return said;
+unread:
+	free(qfold);
+	free(qlower);
+	return -1;
 }
 
 static void reply_add_value(struct reply *r, int v)
@@ -1402,6 +1713,8 @@ static void reply_read_options(const struct campaign_question *q, const struct r
 	if (i >= 0 && marked && reply_key_of(q, t->fold) >= 0)
 		i = -1;
 	if (i >= 0 && q->type != Q_MULTI) {
+		if (!reply_mood_fits(q, t, i))
+			return;
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;
 		return;
@@ -1426,7 +1739,7 @@ static void reply_read_options(const struct campaign_question *q, const struct r
 		i = reply_read_clause(&v, tok, n);
 	if (i < 0)
 		i = reply_read_correction(tok, n);
-	if (i >= 0) {
+	if (i >= 0 && reply_mood_fits(q, t, i)) {
 		reply_add_value(out, q->opts[i].value);
 		out->kind = REPLY_ANSWER;
 	}
@@ -1443,10 +1756,11 @@ int reply_read(const struct campaign_question *q, const struct reply_text *t, st
 		out->kind = kw;
 		return 0;
 	}
-	if (t->fold[0] == '\0')
+	/* a comment may be an emoji alone ("👍"): it says something */
+	if (t->fold[0] == '\0' && (q->type != Q_TEXT || !t->nfc || !text_has_symbol(t->nfc)))
 		return 0;
 	if (q->type == Q_TEXT) {
-		if (q->optional && reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words))) {
+		if (q->optional && reply_is_skip(t->fold)) {
 			out->kind = REPLY_SKIP;
 			return 0;
 		}
@@ -1458,7 +1772,7 @@ int reply_read(const struct campaign_question *q, const struct reply_text *t, st
 	}
 	reply_read_options(q, t, out);
 	if (out->kind == REPLY_INVALID && q->optional &&
-	    reply_in(t->fold, reply_skip_words, NELEM(reply_skip_words)))
+	    reply_is_skip(t->fold))
 		out->kind = REPLY_SKIP;
 	return 0;
 }
@@ -1591,11 +1905,23 @@ int reply_read_many(const struct campaign_question *qs, int n, const struct repl
 	const char *last = t->words[to - 1].w;
 	if ((strcmp(last, "a") == 0 || strcmp(last, "e") == 0) && (n == 2 || reply_is_digits(t->words[to - 2].w)))
 		return 0;
+	/* a letter opening numbers ("e 2", "a 1 1", "c 2 ạ") is a pronoun
+	 * as often as a key: "em 2", "anh 1 1", "chị 2" */
+	{
+		const char *w0 = t->words[from].w;
+		if (w0[0] >= 'a' && w0[0] <= 'z' && w0[1] == '\0' && reply_is_digits(t->words[from + 1].w))
+			return 0;
+	}
 	/* two yes/no items: "có ko" is a question, "ko ko" one emphatic no */
 	if (n == 2 && qs[0].type == Q_YESNO && qs[1].type == Q_YESNO)
 		return 0;
 	/* the same word twice for two items ("k k", "2 2") may be one answer said twice */
 	if (n == 2 && strcmp(t->words[from].w, t->words[from + 1].w) == 0)
+		return 0;
+	/* ... or the option's two keys, as the legend writes them ("2 b", "4 d") */
+	if (n == 2 && qs[0].scale != NULL && qs[0].scale == qs[1].scale &&
+	    reply_key_of(&qs[0], t->words[from].w) >= 0 &&
+	    reply_key_of(&qs[0], t->words[from].w) == reply_key_of(&qs[0], t->words[from + 1].w))
 		return 0;
 	/* a run of the legend's keys, up or down ("1 2 3", "5 4 3 2 1", "b c d e") */
 	int same_scale = qs[0].scale != NULL;

@@ -40,7 +40,11 @@ struct reply_text {
 	unsigned char question;     /* a question mark anywhere: "Hài lòng?" is no answer */
 	unsigned char rating;       /* a score: 1 stars, thumbs, "x/y", "x-y" ("5*", "4/5", "1-2");
 	                             * 2 a decimal ("4.5", "4,5"; a list on a multi item) */
+	unsigned char mood;         /* verdicts in emoji or emoticons: REPLY_MOOD_UP ("👍", "❤"),
+	                             * REPLY_MOOD_DOWN ("👎", "😡", ":(") */
 };
+#define REPLY_MOOD_UP 1
+#define REPLY_MOOD_DOWN 2
 
 /* Prepares `utf8` (NULL is ""). Returns 0 or -ENOMEM; bad UTF-8 is not an
  * error (fold stays NULL and every reading says REPLY_INVALID). Release with
@@ -53,7 +57,9 @@ void reply_text_clear(struct reply_text *t);
  * word: SMS spellings of "không" (ko, k, kg, hok...) and "rất" (rat, lắm...)
  * are negation and intensity markers that must equal the label's, in order,
  * so that no typo tolerance or abbreviation can cross a polarity; content
- * words may carry one typo (3+ letters, one per 6 letters in all);
+ * words may carry one typo (3+ letters, one per 6 letters in all, none
+ * in a label of fewer than 5 letters: "vui" is no "Vừa"); an emoji verdict
+ * against the option read ("hài lòng 👎") makes the reply unread;
  * politeness and filler ("dạ", "ạ", "tôi", "em chọn", "cảm ơn") is dropped;
  * joined words ("rathailong") and initials ("hl") are cut and written out;
  * emphatic letters ("hài lònggg"), emoticons (":D" is no key "d") and VNI or

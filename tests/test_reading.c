@@ -57,6 +57,7 @@ static const char yaml[] =
 	"      - {value: 3, label: Tốt, keys: [\"1\"]}\n"
 	"      - {value: 2, label: Vừa, keys: [\"2\"]}\n"
 	"      - {value: 1, label: Kém, keys: [\"3\"]}\n"
+	"  - {id: tx, type: text, optional: true, text: \"Ông/Bà có góp ý gì thêm? Nhắn 0 để bỏ qua.\"}\n"
 	"messages: {thanks: \"Cảm ơn\"}\n";
 
 enum cls { CORE, ABBREV, ECHO, FILLER, JOINED, TYPO, TRAP, NCLS };
@@ -435,15 +436,31 @@ static void test_reading_polarity_property(void **state)
  * re-prompts (each printed): the count may only go down. */
 #define CORPUS_MAX_UNREAD 1
 
-/* The item a corpus row names, or NULL; `*owned` gets a campaign to free. */
-static const struct campaign_question *corpus_item(const char *name, struct campaign **def, struct campaign **ussd)
+#define CORPUS_ITEMS "tests/reading/items.yaml"
+
+/* The item a corpus row names, or NULL: one of the table's items, item 1 of
+ * default.yaml ("def", and "def5": the run of its five scale items, read
+ * for several answers first) or of ussd.yaml, or "x.<id>": the item <id> of
+ * tests/reading/items.yaml (other labels, as operators may write them). */
+static const struct campaign_question *corpus_item(const char *name, struct campaign **def, struct campaign **ussd,
+                                                   struct campaign **items)
 {
-	static const char *const own[] = {"s", "yn", "ch", "mu", "s3", "tk"};
+	static const char *const own[] = {"s", "yn", "ch", "mu", "s3", "tk", "tx"};
 	char err[2048];
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
 		if (strcmp(name, own[i]) == 0)
 			return &camp->questions[i];
-	struct campaign **c = strcmp(name, "def") == 0 ? def : strcmp(name, "ussd") == 0 ? ussd : NULL;
+	if (strncmp(name, "x.", 2) == 0) {
+		if (*items == NULL && campaign_load(CORPUS_ITEMS, items, err, sizeof err) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return NULL;
+		}
+		int i = campaign_question_index(*items, name + 2);
+		return i < 0 ? NULL : &(*items)->questions[i];
+	}
+	struct campaign **c = strcmp(name, "def") == 0 || strcmp(name, "def5") == 0 ? def
+	                      : strcmp(name, "ussd") == 0                              ? ussd
+	                                                                               : NULL;
 	if (c == NULL)
 		return NULL;
 	if (*c == NULL && campaign_load(c == def ? "config/campaigns/default.yaml" : "config/examples/ussd.yaml",
@@ -454,38 +471,110 @@ static const struct campaign_question *corpus_item(const char *name, struct camp
 	return &(*c)->questions[0];
 }
 
-/* "4", "1+3" or "?" into want[] (sorted); returns how many values (0: re-prompt), -1 if bad. */
-static int corpus_want(const char *s, int want[2])
+/* What a corpus row wants: a kind (REPLY_INVALID for "?"), and for an
+ * answer its values ("4", "1+3": sorted) or, on "def5", the answers to
+ * the five items in order ("5,4,5,5,3"). */
+struct corpus_want {
+	enum reply_kind kind;
+	int n, many;
+	int v[CAMPAIGN_MAX_QUESTIONS];
+};
+
+/* Parses `s` into *w; -1 if bad. */
+static int corpus_want(const char *s, struct corpus_want *w)
 {
-	if (strcmp(s, "?") == 0)
-		return 0;
-	int n = 0;
-	while (*s && n < 2) {
+	static const struct {
+		const char *name;
+		enum reply_kind kind;
+	} kinds[] = {{"?", REPLY_INVALID}, {"STOP", REPLY_STOP}, {"HELP", REPLY_HELP},
+	             {"REPEAT", REPLY_REPEAT}, {"SKIP", REPLY_SKIP}, {"TEXT", REPLY_ANSWER}};
+	memset(w, 0, sizeof *w);
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(s, kinds[i].name) == 0) {
+			w->kind = kinds[i].kind;
+			return 0;
+		}
+	w->kind = REPLY_ANSWER;
+	w->many = strchr(s, ',') != NULL;
+	while (*s && w->n < CAMPAIGN_MAX_QUESTIONS) {
 		char *end;
 		long v = strtol(s, &end, 10);
 		if (end == s || v <= 0 || v > 1000)
 			return -1;
-		want[n++] = (int)v;
+		w->v[w->n++] = (int)v;
 		s = end;
-		if (*s == '+')
+		if (*s == (w->many ? ',' : '+'))
 			s++;
 		else if (*s)
 			return -1;
 	}
-	return *s ? -1 : n;
+	return *s || w->n == 0 ? -1 : 0;
+}
+
+/* "\n", "\t" and "\\" in a corpus reply, undone in place. */
+static void corpus_unescape(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (*s == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
+			s++;
+			*o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : '\\';
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* 1 when the reply to `q` (on "def5": to the run from it) is what *w
+ * wants, 0 when it is a re-prompt where an answer was wanted, -1 when it
+ * is a misread; *said gets what was read, for the log. */
+static int corpus_check(const struct campaign_question *q, int run, const char *in, const struct corpus_want *w,
+                        char *said, size_t cap)
+{
+	int values[CAMPAIGN_MAX_QUESTIONS];
+	int got = run > 1 ? reply_parse_many(q, run, in, values) : 0;
+	if (got > 0) {
+		size_t o = 0;
+		for (int i = 0; i < got && o < cap; i++)
+			o += (size_t)snprintf(said + o, cap - o, "%s%d", i ? "," : "", values[i]);
+		if (!w->many || w->n != got)
+			return -1;
+		for (int i = 0; i < got; i++)
+			if (values[i] != w->v[i])
+				return -1;
+		return 1;
+	}
+	struct reply r;
+	assert_int_equal(reply_parse(q, in, &r), 0);
+	int ok;
+	snprintf(said, cap, "kind %d, %d value(s) %d", r.kind, r.nvalues, r.nvalues ? r.values[0] : 0);
+	if (r.kind == w->kind && (w->kind != REPLY_ANSWER || q->type == Q_TEXT)) {
+		ok = 1;
+	} else if (r.kind == REPLY_ANSWER && w->kind == REPLY_ANSWER && !w->many && r.nvalues == w->n) {
+		ok = 1;
+		for (int i = 0; i < w->n; i++)
+			ok &= r.values[i] == w->v[i];
+		ok = ok ? 1 : -1;
+	} else {
+		ok = r.kind == REPLY_INVALID && w->kind != REPLY_INVALID ? 0 : -1;
+	}
+	reply_clear(&r);
+	return ok;
 }
 
 /* Every row of the corpus: right, re-prompted though a human reads it for
- * sure, or misread (a value other than the one meant, or a value where a
- * human could not be sure). Misreads must be zero; the re-prompted ones at
- * most CORPUS_MAX_UNREAD. Counts are printed per class. */
+ * sure, or misread (a value other than the one meant, a value where a
+ * human could not be sure, or a keyword, skip or text taken for another).
+ * Misreads must be zero; the re-prompted ones at most CORPUS_MAX_UNREAD.
+ * Counts are printed per class. */
 static void test_reading_corpus(void **state)
 {
 	(void)state;
 	FILE *f = fopen(CORPUS_PATH, "r");
 	assert_non_null(f);
-	struct campaign *def = NULL, *ussd = NULL;
-	enum { MAXC = 24 };
+	struct campaign *def = NULL, *ussd = NULL, *items = NULL;
+	enum { MAXC = 32 };
 	char cname[MAXC][24];
 	int ncls = 0, cnt[MAXC][3] = {{0}}; /* right, re-prompted but clear, misread */
 	int rows = 0, misread = 0, unread = 0, lineno = 0;
@@ -501,9 +590,11 @@ static void test_reading_corpus(void **state)
 		if (in == NULL)
 			fail_msg("%s:%d: want 4 tab-separated fields", CORPUS_PATH, lineno);
 		*want_s++ = '\0', *cls++ = '\0', *in++ = '\0';
-		const struct campaign_question *q = corpus_item(item, &def, &ussd);
-		int want[2] = {0, 0}, nwant = corpus_want(want_s, want);
-		if (q == NULL || nwant < 0 || strlen(cls) >= sizeof cname[0])
+		corpus_unescape(in);
+		const struct campaign_question *q = corpus_item(item, &def, &ussd, &items);
+		int run = strcmp(item, "def5") == 0 ? 5 : 1;
+		struct corpus_want w;
+		if (q == NULL || corpus_want(want_s, &w) < 0 || (w.many && run == 1) || strlen(cls) >= sizeof cname[0])
 			fail_msg("%s:%d: bad item '%s' or value '%s'", CORPUS_PATH, lineno, item, want_s);
 		int k = 0;
 		while (k < ncls && strcmp(cname[k], cls) != 0)
@@ -512,26 +603,23 @@ static void test_reading_corpus(void **state)
 			assert_true(ncls < MAXC);
 			snprintf(cname[ncls++], sizeof cname[0], "%s", cls);
 		}
-		struct reply r;
-		assert_int_equal(reply_parse(q, in, &r), 0);
 		rows++;
-		int got_n = r.kind == REPLY_ANSWER ? r.nvalues : 0;
-		if (nwant == 0 ? r.kind == REPLY_INVALID
-		               : got_n == nwant && r.values[0] == want[0] && (nwant == 1 || r.values[1] == want[1])) {
+		char said[96];
+		int ok = corpus_check(q, run, in, &w, said, sizeof said);
+		if (ok > 0) {
 			cnt[k][0]++;
-		} else if (nwant > 0 && r.kind == REPLY_INVALID) {
+		} else if (ok == 0) {
 			cnt[k][1]++, unread++;
 			printf("re-prompt [%s] %s '%s' (want %s)\n", cls, item, in, want_s);
 		} else {
 			cnt[k][2]++, misread++;
-			printf("MISREAD [%s] %s '%s': kind %d, value %d, want %s\n", cls, item, in, r.kind,
-			       got_n ? r.values[0] : 0, want_s);
+			printf("MISREAD [%s] %s '%s': %s, want %s\n", cls, item, in, said, want_s);
 		}
-		reply_clear(&r);
 	}
 	fclose(f);
 	campaign_free(def);
 	campaign_free(ussd);
+	campaign_free(items);
 	for (int k = 0; k < ncls; k++)
 		printf("corpus %-11s %3d right, %2d re-prompted but clear, %d misread\n", cname[k], cnt[k][0],
 		       cnt[k][1], cnt[k][2]);

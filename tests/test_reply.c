@@ -304,6 +304,14 @@ static const struct mcase mcases[] = {
 	{0, 3, "4 5", 2, {2, 1, 0, 0, 0}},
 	{0, 3, "2 a", 0, {0}},      /* "2 ạ" written plainly */
 	{0, 3, "b a", 0, {0}},      /* "b ạ" */
+	{0, 3, "e 2", 0, {0}},      /* "em 2": a pronoun, then the answer to item 4 */
+	{0, 3, "E 3 \xe1\xba\xa1", 0, {0}}, /* "E 3 ạ" */
+	{0, 3, "c 2", 0, {0}},      /* "chị 2" */
+	{0, 3, "2 b", 0, {0}},      /* the option's two keys, as the legend has them */
+	{0, 3, "4 d", 0, {0}},
+	{0, 3, "2 c", 2, {4, 3, 0, 0, 0}},
+	{0, 2, "a 1 1", 0, {0}},    /* "anh 1 1" */
+	{0, 0, "e 1 2 1 1", 0, {0}},
 	{0, 3, "2 2", 0, {0}},      /* one answer said twice */
 	{0, 3, "4.5", 0, {0}},      /* a decimal score */
 	{0, 2, "123", 0, {0}},      /* a run of the legend */

@@ -1,4 +1,5 @@
-/* fuzz_reply: arbitrary text as a citizen's reply to every item of the default campaign, and through the text codecs. */
+/* fuzz_reply: arbitrary text as a citizen's reply to every item of the default campaign (and of the reading
+ * corpus's other items), and through the text codecs. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,13 +12,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct campaign *camp;
+static struct campaign *camp, *items;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!camp) {
 		char err[4096];
-		if (campaign_load("config/campaigns/default.yaml", &camp, err, sizeof err) != 0)
+		if (campaign_load("config/campaigns/default.yaml", &camp, err, sizeof err) != 0 ||
+		    campaign_load("tests/reading/items.yaml", &items, err, sizeof err) != 0)
 			abort();
 	}
 	char *s = malloc(size + 1);
@@ -28,6 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int q = 0; q < camp->nquestions; q++) {
 		struct reply r;
 		if (reply_parse(&camp->questions[q], s, &r) == 0)
+			reply_clear(&r);
+	}
+	/* other labels: yes/no items whose words are said back, choices */
+	for (int q = 0; q < items->nquestions; q++) {
+		struct reply r;
+		if (reply_parse(&items->questions[q], s, &r) == 0)
 			reply_clear(&r);
 	}
 	/* a whole survey fed with this reply (several answers at once included) */
