@@ -1278,6 +1278,11 @@ static int reply_side(const struct campaign_question *q, int opt)
 	return 0;
 }
 
+int reply_option_side(const struct campaign_question *q, int opt)
+{
+	return opt >= 0 && opt < q->nopts ? reply_side(q, opt) : 0;
+}
+
 /* An emoji or emoticon that says the other way round from the option read
  * ("hài lòng 👎", "Rất hài lòng 😡", "ko hài lòng 👍", "tốt 👎"): sarcasm,
  * or a slip; unread. An option without a side takes any ("bình thường
@@ -1367,15 +1372,14 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 	}
 	t[cut - 1].pause = 0; /* the clause read alone ends there */
 	int lab = reply_read_single(v, t, cut);
-	/* after "về"/"với" (about, with: what the answer is about), words that
-	 * judge the other way judge something else ("Hài lòng về cán bộ thủ
-	 * tục chậm", "Không hài lòng về thủ tục cán bộ tốt"): a mixed answer;
-	 * a negation turns the words after it ("về việc không phải chờ lâu").
-	 * (A reason after "vì" that contradicts, "Rất hài lòng vì phải chờ
-	 * lâu", is read: the simulator's citizens write it so.) */
+	/* after a reason word, words that judge the other way contradict the
+	 * answer: after "về"/"với" (about, with: what the answer is about) they
+	 * judge something else ("Hài lòng về cán bộ thủ tục chậm", "Không hài
+	 * lòng về thủ tục cán bộ tốt"), after "vì" (because) the answer is
+	 * sarcasm or a slip ("Rất hài lòng vì phải chờ lâu"): unread either way;
+	 * a negation turns the words after it ("vì không phải chờ lâu") */
 	int side = lab >= 0 ? reply_side(v->q, lab) : 0;
-	int topic = strcmp(t[cut].w, "ve") == 0 || strcmp(t[cut].w, "voi") == 0;
-	for (int i = cut, flip = 0; side && topic && i < n; i++) {
+	for (int i = cut, flip = 0; side && reason && i < n; i++) {
 		flip ^= t[i].cls == RC_NEG;
 		int pol = reply_judge(&t[i]);
 		if (pol && (flip ? -pol : pol) != side)

@@ -84,6 +84,13 @@ enum reply_kind reply_keyword(const char *folded);
  * option each). multi and text items end a run of several answers. */
 int reply_single_option(const struct campaign_question *q);
 
+/* The side option opt of q takes: +1 satisfied (a scale's `satisfied`
+ * values; a label whose negation is another option's), -1 dissatisfied (as
+ * many values at the bottom of a scale; a negated label), 0 neither (the
+ * middle, or an item without sides). A reason given with the answer must
+ * judge the same way (the simulator writes its citizens' reasons so). */
+int reply_option_side(const struct campaign_question *q, int opt);
+
 /* Several answers in one message for the n (>= 2) consecutive one-option
  * items qs[0..n-1], the item awaiting an answer first: "1 2 1 1 3" (tokens
  * separated by spaces or punctuation, each a key or a one-word label of its

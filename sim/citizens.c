@@ -522,21 +522,27 @@ static void texted_label(struct citizen *z, const char *label, char *out, size_t
 
 /* A reply written as people text: the label texted (texted_label), the
  * legend echoed ("2-Hài lòng", "2. hai long"), politeness around it ("Dạ ...
- * ạ", "Tôi ...", "... a", "Em chọn 2", "Da 2"), a reason after it ("... vì
- * phải chờ lâu"), or the key alone. */
-static void written_text(struct citizen *z, const struct campaign_option *op, char *out, size_t cap)
+ * ạ", "Tôi ...", "... a", "Em chọn 2", "Da 2"), a reason after it that
+ * agrees with the answer's side (reply_option_side: "Không hài lòng vì
+ * phải chờ lâu", "Hài lòng vì thủ tục nhanh"; none for a middle answer),
+ * or the key alone. */
+static void written_text(struct citizen *z, const struct campaign_option *op, int side, char *out,
+                         size_t cap)
 {
 	char lab[CITIZENS_REPLY_MAX];
 	const char *key = op->nkeys > 0 ? op->keys[0] : NULL;
 	texted_label(z, op->label, lab, sizeof lab);
-	static const char *const reasons[] = {"phải chờ lâu", "cán bộ hướng dẫn tận tình", "thủ tục nhanh",
-	                                      "đi lại nhiều lần", "cho lau qua"};
+	static const char *const good[] = {"cán bộ hướng dẫn tận tình", "thủ tục nhanh", "không phải chờ lâu"};
+	static const char *const bad[] = {"phải chờ lâu", "thủ tục rườm rà", "cho lau qua"};
 	int form = rng_below(&z->rng, 13);
-	if (form == 12) {
-		/* an answer, then why: "Không hài lòng vì phải chờ lâu" */
-		snprintf(out, cap, "%s %s %s", lab, rng_unit(&z->rng) < 0.5 ? "vì" : "vi", pick(z, reasons, 5));
+	if (form == 12 && side != 0) {
+		/* an answer, then why */
+		snprintf(out, cap, "%s %s %s", lab, rng_unit(&z->rng) < 0.5 ? "vì" : "vi",
+		         side > 0 ? pick(z, good, 3) : pick(z, bad, 3));
 		return;
 	}
+	if (form == 12)
+		form = 0;
 	if (!key && form >= 9)
 		form = 0;
 	switch (form) {
@@ -576,12 +582,13 @@ static void written_text(struct citizen *z, const struct campaign_option *op, ch
 }
 
 /* The reply text for one option, as the answer mode says. */
-static void option_text(struct citizens *p, struct citizen *z, const struct campaign_option *op,
+static void option_text(struct citizens *p, struct citizen *z, const struct campaign_question *q, int opt,
                         char *out, size_t cap)
 {
+	const struct campaign_option *op = &q->opts[opt];
 	enum citizens_mode mode = p->o.mode;
 	if (mode == CITIZENS_WRITTEN && op->label) {
-		written_text(z, op, out, cap);
+		written_text(z, op, reply_option_side(q, opt), out, cap);
 		return;
 	}
 	if (mode == CITIZENS_MIXED)
@@ -743,11 +750,12 @@ static int real_answer_x(struct citizens *p, struct citizen *z, int index, int q
 		json_object_set_new(o, "values", vals);
 		json_object_set_new(o, "text", json_null());
 	} else {
-		const struct campaign_option *op = &q->opts[choose_option(p, z, qi)];
+		int opt = choose_option(p, z, qi);
+		const struct campaign_option *op = &q->opts[opt];
 		if (keys_only && op->nkeys > 0)
 			copy_str(out->text, sizeof out->text, op->keys[0]);
 		else
-			option_text(p, z, op, out->text, sizeof out->text);
+			option_text(p, z, q, opt, out->text, sizeof out->text);
 		if (!keys_only && p->o.typo_share > 0 && rng_unit(&z->rng) < p->o.typo_share)
 			add_typo(z, q, op->value, out->text, sizeof out->text);
 		json_object_set_new(o, "value", json_integer(op->value));
