@@ -204,7 +204,7 @@ void esme_handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu
 	uint32_t st = smpp_decode_sm(pdu, len, &sm);
 	if (st != 0) {
 		log_warn("[%s] event=decode_failed cmd=%s seq=%u status=%s", e->name, smpp_cmd_name(h->id),
-		         h->seq, smpp_status_name(st));
+		         h->seq, smpp_status_word(st));
 		esme_send_sm_resp(e, resp, st, h->seq);
 		return;
 	}

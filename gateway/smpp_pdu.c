@@ -644,6 +644,16 @@ const char *smpp_status_name(uint32_t status)
 	return unknown;
 }
 
+const char *smpp_status_word(uint32_t status)
+{
+	static char word[24];
+	snprintf(word, sizeof(word), "%s", smpp_status_name(status));
+	for (char *c = word; *c; c++)
+		if (*c == ' ')
+			*c = '_';
+	return word;
+}
+
 const char *smpp_cmd_name(uint32_t cmd)
 {
 	static const struct {

@@ -890,6 +890,10 @@ static void test_names(void **state)
 	assert_string_equal(smpp_status_name(0xFF), "ESME_RUNKNOWNERR");
 	assert_string_equal(smpp_status_name(0x401), "vendor 0x401");
 	assert_string_equal(smpp_status_name(0x4FF), "vendor 0x4FF");
+	/* in a log's key=value, one word: "status=vendor 0x405" read as status=vendor */
+	assert_string_equal(smpp_status_word(0x405), "vendor_0x405");
+	assert_string_equal(smpp_status_word(0x58), "ESME_RTHROTTLED");
+	assert_string_equal(smpp_status_word(0x500), "0x00000500");
 	assert_string_equal(smpp_status_name(0x09), "0x00000009");
 	assert_string_equal(smpp_status_name(0x500), "0x00000500");
 	assert_string_equal(smpp_cmd_name(SMPP_SUBMIT_SM), "submit_sm");
