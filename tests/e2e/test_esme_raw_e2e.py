@@ -34,9 +34,13 @@ PARTS = ["link", "submit", "receipts", "mo", "ussd"]
 
 
 def start(st, extra="", window=10, tps=500):
+    print("stack in", st.dir, flush=True)
     st.start_redis()
     smsc = R.RawSmsc(st.smsc_port)
-    st.start_gateway(st.write_config(window=window, tps=tps, extra_smsc=extra), wait_ready=False)
+    cfg = st.write_config(window=window, tps=tps, extra_smsc=extra)
+    with open(cfg, "a") as f:
+        f.write("log_level: debug\n")
+    st.start_gateway(cfg, wait_ready=False)
     return smsc
 
 
@@ -110,7 +114,101 @@ def part_link():
         print(f"ok link: reconnect gaps {gaps} s after refusals {[hex(s) for s in refusals]}")
 
 
-PARTS_FN = {"link": part_link}
+# ---------------------------------------------------------------- submit
+SUBMIT_EXTRA = """    response_timeout_s: 5
+    retry:
+      ESME_RTHROTTLED: {tries: 3, delay: 300ms}
+      ESME_RMSGQFUL: {tries: 3, delay: 300ms}
+      default: {tries: 3, delay: 300ms}
+"""
+
+
+def part_submit():
+    with harness.Stack() as st:
+        smsc = start(st, extra=SUBMIT_EXTRA, window=2, tps=4)
+        c = smsc.bind(10)
+        harness.wait_for(lambda: st.http("GET", "/readyz")[0] == 200, 10, "ready")
+        n = 2  # the default campaign's first message: 4 UCS-2 parts each
+        for i in range(n):
+            code, body = st.trigger("0" + harness.citizen(100 + i)[2:], "RAW-S-%d" % i)
+            harness.check(code == 202, f"trigger {code} {body}")
+        # nothing answered: the window (2) holds the rest back
+        got = []
+        end = time.time() + 2
+        while time.time() < end:
+            p = c.read(end - time.time())
+            if p is not None and p.cmd == R.SUBMIT_SM:
+                got.append(p)
+        harness.check(len(got) == 2, f"{len(got)} submit_sm unanswered at once with window 2")
+        # answers by first sight of a body: temporary errors (also in a
+        # generic_nack), one permanent; a body seen again is a retry: accepted
+        plan = [(R.GENERIC_NACK, 0x58), (R.SUBMIT_SM | R.RESP, 0x14), (R.SUBMIT_SM | R.RESP, 0x08),
+                (R.SUBMIT_SM | R.RESP, 0x64), (R.GENERIC_NACK, 0x14), (R.SUBMIT_SM | R.RESP, 0x0B)]
+        seen = {}   # body -> times sent
+        order = []  # first-seen bodies
+        outstanding, most = 0, 0
+        pending = list(got)
+        times = []
+        next_id = 0x1A2B
+        last_new = time.time()
+        while time.time() - last_new < 6 and not (len(order) >= 6 and sum(seen.values()) >= 11):
+            if not pending:
+                p = c.read(0.5)
+                if p is None or p.cmd != R.SUBMIT_SM:
+                    continue
+                pending.append(p)
+            p = pending.pop(0)
+            times.append(time.time())
+            outstanding = 1 + len(pending)
+            most = max(most, outstanding)
+            key = p.body
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] == 1:
+                order.append(key)
+                last_new = time.time()
+            k = order.index(key)
+            if seen[key] == 1 and k < len(plan):
+                cmd, status = plan[k]
+                c.send(R.pdu(cmd, p.seq, b"", status))
+            else:
+                c.send_resp(p, 0, R.cstr("%X" % next_id))
+                next_id += 1
+        harness.check(most <= 2, f"{most} submit_sm outstanding with window 2")
+        for k, (cmd, status) in enumerate(plan):
+            want = 1 if status == 0x0B else 2
+            harness.check(seen[order[k]] == want, f"status 0x{status:02x} in 0x{cmd:08x}: sent "
+                          f"{seen[order[k]]} times, expected {want}")
+        harness.check(log_lines(st, r"event=send_failed .*status=ESME_RINVDSTADR"), "no send_failed RINVDSTADR")
+        harness.check(log_lines(st, r"event=slow_down"), "temporary errors did not slow the bind")
+        # the permanent error failed the second message: its parts 3 and 4 never go
+        p = c.read(2)
+        harness.check(len(order) == 6 and p is None, f"bodies {len(order)}, then {p}")
+        # the TPS limit (4/s; slowed for 10 s after the errors): in any span T,
+        # at most 4 + 4 T submits
+        time.sleep(10)
+        for i in range(12):
+            st.trigger("0" + harness.citizen(200 + i)[2:], "RAW-T-%d" % i)
+        tps_times = []
+        end = time.time() + 12
+        while time.time() < end and len(tps_times) < 12:
+            p = c.read(end - time.time())
+            if p is not None and p.cmd == R.SUBMIT_SM:
+                tps_times.append(time.time())
+                c.send_resp(p, 0, R.cstr("%d" % next_id))
+                next_id += 1
+        harness.check(len(tps_times) >= 12, f"only {len(tps_times)} of 12 submit_sm")
+        for i in range(len(tps_times)):
+            for j in range(i + 1, len(tps_times)):
+                span = tps_times[j] - tps_times[i]
+                harness.check(j - i + 1 <= 4 + 4 * span + 1, f"{j - i + 1} submit_sm in {span:.2f} s at tps 4")
+        rate = (len(tps_times) - 4) / (tps_times[-1] - tps_times[3])
+        harness.check(rate <= 4.4, f"sustained {rate:.2f}/s at tps 4")
+        c.close()
+        smsc.close()
+        print(f"ok submit: window 2 held, retries {[seen[b] for b in order[:len(plan)]]}, sustained {rate:.2f}/s at tps 4")
+
+
+PARTS_FN = {"link": part_link, "submit": part_submit}
 
 
 def main():
