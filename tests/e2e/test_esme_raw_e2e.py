@@ -208,7 +208,110 @@ def part_submit():
         print(f"ok submit: window 2 held, retries {[seen[b] for b in order[:len(plan)]]}, sustained {rate:.2f}/s at tps 4")
 
 
-PARTS_FN = {"link": part_link, "submit": part_submit}
+# ---------------------------------------------------------------- receipts
+def receipt_text(rid, stat):
+    return ("id:%s sub:001 dlvrd:%s submit date:2611291430 done date:2611291431 stat:%s err:000 "
+            "text:Cau 1/6" % (rid, "001" if stat == "DELIVRD" else "000", stat)).encode()
+
+
+class Delivery:
+    """deliver_sm sent by the SMSC and their answers: every one must be answered
+    ROK; ESME_RX_T_APPN means "again later" (sent again)."""
+
+    def __init__(self, c):
+        self.c, self.wait = c, {}
+        self.statuses = []
+
+    def send(self, body):
+        seq = self.c.send_pdu(R.DELIVER_SM, body)
+        self.wait[seq] = body
+        return seq
+
+    def take(self, p):
+        if p.cmd != R.DELIVER_SM | R.RESP:
+            return False
+        body = self.wait.pop(p.seq, None)
+        harness.check(body is not None, f"deliver_sm_resp for no deliver_sm: {p}")
+        self.statuses.append(p.status)
+        if p.status == 0x64:
+            time.sleep(0.2)
+            self.send(body)
+        else:
+            harness.check(p.status == 0, f"deliver_sm answered 0x{p.status:x}")
+        return True
+
+    def drain(self, timeout, other=None):
+        end = time.time() + timeout
+        while self.wait and time.time() < end:
+            p = self.c.read(end - time.time())
+            if p is not None and not self.take(p) and other:
+                other(p)
+        harness.check(not self.wait, f"{len(self.wait)} deliver_sm never answered")
+
+
+def part_receipts():
+    with harness.Stack() as st:
+        smsc = start(st)
+        c = smsc.bind(10)
+        harness.wait_for(lambda: st.http("GET", "/readyz")[0] == 200, 10, "ready")
+        nums = {k: harness.citizen(300 + i) for i, k in enumerate("ABCD")}
+        for k, m in nums.items():
+            code, body = st.trigger("0" + m[2:], "RAW-R-" + k)
+            harness.check(code == 202, f"trigger {code} {body}")
+        who = {m: k for k, m in nums.items()}
+        ids = {k: [] for k in nums}
+        d = Delivery(c)
+        next_id = 0x1A2B
+        early = None
+        while sum(len(v) for v in ids.values()) < 16:
+            p = c.read(10)
+            harness.check(p is not None, f"submits: {ids}")
+            if d.take(p) or p.cmd != R.SUBMIT_SM:
+                continue
+            sm = R.parse_sm(p.body)
+            k = who[sm["dst"]]
+            harness.check(sm["registered_delivery"] & 1, "registered_delivery not set")
+            rid = "%X" % next_id  # hex ids in the responses
+            next_id += 1
+            ids[k].append(rid)
+            if k == "C" and early is None:
+                # the receipt of C's first part comes before its submit_sm_resp
+                early = d.send(R.sm_body(sm["dst"], "8088", receipt_text(str(int(rid, 16)), "DELIVRD"),
+                                         esm_class=0x04))
+                time.sleep(0.3)
+            c.send_resp(p, 0, R.cstr(rid))
+        # A: a text receipt per part, ids written in decimal
+        for rid in ids["A"]:
+            d.send(R.sm_body(nums["A"], "8088", receipt_text(str(int(rid, 16)), "DELIVRD"), esm_class=0x04))
+        # B: TLVs only (receipted_message_id, message_state DELIVERED), no text, esm_class 0
+        d.send(R.sm_body(nums["B"], "8088", b"", tlvs=R.tlv(R.TLV_RECEIPTED_MESSAGE_ID, R.cstr(ids["B"][0])) +
+                         R.tlv(R.TLV_MESSAGE_STATE, b"\x02")))
+        # D: "id: stat:" text without esm_class bits, lower case hex id, UNDELIV
+        d.send(R.sm_body(nums["D"], "8088", receipt_text(ids["D"][2].lower(), "UNDELIV")))
+        # an id nobody sent, and an ENROUTE one: answered, not counted
+        d.send(R.sm_body(nums["A"], "8088", receipt_text("999999999", "DELIVRD"), esm_class=0x04))
+        d.send(R.sm_body(nums["A"], "8088", receipt_text(ids["A"][0], "ENROUTE"), esm_class=0x04))
+        d.drain(15)
+
+        def counts():
+            m = st.metrics()
+            return {s: m.get('hailong_receipts_total{state="%s"}' % s, 0) for s in ("delivered", "undeliverable")}
+        try:
+            harness.wait_for(lambda: counts() == {"delivered": 3, "undeliverable": 1}, 10, "receipts counted")
+        except TimeoutError:
+            raise AssertionError(f"receipts counted {counts()} (want 3 delivered, 1 undeliverable)")
+        # each part's receipt names the message (the id of part 1), decimal or hex
+        for rid in ids["A"]:
+            harness.check(log_lines(st, r"event=receipt msgid=%s receipt_id=%d " % (ids["A"][0], int(rid, 16))),
+                          f"the decimal receipt id of part {rid} not matched to message {ids['A'][0]}")
+        harness.check(log_lines(st, r"event=receipt msgid=%s receipt_id=%d " % (ids["C"][0], int(ids["C"][0], 16))),
+                      "the receipt that came before its submit_sm_resp was not matched")
+        c.close()
+        smsc.close()
+        print(f"ok receipts: ids {ids}; deliver_sm answers {sorted(set(d.statuses))}")
+
+
+PARTS_FN = {"link": part_link, "submit": part_submit, "receipts": part_receipts}
 
 
 def main():
