@@ -311,7 +311,113 @@ def part_receipts():
         print(f"ok receipts: ids {ids}; deliver_sm answers {sorted(set(d.statuses))}")
 
 
-PARTS_FN = {"link": part_link, "submit": part_submit, "receipts": part_receipts}
+# ---------------------------------------------------------------- mo
+COMMENT = ("Cán bộ một cửa hướng dẫn rất tận tình, nhưng phòng chờ chật và nóng; đề nghị bố trí thêm ghế, "
+           "quạt và bảng số thứ tự điện tử để người dân không phải đứng chờ lâu. Xin cảm ơn!")
+
+
+def answer_submits(c, d, quiet=1.0, limit=15):
+    """Accept every submit_sm until none comes for `quiet` s; their texts."""
+    texts, end = [], time.time() + limit
+    while time.time() < end:
+        p = c.read(quiet)
+        if p is None:
+            if texts:
+                return texts
+            continue
+        if d.take(p) or p.cmd != R.SUBMIT_SM:
+            continue
+        texts.append(R.sm_text(R.parse_sm(p.body)))
+        c.send_resp(p, 0, R.cstr("%d" % (int(time.time() * 1000) % 10 ** 9 + len(texts))))
+    raise AssertionError("no submit_sm")
+
+
+def expect_resp(c, d, seq, status, what):
+    end = time.time() + 5
+    while time.time() < end:
+        p = c.read(end - time.time())
+        if p is None:
+            break
+        if p.cmd == R.DELIVER_SM | R.RESP and p.seq == seq:
+            harness.check(p.status == status, f"{what}: answered 0x{p.status:x}, expected 0x{status:x}")
+            return
+        if not d.take(p) and p.cmd == R.SUBMIT_SM:
+            c.send_resp(p, 0, R.cstr("77"))
+    raise AssertionError(f"{what}: no deliver_sm_resp")
+
+
+def part_mo():
+    with harness.Stack() as st:
+        smsc = start(st)
+        c = smsc.bind(10)
+        harness.wait_for(lambda: st.http("GET", "/readyz")[0] == 200, 10, "ready")
+        x = harness.citizen(400)
+        code, body = st.trigger("0" + x[2:], "RAW-MO")
+        harness.check(code == 202, f"trigger {code} {body}")
+        d = Delivery(c)
+        answer_submits(c, d)
+        # item 1: "1" in GSM (0); item 2: "2" in UCS-2 (8); item 3: Latin-1 (3)
+        for text, dc in (("1", 0), ("2", 8), ("3", 3)):
+            raw = text.encode("utf-16-be") if dc == 8 else text.encode("latin-1")
+            d.send(R.sm_body(x, "8088", raw, data_coding=dc))
+            t = answer_submits(c, d)
+            harness.check(any("Câu %d/6" % (int(text) + 1) in s for s in t), f"after {text!r} dc={dc}: {t}")
+        # malformed deliver_sm: each answered with an error, the session goes on
+        bad = [
+            ("src_addr without its NUL", R.cstr("") + b"\x01\x01" + x.encode(), 0x02),
+            ("sm_length beyond the body", R.sm_body(x, "8088", b"4")[:-2] + b"\xc8" + b"4", 0x01),
+            ("a TLV longer than the body", R.sm_body(x, "8088", b"4") + b"\x14\x01\x00\x40ab", 0xC2),
+            ("its_session_info of 3 octets", R.sm_body(x, "8088", b"4") + R.tlv(R.TLV_ITS_SESSION_INFO, b"abc"), 0xC2),
+        ]
+        for what, body, status in bad:
+            seq = c.send_pdu(R.DELIVER_SM, body)
+            expect_resp(c, d, seq, status, what)
+        # a PDU of 3 bytes' body that says it has 0: framing cut: generic_nack, reconnect
+        c.send(R.pdu(R.DELIVER_SM, 9999, length=0x00100000))
+        p = c.expect(R.GENERIC_NACK, 5)
+        harness.check(p.status == 0x02, f"framing error answered {p}")
+        harness.check(c.closed(3), "the connection stayed after a framing error")
+        c.close()
+        c = smsc.bind(10)
+        d = Delivery(c)
+        # item 4: IA5 (1) with dozens of vendor TLVs
+        vendor = b"".join(R.tlv(0x1400 + i, bytes([i]) * (i % 7)) for i in range(40))
+        d.send(R.sm_body(x, "8088", b"4", data_coding=1, tlvs=vendor + R.tlv(0x0381, b"\x03\x00\x01")))
+        t = answer_submits(c, d)
+        harness.check(any("Câu 5/6" in s for s in t), f"after item 4: {t}")
+        d.send(R.sm_body(x, "8088", b"5"))
+        t = answer_submits(c, d)
+        harness.check(any("Câu 6/6" in s for s in t), f"after item 5: {t}")
+        # the comment: UCS-2 in three parts (8-bit UDH), sent 3, 1, 1 again, 2
+        u = COMMENT.encode("utf-16-be")
+        chunks = [u[i:i + 134] for i in range(0, len(u), 134)]
+        harness.check(len(chunks) == 3, f"{len(chunks)} parts")
+        for k in (3, 1, 1, 2):
+            udh = bytes([5, 0, 3, 0x42, 3, k])
+            d.send(R.sm_body(x, "8088", udh + chunks[k - 1], esm_class=0x40, data_coding=8))
+            time.sleep(0.1)
+        t = answer_submits(c, d)
+        d.drain(5)
+
+        def row():
+            with sqlite3.connect(st.db, timeout=5) as db:
+                r = db.execute("select survey_id, status, channel from surveys where transaction_id='RAW-MO'").fetchone()
+                return r if r and r[1] == "completed" else None
+        sid, _, ch = harness.wait_for(row, 20, "the survey archived")
+        with sqlite3.connect(st.db) as db:
+            got = {q: (v, tx) for q, v, tx in db.execute(
+                "select question_id, value, text from answers where survey_id=?", (sid,))}
+        want = {"access": (5, None), "procedure": (4, None), "officer": (3, None), "result": (2, None),
+                "feedback": (1, None), "comment": (None, COMMENT)}
+        harness.check(got == want, f"archived {got}")
+        harness.check(ch == "sms", f"channel {ch}")
+        c.close()
+        smsc.close()
+        print(f"ok mo: dc 0/8/3/1, {len(bad)} malformed answered, framing cut survived, 40 vendor TLVs, "
+              f"a 3-part comment out of order with a duplicate")
+
+
+PARTS_FN = {"link": part_link, "submit": part_submit, "receipts": part_receipts, "mo": part_mo}
 
 
 def main():
