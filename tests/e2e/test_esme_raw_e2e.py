@@ -417,7 +417,115 @@ def part_mo():
               f"a 3-part comment out of order with a duplicate")
 
 
-PARTS_FN = {"link": part_link, "submit": part_submit, "receipts": part_receipts, "mo": part_mo}
+# ---------------------------------------------------------------- ussd
+OPS = {"pssr_indication": 0x01, "pssr_response": 0x12, "ussr_request": 0x11, "ussr_confirm": 0x02}
+USSD_EXTRA = ("    ussd:\n      service_code: \"*8088#\"\n      service_type: USSD\n"
+              "      ops: {pssr_indication: 0x01, pssr_response: 0x12, ussr_request: 0x11, ussr_confirm: 0x02}\n"
+              "      session_timeout: 5s\n")
+
+
+def ussd_mo(x, text, op, sess=None, umr=None):
+    t = R.tlv(R.TLV_USSD_SERVICE_OP, bytes([op]))
+    if sess is not None:
+        t += R.tlv(R.TLV_ITS_SESSION_INFO, sess)
+    if umr is not None:
+        t += R.tlv(R.TLV_USER_MESSAGE_REFERENCE, struct.pack(">H", umr))
+    return R.sm_body(x, "8088", text.encode("latin-1"), tlvs=t)
+
+
+def screens(c, d, n=1, limit=10):
+    """The next n submit_sm (accepted), parsed, with their text."""
+    out, end = [], time.time() + limit
+    while len(out) < n:
+        p = c.read(max(0.0, end - time.time()))
+        harness.check(p is not None, f"only {len(out)} of {n} screens: {out}")
+        if d.take(p) or p.cmd != R.SUBMIT_SM:
+            continue
+        sm = R.parse_sm(p.body)
+        sm["text"] = R.sm_text(sm)
+        out.append(sm)
+        c.send_resp(p, 0, R.cstr("%X" % (0x5000 + len(out))))
+    return out
+
+
+def check_screen(sm, op, sess=None, umr=None, what=""):
+    t = sm["tlvs"]
+    harness.check(t.get(R.TLV_USSD_SERVICE_OP) == bytes([op]),
+                  f"{what}: op {t.get(R.TLV_USSD_SERVICE_OP)} != 0x{op:02x}: {sm['text']!r}")
+    harness.check(sm["service_type"] == "USSD" and not sm["esm_class"] & 0x40 and R.TLV_SAR_MSG_REF_NUM not in t,
+                  f"{what}: service_type {sm['service_type']!r}, esm_class {sm['esm_class']}")
+    harness.check(len(sm["short_message"]) <= (160 if sm["data_coding"] == 8 else 182), f"{what}: screen too long")
+    harness.check(t.get(R.TLV_ITS_SESSION_INFO) == sess, f"{what}: its_session_info {t.get(R.TLV_ITS_SESSION_INFO)} "
+                  f"!= {sess}")
+    want = None if umr is None else struct.pack(">H", umr)
+    harness.check(t.get(R.TLV_USER_MESSAGE_REFERENCE) == want,
+                  f"{what}: user_message_reference {t.get(R.TLV_USER_MESSAGE_REFERENCE)} != {want}")
+
+
+def part_ussd():
+    with harness.Stack() as st:
+        harness.ussd_campaigns(st, [("invite_after: 10m", "invite_after: 6s")])
+        smsc = start(st, extra=USSD_EXTRA)
+        c = smsc.bind(10)
+        harness.wait_for(lambda: st.http("GET", "/readyz")[0] == 200, 10, "ready")
+        d = Delivery(c)
+        p, q, t = harness.citizen(500), harness.citizen(501), harness.citizen(502)
+        # push: the first screen, no session to echo
+        code, body = st.trigger("0" + p[2:], "RAW-U-P", campaign="ussd-default")
+        harness.check(code == 202, f"trigger {code} {body}")
+        s = screens(c, d)[0]
+        check_screen(s, OPS["ussr_request"], what="push")
+        harness.check("1/5" in s["text"], f"push: {s['text']!r}")
+        # answers: user_message_reference alone, then with its_session_info; each echoed
+        refs = [(None, 0x1234), (b"\x07\x02", 0x1235), (b"\x07\x04", None), (b"\x07\x06", 0x0001),
+                (b"\x07\x08", 0xFFFF)]
+        for i, (sess, umr) in enumerate(refs):
+            d.send(ussd_mo(p, str(1 + i % 5), OPS["ussr_confirm"], sess, umr))
+            s = screens(c, d)[0]
+            last = i == len(refs) - 1
+            check_screen(s, OPS["pssr_response" if last else "ussr_request"], sess, umr, f"answer {i + 1}")
+            if not last:
+                harness.check("%d/5" % (i + 2) in s["text"], f"answer {i + 1}: {s['text']!r}")
+        # a dial without a survey: a final "no survey" screen in its session
+        d.send(ussd_mo(q, "*8088#", OPS["pssr_indication"], b"\x09\x00"))
+        s = screens(c, d)[0]
+        check_screen(s, OPS["pssr_response"], b"\x09\x00", None, "dial without a survey")
+        harness.check("khong co khao sat" in s["text"].lower(), f"no survey: {s['text']!r}")
+        # an answer from a number without a session: a final screen too, never silence
+        d.send(ussd_mo(q, "3", OPS["ussr_confirm"], b"\x0a\x02"))
+        s = screens(c, d, limit=5)[0]
+        check_screen(s, OPS["pssr_response"], b"\x0a\x02", None, "an answer without a session")
+        # push left unanswered: timed out after 5 s, an SMS invitation after 6 s, a dial resumes
+        code, body = st.trigger("0" + t[2:], "RAW-U-T", campaign="ussd-default")
+        s = screens(c, d)[0]
+        check_screen(s, OPS["ussr_request"], what="push 2")
+        d.send(ussd_mo(t, "2", OPS["ussr_confirm"], b"\x0b\x02"))
+        s = screens(c, d)[0]
+        check_screen(s, OPS["ussr_request"], b"\x0b\x02", None, "push 2 answer 1")
+        t0 = time.time()
+        sms = screens(c, d, limit=20)[0]
+        harness.check(R.TLV_USSD_SERVICE_OP not in sms["tlvs"] and "*8088#" in sms["text"],
+                      f"the invitation: {sms}")
+        harness.check(time.time() - t0 > 4, "the invitation came before the session could time out")
+        m = st.metrics()
+        harness.check(m.get('hailong_ussd_sessions_total{event="timed_out"}', 0) == 1, f"timed_out: {m}")
+        d.send(ussd_mo(t, " *8088# ", OPS["pssr_indication"], b"\x0c\x00", 0x42))
+        s = screens(c, d)[0]
+        check_screen(s, OPS["ussr_request"], b"\x0c\x00", 0x42, "dial again")
+        harness.check("2/5" in s["text"], f"dial again did not resume at item 2: {s['text']!r}")
+        d.drain(5)
+        with sqlite3.connect(st.db, timeout=5) as db:
+            r = harness.wait_for(lambda: db.execute(
+                "select channel, status from surveys where transaction_id='RAW-U-P'").fetchone(), 20, "archive")
+        harness.check(r == ("ussd", "completed"), f"archive: {r}")
+        c.close()
+        smsc.close()
+        print("ok ussd: umr and its_session_info echoed on every screen, no-survey dial and answer closed, "
+              "timeout, invitation, resume")
+
+
+PARTS_FN = {"link": part_link, "submit": part_submit, "receipts": part_receipts, "mo": part_mo,
+            "ussd": part_ussd}
 
 
 def main():
