@@ -424,13 +424,14 @@ USSD_EXTRA = ("    ussd:\n      service_code: \"*8088#\"\n      service_type: US
               "      session_timeout: 5s\n")
 
 
-def ussd_mo(x, text, op, sess=None, umr=None):
+def ussd_mo(x, text, op, sess=None, umr=None, dc=0):
     t = R.tlv(R.TLV_USSD_SERVICE_OP, bytes([op]))
     if sess is not None:
         t += R.tlv(R.TLV_ITS_SESSION_INFO, sess)
     if umr is not None:
         t += R.tlv(R.TLV_USER_MESSAGE_REFERENCE, struct.pack(">H", umr))
-    return R.sm_body(x, "8088", text.encode("latin-1"), tlvs=t)
+    raw = text.encode("utf-16-be") if dc in (0x08, 0x48) else text.encode("latin-1")
+    return R.sm_body(x, "8088", raw, tlvs=t, data_coding=dc)
 
 
 def screens(c, d, n=1, limit=10):
@@ -480,7 +481,10 @@ def part_ussd():
         refs = [(None, 0x1234), (b"\x07\x02", 0x1235), (b"\x07\x04", None), (b"\x07\x06", 0x0001),
                 (b"\x07\x08", 0xFFFF)]
         for i, (sess, umr) in enumerate(refs):
-            d.send(ussd_mo(p, str(1 + i % 5), OPS["ussr_confirm"], sess, umr))
+            # the third, the label in words, in UCS-2 under the USSD DCS 0x48 (3GPP 23.038), as
+            # some centres pass it (read as Latin-1 it was "Bnh thng" plus stray bytes: invalid)
+            d.send(ussd_mo(p, "Bình thường" if i == 2 else str(1 + i % 5), OPS["ussr_confirm"], sess, umr,
+                           0x48 if i == 2 else 0))
             s = screens(c, d)[0]
             last = i == len(refs) - 1
             check_screen(s, OPS["pssr_response" if last else "ussr_request"], sess, umr, f"answer {i + 1}")
@@ -518,6 +522,13 @@ def part_ussd():
             r = harness.wait_for(lambda: db.execute(
                 "select channel, status from surveys where transaction_id='RAW-U-P'").fetchone(), 20, "archive")
         harness.check(r == ("ussd", "completed"), f"archive: {r}")
+        with sqlite3.connect(st.db, timeout=5) as db:
+            got = [v for (v,) in db.execute("select value from answers a join surveys s using (survey_id) "
+                                            "where s.transaction_id='RAW-U-P' order by a.question_id")]
+            keyed = dict(db.execute("select question_id, value from answers a join surveys s using (survey_id) "
+                                    "where s.transaction_id='RAW-U-P'").fetchall())
+        want = {"access": 5, "procedure": 4, "officer": 3, "result": 2, "feedback": 1}
+        harness.check(keyed == want, f"archived {keyed} != keyed {want} ({got})")
         c.close()
         smsc.close()
         print("ok ussd: umr and its_session_info echoed on every screen, no-survey dial and answer closed, "
