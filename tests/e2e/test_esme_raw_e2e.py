@@ -456,6 +456,8 @@ def check_screen(sm, op, sess=None, umr=None, what=""):
     harness.check(sm["service_type"] == "USSD" and not sm["esm_class"] & 0x40 and R.TLV_SAR_MSG_REF_NUM not in t,
                   f"{what}: service_type {sm['service_type']!r}, esm_class {sm['esm_class']}")
     harness.check(len(sm["short_message"]) <= (160 if sm["data_coding"] == 8 else 182), f"{what}: screen too long")
+    if sess is not None and op == OPS["pssr_response"]:
+        sess = bytes([sess[0], sess[1] | 1])  # the end-of-session bit on the screen that ends it
     harness.check(t.get(R.TLV_ITS_SESSION_INFO) == sess, f"{what}: its_session_info {t.get(R.TLV_ITS_SESSION_INFO)} "
                   f"!= {sess}")
     want = None if umr is None else struct.pack(">H", umr)
