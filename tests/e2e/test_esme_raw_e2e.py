@@ -519,6 +519,23 @@ def part_ussd():
         s = screens(c, d)[0]
         check_screen(s, OPS["ussr_request"], b"\x0c\x00", 0x42, "dial again")
         harness.check("2/5" in s["text"], f"dial again did not resume at item 2: {s['text']!r}")
+        # a screen the centre refuses (the citizen hung up after answering): the session is
+        # over, not the survey; dialling again resumes it
+        w = harness.citizen(503)
+        code, body = st.trigger("0" + w[2:], "RAW-U-W", campaign="ussd-default")
+        s = screens(c, d)[0]
+        d.send(ussd_mo(w, "1", OPS["ussr_confirm"], b"\x0d\x02"))
+        while True:
+            p2 = c.read(5)
+            harness.check(p2 is not None, "no screen after the answer")
+            if not d.take(p2) and p2.cmd == R.SUBMIT_SM:
+                break
+        c.send_resp(p2, 0x45)  # ESME_RSUBMITFAIL
+        time.sleep(1.5)
+        d.send(ussd_mo(w, "*8088#", OPS["pssr_indication"], b"\x0e\x00"))
+        s = screens(c, d)[0]
+        check_screen(s, OPS["ussr_request"], b"\x0e\x00", None, "dial after a refused screen")
+        harness.check("2/5" in s["text"], f"dial after a refused screen: {s['text']!r}")
         d.drain(5)
         with sqlite3.connect(st.db, timeout=5) as db:
             r = harness.wait_for(lambda: db.execute(
