@@ -217,6 +217,17 @@ void esme_handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu
 		text = malloc(cap);
 		if (text && text_decode(sm.data_coding, raw, rawn, text, cap) < 0)
 			text[0] = '\0';
+	} else if (sm.esm_class & 0x3C) {
+		/* a receipt with UDHI (esm_class 0x44, some SMSCs): its text after
+		 * the UDH, or all of it when the flag came with no UDH ("id:...") */
+		struct smpp_ud ud;
+		size_t cap = rawn * 3 + 4;
+		text = malloc(cap);
+		if (text && (smpp_user_data(&sm, &ud) < 0 ||
+		             text_decode(sm.data_coding, ud.text, ud.text_len, text, cap) < 0 ||
+		             !esme_find_key(text, "id:")) &&
+		    text_decode(sm.data_coding, raw, rawn, text, cap) < 0)
+			text[0] = '\0';
 	}
 	int receipt = (sm.esm_class & 0x3C) || (sm.has_receipted_id && sm.has_message_state);
 	if (!receipt && text) {
