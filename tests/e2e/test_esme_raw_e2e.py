@@ -440,10 +440,39 @@ def part_mo():
                 "feedback": (1, None), "comment": (None, COMMENT)}
         harness.check(got == want, f"archived {got}")
         harness.check(ch == "sms", f"channel {ch}")
+        # three more citizens, their comments as 16-bit UDH, sar_* TLVs and message_payload
+        ys = {"udh16": harness.citizen(401), "sar": harness.citizen(402), "payload": harness.citizen(403)}
+        for how, y in ys.items():
+            st.trigger("0" + y[2:], "RAW-MO-" + how)
+        answer_submits(c, d)
+        for k in range(1, 6):
+            for y in ys.values():
+                d.send(R.sm_body(y, "8088", str(k).encode()))
+            t = answer_submits(c, d)
+            harness.check(sum("Câu %d/6" % (k + 1) in x for x in t) == 3, f"after {k}: {t}")
+        u = COMMENT.encode("utf-16-be")
+        parts = [u[i:i + 128] for i in range(0, len(u), 128)]
+        for i in (2, 0, 1):
+            udh = bytes([6, 8, 4, 0x12, 0x34, len(parts), i + 1])
+            d.send(R.sm_body(ys["udh16"], "8088", udh + parts[i], esm_class=0x40, data_coding=8))
+            sar = (R.tlv(R.TLV_SAR_MSG_REF_NUM, b"\x56\x78") + R.tlv(R.TLV_SAR_TOTAL_SEGMENTS, bytes([len(parts)])) +
+                   R.tlv(R.TLV_SAR_SEGMENT_SEQNUM, bytes([i + 1])))
+            d.send(R.sm_body(ys["sar"], "8088", parts[i], data_coding=8, tlvs=sar))
+        d.send(R.sm_body(ys["payload"], "8088", b"", data_coding=8, tlvs=R.tlv(R.TLV_MESSAGE_PAYLOAD, u)))
+        answer_submits(c, d)
+        d.drain(5)
+        for how in ys:
+            def done():
+                with sqlite3.connect(st.db, timeout=5) as db:
+                    return db.execute("select a.text from answers a join surveys s using (survey_id) where "
+                                      "s.transaction_id=? and s.status='completed' and a.question_id='comment'",
+                                      ("RAW-MO-" + how,)).fetchone()
+            r = harness.wait_for(done, 20, how + " archived")
+            harness.check(r[0] == COMMENT, f"{how}: archived comment {r[0]!r}")
         c.close()
         smsc.close()
         print(f"ok mo: dc 0/8/3/1, {len(bad)} malformed answered, framing cut survived, 40 vendor TLVs, "
-              f"a 3-part comment out of order with a duplicate")
+              f"a 3-part comment out of order with a duplicate; 16-bit UDH, sar_*, message_payload")
 
 
 # ---------------------------------------------------------------- ussd
