@@ -414,7 +414,8 @@ def part_mo():
         d.send(R.sm_body(x, "8088", b"4", data_coding=1, tlvs=vendor + R.tlv(0x0381, b"\x03\x00\x01")))
         t = answer_submits(c, d)
         harness.check(any("Câu 5/6" in s for s in t), f"after item 4: {t}")
-        d.send(R.sm_body(x, "8088", b"5"))
+        # item 5: a NUL after the body that short_message's length does not count (padding)
+        d.send(R.sm_body(x, "8088", b"5") + b"\0")
         t = answer_submits(c, d)
         harness.check(any("Câu 6/6" in s for s in t), f"after item 5: {t}")
         # the comment: UCS-2 in three parts (8-bit UDH), sent 3, 1, 1 again, 2
