@@ -59,10 +59,11 @@ static void test_fit_screen(void **state)
 	assert_true(tp.units <= CAMPAIGN_USSD_GSM);
 	free(s);
 	/* 60 words of 4 letters: 299 characters, cut after a whole word */
-	char longt[400];
+	char longt[600]; /* 60 x 8 bytes */
 	size_t off = 0;
 	for (int i = 0; i < 60; i++)
 		off += (size_t)snprintf(longt + off, sizeof longt - off, "%sĐiều", i ? " " : "");
+	assert_true(off < sizeof longt);
 	s = ussd_fit_screen(longt);
 	assert_non_null(s);
 	size_t n = strlen(s);
@@ -76,6 +77,7 @@ static void test_fit_screen(void **state)
 	off = 0;
 	for (int i = 0; i < 200; i++)
 		off += (size_t)snprintf(word + off, sizeof word - off, "ư");
+	assert_true(off < sizeof word);
 	s = ussd_fit_screen(word);
 	assert_non_null(s);
 	assert_int_equal(text_split(s, TEXT_ENC_UNACCENTED, &tp), 0);
