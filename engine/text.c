@@ -509,8 +509,32 @@ int text_latin1_decode(const uint8_t *in, size_t n, char *out, size_t cap)
 	return sink_end(&s);
 }
 
+/* The alphabet of a data_coding SMPP leaves reserved (0x0F-0xBF, 0xC0-0xFF)
+ * as GSM 03.38 / 3GPP 23.038 define it, since SMSCs and USSD centres pass
+ * the handset's DCS through: 0x0F GSM 7-bit (USSD, language unspecified);
+ * 0x10-0x7F general coding groups (class, compression, auto-deletion bits),
+ * alphabet in bits 3-2 (0x18 UCS-2 class 0, 0x48 UCS-2 USSD); 0xC0-0xDF
+ * message waiting, GSM; 0xE0-0xEF message waiting, UCS-2; 0xF0-0xFF class
+ * control, bit 2 = 8-bit data. 0 GSM, 8 UCS-2, 3 for 8-bit (Latin-1). */
+static int text_dcs_alphabet(int dc)
+{
+	if (dc == 0x0F || (dc >= 0xC0 && dc <= 0xDF))
+		return 0;
+	if (dc >= 0xE0 && dc <= 0xEF)
+		return TEXT_CODING_UCS2;
+	if (dc >= 0xF0 && dc <= 0xFF)
+		return dc & 0x04 ? TEXT_CODING_LATIN1 : 0;
+	if (dc >= 0x10 && dc <= 0x7F) {
+		int a = (dc >> 2) & 3;
+		return a == 0 ? 0 : a == 2 ? TEXT_CODING_UCS2 : TEXT_CODING_LATIN1;
+	}
+	return TEXT_CODING_LATIN1;
+}
+
 int text_decode(int dc, const uint8_t *in, size_t n, char *out, size_t cap)
 {
+	if (dc > 0x0E)
+		dc = text_dcs_alphabet(dc);
 	switch (dc) {
 	case 0:
 	case 1:

@@ -97,7 +97,9 @@ struct text_parts {
 int text_split(const char *utf8, enum text_encoding enc, struct text_parts *out);
 
 /* Decode an incoming short message of data_coding `dc` (0 and 1 = GSM unpacked,
- * 3 = Latin-1, 8 = UCS-2; anything else is treated as Latin-1) to UTF-8.
+ * 3 = Latin-1, 8 = UCS-2; the values SMPP leaves reserved by their GSM 03.38
+ * alphabet bits, such as 0x0F GSM, 0x18 / 0x48 / 0xE0 UCS-2, 0xF0 GSM, 0xF4
+ * 8-bit; anything else is treated as Latin-1) to UTF-8.
  * Returns bytes written or -ENOSPC. */
 int text_decode(int dc, const uint8_t *in, size_t n, char *out, size_t cap);
 

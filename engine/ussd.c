@@ -1,8 +1,12 @@
 /* ussd: the decisions of a USSD session over SMPP (pure, see ussd.h). */
 #include "ussd.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "campaign.h"
+#include "text.h"
 
 /* a == b ignoring spaces */
 static int ussd_code_eq(const char *a, const char *b)
@@ -74,6 +78,53 @@ int ussd_screen_op(const struct ussd_ops *ops, int final)
 int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s)
 {
 	return now >= last_at && now - last_at < timeout_s;
+}
+
+/* 1 when utf8 is one screen under TEXT_ENC_UNACCENTED, 0 when longer, < 0 on error. */
+static int ussd_fits(const char *utf8)
+{
+	struct text_parts *tp = malloc(sizeof *tp);
+	if (!tp)
+		return -ENOMEM;
+	int rc = text_split(utf8, TEXT_ENC_UNACCENTED, tp);
+	if (rc == 0)
+		rc = tp->coding == TEXT_CODING_GSM7 && tp->units <= CAMPAIGN_USSD_GSM;
+	else if (rc == -EMSGSIZE)
+		rc = 0;
+	free(tp);
+	return rc;
+}
+
+char *ussd_fit_screen(const char *utf8)
+{
+	static const char more[] = "...";
+	size_t n = strlen(utf8);
+	char *s = malloc(n + sizeof more);
+	if (!s)
+		return NULL;
+	memcpy(s, utf8, n + 1);
+	int rc = ussd_fits(s);
+	/* shorter by a word (or a character) at a time, "..." at the end */
+	while (rc == 0 && n > 0) {
+		size_t cut = n;
+		while (cut > 0 && s[cut - 1] != ' ' && s[cut - 1] != '\n')
+			cut--;
+		while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == '\n'))
+			cut--;
+		if (cut == 0) { /* one long word: a UTF-8 character less */
+			cut = n - 1;
+			while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+				cut--;
+		}
+		n = cut;
+		memcpy(s + n, more, sizeof more);
+		rc = ussd_fits(s);
+	}
+	if (rc <= 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 const char ussd_invite_default[] =

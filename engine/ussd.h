@@ -46,6 +46,16 @@ int ussd_screen_op(const struct ussd_ops *ops, int final);
  * (no answer for timeout_s ends it). */
 int ussd_session_alive(int64_t last_at, int64_t now, int timeout_s);
 
+/* A text that is no campaign's (a built-in notice: "no survey", the
+ * opt-out confirmation) as one USSD screen: folded to plain Latin (GSM
+ * 03.38, like `encoding: unaccented`) and, when still longer than a screen
+ * (CAMPAIGN_USSD_GSM characters), cut at the last blank that leaves room
+ * for "..." (or mid-word when there is none). Campaign screens are checked
+ * at load instead; a screen that does not fit is refused by the SMPP layer
+ * and the citizen would get nothing. malloc'd UTF-8, to be sent with
+ * TEXT_ENC_UNACCENTED; NULL when out of memory or the text is no UTF-8. */
+char *ussd_fit_screen(const char *utf8);
+
 /* The default text of that SMS (a campaign's `ussd: invite:` replaces it). */
 extern const char ussd_invite_default[];
 

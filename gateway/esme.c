@@ -675,11 +675,11 @@ void esme_answer(struct esme *e, uint64_t token, uint32_t status)
 	if (gen != (e->gen & ESME_GEN_MASK) || !e->bev ||
 	    (e->state != ES_BOUND && e->state != ES_UNBINDING)) {
 		log_warn("[%s] event=answer_dropped seq=%u status=%s (connection gone)", e->name, seq,
-		         smpp_status_name(status));
+		         smpp_status_word(status));
 		return;
 	}
 	esme_send_sm_resp(e, cmd, status, seq);
-	log_debug("[%s] event=mo_answered seq=%u status=%s", e->name, seq, smpp_status_name(status));
+	log_debug("[%s] event=mo_answered seq=%u status=%s", e->name, seq, smpp_status_word(status));
 	if (e->answers_pending > 0)
 		e->answers_pending--;
 	/* draining: the last answer the SMSC waited for went out */

@@ -116,7 +116,7 @@ void esme_bind_result(struct esme *e, uint32_t status)
 	evtimer_del(e->bind_ev);
 	e->bind_seq = 0;
 	if (status != 0) {
-		log_warn("[%s] event=bind_refused status=%s", e->name, smpp_status_name(status));
+		log_warn("[%s] event=bind_refused status=%s", e->name, smpp_status_word(status));
 		esme_conn_lost(e, "bind_refused");
 		return;
 	}

@@ -204,7 +204,7 @@ void esme_handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu
 	uint32_t st = smpp_decode_sm(pdu, len, &sm);
 	if (st != 0) {
 		log_warn("[%s] event=decode_failed cmd=%s seq=%u status=%s", e->name, smpp_cmd_name(h->id),
-		         h->seq, smpp_status_name(st));
+		         h->seq, smpp_status_word(st));
 		esme_send_sm_resp(e, resp, st, h->seq);
 		return;
 	}
@@ -216,6 +216,17 @@ void esme_handle_sm(struct esme *e, const struct smpp_hdr *h, const uint8_t *pdu
 		size_t cap = rawn * 3 + 4;
 		text = malloc(cap);
 		if (text && text_decode(sm.data_coding, raw, rawn, text, cap) < 0)
+			text[0] = '\0';
+	} else if (sm.esm_class & 0x3C) {
+		/* a receipt with UDHI (esm_class 0x44, some SMSCs): its text after
+		 * the UDH, or all of it when the flag came with no UDH ("id:...") */
+		struct smpp_ud ud;
+		size_t cap = rawn * 3 + 4;
+		text = malloc(cap);
+		if (text && (smpp_user_data(&sm, &ud) < 0 ||
+		             text_decode(sm.data_coding, ud.text, ud.text_len, text, cap) < 0 ||
+		             !esme_find_key(text, "id:")) &&
+		    text_decode(sm.data_coding, raw, rawn, text, cap) < 0)
 			text[0] = '\0';
 	}
 	int receipt = (sm.esm_class & 0x3C) || (sm.has_receipted_id && sm.has_message_state);

@@ -22,7 +22,7 @@ static void handle_resp(struct esme *e, const struct smpp_hdr *h, const uint8_t 
 	}
 	if (h->seq != 0 && h->seq == e->unbind_seq &&
 	    (h->id == SMPP_UNBIND_RESP || h->id == SMPP_GENERIC_NACK)) {
-		log_info("[%s] event=unbind_resp status=%s", e->name, smpp_status_name(h->status));
+		log_info("[%s] event=unbind_resp status=%s", e->name, smpp_status_word(h->status));
 		e->unbind_seq = 0;
 		esme_conn_lost(e, "unbound");
 		return;
@@ -32,7 +32,7 @@ static void handle_resp(struct esme *e, const struct smpp_hdr *h, const uint8_t 
 		s = esme_slot_find(e, h->seq);
 	if (!s) {
 		log_warn("[%s] event=unmatched_response cmd=%s seq=%u status=%s", e->name,
-		         smpp_cmd_name(h->id), h->seq, smpp_status_name(h->status));
+		         smpp_cmd_name(h->id), h->seq, smpp_status_word(h->status));
 		return;
 	}
 	if (h->id == SMPP_SUBMIT_SM_RESP) { /* the pace the SMSC answers at (esme_room) */
@@ -45,7 +45,7 @@ static void handle_resp(struct esme *e, const struct smpp_hdr *h, const uint8_t 
 		if (st == 0)
 			st = SMPP_ESME_RSYSERR; /* a nack that says "OK": retry */
 		log_warn("[%s] event=generic_nack seq=%u status=%s", e->name, h->seq,
-		         smpp_status_name(st));
+		         smpp_status_word(st));
 	} else if (st == 0 && smpp_decode_resp_msgid(pdu, len, id) != 0) {
 		id[0] = '\0';
 		log_warn("[%s] event=resp_msgid_undecodable seq=%u", e->name, h->seq);

@@ -83,7 +83,7 @@ static void msg_finish(struct esme *e, struct esme_out *m, uint32_t status)
 		         nparts, id);
 	else
 		log_warn("[%s] event=send_failed tag=%llu parts=%d status=%s", e->name,
-		         (unsigned long long)tag, nparts, smpp_status_name(status));
+		         (unsigned long long)tag, nparts, smpp_status_word(status));
 	if (e->cbs->on_sent)
 		e->cbs->on_sent(e->arg, e, tag, status, id);
 	if (e->nheld > 0)
@@ -222,7 +222,7 @@ void esme_part_result(struct esme *e, struct esme_slot *s, uint32_t status, cons
 			log_warn("[%s] event=submit_retry tag=%llu part=%d/%d seq=%u status=%s try=%d/%d "
 			         "delay_ms=%lld",
 			         e->name, (unsigned long long)m->tag, p->idx + 1, m->nparts, seq,
-			         timed_out ? "timeout" : smpp_status_name(status), p->tries, rule.tries,
+			         timed_out ? "timeout" : smpp_status_word(status), p->tries, rule.tries,
 			         (long long)d);
 		}
 	}

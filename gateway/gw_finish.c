@@ -116,6 +116,14 @@ static void gw_item_fail_on_load(void *arg, int rc, const struct store_list *l, 
 	int untouched = rc == 0 && s.status == SURVEY_ACTIVE && s.q == x->q && !g->closing;
 	for (int i = 0; x->first && untouched && c && i < c->nquestions; i++)
 		untouched = s.answers[i].state == 0;
+	if (untouched && c && c->channel == CAMPAIGN_USSD && !x->first) {
+		/* a screen inside a session refused (the citizen hung up, the
+		 * network closed the dialogue): the session is over, not the
+		 * survey, which waits for a dial (SPEC §9) and its invitation */
+		log_info("survey=%s item=%d reason=\"%s\" msg=\"USSD screen refused: the session is over, the survey "
+		         "waits for a dial\"", x->id, x->q, x->reason);
+		untouched = 0;
+	}
 	if (untouched)
 		rc = gw_finish_early_async(g, &m, c, &s, SURVEY_FAILED, x->reason, &x->k, gw_item_fail_on_commit, x);
 	survey_clear(&s);

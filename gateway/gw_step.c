@@ -437,6 +437,8 @@ static struct gw_notice *gw_notice_new(struct gw *g, const struct gw_ussd_ctx *u
 	n->optout = optout;
 	n->smsc = gw_route(g, msisdn);
 	struct gw_ussd_out uo = {.op = -1};
+	enum text_encoding enc = TEXT_ENC_AUTO;
+	char *screen = NULL;
 	if (u && u->active) {
 		/* inside a USSD session: the final screen, on its link, every time
 		 * the citizen dials (not once a day: a session must be answered) */
@@ -444,9 +446,19 @@ static struct gw_notice *gw_notice_new(struct gw *g, const struct gw_ussd_ctx *u
 		gw_ussd_out_for(u, g->cfg, n->smsc, 1, &uo);
 		if (!optout)
 			marker = NULL;
+		/* one screen, or the SMPP layer refuses it and the phone waits in
+		 * vain: the built-in texts are SMS of two screens in UCS-2 */
+		if (uo.op >= 0) {
+			if (!(screen = ussd_fit_screen(text)))
+				goto fail;
+			text = screen;
+			enc = TEXT_ENC_UNACCENTED;
+		}
 	}
 	gw_key(n->k_out, sizeof n->k_out, GW_K_OUTBOX, g->cfg->smsc[n->smsc].name);
-	if (!(n->entry = gw_outbox_entry("", msisdn, TEXT_ENC_AUTO, text, 0, -1, &uo, GW_NO_PREV)))
+	n->entry = gw_outbox_entry("", msisdn, enc, text, 0, -1, &uo, GW_NO_PREV);
+	free(screen);
+	if (!n->entry)
 		goto fail;
 	n->argv[0] = "RPUSH";
 	n->argv[1] = n->k_out;

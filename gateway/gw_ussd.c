@@ -107,6 +107,10 @@ void gw_ussd_out_for(const struct gw_ussd_ctx *x, const struct config *cfg, int 
 	if (x && x->active && x->smsc == smsc) {
 		u->has_sess = x->has_sess;
 		memcpy(u->sess, x->sess, sizeof u->sess);
+		/* its_session_info's low bit is the end-of-session indicator
+		 * (SMPP 3.4 5.3.2.43): set on the screen that ends it, as its op */
+		if (final && u->has_sess)
+			u->sess[1] |= 0x01;
 		u->has_umr = x->has_umr;
 		u->umr = x->umr;
 	}

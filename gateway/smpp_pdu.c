@@ -195,8 +195,16 @@ static uint32_t sm_tlv(struct smpp_sm *out, uint16_t tag, const uint8_t *v, uint
 static uint32_t sm_tlvs(struct rd *r, struct smpp_sm *out)
 {
 	while (rd_left(r) > 0) {
-		if (rd_left(r) < 4)
-			return SMPP_ESME_RINVTLVLEN;
+		if (rd_left(r) < 4) {
+			/* 1-3 NUL octets after the body (some SMSCs end short_message
+			 * with a NUL it does not count): padding, not a TLV; refusing
+			 * would lose the citizen's reply for good */
+			while (rd_left(r) > 0 && r->p[r->off] == 0)
+				r->off++;
+			if (rd_left(r) > 0)
+				return SMPP_ESME_RINVTLVLEN;
+			break;
+		}
 		uint16_t tag = get_u16(r->p + r->off);
 		uint16_t l = get_u16(r->p + r->off + 2);
 		r->off += 4;
@@ -642,6 +650,16 @@ const char *smpp_status_name(uint32_t status)
 	else
 		snprintf(unknown, sizeof(unknown), "0x%08X", (unsigned)status);
 	return unknown;
+}
+
+const char *smpp_status_word(uint32_t status)
+{
+	static char word[24];
+	snprintf(word, sizeof(word), "%s", smpp_status_name(status));
+	for (char *c = word; *c; c++)
+		if (*c == ' ')
+			*c = '_';
+	return word;
 }
 
 const char *smpp_cmd_name(uint32_t cmd)

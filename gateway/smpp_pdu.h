@@ -156,6 +156,9 @@ int smpp_build_sm_resp(uint8_t *buf, size_t cap, uint32_t cmd_resp, uint32_t sta
 /* Names for logs: "ESME_RTHROTTLED", "submit_sm"; unknown values as hex in a static buffer. */
 const char *smpp_status_name(uint32_t status);
 const char *smpp_cmd_name(uint32_t cmd);
+/* smpp_status_name as one word for a log's key=value ("vendor_0x401"): a
+ * space would end the value there (its own static buffer). */
+const char *smpp_status_word(uint32_t status);
 /* The status named `name`: an ESME_* name from SMPP 3.4 (any case), or a
  * number in hex ("0x458") or decimal ("88"), at most 0x7FFFFFFF. 0 or -EINVAL. */
 int smpp_status_from_name(const char *name, uint32_t *out);

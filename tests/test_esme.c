@@ -1194,6 +1194,35 @@ static void test_receipt_text(void **state)
 	ctx_fini(&c);
 }
 
+/* Receipts with UDHI in esm_class (0x44, some SMSCs): the text after a UDH,
+ * or, when the flag is set with no UDH, the whole short message. */
+static void test_receipt_udhi(void **state)
+{
+	(void)state;
+	struct ctx c;
+	ctx_init(&c);
+	ctx_start(&c);
+	const char *r1 = "id:77 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+	                 "stat:DELIVRD err:000 text:";
+	struct smpp_sm sm = mo_part("84912345678", 0, (const uint8_t *)r1, strlen(r1), 0);
+	sm.esm_class = 0x44; /* no UDH at all */
+	fake_deliver(&c.f, 810, &sm);
+	uint8_t ud[200] = {5, 0, 3, 0x11, 1, 1};
+	const char *r2 = "id:78 sub:001 dlvrd:000 submit date:2401011200 done date:2401011201 "
+	                 "stat:EXPIRED err:000 text:";
+	memcpy(ud + 6, r2, strlen(r2));
+	sm = mo_part("84912345678", 0, ud, 6 + strlen(r2), 0);
+	sm.esm_class = 0x44; /* a UDH before the text */
+	fake_deliver(&c.f, 811, &sm);
+	assert_true(wait_int(c.base, &c.r.nrcpt, 2, 2000));
+	assert_string_equal(c.r.rcpt_id[0], "77");
+	assert_int_equal(c.r.rcpt_state[0], ESME_DLR_DELIVERED);
+	assert_string_equal(c.r.rcpt_id[1], "78");
+	assert_int_equal(c.r.rcpt_state[1], ESME_DLR_EXPIRED);
+	assert_int_equal(c.r.nmo, 0);
+	ctx_fini(&c);
+}
+
 /* A fast SMSC reports a message delivered before it answered its submit_sm
  * (or the last of its parts): the receipt is held, unanswered, until on_sent
  * gave the gateway the message id; then it comes with that id. */
@@ -2063,6 +2092,7 @@ int main(void)
 	    cmocka_unit_test(test_mo_16bit_ref),
 	    cmocka_unit_test(test_mo_data_sm_payload),
 	    cmocka_unit_test(test_receipt_text),
+	    cmocka_unit_test(test_receipt_udhi),
 	    cmocka_unit_test(test_receipt_tlv),
 	    cmocka_unit_test(test_bad_deliver_answered),
 	    cmocka_unit_test(test_unknown_command),

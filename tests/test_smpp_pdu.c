@@ -267,6 +267,9 @@ static const struct sm_case sm_cases[] = {
 	{"query_sm is not an sm", 0x00000003u, DSM_BODY_NO_TLV, SMPP_ESME_RINVCMDID},
 	/* TLV area */
 	{"TLV header of 3 bytes", SMPP_DELIVER_SM, DSM_BODY_NO_TLV "0501 00", SMPP_ESME_RINVTLVLEN},
+	{"a NUL after the body: padding", SMPP_DELIVER_SM, DSM_BODY_NO_TLV "00", SMPP_ESME_ROK},
+	{"three NULs after a TLV: padding", SMPP_DELIVER_SM, DSM_BODY_NO_TLV "0501 0001 02 000000", SMPP_ESME_ROK},
+	{"a NUL then a byte", SMPP_DELIVER_SM, DSM_BODY_NO_TLV "0001", SMPP_ESME_RINVTLVLEN},
 	{"TLV value past the end", SMPP_DELIVER_SM, DSM_BODY_NO_TLV "0501 0002 01",
 	 SMPP_ESME_RINVTLVLEN},
 	{"sar_msg_ref_num len 1", SMPP_DELIVER_SM, DSM_BODY_NO_TLV "020c 0001 01",
@@ -890,6 +893,10 @@ static void test_names(void **state)
 	assert_string_equal(smpp_status_name(0xFF), "ESME_RUNKNOWNERR");
 	assert_string_equal(smpp_status_name(0x401), "vendor 0x401");
 	assert_string_equal(smpp_status_name(0x4FF), "vendor 0x4FF");
+	/* in a log's key=value, one word: "status=vendor 0x405" read as status=vendor */
+	assert_string_equal(smpp_status_word(0x405), "vendor_0x405");
+	assert_string_equal(smpp_status_word(0x58), "ESME_RTHROTTLED");
+	assert_string_equal(smpp_status_word(0x500), "0x00000500");
 	assert_string_equal(smpp_status_name(0x09), "0x00000009");
 	assert_string_equal(smpp_status_name(0x500), "0x00000500");
 	assert_string_equal(smpp_cmd_name(SMPP_SUBMIT_SM), "submit_sm");

@@ -376,7 +376,17 @@ static void test_latin1_and_dispatch(void **state)
 		{1, "\x00\x1B\x65", 3, "@\u20ac"},
 		{8, "\x00\x40\x20\xAC", 4, "@\u20ac"},
 		{4, "\xE9", 1, "\u00e9"},   /* unknown dc: Latin-1 */
-		{0xF0, "\xE9", 1, "\u00e9"},
+		{0x0E, "\xE9", 1, "\u00e9"},
+		/* GSM 03.38 DCS passed through: by the alphabet bits */
+		{0xF0, "\x00\x31", 2, "@1"},         /* class 0, GSM */
+		{0xF4, "\xE9", 1, "\u00e9"},          /* class 0, 8-bit */
+		{0x0F, "\x00\x31", 2, "@1"},         /* USSD, GSM, language unspecified */
+		{0x18, "\x00\x31", 2, "1"},          /* UCS-2, class 0: "1", not a NUL and "1" */
+		{0x48, "\x1E\xA1", 2, "\u1ea1"},      /* USSD UCS-2 */
+		{0xE0, "\x00\x31", 2, "1"},          /* message waiting, UCS-2 */
+		{0xC8, "\x00\x31", 2, "@1"},         /* message waiting, GSM */
+		{0x14, "\xE9", 1, "\u00e9"},          /* 8-bit with a class */
+		{0x80, "\xE9", 1, "\u00e9"},          /* reserved: Latin-1 */
 	};
 	char out[16];
 

@@ -36,6 +36,61 @@ static const char yaml[] =
 	"messages: {intro: \"Xin chao.\", invalid: \"Chua hieu.\", reminder: \"Nhac.\", thanks: \"Cam on.\",\n"
 	"           stopped: \"Da dung.\", help: \"Tra loi 1-3.\", expired: \"Het han.\"}\n";
 
+#include "text.h"
+
+/* A built-in notice in a USSD session: the SMS "no survey" text (128
+ * characters with Vietnamese marks: 256 octets in UCS-2, a screen holds 160)
+ * is folded to one GSM screen; a longer text is cut at a blank with "...". */
+static void test_fit_screen(void **state)
+{
+	(void)state;
+	static const char no_survey[] =
+		"Số này chỉ dùng để khảo sát sự hài lòng về dịch vụ hành chính công. "
+		"Hiện Ông/Bà không có khảo sát nào đang diễn ra. Xin cảm ơn.";
+	struct text_parts tp;
+	assert_int_equal(text_split(no_survey, TEXT_ENC_AUTO, &tp), 0);
+	assert_true(tp.coding == TEXT_CODING_UCS2 && tp.units > CAMPAIGN_USSD_UCS2); /* as it was sent */
+	char *s = ussd_fit_screen(no_survey);
+	assert_non_null(s);
+	assert_string_equal(s, no_survey); /* fits once folded: nothing cut */
+	assert_int_equal(text_split(s, TEXT_ENC_UNACCENTED, &tp), 0);
+	assert_int_equal(tp.coding, TEXT_CODING_GSM7);
+	assert_int_equal(tp.nparts, 1);
+	assert_true(tp.units <= CAMPAIGN_USSD_GSM);
+	free(s);
+	/* 60 words of 4 letters: 299 characters, cut after a whole word */
+	char longt[600]; /* 60 x 8 bytes */
+	size_t off = 0;
+	for (int i = 0; i < 60; i++)
+		off += (size_t)snprintf(longt + off, sizeof longt - off, "%sĐiều", i ? " " : "");
+	assert_true(off < sizeof longt);
+	s = ussd_fit_screen(longt);
+	assert_non_null(s);
+	size_t n = strlen(s);
+	assert_true(n > 3 && strcmp(s + n - 3, "...") == 0);
+	assert_true(s[n - 4] == 'u'); /* "...Điều..." never "Đi..." */
+	assert_int_equal(text_split(s, TEXT_ENC_UNACCENTED, &tp), 0);
+	assert_true(tp.units <= CAMPAIGN_USSD_GSM && tp.units > CAMPAIGN_USSD_GSM - 8);
+	free(s);
+	/* one word longer than a screen: cut mid-word, never inside a character */
+	char word[600];
+	off = 0;
+	for (int i = 0; i < 200; i++)
+		off += (size_t)snprintf(word + off, sizeof word - off, "ư");
+	assert_true(off < sizeof word);
+	s = ussd_fit_screen(word);
+	assert_non_null(s);
+	assert_int_equal(text_split(s, TEXT_ENC_UNACCENTED, &tp), 0);
+	assert_int_equal(tp.units, CAMPAIGN_USSD_GSM);
+	assert_int_equal(strlen(s), (CAMPAIGN_USSD_GSM - 3) * 2 + 3);
+	free(s);
+	/* a short text as it is; bad UTF-8: NULL */
+	s = ussd_fit_screen("Cam on.");
+	assert_string_equal(s, "Cam on.");
+	free(s);
+	assert_null(ussd_fit_screen("\xff\xfe"));
+}
+
 static const struct ussd_ops std_ops = {1, 17, 2, 18};
 static const struct ussd_ops vendor_ops = {0x01, 0x12, 0x11, 0x02};
 static const int64_t T0 = 1763700000;
@@ -224,6 +279,7 @@ static void test_survey_resume_and_invite(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fit_screen),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_screen_op_and_alive),
 		cmocka_unit_test(test_screen_join),
