@@ -583,8 +583,8 @@ static void gw_on_sent(void *arg, struct esme *e, uint64_t tag, uint32_t status,
 	} else {
 		const char *why = status == ESME_STATUS_TIMEOUT ? "timeout" : smpp_status_name(status);
 		g->counters[GW_MT_FAILED]++;
-		log_warn("[%s] send failed status=%s survey=%s item=%d first=%d", esme_name(e), why, f->survey, f->q,
-		         f->first);
+		log_warn("[%s] send failed status=%s survey=%s item=%d first=%d", esme_name(e),
+		         status == ESME_STATUS_TIMEOUT ? why : smpp_status_word(status), f->survey, f->q, f->first);
 		if (f->survey[0])
 			gw_item_failed(g, f->survey, f->q, f->first, why);
 	}
