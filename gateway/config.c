@@ -1,12 +1,14 @@
 /* config: read and validate the gateway's YAML configuration (SPEC §4, docs/config.md). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_int.h"
 #include "phone.h"
@@ -487,17 +489,20 @@ static void parse_sections(struct cctx *p, int root)
 
 	if ((sec = section(p, root, "storage")) != 0 &&
 	    ydoc_check_map(p->d, sec, "storage", config_storage_keys, p->e) == 0 &&
-	    (n = ydoc_get(p->d, sec, "sqlite")) != 0)
-		config_read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path);
+	    (n = ydoc_get(p->d, sec, "sqlite")) != 0 &&
+	    config_read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path) == 0)
+		c->sqlite_line = ydoc_line(p->d, n);
 	config_set_default(p, &c->sqlite_path, "var/hailong.db");
 
 	if ((sec = section(p, root, "http")) != 0 &&
 	    ydoc_check_map(p->d, sec, "http", config_http_keys, p->e) == 0) {
 		if ((n = ydoc_get(p->d, sec, "listen")) != 0 &&
-		    config_read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0 &&
-		    !valid_listen(c->http_listen))
-			yerr_add(p->e, ydoc_line(p->d, n),
-			         "http: listen: '%.64s' is not host:port (port 1..65535)", c->http_listen);
+		    config_read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0) {
+			c->listen_line = ydoc_line(p->d, n);
+			if (!valid_listen(c->http_listen))
+				yerr_add(p->e, ydoc_line(p->d, n),
+				         "http: listen: '%.64s' is not host:port (port 1..65535)", c->http_listen);
+		}
 		if ((n = ydoc_get(p->d, sec, "tokens")) != 0 && !ydoc_is_null(p->d, n)) {
 			if (ydoc_kind(p->d, n) != YDOC_SEQ) {
 				yerr_add(p->e, ydoc_line(p->d, n), "http: tokens: expected a list");
@@ -516,8 +521,9 @@ static void parse_sections(struct cctx *p, int root)
 	}
 	config_set_default(p, &c->http_listen, "127.0.0.1:8080");
 
-	if ((n = ydoc_get(p->d, root, "campaigns")) != 0)
-		config_read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir);
+	if ((n = ydoc_get(p->d, root, "campaigns")) != 0 &&
+	    config_read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir) == 0)
+		c->campaigns_line = ydoc_line(p->d, n);
 	config_set_default(p, &c->campaigns_dir, "config/campaigns");
 
 	if ((n = ydoc_get(p->d, root, "timezone")) != 0 &&
@@ -657,6 +663,51 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	rc = config_parse(path, buf, len, out, err, errlen);
 	sodium_memzero(buf, len); /* it held passwords and tokens */
 	free(buf);
+	return rc;
+}
+
+void config_where(const struct config *c, int line, char *out, size_t cap)
+{
+	if (line > 0)
+		snprintf(out, cap, "%s:%d", c->file, line);
+	else
+		snprintf(out, cap, "%s", c->file);
+}
+
+int config_check_paths(const struct config *c, char *err, size_t errlen)
+{
+	char where[4200], dir[4096];
+	struct stat st;
+	int rc = 0;
+	size_t used = 0;
+
+	err[0] = '\0';
+	DIR *d = opendir(c->campaigns_dir);
+	if (d) {
+		closedir(d);
+	} else {
+		rc = -errno;
+		config_where(c, c->campaigns_line, where, sizeof where);
+		used += (size_t)snprintf(err, errlen, "%s: campaigns: cannot read the folder '%s'%s: %s\n", where,
+		                         c->campaigns_dir, c->campaigns_line ? "" : " (the default)", strerror(-rc));
+	}
+	/* the archive is created when missing, its folder is not */
+	const char *slash = strrchr(c->sqlite_path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == c->sqlite_path ? 1 : (int)(slash - c->sqlite_path),
+		         c->sqlite_path);
+	int e = stat(dir, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+	if (e) {
+		rc = rc ? rc : -e;
+		config_where(c, c->sqlite_line, where, sizeof where);
+		if (used < errlen)
+			used += (size_t)snprintf(err + used, errlen - used, "%s: storage: sqlite: the folder '%s' of '%s'%s: %s\n",
+			                         where, dir, c->sqlite_path, c->sqlite_line ? "" : " (the default)", strerror(e));
+	}
+	if (used > 0 && used < errlen && err[used - 1] == '\n')
+		err[used - 1] = '\0';
 	return rc;
 }
 

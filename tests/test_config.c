@@ -598,6 +598,46 @@ static void test_smsc_same_link(void **state)
 	config_free(a);
 }
 
+/* The folders a start needs are checked after loading, each error with the
+ * line of its key (SPEC §4: file:line), or "(the default)" when absent. */
+static void test_check_paths(void **state)
+{
+	struct config *c = NULL;
+	char err[ERRLEN];
+	(void)state;
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: /nonexistent-hl/dir/h.db\n"
+	                              "campaigns: /nonexistent-hl/campaigns\n",
+	                       &c, err),
+	                 0);
+	assert_int_equal(config_check_paths(c, err, sizeof err), -ENOENT);
+	assert_non_null(strstr(err, "h.yaml:9: campaigns: cannot read the folder '/nonexistent-hl/campaigns'"));
+	assert_non_null(strstr(err, "h.yaml:8: storage: sqlite: the folder '/nonexistent-hl/dir'"));
+	config_free(c);
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: /etc/passwd/h.db\ncampaigns: /\n", &c, err), 0);
+	assert_int_equal(config_check_paths(c, err, sizeof err), -ENOTDIR);
+	assert_non_null(strstr(err, "h.yaml:8: storage: sqlite: the folder '/etc/passwd'"));
+	assert_null(strstr(err, "campaigns"));
+	config_free(c);
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: /h.db\ncampaigns: /tmp\n", &c, err), 0);
+	assert_int_equal(config_check_paths(c, err, sizeof err), 0); /* a file at the root: its folder is / */
+	config_free(c);
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: h.db\ncampaigns: /nonexistent-hl\n", &c, err), 0);
+	assert_int_equal(config_check_paths(c, err, sizeof err), -ENOENT); /* h.db: in the working folder */
+	assert_null(strstr(err, "storage"));
+	config_free(c);
+
+	assert_int_equal(parse(SMSC, &c, err), 0); /* both defaulted (config/campaigns, var/hailong.db) */
+	if (config_check_paths(c, err, sizeof err) < 0)
+		assert_non_null(strstr(err, "h.yaml: "));
+	if (strstr(err, "campaigns"))
+		assert_non_null(strstr(err, "h.yaml: campaigns: cannot read the folder 'config/campaigns' (the default)"));
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_smpp_extras),
 		cmocka_unit_test(test_ussd),
 		cmocka_unit_test(test_smsc_same_link),
+		cmocka_unit_test(test_check_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
