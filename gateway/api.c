@@ -1,4 +1,4 @@
-/* api: POST /v1/triggers, POST /v1/optouts, GET /v1/surveys and POST /v1/surveys/{id}/cancel (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
+/* api: POST /v1/triggers, POST /v1/optouts, GET /v1/surveys and POST /v1/surveys/{id}/cancel (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), GET /healthz, /readyz and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +295,26 @@ static void api_trigger_done(void *arg, int rc, const char *id, const char *err)
 	api_job_answer(j);
 }
 
+/* The request's body as JSON, or NULL (je says why). A key written twice
+ * in one object is refused: which of the two was meant cannot be known. */
+static json_t *api_load(struct evbuffer *in, json_error_t *je)
+{
+	size_t len = evbuffer_get_length(in);
+	memset(je, 0, sizeof *je);
+	if (len == 0)
+		return NULL;
+	return json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, JSON_REJECT_DUPLICATES, je);
+}
+
+/* What was wrong with a body api_load refused, for the 400. */
+static void api_json_why(size_t len, const json_error_t *je, char *msg, size_t cap)
+{
+	if (len == 0)
+		snprintf(msg, cap, "body: empty; expected a JSON object (or an array of them)");
+	else
+		snprintf(msg, cap, "body: not JSON (line %d column %d: %s)", je->line, je->column, je->text);
+}
+
 static void api_triggers(struct api *a, struct evhttp_request *req)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -323,10 +343,10 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 		return;
 	}
 	json_error_t je;
-	json_t *body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &je);
+	json_t *body = api_load(in, &je);
 	if (!body) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "body: not JSON (line %d column %d: %s)", je.line, je.column, je.text);
+		api_json_why(len, &je, msg, sizeof msg);
 		api_error(req, 400, "body", msg);
 		return;
 	}
@@ -400,17 +420,20 @@ static void api_optouts(struct api *a, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	json_error_t je;
-	json_t *body = len <= API_MAX_BODY ? json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &je)
-	                                   : NULL;
+	json_t *body = len <= API_MAX_BODY ? api_load(in, &je) : NULL;
 	int bad = 0;
 	const char *raw = json_is_object(body) ? api_str(body, "msisdn", &bad) : NULL;
 	char msisdn[PHONE_MAX], why[128] = "required";
-	if (!json_is_object(body)) {
+	if (!body) {
+		char msg[256];
+		api_json_why(len, &je, msg, sizeof msg);
+		api_error(req, 400, "body", msg);
+	} else if (!json_is_object(body)) {
 		api_error(req, 400, "body", "expected a JSON object {\"msisdn\": \"0912345678\"}");
 	} else if (json_object_size(body) != 1 || !raw || bad || phone_normalize(raw, msisdn, why, sizeof why) < 0) {
 		char msg[200];
 		if (raw && !bad && json_object_size(body) == 1)
-			snprintf(msg, sizeof msg, "msisdn: not a Vietnamese mobile number (%s)", why);
+			snprintf(msg, sizeof msg, "msisdn: %s", why);
 		else
 			snprintf(msg, sizeof msg, "msisdn: required, a string, and the only field");
 		api_error(req, 400, "msisdn", msg);
@@ -493,6 +516,11 @@ static void api_cb(struct evhttp_request *req, void *arg)
 			api_surveys(a->cfg, a->gw, api_auth(a, req), evhttp_request_get_command(req) == EVHTTP_REQ_GET, path,
 			            evhttp_uri_get_query(u), api_surveys_done, w);
 		}
+	} else if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0) &&
+	           !(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))) {
+		/* read-only: a probe that POSTs or DELETEs is told so, not answered as a GET */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		api_error(req, 405, NULL, "use GET");
 	} else if (strcmp(path, "/healthz") == 0) {
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
@@ -529,8 +557,10 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	a->gw = g;
 	const char *colon = strrchr(cfg->http_listen, ':');
 	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	char where[4200];
+	config_where(cfg, cfg->listen_line, where, sizeof where);
 	if (!colon || port <= 0 || port > 65535 || (size_t)(colon - cfg->http_listen) >= sizeof host) {
-		snprintf(err, errlen, "%s: http.listen: expected host:port, got '%s'", cfg->file, cfg->http_listen);
+		snprintf(err, errlen, "%s: http: listen: expected host:port, got '%s'", where, cfg->http_listen);
 		goto fail;
 	}
 	memcpy(host, cfg->http_listen, (size_t)(colon - cfg->http_listen));
@@ -544,7 +574,7 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_gencb(a->http, api_cb, a);
 	if (!evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) {
-		snprintf(err, errlen, "http: cannot listen on %s: %s", cfg->http_listen, strerror(errno));
+		snprintf(err, errlen, "%s: http: listen: cannot listen on %s: %s", where, cfg->http_listen, strerror(errno));
 		goto fail;
 	}
 	return a;

@@ -86,6 +86,29 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 		code = 400;
 		goto fail;
 	}
+	/* a parameter misspelt or given twice is refused, not ignored: a report
+	 * that silently left out a filter would be read as the filtered one */
+	for (struct evkeyval *p = kv.tqh_first; p; p = p->next.tqe_next) {
+		static const char *const known[] = {"campaign", "from", "to", "agency", "procedure", "status",
+		                                    "by", "format", "access_token"};
+		int ok = 0;
+
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			ok |= strcmp(p->key, known[i]) == 0;
+		if (!ok) {
+			snprintf(err, sizeof err,
+			         "%.64s: unknown parameter (campaign, by, from, to, agency, procedure, status, format)",
+			         p->key);
+			code = 400;
+			goto fail;
+		}
+		for (struct evkeyval *o = kv.tqh_first; o != p; o = o->next.tqe_next)
+			if (strcmp(o->key, p->key) == 0) {
+				snprintf(err, sizeof err, "%.64s: given twice", p->key);
+				code = 400;
+				goto fail;
+			}
+	}
 	q.campaign = evhttp_find_header(&kv, "campaign");
 	q.from = evhttp_find_header(&kv, "from");
 	q.to = evhttp_find_header(&kv, "to");
@@ -107,8 +130,14 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 		snprintf(err, sizeof err, "from/to: YYYY-MM-DD, a real day");
 		goto fail;
 	}
+	if (q.from && q.to && strcmp(q.from, q.to) > 0) { /* (both YYYY-MM-DD: compared as text) */
+		snprintf(err, sizeof err, "from: %s is after to %s", q.from, q.to);
+		goto fail;
+	}
 	if (q.status && report_check_status(q.status) < 0) {
-		snprintf(err, sizeof err, "status: unknown '%.64s'", q.status);
+		snprintf(err, sizeof err,
+		         "status: unknown '%.64s' (completed, expired, abandoned, opted_out, failed, suppressed or cancelled)",
+		         q.status);
 		goto fail;
 	}
 	if (format && strcmp(format, html ? "html" : "json") != 0) {

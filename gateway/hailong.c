@@ -184,7 +184,7 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 	}
 	if (q->status && report_check_status(q->status) < 0) {
 		fprintf(stderr, "hailong %s: unknown status '%s' (completed, expired, abandoned, opted_out, "
-		        "failed or suppressed)\n", cmd->words, q->status);
+		        "failed, suppressed or cancelled)\n", cmd->words, q->status);
 		return EXIT_USAGE;
 	}
 	return 0;

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""The operator-facing contracts as an outside checker reads them in SPEC §4
+and §6 and docs/operations.md, docs/archive.md, with a real redis-server, the
+simulator and hailongd: the answers to bad requests (an empty body, a key
+written twice, a date that does not exist, a parameter misspelt or given
+twice, from after to, a write on a read-only endpoint) are clear 400/405s and
+store nothing, while the good requests around them are taken; and a config
+whose folders or port cannot be used stops hailongd with `file:line: what is
+wrong` (SPEC §4)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+
+check = harness.check
+
+
+def body_of(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def http_full(st, method, path, raw=None, token=harness.TOKEN):
+    """(status, headers, body) of one request, as sent (no redirects, any method)."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", st.http_port, timeout=10)
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    if raw is not None:
+        headers["Content-Type"] = "application/json"
+    c.request(method, path, body=raw, headers=headers)
+    r = c.getresponse()
+    out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8", "replace"))
+    c.close()
+    return out
+
+
+def triggers(st):
+    good = {"campaign": "default", "msisdn": "0912345678", "transaction_id": "GOOD-1", "agency": "ca-vinhphuc"}
+    code, b = st.trigger("0912345678", "GOOD-1")
+    check(code == 202 and b.get("status") == "queued", f"a good trigger: {code} {b}")
+    # an empty body is named as such (it was "line -1 column -1: wrong arguments")
+    code, text = st.http("POST", "/v1/triggers", raw=b"")
+    b = body_of(text)
+    check(code == 400 and b.get("field") == "body" and "empty" in b.get("error", "") and "-1" not in b["error"],
+          f"an empty body: {code} {text}")
+    # a key written twice: which was meant cannot be known (jansson kept the last)
+    raw = (b'{"campaign":"default","msisdn":"0912345679","transaction_id":"TWICE-1","transaction_id":"TWICE-2",'
+           b'"agency":"ca-vinhphuc"}')
+    code, text = st.http("POST", "/v1/triggers", raw=raw)
+    b = body_of(text)
+    check(code == 400 and b.get("field") == "body" and "duplicate" in b.get("error", ""),
+          f"a key written twice: {code} {text}")
+    for tx in ("TWICE-1", "TWICE-2"):
+        code, _ = st.http("GET", "/v1/surveys?transaction_id=" + tx)
+        check(code == 404, f"a refused trigger was stored anyway ({tx}): {code}")
+    # completed_at on a day that does not exist (once taken as March 2)
+    for bad in ("2026-02-30T10:00:00+07:00", "2026-04-31T08:00:00Z"):
+        code, b = st.trigger("0912345670", "FEB-30", completed_at=bad)
+        check(code == 400 and b.get("field") == "completed_at", f"completed_at {bad}: {code} {b}")
+    code, b = st.trigger("0912345670", "LEAP-1", completed_at="2028-02-29T10:00:00+07:00")
+    check(code == 202, f"completed_at on a leap day: {code} {b}")
+    # a batch whose middle item is bad: the others are taken, each answered
+    code, text = st.http("POST", "/v1/triggers", [dict(good, transaction_id="BATCH-1"),
+                                                   dict(good, transaction_id="BATCH-2", completed_at="2026-13-01T00:00:00Z"),
+                                                   dict(good, transaction_id="BATCH-3", msisdn="0987000003")])
+    res = body_of(text).get("results", [])
+    check(code == 200 and [r.get("code") for r in res] == [202, 400, 202], f"a batch with a bad item: {code} {text}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=BATCH-3")
+    check(code == 200, f"the batch's good item after a bad one: {code} {text}")
+    # the first trigger is still the one accepted
+    code, b = st.trigger("0912345678", "GOOD-1")
+    check(code == 200 and b.get("status") == "duplicate", f"GOOD-1 again: {code} {b}")
+    print("ok: triggers: empty body, a key twice and a day that does not exist are clear 400s, nothing stored")
+
+
+def optouts(st):
+    code, text = st.http("POST", "/v1/optouts", {"msisdn": "0241234567"})
+    b = body_of(text)
+    check(code == 400 and b.get("field") == "msisdn", f"a landline: {code} {text}")
+    check(b["error"].count("Vietnamese mobile") == 1, f"the reason said twice: {text}")
+    code, text = st.http("POST", "/v1/optouts", {"msisdn": "12"})
+    b = body_of(text)
+    check(code == 400 and b["error"].count("Vietnamese mobile number") == 1, f"a short number: {code} {text}")
+    code, text = st.http("POST", "/v1/optouts", raw=b"")
+    b = body_of(text)
+    check(code == 400 and "empty" in b.get("error", ""), f"an empty opt-out body: {code} {text}")
+    code, text = st.http("POST", "/v1/optouts", raw=b'{"msisdn":"0987111111","msisdn":"0987111112"}')
+    check(code == 400 and "duplicate" in body_of(text).get("error", ""), f"msisdn twice: {code} {text}")
+    check(st.redis("SCARD", "hl:optout") == "0", "a refused opt-out reached Redis")
+    code, text = st.http("POST", "/v1/optouts", {"msisdn": "0987111111"})
+    check(code == 201, f"a good opt-out after the bad ones: {code} {text}")
+    print("ok: opt-outs: reasons said once, empty body and msisdn twice refused, nothing stored")
+
+
+def lookups(st):
+    code, text = st.http("GET", "/v1/surveys?transaction_id=GOOD-1&transaction_id=NOPE")
+    b = body_of(text)
+    check(code == 400 and b.get("field") == "transaction_id" and "twice" in b.get("error", ""),
+          f"transaction_id twice: {code} {text}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=GOOD-1&campaign=default&campaign=x")
+    check(code == 400 and body_of(text).get("field") == "campaign", f"campaign twice: {code} {text}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=GOOD-1&campaign=default")
+    check(code == 200 and len(body_of(text)["surveys"]) == 1, f"the look-up itself: {code} {text}")
+    # a Vietnamese transaction id and agency round-trip in UTF-8
+    tx, ag = "Hồ sơ số 12/2026-ĐKX", "Công an tỉnh Vĩnh Phúc"
+    code, b = st.trigger("0912345601", tx, agency=ag, procedure="Đăng ký xe")
+    check(code == 202, f"a Vietnamese transaction id: {code} {b}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=" + urllib.parse.quote(tx))
+    s = body_of(text)["surveys"][0] if code == 200 else {}
+    check((s.get("transaction_id"), s.get("agency"), s.get("procedure")) == (tx, ag, "Đăng ký xe"),
+          f"Vietnamese text back: {code} {text}")
+    print("ok: look-ups: a parameter twice is a 400; Vietnamese text round-trips")
+
+
+def reports(st):
+    code, text = st.http("GET", "/v1/report?campaign=default&agnecy=ca-vinhphuc")
+    b = body_of(text)
+    check(code == 400 and "agnecy" in b.get("error", ""), f"a misspelt filter: {code} {text}")
+    code, text = st.http("GET", "/v1/report?campaign=default&agency=a&agency=b")
+    check(code == 400 and "twice" in body_of(text).get("error", ""), f"agency twice: {code} {text}")
+    code, text = st.http("GET", "/v1/report?campaign=default&from=2026-12-01&to=2026-11-01")
+    check(code == 400 and "after" in body_of(text).get("error", ""), f"from after to: {code} {text}")
+    code, text = st.http("GET", "/v1/report?campaign=default&status=nope")
+    check(code == 400 and "cancelled" in body_of(text).get("error", ""), f"an unknown status: {code} {text}")
+    code, text = st.http("GET", "/v1/report?campaign=default&status=cancelled&from=2026-11-01&to=2026-11-01")
+    b = body_of(text)
+    check(code == 200 and b["total"]["surveys"] == 0 and b["total"]["response_rate"]["by_survey_pct"] is None,
+          f"an empty selection: {code} {text[:300]}")
+    code, text = st.http("GET", "/dashboard?campaign=default&colour=red")
+    check(code == 400 and "colour" in text, f"the dashboard with a misspelt parameter: {code} {text}")
+    code, text = st.http("GET", "/dashboard?campaign=default&by=agency")
+    check(code == 200 and "<html" in text, f"the dashboard: {code}")
+    r = subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db, "--campaign", "default",
+                        "--status", "nope"], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "cancelled" in r.stderr, f"hailong report --status nope: {r.returncode} {r.stderr}")
+    print("ok: reports: misspelt or repeated parameters and from after to are 400s; an empty slice is nulls")
+
+
+def read_only(st):
+    for path in ("/healthz", "/readyz", "/metrics"):
+        for method in ("POST", "DELETE", "PUT"):
+            code, hdrs, text = http_full(st, method, path, raw=b"{}")
+            check(code == 405 and "GET" in hdrs.get("allow", ""), f"{method} {path}: {code} {hdrs} {text}")
+        code, _, _ = http_full(st, "GET", path)
+        check(code == 200, f"GET {path}: {code}")
+    print("ok: /healthz, /readyz, /metrics: 405 with Allow for a write, GET answered")
+
+
+def config_errors(st):
+    """hailongd stops with file:line naming the key whose value cannot be used."""
+    base = st.write_config()
+    with open(base) as f:
+        text = f.read()
+    lines = text.split("\n")
+
+    def line_of(prefix):
+        return next(i + 1 for i, l in enumerate(lines) if l.lstrip().startswith(prefix))
+
+    def run(name, old, new, args=("--check",)):
+        check(old in text, f"the harness config no longer holds {old!r}")
+        path = os.path.join(st.dir, name)
+        with open(path, "w") as f:
+            f.write(text.replace(old, new, 1))
+        r = subprocess.run([os.path.join(harness.BIN, "hailongd"), "-c", path] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        return path, r
+    path, r = run("nocamps.yaml", "campaigns: " + st.campaigns, "campaigns: " + os.path.join(st.dir, "nowhere"))
+    want = "%s:%d: campaigns: " % (path, line_of("campaigns:"))
+    check(r.returncode == 1 and want in r.stderr and "nowhere" in r.stderr,
+          f"a campaigns folder that is not there: {r.returncode} {r.stderr!r}, want {want!r}")
+    path, r = run("nodb.yaml", "sqlite: " + st.db, "sqlite: " + os.path.join(st.dir, "nowhere", "h.db"))
+    want = "%s:%d: storage: sqlite: " % (path, line_of("sqlite:"))
+    check(r.returncode == 1 and want in r.stderr, f"an archive folder that is not there: {r.returncode} {r.stderr!r}")
+    with socket.socket() as s:  # a port taken: the start stops naming http.listen's line
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        taken = s.getsockname()[1]
+        path, r = run("busy.yaml", "listen: 127.0.0.1:%d" % st.http_port, "listen: 127.0.0.1:%d" % taken, args=())
+    want = "%s:%d: http: listen: cannot listen on 127.0.0.1:%d" % (path, line_of("listen:"), taken)
+    check(r.returncode == 1 and want in r.stderr, f"a port taken: {r.returncode} {r.stderr[-600:]!r}")
+    print("ok: config: a missing campaigns or archive folder and a port taken stop hailongd with file:line")
+
+
+def main():
+    with harness.Stack() as st:
+        st.start_redis()
+        st.start_sim(0, think="5")
+        st.start_gateway()
+        triggers(st)
+        optouts(st)
+        lookups(st)
+        reports(st)
+        read_only(st)
+        config_errors(st)
+        code, _ = st.http("GET", "/healthz")
+        check(code == 200 and st.procs["hailongd"].poll() is None, "hailongd did not survive the bad requests")
+    print("ok: test_api_contract_e2e")
+
+
+if __name__ == "__main__":
+    main()
