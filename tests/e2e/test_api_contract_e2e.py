@@ -3,8 +3,9 @@
 and §6 and docs/operations.md, docs/archive.md, with a real redis-server, the
 simulator and hailongd: the answers to bad requests (an empty body, a key
 written twice, a date that does not exist, a parameter misspelt or given
-twice, from after to, a write on a read-only endpoint) are clear 400/405s and
-store nothing, while the good requests around them are taken; and a config
+twice, from after to, a write on a read-only endpoint, a CSV row not in
+UTF-8 or too long) are clear 400/405s or refused rows and store nothing,
+while the good requests around them are taken; and a config
 whose folders or port cannot be used stops hailongd with `file:line: what is
 wrong` (SPEC §4)."""
 import json
@@ -153,6 +154,35 @@ def read_only(st):
     print("ok: /healthz, /readyz, /metrics: 405 with Allow for a write, GET answered")
 
 
+def csv_rows(st):
+    """hailong trigger --csv: a row whose cell is not UTF-8 (a file saved in
+    Windows-1258) was sent without that cell, and a row longer than a line
+    stopped the run with the rows read before it never sent; each is now a
+    refused row of the report and the others are taken."""
+    path = os.path.join(st.dir, "rows.csv")
+    with open(path, "wb") as f:
+        f.write("\ufeffcampaign,msisdn,transaction_id,agency,procedure\r\n".encode())
+        f.write(b"default,0912345611,CSV-1,ca-vinhphuc,C\xe2p h\xf4 chi\xeau\r\n")  # not UTF-8
+        f.write("default,0912345612,CSV-2,ca-vinhphuc,Cấp hộ chiếu\r\n".encode())
+        f.write(b"default,0912345613,CSV-3,ca-vinhphuc," + b"y" * 20000 + b"\r\n")
+        f.write(b"default,0912345614,CSV-4,ca-vinhphuc,\r\n")
+    r = subprocess.run([os.path.join(harness.BIN, "hailong"), "trigger", "--csv", path, "--url",
+                        "http://127.0.0.1:%d" % st.http_port, "--token", harness.TOKEN],
+                       capture_output=True, text=True, errors="replace", timeout=60)
+    out = r.stdout
+    check(r.returncode == 1 and "summary: rows=4 accepted=2 duplicate=0 refused=2" in out,
+          f"hailong trigger: {r.returncode} {out!r} {r.stderr!r}")
+    check("line 2 tx=CSV-1: refused column 'procedure': not UTF-8" in out, f"the row not in UTF-8: {out!r}")
+    check("line 4 tx=?: refused line longer than" in out, f"the long row: {out!r}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=CSV-1")
+    check(code == 404, f"the row not in UTF-8 was stored: {code} {text}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=CSV-2")
+    check(code == 200 and body_of(text)["surveys"][0]["procedure"] == "Cấp hộ chiếu", f"CSV-2: {code} {text}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=CSV-4")
+    check(code == 200 and body_of(text)["surveys"][0]["procedure"] is None, f"CSV-4: {code} {text}")
+    print("ok: trigger --csv: a cell not in UTF-8 and an over-long row are refused rows; the others are taken")
+
+
 def config_errors(st):
     """hailongd stops with file:line naming the key whose value cannot be used."""
     base = st.write_config()
@@ -198,6 +228,7 @@ def main():
         lookups(st)
         reports(st)
         read_only(st)
+        csv_rows(st)
         config_errors(st)
         code, _ = st.http("GET", "/healthz")
         check(code == 200 and st.procs["hailongd"].poll() is None, "hailongd did not survive the bad requests")
