@@ -99,6 +99,17 @@ struct api_job {
 	} items[];
 };
 
+/* Sends the answer; a HEAD gets its headers only. libevent 2.1 writes the
+ * body of a HEAD answer (without a Content-Length), which a client that keeps
+ * the connection (a load balancer's health check) reads as the start of the
+ * next answer. */
+static void api_send(struct evhttp_request *req, int code, const char *reason, struct evbuffer *out)
+{
+	if (out && evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		evbuffer_drain(out, evbuffer_get_length(out));
+	evhttp_send_reply(req, code, reason, out);
+}
+
 static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
 	char *txt = json_dumps(body, JSON_COMPACT);
@@ -113,7 +124,7 @@ static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
 	                     : code == 405 ? "Method Not Allowed" : code == 409 ? "Conflict"
 	                     : code == 413 ? "Payload Too Large"
 	                     : code == 503 ? "Service Unavailable" : "Error";
-	evhttp_send_reply(req, code, reason, out);
+	api_send(req, code, reason, out);
 	if (out)
 		evbuffer_free(out);
 	free(txt);
@@ -455,7 +466,7 @@ static void api_text(struct evhttp_request *req, int code, const char *ctype, co
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
 	if (out)
 		evbuffer_add(out, txt, strlen(txt));
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "Service Unavailable", out);
+	api_send(req, code, code == 200 ? "OK" : "Service Unavailable", out);
 	if (out)
 		evbuffer_free(out);
 }

@@ -231,7 +231,7 @@ static void reply(struct evhttp_request *req, int code, const char *ctype, const
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	if (b && body)
+	if (b && body && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) /* (headers only: see api.c, api_send) */
 		evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, reason(code), b);
 	if (b)
