@@ -141,6 +141,10 @@ def reports(st):
     r = subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db, "--campaign", "default",
                         "--status", "nope"], capture_output=True, text=True, timeout=30)
     check(r.returncode == 2 and "cancelled" in r.stderr, f"hailong report --status nope: {r.returncode} {r.stderr}")
+    r = subprocess.run([os.path.join(harness.BIN, "hailong"), "archive", "verify", "--db", st.db, "--format", "csv"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2 and "'csv' is not table or json" in r.stderr,
+          f"archive verify --format csv (a bare usage line before): {r.returncode} {r.stderr!r}")
     print("ok: reports: misspelt or repeated parameters and from after to are 400s; an empty slice is nulls")
 
 
