@@ -400,6 +400,15 @@ static void parse_token(struct cctx *p, int node, int idx)
 		for (i = 0; ok && i < 32; i++)
 			t->sha256[i] = (unsigned char)(hexval(h[2 * i]) * 16 + hexval(h[2 * i + 1]));
 	}
+	/* one secret, two entries: the first would always match and the second's
+	 * agencies never apply */
+	for (i = 0; (tok || sha) && i < c->ntokens - 1; i++)
+		if (sodium_memcmp(c->tokens[i].sha256, t->sha256, sizeof t->sha256) == 0 &&
+		    !sodium_is_zero(t->sha256, sizeof t->sha256)) {
+			yerr_add(p->e, ydoc_line(p->d, tok ? tok : sha), "%s: the same token as %s", w,
+			         c->tokens[i].name ? c->tokens[i].name : "another entry");
+			break;
+		}
 
 	ag = ydoc_get(p->d, node, "agencies");
 	snprintf(ww, sizeof ww, "%s: agencies", w);

@@ -271,6 +271,12 @@ static const struct {
 	{SMSC TOK "      token: change-me\n      agencies: [x]\n    - name: a\n      token: change-me2\n"
 	          "      agencies: [x]\n",
 	 "h.yaml:12: http: token a: name: the name 'a' is already used by another token"},
+	{SMSC TOK "      token: change-me-1\n      agencies: [\"*\"]\n    - name: b\n      token: change-me-1\n"
+	          "      agencies: [ca-x]\n",
+	 "h.yaml:13: http: token b: the same token as a"},
+	{SMSC TOK "      token: change-me-1\n      agencies: [\"*\"]\n    - name: b\n"
+	          "      token_sha256: \"A39C91D9037E1E70C6AFAB8D24AC59CD5B39DE8C97A7C596E6ED9D1A52584CD2\"\n      agencies: [x]\n",
+	 "h.yaml:13: http: token b: the same token as a"},
 	{SMSC TOK "      token: change-me\n      agencies: [x]\n      scope: all\n",
 	 "h.yaml:12: http: token a: unknown key 'scope'"},
 	{SMSC "http: {tokens: {a: b}}\n", "h.yaml:7: http: tokens: expected a list"},
