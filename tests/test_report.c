@@ -208,6 +208,32 @@ static void test_slices(void **state)
 	}
 }
 
+/* hailong comments --format csv: a citizen's text that a spreadsheet would
+ * run as a formula is written with a leading apostrophe; other cells and
+ * other texts as they are. */
+static void test_comments_csv_formula(void **state)
+{
+	(void)state;
+	json_t *c = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]",
+	                      "agency", "-x", "text", "=HYPERLINK(\"http://x\",\"y\")", "survey_id", "s1",
+	                      "agency", "a", "text", "- cán bộ nhiệt tình", "survey_id", "s2",
+	                      "agency", "a", "text", "Rất tốt, cảm ơn", "survey_id", "s3",
+	                      "agency", "a", "text", "@SUM(1)", "survey_id", "s4");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(c);
+	assert_int_equal(report_write_comments(c, REPORT_FMT_CSV, out), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, ",-x,"));                                 /* not the citizen's text */
+	assert_non_null(strstr(buf, ",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",s1"));
+	assert_non_null(strstr(buf, ",'- cán bộ nhiệt tình,s2"));
+	assert_non_null(strstr(buf, ",\"Rất tốt, cảm ơn\",s3"));
+	assert_non_null(strstr(buf, ",'@SUM(1),s4"));
+	free(buf);
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_dates_statuses),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_slices),
+		cmocka_unit_test(test_comments_csv_formula),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
