@@ -504,6 +504,25 @@ static void api_ready_done(void *arg, int ok, const char *why)
 		api_text(req, ok && !draining ? 200 : 503, "text/plain", line);
 }
 
+/* A 405 for a method /v1/surveys... does not take (GET for a survey or a
+ * look-up, POST for a cancel): 1 when answered so, 0 for the others (an
+ * unknown path under /v1/surveys stays a 404, from api_surveys). */
+static int api_surveys_method(struct evhttp_request *req, const char *path)
+{
+	const char *rest = path + strlen("/v1/surveys"), *slash = *rest == '/' ? strchr(rest + 1, '/') : NULL;
+	const char *allow = NULL;
+	if (*rest == '\0' || (rest[1] && !slash))
+		allow = "GET, HEAD";
+	else if (slash && slash > rest + 1 && strcmp(slash, "/cancel") == 0)
+		allow = "POST";
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (!allow || (allow[0] == 'G' ? (cmd & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) : cmd == EVHTTP_REQ_POST))
+		return 0;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	api_error(req, 405, NULL, allow[0] == 'G' ? "GET only" : "POST only");
+	return 1;
+}
+
 static void api_cb(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
@@ -518,13 +537,17 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_optouts(a, req);
 	} else if (strcmp(path, "/v1/report") == 0 || strcmp(path, "/dashboard") == 0) {
 		dashboard_serve(a->dash, req, api_auth(a, req), strcmp(path, "/dashboard") == 0);
+	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/') &&
+	           api_surveys_method(req, path)) {
+		/* answered 405 with its Allow (RFC 9110 15.5.6) */
 	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
 		struct api_wait *w = calloc(1, sizeof *w);
 		if (!w) {
 			api_error(req, 503, NULL, "out of memory; retry");
 		} else {
 			api_wait_begin(a, w, req);
-			api_surveys(a->cfg, a->gw, api_auth(a, req), evhttp_request_get_command(req) == EVHTTP_REQ_GET, path,
+			api_surveys(a->cfg, a->gw, api_auth(a, req),
+			            (evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) != 0, path,
 			            evhttp_uri_get_query(u), api_surveys_done, w);
 		}
 	} else if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0) &&

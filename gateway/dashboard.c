@@ -282,6 +282,7 @@ void dashboard_serve(struct dashboard *d, struct evhttp_request *req, int token,
 	char *body;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
 		body = error_body(html, "use GET", &len, &ctype);
 		reply(req, 405, ctype, body, len);
 		free(body);

@@ -155,6 +155,19 @@ def read_only(st):
             check(code == 405 and "GET" in hdrs.get("allow", ""), f"{method} {path}: {code} {hdrs} {text}")
         code, _, _ = http_full(st, "GET", path)
         check(code == 200, f"GET {path}: {code}")
+    # every 405 says what the resource takes (RFC 9110: Allow is required)
+    for method, path, allow in [("GET", "/v1/triggers", "POST"), ("GET", "/v1/optouts", "POST"),
+                                ("POST", "/v1/surveys?transaction_id=GOOD-1", "GET"),
+                                ("DELETE", "/v1/surveys/0123456789abcdef", "GET"),
+                                ("GET", "/v1/surveys/0123456789abcdef/cancel", "POST"),
+                                ("POST", "/v1/report?campaign=default", "GET"),
+                                ("POST", "/dashboard?campaign=default", "GET")]:
+        code, hdrs, text = http_full(st, method, path, raw=b"{}" if method != "GET" else None)
+        check(code == 405 and allow in hdrs.get("allow", ""), f"{method} {path}: {code} {hdrs} {text}")
+    code, hdrs, text = http_full(st, "GET", "/v1/surveys/0123456789abcdef/nope")
+    check(code == 404, f"an unknown path under /v1/surveys: {code} {text}")
+    code, hdrs, text = http_full(st, "HEAD", "/v1/surveys?transaction_id=GOOD-1")
+    check(code == 200 and text == "", f"HEAD on a look-up: {code} {text!r}")
     # HEAD (a load balancer's check) on a kept connection: headers only, then
     # the next answer; libevent wrote the body, read as the next answer's start
     for path in ("/healthz", "/readyz", "/metrics", "/v1/triggers"):
