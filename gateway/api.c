@@ -17,6 +17,7 @@
 
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_BATCH 1000
+#define API_MAX_HEADERS (64 * 1024) /* request line and headers */
 
 struct api_wait;
 struct api {
@@ -605,6 +606,10 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	if (!a->http)
 		goto fail;
 	evhttp_set_max_body_size(a->http, API_MAX_BODY);
+	/* libevent's default is no limit: a client that never ends its headers
+	 * held as much memory as it sent (and its line was searched again at
+	 * each read); beyond this the connection is answered 400 and closed */
+	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_gencb(a->http, api_cb, a);
 	if (!evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) {

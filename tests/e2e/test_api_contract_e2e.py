@@ -186,6 +186,37 @@ def read_only(st):
     print("ok: /healthz, /readyz, /metrics: 405 with Allow for a write, GET answered, HEAD without a body")
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def endless_headers(st):
+    """A client whose headers never end: libevent's default kept all it sent
+    (memory grew a megabyte per megabyte); now it is answered 400 and cut."""
+    pid = st.procs["hailongd"].pid
+    before = rss_kb(pid)
+    with socket.create_connection(("127.0.0.1", st.http_port), timeout=5) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Long: ")
+        sent = 0
+        try:
+            for _ in range(32):
+                s.sendall(b"a" * (1 << 20))
+                sent += 1
+        except OSError:
+            pass
+        try:
+            answer = s.recv(200)
+        except OSError:
+            answer = b""
+    grew = rss_kb(pid) - before
+    check(sent < 32 and answer.startswith(b"HTTP/1.1 400 ") and grew < 8192,
+          f"endless headers: {sent} MB taken, answer {answer[:40]!r}, memory grew {grew} kB")
+    code, _ = st.http("GET", "/healthz")
+    check(code == 200, f"/healthz after the endless headers: {code}")
+    print(f"ok: endless headers cut after {sent} MB with a 400 (memory grew {grew} kB)")
+
+
 def csv_rows(st):
     """hailong trigger --csv: a row whose cell is not UTF-8 (a file saved in
     Windows-1258) was sent without that cell, and a row longer than a line
@@ -260,6 +291,7 @@ def main():
         lookups(st)
         reports(st)
         read_only(st)
+        endless_headers(st)
         csv_rows(st)
         config_errors(st)
         code, _ = st.http("GET", "/healthz")
