@@ -600,6 +600,11 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	}
 	memcpy(host, cfg->http_listen, (size_t)(colon - cfg->http_listen));
 	host[colon - cfg->http_listen] = '\0';
+	size_t hl = strlen(host);
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* "[::1]:8080": the address without its brackets */
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
 	if (!(a->dash = dashboard_new(base, cfg, err, errlen)))
 		goto fail;
 	a->http = evhttp_new(base);
@@ -612,8 +617,10 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_gencb(a->http, api_cb, a);
+	errno = 0;
 	if (!evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) {
-		snprintf(err, errlen, "%s: http: listen: cannot listen on %s: %s", where, cfg->http_listen, strerror(errno));
+		snprintf(err, errlen, "%s: http: listen: cannot listen on %s: %s", where, cfg->http_listen,
+		         errno ? strerror(errno) : "no such address here");
 		goto fail;
 	}
 	return a;

@@ -7,7 +7,7 @@ twice, from after to, a write on a read-only endpoint, a CSV row not in
 UTF-8 or too long) are clear 400/405s or refused rows and store nothing,
 while the good requests around them are taken; and a config
 whose folders or port cannot be used stops hailongd with `file:line: what is
-wrong` (SPEC §4)."""
+wrong` (SPEC §4), and an IPv6 listen address written as the docs say works."""
 import json
 import os
 import socket
@@ -246,6 +246,56 @@ def csv_rows(st):
     print("ok: trigger --csv: a cell not in UTF-8 and an over-long row are refused rows; the others are taken")
 
 
+def ipv6_listen(st):
+    """http.listen "[::1]:PORT" (docs/config.md: host may be [IPv6]) was
+    handed to libevent with its brackets: hailongd did not start ("cannot
+    listen ...: Resource temporarily unavailable"). A second hailongd on
+    Redis db 1 with an archive of its own, no SMSC needed for /healthz."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+            port = s.getsockname()[1]
+    except OSError:
+        print("skip: no IPv6 loopback here")
+        return
+    with open(st.write_config()) as f:
+        text = f.read()
+    text = (text.replace("listen: 127.0.0.1:%d" % st.http_port, 'listen: "[::1]:%d"' % port)
+            .replace("redis://127.0.0.1:%d/0" % st.redis_port, "redis://127.0.0.1:%d/1" % st.redis_port)
+            .replace("sqlite: " + st.db, "sqlite: " + os.path.join(st.dir, "v6.db"))
+            .replace("port: %d" % st.smsc_port, "port: %d" % harness.free_port()))
+    path = os.path.join(st.dir, "v6.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    log = open(os.path.join(st.dir, "v6.log"), "wb")
+    p = subprocess.Popen([os.path.join(harness.BIN, "hailongd"), "-c", path], stdout=log, stderr=log)
+    try:
+        import http.client
+        got = None
+        for _ in range(100):
+            if p.poll() is not None:
+                break
+            try:
+                c = http.client.HTTPConnection("::1", port, timeout=2)
+                c.request("GET", "/healthz")
+                r = c.getresponse()
+                got = (r.status, r.read())
+                c.close()
+                break
+            except OSError:
+                import time
+                time.sleep(0.1)
+        with open(os.path.join(st.dir, "v6.log"), "rb") as f:
+            out = f.read().decode("utf-8", "replace")
+        check(got == (200, b"ok\n"), f"hailongd on [::1]:{port}: {got}, exit {p.poll()}: {out[-600:]}")
+    finally:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(timeout=30)
+        log.close()
+    print(f"ok: http.listen [::1]:{port} answers")
+
+
 def config_errors(st):
     """hailongd stops with file:line naming the key whose value cannot be used."""
     base = st.write_config()
@@ -293,6 +343,7 @@ def main():
         read_only(st)
         endless_headers(st)
         csv_rows(st)
+        ipv6_listen(st)
         config_errors(st)
         code, _ = st.http("GET", "/healthz")
         check(code == 200 and st.procs["hailongd"].poll() is None, "hailongd did not survive the bad requests")
