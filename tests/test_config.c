@@ -614,6 +614,39 @@ static void test_smsc_same_link(void **state)
 	config_free(a);
 }
 
+/* An SMSC's host as getaddrinfo takes it: "[::1]" is kept as "::1" (it was
+ * kept with its brackets and never resolved: resolve_failed at each try),
+ * and "*", which means anywhere for a listener, is no host to connect to. */
+static void test_smsc_host(void **state)
+{
+	static const struct {
+		const char *host, *want; /* want NULL: refused */
+	} cases[] = {
+		{"\"[::1]\"", "::1"}, {"\"::1\"", "::1"}, {"127.0.0.1", "127.0.0.1"}, {"smsc.example.vn", "smsc.example.vn"},
+		{"\"*\"", NULL}, {"\"[::1\"", NULL},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char yaml[512], err[ERRLEN];
+		struct config *c = NULL;
+		snprintf(yaml, sizeof yaml,
+		         "smpp:\n  - name: main\n    host: %s\n    port: 2775\n    system_id: hailong\n"
+		         "    source_addr: \"8088\"\n",
+		         cases[i].host);
+		int rc = parse(yaml, &c, err);
+		if (cases[i].want) {
+			if (rc != 0)
+				fail_msg("host %s refused: %s", cases[i].host, err);
+			assert_string_equal(c->smsc[0].host, cases[i].want);
+		} else {
+			if (rc == 0)
+				fail_msg("host %s accepted as '%s'", cases[i].host, c->smsc[0].host);
+			assert_non_null(strstr(err, "h.yaml:3: smpp main: host: "));
+		}
+		config_free(c);
+	}
+}
+
 /* The folders a start needs are checked after loading, each error with the
  * line of its key (SPEC §4: file:line), or "(the default)" when absent. */
 static void test_check_paths(void **state)
@@ -668,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_ussd),
 		cmocka_unit_test(test_smsc_same_link),
 		cmocka_unit_test(test_check_paths),
+		cmocka_unit_test(test_smsc_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
