@@ -239,7 +239,7 @@ static int valid_redis_url(const char *s)
 	} else {
 		colon = memchr(h, ':', (size_t)(end - h));
 	}
-	if (!config_valid_host(h, (size_t)((colon ? colon : end) - h)))
+	if (!config_valid_host(h, (size_t)((colon ? colon : end) - h)) || h[0] == '*') /* ("*": no host to reach) */
 		return 0;
 	if (colon && !valid_port(colon + 1, (size_t)(end - colon - 1)))
 		return 0;

@@ -482,6 +482,7 @@ static void test_redis_urls(void **state)
 		{"redis://127.0.0.1:6379/0", 1}, {"redis://localhost", 1}, {"redis://h:6380", 1},
 		{"redis://[::1]:6379/2", 1}, {"unix:/tmp/r.sock", 1}, {"embedded", 1},
 		{"redis://[::1]", 1}, {"redis://[::1]/3", 1}, {"redis://h:6379/255", 1}, {"redis://h/20", 1},
+		{"redis://*:6379/0", 0},
 		{"redis://h:6379/", 0}, {"redis://h:/0", 0}, {"redis://h:6379/256", 0},
 		{"redis://user@h:6379/0", 0}, {"redis:/h", 0}, {"Embedded", 0}, {"", 0},
 	};
