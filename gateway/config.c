@@ -683,7 +683,7 @@ void config_where(const struct config *c, int line, char *out, size_t cap)
 		snprintf(out, cap, "%s", c->file);
 }
 
-int config_check_paths(const struct config *c, char *err, size_t errlen)
+int config_check_paths(const struct config *c, int storage, char *err, size_t errlen)
 {
 	char where[4200], dir[4096];
 	struct stat st;
@@ -707,7 +707,7 @@ int config_check_paths(const struct config *c, char *err, size_t errlen)
 	else
 		snprintf(dir, sizeof dir, "%.*s", slash == c->sqlite_path ? 1 : (int)(slash - c->sqlite_path),
 		         c->sqlite_path);
-	int e = stat(dir, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+	int e = !storage ? 0 : stat(dir, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
 	if (e) {
 		rc = rc ? rc : -e;
 		config_where(c, c->sqlite_line, where, sizeof where);

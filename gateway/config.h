@@ -110,9 +110,11 @@ int config_parse(const char *file, const char *yaml, size_t len,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *c);
 /* What hailongd needs of the file system before it starts: the campaigns
- * folder can be read, and the folder of storage.sqlite exists. Returns 0,
- * or -errno with "file:line: what is wrong" lines in err. */
-int config_check_paths(const struct config *c, char *err, size_t errlen);
+ * folder can be read, and (storage != 0) the folder of storage.sqlite
+ * exists. --check leaves the latter out: on a fresh install the state folder
+ * appears only when systemd first starts the unit. Returns 0, or -errno
+ * with "file:line: what is wrong" lines in err. */
+int config_check_paths(const struct config *c, int storage, char *err, size_t errlen);
 /* "file:line" of a key (line 0: "file", the key absent), for an error about
  * its value found after loading. */
 void config_where(const struct config *c, int line, char *out, size_t cap);

@@ -285,7 +285,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (config_check_paths(cfg, err, sizeof err) < 0) { /* (named with their lines, before anything opens them) */
+	if (config_check_paths(cfg, !check, err, sizeof err) < 0) { /* (named with their lines, before anything opens them) */
 		fprintf(stderr, "%s\n", err);
 		config_free(cfg);
 		return 1;

@@ -660,28 +660,29 @@ static void test_check_paths(void **state)
 	                              "campaigns: /nonexistent-hl/campaigns\n",
 	                       &c, err),
 	                 0);
-	assert_int_equal(config_check_paths(c, err, sizeof err), -ENOENT);
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), -ENOENT);
 	assert_non_null(strstr(err, "h.yaml:9: campaigns: cannot read the folder '/nonexistent-hl/campaigns'"));
 	assert_non_null(strstr(err, "h.yaml:8: storage: sqlite: the folder '/nonexistent-hl/dir'"));
 	config_free(c);
 
 	assert_int_equal(parse(SMSC "storage:\n  sqlite: /etc/passwd/h.db\ncampaigns: /\n", &c, err), 0);
-	assert_int_equal(config_check_paths(c, err, sizeof err), -ENOTDIR);
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), -ENOTDIR);
 	assert_non_null(strstr(err, "h.yaml:8: storage: sqlite: the folder '/etc/passwd'"));
 	assert_null(strstr(err, "campaigns"));
+	assert_int_equal(config_check_paths(c, 0, err, sizeof err), 0); /* --check: not the state folder */
 	config_free(c);
 
 	assert_int_equal(parse(SMSC "storage:\n  sqlite: /h.db\ncampaigns: /tmp\n", &c, err), 0);
-	assert_int_equal(config_check_paths(c, err, sizeof err), 0); /* a file at the root: its folder is / */
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), 0); /* a file at the root: its folder is / */
 	config_free(c);
 
 	assert_int_equal(parse(SMSC "storage:\n  sqlite: h.db\ncampaigns: /nonexistent-hl\n", &c, err), 0);
-	assert_int_equal(config_check_paths(c, err, sizeof err), -ENOENT); /* h.db: in the working folder */
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), -ENOENT); /* h.db: in the working folder */
 	assert_null(strstr(err, "storage"));
 	config_free(c);
 
 	assert_int_equal(parse(SMSC, &c, err), 0); /* both defaulted (config/campaigns, var/hailong.db) */
-	if (config_check_paths(c, err, sizeof err) < 0)
+	if (config_check_paths(c, 1, err, sizeof err) < 0)
 		assert_non_null(strstr(err, "h.yaml: "));
 	if (strstr(err, "campaigns"))
 		assert_non_null(strstr(err, "h.yaml: campaigns: cannot read the folder 'config/campaigns' (the default)"));
