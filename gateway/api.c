@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "api.h"
 #include "api_surveys.h"
@@ -200,6 +201,21 @@ static json_t *api_trigger_answer(int code, const char *id, const char *field, c
 	return o;
 }
 
+/* The string at o[key], if one, put in Unicode NFC (SPEC §8: NFC first): an
+ * agency or procedure typed on a system that writes decomposed Vietnamese
+ * (NFD: "o" + U+0302 + U+0301 for "ố") is the same unit in the token's list,
+ * the archive and the reports as the one written composed. */
+static void api_nfc(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_string(v))
+		return;
+	char *n = (char *)utf8proc_NFC((const utf8proc_uint8_t *)json_string_value(v));
+	if (n && strcmp(n, json_string_value(v)) != 0)
+		json_object_set_new(o, key, json_string(n));
+	free(n);
+}
+
 /* One trigger object -> (HTTP status, JSON answer), or 0 when it went to
  * Redis (it of job j: api_trigger_done answers it). */
 static int api_one(struct api *a, int token, json_t *item, json_t **answer, struct api_item *it)
@@ -225,6 +241,8 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer, stru
 			return 400;
 		}
 	}
+	api_nfc(item, "agency");
+	api_nfc(item, "procedure");
 	struct gw_trigger t;
 	const char *bad = NULL;
 	int b = 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <utf8proc.h>
 
 #include "config_int.h"
 #include "phone.h"
@@ -266,6 +267,17 @@ static int hexval(char ch)
 /* ---- sections -------------------------------------------------------- */
 
 /* sms_triggers: [{number, agency, campaign}, ...] */
+/* s (taken over) in Unicode NFC, as the API puts a trigger's agency: a token's
+ * agency typed decomposed still matches. s itself when it cannot be. */
+static char *config_nfc(char *s)
+{
+	char *n = (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+	if (!n)
+		return s;
+	free(s);
+	return n;
+}
+
 static void parse_sms_triggers(struct cctx *p, int node)
 {
 	struct config *c = p->c;
@@ -328,6 +340,8 @@ static void parse_sms_triggers(struct cctx *p, int node)
 			}
 			if (config_read_str(p, n, ww, j == 0 ? 128 : 64, 0, dst) < 0)
 				continue;
+			if (j == 0)
+				*dst = config_nfc(*dst);
 			for (v = *dst; *v; v++)
 				if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
 				      (*v >= '0' && *v <= '9') || *v == '-' || *v == '_' || *v == '.')) {
@@ -422,7 +436,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 		char *a = NULL;
 
 		if (config_read_str(p, ag, ww, 128, 0, &a) == 0)
-			t->agencies[t->nagencies++] = a;
+			t->agencies[t->nagencies++] = config_nfc(a);
 		return;
 	}
 	if (ydoc_kind(p->d, ag) != YDOC_SEQ || ydoc_seq_len(p->d, ag) == 0) {
@@ -440,7 +454,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 		char *a = NULL;
 
 		if (config_read_str(p, ydoc_seq_item(p->d, ag, i), ww, 128, 0, &a) == 0)
-			t->agencies[t->nagencies++] = a;
+			t->agencies[t->nagencies++] = config_nfc(a);
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "log.h"
 #include "report.h"
@@ -63,6 +64,13 @@ static char *error_body(int html, const char *msg, size_t *len, const char **cty
 	return out;
 }
 
+/* A copy of s in Unicode NFC (s itself copied when it is no valid UTF-8), or NULL. */
+static char *nfc_dup(const char *s)
+{
+	char *n = s ? (char *)utf8proc_NFC((const utf8proc_uint8_t *)s) : NULL;
+	return n ? n : s ? strdup(s) : NULL;
+}
+
 int dashboard_render(const char *db_path, const char *query, const char *const *agencies, int nagencies,
                      int html, char **body, size_t *len, const char **ctype)
 {
@@ -75,6 +83,7 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 	size_t blen = 0;
 	FILE *out;
 	int code = 200, rc, all = nagencies < 0 || !agencies;
+	char *nfc_agency = NULL, *nfc_procedure = NULL;
 
 	memset(&q, 0, sizeof q);
 	TAILQ_INIT(&kv);
@@ -112,8 +121,9 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 	q.campaign = evhttp_find_header(&kv, "campaign");
 	q.from = evhttp_find_header(&kv, "from");
 	q.to = evhttp_find_header(&kv, "to");
-	q.agency = evhttp_find_header(&kv, "agency");
-	q.procedure = evhttp_find_header(&kv, "procedure");
+	/* the filters in NFC, as the API stores a trigger's agency and procedure */
+	q.agency = nfc_agency = nfc_dup(evhttp_find_header(&kv, "agency"));
+	q.procedure = nfc_procedure = nfc_dup(evhttp_find_header(&kv, "procedure"));
 	q.status = evhttp_find_header(&kv, "status");
 	q.agencies = all ? NULL : agencies;
 	q.nagencies = all ? -1 : nagencies;
@@ -175,6 +185,8 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 	json_decref(doc);
 	report_db_close(db);
 	evhttp_clear_headers(&kv);
+	free(nfc_agency);
+	free(nfc_procedure);
 	*body = buf;
 	*len = blen;
 	*ctype = html ? "text/html; charset=utf-8" : "application/json";
@@ -184,6 +196,8 @@ fail:
 	report_db_close(db);
 	evhttp_clear_headers(&kv);
 	*body = error_body(html, err, len, ctype);
+	free(nfc_agency);
+	free(nfc_procedure);
 	return code;
 }
 

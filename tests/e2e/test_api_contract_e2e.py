@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import unicodedata
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -118,6 +119,32 @@ def lookups(st):
     check((s.get("transaction_id"), s.get("agency"), s.get("procedure")) == (tx, ag, "Đăng ký xe"),
           f"Vietnamese text back: {code} {text}")
     print("ok: look-ups: a parameter twice is a 400; Vietnamese text round-trips")
+
+
+def nfc(st):
+    """An agency typed decomposed (NFD, as some systems write Vietnamese) is
+    the agency written composed: the token whose list names it may trigger
+    for it (it was a 403), the survey is stored composed (it was another unit
+    in the reports), and a report filtered either way finds it."""
+    import unicodedata
+    ag = "Công an tỉnh Vĩnh Phúc"
+    nfd = unicodedata.normalize("NFD", ag)
+    check(nfd != ag, "the test's agency has no decomposed form")
+    code, b = st.trigger("0912345621", "NFD-1", agency=nfd, procedure=unicodedata.normalize("NFD", "Cấp hộ chiếu"))
+    check(code == 202, f"an NFD agency: {code} {b}")
+    code, text = st.http("GET", "/v1/surveys?transaction_id=NFD-1")
+    s = body_of(text)["surveys"][0] if code == 200 else {}
+    check((s.get("agency"), s.get("procedure")) == (ag, "Cấp hộ chiếu"), f"stored as NFC: {code} {text}")
+    code, text = st.http("POST", "/v1/triggers", {"campaign": "default", "msisdn": "0912345622",
+                                                  "transaction_id": "NFD-2", "agency": nfd}, token=VN_TOKEN)
+    check(code == 202, f"a token listing the agency (decomposed in the config): {code} {text}")
+    code, text = st.http("POST", "/v1/triggers", {"campaign": "default", "msisdn": "0912345623",
+                                                  "transaction_id": "NFD-3", "agency": "ca-khac"}, token=VN_TOKEN)
+    check(code == 403, f"that token, another agency: {code} {text}")
+    for q in (ag, nfd):
+        code, text = st.http("GET", "/v1/report?campaign=default&agency=" + urllib.parse.quote(q), token=VN_TOKEN)
+        check(code == 200, f"the report filtered by the agency ({'NFD' if q == nfd else 'NFC'}): {code} {text[:200]}")
+    print("ok: an agency written decomposed is the agency written composed (token, archive, report filter)")
 
 
 def reports(st):
@@ -335,14 +362,32 @@ def config_errors(st):
     print("ok: config: a missing campaigns or archive folder and a port taken stop hailongd with file:line")
 
 
+VN_TOKEN = "vn-token-composed"
+
+
+def start(st):
+    """The harness's stack, with one more token whose agency is written in
+    Vietnamese, decomposed (NFD), in the config."""
+    st.start_redis()
+    st.start_sim(0, think="5")
+    cfg = st.write_config()
+    with open(cfg, encoding="utf-8") as f:
+        text = f.read()
+    old = "    - name: only-police\n"
+    check(old in text, "the harness config no longer has the only-police token")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(text.replace(old, '    - name: vn\n      token: "%s"\n      agencies: ["%s"]\n%s'
+                             % (VN_TOKEN, unicodedata.normalize("NFD", "Công an tỉnh Vĩnh Phúc"), old), 1))
+    st.start_gateway(cfg)
+
+
 def main():
     with harness.Stack() as st:
-        st.start_redis()
-        st.start_sim(0, think="5")
-        st.start_gateway()
+        start(st)
         triggers(st)
         optouts(st)
         lookups(st)
+        nfc(st)
         reports(st)
         read_only(st)
         endless_headers(st)
