@@ -306,7 +306,7 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 	report_db_close(r);
 	if (rc < 0) {
 		fprintf(stderr, "hailong report: %s\n", err);
-		return rc == -ENOENT ? EXIT_USAGE : EXIT_FAILURE;
+		return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
 	}
 	rc = report_write(doc, fmt, stdout);
 	json_decref(doc);

@@ -192,6 +192,39 @@ static void test_slices(void **state)
 		assert_int_equal(json_array_size(json_object_get(doc, "slices")), 1);
 		json_decref(doc);
 	}
+	/* every unit with every day from 2000 to 2026: 2 x 4000 days filled
+	 * would pass; 3 units would be 12 000 slices, refused (a gigabyte and
+	 * more in one answer for a few hundred procedures) */
+	{
+		struct report_query big = q;
+		big.agencies = NULL;
+		big.nagencies = -1;
+		big.from = "2000-01-01";
+		big.to = "2026-12-31";
+		big.nby = 0;
+		assert_int_equal(report_parse_by("agency,day", &big, err, sizeof err), 0);
+		assert_int_equal(report_run(db, &big, &doc, err, sizeof err), 0);
+		assert_in_range(json_array_size(json_object_get(doc, "slices")), 8000, 8100); /* (4000 filled, and those seen) */
+		json_decref(doc);
+		big.nby = 0;
+		assert_int_equal(report_parse_by("agency,channel", &big, err, sizeof err), 0);
+		assert_int_equal(report_run(db, &big, &doc, err, sizeof err), 0); /* (2 x 2) */
+		json_decref(doc);
+		a = archive_open(path, err, sizeof err);
+		assert_non_null(a);
+		const struct archive_survey more[] = {
+			{ "s4", "ca-r", c->version, "t4", "C", "p", "h4", "sms", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL, NULL },
+		};
+		assert_int_equal(archive_put(a, more, 1, err, sizeof err), 1);
+		archive_close(a);
+		big.nby = 0;
+		assert_int_equal(report_parse_by("agency,day", &big, err, sizeof err), 0);
+		doc = NULL;
+		assert_int_equal(report_run(db, &big, &doc, err, sizeof err), -EINVAL);
+		assert_null(doc);
+		if (!strstr(err, "slices (every agency with every day), more than 10000: narrow from/to"))
+			fail_msg("the refusal: %s", err);
+	}
 	q.campaign = "nope";
 	assert_int_equal(report_run(db, &q, &doc, err, sizeof err), -ENOENT);
 	assert_non_null(strstr(err, "nope"));
