@@ -144,7 +144,18 @@ def nfc(st):
     for q in (ag, nfd):
         code, text = st.http("GET", "/v1/report?campaign=default&agency=" + urllib.parse.quote(q), token=VN_TOKEN)
         check(code == 200, f"the report filtered by the agency ({'NFD' if q == nfd else 'NFC'}): {code} {text[:200]}")
-    print("ok: an agency written decomposed is the agency written composed (token, archive, report filter)")
+    # hailong report --agency typed decomposed finds the survey archived composed
+    sid = s["survey_id"]
+    code, text = st.http("POST", "/v1/surveys/%s/cancel" % sid)
+    check(code == 200, f"cancel NFD-1: {code} {text}")
+
+    def counted():
+        r = subprocess.run([os.path.join(harness.BIN, "hailong"), "report", "--db", st.db, "--campaign", "default",
+                            "--agency", nfd, "--status", "cancelled", "--format", "json"],
+                           capture_output=True, text=True, timeout=30)
+        return r.returncode == 0 and json.loads(r.stdout)["total"]["surveys"] == 1
+    harness.wait_for(counted, 15, "hailong report --agency (NFD) to count the cancelled survey")
+    print("ok: an agency written decomposed is the agency written composed (token, archive, report filters)")
 
 
 def reports(st):
