@@ -1,4 +1,4 @@
-/* api: POST /v1/triggers, POST /v1/optouts, GET /v1/surveys and POST /v1/surveys/{id}/cancel (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), /healthz, /readyz and /metrics. */
+/* api: POST /v1/triggers, POST /v1/optouts, GET /v1/surveys and POST /v1/surveys/{id}/cancel (api_surveys.c), GET /v1/report and /dashboard (dashboard.c), GET /healthz, /readyz and /metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "api.h"
 #include "api_surveys.h"
@@ -17,6 +18,7 @@
 
 #define API_MAX_BODY (1024 * 1024)
 #define API_MAX_BATCH 1000
+#define API_MAX_HEADERS (64 * 1024) /* request line and headers */
 
 struct api_wait;
 struct api {
@@ -99,6 +101,17 @@ struct api_job {
 	} items[];
 };
 
+/* Sends the answer; a HEAD gets its headers only. libevent 2.1 writes the
+ * body of a HEAD answer (without a Content-Length), which a client that keeps
+ * the connection (a load balancer's health check) reads as the start of the
+ * next answer. */
+static void api_send(struct evhttp_request *req, int code, const char *reason, struct evbuffer *out)
+{
+	if (out && evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+		evbuffer_drain(out, evbuffer_get_length(out));
+	evhttp_send_reply(req, code, reason, out);
+}
+
 static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
 	char *txt = json_dumps(body, JSON_COMPACT);
@@ -113,7 +126,7 @@ static void api_reply_json(struct evhttp_request *req, int code, json_t *body)
 	                     : code == 405 ? "Method Not Allowed" : code == 409 ? "Conflict"
 	                     : code == 413 ? "Payload Too Large"
 	                     : code == 503 ? "Service Unavailable" : "Error";
-	evhttp_send_reply(req, code, reason, out);
+	api_send(req, code, reason, out);
 	if (out)
 		evbuffer_free(out);
 	free(txt);
@@ -188,6 +201,21 @@ static json_t *api_trigger_answer(int code, const char *id, const char *field, c
 	return o;
 }
 
+/* The string at o[key], if one, put in Unicode NFC (SPEC §8: NFC first): an
+ * agency or procedure typed on a system that writes decomposed Vietnamese
+ * (NFD: "o" + U+0302 + U+0301 for "ố") is the same unit in the token's list,
+ * the archive and the reports as the one written composed. */
+static void api_nfc(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_string(v))
+		return;
+	char *n = (char *)utf8proc_NFC((const utf8proc_uint8_t *)json_string_value(v));
+	if (n && strcmp(n, json_string_value(v)) != 0)
+		json_object_set_new(o, key, json_string(n));
+	free(n);
+}
+
 /* One trigger object -> (HTTP status, JSON answer), or 0 when it went to
  * Redis (it of job j: api_trigger_done answers it). */
 static int api_one(struct api *a, int token, json_t *item, json_t **answer, struct api_item *it)
@@ -213,6 +241,8 @@ static int api_one(struct api *a, int token, json_t *item, json_t **answer, stru
 			return 400;
 		}
 	}
+	api_nfc(item, "agency");
+	api_nfc(item, "procedure");
 	struct gw_trigger t;
 	const char *bad = NULL;
 	int b = 0;
@@ -295,6 +325,26 @@ static void api_trigger_done(void *arg, int rc, const char *id, const char *err)
 	api_job_answer(j);
 }
 
+/* The request's body as JSON, or NULL (je says why). A key written twice
+ * in one object is refused: which of the two was meant cannot be known. */
+static json_t *api_load(struct evbuffer *in, json_error_t *je)
+{
+	size_t len = evbuffer_get_length(in);
+	memset(je, 0, sizeof *je);
+	if (len == 0)
+		return NULL;
+	return json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, JSON_REJECT_DUPLICATES, je);
+}
+
+/* What was wrong with a body api_load refused, for the 400. */
+static void api_json_why(size_t len, const json_error_t *je, char *msg, size_t cap)
+{
+	if (len == 0)
+		snprintf(msg, cap, "body: empty; expected a JSON object (or an array of them)");
+	else
+		snprintf(msg, cap, "body: not JSON (line %d column %d: %s)", je->line, je->column, je->text);
+}
+
 static void api_triggers(struct api *a, struct evhttp_request *req)
 {
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -319,14 +369,14 @@ static void api_triggers(struct api *a, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	if (len > API_MAX_BODY) {
-		api_error(req, 413, NULL, "body too large");
+		api_error(req, 413, "body", "body: larger than 1 MiB; send at most 1000 triggers per request");
 		return;
 	}
 	json_error_t je;
-	json_t *body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &je);
+	json_t *body = api_load(in, &je);
 	if (!body) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "body: not JSON (line %d column %d: %s)", je.line, je.column, je.text);
+		api_json_why(len, &je, msg, sizeof msg);
 		api_error(req, 400, "body", msg);
 		return;
 	}
@@ -400,17 +450,24 @@ static void api_optouts(struct api *a, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	json_error_t je;
-	json_t *body = len <= API_MAX_BODY ? json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, 0, &je)
-	                                   : NULL;
+	if (len > API_MAX_BODY) {
+		api_error(req, 413, "body", "body: larger than 1 MiB");
+		return;
+	}
+	json_t *body = api_load(in, &je);
 	int bad = 0;
 	const char *raw = json_is_object(body) ? api_str(body, "msisdn", &bad) : NULL;
 	char msisdn[PHONE_MAX], why[128] = "required";
-	if (!json_is_object(body)) {
+	if (!body) {
+		char msg[256];
+		api_json_why(len, &je, msg, sizeof msg);
+		api_error(req, 400, "body", msg);
+	} else if (!json_is_object(body)) {
 		api_error(req, 400, "body", "expected a JSON object {\"msisdn\": \"0912345678\"}");
 	} else if (json_object_size(body) != 1 || !raw || bad || phone_normalize(raw, msisdn, why, sizeof why) < 0) {
 		char msg[200];
 		if (raw && !bad && json_object_size(body) == 1)
-			snprintf(msg, sizeof msg, "msisdn: not a Vietnamese mobile number (%s)", why);
+			snprintf(msg, sizeof msg, "msisdn: %s", why);
 		else
 			snprintf(msg, sizeof msg, "msisdn: required, a string, and the only field");
 		api_error(req, 400, "msisdn", msg);
@@ -432,7 +489,7 @@ static void api_text(struct evhttp_request *req, int code, const char *ctype, co
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
 	if (out)
 		evbuffer_add(out, txt, strlen(txt));
-	evhttp_send_reply(req, code, code == 200 ? "OK" : "Service Unavailable", out);
+	api_send(req, code, code == 200 ? "OK" : "Service Unavailable", out);
 	if (out)
 		evbuffer_free(out);
 }
@@ -470,6 +527,25 @@ static void api_ready_done(void *arg, int ok, const char *why)
 		api_text(req, ok && !draining ? 200 : 503, "text/plain", line);
 }
 
+/* A 405 for a method /v1/surveys... does not take (GET for a survey or a
+ * look-up, POST for a cancel): 1 when answered so, 0 for the others (an
+ * unknown path under /v1/surveys stays a 404, from api_surveys). */
+static int api_surveys_method(struct evhttp_request *req, const char *path)
+{
+	const char *rest = path + strlen("/v1/surveys"), *slash = *rest == '/' ? strchr(rest + 1, '/') : NULL;
+	const char *allow = NULL;
+	if (*rest == '\0' || (rest[1] && !slash))
+		allow = "GET, HEAD";
+	else if (slash && slash > rest + 1 && strcmp(slash, "/cancel") == 0)
+		allow = "POST";
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (!allow || (allow[0] == 'G' ? (cmd & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) : cmd == EVHTTP_REQ_POST))
+		return 0;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+	api_error(req, 405, NULL, allow[0] == 'G' ? "GET only" : "POST only");
+	return 1;
+}
+
 static void api_cb(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
@@ -484,15 +560,24 @@ static void api_cb(struct evhttp_request *req, void *arg)
 		api_optouts(a, req);
 	} else if (strcmp(path, "/v1/report") == 0 || strcmp(path, "/dashboard") == 0) {
 		dashboard_serve(a->dash, req, api_auth(a, req), strcmp(path, "/dashboard") == 0);
+	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/') &&
+	           api_surveys_method(req, path)) {
+		/* answered 405 with its Allow (RFC 9110 15.5.6) */
 	} else if (strncmp(path, "/v1/surveys", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
 		struct api_wait *w = calloc(1, sizeof *w);
 		if (!w) {
 			api_error(req, 503, NULL, "out of memory; retry");
 		} else {
 			api_wait_begin(a, w, req);
-			api_surveys(a->cfg, a->gw, api_auth(a, req), evhttp_request_get_command(req) == EVHTTP_REQ_GET, path,
+			api_surveys(a->cfg, a->gw, api_auth(a, req),
+			            (evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) != 0, path,
 			            evhttp_uri_get_query(u), api_surveys_done, w);
 		}
+	} else if ((strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 || strcmp(path, "/metrics") == 0) &&
+	           !(evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))) {
+		/* read-only: a probe that POSTs or DELETEs is told so, not answered as a GET */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		api_error(req, 405, NULL, "use GET");
 	} else if (strcmp(path, "/healthz") == 0) {
 		api_text(req, 200, "text/plain", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
@@ -529,22 +614,37 @@ struct api *api_new(struct event_base *base, const struct config *cfg, struct gw
 	a->gw = g;
 	const char *colon = strrchr(cfg->http_listen, ':');
 	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+	char where[4200];
+	config_where(cfg, cfg->listen_line, where, sizeof where);
 	if (!colon || port <= 0 || port > 65535 || (size_t)(colon - cfg->http_listen) >= sizeof host) {
-		snprintf(err, errlen, "%s: http.listen: expected host:port, got '%s'", cfg->file, cfg->http_listen);
+		snprintf(err, errlen, "%s: http: listen: expected host:port, got '%s'", where, cfg->http_listen);
 		goto fail;
 	}
 	memcpy(host, cfg->http_listen, (size_t)(colon - cfg->http_listen));
 	host[colon - cfg->http_listen] = '\0';
+	size_t hl = strlen(host);
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* "[::1]:8080": the address without its brackets */
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
 	if (!(a->dash = dashboard_new(base, cfg, err, errlen)))
 		goto fail;
 	a->http = evhttp_new(base);
 	if (!a->http)
 		goto fail;
-	evhttp_set_max_body_size(a->http, API_MAX_BODY);
+	/* libevent answers a body over its limit itself, in HTML: up to 4 times
+	 * ours, the handlers answer a JSON 413 naming the limit */
+	evhttp_set_max_body_size(a->http, 4 * API_MAX_BODY);
+	/* libevent's default is no limit: a client that never ends its headers
+	 * held as much memory as it sent (and its line was searched again at
+	 * each read); beyond this the connection is answered 400 and closed */
+	evhttp_set_max_headers_size(a->http, API_MAX_HEADERS);
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_gencb(a->http, api_cb, a);
+	errno = 0;
 	if (!evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port)) {
-		snprintf(err, errlen, "http: cannot listen on %s: %s", cfg->http_listen, strerror(errno));
+		snprintf(err, errlen, "%s: http: listen: cannot listen on %s: %s", where, cfg->http_listen,
+		         errno ? strerror(errno) : "no such address here");
 		goto fail;
 	}
 	return a;

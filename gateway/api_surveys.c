@@ -76,17 +76,22 @@ static void api_surveys_query(struct api_surveys_job *j, const char *query)
 		api_surveys_fail(j, 400, "transaction_id", "transaction_id is required");
 		return;
 	}
-	const char *tx = NULL, *camp = NULL, *bad = NULL;
-	for (struct evkeyval *kv = q.tqh_first; kv && !bad; kv = kv->next.tqe_next) {
-		if (strcmp(kv->key, "transaction_id") == 0)
-			tx = kv->value;
-		else if (strcmp(kv->key, "campaign") == 0)
-			camp = kv->value;
-		else
+	const char *tx = NULL, *camp = NULL, *bad = NULL, *twice = NULL;
+	for (struct evkeyval *kv = q.tqh_first; kv && !bad && !twice; kv = kv->next.tqe_next) {
+		const char **slot = strcmp(kv->key, "transaction_id") == 0 ? &tx
+		                    : strcmp(kv->key, "campaign") == 0     ? &camp
+		                                                           : NULL;
+		if (!slot)
 			bad = kv->key;
+		else if (*slot)
+			twice = kv->key;
+		else
+			*slot = kv->value;
 	}
 	if (bad)
 		api_surveys_fail(j, 400, bad, "unknown parameter (transaction_id, campaign)");
+	else if (twice) /* which one was meant cannot be known */
+		api_surveys_fail(j, 400, twice, "given twice");
 	else if (!tx || !*tx)
 		api_surveys_fail(j, 400, "transaction_id", "transaction_id is required");
 	else

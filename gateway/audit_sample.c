@@ -321,9 +321,15 @@ int audit_sample(struct archive *a, const struct audit_sample_opts *o, FILE *out
 	if (info) {
 		fprintf(info, "sample of %s, %s..%s, by %s, seed \"%s\": %d of %d completed surveys (asked %d, floor %d)\n",
 		        o->campaign, o->from, o->to, by, o->seed, drawn, n, o->size, o->floor);
-		for (int k = 0; k < nu; k++)
-			fprintf(info, "  %-40s %6d completed %5d drawn\n", u[k].name[0] ? u[k].name : "(none)", u[k].count,
+		for (int k = 0; k < nu; k++) {
+			const char *name = u[k].name[0] ? u[k].name : "(none)";
+			/* padded to 40 characters, not bytes (UTF-8 lead bytes counted): "Vĩnh Phúc" has more bytes than characters */
+			int cols = 0;
+			for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+				cols += (*c & 0xC0) != 0x80;
+			fprintf(info, "  %s%*s %6d completed %5d drawn\n", name, cols < 40 ? 40 - cols : 0, "", u[k].count,
 			        u[k].take);
+		}
 		if (drawn > o->size)
 			fprintf(info, "  note: the floor of %d per unit makes the sample larger than asked\n", o->floor);
 	}

@@ -114,13 +114,14 @@ static int copt_double(const char *cmd, const struct copts *o, const char *name,
 	return 0;
 }
 
+/* table_ok: 0 csv|json, 1 and table, 2 and html, 3 table|json only. */
 static int copt_format(const char *cmd, const struct copts *o, const char *def, int table_ok, enum audit_format *f)
 {
 	const char *v = copt(o, "--format", def);
 
 	if (table_ok == 2 && strcmp(v, "html") == 0)
 		*f = AUDIT_FMT_HTML;
-	else if (strcmp(v, "csv") == 0)
+	else if (table_ok != 3 && strcmp(v, "csv") == 0)
 		*f = AUDIT_FMT_CSV;
 	else if (strcmp(v, "json") == 0)
 		*f = AUDIT_FMT_JSON;
@@ -128,7 +129,10 @@ static int copt_format(const char *cmd, const struct copts *o, const char *def, 
 		*f = AUDIT_FMT_TABLE;
 	else {
 		fprintf(stderr, "hailong %s: --format: '%s' is not %s\n", cmd, v,
-		        table_ok == 2 ? "table, csv, json or html" : table_ok ? "table, csv or json" : "csv or json");
+		        table_ok == 3   ? "table or json"
+		        : table_ok == 2 ? "table, csv, json or html"
+		        : table_ok      ? "table, csv or json"
+		                        : "csv or json");
 		return -1;
 	}
 	return 0;
@@ -523,7 +527,7 @@ int cli_archive_verify(int argc, char **argv)
 	char err[512];
 
 	if (copts_parse("archive verify", allowed, argc, argv, &o) < 0 || o.npos ||
-	    copt_format("archive verify", &o, "table", 1, &fmt) < 0 || fmt == AUDIT_FMT_CSV) {
+	    copt_format("archive verify", &o, "table", 3, &fmt) < 0) {
 		fprintf(stderr, "usage: hailong archive verify --db DB [--head SEQ:HASH] [--format table|json]\n");
 		return CLI_EXIT_USAGE;
 	}

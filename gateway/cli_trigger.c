@@ -292,8 +292,27 @@ int cli_trigger_run(int argc, char **argv, FILE *out, FILE *err)
 		lineno++;
 		size_t l = strlen(line);
 		if (l == CLI_MAX_LINE - 1 && line[l - 1] != '\n') {
-			fprintf(err, "%s:%d: line longer than %d bytes\n", csv, lineno, CLI_MAX_LINE - 2);
-			goto done;
+			if (ncols == 0) {
+				fprintf(err, "%s:%d: line longer than %d bytes\n", csv, lineno, CLI_MAX_LINE - 2);
+				goto done;
+			}
+			/* a row: refused and reported like any bad row, the rows around it go on */
+			int ch;
+			while ((ch = getc(f)) != EOF && ch != '\n')
+				;
+			struct cli_row *r = &rows[nrows++];
+			r->line = lineno;
+			r->txid = strdup("?");
+			char why[64];
+			snprintf(why, sizeof why, "line longer than %d bytes", CLI_MAX_LINE - 2);
+			r->local = strdup(why);
+			if (nrows == batch) {
+				cli_batch(hostbuf, port, path, token, rows, nrows, out, &t);
+				cli_rows_free(rows, nrows);
+				memset(rows, 0, sizeof *rows * (size_t)batch);
+				nrows = 0;
+			}
+			continue;
 		}
 		while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
 			line[--l] = '\0';
@@ -346,8 +365,16 @@ int cli_trigger_run(int argc, char **argv, FILE *out, FILE *err)
 			for (int i = 0; i < n; i++) {
 				if (colmap[i] == 2)
 					r->txid = strdup(fields[i]);
-				if (fields[i][0])
-					json_object_set_new(r->item, cli_cols[colmap[i]], json_string(fields[i]));
+				json_t *v = fields[i][0] ? json_string(fields[i]) : NULL;
+				if (v) {
+					json_object_set_new(r->item, cli_cols[colmap[i]], v);
+				} else if (fields[i][0] && !r->local) {
+					/* (json_string takes UTF-8 only): the cell would be left out, silently */
+					char why[160];
+					snprintf(why, sizeof why,
+					         "column '%s': not UTF-8 text (save the file as \"CSV UTF-8\")", cli_cols[colmap[i]]);
+					r->local = strdup(why);
+				}
 			}
 			if (!r->txid)
 				r->txid = strdup("?");

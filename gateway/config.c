@@ -1,12 +1,15 @@
 /* config: read and validate the gateway's YAML configuration (SPEC §4, docs/config.md). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <utf8proc.h>
 
 #include "config_int.h"
 #include "phone.h"
@@ -237,7 +240,7 @@ static int valid_redis_url(const char *s)
 	} else {
 		colon = memchr(h, ':', (size_t)(end - h));
 	}
-	if (!config_valid_host(h, (size_t)((colon ? colon : end) - h)))
+	if (!config_valid_host(h, (size_t)((colon ? colon : end) - h)) || h[0] == '*') /* ("*": no host to reach) */
 		return 0;
 	if (colon && !valid_port(colon + 1, (size_t)(end - colon - 1)))
 		return 0;
@@ -264,6 +267,17 @@ static int hexval(char ch)
 /* ---- sections -------------------------------------------------------- */
 
 /* sms_triggers: [{number, agency, campaign}, ...] */
+/* s (taken over) in Unicode NFC, as the API puts a trigger's agency: a token's
+ * agency typed decomposed still matches. s itself when it cannot be. */
+static char *config_nfc(char *s)
+{
+	char *n = (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+	if (!n)
+		return s;
+	free(s);
+	return n;
+}
+
 static void parse_sms_triggers(struct cctx *p, int node)
 {
 	struct config *c = p->c;
@@ -326,6 +340,8 @@ static void parse_sms_triggers(struct cctx *p, int node)
 			}
 			if (config_read_str(p, n, ww, j == 0 ? 128 : 64, 0, dst) < 0)
 				continue;
+			if (j == 0)
+				*dst = config_nfc(*dst);
 			for (v = *dst; *v; v++)
 				if (!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
 				      (*v >= '0' && *v <= '9') || *v == '-' || *v == '_' || *v == '.')) {
@@ -398,6 +414,15 @@ static void parse_token(struct cctx *p, int node, int idx)
 		for (i = 0; ok && i < 32; i++)
 			t->sha256[i] = (unsigned char)(hexval(h[2 * i]) * 16 + hexval(h[2 * i + 1]));
 	}
+	/* one secret, two entries: the first would always match and the second's
+	 * agencies never apply */
+	for (i = 0; (tok || sha) && i < c->ntokens - 1; i++)
+		if (sodium_memcmp(c->tokens[i].sha256, t->sha256, sizeof t->sha256) == 0 &&
+		    !sodium_is_zero(t->sha256, sizeof t->sha256)) {
+			yerr_add(p->e, ydoc_line(p->d, tok ? tok : sha), "%s: the same token as %s", w,
+			         c->tokens[i].name ? c->tokens[i].name : "another entry");
+			break;
+		}
 
 	ag = ydoc_get(p->d, node, "agencies");
 	snprintf(ww, sizeof ww, "%s: agencies", w);
@@ -411,7 +436,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 		char *a = NULL;
 
 		if (config_read_str(p, ag, ww, 128, 0, &a) == 0)
-			t->agencies[t->nagencies++] = a;
+			t->agencies[t->nagencies++] = config_nfc(a);
 		return;
 	}
 	if (ydoc_kind(p->d, ag) != YDOC_SEQ || ydoc_seq_len(p->d, ag) == 0) {
@@ -429,7 +454,7 @@ static void parse_token(struct cctx *p, int node, int idx)
 		char *a = NULL;
 
 		if (config_read_str(p, ydoc_seq_item(p->d, ag, i), ww, 128, 0, &a) == 0)
-			t->agencies[t->nagencies++] = a;
+			t->agencies[t->nagencies++] = config_nfc(a);
 	}
 }
 
@@ -487,17 +512,20 @@ static void parse_sections(struct cctx *p, int root)
 
 	if ((sec = section(p, root, "storage")) != 0 &&
 	    ydoc_check_map(p->d, sec, "storage", config_storage_keys, p->e) == 0 &&
-	    (n = ydoc_get(p->d, sec, "sqlite")) != 0)
-		config_read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path);
+	    (n = ydoc_get(p->d, sec, "sqlite")) != 0 &&
+	    config_read_str(p, n, "storage: sqlite", 4096, 0, &c->sqlite_path) == 0)
+		c->sqlite_line = ydoc_line(p->d, n);
 	config_set_default(p, &c->sqlite_path, "var/hailong.db");
 
 	if ((sec = section(p, root, "http")) != 0 &&
 	    ydoc_check_map(p->d, sec, "http", config_http_keys, p->e) == 0) {
 		if ((n = ydoc_get(p->d, sec, "listen")) != 0 &&
-		    config_read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0 &&
-		    !valid_listen(c->http_listen))
-			yerr_add(p->e, ydoc_line(p->d, n),
-			         "http: listen: '%.64s' is not host:port (port 1..65535)", c->http_listen);
+		    config_read_str(p, n, "http: listen", 300, 0, &c->http_listen) == 0) {
+			c->listen_line = ydoc_line(p->d, n);
+			if (!valid_listen(c->http_listen))
+				yerr_add(p->e, ydoc_line(p->d, n),
+				         "http: listen: '%.64s' is not host:port (port 1..65535)", c->http_listen);
+		}
 		if ((n = ydoc_get(p->d, sec, "tokens")) != 0 && !ydoc_is_null(p->d, n)) {
 			if (ydoc_kind(p->d, n) != YDOC_SEQ) {
 				yerr_add(p->e, ydoc_line(p->d, n), "http: tokens: expected a list");
@@ -516,8 +544,9 @@ static void parse_sections(struct cctx *p, int root)
 	}
 	config_set_default(p, &c->http_listen, "127.0.0.1:8080");
 
-	if ((n = ydoc_get(p->d, root, "campaigns")) != 0)
-		config_read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir);
+	if ((n = ydoc_get(p->d, root, "campaigns")) != 0 &&
+	    config_read_str(p, n, "campaigns", 4096, 0, &c->campaigns_dir) == 0)
+		c->campaigns_line = ydoc_line(p->d, n);
 	config_set_default(p, &c->campaigns_dir, "config/campaigns");
 
 	if ((n = ydoc_get(p->d, root, "timezone")) != 0 &&
@@ -657,6 +686,51 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 	rc = config_parse(path, buf, len, out, err, errlen);
 	sodium_memzero(buf, len); /* it held passwords and tokens */
 	free(buf);
+	return rc;
+}
+
+void config_where(const struct config *c, int line, char *out, size_t cap)
+{
+	if (line > 0)
+		snprintf(out, cap, "%s:%d", c->file, line);
+	else
+		snprintf(out, cap, "%s", c->file);
+}
+
+int config_check_paths(const struct config *c, int storage, char *err, size_t errlen)
+{
+	char where[4200], dir[4096];
+	struct stat st;
+	int rc = 0;
+	size_t used = 0;
+
+	err[0] = '\0';
+	DIR *d = opendir(c->campaigns_dir);
+	if (d) {
+		closedir(d);
+	} else {
+		rc = -errno;
+		config_where(c, c->campaigns_line, where, sizeof where);
+		used += (size_t)snprintf(err, errlen, "%s: campaigns: cannot read the folder '%s'%s: %s\n", where,
+		                         c->campaigns_dir, c->campaigns_line ? "" : " (the default)", strerror(-rc));
+	}
+	/* the archive is created when missing, its folder is not */
+	const char *slash = strrchr(c->sqlite_path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == c->sqlite_path ? 1 : (int)(slash - c->sqlite_path),
+		         c->sqlite_path);
+	int e = !storage ? 0 : stat(dir, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+	if (e) {
+		rc = rc ? rc : -e;
+		config_where(c, c->sqlite_line, where, sizeof where);
+		if (used < errlen)
+			used += (size_t)snprintf(err + used, errlen - used, "%s: storage: sqlite: the folder '%s' of '%s'%s: %s\n",
+			                         where, dir, c->sqlite_path, c->sqlite_line ? "" : " (the default)", strerror(e));
+	}
+	if (used > 0 && used < errlen && err[used - 1] == '\n')
+		err[used - 1] = '\0';
 	return rc;
 }
 

@@ -96,6 +96,9 @@ struct config {
 	int audit_has_key;                   /* audit.public_key given: numbers are archived sealed */
 	unsigned char audit_public_key[32];  /* X25519, from hailong audit keygen */
 	int audit_keep_contact_days;         /* sealed contacts are purged after this, default 180 */
+	/* the lines of keys whose value is checked only when used (a folder, a
+	 * port): 0 when the key is absent and the default applies */
+	int campaigns_line, sqlite_line, listen_line;
 };
 
 /* Read and validate. On failure returns -EINVAL (or -errno for I/O) and fills
@@ -106,6 +109,15 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
 int config_parse(const char *file, const char *yaml, size_t len,
                  struct config **out, char *err, size_t errlen);
 void config_free(struct config *c);
+/* What hailongd needs of the file system before it starts: the campaigns
+ * folder can be read, and (storage != 0) the folder of storage.sqlite
+ * exists. --check leaves the latter out: on a fresh install the state folder
+ * appears only when systemd first starts the unit. Returns 0, or -errno
+ * with "file:line: what is wrong" lines in err. */
+int config_check_paths(const struct config *c, int storage, char *err, size_t errlen);
+/* "file:line" of a key (line 0: "file", the key absent), for an error about
+ * its value found after loading. */
+void config_where(const struct config *c, int line, char *out, size_t cap);
 
 /* 1 when two smpp entries make the same session: every key but `routes`
  * equal (a SIGHUP re-binds an entry for which this is 0). */

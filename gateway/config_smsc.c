@@ -288,10 +288,17 @@ void config_parse_smsc(struct cctx *p, int node, int idx)
 		config_missing(p, node, w, "host");
 	} else {
 		snprintf(ww, sizeof ww, "%s: host", w);
-		if (config_read_str(p, n, ww, 253, 0, &s->host) == 0 && !config_valid_host(s->host, strlen(s->host)) &&
-		    !config_valid_ipv6_bare(s->host))
-			yerr_add(p->e, ydoc_line(p->d, n), "%s: '%.64s' is not a host name or address",
-			         ww, s->host);
+		if (config_read_str(p, n, ww, 253, 0, &s->host) == 0) {
+			size_t hl = strlen(s->host);
+			if ((!config_valid_host(s->host, hl) && !config_valid_ipv6_bare(s->host)) ||
+			    strcmp(s->host, "*") == 0) /* ("*" listens anywhere; it connects nowhere) */
+				yerr_add(p->e, ydoc_line(p->d, n), "%s: '%.64s' is not a host name or address", ww,
+				         s->host);
+			else if (s->host[0] == '[') { /* "[::1]": the address getaddrinfo takes is inside */
+				memmove(s->host, s->host + 1, hl - 2);
+				s->host[hl - 2] = '\0';
+			}
+		}
 	}
 	snprintf(ww, sizeof ww, "%s: port", w);
 	if (!ydoc_get(p->d, node, "port"))

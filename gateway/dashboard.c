@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "log.h"
 #include "report.h"
@@ -63,6 +64,13 @@ static char *error_body(int html, const char *msg, size_t *len, const char **cty
 	return out;
 }
 
+/* A copy of s in Unicode NFC (s itself copied when it is no valid UTF-8), or NULL. */
+static char *nfc_dup(const char *s)
+{
+	char *n = s ? (char *)utf8proc_NFC((const utf8proc_uint8_t *)s) : NULL;
+	return n ? n : s ? strdup(s) : NULL;
+}
+
 int dashboard_render(const char *db_path, const char *query, const char *const *agencies, int nagencies,
                      int html, char **body, size_t *len, const char **ctype)
 {
@@ -75,6 +83,7 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 	size_t blen = 0;
 	FILE *out;
 	int code = 200, rc, all = nagencies < 0 || !agencies;
+	char *nfc_agency = NULL, *nfc_procedure = NULL;
 
 	memset(&q, 0, sizeof q);
 	TAILQ_INIT(&kv);
@@ -86,11 +95,35 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 		code = 400;
 		goto fail;
 	}
+	/* a parameter misspelt or given twice is refused, not ignored: a report
+	 * that silently left out a filter would be read as the filtered one */
+	for (struct evkeyval *p = kv.tqh_first; p; p = p->next.tqe_next) {
+		static const char *const known[] = {"campaign", "from", "to", "agency", "procedure", "status",
+		                                    "by", "format", "access_token"};
+		int ok = 0;
+
+		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+			ok |= strcmp(p->key, known[i]) == 0;
+		if (!ok) {
+			snprintf(err, sizeof err,
+			         "%.64s: unknown parameter (campaign, by, from, to, agency, procedure, status, format)",
+			         p->key);
+			code = 400;
+			goto fail;
+		}
+		for (struct evkeyval *o = kv.tqh_first; o != p; o = o->next.tqe_next)
+			if (strcmp(o->key, p->key) == 0) {
+				snprintf(err, sizeof err, "%.64s: given twice", p->key);
+				code = 400;
+				goto fail;
+			}
+	}
 	q.campaign = evhttp_find_header(&kv, "campaign");
 	q.from = evhttp_find_header(&kv, "from");
 	q.to = evhttp_find_header(&kv, "to");
-	q.agency = evhttp_find_header(&kv, "agency");
-	q.procedure = evhttp_find_header(&kv, "procedure");
+	/* the filters in NFC, as the API stores a trigger's agency and procedure */
+	q.agency = nfc_agency = nfc_dup(evhttp_find_header(&kv, "agency"));
+	q.procedure = nfc_procedure = nfc_dup(evhttp_find_header(&kv, "procedure"));
 	q.status = evhttp_find_header(&kv, "status");
 	q.agencies = all ? NULL : agencies;
 	q.nagencies = all ? -1 : nagencies;
@@ -107,8 +140,14 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 		snprintf(err, sizeof err, "from/to: YYYY-MM-DD, a real day");
 		goto fail;
 	}
+	if (q.from && q.to && strcmp(q.from, q.to) > 0) { /* (both YYYY-MM-DD: compared as text) */
+		snprintf(err, sizeof err, "from: %s is after to %s", q.from, q.to);
+		goto fail;
+	}
 	if (q.status && report_check_status(q.status) < 0) {
-		snprintf(err, sizeof err, "status: unknown '%.64s'", q.status);
+		snprintf(err, sizeof err,
+		         "status: unknown '%.64s' (completed, expired, abandoned, opted_out, failed, suppressed or cancelled)",
+		         q.status);
 		goto fail;
 	}
 	if (format && strcmp(format, html ? "html" : "json") != 0) {
@@ -146,6 +185,8 @@ int dashboard_render(const char *db_path, const char *query, const char *const *
 	json_decref(doc);
 	report_db_close(db);
 	evhttp_clear_headers(&kv);
+	free(nfc_agency);
+	free(nfc_procedure);
 	*body = buf;
 	*len = blen;
 	*ctype = html ? "text/html; charset=utf-8" : "application/json";
@@ -155,6 +196,8 @@ fail:
 	report_db_close(db);
 	evhttp_clear_headers(&kv);
 	*body = error_body(html, err, len, ctype);
+	free(nfc_agency);
+	free(nfc_procedure);
 	return code;
 }
 
@@ -202,7 +245,7 @@ static void reply(struct evhttp_request *req, int code, const char *ctype, const
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	if (b && body)
+	if (b && body && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) /* (headers only: see api.c, api_send) */
 		evbuffer_add(b, body, len);
 	evhttp_send_reply(req, code, reason(code), b);
 	if (b)
@@ -253,6 +296,7 @@ void dashboard_serve(struct dashboard *d, struct evhttp_request *req, int token,
 	char *body;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
 		body = error_body(html, "use GET", &len, &ctype);
 		reply(req, 405, ctype, body, len);
 		free(body);

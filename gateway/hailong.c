@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "archive.h"
 #include "campaign.h"
@@ -123,6 +124,19 @@ static int match_words(const struct command *c, int argc, char **argv)
 	return used;
 }
 
+/* s in Unicode NFC, in buf when it differs and fits; else s. */
+static const char *cli_nfc(const char *s, char *buf, size_t cap)
+{
+	char *n = s ? (char *)utf8proc_NFC((const utf8proc_uint8_t *)s) : NULL;
+	const char *out = s;
+	if (n && strcmp(n, s) != 0 && strlen(n) < cap) {
+		memcpy(buf, n, strlen(n) + 1);
+		out = buf;
+	}
+	free(n);
+	return out;
+}
+
 /* The options report and comments share. Returns 0, or EXIT_USAGE after
  * printing one error line. */
 static int report_args(const struct command *cmd, int argc, char **argv, const char **db,
@@ -156,6 +170,10 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 			return EXIT_USAGE;
 		}
 	}
+	/* in NFC, as hailongd stores a trigger's agency and procedure */
+	static char nfc_agency[1024], nfc_procedure[1024];
+	q->agency = cli_nfc(q->agency, nfc_agency, sizeof nfc_agency);
+	q->procedure = cli_nfc(q->procedure, nfc_procedure, sizeof nfc_procedure);
 	if (!*db || !q->campaign || !(*db)[0] || !q->campaign[0]) {
 		fprintf(stderr, "hailong %s: --db and --campaign are required (usage: hailong %s %s)\n",
 		        cmd->words, cmd->words, cmd->args);
@@ -184,7 +202,7 @@ static int report_args(const struct command *cmd, int argc, char **argv, const c
 	}
 	if (q->status && report_check_status(q->status) < 0) {
 		fprintf(stderr, "hailong %s: unknown status '%s' (completed, expired, abandoned, opted_out, "
-		        "failed or suppressed)\n", cmd->words, q->status);
+		        "failed, suppressed or cancelled)\n", cmd->words, q->status);
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -306,7 +324,7 @@ static int cmd_report(const struct command *cmd, int argc, char **argv)
 	report_db_close(r);
 	if (rc < 0) {
 		fprintf(stderr, "hailong report: %s\n", err);
-		return rc == -ENOENT ? EXIT_USAGE : EXIT_FAILURE;
+		return rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE;
 	}
 	rc = report_write(doc, fmt, stdout);
 	json_decref(doc);

@@ -285,6 +285,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (config_check_paths(cfg, !check, err, sizeof err) < 0) { /* (named with their lines, before anything opens them) */
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		return 1;
+	}
 	if (cfg->log_level && log_set_level(cfg->log_level) < 0)
 		log_warn("config msg=\"unknown log level, using info\"");
 	/* report periods (the archive's rollups, /v1/report, /dashboard) count

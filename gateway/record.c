@@ -369,7 +369,11 @@ int record_parse_time(const char *s, int64_t *out)
 	}
 	if (*p)
 		return -EINVAL;
-	*out = (int64_t)timegm(&tm) - off;
+	int y = tm.tm_year, mo = tm.tm_mon, d = tm.tm_mday;
+	time_t t = timegm(&tm); /* (normalises tm: 2026-02-30 would become March 2) */
+	if (tm.tm_year != y || tm.tm_mon != mo || tm.tm_mday != d)
+		return -EINVAL; /* not a real day */
+	*out = (int64_t)t - off;
 	return 0;
 }
 

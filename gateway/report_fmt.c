@@ -463,9 +463,23 @@ int report_write_comments(const json_t *c, enum report_format fmt, FILE *out)
 	fputc('\n', out);
 	for (size_t i = 0; i < json_array_size(c); i++) {
 		for (size_t k = 0; k < ncols; k++) {
+			const char *v = str(json_array_get(c, i), cols[k]);
 			if (k)
 				fputc(',', out);
-			csv_field(out, str(json_array_get(c, i), cols[k]));
+			/* a citizen's text that a spreadsheet would take for a formula
+			 * ("=HYPERLINK(...)", or "- cán bộ..." shown as #NAME?) is kept
+			 * text by a leading apostrophe (OWASP, CSV injection) */
+			if (strcmp(cols[k], "text") == 0 && v && v[0] && strchr("=+-@\t\r", v[0])) {
+				size_t n = strlen(v) + 2;
+				char *t = malloc(n);
+				if (!t)
+					return -ENOMEM;
+				snprintf(t, n, "'%s", v);
+				csv_field(out, t);
+				free(t);
+			} else {
+				csv_field(out, v);
+			}
 		}
 		fputc('\n', out);
 	}

@@ -12,6 +12,7 @@
 
 #define REPORT_Z 1.959963984540054    /* 95% two-sided normal quantile */
 #define REPORT_MAX_FILL 4000          /* periods filled in between; beyond, only those seen */
+#define REPORT_MAX_SLICES 10000       /* units x periods of one view: about 30 kB each, in one answer */
 #define NVIEWS 4                      /* total, slices (--by), ranking units, trend periods */
 #define status_names archive_status_names
 #define NSTATUS ARCHIVE_NSTATUS
@@ -60,6 +61,7 @@ struct view {
 	int *hash;                    /* open addressing: slice index + 1, 0 = empty */
 	int hcap;
 	int off;                      /* not computed (the slices of a report without --by) */
+	long long toomany;            /* rp_fill_view's -E2BIG: the slices it would have made */
 };
 
 struct rep {

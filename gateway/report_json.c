@@ -364,7 +364,21 @@ int report_run(struct report_db *db, const struct report_query *q, json_t **out,
 	for (int v = 0; v < NVIEWS; v++) {
 		if (r.v[v].off)
 			continue;
-		if ((rc = rp_fill_view(&r.v[v], q)) < 0 || (rc = rp_sort_view(&r.v[v])) < 0) {
+		if ((rc = rp_fill_view(&r.v[v], q)) == -E2BIG) {
+			char what[64];
+			if (r.v[v].ndim > 1)
+				snprintf(what, sizeof what, "every %s with every %s", rp_dim_names[r.v[v].dim[0]],
+				         rp_dim_names[r.v[v].dim[1]]);
+			else
+				snprintf(what, sizeof what, "by %s", rp_dim_names[r.v[v].dim[0]]);
+			rp_seterr(err, errlen,
+			          "%lld slices (%s), more than %d: narrow from/to, or slice by a longer period or "
+			          "by one dimension",
+			          r.v[v].toomany, what, REPORT_MAX_SLICES);
+			rc = -EINVAL;
+			goto fail;
+		}
+		if (rc < 0 || (rc = rp_sort_view(&r.v[v])) < 0) {
 			rp_seterr(err, errlen, "out of memory");
 			goto fail;
 		}

@@ -674,6 +674,13 @@ int rp_fill_view(struct view *v, const struct report_query *q)
 				goto out;
 		}
 	}
+	/* every combination is a slice (an empty one shows as zeros): 300
+	 * procedures by day over a year would be a gigabyte and more */
+	if (v->ndim > 0 && (long long)vals[0].n * (v->ndim > 1 ? vals[1].n : 1) > REPORT_MAX_SLICES) {
+		v->toomany = (long long)vals[0].n * (v->ndim > 1 ? vals[1].n : 1);
+		rc = -E2BIG;
+		goto out;
+	}
 	if (v->ndim == 0) {
 		if (!rp_view_slice(v, NULL))
 			goto out;

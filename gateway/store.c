@@ -31,9 +31,18 @@ struct store *store_new(const char *url, char *err, size_t errlen)
 		if (!s->path || !*s->path)
 			goto fail;
 	} else if (strncmp(url, "redis://", 8) == 0) {
-		const char *h = url + 8, *colon = strchr(h, ':'), *slash = strchr(h, '/');
+		/* the host as config.c accepts it: a name, IPv4, or IPv6 in brackets
+		 * ("redis://[::1]:6379/0", handed to hiredis without them) */
+		const char *h = url + 8, *slash = strchr(h, '/'), *rb = *h == '[' ? strchr(h, ']') : NULL;
+		if (*h == '[' && (!rb || (slash && rb > slash)))
+			goto fail;
+		const char *colon = strchr(rb ? rb : h, ':');
+		if (colon && slash && colon > slash)
+			colon = NULL;
 		const char *hend = colon ? colon : slash ? slash : h + strlen(h);
-		s->host = strndup(h, (size_t)(hend - h));
+		if (rb && hend != rb + 1)
+			goto fail;
+		s->host = rb ? strndup(h + 1, (size_t)(rb - h - 1)) : strndup(h, (size_t)(hend - h));
 		s->port = 6379;
 		if (colon) {
 			char *end;
@@ -45,7 +54,7 @@ struct store *store_new(const char *url, char *err, size_t errlen)
 		if (slash) {
 			char *end;
 			long d = strtol(slash + 1, &end, 10);
-			if (d < 0 || d > 15 || *end)
+			if (d < 0 || d > 255 || *end || end == slash + 1) /* (config.c's range; the server's own is its `databases`) */
 				goto fail;
 			s->db = (int)d;
 		}
@@ -109,10 +118,11 @@ static int store_connect(struct store *s, char *err, size_t errlen)
 	if (s->db) {
 		redisReply *r = redisCommand(c, "SELECT %d", s->db);
 		int ok = r && r->type != REDIS_REPLY_ERROR;
+		if (!ok) /* the server's word ("ERR DB index is out of range": its `databases`), else the link's */
+			store_seterr(err, errlen, "redis select", r && r->str ? r->str : c->errstr);
 		if (r)
 			freeReplyObject(r);
 		if (!ok) {
-			store_seterr(err, errlen, "redis select", c->errstr);
 			redisFree(c);
 			return -EIO;
 		}

@@ -540,6 +540,42 @@ static char *run_sample(struct fx *f, struct audit_sample_opts *o, int *rc)
 	return buf;
 }
 
+/* The summary on the terminal: units' counts in one column whatever bytes
+ * their names take ("Công an tỉnh" was pushed left by its accents). */
+static void test_sample_info_columns(void **state)
+{
+	struct fx *f = *state;
+	char id[16], tx[16];
+	const char *const units[] = {"Công an tỉnh Vĩnh Phúc", "ca-vinhphuc"};
+	for (int k = 0; k < 4; k++) {
+		snprintf(id, sizeof id, "ic%03d", k);
+		snprintf(tx, sizeof tx, "tc%03d", k);
+		put_one(f->a, f->c->version, id, tx, units[k % 2], "h", T0 + k, 5, 4, NULL, NULL);
+	}
+	struct audit_sample_opts o = {"ca-t", "2026-11-20", "2026-11-22", "agency", "s", 2, 1, AUDIT_FMT_CSV};
+	char *buf = NULL, *ibuf = NULL, err[256] = "";
+	size_t len = 0, ilen = 0;
+	FILE *out = open_memstream(&buf, &len), *info = open_memstream(&ibuf, &ilen);
+	assert_int_equal(audit_sample(f->a, &o, out, info, err, sizeof err), 2);
+	fclose(out);
+	fclose(info);
+	const char *a = strstr(ibuf, "Công an"), *b = strstr(ibuf, "ca-vinhphuc");
+	assert_non_null(a);
+	assert_non_null(b);
+	/* characters from the line's start to "completed" */
+	int col[2];
+	for (int i = 0; i < 2; i++) {
+		const char *l = i ? b : a, *c = strstr(l, "completed");
+		assert_non_null(c);
+		col[i] = 0;
+		for (const char *p = l; p < c; p++)
+			col[i] += ((unsigned char)*p & 0xC0) != 0x80;
+	}
+	assert_int_equal(col[0], col[1]);
+	free(buf);
+	free(ibuf);
+}
+
 static void test_sample(void **state)
 {
 	struct fx *f = *state;
@@ -934,6 +970,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seal, setup, teardown),
 		cmocka_unit_test(test_config_audit),
 		cmocka_unit_test_setup_teardown(test_sample, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sample_info_columns, setup, teardown),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test_setup_teardown(test_integrity_stray, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare, setup, teardown),

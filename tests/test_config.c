@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "store.h"
 
 #define ERRLEN 8192
 
@@ -271,6 +272,12 @@ static const struct {
 	{SMSC TOK "      token: change-me\n      agencies: [x]\n    - name: a\n      token: change-me2\n"
 	          "      agencies: [x]\n",
 	 "h.yaml:12: http: token a: name: the name 'a' is already used by another token"},
+	{SMSC TOK "      token: change-me-1\n      agencies: [\"*\"]\n    - name: b\n      token: change-me-1\n"
+	          "      agencies: [ca-x]\n",
+	 "h.yaml:13: http: token b: the same token as a"},
+	{SMSC TOK "      token: change-me-1\n      agencies: [\"*\"]\n    - name: b\n"
+	          "      token_sha256: \"A39C91D9037E1E70C6AFAB8D24AC59CD5B39DE8C97A7C596E6ED9D1A52584CD2\"\n      agencies: [x]\n",
+	 "h.yaml:13: http: token b: the same token as a"},
 	{SMSC TOK "      token: change-me\n      agencies: [x]\n      scope: all\n",
 	 "h.yaml:12: http: token a: unknown key 'scope'"},
 	{SMSC "http: {tokens: {a: b}}\n", "h.yaml:7: http: tokens: expected a list"},
@@ -474,6 +481,8 @@ static void test_redis_urls(void **state)
 	} cases[] = {
 		{"redis://127.0.0.1:6379/0", 1}, {"redis://localhost", 1}, {"redis://h:6380", 1},
 		{"redis://[::1]:6379/2", 1}, {"unix:/tmp/r.sock", 1}, {"embedded", 1},
+		{"redis://[::1]", 1}, {"redis://[::1]/3", 1}, {"redis://h:6379/255", 1}, {"redis://h/20", 1},
+		{"redis://*:6379/0", 0},
 		{"redis://h:6379/", 0}, {"redis://h:/0", 0}, {"redis://h:6379/256", 0},
 		{"redis://user@h:6379/0", 0}, {"redis:/h", 0}, {"Embedded", 0}, {"", 0},
 	};
@@ -489,6 +498,14 @@ static void test_redis_urls(void **state)
 		rc = parse(yaml, &c, err);
 		if ((rc == 0) != cases[i].ok)
 			fail_msg("url '%s': rc=%d %s", cases[i].url, rc, err);
+		/* what the config takes, the Redis wrapper takes: else hailongd
+		 * stopped at start with no file:line ("bad redis url") */
+		if (rc == 0 && strcmp(cases[i].url, "embedded") != 0) {
+			struct store *st = store_new(c->redis_url, err, sizeof err);
+			if (!st)
+				fail_msg("url '%s' passes the config but not store_new: %s", cases[i].url, err);
+			store_free(st);
+		}
 		config_free(c);
 	}
 }
@@ -598,6 +615,80 @@ static void test_smsc_same_link(void **state)
 	config_free(a);
 }
 
+/* An SMSC's host as getaddrinfo takes it: "[::1]" is kept as "::1" (it was
+ * kept with its brackets and never resolved: resolve_failed at each try),
+ * and "*", which means anywhere for a listener, is no host to connect to. */
+static void test_smsc_host(void **state)
+{
+	static const struct {
+		const char *host, *want; /* want NULL: refused */
+	} cases[] = {
+		{"\"[::1]\"", "::1"}, {"\"::1\"", "::1"}, {"127.0.0.1", "127.0.0.1"}, {"smsc.example.vn", "smsc.example.vn"},
+		{"\"*\"", NULL}, {"\"[::1\"", NULL},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char yaml[512], err[ERRLEN];
+		struct config *c = NULL;
+		snprintf(yaml, sizeof yaml,
+		         "smpp:\n  - name: main\n    host: %s\n    port: 2775\n    system_id: hailong\n"
+		         "    source_addr: \"8088\"\n",
+		         cases[i].host);
+		int rc = parse(yaml, &c, err);
+		if (cases[i].want) {
+			if (rc != 0)
+				fail_msg("host %s refused: %s", cases[i].host, err);
+			assert_string_equal(c->smsc[0].host, cases[i].want);
+		} else {
+			if (rc == 0)
+				fail_msg("host %s accepted as '%s'", cases[i].host, c->smsc[0].host);
+			assert_non_null(strstr(err, "h.yaml:3: smpp main: host: "));
+		}
+		config_free(c);
+	}
+}
+
+/* The folders a start needs are checked after loading, each error with the
+ * line of its key (SPEC §4: file:line), or "(the default)" when absent. */
+static void test_check_paths(void **state)
+{
+	struct config *c = NULL;
+	char err[ERRLEN];
+	(void)state;
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: /nonexistent-hl/dir/h.db\n"
+	                              "campaigns: /nonexistent-hl/campaigns\n",
+	                       &c, err),
+	                 0);
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), -ENOENT);
+	assert_non_null(strstr(err, "h.yaml:9: campaigns: cannot read the folder '/nonexistent-hl/campaigns'"));
+	assert_non_null(strstr(err, "h.yaml:8: storage: sqlite: the folder '/nonexistent-hl/dir'"));
+	config_free(c);
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: /etc/passwd/h.db\ncampaigns: /\n", &c, err), 0);
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), -ENOTDIR);
+	assert_non_null(strstr(err, "h.yaml:8: storage: sqlite: the folder '/etc/passwd'"));
+	assert_null(strstr(err, "campaigns"));
+	assert_int_equal(config_check_paths(c, 0, err, sizeof err), 0); /* --check: not the state folder */
+	config_free(c);
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: /h.db\ncampaigns: /tmp\n", &c, err), 0);
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), 0); /* a file at the root: its folder is / */
+	config_free(c);
+
+	assert_int_equal(parse(SMSC "storage:\n  sqlite: h.db\ncampaigns: /nonexistent-hl\n", &c, err), 0);
+	assert_int_equal(config_check_paths(c, 1, err, sizeof err), -ENOENT); /* h.db: in the working folder */
+	assert_null(strstr(err, "storage"));
+	config_free(c);
+
+	assert_int_equal(parse(SMSC, &c, err), 0); /* both defaulted (config/campaigns, var/hailong.db) */
+	if (config_check_paths(c, 1, err, sizeof err) < 0)
+		assert_non_null(strstr(err, "h.yaml: "));
+	if (strstr(err, "campaigns"))
+		assert_non_null(strstr(err, "h.yaml: campaigns: cannot read the folder 'config/campaigns' (the default)"));
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +702,8 @@ int main(void)
 		cmocka_unit_test(test_smpp_extras),
 		cmocka_unit_test(test_ussd),
 		cmocka_unit_test(test_smsc_same_link),
+		cmocka_unit_test(test_check_paths),
+		cmocka_unit_test(test_smsc_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

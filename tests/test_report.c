@@ -192,6 +192,39 @@ static void test_slices(void **state)
 		assert_int_equal(json_array_size(json_object_get(doc, "slices")), 1);
 		json_decref(doc);
 	}
+	/* every unit with every day from 2000 to 2026: 2 x 4000 days filled
+	 * would pass; 3 units would be 12 000 slices, refused (a gigabyte and
+	 * more in one answer for a few hundred procedures) */
+	{
+		struct report_query big = q;
+		big.agencies = NULL;
+		big.nagencies = -1;
+		big.from = "2000-01-01";
+		big.to = "2026-12-31";
+		big.nby = 0;
+		assert_int_equal(report_parse_by("agency,day", &big, err, sizeof err), 0);
+		assert_int_equal(report_run(db, &big, &doc, err, sizeof err), 0);
+		assert_in_range(json_array_size(json_object_get(doc, "slices")), 8000, 8100); /* (4000 filled, and those seen) */
+		json_decref(doc);
+		big.nby = 0;
+		assert_int_equal(report_parse_by("agency,channel", &big, err, sizeof err), 0);
+		assert_int_equal(report_run(db, &big, &doc, err, sizeof err), 0); /* (2 x 2) */
+		json_decref(doc);
+		a = archive_open(path, err, sizeof err);
+		assert_non_null(a);
+		const struct archive_survey more[] = {
+			{ "s4", "ca-r", c->version, "t4", "C", "p", "h4", "sms", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL, NULL },
+		};
+		assert_int_equal(archive_put(a, more, 1, err, sizeof err), 1);
+		archive_close(a);
+		big.nby = 0;
+		assert_int_equal(report_parse_by("agency,day", &big, err, sizeof err), 0);
+		doc = NULL;
+		assert_int_equal(report_run(db, &big, &doc, err, sizeof err), -EINVAL);
+		assert_null(doc);
+		if (!strstr(err, "slices (every agency with every day), more than 10000: narrow from/to"))
+			fail_msg("the refusal: %s", err);
+	}
 	q.campaign = "nope";
 	assert_int_equal(report_run(db, &q, &doc, err, sizeof err), -ENOENT);
 	assert_non_null(strstr(err, "nope"));
@@ -208,6 +241,32 @@ static void test_slices(void **state)
 	}
 }
 
+/* hailong comments --format csv: a citizen's text that a spreadsheet would
+ * run as a formula is written with a leading apostrophe; other cells and
+ * other texts as they are. */
+static void test_comments_csv_formula(void **state)
+{
+	(void)state;
+	json_t *c = json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]",
+	                      "agency", "-x", "text", "=HYPERLINK(\"http://x\",\"y\")", "survey_id", "s1",
+	                      "agency", "a", "text", "- cán bộ nhiệt tình", "survey_id", "s2",
+	                      "agency", "a", "text", "Rất tốt, cảm ơn", "survey_id", "s3",
+	                      "agency", "a", "text", "@SUM(1)", "survey_id", "s4");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(c);
+	assert_int_equal(report_write_comments(c, REPORT_FMT_CSV, out), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, ",-x,"));                                 /* not the citizen's text */
+	assert_non_null(strstr(buf, ",\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",s1"));
+	assert_non_null(strstr(buf, ",'- cán bộ nhiệt tình,s2"));
+	assert_non_null(strstr(buf, ",\"Rất tốt, cảm ơn\",s3"));
+	assert_non_null(strstr(buf, ",'@SUM(1),s4"));
+	free(buf);
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_dates_statuses),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_slices),
+		cmocka_unit_test(test_comments_csv_formula),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
