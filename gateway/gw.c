@@ -395,6 +395,24 @@ static void gw_put(char *b, size_t cap, size_t *n, const char *fmt, ...)
 	*n = w < 0 ? cap : *n + (size_t)w;
 }
 
+/* The family of a counter's name ("hailong_triggers_total" of
+ * "hailong_triggers_total{result=...}"): its length. */
+static size_t gw_family_len(const char *name)
+{
+	return strcspn(name, "{");
+}
+
+/* "# TYPE family counter" before the first sample of each family of the
+ * counters (a family's samples are written together). */
+static void gw_put_counter_type(char *b, size_t cap, size_t *n, int i)
+{
+	size_t fl = gw_family_len(gw_counter_names[i]);
+	for (int k = 0; k < i; k++)
+		if (gw_family_len(gw_counter_names[k]) == fl && strncmp(gw_counter_names[k], gw_counter_names[i], fl) == 0)
+			return;
+	gw_put(b, cap, n, "# TYPE %.*s counter\n", (int)fl, gw_counter_names[i]);
+}
+
 char *gw_metrics_text(struct gw *g, const char *gauges)
 {
 	size_t cap = 65536, n = 0;
@@ -402,18 +420,25 @@ char *gw_metrics_text(struct gw *g, const char *gauges)
 	if (!b)
 		return NULL;
 	b[0] = '\0';
-	for (int i = 0; i < GW_NCOUNTERS; i++)
+	for (int i = 0; i < GW_NCOUNTERS; i++) {
+		gw_put_counter_type(b, cap, &n, i);
 		gw_put(b, cap, &n, "%s %" PRIu64 "\n", gw_counter_names[i], g->counters[i]);
+	}
+	gw_put(b, cap, &n, "# TYPE hailong_surveys_finished_total counter\n");
 	for (int st = SURVEY_COMPLETED; st < SURVEY_NSTATUS; st++)
 		gw_put(b, cap, &n, "hailong_surveys_finished_total{status=\"%s\"} %" PRIu64 "\n",
 		       survey_status_name((enum survey_status)st), g->finished[st]);
+	gw_put(b, cap, &n, "# TYPE hailong_receipts_total counter\n");
 	for (int st = ESME_DLR_DELIVERED; st <= ESME_DLR_REJECTED; st++)
 		gw_put(b, cap, &n, "hailong_receipts_total{state=\"%s\"} %" PRIu64 "\n", gw_dlr_names[st],
 		       g->receipts[st]);
-	gw_put(b, cap, &n, "hailong_redis_commands_total %llu\n", store_commands(g->store));
+	gw_put(b, cap, &n, "# TYPE hailong_redis_commands_total counter\nhailong_redis_commands_total %llu\n",
+	       store_commands(g->store));
+	gw_put(b, cap, &n, "# TYPE hailong_redis_scripts_total counter\n");
 	for (int w = 0; w < STORE_NSCRIPTS; w++)
 		gw_put(b, cap, &n, "hailong_redis_scripts_total{script=\"%s\"} %llu\n",
 		       store_script_name((enum store_script)w), store_script_runs(g->store, (enum store_script)w));
+	gw_put(b, cap, &n, "# TYPE hailong_smsc_bound gauge\n");
 	for (int i = 0; i < g->nesme; i++)
 		if (!g->cfg->smsc[i].retired)
 			gw_put(b, cap, &n, "hailong_smsc_bound{smsc=\"%s\"} %d\n", g->cfg->smsc[i].name,

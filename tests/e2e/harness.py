@@ -300,15 +300,22 @@ privacy:
 
     def metrics(self):
         code, text = self.http("GET", "/metrics")
-        # the exposition format: each family's lines in one group, after its HELP/TYPE
-        seen, last, histograms = set(), None, set()
+        # the exposition format: each family's lines in one group, after its
+        # HELP/TYPE; every family typed (once)
+        seen, last, histograms, typed = set(), None, set(), set()
         for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                if line.split()[2] in typed:
+                    raise AssertionError(f"/metrics: {line.split()[2]} typed twice:\n{text}")
+                typed.add(line.split()[2])
             if line.startswith("# TYPE ") and line.endswith(" histogram"):
                 histograms.add(line.split()[2])
             fam = line.split()[2] if line.startswith(("# TYPE ", "# HELP ")) else line.split("{")[0].split(" ")[0]
             for suffix in ("_bucket", "_sum", "_count"):
                 if fam.endswith(suffix) and fam[:-len(suffix)] in histograms:
                     fam = fam[:-len(suffix)]
+            if line and not line.startswith("#") and fam not in typed:
+                raise AssertionError(f"/metrics: {fam} has no # TYPE line before its samples:\n{text}")
             if fam != last:
                 if fam in seen:
                     raise AssertionError(f"/metrics: the lines of {fam} are not in one group:\n{text}")
