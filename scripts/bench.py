@@ -27,7 +27,8 @@
    event loop ran meanwhile, a floor under what it can measure; relay_handed: how
    the next questions reached the session,
    hailong_mt_handed_total), and Redis commands per step (hailongd's own count of the
-   commands it sent, and INFO commandstats with the commands run inside scripts);
+   commands it sent, and INFO commandstats with the commands run inside scripts)
+   and the bytes its append-only file grew by per step (redis_aof_bytes_per_step);
 8. USSD: hailong-sim as the USSD centre (--ussd), citizens answering each screen at
    once: answers per second at saturation, then answer -> next screen latency p50/p99
    at half that rate (ussd_latency_p50_ms, ussd_latency_p99_ms);
@@ -358,6 +359,13 @@ def loadgen_result(p, timeout):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def redis_aof(st):
+    """The append-only file's size now and the rewrites so far (a rewrite
+    starts the file over: a difference across one means nothing)."""
+    info = dict(l.split(":", 1) for l in st.redis("INFO", "persistence").splitlines() if ":" in l)
+    return int(info.get("aof_current_size", 0) or 0), int(info.get("aof_rewrites", 0) or 0)
+
+
 def redis_calls(st):
     """INFO commandstats: total calls (commands inside scripts included) and script runs."""
     total = scripts = 0
@@ -420,11 +428,11 @@ def relay_half(a, out, camp, rate, tick, pre):
         lg = loadgen(st.smsc_port, a.relay_citizens, a.relay_s, a.relay_warmup, rate=rate, trigger=trig,
                      tick=tick)
         st.start_gateway(config=st.write_config(window=a.relay_window, tps=100000, unix=True))
-        m0, (c0, s0) = st.metrics(), redis_calls(st)
+        m0, (c0, s0), aof0 = st.metrics(), redis_calls(st), redis_aof(st)
         time.sleep(a.relay_warmup)  # hailongd's own latency: the measured seconds only, not the start's
         mw = st.metrics()
         h = loadgen_result(lg, a.relay_s + a.relay_warmup + 60)
-        m1, (c1, s1) = st.metrics(), redis_calls(st)
+        m1, (c1, s1), aof1 = st.metrics(), redis_calls(st), redis_aof(st)
         say("hailongd relay at half saturation: " + json.dumps(h))
         out["relay_%shalf" % pre] = h
         lat = h["latency_ms"]
@@ -458,6 +466,9 @@ def relay_half(a, out, camp, rate, tick, pre):
         out["redis_commands_per_step"] = round(sent / steps, 2)
         out["redis_ops_per_step"] = round((c1 - c0) / steps, 2)
         out["redis_scripts_per_step"] = round((s1 - s0) / steps, 2)
+        # what Redis's append-only file grew by per step (what its rewrites,
+        # a fork and a new file each time the file doubles, follow)
+        out["redis_aof_bytes_per_step"] = round((aof1[0] - aof0[0]) / steps) if aof1[1] == aof0[1] else None
         st.stop("hailongd")
 
 
