@@ -27,6 +27,19 @@ static int gw_field_ok(const char *v, size_t max)
 	return 1;
 }
 
+/* 1 when v holds 1..max characters (UTF-8 code points: a procedure's
+ * Vietnamese name takes two or three bytes a letter), none a control. */
+static int gw_text_ok(const char *v, size_t max)
+{
+	size_t chars = 0;
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			return 0;
+		chars += (*c & 0xC0) != 0x80;
+	}
+	return chars >= 1 && chars <= max && strlen(v) < RECORD_TEXT_MAX;
+}
+
 /* A trigger ready for TRIGGER: its keys and arguments. */
 struct gw_trig {
 	char k_tx[300], k_txp[160], k_s[64];
@@ -70,8 +83,8 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 		GW_BAD("agency", "agency: required, 1-128 printable characters");
 		return -EINVAL;
 	}
-	if (t->procedure && !gw_field_ok(t->procedure, RECORD_FIELD_MAX - 1)) {
-		GW_BAD("procedure", "procedure: 1-128 printable characters");
+	if (t->procedure && !gw_text_ok(t->procedure, RECORD_TEXT_CHARS)) {
+		GW_BAD("procedure", "procedure: 1-%d characters, no control characters", RECORD_TEXT_CHARS);
 		return -EINVAL;
 	}
 	if (t->completed_at && record_parse_time(t->completed_at, &m.completed_at) < 0) {

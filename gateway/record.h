@@ -14,6 +14,10 @@
 
 #define RECORD_ID_MAX 33
 #define RECORD_FIELD_MAX 129
+/* A field of words a person writes (the procedure's name: "Cấp đổi giấy
+ * phép lái xe", often longer): 128 characters of up to 4 bytes each. */
+#define RECORD_TEXT_CHARS 128
+#define RECORD_TEXT_MAX (4 * RECORD_TEXT_CHARS + 1)
 
 /* What a survey is about: fixed at trigger time. */
 struct record_meta {
@@ -22,7 +26,7 @@ struct record_meta {
 	char cver[17];                          /* campaign version it runs with */
 	char msisdn[PHONE_MAX];                 /* canonical; never leaves Redis */
 	char agency[RECORD_FIELD_MAX];
-	char procedure[RECORD_FIELD_MAX];       /* "" = none */
+	char procedure[RECORD_TEXT_MAX];        /* "" = none */
 	char txid[RECORD_FIELD_MAX];
 	char channel[8];                        /* "sms" | "ussd" */
 	char audit_of[RECORD_FIELD_MAX];        /* survey this one re-checks (audit), "" = none */
