@@ -1480,6 +1480,15 @@ static int reply_echo_word(const struct campaign_question *q, const char *text, 
 	return -1;
 }
 
+/* Words of an item after which its words are no phrase of what it asks
+ * (lower case, with their marks: folded, "cho" would also be "chờ"):
+ * prepositions and "khi" (when); see reply_read_yesno. */
+static const char *const reply_echo_after[] = {
+	"ngo\xc3\xa0i", "theo", "trong", "c\xe1\xbb\xa7\x61", "cho", "v\xe1\xbb\x81", "v\xe1\xbb\x9bi",
+	"khi", "sau", "tr\xc6\xb0\xe1\xbb\x9b\x63", "t\xe1\xba\xa1i", "\xe1\xbb\x9f", "b\xe1\xba\xb1ng",
+	"t\xe1\xbb\xab", "\xc4\x91\xe1\xba\xbfn", "nh\xc6\xb0", "h\xc6\xa1n",
+}; /* ngoài theo trong của cho về với khi sau trước tại ở bằng từ đến như hơn */
+
 /* The index of the word `k` of `text` (as reply_echo_word counts them)
  * copied into out; 0, or -1 when there is none. */
 static int reply_item_word(const char *text, int k, char *out, size_t cap)
@@ -1596,9 +1605,18 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 	if (first_i >= 0) {
 		char before[REPLY_WORD_MAX] = "";
 		int odd = vote >= 0 || first_at == reply_item_start(v->q->text);
+		if (first_at > 0 && reply_item_word(qfold, first_at - 1, before, sizeof before) < 0)
+			before[0] = '\0';
 		if (!odd && echo + echo_plain == 1 && first_i > 0 && strcmp(t[first_i - 1].w, "co") == 0 &&
-		    (first_at == 0 || reply_item_word(qfold, first_at - 1, before, sizeof before) < 0 ||
-		     strcmp(before, "co") != 0))
+		    strcmp(before, "co") != 0)
+			odd = 1;
+		if (first_at > 0 && reply_item_word(qlower, first_at - 1, before, sizeof before) < 0)
+			before[0] = '\0';
+		/* nor where it opens inside a phrase of the item's that a word
+		 * such as "ngoài" (outside), "theo" (by) or "khi" (when) begins:
+		 * "Có quy định" to "... nộp thêm khoản phí nào ngoài quy định
+		 * không?" says the fee is in the rules, not "yes, I paid one" */
+		if (!odd && reply_in(before, reply_echo_after, NELEM(reply_echo_after)))
 			odd = 1;
 		if (odd)
 			goto unread;
