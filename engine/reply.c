@@ -1480,9 +1480,63 @@ static int reply_echo_word(const struct campaign_question *q, const char *text, 
 	return -1;
 }
 
+/* Words of an item after which its words are no phrase of what it asks
+ * (lower case, with their marks: folded, "cho" would also be "chờ"):
+ * prepositions and "khi" (when); see reply_read_yesno. */
+static const char *const reply_echo_after[] = {
+	"ngo\xc3\xa0i", "theo", "trong", "c\xe1\xbb\xa7\x61", "cho", "v\xe1\xbb\x81", "v\xe1\xbb\x9bi",
+	"khi", "sau", "tr\xc6\xb0\xe1\xbb\x9b\x63", "t\xe1\xba\xa1i", "\xe1\xbb\x9f", "b\xe1\xba\xb1ng",
+	"t\xe1\xbb\xab", "\xc4\x91\xe1\xba\xbfn", "nh\xc6\xb0", "h\xc6\xa1n",
+}; /* ngoài theo trong của cho về với khi sau trước tại ở bằng từ đến như hơn */
+
+/* The index of the word `k` of `text` (as reply_echo_word counts them)
+ * copied into out; 0, or -1 when there is none. */
+static int reply_item_word(const char *text, int k, char *out, size_t cap)
+{
+	int i = 0;
+	for (const char *p = text + strspn(text, " ,"); *p; i++) {
+		size_t l = strcspn(p, " ,");
+		if (i == k) {
+			if (l >= cap)
+				return -1;
+			memcpy(out, p, l);
+			out[l] = '\0';
+			return 0;
+		}
+		p += l;
+		p += strspn(p, " ,");
+	}
+	return -1;
+}
+
+/* Where the item's own words begin in its folded text: past a label ending
+ * with ':' ("Câu {n}/{total}: Hồ sơ ..."), else 0. Its first word there is
+ * the item's subject ("hồ sơ"), not what it asks. */
+static int reply_item_start(const char *text)
+{
+	const char *colon = text ? strchr(text, ':') : NULL;
+	if (!colon)
+		return 0;
+	char label[128];
+	size_t len = (size_t)(colon - text);
+	if (len >= sizeof label)
+		return 0;
+	memcpy(label, text, len);
+	label[len] = '\0';
+	char *f = text_fold(label);
+	int k = 0;
+	for (const char *p = f ? f + strspn(f, " ,") : ""; *p; k++) {
+		p += strcspn(p, " ,");
+		p += strspn(p, " ,");
+	}
+	free(f);
+	return k;
+}
+
 static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, int n)
 {
 	int neg = 0, no = 0, yes = 0, neg_first = 0, vote = -1, echo = 0, echo_plain = 0, at = -1, said = -1;
+	int first_at = -1, first_i = -1; /* the echo's first word: in the item, in the reply */
 	/* the item's own words said back after the answer ("Đúng hạn" to "...
 	 * đúng hạn?", "Không phải chờ" to "... phải chờ lâu không?") are
 	 * filler, where no pause cuts the reply ("Không, chờ lâu" stays unread)
@@ -1535,9 +1589,37 @@ static int reply_read_yesno(const struct reply_vocab *v, struct reply_tok *t, in
 			at = reply_echo_word(v->q, marked ? qlower : qfold, marked ? t[i].lw : w, at);
 			if (at < 0)
 				goto unread;
+			if (first_i < 0) {
+				first_at = at;
+				first_i = i;
+			}
 			echo += marked;
 			echo_plain += !marked;
 		}
+	}
+	/* the echo is no answer where it names the item's subject ("Không
+	 * có hồ sơ" to "Hồ sơ được giải quyết đúng hạn?": no file at all, no
+	 * "not on time"), where one word of it makes a phrase with "có" that
+	 * the item does not ("có hạn", limited; "có lần", once), or beside a
+	 * number ("Có 1 lần": a count, not the key 1) */
+	if (first_i >= 0) {
+		char before[REPLY_WORD_MAX] = "";
+		int odd = vote >= 0 || first_at == reply_item_start(v->q->text);
+		if (first_at > 0 && reply_item_word(qfold, first_at - 1, before, sizeof before) < 0)
+			before[0] = '\0';
+		if (!odd && echo + echo_plain == 1 && first_i > 0 && strcmp(t[first_i - 1].w, "co") == 0 &&
+		    strcmp(before, "co") != 0)
+			odd = 1;
+		if (first_at > 0 && reply_item_word(qlower, first_at - 1, before, sizeof before) < 0)
+			before[0] = '\0';
+		/* nor where it opens inside a phrase of the item's that a word
+		 * such as "ngoài" (outside), "theo" (by) or "khi" (when) begins:
+		 * "Có quy định" to "... nộp thêm khoản phí nào ngoài quy định
+		 * không?" says the fee is in the rules, not "yes, I paid one" */
+		if (!odd && reply_in(before, reply_echo_after, NELEM(reply_echo_after)))
+			odd = 1;
+		if (odd)
+			goto unread;
 	}
 	free(qfold);
 	free(qlower);
