@@ -1337,6 +1337,16 @@ static int reply_judge(const struct reply_tok *t)
 	return 0;
 }
 
+/* reply_judge of t, the first of the n words left: "tận" praises only in
+ * "tận tình", "tận tâm" (caring); "chờ tận ba tiếng" (as long as three
+ * hours) is no praise. */
+static int reply_judge_at(const struct reply_tok *t, int n)
+{
+	if (strcmp(t->w, "tan") == 0 && (n < 2 || (strcmp(t[1].w, "tinh") != 0 && strcmp(t[1].w, "tam") != 0)))
+		return 0;
+	return reply_judge(t);
+}
+
 /* A talkative reply: an answer, then a reason or a remark ("Không hài lòng vì
  * phải chờ lâu", "Hài lòng, cán bộ nhiệt tình"). The first clause (up to a
  * reason word, or up to the first punctuation) must read as one option on its
@@ -1381,7 +1391,7 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 	int side = lab >= 0 ? reply_side(v->q, lab) : 0;
 	for (int i = cut, flip = 0; side && reason && i < n; i++) {
 		flip ^= t[i].cls == RC_NEG;
-		int pol = reply_judge(&t[i]);
+		int pol = reply_judge_at(&t[i], n - i);
 		if (pol && (flip ? -pol : pol) != side)
 			return -1;
 		if (t[i].pause)
@@ -1401,7 +1411,7 @@ static int reply_read_clause(const struct reply_vocab *v, struct reply_tok *t, i
 			again |= t[k].cls == RC_NEG;
 			flip ^= t[k].cls == RC_NEG;
 			words += t[k].cls != RC_FILLER;
-			int pol = reply_judge(&t[k]) * (flip ? -1 : 1);
+			int pol = reply_judge_at(&t[k], n - k) * (flip ? -1 : 1);
 			agree |= pol && pol == side;
 			disagree |= pol && pol != side;
 			if (t[k].pause)
