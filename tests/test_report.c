@@ -241,6 +241,86 @@ static void test_slices(void **state)
 	}
 }
 
+/* The ranking in CSV and HTML: units named with spaces and commas, a unit
+ * without a name and without ratings (no rank: an empty cell, not 0), and
+ * more units than the HTML chart draws (the table lists them all). */
+static void test_ranking_formats(void **state)
+{
+	char path[] = "/tmp/test_report_XXXXXX", err[512] = "", *buf = NULL;
+	struct campaign *c = NULL;
+	struct archive *a;
+	struct report_db *db;
+	struct report_query q;
+	json_t *doc = NULL, *units;
+	size_t len = 0;
+	FILE *out;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	if (campaign_parse("r.yaml", yaml, strlen(yaml), &c, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_non_null(a = archive_open(path, err, sizeof err));
+	assert_int_equal(archive_put_campaign(a, c, err, sizeof err), 0);
+	{
+		const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 } };
+		struct archive_survey sv[] = {
+			{ "s1", "ca-r", c->version, "t1", "Công an Hà Nội", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, good, NULL, NULL, NULL },
+			{ "s2", "ca-r", c->version, "t2", "Sở Tư pháp, HN", "p", "h2", "ussd", "completed", NULL, 1793466000, 0, 0, 1, good, NULL, NULL, NULL },
+			{ "s3", "ca-r", c->version, "t3", NULL, "p", "h3", "sms", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL, NULL },
+		};
+		assert_int_equal(archive_put(a, sv, 3, err, sizeof err), 3);
+	}
+	archive_close(a);
+	assert_non_null(db = report_db_open(path, err, sizeof err));
+	memset(&q, 0, sizeof q);
+	q.campaign = "ca-r";
+	q.nagencies = -1;
+	assert_int_equal(report_parse_by("agency", &q, err, sizeof err), 0);
+	if (report_run(db, &q, &doc, err, sizeof err) != 0)
+		fail_msg("report_run: %s", err);
+	assert_non_null(out = open_memstream(&buf, &len));
+	assert_int_equal(report_write(doc, REPORT_FMT_CSV, out), 0);
+	fclose(out);
+	if (!strstr(buf, "\nagency=Công an Hà Nội,ranking,1,\"Sở Tư pháp, HN\",") ||
+	    !strstr(buf, "\n\"agency=Sở Tư pháp, HN\",ranking,1,Công an Hà Nội,") ||
+	    !strstr(buf, "\nagency=(none),ranking,,,"))
+		fail_msg("the ranking in CSV:\n%s", buf);
+	free(buf);
+	buf = NULL;
+	/* 300 more units: every one in the HTML table */
+	units = json_object_get(json_object_get(doc, "ranking"), "units");
+	for (int i = 0; i < 300; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "u%03d", i);
+		json_array_append_new(units, json_pack("{s:s, s:n, s:n, s:n, s:n, s:i, s:i, s:b, s:[]}", "unit", name,
+		                                       "rank", "share_pct", "ci_low_pct", "ci_high_pct", "ratings", 0,
+		                                       "respondents", 0, "few_responses", 1, "overlaps_with"));
+	}
+	assert_non_null(out = open_memstream(&buf, &len));
+	assert_int_equal(report_write(doc, REPORT_FMT_HTML, out), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "data-unit=\"u000\""));
+	assert_non_null(strstr(buf, "data-unit=\"u299\""));
+	assert_non_null(strstr(buf, "The chart shows the first 256 of 303 units"));
+	free(buf);
+	json_decref(doc);
+	report_db_close(db);
+	campaign_free(c);
+	unlink(path);
+	{
+		char p[64];
+
+		snprintf(p, sizeof p, "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", path);
+		unlink(p);
+	}
+}
+
 /* hailong comments --format csv: a citizen's text that a spreadsheet would
  * run as a formula is written with a leading apostrophe; other cells and
  * other texts as they are. */
@@ -274,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_dates_statuses),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_slices),
+		cmocka_unit_test(test_ranking_formats),
 		cmocka_unit_test(test_comments_csv_formula),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
