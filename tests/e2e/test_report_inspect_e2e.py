@@ -91,7 +91,8 @@ messages: {thanks: "Cảm ơn"}
 def check(cond, what):
     if not cond:
         failures.append(what)
-        print("FAIL", what)
+        if len(failures) <= 40:  # one broken formula fails thousands of cells
+            print("FAIL", what)
 
 
 # ---- the recount ----
