@@ -27,6 +27,11 @@ static const char *const stmt_sql[ST_MAX] = {
 		" WHERE campaign_id = ?1 AND campaign_version = ?2",
 	[ST_INS_VERSION] = "INSERT OR IGNORE INTO campaign_versions(campaign_id, campaign_version,"
 		" name, nquestions, recorded_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+	/* a version put again after another (a campaign edited, then put back
+	 * as it was) becomes the newest recorded again: its row is written
+	 * anew, so that its rowid is the greatest (the report's definitions) */
+	[ST_REPUT_VERSION] = "DELETE FROM campaign_versions WHERE campaign_id = ?1 AND campaign_version = ?2"
+		" AND rowid < (SELECT MAX(rowid) FROM campaign_versions WHERE campaign_id = ?1)",
 	[ST_INS_QUESTION] = "INSERT OR IGNORE INTO campaign_questions(campaign_id, campaign_version,"
 		" question_id, position, grp, type, text, satisfied, min_value, max_value)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -380,6 +385,12 @@ int archive_put_campaign(struct archive *a, const struct campaign *c, char *err,
 	archive_qcache_clear(a); /* questions of a version may be recorded now */
 	if (archive_exec(a, "BEGIN IMMEDIATE", err, errlen) < 0)
 		return -EIO;
+	if (!(s = archive_stmt_get(a, ST_REPUT_VERSION, err, errlen)))
+		goto fail;
+	archive_bind_text(s, 1, c->id);
+	archive_bind_text(s, 2, c->version);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto sqlfail;
 	if (!(s = archive_stmt_get(a, ST_INS_VERSION, err, errlen)))
 		goto fail;
 	archive_bind_text(s, 1, c->id);

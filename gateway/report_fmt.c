@@ -411,17 +411,31 @@ static void csv(const json_t *r, FILE *out)
 		csv_slice(r, json_array_get(get(r, "slices"), i), out);
 	for (size_t i = 0; i < json_array_size(get(rank, "units")); i++) {
 		const json_t *u = json_array_get(get(rank, "units"), i), *ov = get(u, "overlaps_with");
-		char slice[300], rankb[24], over[2048];
-		size_t len = 0;
+		char rankb[24] = "", *slice = NULL, *over = NULL;
+		size_t slen = 0, olen = 0;
+		FILE *so = open_memstream(&slice, &slen), *oo = open_memstream(&over, &olen);
 
-		snprintf(slice, sizeof slice, "%s=%s", str(rank, "by"), str(u, "unit"));
-		snprintf(rankb, sizeof rankb, "%lld", integer(u, "rank"));
-		over[0] = '\0';
-		for (size_t j = 0; j < json_array_size(ov) && len < sizeof over; j++)
-			len += (size_t)snprintf(over + len, sizeof over - len, "%s%s", j ? " " : "",
-			                        json_string_value(json_array_get(ov, j)));
-		csv_row(out, slice, "ranking", rankb, over, "", "", "", "", u, "ratings",
+		/* named as the slices are ((none) for no unit); no rank left empty,
+		 * not 0; the units it overlaps separated by "; ", since names hold
+		 * spaces and commas ("Công an Hà Nội"), whole however many */
+		if (so && oo) {
+			fprintf(so, "%s=%s", str(rank, "by"), str(u, "unit")[0] ? str(u, "unit") : "(none)");
+			for (size_t j = 0; j < json_array_size(ov); j++) {
+				const char *w = json_string_value(json_array_get(ov, j));
+
+				fprintf(oo, "%s%s", j ? "; " : "", w && w[0] ? w : "(none)");
+			}
+		}
+		if (so)
+			fclose(so);
+		if (oo)
+			fclose(oo);
+		if (json_is_integer(get(u, "rank")))
+			snprintf(rankb, sizeof rankb, "%lld", integer(u, "rank"));
+		csv_row(out, slice ? slice : "", "ranking", rankb, over ? over : "", "", "", "", "", u, "ratings",
 		        json_is_true(get(u, "few_responses")) ? "fewer_than_30" : "");
+		free(slice);
+		free(over);
 	}
 }
 

@@ -322,23 +322,29 @@ static void ranking(FILE *out, const json_t *r)
 		few[i] = json_is_true(get(u, "few_responses"));
 	}
 	hbars(out, "chart-ranking", items, labels, few, n);
+	if (n < json_array_size(units))
+		fprintf(out, "<p class=\"meta\">The chart shows the first %zu of %zu units; the table lists them all.</p>\n",
+		        n, json_array_size(units));
 	fputs("<table class=\"ranking\"><tr><th>Rank</th><th>Unit</th><th>Share</th><th>95% interval</th>"
 	      "<th>Respondents</th><th>Cannot be told apart from</th></tr>\n", out);
-	for (size_t i = 0; i < n; i++) {
-		const json_t *u = items[i], *ov = get(u, "overlaps_with");
+	/* the chart draws the first 256; the table lists every unit */
+	for (size_t i = 0; i < json_array_size(units); i++) {
+		const json_t *u = json_array_get(units, i), *ov = get(u, "overlaps_with");
+		const char *label = str(u, "unit")[0] ? str(u, "unit") : "(none)";
 
 		if (json_is_integer(get(u, "rank")))
 			fprintf(out, "<tr><td class=\"n\">%lld</td><td>", integer(u, "rank"));
 		else
 			fputs("<tr><td class=\"n\">–</td><td>", out);
-		esc(out, labels[i]);
+		esc(out, label);
 		fputs("</td><td class=\"n\" data-unit=\"", out);
 		esc(out, str(u, "unit"));
 		fputs("\">", out);
 		pct(out, num(u, "share_pct"));
 		fputs("</td><td class=\"n\">", out);
 		ci(out, u);
-		fprintf(out, "</td><td class=\"n%s\">%lld</td><td>", few[i] ? " few" : "", integer(u, "respondents"));
+		fprintf(out, "</td><td class=\"n%s\">%lld</td><td>", json_is_true(get(u, "few_responses")) ? " few" : "",
+		        integer(u, "respondents"));
 		for (size_t j = 0; j < json_array_size(ov); j++) {
 			fputs(j ? ", " : "", out);
 			esc(out, json_string_value(json_array_get(ov, j)));

@@ -241,6 +241,158 @@ static void test_slices(void **state)
 	}
 }
 
+/* The ranking in CSV and HTML: units named with spaces and commas, a unit
+ * without a name and without ratings (no rank: an empty cell, not 0), and
+ * more units than the HTML chart draws (the table lists them all). */
+static void test_ranking_formats(void **state)
+{
+	char path[] = "/tmp/test_report_XXXXXX", err[512] = "", *buf = NULL;
+	struct campaign *c = NULL;
+	struct archive *a;
+	struct report_db *db;
+	struct report_query q;
+	json_t *doc = NULL, *units;
+	size_t len = 0;
+	FILE *out;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	if (campaign_parse("r.yaml", yaml, strlen(yaml), &c, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_non_null(a = archive_open(path, err, sizeof err));
+	assert_int_equal(archive_put_campaign(a, c, err, sizeof err), 0);
+	{
+		const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 } };
+		struct archive_survey sv[] = {
+			{ "s1", "ca-r", c->version, "t1", "Công an Hà Nội", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, good, NULL, NULL, NULL },
+			{ "s2", "ca-r", c->version, "t2", "Sở Tư pháp, HN", "p", "h2", "ussd", "completed", NULL, 1793466000, 0, 0, 1, good, NULL, NULL, NULL },
+			{ "s3", "ca-r", c->version, "t3", NULL, "p", "h3", "sms", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL, NULL },
+		};
+		assert_int_equal(archive_put(a, sv, 3, err, sizeof err), 3);
+	}
+	archive_close(a);
+	assert_non_null(db = report_db_open(path, err, sizeof err));
+	memset(&q, 0, sizeof q);
+	q.campaign = "ca-r";
+	q.nagencies = -1;
+	assert_int_equal(report_parse_by("agency", &q, err, sizeof err), 0);
+	if (report_run(db, &q, &doc, err, sizeof err) != 0)
+		fail_msg("report_run: %s", err);
+	assert_non_null(out = open_memstream(&buf, &len));
+	assert_int_equal(report_write(doc, REPORT_FMT_CSV, out), 0);
+	fclose(out);
+	if (!strstr(buf, "\nagency=Công an Hà Nội,ranking,1,\"Sở Tư pháp, HN\",") ||
+	    !strstr(buf, "\n\"agency=Sở Tư pháp, HN\",ranking,1,Công an Hà Nội,") ||
+	    !strstr(buf, "\nagency=(none),ranking,,,"))
+		fail_msg("the ranking in CSV:\n%s", buf);
+	free(buf);
+	buf = NULL;
+	/* 300 more units: every one in the HTML table */
+	units = json_object_get(json_object_get(doc, "ranking"), "units");
+	for (int i = 0; i < 300; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "u%03d", i);
+		json_array_append_new(units, json_pack("{s:s, s:n, s:n, s:n, s:n, s:i, s:i, s:b, s:[]}", "unit", name,
+		                                       "rank", "share_pct", "ci_low_pct", "ci_high_pct", "ratings", 0,
+		                                       "respondents", 0, "few_responses", 1, "overlaps_with"));
+	}
+	assert_non_null(out = open_memstream(&buf, &len));
+	assert_int_equal(report_write(doc, REPORT_FMT_HTML, out), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "data-unit=\"u000\""));
+	assert_non_null(strstr(buf, "data-unit=\"u299\""));
+	assert_non_null(strstr(buf, "The chart shows the first 256 of 303 units"));
+	free(buf);
+	json_decref(doc);
+	report_db_close(db);
+	campaign_free(c);
+	unlink(path);
+	{
+		char p[64];
+
+		snprintf(p, sizeof p, "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", path);
+		unlink(p);
+	}
+}
+
+/* A campaign edited (v2) and then put back as it was (v1): the report's
+ * definitions (satisfied values, groups) are those of v1, the version in
+ * force, not of v2 because v1 was first recorded before it. */
+static void test_reverted_version(void **state)
+{
+	static const char yaml2[] =
+		"id: ca-r\n"
+		"scales:\n"
+		"  two:\n"
+		"    satisfied: [1]\n"
+		"    options:\n"
+		"      - {value: 2, label: Tốt, keys: [\"1\"]}\n"
+		"      - {value: 1, label: Kém, keys: [\"2\"]}\n"
+		"questions:\n"
+		"  - {id: q1, type: scale, scale: two, group: H, text: \"Câu {n}/{total}?\"}\n"
+		"messages: {thanks: \"Cảm ơn\"}\n";
+	char path[] = "/tmp/test_report_XXXXXX", err[512] = "";
+	struct campaign *c1 = NULL, *c2 = NULL;
+	struct archive *a;
+	struct report_db *db;
+	struct report_query q;
+	json_t *doc = NULL, *g;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	if (campaign_parse("r.yaml", yaml, strlen(yaml), &c1, err, sizeof err) != 0 ||
+	    campaign_parse("r2.yaml", yaml2, strlen(yaml2), &c2, err, sizeof err) != 0)
+		fail_msg("campaign_parse: %s", err);
+	assert_non_null(a = archive_open(path, err, sizeof err));
+	const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 } };
+	const struct archive_survey s1[] = {
+		{ "s1", "ca-r", c1->version, "t1", "A", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, good, NULL, NULL, NULL } };
+	const struct archive_survey s2[] = {
+		{ "s2", "ca-r", c2->version, "t2", "A", "p", "h2", "sms", "completed", NULL, 1793467000, 0, 0, 1, good, NULL, NULL, NULL } };
+	const struct archive_survey s3[] = {
+		{ "s3", "ca-r", c1->version, "t3", "A", "p", "h3", "sms", "completed", NULL, 1793468000, 0, 0, 1, good, NULL, NULL, NULL } };
+	assert_int_equal(archive_put_campaign(a, c1, err, sizeof err), 0);
+	assert_int_equal(archive_put(a, s1, 1, err, sizeof err), 1);
+	assert_int_equal(archive_put_campaign(a, c2, err, sizeof err), 0); /* edited */
+	assert_int_equal(archive_put(a, s2, 1, err, sizeof err), 1);
+	assert_int_equal(archive_put_campaign(a, c1, err, sizeof err), 0); /* put back */
+	assert_int_equal(archive_put(a, s3, 1, err, sizeof err), 1);
+	archive_close(a);
+	assert_non_null(db = report_db_open(path, err, sizeof err));
+	memset(&q, 0, sizeof q);
+	q.campaign = "ca-r";
+	q.nagencies = -1;
+	if (report_run(db, &q, &doc, err, sizeof err) != 0)
+		fail_msg("report_run: %s", err);
+	assert_string_equal(json_string_value(json_object_get(doc, "version")), c1->version);
+	/* v1's satisfied value (2) over the three answers, all 2; its group G */
+	g = json_array_get(json_object_get(json_object_get(doc, "total"), "groups"), 0);
+	assert_string_equal(json_string_value(json_object_get(g, "group")), "G");
+	assert_int_equal(json_integer_value(json_object_get(g, "satisfied")), 3);
+	json_decref(doc);
+	report_db_close(db);
+	campaign_free(c1);
+	campaign_free(c2);
+	unlink(path);
+	{
+		char p[64];
+
+		snprintf(p, sizeof p, "%s-wal", path);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", path);
+		unlink(p);
+	}
+}
+
 /* hailong comments --format csv: a citizen's text that a spreadsheet would
  * run as a formula is written with a leading apostrophe; other cells and
  * other texts as they are. */
@@ -274,6 +426,8 @@ int main(void)
 		cmocka_unit_test(test_dates_statuses),
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_slices),
+		cmocka_unit_test(test_ranking_formats),
+		cmocka_unit_test(test_reverted_version),
 		cmocka_unit_test(test_comments_csv_formula),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
