@@ -96,7 +96,7 @@ tally_bg() {
 # that the loop does not wait with it; on the simulator's timers) run in a
 # lane of their own beside the others: the two lanes pick different ports
 # (harness.free_port, E2E_PORT_LANE).
-side_lane="test_repair_async_e2e.py test_reload_async_e2e.py test_lease_async_e2e.py test_archive_bad_e2e.py test_api_async_e2e.py test_lease_slow_e2e.py test_sim_smpp_conformance.py test_esme_raw_e2e.py test_ussd_timeout_e2e.py test_drain_e2e.py"
+side_lane="test_repair_async_e2e.py test_reload_async_e2e.py test_lease_async_e2e.py test_archive_bad_e2e.py test_api_async_e2e.py test_lease_slow_e2e.py test_sim_smpp_conformance.py test_esme_raw_e2e.py test_ussd_timeout_e2e.py test_drain_e2e.py test_report_inspect_e2e.py"
 (
   for name in $side_lane; do
     s=$(date +%s)
