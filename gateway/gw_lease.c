@@ -713,7 +713,10 @@ static void gw_lease_on_bare(void *arg, int rc, const struct store_list *l, cons
 		         err ? err : "");
 		return;
 	}
+	int lost = g->reclaim_pending;
 	gw_lease_renewed(g, l, store_connects(g->store)); /* (a reply: the connection it left on) */
+	if (g->reclaim_pending && !lost)
+		g->outbox_after_renew = 1; /* found gone: no TAKE before the next tick's RECLAIM (gw_lease_first) */
 }
 
 void gw_lease_tick(struct gw *g)
@@ -747,7 +750,10 @@ void gw_lease_tick(struct gw *g)
 
 int gw_lease_first(struct gw *g)
 {
-	if (!g->registered || store_connects(g->store) == g->lease_conn)
+	/* (a renewal of its own that found the lease gone holds the pump too:
+	 * peers may have put our messages back in the outbox, and the RECLAIM
+	 * comes with the next tick) */
+	if (!g->registered || (store_connects(g->store) == g->lease_conn && !g->outbox_after_renew))
 		return 0;
 	gw_lease_tick(g); /* (or one more after the one on its way) */
 	if (!g->tick)
