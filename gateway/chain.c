@@ -646,13 +646,21 @@ int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain
 		char *end;
 		size_t bl = 0;
 		expect_seq = colon ? strtoll(expect, &end, 10) : 0;
-		if (!colon || end != colon || expect_seq < 1 ||
+		if (!colon || end != colon || expect_seq < 0 ||
 		    sodium_hex2bin(want, sizeof want, colon + 1, strlen(colon + 1), NULL, &bl, NULL) != 0 ||
 		    bl != sizeof want) {
 			chain_seterr(err, errlen, "--head: '%.80s' is not SEQ:HASH (the head line logged by hailongd)",
 			             expect);
 			return -EINVAL;
 		}
+	}
+	if (expect && expect_seq == 0) {
+		/* the head of an empty archive (hailongd logs it so at its first
+		 * start): hash(0), 32 zero bytes, under every chain */
+		expect_found = 1;
+		if (!sodium_is_zero(want, sizeof want))
+			chain_problem(r, out, "link 0: differs from the head kept elsewhere: the chain starts from 32 zero"
+			              " bytes");
 	}
 	struct chain *ch = chain_new(db);
 	if (!ch) {

@@ -262,6 +262,30 @@ static void test_chain_rewritten(void **state)
 	assert_non_null(strstr(r.first, "rewritten"));
 }
 
+/* The head hailongd logs for an empty archive, "0:000...0" (its verify=
+ * hint), is a head like any other: it checks, later too; any other hash at
+ * link 0 is a rewritten chain. */
+static void test_chain_empty_head(void **state)
+{
+	struct fx *f = *state;
+	struct chain_report r;
+	char head[CHAIN_HEX], err[128], expect[96];
+	int64_t seq;
+
+	assert_int_equal(chain_head(archive_sqlite(f->a), &seq, head, err, sizeof err), 0);
+	assert_int_equal(seq, 0);
+	snprintf(expect, sizeof expect, "%lld:%s", (long long)seq, head);
+	assert_int_equal(verify(f, expect, &r), 0);
+	assert_int_equal(r.links, 0);
+	put_ten(f);
+	assert_int_equal(verify(f, expect, &r), 0);
+	assert_int_equal(r.links, 10);
+	expect[2] = '1';
+	assert_int_equal(verify(f, expect, &r), 1);
+	assert_non_null(strstr(r.first, "link 0: differs from the head kept elsewhere"));
+	assert_int_equal(chain_verify(archive_sqlite(f->a), "-1:00", NULL, &r, err, sizeof err), -EINVAL);
+}
+
 /* A database of schema 2 with surveys gets them chained when opened. */
 static void test_chain_migration(void **state)
 {
@@ -964,6 +988,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_intact_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_rewritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_empty_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_crash, setup, teardown),
