@@ -7,6 +7,7 @@ once there is room again every survey is written, the chain intact, and
 `msg="writing again"` is logged. The archive lives on a small tmpfs mounted
 for the test: needs root (skipped, saying so, otherwise)."""
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -74,6 +75,20 @@ def main():
             v = subprocess.run([os.path.join(harness.BIN, "hailong"), "archive", "verify", "--db", st.db],
                                capture_output=True, text=True, timeout=60)
             check(v.returncode == 0 and f"intact: {N} links" in v.stdout, f"chain: {v.stdout}")
+        # a backup onto a disk too small: the message names the copy, not the archive
+        subprocess.run(["umount", "-l", mnt], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], check=True)
+        src = os.path.join(tempfile.mkdtemp(prefix="hailong-e2e-bk-"), "hailong.db")
+        subprocess.run([os.path.join(harness.BIN, "hailong-sim"), "archive-gen", "--db", src, "--campaign",
+                        os.path.join(harness.ROOT, "config", "campaigns", "default.yaml"), "--surveys", "500"],
+                       check=True, capture_output=True, timeout=60)
+        dst = os.path.join(mnt, "copy.db")
+        r = subprocess.run([os.path.join(harness.BIN, "hailong"), "archive", "backup", "--db", src, dst],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and r.stderr.startswith(f"hailong archive backup: {dst}: ") and "full" in r.stderr
+              and src not in r.stderr, f"a full backup disk named as such: {r.returncode} {r.stderr!r}")
+        check(os.listdir(mnt) == [], f"no partial copy left: {os.listdir(mnt)}")
+        shutil.rmtree(os.path.dirname(src), ignore_errors=True)
     finally:
         subprocess.run(["umount", "-l", mnt], capture_output=True)
         os.rmdir(mnt)
