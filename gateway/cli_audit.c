@@ -155,7 +155,12 @@ static struct archive *open_db(const char *cmd, const char *path)
 		fprintf(stderr, "hailong %s: %s: %s\n", cmd, path, strerror(errno));
 		return NULL;
 	}
-	struct archive *a = archive_open(path, err, sizeof err);
+	/* read only: a copy kept as evidence is not changed by reading it, and
+	 * one on read-only media can be read; an older schema is upgraded first */
+	int older = 0;
+	struct archive *a = archive_open_readonly(path, &older, err, sizeof err);
+	if (!a && older)
+		a = archive_open(path, err, sizeof err);
 	if (!a)
 		fprintf(stderr, "hailong %s: %s\n", cmd, err);
 	return a;

@@ -23,6 +23,54 @@ def run(*args):
     return subprocess.run([HAILONG] + list(args), capture_output=True, text=True, timeout=60)
 
 
+def evidence_copy(d, db):
+    """The office's copy of the archive (hailong archive backup) is read, never
+    changed, by verify, sample, compare and integrity (its bytes stay the same:
+    a copy kept as evidence keeps its checksum); on read-only media it is read
+    too (with root: a read-only bind mount)."""
+    import hashlib
+    copy = os.path.join(d, "evidence", "copy.db")
+    os.makedirs(os.path.dirname(copy))
+    r = run("archive", "backup", "--db", db, copy)
+    check(r.returncode == 0, f"backup: {r.stderr}")
+
+    def digest():
+        with open(copy, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    before = digest()
+    reads = [["archive", "verify", "--db", copy],
+             ["audit", "sample", "--db", copy, "--campaign", "default", "--from", "2026-09-01", "--to", "2026-12-31",
+              "--size", "5", "--seed", "s"],
+             ["audit", "integrity", "--db", copy],
+             ["audit", "compare", "--db", copy, "--campaign", "default", "--audit-campaign", "audit"]]
+    for args in reads:
+        r = run(*args)
+        check(r.returncode in (0, 1) and "readonly" not in r.stderr, f"{args[:2]}: {r.returncode} {r.stderr!r}")
+        check(digest() == before and sorted(os.listdir(os.path.dirname(copy))) == ["copy.db"],
+              f"hailong {' '.join(args[:2])} changed the copy it read: {sorted(os.listdir(os.path.dirname(copy)))}")
+    r = run("archive", "verify", "--db", copy)
+    check(r.returncode == 0 and "intact: 200 links" in r.stdout, f"verify the copy: {r.stdout} {r.stderr}")
+    if os.geteuid() != 0:
+        print("read-only media not tried: a bind mount needs root")
+        return
+    ro = os.path.join(d, "ro")
+    os.makedirs(ro)
+    if subprocess.run(["mount", "--bind", os.path.dirname(copy), ro], capture_output=True).returncode != 0:
+        print("read-only media not tried: mount --bind refused")
+        return
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", ro], check=True, capture_output=True)
+        for args in reads:
+            args = [os.path.join(ro, "copy.db") if a == copy else a for a in args]
+            r = run(*args)
+            check(r.returncode in (0, 1) and "readonly" not in r.stderr and "unable to open" not in r.stderr,
+                  f"{args[:2]} on read-only media: {r.returncode} {r.stderr!r}")
+        r = run("archive", "verify", "--db", os.path.join(ro, "copy.db"))
+        check(r.returncode == 0 and "intact: 200 links" in r.stdout, f"verify on read-only media: {r.stderr!r}")
+    finally:
+        subprocess.run(["umount", "-l", ro], capture_output=True)
+
+
 def main():
     d = tempfile.mkdtemp(prefix="hailong-e2e-auditcli-")
     db = os.path.join(d, "hailong.db")
@@ -80,8 +128,10 @@ def main():
     r = run("audit", "open", "--secret-key", key, "--out", new, sample)
     check(r.returncode == 1 and "no sealed contact" in r.stderr, f"open without contacts: {r.stderr!r}")
     check(stat.S_IMODE(os.stat(new).st_mode) == 0o600, "the opened file is readable by its owner only")
+    evidence_copy(d, db)
     shutil.rmtree(d, ignore_errors=True)
-    print("ok: --out never writes over a file; days that do not exist are refused by name")
+    print("ok: --out never writes over a file; days that do not exist are refused by name; reading a copy"
+          " leaves it as it was, and one on read-only media is read")
 
 
 if __name__ == "__main__":
