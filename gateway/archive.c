@@ -223,14 +223,25 @@ void archive_bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-/* The system's reason behind SQLite's last error, " (Read-only file
- * system)", or "" (SQLite says only "unable to open database file" when
- * the folder is read-only or not the service's). */
-static const char *os_why(sqlite3 *db)
+/* The reason behind SQLite's last error on path, " (...)", or "": SQLite
+ * says only "unable to open database file" when the folder is read-only or
+ * not the service's (its -wal and -shm files are made there). path NULL:
+ * a read-only open, where the folder does not matter. */
+static const char *os_why(sqlite3 *db, const char *path)
 {
-	static _Thread_local char buf[128];
+	static _Thread_local char buf[160];
+	char dir[4096];
 	int e = db ? sqlite3_system_errno(db) : 0;
 
+	snprintf(dir, sizeof dir, "%s", path ? path : "");
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (path && (sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN && access(path, F_OK) == 0 &&
+	    access(slash ? dir : ".", W_OK) != 0) {
+		snprintf(buf, sizeof buf, " (its folder cannot be written: %s)", strerror(errno));
+		return buf;
+	}
 	if (!e)
 		return "";
 	snprintf(buf, sizeof buf, " (%s)", strerror(e));
@@ -253,13 +264,13 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		archive_seterr(err, errlen, "%s: %s%s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open",
-		               os_why(a->db));
+		               os_why(a->db, path));
 		goto fail;
 	}
 	sqlite3_busy_timeout(a->db, 5000);
 	if (sqlite3_prepare_v2(a->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW) {
-		archive_seterr(err, errlen, "%s: %s%s", path, sqlite3_errmsg(a->db), os_why(a->db));
+		archive_seterr(err, errlen, "%s: %s%s", path, sqlite3_errmsg(a->db), os_why(a->db, path));
 		goto fail;
 	}
 	version = sqlite3_column_int(s, 0);
@@ -390,7 +401,7 @@ static int open_ro(struct archive *a, const char *path, int immutable, int *vers
 		*version = sqlite3_column_int(s, 0);
 	else
 		archive_seterr(err, errlen, "%s: %s%s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open",
-		               os_why(a->db));
+		               os_why(a->db, NULL));
 	sqlite3_finalize(s);
 	if (rc != SQLITE_OK) {
 		sqlite3_close(a->db);
