@@ -3,7 +3,9 @@
 naming a file that exists (the sample itself, the archive, an old output
 that others may read) is refused and the file is left as it was; a day that
 does not exist (2026-02-30, 2026-13-01) is refused by name, not taken as a
-range or called "after --to"."""
+range or called "after --to"; `audit integrity` of a campaign the archive
+does not hold (a typo) is an error, not "0 flags", and a unit counted twice
+in --transactions is named with its line."""
 import os
 import shutil
 import stat
@@ -94,6 +96,17 @@ def main():
               f"integrity --from {frm} --to {to}: exit {r.returncode}, {r.stderr!r}")
     r = run(*base, "--from", "2026-12-31", "--to", "2026-09-01")
     check(r.returncode == 2 and "--from 2026-12-31 is after --to 2026-09-01" in r.stderr, r.stderr)
+
+    # ---- integrity: a misspelt campaign is no clean bill of health; a unit counted twice is asked about ----
+    r = run("audit", "integrity", "--db", db, "--campaign", "defualt")
+    check(r.returncode == 1 and "campaign defualt has no survey in this archive" in r.stderr and "0 flags" not in r.stdout,
+          f"integrity of a campaign not in the archive: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    tx = os.path.join(d, "transactions.csv")
+    with open(tx, "w") as f:
+        f.write("unit,transactions\nca-hanoi,100\nca-danang,80\nca-hanoi,50\n")
+    r = run("audit", "integrity", "--db", db, "--transactions", tx)
+    check(r.returncode == 1 and f"{tx}:4: unit ca-hanoi is counted twice" in r.stderr,
+          f"a unit twice in --transactions: {r.returncode} {r.stderr!r}")
 
     # ---- the sample; --out never writes over a file ----
     r = run(*base, "--from", "2026-09-01", "--to", "2026-12-31", "--out", sample)
