@@ -363,6 +363,9 @@ static int audit_open(int argc, char **argv)
 		goto done;
 	fputs(acamp ? "campaign,msisdn,transaction_id,agency,procedure,audit_of\n" : "survey_id,unit,finished_at,msisdn\n",
 	      out);
+	unsigned char bom[3]; /* a UTF-8 BOM: the sample saved again by a spreadsheet */
+	if (fread(bom, 1, 3, in) != 3 || memcmp(bom, "\xEF\xBB\xBF", 3) != 0)
+		rewind(in);
 	int ch = fgetc(in);
 	while (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
 		ch = fgetc(in);

@@ -142,6 +142,13 @@ def main():
     check(r.returncode == 1 and "no sealed contact" in r.stderr, f"open without contacts: {r.stderr!r}")
     check(stat.S_IMODE(os.stat(new).st_mode) == 0o600, "the opened file is readable by its owner only")
     evidence_copy(d, db)
+    # the sample saved again by a spreadsheet (a UTF-8 BOM, CRLF): still a sample
+    excel = os.path.join(d, "sample-excel.csv")
+    with open(excel, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + drawn.replace("\n", "\r\n").encode())
+    r = run("audit", "open", "--secret-key", key, excel)
+    check(r.returncode == 1 and "not a sample" not in r.stderr and "0 of 10 contacts opened" in r.stderr,
+          f"a sample with a BOM: {r.returncode} {r.stderr[-300:]!r}")
     shutil.rmtree(d, ignore_errors=True)
     print("ok: --out never writes over a file; days that do not exist are refused by name; reading a copy"
           " leaves it as it was, and one on read-only media is read")
