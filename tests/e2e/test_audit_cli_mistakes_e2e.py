@@ -25,6 +25,31 @@ def run(*args):
     return subprocess.run([HAILONG] + list(args), capture_output=True, text=True, timeout=60)
 
 
+def live_verify(d):
+    """archive verify on an archive being written (hailongd writes while the
+    office checks): each answer describes one moment of it, its links and
+    surveys counted together (they were counted apart: "intact: 2000 links,
+    4000 surveys")."""
+    import json
+    db = os.path.join(d, "live.db")
+    camp = os.path.join(harness.ROOT, "config", "campaigns", "default.yaml")
+    subprocess.run([SIM, "archive-gen", "--db", db, "--campaign", camp, "--surveys", "2000"], check=True,
+                   capture_output=True, timeout=60)
+    writer = subprocess.Popen([SIM, "archive-gen", "--db", db, "--campaign", camp, "--surveys", "60000"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = []
+    try:
+        while writer.poll() is None or len(seen) < 5:
+            r = run("archive", "verify", "--db", db, "--format", "json")
+            check(r.returncode == 0, f"verify while written: {r.returncode} {r.stdout[-300:]} {r.stderr}")
+            v = json.loads(r.stdout)
+            check(v["intact"] and v["links"] == v["surveys"], f"verify while written: {v}")
+            seen.append(v["links"])
+    finally:
+        writer.wait(timeout=120)
+    check(len(set(seen)) > 1, f"the archive grew while verified: {seen}")
+
+
 def evidence_copy(d, db):
     """The office's copy of the archive (hailong archive backup) is read, never
     changed, by verify, sample, compare and integrity (its bytes stay the same:
@@ -142,6 +167,7 @@ def main():
     check(r.returncode == 1 and "no sealed contact" in r.stderr, f"open without contacts: {r.stderr!r}")
     check(stat.S_IMODE(os.stat(new).st_mode) == 0o600, "the opened file is readable by its owner only")
     evidence_copy(d, db)
+    live_verify(d)
     # the sample saved again by a spreadsheet (a UTF-8 BOM, CRLF): still a sample
     excel = os.path.join(d, "sample-excel.csv")
     with open(excel, "wb") as f:
