@@ -441,6 +441,10 @@ done:
 		fclose(in);
 	if (out && out != stdout && fclose(out) != 0)
 		rc = 1;
+	/* nothing opened (another key, not a sample): no --out file is left in
+	 * the way of the run that follows with the right key or file */
+	if (out && out != stdout && rc != 0 && rows - bad == 0)
+		unlink(path);
 	return rc;
 }
 

@@ -165,7 +165,10 @@ def main():
     new = os.path.join(d, "new.csv")
     r = run("audit", "open", "--secret-key", key, "--out", new, sample)
     check(r.returncode == 1 and "no sealed contact" in r.stderr, f"open without contacts: {r.stderr!r}")
-    check(stat.S_IMODE(os.stat(new).st_mode) == 0o600, "the opened file is readable by its owner only")
+    check(not os.path.exists(new), "an --out file with nothing opened is not left in the way of the next run")
+    r = run("audit", "open", "--secret-key", key, "--out", new, os.path.join(d, "nowhere.csv"))
+    check(r.returncode == 1 and not os.path.exists(new), f"open of a missing sample: {r.returncode} {r.stderr!r}")
+
     evidence_copy(d, db)
     live_verify(d)
     # the sample saved again by a spreadsheet (a UTF-8 BOM, CRLF): still a sample
