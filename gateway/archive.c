@@ -369,7 +369,8 @@ fail:
 	return NULL;
 }
 
-/* One read-only connection: its schema version in *version, or -1 with err. */
+/* One read-only connection: its schema version in *version and 0, or
+ * SQLite's (primary) error code with err. */
 static int open_ro(struct archive *a, const char *path, int immutable, int *version, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
@@ -379,13 +380,13 @@ static int open_ro(struct archive *a, const char *path, int immutable, int *vers
 	if (immutable) {
 		if (!(uri = sqlite3_mprintf("file:%s?immutable=1", path))) {
 			archive_seterr(err, errlen, "out of memory");
-			return -1;
+			return SQLITE_NOMEM;
 		}
 		/* the URI's path: '?' and '#' would end it, '%' starts an escape */
 		if (strpbrk(path, "?#%")) {
 			sqlite3_free(uri);
 			archive_seterr(err, errlen, "%s: cannot be read on read-only media (?, # or %% in its name)", path);
-			return -1;
+			return SQLITE_CANTOPEN;
 		}
 		flags |= SQLITE_OPEN_URI;
 	}
@@ -406,7 +407,7 @@ static int open_ro(struct archive *a, const char *path, int immutable, int *vers
 	if (rc != SQLITE_OK) {
 		sqlite3_close(a->db);
 		a->db = NULL;
-		return -1;
+		return rc & 0xff;
 	}
 	return 0;
 }
@@ -423,7 +424,12 @@ struct archive *archive_open_readonly(const char *path, int *older, char *err, s
 	}
 	/* a WAL archive on read-only media: its -shm cannot be made, and nobody
 	 * writes there, so it is read as immutable */
-	if (open_ro(a, path, 0, &version, err, errlen) < 0 && open_ro(a, path, 1, &version, err, errlen) < 0)
+	int rc = open_ro(a, path, 0, &version, err, errlen);
+	/* only then: a busy or damaged archive is never read as immutable (that
+	 * would leave out its WAL, what was written last) */
+	if (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY)
+		rc = open_ro(a, path, 1, &version, err, errlen);
+	if (rc != 0)
 		goto fail;
 	if (version > ARCHIVE_SCHEMA_VERSION) {
 		archive_seterr(err, errlen, "%s: schema version %d is newer than this program's (%d)", path, version,
