@@ -427,8 +427,17 @@ struct archive *archive_open_readonly(const char *path, int *older, char *err, s
 	int rc = open_ro(a, path, 0, &version, err, errlen);
 	/* only then: a busy or damaged archive is never read as immutable (that
 	 * would leave out its WAL, what was written last) */
-	if (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY)
+	if (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY) {
+		char wal[4096];
+		struct stat st;
+		snprintf(wal, sizeof wal, "%s-wal", path);
+		if (stat(wal, &st) == 0 && st.st_size > 0) { /* its last writes are there, unread as immutable */
+			archive_seterr(err, errlen, "%s: cannot be read here with its -wal file (read-only folder): copy it"
+			               " with hailong archive backup", path);
+			goto fail;
+		}
 		rc = open_ro(a, path, 1, &version, err, errlen);
+	}
 	if (rc != 0)
 		goto fail;
 	if (version > ARCHIVE_SCHEMA_VERSION) {
