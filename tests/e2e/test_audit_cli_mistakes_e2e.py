@@ -52,7 +52,7 @@ def live_verify(d):
 
 def evidence_copy(d, db):
     """The office's copy of the archive (hailong archive backup) is read, never
-    changed, by verify, sample, compare and integrity (its bytes stay the same:
+    changed, by verify, sample, compare, integrity and optout count|list (its bytes stay the same:
     a copy kept as evidence keeps its checksum); on read-only media it is read
     too (with root: a read-only bind mount)."""
     import hashlib
@@ -69,7 +69,8 @@ def evidence_copy(d, db):
              ["audit", "sample", "--db", copy, "--campaign", "default", "--from", "2026-09-01", "--to", "2026-12-31",
               "--size", "5", "--seed", "s"],
              ["audit", "integrity", "--db", copy],
-             ["audit", "compare", "--db", copy, "--campaign", "default", "--audit-campaign", "audit"]]
+             ["audit", "compare", "--db", copy, "--campaign", "default", "--audit-campaign", "audit"],
+             ["optout", "count", "--db", copy], ["optout", "list", "--db", copy]]
     for args in reads:
         r = run(*args)
         check(r.returncode in (0, 1) and "readonly" not in r.stderr, f"{args[:2]}: {r.returncode} {r.stderr!r}")
