@@ -228,6 +228,31 @@ void archive_bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
+/* The reason behind SQLite's last error on path, " (...)", or "": SQLite
+ * says only "unable to open database file" when the folder is read-only or
+ * not the service's (its -wal and -shm files are made there). path NULL:
+ * a read-only open, where the folder does not matter. */
+static const char *os_why(sqlite3 *db, const char *path)
+{
+	static _Thread_local char buf[160];
+	char dir[4096];
+	int e = db ? sqlite3_system_errno(db) : 0;
+
+	snprintf(dir, sizeof dir, "%s", path ? path : "");
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (path && (sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN && access(path, F_OK) == 0 &&
+	    access(slash ? dir : ".", W_OK) != 0) {
+		snprintf(buf, sizeof buf, " (its folder cannot be written: %s)", strerror(errno));
+		return buf;
+	}
+	if (!e)
+		return "";
+	snprintf(buf, sizeof buf, " (%s)", strerror(e));
+	return buf;
+}
+
 struct archive *archive_open(const char *path, char *err, size_t errlen)
 {
 	struct archive *a = calloc(1, sizeof *a);
@@ -243,13 +268,14 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 	 * lock is pure cost */
 	if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
-		archive_seterr(err, errlen, "%s: %s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open");
+		archive_seterr(err, errlen, "%s: %s%s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open",
+		               os_why(a->db, path));
 		goto fail;
 	}
 	sqlite3_busy_timeout(a->db, 5000);
 	if (sqlite3_prepare_v2(a->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW) {
-		archive_seterr(err, errlen, "%s: %s", path, sqlite3_errmsg(a->db));
+		archive_seterr(err, errlen, "%s: %s%s", path, sqlite3_errmsg(a->db), os_why(a->db, path));
 		goto fail;
 	}
 	version = sqlite3_column_int(s, 0);
@@ -344,6 +370,98 @@ struct archive *archive_open(const char *path, char *err, size_t errlen)
 	return a;
 fail:
 	sqlite3_finalize(s);
+	archive_close(a);
+	return NULL;
+}
+
+/* One read-only connection: its schema version in *version and 0, or
+ * SQLite's (primary) error code with err. */
+static int open_ro(struct archive *a, const char *path, int immutable, int *version, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	char *uri = NULL;
+	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+
+	if (immutable) {
+		if (!(uri = sqlite3_mprintf("file:%s?immutable=1", path))) {
+			archive_seterr(err, errlen, "out of memory");
+			return SQLITE_NOMEM;
+		}
+		/* the URI's path: '?' and '#' would end it, '%' starts an escape */
+		if (strpbrk(path, "?#%")) {
+			sqlite3_free(uri);
+			archive_seterr(err, errlen, "%s: cannot be read on read-only media (?, # or %% in its name)", path);
+			return SQLITE_CANTOPEN;
+		}
+		flags |= SQLITE_OPEN_URI;
+	}
+	int rc = sqlite3_open_v2(uri ? uri : path, &a->db, flags, NULL);
+	sqlite3_free(uri);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(a->db, 5000);
+		rc = sqlite3_prepare_v2(a->db, "PRAGMA user_version", -1, &s, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(s) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(a->db);
+	}
+	if (rc == SQLITE_OK)
+		*version = sqlite3_column_int(s, 0);
+	else
+		archive_seterr(err, errlen, "%s: %s%s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open",
+		               os_why(a->db, NULL));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(a->db);
+		a->db = NULL;
+		return rc & 0xff;
+	}
+	return 0;
+}
+
+struct archive *archive_open_readonly(const char *path, int *older, char *err, size_t errlen)
+{
+	struct archive *a = calloc(1, sizeof *a);
+	int version = 0;
+
+	*older = 0;
+	if (!a) {
+		archive_seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* a WAL archive on read-only media: its -shm cannot be made, and nobody
+	 * writes there, so it is read as immutable */
+	int rc = open_ro(a, path, 0, &version, err, errlen);
+	/* only then: a busy or damaged archive is never read as immutable (that
+	 * would leave out its WAL, what was written last) */
+	if (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY) {
+		char wal[4096];
+		struct stat st;
+		snprintf(wal, sizeof wal, "%s-wal", path);
+		if (stat(wal, &st) == 0 && st.st_size > 0) { /* its last writes are there, unread as immutable */
+			archive_seterr(err, errlen, "%s: cannot be read here with its -wal file (read-only folder): copy it"
+			               " with hailong archive backup", path);
+			goto fail;
+		}
+		rc = open_ro(a, path, 1, &version, err, errlen);
+	}
+	if (rc != 0)
+		goto fail;
+	if (version > ARCHIVE_SCHEMA_VERSION) {
+		archive_seterr(err, errlen, "%s: schema version %d is newer than this program's (%d)", path, version,
+		               ARCHIVE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version < ARCHIVE_SCHEMA_VERSION) {
+		archive_seterr(err, errlen, "%s: schema version %d is older than this program's (%d): it is upgraded"
+		               " when opened for writing", path, version, ARCHIVE_SCHEMA_VERSION);
+		*older = 1;
+		goto fail;
+	}
+	if (!(a->chain = chain_new(a->db))) {
+		archive_seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	return a;
+fail:
 	archive_close(a);
 	return NULL;
 }

@@ -64,6 +64,15 @@ struct archive_survey {
 /* Open (creating the schema if needed; WAL mode). Returns NULL with err
  * filled. One thread at a time may use the archive (it may change hands). */
 struct archive *archive_open(const char *path, char *err, size_t errlen);
+
+/* The archive at path for reading only (the inspecting office's commands:
+ * archive verify, audit sample|compare|integrity): nothing is written, not
+ * even the journal mode, so a copy kept as evidence stays as it was and one
+ * on read-only media (a share, a disc) can be read. An archive whose -shm
+ * cannot be made there (WAL mode on read-only media) is read as immutable.
+ * NULL with err filled; *older = 1 (and NULL) when its schema is older than
+ * this program's: archive_open upgrades it. */
+struct archive *archive_open_readonly(const char *path, int *older, char *err, size_t errlen);
 void archive_close(struct archive *a);
 /* The connection, for the modules that add their own statements to the
  * archive (chain.c, audit_*.c). Borrowed: valid until archive_close. */

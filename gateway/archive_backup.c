@@ -49,7 +49,10 @@ int archive_backup(const char *src_path, const char *dst_path, char *err, size_t
 		if (s == SQLITE_DONE)
 			break;
 		if ((s != SQLITE_BUSY && s != SQLITE_LOCKED) || tries >= 500) {
-			archive_seterr(err, errlen, "%s: backup: %s", src_path, sqlite3_errstr(s));
+			/* a full or read-only destination is the copy's trouble, not the archive's */
+			int at_dst = (s & 0xff) == SQLITE_FULL || (s & 0xff) == SQLITE_READONLY;
+			archive_seterr(err, errlen, "%s: backup: %s%s", at_dst ? dst_path : src_path, sqlite3_errstr(s),
+			               at_dst ? " (writing the copy; the archive is untouched)" : "");
 			goto done;
 		}
 		sqlite3_sleep(10);

@@ -320,6 +320,12 @@ static int low_coverage(sqlite3 *db, const struct audit_integrity_opts *o, struc
 			goto done;
 		}
 		*comma = '\0';
+		for (int i = 0; i < n; i++)
+			if (strcmp(u[i].unit, line) == 0) { /* summed or the last one? neither: asked */
+				int_seterr(err, errlen, "%s:%d: unit %s is counted twice (give one line per unit)",
+				           o->transactions, lineno, line);
+				goto done;
+			}
 		if (!(u[n].unit = strdup(line)))
 			goto nomem;
 		u[n++].transactions = v;
@@ -565,6 +571,24 @@ int audit_integrity(struct archive *a, const struct audit_integrity_opts *o, FIL
 	    o->stray_min < 1) {
 		int_seterr(err, errlen, "integrity: bad threshold");
 		return -EINVAL;
+	}
+	if (o->campaign) { /* a misspelt campaign is not a clean bill of health */
+		sqlite3_stmt *k = NULL;
+		int st = sqlite3_prepare_v2(db, "SELECT 1 FROM surveys WHERE campaign_id = ?1 LIMIT 1", -1, &k, NULL);
+		if (st == SQLITE_OK) {
+			sqlite3_bind_text(k, 1, o->campaign, -1, SQLITE_STATIC);
+			st = sqlite3_step(k);
+		}
+		sqlite3_finalize(k);
+		if (st == SQLITE_DONE) {
+			int_seterr(err, errlen, "integrity: campaign %s has no survey in this archive: nothing to check",
+			           o->campaign);
+			return -ENOENT;
+		}
+		if (st != SQLITE_ROW) {
+			int_seterr(err, errlen, "integrity: %s", sqlite3_errmsg(db));
+			return -EIO;
+		}
 	}
 	struct stray_sum ss;
 	if (shared_numbers(db, o, &c) < 0 || fast_answers(db, o, &c) < 0 || stray_replies(db, o, &c, &ss) == -EIO) {

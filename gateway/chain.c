@@ -632,8 +632,24 @@ static int chain_list(sqlite3 *db, const char *sql, struct chain_report *r, FILE
 	return st == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int chain_walk(struct sqlite3 *db, const char *expect, FILE *out, struct chain_report *r, char *err,
+                      size_t errlen);
+
+/* The walk and the checks after it in one read transaction: on an archive
+ * being written they see one moment of it (else "2000 links, 4000 surveys":
+ * the links read before a batch, the surveys after). */
 int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain_report *r, char *err,
                  size_t errlen)
+{
+	int in_txn = sqlite3_exec(db, "SAVEPOINT chain_verify", NULL, NULL, NULL) == SQLITE_OK;
+	int rc = chain_walk(db, expect, out, r, err, errlen);
+	if (in_txn)
+		sqlite3_exec(db, "RELEASE chain_verify", NULL, NULL, NULL);
+	return rc;
+}
+
+static int chain_walk(struct sqlite3 *db, const char *expect, FILE *out, struct chain_report *r, char *err,
+                      size_t errlen)
 {
 	unsigned char prev[CHAIN_HASH_BYTES] = {0}, h[CHAIN_HASH_BYTES], want[CHAIN_HASH_BYTES];
 	int64_t expect_seq = 0, next = 1;
@@ -646,13 +662,21 @@ int chain_verify(struct sqlite3 *db, const char *expect, FILE *out, struct chain
 		char *end;
 		size_t bl = 0;
 		expect_seq = colon ? strtoll(expect, &end, 10) : 0;
-		if (!colon || end != colon || expect_seq < 1 ||
+		if (!colon || end != colon || expect_seq < 0 ||
 		    sodium_hex2bin(want, sizeof want, colon + 1, strlen(colon + 1), NULL, &bl, NULL) != 0 ||
 		    bl != sizeof want) {
 			chain_seterr(err, errlen, "--head: '%.80s' is not SEQ:HASH (the head line logged by hailongd)",
 			             expect);
 			return -EINVAL;
 		}
+	}
+	if (expect && expect_seq == 0) {
+		/* the head of an empty archive (hailongd logs it so at its first
+		 * start): hash(0), 32 zero bytes, under every chain */
+		expect_found = 1;
+		if (!sodium_is_zero(want, sizeof want))
+			chain_problem(r, out, "link 0: differs from the head kept elsewhere: the chain starts from 32 zero"
+			              " bytes");
 	}
 	struct chain *ch = chain_new(db);
 	if (!ch) {

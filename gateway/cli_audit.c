@@ -2,9 +2,11 @@
 #include "cli_audit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -14,6 +16,7 @@
 #include "chain.h"
 #include "cli_trigger.h"
 #include "csv.h"
+#include "report.h"
 #include "seal.h"
 
 #define CLI_EXIT_USAGE 2
@@ -152,10 +155,50 @@ static struct archive *open_db(const char *cmd, const char *path)
 		fprintf(stderr, "hailong %s: %s: %s\n", cmd, path, strerror(errno));
 		return NULL;
 	}
-	struct archive *a = archive_open(path, err, sizeof err);
+	/* read only: a copy kept as evidence is not changed by reading it, and
+	 * one on read-only media can be read; an older schema is upgraded first */
+	int older = 0;
+	struct archive *a = archive_open_readonly(path, &older, err, sizeof err);
+	if (!a && older)
+		a = archive_open(path, err, sizeof err);
 	if (!a)
 		fprintf(stderr, "hailong %s: %s\n", cmd, err);
 	return a;
+}
+
+/* A new file for --out, with this mode (less the umask): never one that
+ * exists (the sample itself, the archive, or a file others may read). NULL
+ * with a message on stderr. */
+static FILE *create_out(const char *cmd, const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		fprintf(stderr, "hailong %s: --out %s: %s\n", cmd, path,
+		        errno == EEXIST ? "exists (--out never writes over a file)" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+/* --from and --to, when given: real days (YYYY-MM-DD), from not after to.
+ * Returns 0, or -1 with a message on stderr. */
+static int check_days(const char *cmd, const char *from, const char *to)
+{
+	const char *bad = from && report_check_date(from) < 0 ? from : to && report_check_date(to) < 0 ? to : NULL;
+
+	if (bad) {
+		fprintf(stderr, "hailong %s: %s '%s' is not a day (YYYY-MM-DD, a real day)\n", cmd,
+		        bad == from ? "--from" : "--to", bad);
+		return -1;
+	}
+	if (from && to && strcmp(from, to) > 0) {
+		fprintf(stderr, "hailong %s: --from %s is after --to %s\n", cmd, from, to);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- keygen ---- */
@@ -212,13 +255,14 @@ static int audit_sample_cmd(int argc, char **argv)
 		fprintf(stderr, "hailong audit sample: --by: '%s' is not agency or procedure\n", so.by);
 		goto usage;
 	}
+	if (check_days("audit sample", so.from, so.to) < 0)
+		goto usage;
 	struct archive *a = open_db("audit sample", copt(&o, "--db", NULL));
 	if (!a)
 		return 1;
 	const char *path = copt(&o, "--out", NULL);
-	FILE *out = path ? fopen(path, "w") : stdout;
+	FILE *out = path ? create_out("audit sample", path, 0644) : stdout;
 	if (!out) {
-		fprintf(stderr, "hailong audit sample: %s: %s\n", path, strerror(errno));
 		archive_close(a);
 		return 1;
 	}
@@ -313,20 +357,15 @@ static int audit_open(int argc, char **argv)
 		fprintf(stderr, "hailong audit open: %s: %s\n", o.pos[0], strerror(errno));
 		goto done;
 	}
-	if (path) {
-		/* the opened numbers: readable by the owner only */
-		mode_t old = umask(077);
-		out = fopen(path, "w");
-		umask(old);
-	} else {
-		out = stdout;
-	}
-	if (!out) {
-		fprintf(stderr, "hailong audit open: %s: %s\n", path, strerror(errno));
+	/* the opened numbers: a new file, readable by the owner only */
+	out = path ? create_out("audit open", path, 0600) : stdout;
+	if (!out)
 		goto done;
-	}
 	fputs(acamp ? "campaign,msisdn,transaction_id,agency,procedure,audit_of\n" : "survey_id,unit,finished_at,msisdn\n",
 	      out);
+	unsigned char bom[3]; /* a UTF-8 BOM: the sample saved again by a spreadsheet */
+	if (fread(bom, 1, 3, in) != 3 || memcmp(bom, "\xEF\xBB\xBF", 3) != 0)
+		rewind(in);
 	int ch = fgetc(in);
 	while (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
 		ch = fgetc(in);
@@ -402,6 +441,10 @@ done:
 		fclose(in);
 	if (out && out != stdout && fclose(out) != 0)
 		rc = 1;
+	/* nothing opened (another key, not a sample): no --out file is left in
+	 * the way of the run that follows with the right key or file */
+	if (out && out != stdout && rc != 0 && rows - bad == 0)
+		unlink(path);
 	return rc;
 }
 
@@ -482,6 +525,8 @@ static int audit_integrity_cmd(int argc, char **argv)
 		fprintf(stderr, "hailong %s: --by: '%s' is not agency or procedure\n", cmd, io.by);
 		goto usage;
 	}
+	if (check_days(cmd, io.from, io.to) < 0)
+		goto usage;
 	struct archive *a = open_db(cmd, copt(&o, "--db", NULL));
 	if (!a)
 		return 1;

@@ -115,7 +115,13 @@ int cli_optout_main(const char *verb, int argc, char **argv)
 		fprintf(stderr, "hailong optout %s: %s: no such archive\n", verb, o.db);
 		goto done;
 	}
-	if (!(a = archive_open(o.db, err, sizeof err))) {
+	/* list and count only read: a copy is not changed by them, and one on
+	 * read-only media can be read (an older schema is upgraded first) */
+	int reads = !strcmp(verb, "count") || !strcmp(verb, "list"), older = 0;
+	a = reads ? archive_open_readonly(o.db, &older, err, sizeof err) : NULL;
+	if (!a && (!reads || older))
+		a = archive_open(o.db, err, sizeof err);
+	if (!a) {
 		fprintf(stderr, "hailong optout %s: %s\n", verb, err);
 		goto done;
 	}

@@ -21,6 +21,7 @@
 /* ---- archiving ---- */
 
 #define GW_ARCH_REST_S 0.02 /* after a small batch, before the next (s) */
+#define GW_ARCH_FAIL_LOG_S 60.0 /* a write that keeps failing: logged once a minute (s) */
 
 /* A batch on its way to SQLite (written by the archiver's thread): the
  * records of one list, parsed; their strings live in the json holders. */
@@ -385,6 +386,9 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 	struct gw *g = arg;
 	struct gw_arch_job *j = job;
 	if (rc >= 0) {
+		if (g->arch_fails)
+			log_info("archive msg=\"writing again\" failed_before=%llu", (unsigned long long)g->arch_fails);
+		g->arch_fails = 0;
 		if (!j->deliveries)
 			g->counters[GW_ARCHIVED] += (uint64_t)rc;
 		const char *k_taking = j->deliveries ? g->k_dtaking : g->k_archiving;
@@ -396,9 +400,12 @@ void gw_arch_done(void *arg, void *job, int rc, const char *err)
 		} else if (gw_arch_clear_sync(g, j, k_taking) < 0) {
 			g->counters[GW_REDIS_ERR]++;
 		}
-	} else {
-		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\"",
-		          j->deliveries ? "deliveries" : "surveys", err);
+	} else if (g->arch_fails++ == 0 || gw_clock() >= g->arch_fail_logged + GW_ARCH_FAIL_LOG_S) {
+		/* tried again every tick: the first failure and then one line a
+		 * minute, not five a second into a journal on the same full disk */
+		log_error("archive msg=\"cannot write %s, will retry\" err=\"%s\" failures=%llu",
+		          j->deliveries ? "deliveries" : "surveys", err, (unsigned long long)g->arch_fails);
+		g->arch_fail_logged = gw_clock();
 	}
 	/* a small batch: the list had little, the next one waits a moment to
 	 * gather more (fewer ARCHIVE_TAKE/DEL round trips and SQLite commits;

@@ -220,6 +220,8 @@ struct gw {
 	double arch_rest_until;               /* after a small batch: the next waits until then (monotonic s),
 	                                       * or the 200 ms tick (gw_archpump.c) */
 	int arch_dels;                        /* DELs of written batches on their way */
+	uint64_t arch_fails;                  /* writes failed in a row (disk full, read-only, locked) */
+	double arch_fail_logged;              /* when the last of them was logged (monotonic s) */
 	int due_claiming;                     /* a DUE_CLAIM on its way (gw_due.c) */
 	int due_jobs;                         /* claimed surveys whose step is on its way */
 	int due_more;                         /* the last claim was full: claim again when they are done */

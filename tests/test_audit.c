@@ -262,6 +262,55 @@ static void test_chain_rewritten(void **state)
 	assert_non_null(strstr(r.first, "rewritten"));
 }
 
+/* The head hailongd logs for an empty archive, "0:000...0" (its verify=
+ * hint), is a head like any other: it checks, later too; any other hash at
+ * link 0 is a rewritten chain. */
+static void test_chain_empty_head(void **state)
+{
+	struct fx *f = *state;
+	struct chain_report r;
+	char head[CHAIN_HEX], err[128], expect[96];
+	int64_t seq;
+
+	assert_int_equal(chain_head(archive_sqlite(f->a), &seq, head, err, sizeof err), 0);
+	assert_int_equal(seq, 0);
+	snprintf(expect, sizeof expect, "%lld:%s", (long long)seq, head);
+	assert_int_equal(verify(f, expect, &r), 0);
+	assert_int_equal(r.links, 0);
+	put_ten(f);
+	assert_int_equal(verify(f, expect, &r), 0);
+	assert_int_equal(r.links, 10);
+	expect[2] = '1';
+	assert_int_equal(verify(f, expect, &r), 1);
+	assert_non_null(strstr(r.first, "link 0: differs from the head kept elsewhere"));
+	assert_int_equal(chain_verify(archive_sqlite(f->a), "-1:00", NULL, &r, err, sizeof err), -EINVAL);
+}
+
+/* The office's commands open the archive for reading only: the chain
+ * verifies through that connection, nothing can be written through it, and
+ * an older schema is left to archive_open (which upgrades it). */
+static void test_open_readonly(void **state)
+{
+	struct fx *f = *state;
+	struct chain_report r;
+	char err[256] = "";
+	int older = -1;
+
+	put_ten(f);
+	struct archive *ro = archive_open_readonly(f->path, &older, err, sizeof err);
+	if (!ro)
+		fail_msg("archive_open_readonly: %s", err);
+	assert_int_equal(older, 0);
+	assert_int_equal(chain_verify(archive_sqlite(ro), NULL, NULL, &r, err, sizeof err), 0);
+	assert_int_equal(r.links, 10);
+	assert_int_not_equal(sqlite3_exec(archive_sqlite(ro), "DELETE FROM answers", NULL, NULL, NULL), SQLITE_OK);
+	archive_close(ro);
+	exec_sql(f, "PRAGMA user_version = 3");
+	assert_null(archive_open_readonly(f->path, &older, err, sizeof err));
+	assert_int_equal(older, 1);
+	assert_non_null(strstr(err, "older"));
+}
+
 /* A database of schema 2 with surveys gets them chained when opened. */
 static void test_chain_migration(void **state)
 {
@@ -964,6 +1013,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_intact_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_rewritten, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_empty_head, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_crash, setup, teardown),
