@@ -158,7 +158,10 @@ static void table_slice(const json_t *r, const json_t *s, FILE *out)
 		json_object_foreach((json_t *)get(q, "counts"), k, v)
 			len += (size_t)fprintf(out, "%s%s:%lld", len ? " " : "", k, (long long)json_integer_value(v));
 		if (get(q, "comments"))
-			fprintf(out, "%s%lld comments", len ? " " : "", integer(q, "comments"));
+			len += (size_t)fprintf(out, "%s%lld comment%s", len ? " " : "", integer(q, "comments"),
+			                       integer(q, "comments") == 1 ? "" : "s");
+		if (json_is_true(get(q, "few_responses")))
+			fprintf(out, "%s!", len ? "  " : "");
 		fputc('\n', out);
 	}
 	for (i = 0; i < json_array_size(get(s, "groups")); i++) {

@@ -135,10 +135,11 @@ static void test_slices(void **state)
 	assert_non_null(a = archive_open(path, err, sizeof err));
 	assert_int_equal(archive_put_campaign(a, c, err, sizeof err), 0);
 	{
-		const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 } }, bad[] = { { "q1", 1, 1, NULL, 0 } };
+		const struct archive_answer good[] = { { "q1", 1, 2, NULL, 0 }, { "c", 0, 0, "Nhanh gọn", 0 } },
+		                            bad[] = { { "q1", 1, 1, NULL, 0 } };
 		/* 2026-10-31T16:59:59Z is Oct 31 in Hanoi; 17:00:00Z is Nov 1 */
 		struct archive_survey sv[] = {
-			{ "s1", "ca-r", c->version, "t1", "A", "p", "h1", "sms", "completed", NULL, 1793465999, 0, 0, 1, good, NULL, NULL, NULL },
+			{ "s1", "ca-r", c->version, "t1", "A", "p", "h1", "sms", "completed", NULL, 1793465999, 0, 0, 2, good, NULL, NULL, NULL },
 			{ "s2", "ca-r", c->version, "t2", "A", "p", "h1", "sms", "completed", NULL, 1793466000, 0, 0, 1, bad, NULL, NULL, NULL },
 			{ "s3", "ca-r", c->version, "t3", "B", "p", "h3", "ussd", "expired", NULL, 1793466000, 0, 0, 0, NULL, NULL, NULL, NULL },
 		};
@@ -177,6 +178,16 @@ static void test_slices(void **state)
 		assert_true(len > 100);
 		if (f == REPORT_FMT_HTML)
 			assert_non_null(strstr(buf, "<svg class=\"chart chart-trend\""));
+		if (f == REPORT_FMT_TABLE) {
+			/* one comment is "1 comment"; a question of fewer than 30
+			 * answers ends its row with the flag, as groups do */
+			assert_non_null(strstr(buf, "1 comment"));
+			assert_null(strstr(buf, "1 comments"));
+			const char *l = strstr(buf, "\nq1 ");
+			assert_non_null(l);
+			const char *e = strchr(l + 1, '\n');
+			assert_true(e && e[-1] == '!');
+		}
 		free(buf);
 		buf = NULL;
 	}
