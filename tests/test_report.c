@@ -99,6 +99,18 @@ static void test_mask(void **state)
 	}
 }
 
+/* Removes a test's archive and its WAL files. */
+static void unlink_db(const char *path)
+{
+	char p[64];
+
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+}
+
 static const char yaml[] =
 	"id: ca-r\n"
 	"scales:\n"
@@ -241,15 +253,7 @@ static void test_slices(void **state)
 	assert_non_null(strstr(err, "nope"));
 	report_db_close(db);
 	campaign_free(c);
-	unlink(path);
-	{
-		char p[64];
-
-		snprintf(p, sizeof p, "%s-wal", path);
-		unlink(p);
-		snprintf(p, sizeof p, "%s-shm", path);
-		unlink(p);
-	}
+	unlink_db(path);
 }
 
 /* The ranking in CSV and HTML: units named with spaces and commas, a unit
@@ -321,15 +325,7 @@ static void test_ranking_formats(void **state)
 	json_decref(doc);
 	report_db_close(db);
 	campaign_free(c);
-	unlink(path);
-	{
-		char p[64];
-
-		snprintf(p, sizeof p, "%s-wal", path);
-		unlink(p);
-		snprintf(p, sizeof p, "%s-shm", path);
-		unlink(p);
-	}
+	unlink_db(path);
 }
 
 /* A campaign edited (v2) and then put back as it was (v1): the report's
@@ -393,15 +389,7 @@ static void test_reverted_version(void **state)
 	report_db_close(db);
 	campaign_free(c1);
 	campaign_free(c2);
-	unlink(path);
-	{
-		char p[64];
-
-		snprintf(p, sizeof p, "%s-wal", path);
-		unlink(p);
-		snprintf(p, sizeof p, "%s-shm", path);
-		unlink(p);
-	}
+	unlink_db(path);
 }
 
 /* hailong comments --format csv: a citizen's text that a spreadsheet would
