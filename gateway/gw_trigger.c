@@ -16,28 +16,19 @@
 
 /* ---- triggers ---- */
 
-static int gw_field_ok(const char *v, size_t max)
+/* 1 when v holds 1..max units and no control character: bytes (the codes:
+ * campaign, transaction id, agency), or with chars UTF-8 code points (a
+ * procedure's Vietnamese name, two or three bytes a letter, held in
+ * RECORD_TEXT_MAX bytes). */
+static int gw_field_ok(const char *v, size_t max, int chars)
 {
-	size_t n = strlen(v);
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* 1 when v holds 1..max characters (UTF-8 code points: a procedure's
- * Vietnamese name takes two or three bytes a letter), none a control. */
-static int gw_text_ok(const char *v, size_t max)
-{
-	size_t chars = 0;
-	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+	size_t n = 0, bytes = 0;
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++, bytes++) {
 		if (*c < 0x20 || *c == 0x7f)
 			return 0;
-		chars += (*c & 0xC0) != 0x80;
+		n += !chars || (*c & 0xC0) != 0x80;
 	}
-	return chars >= 1 && chars <= max && strlen(v) < RECORD_TEXT_MAX;
+	return n >= 1 && n <= max && bytes < RECORD_TEXT_MAX;
 }
 
 /* A trigger ready for TRIGGER: its keys and arguments. */
@@ -62,7 +53,7 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 		snprintf(err, errlen, __VA_ARGS__); \
 		g->counters[GW_TRIG_BAD]++;         \
 	} while (0)
-	if (!t->campaign || !gw_field_ok(t->campaign, RECORD_FIELD_MAX - 1)) {
+	if (!t->campaign || !gw_field_ok(t->campaign, RECORD_FIELD_MAX - 1, 0)) {
 		GW_BAD("campaign", "campaign: required, a non-empty string");
 		return -EINVAL;
 	}
@@ -75,15 +66,15 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 		GW_BAD("msisdn", "msisdn: %s", why);
 		return -EINVAL;
 	}
-	if (!t->transaction_id || !gw_field_ok(t->transaction_id, RECORD_FIELD_MAX - 1)) {
+	if (!t->transaction_id || !gw_field_ok(t->transaction_id, RECORD_FIELD_MAX - 1, 0)) {
 		GW_BAD("transaction_id", "transaction_id: required, 1-128 printable characters");
 		return -EINVAL;
 	}
-	if (!t->agency || !gw_field_ok(t->agency, RECORD_FIELD_MAX - 1)) {
+	if (!t->agency || !gw_field_ok(t->agency, RECORD_FIELD_MAX - 1, 0)) {
 		GW_BAD("agency", "agency: required, 1-128 printable characters");
 		return -EINVAL;
 	}
-	if (t->procedure && !gw_text_ok(t->procedure, RECORD_TEXT_CHARS)) {
+	if (t->procedure && !gw_field_ok(t->procedure, RECORD_TEXT_CHARS, 1)) {
 		GW_BAD("procedure", "procedure: 1-%d characters, no control characters", RECORD_TEXT_CHARS);
 		return -EINVAL;
 	}
@@ -91,7 +82,7 @@ static int gw_trigger_prepare(struct gw *g, const struct gw_trigger *t, struct g
 		GW_BAD("completed_at", "completed_at: not an ISO 8601 time (2026-11-21T09:30:00+07:00)");
 		return -EINVAL;
 	}
-	if (t->audit_of && !gw_field_ok(t->audit_of, RECORD_FIELD_MAX - 1)) { /* docs/audit.md */
+	if (t->audit_of && !gw_field_ok(t->audit_of, RECORD_FIELD_MAX - 1, 0)) { /* docs/audit.md */
 		GW_BAD("audit_of", "audit_of: the survey id checked, 1-128 printable characters");
 		return -EINVAL;
 	}
