@@ -713,9 +713,9 @@ static void gw_lease_on_bare(void *arg, int rc, const struct store_list *l, cons
 		         err ? err : "");
 		return;
 	}
-	int lost = g->reclaim_pending;
+	int pending = g->reclaim_pending;
 	gw_lease_renewed(g, l, store_connects(g->store)); /* (a reply: the connection it left on) */
-	if (g->reclaim_pending && !lost)
+	if (g->reclaim_pending && !pending)
 		g->outbox_after_renew = 1; /* found gone: no TAKE before the next tick's RECLAIM (gw_lease_first) */
 }
 
